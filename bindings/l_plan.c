@@ -1,0 +1,213 @@
+/* Plans from Lua: the table the planner builds becomes a struct lsh_plan field by field,
+ * by the descriptions the core gives of its ops, then runs in the C executor. */
+#include <string.h>
+
+#include "lcore.h"
+
+static const char *const where_names[] = { "supervisor", "child", "pid1", NULL };
+
+/* The plan under construction lives in a userdata so that a raise frees it. */
+struct plan_box {
+	struct lsh_plan *plan;
+};
+
+static int box_gc(lua_State *L)
+{
+	struct plan_box *b = lua_touserdata(L, 1);
+	lsh_plan_free(b->plan);
+	b->plan = NULL;
+	return 0;
+}
+
+static const struct lsh_op_field *find_field(const struct lsh_op *op, const char *name)
+{
+	for (const struct lsh_op_field *f = op->fields; f->name; f++)
+		if (strcmp(f->name, name) == 0)
+			return f;
+	return NULL;
+}
+
+/* Keys every step may carry besides its op's fields: for people and for the CLI. */
+static int is_common_key(const char *k)
+{
+	return strcmp(k, "op") == 0 || strcmp(k, "where") == 0 || strcmp(k, "origin") == 0 ||
+	       strcmp(k, "explain") == 0;
+}
+
+static void set_field(lua_State *L, struct lsh_plan_step *s, const struct lsh_op_field *f,
+		      lua_Integer idx)
+{
+	int t = lua_type(L, -1);
+	switch (f->type) {
+	case LSH_ARG_STR:
+		if (t != LUA_TSTRING)
+			luaL_error(L, "plan step %d (%s): field '%s' must be a string", (int)idx,
+				   s->op->name, f->name);
+		if (lsh_plan_step_set_str(s, f->slot, lua_tostring(L, -1)) < 0)
+			luaL_error(L, "out of memory");
+		break;
+	case LSH_ARG_INT:
+		if (!lua_isinteger(L, -1))
+			luaL_error(L, "plan step %d (%s): field '%s' must be an integer", (int)idx,
+				   s->op->name, f->name);
+		s->ints[f->slot] = (int64_t)lua_tointeger(L, -1);
+		break;
+	case LSH_ARG_BOOL:
+		if (t != LUA_TBOOLEAN)
+			luaL_error(L, "plan step %d (%s): field '%s' must be a boolean", (int)idx,
+				   s->op->name, f->name);
+		s->ints[f->slot] = lua_toboolean(L, -1);
+		break;
+	case LSH_ARG_LIST: {
+		if (t != LUA_TTABLE)
+			luaL_error(L, "plan step %d (%s): field '%s' must be a list of strings",
+				   (int)idx, s->op->name, f->name);
+		lua_Integer n = luaL_len(L, -1);
+		const char **v = lua_newuserdatauv(L, (size_t)(n + 1) * sizeof *v, 0);
+		for (lua_Integer i = 1; i <= n; i++) {
+			if (lua_geti(L, -2, i) != LUA_TSTRING)
+				luaL_error(L, "plan step %d (%s): field '%s' must be a list of strings",
+					   (int)idx, s->op->name, f->name);
+			v[i - 1] = lua_tostring(L, -1);
+			lua_pop(L, 1);
+		}
+		if (lsh_plan_step_set_list(s, f->slot, v, (size_t)n) < 0)
+			luaL_error(L, "out of memory");
+		lua_pop(L, 1);
+		break;
+	}
+	case LSH_ARG_NONE:
+	default:
+		break;
+	}
+}
+
+/* Converts the plan table at idx; leaves the box on the stack and returns the plan. */
+static struct lsh_plan *check_plan(lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	luaL_checktype(L, idx, LUA_TTABLE);
+	struct plan_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+	b->plan = NULL;
+	if (luaL_newmetatable(L, "lunshare.PlanBox")) {
+		lua_pushcfunction(L, box_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	if ((b->plan = lsh_plan_new()) == NULL)
+		luaL_error(L, "out of memory");
+
+	if (lua_getfield(L, idx, "steps") != LUA_TTABLE)
+		luaL_argerror(L, 1, "expected a plan with a 'steps' list");
+	lua_Integer n = luaL_len(L, -1);
+	for (lua_Integer i = 1; i <= n; i++) {
+		if (lua_geti(L, -1, i) != LUA_TTABLE)
+			luaL_error(L, "plan step %d: not a table", (int)i);
+		lua_getfield(L, -1, "op");
+		const char *opname = lua_tostring(L, -1);
+		const struct lsh_op *op = lsh_plan_op_by_name(opname);
+		if (op == NULL)
+			luaL_error(L, "plan step %d: unknown op '%s'", (int)i, opname ? opname : "?");
+		lua_getfield(L, -2, "where");
+		int where = luaL_checkoption(L, -1, "child", where_names);
+		lua_getfield(L, -3, "origin");
+		const char *origin = lua_tostring(L, -1);
+		struct lsh_plan_step *s = lsh_plan_add(b->plan, op, (enum lsh_where)where, origin);
+		if (s == NULL)
+			luaL_error(L, "out of memory");
+		lua_pop(L, 3);
+		lua_pushnil(L);
+		while (lua_next(L, -2)) {
+			const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+			if (k == NULL)
+				luaL_error(L, "plan step %d (%s): keys must be names", (int)i, op->name);
+			if (!is_common_key(k)) {
+				const struct lsh_op_field *f = find_field(op, k);
+				if (f == NULL)
+					luaL_error(L, "plan step %d (%s): unknown field '%s'", (int)i,
+						   op->name, k);
+				set_field(L, s, f, i);
+			}
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	return b->plan;
+}
+
+/* validate(plan) -> true | nil, message, errno, step */
+static int l_validate(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	long failed;
+	struct lsh_plan *plan = check_plan(L, 1);
+	if (lsh_plan_validate(plan, &failed, &err) < 0) {
+		lsh_l_fail(L, err);
+		lua_pushinteger(L, failed + 1);
+		return 4;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* spawn(plan) -> exit code, pid | nil, message, errno, failed step (1-based) */
+static int l_spawn(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	struct lsh_spawn_result res;
+	lsh_l_check_nargs(L, 1);
+	struct lsh_plan *plan = check_plan(L, 1);
+	int r = lsh_spawn(plan, &res, &err);
+	if (r < 0) {
+		lsh_l_fail(L, err);
+		if (res.failed_step >= 0)
+			lua_pushinteger(L, res.failed_step + 1);
+		else
+			lua_pushnil(L);
+		return 4;
+	}
+	lua_pushinteger(L, res.exit_code);
+	lua_pushinteger(L, res.pid);
+	return 2;
+}
+
+/* ops() -> { name = { where = {...}, fields = { name = type, … }, required = {…} } } */
+static int l_ops(lua_State *L)
+{
+	static const char *const types[] = { "none", "string", "integer", "boolean", "list" };
+	const struct lsh_op *op;
+	lua_newtable(L);
+	for (size_t i = 0; (op = lsh_plan_op_at(i)) != NULL; i++) {
+		lua_newtable(L);
+		lua_newtable(L);
+		for (int w = 0; where_names[w]; w++)
+			if (op->wheres & (1u << w)) {
+				lua_pushboolean(L, 1);
+				lua_setfield(L, -2, where_names[w]);
+			}
+		lua_setfield(L, -2, "where");
+		lua_newtable(L);
+		lua_newtable(L);
+		for (const struct lsh_op_field *f = op->fields; f->name; f++) {
+			lua_pushstring(L, types[f->type]);
+			lua_setfield(L, -3, f->name);
+			if (f->required) {
+				lua_pushboolean(L, 1);
+				lua_setfield(L, -2, f->name);
+			}
+		}
+		lua_setfield(L, -3, "required");
+		lua_setfield(L, -2, "fields");
+		lua_setfield(L, -2, op->name);
+	}
+	return 1;
+}
+
+void lsh_l_open_plan(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{ "spawn", l_spawn }, { "validate", l_validate }, { "ops", l_ops }, { NULL, NULL },
+	};
+	luaL_setfuncs(L, fns, 0);
+}

@@ -1,0 +1,171 @@
+/* Processes from Lua: clone into namespaces, pidfds, wait, signals, exec, names, time. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lcore.h"
+
+static unsigned long kinds_flags(lua_State *L, int idx)
+{
+	unsigned long flags = 0;
+	if (lua_isnoneornil(L, idx))
+		return 0;
+	luaL_checktype(L, idx, LUA_TTABLE);
+	lua_Integer n = luaL_len(L, idx);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_geti(L, idx, i);
+		const char *name = luaL_checkstring(L, -1);
+		const struct lsh_ns_kind *k = lsh_ns_kind_by_name(name);
+		if (k == NULL)
+			luaL_argerror(L, idx, lua_pushfstring(L, "unknown namespace kind '%s'", name));
+		flags |= k->flag;
+		lua_pop(L, 1);
+	}
+	return flags;
+}
+
+/* clone({kinds…}) -> pid, pidfd in the parent; 0 in the child (which goes on in Lua, as
+ * after fork: it should exec or _exit). */
+static int l_clone(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	int pidfd = -1;
+	unsigned long flags = kinds_flags(L, 1);
+	lsh_l_check_nargs(L, 1);
+	struct lsh_l_fd *h = lsh_l_newfd(L, "pidfd");
+	pid_t pid = lsh_proc_clone(flags, -1, &pidfd, &err);
+	if (pid < 0)
+		return lsh_l_fail(L, err);
+	lua_pushinteger(L, pid);
+	if (pid == 0)
+		return 1;
+	h->fd = pidfd;
+	lua_insert(L, -2);
+	return 2;
+}
+
+static int l_pidfd_open(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+	lsh_l_check_nargs(L, 1);
+	struct lsh_l_fd *h = lsh_l_newfd(L, "pidfd");
+	int fd = lsh_proc_pidfd(pid, &err);
+	if (fd < 0)
+		return lsh_l_fail(L, err);
+	h->fd = fd;
+	return 1;
+}
+
+static int l_kill(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	int fd = lsh_l_tofd(L, 1);
+	int sig = (int)luaL_optinteger(L, 2, 15);
+	if (lsh_proc_signal(fd, sig, &err) < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* wait(pidfd [, nohang]) -> exit code (128+N for a signal), raw status; false if running */
+static int l_wait(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	int status = 0;
+	int fd = lsh_l_tofd(L, 1);
+	int r = lsh_proc_wait(fd, lua_toboolean(L, 2), &status, &err);
+	if (r < 0)
+		return lsh_l_fail(L, err);
+	if (r == 0) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	lua_pushinteger(L, lsh_proc_exit_status(status));
+	lua_pushinteger(L, status);
+	return 2;
+}
+
+static char **check_strings(lua_State *L, int idx, int allow_nil)
+{
+	if (allow_nil && lua_isnoneornil(L, idx))
+		return NULL;
+	luaL_checktype(L, idx, LUA_TTABLE);
+	lua_Integer n = luaL_len(L, idx);
+	/* A userdata holds the array, so a raise below leaks nothing. */
+	char **v = lua_newuserdatauv(L, (size_t)(n + 1) * sizeof *v, 0);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_geti(L, idx, i);
+		if (lua_type(L, -1) != LUA_TSTRING)
+			luaL_argerror(L, idx, "expected a list of strings");
+		v[i - 1] = (char *)lua_tostring(L, -1);
+		lua_pop(L, 1); /* the string stays alive in its table */
+	}
+	v[n] = NULL;
+	return v;
+}
+
+/* exec(argv [, env]): replaces the process; returns nil, msg, errno on failure. */
+static int l_exec(lua_State *L)
+{
+	extern char **environ;
+	struct lsh_err *err = NULL;
+	/* Strings stay alive: they belong to the argument tables, which stay on the stack. */
+	char **argv = check_strings(L, 1, 0);
+	char **envp = check_strings(L, 2, 1);
+	lsh_proc_exec(argv, envp ? envp : environ, &err);
+	return lsh_l_fail(L, err);
+}
+
+static int l_exit(lua_State *L)
+{
+	_exit((int)luaL_optinteger(L, 1, 0));
+}
+
+static int l_setsid(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	if (lsh_proc_setsid(&err) < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int l_sethostname(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	if (lsh_uts_set_hostname(luaL_checkstring(L, 1), &err) < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int l_setdomainname(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	if (lsh_uts_set_domainname(luaL_checkstring(L, 1), &err) < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* timens(monotonic_seconds, boottime_seconds): a new time namespace for this process. */
+static int l_timens(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	if (lsh_timens_enter_new(luaL_optinteger(L, 1, 0), luaL_optinteger(L, 2, 0), &err) < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+void lsh_l_open_proc(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{ "clone", l_clone }, { "pidfd_open", l_pidfd_open }, { "kill", l_kill },
+		{ "wait", l_wait }, { "exec", l_exec }, { "_exit", l_exit },
+		{ "setsid", l_setsid }, { "sethostname", l_sethostname },
+		{ "setdomainname", l_setdomainname }, { "timens", l_timens }, { NULL, NULL },
+	};
+	luaL_setfuncs(L, fns, 0);
+}

@@ -1,0 +1,132 @@
+/* Facts about the calling process that the Lua policy needs and stock Lua lacks. */
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "lcore.h"
+
+extern char **environ;
+
+static int l_ids(lua_State *L)
+{
+	lsh_l_check_nargs(L, 0);
+	lua_createtable(L, 0, 5);
+	lua_pushinteger(L, getuid());
+	lua_setfield(L, -2, "uid");
+	lua_pushinteger(L, geteuid());
+	lua_setfield(L, -2, "euid");
+	lua_pushinteger(L, getgid());
+	lua_setfield(L, -2, "gid");
+	lua_pushinteger(L, getegid());
+	lua_setfield(L, -2, "egid");
+	lua_pushinteger(L, getpid());
+	lua_setfield(L, -2, "pid");
+	struct passwd *pw = getpwuid(getuid());
+	if (pw) {
+		lua_pushstring(L, pw->pw_name);
+		lua_setfield(L, -2, "user");
+		lua_pushstring(L, pw->pw_dir);
+		lua_setfield(L, -2, "home");
+	}
+	return 1;
+}
+
+/* The environment as an array of "NAME=value" strings, in order. */
+static int l_environ(lua_State *L)
+{
+	lsh_l_check_nargs(L, 0);
+	lua_newtable(L);
+	for (int i = 0; environ && environ[i]; i++) {
+		lua_pushstring(L, environ[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
+static int l_uname(lua_State *L)
+{
+	struct utsname u;
+	lsh_l_check_nargs(L, 0);
+	if (uname(&u) < 0) {
+		struct lsh_err *err = NULL;
+		lsh_err_set(&err, errno, "uname");
+		return lsh_l_fail(L, err);
+	}
+	lua_createtable(L, 0, 4);
+	lua_pushstring(L, u.sysname);
+	lua_setfield(L, -2, "sysname");
+	lua_pushstring(L, u.release);
+	lua_setfield(L, -2, "release");
+	lua_pushstring(L, u.machine);
+	lua_setfield(L, -2, "machine");
+	lua_pushstring(L, u.nodename);
+	lua_setfield(L, -2, "nodename");
+	return 1;
+}
+
+/* stat kind of a path without following a final symlink: "file", "dir", "link", … or nil. */
+static int l_kind(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	struct stat st;
+	lsh_l_check_nargs(L, 1);
+	if (lstat(path, &st) < 0) {
+		lua_pushnil(L);
+		return 1;
+	}
+	const char *k = S_ISREG(st.st_mode)  ? "file"
+			: S_ISDIR(st.st_mode) ? "dir"
+			: S_ISLNK(st.st_mode) ? "link"
+			: S_ISCHR(st.st_mode) ? "char"
+			: S_ISBLK(st.st_mode) ? "block"
+			: S_ISFIFO(st.st_mode) ? "fifo"
+					      : "socket";
+	lua_pushstring(L, k);
+	return 1;
+}
+
+static int l_strerror(lua_State *L)
+{
+	lua_pushstring(L, strerror((int)luaL_checkinteger(L, 1)));
+	return 1;
+}
+
+static int l_isatty(lua_State *L)
+{
+	lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+	return 1;
+}
+
+static int l_signum(lua_State *L)
+{
+	static const struct { const char *name; int sig; } sigs[] = {
+		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "KILL", SIGKILL },
+		{ "TERM", SIGTERM }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "STOP", SIGSTOP },
+		{ "CONT", SIGCONT }, { "CHLD", SIGCHLD }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },
+		{ "SEGV", SIGSEGV }, { "ABRT", SIGABRT },
+	};
+	const char *name = luaL_checkstring(L, 1);
+	if (strncmp(name, "SIG", 3) == 0)
+		name += 3;
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		if (strcmp(sigs[i].name, name) == 0) {
+			lua_pushinteger(L, sigs[i].sig);
+			return 1;
+		}
+	lua_pushnil(L);
+	return 1;
+}
+
+void lsh_l_open_util(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{ "ids", l_ids }, { "environ", l_environ }, { "uname", l_uname },
+		{ "kind", l_kind }, { "strerror", l_strerror }, { "isatty", l_isatty },
+		{ "signum", l_signum }, { NULL, NULL },
+	};
+	luaL_setfuncs(L, fns, 0);
+}

@@ -1,0 +1,134 @@
+/* The lunshare executable: an embedded Lua interpreter with lunshare.core preloaded and
+ * the scripts compiled in, handing its arguments to lunshare.cli. As in lua.c, main only
+ * runs a protected pmain; a Lua error that escapes the CLI is a bug and says so. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "embedded.h"
+#include "lcore.h"
+
+int luaopen_lunshare_edit(lua_State *L);
+
+/* package.searchers entry: finds modules among the embedded scripts. */
+static int search_embedded(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	for (const struct lsh_embedded *e = lsh_embedded; e->name; e++) {
+		if (strcmp(e->name, name) != 0)
+			continue;
+		lua_pushfstring(L, "@%s", e->path);
+		if (luaL_loadbuffer(L, e->data, e->len, lua_tostring(L, -1)) != LUA_OK)
+			return lua_error(L);
+		lua_pushstring(L, e->path);
+		return 2;
+	}
+	lua_pushfstring(L, "no embedded script '%s'", name);
+	return 1;
+}
+
+/* lunshare.embedded: the shipped profiles' sources and where installed ones live. */
+static int open_embedded(lua_State *L)
+{
+	lua_newtable(L);
+	lua_newtable(L);
+	for (const struct lsh_embedded *e = lsh_embedded; e->name; e++) {
+		if (strncmp(e->name, "profile:", 8) != 0)
+			continue;
+		lua_createtable(L, 0, 2);
+		lua_pushlstring(L, e->data, e->len);
+		lua_setfield(L, -2, "source");
+		lua_pushstring(L, e->path);
+		lua_setfield(L, -2, "path");
+		lua_setfield(L, -2, e->name + 8);
+	}
+	lua_setfield(L, -2, "profiles");
+	lua_pushstring(L, LSH_PROFILE_DIR);
+	lua_setfield(L, -2, "profile_dir");
+	return 1;
+}
+
+static void preload(lua_State *L, const char *name, lua_CFunction f)
+{
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+	lua_pushcfunction(L, f);
+	lua_setfield(L, -2, name);
+	lua_pop(L, 1);
+}
+
+static int traceback(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+	luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
+	return 1;
+}
+
+static int pmain(lua_State *L)
+{
+	int argc = (int)lua_tointeger(L, 1);
+	char **argv = lua_touserdata(L, 2);
+
+	luaL_openlibs(L);
+	preload(L, "lunshare.core", luaopen_lunshare_core);
+	preload(L, "lunshare.edit", luaopen_lunshare_edit);
+	preload(L, "lunshare.embedded", open_embedded);
+
+	/* Searchers: preload, then (for development) the source tree named by
+	 * LUNSHARE_SCRIPTS, then the embedded scripts, then the standard path. */
+	lua_getglobal(L, "package");
+	const char *dev = getenv("LUNSHARE_SCRIPTS");
+	if (dev && *dev) {
+		lua_pushfstring(L, "%s/?.lua;%s/?/init.lua", dev, dev);
+		lua_setfield(L, -2, "path");
+	}
+	lua_getfield(L, -1, "searchers");
+	lua_Integer n = luaL_len(L, -1);
+	int at = dev && *dev ? 3 : 2;
+	for (lua_Integer i = n; i >= at; i--) {
+		lua_geti(L, -1, i);
+		lua_seti(L, -2, i + 1);
+	}
+	lua_pushcfunction(L, search_embedded);
+	lua_seti(L, -2, at);
+	lua_pop(L, 2);
+
+	lua_createtable(L, argc, 1);
+	for (int i = 0; i < argc; i++) {
+		lua_pushstring(L, argv[i]);
+		lua_rawseti(L, -2, i);
+	}
+	lua_setglobal(L, "arg");
+
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "lunshare.cli");
+	lua_call(L, 1, 1);
+	lua_getfield(L, -1, "main");
+	lua_getglobal(L, "arg");
+	lua_call(L, 1, 1);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	lua_State *L = luaL_newstate();
+	if (L == NULL) {
+		fprintf(stderr, "lunshare: cannot create a Lua state: out of memory\n");
+		return 1;
+	}
+	lua_pushcfunction(L, traceback);
+	lua_pushcfunction(L, pmain);
+	lua_pushinteger(L, argc);
+	lua_pushlightuserdata(L, argv);
+	int status = 1;
+	if (lua_pcall(L, 2, 1, 1) != LUA_OK) {
+		fprintf(stderr, "lunshare: internal error (please report): %s\n", lua_tostring(L, -1));
+	} else {
+		status = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+	}
+	lua_close(L);
+	return status;
+}

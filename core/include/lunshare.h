@@ -1,0 +1,243 @@
+/* lunshare — Linux namespace primitives and a plan executor.
+ *
+ * This is the only public header of the C library. Every function that can fail takes
+ * `struct lsh_err **err` as its last argument, returns a value >= 0 on success and a
+ * negative errno on failure, and then stores in *err an error record saying which call on
+ * which object failed and why. *err must be NULL on entry; the caller frees the record with
+ * lsh_err_free(). Nothing here prints, exits, or keeps global state.
+ *
+ * Ownership is stated per function: "borrows" means the library does not keep or close
+ * the argument; "takes" means it does; "returns a new fd" means the caller closes it.
+ */
+#ifndef LUNSHARE_H
+#define LUNSHARE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(LSH_BUILDING)
+#define LSH_API __attribute__((visibility("default")))
+#else
+#define LSH_API
+#endif
+
+#define LSH_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------------------------
+ * Errors
+ * ---------------------------------------------------------------------------------- */
+
+struct lsh_err {
+	int code;  /* a positive errno value */
+	char *msg; /* "outer context: inner context: strerror" */
+};
+
+/* Sets *err to a new record "<fmt>: <strerror(errnum)>" and returns -errnum. When the
+ * record cannot be allocated, *err points to a static ENOMEM record instead. */
+LSH_API int lsh_err_set(struct lsh_err **err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* As lsh_err_set, but the message is exactly <fmt> (no strerror appended). */
+LSH_API int lsh_err_msg(struct lsh_err **err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Prefixes the existing record with "<fmt>: " and returns -code. *err must be set. */
+LSH_API int lsh_err_wrap(struct lsh_err **err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Frees a record; NULL and the static ENOMEM record are fine. */
+LSH_API void lsh_err_free(struct lsh_err *err);
+
+/* ------------------------------------------------------------------------------------
+ * Namespaces (ns.c)
+ * ---------------------------------------------------------------------------------- */
+
+enum { LSH_NS_COUNT = 8 };
+
+struct lsh_ns_kind {
+	const char *name;   /* "user", "pid", "mnt" is spelled "mount" here */
+	const char *proc;   /* the entry under /proc/PID/ns: "user", "pid", "mnt", … */
+	unsigned long flag; /* CLONE_NEWUSER, … */
+};
+
+/* The eight kinds, in the order a setns() of several should enter them (user first). */
+LSH_API const struct lsh_ns_kind *lsh_ns_kinds(void);
+/* Looks a kind up by its name ("mount") or its /proc name ("mnt"); NULL when unknown. */
+LSH_API const struct lsh_ns_kind *lsh_ns_kind_by_name(const char *name);
+LSH_API const struct lsh_ns_kind *lsh_ns_kind_by_flag(unsigned long flag);
+
+/* unshare(2) of the given CLONE_NEW* flags. */
+LSH_API int lsh_ns_unshare(unsigned long flags, struct lsh_err **err);
+/* Opens /proc/PID/ns/<proc name> (pid 0 means self). Returns a new O_CLOEXEC fd. */
+LSH_API int lsh_ns_open(pid_t pid, const struct lsh_ns_kind *kind, struct lsh_err **err);
+/* setns(2): fd is a namespace fd (flags is 0 or its CLONE_NEW* kind) or a pidfd (flags is
+ * any combination of CLONE_NEW* to enter several at once). Borrows fd. */
+LSH_API int lsh_ns_enter(int fd, unsigned long flags, struct lsh_err **err);
+/* Identity of a namespace: the device and inode of /proc/PID/ns/<proc name>. */
+LSH_API int lsh_ns_id(pid_t pid, const struct lsh_ns_kind *kind, uint64_t *dev, uint64_t *ino,
+		      struct lsh_err **err);
+
+/* ------------------------------------------------------------------------------------
+ * User and group id maps (idmap.c)
+ * ---------------------------------------------------------------------------------- */
+
+struct lsh_idmap_range {
+	uint32_t inside;
+	uint32_t outside;
+	uint32_t count;
+};
+
+enum lsh_idmap_kind { LSH_IDMAP_UID = 0, LSH_IDMAP_GID = 1 };
+
+/* Formats ranges as the kernel's "inside outside count\n" lines into buf (NUL-terminated).
+ * Returns the length, or -ENOSPC. */
+LSH_API int lsh_idmap_format(const struct lsh_idmap_range *r, size_t n, char *buf, size_t size);
+/* Parses the kernel's format. Returns the number of ranges (<= max) or -EINVAL. */
+LSH_API int lsh_idmap_parse(const char *text, struct lsh_idmap_range *r, size_t max);
+/* Writes /proc/PID/{uid,gid}_map directly. A process without CAP_SETUID/CAP_SETGID over the
+ * parent namespace may only map its own id, with a single range of one. */
+LSH_API int lsh_idmap_write(pid_t pid, enum lsh_idmap_kind kind,
+			    const struct lsh_idmap_range *r, size_t n, struct lsh_err **err);
+/* Writes "allow" or "deny" to /proc/PID/setgroups (deny is required before an
+ * unprivileged gid_map write). */
+LSH_API int lsh_idmap_setgroups(pid_t pid, int allow, struct lsh_err **err);
+/* Writes the map through the setuid helper newuidmap/newgidmap (helper is its path, or
+ * NULL for the one on the standard path), which checks /etc/subuid or /etc/subgid. */
+LSH_API int lsh_idmap_helper(const char *helper, pid_t pid, enum lsh_idmap_kind kind,
+			     const struct lsh_idmap_range *r, size_t n, struct lsh_err **err);
+/* Looks up the first subordinate range of user (name) or uid in /etc/subuid or
+ * /etc/subgid (path may be NULL for those). Returns 1 and fills start/count when found,
+ * 0 when none. */
+LSH_API int lsh_idmap_subid(const char *path, const char *user, uint32_t uid, uint32_t *start,
+			    uint32_t *count, struct lsh_err **err);
+
+/* ------------------------------------------------------------------------------------
+ * Processes (proc.c)
+ * ---------------------------------------------------------------------------------- */
+
+/* clone3(2) with CLONE_PIDFD and the given CLONE_NEW* flags, falling back to clone(2) where
+ * clone3 is missing. cgroup_fd >= 0 adds CLONE_INTO_CGROUP (clone3 only). Returns the pid
+ * (0 in the child) and stores a new pidfd in *pidfd in the parent. */
+LSH_API pid_t lsh_proc_clone(unsigned long flags, int cgroup_fd, int *pidfd, struct lsh_err **err);
+/* pidfd_open(2). Returns a new fd. */
+LSH_API int lsh_proc_pidfd(pid_t pid, struct lsh_err **err);
+/* pidfd_send_signal(2). Borrows pidfd. */
+LSH_API int lsh_proc_signal(int pidfd, int sig, struct lsh_err **err);
+/* Waits for the process behind pidfd; *status is in waitpid() format. With nohang, returns
+ * 0 when it has not exited yet and 1 when it has. Borrows pidfd. */
+LSH_API int lsh_proc_wait(int pidfd, int nohang, int *status, struct lsh_err **err);
+/* Closes every fd >= 3 except those in keep (close_range(2) between them). */
+LSH_API int lsh_proc_close_fds(const int *keep, size_t nkeep, struct lsh_err **err);
+/* PR_SET_PDEATHSIG, then checks that the parent (expected_ppid) did not die already. */
+LSH_API int lsh_proc_pdeathsig(int sig, pid_t expected_ppid, struct lsh_err **err);
+LSH_API int lsh_proc_setsid(struct lsh_err **err);
+/* execve(2) of argv with envp; a file name without a slash is searched in the PATH of envp
+ * (or a standard path). Returns only on failure. */
+LSH_API int lsh_proc_exec(char *const argv[], char *const envp[], struct lsh_err **err);
+/* Converts a waitpid() status into a shell exit status: the code, or 128+N for signal N. */
+LSH_API int lsh_proc_exit_status(int status);
+/* The pid-1 loop of a pid namespace: forwards catchable signals to `cmd`, reaps every
+ * child, and returns the shell exit status of `cmd` once it has exited. `sigmask` is the
+ * set blocked by the caller before the fork of cmd (pass the old mask to restore). */
+LSH_API int lsh_proc_reap(pid_t cmd, struct lsh_err **err);
+
+/* ------------------------------------------------------------------------------------
+ * UTS and time namespaces (uts.c, timens.c)
+ * ---------------------------------------------------------------------------------- */
+
+LSH_API int lsh_uts_set_hostname(const char *name, struct lsh_err **err);
+LSH_API int lsh_uts_set_domainname(const char *name, struct lsh_err **err);
+
+enum lsh_clock { LSH_CLOCK_MONOTONIC = 1, LSH_CLOCK_BOOTTIME = 7 };
+/* Writes one offset to /proc/PID/timens_offsets (pid 0: self). Valid only after
+ * unshare(CLONE_NEWTIME) and before any process entered the new namespace. */
+LSH_API int lsh_timens_set_offset(pid_t pid, enum lsh_clock clock, int64_t sec, int64_t nsec,
+				  struct lsh_err **err);
+/* unshare(CLONE_NEWTIME), writes the offsets, then enters time_for_children, so that the
+ * calling (single-threaded) process itself lives in the new time namespace. */
+LSH_API int lsh_timens_enter_new(int64_t mono_sec, int64_t boot_sec, struct lsh_err **err);
+
+/* ------------------------------------------------------------------------------------
+ * Plans (plan.c) and their executor (spawn.c)
+ *
+ * A plan is an ordered list of steps built by the caller (the Lua planner, or a C program).
+ * Each step has an operation, a place where it runs, an origin (the profile file:line it
+ * came from, for error messages), and arguments in generic slots described per operation
+ * by lsh_plan_op_at(). Exactly one "clone" step splits supervisor work done before the child
+ * exists from the rest; "exec" is the last step and runs in the child.
+ * ---------------------------------------------------------------------------------- */
+
+enum lsh_where { LSH_WHERE_SUPERVISOR = 0, LSH_WHERE_CHILD = 1, LSH_WHERE_PID1 = 2 };
+
+enum lsh_arg_type { LSH_ARG_NONE = 0, LSH_ARG_STR, LSH_ARG_INT, LSH_ARG_BOOL, LSH_ARG_LIST };
+
+enum { LSH_STEP_STRS = 4, LSH_STEP_INTS = 4, LSH_STEP_LISTS = 2, LSH_OP_FIELDS = 8 };
+
+struct lsh_op_field {
+	const char *name;	/* the field name in the Lua step table */
+	enum lsh_arg_type type;
+	int slot;		/* index into strs / ints / lists of its type */
+	int required;
+};
+
+struct lsh_plan_step;
+struct lsh_spawn_ctx;
+
+struct lsh_op {
+	const char *name;	/* "hostname", "uid_map", … */
+	unsigned wheres;	/* bit mask of 1u << LSH_WHERE_* where this op may run */
+	struct lsh_op_field fields[LSH_OP_FIELDS]; /* terminated by a NULL name */
+	int (*run)(const struct lsh_plan_step *step, struct lsh_spawn_ctx *ctx, struct lsh_err **err);
+};
+
+struct lsh_plan_step {
+	const struct lsh_op *op;
+	enum lsh_where where;
+	char *origin;			/* may be NULL */
+	char *strs[LSH_STEP_STRS];	/* owned */
+	int64_t ints[LSH_STEP_INTS];
+	char **lists[LSH_STEP_LISTS];	/* owned, NULL-terminated */
+	size_t nlists[LSH_STEP_LISTS];
+};
+
+struct lsh_plan;
+
+/* The i-th operation the executor knows (0-based), NULL past the last. */
+LSH_API const struct lsh_op *lsh_plan_op_at(size_t i);
+LSH_API const struct lsh_op *lsh_plan_op_by_name(const char *name);
+
+LSH_API struct lsh_plan *lsh_plan_new(void);
+LSH_API void lsh_plan_free(struct lsh_plan *plan);
+/* Appends an empty step for op and returns it for the caller to fill (strings and lists
+ * put there with lsh_plan_step_set_str/_list, which copy). NULL on ENOMEM. */
+LSH_API struct lsh_plan_step *lsh_plan_add(struct lsh_plan *plan, const struct lsh_op *op,
+					   enum lsh_where where, const char *origin);
+LSH_API int lsh_plan_step_set_str(struct lsh_plan_step *step, int slot, const char *s);
+LSH_API int lsh_plan_step_set_list(struct lsh_plan_step *step, int slot, const char *const *v,
+				   size_t n);
+LSH_API size_t lsh_plan_len(const struct lsh_plan *plan);
+LSH_API const struct lsh_plan_step *lsh_plan_step(const struct lsh_plan *plan, size_t i);
+/* Checks the plan's shape: known ops in allowed places, required fields, one clone step,
+ * exec last. On failure *failed_step is the index of the offending step (or -1). */
+LSH_API int lsh_plan_validate(const struct lsh_plan *plan, long *failed_step, struct lsh_err **err);
+
+struct lsh_spawn_result {
+	int status;	/* waitpid() status of the sandbox's first process */
+	int exit_code;	/* the shell status: code, or 128+N for a signal */
+	long failed_step; /* index of the step that failed, -1 when none */
+	pid_t pid;	/* the child's pid in the caller's namespace (0 if never started) */
+};
+
+/* Executes a validated plan: runs the supervisor steps, clones the child, lets it run its
+ * steps and exec, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 to it, waits, and
+ * undoes what the supervisor created in reverse order. Returns 0 when the command ran (its
+ * status in *res), or a negative errno with *err and res->failed_step naming the failure. */
+LSH_API int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res,
+		      struct lsh_err **err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,70 @@
+/* What the core's files share and the public header does not export. */
+#ifndef LSH_INTERNAL_H
+#define LSH_INTERNAL_H
+
+#define LSH_BUILDING 1
+#include "lunshare.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* Scoped cleanup, as systemd and crun use it; ownership moves out with steal_pointer()
+ * and take_fd(). */
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		close(*fd);
+		errno = saved;
+	}
+}
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+#define _cleanup_close_ __attribute__((cleanup(closep)))
+
+static inline void *steal_pointer_(void **p)
+{
+	void *v = *p;
+	*p = NULL;
+	return v;
+}
+#define steal_pointer(p) steal_pointer_((void **)(p))
+
+static inline int take_fd(int *fd)
+{
+	int v = *fd;
+	*fd = -1;
+	return v;
+}
+
+#define LSH_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Undo actions the supervisor records as it creates host-side objects; run in reverse. */
+typedef void (*lsh_undo_fn)(void *arg);
+
+/* The executor's state while it performs a plan; the ops of every area receive it. */
+struct lsh_spawn_ctx {
+	const struct lsh_plan *plan;
+	pid_t pid;		/* the child, in the supervisor's pid namespace */
+	int pidfd;		/* supervisor side */
+	int sync_fd;		/* the end of the sync socket this process holds */
+	unsigned long clone_flags;
+	int cgroup_fd;		/* >= 0: clone into this cgroup (v2) */
+	int reaper;		/* pid 1 forks the command and reaps */
+	int setsid;		/* the command gets a new session */
+	struct lsh_undo {
+		lsh_undo_fn fn;
+		void *arg;
+	} *undo;
+	size_t nundo, capundo;
+	void *area[8];		/* per-area scratch state (mount, net, …), owned by the area */
+};
+
+/* Records an undo action; on ENOMEM runs it at once and returns -ENOMEM. */
+int lsh_spawn_defer(struct lsh_spawn_ctx *ctx, lsh_undo_fn fn, void *arg, struct lsh_err **err);
+
+/* The ops each area contributes to the executor, each terminated by a NULL name. */
+extern const struct lsh_op lsh_ops_proc[];
+
+#endif

@@ -1,0 +1,201 @@
+/* Process control: clone3 with a pidfd, waiting and signalling through pidfds, fd hygiene,
+ * exec, and the pid-1 reaper of a pid namespace. */
+#include "internal.h"
+#include "syscalls.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+pid_t lsh_proc_clone(unsigned long flags, int cgroup_fd, int *pidfd, struct lsh_err **err)
+{
+	struct lsh_clone_args args;
+
+	memset(&args, 0, sizeof args);
+	*pidfd = -1;
+	args.flags = flags | CLONE_PIDFD;
+	args.pidfd = (uint64_t)(uintptr_t)pidfd;
+	args.exit_signal = SIGCHLD;
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+	}
+	long pid = sys_clone3(&args);
+	if (pid < 0 && errno == ENOSYS && cgroup_fd < 0)
+		/* Kernels before 5.3: clone(2) also fills a pidfd since 5.2. */
+		pid = sys_clone(flags | CLONE_PIDFD | SIGCHLD, pidfd);
+	if (pid < 0)
+		return lsh_err_set(err, errno, "clone3(0x%lx)", flags);
+	if (pid > 0 && *pidfd >= 0)
+		/* pidfds from clone are close-on-exec already; make sure on old kernels. */
+		fcntl(*pidfd, F_SETFD, FD_CLOEXEC);
+	return (pid_t)pid;
+}
+
+int lsh_proc_pidfd(pid_t pid, struct lsh_err **err)
+{
+	int fd = sys_pidfd_open(pid, 0);
+	if (fd < 0)
+		return lsh_err_set(err, errno, "pidfd_open(%d)", (int)pid);
+	return fd;
+}
+
+int lsh_proc_signal(int pidfd, int sig, struct lsh_err **err)
+{
+	if (sys_pidfd_send_signal(pidfd, sig, NULL, 0) < 0)
+		return lsh_err_set(err, errno, "pidfd_send_signal(%d)", sig);
+	return 0;
+}
+
+int lsh_proc_wait(int pidfd, int nohang, int *status, struct lsh_err **err)
+{
+	siginfo_t info;
+
+	for (;;) {
+		memset(&info, 0, sizeof info);
+		if (waitid((idtype_t)LSH_P_PIDFD, (id_t)pidfd, &info, WEXITED | (nohang ? WNOHANG : 0)) == 0)
+			break;
+		if (errno != EINTR)
+			return lsh_err_set(err, errno, "waitid(pidfd %d)", pidfd);
+	}
+	if (info.si_pid == 0)
+		return 0;
+	if (info.si_code == CLD_EXITED)
+		*status = (info.si_status & 0xff) << 8;
+	else
+		*status = (info.si_status & 0x7f) | (info.si_code == CLD_DUMPED ? 0x80 : 0);
+	return 1;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+int lsh_proc_close_fds(const int *keep, size_t nkeep, struct lsh_err **err)
+{
+	int sorted[64];
+	unsigned from = 3;
+
+	if (nkeep > LSH_ARRAY_SIZE(sorted))
+		return lsh_err_msg(err, EINVAL, "close fds: at most %zu fds can be kept",
+				   LSH_ARRAY_SIZE(sorted));
+	memcpy(sorted, keep, nkeep * sizeof *keep);
+	qsort(sorted, nkeep, sizeof *sorted, cmp_int);
+	for (size_t i = 0; i <= nkeep; i++) {
+		unsigned to = i < nkeep ? (unsigned)sorted[i] : UINT_MAX;
+		if (i < nkeep && sorted[i] < (int)from)
+			continue;
+		if (to > from && sys_close_range(from, to - 1, 0) < 0) {
+			if (errno != ENOSYS)
+				return lsh_err_set(err, errno, "close_range(%u, %u)", from, to - 1);
+			/* Kernels before 5.9: close one by one up to the fd limit. */
+			long max = sysconf(_SC_OPEN_MAX);
+			for (long fd = from; fd < (to == UINT_MAX ? max : (long)to); fd++)
+				close((int)fd);
+		}
+		if (i < nkeep)
+			from = (unsigned)sorted[i] + 1;
+	}
+	return 0;
+}
+
+int lsh_proc_pdeathsig(int sig, pid_t expected_ppid, struct lsh_err **err)
+{
+	if (prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) < 0)
+		return lsh_err_set(err, errno, "prctl(PR_SET_PDEATHSIG)");
+	/* The parent may have died between clone and prctl; then no signal will come. A
+	 * child in a new pid namespace sees ppid 0, which is as good as alive. */
+	pid_t ppid = getppid();
+	if (ppid != expected_ppid && ppid != 0)
+		return lsh_err_msg(err, ESRCH, "the supervisor exited before the sandbox started");
+	return 0;
+}
+
+int lsh_proc_setsid(struct lsh_err **err)
+{
+	if (setsid() < 0)
+		return lsh_err_set(err, errno, "setsid");
+	return 0;
+}
+
+static const char *env_path(char *const envp[])
+{
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (strncmp(envp[i], "PATH=", 5) == 0)
+			return envp[i] + 5;
+	return "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+}
+
+int lsh_proc_exec(char *const argv[], char *const envp[], struct lsh_err **err)
+{
+	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
+		return lsh_err_msg(err, EINVAL, "exec: empty command");
+	if (strchr(argv[0], '/')) {
+		execve(argv[0], argv, envp);
+		return lsh_err_set(err, errno, "exec %s", argv[0]);
+	}
+	/* execvpe's search, but in the sandbox's PATH rather than the supervisor's. */
+	int first = ENOENT;
+	const char *p = env_path(envp);
+	char full[PATH_MAX];
+	while (*p) {
+		const char *colon = strchrnul(p, ':');
+		size_t dl = (size_t)(colon - p);
+		if (dl == 0)
+			dl = 1, p = ".";
+		if (dl + 1 + strlen(argv[0]) < sizeof full) {
+			memcpy(full, p, dl);
+			full[dl] = '/';
+			strcpy(full + dl + 1, argv[0]);
+			execve(full, argv, envp);
+			if (errno != ENOENT && errno != ENOTDIR && first == ENOENT)
+				first = errno;
+		}
+		p = *colon ? colon + 1 : colon;
+	}
+	return lsh_err_set(err, first, "exec %s", argv[0]);
+}
+
+int lsh_proc_exit_status(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}
+
+int lsh_proc_reap(pid_t cmd, struct lsh_err **err)
+{
+	sigset_t all;
+	siginfo_t info;
+	int cmd_status = -1;
+
+	sigfillset(&all);
+	for (;;) {
+		int sig = sigwaitinfo(&all, &info);
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			return lsh_err_set(err, errno, "pid 1: sigwaitinfo");
+		}
+		if (sig == SIGCHLD) {
+			int status;
+			pid_t p;
+			while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+				if (p == cmd)
+					cmd_status = status;
+			if (cmd_status >= 0)
+				return lsh_proc_exit_status(cmd_status);
+			continue;
+		}
+		/* A signal the kernel sent to the terminal's foreground group reached the
+		 * command too; forward only what was sent to pid 1 alone. */
+		if (info.si_code == SI_KERNEL)
+			continue;
+		kill(cmd, sig);
+	}
+}

@@ -1,0 +1,20 @@
+-- The default sandbox: every kind of namespace that works both for root and for an
+-- unprivileged user, with the caller mapped to root inside and the host name "lunshare".
+return {
+  description = "Own user, mount, pid, network, ipc, uts, cgroup and time namespaces",
+
+  namespaces = { "user", "mount", "pid", "net", "ipc", "uts", "cgroup", "time" },
+  hostname = "lunshare",
+
+  -- Root inside is the caller outside: one id mapped, nothing more.
+  user = { uid = 0, gid = 0, map = "self" },
+
+  -- A clean environment: the terminal and locale survive, everything else is dropped.
+  env = {
+    clear = true,
+    keep = { "TERM", "LANG", "LC_ALL", "COLORTERM", "TZ" },
+    set = { PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin" },
+  },
+
+  command = { "/bin/sh" },
+}

@@ -1,0 +1,41 @@
+-- require "lunshare": the API the REPL and Lua programs use, the same primitives and the
+-- same planner that profiles go through.
+local M = {}
+
+M.core = require "lunshare.core"
+M.profile = require "lunshare.profile"
+M.schema = require "lunshare.schema"
+M.planner = require "lunshare.plan"
+M.version = M.core.version
+
+-- Loads a profile by name or path: the profile, or nil and a list of error strings.
+function M.load(name)
+  local p, file_or_errors = M.profile.load(name)
+  if not p then
+    local out = {}
+    for i, e in ipairs(file_or_errors) do out[i] = M.schema.format_error(e) end
+    return nil, out
+  end
+  return p, file_or_errors
+end
+
+-- The plan `run` would execute for a profile (a name, a path, or a loaded table).
+function M.plan(profile, argv)
+  if type(profile) == "string" then
+    local p, errs = M.load(profile)
+    if not p then return nil, table.concat(errs, "\n") end
+    profile = p
+  end
+  return M.planner.build(profile, M.planner.context(argv))
+end
+
+-- Runs a profile: the command's exit status, or nil and a message.
+function M.run(profile, argv)
+  local plan, err = M.plan(profile, argv)
+  if not plan then return nil, err end
+  local code, msg = M.core.spawn(plan)
+  if not code then return nil, msg end
+  return code
+end
+
+return M

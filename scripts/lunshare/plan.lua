@@ -1,0 +1,172 @@
+-- The planner: a checked profile becomes a plan, the ordered steps that `explain` prints
+-- and `run` hands to the C executor. A pure function: everything it needs about the
+-- caller (ids, environment, argv) comes in `ctx`, so it runs without privileges and specs
+-- can assert on its output.
+local util = require "lunshare.util"
+
+local M = {}
+
+local DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+-- Variables kept from the caller when a profile clears the environment without a keep list.
+M.DEFAULT_KEEP = { "TERM", "LANG", "LC_ALL", "LC_CTYPE", "COLORTERM", "TZ" }
+
+local function step(plan, t)
+  plan.steps[#plan.steps + 1] = t
+  return t
+end
+
+local function origin(profile, field)
+  local file = profile._file or "profile"
+  local line = profile._source and require("lunshare.profile").field_line(profile._source, field)
+  return line and (file .. ":" .. line) or file
+end
+
+-- The environment the command receives, in a stable order.
+function M.environment(profile, environ)
+  local e = profile.env or {}
+  local clear = e.clear ~= false
+  local vars, order = {}, {}
+  local function put(k, v)
+    if vars[k] == nil then order[#order + 1] = k end
+    vars[k] = v
+  end
+  local keep = {}
+  for _, k in ipairs(e.keep or M.DEFAULT_KEEP) do keep[k] = true end
+  for _, kv in ipairs(environ or {}) do
+    local k, v = kv:match("^([^=]+)=(.*)$")
+    if k and (not clear or keep[k]) then put(k, v) end
+  end
+  if vars.PATH == nil then put("PATH", DEFAULT_PATH) end
+  for _, k in ipairs(util.sorted_keys(e.set or {})) do put(k, e.set[k]) end
+  for _, k in ipairs(e.unset or {}) do vars[k] = nil end
+  local out = {}
+  for _, k in ipairs(order) do
+    if vars[k] ~= nil then out[#out + 1] = k .. "=" .. vars[k] end
+  end
+  return out
+end
+
+local function map_text(ranges)
+  local lines = {}
+  for _, r in ipairs(ranges) do lines[#lines + 1] = string.format("%d %d %d\n", r[1], r[2], r[3]) end
+  return table.concat(lines)
+end
+
+-- The uid and gid maps for the user namespace: "self" maps the caller's ids to the ids
+-- inside; "subid" adds the caller's subordinate range after them, through newuidmap.
+local function id_maps(profile, ctx)
+  local u = profile.user or {}
+  local uid_in, gid_in = u.uid or 0, u.gid or 0
+  local ids = ctx.ids
+  local m = u.map or "self"
+  if type(m) == "table" then
+    return map_text(m), map_text(m), true
+  end
+  local uranges = { { uid_in, ids.uid, 1 } }
+  local granges = { { gid_in, ids.gid, 1 } }
+  if m == "subid" then
+    local us, uc = ctx.subid("uid")
+    local gs, gc = ctx.subid("gid")
+    if not us or not gs then
+      return nil, "user.map = \"subid\" needs ranges for " .. (ids.user or ids.uid) ..
+        " in /etc/subuid and /etc/subgid"
+    end
+    -- Ids inside other than the mapped one come from the subordinate range, in order.
+    uranges[2] = { uid_in == 0 and 1 or 0, us, math.min(uc, 65536) }
+    granges[2] = { gid_in == 0 and 1 or 0, gs, math.min(gc, 65536) }
+    if uid_in ~= 0 then uranges[2][3] = math.min(uranges[2][3], uid_in) end
+    if gid_in ~= 0 then granges[2][3] = math.min(granges[2][3], gid_in) end
+    return map_text(uranges), map_text(granges), true
+  end
+  return map_text(uranges), map_text(granges), false
+end
+
+-- Builds the plan. ctx: { ids = core.ids(), environ = {…}, argv = {…} or nil,
+-- subid = function(kind) -> start, count }.
+function M.build(profile, ctx)
+  local plan = { profile = profile._file, steps = {} }
+  local ns = {}
+  for _, n in ipairs(profile.namespaces or {}) do ns[n] = true end
+
+  -- Time offsets can only be written before a process enters the namespace, so the
+  -- child makes its own time namespace (see timens below) instead of clone doing it.
+  local clone_ns = {}
+  for _, n in ipairs(require("lunshare.schema").NAMESPACES) do
+    if ns[n] and n ~= "time" then clone_ns[#clone_ns + 1] = n end
+  end
+  local unshare_flags = {}
+  for _, n in ipairs(clone_ns) do unshare_flags[#unshare_flags + 1] = "--" .. n end
+  step(plan, { op = "clone", where = "supervisor", namespaces = clone_ns,
+    origin = origin(profile, "namespaces"),
+    explain = "unshare " .. table.concat(unshare_flags, " ") .. (ns.pid and " --fork" or "") })
+
+  if ns.user then
+    local uid_map, gid_map, helper = id_maps(profile, ctx)
+    if not uid_map then return nil, gid_map end
+    local o = origin(profile, "user")
+    if not helper then
+      -- An unprivileged process may write gid_map only after denying setgroups.
+      step(plan, { op = "setgroups", where = "supervisor", allow = false, origin = o,
+        explain = "echo deny > /proc/PID/setgroups" })
+    end
+    local uid_step = { op = "uid_map", where = "supervisor", map = uid_map, origin = o,
+      explain = "echo '" .. uid_map:gsub("\n$", ""):gsub("\n", "\\n") .. "' > /proc/PID/uid_map" }
+    local gid_step = { op = "gid_map", where = "supervisor", map = gid_map, origin = o,
+      explain = "echo '" .. gid_map:gsub("\n$", ""):gsub("\n", "\\n") .. "' > /proc/PID/gid_map" }
+    if helper then
+      uid_step.helper, gid_step.helper = "newuidmap", "newgidmap"
+      uid_step.explain = "newuidmap PID " .. uid_map:gsub("\n", " ")
+      gid_step.explain = "newgidmap PID " .. gid_map:gsub("\n", " ")
+    end
+    step(plan, uid_step)
+    step(plan, gid_step)
+  end
+
+  if profile.hostname then
+    step(plan, { op = "hostname", where = "child", name = profile.hostname,
+      origin = origin(profile, "hostname"), explain = "hostname " .. profile.hostname })
+  end
+  if profile.domainname then
+    step(plan, { op = "domainname", where = "child", name = profile.domainname,
+      origin = origin(profile, "domainname"), explain = "domainname " .. profile.domainname })
+  end
+  if ns.time then
+    local t = profile.time or {}
+    step(plan, { op = "timens", where = "child", monotonic = t.monotonic or 0,
+      boottime = t.boottime or 0, origin = origin(profile, profile.time and "time" or "namespaces"),
+      explain = string.format("unshare --time --monotonic %d --boottime %d", t.monotonic or 0, t.boottime or 0) })
+  end
+  if ns.pid and profile.pid1 ~= "command" then
+    step(plan, { op = "reaper", where = "pid1", origin = origin(profile, "namespaces"),
+      explain = "pid 1 forks the command, reaps orphans and forwards signals" })
+  end
+  if profile.cwd then
+    step(plan, { op = "chdir", where = "child", path = profile.cwd,
+      origin = origin(profile, "cwd"), explain = "cd " .. util.shell_quote(profile.cwd) })
+  end
+  step(plan, { op = "close_fds", where = "child", keep = {}, origin = plan.profile,
+    explain = "close every fd but 0, 1 and 2" })
+
+  local argv = ctx.argv
+  if not argv or #argv == 0 then argv = profile.command or { "/bin/sh" } end
+  local env = M.environment(profile, ctx.environ)
+  step(plan, { op = "exec", where = "child", argv = argv, env = env,
+    origin = (ctx.argv and #ctx.argv > 0) and "command line" or origin(profile, "command"),
+    explain = "env -i " .. util.shell_join(env) .. " " .. util.shell_join(argv) })
+  return plan
+end
+
+-- The context of the calling process, for build().
+function M.context(argv)
+  local core = require "lunshare.core"
+  local ids = core.ids()
+  return {
+    ids = ids, environ = core.environ(), argv = argv,
+    subid = function(kind)
+      return core.subid(ids.user, kind == "uid" and ids.uid or ids.gid,
+        kind == "uid" and "/etc/subuid" or "/etc/subgid")
+    end,
+  }
+end
+
+return M

@@ -1,0 +1,182 @@
+-- The profile schema: what each field may hold, checked with every error collected and
+-- each error naming the field path, what was expected and the nearest valid name.
+local util = require "lunshare.util"
+
+local M = {}
+
+M.NAMESPACES = { "user", "mount", "pid", "net", "ipc", "uts", "cgroup", "time" }
+
+-- Fields of the language whose mechanics are not built yet: `run` refuses a profile that
+-- sets them rather than ignoring them.
+M.NOT_BUILT = { mounts = true, network = true, capabilities = true, limits = true,
+  seccomp = true }
+
+local FIELDS = {
+  "description", "namespaces", "hostname", "domainname", "user", "time", "env", "cwd",
+  "command", "pid1", "mounts", "network", "capabilities", "limits", "seccomp",
+}
+
+local Checker = {}
+Checker.__index = Checker
+
+function M.checker(file, source)
+  return setmetatable({ file = file, source = source, errors = {} }, Checker)
+end
+
+function Checker:fail(path, msg)
+  local top = path:match("^[%a_]+")
+  local line = top and self.source and require("lunshare.profile").field_line(self.source, top)
+  self.errors[#self.errors + 1] = { file = self.file, line = line, path = path, msg = msg }
+end
+
+function Checker:type(v, path, want)
+  if v == nil then return false end
+  local t = type(v)
+  if want == "integer" then
+    if math.type(v) == "integer" then return true end
+    self:fail(path, "expected an integer, got " .. (t == "number" and tostring(v) or t))
+    return false
+  end
+  if t ~= want then
+    self:fail(path, "expected " .. (want == "table" and "a table" or "a " .. want) .. ", got " .. t)
+    return false
+  end
+  return true
+end
+
+function Checker:keys(t, path, allowed)
+  for _, k in ipairs(util.sorted_keys(t)) do
+    if type(k) ~= "string" or not util.contains(allowed, k) then
+      local where = path == "" and tostring(k) or path .. "." .. tostring(k)
+      self:fail(where, "unknown field" .. util.suggest(k, allowed) ..
+        "; expected one of " .. table.concat(allowed, ", "))
+    end
+  end
+end
+
+function Checker:string_list(v, path)
+  if not self:type(v, path, "table") then return end
+  for i, s in ipairs(v) do
+    if type(s) ~= "string" then self:fail(path .. "[" .. i .. "]", "expected a string, got " .. type(s)) end
+  end
+end
+
+local HOSTNAME = "^[%w][%w%-%.]*$"
+
+local function check_user(c, u)
+  if not c:type(u, "user", "table") then return end
+  c:keys(u, "user", { "uid", "gid", "map" })
+  if u.uid ~= nil and c:type(u.uid, "user.uid", "integer") and (u.uid < 0 or u.uid > 0xfffffffe) then
+    c:fail("user.uid", "expected an id from 0 to 4294967294")
+  end
+  if u.gid ~= nil and c:type(u.gid, "user.gid", "integer") and (u.gid < 0 or u.gid > 0xfffffffe) then
+    c:fail("user.gid", "expected an id from 0 to 4294967294")
+  end
+  local m = u.map
+  if m ~= nil and m ~= "self" and m ~= "subid" and type(m) ~= "table" then
+    c:fail("user.map", "expected \"self\", \"subid\" or a list of {inside, outside, count}" ..
+      util.suggest(tostring(m), { "self", "subid" }))
+  elseif type(m) == "table" then
+    for i, r in ipairs(m) do
+      local p = "user.map[" .. i .. "]"
+      if type(r) ~= "table" or #r ~= 3 or math.type(r[1]) ~= "integer" or
+          math.type(r[2]) ~= "integer" or math.type(r[3]) ~= "integer" or r[3] < 1 then
+        c:fail(p, "expected {inside, outside, count} with count >= 1")
+      end
+    end
+  end
+end
+
+local function check_env(c, e)
+  if not c:type(e, "env", "table") then return end
+  c:keys(e, "env", { "clear", "keep", "set", "unset" })
+  if e.clear ~= nil then c:type(e.clear, "env.clear", "boolean") end
+  if e.keep ~= nil then c:string_list(e.keep, "env.keep") end
+  if e.unset ~= nil then c:string_list(e.unset, "env.unset") end
+  if e.set ~= nil and c:type(e.set, "env.set", "table") then
+    for _, k in ipairs(util.sorted_keys(e.set)) do
+      local v = e.set[k]
+      if type(k) ~= "string" or not k:match("^[%a_][%w_]*$") then
+        c:fail("env.set", "bad variable name '" .. tostring(k) .. "'")
+      elseif type(v) ~= "string" then
+        c:fail("env.set." .. k, "expected a string, got " .. type(v))
+      end
+    end
+  end
+end
+
+local function check_time(c, t)
+  if not c:type(t, "time", "table") then return end
+  c:keys(t, "time", { "monotonic", "boottime" })
+  for _, k in ipairs({ "monotonic", "boottime" }) do
+    if t[k] ~= nil then c:type(t[k], "time." .. k, "integer") end
+  end
+end
+
+-- Checks a profile table; returns the list of errors (empty when it is valid).
+function M.check(p, file, source)
+  local c = M.checker(file, source)
+  if type(p) ~= "table" then
+    c.errors[1] = { file = file, path = "", msg = "a profile must return a table, got " .. type(p) }
+    return c.errors
+  end
+  c:keys(p, "", FIELDS)
+  if p.description ~= nil then c:type(p.description, "description", "string") end
+  if p.namespaces ~= nil and c:type(p.namespaces, "namespaces", "table") then
+    local seen = {}
+    for i, n in ipairs(p.namespaces) do
+      local path = "namespaces[" .. i .. "]"
+      if type(n) ~= "string" then
+        c:fail(path, "expected a namespace name, got " .. type(n))
+      elseif not util.contains(M.NAMESPACES, n) then
+        c:fail(path, "unknown namespace '" .. n .. "'" .. util.suggest(n, M.NAMESPACES) ..
+          "; expected one of " .. table.concat(M.NAMESPACES, ", "))
+      elseif seen[n] then
+        c:fail(path, "namespace '" .. n .. "' is listed twice")
+      end
+      seen[n] = true
+    end
+  end
+  local ns = {}
+  for _, n in ipairs(type(p.namespaces) == "table" and p.namespaces or {}) do ns[n] = true end
+  for _, f in ipairs({ "hostname", "domainname" }) do
+    if p[f] ~= nil and c:type(p[f], f, "string") then
+      if not p[f]:match(HOSTNAME) or #p[f] > 64 then
+        c:fail(f, "expected a host name of letters, digits, '-' and '.', at most 64 bytes")
+      elseif not ns.uts then
+        c:fail(f, "setting a " .. f .. " needs the uts namespace (add \"uts\" to namespaces)")
+      end
+    end
+  end
+  if p.user ~= nil then
+    check_user(c, p.user)
+    if not ns.user then c:fail("user", "id maps need the user namespace (add \"user\" to namespaces)") end
+  end
+  if p.time ~= nil then
+    check_time(c, p.time)
+    if not ns.time then c:fail("time", "clock offsets need the time namespace (add \"time\" to namespaces)") end
+  end
+  if p.env ~= nil then check_env(c, p.env) end
+  if p.cwd ~= nil and c:type(p.cwd, "cwd", "string") and p.cwd:sub(1, 1) ~= "/" then
+    c:fail("cwd", "expected an absolute path, got '" .. p.cwd .. "'")
+  end
+  if p.command ~= nil then
+    c:string_list(p.command, "command")
+    if type(p.command) == "table" and #p.command == 0 then c:fail("command", "expected a non-empty list") end
+  end
+  if p.pid1 ~= nil and p.pid1 ~= "reaper" and p.pid1 ~= "command" then
+    c:fail("pid1", "expected \"reaper\" or \"command\"" .. util.suggest(tostring(p.pid1), { "reaper", "command" }))
+  end
+  return c.errors
+end
+
+function M.format_error(e)
+  local where = e.file or "?"
+  if e.line then where = where .. ":" .. e.line end
+  if e.path and e.path ~= "" then
+    return where .. ": " .. e.path .. ": " .. e.msg
+  end
+  return where .. ": " .. e.msg
+end
+
+return M

@@ -1,0 +1,94 @@
+/* clone3 with pidfds, waiting, signals, exec path search, fd closing, and the reaper. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "lunshare.h"
+
+int main(void)
+{
+	struct lsh_err *err = NULL;
+	int pidfd = -1, status = 0;
+
+	pid_t pid = lsh_proc_clone(0, -1, &pidfd, &err);
+	if (pid == 0)
+		_exit(42);
+	ok(pid > 0 && pidfd >= 0, "clone gives a pid and a pidfd");
+	ok(lsh_proc_wait(pidfd, 0, &status, &err) == 1 && lsh_proc_exit_status(status) == 42,
+	   "wait through the pidfd gets the exit code");
+	close(pidfd);
+
+	pid = lsh_proc_clone(CLONE_NEWUSER | CLONE_NEWPID, -1, &pidfd, &err);
+	if (pid == 0)
+		_exit(getpid() == 1 ? 0 : 1);
+	ok(pid > 0, "clone into new user and pid namespaces");
+	ok(lsh_proc_wait(pidfd, 0, &status, &err) == 1 && WEXITSTATUS(status) == 0, "the child is pid 1");
+	close(pidfd);
+
+	pid = lsh_proc_clone(0, -1, &pidfd, &err);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	ok(lsh_proc_wait(pidfd, 1, &status, &err) == 0, "nohang wait on a running child is 0");
+	ok(lsh_proc_signal(pidfd, SIGTERM, &err) == 0, "signal through the pidfd");
+	ok(lsh_proc_wait(pidfd, 0, &status, &err) == 1 && lsh_proc_exit_status(status) == 128 + SIGTERM,
+	   "a signal gives 128+N");
+	close(pidfd);
+
+	/* exec searches the PATH of the given environment, not ours. */
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { "true", NULL };
+		char *envp[] = { "PATH=/nonexistent:/bin", NULL };
+		lsh_proc_exec(argv, envp, NULL);
+		_exit(9);
+	}
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exec finds true in the env's PATH");
+	char *argv[] = { "no-such-command-lsh", NULL };
+	char *envp[] = { "PATH=/bin", NULL };
+	ok(lsh_proc_exec(argv, envp, &err) == -ENOENT && err && strstr(err->msg, "no-such-command-lsh"),
+	   "exec failure names the command");
+	lsh_err_free(err);
+	err = NULL;
+
+	/* close_fds keeps what it is asked to keep and closes the rest. */
+	pid = fork();
+	if (pid == 0) {
+		int a = open("/dev/null", O_RDONLY), b = open("/dev/null", O_RDONLY), c = open("/dev/null", O_RDONLY);
+		int keep[] = { b };
+		if (lsh_proc_close_fds(keep, 1, NULL) < 0)
+			_exit(1);
+		_exit(fcntl(a, F_GETFD) < 0 && fcntl(b, F_GETFD) >= 0 && fcntl(c, F_GETFD) < 0 ? 0 : 2);
+	}
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "close_fds keeps only the listed fds");
+
+	/* The reaper returns the command's status and forwards signals. */
+	pid = lsh_proc_clone(CLONE_NEWUSER | CLONE_NEWPID, -1, &pidfd, &err);
+	if (pid == 0) {
+		sigset_t all, old;
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, &old);
+		pid_t cmd = fork();
+		if (cmd == 0) {
+			sigprocmask(SIG_SETMASK, &old, NULL);
+			pause();
+			_exit(0);
+		}
+		_exit(lsh_proc_reap(cmd, NULL));
+	}
+	usleep(100000);
+	lsh_proc_signal(pidfd, SIGTERM, &err);
+	ok(lsh_proc_wait(pidfd, 0, &status, &err) == 1 && WEXITSTATUS(status) == 128 + SIGTERM,
+	   "pid 1 forwards SIGTERM and exits 143 (%d)", WEXITSTATUS(status));
+	close(pidfd);
+	ok(lsh_proc_exit_status(0x0100) == 1 && lsh_proc_exit_status(SIGKILL) == 137, "exit status mapping");
+	return done_testing();
+}

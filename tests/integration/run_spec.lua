@@ -1,0 +1,184 @@
+-- `lunshare run` launches real sandboxes; each case runs as root and as nobody and checks
+-- what was built from inside and from outside. #integration
+local H = require "helpers"
+
+local NS = { "user", "mnt", "pid", "net", "ipc", "uts", "cgroup", "time" }
+
+for _, mode in ipairs(H.modes) do
+  describe("run (" .. mode .. ")", function()
+    local function run(args, opts)
+      opts = opts or {}
+      opts.mode = mode
+      return H.lunshare(args, opts)
+    end
+
+    it("gives every requested namespace its own instance", function()
+      local script = "for k in " .. table.concat(NS, " ") .. "; do readlink /proc/self/ns/$k; done"
+      local r = run({ "run", "default", "--", "sh", "-c", script })
+      assert.equal(0, r.code, r.err)
+      local inside = H.lines(r.out)
+      assert.equal(#NS, #inside)
+      for i, kind in ipairs(NS) do
+        local host = H.ns_inode(kind)
+        assert.truthy(inside[i]:match("%[(%d+)%]"), inside[i])
+        assert.not_equal(host, inside[i]:match("%[(%d+)%]"), kind .. " is shared with the host")
+      end
+    end)
+
+    it("maps the caller to root inside, one id", function()
+      local r = run({ "run", "default", "--", "sh", "-c", "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map" })
+      assert.equal(0, r.code, r.err)
+      local l = H.lines(r.out)
+      local outside = mode == "root" and 0 or H.NOBODY_UID
+      assert.equal("0", l[1])
+      assert.equal("0", l[2])
+      assert.same({ "0", tostring(outside), "1" }, { l[3]:match("(%d+)%s+(%d+)%s+(%d+)") })
+      assert.same({ "0", tostring(outside), "1" }, { l[4]:match("(%d+)%s+(%d+)%s+(%d+)") })
+    end)
+
+    it("runs a reaper as pid 1 and the command as pid 2", function()
+      local r = run({ "run", "default", "--", "sh", "-c", "echo $$ $PPID" })
+      assert.equal(0, r.code, r.err)
+      assert.equal("2 1\n", r.out)
+    end)
+
+    it("runs the command as pid 1 with pid1 = command", function()
+      local p = H.profile([[return { namespaces = { "user", "pid" }, pid1 = "command" }]])
+      local r = run({ "run", p, "--", "sh", "-c", "echo $$" })
+      assert.equal(0, r.code, r.err)
+      assert.equal("1\n", r.out)
+    end)
+
+    it("sets the host name and domain name", function()
+      local p = H.profile([[return { namespaces = { "user", "uts" }, hostname = "box1", domainname = "lab" }]])
+      local r = run({ "run", p, "--", "sh", "-c", "hostname; cat /proc/sys/kernel/domainname" })
+      assert.equal(0, r.code, r.err)
+      assert.equal("box1\nlab\n", r.out)
+      assert.not_equal("box1", H.sh("hostname").out:gsub("\n", ""))
+    end)
+
+    it("offsets the monotonic and boot clocks", function()
+      local p = H.profile([[return { namespaces = { "user", "pid", "time" },
+        time = { monotonic = 86400, boottime = 172800 } }]])
+      local r = run({ "run", p, "--", "cat", "/proc/self/timens_offsets", "/proc/uptime" })
+      assert.equal(0, r.code, r.err)
+      assert.truthy(r.out:find("monotonic%s+86400%s+0"), r.out)
+      assert.truthy(r.out:find("boottime%s+172800%s+0"), r.out)
+      local host_up = tonumber(H.sh("cut -d' ' -f1 /proc/uptime").out)
+      local up = tonumber(r.out:match("\n(%d+%.%d+) "))
+      assert.truthy(up and up > host_up + 172000, "uptime inside " .. tostring(up))
+    end)
+
+    it("exits with the command's status", function()
+      assert.equal(7, run({ "run", "default", "--", "sh", "-c", "exit 7" }).code)
+      assert.equal(0, run({ "run", "default", "--", "true" }).code)
+    end)
+
+    it("exits 128+N when the command dies of signal N", function()
+      assert.equal(143, run({ "run", "default", "--", "sh", "-c", "kill -TERM $$" }).code)
+      assert.equal(137, run({ "run", "default", "--", "sh", "-c", "kill -KILL $$" }).code)
+    end)
+
+    it("passes SIGTERM sent to lunshare on to the command", function()
+      local r = H.sh("(" .. H.quote(H.bin) .. " run default -- sleep 30 & p=$!; sleep 0.5; kill -TERM $p; wait $p)",
+        { mode = mode })
+      assert.equal(143, r.code)
+    end)
+
+    it("passes SIGINT on to the command, which may handle it", function()
+      -- Not started with &: a shell's background jobs ignore SIGINT, and so would lunshare.
+      local r = H.sh("timeout --preserve-status -s INT 1 " .. H.quote(H.bin) ..
+        " run default -- sh -c 'trap \"exit 42\" INT; sleep 30 & wait'", { mode = mode })
+      assert.equal(42, r.code)
+    end)
+
+    it("gives the command the profile's environment only", function()
+      local r = run({ "run", "default", "--", "env" }, { env = "SECRET_TOKEN=x TERM=dumb" })
+      assert.equal(0, r.code, r.err)
+      assert.falsy(r.out:find("SECRET_TOKEN"))
+      assert.truthy(r.out:find("TERM=dumb"))
+      assert.truthy(r.out:find("PATH=/usr/local/bin"))
+    end)
+
+    it("sets and unsets variables as the profile says", function()
+      local p = H.profile([[return { env = { clear = false, set = { GREETING = "hi" }, unset = { "SECRET_TOKEN" } } }]])
+      local r = run({ "run", p, "--", "env" }, { env = "SECRET_TOKEN=x OTHER=y" })
+      assert.truthy(r.out:find("GREETING=hi"))
+      assert.truthy(r.out:find("OTHER=y"))
+      assert.falsy(r.out:find("SECRET_TOKEN"))
+    end)
+
+    it("changes to the profile's working directory", function()
+      local p = H.profile([[return { cwd = "/usr/share" }]])
+      local r = run({ "run", p, "--", "pwd" })
+      assert.equal("/usr/share\n", r.out)
+    end)
+
+    it("runs the profile's command when none is given", function()
+      local p = H.profile([[return { namespaces = { "user" }, command = { "echo", "from-profile" } }]])
+      local r = run({ "run", p })
+      assert.equal("from-profile\n", r.out)
+    end)
+
+    it("closes the caller's extra fds", function()
+      local r = H.sh("exec 7</dev/null; " .. H.quote(H.bin) .. " run default -- ls /proc/self/fd", { mode = mode })
+      assert.equal(0, r.code, r.err)
+      assert.same({ "0", "1", "2", "3" }, H.lines(r.out)) -- 3 is ls's own directory fd
+    end)
+
+    it("fails with exit 1 and names the command when exec fails", function()
+      local r = run({ "run", "default", "--", "no-such-command-lsh" })
+      assert.equal(1, r.code)
+      assert.equal("lunshare: command line: exec: exec no-such-command-lsh: No such file or directory\n", r.err)
+    end)
+
+    it("leaves no process behind", function()
+      local r = run({ "run", "default", "--", "sh", "-c", "sleep 100 & echo started" })
+      assert.equal(0, r.code)
+      assert.equal("", H.sh("pgrep -f 'slee[p] 100'").out)
+    end)
+  end)
+end
+
+describe("bad input", function()
+  local cases = {
+    { { "frobnicate" }, "lunshare: unknown command 'frobnicate' (see 'lunshare help')\n" },
+    { { "run", "no-such-profile-lsh" }, "^lunshare: no%-such%-profile%-lsh: no profile named 'no%-such%-profile%-lsh'" },
+    { { "run", "/nonexistent/p.lua" }, "^lunshare: /nonexistent/p.lua: cannot read profile /nonexistent/p.lua" },
+  }
+  for _, c in ipairs(cases) do
+    it("gives one line and exit 2 for " .. table.concat(c[1], " "), function()
+      local r = H.lunshare(c[1])
+      assert.equal(2, r.code)
+      assert.equal(1, #H.lines(r.err), r.err)
+      if c[2]:sub(1, 1) == "^" then
+        assert.truthy(r.err:find(c[2]), r.err)
+      else
+        assert.equal(c[2], r.err)
+      end
+      assert.falsy(r.err:find("traceback"))
+    end)
+  end
+
+  it("rejects a profile that is not a table", function()
+    local p = H.profile("return 42")
+    local r = H.lunshare({ "run", p })
+    assert.equal(2, r.code)
+    assert.equal("lunshare: " .. p .. ": a profile must return a table, got number\n", r.err)
+  end)
+
+  it("rejects an unknown namespace with a suggestion", function()
+    local p = H.profile("return {\n  namespaces = { 'user', 'utz' },\n}\n")
+    local r = H.lunshare({ "run", p })
+    assert.equal(2, r.code)
+    assert.equal("lunshare: " .. p .. ":2: namespaces[2]: unknown namespace 'utz' (did you mean 'uts'?); " ..
+      "expected one of user, mount, pid, net, ipc, uts, cgroup, time\n", r.err)
+  end)
+
+  it("reports a syntax error with its line", function()
+    local p = H.profile("return {\n  hostname = ,\n}\n")
+    local r = H.lunshare({ "run", p })
+    assert.equal(2, r.code)
+    assert.truthy(r.err:find("^lunshare: " .. p:gsub("%p", "%%%0") .. ":2: "), r.err)
+  end)
+end)

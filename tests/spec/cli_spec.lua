@@ -1,0 +1,48 @@
+-- The CLI's pure parts: dispatch, usage errors, exit codes. #unit
+local cli = require "lunshare.cli"
+
+local function capture(fn)
+  local out, err = {}, {}
+  local real_out, real_err = io.stdout, io.stderr
+  local fake = function(buf)
+    return { write = function(self, ...) for _, s in ipairs({ ... }) do buf[#buf + 1] = s end return self end,
+      flush = function() end }
+  end
+  io.stdout, io.stderr = fake(out), fake(err)
+  local ok, code = pcall(fn)
+  io.stdout, io.stderr = real_out, real_err
+  assert(ok, code)
+  return code, table.concat(out), table.concat(err)
+end
+
+describe("cli #unit", function()
+  it("exits 2 with one line for an unknown command, with a suggestion", function()
+    local code, _, err = capture(function() return cli.main({ "chek" }) end)
+    assert.equal(2, code)
+    assert.equal("lunshare: unknown command 'chek' (did you mean 'check'?) (see 'lunshare help')\n", err)
+  end)
+
+  it("exits 2 without a command", function()
+    local code, _, err = capture(function() return cli.main({}) end)
+    assert.equal(2, code)
+    assert.truthy(err:find("expected a command"))
+  end)
+
+  it("prints help", function()
+    local code, out = capture(function() return cli.main({ "help" }) end)
+    assert.equal(0, code)
+    assert.truthy(out:find("run PROFILE"))
+  end)
+
+  it("run without a profile is a usage error", function()
+    local code, _, err = capture(function() return cli.main({ "run" }) end)
+    assert.equal(2, code)
+    assert.truthy(err:find("run: expected a profile"))
+  end)
+
+  it("explain rejects unknown options", function()
+    local code, _, err = capture(function() return cli.main({ "explain", "default", "--bogus" }) end)
+    assert.equal(2, code)
+    assert.truthy(err:find("unknown option '%-%-bogus'"))
+  end)
+end)

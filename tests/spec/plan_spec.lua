@@ -1,0 +1,92 @@
+-- The planner is a pure function: a profile and a caller context in, steps out. #unit
+local planner = require "lunshare.plan"
+local schema = require "lunshare.schema"
+
+local ctx = {
+  ids = { uid = 1000, gid = 1000, user = "alice" },
+  environ = { "TERM=xterm", "SECRET=1", "PATH=/home/alice/bin:/usr/bin", "LANG=C.UTF-8" },
+  subid = function(kind) return kind == "uid" and 100000 or 200000, 65536 end,
+}
+
+local function ops(plan)
+  local t = {}
+  for i, s in ipairs(plan.steps) do t[i] = s.op end
+  return table.concat(t, " ")
+end
+
+local function find(plan, op)
+  for _, s in ipairs(plan.steps) do if s.op == op then return s end end
+end
+
+describe("planner #unit", function()
+  it("plans the default profile's steps in order", function()
+    local p = { namespaces = schema.NAMESPACES, hostname = "lunshare", user = { uid = 0, gid = 0 } }
+    local plan = planner.build(p, ctx)
+    assert.equal("clone setgroups uid_map gid_map hostname timens reaper close_fds exec", ops(plan))
+    assert.equal("supervisor", plan.steps[1].where)
+    assert.equal("pid1", find(plan, "reaper").where)
+  end)
+
+  it("clones every namespace but time, which the child makes itself", function()
+    local plan = planner.build({ namespaces = schema.NAMESPACES }, ctx)
+    assert.same({ "user", "mount", "pid", "net", "ipc", "uts", "cgroup" }, plan.steps[1].namespaces)
+    assert.truthy(find(plan, "timens"))
+  end)
+
+  it("maps the caller to the id asked for inside", function()
+    local plan = planner.build({ namespaces = { "user" }, user = { uid = 5, gid = 7 } }, ctx)
+    assert.equal("5 1000 1\n", find(plan, "uid_map").map)
+    assert.equal("7 1000 1\n", find(plan, "gid_map").map)
+    assert.is_false(find(plan, "setgroups").allow)
+  end)
+
+  it("adds the subordinate range through newuidmap for map = subid", function()
+    local plan = planner.build({ namespaces = { "user" }, user = { map = "subid" } }, ctx)
+    local u = find(plan, "uid_map")
+    assert.equal("0 1000 1\n1 100000 65536\n", u.map)
+    assert.equal("newuidmap", u.helper)
+    assert.is_nil(find(plan, "setgroups"))
+  end)
+
+  it("fails clearly when subid ranges are missing", function()
+    local c = setmetatable({ subid = function() return false end }, { __index = ctx })
+    local plan, err = planner.build({ namespaces = { "user" }, user = { map = "subid" } }, c)
+    assert.is_nil(plan)
+    assert.truthy(err:find("/etc/subuid"))
+  end)
+
+  it("runs pid 1 as the command when asked", function()
+    local plan = planner.build({ namespaces = { "pid" }, pid1 = "command" }, ctx)
+    assert.is_nil(find(plan, "reaper"))
+  end)
+
+  it("clears the environment but for the kept names, and sets PATH", function()
+    local env = planner.environment({ env = { keep = { "TERM" }, set = { FOO = "bar" } } }, ctx.environ)
+    assert.same({ "TERM=xterm", "PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin", "FOO=bar" }, env)
+  end)
+
+  it("keeps the caller's environment with clear = false, minus unset", function()
+    local env = planner.environment({ env = { clear = false, unset = { "SECRET" } } }, ctx.environ)
+    assert.same({ "TERM=xterm", "PATH=/home/alice/bin:/usr/bin", "LANG=C.UTF-8" }, env)
+  end)
+
+  it("uses the command line over the profile's command", function()
+    local plan = planner.build({ command = { "/bin/sh" } }, setmetatable({ argv = { "id", "-u" } }, { __index = ctx }))
+    assert.same({ "id", "-u" }, find(plan, "exec").argv)
+    plan = planner.build({ command = { "/bin/bash" } }, ctx)
+    assert.same({ "/bin/bash" }, find(plan, "exec").argv)
+  end)
+
+  it("puts exec last and clone first", function()
+    local plan = planner.build({ namespaces = { "uts" }, hostname = "h", cwd = "/tmp" }, ctx)
+    assert.equal("clone", plan.steps[1].op)
+    assert.equal("exec", plan.steps[#plan.steps].op)
+    assert.equal("/tmp", find(plan, "chdir").path)
+  end)
+
+  it("gives each step an explanation a person could type", function()
+    local plan = planner.build({ namespaces = { "net", "uts" }, hostname = "h" }, ctx)
+    assert.equal("unshare --net --uts", plan.steps[1].explain)
+    assert.equal("hostname h", find(plan, "hostname").explain)
+  end)
+end)
