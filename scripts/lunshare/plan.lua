@@ -10,12 +10,32 @@ local DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sb
 -- Variables kept from the caller when a profile clears the environment without a keep list.
 M.DEFAULT_KEEP = { "TERM", "LANG", "LC_ALL", "LC_CTYPE", "COLORTERM", "TZ" }
 
-local function step(plan, t)
-  plan.steps[#plan.steps + 1] = t
+-- Steps are gathered by phase and then laid out in this order. Supervisor phases come
+-- first; in the child, privileges are dropped last so that nothing after needs them.
+M.PHASES = {
+  "prepare",    -- supervisor, before the child exists (cgroups, named netns lookups)
+  "clone",      -- the clone into new namespaces
+  "ids",        -- supervisor: setgroups, uid_map, gid_map
+  "host",       -- supervisor, after the maps: host-side links, cgroup placement
+  "early",      -- child: session, names, time namespace, the pid-1 reaper
+  "mounts",     -- child: the filesystem view
+  "network",    -- child: links, addresses and routes inside
+  "late",       -- child: working directory, rlimits, fds
+  "privileges", -- child: capabilities, no_new_privs, seccomp
+  "exec",
+}
+
+-- The areas that plan their own fields (each a module with check, plan and constructors).
+M.AREAS = { "lunshare.mounts", "lunshare.network", "lunshare.security" }
+
+local function step(plan, t, phase)
+  local list = plan._phases[phase]
+  assert(list, "unknown plan phase " .. tostring(phase))
+  list[#list + 1] = t
   return t
 end
 
-local function origin(profile, field)
+function M.origin(profile, field)
   local file = profile._file or "profile"
   local line = profile._source and require("lunshare.profile").field_line(profile._source, field)
   return line and (file .. ":" .. line) or file
@@ -84,7 +104,8 @@ end
 -- Builds the plan. ctx: { ids = core.ids(), environ = {…}, argv = {…} or nil,
 -- subid = function(kind) -> start, count }.
 function M.build(profile, ctx)
-  local plan = { profile = profile._file, steps = {} }
+  local plan = { profile = profile._file, steps = {}, _phases = {} }
+  for _, ph in ipairs(M.PHASES) do plan._phases[ph] = {} end
   local ns = {}
   for _, n in ipairs(profile.namespaces or {}) do ns[n] = true end
 
@@ -97,17 +118,17 @@ function M.build(profile, ctx)
   local unshare_flags = {}
   for _, n in ipairs(clone_ns) do unshare_flags[#unshare_flags + 1] = "--" .. n end
   step(plan, { op = "clone", where = "supervisor", namespaces = clone_ns,
-    origin = origin(profile, "namespaces"),
-    explain = "unshare " .. table.concat(unshare_flags, " ") .. (ns.pid and " --fork" or "") })
+    origin = M.origin(profile, "namespaces"),
+    explain = "unshare " .. table.concat(unshare_flags, " ") .. (ns.pid and " --fork" or "") }, "clone")
 
   if ns.user then
     local uid_map, gid_map, helper = id_maps(profile, ctx)
     if not uid_map then return nil, gid_map end
-    local o = origin(profile, "user")
+    local o = M.origin(profile, "user")
     if not helper then
       -- An unprivileged process may write gid_map only after denying setgroups.
       step(plan, { op = "setgroups", where = "supervisor", allow = false, origin = o,
-        explain = "echo deny > /proc/PID/setgroups" })
+        explain = "echo deny > /proc/PID/setgroups" }, "ids")
     end
     local uid_step = { op = "uid_map", where = "supervisor", map = uid_map, origin = o,
       explain = "echo '" .. uid_map:gsub("\n$", ""):gsub("\n", "\\n") .. "' > /proc/PID/uid_map" }
@@ -118,41 +139,51 @@ function M.build(profile, ctx)
       uid_step.explain = "newuidmap PID " .. uid_map:gsub("\n", " ")
       gid_step.explain = "newgidmap PID " .. gid_map:gsub("\n", " ")
     end
-    step(plan, uid_step)
-    step(plan, gid_step)
+    step(plan, uid_step, "ids")
+    step(plan, gid_step, "ids")
   end
 
   if profile.hostname then
     step(plan, { op = "hostname", where = "child", name = profile.hostname,
-      origin = origin(profile, "hostname"), explain = "hostname " .. profile.hostname })
+      origin = M.origin(profile, "hostname"), explain = "hostname " .. profile.hostname }, "early")
   end
   if profile.domainname then
     step(plan, { op = "domainname", where = "child", name = profile.domainname,
-      origin = origin(profile, "domainname"), explain = "domainname " .. profile.domainname })
+      origin = M.origin(profile, "domainname"), explain = "domainname " .. profile.domainname }, "early")
   end
   if ns.time then
     local t = profile.time or {}
     step(plan, { op = "timens", where = "child", monotonic = t.monotonic or 0,
-      boottime = t.boottime or 0, origin = origin(profile, profile.time and "time" or "namespaces"),
-      explain = string.format("unshare --time --monotonic %d --boottime %d", t.monotonic or 0, t.boottime or 0) })
+      boottime = t.boottime or 0, origin = M.origin(profile, profile.time and "time" or "namespaces"),
+      explain = string.format("unshare --time --monotonic %d --boottime %d", t.monotonic or 0, t.boottime or 0) }, "early")
   end
   if ns.pid and profile.pid1 ~= "command" then
-    step(plan, { op = "reaper", where = "pid1", origin = origin(profile, "namespaces"),
-      explain = "pid 1 forks the command, reaps orphans and forwards signals" })
+    step(plan, { op = "reaper", where = "pid1", origin = M.origin(profile, "namespaces"),
+      explain = "pid 1 forks the command, reaps orphans and forwards signals" }, "early")
   end
   if profile.cwd then
     step(plan, { op = "chdir", where = "child", path = profile.cwd,
-      origin = origin(profile, "cwd"), explain = "cd " .. util.shell_quote(profile.cwd) })
+      origin = M.origin(profile, "cwd"), explain = "cd " .. util.shell_quote(profile.cwd) }, "late")
   end
   step(plan, { op = "close_fds", where = "child", keep = {}, origin = plan.profile,
-    explain = "close every fd but 0, 1 and 2" })
+    explain = "close every fd but 0, 1 and 2" }, "late")
 
   local argv = ctx.argv
   if not argv or #argv == 0 then argv = profile.command or { "/bin/sh" } end
   local env = M.environment(profile, ctx.environ)
   step(plan, { op = "exec", where = "child", argv = argv, env = env,
-    origin = (ctx.argv and #ctx.argv > 0) and "command line" or origin(profile, "command"),
-    explain = "env -i " .. util.shell_join(env) .. " " .. util.shell_join(argv) })
+    origin = (ctx.argv and #ctx.argv > 0) and "command line" or M.origin(profile, "command"),
+    explain = "env -i " .. util.shell_join(env) .. " " .. util.shell_join(argv) }, "exec")
+
+  local add = function(phase, t) return step(plan, t, phase) end
+  for _, name in ipairs(M.AREAS) do
+    local ok, err = require(name).plan(profile, add, ctx)
+    if ok == nil and err then return nil, err end
+  end
+  for _, ph in ipairs(M.PHASES) do
+    for _, t in ipairs(plan._phases[ph]) do plan.steps[#plan.steps + 1] = t end
+  end
+  plan._phases = nil
   return plan
 end
 

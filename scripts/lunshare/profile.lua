@@ -77,6 +77,9 @@ local function sandbox_env(extra)
     pcall = pcall, rawequal = rawequal, rawlen = rawlen, rawget = rawget,
   }
   env.string.dump = nil
+  for _, area in ipairs(require("lunshare.plan").AREAS) do
+    for k, v in pairs(require(area).constructors) do env[k] = v end
+  end
   for k, v in pairs(extra or {}) do env[k] = v end
   return env
 end

@@ -13,8 +13,12 @@ M.NOT_BUILT = { mounts = true, network = true, capabilities = true, limits = tru
 
 local FIELDS = {
   "description", "namespaces", "hostname", "domainname", "user", "time", "env", "cwd",
-  "command", "pid1", "mounts", "network", "capabilities", "limits", "seccomp",
+  "command", "pid1",
 }
+for _, area in ipairs({ "lunshare.mounts", "lunshare.network", "lunshare.security" }) do
+  for _, f in ipairs(require(area).FIELDS) do FIELDS[#FIELDS + 1] = f end
+end
+M.FIELDS = FIELDS
 
 local Checker = {}
 Checker.__index = Checker
@@ -166,6 +170,9 @@ function M.check(p, file, source)
   end
   if p.pid1 ~= nil and p.pid1 ~= "reaper" and p.pid1 ~= "command" then
     c:fail("pid1", "expected \"reaper\" or \"command\"" .. util.suggest(tostring(p.pid1), { "reaper", "command" }))
+  end
+  for _, area in ipairs(require("lunshare.plan").AREAS) do
+    require(area).check(c, p, ns)
   end
   return c.errors
 end
