@@ -35,10 +35,10 @@ local function step(plan, t, phase)
   return t
 end
 
+-- The profile file:line an entry came from, through `extends` too. field is a path into
+-- the profile: "hostname", "mounts[3]", "network.links[2].peer".
 function M.origin(profile, field)
-  local file = profile._file or "profile"
-  local line = profile._source and require("lunshare.profile").field_line(profile._source, field)
-  return line and (file .. ":" .. line) or file
+  return require("lunshare.profile").origin(profile, field)
 end
 
 -- The environment the command receives, in a stable order.
