@@ -121,12 +121,25 @@ static int l_signum(lua_State *L)
 	return 1;
 }
 
+/* has_syscall(name) -> boolean */
+static int l_has_syscall(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	int r = lsh_probe_syscall(luaL_checkstring(L, 1), &err);
+	if (r < 0) {
+		lsh_err_free(err);
+		return luaL_argerror(L, 1, "unknown system call");
+	}
+	lua_pushboolean(L, r);
+	return 1;
+}
+
 void lsh_l_open_util(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{ "ids", l_ids }, { "environ", l_environ }, { "uname", l_uname },
 		{ "kind", l_kind }, { "strerror", l_strerror }, { "isatty", l_isatty },
-		{ "signum", l_signum }, { NULL, NULL },
+		{ "signum", l_signum }, { "has_syscall", l_has_syscall }, { NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);
 }

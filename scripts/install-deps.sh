@@ -3,7 +3,7 @@
 # --test also what the test suite and the benchmarks use. Run as root (or with sudo).
 set -eu
 build="cmake make gcc pkg-config lua5.4 liblua5.4-dev libcap-dev libmnl-dev libseccomp-dev libedit-dev uidmap"
-test="lua-busted bubblewrap hyperfine iproute2 iputils-ping util-linux valgrind strace procps"
+test="lua-busted bubblewrap hyperfine iproute2 iputils-ping util-linux valgrind strace procps tmux"
 pkgs="$build"
 [ "${1:-}" = "--test" ] && pkgs="$build $test"
 missing=""
