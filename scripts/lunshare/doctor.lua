@@ -34,6 +34,7 @@ end
 -- Each check returns a list of results { ok = bool, what = "…", fix = "…" or nil }.
 function M.checks()
   local ids = core.ids()
+  ids.user = core.user(ids.uid)
   local rootless = ids.euid ~= 0
   local out = {}
   local function add(ok, what, fix, optional)

@@ -194,6 +194,7 @@ function M.context(argv)
   return {
     ids = ids, environ = core.environ(), argv = argv,
     subid = function(kind)
+      ids.user = ids.user or core.user(ids.uid)
       return core.subid(ids.user, kind == "uid" and ids.uid or ids.gid,
         kind == "uid" and "/etc/subuid" or "/etc/subgid")
     end,

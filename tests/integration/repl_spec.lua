@@ -52,10 +52,12 @@ return core.wait(pidfd)
     end)
   end
 
-  it("links libedit, not GNU readline", function()
+  it("uses libedit, never GNU readline, and loads it only for the repl", function()
     local r = H.sh("ldd " .. H.quote(H.bin))
-    assert.truthy(r.out:find("libedit"))
     assert.falsy(r.out:find("libreadline"))
+    assert.falsy(r.out:find("libedit"), "libedit should not load for every sandbox start")
+    assert.truthy(H.sh("grep -c libedit.so.2 " .. H.quote(H.bin)).out:match("^[1-9]"))
+    assert.equal("", H.sh("grep -l libreadline " .. H.quote(H.bin)).out)
   end)
 
   it("edits lines and recalls history in a terminal", function()
