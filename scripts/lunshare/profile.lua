@@ -126,6 +126,13 @@ local function fits(v, ty)
   return type(v) == ty
 end
 
+local function suggest_type(ty)
+  for _, t in ipairs(M.PARAM_TYPES) do
+    if type(ty) == "string" and #ty >= 3 and t:sub(1, #ty) == ty then return " (did you mean '" .. t .. "'?)" end
+  end
+  return util.suggest(ty, M.PARAM_TYPES)
+end
+
 -- The `params { name = { type =, values =, default =, description = } }` declaration of
 -- one profile file: checks the declarations, takes the --set values, and returns the
 -- table of values the profile reads.
@@ -165,7 +172,7 @@ local function params_function(file, src, L)
         ty = ty or "string"
         local ok = true
         if not util.contains(M.PARAM_TYPES, ty) then
-          fail(path .. ".type", "unknown type '" .. tostring(ty) .. "'" .. util.suggest(ty, M.PARAM_TYPES) ..
+          fail(path .. ".type", "unknown type '" .. tostring(ty) .. "'" .. suggest_type(ty) ..
             "; expected one of " .. table.concat(M.PARAM_TYPES, ", "))
           ok = false
         end
@@ -269,7 +276,7 @@ local function load_chain(name, from, stack, L)
   end
   if type(value) ~= "table" then
     L.errors[#L.errors + 1] = { file = file, path = "",
-      msg = "a profile must return a table (return { … }), got " .. type(value) }
+      msg = "a profile must return a table, got " .. type(value) }
     return nil
   end
   source_map.annotate(value, src, file, L.origins, ctor_lines)

@@ -177,8 +177,10 @@ function M.evaluate(source, chunkname, names, ctor_lines)
     if state.tripped then error(state.tripped, 0) end
     count = count + step
     if count > M.INSTRUCTION_LIMIT then
-      state.tripped = long_message
-      error(long_message, 2)
+      local info = debug.getinfo(2, "Sl")
+      state.tripped = (info and info.source == state.source and info.currentline > 0)
+        and (chunkname .. ":" .. info.currentline .. ": " .. long_message) or long_message
+      error(state.tripped, 0)
     end
     -- Without the allocator bound (lua5.4 without lunshare.core), the hook samples.
     if not core and (collectgarbage("count") - base) * 1024 > M.MEMORY_LIMIT then
