@@ -19,7 +19,7 @@ M.FORBIDDEN = {
   loadfile = "code loading", dofile = "code loading", loadstring = "code loading",
   debug = "the interpreter's internals", collectgarbage = "the interpreter's internals",
   getmetatable = "metatables", setmetatable = "metatables", rawset = "metatables",
-  _G = "the global table", _ENV = "the global table", package = "modules",
+  _G = "the global table", package = "modules",
   coroutine = "coroutines", print = "output",
 }
 
