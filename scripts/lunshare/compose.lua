@@ -19,6 +19,12 @@ M.CORE_RULES = {
   user = "table",
   time = "table",
   env = { set = "table", keep = "list", unset = "list" },
+  -- Defaults for the areas' fields; an area's own MERGE table overrides them.
+  mounts = "list",
+  network = "table",
+  capabilities = "set",
+  limits = "table",
+  seccomp = "replace",
 }
 
 -- The rule for each field: core rules, then each area module's MERGE.

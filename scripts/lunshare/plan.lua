@@ -25,7 +25,24 @@ M.PHASES = {
   "exec",
 }
 
--- The areas that plan their own fields (each a module with check, plan and constructors).
+-- The areas that plan their own fields. An area module has:
+--   FIELDS        the top-level profile fields it owns
+--   constructors  names visible inside profiles (`ro_bind "/usr"`); each returns plain
+--                 data. The loader wraps them: the table a call returns is remembered
+--                 with the call's line (provenance), and an error raised with level 2
+--                 points at the profile line as "NAME: message".
+--   check(c, p, ns)  c:fail(path, msg), c:warn(path, msg), c:type(v, path, want),
+--                 c:keys(t, path, allowed); path is the field path ("mounts[3].source"),
+--                 the checker finds its file:line itself, through `extends` too
+--   plan(p, add, ctx)  add(phase, step); step.origin = M.origin(p, "mounts[3]")
+-- and optionally:
+--   MERGE         { field = "replace"|"table"|"list"|"set"|{ key = rule, … } } how the
+--                 field merges over an `extends` parent (scripts/lunshare/compose.lua);
+--                 default "replace"
+--   MERGE_KEY     { field = function(entry) -> key } for `without "KEY"` in a "list"
+--                 field; default entry.target or .name or .dest or .path or [1]
+--   grants(p)     { [category] = { "item", … } } what the profile grants, for
+--                 `lunshare diff`; default: the raw fields printed back
 M.AREAS = { "lunshare.mounts", "lunshare.network", "lunshare.security" }
 
 local function step(plan, t, phase)

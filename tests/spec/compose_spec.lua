@@ -151,3 +151,37 @@ describe("grants #unit", function()
     assert.is_false(same)
   end)
 end)
+
+describe("testing a recipe with busted, as the man page shows #unit", function()
+  it("loads with --set values and plans through require 'lunshare'", function()
+    local lunshare = require "lunshare"
+    local path = os.tmpname() .. ".lua"
+    local f = assert(io.open(path, "w"))
+    f:write("local param = params { net = { type = 'boolean', default = true } }\n" ..
+      "return { namespaces = { 'user', 'mount', 'pid', param.net and 'net' or nil } }\n")
+    f:close()
+    local p = assert(lunshare.load(path, { set = { net = "false" } }))
+    local plan = assert(lunshare.plan(p))
+    assert.equal("clone", plan.steps[1].op)
+    assert.same({ "user", "mount", "pid" }, plan.steps[1].namespaces)
+    local _, errs = lunshare.load(path, { set = { net = "maybe" } })
+    assert.same({ path .. ":1: params.net: --set net=maybe: expected a boolean, got 'maybe'" }, errs)
+    os.remove(path)
+  end)
+end)
+
+describe("warnings #unit", function()
+  it("come from an area's check through c:warn, with file and line, and do not fail", function()
+    local schema = require "lunshare.schema"
+    local security = require "lunshare.security"
+    local real = security.check
+    security.check = function(c, p)
+      real(c, p)
+      if p.description == "warn me" then c:warn("description", "a test warning") end
+    end
+    local errs, warnings = schema.check({ description = "warn me" }, "w.lua", "return {\n  description = 'warn me',\n}\n")
+    security.check = real
+    assert.same({}, errs)
+    assert.same({ "w.lua:2: description: warning: a test warning" }, { schema.format_error(warnings[1]) })
+  end)
+end)
