@@ -109,3 +109,31 @@ describe("lunshare.core #unit", function()
     assert.has_error(function() core.has_syscall("frob") end)
   end)
 end)
+
+describe("lunshare.core processes #unit", function()
+  it("closes fds in a child but the kept ones, and reports the exit code", function()
+    local keep = io.open("/dev/null")
+    local pid, pidfd = core.clone({})
+    if pid == 0 then
+      local h = core.ns_open(0, "net")
+      local n = h:fileno()
+      core.close_fds({})
+      local f = io.open("/proc/self/fd/" .. n)
+      core._exit(f and 1 or 0)
+    end
+    local code = core.wait(pidfd)
+    keep:close()
+    assert.equal(0, code)
+  end)
+
+  it("kills through a pidfd and reports 128+N", function()
+    local pid, pidfd = core.clone({})
+    if pid == 0 then
+      core.exec({ "sleep", "30" }, { "PATH=/usr/bin:/bin" })
+      core._exit(1)
+    end
+    assert.is_false(core.wait(pidfd, true))
+    assert.is_true(core.kill(pidfd, core.signum("TERM")))
+    assert.equal(143, core.wait(pidfd))
+  end)
+end)
