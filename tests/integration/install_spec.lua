@@ -2,7 +2,7 @@
 -- the shipped profiles, and a C library found through pkg-config. #integration
 local H = require "helpers"
 
-describe("install", function()
+describe("install #install", function()
   local prefix
   setup(function()
     prefix = H.sh("mktemp -d /tmp/lsh-install.XXXXXX").out:gsub("\n", "")

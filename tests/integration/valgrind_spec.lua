@@ -13,7 +13,7 @@ local cases = {
   { "frobnicate" }, { "run", "default", "--", "no-such-command-lsh" },
 }
 
-describe("valgrind #slow", function()
+describe("valgrind #valgrind", function()
   if H.sh("command -v valgrind").code ~= 0 then
     it("needs valgrind", function() pending("valgrind is not installed") end)
     return
