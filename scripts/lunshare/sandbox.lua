@@ -83,42 +83,15 @@ local function safe_string()
   return s
 end
 
--- A constructor as a profile sees it: it records the line of the call that made each
--- table it returns (for provenance), and its errors point at that line of the profile,
--- not at lunshare's own source.
-function M.wrap(name, fn, state)
-  return function(...)
-    local info = debug.getinfo(2, "Sl")
-    local line = info and info.source == state.source and info.currentline or nil
-    local res = table.pack(pcall(fn, ...))
-    if state.tripped then error(state.tripped, 0) end
-    if state.memory_exceeded and state.memory_exceeded() then
-      state.tripped = state.memory_message
-      error(state.tripped, 0)
-    end
-    if not res[1] then
-      local msg = res[2]
-      if type(msg) == "string" then
-        msg = msg:gsub("^[^\n]-:%d+: ", "")
-        if not msg:find("^" .. name:gsub("%p", "%%%0") .. "[ :]") then msg = name .. ": " .. msg end
-      end
-      error(msg, 2)
-    end
-    if line and state.ctor_lines then
-      for i = 2, res.n do
-        if type(res[i]) == "table" then state.ctor_lines[res[i]] = line end
-      end
-    end
-    return table.unpack(res, 2, res.n)
-  end
-end
-
 -- Builds the environment: pure helpers, then `names` (constructors and the like).
 -- Reading a name that is not there is an error that says why or suggests the right one.
 function M.environment(names, state)
   local env = {
     string = safe_string(), table = copy(table), math = copy(math), utf8 = copy(utf8),
   }
+  -- A profile is a function of its file and its parameters: `explain` and `run` must
+  -- build the same plan from it, so no randomness.
+  env.math.random, env.math.randomseed = nil, nil
   for _, k in ipairs(SAFE) do env[k] = _G[k] end
   -- pcall and xpcall are there for profiles that probe, but a limit is not an error a
   -- profile may handle: once one is reached every protected call re-raises it.
@@ -132,9 +105,9 @@ function M.environment(names, state)
   end
   env.pcall = function(f, ...) return guard(pcall(f, ...)) end
   env.xpcall = function(f, h, ...) return guard(xpcall(f, h, ...)) end
-  for k, v in pairs(names or {}) do
-    env[k] = type(v) == "function" and M.wrap(k, v, state) or v
-  end
+  -- Constructors go in as they are: a profile calls them directly, so their own
+  -- error(msg, 2) and debug.getinfo see the profile's line.
+  for k, v in pairs(names or {}) do env[k] = v end
   local known = util.sorted_keys(env)
   return setmetatable(env, {
     __index = function(_, k)
@@ -173,11 +146,18 @@ function M.evaluate(source, chunkname, names, ctor_lines)
   local count, step = 0, 1000
   local base = collectgarbage("count")
   local co = coroutine.create(fn)
-  debug.sethook(co, function()
+  -- Which constructor calls are open, and on which profile line each was made: the
+  -- return hook then knows the line of every table a constructor returns, so an entry
+  -- built in a loop still names the line that built it.
+  local ctors, open = {}, {}
+  for _, v in pairs(names or {}) do
+    if type(v) == "function" then ctors[v] = true end
+  end
+  local function on_count()
     if state.tripped then error(state.tripped, 0) end
     count = count + step
     if count > M.INSTRUCTION_LIMIT then
-      local info = debug.getinfo(2, "Sl")
+      local info = debug.getinfo(3, "Sl")
       state.tripped = (info and info.source == state.source and info.currentline > 0)
         and (chunkname .. ":" .. info.currentline .. ": " .. long_message) or long_message
       error(state.tripped, 0)
@@ -187,10 +167,35 @@ function M.evaluate(source, chunkname, names, ctor_lines)
       collectgarbage()
       if (collectgarbage("count") - base) * 1024 > M.MEMORY_LIMIT then
         state.tripped = state.memory_message
-        error(state.memory_message, 2)
+        error(state.memory_message, 0)
       end
     end
-  end, "", step)
+  end
+  debug.sethook(co, function(event)
+    if event == "count" then
+      on_count()
+      return
+    end
+    local info = debug.getinfo(2, "fr")
+    if not ctors[info.func] then return end
+    if event == "return" then
+      -- A call that ended in a caught error never returned: drop it too.
+      local call
+      repeat
+        call = open[#open]
+        open[#open] = nil
+      until call == nil or call.func == info.func
+      if call and call.line and ctor_lines then
+        for i = info.ftransfer, info.ftransfer + info.ntransfer - 1 do
+          local _, v = debug.getlocal(2, i)
+          if type(v) == "table" and ctor_lines[v] == nil then ctor_lines[v] = call.line end
+        end
+      end
+    else
+      local caller = debug.getinfo(3, "Sl")
+      open[#open + 1] = { func = info.func, line = caller and caller.source == state.source and caller.currentline or nil }
+    end
+  end, "cr", step)
 
   -- String methods ("x"):rep(…) go through the string metatable to the real string
   -- table; for the profile's run they go to its own copy instead.
@@ -211,11 +216,20 @@ function M.evaluate(source, chunkname, names, ctor_lines)
   end
   if not ok then
     local msg = type(res) == "string" and res or ("error object is a " .. type(res))
-    if state.tripped then msg = res end
     local prefix = chunkname:gsub("%p", "%%%0")
-    local line, text = tostring(msg):match("^" .. prefix .. ":(%d+): (.*)$")
+    local line, text = msg:match("^" .. prefix .. ":(%d+): (.*)$")
     if line then return nil, { line = tonumber(line), msg = text } end
-    return nil, { msg = tostring(msg) }
+    if msg == state.tripped then return nil, { msg = msg } end
+    -- Raised inside a helper (a constructor's own error()): the position that matters is
+    -- the profile line that called it, still on the dead coroutine's stack.
+    for level = 0, 200 do
+      local info = debug.getinfo(co, level, "Sl")
+      if not info then break end
+      if info.source == state.source and info.currentline > 0 then
+        return nil, { line = info.currentline, msg = (msg:gsub("^[^\n]-%.lua:%d+: ", "")) }
+      end
+    end
+    return nil, { msg = msg }
   end
   return res
 end

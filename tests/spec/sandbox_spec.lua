@@ -26,6 +26,10 @@ describe("sandbox #unit", function()
     assert.equal("nil nil", eval("return type(string.dump) .. ' ' .. type(('').dump)"):gsub("nil", "nil"))
   end)
 
+  it("has no randomness, so explain and run build the same plan", function()
+    assert.equal("nil nil", eval("return type(math.random) .. ' ' .. type(math.randomseed)"))
+  end)
+
   it("suggests the name a profile probably meant", function()
     local _, err = eval("return { x = tostrng(1) }")
     assert.equal("unknown name 'tostrng' (did you mean 'tostring'?)", err.msg)
@@ -114,10 +118,29 @@ describe("sandbox #unit", function()
     assert.equal(3, lines[v[2]])
   end)
 
-  it("points a constructor's error at the profile's line", function()
-    local names = { mk = function(x) if type(x) ~= "string" then error("expected a path", 2) end return {} end }
+  it("points a constructor's error at the profile's line, whatever level it raised at", function()
+    local names = {
+      mk = function(x) if type(x) ~= "string" then error("mk: expected a path", 2) end return {} end,
+      mk1 = function() error("mk1: bad") end,
+    }
     local _, err = sandbox.evaluate("return {\n  mk(5),\n}", "t.lua", names)
     assert.equal(2, err.line)
     assert.equal("mk: expected a path", err.msg)
+    _, err = sandbox.evaluate("return {\n\n  mk1(),\n}", "t.lua", names)
+    assert.equal(3, err.line)
+    assert.equal("mk1: bad", err.msg)
+  end)
+
+  it("calls constructors directly, so they see the profile as their caller", function()
+    local names = { where = function() local i = debug.getinfo(2, "Sl") return { i.source, i.currentline } end }
+    assert.same({ { "=t.lua", 2 } }, sandbox.evaluate("return {\n  where() }", "t.lua", names))
+  end)
+
+  it("keeps constructor lines right after a caught constructor error", function()
+    local lines = {}
+    local names = { mk = function(x) if not x then error("no") end return { x } end }
+    local v = sandbox.evaluate("pcall(mk)\nlocal t = {}\nfor i = 1, 2 do\n  t[i] = mk(i)\nend\nreturn t", "t.lua", names, lines)
+    assert.equal(4, lines[v[1]])
+    assert.equal(4, lines[v[2]])
   end)
 end)
