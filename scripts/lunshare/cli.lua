@@ -117,7 +117,7 @@ function M.run(args)
   return code
 end
 
--- Prints "NAME: ok" on stdout, or every error on stderr; warnings go to stderr either way.
+-- Prints "NAME: ok" on stdout (and its warnings on stderr), or every error on stderr.
 function M.check(args)
   local set, names = {}, {}
   local i = 1
@@ -134,9 +134,9 @@ function M.check(args)
   local schema = require "lunshare.schema"
   local bad = false
   for _, name in ipairs(names) do
-    local p, errs, warnings = profile.load(name, { set = set })
-    for _, w in ipairs((p and p._warnings) or warnings or {}) do io.stderr:write(schema.format_error(w), "\n") end
+    local p, errs = profile.load(name, { set = set })
     if p then
+      for _, w in ipairs(p._warnings or {}) do io.stderr:write(schema.format_error(w), "\n") end
       io.stdout:write(name, ": ok\n")
     else
       bad = true

@@ -5,7 +5,7 @@
 --   "table"    key by key, the child's keys replacing the parent's
 --   { k = rule, … }  key by key, each key merged by its own rule
 --   "list"     the parent's entries, then the child's; an entry `without "/home"` in the
---              child removes the inherited entries whose key (target, name, …) is /home
+--              child removes the inherited entries whose key (target, dst, name, …) is /home
 --   "set"      a list of names; a list with "+name" / "-name" entries edits the inherited
 --              set, a plain list replaces it
 -- Every profile goes through the merge, with an empty parent when it extends nothing, so
@@ -40,7 +40,7 @@ end
 -- The key an entry of a "list" field is removed by: an area may give MERGE_KEY[field].
 local function default_key(e)
   if type(e) ~= "table" then return e end
-  return e.target or e.name or e.dest or e.path or e[1]
+  return e.target or e.dst or e.name or e.dest or e.path or e[1]
 end
 
 local function key_fn(field)

@@ -40,7 +40,8 @@ M.PHASES = {
 --                 field merges over an `extends` parent (scripts/lunshare/compose.lua);
 --                 default "replace"
 --   MERGE_KEY     { field = function(entry) -> key } for `without "KEY"` in a "list"
---                 field; default entry.target or .name or .dest or .path or [1]
+--                 field; default entry.target or .dst or .name or .dest or .path or [1]
+--   warnings(p)   { { path =, msg = }, … } warnings listed apart (same as c:warn)
 --   grants(p)     { [category] = { "item", … } } what the profile grants, for
 --                 `lunshare diff`; default: the raw fields printed back
 M.AREAS = { "lunshare.mounts", "lunshare.network", "lunshare.security" }

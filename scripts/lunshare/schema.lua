@@ -192,8 +192,18 @@ function M.check(p, file, origins)
   if p.pid1 ~= nil and p.pid1 ~= "reaper" and p.pid1 ~= "command" then
     c:fail("pid1", "expected \"reaper\" or \"command\"" .. util.suggest(tostring(p.pid1), { "reaper", "command" }))
   end
+  for _, f in ipairs(util.sorted_keys(M.NOT_BUILT)) do
+    if p[f] ~= nil then
+      c:warn(f, "this version of lunshare checks '" .. f .. "' but cannot apply it yet: run refuses this profile")
+    end
+  end
   for _, area in ipairs(require("lunshare.plan").AREAS) do
-    require(area).check(c, p, ns)
+    local mod = require(area)
+    mod.check(c, p, ns)
+    -- An area may also list its warnings apart: { { path =, msg = }, … }.
+    if mod.warnings and #c.errors == 0 then
+      for _, w in ipairs(mod.warnings(p) or {}) do c:warn(w.path, w.msg) end
+    end
   end
   return c.errors, c.warnings
 end

@@ -185,3 +185,16 @@ describe("warnings #unit", function()
     assert.same({ "w.lua:2: description: warning: a test warning" }, { schema.format_error(warnings[1]) })
   end)
 end)
+
+describe("area warnings listed apart #unit", function()
+  it("become checker warnings with file and line", function()
+    local schema = require "lunshare.schema"
+    local network = require "lunshare.network"
+    local saved = network.warnings
+    network.warnings = function(p) return p.cwd == "/" and { { path = "cwd", msg = "root as cwd" } } or {} end
+    local errs, warnings = schema.check({ cwd = "/" }, "w.lua", "return {\n\n  cwd = '/',\n}\n")
+    network.warnings = saved
+    assert.same({}, errs)
+    assert.equal("w.lua:3: cwd: warning: root as cwd", schema.format_error(warnings[1]))
+  end)
+end)
