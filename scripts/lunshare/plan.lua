@@ -145,7 +145,7 @@ function M.build(profile, ctx)
   if ns.user then
     local uid_map, gid_map, helper = id_maps(profile, ctx)
     if not uid_map then return nil, gid_map end
-    local o = M.origin(profile, "user")
+    local o = M.origin(profile, profile.user and "user" or "namespaces")
     if not helper and (ctx.ids.euid or ctx.ids.uid) ~= 0 then
       -- An unprivileged process may write gid_map only after denying setgroups.
       step(plan, { op = "setgroups", where = "supervisor", allow = false, origin = o,
