@@ -279,7 +279,9 @@ local function load_chain(name, from, stack, L)
       msg = "a profile must return a table, got " .. type(value) }
     return nil
   end
-  source_map.annotate(value, src, file, L.origins, ctor_lines)
+  -- Provenance is a help, never a reason to fail: without it errors name the file only.
+  local mapped = pcall(source_map.annotate, value, src, file, L.origins, ctor_lines)
+  if not mapped then L.origins[value] = L.origins[value] or { [""] = file } end
   L.sources[file] = src
   local parent
   if value.extends ~= nil then

@@ -133,7 +133,10 @@ function Parser:table_at(i)
       key = index
     end
     local field = { line = tok.line }
+    local before = i
     i = self:expr(i, field)
+    -- Only valid Lua reaches here (the compiler ran first), but never loop on a token.
+    if i == before then i = i + 1 end
     if key ~= nil and node.fields[key] == nil then node.fields[key] = field end
     if is(toks[i], "op", ",") or is(toks[i], "op", ";") then i = i + 1 end
   end
@@ -186,7 +189,7 @@ function M.parse(src)
       i = nexti
     elseif is(t, "kw", "return") and depth == 0 then
       local field = { line = t.line }
-      i = p:expr(i + 1, field)
+      i = math.max(p:expr(i + 1, field), i + 1)
       root = field
     else
       if t.t == "kw" and BLOCK_OPEN[t.v] then depth = depth + 1
