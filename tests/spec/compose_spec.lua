@@ -198,3 +198,18 @@ describe("area warnings listed apart #unit", function()
     assert.equal("w.lua:3: cwd: warning: root as cwd", schema.format_error(warnings[1]))
   end)
 end)
+
+describe("origins after without #unit", function()
+  it("stay with their entries when an inherited one is removed", function()
+    local dir = tmpdir({
+      ["base.lua"] = "return {\n  mounts = {\n    { target = '/a' },\n    { target = '/home' },\n    { target = '/c' },\n  },\n}\n",
+      ["child.lua"] = "return {\n  extends = 'base.lua',\n  mounts = {\n    without '/home',\n    { target = '/d' },\n  },\n}\n",
+    })
+    local p = assert(profile.load(dir .. "/child.lua"))
+    assert.same({ { target = "/a" }, { target = "/c" }, { target = "/d" } }, p.mounts)
+    assert.equal(dir .. "/base.lua:3", profile.origin(p, "mounts[1]"))
+    assert.equal(dir .. "/base.lua:5", profile.origin(p, "mounts[2]"))
+    assert.equal(dir .. "/child.lua:5", profile.origin(p, "mounts[3]"))
+    os.execute("rm -rf " .. dir)
+  end)
+end)
