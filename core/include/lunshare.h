@@ -216,6 +216,15 @@ LSH_API int lsh_mount_bind_legacy(const char *src, const char *dst, uint64_t att
 				  const char *mountinfo, struct lsh_err **err);
 
 /* ------------------------------------------------------------------------------------
+ * Kernel features (probe.c)
+ * ---------------------------------------------------------------------------------- */
+
+/* Whether this kernel has the named system call ("clone3", "pidfd_open", "close_range",
+ * "open_tree", "move_mount", "fsopen", "mount_setattr", "openat2"): 1 or 0, or -EINVAL
+ * for a name it does not know. Calls it with arguments it rejects; creates nothing. */
+LSH_API int lsh_probe_syscall(const char *name, struct lsh_err **err);
+
+/* ------------------------------------------------------------------------------------
  * Plans (plan.c) and their executor (spawn.c)
  *
  * A plan is an ordered list of steps built by the caller (the Lua planner, or a C program).

@@ -79,8 +79,11 @@ local function id_maps(profile, ctx)
   local uid_in, gid_in = u.uid or 0, u.gid or 0
   local ids = ctx.ids
   local m = u.map or "self"
+  -- Root writes any map itself; others go through the setuid helpers, which check
+  -- /etc/subuid and /etc/subgid.
+  local privileged = (ids.euid or ids.uid) == 0
   if type(m) == "table" then
-    return map_text(m), map_text(m), true
+    return map_text(m), map_text(m), not privileged
   end
   local uranges = { { uid_in, ids.uid, 1 } }
   local granges = { { gid_in, ids.gid, 1 } }
@@ -96,7 +99,7 @@ local function id_maps(profile, ctx)
     granges[2] = { gid_in == 0 and 1 or 0, gs, math.min(gc, 65536) }
     if uid_in ~= 0 then uranges[2][3] = math.min(uranges[2][3], uid_in) end
     if gid_in ~= 0 then granges[2][3] = math.min(granges[2][3], gid_in) end
-    return map_text(uranges), map_text(granges), true
+    return map_text(uranges), map_text(granges), not privileged
   end
   return map_text(uranges), map_text(granges), false
 end
@@ -125,7 +128,7 @@ function M.build(profile, ctx)
     local uid_map, gid_map, helper = id_maps(profile, ctx)
     if not uid_map then return nil, gid_map end
     local o = M.origin(profile, "user")
-    if not helper then
+    if not helper and (ctx.ids.euid or ctx.ids.uid) ~= 0 then
       -- An unprivileged process may write gid_map only after denying setgroups.
       step(plan, { op = "setgroups", where = "supervisor", allow = false, origin = o,
         explain = "echo deny > /proc/PID/setgroups" }, "ids")
@@ -194,6 +197,7 @@ function M.context(argv)
   return {
     ids = ids, environ = core.environ(), argv = argv,
     subid = function(kind)
+      ids.user = ids.user or core.user(ids.uid)
       return core.subid(ids.user, kind == "uid" and ids.uid or ids.gid,
         kind == "uid" and "/etc/subuid" or "/etc/subgid")
     end,
