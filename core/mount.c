@@ -80,47 +80,52 @@ static int create_node(int dirfd, const char *name, enum lsh_mount_node node, mo
 int lsh_mount_target(int rootfd, const char *path, enum lsh_mount_node node, mode_t mode,
 		     struct lsh_err **err)
 {
-	_cleanup_free_ char *copy = strdup(path);
-	if (copy == NULL)
-		return lsh_err_set(err, ENOMEM, "%s", path);
-	int cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-	if (cur < 0)
-		return lsh_err_set(err, errno, "%s", path);
-	char *save = NULL;
-	char *c = strtok_r(copy, "/", &save);
-	while (c != NULL) {
-		char *next = strtok_r(NULL, "/", &save);
-		int last = next == NULL;
-		if (strcmp(c, "..") == 0) {
-			close(cur);
-			return lsh_err_msg(err, EINVAL, "%s: \"..\" is not allowed in a target", path);
-		}
-		/* Never through a symlink, not even one inside the new root: a target is
-		 * exactly the path the profile names (RESOLVE_NO_SYMLINKS), below the root. */
-		const uint64_t how = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-		int flags = O_PATH | (last ? 0 : O_DIRECTORY);
-		int fd = openat2_(cur, c, flags, how);
-		if (fd < 0 && errno == ENOENT && (node != LSH_NODE_NONE || !last)) {
-			int r = create_node(cur, c, last ? node : LSH_NODE_DIR, last ? mode : 0755);
-			if (r < 0) {
+	/* Never through a symlink, not even one inside the new root: a target is exactly
+	 * the path the profile names (RESOLVE_NO_SYMLINKS), below the root. */
+	const uint64_t how = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	char name[256];
+	const char *p = path;
+	int cur = rootfd; /* borrowed until the first component is open */
+
+	for (;;) {
+		while (*p == '/')
+			p++;
+		size_t len = strcspn(p, "/");
+		if (len == 0)
+			break;
+		if (len >= sizeof name) {
+			if (cur != rootfd)
 				close(cur);
-				return lsh_err_set(err, -r, "create %s", path);
+			return lsh_err_msg(err, ENAMETOOLONG, "%s: a component is too long", path);
+		}
+		memcpy(name, p, len);
+		name[len] = '\0';
+		p += len;
+		int last = p[strspn(p, "/")] == '\0';
+		int fd = -1, e = 0, dotdot = strcmp(name, "..") == 0;
+		if (!dotdot) {
+			int flags = O_PATH | (last ? 0 : O_DIRECTORY);
+			fd = openat2_(cur, name, flags, how);
+			if (fd < 0 && errno == ENOENT && (node != LSH_NODE_NONE || !last)) {
+				int r = create_node(cur, name, last ? node : LSH_NODE_DIR, last ? mode : 0755);
+				fd = r < 0 ? (errno = -r, -1) : openat2_(cur, name, flags, how);
 			}
-			fd = openat2_(cur, c, flags, how);
+			e = errno;
 		}
-		if (fd < 0) {
-			int e = errno;
+		if (cur != rootfd)
 			close(cur);
+		if (dotdot)
+			return lsh_err_msg(err, EINVAL, "%s: \"..\" is not allowed in a target", path);
+		if (fd < 0 && e == ELOOP)
 			/* A symlink is the usual redirect attempt: name the component. */
-			if (e == ELOOP)
-				return lsh_err_msg(err, ELOOP, "%s: \"%s\" is a symlink; a mount target "
-						   "must not go through one", path, c);
+			return lsh_err_msg(err, ELOOP, "%s: \"%s\" is a symlink; a mount target "
+					   "must not go through one", path, name);
+		if (fd < 0)
 			return lsh_err_set(err, e, "%s", path);
-		}
-		close(cur);
 		cur = fd;
-		c = next;
 	}
+	if (cur == rootfd && (cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3)) < 0)
+		return lsh_err_set(err, errno, "%s", path);
 	return cur;
 }
 
