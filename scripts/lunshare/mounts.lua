@@ -34,12 +34,13 @@ local NEWROOT = "/newroot"
 
 -- Copies a table argument: positional values become the named fields in `order`.
 -- `_line` is where the profile called the constructor, for error messages.
+local HERE = debug.getinfo(1, "S").source
 local function caller_line()
-  local here = debug.getinfo(1, "S").source
-  for level = 2, 8 do
+  -- Level 4 is the profile unless a constructor made a tail call (then 3).
+  for level = 3, 5 do
     local info = debug.getinfo(level, "Sl")
     if not info then return nil end
-    if info.source ~= here then return info.currentline > 0 and info.currentline or nil end
+    if info.source ~= HERE then return info.currentline > 0 and info.currentline or nil end
   end
 end
 
@@ -100,15 +101,17 @@ local function check_mode(c, v, path)
   end
 end
 
+-- A checker whose errors point at the line that wrote mount m, not at `mounts = {`.
+local function at_line(c0, m)
+  if type(m) ~= "table" or math.type(m._line) ~= "integer" then return c0 end
+  return setmetatable({ fail = function(_, p, msg)
+    c0:fail(p, msg)
+    c0.errors[#c0.errors].line = m._line
+  end }, { __index = c0 })
+end
+
 local function check_mount(c0, m, path, ns)
-  local c = c0
-  if type(m) == "table" and math.type(m._line) == "integer" then
-    -- Errors point at the line that wrote this mount, not at `mounts = {`.
-    c = setmetatable({ fail = function(_, p, msg)
-      c0:fail(p, msg)
-      c0.errors[#c0.errors].line = m._line
-    end }, { __index = c0 })
-  end
+  local c = at_line(c0, m)
   if type(m) ~= "table" then
     c:fail(path, "expected a mount (a table with a kind, e.g. ro_bind \"/usr\"), got " .. type(m))
     return
@@ -122,10 +125,16 @@ local function check_mount(c0, m, path, ns)
       "; expected one of " .. table.concat(M.KIND_NAMES, ", "))
     return
   end
-  local allowed, fields = { "kind" }, {}
-  for _, f in ipairs(spec.fields) do allowed[#allowed + 1] = f end
-  for k, v in pairs(m) do if k ~= "_line" then fields[k] = v end end
-  c:keys(fields, path, allowed)
+  local unknown = false
+  for k in pairs(m) do
+    if k ~= "kind" and k ~= "_line" and not util.contains(spec.fields, k) then unknown = true end
+  end
+  if unknown then
+    local allowed, fields = { "kind" }, {}
+    for _, f in ipairs(spec.fields) do allowed[#allowed + 1] = f end
+    for k, v in pairs(m) do if k ~= "_line" then fields[k] = v end end
+    c:keys(fields, path, allowed)
+  end
   for _, f in ipairs(spec.required) do
     if m[f] == nil then c:fail(path .. "." .. f, "missing required field '" .. f .. "' of a " .. m.kind .. " mount") end
   end

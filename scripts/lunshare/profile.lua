@@ -127,16 +127,24 @@ function M.evaluate(source, chunkname, extra_env)
   return res
 end
 
--- The line on which a top-level field is assigned in the source, best effort.
+-- The line on which a top-level field is assigned in the source, best effort. Every step
+-- of a plan asks, so the lines are indexed once per source: the first line that assigns
+-- a name (at the start of the line, or after '{' or ',') is its line.
+local indexed_source, index
 function M.field_line(source, field)
-  local n = 0
-  for line in (source .. "\n"):gmatch("([^\n]*)\n") do
-    n = n + 1
-    if line:match("^%s*" .. field .. "%s*=") or line:match("[{,]%s*" .. field .. "%s*=") then
-      return n
+  if source ~= indexed_source then
+    index, indexed_source = {}, source
+    local n = 0
+    for line in (source .. "\n"):gmatch("([^\n]*)\n") do
+      n = n + 1
+      local lead = line:match("^%s*([%a_][%w_]*)%s*=")
+      if lead and not index[lead] then index[lead] = n end
+      for name in line:gmatch("[{,]%s*([%a_][%w_]*)%s*=") do
+        if not index[name] then index[name] = n end
+      end
     end
   end
-  return nil
+  return index[field]
 end
 
 -- Loads and checks a profile by name or path. Returns the profile table and its file, or
