@@ -125,27 +125,29 @@ static int op_bind(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 	if (fstat(sfd, &sb) < 0)
 		return lsh_err_set(err, errno, "bind: source %s", src);
 	uint64_t attrs = LSH_MOUNT_NOSUID | (dev ? 0 : LSH_MOUNT_NODEV) | (readonly ? LSH_MOUNT_RDONLY : 0);
-	_cleanup_close_ int tree = lsh_mount_clone_tree(sfd, NULL, 1, err);
-	if (tree < 0 && (*err)->code == ENOSYS) {
-		/* Before Linux 5.2 (open_tree) or 5.12 (mount_setattr): paths and remounts. */
-		lsh_err_free(*err);
-		*err = NULL;
-		_cleanup_close_ int t = lsh_mount_target(st->newroot, dst, S_ISDIR(sb.st_mode) ? LSH_NODE_DIR : LSH_NODE_FILE, 0755, err);
-		if (t < 0)
-			return lsh_err_wrap(err, "bind %s: target", src);
-		char from[4096 + 16], to[4096 + 16];
-		snprintf(from, sizeof from, "/oldroot/%s", src);
-		snprintf(to, sizeof to, "/newroot/%s", dst);
-		return lsh_mount_bind_legacy(from, to, attrs, "/oldroot/proc/self/mountinfo", err);
-	}
-	if (tree < 0)
-		return lsh_err_wrap(err, "bind %s", src);
+	enum lsh_mount_node node = S_ISDIR(sb.st_mode) ? LSH_NODE_DIR : LSH_NODE_FILE;
 	/* The flags go on the detached copy: it is never visible writable, and AT_RECURSIVE
 	 * makes every submount read-only too (a plain remount would miss them). */
-	if (lsh_mount_setattr(tree, attrs, 0, 1, -1, err) < 0)
-		return lsh_err_wrap(err, "bind %s", src);
-	int r = attach_at(st, tree, dst, S_ISDIR(sb.st_mode) ? LSH_NODE_DIR : LSH_NODE_FILE, 0755, err);
-	return r < 0 ? lsh_err_wrap(err, "bind %s on %s", src, dst) : 0;
+	if (!s->ints[3]) {
+		_cleanup_close_ int tree = lsh_mount_clone_tree(sfd, NULL, 1, err);
+		if (tree >= 0 && lsh_mount_setattr(tree, attrs, 0, 1, -1, err) == 0)
+			return attach_at(st, tree, dst, node, 0755, err) < 0
+				       ? lsh_err_wrap(err, "bind %s on %s", src, dst) : 0;
+		if ((*err)->code != ENOSYS)
+			return lsh_err_wrap(err, "bind %s", src);
+		lsh_err_free(*err);
+		*err = NULL;
+	}
+	/* Before Linux 5.2 (open_tree) or 5.12 (mount_setattr), or when the step asks
+	 * ("legacy"): mount(2) of the source by its fd, then a remount of each submount. The
+	 * target was made without symlinks just before. */
+	_cleanup_close_ int t = lsh_mount_target(st->newroot, dst, node, 0755, err);
+	if (t < 0)
+		return lsh_err_wrap(err, "bind %s: target", src);
+	char from[4096 + 16], to[4096 + 16];
+	snprintf(from, sizeof from, "/oldroot/proc/self/fd/%d", sfd);
+	snprintf(to, sizeof to, "/newroot%s", dst);
+	return lsh_mount_bind_legacy(from, to, attrs, "/oldroot/proc/self/mountinfo", err);
 }
 
 /* A new filesystem instance attached on dst; returns the mount fd (the caller closes). */
@@ -426,7 +428,8 @@ const struct lsh_op lsh_ops_mount[] = {
 	  { { "size", LSH_ARG_STR, 0, 0 }, { "mode", LSH_ARG_INT, 0, 0 } }, op_rootfs },
 	{ "bind", W(CHILD),
 	  { { "src", LSH_ARG_STR, 0, 1 }, { "dst", LSH_ARG_STR, 1, 0 }, { "readonly", LSH_ARG_BOOL, 0, 0 },
-	    { "dev", LSH_ARG_BOOL, 1, 0 }, { "optional", LSH_ARG_BOOL, 2, 0 } }, op_bind },
+	    { "dev", LSH_ARG_BOOL, 1, 0 }, { "optional", LSH_ARG_BOOL, 2, 0 },
+	    { "legacy", LSH_ARG_BOOL, 3, 0 } }, op_bind },
 	{ "tmpfs", W(CHILD),
 	  { { "dst", LSH_ARG_STR, 0, 1 }, { "size", LSH_ARG_STR, 1, 0 }, { "mode", LSH_ARG_INT, 0, 0 } },
 	  op_tmpfs },

@@ -91,6 +91,8 @@ local function check_path(c, v, path, what)
     c:fail(path, "'..' is not allowed in a " .. what .. " ('" .. v .. "')")
   elseif v:find("%z") then
     c:fail(path, "a " .. what .. " may not hold a NUL byte")
+  elseif what ~= "host path" and v:match("^/+$") then
+    c:fail(path, "'/' is the new root itself; set its tmpfs with the root field")
   end
 end
 
@@ -219,17 +221,22 @@ local function opts(list)
 end
 
 -- The step for one mount and the command a person would type for it.
+-- "//a/b/" is "/a/b": the executor and `explain` see one spelling of each path.
+local function clean(path)
+  return path and (path:gsub("/+", "/"):gsub("(.)/$", "%1"))
+end
+
 local function mount_step(m)
   local k = m.kind
-  local dst = m.dst or m.src
+  local dst, src = clean(m.dst or m.src), clean(m.src)
   local at = q(NEWROOT .. dst)
   if k == "bind" or k == "ro_bind" or k == "dev_bind" then
     local o = { "nosuid" }
     if k ~= "dev_bind" then o[#o + 1] = "nodev" end
     if k == "ro_bind" then table.insert(o, 1, "ro=recursive") end
-    local cmd = "mount --rbind -o " .. opts(o) .. " " .. q(m.src) .. " " .. at
-    if m.optional then cmd = "[ -e " .. q(m.src) .. " ] && " .. cmd end
-    return { op = "bind", src = m.src, dst = dst, readonly = k == "ro_bind", dev = k == "dev_bind",
+    local cmd = "mount --rbind -o " .. opts(o) .. " " .. q(src) .. " " .. at
+    if m.optional then cmd = "[ -e " .. q(src) .. " ] && " .. cmd end
+    return { op = "bind", src = src, dst = dst, readonly = k == "ro_bind", dev = k == "dev_bind",
       optional = m.optional == true, explain = cmd }
   elseif k == "tmpfs" then
     local o = { "nosuid", "nodev", "mode=" .. (m.mode or "0755") }

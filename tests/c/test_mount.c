@@ -205,6 +205,67 @@ static int enter_root_pivots(void)
 	return getcwd(cwd, sizeof cwd) && strcmp(cwd, "/") == 0 ? 0 : 6;
 }
 
+static struct lsh_plan_step *add(struct lsh_plan *p, const char *op)
+{
+	return lsh_plan_add(p, lsh_plan_op_by_name(op), strcmp(op, "clone") == 0 ? LSH_WHERE_SUPERVISOR
+						  : strncmp(op, "uid", 3) == 0 || strncmp(op, "gid", 3) == 0 || strcmp(op, "setgroups") == 0
+						  ? LSH_WHERE_SUPERVISOR : LSH_WHERE_CHILD, "test_mount.c");
+}
+
+static void bind_step(struct lsh_plan *p, const char *src, const char *dst, int legacy)
+{
+	struct lsh_plan_step *s = add(p, "bind");
+	lsh_plan_step_set_str(s, 0, src);
+	lsh_plan_step_set_str(s, 1, dst);
+	s->ints[0] = 1; /* readonly */
+	s->ints[3] = legacy;
+}
+
+/* A whole run through the executor: a new root with read-only binds of /usr and of /dev
+ * (which has submounts), by the fd API or by the mount(2) fallback; the command exits 42
+ * when writes to both the bind and a submount of it fail. */
+static int run_plan_with_binds(int legacy)
+{
+	static const char *const ns[] = { "user", "mount", "pid" };
+	static const char *const env[] = { "PATH=/usr/bin:/bin" };
+	static const char *const argv[] = { "/bin/sh", "-c",
+		"if touch /hostdev/.lsh-test-x 2>/dev/null || touch /hostdev/shm/.lsh-test-x 2>/dev/null; "
+		"then exit 1; fi; test -x /usr/bin/env && exit 42", NULL };
+	static const char *const links[][2] = { { "/bin", "usr/bin" }, { "/lib", "usr/lib" }, { "/lib64", "usr/lib64" } };
+	struct lsh_plan *p = lsh_plan_new();
+	char map[64];
+	lsh_plan_step_set_list(add(p, "clone"), 0, ns, 3);
+	add(p, "setgroups");
+	snprintf(map, sizeof map, "0 %d 1\n", (int)getuid());
+	lsh_plan_step_set_str(add(p, "uid_map"), 0, map);
+	snprintf(map, sizeof map, "0 %d 1\n", (int)getgid());
+	lsh_plan_step_set_str(add(p, "gid_map"), 0, map);
+	add(p, "rootfs");
+	bind_step(p, "/usr", "/usr", legacy);
+	bind_step(p, "/dev", "/hostdev", legacy);
+	for (size_t i = 0; i < 3; i++) {
+		struct lsh_plan_step *s = add(p, "symlink");
+		lsh_plan_step_set_str(s, 0, links[i][0]);
+		lsh_plan_step_set_str(s, 1, links[i][1]);
+	}
+	lsh_plan_step_set_str(add(p, "dev"), 0, "/dev");
+	add(p, "pivot");
+	struct lsh_plan_step *s = add(p, "exec");
+	lsh_plan_step_set_list(s, 0, argv, 3);
+	lsh_plan_step_set_list(s, 1, env, 1);
+	struct lsh_spawn_result res;
+	struct lsh_err *err = NULL;
+	int r = lsh_spawn(p, &res, &err);
+	if (r < 0)
+		printf("# spawn: %s (step %ld)\n", err->msg, res.failed_step);
+	lsh_err_free(err);
+	lsh_plan_free(p);
+	/* Had the bind been writable, the files would be on the host: remove them. */
+	unlink("/dev/.lsh-test-x");
+	unlink("/dev/shm/.lsh-test-x");
+	return r < 0 ? -1 : res.exit_code;
+}
+
 int main(void)
 {
 	int r;
@@ -220,5 +281,9 @@ int main(void)
 	ok(r == 0, "fsopen/fsconfig failures name the filesystem and option (%d)", r);
 	r = in_mount_ns(enter_root_pivots);
 	ok(r == 0, "enter_root pivots and detaches the old root (%d)", r);
+	r = run_plan_with_binds(0);
+	ok(r == 42, "a plan's read-only binds are read-only down to submounts (%d)", r);
+	r = run_plan_with_binds(1);
+	ok(r == 42, "so are they through the mount(2) fallback (%d)", r);
 	return done_testing();
 }

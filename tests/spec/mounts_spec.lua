@@ -62,6 +62,15 @@ describe("mounts #unit", function()
       errors_of("return { " .. NS .. "mounts = { ro_bind '/usr/../etc' } }"))
   end)
 
+  it("rejects '/' as a target, and cleans doubled and trailing slashes", function()
+    assert.same({ "t.lua:2: mounts[1].dst: '/' is the new root itself; set its tmpfs with the root field" },
+      errors_of("return { " .. NS .. "mounts = { tmpfs '/' } }"))
+    local plan = plan_of("return { " .. NS .. "mounts = { bind('//srv//x/', '/data//y/') } }")
+    local s = mount_steps(plan)[2]
+    assert.same({ "/srv/x", "/data/y" }, { s.src, s.dst })
+    assert.equal("mount --rbind -o nosuid,nodev /srv/x /newroot/data/y", s.explain)
+  end)
+
   it("rejects an unknown kind with a suggestion", function()
     local e = errors_of("return { " .. NS .. "mounts = { { kind = 'ro_bnd', src = '/usr' } } }")
     assert.equal(1, #e)
