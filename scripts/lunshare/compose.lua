@@ -103,8 +103,13 @@ local function merge_list(parent, child, path, ctx, field)
         end
       end
       if removed == 0 then
+        local keys = {}
+        for _, x in ipairs(out) do
+          if type(keyof(x)) == "string" then keys[#keys + 1] = keyof(x) end
+        end
         ctx.fail(path .. "[" .. i .. "]", origin_of(ctx, child, i),
-          "without '" .. tostring(e.without) .. "' removes nothing: no inherited entry has that target")
+          "without '" .. tostring(e.without) .. "' removes nothing: no inherited entry has that target" ..
+          util.suggest(e.without, keys))
       end
       for j = 1, #out do out[j] = nil end
       for j, x in ipairs(kept) do out[j] = x end

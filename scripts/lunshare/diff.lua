@@ -14,7 +14,8 @@ function M.show(v)
   local parts = {}
   for i, x in ipairs(v) do parts[#parts + 1] = M.show(x) end
   for _, k in ipairs(util.sorted_keys(v)) do
-    if not (math.type(k) == "integer" and k >= 1 and k <= #v) then
+    -- Keys starting with _ are bookkeeping (a constructor's _line), not grants.
+    if not (math.type(k) == "integer" and k >= 1 and k <= #v) and not tostring(k):match("^_") then
       local key = (type(k) == "string" and k:match("^[%a_][%w_]*$")) and k or ("[" .. M.show(k) .. "]")
       parts[#parts + 1] = key .. " = " .. M.show(v[k])
     end

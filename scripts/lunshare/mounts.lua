@@ -103,9 +103,11 @@ local function check_mode(c, v, path)
   end
 end
 
--- A checker whose errors point at the line that wrote mount m, not at `mounts = {`.
+-- The checker already finds the line of every entry and of each of its fields from the
+-- path (mounts[2].size), through extends too; _line is only a fallback for a checker
+-- without origins.
 local function at_line(c0, m)
-  if type(m) ~= "table" or math.type(m._line) ~= "integer" then return c0 end
+  if type(m) ~= "table" or math.type(m._line) ~= "integer" or next(c0.origins or {}) then return c0 end
   return setmetatable({ fail = function(_, p, msg)
     c0:fail(p, msg)
     c0.errors[#c0.errors].line = m._line
@@ -315,11 +317,13 @@ function M.plan(profile, add)
   if root.size then ropts[#ropts + 1] = "size=" .. root.size end
   add("mounts", { op = "rootfs", where = "child", size = root.size, mode = octal(root.mode), origin = o,
     explain = "mount --make-rprivate / && mount -t tmpfs -o nosuid,nodev," .. opts(ropts) .. " tmpfs " .. NEWROOT })
-  local mo = plan.origin(profile, "mounts")
+  -- Each step names the file:line of its own entry, the parent's file through extends.
+  local index = {}
+  for i, m in ipairs(profile.mounts) do index[m] = index[m] or i end
   for _, m in ipairs(M.ordered(profile.mounts)) do
     local s = mount_step(m)
     s.where = "child"
-    s.origin = (m._line and profile._file) and (profile._file .. ":" .. m._line) or mo
+    s.origin = plan.origin(profile, "mounts[" .. index[m] .. "]")
     add("mounts", s)
   end
   local explain = "cd " .. NEWROOT .. " && pivot_root . . && umount -l ."

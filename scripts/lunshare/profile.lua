@@ -232,6 +232,13 @@ end
 
 -- The file:line an entry of a loaded profile came from ("mounts[3].source").
 function M.origin(profile, path)
+  if not profile._origins and type(profile._source) == "string" then
+    -- A profile table made without load() (specs, the REPL) but with its source.
+    local origins = setmetatable({}, { __mode = "k" })
+    if pcall(source_map.annotate, profile, profile._source, profile._file or "profile", origins) then
+      profile._origins = origins
+    end
+  end
   local o = profile._origins and source_map.lookup(profile._origins, profile, path)
   return o or profile._file or "profile"
 end
