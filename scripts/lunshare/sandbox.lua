@@ -83,6 +83,19 @@ local function safe_string()
   return s
 end
 
+-- " (did you mean 'x'?)" for a misspelt name: stricter than util.suggest, since the
+-- names in reach are short and many (a 'veth' is not a misspelt 'math').
+local function near(name, candidates)
+  if type(name) ~= "string" then return "" end
+  local best, bestd
+  for _, c in ipairs(candidates) do
+    local d = util.distance(name, c)
+    if not bestd or d < bestd then best, bestd = c, d end
+  end
+  if best and (bestd <= 1 or (bestd <= 2 and #name >= 6)) then return " (did you mean '" .. best .. "'?)" end
+  return ""
+end
+
 -- Builds the environment: pure helpers, then `names` (constructors and the like).
 -- Reading a name that is not there is an error that says why or suggests the right one.
 function M.environment(names, state)
@@ -115,7 +128,7 @@ function M.environment(names, state)
         error(string.format("'%s' is not available in a profile: profiles are data and cannot " ..
           "reach %s", k, M.FORBIDDEN[k]), 2)
       end
-      error("unknown name '" .. tostring(k) .. "'" .. util.suggest(k, known), 2)
+      error("unknown name '" .. tostring(k) .. "'" .. near(k, known), 2)
     end,
   }), known
 end

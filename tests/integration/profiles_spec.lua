@@ -305,3 +305,18 @@ describe("fields run cannot apply yet", function()
     assert.truthy(r.err:find("p.lua:3: " .. field .. ": this version of lunshare cannot apply", 1, true), r.err)
   end)
 end)
+
+describe("why is /home hidden", function()
+  it("explain names the parent's file and line for an inherited mount", function()
+    local dir = tree({
+      ["base.lua"] = "return {\n  namespaces = { 'user', 'mount' },\n  mounts = {\n    ro_bind '/usr',\n\n" ..
+        "    tmpfs '/home',\n  },\n}\n",
+      ["child.lua"] = "return {\n  extends = './base.lua',\n  mounts = { tmpfs '/tmp' },\n}\n",
+    })
+    local r = H.lunshare({ "explain", "child.lua" }, { cwd = dir })
+    rmtree(dir)
+    assert.equal(0, r.code, r.err)
+    assert.truthy(r.out:find("tmpfs /newroot/home\n       # base.lua:6", 1, true), r.out)
+    assert.truthy(r.out:find("tmpfs /newroot/tmp\n       # child.lua:3", 1, true), r.out)
+  end)
+end)
