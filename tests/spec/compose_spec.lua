@@ -247,3 +247,13 @@ describe("parameter values #unit", function()
     assert.has_error(function() return v.c end)
   end)
 end)
+
+describe("grants of odd data #unit", function()
+  it("prints a cyclic table without looping", function()
+    local t = { "a" }
+    t[2] = t
+    assert.equal('{ "a", { <cycle> } }', diff.show(t))
+    local shared = { 1 }
+    assert.equal("{ { 1 }, { 1 } }", diff.show({ shared, shared }))
+  end)
+end)
