@@ -21,6 +21,7 @@ M.CORE_RULES = {
   env = { set = "table", keep = "list", unset = "list" },
   -- Defaults for the areas' fields; an area's own MERGE table overrides them.
   mounts = "list",
+  root = "table",
   network = "table",
   capabilities = "set",
   limits = "table",

@@ -257,3 +257,11 @@ describe("grants of odd data #unit", function()
     assert.equal("{ { 1 }, { 1 } }", diff.show({ shared, shared }))
   end)
 end)
+
+describe("root merges key by key #unit", function()
+  it("keeps the parent's root settings the child does not name", function()
+    local ctx = { origins = {}, fail = function() end }
+    local m = compose.profile({ root = { readonly = true, mode = "0755" } }, { root = { size = "8M" } }, ctx)
+    assert.same({ readonly = true, mode = "0755", size = "8M" }, m.root)
+  end)
+end)
