@@ -257,6 +257,14 @@ return {
     files = { ["main.lua"] = "return {\n  namespaces = { 'user', 'mount' },\n  mounts = {\n    tmpf '/tmp',\n  },\n}\n" },
     expect = "main.lua:4: unknown name 'tmpf' (did you mean 'tmpfs'?)" },
   { name = "an unknown capability", pending = "security",
-    files = { ["main.lua"] = "return {\n  capabilities = { 'CAP_NET_ADMN' },\n}\n" },
-    expect = "main.lua:2: capabilities[1]: unknown capability 'CAP_NET_ADMN' (did you mean 'CAP_NET_ADMIN'?)" },
+    files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  capabilities = { 'CAP_NET_ADMN' },\n}\n" },
+    expect = "main.lua:3: capabilities[1]: unknown capability 'CAP_NET_ADMN' (did you mean 'net_admin'?); " ..
+      "names are those of capabilities(7), with or without CAP_" },
+  { name = "a misspelt rlimit", pending = "security",
+    files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  limits = {\n    nofiel = 10,\n  },\n}\n" },
+    expect = "main.lua:4: limits.nofiel: unknown limit (did you mean 'nofile'?); expected one of as, core, cpu, " ..
+      "data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack, memory, pids, cpus" },
+  { name = "seccomp.default not a boolean", pending = "security",
+    files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  seccomp = {\n    default = 'yes',\n  },\n}\n" },
+    expect = "main.lua:4: seccomp.default: expected a boolean, got string" },
 }
