@@ -24,9 +24,13 @@ end
 
 local function rmtree(dir) os.execute("rm -rf " .. H.quote(dir)) end
 
+-- An area has landed once run applies one of its fields.
 local function area_landed(area)
-  local mod = require("lunshare." .. area)
-  return next(mod.constructors or {}) ~= nil
+  local not_built = require("lunshare.schema").NOT_BUILT
+  for _, f in ipairs(require("lunshare." .. area).FIELDS) do
+    if not not_built[f] then return true end
+  end
+  return false
 end
 
 for _, mode in ipairs(H.modes) do
