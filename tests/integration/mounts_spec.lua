@@ -186,7 +186,17 @@ for _, mode in ipairs(H.modes) do
       local r = run({ "run", p, "--", "true" })
       assert.equal(1, r.code)
       assert.equal(1, #H.lines(r.err), r.err)
-      assert.truthy(r.err:find(p:gsub("%p", "%%%0") .. ":7: bind: bind: source: /no/such/lsh%-src: No such file or directory"), r.err)
+      assert.truthy(r.err:find(p:gsub("%p", "%%%0") .. ":7: bind: source: /no/such/lsh%-src: No such file or directory"), r.err)
+    end)
+
+    it("explains why a new proc is refused where the host's /proc is partly covered", function()
+      -- The cover is made in a mount namespace of the test's own, as containers do.
+      local drop = mode == "rootless" and string.format("setpriv --reuid=%d --regid=%d --clear-groups -- ",
+        H.NOBODY_UID, H.NOBODY_GID) or ""
+      local r = H.sh("unshare --mount sh -c " .. H.quote("mount --make-rprivate / && " ..
+        "mount -t tmpfs none /proc/sys/kernel && " .. drop .. H.quote(H.bin) .. " run default -- true"))
+      assert.equal(1, r.code, r.err)
+      assert.truthy(r.err:find("Operation not permitted %(in a user namespace the kernel allows a new proc only"), r.err)
     end)
 
     it("mounts tmpfs with size and mode, dir and file with modes, symlinks, mqueue", function()
