@@ -426,6 +426,12 @@ static int op_pivot(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, st
 	return 0;
 }
 
+static int op_lock_mounts(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	(void)ctx;
+	return lsh_mount_lock(s->strs[0], err);
+}
+
 const struct lsh_op lsh_ops_mount[] = {
 	{ "mount_private", W(CHILD), { { "path", LSH_ARG_STR, 0, 1 } }, op_mount_private },
 	{ "rootfs", W(CHILD),
@@ -450,5 +456,6 @@ const struct lsh_op lsh_ops_mount[] = {
 	  op_file },
 	{ "remount_ro", W(CHILD), { { "dst", LSH_ARG_STR, 0, 1 } }, op_remount_ro },
 	{ "pivot", W(CHILD), { { "readonly", LSH_ARG_BOOL, 0, 0 } }, op_pivot },
+	{ "lock_mounts", W(CHILD), { { "proc", LSH_ARG_STR, 0, 1 } }, op_lock_mounts },
 	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL },
 };

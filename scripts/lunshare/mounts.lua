@@ -325,6 +325,17 @@ function M.plan(profile, add)
   local explain = "cd " .. NEWROOT .. " && pivot_root . . && umount -l ."
   if root.readonly then explain = "mount -o remount,bind,ro " .. NEWROOT .. " && " .. explain end
   add("mounts", { op = "pivot", where = "child", readonly = root.readonly == true, origin = o, explain = explain })
+  -- Root inside a user namespace could otherwise remount a read-only bind read-write.
+  -- Locking takes the capabilities over the other namespaces away, so it comes after
+  -- everything that configures them, first among the privilege steps.
+  local proc
+  for _, m in ipairs(profile.mounts) do
+    if m.kind == "proc" and not proc then proc = clean(m.dst) end
+  end
+  if ns.user and proc then
+    add("privileges", { op = "lock_mounts", where = "child", proc = proc, origin = mo,
+      explain = "unshare --user --mount  # mapping the same ids: every mount is locked, its flags stay" })
+  end
   return true
 end
 

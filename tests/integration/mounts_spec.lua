@@ -71,6 +71,19 @@ for _, mode in ipairs(H.modes) do
       assert.falsy(io.open("/dev/shm/" .. name), "the write reached the host")
     end)
 
+    it("locks the mounts: root inside cannot make a read-only bind writable or remove it", function()
+      local r = run({ "run", "default", "--", "sh", "-c",
+        "mount -o remount,bind,rw /usr 2>&1; mount -o remount,rw / 2>&1; umount -l /usr 2>&1; " ..
+        "touch /usr/lsh-x 2>&1; grep -c ' /usr ro,' /proc/self/mountinfo; id -u" })
+      assert.equal(0, r.code, r.err)
+      local l = H.lines(r.out)
+      assert.truthy(r.out:find("mount: /usr: permission denied"), r.out)
+      assert.truthy(r.out:find(EROFS), r.out)
+      assert.equal("1", l[#l - 1])
+      assert.equal("0", l[#l])
+      assert.falsy(io.open("/usr/lsh-x"), "the write reached the host")
+    end)
+
     it("makes the default root read-only, with /tmp and /dev/shm writable", function()
       local r = run({ "run", "default", "--", "sh", "-c",
         "touch /x 2>&1; touch /etc/x 2>&1; touch /usr/bin/x 2>&1; touch /tmp/x /dev/shm/x && echo writable" })

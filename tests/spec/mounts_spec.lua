@@ -171,6 +171,20 @@ describe("mounts #unit", function()
     assert.equal("mount --make-rprivate /", found.explain)
   end)
 
+  it("locks the mounts among the privilege steps when there is a user namespace and a proc", function()
+    local plan = plan_of("return { " .. NS .. "mounts = { proc '/p//', tmpfs '/tmp' } }")
+    local lock, pivot_at, lock_at
+    for i, s in ipairs(plan.steps) do
+      if s.op == "lock_mounts" then lock, lock_at = s, i end
+      if s.op == "pivot" then pivot_at = i end
+    end
+    assert.equal("/p", lock.proc)
+    assert.truthy(lock_at > pivot_at)
+    assert.equal("exec", plan.steps[#plan.steps].op)
+    plan = plan_of("return { namespaces = { 'user', 'mount' }, mounts = { tmpfs '/tmp' } }")
+    for _, s in ipairs(plan.steps) do assert.not_equal("lock_mounts", s.op) end
+  end)
+
   it("passes the plan the C executor's own field check", function()
     local core = require "lunshare.core"
     local p = assert(profile.evaluate(assert(io.open("profiles/default.lua")):read("a"), "default.lua"))
