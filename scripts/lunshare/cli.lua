@@ -13,6 +13,7 @@ usage: lunshare COMMAND [ARGS]
   run PROFILE [-- CMD ARGS...]   run a command in the sandbox PROFILE describes
   check PROFILE...               validate profiles; print ok or every error
   explain PROFILE [--json]       print the plan run would execute, step by step
+  net up|status|down FILE        build, compare or remove a network topology file
   doctor                         check what this kernel and machine allow, with fixes
   repl                           an interactive Lua prompt with the lunshare API
   version                        print the version
@@ -153,6 +154,10 @@ function M.repl(args)
   return require("lunshare.repl").main()
 end
 
+function M.net(args)
+  return require("lunshare.topology").main(args, fail)
+end
+
 function M.version()
   io.stdout:write("lunshare ", require("lunshare.core").version, " (", _VERSION, ")\n")
   return 0
@@ -163,7 +168,7 @@ function M.help()
   return 0
 end
 
-local COMMANDS = { "run", "check", "explain", "doctor", "repl", "version", "help" }
+local COMMANDS = { "run", "check", "explain", "doctor", "repl", "version", "help", "net" }
 
 -- Returns the process exit status.
 function M.main(arg)
