@@ -147,7 +147,8 @@ static int nl_link_del(lua_State *L)
 {
 	struct lsh_err *err = NULL;
 	struct lsh_nl *nl = check_nl(L, 1);
-	return ok_or_fail(L, lsh_nl_link_del(nl, luaL_checkstring(L, 2), &err), err);
+	int rc = lsh_nl_link_del(nl, luaL_checkstring(L, 2), &err);
+	return ok_or_fail(L, rc, err);
 }
 
 static int nl_link_index(lua_State *L)
@@ -350,14 +351,16 @@ static int l_netns_create(lua_State *L)
 {
 	struct lsh_err *err = NULL;
 	const char *name = luaL_checkstring(L, 1), *dir = luaL_optstring(L, 2, NULL);
-	return ok_or_fail(L, lsh_netns_create(dir, name, &err), err);
+	int rc = lsh_netns_create(dir, name, &err);
+	return ok_or_fail(L, rc, err);
 }
 
 static int l_netns_delete(lua_State *L)
 {
 	struct lsh_err *err = NULL;
 	const char *name = luaL_checkstring(L, 1), *dir = luaL_optstring(L, 2, NULL);
-	return ok_or_fail(L, lsh_netns_delete(dir, name, &err), err);
+	int rc = lsh_netns_delete(dir, name, &err);
+	return ok_or_fail(L, rc, err);
 }
 
 static int l_netns_open(lua_State *L)

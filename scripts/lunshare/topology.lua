@@ -150,9 +150,15 @@ local function serialize(v)
   return string.format("%q", v)
 end
 
+local made_dir = {}
+
 local function write_state(file, st)
   local dir = M.state_dir()
-  os.execute("mkdir -p " .. util.shell_quote(dir)) -- a directory of our own, not the network
+  if not made_dir[dir] then
+    -- A directory of our own (not the network): the one place a command runs.
+    os.execute("mkdir -p " .. util.shell_quote(dir))
+    made_dir[dir] = true
+  end
   local path = state_path(file)
   local f = assert(io.open(path .. ".tmp", "w"))
   f:write("return ", serialize(st), "\n")
@@ -207,6 +213,8 @@ local function ends(t)
   return list
 end
 
+local remove_recorded -- below, with down
+
 -- ---- up --------------------------------------------------------------------------------
 
 -- Brings the topology up. Returns a list of the changes made (empty when none), or
@@ -225,18 +233,31 @@ function M.up(file, opts)
     if not ok then error({ topology = msg }, 0) end
     return ok
   end
+  -- An object is recorded before it is made, so that an up killed at any point leaves a
+  -- state that down can clean (down ignores what is missing); a refused creation is
+  -- unrecorded at once, as the name may belong to someone else.
+  local function record(kind, x)
+    st[kind][#st[kind] + 1] = x
+    write_state(file, st)
+  end
+  local function unrecord_unless(ok_, kind)
+    if not ok_ then
+      st[kind][#st[kind]] = nil
+      write_state(file, st)
+    end
+  end
   local ok, err = pcall(function()
     local existing = {}
     for _, n in ipairs(try(core.netns_list())) do existing[n] = true end
     for _, name in ipairs(util.sorted_keys(t.hosts)) do
       if not existing[name] then
+        record("hosts", name)
         local r, msg, errno = core.netns_create(name)
-        if not r and errno == 1 then
+        if not r and (errno == 1 or errno == 13) then
           msg = msg .. " (named netns need root; a rootless topology is not built yet)"
         end
+        unrecord_unless(r, "hosts")
         try(r, msg)
-        st.hosts[#st.hosts + 1] = name
-        write_state(file, st)
         note("ip netns add " .. name)
       end
       if t.hosts[name].lo ~= false then
@@ -251,9 +272,10 @@ function M.up(file, opts)
       local s = t.switches[name]
       local l = w.link(s.host, name)
       if not l then
-        try(w.handle(s.host):link_add{ kind = "bridge", name = name, mtu = s.mtu, up = true })
-        st.switches[#st.switches + 1] = { host = s.host, name = name }
-        write_state(file, st)
+        record("switches", { host = s.host, name = name })
+        local r, msg = w.handle(s.host):link_add{ kind = "bridge", name = name, mtu = s.mtu, up = true }
+        unrecord_unless(r, "switches")
+        try(r, msg)
         note(ipns(s.host) .. "link add " .. name .. " type bridge; " .. ipns(s.host) .. "link set " .. name .. " up")
         w.forget(s.host)
       elseif l.kind ~= "bridge" then
@@ -273,10 +295,11 @@ function M.up(file, opts)
       local a, b = l[1], l[2]
       local la, lb = w.link(a.host, a.name), w.link(b.host, b.name)
       if not la and not lb then
-        try(w.handle(a.host):link_add{ kind = "veth", name = a.name, peer = b.name, mtu = a.mtu or b.mtu,
-          peer_netns = b.host and { name = b.host } or nil })
-        st.links[#st.links + 1] = { host = a.host, name = a.name, peer_host = b.host, peer = b.name }
-        write_state(file, st)
+        record("links", { host = a.host, name = a.name, peer_host = b.host, peer = b.name })
+        local r, msg = w.handle(a.host):link_add{ kind = "veth", name = a.name, peer = b.name,
+          mtu = a.mtu or b.mtu, peer_netns = b.host and { name = b.host } or nil }
+        unrecord_unless(r, "links")
+        try(r, msg)
         note(ipns(a.host) .. "link add " .. a.name .. " type veth peer name " .. b.name ..
           (b.host and (" netns " .. b.host) or ""))
         w.forget(a.host)
@@ -351,7 +374,7 @@ end
 -- ---- down --------------------------------------------------------------------------------
 
 -- Removes the objects a state records, in reverse: the list of removals and of problems.
-local function remove_recorded(st)
+function remove_recorded(st)
   local core = require "lunshare.core"
   local done, problems, dying, nls = {}, {}, {}, {}
   for _, h in ipairs(st.hosts) do dying[h] = true end

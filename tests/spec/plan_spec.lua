@@ -22,7 +22,7 @@ describe("planner #unit", function()
   it("plans the default profile's steps in order", function()
     local p = { namespaces = schema.NAMESPACES, hostname = "lunshare", user = { uid = 0, gid = 0 } }
     local plan = planner.build(p, ctx)
-    assert.equal("clone setgroups uid_map gid_map hostname timens reaper close_fds exec", ops(plan))
+    assert.equal("clone setgroups uid_map gid_map hostname timens reaper lo_up close_fds exec", ops(plan))
     assert.equal("supervisor", plan.steps[1].where)
     assert.equal("pid1", find(plan, "reaper").where)
   end)
