@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <linux/if.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lcore.h"
@@ -391,6 +393,34 @@ static int l_netns_list(lua_State *L)
 	return 1;
 }
 
+/* mkdirs(path [, mode]) -> true: the directories of a path, as `mkdir -p` (for the state
+ * files of topologies, without running a command). */
+static int l_mkdirs(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	char buf[PATH_MAX];
+	const char *path = luaL_checkstring(L, 1);
+	mode_t mode = (mode_t)luaL_optinteger(L, 2, 0755);
+	if (strlen(path) >= sizeof buf)
+		luaL_argerror(L, 1, "path too long");
+	strcpy(buf, path);
+	for (char *p = buf + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(buf, mode) < 0 && errno != EEXIST) {
+				lsh_err_set(&err, errno, "mkdir %s", buf);
+				return lsh_l_fail(L, err);
+			}
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 void lsh_l_open_net(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
@@ -404,7 +434,7 @@ void lsh_l_open_net(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{ "netlink", l_netlink }, { "netns_create", l_netns_create },
 		{ "netns_delete", l_netns_delete }, { "netns_open", l_netns_open },
-		{ "netns_list", l_netns_list }, { NULL, NULL },
+		{ "netns_list", l_netns_list }, { "mkdirs", l_mkdirs }, { NULL, NULL },
 	};
 	if (luaL_newmetatable(L, NL_META)) {
 		lua_pushcfunction(L, nl_close);

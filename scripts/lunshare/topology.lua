@@ -155,8 +155,7 @@ local made_dir = {}
 local function write_state(file, st)
   local dir = M.state_dir()
   if not made_dir[dir] then
-    -- A directory of our own (not the network): the one place a command runs.
-    os.execute("mkdir -p " .. util.shell_quote(dir))
+    assert(require("lunshare.core").mkdirs(dir, 493)) -- 0755
     made_dir[dir] = true
   end
   local path = state_path(file)
