@@ -12,6 +12,7 @@ struct lsh_plan {
 static const struct lsh_op *const areas[] = {
 	lsh_ops_proc,
 	lsh_ops_net,
+	lsh_ops_mount,
 };
 
 const struct lsh_op *lsh_plan_op_at(size_t i)

@@ -6,6 +6,7 @@
 --                                  topology brought up with `lunshare net up`)
 --   network = { links = { veth { name = "eth0", host = "lsh0", address = "10.0.0.2/24",
 --                                host_address = "10.0.0.1/24", gateway = "10.0.0.1" } } }
+--   network = { veth { … }, … }   the same, as a list
 -- A veth's host end is made by the supervisor with its peer born inside the sandbox's
 -- namespace, and removed when the run ends.
 local util = require "lunshare.util"
@@ -122,7 +123,24 @@ function M.check(c, p, ns)
       (type(n) == "string" and util.suggest(n, { "none", "host" }) or ""))
     return
   end
-  c:keys(n, "network", { "join", "links" })
+  local allowed = { "join", "links" }
+  for _, k in ipairs(util.sorted_keys(n)) do
+    if math.type(k) ~= "integer" and not util.contains(allowed, k) then
+      c:fail("network." .. tostring(k), "unknown field" .. util.suggest(tostring(k), allowed) ..
+        "; expected one of join, links, or a list of veth { … }")
+    end
+  end
+  -- network = { veth { … }, … } is short for network = { links = { veth { … }, … } }.
+  if #n > 0 then
+    if n.links ~= nil then c:fail("network", "give the veths either in links or as a list, not both") end
+    if not ns.net then
+      c:fail("network", "a veth needs the net namespace (add \"net\" to namespaces)")
+      return
+    end
+    local links = {}
+    for i, v in ipairs(n) do links[i] = v end
+    n = { join = n.join, links = links }
+  end
   if n.join ~= nil and (type(n.join) ~= "string" or n.join == "" or n.join:find("/")) then
     c:fail("network.join", "expected the name of a netns (as `ip netns list` shows)")
   end
@@ -130,7 +148,7 @@ function M.check(c, p, ns)
     c:fail("network", "join and links do not go together: a joined netns is configured by its topology")
   end
   if n.links ~= nil then
-    if not ns.net then c:fail("network.links", "links need the net namespace (add \"net\" to namespaces)") end
+    if not ns.net then c:fail("network", "a veth needs the net namespace (add \"net\" to namespaces)") end
     if c:type(n.links, "network.links", "table") then
       local seen = {}
       for i, v in ipairs(n.links) do
@@ -163,8 +181,9 @@ function M.plan(profile, add, ctx)
     return true
   end
   if not ns.net then return true end
+  local links = type(n) == "table" and (#n > 0 and n or n.links) or {}
   add("network", { op = "lo_up", where = "child", origin = origin, explain = "ip link set lo up" })
-  for i, v in ipairs(type(n) == "table" and n.links or {}) do
+  for i, v in ipairs(links) do
     local inside = v.name or ("eth" .. (i - 1))
     local host_addrs, addrs = list(v.host_address), list(v.address)
     local ex = { "ip link add " .. v.host .. " type veth peer name " .. inside .. " netns PID" ..

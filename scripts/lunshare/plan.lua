@@ -25,7 +25,25 @@ M.PHASES = {
   "exec",
 }
 
--- The areas that plan their own fields (each a module with check, plan and constructors).
+-- The areas that plan their own fields. An area module has:
+--   FIELDS        the top-level profile fields it owns
+--   constructors  names visible inside profiles (`ro_bind "/usr"`); each returns plain
+--                 data. The loader wraps them: the table a call returns is remembered
+--                 with the call's line (provenance), and an error raised with level 2
+--                 points at the profile line as "NAME: message".
+--   check(c, p, ns)  c:fail(path, msg), c:warn(path, msg), c:type(v, path, want),
+--                 c:keys(t, path, allowed); path is the field path ("mounts[3].source"),
+--                 the checker finds its file:line itself, through `extends` too
+--   plan(p, add, ctx)  add(phase, step); step.origin = M.origin(p, "mounts[3]")
+-- and optionally:
+--   MERGE         { field = "replace"|"table"|"list"|"set"|{ key = rule, … } } how the
+--                 field merges over an `extends` parent (scripts/lunshare/compose.lua);
+--                 default "replace"
+--   MERGE_KEY     { field = function(entry) -> key } for `without "KEY"` in a "list"
+--                 field; default entry.target or .dst or .name or .dest or .path or [1]
+--   warnings(p)   { { path =, msg = }, … } warnings listed apart (same as c:warn)
+--   grants(p)     { [category] = { "item", … } } what the profile grants, for
+--                 `lunshare diff`; default: the raw fields printed back
 M.AREAS = { "lunshare.mounts", "lunshare.network", "lunshare.security" }
 
 local function step(plan, t, phase)
@@ -35,10 +53,10 @@ local function step(plan, t, phase)
   return t
 end
 
+-- The profile file:line an entry came from, through `extends` too. field is a path into
+-- the profile: "hostname", "mounts[3]", "network.links[2].peer".
 function M.origin(profile, field)
-  local file = profile._file or "profile"
-  local line = profile._source and require("lunshare.profile").field_line(profile._source, field)
-  return line and (file .. ":" .. line) or file
+  return require("lunshare.profile").origin(profile, field)
 end
 
 -- The environment the command receives, in a stable order.
@@ -79,8 +97,11 @@ local function id_maps(profile, ctx)
   local uid_in, gid_in = u.uid or 0, u.gid or 0
   local ids = ctx.ids
   local m = u.map or "self"
+  -- Root writes any map itself; others go through the setuid helpers, which check
+  -- /etc/subuid and /etc/subgid.
+  local privileged = (ids.euid or ids.uid) == 0
   if type(m) == "table" then
-    return map_text(m), map_text(m), true
+    return map_text(m), map_text(m), not privileged
   end
   local uranges = { { uid_in, ids.uid, 1 } }
   local granges = { { gid_in, ids.gid, 1 } }
@@ -96,7 +117,7 @@ local function id_maps(profile, ctx)
     granges[2] = { gid_in == 0 and 1 or 0, gs, math.min(gc, 65536) }
     if uid_in ~= 0 then uranges[2][3] = math.min(uranges[2][3], uid_in) end
     if gid_in ~= 0 then granges[2][3] = math.min(granges[2][3], gid_in) end
-    return map_text(uranges), map_text(granges), true
+    return map_text(uranges), map_text(granges), not privileged
   end
   return map_text(uranges), map_text(granges), false
 end
@@ -124,8 +145,8 @@ function M.build(profile, ctx)
   if ns.user then
     local uid_map, gid_map, helper = id_maps(profile, ctx)
     if not uid_map then return nil, gid_map end
-    local o = M.origin(profile, "user")
-    if not helper then
+    local o = M.origin(profile, profile.user and "user" or "namespaces")
+    if not helper and (ctx.ids.euid or ctx.ids.uid) ~= 0 then
       -- An unprivileged process may write gid_map only after denying setgroups.
       step(plan, { op = "setgroups", where = "supervisor", allow = false, origin = o,
         explain = "echo deny > /proc/PID/setgroups" }, "ids")
@@ -194,6 +215,7 @@ function M.context(argv)
   return {
     ids = ids, environ = core.environ(), argv = argv,
     subid = function(kind)
+      ids.user = ids.user or core.user(ids.uid)
       return core.subid(ids.user, kind == "uid" and ids.uid or ids.gid,
         kind == "uid" and "/etc/subuid" or "/etc/subgid")
     end,
