@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/if.h>
 #include <string.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -421,6 +422,25 @@ static int l_mkdirs(lua_State *L)
 	return 1;
 }
 
+/* hold(): becomes a namespace holder and never returns: a session of its own, /dev/null on
+ * 0-2, no other fds, then sleep until a signal (SIGTERM/SIGKILL from `net down`) ends it.
+ * A rootless topology lives in the user, mount and network namespaces of such a process. */
+static int l_hold(lua_State *L)
+{
+	lsh_l_check_nargs(L, 0);
+	setsid();
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	lsh_proc_close_fds(NULL, 0, NULL);
+	for (;;)
+		pause();
+	return 0;
+}
+
 void lsh_l_open_net(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
@@ -434,7 +454,8 @@ void lsh_l_open_net(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{ "netlink", l_netlink }, { "netns_create", l_netns_create },
 		{ "netns_delete", l_netns_delete }, { "netns_open", l_netns_open },
-		{ "netns_list", l_netns_list }, { "mkdirs", l_mkdirs }, { NULL, NULL },
+		{ "netns_list", l_netns_list }, { "mkdirs", l_mkdirs }, { "hold", l_hold },
+		{ NULL, NULL },
 	};
 	if (luaL_newmetatable(L, NL_META)) {
 		lua_pushcfunction(L, nl_close);

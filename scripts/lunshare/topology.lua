@@ -116,11 +116,29 @@ M.check = check
 
 -- ---- state -----------------------------------------------------------------------------
 
+-- Where a topology's names live. As root: /run/netns (shared with iproute2) and state in
+-- /run/lunshare/net. As a user: everything under $XDG_RUNTIME_DIR/lunshare, and the
+-- namespaces inside a holder process (see enter_holder). Decided once, before a rootless
+-- run enters the holder's user namespace (where it is uid 0).
+M.netns_dir = nil
+local base_dir
+
+local function runtime_base()
+  if base_dir == nil then
+    local core = require "lunshare.core"
+    if core.ids().uid == 0 then
+      base_dir = false
+    else
+      local xdg = os.getenv("XDG_RUNTIME_DIR")
+      base_dir = (xdg and xdg ~= "" and xdg or ("/tmp/lunshare-" .. core.ids().uid)) .. "/lunshare"
+    end
+  end
+  return base_dir
+end
+
 function M.state_dir()
-  local core = require "lunshare.core"
-  if core.ids().uid == 0 then return "/run/lunshare/net" end
-  local xdg = os.getenv("XDG_RUNTIME_DIR")
-  return (xdg and xdg ~= "" and xdg or "/tmp") .. "/lunshare/net"
+  local base = runtime_base()
+  return base and (base .. "/net") or "/run/lunshare/net"
 end
 
 local function state_path(file)
@@ -174,7 +192,7 @@ local function world()
   function w.handle(host)
     local k = host or ""
     if not w.nl[k] then
-      w.nl[k] = assert(core.netlink(host and { name = host } or nil))
+      w.nl[k] = assert(core.netlink(host and { name = host, dir = M.netns_dir } or nil))
     end
     return w.nl[k]
   end
@@ -247,13 +265,13 @@ function M.up(file, opts)
   end
   local ok, err = pcall(function()
     local existing = {}
-    for _, n in ipairs(try(core.netns_list())) do existing[n] = true end
+    for _, n in ipairs(try(core.netns_list(M.netns_dir))) do existing[n] = true end
     for _, name in ipairs(util.sorted_keys(t.hosts)) do
       if not existing[name] then
         record("hosts", name)
-        local r, msg, errno = core.netns_create(name)
+        local r, msg, errno = core.netns_create(name, M.netns_dir)
         if not r and (errno == 1 or errno == 13) then
-          msg = msg .. " (named netns need root; a rootless topology is not built yet)"
+          msg = msg .. " (named netns in /run/netns need root; run as a user to get a rootless topology)"
         end
         unrecord_unless(r, "hosts")
         try(r, msg)
@@ -296,7 +314,7 @@ function M.up(file, opts)
       if not la and not lb then
         record("links", { host = a.host, name = a.name, peer_host = b.host, peer = b.name })
         local r, msg = w.handle(a.host):link_add{ kind = "veth", name = a.name, peer = b.name,
-          mtu = a.mtu or b.mtu, peer_netns = b.host and { name = b.host } or nil }
+          mtu = a.mtu or b.mtu, peer_netns = b.host and { name = b.host, dir = M.netns_dir } or nil }
         unrecord_unless(r, "links")
         try(r, msg)
         note(ipns(a.host) .. "link add " .. a.name .. " type veth peer name " .. b.name ..
@@ -379,7 +397,7 @@ function remove_recorded(st)
   for _, h in ipairs(st.hosts) do dying[h] = true end
   local function handle(host)
     local k = host or ""
-    if not nls[k] then nls[k] = core.netlink(host and { name = host } or nil) end
+    if not nls[k] then nls[k] = core.netlink(host and { name = host, dir = M.netns_dir } or nil) end
     return nls[k]
   end
   local function del(host, name)
@@ -400,7 +418,7 @@ function remove_recorded(st)
   end
   for _, h in pairs(nls) do h:close() end
   for i = #st.hosts, 1, -1 do
-    local ok, msg, errno = core.netns_delete(st.hosts[i])
+    local ok, msg, errno = core.netns_delete(st.hosts[i], M.netns_dir)
     if ok then done[#done + 1] = "ip netns del " .. st.hosts[i]
     elseif errno ~= 2 then problems[#problems + 1] = msg end
   end
@@ -428,7 +446,7 @@ function M.status(file)
   local rows = {}
   local function row(what, state, detail) rows[#rows + 1] = { what = what, state = state, detail = detail } end
   local existing = {}
-  for _, n in ipairs(core.netns_list() or {}) do existing[n] = true end
+  for _, n in ipairs(core.netns_list(M.netns_dir) or {}) do existing[n] = true end
   local w = world()
   for _, name in ipairs(util.sorted_keys(t.hosts)) do
     row("host " .. name, existing[name] and "ok" or "missing")
@@ -469,6 +487,120 @@ end
 -- ---- the CLI: lunshare net up|down|status FILE ------------------------------------------
 
 local USAGE = "net: expected 'up FILE', 'down FILE' or 'status FILE'"
+
+-- ---- rootless: a holder process ----------------------------------------------------------
+--
+-- A user cannot pin a netns in /run/netns, nor touch the host's network. So a rootless
+-- topology lives in the user, mount and network namespaces of a small holder process
+-- (core.hold: it only sleeps) that the first `up` clones; "here" is the holder's own network
+-- namespace, hosts are netns pinned by bind mounts on files under
+-- $XDG_RUNTIME_DIR/lunshare/netns (the mounts exist only in the holder's mount namespace),
+-- and the holder's pid is kept next to the state. Each command enters the holder (setns of
+-- user, mount and net through its pidfd; lunshare is single-threaded there) and then works
+-- as root does. `down` ends the holder, and with it every namespace it held. From outside:
+--   nsenter -t $(cat $XDG_RUNTIME_DIR/lunshare/net/NAME.holder) -U -m -n --preserve-credentials …
+
+local function holder_path(file)
+  local base = file:match("([^/]+)$"):gsub("%.lua$", "")
+  return M.state_dir() .. "/" .. base .. ".holder"
+end
+
+local function read_file(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- The holder recorded for file, if that process is still a lunshare holder: pid, pidfd.
+local function find_holder(file)
+  local core = require "lunshare.core"
+  local pid = tonumber(read_file(holder_path(file)) or "")
+  if not pid then return nil end
+  local pidfd = core.pidfd_open(pid)
+  local cmd = read_file("/proc/" .. pid .. "/cmdline") or ""
+  if not pidfd or not cmd:find("lunshare", 1, true) or
+      core.ns_id(pid, "user") == core.ns_id(0, "user") then
+    return nil
+  end
+  return pid, pidfd
+end
+
+-- Enters the holder of a rootless topology, cloning one when create is set. Returns the
+-- pidfd and whether it was made now, or nil and a message; nothing when there is none.
+local function enter_holder(file, create)
+  local core = require "lunshare.core"
+  local ids = core.ids()
+  M.netns_dir = runtime_base() .. "/netns"
+  local pid, pidfd = find_holder(file)
+  local made = false
+  if not pid then
+    if not create then return nil end
+    local ok, msg = core.mkdirs(M.netns_dir, 448)
+    if not ok then return nil, msg end
+    assert(core.mkdirs(M.state_dir(), 448))
+    local cpid, cfd = core.clone({ "user", "mount", "net" })
+    if cpid == nil then
+      return nil, "a rootless topology needs a user namespace of its own: " .. tostring(cfd) ..
+        " (run 'lunshare doctor')"
+    end
+    if cpid == 0 then core.hold() end
+    local ok1, m1 = core.setgroups(cpid, false)
+    local ok2, m2 = core.write_idmap(cpid, "uid", "0 " .. ids.uid .. " 1\n")
+    local ok3, m3 = core.write_idmap(cpid, "gid", "0 " .. ids.gid .. " 1\n")
+    if not (ok1 and ok2 and ok3) then
+      core.kill(cfd, 9)
+      return nil, "map ids of the topology holder: " .. tostring(m1 or m2 or m3)
+    end
+    local f = assert(io.open(holder_path(file), "w"))
+    f:write(cpid, "\n")
+    f:close()
+    pid, pidfd, made = cpid, cfd, true
+  end
+  local ok, msg = core.setns(pidfd, "user", "mount", "net")
+  if not ok then return nil, "enter the topology holder (pid " .. pid .. "): " .. msg end
+  return pidfd, made
+end
+
+local function end_holder(file, pidfd)
+  require("lunshare.core").kill(pidfd, 9)
+  os.remove(holder_path(file))
+end
+
+local real_up, real_down, real_status = M.up, M.down, M.status
+
+function M.up(file)
+  if not runtime_base() then return real_up(file) end
+  local t, errs = M.load(file)
+  if not t then return nil, table.concat(errs, "\n"), "usage" end
+  local pidfd, made = enter_holder(file, true)
+  if not pidfd then return nil, made end
+  local changes, err, kind = real_up(file)
+  if not changes and made then end_holder(file, pidfd) end
+  return changes, err, kind
+end
+
+function M.down(file)
+  if not runtime_base() then return real_down(file) end
+  local pidfd, err = enter_holder(file, false)
+  if not pidfd then
+    if err then return nil, err end
+    return real_down(file) -- no holder: a state left alone, or nothing
+  end
+  local done, derr = real_down(file)
+  end_holder(file, pidfd)
+  if done then done[#done + 1] = "(the rootless holder of " .. file .. " ended)" end
+  return done, derr
+end
+
+function M.status(file)
+  if runtime_base() then
+    local pidfd, err = enter_holder(file, false)
+    if not pidfd and err then return nil, err end
+  end
+  return real_status(file)
+end
 
 function M.main(args, fail)
   local verb, file = args[1], args[2]

@@ -261,9 +261,27 @@ describe("network (rootless)", function()
     assert.truthy(r.out:find("code=1\nlinks=0", 1, true), r.out)
   end)
 
-  it("a topology rootless fails saying named netns need root", function()
-    local r = world(as_nobody("env XDG_RUNTIME_DIR=/tmp $L net up " .. WALK) .. "; echo code=$?; " .. COUNT)
-    assert.truthy(r.err:find("need root", 1, true), r.err)
-    assert.truthy(r.out:find("code=1\nlinks=0 netns=0", 1, true), r.out)
+  it("brings a whole topology up rootless inside a holder it owns, pings both ways, and downs it", function()
+    local X = "/run/xdg"
+    local N = "setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR=" .. X .. " "
+    local r = world(table.concat({
+      "mkdir -m 777 " .. X,
+      N .. "$L net up " .. WALK .. " >/dev/null; echo up=$?",
+      N .. "$L net up " .. WALK,
+      "H=$(cat " .. X .. "/lunshare/net/walkthrough.holder)",
+      N .. "nsenter -t $H -U -m -n --preserve-credentials ping -c1 -W2 10.0.0.2 >/dev/null && echo ping-out-ok",
+      N .. "nsenter -t $H -U -m --preserve-credentials nsenter --net=" .. X ..
+        "/lunshare/netns/netns1 ping -c1 -W2 10.0.0.1 >/dev/null && echo ping-in-ok",
+      -- Nothing of it is in the world's own network or /run/netns.
+      "ip -o link | grep -v ' lo:' | wc -l; ip netns list | wc -l",
+      N .. "$L net down " .. WALK .. " >/dev/null; echo down=$?",
+      "sleep 0.1; s=$(awk '/^State/ {print $2}' /proc/$H/status 2>/dev/null); echo holder=${s:-gone}",
+      "echo files=$(find " .. X .. "/lunshare -type f | wc -l)",
+    }, "; "))
+    assert.truthy(r.out:find("up=0\n", 1, true), r.out .. r.err)
+    assert.truthy(r.out:find("nothing to change", 1, true), r.out .. r.err)
+    assert.truthy(r.out:find("ping-out-ok\nping-in-ok\n0\n0\ndown=0\n", 1, true), r.out .. r.err)
+    assert.truthy(r.out:find("holder=gone") or r.out:find("holder=Z"), r.out)
+    assert.truthy(r.out:find("files=0\n", 1, true), r.out) -- no state, holder or netns file left
   end)
 end)
