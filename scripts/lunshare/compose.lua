@@ -2,7 +2,8 @@
 -- few and declared per field, here for the core fields and in each area module's MERGE
 -- table for its own:
 --   "replace"  the child's value replaces the parent's (every scalar, and the default)
---   "table"    key by key, the child's keys replacing the parent's
+--   "table"    key by key, the child's keys replacing the parent's; written as a list,
+--              it merges as a "list"
 --   { k = rule, … }  key by key, each key merged by its own rule
 --   "list"     the parent's entries, then the child's; an entry `without "/home"` in the
 --              child removes the inherited entries whose key (target, dst, name, …) is /home
@@ -22,7 +23,7 @@ M.CORE_RULES = {
   -- Defaults for the areas' fields; an area's own MERGE table overrides them.
   mounts = "list",
   root = "table",
-  network = "table",
+  network = { links = "list" },
   capabilities = "set",
   limits = "table",
   seccomp = "replace",
@@ -166,7 +167,19 @@ local function merge_set(parent, child, path, ctx)
   return out
 end
 
+local function is_list(t)
+  if #t == 0 then return false end
+  for k in pairs(t) do
+    if math.type(k) ~= "integer" or k < 1 or k > #t then return false end
+  end
+  return true
+end
+
 local function merge_table(parent, child, path, ctx, rules)
+  -- A table field written as a list (network = { veth { … }, … }) merges as a list.
+  if is_list(child) and (type(parent) ~= "table" or next(parent) == nil or is_list(parent)) then
+    return merge_list(parent, child, path, ctx, path)
+  end
   local out = {}
   ctx.origins[out] = { [""] = origin_of(ctx, child, "") }
   if type(parent) == "table" then

@@ -8,7 +8,7 @@ M.NAMESPACES = { "user", "mount", "pid", "net", "ipc", "uts", "cgroup", "time" }
 
 -- Fields of the language whose mechanics are not built yet: `run` refuses a profile that
 -- sets them rather than ignoring them.
-M.NOT_BUILT = { network = true, capabilities = true, limits = true,
+M.NOT_BUILT = { capabilities = true, limits = true,
   seccomp = true }
 
 local FIELDS = {

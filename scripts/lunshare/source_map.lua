@@ -252,7 +252,9 @@ function M.lookup(origins, root, path)
     if type(t) ~= "table" then break end
     local o = origins[t] and origins[t][k]
     if o then best = o end
-    t = t[k]
+    -- A key that is not there is skipped: a missing field keeps its table's line, and
+    -- a checker's alias (network.links[1] for network[1]) still finds the entry.
+    if rawget(t, k) ~= nil then t = t[k] end
   end
   return best
 end

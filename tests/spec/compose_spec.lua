@@ -202,23 +202,23 @@ end)
 describe("origins after without #unit", function()
   it("stay with their entries when an inherited one is removed", function()
     local dir = tmpdir({
-      ["base.lua"] = "return {\n  namespaces = { 'user', 'mount' },\n  mounts = {\n    tmpfs '/a',\n    tmpfs '/home',\n    tmpfs '/c',\n  },\n}\n",
-      ["child.lua"] = "return {\n  extends = 'base.lua',\n  mounts = {\n    without '/home',\n    tmpfs '/d',\n  },\n}\n",
+      ["base.lua"] = "return {\n  mounts = {\n    tmpfs '/a',\n    tmpfs '/home',\n    dir '/c',\n  },\n" ..
+        "  namespaces = { 'user', 'mount' },\n}\n",
+      ["child.lua"] = "return {\n  extends = 'base.lua',\n  mounts = {\n    without '/home',\n    symlink('/a', '/d'),\n  },\n}\n",
     })
     local p = assert(profile.load(dir .. "/child.lua"))
-    local dsts = {}
-    for i, m in ipairs(p.mounts) do dsts[i] = m.dst end
-    assert.same({ "/a", "/c", "/d" }, dsts)
-    assert.equal(dir .. "/base.lua:4", profile.origin(p, "mounts[1]"))
-    assert.equal(dir .. "/base.lua:6", profile.origin(p, "mounts[2]"))
+    assert.same({ { kind = "tmpfs", dst = "/a" }, { kind = "dir", dst = "/c" },
+      { kind = "symlink", target = "/a", dst = "/d" } }, p.mounts)
+    assert.equal(dir .. "/base.lua:3", profile.origin(p, "mounts[1]"))
+    assert.equal(dir .. "/base.lua:5", profile.origin(p, "mounts[2]"))
     assert.equal(dir .. "/child.lua:5", profile.origin(p, "mounts[3]"))
     -- And the plan's steps say so.
     local plan = require("lunshare.plan").build(p, { ids = { uid = 1000, gid = 1000 }, environ = {} })
     local origins = {}
     for _, st in ipairs(plan.steps) do
-      if st.op == "tmpfs" or (st.path or st.target or ""):find("^/") then origins[#origins + 1] = st.origin end
+      origins[#origins + 1] = st.origin
     end
-    assert.truthy(table.concat(origins, " "):find(dir .. "/base.lua:6", 1, true), table.concat(origins, " "))
+    assert.truthy(table.concat(origins, " "):find(dir .. "/base.lua:5", 1, true), table.concat(origins, " "))
     assert.truthy(table.concat(origins, " "):find(dir .. "/child.lua:5", 1, true), table.concat(origins, " "))
     os.execute("rm -rf " .. dir)
   end)

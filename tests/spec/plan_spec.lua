@@ -23,7 +23,7 @@ describe("planner #unit", function()
     local p = { namespaces = schema.NAMESPACES, hostname = "lunshare", user = { uid = 0, gid = 0 } }
     local plan = planner.build(p, ctx)
     -- A mount namespace without mounts still makes every mount private first.
-    assert.equal("clone setgroups uid_map gid_map hostname timens reaper mount_private close_fds exec", ops(plan))
+    assert.equal("clone setgroups uid_map gid_map hostname timens reaper mount_private lo_up close_fds exec", ops(plan))
     assert.equal("/", find(plan, "mount_private").path)
     assert.equal("supervisor", plan.steps[1].where)
     assert.equal("pid1", find(plan, "reaper").where)
