@@ -265,3 +265,15 @@ describe("root merges key by key #unit", function()
     assert.same({ readonly = true, mode = "0755", size = "8M" }, m.root)
   end)
 end)
+
+describe("network over a parent #unit", function()
+  it("appends veths written as a list and removes one by name with without", function()
+    local ctx = { origins = {}, fail = function() end }
+    local m = compose.profile({ network = { { type = "veth", name = "eth0" }, { type = "veth", name = "eth1" } } },
+      { network = { compose.without("eth0"), { type = "veth", name = "eth2" } } }, ctx)
+    assert.same({ { type = "veth", name = "eth1" }, { type = "veth", name = "eth2" } }, m.network)
+    local k = compose.profile({ network = { links = { { name = "a" } } } }, { network = { links = { { name = "b" } } } }, ctx)
+    assert.same({ links = { { name = "a" }, { name = "b" } } }, k.network)
+    assert.equal("host", compose.profile({ network = { links = {} } }, { network = "host" }, ctx).network)
+  end)
+end)
