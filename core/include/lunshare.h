@@ -351,6 +351,13 @@ LSH_API int lsh_mount_new_fs(const char *fstype, const char *source, const char 
  * attrs (LSH_MOUNT_*), one by one, as /proc/self/mountinfo (at mountinfo) lists them. */
 LSH_API int lsh_mount_bind_legacy(const char *src, const char *dst, uint64_t attrs,
 				  const char *mountinfo, struct lsh_err **err);
+/* Locks the caller's mounts: moves it into a new user namespace with the same ids (through
+ * proc, the path of a proc mount of its pid namespace) and a copy of its mount namespace,
+ * where the kernel forbids clearing any mount's flags or unmounting one to reveal what it
+ * covers. Afterwards the caller has no capabilities over namespaces its old user
+ * namespace owns (network, uts, ipc, …): lock after configuring them. Single-threaded
+ * callers only (it may fork a helper to write multi-range maps). */
+LSH_API int lsh_mount_lock(const char *proc, struct lsh_err **err);
 
 /* ------------------------------------------------------------------------------------
  * Kernel features (probe.c)
