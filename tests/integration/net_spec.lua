@@ -247,10 +247,11 @@ end)
 
 describe("network (rootless)", function()
   it("gives loopback up in an own network namespace", function()
-    local r = world(as_nobody("$L run default -- sh -c 'ip -o link show lo; ping -c1 -W2 127.0.0.1 >/dev/null && echo ping-ok'"))
+    -- (ping itself may lack CAP_NET_RAW there, by the profile's own choice: check the link.)
+    local r = world(as_nobody("$L run default -- sh -c 'ip -o link show lo; ip -o -4 addr show lo'"))
     assert.equal(0, r.code, r.err)
     assert.truthy(r.out:find("LOWER_UP", 1, true), r.out)
-    assert.truthy(r.out:find("ping-ok", 1, true), r.out)
+    assert.truthy(r.out:find("inet 127.0.0.1/8", 1, true), r.out)
   end)
 
   it("a host-side veth fails saying it needs host privileges and what would work", function()
