@@ -105,8 +105,12 @@ function M.load(file)
   if not f then return nil, { err } end
   local src = f:read("a")
   f:close()
-  local t, perr = require("lunshare.profile").evaluate(src, file)
-  if perr then return nil, { perr } end
+  -- The profile sandbox (data and pure helpers, bounded), without the profile language's
+  -- modules: a topology has no constructors, and `net up` starts faster for it.
+  local t, perr = require("lunshare.sandbox").evaluate(src, file, {})
+  if t == nil and perr then
+    return nil, { file .. (perr.line and (":" .. perr.line) or "") .. ": " .. perr.msg }
+  end
   local errs = check(t, file)
   if #errs > 0 then return nil, errs end
   t.hosts, t.switches, t.links = t.hosts or {}, t.switches or {}, t.links or {}
