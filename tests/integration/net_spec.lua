@@ -165,19 +165,30 @@ describe("lunshare net (root)", function()
     assert.truthy(r.out:find("links=0 netns=0 state=0", 1, true), r.out)
   end)
 
-  it("the REPL transcript of the README builds the walkthrough", function()
+  local function transcript()
     local readme = io.open(H.root .. "/README.md"):read("a")
     local code = readme:match("<!%-%- walkthrough%-repl %-%->%s*```lua\n(.-)```")
     assert.truthy(code, "README has the walkthrough REPL transcript")
-    local n = select(2, code:gsub("\n", "\n"))
-    assert.truthy(n <= 10, "at most ten lines of Lua")
-    local script = H.profile(code)
+    assert.truthy(select(2, code:gsub("\n", "\n")) <= 10, "at most ten lines of Lua")
+    return code
+  end
+  local CHECK = { "ip netns list | cut -d' ' -f1",
+    "ping -c1 -W2 10.0.0.2 >/dev/null && echo ping-out-ok",
+    "ip netns exec netns1 ping -c1 -W2 10.0.0.1 >/dev/null && echo ping-in-ok" }
+
+  it("the README's REPL transcript builds the walkthrough in lunshare repl", function()
+    local script = H.profile(transcript())
+    local r = world("$L repl <" .. script .. " >/run/repl.out 2>&1; grep -cE 'veth1_peer +inet +10.0.0.2 +24' /run/repl.out; " ..
+      table.concat(CHECK, "; "))
+    assert.equal("1\nnetns1\nping-out-ok\nping-in-ok\n", r.out, r.err)
+  end)
+
+  it("the README's REPL transcript runs from lua5.4 with require", function()
+    local script = H.profile('lunshare = require "lunshare"\n' .. transcript())
     local r = world(table.concat({
       "LUA_PATH=" .. H.quote(H.root .. "/scripts/?.lua;" .. H.root .. "/scripts/?/init.lua;;") ..
         " LUA_CPATH=" .. H.quote(H.root .. "/build/lua/?.so;;") .. " lua5.4 " .. script .. " >/dev/null",
-      "ip netns list | cut -d' ' -f1",
-      "ping -c1 -W2 10.0.0.2 >/dev/null && echo ping-out-ok",
-      "ip netns exec netns1 ping -c1 -W2 10.0.0.1 >/dev/null && echo ping-in-ok",
+      table.concat(CHECK, "; "),
     }, "; "))
     assert.equal("netns1\nping-out-ok\nping-in-ok\n", r.out, r.err)
   end)
