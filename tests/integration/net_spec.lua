@@ -222,6 +222,21 @@ describe("network profile field (root)", function()
     assert.equal("10.0.0.1/24\nping-in-ok\nlinks=0 netns=0 state=0\n", r.out, r.err)
   end)
 
+  it("attaches the host end to a bridge on the host", function()
+    local p = H.profile([[return { namespaces = { "user", "net" },
+      network = { veth { host = "lsh0", address = "10.5.0.2/24", bridge = "lsbr0" } } }]])
+    local r = world(table.concat({
+      "ip link add lsbr0 type bridge && ip addr add 10.5.0.1/24 dev lsbr0 && ip link set lsbr0 up",
+      "$L run " .. p .. " -- sleep 5 & pid=$!",
+      "for i in $(seq 200); do ip link show lsh0 >/dev/null 2>&1 && break; sleep 0.01; done; sleep 0.1",
+      "ip -j link show lsh0 | grep -o '\"master\":\"lsbr0\"'",
+      "ping -c1 -W2 10.5.0.2 >/dev/null && echo ping-ok",
+      "kill -TERM $pid; wait $pid",
+      "ip -o link | grep -c lsh0",
+    }, "; "))
+    assert.equal('"master":"lsbr0"\nping-ok\n0\n', r.out, r.err)
+  end)
+
   it("a failing step (the host name is taken) names the profile line and leaves nothing", function()
     local p = H.profile(VETH)
     local r = world(table.concat({
