@@ -249,6 +249,17 @@ local function world()
   return w
 end
 
+-- Whether a dumped main table holds route r ({ to =, via = }).
+local function has_route(have, r)
+  for _, x in ipairs(have) do
+    local dst = x.dst == "default" and "default" or (x.dst .. "/" .. x.dst_len)
+    if x.table == 254 and (dst == r.to or x.dst == r.to) and (r.via == nil or x.via == r.via) then
+      return true
+    end
+  end
+  return false
+end
+
 local function where(host) return host and ("netns " .. host) or "here" end
 local function ipns(host) return host and ("ip -n " .. host .. " ") or "ip " end
 
@@ -380,14 +391,7 @@ function M.up(file, opts)
       if routes and #routes > 0 then
         local have = assert(w.handle(name):routes())
         for _, r in ipairs(routes) do
-          local found = false
-          for _, x in ipairs(have) do
-            local dst = x.dst == "default" and "default" or (x.dst .. "/" .. x.dst_len)
-            if x.table == 254 and (dst == r.to or x.dst == r.to) and (r.via == nil or x.via == r.via) then
-              found = true
-            end
-          end
-          if not found then
+          if not has_route(have, r) then
             try(w.handle(name):route_add{ dst = r.to, via = r.via, dev = r.dev })
             note(ipns(name) .. "route add " .. r.to .. (r.via and (" via " .. r.via) or "") ..
               (r.dev and (" dev " .. r.dev) or ""))
@@ -503,9 +507,25 @@ function M.status(file)
           for _, a in ipairs(require("lunshare.network").list(e.address)) do
             if not w.has_addr(e.host, e.name, a) then diff[#diff + 1] = "no address " .. a end
           end
+          if e.switch then
+            local sw = w.link(t.switches[e.switch].host, e.switch)
+            if not sw or x.master ~= sw.index then diff[#diff + 1] = "not on switch " .. e.switch end
+          end
           row(what, #diff == 0 and "ok" or "differs", #diff > 0 and table.concat(diff, ", ") or nil)
         end
       end
+    end
+  end
+  for _, name in ipairs(util.sorted_keys(t.hosts)) do
+    local routes = t.hosts[name].routes or {}
+    if #routes > 0 and existing[name] then
+      local have = w.handle(name):routes() or {}
+      for _, r in ipairs(routes) do
+        local what = "route " .. r.to .. (r.via and (" via " .. r.via) or "") .. " (netns " .. name .. ")"
+        row(what, has_route(have, r) and "ok" or "missing")
+      end
+    elseif #routes > 0 then
+      for _, r in ipairs(routes) do row("route " .. r.to .. " (netns " .. name .. ")", "missing") end
     end
   end
   w.close()

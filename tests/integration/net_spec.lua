@@ -109,6 +109,9 @@ describe("lunshare net (root)", function()
       "ip -n lsh2 route show default",
       "ip -j link show lsp1 | grep -o '\"master\":\"lsbr0\"'",
       "$L net up " .. f,
+      "$L net status " .. f .. " | grep -c '^ok'",
+      "ip -n lsh2 route del default; ip link set lsp1 nomaster",
+      "$L net status " .. f .. " | grep -v '^ok'",
       "$L net down " .. f .. " >/dev/null",
       WAIT_CLEAN, COUNT,
     }, "; "))
@@ -117,6 +120,9 @@ describe("lunshare net (root)", function()
     assert.truthy(r.out:find("default via 10.1.0.254 dev eth0", 1, true), r.out)
     assert.truthy(r.out:find('"master":"lsbr0"', 1, true), r.out)
     assert.truthy(r.out:find("nothing to change", 1, true), r.out)
+    assert.truthy(r.out:find("\n9\n", 1, true), r.out) -- 2 hosts, 1 switch, 4 link ends, 2 routes: all ok
+    assert.truthy(r.out:find("differs  link lsp1 (here): not on switch lsbr0", 1, true), r.out)
+    assert.truthy(r.out:find("missing  route default via 10.1.0.254 (netns lsh2)", 1, true), r.out)
     assert.truthy(r.out:find("links=0 netns=0 state=0", 1, true), r.out)
   end)
 
