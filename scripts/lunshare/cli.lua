@@ -147,8 +147,15 @@ function M.check(args)
   return bad and EXIT_USAGE or 0
 end
 
-local function explain_text(plan)
+local function explain_text(plan, p)
   local out = { string.format("plan for %s\n", plan.profile or "?") }
+  if p and type(p.description) == "string" then out[#out + 1] = "  " .. p.description .. "\n" end
+  local params = p and p._params or {}
+  if next(params) then
+    local kv = {}
+    for _, k in ipairs(util.sorted_keys(params)) do kv[#kv + 1] = k .. "=" .. tostring(params[k]) end
+    out[#out + 1] = "  parameters: " .. table.concat(kv, " ") .. "\n"
+  end
   for i, s in ipairs(plan.steps) do
     out[#out + 1] = string.format("%3d  %-10s  %-10s  %s\n       # %s\n", i, s.where, s.op,
       s.explain or "", s.origin or "")
@@ -190,7 +197,7 @@ function M.explain(args)
   if json then
     io.stdout:write(require("lunshare.json").encode(plan, true), "\n")
   else
-    io.stdout:write(explain_text(plan))
+    io.stdout:write(explain_text(plan, p))
   end
   return 0
 end

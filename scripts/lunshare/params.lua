@@ -94,7 +94,7 @@ end
 
 -- The `params` function of one profile file. ctx: { file, node (the source map's table
 -- node of the declaration, for lines), set (name -> raw value), errors (appended to),
--- declared (name -> true, across the extends chain) }.
+-- declared (name -> true, across the extends chain), values (name -> value, optional) }.
 function M.declarer(ctx)
   return function(spec)
     if type(spec) ~= "table" then
@@ -116,6 +116,7 @@ function M.declarer(ctx)
         names[#names + 1] = name
         ctx.declared[name] = true
         values[name] = declare_one(name, spec[name], ctx.set[name], fail)
+        if ctx.values and ctx.values[name] == nil then ctx.values[name] = values[name] end
       end
     end
     -- Reading a parameter nobody declared is a mistake worth an error, not a nil.

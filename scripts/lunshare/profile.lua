@@ -112,7 +112,7 @@ local function names_for(file, map, L)
   end
   names.without = compose.without
   names.params = params.declarer({ file = file, node = map and map.calls.params, set = L.set,
-    errors = L.errors, declared = L.declared })
+    errors = L.errors, declared = L.declared, values = L.values })
   return names
 end
 
@@ -196,7 +196,7 @@ end
 function M.load(name, opts)
   opts = opts or {}
   local schema = require "lunshare.schema"
-  local L = { origins = setmetatable({}, { __mode = "k" }), errors = {}, declared = {},
+  local L = { origins = setmetatable({}, { __mode = "k" }), errors = {}, declared = {}, values = {},
     set = opts.set or {}, sources = {} }
   local p = load_chain(name, nil, {}, L)
   if not p then return nil, L.errors end
@@ -216,6 +216,7 @@ function M.load(name, opts)
   if #L.errors > 0 then return nil, L.errors, warnings end
   -- Where it came from, for the plan's provenance; not part of the profile's data.
   p._file, p._origins, p._warnings = file, L.origins, warnings
+  p._params = L.values
   p._source = L.sources[file]
   return p, file
 end

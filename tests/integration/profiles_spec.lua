@@ -214,6 +214,7 @@ return {
     local r = H.lunshare({ "explain", p, "--set=name=beta" })
     assert.equal(0, r.code, r.err)
     assert.truthy(r.out:find("hostname beta", 1, true))
+    assert.truthy(r.out:find("\n  parameters: name=beta\n", 1, true), r.out)
     local bad = H.lunshare({ "explain", p, "--set", "name=gamma" })
     assert.equal(2, bad.code)
     assert.truthy(bad.err:find("params.name: --set name=gamma: expected one of alpha, beta", 1, true), bad.err)
