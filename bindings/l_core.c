@@ -118,5 +118,6 @@ int luaopen_lunshare_core(lua_State *L)
 	lsh_l_open_idmap(L);
 	lsh_l_open_proc(L);
 	lsh_l_open_plan(L);
+	lsh_l_open_security(L);
 	return 1;
 }

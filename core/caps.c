@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <grp.h>
 #include <sys/syscall.h>
 
 int lsh_caps_from_name(const char *name)
@@ -90,6 +91,23 @@ int lsh_caps_no_new_privs(struct lsh_err **err)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return lsh_err_set(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+	return 0;
+}
+
+int lsh_caps_set_ids(uid_t uid, gid_t gid, struct lsh_err **err)
+{
+	if (setgroups(0, NULL) < 0)
+		return lsh_err_set(err, errno, "setgroups(0, NULL)");
+	if (setresgid(gid, gid, gid) < 0)
+		return lsh_err_set(err, errno, "setresgid(%u)", (unsigned)gid);
+	if (setresuid(uid, uid, uid) < 0)
+		return lsh_err_set(err, errno, "setresuid(%u)", (unsigned)uid);
+	/* Changing ids made the process non-dumpable (suid_dumpable), which hands its /proc
+	 * files to host root and would stop it writing its own timens_offsets. Nothing in it
+	 * is secret, no other process shares its user namespace yet, and exec resets the flag
+	 * anyway; pid 1 turns it off again for good before the command starts. */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return lsh_err_set(err, errno, "prctl(PR_SET_DUMPABLE)");
 	return 0;
 }
 

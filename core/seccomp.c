@@ -172,3 +172,8 @@ int lsh_seccomp_syscall(const char *name)
 	int nr = seccomp_syscall_resolve_name(name);
 	return nr == __NR_SCMP_ERROR || nr < 0 ? -ENOENT : nr;
 }
+
+char *lsh_seccomp_syscall_name(int nr)
+{
+	return seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+}

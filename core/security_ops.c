@@ -36,6 +36,12 @@ static int op_rlimit(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 	return lsh_rlimit_set(s->strs[0], s->ints[0], s->ints[1], err);
 }
 
+static int op_set_ids(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	(void)ctx;
+	return lsh_caps_set_ids((uid_t)s->ints[0], (gid_t)s->ints[1], err);
+}
+
 static int op_keyring(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	(void)s;
@@ -104,6 +110,7 @@ static int op_cgroup_enter(const struct lsh_plan_step *s, struct lsh_spawn_ctx *
 }
 
 const struct lsh_op lsh_ops_security[] = {
+	{ "set_ids", W(CHILD), { { "uid", LSH_ARG_INT, 0, 0 }, { "gid", LSH_ARG_INT, 1, 0 } }, op_set_ids },
 	{ "session_keyring", W(CHILD), { { NULL, 0, 0, 0 } }, op_keyring },
 	{ "rlimit", W(CHILD),
 	  { { "resource", LSH_ARG_STR, 0, 1 }, { "soft", LSH_ARG_INT, 0, 0 }, { "hard", LSH_ARG_INT, 1, 0 } },

@@ -175,6 +175,11 @@ LSH_API int lsh_caps_restrict(const char *const *keep, size_t n, int lock_secure
 			      struct lsh_err **err);
 /* prctl(PR_SET_NO_NEW_PRIVS, 1). */
 LSH_API int lsh_caps_no_new_privs(struct lsh_err **err);
+/* setgroups(0, NULL), setresgid(gid), setresuid(uid): drops the supplementary groups the
+ * caller carried in (so a root caller's group 0 does not follow it into the sandbox) and
+ * takes the given ids of the current user namespace. A process that root cloned into a
+ * user namespace whose map does not contain host root needs this to become root inside. */
+LSH_API int lsh_caps_set_ids(uid_t uid, gid_t gid, struct lsh_err **err);
 /* keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new anonymous session keyring, so the
  * caller's session keys are not reachable. */
 LSH_API int lsh_keyring_new_session(struct lsh_err **err);
@@ -190,6 +195,8 @@ LSH_API int lsh_seccomp_load(const char *const *rules, size_t n, struct lsh_err 
 LSH_API int lsh_seccomp_check(const char *const *rules, size_t n, struct lsh_err **err);
 /* The native number of a system call name, or -ENOENT. */
 LSH_API int lsh_seccomp_syscall(const char *name);
+/* The native name of system call number nr as a new string, or NULL. */
+LSH_API char *lsh_seccomp_syscall_name(int nr);
 
 /* setrlimit of a resource by name ("nofile", "as", "cpu", …; "RLIMIT_NOFILE" too); soft
  * or hard < 0 means unlimited. */

@@ -86,6 +86,11 @@ function M.run(args)
   local core = require "lunshare.core"
   local code, msg, errno, step = core.spawn(plan)
   if not code then fail(EXIT_RUNTIME, describe_failure(plan, msg, errno, step)) end
+  if errno == true then
+    -- spawn's third result on success: the run's memory cgroup killed a process.
+    io.stderr:write(string.format("lunshare: %s: out of memory: the command reached limits.memory = %s and was killed\n",
+      require("lunshare.plan").origin(p, "limits"), tostring(p.limits and p.limits.memory)))
+  end
   return code
 end
 
@@ -97,6 +102,10 @@ function M.check(args)
     local p, errs = lunshare.load(name)
     if p then
       io.stdout:write(name, ": ok\n")
+      for _, w in ipairs(require("lunshare.security").warnings(p)) do
+        local line = require("lunshare.profile").field_line(p._source or "", w.path:match("^[%a_]+"))
+        io.stderr:write(p._file, line and (":" .. line) or "", ": ", w.path, ": warning: ", w.msg, "\n")
+      end
     else
       bad = true
       for _, e in ipairs(errs) do io.stderr:write(e, "\n") end

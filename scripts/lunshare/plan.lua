@@ -72,15 +72,43 @@ local function map_text(ranges)
   return table.concat(lines)
 end
 
+-- A root caller's sandbox gets this range when /etc/subuid has none for root: above
+-- login.defs' SUB_UID_MAX (600100000), so useradd never hands it to a user, and below
+-- 2^31, for programs that keep ids in signed ints. Root inside is then nobody on the host.
+M.ROOT_FALLBACK_RANGE = { 2000000000, 65536 }
+
 -- The uid and gid maps for the user namespace: "self" maps the caller's ids to the ids
--- inside; "subid" adds the caller's subordinate range after them, through newuidmap.
+-- inside, except for a root caller, whose sandbox gets an unprivileged range (root's
+-- subordinate range, or M.ROOT_FALLBACK_RANGE) so that root inside is not host root;
+-- "host_root" keeps root inside host root for a root caller who asks for it; "subid"
+-- adds the caller's subordinate range after its own id, through newuidmap.
+-- Returns uid_map, gid_map, how ("deny": write directly after denying setgroups, "helper":
+-- newuidmap/newgidmap, "root": written by root, setgroups allowed, groups cleared inside).
 local function id_maps(profile, ctx)
   local u = profile.user or {}
   local uid_in, gid_in = u.uid or 0, u.gid or 0
   local ids = ctx.ids
   local m = u.map or "self"
   if type(m) == "table" then
-    return map_text(m), map_text(m), true
+    return map_text(m), map_text(m), "helper"
+  end
+  if m == "host_root" and ids.uid ~= 0 then
+    return nil, "user.map = \"host_root\" maps root inside to the host's root: only root can run it"
+  end
+  if m == "self" and ids.uid == 0 then
+    local us, uc = ctx.subid("uid")
+    local gs, gc = ctx.subid("gid")
+    if not us or not gs then
+      us, uc = M.ROOT_FALLBACK_RANGE[1], M.ROOT_FALLBACK_RANGE[2]
+      gs, gc = us, uc
+    end
+    -- Ids inside count from 0 over the whole range, so uid N inside is start + N outside.
+    local ucount, gcount = math.min(uc, 65536), math.min(gc, 65536)
+    if uid_in >= ucount or gid_in >= gcount then
+      return nil, "user.uid and user.gid must be below " .. math.min(ucount, gcount) ..
+        " for a root caller (the size of the range root inside is mapped to)"
+    end
+    return map_text({ { 0, us, ucount } }), map_text({ { 0, gs, gcount } }), "root"
   end
   local uranges = { { uid_in, ids.uid, 1 } }
   local granges = { { gid_in, ids.gid, 1 } }
@@ -96,9 +124,9 @@ local function id_maps(profile, ctx)
     granges[2] = { gid_in == 0 and 1 or 0, gs, math.min(gc, 65536) }
     if uid_in ~= 0 then uranges[2][3] = math.min(uranges[2][3], uid_in) end
     if gid_in ~= 0 then granges[2][3] = math.min(granges[2][3], gid_in) end
-    return map_text(uranges), map_text(granges), true
+    return map_text(uranges), map_text(granges), "helper"
   end
-  return map_text(uranges), map_text(granges), false
+  return map_text(uranges), map_text(granges), ids.uid == 0 and "root" or "deny"
 end
 
 -- Builds the plan. ctx: { ids = core.ids(), environ = {…}, argv = {…} or nil,
@@ -122,10 +150,17 @@ function M.build(profile, ctx)
     explain = "unshare " .. table.concat(unshare_flags, " ") .. (ns.pid and " --fork" or "") }, "clone")
 
   if ns.user then
-    local uid_map, gid_map, helper = id_maps(profile, ctx)
+    local uid_map, gid_map, how = id_maps(profile, ctx)
     if not uid_map then return nil, gid_map end
+    local helper = how == "helper"
     local o = M.origin(profile, "user")
-    if not helper then
+    if how == "root" then
+      -- Root may keep setgroups allowed; the child sheds root's supplementary groups
+      -- (group 0 among them) and, its host ids being unmapped, takes the ids inside.
+      local u = profile.user or {}
+      step(plan, { op = "set_ids", where = "child", uid = u.uid or 0, gid = u.gid or 0, origin = o,
+        explain = string.format("setpriv --clear-groups --regid=%d --reuid=%d", u.gid or 0, u.uid or 0) }, "early")
+    elseif not helper then
       -- An unprivileged process may write gid_map only after denying setgroups.
       step(plan, { op = "setgroups", where = "supervisor", allow = false, origin = o,
         explain = "echo deny > /proc/PID/setgroups" }, "ids")

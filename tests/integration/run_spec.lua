@@ -25,15 +25,23 @@ for _, mode in ipairs(H.modes) do
       end
     end)
 
-    it("maps the caller to root inside, one id", function()
-      local r = run({ "run", "default", "--", "sh", "-c", "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map" })
+    it("maps the caller to root inside, and a root caller to an unprivileged range", function()
+      local r = run({ "run", "default", "--", "sh", "-c", "id -u; id -g; id -G; cat /proc/self/uid_map /proc/self/gid_map" })
       assert.equal(0, r.code, r.err)
       local l = H.lines(r.out)
-      local outside = mode == "root" and 0 or H.NOBODY_UID
       assert.equal("0", l[1])
       assert.equal("0", l[2])
-      assert.same({ "0", tostring(outside), "1" }, { l[3]:match("(%d+)%s+(%d+)%s+(%d+)") })
-      assert.same({ "0", tostring(outside), "1" }, { l[4]:match("(%d+)%s+(%d+)%s+(%d+)") })
+      if mode == "root" then
+        -- Root inside is never host root: root's /etc/subuid range, or the fixed one.
+        local sub = H.sh("grep -E '^(root|0):' /etc/subuid | head -1 | cut -d: -f2").out:gsub("\n", "")
+        local start = sub ~= "" and sub or "2000000000"
+        assert.equal("0", l[3]) -- no supplementary group 0 from the host
+        assert.same({ "0", start, "65536" }, { l[4]:match("(%d+)%s+(%d+)%s+(%d+)") })
+        assert.not_equal("0", l[4]:match("%d+%s+(%d+)"))
+      else
+        assert.same({ "0", tostring(H.NOBODY_UID), "1" }, { l[4]:match("(%d+)%s+(%d+)%s+(%d+)") })
+        assert.same({ "0", tostring(H.NOBODY_GID), "1" }, { l[5]:match("(%d+)%s+(%d+)%s+(%d+)") })
+      end
     end)
 
     it("runs a reaper as pid 1 and the command as pid 2", function()

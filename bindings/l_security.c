@@ -1,0 +1,136 @@
+/* Bindings of the boundary primitives: capabilities, no_new_privs, seccomp, rlimits. */
+#include "lcore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* A Lua list of strings as a NULL-terminated array; the strings stay owned by Lua, the
+ * array is a userdata so that a raise leaks nothing. */
+static const char **check_strings(lua_State *L, int idx, size_t *n)
+{
+	luaL_checktype(L, idx, LUA_TTABLE);
+	*n = (size_t)luaL_len(L, idx);
+	const char **v = lua_newuserdatauv(L, (*n + 1) * sizeof *v, 0);
+	for (size_t i = 0; i < *n; i++) {
+		lua_geti(L, idx, (lua_Integer)i + 1);
+		if (lua_type(L, -1) != LUA_TSTRING)
+			luaL_error(L, "bad argument #%d (item %d is not a string)", idx, (int)i + 1);
+		v[i] = lua_tostring(L, -1);
+		lua_pop(L, 1); /* the string stays referenced by the table */
+	}
+	v[*n] = NULL;
+	return v;
+}
+
+static int push_number_or_nil(lua_State *L, int v)
+{
+	if (v < 0)
+		lua_pushnil(L);
+	else
+		lua_pushinteger(L, v);
+	return 1;
+}
+
+/* cap_number(name) -> number | nil */
+static int l_cap_number(lua_State *L)
+{
+	return push_number_or_nil(L, lsh_caps_from_name(luaL_checkstring(L, 1)));
+}
+
+/* seccomp_syscall(name) -> native number | nil */
+static int l_seccomp_syscall(lua_State *L)
+{
+	return push_number_or_nil(L, lsh_seccomp_syscall(luaL_checkstring(L, 1)));
+}
+
+/* rlimit_number(name) -> RLIMIT_* | nil */
+static int l_rlimit_number(lua_State *L)
+{
+	return push_number_or_nil(L, lsh_rlimit_from_name(luaL_checkstring(L, 1)));
+}
+
+static int done(lua_State *L, int r, struct lsh_err *err)
+{
+	if (r < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* seccomp_check(rules) -> true | nil, msg, errno */
+static int l_seccomp_check(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	size_t n;
+	const char **v = check_strings(L, 1, &n);
+	return done(L, lsh_seccomp_check(v, n, &err), err);
+}
+
+/* seccomp_load(rules) -> true | nil, msg, errno (for this process: the REPL, scripts) */
+static int l_seccomp_load(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	size_t n;
+	const char **v = check_strings(L, 1, &n);
+	return done(L, lsh_seccomp_load(v, n, &err), err);
+}
+
+/* caps_restrict(keep, lock_securebits) -> true | nil, msg, errno */
+static int l_caps_restrict(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	size_t n;
+	const char **v = check_strings(L, 1, &n);
+	int lock = lua_toboolean(L, 2);
+	return done(L, lsh_caps_restrict(v, n, lock, &err), err);
+}
+
+static int l_no_new_privs(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	lsh_l_check_nargs(L, 0);
+	return done(L, lsh_caps_no_new_privs(&err), err);
+}
+
+/* rlimit_set(name, soft, hard) with -1 for unlimited */
+static int l_rlimit_set(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	const char *name = luaL_checkstring(L, 1);
+	lua_Integer soft = luaL_checkinteger(L, 2);
+	lua_Integer hard = luaL_optinteger(L, 3, soft);
+	return done(L, lsh_rlimit_set(name, soft, hard, &err), err);
+}
+
+/* seccomp_syscalls() -> { name, … } of the native architecture, for suggestions */
+static int l_seccomp_syscalls(lua_State *L)
+{
+	lsh_l_check_nargs(L, 0);
+	lua_newtable(L);
+	lua_Integer n = 0;
+	for (int nr = 0; nr < 1024; nr++) {
+		char buf[128];
+		char *name = lsh_seccomp_syscall_name(nr);
+		if (name == NULL)
+			continue;
+		/* Copied before any Lua call, which may raise and would leak name. */
+		snprintf(buf, sizeof buf, "%s", name);
+		free(name);
+		lua_pushstring(L, buf);
+		lua_rawseti(L, -2, ++n);
+	}
+	return 1;
+}
+
+void lsh_l_open_security(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{ "cap_number", l_cap_number },	      { "seccomp_syscall", l_seccomp_syscall },
+		{ "rlimit_number", l_rlimit_number }, { "seccomp_check", l_seccomp_check },
+		{ "seccomp_load", l_seccomp_load },   { "caps_restrict", l_caps_restrict },
+		{ "no_new_privs", l_no_new_privs },   { "rlimit_set", l_rlimit_set },
+		{ "seccomp_syscalls", l_seccomp_syscalls },
+		{ NULL, NULL },
+	};
+	luaL_setfuncs(L, fns, 0);
+}
