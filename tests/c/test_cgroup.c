@@ -1,0 +1,86 @@
+/* Per-run cgroups: creation under the caller's cgroup, limits written, placement, the OOM
+ * report, and removal. Needs a writable cgroup (root here); skips otherwise. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "tap.h"
+#include "child.h"
+#include "lunshare.h"
+
+static int contains(const char *path, const char *text)
+{
+	char buf[4096] = "";
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n > 0)
+		buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
+static int hog(void)
+{
+	/* Touch 256 MiB page by page: far past the 32 MiB limit. */
+	size_t len = 256u << 20;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	for (size_t i = 0; p != MAP_FAILED && i < len; i += 4096)
+		p[i] = 1;
+	return 0;
+}
+
+int main(void)
+{
+	struct lsh_err *err = NULL;
+	struct lsh_cgroup *cg = NULL;
+	char name[64], path[4200];
+	struct lsh_cgroup_limits lim = { 32 << 20, 16, 50000, 100000 };
+
+	snprintf(name, sizeof name, "lsh-test-%d", (int)getpid());
+	int r = lsh_cgroup_create(name, &lim, &cg, &err);
+	if (r < 0 && (r == -EACCES || r == -EPERM || r == -EROFS || r == -ENOENT)) {
+		skip("no writable cgroup here: %s", err->msg);
+		lsh_err_free(err);
+		return done_testing();
+	}
+	ok(r == 0, "creates the run's cgroup: %s", err ? err->msg : "");
+	const char *dir = lsh_cgroup_path(cg);
+	struct stat st;
+	ok(dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode), "the cgroup exists: %s", dir ? dir : "");
+	snprintf(path, sizeof path, "%s/memory.limit_in_bytes", dir);
+	if (access(path, F_OK) != 0)
+		snprintf(path, sizeof path, "%s/memory.max", dir);
+	ok(contains(path, "33554432"), "the memory limit is written");
+
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* Wait to be placed, then use too much memory. */
+		char c;
+		int rd = (int)read(0, &c, 0);
+		(void)rd;
+		usleep(100000);
+		_exit(hog());
+	}
+	ok(lsh_cgroup_attach(cg, pid, &err) == 0, "places a process in it");
+	int status = 0;
+	waitpid(pid, &status, 0);
+	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the process is killed at the memory limit");
+	ok(lsh_cgroup_oom_killed(cg) == 1, "and the cgroup reports the OOM kill");
+	char *copy = strdup(dir);
+	lsh_cgroup_destroy(cg);
+	ok(stat(copy, &st) < 0 && errno == ENOENT, "destroy removes it");
+	free(copy);
+
+	struct lsh_cgroup_limits pidlim = { 0, 4, 0, 0 };
+	ok(lsh_cgroup_create(name, &pidlim, &cg, &err) == 0, "a pids-only cgroup");
+	ok(lsh_cgroup_oom_killed(cg) == 0, "no memory controller, no OOM report");
+	lsh_cgroup_destroy(cg);
+	ok(lsh_cgroup_create("../escape", &pidlim, &cg, &err) == -EINVAL, "a name with a slash is refused");
+	lsh_err_free(err);
+	return done_testing();
+}
