@@ -159,13 +159,46 @@ static int l_timens(lua_State *L)
 	return 1;
 }
 
+/* close_fds({keep…}): closes every fd >= 3 but those listed. */
+static int l_close_fds(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	int keep[64];
+	size_t n = 0;
+	if (!lua_isnoneornil(L, 1)) {
+		luaL_checktype(L, 1, LUA_TTABLE);
+		lua_Integer len = luaL_len(L, 1);
+		luaL_argcheck(L, len <= 64, 1, "at most 64 fds can be kept");
+		for (lua_Integer i = 1; i <= len; i++) {
+			lua_geti(L, 1, i);
+			keep[n++] = lsh_l_tofd(L, -1);
+			lua_pop(L, 1);
+		}
+	}
+	if (lsh_proc_close_fds(keep, n, &err) < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* pdeathsig(sig): the signal this process gets when its parent dies. */
+static int l_pdeathsig(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	if (lsh_proc_pdeathsig((int)luaL_checkinteger(L, 1), getppid(), &err) < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 void lsh_l_open_proc(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{ "clone", l_clone }, { "pidfd_open", l_pidfd_open }, { "kill", l_kill },
 		{ "wait", l_wait }, { "exec", l_exec }, { "_exit", l_exit },
 		{ "setsid", l_setsid }, { "sethostname", l_sethostname },
-		{ "setdomainname", l_setdomainname }, { "timens", l_timens }, { NULL, NULL },
+		{ "setdomainname", l_setdomainname }, { "timens", l_timens },
+		{ "close_fds", l_close_fds }, { "pdeathsig", l_pdeathsig }, { NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);
 }

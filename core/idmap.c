@@ -125,11 +125,20 @@ int lsh_idmap_helper(const char *helper, pid_t pid, enum lsh_idmap_kind kind,
 	}
 	argv[a] = NULL;
 
+	/* The helper's complaint becomes our error message rather than a second line on
+	 * the user's terminal. */
+	int out[2];
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return lsh_err_set(err, errno, "pipe for %s", path);
 	pid_t child = fork();
-	if (child < 0)
+	if (child < 0) {
+		close(out[0]);
+		close(out[1]);
 		return lsh_err_set(err, errno, "fork for %s", path);
+	}
 	if (child == 0) {
 		static char *const envp[] = { "PATH=/usr/bin:/bin:/usr/sbin:/sbin", NULL };
+		dup2(out[1], 2);
 		if (strchr(path, '/'))
 			execve(path, argv, envp);
 		else {
@@ -142,6 +151,24 @@ int lsh_idmap_helper(const char *helper, pid_t pid, enum lsh_idmap_kind kind,
 		}
 		_exit(127);
 	}
+	close(out[1]);
+	char said[512];
+	size_t len = 0;
+	ssize_t got;
+	while (len < sizeof said - 1 && (got = read(out[0], said + len, sizeof said - 1 - len)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			break;
+		len += (size_t)got;
+	}
+	close(out[0]);
+	while (len > 0 && (said[len - 1] == '\n' || said[len - 1] == ' '))
+		len--;
+	said[len] = '\0';
+	for (char *p = said; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
 	int status;
 	while (waitpid(child, &status, 0) < 0)
 		if (errno != EINTR)
@@ -150,6 +177,8 @@ int lsh_idmap_helper(const char *helper, pid_t pid, enum lsh_idmap_kind kind,
 		return 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
 		return lsh_err_msg(err, ENOENT, "%s: not found (install the uidmap package)", path);
+	if (len > 0)
+		return lsh_err_msg(err, EPERM, "%s", said);
 	return lsh_err_msg(err, EPERM, "%s %d: failed with status %d (does /etc/sub%cid grant these ranges?)",
 			   path, (int)pid, lsh_proc_exit_status(status), kind == LSH_IDMAP_UID ? 'u' : 'g');
 }

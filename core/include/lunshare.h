@@ -160,6 +160,15 @@ LSH_API int lsh_timens_set_offset(pid_t pid, enum lsh_clock clock, int64_t sec, 
 LSH_API int lsh_timens_enter_new(int64_t mono_sec, int64_t boot_sec, struct lsh_err **err);
 
 /* ------------------------------------------------------------------------------------
+ * Kernel features (probe.c)
+ * ---------------------------------------------------------------------------------- */
+
+/* Whether this kernel has the named system call ("clone3", "pidfd_open", "close_range",
+ * "open_tree", "move_mount", "fsopen", "mount_setattr", "openat2"): 1 or 0, or -EINVAL
+ * for a name it does not know. Calls it with arguments it rejects; creates nothing. */
+LSH_API int lsh_probe_syscall(const char *name, struct lsh_err **err);
+
+/* ------------------------------------------------------------------------------------
  * Privileges and limits (caps.c, seccomp.c, rlimit.c, cgroup.c)
  * ---------------------------------------------------------------------------------- */
 

@@ -89,16 +89,24 @@ local function id_maps(profile, ctx)
   local uid_in, gid_in = u.uid or 0, u.gid or 0
   local ids = ctx.ids
   local m = u.map or "self"
+  -- Root writes any map itself; others go through the setuid helpers, which check
+  -- /etc/subuid and /etc/subgid.
+  local privileged = (ids.euid or ids.uid) == 0
   if type(m) == "table" then
-    return map_text(m), map_text(m), "helper"
+    return map_text(m), map_text(m), privileged and "root" or "helper"
   end
-  if m == "host_root" and ids.uid ~= 0 then
+  if m == "host_root" and not privileged then
     return nil, "user.map = \"host_root\" maps root inside to the host's root: only root can run it"
   end
-  if m == "self" and ids.uid == 0 then
+  -- For root, "self" and "subid" both mean root's own subordinate range (with "self"
+  -- falling back to the fixed range): never host root inside.
+  if privileged and (m == "self" or m == "subid") then
     local us, uc = ctx.subid("uid")
     local gs, gc = ctx.subid("gid")
-    if not us or not gs then
+    if (not us or not gs) and m == "subid" then
+      return nil, "user.map = \"subid\" needs ranges for " .. (ids.user or ids.uid) ..
+        " in /etc/subuid and /etc/subgid"
+    elseif not us or not gs then
       us, uc = M.ROOT_FALLBACK_RANGE[1], M.ROOT_FALLBACK_RANGE[2]
       gs, gc = us, uc
     end
@@ -126,7 +134,7 @@ local function id_maps(profile, ctx)
     if gid_in ~= 0 then granges[2][3] = math.min(granges[2][3], gid_in) end
     return map_text(uranges), map_text(granges), "helper"
   end
-  return map_text(uranges), map_text(granges), ids.uid == 0 and "root" or "deny"
+  return map_text(uranges), map_text(granges), privileged and "root" or "deny"
 end
 
 -- Builds the plan. ctx: { ids = core.ids(), environ = {…}, argv = {…} or nil,
@@ -229,6 +237,7 @@ function M.context(argv)
   return {
     ids = ids, environ = core.environ(), argv = argv,
     subid = function(kind)
+      ids.user = ids.user or core.user(ids.uid)
       return core.subid(ids.user, kind == "uid" and ids.uid or ids.gid,
         kind == "uid" and "/etc/subuid" or "/etc/subgid")
     end,

@@ -23,7 +23,9 @@ function M.search_path()
     dirs[#dirs + 1] = home .. "/.config/lunshare/profiles"
   end
   dirs[#dirs + 1] = "/etc/lunshare/profiles"
+  -- The executable knows its install directory; a stock lua5.4 learns it from paths.lua.
   local ok, embedded = pcall(require, "lunshare.embedded")
+  if not ok then ok, embedded = pcall(require, "lunshare.paths") end
   if ok and embedded.profile_dir then dirs[#dirs + 1] = embedded.profile_dir end
   return dirs
 end

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,6 +50,30 @@ static int setns_back_to_parent(void)
 	return i1 == i2 ? 0 : 4;
 }
 
+/* setns through a pidfd enters several of the target's namespaces at once (Linux 5.8). */
+static int setns_by_pidfd(void)
+{
+	struct lsh_err *err = NULL;
+	int pidfd = -1;
+	pid_t target = lsh_proc_clone(CLONE_NEWUTS | CLONE_NEWIPC, -1, &pidfd, &err);
+	if (target == 0) {
+		pause();
+		_exit(0);
+	}
+	if (target < 0)
+		return 1;
+	uint64_t d, uts_t, ipc_t, uts_me, ipc_me;
+	lsh_ns_id(target, lsh_ns_kind_by_name("uts"), &d, &uts_t, NULL);
+	lsh_ns_id(target, lsh_ns_kind_by_name("ipc"), &d, &ipc_t, NULL);
+	int r = lsh_ns_enter(pidfd, CLONE_NEWUTS | CLONE_NEWIPC, &err);
+	lsh_ns_id(0, lsh_ns_kind_by_name("uts"), &d, &uts_me, NULL);
+	lsh_ns_id(0, lsh_ns_kind_by_name("ipc"), &d, &ipc_me, NULL);
+	lsh_proc_signal(pidfd, SIGKILL, NULL);
+	int st;
+	lsh_proc_wait(pidfd, 0, &st, NULL);
+	return r == 0 && uts_me == uts_t && ipc_me == ipc_t ? 0 : 2;
+}
+
 int main(void)
 {
 	const struct lsh_ns_kind *k = lsh_ns_kinds();
@@ -80,5 +105,9 @@ int main(void)
 		ok(in_child(setns_back_to_parent) == 0, "setns by fd returns to the old one");
 	else
 		skip("setns back to the host's uts namespace needs root");
+	if (getuid() == 0)
+		ok(in_child(setns_by_pidfd) == 0, "setns by pidfd enters uts and ipc at once");
+	else
+		skip("entering a sibling's namespaces needs root");
 	return done_testing();
 }

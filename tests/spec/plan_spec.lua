@@ -3,7 +3,7 @@ local planner = require "lunshare.plan"
 local schema = require "lunshare.schema"
 
 local ctx = {
-  ids = { uid = 1000, gid = 1000, user = "alice" },
+  ids = { uid = 1000, euid = 1000, gid = 1000, user = "alice" },
   environ = { "TERM=xterm", "SECRET=1", "PATH=/home/alice/bin:/usr/bin", "LANG=C.UTF-8" },
   subid = function(kind) return kind == "uid" and 100000 or 200000, 65536 end,
 }
@@ -81,6 +81,20 @@ describe("planner #unit", function()
     local plan, err = planner.build({ namespaces = { "user" }, user = { map = "subid" } }, c)
     assert.is_nil(plan)
     assert.truthy(err:find("/etc/subuid"))
+  end)
+
+  it("lets root write any map itself, and setgroups stays allowed", function()
+    local c = setmetatable({ ids = { uid = 0, euid = 0, gid = 0 } }, { __index = ctx })
+    local plan = planner.build({ namespaces = { "user" }, user = { map = { { 0, 100000, 65536 } } } }, c)
+    assert.equal("0 100000 65536\n", find(plan, "uid_map").map)
+    assert.is_nil(find(plan, "uid_map").helper)
+    assert.is_nil(find(plan, "setgroups"))
+  end)
+
+  it("sends an unprivileged caller's explicit ranges through newuidmap", function()
+    local plan = planner.build({ namespaces = { "user" }, user = { map = { { 0, 100000, 65536 } } } }, ctx)
+    assert.equal("newuidmap", find(plan, "uid_map").helper)
+    assert.equal("newgidmap", find(plan, "gid_map").helper)
   end)
 
   it("runs pid 1 as the command when asked", function()
