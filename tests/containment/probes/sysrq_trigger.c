@@ -1,0 +1,8 @@
+/* Open /proc/sysrq-trigger for writing (nothing is written). */
+#include "probe.h"
+int main(void)
+{
+	int fd = open("/proc/sysrq-trigger", O_WRONLY);
+	if (fd < 0) contained("open /proc/sysrq-trigger: %s", why());
+	escaped("/proc/sysrq-trigger is writable");
+}
