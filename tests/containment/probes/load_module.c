@@ -4,7 +4,11 @@
 int main(void)
 {
 	long r = syscall(SYS_finit_module, -1, "", 0);
-	if (r < 0 && (errno == EPERM || errno == EACCES || errno == ENOSYS))
+	if (r < 0 && (errno == EPERM || errno == EACCES))
 		contained("finit_module: %s", why());
+	if (r < 0 && errno == ENOSYS) {
+		printf("skip: this kernel has no module support (finit_module: ENOSYS)\n");
+		return 77;
+	}
 	escaped("finit_module passed the permission check (%s)", r < 0 ? why() : "loaded");
 }
