@@ -208,8 +208,13 @@ function M.build(profile, ctx)
     step(plan, { op = "chdir", where = "child", path = profile.cwd,
       origin = M.origin(profile, "cwd"), explain = "cd " .. util.shell_quote(profile.cwd) }, "late")
   end
-  step(plan, { op = "close_fds", where = "child", keep = {}, origin = plan.profile,
-    explain = "close every fd but 0, 1 and 2" }, "late")
+  -- Every fd but stdio and the ones the profile names (keep_fds, checked by the security
+  -- area) is closed: an fd the caller leaked would reach past the sandbox's view.
+  local keep_fds = {}
+  for i, fd in ipairs(profile.keep_fds or {}) do keep_fds[i] = tostring(fd) end
+  step(plan, { op = "close_fds", where = "child", keep = keep_fds,
+    origin = profile.keep_fds and M.origin(profile, "keep_fds") or plan.profile,
+    explain = "close every fd but 0, 1 and 2" .. (#keep_fds > 0 and (" and " .. table.concat(keep_fds, ", ")) or "") }, "late")
 
   local argv = ctx.argv
   if not argv or #argv == 0 then argv = profile.command or { "/bin/sh" } end

@@ -6,7 +6,7 @@ local util = require "lunshare.util"
 
 local M = {}
 
-M.FIELDS = { "capabilities", "no_new_privs", "seccomp", "limits", "terminal" }
+M.FIELDS = { "capabilities", "no_new_privs", "seccomp", "limits", "terminal", "keep_fds" }
 
 -- Profile helpers this area offers (names visible inside profiles).
 M.constructors = {}
@@ -398,6 +398,13 @@ function M.check(c, p, ns)
   if p.terminal ~= nil then c:type(p.terminal, "terminal", "boolean") end
   if p.seccomp ~= nil then check_seccomp(c, p.seccomp, p) end
   if p.limits ~= nil then check_limits(c, p.limits) end
+  if p.keep_fds ~= nil and c:type(p.keep_fds, "keep_fds", "table") then
+    for i, fd in ipairs(p.keep_fds) do
+      if math.type(fd) ~= "integer" or fd < 3 or fd > 1023 then
+        c:fail("keep_fds[" .. i .. "]", "expected an fd number from 3 to 1023 (0, 1 and 2 are always kept)")
+      end
+    end
+  end
   if p.no_new_privs == false and p.seccomp ~= false then
     local keeps_admin = false
     for _, n in ipairs(type(p.capabilities) == "table" and p.capabilities or {}) do

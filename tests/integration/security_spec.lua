@@ -146,6 +146,18 @@ for _, mode in ipairs(H.modes) do
       assert.not_equal(ppid, sid, "the command stays in the caller's session")
     end)
 
+    it("keeps open only stdio and the fds the profile names", function()
+      local p = H.profile([[return { namespaces = { "user", "pid" }, keep_fds = { 7 } }]])
+      local r = H.sh("exec 7</dev/null 8</dev/null; " .. H.quote(H.bin) .. " run " .. p ..
+        " -- sh -c 'ls /proc/self/fd'", { mode = mode })
+      assert.equal(0, r.code, r.err)
+      assert.same({ "0", "1", "2", "3", "7" }, H.lines(r.out)) -- 3 is ls's own directory fd
+      local bad = H.profile("return {\n  keep_fds = { 1 },\n}\n")
+      r = run({ "run", bad, "--", "true" })
+      assert.equal(2, r.code)
+      assert.truthy(r.err:find(bad .. ":2: keep_fds[1]: expected an fd number from 3 to 1023", 1, true), r.err)
+    end)
+
     it("gives the sandbox a fresh session keyring", function()
       local p = H.profile([[return { namespaces = { "user", "pid" }, seccomp = { allow = { "@keyring" } } }]])
       local r = run({ "run", p, "--", "sh", "-c", "grep -c '_ses' /proc/keys; cat /proc/keys" })
@@ -163,6 +175,28 @@ for _, mode in ipairs(H.modes) do
         assert.equal(137, r.code, r.err)
         assert.equal("lunshare: " .. p .. ":3: out of memory: the command reached limits.memory = 32M and was killed\n", r.err)
         assert.equal("", run_cgroups("memory"))
+      end)
+
+      it("removes the cgroup when the run fails before exec", function()
+        local p = H.profile([[return { namespaces = { "user", "pid" }, limits = { memory = "64M", pids = 10 } }]])
+        local r = run({ "run", p, "--", "no-such-command-lsh" })
+        assert.equal(1, r.code)
+        assert.equal("", run_cgroups("memory") .. run_cgroups("pids"))
+      end)
+
+      it("gives root inside no DAC override over host files", function()
+        local f = os.tmpname()
+        local h = assert(io.open(f, "w"))
+        h:write("host\n")
+        h:close()
+        os.execute("chmod 644 " .. f)
+        local r = run({ "run", "default", "--", "sh", "-c", "echo sandbox >> " .. f .. " 2>/dev/null && echo wrote; true" })
+        assert.equal(0, r.code, r.err)
+        assert.equal("", r.out)
+        h = io.open(f)
+        assert.equal("host\n", h:read("a"))
+        h:close()
+        os.remove(f)
       end)
 
       it("does not report out of memory when the command stays under the limit", function()
