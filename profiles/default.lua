@@ -1,9 +1,11 @@
 -- The default sandbox: every kind of namespace that works both for root and for an
--- unprivileged user, with root inside and the host name "lunshare". The boundary needs no
--- fields here: no capabilities, no_new_privs, the default seccomp filter, a new session
--- and keyring are what every profile with a user namespace gets.
+-- unprivileged user, with root inside and the host name "lunshare", and a root of its own:
+-- the host's /usr read-only, the few /etc files programs need, a fresh /proc and /dev, a
+-- private /tmp, and nothing of /home, /root, /var or /run. The boundary needs no fields
+-- here: no capabilities, no_new_privs, the default seccomp filter, a new session and
+-- keyring are what every profile gets unless it says otherwise.
 return {
-  description = "Own user, mount, pid, network, ipc, uts, cgroup and time namespaces",
+  description = "Own namespaces and a read-only root with the host's /usr",
 
   namespaces = { "user", "mount", "pid", "net", "ipc", "uts", "cgroup", "time" },
   hostname = "lunshare",
@@ -13,11 +15,40 @@ return {
   -- never host root.
   user = { uid = 0, gid = 0, map = "self" },
 
+  -- The root is a tmpfs, read-only once built; only /tmp and /dev/shm are writable.
+  root = { mode = "0755", readonly = true },
+  mounts = {
+    ro_bind "/usr",
+    -- The links of a merged-/usr system (Debian 12).
+    symlink("usr/bin", "/bin"),
+    symlink("usr/sbin", "/sbin"),
+    symlink("usr/lib", "/lib"),
+    symlink("usr/lib64", "/lib64"),
+
+    -- What the dynamic linker, name lookups, time zones and TLS read from /etc.
+    ro_bind_try "/etc/ld.so.cache",
+    ro_bind_try "/etc/nsswitch.conf",
+    ro_bind_try "/etc/localtime",
+    ro_bind_try "/etc/ssl/certs",
+    ro_bind_try "/etc/ca-certificates",
+    ro_bind_try "/etc/alternatives",
+    file("/etc/passwd", "root:x:0:0:root:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"),
+    file("/etc/group", "root:x:0:\nnogroup:x:65534:\n"),
+    file("/etc/hostname", "lunshare\n"),
+    file("/etc/hosts", "127.0.0.1 localhost lunshare\n::1 localhost\n"),
+
+    proc "/proc",
+    dev "/dev",
+    tmpfs { "/tmp", mode = "1777" },
+  },
+
+  cwd = "/",
+
   -- A clean environment: the terminal and locale survive, everything else is dropped.
   env = {
     clear = true,
     keep = { "TERM", "LANG", "LC_ALL", "COLORTERM", "TZ" },
-    set = { PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin" },
+    set = { PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin", HOME = "/tmp" },
   },
 
   command = { "/bin/sh" },

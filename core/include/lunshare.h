@@ -160,6 +160,62 @@ LSH_API int lsh_timens_set_offset(pid_t pid, enum lsh_clock clock, int64_t sec, 
 LSH_API int lsh_timens_enter_new(int64_t mono_sec, int64_t boot_sec, struct lsh_err **err);
 
 /* ------------------------------------------------------------------------------------
+ * Mounts (mount.c: propagation, pivot_root, paths in a root; mountapi.c: the fd-based API)
+ *
+ * A detached mount is an fd from lsh_mount_clone_tree or lsh_mount_new_fs: it is visible
+ * nowhere until lsh_mount_attach puts it on a target, so its flags can be set first.
+ * ---------------------------------------------------------------------------------- */
+
+/* Mount attributes, the kernel's MOUNT_ATTR_* values. */
+enum {
+	LSH_MOUNT_RDONLY = 0x1,
+	LSH_MOUNT_NOSUID = 0x2,
+	LSH_MOUNT_NODEV = 0x4,
+	LSH_MOUNT_NOEXEC = 0x8,
+	LSH_MOUNT_IDMAP = 0x100000,
+};
+
+/* What lsh_mount_target creates when the last component is missing. */
+enum lsh_mount_node { LSH_NODE_NONE = 0, LSH_NODE_DIR, LSH_NODE_FILE };
+
+/* Makes the mount at path (and, with recursive, every mount below) private. */
+LSH_API int lsh_mount_make_private(const char *path, int recursive, struct lsh_err **err);
+/* pivot_root(2). Borrows both paths. */
+LSH_API int lsh_mount_pivot_root(const char *new_root, const char *put_old, struct lsh_err **err);
+/* Makes the mount at newroot_fd the root: pivot_root(".", "."), the old root detached
+ * (with every mount under it), and the cwd "/". Borrows newroot_fd. */
+LSH_API int lsh_mount_enter_root(int newroot_fd, struct lsh_err **err);
+/* openat2(2) of path under rootfd with RESOLVE_IN_ROOT: absolute symlinks and ".." cannot
+ * leave rootfd. flags are open flags (O_PATH, …). Returns a new O_CLOEXEC fd. */
+LSH_API int lsh_mount_open_in_root(int rootfd, const char *path, int flags, struct lsh_err **err);
+/* Opens (O_PATH) a mount target under rootfd, creating missing parents (mode 0755) and,
+ * when node is not LSH_NODE_NONE, the last component with mode. No component may be a
+ * symlink or ".." (ELOOP, EINVAL): a target cannot be redirected out of rootfd. Returns
+ * a new O_CLOEXEC fd. Borrows rootfd. */
+LSH_API int lsh_mount_target(int rootfd, const char *path, enum lsh_mount_node node, mode_t mode,
+			     struct lsh_err **err);
+/* open_tree(2) with OPEN_TREE_CLONE: a detached copy of the mount at dirfd/path (path NULL:
+ * dirfd itself), with every submount when recursive. Returns a new O_CLOEXEC fd. */
+LSH_API int lsh_mount_clone_tree(int dirfd, const char *path, int recursive, struct lsh_err **err);
+/* mount_setattr(2) on the mount fd refers to (and every submount when recursive): sets
+ * and clears LSH_MOUNT_* attributes. With LSH_MOUNT_IDMAP in set, userns_fd (borrowed)
+ * gives the id mapping; fd must then be a detached mount. Linux 5.12. */
+LSH_API int lsh_mount_setattr(int fd, uint64_t set, uint64_t clr, int recursive, int userns_fd,
+			      struct lsh_err **err);
+/* move_mount(2): attaches the detached mount mntfd on the target fd. Borrows both. */
+LSH_API int lsh_mount_attach(int mntfd, int target_fd, struct lsh_err **err);
+/* fsopen/fsconfig/fsmount: a new instance of fstype ("tmpfs", "proc", "devpts", …) as a
+ * detached mount with LSH_MOUNT_* attrs. source may be NULL; options is a NULL-terminated
+ * list of "key=value" or "flag" strings (may be NULL). Returns a new O_CLOEXEC fd. */
+LSH_API int lsh_mount_new_fs(const char *fstype, const char *source, const char *const *options,
+			     uint64_t attrs, struct lsh_err **err);
+/* The fallback for kernels without open_tree/mount_setattr (before 5.12): mount(2) a
+ * recursive bind of src on dst (paths, borrowed), then remount every mount under dst with
+ * attrs (LSH_MOUNT_*), one by one, as /proc/self/mountinfo (at mountinfo) lists them. */
+LSH_API int lsh_mount_bind_legacy(const char *src, const char *dst, uint64_t attrs,
+				  const char *mountinfo, struct lsh_err **err);
+
+/* ------------------------------------------------------------------------------------
  * Kernel features (probe.c)
  * ---------------------------------------------------------------------------------- */
 

@@ -10,9 +10,13 @@ local EXIT_RUNTIME, EXIT_USAGE = 1, 2
 local USAGE = [[
 usage: lunshare COMMAND [ARGS]
 
-  run PROFILE [-- CMD ARGS...]   run a command in the sandbox PROFILE describes
-  check PROFILE...               validate profiles; print ok or every error
-  explain PROFILE [--json]       print the plan run would execute, step by step
+  run PROFILE [--set K=V]... [-- CMD ARGS...]
+                                 run a command in the sandbox PROFILE describes
+  check [--set K=V]... PROFILE...
+                                 validate profiles; print ok or every error
+  explain PROFILE [--json] [--set K=V]...
+                                 print the plan run would execute, step by step
+  diff [--set K=V]... OLD NEW    compare what two profiles grant (exit 1 if they differ)
   doctor                         check what this kernel and machine allow, with fixes
   repl                           an interactive Lua prompt with the lunshare API
   version                        print the version
@@ -30,9 +34,26 @@ local function usage_error(msg)
   fail(EXIT_USAGE, msg .. " (see 'lunshare help')")
 end
 
-local function load_profile(name)
+-- Parses `--set key=value` (or `--set=key=value`) at args[i]; returns the next index.
+local function parse_set(args, i, set, cmd)
+  local a = args[i]
+  local kv = a:match("^%-%-set=(.*)$")
+  if not kv then
+    kv = args[i + 1]
+    i = i + 1
+  end
+  if not kv then usage_error(cmd .. ": --set needs KEY=VALUE") end
+  local k, v = kv:match("^([^=]+)=(.*)$")
+  if not k then usage_error(cmd .. ": --set needs KEY=VALUE, got '" .. kv .. "'") end
+  set[k] = v
+  return i + 1
+end
+
+local function is_set(a) return a == "--set" or a:match("^%-%-set=") ~= nil end
+
+local function load_profile(name, set)
   local lunshare = require "lunshare"
-  local p, errs = lunshare.load(name)
+  local p, errs = lunshare.load(name, { set = set })
   if not p then fail(EXIT_USAGE, table.concat(errs, "\n")) end
   return p
 end
@@ -42,9 +63,8 @@ local function refuse_unbuilt(p)
   local schema = require "lunshare.schema"
   for _, f in ipairs(util.sorted_keys(schema.NOT_BUILT)) do
     if p[f] ~= nil then
-      local line = require("lunshare.profile").field_line(p._source or "", f)
-      fail(EXIT_USAGE, string.format("%s%s: %s: this version of lunshare cannot apply '%s' yet; remove it to run",
-        p._file, line and (":" .. line) or "", f, f))
+      fail(EXIT_USAGE, string.format("%s: %s: this version of lunshare cannot apply '%s' yet; remove it to run",
+        require("lunshare.profile").origin(p, f), f, f))
     end
   end
 end
@@ -74,15 +94,23 @@ end
 function M.run(args)
   local name = args[1]
   if not name or name:sub(1, 1) == "-" then usage_error("run: expected a profile") end
-  local argv = {}
+  local set, argv = {}, {}
   local i = 2
+  while args[i] and is_set(args[i]) do i = parse_set(args, i, set, "run") end
   if args[i] == "--" then i = i + 1 end
   for j = i, #args do argv[#argv + 1] = args[j] end
-  local p = load_profile(name)
+  local p = load_profile(name, set)
   refuse_unbuilt(p)
   local planner = require "lunshare.plan"
   local plan, err = planner.build(p, planner.context(argv))
   if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
+  -- For tests: the very plan handed to the executor, as `explain --json` prints plans.
+  local dump = os.getenv("LUNSHARE_DUMP_PLAN")
+  if dump and dump ~= "" then
+    local f = assert(io.open(dump, "w"))
+    f:write(require("lunshare.json").encode(plan, true), "\n")
+    f:close()
+  end
   local core = require "lunshare.core"
   local code, msg, errno, step = core.spawn(plan)
   if not code then fail(EXIT_RUNTIME, describe_failure(plan, msg, errno, step)) end
@@ -94,13 +122,26 @@ function M.run(args)
   return code
 end
 
+-- Prints "NAME: ok" on stdout (and its warnings on stderr), or every error on stderr.
 function M.check(args)
-  if #args == 0 then usage_error("check: expected at least one profile") end
-  local lunshare = require "lunshare"
+  local set, names = {}, {}
+  local i = 1
+  while i <= #args do
+    if is_set(args[i]) then i = parse_set(args, i, set, "check")
+    elseif args[i]:sub(1, 1) == "-" and args[i] ~= "-" then usage_error("check: unknown option '" .. args[i] .. "'")
+    else
+      names[#names + 1] = args[i]
+      i = i + 1
+    end
+  end
+  if #names == 0 then usage_error("check: expected at least one profile") end
+  local profile = require "lunshare.profile"
+  local schema = require "lunshare.schema"
   local bad = false
-  for _, name in ipairs(args) do
-    local p, errs = lunshare.load(name)
+  for _, name in ipairs(names) do
+    local p, errs = profile.load(name, { set = set })
     if p then
+      for _, w in ipairs(p._warnings or {}) do io.stderr:write(schema.format_error(w), "\n") end
       io.stdout:write(name, ": ok\n")
       for _, w in ipairs(require("lunshare.security").warnings(p)) do
         local line = require("lunshare.profile").field_line(p._source or "", w.path:match("^[%a_]+"))
@@ -108,7 +149,7 @@ function M.check(args)
       end
     else
       bad = true
-      for _, e in ipairs(errs) do io.stderr:write(e, "\n") end
+      for _, e in ipairs(errs) do io.stderr:write(schema.format_error(e), "\n") end
     end
   end
   return bad and EXIT_USAGE or 0
@@ -126,21 +167,27 @@ M.explain_text = explain_text
 
 function M.explain(args)
   local name, json
-  local argv = {}
+  local argv, set = {}, {}
   local i = 1
   while i <= #args do
     local a = args[i]
-    if a == "--json" then json = true
+    if a == "--json" then
+      json = true
+      i = i + 1
+    elseif is_set(a) then
+      i = parse_set(args, i, set, "explain")
     elseif a == "--" then
       for j = i + 1, #args do argv[#argv + 1] = args[j] end
       break
     elseif a:sub(1, 1) == "-" then usage_error("explain: unknown option '" .. a .. "'")
     elseif name then usage_error("explain: one profile at a time")
-    else name = a end
-    i = i + 1
+    else
+      name = a
+      i = i + 1
+    end
   end
   if not name then usage_error("explain: expected a profile") end
-  local p = load_profile(name)
+  local p = load_profile(name, set)
   local planner = require "lunshare.plan"
   local plan, err = planner.build(p, planner.context(argv))
   if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
@@ -150,6 +197,27 @@ function M.explain(args)
     io.stdout:write(explain_text(plan))
   end
   return 0
+end
+
+-- Compares what two profiles grant; exit 0 when equal, 1 when they differ.
+function M.diff(args)
+  local set, names = {}, {}
+  local i = 1
+  while i <= #args do
+    if is_set(args[i]) then i = parse_set(args, i, set, "diff")
+    elseif args[i]:sub(1, 1) == "-" then usage_error("diff: unknown option '" .. args[i] .. "'")
+    else
+      names[#names + 1] = args[i]
+      i = i + 1
+    end
+  end
+  if #names ~= 2 then usage_error("diff: expected two profiles, OLD and NEW") end
+  local old = load_profile(names[1], set)
+  local new = load_profile(names[2], set)
+  local diff = require "lunshare.diff"
+  local text, differ = diff.text(diff.grants(old), diff.grants(new), names[1], names[2])
+  io.stdout:write(text)
+  return differ and 1 or 0
 end
 
 function M.doctor(args)
@@ -172,7 +240,7 @@ function M.help()
   return 0
 end
 
-local COMMANDS = { "run", "check", "explain", "doctor", "repl", "version", "help" }
+local COMMANDS = { "run", "check", "explain", "diff", "doctor", "repl", "version", "help" }
 
 -- Returns the process exit status.
 function M.main(arg)

@@ -9,8 +9,9 @@ M.planner = require "lunshare.plan"
 M.version = M.core.version
 
 -- Loads a profile by name or path: the profile, or nil and a list of error strings.
-function M.load(name)
-  local p, file_or_errors = M.profile.load(name)
+-- opts.set: parameter values ({ home = "rw" }), as `--set home=rw` gives them.
+function M.load(name, opts)
+  local p, file_or_errors = M.profile.load(name, opts)
   if not p then
     local out = {}
     for i, e in ipairs(file_or_errors) do out[i] = M.schema.format_error(e) end
@@ -20,9 +21,9 @@ function M.load(name)
 end
 
 -- The plan `run` would execute for a profile (a name, a path, or a loaded table).
-function M.plan(profile, argv)
+function M.plan(profile, argv, opts)
   if type(profile) == "string" then
-    local p, errs = M.load(profile)
+    local p, errs = M.load(profile, opts)
     if not p then return nil, table.concat(errs, "\n") end
     profile = p
   end

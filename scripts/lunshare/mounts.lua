@@ -1,21 +1,330 @@
--- Profile area: the filesystem view: mounts and a new root.
--- An area module checks its fields (check), adds its steps to the plan (plan), and may
--- offer constructors to profiles (constructors). Not built yet: `run` refuses its fields.
+-- Profile area: the filesystem view. A profile's `mounts` list builds a new root on a
+-- tmpfs: binds of host paths, fresh proc/dev/tmpfs/mqueue/overlay instances, and
+-- symlinks, directories and files made in the new root; `root` sets the root's own tmpfs.
+--
+-- Each mount is plain data, { kind = "ro_bind", src = "/usr", dst = "/usr" }, usually
+-- written with the constructors below (`ro_bind "/usr"`). Steps are laid out parents
+-- before children, whatever the order in the profile.
+local util = require "lunshare.util"
+
 local M = {}
 
-M.FIELDS = { "mounts" }
+M.FIELDS = { "mounts", "root" }
 
--- Profile helpers this area offers (names visible inside profiles).
-M.constructors = {}
+-- kind -> the fields it takes and those it needs. Binds take `dst` (default: `src`).
+local BIND = { fields = { "src", "dst", "optional" }, required = { "src" } }
+M.KINDS = {
+  bind = BIND, ro_bind = BIND, dev_bind = BIND,
+  tmpfs = { fields = { "dst", "size", "mode" }, required = { "dst" } },
+  proc = { fields = { "dst" }, required = { "dst" } },
+  dev = { fields = { "dst" }, required = { "dst" } },
+  mqueue = { fields = { "dst" }, required = { "dst" } },
+  overlay = { fields = { "dst", "lower", "upper", "work" }, required = { "dst", "lower" } },
+  symlink = { fields = { "dst", "target" }, required = { "dst", "target" } },
+  dir = { fields = { "dst", "mode" }, required = { "dst" } },
+  file = { fields = { "dst", "content", "mode" }, required = { "dst" } },
+  remount_ro = { fields = { "dst" }, required = { "dst" } },
+}
+M.KIND_NAMES = util.sorted_keys(M.KINDS)
 
--- c: the schema checker (c:fail(path, msg), c:type(v, path, want), …); p: the profile.
-function M.check(c, p)
-  local _ = c, p
+-- Where the new root is while it is built, for `explain`.
+local NEWROOT = "/newroot"
+
+-- ---- constructors: plain data, checked later by check() -------------------------------
+
+-- Copies a table argument: positional values become the named fields in `order`.
+-- `_line` is where the profile called the constructor, for error messages.
+local HERE = debug.getinfo(1, "S").source
+local function caller_line()
+  -- Level 4 is the profile unless a constructor made a tail call (then 3).
+  for level = 3, 5 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then return nil end
+    if info.source ~= HERE then return info.currentline > 0 and info.currentline or nil end
+  end
 end
 
--- add(phase, step) appends a plan step in one of lunshare.plan.PHASES.
-function M.plan(profile, add, ctx)
-  local _ = profile, add, ctx
+local function from_args(kind, order, a, b)
+  local m = { kind = kind, _line = caller_line() }
+  if type(a) == "table" then
+    for k, v in pairs(a) do
+      if type(k) == "number" and order[k] then m[order[k]] = v
+      elseif type(k) == "string" then m[k] = v
+      else m[k] = v end
+    end
+  else
+    m[order[1]] = a
+    if order[2] then m[order[2]] = b end
+  end
+  return m
+end
+
+local C = {}
+for _, kind in ipairs({ "bind", "ro_bind", "dev_bind" }) do
+  -- bind "/x", bind("/host", "/inside"), bind { "/host", "/inside", optional = true }
+  C[kind] = function(src, dst) return from_args(kind, { "src", "dst" }, src, dst) end
+  -- The bubblewrap names for a bind whose missing source is skipped.
+  C[kind .. "_try"] = function(src, dst)
+    local m = from_args(kind, { "src", "dst" }, src, dst)
+    m.optional = true
+    return m
+  end
+end
+for _, kind in ipairs({ "tmpfs", "proc", "dev", "mqueue", "dir", "remount_ro" }) do
+  C[kind] = function(a) return from_args(kind, { "dst" }, a) end
+end
+-- symlink(target, path), as ln -s: symlink("usr/bin", "/bin")
+C.symlink = function(target, dst) return from_args("symlink", { "target", "dst" }, target, dst) end
+-- file("/etc/hostname", "box\n") or file { "/etc/x", content = "…", mode = "0600" }
+C.file = function(dst, content) return from_args("file", { "dst", "content" }, dst, content) end
+-- overlay { "/x", lower = { "/a", "/b" } [, upper = "/host/up", work = "/host/work"] }
+C.overlay = function(a) return from_args("overlay", { "dst" }, a) end
+M.constructors = C
+
+-- ---- check ----------------------------------------------------------------------------
+
+local function check_path(c, v, path, what)
+  if not c:type(v, path, "string") then return end
+  if v:sub(1, 1) ~= "/" then
+    c:fail(path, "expected an absolute " .. what .. ", got '" .. v .. "'")
+  elseif ("/" .. v .. "/"):find("/%.%./") then
+    c:fail(path, "'..' is not allowed in a " .. what .. " ('" .. v .. "')")
+  elseif v:find("%z") then
+    c:fail(path, "a " .. what .. " may not hold a NUL byte")
+  elseif what ~= "host path" and v:match("^/+$") then
+    c:fail(path, "'/' is the new root itself; set its tmpfs with the root field")
+  end
+end
+
+local function check_mode(c, v, path)
+  if type(v) ~= "string" or not v:match("^[0-7][0-7][0-7][0-7]?$") then
+    c:fail(path, "expected an octal mode string like \"0755\", got " ..
+      (type(v) == "string" and ("'" .. v .. "'") or type(v)))
+  end
+end
+
+-- A checker whose errors point at the line that wrote mount m, not at `mounts = {`.
+local function at_line(c0, m)
+  if type(m) ~= "table" or math.type(m._line) ~= "integer" then return c0 end
+  return setmetatable({ fail = function(_, p, msg)
+    c0:fail(p, msg)
+    c0.errors[#c0.errors].line = m._line
+  end }, { __index = c0 })
+end
+
+local function check_mount(c0, m, path, ns)
+  local c = at_line(c0, m)
+  if type(m) ~= "table" then
+    c:fail(path, "expected a mount (a table with a kind, e.g. ro_bind \"/usr\"), got " .. type(m))
+    return
+  end
+  local spec = M.KINDS[m.kind]
+  if type(m.kind) ~= "string" then
+    c:fail(path .. ".kind", "missing mount kind; expected one of " .. table.concat(M.KIND_NAMES, ", "))
+    return
+  elseif not spec then
+    c:fail(path .. ".kind", "unknown mount kind '" .. m.kind .. "'" .. util.suggest(m.kind, M.KIND_NAMES) ..
+      "; expected one of " .. table.concat(M.KIND_NAMES, ", "))
+    return
+  end
+  local unknown = false
+  for k in pairs(m) do
+    if k ~= "kind" and k ~= "_line" and not util.contains(spec.fields, k) then unknown = true end
+  end
+  if unknown then
+    local allowed, fields = { "kind" }, {}
+    for _, f in ipairs(spec.fields) do allowed[#allowed + 1] = f end
+    for k, v in pairs(m) do if k ~= "_line" then fields[k] = v end end
+    c:keys(fields, path, allowed)
+  end
+  for _, f in ipairs(spec.required) do
+    if m[f] == nil then c:fail(path .. "." .. f, "missing required field '" .. f .. "' of a " .. m.kind .. " mount") end
+  end
+  if m.src ~= nil then check_path(c, m.src, path .. ".src", "host path") end
+  if m.dst ~= nil then check_path(c, m.dst, path .. ".dst", "path inside the sandbox") end
+  if m.optional ~= nil then c:type(m.optional, path .. ".optional", "boolean") end
+  if m.mode ~= nil then check_mode(c, m.mode, path .. ".mode") end
+  if m.size ~= nil and not (type(m.size) == "string" and m.size:match("^%d+[kKmMgG%%]?$")) then
+    c:fail(path .. ".size", "expected a size like \"64M\", \"1G\" or \"10%\", got " ..
+      (type(m.size) == "string" and ("'" .. m.size .. "'") or type(m.size)))
+  end
+  if m.content ~= nil then c:type(m.content, path .. ".content", "string") end
+  if m.target ~= nil and c:type(m.target, path .. ".target", "string") and m.target == "" then
+    c:fail(path .. ".target", "expected a non-empty symlink target")
+  end
+  if m.kind == "overlay" then
+    if m.lower ~= nil and c:type(m.lower, path .. ".lower", "table") then
+      if #m.lower == 0 then c:fail(path .. ".lower", "expected at least one lower directory") end
+      for i, l in ipairs(m.lower) do
+        local lp = path .. ".lower[" .. i .. "]"
+        check_path(c, l, lp, "host path")
+        if type(l) == "string" and l:find("[:,]") then c:fail(lp, "overlay paths may not contain ':' or ','") end
+      end
+    end
+    if (m.upper == nil) ~= (m.work == nil) then
+      c:fail(path .. (m.upper and ".work" or ".upper"), "upper and work go together (both on the same host filesystem)")
+    end
+    for _, f in ipairs({ "upper", "work" }) do
+      if m[f] ~= nil then
+        check_path(c, m[f], path .. "." .. f, "host path")
+        if type(m[f]) == "string" and m[f]:find("[:,]") then c:fail(path .. "." .. f, "overlay paths may not contain ':' or ','") end
+      end
+    end
+  end
+  if (m.kind == "proc") and not ns.pid then
+    -- Not an error as root, but the sandbox would see every process of the host.
+    c:fail(path, "a fresh proc needs the pid namespace (add \"pid\" to namespaces)")
+  end
+  if m.kind == "mqueue" and not ns.ipc then
+    c:fail(path, "an mqueue mount needs the ipc namespace (add \"ipc\" to namespaces)")
+  end
+end
+
+function M.check(c, p, ns)
+  ns = ns or {}
+  if p.root ~= nil and c:type(p.root, "root", "table") then
+    c:keys(p.root, "root", { "mode", "size", "readonly" })
+    if p.root.mode ~= nil then check_mode(c, p.root.mode, "root.mode") end
+    if p.root.size ~= nil and not (type(p.root.size) == "string" and p.root.size:match("^%d+[kKmMgG%%]?$")) then
+      c:fail("root.size", "expected a size like \"64M\"")
+    end
+    if p.root.readonly ~= nil then c:type(p.root.readonly, "root.readonly", "boolean") end
+    if p.mounts == nil then c:fail("root", "a root is built only from a mounts list; add mounts") end
+  end
+  if p.mounts == nil then return end
+  if not c:type(p.mounts, "mounts", "table") then return end
+  if not ns.mount then
+    c:fail("mounts", "mounts need the mount namespace (add \"mount\" to namespaces)")
+  end
+  for k in pairs(p.mounts) do
+    if math.type(k) ~= "integer" or k < 1 or k > #p.mounts then
+      c:fail("mounts", "expected a list of mounts, got the key '" .. tostring(k) .. "'")
+    end
+  end
+  for i, m in ipairs(p.mounts) do check_mount(c, m, "mounts[" .. i .. "]", ns) end
+end
+
+-- ---- plan -----------------------------------------------------------------------------
+
+local q = util.shell_quote
+
+local function depth(path)
+  local n = 0
+  for _ in path:gmatch("[^/]+") do n = n + 1 end
+  return n
+end
+
+local function octal(s) return s and tonumber(s, 8) or nil end
+
+local function opts(list)
+  return table.concat(list, ",")
+end
+
+-- The step for one mount and the command a person would type for it.
+-- "//a/b/" is "/a/b": the executor and `explain` see one spelling of each path.
+local function clean(path)
+  return path and (path:gsub("/+", "/"):gsub("(.)/$", "%1"))
+end
+
+local function mount_step(m)
+  local k = m.kind
+  local dst, src = clean(m.dst or m.src), clean(m.src)
+  local at = q(NEWROOT .. dst)
+  if k == "bind" or k == "ro_bind" or k == "dev_bind" then
+    local o = { "nosuid" }
+    if k ~= "dev_bind" then o[#o + 1] = "nodev" end
+    if k == "ro_bind" then table.insert(o, 1, "ro=recursive") end
+    local cmd = "mount --rbind -o " .. opts(o) .. " " .. q(src) .. " " .. at
+    if m.optional then cmd = "[ -e " .. q(src) .. " ] && " .. cmd end
+    return { op = "bind", src = src, dst = dst, readonly = k == "ro_bind", dev = k == "dev_bind",
+      optional = m.optional == true, explain = cmd }
+  elseif k == "tmpfs" then
+    local o = { "nosuid", "nodev", "mode=" .. (m.mode or "0755") }
+    if m.size then o[#o + 1] = "size=" .. m.size end
+    return { op = "tmpfs", dst = dst, size = m.size, mode = octal(m.mode),
+      explain = "mount -t tmpfs -o " .. opts(o) .. " tmpfs " .. at }
+  elseif k == "proc" then
+    return { op = "proc", dst = dst, explain = "mount -t proc -o nosuid,nodev,noexec proc " .. at ..
+      " && for d in sys sysrq-trigger irq bus; do mount --rbind -o ro " .. at .. "/$d " .. at .. "/$d; done" }
+  elseif k == "dev" then
+    return { op = "dev", dst = dst, explain = "mount -t tmpfs -o nosuid,noexec,mode=0755,size=1m tmpfs " .. at ..
+      " && for n in null zero full random urandom tty; do touch " .. at .. "/$n; " ..
+      "mount --bind -o nosuid,noexec /dev/$n " .. at .. "/$n; done && mkdir " .. at .. "/pts && " ..
+      "mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts " .. at .. "/pts && " ..
+      "ln -s pts/ptmx " .. at .. "/ptmx && ln -s /proc/self/fd " .. at .. "/fd && mkdir -m 1777 " .. at .. "/shm" }
+  elseif k == "mqueue" then
+    return { op = "mqueue", dst = dst, explain = "mount -t mqueue -o nosuid,nodev,noexec mqueue " .. at }
+  elseif k == "overlay" then
+    local o = { "lowerdir=" .. table.concat(m.lower, ":") }
+    if m.upper then
+      o[#o + 1] = "upperdir=" .. m.upper
+      o[#o + 1] = "workdir=" .. m.work
+    else
+      o[#o + 1] = "upperdir=(tmpfs)/upper,workdir=(tmpfs)/work"
+    end
+    return { op = "overlay", dst = dst, lower = m.lower, upper = m.upper, work = m.work,
+      explain = "mount -t overlay -o " .. q(opts(o)) .. " overlay " .. at }
+  elseif k == "symlink" then
+    return { op = "symlink", dst = dst, target = m.target, explain = "ln -s " .. q(m.target) .. " " .. at }
+  elseif k == "dir" then
+    return { op = "dir", dst = dst, mode = octal(m.mode),
+      explain = "mkdir -p -m " .. (m.mode or "0755") .. " " .. at }
+  elseif k == "file" then
+    local content = m.content or ""
+    local shown = content:gsub("\\", "\\\\"):gsub("%%", "%%%%"):gsub("\n", "\\n")
+    return { op = "file", dst = dst, content = content, mode = octal(m.mode),
+      explain = "printf " .. q(shown) .. " > " .. at .. " && chmod " .. (m.mode or "0644") .. " " .. at }
+  elseif k == "remount_ro" then
+    return { op = "remount_ro", dst = dst, explain = "mount -o remount,bind,ro=recursive " .. at }
+  end
+  error("unknown mount kind " .. tostring(k))
+end
+
+-- The mounts in the order they are applied: parents before children (by the depth of
+-- the target, stable, so mounts on the same path keep the profile's order), and the
+-- read-only remounts after everything they could cover.
+function M.ordered(mounts)
+  local list = {}
+  for i, m in ipairs(mounts) do
+    list[i] = { m = m, i = i, d = depth(m.dst or m.src), last = m.kind == "remount_ro" }
+  end
+  table.sort(list, function(a, b)
+    if a.last ~= b.last then return b.last end
+    if a.d ~= b.d then return a.d < b.d end
+    return a.i < b.i
+  end)
+  local out = {}
+  for i, e in ipairs(list) do out[i] = e.m end
+  return out
+end
+
+function M.plan(profile, add)
+  local ns = {}
+  for _, n in ipairs(profile.namespaces or {}) do ns[n] = true end
+  if not ns.mount then return true end
+  local plan = require "lunshare.plan"
+  if profile.mounts == nil then
+    -- A mount namespace alone still must not share mount events with the host.
+    add("mounts", { op = "mount_private", where = "child", path = "/",
+      origin = plan.origin(profile, "namespaces"), explain = "mount --make-rprivate /" })
+    return true
+  end
+  local root = profile.root or {}
+  local o = plan.origin(profile, profile.root and "root" or "mounts")
+  local ropts = { "mode=" .. (root.mode or "0755") }
+  if root.size then ropts[#ropts + 1] = "size=" .. root.size end
+  add("mounts", { op = "rootfs", where = "child", size = root.size, mode = octal(root.mode), origin = o,
+    explain = "mount --make-rprivate / && mount -t tmpfs -o nosuid,nodev," .. opts(ropts) .. " tmpfs " .. NEWROOT })
+  local mo = plan.origin(profile, "mounts")
+  for _, m in ipairs(M.ordered(profile.mounts)) do
+    local s = mount_step(m)
+    s.where = "child"
+    s.origin = (m._line and profile._file) and (profile._file .. ":" .. m._line) or mo
+    add("mounts", s)
+  end
+  local explain = "cd " .. NEWROOT .. " && pivot_root . . && umount -l ."
+  if root.readonly then explain = "mount -o remount,bind,ro " .. NEWROOT .. " && " .. explain end
+  add("mounts", { op = "pivot", where = "child", readonly = root.readonly == true, origin = o, explain = explain })
   return true
 end
 

@@ -25,7 +25,25 @@ M.PHASES = {
   "exec",
 }
 
--- The areas that plan their own fields (each a module with check, plan and constructors).
+-- The areas that plan their own fields. An area module has:
+--   FIELDS        the top-level profile fields it owns
+--   constructors  names visible inside profiles (`ro_bind "/usr"`); each returns plain
+--                 data. The loader wraps them: the table a call returns is remembered
+--                 with the call's line (provenance), and an error raised with level 2
+--                 points at the profile line as "NAME: message".
+--   check(c, p, ns)  c:fail(path, msg), c:warn(path, msg), c:type(v, path, want),
+--                 c:keys(t, path, allowed); path is the field path ("mounts[3].source"),
+--                 the checker finds its file:line itself, through `extends` too
+--   plan(p, add, ctx)  add(phase, step); step.origin = M.origin(p, "mounts[3]")
+-- and optionally:
+--   MERGE         { field = "replace"|"table"|"list"|"set"|{ key = rule, … } } how the
+--                 field merges over an `extends` parent (scripts/lunshare/compose.lua);
+--                 default "replace"
+--   MERGE_KEY     { field = function(entry) -> key } for `without "KEY"` in a "list"
+--                 field; default entry.target or .dst or .name or .dest or .path or [1]
+--   warnings(p)   { { path =, msg = }, … } warnings listed apart (same as c:warn)
+--   grants(p)     { [category] = { "item", … } } what the profile grants, for
+--                 `lunshare diff`; default: the raw fields printed back
 M.AREAS = { "lunshare.mounts", "lunshare.network", "lunshare.security" }
 
 local function step(plan, t, phase)
@@ -35,10 +53,10 @@ local function step(plan, t, phase)
   return t
 end
 
+-- The profile file:line an entry came from, through `extends` too. field is a path into
+-- the profile: "hostname", "mounts[3]", "network.links[2].peer".
 function M.origin(profile, field)
-  local file = profile._file or "profile"
-  local line = profile._source and require("lunshare.profile").field_line(profile._source, field)
-  return line and (file .. ":" .. line) or file
+  return require("lunshare.profile").origin(profile, field)
 end
 
 -- The environment the command receives, in a stable order.
@@ -161,7 +179,7 @@ function M.build(profile, ctx)
     local uid_map, gid_map, how = id_maps(profile, ctx)
     if not uid_map then return nil, gid_map end
     local helper = how == "helper"
-    local o = M.origin(profile, "user")
+    local o = M.origin(profile, profile.user and "user" or "namespaces")
     if how == "root" then
       -- Root may keep setgroups allowed; the child sheds root's supplementary groups
       -- (group 0 among them) and, its host ids being unmapped, takes the ids inside.

@@ -1,14 +1,19 @@
--- Loading profiles: find them on the profile path, evaluate them safely, and check them
--- against the schema. Loading only builds data: a profile cannot reach io, os, require,
--- load or debug, and a bound on instructions and memory stops one that never ends.
+-- Loading profiles: find them on the profile path, evaluate them safely (sandbox.lua),
+-- follow `extends` (compose.lua), resolve parameters, remember where every entry came
+-- from (source_map.lua) and check the result against the schema. Loading only builds
+-- data: nothing here writes, and nothing a profile does can reach the system.
 local util = require "lunshare.util"
+local sandbox = require "lunshare.sandbox"
+local source_map = require "lunshare.source_map"
+local compose = require "lunshare.compose"
 
 local M = {}
 
-M.INSTRUCTION_LIMIT = 10000000
-M.MEMORY_LIMIT_KB = 64 * 1024
+M.MAX_DEPTH = 16
+M.PARAM_TYPES = { "string", "integer", "number", "boolean" }
 
--- Where `extends = "name"` and `lunshare run name` look, in order.
+-- Where `extends = "name"` and `lunshare run name` look, in order; the shipped profiles
+-- compiled into the executable come last.
 function M.search_path()
   local dirs = {}
   local env = os.getenv("LUNSHARE_PROFILE_PATH")
@@ -33,17 +38,56 @@ end
 local function read_file(path)
   local f, err = io.open(path, "r")
   if not f then return nil, err end
-  local s = f:read("a")
+  local s, rerr = f:read("a")
   f:close()
+  if not s then return nil, rerr end
   return s
 end
 
--- Finds a profile by name or path. Returns its source text and a display path.
-function M.find(name)
+local function shipped()
+  local ok, embedded = pcall(require, "lunshare.embedded")
+  if ok and embedded.profiles then return embedded.profiles end
+  -- Without the executable (lua5.4 and require "lunshare"), the source tree's profiles/.
+  local root = os.getenv("LUNSHARE_ROOT")
+  local out = {}
+  if root then
+    for _, n in ipairs({ "default" }) do
+      local p = root .. "/profiles/" .. n .. ".lua"
+      local s = read_file(p)
+      if s then out[n] = { source = s, path = p } end
+    end
+  end
+  return out
+end
+
+-- "a/./b/../c.lua" -> "a/c.lua", so that a cycle through relative paths is seen.
+local function normalize(path)
+  local abs = path:sub(1, 1) == "/"
+  local parts = {}
+  for seg in path:gmatch("[^/]+") do
+    if seg == ".." and #parts > 0 and parts[#parts] ~= ".." then
+      parts[#parts] = nil
+    elseif seg ~= "." then
+      parts[#parts + 1] = seg
+    end
+  end
+  return (abs and "/" or "") .. table.concat(parts, "/")
+end
+M.normalize = normalize
+
+-- Finds a profile by name or path. A name with a slash (or ending in .lua) is a file,
+-- relative to the directory of `from` when a profile extends it. Returns its source text
+-- and a display path, or nil and a message.
+function M.find(name, from)
   if name:find("/") or name:match("%.lua$") then
-    local src, err = read_file(name)
-    if not src then return nil, "cannot read profile " .. name .. ": " .. err:gsub("^[^:]*: ", "") end
-    return src, name
+    local path = name
+    if from and name:sub(1, 1) ~= "/" and from:find("/") then
+      path = from:match("^(.*)/[^/]*$") .. "/" .. name
+    end
+    path = normalize(path)
+    local src, err = read_file(path)
+    if not src then return nil, "cannot read profile " .. path .. ": " .. tostring(err):gsub("^[^:]*: ", "") end
+    return src, path
   end
   if not name:match("^[%w_%-%.]+$") then
     return nil, "bad profile name '" .. name .. "'"
@@ -53,110 +97,267 @@ function M.find(name)
     local src = read_file(path)
     if src then return src, path end
   end
-  local ok, embedded = pcall(require, "lunshare.embedded")
-  local shipped = ok and embedded.profiles or {}
-  if shipped[name] then return shipped[name].source, shipped[name].path end
-  local names = {}
-  for n in pairs(shipped) do names[#names + 1] = n end
-  table.sort(names)
+  local ship = shipped()
+  if ship[name] then return ship[name].source, ship[name].path end
+  local names = util.sorted_keys(ship)
   return nil, "no profile named '" .. name .. "'" .. util.suggest(name, names) ..
     " (looked in " .. table.concat(M.search_path(), ", ") .. " and the shipped profiles)"
 end
 
--- The environment a profile runs in: pure helpers only. Tables are copies, so a profile
--- cannot change the libraries the rest of lunshare uses.
-local function copy(t)
-  local c = {}
-  for k, v in pairs(t) do c[k] = v end
-  return c
+-- Converts a --set value to the declared type.
+local function convert(raw, ty)
+  if ty == "string" then
+    if type(raw) == "string" then return raw end
+  elseif ty == "integer" then
+    local v = math.tointeger(tonumber(raw))
+    if v then return v end
+  elseif ty == "number" then
+    local v = tonumber(raw)
+    if v then return v end
+  elseif ty == "boolean" then
+    if raw == true or raw == "true" or raw == "yes" or raw == "1" then return true end
+    if raw == false or raw == "false" or raw == "no" or raw == "0" then return false end
+  end
+  return nil, "expected " .. (ty == "integer" and "an integer" or "a " .. ty) .. ", got '" .. tostring(raw) .. "'"
 end
 
-local function sandbox_env(extra)
-  local env = {
-    string = copy(string), table = copy(table), math = copy(math), utf8 = copy(utf8),
-    pairs = pairs, ipairs = ipairs, next = next, select = select, type = type,
-    tostring = tostring, tonumber = tonumber, error = error, assert = assert,
-    pcall = pcall, rawequal = rawequal, rawlen = rawlen, rawget = rawget,
-  }
-  env.string.dump = nil
-  for _, area in ipairs(require("lunshare.plan").AREAS) do
-    for k, v in pairs(require(area).constructors) do env[k] = v end
-  end
-  for k, v in pairs(extra or {}) do env[k] = v end
-  return env
+local function fits(v, ty)
+  if ty == "integer" then return math.type(v) == "integer" end
+  return type(v) == ty
 end
 
--- Evaluates source in the sandbox; returns the value or nil, message.
-function M.evaluate(source, chunkname, extra_env)
-  local env = sandbox_env(extra_env)
-  local fn, perr = load(source, "=" .. chunkname, "t", env)
-  if not fn then return nil, perr end
-
-  -- string.rep is reachable through the string metatable too, so cap the real one while
-  -- the profile runs; other allocations grow step by step and the hook sees them.
-  local real_rep = string.rep
-  local limit_bytes = M.MEMORY_LIMIT_KB * 1024
-  string.rep = function(s, n, sep)
-    if type(n) == "number" and #tostring(s) * n > limit_bytes then
-      error("profile uses too much memory (more than " .. M.MEMORY_LIMIT_KB // 1024 .. " MiB)", 2)
-    end
-    return real_rep(s, n, sep)
+local function suggest_type(ty)
+  for _, t in ipairs(M.PARAM_TYPES) do
+    if type(ty) == "string" and #ty >= 3 and t:sub(1, #ty) == ty then return " (did you mean '" .. t .. "'?)" end
   end
-  env.string.rep = string.rep
+  return util.suggest(ty, M.PARAM_TYPES)
+end
 
-  local base_kb = collectgarbage("count")
-  local count, step = 0, 1000
-  local co = coroutine.create(fn)
-  debug.sethook(co, function()
-    count = count + step
-    if count > M.INSTRUCTION_LIMIT then
-      error("profile runs too long (more than " .. M.INSTRUCTION_LIMIT .. " instructions)", 2)
+-- The `params { name = { type =, values =, default =, description = } }` declaration of
+-- one profile file: checks the declarations, takes the --set values, and returns the
+-- table of values the profile reads.
+local function params_function(file, src, L)
+  return function(spec)
+    if type(spec) ~= "table" then
+      error("expected a table of parameter declarations, got " .. type(spec), 2)
     end
-    if collectgarbage("count") - base_kb > M.MEMORY_LIMIT_KB then
-      collectgarbage()
-      if collectgarbage("count") - base_kb > M.MEMORY_LIMIT_KB then
-        error("profile uses too much memory (more than " .. M.MEMORY_LIMIT_KB // 1024 .. " MiB)", 2)
+    local node = source_map.parse(src).calls.params
+    local values, names = {}, {}
+    for _, name in ipairs(util.sorted_keys(spec)) do
+      local d = spec[name]
+      local f = node and node.fields[name]
+      local line = f and f.line or (node and node.line)
+      local path = "params." .. tostring(name)
+      local function fail(p, msg)
+        L.errors[#L.errors + 1] = { file = file, line = line, path = p, msg = msg }
+      end
+      if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+        fail(path, "a parameter name is a word of letters, digits and _")
+      elseif type(d) ~= "table" then
+        fail(path, "expected a declaration { type = …, values = { … }, default = … }, got " .. type(d))
+      else
+        names[#names + 1] = name
+        L.declared[name] = L.declared[name] or { file = file, line = line }
+        for _, k in ipairs(util.sorted_keys(d)) do
+          if not util.contains({ "type", "values", "default", "description" }, k) then
+            fail(path .. "." .. tostring(k), "unknown field" ..
+              util.suggest(k, { "type", "values", "default", "description" }) ..
+              "; expected one of type, values, default, description")
+          end
+        end
+        local ty = d.type
+        if ty == nil and d.default ~= nil then
+          ty = math.type(d.default) == "integer" and "integer" or type(d.default)
+        end
+        ty = ty or "string"
+        local ok = true
+        if not util.contains(M.PARAM_TYPES, ty) then
+          fail(path .. ".type", "unknown type '" .. tostring(ty) .. "'" .. suggest_type(ty) ..
+            "; expected one of " .. table.concat(M.PARAM_TYPES, ", "))
+          ok = false
+        end
+        local allowed = d.values
+        if allowed ~= nil and (type(allowed) ~= "table" or #allowed == 0) then
+          fail(path .. ".values", "expected a non-empty list of the values allowed")
+          allowed, ok = nil, false
+        end
+        local function allowed_text()
+          local t = {}
+          for i, v in ipairs(allowed) do t[i] = tostring(v) end
+          return table.concat(t, ", ")
+        end
+        if ok and d.default ~= nil then
+          if not fits(d.default, ty) then
+            fail(path .. ".default", "expected " .. (ty == "integer" and "an integer" or "a " .. ty) ..
+              ", got " .. type(d.default))
+          elseif allowed and not util.contains(allowed, d.default) then
+            fail(path .. ".default", "expected one of " .. allowed_text() .. ", got '" .. tostring(d.default) .. "'")
+          end
+        end
+        local raw, v = L.set[name], d.default
+        if ok and raw ~= nil then
+          local got, why = convert(raw, ty)
+          if got ~= nil and allowed and not util.contains(allowed, got) then
+            got, why = nil, "expected one of " .. allowed_text() .. ", got '" .. tostring(raw) .. "'" ..
+              util.suggest(tostring(raw), (function()
+                local t = {}
+                for i, x in ipairs(allowed) do t[i] = tostring(x) end
+                return t
+              end)())
+          end
+          if got == nil then
+            fail(path, "--set " .. name .. "=" .. tostring(raw) .. ": " .. why)
+          else
+            v = got
+          end
+        elseif ok and v == nil then
+          fail(path, "required parameter: pass --set " .. name .. "=VALUE")
+        end
+        values[name] = v
       end
     end
-  end, "", step)
-  local ok, res = coroutine.resume(co)
-  string.rep = real_rep
-  if not ok then
-    return nil, tostring(res)
+    return setmetatable(values, {
+      __index = function(_, k)
+        error("unknown parameter '" .. tostring(k) .. "'" .. util.suggest(k, names) ..
+          (#names > 0 and ("; this profile declares " .. table.concat(names, ", ")) or ""), 2)
+      end,
+    })
   end
-  return res
 end
 
--- The line on which a top-level field is assigned in the source, best effort.
-function M.field_line(source, field)
-  local n = 0
-  for line in (source .. "\n"):gmatch("([^\n]*)\n") do
-    n = n + 1
-    if line:match("^%s*" .. field .. "%s*=") or line:match("[{,]%s*" .. field .. "%s*=") then
-      return n
+-- The names a profile sees besides the pure helpers.
+local function names_for(file, src, L)
+  local names = {}
+  for _, area in ipairs(require("lunshare.plan").AREAS) do
+    for k, v in pairs(require(area).constructors or {}) do names[k] = v end
+  end
+  names.without = compose.without
+  names.params = params_function(file, src, L)
+  return names
+end
+
+local function split_origin(o)
+  if not o then return nil end
+  local f, l = o:match("^(.*):(%d+)$")
+  if f then return f, tonumber(l) end
+  return o, nil
+end
+M.split_origin = split_origin
+
+-- Evaluates one file of the chain and, through `extends`, its parents; returns the
+-- merged profile or nil (the reasons are in L.errors).
+local function load_chain(name, from, stack, L)
+  local src, file = M.find(name, from and from.file)
+  if not src then
+    L.errors[#L.errors + 1] = { file = from and from.file or name, line = from and from.line,
+      path = from and "extends" or "", msg = file }
+    return nil
+  end
+  for i, f in ipairs(stack) do
+    if f == file then
+      local cycle = {}
+      for j = i, #stack do cycle[#cycle + 1] = stack[j] end
+      cycle[#cycle + 1] = file
+      L.errors[#L.errors + 1] = { file = from.file, line = from.line, path = "extends",
+        msg = "extends cycle: " .. table.concat(cycle, " -> ") }
+      return nil
     end
   end
-  return nil
+  if #stack >= M.MAX_DEPTH then
+    L.errors[#L.errors + 1] = { file = from.file, line = from.line, path = "extends",
+      msg = "extends goes deeper than " .. M.MAX_DEPTH .. " profiles" }
+    return nil
+  end
+  local ctor_lines = setmetatable({}, { __mode = "k" })
+  local value, err = sandbox.evaluate(src, file, names_for(file, src, L), ctor_lines)
+  if value == nil and err then
+    L.errors[#L.errors + 1] = { file = file, line = err.line, path = "", msg = err.msg }
+    return nil
+  end
+  if type(value) ~= "table" then
+    L.errors[#L.errors + 1] = { file = file, path = "",
+      msg = "a profile must return a table, got " .. type(value) }
+    return nil
+  end
+  -- Provenance is a help, never a reason to fail: without it errors name the file only.
+  local mapped = pcall(source_map.annotate, value, src, file, L.origins, ctor_lines)
+  if not mapped then L.origins[value] = L.origins[value] or { [""] = file } end
+  L.sources[file] = src
+  local parent
+  if value.extends ~= nil then
+    local o = L.origins[value] and L.origins[value].extends
+    local _, line = split_origin(o)
+    if type(value.extends) ~= "string" then
+      L.errors[#L.errors + 1] = { file = file, line = line, path = "extends",
+        msg = "expected the name or path of a profile, got " .. type(value.extends) }
+      return nil
+    end
+    local next_stack = { table.unpack(stack) }
+    next_stack[#next_stack + 1] = file
+    parent = load_chain(value.extends, { file = file, line = line }, next_stack, L)
+    if not parent then return nil end
+  end
+  local ctx = {
+    origins = L.origins,
+    fail = function(path, origin, msg)
+      local f, l = split_origin(origin)
+      L.errors[#L.errors + 1] = { file = f or file, line = l, path = path, msg = msg }
+    end,
+  }
+  return compose.profile(parent, value, ctx)
 end
 
--- Loads and checks a profile by name or path. Returns the profile table and its file, or
--- nil and a list of errors ({file, line, path, msg}).
-function M.load(name)
+-- Loads and checks a profile by name or path. opts.set: parameter values by name (from
+-- --set). Returns the profile (with _file, _origins and _warnings beside its fields) and
+-- its file, or nil and the list of errors ({ file, line, path, msg }).
+function M.load(name, opts)
+  opts = opts or {}
   local schema = require "lunshare.schema"
-  local source, file = M.find(name)
-  if not source then return nil, { { file = name, path = "", msg = file } } end
-  local value, err = M.evaluate(source, file)
-  if value == nil and err then
-    -- "file:line: message" from the compiler or the runtime keeps its own position.
-    local f, line, msg = err:match("^(.-):(%d+): (.*)$")
-    if f then return nil, { { file = f, line = tonumber(line), path = "", msg = msg } } end
-    return nil, { { file = file, path = "", msg = err } }
+  local L = { origins = setmetatable({}, { __mode = "k" }), errors = {}, declared = {},
+    set = opts.set or {}, sources = {} }
+  local p = load_chain(name, nil, {}, L)
+  if not p then return nil, L.errors end
+  local declared = util.sorted_keys(L.declared)
+  for _, k in ipairs(util.sorted_keys(L.set)) do
+    if not L.declared[k] then
+      local file = M.split_origin(L.origins[p] and L.origins[p][""])
+      L.errors[#L.errors + 1] = { file = file, path = "params",
+        msg = "--set " .. tostring(k) .. ": unknown parameter" .. util.suggest(k, declared) ..
+          (#declared > 0 and ("; this profile takes " .. table.concat(declared, ", "))
+            or "; this profile takes no parameters") }
+    end
   end
-  local errors = schema.check(value, file, source)
-  if #errors > 0 then return nil, errors end
+  local file = M.split_origin(L.origins[p] and L.origins[p][""]) or name
+  local errors, warnings = schema.check(p, file, L.origins)
+  for _, e in ipairs(errors) do L.errors[#L.errors + 1] = e end
+  if #L.errors > 0 then return nil, L.errors, warnings end
   -- Where it came from, for the plan's provenance; not part of the profile's data.
-  value._file, value._source = file, source
-  return value, file
+  p._file, p._origins, p._warnings = file, L.origins, warnings
+  p._source = L.sources[file]
+  return p, file
+end
+
+-- For specs and the REPL: evaluates source alone; the value or nil, "file:line: msg".
+function M.evaluate(source, chunkname)
+  local L = { errors = {}, declared = {}, set = {} }
+  local v, err = sandbox.evaluate(source, chunkname, names_for(chunkname, source, L))
+  if v == nil and err then
+    return nil, chunkname .. (err.line and (":" .. err.line) or "") .. ": " .. err.msg
+  end
+  return v
+end
+
+-- The file:line an entry of a loaded profile came from ("mounts[3].source").
+function M.origin(profile, path)
+  local o = profile._origins and source_map.lookup(profile._origins, profile, path)
+  return o or profile._file or "profile"
+end
+
+-- The line on which a top-level field is set, for callers that only have a source.
+function M.field_line(source, field)
+  local map = source_map.parse(source)
+  local f = map.root and map.root.fields[field]
+  return f and f.line
 end
 
 return M

@@ -8,11 +8,11 @@ M.NAMESPACES = { "user", "mount", "pid", "net", "ipc", "uts", "cgroup", "time" }
 
 -- Fields of the language whose mechanics are not built yet: `run` refuses a profile that
 -- sets them rather than ignoring them.
-M.NOT_BUILT = { mounts = true, network = true }
+M.NOT_BUILT = { network = true }
 
 local FIELDS = {
-  "description", "namespaces", "hostname", "domainname", "user", "time", "env", "cwd",
-  "command", "pid1",
+  "description", "extends", "namespaces", "hostname", "domainname", "user", "time", "env",
+  "cwd", "command", "pid1",
 }
 for _, area in ipairs({ "lunshare.mounts", "lunshare.network", "lunshare.security" }) do
   for _, f in ipairs(require(area).FIELDS) do FIELDS[#FIELDS + 1] = f end
@@ -22,14 +22,29 @@ M.FIELDS = FIELDS
 local Checker = {}
 Checker.__index = Checker
 
-function M.checker(file, source)
-  return setmetatable({ file = file, source = source, errors = {} }, Checker)
+-- A checker for profile p: origins maps its tables to where each entry came from
+-- (source_map), so every error names the file and line of the offending entry.
+function M.checker(p, file, origins)
+  return setmetatable({ profile = p, file = file, origins = origins or {}, errors = {},
+    warnings = {} }, Checker)
 end
 
+function Checker:where(path)
+  local o = require("lunshare.source_map").lookup(self.origins, self.profile, path)
+  local f, l = require("lunshare.profile").split_origin(o)
+  return f or self.file, l
+end
+
+-- An error at a field path ("mounts[3].source"): what was expected, in words.
 function Checker:fail(path, msg)
-  local top = path:match("^[%a_]+")
-  local line = top and self.source and require("lunshare.profile").field_line(self.source, top)
-  self.errors[#self.errors + 1] = { file = self.file, line = line, path = path, msg = msg }
+  local f, l = self:where(path)
+  self.errors[#self.errors + 1] = { file = f, line = l, path = path, msg = msg }
+end
+
+-- A warning: the profile is valid but probably not what its author wants.
+function Checker:warn(path, msg)
+  local f, l = self:where(path)
+  self.warnings[#self.warnings + 1] = { file = f, line = l, path = path, msg = msg, warning = true }
 end
 
 function Checker:type(v, path, want)
@@ -116,12 +131,18 @@ local function check_time(c, t)
   end
 end
 
--- Checks a profile table; returns the list of errors (empty when it is valid).
-function M.check(p, file, source)
-  local c = M.checker(file, source)
+-- Checks a profile table; returns the list of errors (empty when it is valid) and the
+-- list of warnings. origins: from the loader, or the profile's source text (for specs).
+function M.check(p, file, origins)
+  if type(origins) == "string" then
+    local src = origins
+    origins = {}
+    if type(p) == "table" then require("lunshare.source_map").annotate(p, src, file, origins) end
+  end
+  local c = M.checker(p, file, origins)
   if type(p) ~= "table" then
     c.errors[1] = { file = file, path = "", msg = "a profile must return a table, got " .. type(p) }
-    return c.errors
+    return c.errors, c.warnings
   end
   c:keys(p, "", FIELDS)
   if p.description ~= nil then c:type(p.description, "description", "string") end
@@ -170,19 +191,31 @@ function M.check(p, file, source)
   if p.pid1 ~= nil and p.pid1 ~= "reaper" and p.pid1 ~= "command" then
     c:fail("pid1", "expected \"reaper\" or \"command\"" .. util.suggest(tostring(p.pid1), { "reaper", "command" }))
   end
-  for _, area in ipairs(require("lunshare.plan").AREAS) do
-    require(area).check(c, p, ns)
+  for _, f in ipairs(util.sorted_keys(M.NOT_BUILT)) do
+    if p[f] ~= nil then
+      c:warn(f, "this version of lunshare checks '" .. f .. "' but cannot apply it yet: run refuses this profile")
+    end
   end
-  return c.errors
+  for _, area in ipairs(require("lunshare.plan").AREAS) do
+    local mod = require(area)
+    mod.check(c, p, ns)
+    -- An area may also list its warnings apart: { { path =, msg = }, … }.
+    if mod.warnings and #c.errors == 0 then
+      for _, w in ipairs(mod.warnings(p) or {}) do c:warn(w.path, w.msg) end
+    end
+  end
+  return c.errors, c.warnings
 end
 
+-- "file:line: path: message", the one line a person reads for each error.
 function M.format_error(e)
   local where = e.file or "?"
   if e.line then where = where .. ":" .. e.line end
+  local msg = e.warning and ("warning: " .. e.msg) or e.msg
   if e.path and e.path ~= "" then
-    return where .. ": " .. e.path .. ": " .. e.msg
+    return where .. ": " .. e.path .. ": " .. msg
   end
-  return where .. ": " .. e.msg
+  return where .. ": " .. msg
 end
 
 return M

@@ -305,8 +305,12 @@ local function check_caps(c, v)
     if type(name) ~= "string" then
       c:fail(path, "expected a capability name, got " .. type(name))
     elseif not M.cap_name(name) then
+      -- Suggested in the spelling the profile used: CAP_NET_ADMIN for CAP_NET_ADMN.
       local n = name:lower():gsub("^cap_", "")
-      c:fail(path, "unknown capability '" .. name .. "'" .. util.suggest(n, M.CAPS) ..
+      local near = util.nearest(n, M.CAPS)
+      if near and name:match("^[A-Z_]+$") then near = "CAP_" .. near:upper()
+      elseif near and name:lower():match("^cap_") then near = "cap_" .. near end
+      c:fail(path, "unknown capability '" .. name .. "'" .. (near and (" (did you mean '" .. near .. "'?)") or "") ..
         "; names are those of capabilities(7), with or without CAP_")
     end
   end

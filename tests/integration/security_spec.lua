@@ -185,18 +185,28 @@ for _, mode in ipairs(H.modes) do
       end)
 
       it("gives root inside no DAC override over host files", function()
-        local f = os.tmpname()
-        local h = assert(io.open(f, "w"))
-        h:write("host\n")
-        h:close()
-        os.execute("chmod 644 " .. f)
-        local r = run({ "run", "default", "--", "sh", "-c", "echo sandbox >> " .. f .. " 2>/dev/null && echo wrote; true" })
+        -- A host directory of root's, bound writable: only DAC stands between root inside
+        -- and its files, and root inside is not host root.
+        local d = os.tmpname()
+        os.remove(d)
+        os.execute("mkdir -m 755 " .. d .. " && echo host > " .. d .. "/f && chmod 644 " .. d .. "/f")
+        local p = H.profile(string.format([[return { namespaces = { "user", "mount", "pid" },
+          mounts = { ro_bind "/usr", symlink("usr/bin", "/bin"), symlink("usr/lib", "/lib"),
+            symlink("usr/lib64", "/lib64"), bind(%q, "/data") } }]], d))
+        local r = run({ "run", p, "--", "sh", "-c",
+          "echo sandbox >> /data/f 2>/dev/null && echo wrote; touch /data/new 2>/dev/null && echo created; true" })
         assert.equal(0, r.code, r.err)
         assert.equal("", r.out)
-        h = io.open(f)
+        local h = assert(io.open(d .. "/f"))
         assert.equal("host\n", h:read("a"))
         h:close()
-        os.remove(f)
+        -- With host_root, the same bind is writable: the test can fail.
+        local q = H.profile(string.format([[return { namespaces = { "user", "mount", "pid" }, user = { map = "host_root" },
+          mounts = { ro_bind "/usr", symlink("usr/bin", "/bin"), symlink("usr/lib", "/lib"),
+            symlink("usr/lib64", "/lib64"), bind(%q, "/data") } }]], d))
+        r = run({ "run", q, "--", "sh", "-c", "echo sandbox >> /data/f && echo wrote" })
+        assert.equal("wrote\n", r.out, r.err)
+        os.execute("rm -rf " .. d)
       end)
 
       it("does not report out of memory when the command stays under the limit", function()

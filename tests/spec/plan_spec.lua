@@ -22,8 +22,10 @@ describe("planner #unit", function()
   it("plans the default profile's steps in order", function()
     local p = { namespaces = schema.NAMESPACES, hostname = "lunshare", user = { uid = 0, gid = 0 } }
     local plan = planner.build(p, ctx)
-    assert.equal("clone setgroups uid_map gid_map hostname timens reaper setsid session_keyring close_fds " ..
-      "caps no_new_privs seccomp exec", ops(plan))
+    -- A mount namespace without mounts still makes every mount private first.
+    assert.equal("clone setgroups uid_map gid_map hostname timens reaper setsid session_keyring mount_private " ..
+      "close_fds caps no_new_privs seccomp exec", ops(plan))
+    assert.equal("/", find(plan, "mount_private").path)
     assert.equal("supervisor", plan.steps[1].where)
     assert.equal("pid1", find(plan, "reaper").where)
   end)

@@ -1,0 +1,202 @@
+/* Mounts, the classic half: propagation, pivot_root, and resolving paths inside a root
+ * that is not ours yet (openat2, Linux 5.6). The fd-based half is in mountapi.c. */
+#include "internal.h"
+#include "syscalls.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+int lsh_mount_make_private(const char *path, int recursive, struct lsh_err **err)
+{
+	/* Private, not slave: nothing the sandbox mounts may reach the host's peer groups,
+	 * and nothing the host mounts later appears inside. */
+	if (mount(NULL, path, NULL, MS_PRIVATE | (recursive ? MS_REC : 0), NULL) < 0)
+		return lsh_err_set(err, errno, "make %s private", path);
+	return 0;
+}
+
+int lsh_mount_pivot_root(const char *new_root, const char *put_old, struct lsh_err **err)
+{
+	if (syscall(SYS_pivot_root, new_root, put_old) < 0)
+		return lsh_err_set(err, errno, "pivot_root %s %s", new_root, put_old);
+	return 0;
+}
+
+int lsh_mount_enter_root(int newroot_fd, struct lsh_err **err)
+{
+	if (fchdir(newroot_fd) < 0)
+		return lsh_err_set(err, errno, "enter the new root");
+	/* pivot_root(".", ".") stacks the old root on top of the new one; detaching "."
+	 * then drops the old root and everything under it from this namespace (pivot_root(2)). */
+	int r = lsh_mount_pivot_root(".", ".", err);
+	if (r < 0)
+		return r;
+	if (umount2(".", MNT_DETACH) < 0)
+		return lsh_err_set(err, errno, "detach the old root");
+	if (chdir("/") < 0)
+		return lsh_err_set(err, errno, "chdir /");
+	return 0;
+}
+
+static int openat2_(int dirfd, const char *path, int flags, uint64_t resolve)
+{
+	struct open_how how;
+	memset(&how, 0, sizeof how);
+	how.flags = (uint64_t)(flags | O_CLOEXEC);
+	how.resolve = resolve;
+	return (int)syscall(__NR_openat2, dirfd, path, &how, sizeof how);
+}
+
+int lsh_mount_open_in_root(int rootfd, const char *path, int flags, struct lsh_err **err)
+{
+	/* Absolute symlinks and ".." stay inside rootfd, as they would once it is "/". */
+	int fd = openat2_(rootfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0)
+		return lsh_err_set(err, errno, "%s", path);
+	return fd;
+}
+
+/* Creates the last component of a target as asked; EEXIST means someone was first. */
+static int create_node(int dirfd, const char *name, enum lsh_mount_node node, mode_t mode)
+{
+	if (node == LSH_NODE_DIR) {
+		if (mkdirat(dirfd, name, 0700) < 0)
+			return errno == EEXIST ? 0 : -errno;
+		/* mkdir obeys the umask; the profile's mode is exact. */
+		return fchmodat(dirfd, name, mode, 0) < 0 ? -errno : 0;
+	}
+	int fd = openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -errno;
+	int r = fchmod(fd, mode) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+int lsh_mount_target(int rootfd, const char *path, enum lsh_mount_node node, mode_t mode,
+		     struct lsh_err **err)
+{
+	/* Never through a symlink, not even one inside the new root: a target is exactly
+	 * the path the profile names (RESOLVE_NO_SYMLINKS), below the root. */
+	const uint64_t how = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	char name[256];
+	const char *p = path;
+	int cur = rootfd; /* borrowed until the first component is open */
+
+	for (;;) {
+		while (*p == '/')
+			p++;
+		size_t len = strcspn(p, "/");
+		if (len == 0)
+			break;
+		if (len >= sizeof name) {
+			if (cur != rootfd)
+				close(cur);
+			return lsh_err_msg(err, ENAMETOOLONG, "%s: a component is too long", path);
+		}
+		memcpy(name, p, len);
+		name[len] = '\0';
+		p += len;
+		int last = p[strspn(p, "/")] == '\0';
+		int fd = -1, e = 0, dotdot = strcmp(name, "..") == 0;
+		if (!dotdot) {
+			int flags = O_PATH | (last ? 0 : O_DIRECTORY);
+			fd = openat2_(cur, name, flags, how);
+			if (fd < 0 && errno == ENOENT && (node != LSH_NODE_NONE || !last)) {
+				int r = create_node(cur, name, last ? node : LSH_NODE_DIR, last ? mode : 0755);
+				fd = r < 0 ? (errno = -r, -1) : openat2_(cur, name, flags, how);
+			}
+			e = errno;
+		}
+		if (cur != rootfd)
+			close(cur);
+		if (dotdot)
+			return lsh_err_msg(err, EINVAL, "%s: \"..\" is not allowed in a target", path);
+		if (fd < 0 && e == ELOOP)
+			/* A symlink is the usual redirect attempt: name the component. */
+			return lsh_err_msg(err, ELOOP, "%s: \"%s\" is a symlink; a mount target "
+					   "must not go through one", path, name);
+		if (fd < 0)
+			return lsh_err_set(err, e, "%s", path);
+		cur = fd;
+	}
+	if (cur == rootfd && (cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3)) < 0)
+		return lsh_err_set(err, errno, "%s", path);
+	return cur;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape(char *s)
+{
+	char *o = s;
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* The per-mount flags of a mountinfo options field, as MS_* flags for a remount. A
+ * remount must repeat them: in a user namespace the kernel refuses to clear a flag the
+ * host set (the mount is locked), and a remount without it would try to. */
+static unsigned long mount_flags(const char *opts)
+{
+	static const struct { const char *name; unsigned long flag; } map[] = {
+		{ "ro", MS_RDONLY }, { "nosuid", MS_NOSUID }, { "nodev", MS_NODEV },
+		{ "noexec", MS_NOEXEC }, { "noatime", MS_NOATIME }, { "nodiratime", MS_NODIRATIME },
+		{ "relatime", MS_RELATIME },
+	};
+	unsigned long f = 0;
+	const char *p = opts;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		for (size_t i = 0; i < LSH_ARRAY_SIZE(map); i++)
+			if (strlen(map[i].name) == n && strncmp(p, map[i].name, n) == 0)
+				f |= map[i].flag;
+		p += n + (p[n] == ',');
+	}
+	return f;
+}
+
+int lsh_mount_bind_legacy(const char *src, const char *dst, uint64_t attrs, const char *mountinfo,
+			  struct lsh_err **err)
+{
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return lsh_err_set(err, errno, "bind %s on %s", src, dst);
+	unsigned long want = ((attrs & LSH_MOUNT_RDONLY) ? MS_RDONLY : 0) |
+			     ((attrs & LSH_MOUNT_NOSUID) ? MS_NOSUID : 0) |
+			     ((attrs & LSH_MOUNT_NODEV) ? MS_NODEV : 0) |
+			     ((attrs & LSH_MOUNT_NOEXEC) ? MS_NOEXEC : 0);
+	FILE *f = fopen(mountinfo, "re");
+	if (f == NULL)
+		return lsh_err_set(err, errno, "open %s", mountinfo);
+	char *line = NULL;
+	size_t cap = 0;
+	size_t dlen = strlen(dst);
+	int r = 0;
+	/* Parents come before their children in mountinfo, so each remount applies to a
+	 * mount whose parent already has the flags. */
+	while (r == 0 && getline(&line, &cap, f) > 0) {
+		char mp[4096], opts[512];
+		if (sscanf(line, "%*s %*s %*s %*s %4095s %511s", mp, opts) != 2)
+			continue;
+		unescape(mp);
+		if (strncmp(mp, dst, dlen) != 0 || (mp[dlen] != '\0' && mp[dlen] != '/'))
+			continue;
+		unsigned long flags = MS_REMOUNT | MS_BIND | want | mount_flags(opts);
+		if (mount(NULL, mp, NULL, flags, NULL) < 0)
+			r = lsh_err_set(err, errno, "remount %s", mp);
+	}
+	free(line);
+	fclose(f);
+	return r;
+}

@@ -1,0 +1,450 @@
+/* The plan operations of the filesystem view, run by the child in its own mount namespace.
+ *
+ * "rootfs" makes every mount private, puts a tmpfs on /tmp and pivots into it, so that the
+ * host's tree is at /oldroot (the sources) and a second tmpfs at /newroot is the sandbox's
+ * root (the targets), as bubblewrap does. Each mount step then takes a source under the
+ * old root (RESOLVE_IN_ROOT, so the host's absolute symlinks resolve as on the host) and
+ * attaches it on a target created under the new root (never through a symlink). "pivot"
+ * makes /newroot the root and detaches everything else. All of it happens in the child's
+ * mount namespace: a failure anywhere just ends the child, and the host never sees a
+ * mount. */
+#include "internal.h"
+#include "syscalls.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#define W(x) (1u << LSH_WHERE_##x)
+#define AREA 0 /* ctx->area[AREA] */
+
+struct mnt_state {
+	int oldroot; /* the host's root, at /oldroot */
+	int newroot; /* the sandbox's root, at /newroot until "pivot" */
+	int seq;     /* for names of scratch directories in the base tmpfs */
+};
+
+static struct mnt_state *state(struct lsh_spawn_ctx *ctx, const char *op, struct lsh_err **err)
+{
+	struct mnt_state *st = ctx->area[AREA];
+	if (st == NULL)
+		lsh_err_msg(err, EINVAL, "%s: needs a rootfs step before it", op);
+	return st;
+}
+
+static int need_mount_ns(struct lsh_spawn_ctx *ctx, const char *op, struct lsh_err **err)
+{
+	/* The one guard between a plan and the host's mount table. */
+	if (!(ctx->clone_flags & CLONE_NEWNS))
+		return lsh_err_msg(err, EPERM, "%s: needs the mount namespace", op);
+	return 0;
+}
+
+static int op_mount_private(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx,
+			    struct lsh_err **err)
+{
+	int r = need_mount_ns(ctx, "mount_private", err);
+	return r < 0 ? r : lsh_mount_make_private(s->strs[0], 1, err);
+}
+
+static int op_rootfs(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	int r;
+	if ((r = need_mount_ns(ctx, "rootfs", err)) < 0)
+		return r;
+	if ((r = lsh_mount_make_private("/", 1, err)) < 0)
+		return r;
+	/* The base: a scratch tmpfs holding the old and the new root while we build. */
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0)
+		return lsh_err_set(err, errno, "rootfs: mount a tmpfs on /tmp");
+	if (chdir("/tmp") < 0 || mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0)
+		return lsh_err_set(err, errno, "rootfs: prepare /tmp");
+	if ((r = lsh_mount_pivot_root(".", "oldroot", err)) < 0)
+		return lsh_err_wrap(err, "rootfs");
+	if (chdir("/") < 0)
+		return lsh_err_set(err, errno, "rootfs: chdir /");
+
+	char mode[32], size[64];
+	const char *opts[3] = { mode, NULL, NULL };
+	snprintf(mode, sizeof mode, "mode=%o", (unsigned)(s->ints[0] ? s->ints[0] : 0755));
+	if (s->strs[0]) {
+		snprintf(size, sizeof size, "size=%s", s->strs[0]);
+		opts[1] = size;
+	}
+	_cleanup_close_ int mfd = lsh_mount_new_fs("tmpfs", "tmpfs", opts, LSH_MOUNT_NOSUID | LSH_MOUNT_NODEV, err);
+	if (mfd < 0)
+		return lsh_err_wrap(err, "rootfs");
+	_cleanup_close_ int target = open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (target < 0)
+		return lsh_err_set(err, errno, "rootfs: /newroot");
+	if ((r = lsh_mount_attach(mfd, target, err)) < 0)
+		return lsh_err_wrap(err, "rootfs: attach the new root");
+
+	struct mnt_state *st = calloc(1, sizeof *st);
+	if (st == NULL)
+		return lsh_err_set(err, ENOMEM, "rootfs");
+	st->oldroot = open("/oldroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	st->newroot = open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ctx->area[AREA] = st;
+	if (st->oldroot < 0 || st->newroot < 0)
+		return lsh_err_set(err, errno, "rootfs: open the roots");
+	return 0;
+}
+
+/* Attaches the detached mount mfd on dst under the new root, creating it as node. */
+static int attach_at(struct mnt_state *st, int mfd, const char *dst, enum lsh_mount_node node,
+		     mode_t mode, struct lsh_err **err)
+{
+	_cleanup_close_ int target = lsh_mount_target(st->newroot, dst, node, mode, err);
+	if (target < 0)
+		return target;
+	return lsh_mount_attach(mfd, target, err);
+}
+
+/* bind: src (under the old root) on dst (under the new root), recursively; nosuid always,
+ * nodev unless "dev", read-only all the way down with "readonly". */
+static int op_bind(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	const char *src = s->strs[0], *dst = s->strs[1] ? s->strs[1] : s->strs[0];
+	int readonly = (int)s->ints[0], dev = (int)s->ints[1], optional = (int)s->ints[2];
+	struct mnt_state *st = state(ctx, "bind", err);
+	if (st == NULL)
+		return -EINVAL;
+	_cleanup_close_ int sfd = lsh_mount_open_in_root(st->oldroot, src, O_PATH, err);
+	if (sfd < 0) {
+		if (sfd == -ENOENT && optional) {
+			lsh_err_free(*err);
+			*err = NULL;
+			return 0;
+		}
+		return lsh_err_wrap(err, "bind: source");
+	}
+	struct stat sb;
+	if (fstat(sfd, &sb) < 0)
+		return lsh_err_set(err, errno, "bind: source %s", src);
+	uint64_t attrs = LSH_MOUNT_NOSUID | (dev ? 0 : LSH_MOUNT_NODEV) | (readonly ? LSH_MOUNT_RDONLY : 0);
+	enum lsh_mount_node node = S_ISDIR(sb.st_mode) ? LSH_NODE_DIR : LSH_NODE_FILE;
+	/* The flags go on the detached copy: it is never visible writable, and AT_RECURSIVE
+	 * makes every submount read-only too (a plain remount would miss them). */
+	if (!s->ints[3]) {
+		_cleanup_close_ int tree = lsh_mount_clone_tree(sfd, NULL, 1, err);
+		if (tree >= 0 && lsh_mount_setattr(tree, attrs, 0, 1, -1, err) == 0)
+			return attach_at(st, tree, dst, node, 0755, err) < 0
+				       ? lsh_err_wrap(err, "bind %s on %s", src, dst) : 0;
+		if ((*err)->code != ENOSYS)
+			return lsh_err_wrap(err, "bind %s", src);
+		lsh_err_free(*err);
+		*err = NULL;
+	}
+	/* Before Linux 5.2 (open_tree) or 5.12 (mount_setattr), or when the step asks
+	 * ("legacy"): mount(2) of the source by its fd, then a remount of each submount. The
+	 * target was made without symlinks just before. */
+	_cleanup_close_ int t = lsh_mount_target(st->newroot, dst, node, 0755, err);
+	if (t < 0)
+		return lsh_err_wrap(err, "bind %s: target", src);
+	char from[4096 + 16], to[4096 + 16];
+	snprintf(from, sizeof from, "/oldroot/proc/self/fd/%d", sfd);
+	snprintf(to, sizeof to, "/newroot%s", dst);
+	return lsh_mount_bind_legacy(from, to, attrs, "/oldroot/proc/self/mountinfo", err);
+}
+
+/* A new filesystem instance attached on dst; returns the mount fd (the caller closes). */
+static int new_fs_at(struct lsh_spawn_ctx *ctx, const char *op, const char *fstype,
+		     const char *const *opts, uint64_t attrs, const char *dst, struct lsh_err **err)
+{
+	struct mnt_state *st = state(ctx, op, err);
+	if (st == NULL)
+		return -EINVAL;
+	int mfd = lsh_mount_new_fs(fstype, fstype, opts, attrs, err);
+	if (mfd < 0)
+		return lsh_err_wrap(err, "%s %s", op, dst);
+	if (attach_at(st, mfd, dst, LSH_NODE_DIR, 0755, err) < 0) {
+		close(mfd);
+		return lsh_err_wrap(err, "%s on %s", op, dst);
+	}
+	return mfd;
+}
+
+static int op_tmpfs(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	char mode[32], size[64];
+	const char *opts[3] = { mode, NULL, NULL };
+	snprintf(mode, sizeof mode, "mode=%o", (unsigned)(s->ints[0] ? s->ints[0] : 0755));
+	if (s->strs[1]) {
+		snprintf(size, sizeof size, "size=%s", s->strs[1]);
+		opts[1] = size;
+	}
+	int mfd = new_fs_at(ctx, "tmpfs", "tmpfs", opts, LSH_MOUNT_NOSUID | LSH_MOUNT_NODEV, s->strs[0], err);
+	if (mfd < 0)
+		return mfd;
+	close(mfd);
+	return 0;
+}
+
+/* Makes name (a path in the mount at dirfd) a read-only bind of itself; a missing one is
+ * fine (kernels differ in what /proc holds). */
+static int protect(int dirfd, const char *name, struct lsh_err **err)
+{
+	_cleanup_close_ int target = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (target < 0)
+		return errno == ENOENT ? 0 : lsh_err_set(err, errno, "%s", name);
+	_cleanup_close_ int tree = lsh_mount_clone_tree(target, NULL, 1, err);
+	if (tree < 0)
+		return tree;
+	int r = lsh_mount_setattr(tree, LSH_MOUNT_RDONLY | LSH_MOUNT_NOSUID | LSH_MOUNT_NODEV, 0, 1, -1, err);
+	return r < 0 ? r : lsh_mount_attach(tree, target, err);
+}
+
+static int op_proc(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	/* The kernel allows a new proc only for the pid namespace of the mounting process
+	 * and, in a user namespace, only while a full proc is visible (the old root's). */
+	_cleanup_close_ int mfd = new_fs_at(ctx, "proc", "proc", NULL,
+					    LSH_MOUNT_NOSUID | LSH_MOUNT_NODEV | LSH_MOUNT_NOEXEC, s->strs[0], err);
+	if (mfd < 0)
+		return mfd;
+	/* As bubblewrap: the parts of /proc that configure the whole machine are read-only,
+	 * for a root inside that is root outside too. */
+	static const char *const ro[] = { "sys", "sysrq-trigger", "irq", "bus" };
+	for (size_t i = 0; i < LSH_ARRAY_SIZE(ro); i++)
+		if (protect(mfd, ro[i], err) < 0)
+			return lsh_err_wrap(err, "proc: make /proc/%s read-only", ro[i]);
+	return 0;
+}
+
+static int op_mqueue(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	int mfd = new_fs_at(ctx, "mqueue", "mqueue", NULL,
+			    LSH_MOUNT_NOSUID | LSH_MOUNT_NODEV | LSH_MOUNT_NOEXEC, s->strs[0], err);
+	if (mfd < 0)
+		return mfd;
+	close(mfd);
+	return 0;
+}
+
+/* dev: a tmpfs with the host's null, zero, full, random, urandom and tty bound in (a user
+ * namespace may not create device nodes, so bubblewrap binds them too), a private devpts
+ * instance with its ptmx, shm, and the /proc/self/fd links. */
+static int op_dev(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	static const char *const links[][2] = {
+		{ "ptmx", "pts/ptmx" }, { "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
+		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+	};
+	const char *tmpfs_opts[] = { "mode=0755", "size=1m", NULL };
+	_cleanup_close_ int dev = new_fs_at(ctx, "dev", "tmpfs", tmpfs_opts,
+					    LSH_MOUNT_NOSUID | LSH_MOUNT_NOEXEC, s->strs[0], err);
+	if (dev < 0)
+		return dev;
+	struct mnt_state *st = ctx->area[AREA];
+	for (size_t i = 0; i < LSH_ARRAY_SIZE(nodes); i++) {
+		char host[32];
+		snprintf(host, sizeof host, "/dev/%s", nodes[i]);
+		_cleanup_close_ int src = lsh_mount_open_in_root(st->oldroot, host, O_PATH, err);
+		if (src < 0)
+			return lsh_err_wrap(err, "dev: host node");
+		_cleanup_close_ int tree = lsh_mount_clone_tree(src, NULL, 0, err);
+		if (tree < 0 || lsh_mount_setattr(tree, LSH_MOUNT_NOSUID | LSH_MOUNT_NOEXEC, 0, 0, -1, err) < 0)
+			return lsh_err_wrap(err, "dev: %s", host);
+		_cleanup_close_ int target = lsh_mount_target(dev, nodes[i], LSH_NODE_FILE, 0666, err);
+		if (target < 0 || lsh_mount_attach(tree, target, err) < 0)
+			return lsh_err_wrap(err, "dev: %s", host);
+	}
+	if (mkdirat(dev, "pts", 0755) < 0)
+		return lsh_err_set(err, errno, "dev: mkdir pts");
+	/* newinstance: the sandbox's ptys are its own, invisible to the host's devpts. */
+	const char *pts_opts[] = { "newinstance", "ptmxmode=0666", "mode=0620", NULL };
+	_cleanup_close_ int pts = lsh_mount_new_fs("devpts", "devpts", pts_opts,
+						   LSH_MOUNT_NOSUID | LSH_MOUNT_NOEXEC, err);
+	if (pts < 0)
+		return lsh_err_wrap(err, "dev");
+	_cleanup_close_ int ptsdir = lsh_mount_target(dev, "pts", LSH_NODE_NONE, 0, err);
+	if (ptsdir < 0 || lsh_mount_attach(pts, ptsdir, err) < 0)
+		return lsh_err_wrap(err, "dev: pts");
+	for (size_t i = 0; i < LSH_ARRAY_SIZE(links); i++)
+		if (symlinkat(links[i][1], dev, links[i][0]) < 0)
+			return lsh_err_set(err, errno, "dev: symlink %s", links[i][0]);
+	if (mkdirat(dev, "shm", 0700) < 0 || fchmodat(dev, "shm", 01777, 0) < 0)
+		return lsh_err_set(err, errno, "dev: mkdir shm");
+	return 0;
+}
+
+/* Appends ",key=/oldroot<path>" for a host path to an overlay option. */
+static int host_path(char *buf, size_t size, const char *path)
+{
+	int n = snprintf(buf, size, "/oldroot%s", path);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int op_overlay(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	struct mnt_state *st = state(ctx, "overlay", err);
+	if (st == NULL)
+		return -EINVAL;
+	const char *dst = s->strs[0];
+	char lower[8192] = "lowerdir=", upper[4200] = "upperdir=", work[4200] = "workdir=";
+	size_t len = strlen(lower);
+	for (size_t i = 0; i < s->nlists[0]; i++) {
+		int n = snprintf(lower + len, sizeof lower - len, "%s/oldroot%s", i ? ":" : "", s->lists[0][i]);
+		if (n < 0 || (size_t)n >= sizeof lower - len)
+			return lsh_err_msg(err, ENAMETOOLONG, "overlay %s: lower dirs too long", dst);
+		len += (size_t)n;
+	}
+	if (s->strs[1]) {
+		if (host_path(upper + 9, sizeof upper - 9, s->strs[1]) < 0 ||
+		    host_path(work + 8, sizeof work - 8, s->strs[2]) < 0)
+			return lsh_err_msg(err, ENAMETOOLONG, "overlay %s: path too long", dst);
+	} else {
+		/* No upper given: changes go to a directory of the base tmpfs and vanish with
+		 * the sandbox. */
+		char dir[64];
+		snprintf(dir, sizeof dir, "/overlay%d", st->seq++);
+		snprintf(upper + 9, sizeof upper - 9, "%s/upper", dir);
+		snprintf(work + 8, sizeof work - 8, "%s/work", dir);
+		if (mkdir(dir, 0700) < 0 || mkdir(upper + 9, 0755) < 0 || mkdir(work + 8, 0700) < 0)
+			return lsh_err_set(err, errno, "overlay %s: scratch dirs", dst);
+	}
+	/* In a user namespace overlayfs keeps its metadata in user.* xattrs (userxattr,
+	 * Linux 5.11); as real root it uses trusted.*. */
+	const char *opts[5] = { lower, upper, work, NULL, NULL };
+	int mfd = new_fs_at(ctx, "overlay", "overlay", opts, LSH_MOUNT_NOSUID | LSH_MOUNT_NODEV, dst, err);
+	if (mfd == -EPERM || mfd == -EINVAL) {
+		lsh_err_free(*err);
+		*err = NULL;
+		opts[3] = "userxattr";
+		mfd = new_fs_at(ctx, "overlay", "overlay", opts, LSH_MOUNT_NOSUID | LSH_MOUNT_NODEV, dst, err);
+	}
+	if (mfd < 0)
+		return mfd;
+	close(mfd);
+	return 0;
+}
+
+/* Splits "/a/b/c" into the parent "/a/b" (in buf) and returns "c". */
+static const char *split(const char *path, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", path);
+	char *slash = strrchr(buf, '/');
+	if (slash == NULL)
+		return path;
+	*slash = '\0';
+	return path + (slash - buf) + 1;
+}
+
+static int op_symlink(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	struct mnt_state *st = state(ctx, "symlink", err);
+	if (st == NULL)
+		return -EINVAL;
+	char parent[4096];
+	const char *name = split(s->strs[0], parent, sizeof parent);
+	_cleanup_close_ int dir = lsh_mount_target(st->newroot, parent, LSH_NODE_DIR, 0755, err);
+	if (dir < 0)
+		return lsh_err_wrap(err, "symlink %s", s->strs[0]);
+	if (symlinkat(s->strs[1], dir, name) < 0)
+		return lsh_err_set(err, errno, "symlink %s -> %s", s->strs[0], s->strs[1]);
+	return 0;
+}
+
+static int op_dir(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	struct mnt_state *st = state(ctx, "dir", err);
+	if (st == NULL)
+		return -EINVAL;
+	mode_t mode = (mode_t)(s->ints[0] ? s->ints[0] : 0755);
+	_cleanup_close_ int fd = lsh_mount_target(st->newroot, s->strs[0], LSH_NODE_DIR, mode, err);
+	return fd < 0 ? lsh_err_wrap(err, "dir") : 0;
+}
+
+static int op_file(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	struct mnt_state *st = state(ctx, "file", err);
+	if (st == NULL)
+		return -EINVAL;
+	char parent[4096];
+	const char *name = split(s->strs[0], parent, sizeof parent);
+	_cleanup_close_ int dir = lsh_mount_target(st->newroot, parent, LSH_NODE_DIR, 0755, err);
+	if (dir < 0)
+		return lsh_err_wrap(err, "file %s", s->strs[0]);
+	/* O_EXCL: a file step makes a new file; it never rewrites one a bind brought in. */
+	_cleanup_close_ int fd = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return lsh_err_set(err, errno, "file %s", s->strs[0]);
+	const char *p = s->strs[1] ? s->strs[1] : "";
+	size_t left = strlen(p);
+	while (left > 0) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return lsh_err_set(err, errno, "file %s: write", s->strs[0]);
+		p += n;
+		left -= (size_t)n;
+	}
+	if (fchmod(fd, (mode_t)(s->ints[0] ? s->ints[0] : 0644)) < 0)
+		return lsh_err_set(err, errno, "file %s: chmod", s->strs[0]);
+	return 0;
+}
+
+static int op_remount_ro(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	struct mnt_state *st = state(ctx, "remount_ro", err);
+	if (st == NULL)
+		return -EINVAL;
+	_cleanup_close_ int fd = lsh_mount_target(st->newroot, s->strs[0], LSH_NODE_NONE, 0, err);
+	if (fd < 0)
+		return lsh_err_wrap(err, "remount_ro");
+	if (lsh_mount_setattr(fd, LSH_MOUNT_RDONLY, 0, 1, -1, err) < 0)
+		return lsh_err_wrap(err, "remount_ro %s%s", s->strs[0],
+				    (*err)->code == EINVAL ? " (not a mount point)" : "");
+	return 0;
+}
+
+static int op_pivot(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	struct mnt_state *st = state(ctx, "pivot", err);
+	if (st == NULL)
+		return -EINVAL;
+	/* Read-only after every file and mount point is made: only the root tmpfs, the
+	 * mounts on it keep their own flags. */
+	if (s->ints[0] && lsh_mount_setattr(st->newroot, LSH_MOUNT_RDONLY, 0, 0, -1, err) < 0)
+		return lsh_err_wrap(err, "pivot: make the root read-only");
+	int r = lsh_mount_enter_root(st->newroot, err);
+	if (r < 0)
+		return lsh_err_wrap(err, "pivot");
+	close(st->oldroot);
+	close(st->newroot);
+	free(st);
+	ctx->area[AREA] = NULL;
+	return 0;
+}
+
+const struct lsh_op lsh_ops_mount[] = {
+	{ "mount_private", W(CHILD), { { "path", LSH_ARG_STR, 0, 1 } }, op_mount_private },
+	{ "rootfs", W(CHILD),
+	  { { "size", LSH_ARG_STR, 0, 0 }, { "mode", LSH_ARG_INT, 0, 0 } }, op_rootfs },
+	{ "bind", W(CHILD),
+	  { { "src", LSH_ARG_STR, 0, 1 }, { "dst", LSH_ARG_STR, 1, 0 }, { "readonly", LSH_ARG_BOOL, 0, 0 },
+	    { "dev", LSH_ARG_BOOL, 1, 0 }, { "optional", LSH_ARG_BOOL, 2, 0 },
+	    { "legacy", LSH_ARG_BOOL, 3, 0 } }, op_bind },
+	{ "tmpfs", W(CHILD),
+	  { { "dst", LSH_ARG_STR, 0, 1 }, { "size", LSH_ARG_STR, 1, 0 }, { "mode", LSH_ARG_INT, 0, 0 } },
+	  op_tmpfs },
+	{ "proc", W(CHILD), { { "dst", LSH_ARG_STR, 0, 1 } }, op_proc },
+	{ "dev", W(CHILD), { { "dst", LSH_ARG_STR, 0, 1 } }, op_dev },
+	{ "mqueue", W(CHILD), { { "dst", LSH_ARG_STR, 0, 1 } }, op_mqueue },
+	{ "overlay", W(CHILD),
+	  { { "dst", LSH_ARG_STR, 0, 1 }, { "lower", LSH_ARG_LIST, 0, 1 }, { "upper", LSH_ARG_STR, 1, 0 },
+	    { "work", LSH_ARG_STR, 2, 0 } }, op_overlay },
+	{ "symlink", W(CHILD), { { "dst", LSH_ARG_STR, 0, 1 }, { "target", LSH_ARG_STR, 1, 1 } }, op_symlink },
+	{ "dir", W(CHILD), { { "dst", LSH_ARG_STR, 0, 1 }, { "mode", LSH_ARG_INT, 0, 0 } }, op_dir },
+	{ "file", W(CHILD),
+	  { { "dst", LSH_ARG_STR, 0, 1 }, { "content", LSH_ARG_STR, 1, 0 }, { "mode", LSH_ARG_INT, 0, 0 } },
+	  op_file },
+	{ "remount_ro", W(CHILD), { { "dst", LSH_ARG_STR, 0, 1 } }, op_remount_ro },
+	{ "pivot", W(CHILD), { { "readonly", LSH_ARG_BOOL, 0, 0 } }, op_pivot },
+	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL },
+};

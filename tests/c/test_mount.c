@@ -1,0 +1,289 @@
+/* Mount primitives, each in a forked child with its own user and mount namespaces: the
+ * host's mount table is never touched. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "lunshare.h"
+
+/* Runs f in a child with new user (caller as root) and mount namespaces, a private tree
+ * and a scratch tmpfs on /tmp. Returns f's result, or 100+ for a setup failure. */
+static int in_mount_ns(int (*f)(void))
+{
+	pid_t p = fork();
+	if (p == 0) {
+		uid_t uid = getuid();
+		gid_t gid = getgid();
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+			_exit(101);
+		char map[64];
+		int fd = open("/proc/self/setgroups", O_WRONLY);
+		if (fd >= 0) {
+			if (write(fd, "deny", 4) < 0)
+				_exit(102);
+			close(fd);
+		}
+		snprintf(map, sizeof map, "0 %d 1", (int)uid);
+		fd = open("/proc/self/uid_map", O_WRONLY);
+		if (fd < 0 || write(fd, map, strlen(map)) < 0)
+			_exit(103);
+		close(fd);
+		snprintf(map, sizeof map, "0 %d 1", (int)gid);
+		fd = open("/proc/self/gid_map", O_WRONLY);
+		if (fd < 0 || write(fd, map, strlen(map)) < 0)
+			_exit(104);
+		close(fd);
+		if (lsh_mount_make_private("/", 1, NULL) < 0)
+			_exit(105);
+		if (mount("tmpfs", "/tmp", "tmpfs", 0, "mode=0755") < 0)
+			_exit(106);
+		_exit(f());
+	}
+	int st;
+	waitpid(p, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 200;
+}
+
+static int new_tmpfs(void)
+{
+	const char *opts[] = { "mode=0755", NULL };
+	return lsh_mount_new_fs("tmpfs", "tmpfs", opts, 0, NULL);
+}
+
+static int target_creates_and_refuses_symlinks(void)
+{
+	struct lsh_err *err = NULL;
+	struct stat st;
+	int root = new_tmpfs();
+	if (root < 0)
+		return 1;
+	int fd = lsh_mount_target(root, "/a/b/c", LSH_NODE_DIR, 0700, &err);
+	if (fd < 0 || fstatat(root, "a/b/c", &st, 0) < 0 || (st.st_mode & 07777) != 0700)
+		return 2;
+	close(fd);
+	if (fstatat(root, "a/b", &st, 0) < 0 || (st.st_mode & 07777) != 0755)
+		return 3;
+	fd = lsh_mount_target(root, "/f", LSH_NODE_FILE, 0640, &err);
+	if (fd < 0 || fstatat(root, "f", &st, 0) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0777) != 0640)
+		return 4;
+	close(fd);
+	if (symlinkat("/etc", root, "esc") < 0 || symlinkat("a", root, "rel") < 0)
+		return 5;
+	if (lsh_mount_target(root, "/esc/x", LSH_NODE_DIR, 0755, &err) != -ELOOP || !strstr(err->msg, "\"esc\" is a symlink"))
+		return 6;
+	lsh_err_free(err);
+	err = NULL;
+	/* Even a symlink that stays inside is refused: a target is the path as written. */
+	if (lsh_mount_target(root, "/rel/b", LSH_NODE_NONE, 0, &err) != -ELOOP)
+		return 7;
+	lsh_err_free(err);
+	err = NULL;
+	if (lsh_mount_target(root, "/a/../a", LSH_NODE_DIR, 0755, &err) != -EINVAL)
+		return 8;
+	lsh_err_free(err);
+	err = NULL;
+	if (lsh_mount_target(root, "/missing", LSH_NODE_NONE, 0, &err) != -ENOENT)
+		return 9;
+	lsh_err_free(err);
+	return 0;
+}
+
+static int open_in_root_stays_inside(void)
+{
+	struct lsh_err *err = NULL;
+	int root = new_tmpfs();
+	if (root < 0 || mkdirat(root, "etc", 0755) < 0 || symlinkat("/etc", root, "abs") < 0 ||
+	    symlinkat("../../../../etc", root, "up") < 0)
+		return 1;
+	int fd = openat(root, "etc/marker", O_CREAT | O_WRONLY, 0644);
+	if (fd < 0)
+		return 2;
+	close(fd);
+	/* Both resolve to the root's own etc, never the host's. */
+	fd = lsh_mount_open_in_root(root, "/abs/marker", O_RDONLY, &err);
+	if (fd < 0)
+		return 3;
+	close(fd);
+	fd = lsh_mount_open_in_root(root, "/up/marker", O_RDONLY, &err);
+	if (fd < 0)
+		return 4;
+	close(fd);
+	if (lsh_mount_open_in_root(root, "/abs/passwd", O_RDONLY, &err) != -ENOENT)
+		return 5;
+	lsh_err_free(err);
+	return 0;
+}
+
+/* Makes /tmp/src with a submount at /tmp/src/sub. */
+static int tree_with_submount(void)
+{
+	if (mkdir("/tmp/src", 0755) < 0 || mkdir("/tmp/src/sub", 0755) < 0 || mkdir("/tmp/dst", 0755) < 0)
+		return -1;
+	return mount("tmpfs", "/tmp/src/sub", "tmpfs", 0, NULL);
+}
+
+static int writable(const char *path)
+{
+	int fd = open(path, O_CREAT | O_WRONLY, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+static int clone_setattr_attach_readonly(void)
+{
+	struct lsh_err *err = NULL;
+	if (tree_with_submount() < 0)
+		return 1;
+	int tree = lsh_mount_clone_tree(AT_FDCWD, "/tmp/src", 1, &err);
+	if (tree < 0)
+		return 2;
+	if (lsh_mount_setattr(tree, LSH_MOUNT_RDONLY | LSH_MOUNT_NOSUID, 0, 1, -1, &err) < 0)
+		return 3;
+	int target = open("/tmp/dst", O_PATH | O_CLOEXEC);
+	if (target < 0 || lsh_mount_attach(tree, target, &err) < 0)
+		return 4;
+	if (writable("/tmp/dst/x") != -EROFS || writable("/tmp/dst/sub/x") != -EROFS)
+		return 5;
+	if (writable("/tmp/src/x") != 0 || writable("/tmp/src/sub/y") != 0)
+		return 6;
+	return 0;
+}
+
+static int legacy_bind_reaches_submounts(void)
+{
+	struct lsh_err *err = NULL;
+	if (tree_with_submount() < 0)
+		return 1;
+	if (lsh_mount_bind_legacy("/tmp/src", "/tmp/dst", LSH_MOUNT_RDONLY | LSH_MOUNT_NODEV,
+				  "/proc/self/mountinfo", &err) < 0)
+		return 2;
+	if (writable("/tmp/dst/x") != -EROFS || writable("/tmp/dst/sub/x") != -EROFS)
+		return 3;
+	return writable("/tmp/src/sub/y") == 0 ? 0 : 4;
+}
+
+static int new_fs_reports_bad_options(void)
+{
+	struct lsh_err *err = NULL;
+	const char *opts[] = { "size=lots", NULL };
+	int r = lsh_mount_new_fs("tmpfs", "tmpfs", opts, 0, &err);
+	int ok_ = r < 0 && strstr(err->msg, "tmpfs size=lots") != NULL;
+	lsh_err_free(err);
+	err = NULL;
+	r = lsh_mount_new_fs("no-such-fs-lsh", NULL, NULL, 0, &err);
+	ok_ = ok_ && r == -ENODEV && strstr(err->msg, "fsopen no-such-fs-lsh");
+	lsh_err_free(err);
+	return ok_ ? 0 : 1;
+}
+
+static int enter_root_pivots(void)
+{
+	struct lsh_err *err = NULL;
+	if (mkdir("/tmp/nr", 0755) < 0)
+		return 1;
+	int mfd = new_tmpfs();
+	int target = open("/tmp/nr", O_PATH);
+	if (mfd < 0 || target < 0 || lsh_mount_attach(mfd, target, &err) < 0)
+		return 2;
+	int root = open("/tmp/nr", O_PATH | O_DIRECTORY);
+	if (root < 0 || mkdirat(root, "only", 0755) < 0)
+		return 3;
+	if (lsh_mount_enter_root(root, &err) < 0)
+		return 4;
+	struct stat st;
+	if (stat("/only", &st) < 0 || stat("/etc", &st) == 0 || stat("/tmp", &st) == 0)
+		return 5;
+	char cwd[64];
+	return getcwd(cwd, sizeof cwd) && strcmp(cwd, "/") == 0 ? 0 : 6;
+}
+
+static struct lsh_plan_step *add(struct lsh_plan *p, const char *op)
+{
+	return lsh_plan_add(p, lsh_plan_op_by_name(op), strcmp(op, "clone") == 0 ? LSH_WHERE_SUPERVISOR
+						  : strncmp(op, "uid", 3) == 0 || strncmp(op, "gid", 3) == 0 || strcmp(op, "setgroups") == 0
+						  ? LSH_WHERE_SUPERVISOR : LSH_WHERE_CHILD, "test_mount.c");
+}
+
+static void bind_step(struct lsh_plan *p, const char *src, const char *dst, int legacy)
+{
+	struct lsh_plan_step *s = add(p, "bind");
+	lsh_plan_step_set_str(s, 0, src);
+	lsh_plan_step_set_str(s, 1, dst);
+	s->ints[0] = 1; /* readonly */
+	s->ints[3] = legacy;
+}
+
+/* A whole run through the executor: a new root with read-only binds of /usr and of /dev
+ * (which has submounts), by the fd API or by the mount(2) fallback; the command exits 42
+ * when writes to both the bind and a submount of it fail. */
+static int run_plan_with_binds(int legacy)
+{
+	static const char *const ns[] = { "user", "mount", "pid" };
+	static const char *const env[] = { "PATH=/usr/bin:/bin" };
+	static const char *const argv[] = { "/bin/sh", "-c",
+		"if touch /hostdev/.lsh-test-x 2>/dev/null || touch /hostdev/shm/.lsh-test-x 2>/dev/null; "
+		"then exit 1; fi; test -x /usr/bin/env && exit 42", NULL };
+	static const char *const links[][2] = { { "/bin", "usr/bin" }, { "/lib", "usr/lib" }, { "/lib64", "usr/lib64" } };
+	struct lsh_plan *p = lsh_plan_new();
+	char map[64];
+	lsh_plan_step_set_list(add(p, "clone"), 0, ns, 3);
+	add(p, "setgroups");
+	snprintf(map, sizeof map, "0 %d 1\n", (int)getuid());
+	lsh_plan_step_set_str(add(p, "uid_map"), 0, map);
+	snprintf(map, sizeof map, "0 %d 1\n", (int)getgid());
+	lsh_plan_step_set_str(add(p, "gid_map"), 0, map);
+	add(p, "rootfs");
+	bind_step(p, "/usr", "/usr", legacy);
+	bind_step(p, "/dev", "/hostdev", legacy);
+	for (size_t i = 0; i < 3; i++) {
+		struct lsh_plan_step *s = add(p, "symlink");
+		lsh_plan_step_set_str(s, 0, links[i][0]);
+		lsh_plan_step_set_str(s, 1, links[i][1]);
+	}
+	lsh_plan_step_set_str(add(p, "dev"), 0, "/dev");
+	add(p, "pivot");
+	struct lsh_plan_step *s = add(p, "exec");
+	lsh_plan_step_set_list(s, 0, argv, 3);
+	lsh_plan_step_set_list(s, 1, env, 1);
+	struct lsh_spawn_result res;
+	struct lsh_err *err = NULL;
+	int r = lsh_spawn(p, &res, &err);
+	if (r < 0)
+		printf("# spawn: %s (step %ld)\n", err->msg, res.failed_step);
+	lsh_err_free(err);
+	lsh_plan_free(p);
+	/* Had the bind been writable, the files would be on the host: remove them. */
+	unlink("/dev/.lsh-test-x");
+	unlink("/dev/shm/.lsh-test-x");
+	return r < 0 ? -1 : res.exit_code;
+}
+
+int main(void)
+{
+	int r;
+	r = in_mount_ns(target_creates_and_refuses_symlinks);
+	ok(r == 0, "targets are created beneath the root and never through a symlink (%d)", r);
+	r = in_mount_ns(open_in_root_stays_inside);
+	ok(r == 0, "absolute and .. symlinks resolve inside the root (%d)", r);
+	r = in_mount_ns(clone_setattr_attach_readonly);
+	ok(r == 0, "a cloned tree made read-only recursively is read-only in its submounts (%d)", r);
+	r = in_mount_ns(legacy_bind_reaches_submounts);
+	ok(r == 0, "the mount(2) fallback remounts every submount read-only (%d)", r);
+	r = in_mount_ns(new_fs_reports_bad_options);
+	ok(r == 0, "fsopen/fsconfig failures name the filesystem and option (%d)", r);
+	r = in_mount_ns(enter_root_pivots);
+	ok(r == 0, "enter_root pivots and detaches the old root (%d)", r);
+	r = run_plan_with_binds(0);
+	ok(r == 42, "a plan's read-only binds are read-only down to submounts (%d)", r);
+	r = run_plan_with_binds(1);
+	ok(r == 42, "so are they through the mount(2) fallback (%d)", r);
+	return done_testing();
+}

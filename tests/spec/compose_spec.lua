@@ -1,0 +1,215 @@
+-- Provenance, composition and parameters: where each entry came from, how a profile
+-- merges over the one it extends, and --set. #unit
+local source_map = require "lunshare.source_map"
+local compose = require "lunshare.compose"
+local profile = require "lunshare.profile"
+local diff = require "lunshare.diff"
+
+local function tmpdir(files)
+  local dir = os.tmpname()
+  os.remove(dir)
+  os.execute("mkdir -p " .. dir)
+  for name, src in pairs(files) do
+    local f = assert(io.open(dir .. "/" .. name, "w"))
+    f:write(src)
+    f:close()
+  end
+  return dir
+end
+
+describe("source map #unit", function()
+  local src = [=[
+-- a comment with { braces } and "quotes"
+local extra = {
+  { target = "/home" },
+}
+return {
+  namespaces = { "user",
+    "net" },
+  list = {
+    mk "/usr",
+    mk { source = "/a",
+      target = "/b" },
+    [[long
+string]],
+  },
+  extra = extra,
+  f = function() return { 1, 2 } end,
+  after = 1,
+}
+]=]
+  it("maps nested field paths to their lines", function()
+    local v = { namespaces = { "user", "net" }, list = { {}, { source = "/a", target = "/b" }, "x" },
+      extra = { { target = "/home" } }, f = print, after = 1 }
+    local origins = {}
+    source_map.annotate(v, src, "p.lua", origins, {})
+    assert.equal("p.lua:7", source_map.lookup(origins, v, "namespaces[2]"))
+    assert.equal("p.lua:9", source_map.lookup(origins, v, "list[1]"))
+    assert.equal("p.lua:11", source_map.lookup(origins, v, "list[2].target"))
+    assert.equal("p.lua:12", source_map.lookup(origins, v, "list[3]"))
+    assert.equal("p.lua:3", source_map.lookup(origins, v, "extra[1].target"))
+    assert.equal("p.lua:17", source_map.lookup(origins, v, "after"))
+    -- A path deeper than anything recorded gets its deepest known part.
+    assert.equal("p.lua:10", source_map.lookup(origins, v, "list[2].nothing"))
+  end)
+
+  it("splits paths", function()
+    assert.same({ "mounts", 3, "source" }, source_map.split_path("mounts[3].source"))
+    assert.same({ "env", "set", "A" }, source_map.split_path("env.set.A"))
+  end)
+end)
+
+describe("merge rules #unit", function()
+  local function merge(parent, child)
+    local errs = {}
+    local ctx = { origins = {}, fail = function(path, _, msg) errs[#errs + 1] = path .. ": " .. msg end }
+    return compose.profile(parent, child, ctx), errs
+  end
+
+  it("lets scalars override and keeps what the child does not set", function()
+    local m = merge({ hostname = "a", cwd = "/" }, { hostname = "b", extends = "x" })
+    assert.same({ hostname = "b", cwd = "/" }, m)
+  end)
+
+  it("edits sets with +name and -name and replaces them with a plain list", function()
+    assert.same({ "user", "pid" }, merge({ namespaces = { "user", "net" } }, { namespaces = { "-net", "+pid" } }).namespaces)
+    assert.same({ "ipc" }, merge({ namespaces = { "user", "net" } }, { namespaces = { "ipc" } }).namespaces)
+    local _, errs = merge({ namespaces = { "user" } }, { namespaces = { "-net" } })
+    assert.same({ "namespaces[1]: '-net' removes nothing: 'net' is not inherited" }, errs)
+  end)
+
+  it("appends lists and removes inherited entries by key with without", function()
+    local m = merge({ env = { keep = { "TERM", "LANG" } } }, { env = { keep = { compose.without("LANG"), "HOME" } } })
+    assert.same({ "TERM", "HOME" }, m.env.keep)
+  end)
+
+  it("merges tables key by key", function()
+    local m = merge({ env = { set = { A = "1", B = "2" }, clear = false } }, { env = { set = { B = "3" } } })
+    assert.same({ set = { A = "1", B = "3" }, clear = false }, m.env)
+  end)
+
+  it("lets an area declare its fields' rules and keys", function()
+    local mounts = require "lunshare.mounts"
+    local saved_rule, saved_key = mounts.MERGE, mounts.MERGE_KEY
+    mounts.MERGE = { mounts = "list" }
+    mounts.MERGE_KEY = { mounts = function(e) return e.dst end }
+    local m = merge({ mounts = { { dst = "/a" }, { dst = "/home" } } },
+      { mounts = { compose.without("/home"), { dst = "/b" } } })
+    mounts.MERGE, mounts.MERGE_KEY = saved_rule, saved_key
+    assert.same({ { dst = "/a" }, { dst = "/b" } }, m.mounts)
+  end)
+
+  it("passes a malformed list through to the checker untouched", function()
+    assert.same({ keep = { x = 1 } }, merge({}, { env = { keep = { x = 1 } } }).env)
+  end)
+end)
+
+describe("loading with extends and params #unit", function()
+  it("keeps each entry's own file and line through extends", function()
+    local dir = tmpdir({
+      ["base.lua"] = "return {\n  namespaces = { 'user', 'uts' },\n  hostname = 'b',\n  env = { keep = {\n    'TERM',\n  } },\n}\n",
+      ["child.lua"] = "return {\n  extends = 'base.lua',\n  env = { keep = {\n    'HOME',\n  } },\n}\n",
+    })
+    local p, errs = profile.load(dir .. "/child.lua")
+    assert.is_table(p, errs and errs[1] and errs[1].msg)
+    assert.same({ "TERM", "HOME" }, p.env.keep)
+    assert.equal(dir .. "/base.lua:3", profile.origin(p, "hostname"))
+    assert.equal(dir .. "/base.lua:5", profile.origin(p, "env.keep[1]"))
+    assert.equal(dir .. "/child.lua:4", profile.origin(p, "env.keep[2]"))
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("gives --set values to every profile in the chain, typed", function()
+    local dir = tmpdir({
+      ["base.lua"] = "local p = params { n = { type = 'integer', default = 1 } }\nreturn { time = { monotonic = p.n }, namespaces = { 'time' } }\n",
+      ["child.lua"] = "local p = params { on = { type = 'boolean', default = false } }\n" ..
+        "return { extends = 'base.lua', description = p.on and 'on' or 'off' }\n",
+    })
+    local p = assert(profile.load(dir .. "/child.lua", { set = { n = "42", on = "true" } }))
+    assert.equal(42, p.time.monotonic)
+    assert.equal("on", p.description)
+    local q = assert(profile.load(dir .. "/child.lua"))
+    assert.equal(1, q.time.monotonic)
+    assert.equal("off", q.description)
+    os.execute("rm -rf " .. dir)
+  end)
+end)
+
+describe("grants #unit", function()
+  it("summarises namespaces, ids, environment and area fields", function()
+    local g = diff.grants({ namespaces = { "user", "net" }, user = { uid = 0 }, mounts = { { target = "/tmp" } } })
+    assert.same({ "mount", "pid", "ipc", "uts", "cgroup", "time" }, g["namespaces shared with the host"])
+    assert.same({ "uid 0 gid 0, map self" }, g["ids inside"])
+    assert.same({ '{ target = "/tmp" }' }, g.mounts)
+  end)
+
+  it("prints only the differences", function()
+    local text, differ = diff.text({ a = { "x", "y" } }, { a = { "y", "z" } }, "old", "new")
+    assert.is_true(differ)
+    assert.equal("--- old\n+++ new\na:\n  - x\n  + z\n", text)
+    local _, same = diff.text({ a = { "x" } }, { a = { "x" } }, "old", "new")
+    assert.is_false(same)
+  end)
+end)
+
+describe("testing a recipe with busted, as the man page shows #unit", function()
+  it("loads with --set values and plans through require 'lunshare'", function()
+    local lunshare = require "lunshare"
+    local path = os.tmpname() .. ".lua"
+    local f = assert(io.open(path, "w"))
+    f:write("local param = params { net = { type = 'boolean', default = true } }\n" ..
+      "return { namespaces = { 'user', 'mount', 'pid', param.net and 'net' or nil } }\n")
+    f:close()
+    local p = assert(lunshare.load(path, { set = { net = "false" } }))
+    local plan = assert(lunshare.plan(p))
+    assert.equal("clone", plan.steps[1].op)
+    assert.same({ "user", "mount", "pid" }, plan.steps[1].namespaces)
+    local _, errs = lunshare.load(path, { set = { net = "maybe" } })
+    assert.same({ path .. ":1: params.net: --set net=maybe: expected a boolean, got 'maybe'" }, errs)
+    os.remove(path)
+  end)
+end)
+
+describe("warnings #unit", function()
+  it("come from an area's check through c:warn, with file and line, and do not fail", function()
+    local schema = require "lunshare.schema"
+    local security = require "lunshare.security"
+    local real = security.check
+    security.check = function(c, p)
+      real(c, p)
+      if p.description == "warn me" then c:warn("description", "a test warning") end
+    end
+    local errs, warnings = schema.check({ description = "warn me" }, "w.lua", "return {\n  description = 'warn me',\n}\n")
+    security.check = real
+    assert.same({}, errs)
+    assert.same({ "w.lua:2: description: warning: a test warning" }, { schema.format_error(warnings[1]) })
+  end)
+end)
+
+describe("area warnings listed apart #unit", function()
+  it("become checker warnings with file and line", function()
+    local schema = require "lunshare.schema"
+    local network = require "lunshare.network"
+    local saved = network.warnings
+    network.warnings = function(p) return p.cwd == "/" and { { path = "cwd", msg = "root as cwd" } } or {} end
+    local errs, warnings = schema.check({ cwd = "/" }, "w.lua", "return {\n\n  cwd = '/',\n}\n")
+    network.warnings = saved
+    assert.same({}, errs)
+    assert.equal("w.lua:3: cwd: warning: root as cwd", schema.format_error(warnings[1]))
+  end)
+end)
+
+describe("origins after without #unit", function()
+  it("stay with their entries when an inherited one is removed", function()
+    local dir = tmpdir({
+      ["base.lua"] = "return {\n  mounts = {\n    { target = '/a' },\n    { target = '/home' },\n    { target = '/c' },\n  },\n}\n",
+      ["child.lua"] = "return {\n  extends = 'base.lua',\n  mounts = {\n    without '/home',\n    { target = '/d' },\n  },\n}\n",
+    })
+    local p = assert(profile.load(dir .. "/child.lua"))
+    assert.same({ { target = "/a" }, { target = "/c" }, { target = "/d" } }, p.mounts)
+    assert.equal(dir .. "/base.lua:3", profile.origin(p, "mounts[1]"))
+    assert.equal(dir .. "/base.lua:5", profile.origin(p, "mounts[2]"))
+    assert.equal(dir .. "/child.lua:5", profile.origin(p, "mounts[3]"))
+    os.execute("rm -rf " .. dir)
+  end)
+end)
