@@ -158,6 +158,13 @@ for _, mode in ipairs(H.modes) do
       assert.truthy(r.err:find(bad .. ":2: keep_fds[1]: expected an fd number from 3 to 1023", 1, true), r.err)
     end)
 
+    it("doctor reports seccomp support and, for root, the range root inside maps to", function()
+      local r = run({ "doctor" })
+      assert.truthy(r.out:find("ok    seccomp filters\n", 1, true), r.out)
+      local line = r.out:find("root inside a root caller's sandbox is host uid", 1, true)
+      if mode == "root" then assert.truthy(line, r.out) else assert.falsy(line, r.out) end
+    end)
+
     it("gives the sandbox a fresh session keyring", function()
       local p = H.profile([[return { namespaces = { "user", "pid" }, seccomp = { allow = { "@keyring" } } }]])
       local r = run({ "run", p, "--", "sh", "-c", "grep -c '_ses' /proc/keys; cat /proc/keys" })
