@@ -122,6 +122,113 @@ static int l_seccomp_syscalls(lua_State *L)
 	return 1;
 }
 
+/* set_ids(uid, gid): drop supplementary groups and take these ids in the namespace */
+static int l_set_ids(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	lua_Integer uid = luaL_checkinteger(L, 1);
+	lua_Integer gid = luaL_checkinteger(L, 2);
+	lsh_l_check_nargs(L, 2);
+	return done(L, lsh_caps_set_ids((uid_t)uid, (gid_t)gid, &err), err);
+}
+
+static int l_keyring_new_session(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	lsh_l_check_nargs(L, 0);
+	return done(L, lsh_keyring_new_session(&err), err);
+}
+
+/* ---- cgroups: a "lunshare.Cgroup" handle removes its cgroup on close, __close, __gc ---- */
+
+struct cgroup_box {
+	struct lsh_cgroup *cg;
+};
+
+static struct cgroup_box *check_cgroup(lua_State *L)
+{
+	struct cgroup_box *b = luaL_checkudata(L, 1, "lunshare.Cgroup");
+	if (b->cg == NULL)
+		luaL_argerror(L, 1, "cgroup is removed");
+	return b;
+}
+
+static int cg_close(lua_State *L)
+{
+	struct cgroup_box *b = luaL_checkudata(L, 1, "lunshare.Cgroup");
+	lsh_cgroup_destroy(b->cg);
+	b->cg = NULL;
+	return 0;
+}
+
+static int cg_attach(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	struct cgroup_box *b = check_cgroup(L);
+	pid_t pid = (pid_t)luaL_checkinteger(L, 2);
+	return done(L, lsh_cgroup_attach(b->cg, pid, &err), err);
+}
+
+static int cg_oom_killed(lua_State *L)
+{
+	lua_pushboolean(L, lsh_cgroup_oom_killed(check_cgroup(L)->cg));
+	return 1;
+}
+
+static int cg_path(lua_State *L)
+{
+	lua_pushstring(L, lsh_cgroup_path(check_cgroup(L)->cg));
+	return 1;
+}
+
+static int cg_tostring(lua_State *L)
+{
+	struct cgroup_box *b = luaL_checkudata(L, 1, "lunshare.Cgroup");
+	lua_pushfstring(L, "cgroup (%s)", b->cg ? lsh_cgroup_path(b->cg) : "removed");
+	return 1;
+}
+
+static lua_Integer opt_field(lua_State *L, int idx, const char *k)
+{
+	lua_getfield(L, idx, k);
+	lua_Integer v = luaL_optinteger(L, -1, 0);
+	lua_pop(L, 1);
+	return v;
+}
+
+/* cgroup_create(name, { memory =, pids =, cpu_quota =, cpu_period = }) -> handle */
+static int l_cgroup_create(lua_State *L)
+{
+	static const char *const keys[] = { "memory", "pids", "cpu_quota", "cpu_period", NULL };
+	struct lsh_err *err = NULL;
+	const char *name = luaL_checkstring(L, 1);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	lsh_l_check_keys(L, 2, keys);
+	struct lsh_cgroup_limits lim = { opt_field(L, 2, "memory"), opt_field(L, 2, "pids"),
+					 opt_field(L, 2, "cpu_quota"), opt_field(L, 2, "cpu_period") };
+	/* The handle exists, empty, before the cgroup: a raise cannot leak it. */
+	struct cgroup_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+	b->cg = NULL;
+	if (luaL_newmetatable(L, "lunshare.Cgroup")) {
+		static const luaL_Reg methods[] = {
+			{ "attach", cg_attach }, { "oom_killed", cg_oom_killed }, { "path", cg_path },
+			{ "close", cg_close },	 { NULL, NULL },
+		};
+		lua_pushcfunction(L, cg_close);
+		lua_setfield(L, -2, "__gc");
+		lua_pushcfunction(L, cg_close);
+		lua_setfield(L, -2, "__close");
+		lua_pushcfunction(L, cg_tostring);
+		lua_setfield(L, -2, "__tostring");
+		luaL_newlib(L, methods);
+		lua_setfield(L, -2, "__index");
+	}
+	lua_setmetatable(L, -2);
+	if (lsh_cgroup_create(name, &lim, &b->cg, &err) < 0)
+		return lsh_l_fail(L, err);
+	return 1;
+}
+
 void lsh_l_open_security(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
@@ -130,6 +237,8 @@ void lsh_l_open_security(lua_State *L)
 		{ "seccomp_load", l_seccomp_load },   { "caps_restrict", l_caps_restrict },
 		{ "no_new_privs", l_no_new_privs },   { "rlimit_set", l_rlimit_set },
 		{ "seccomp_syscalls", l_seccomp_syscalls },
+		{ "set_ids", l_set_ids },	      { "keyring_new_session", l_keyring_new_session },
+		{ "cgroup_create", l_cgroup_create },
 		{ NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);

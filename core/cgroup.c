@@ -63,8 +63,9 @@ static char *own_path(const char *controller)
 		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (c2 == NULL)
 			continue;
+		*c1 = '\0';
 		*c2 = '\0';
-		const char *ctrls = c1 + 1;
+		const char *ctrls = c1 + 1; /* "" for the v2 line "0::/path" */
 		if (controller == NULL) {
 			if (strcmp(line, "0") == 0 && *ctrls == '\0')
 				return strdup(c2 + 1);

@@ -82,5 +82,35 @@ int main(void)
 	lsh_cgroup_destroy(cg);
 	ok(lsh_cgroup_create("../escape", &pidlim, &cg, &err) == -EINVAL, "a name with a slash is refused");
 	lsh_err_free(err);
+	err = NULL;
+
+	/* v2: a cgroup without limits needs no controller, so the caller's v2 cgroup (the
+	 * empty hybrid one here) serves, and the child is born in it with CLONE_INTO_CGROUP. */
+	struct lsh_cgroup_limits none = { 0, 0, 0, 0 };
+	int fd = -1;
+	if (lsh_cgroup_create(name, &none, &cg, &err) == 0 && (fd = lsh_cgroup_fd(cg, &err)) >= 0) {
+		int pidfd = -1;
+		fflush(stdout);
+		pid_t child = lsh_proc_clone(0, fd, &pidfd, &err);
+		if (child == 0) {
+			char want[128];
+			snprintf(want, sizeof want, "/%s\n", name);
+			_exit(contains("/proc/self/cgroup", want) ? 0 : 1);
+		}
+		ok(child > 0, "clones into the v2 cgroup: %s", err ? err->msg : "");
+		int cst = 0;
+		lsh_proc_wait(pidfd, 0, &cst, &err);
+		ok(WIFEXITED(cst) && WEXITSTATUS(cst) == 0, "the child is in it from its first instruction");
+		close(pidfd);
+		close(fd);
+		copy = strdup(lsh_cgroup_path(cg));
+		lsh_cgroup_destroy(cg);
+		ok(stat(copy, &st) < 0 && errno == ENOENT, "and the v2 cgroup is removed");
+		free(copy);
+	} else {
+		skip("no writable cgroup v2 here: %s", err ? err->msg : "v1 only");
+		lsh_cgroup_destroy(cg);
+	}
+	lsh_err_free(err);
 	return done_testing();
 }
