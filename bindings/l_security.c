@@ -49,6 +49,8 @@ static int l_rlimit_number(lua_State *L)
 	return push_number_or_nil(L, lsh_rlimit_from_name(luaL_checkstring(L, 1)));
 }
 
+/* Call as `int r = lsh_x(…, &err); return done(L, r, err);`: err must be read after the
+ * call, which an argument list does not guarantee. */
 static int done(lua_State *L, int r, struct lsh_err *err)
 {
 	if (r < 0)
@@ -63,7 +65,8 @@ static int l_seccomp_check(lua_State *L)
 	struct lsh_err *err = NULL;
 	size_t n;
 	const char **v = check_strings(L, 1, &n);
-	return done(L, lsh_seccomp_check(v, n, &err), err);
+	int r = lsh_seccomp_check(v, n, &err);
+	return done(L, r, err);
 }
 
 /* seccomp_load(rules) -> true | nil, msg, errno (for this process: the REPL, scripts) */
@@ -72,7 +75,8 @@ static int l_seccomp_load(lua_State *L)
 	struct lsh_err *err = NULL;
 	size_t n;
 	const char **v = check_strings(L, 1, &n);
-	return done(L, lsh_seccomp_load(v, n, &err), err);
+	int r = lsh_seccomp_load(v, n, &err);
+	return done(L, r, err);
 }
 
 /* caps_restrict(keep, lock_securebits) -> true | nil, msg, errno */
@@ -82,14 +86,16 @@ static int l_caps_restrict(lua_State *L)
 	size_t n;
 	const char **v = check_strings(L, 1, &n);
 	int lock = lua_toboolean(L, 2);
-	return done(L, lsh_caps_restrict(v, n, lock, &err), err);
+	int r = lsh_caps_restrict(v, n, lock, &err);
+	return done(L, r, err);
 }
 
 static int l_no_new_privs(lua_State *L)
 {
 	struct lsh_err *err = NULL;
 	lsh_l_check_nargs(L, 0);
-	return done(L, lsh_caps_no_new_privs(&err), err);
+	int r = lsh_caps_no_new_privs(&err);
+	return done(L, r, err);
 }
 
 /* rlimit_set(name, soft, hard) with -1 for unlimited */
@@ -99,7 +105,8 @@ static int l_rlimit_set(lua_State *L)
 	const char *name = luaL_checkstring(L, 1);
 	lua_Integer soft = luaL_checkinteger(L, 2);
 	lua_Integer hard = luaL_optinteger(L, 3, soft);
-	return done(L, lsh_rlimit_set(name, soft, hard, &err), err);
+	int r = lsh_rlimit_set(name, soft, hard, &err);
+	return done(L, r, err);
 }
 
 /* seccomp_syscalls() -> { name, … } of the native architecture, for suggestions */
@@ -129,14 +136,16 @@ static int l_set_ids(lua_State *L)
 	lua_Integer uid = luaL_checkinteger(L, 1);
 	lua_Integer gid = luaL_checkinteger(L, 2);
 	lsh_l_check_nargs(L, 2);
-	return done(L, lsh_caps_set_ids((uid_t)uid, (gid_t)gid, &err), err);
+	int r = lsh_caps_set_ids((uid_t)uid, (gid_t)gid, &err);
+	return done(L, r, err);
 }
 
 static int l_keyring_new_session(lua_State *L)
 {
 	struct lsh_err *err = NULL;
 	lsh_l_check_nargs(L, 0);
-	return done(L, lsh_keyring_new_session(&err), err);
+	int r = lsh_keyring_new_session(&err);
+	return done(L, r, err);
 }
 
 /* ---- cgroups: a "lunshare.Cgroup" handle removes its cgroup on close, __close, __gc ---- */
@@ -166,7 +175,8 @@ static int cg_attach(lua_State *L)
 	struct lsh_err *err = NULL;
 	struct cgroup_box *b = check_cgroup(L);
 	pid_t pid = (pid_t)luaL_checkinteger(L, 2);
-	return done(L, lsh_cgroup_attach(b->cg, pid, &err), err);
+	int r = lsh_cgroup_attach(b->cg, pid, &err);
+	return done(L, r, err);
 }
 
 static int cg_oom_killed(lua_State *L)
