@@ -143,10 +143,6 @@ function M.check(args)
     if p then
       for _, w in ipairs(p._warnings or {}) do io.stderr:write(schema.format_error(w), "\n") end
       io.stdout:write(name, ": ok\n")
-      for _, w in ipairs(require("lunshare.security").warnings(p)) do
-        local line = require("lunshare.profile").field_line(p._source or "", w.path:match("^[%a_]+"))
-        io.stderr:write(p._file, line and (":" .. line) or "", ": ", w.path, ": warning: ", w.msg, "\n")
-      end
     else
       bad = true
       for _, e in ipairs(errs) do io.stderr:write(schema.format_error(e), "\n") end
