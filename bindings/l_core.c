@@ -118,6 +118,7 @@ int luaopen_lunshare_core(lua_State *L)
 	lsh_l_open_idmap(L);
 	lsh_l_open_proc(L);
 	lsh_l_open_plan(L);
+	lsh_l_open_net(L);
 	lsh_l_open_mount(L);
 	lsh_l_open_sandbox(L);
 	lsh_l_open_security(L);

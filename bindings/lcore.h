@@ -35,6 +35,7 @@ void lsh_l_open_ns(lua_State *L);
 void lsh_l_open_idmap(lua_State *L);
 void lsh_l_open_proc(lua_State *L);
 void lsh_l_open_plan(lua_State *L);
+void lsh_l_open_net(lua_State *L);
 void lsh_l_open_mount(lua_State *L);
 void lsh_l_open_sandbox(lua_State *L);
 void lsh_l_open_security(lua_State *L);

@@ -33,10 +33,12 @@ int lsh_caps_from_name(const char *name)
 }
 
 /* The locked securebits: uid 0 gets no capabilities from exec (NOROOT), a setuid() away
- * from 0 does not clear or grant them (NO_SETUID_FIXUP), and nobody can unlock any of it
- * again, so root inside the sandbox has exactly the kept set after every exec. */
+ * from 0 does not clear or grant them (NO_SETUID_FIXUP), and nobody can unlock either
+ * again, so root inside the sandbox has exactly the kept set after every exec. KEEP_CAPS
+ * is left unlocked: with NO_SETUID_FIXUP it changes nothing, and programs such as
+ * iputils' ping fail outright when prctl(PR_SET_KEEPCAPS) is refused. */
 static const unsigned locked_bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-				    SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
+				    SECBIT_NO_SETUID_FIXUP_LOCKED;
 
 int lsh_caps_restrict(const char *const *keep, size_t n, int lock_securebits, struct lsh_err **err)
 {

@@ -67,6 +67,7 @@ int lsh_spawn_defer(struct lsh_spawn_ctx *ctx, lsh_undo_fn fn, void *arg, struct
 
 /* The ops each area contributes to the executor, each terminated by a NULL name. */
 extern const struct lsh_op lsh_ops_proc[];
+extern const struct lsh_op lsh_ops_net[];
 extern const struct lsh_op lsh_ops_mount[];
 extern const struct lsh_op lsh_ops_security[];
 

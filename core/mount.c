@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 int lsh_mount_make_private(const char *path, int recursive, struct lsh_err **err)
 {
@@ -198,5 +199,123 @@ int lsh_mount_bind_legacy(const char *src, const char *dst, uint64_t attrs, cons
 	}
 	free(line);
 	fclose(f);
+	return r;
+}
+
+/* Reads a whole small /proc file into buf (NUL-terminated). */
+static int read_small(const char *path, char *buf, size_t size, struct lsh_err **err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return lsh_err_set(err, errno, "open %s", path);
+	ssize_t n = read(fd, buf, size - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return lsh_err_set(err, e, "read %s", path);
+	buf[n] = '\0';
+	return (int)n;
+}
+
+static int write_small(const char *path, const char *text, struct lsh_err **err)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return lsh_err_set(err, errno, "open %s", path);
+	ssize_t n = write(fd, text, strlen(text));
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return lsh_err_set(err, e, "write %s", path);
+	return 0;
+}
+
+/* "inside outside count" lines as "inside inside count": the same ids one level down. */
+static int identity_map(const char *map, char *out, size_t size, int *single)
+{
+	struct lsh_idmap_range r[340];
+	int n = lsh_idmap_parse(map, r, LSH_ARRAY_SIZE(r));
+	if (n <= 0)
+		return -EINVAL;
+	for (int i = 0; i < n; i++)
+		r[i].outside = r[i].inside;
+	*single = n == 1 && r[0].count == 1;
+	return lsh_idmap_format(r, (size_t)n, out, size) < 0 ? -ENOSPC : 0;
+}
+
+int lsh_mount_lock(const char *proc, struct lsh_err **err)
+{
+	char path[256], umap[8192], gmap[8192], unew[8192], gnew[8192];
+	int usingle, gsingle, r;
+
+	snprintf(path, sizeof path, "%s/self/uid_map", proc);
+	if ((r = read_small(path, umap, sizeof umap, err)) < 0)
+		return r;
+	snprintf(path, sizeof path, "%s/self/gid_map", proc);
+	if ((r = read_small(path, gmap, sizeof gmap, err)) < 0)
+		return r;
+	if (identity_map(umap, unew, sizeof unew, &usingle) < 0 ||
+	    identity_map(gmap, gnew, sizeof gnew, &gsingle) < 0)
+		return lsh_err_msg(err, EINVAL, "lock mounts: cannot read this user namespace's id maps");
+
+	/* A process may map only its own id into a namespace it made; wider maps need a
+	 * helper that stays in the parent namespace, where it holds CAP_SETUID. */
+	int single = usingle && gsingle;
+	int go[2] = { -1, -1 }, done[2] = { -1, -1 };
+	pid_t helper = -1, self = getpid();
+	if (!single) {
+		if (pipe2(go, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0)
+			return lsh_err_set(err, errno, "lock mounts: pipe");
+		helper = fork();
+		if (helper < 0)
+			return lsh_err_set(err, errno, "lock mounts: fork");
+		if (helper == 0) {
+			char c;
+			int code = 0;
+			close(go[1]);
+			close(done[0]);
+			if (read(go[0], &c, 1) == 1) {
+				snprintf(path, sizeof path, "%s/%d/uid_map", proc, (int)self);
+				code = -write_small(path, unew, NULL);
+				snprintf(path, sizeof path, "%s/%d/gid_map", proc, (int)self);
+				if (code == 0)
+					code = -write_small(path, gnew, NULL);
+			}
+			if (write(done[1], &code, sizeof code) < 0)
+				_exit(1);
+			_exit(0);
+		}
+		close(go[0]);
+		close(done[1]);
+	}
+	/* The kernel copies the mount table into a namespace owned by the new user namespace
+	 * and marks every copied mount locked: its flags (read-only, nosuid, nodev) can no
+	 * longer be cleared and it cannot be unmounted to uncover what is below, even by
+	 * root inside (user_namespaces(7), "Restrictions on mount namespaces"). */
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+		r = lsh_err_set(err, errno, "lock mounts: unshare a user and a mount namespace");
+	} else if (single) {
+		snprintf(path, sizeof path, "%s/self/setgroups", proc);
+		r = write_small(path, "deny", err);
+		snprintf(path, sizeof path, "%s/self/uid_map", proc);
+		if (r == 0)
+			r = write_small(path, unew, err);
+		snprintf(path, sizeof path, "%s/self/gid_map", proc);
+		if (r == 0)
+			r = write_small(path, gnew, err);
+		if (r < 0)
+			lsh_err_wrap(err, "lock mounts");
+	} else {
+		int code = EIO;
+		if (write(go[1], "g", 1) != 1 || read(done[0], &code, sizeof code) != sizeof code)
+			code = EIO;
+		r = code ? lsh_err_set(err, code, "lock mounts: write the id maps") : 0;
+	}
+	if (helper > 0) {
+		close(go[1]);
+		close(done[0]);
+		while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
 	return r;
 }

@@ -119,7 +119,7 @@ static int op_bind(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 			*err = NULL;
 			return 0;
 		}
-		return lsh_err_wrap(err, "bind: source");
+		return lsh_err_wrap(err, "source");
 	}
 	struct stat sb;
 	if (fstat(sfd, &sb) < 0)
@@ -203,6 +203,10 @@ static int op_proc(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 	 * and, in a user namespace, only while a full proc is visible (the old root's). */
 	_cleanup_close_ int mfd = new_fs_at(ctx, "proc", "proc", NULL,
 					    LSH_MOUNT_NOSUID | LSH_MOUNT_NODEV | LSH_MOUNT_NOEXEC, s->strs[0], err);
+	if (mfd == -EPERM) /* (*err)->msg is freed only after the new one is formatted */
+		return lsh_err_msg(err, EPERM, "%s (in a user namespace the kernel allows a new proc only "
+				   "while the host's /proc is fully visible, nothing mounted over parts of it)",
+				   (*err)->msg);
 	if (mfd < 0)
 		return mfd;
 	/* As bubblewrap: the parts of /proc that configure the whole machine are read-only,
@@ -422,6 +426,12 @@ static int op_pivot(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, st
 	return 0;
 }
 
+static int op_lock_mounts(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	(void)ctx;
+	return lsh_mount_lock(s->strs[0], err);
+}
+
 const struct lsh_op lsh_ops_mount[] = {
 	{ "mount_private", W(CHILD), { { "path", LSH_ARG_STR, 0, 1 } }, op_mount_private },
 	{ "rootfs", W(CHILD),
@@ -446,5 +456,6 @@ const struct lsh_op lsh_ops_mount[] = {
 	  op_file },
 	{ "remount_ro", W(CHILD), { { "dst", LSH_ARG_STR, 0, 1 } }, op_remount_ro },
 	{ "pivot", W(CHILD), { { "readonly", LSH_ARG_BOOL, 0, 0 } }, op_pivot },
+	{ "lock_mounts", W(CHILD), { { "proc", LSH_ARG_STR, 0, 1 } }, op_lock_mounts },
 	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL },
 };

@@ -11,6 +11,7 @@ struct lsh_plan {
 /* Each area of the core contributes its table of ops; the executor knows no other list. */
 static const struct lsh_op *const areas[] = {
 	lsh_ops_proc,
+	lsh_ops_net,
 	lsh_ops_mount,
 	lsh_ops_security,
 };

@@ -4,8 +4,11 @@
  * privilege they removed. */
 #include "internal.h"
 
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #define W(x) (1u << LSH_WHERE_##x)
 #define AREA_SECURITY 2
@@ -38,8 +41,24 @@ static int op_rlimit(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 
 static int op_set_ids(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
+	int r = lsh_caps_set_ids((uid_t)s->ints[0], (gid_t)s->ints[1], err);
+	if (r < 0)
+		return r;
+	/* A change of effective uid clears the parent-death signal (credentials(7)): arm it
+	 * again, or a sandbox would outlive a supervisor killed with SIGKILL. If the
+	 * supervisor died in between, its end of the sync socket is closed: stop here. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return lsh_err_set(err, errno, "prctl(PR_SET_PDEATHSIG)");
+	struct pollfd p = { ctx->sync_fd, POLLIN, 0 };
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
+		return lsh_err_msg(err, ESRCH, "the supervisor exited before the sandbox started");
+	return 0;
+}
+
+static int op_sysctl(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
 	(void)ctx;
-	return lsh_caps_set_ids((uid_t)s->ints[0], (gid_t)s->ints[1], err);
+	return lsh_sysctl_write(s->strs[0], s->strs[1], err);
 }
 
 static int op_keyring(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
@@ -111,6 +130,7 @@ static int op_cgroup_enter(const struct lsh_plan_step *s, struct lsh_spawn_ctx *
 
 const struct lsh_op lsh_ops_security[] = {
 	{ "set_ids", W(CHILD), { { "uid", LSH_ARG_INT, 0, 0 }, { "gid", LSH_ARG_INT, 1, 0 } }, op_set_ids },
+	{ "sysctl", W(CHILD), { { "name", LSH_ARG_STR, 0, 1 }, { "value", LSH_ARG_STR, 1, 1 } }, op_sysctl },
 	{ "session_keyring", W(CHILD), { { NULL, 0, 0, 0 } }, op_keyring },
 	{ "rlimit", W(CHILD),
 	  { { "resource", LSH_ARG_STR, 0, 1 }, { "soft", LSH_ARG_INT, 0, 0 }, { "hard", LSH_ARG_INT, 1, 0 } },

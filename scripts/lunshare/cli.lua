@@ -17,6 +17,7 @@ usage: lunshare COMMAND [ARGS]
   explain PROFILE [--json] [--set K=V]...
                                  print the plan run would execute, step by step
   diff [--set K=V]... OLD NEW    compare what two profiles grant (exit 1 if they differ)
+  net up|status|down FILE        build, compare or remove a network topology file
   doctor                         check what this kernel and machine allow, with fixes
   repl                           an interactive Lua prompt with the lunshare API
   version                        print the version
@@ -226,6 +227,10 @@ function M.repl(args)
   return require("lunshare.repl").main()
 end
 
+function M.net(args)
+  return require("lunshare.topology").main(args, fail)
+end
+
 function M.version()
   io.stdout:write("lunshare ", require("lunshare.core").version, " (", _VERSION, ")\n")
   return 0
@@ -236,7 +241,7 @@ function M.help()
   return 0
 end
 
-local COMMANDS = { "run", "check", "explain", "diff", "doctor", "repl", "version", "help" }
+local COMMANDS = { "run", "check", "explain", "diff", "doctor", "repl", "version", "help", "net" }
 
 -- Returns the process exit status.
 function M.main(arg)

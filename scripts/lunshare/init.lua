@@ -6,6 +6,8 @@ M.core = require "lunshare.core"
 M.profile = require "lunshare.profile"
 M.schema = require "lunshare.schema"
 M.planner = require "lunshare.plan"
+M.net = require "lunshare.net"
+M.topology = require "lunshare.topology"
 M.version = M.core.version
 
 -- Loads a profile by name or path: the profile, or nil and a list of error strings.

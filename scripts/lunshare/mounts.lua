@@ -11,6 +11,11 @@ local M = {}
 
 M.FIELDS = { "mounts", "root" }
 
+-- Under `extends`, a child's mounts add to its parent's, and `without "/home"` removes the
+-- inherited mount whose target (or, for a bind without one, source) is /home.
+M.MERGE = { mounts = "list", root = "table" }
+M.MERGE_KEY = { mounts = function(m) return type(m) == "table" and (m.dst or m.src) or nil end }
+
 -- kind -> the fields it takes and those it needs. Binds take `dst` (default: `src`).
 local BIND = { fields = { "src", "dst", "optional" }, required = { "src" } }
 M.KINDS = {
@@ -33,19 +38,8 @@ local NEWROOT = "/newroot"
 -- ---- constructors: plain data, checked later by check() -------------------------------
 
 -- Copies a table argument: positional values become the named fields in `order`.
--- `_line` is where the profile called the constructor, for error messages.
-local HERE = debug.getinfo(1, "S").source
-local function caller_line()
-  -- Level 4 is the profile unless a constructor made a tail call (then 3).
-  for level = 3, 5 do
-    local info = debug.getinfo(level, "Sl")
-    if not info then return nil end
-    if info.source ~= HERE then return info.currentline > 0 and info.currentline or nil end
-  end
-end
-
 local function from_args(kind, order, a, b)
-  local m = { kind = kind, _line = caller_line() }
+  local m = { kind = kind }
   if type(a) == "table" then
     for k, v in pairs(a) do
       if type(k) == "number" and order[k] then m[order[k]] = v
@@ -103,17 +97,7 @@ local function check_mode(c, v, path)
   end
 end
 
--- A checker whose errors point at the line that wrote mount m, not at `mounts = {`.
-local function at_line(c0, m)
-  if type(m) ~= "table" or math.type(m._line) ~= "integer" then return c0 end
-  return setmetatable({ fail = function(_, p, msg)
-    c0:fail(p, msg)
-    c0.errors[#c0.errors].line = m._line
-  end }, { __index = c0 })
-end
-
-local function check_mount(c0, m, path, ns)
-  local c = at_line(c0, m)
+local function check_mount(c, m, path, ns)
   if type(m) ~= "table" then
     c:fail(path, "expected a mount (a table with a kind, e.g. ro_bind \"/usr\"), got " .. type(m))
     return
@@ -129,13 +113,12 @@ local function check_mount(c0, m, path, ns)
   end
   local unknown = false
   for k in pairs(m) do
-    if k ~= "kind" and k ~= "_line" and not util.contains(spec.fields, k) then unknown = true end
+    if k ~= "kind" and not util.contains(spec.fields, k) then unknown = true end
   end
   if unknown then
-    local allowed, fields = { "kind" }, {}
+    local allowed = { "kind" }
     for _, f in ipairs(spec.fields) do allowed[#allowed + 1] = f end
-    for k, v in pairs(m) do if k ~= "_line" then fields[k] = v end end
-    c:keys(fields, path, allowed)
+    c:keys(m, path, allowed)
   end
   for _, f in ipairs(spec.required) do
     if m[f] == nil then c:fail(path .. "." .. f, "missing required field '" .. f .. "' of a " .. m.kind .. " mount") end
@@ -283,6 +266,7 @@ end
 -- The mounts in the order they are applied: parents before children (by the depth of
 -- the target, stable, so mounts on the same path keep the profile's order), and the
 -- read-only remounts after everything they could cover.
+-- Returns the mounts and, beside, the index each had in the profile.
 function M.ordered(mounts)
   local list = {}
   for i, m in ipairs(mounts) do
@@ -293,9 +277,9 @@ function M.ordered(mounts)
     if a.d ~= b.d then return a.d < b.d end
     return a.i < b.i
   end)
-  local out = {}
-  for i, e in ipairs(list) do out[i] = e.m end
-  return out
+  local out, index = {}, {}
+  for i, e in ipairs(list) do out[i], index[i] = e.m, e.i end
+  return out, index
 end
 
 function M.plan(profile, add)
@@ -316,15 +300,27 @@ function M.plan(profile, add)
   add("mounts", { op = "rootfs", where = "child", size = root.size, mode = octal(root.mode), origin = o,
     explain = "mount --make-rprivate / && mount -t tmpfs -o nosuid,nodev," .. opts(ropts) .. " tmpfs " .. NEWROOT })
   local mo = plan.origin(profile, "mounts")
-  for _, m in ipairs(M.ordered(profile.mounts)) do
+  local ordered, index = M.ordered(profile.mounts)
+  for i, m in ipairs(ordered) do
     local s = mount_step(m)
     s.where = "child"
-    s.origin = (m._line and profile._file) and (profile._file .. ":" .. m._line) or mo
+    s.origin = plan.origin(profile, "mounts[" .. index[i] .. "]")
     add("mounts", s)
   end
   local explain = "cd " .. NEWROOT .. " && pivot_root . . && umount -l ."
   if root.readonly then explain = "mount -o remount,bind,ro " .. NEWROOT .. " && " .. explain end
   add("mounts", { op = "pivot", where = "child", readonly = root.readonly == true, origin = o, explain = explain })
+  -- Root inside a user namespace could otherwise remount a read-only bind read-write.
+  -- Locking takes the capabilities over the other namespaces away, so it comes after
+  -- everything that configures them, first among the privilege steps.
+  local proc
+  for _, m in ipairs(profile.mounts) do
+    if m.kind == "proc" and not proc then proc = clean(m.dst) end
+  end
+  if ns.user and proc then
+    add("privileges", { op = "lock_mounts", where = "child", proc = proc, origin = mo,
+      explain = "unshare --user --mount  # mapping the same ids: every mount is locked, its flags stay" })
+  end
   return true
 end
 

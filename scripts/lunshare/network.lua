@@ -1,21 +1,212 @@
--- Profile area: the network: none, host, a named netns, veth links.
--- An area module checks its fields (check), adds its steps to the plan (plan), and may
--- offer constructors to profiles (constructors). Not built yet: `run` refuses its fields.
+-- Profile area: the network.
+--   network = "none"               own netns with loopback up (the default when "net" is
+--                                  among the namespaces)
+--   network = "host"               the host's network ("net" must not be unshared)
+--   network = { join = "NAME" }    enter the named netns /run/netns/NAME (a host of a
+--                                  topology brought up with `lunshare net up`)
+--   network = { links = { veth { name = "eth0", host = "lsh0", address = "10.0.0.2/24",
+--                                host_address = "10.0.0.1/24", gateway = "10.0.0.1" } } }
+--   network = { veth { … }, … }   the same, as a list
+-- A veth's host end is made by the supervisor with its peer born inside the sandbox's
+-- namespace, and removed when the run ends.
+local util = require "lunshare.util"
+
 local M = {}
 
 M.FIELDS = { "network" }
 
--- Profile helpers this area offers (names visible inside profiles).
-M.constructors = {}
+local VETH_KEYS = { "type", "name", "host", "address", "host_address", "mtu", "gateway",
+  "routes", "bridge" }
+local ROUTE_KEYS = { "to", "via", "dev" }
 
--- c: the schema checker (c:fail(path, msg), c:type(v, path, want), …); p: the profile.
-function M.check(c, p)
-  local _ = c, p
+-- Profile helpers: plain data, so that a profile stays data.
+M.constructors = {
+  veth = function(t)
+    local v = { type = "veth" }
+    for k, x in pairs(type(t) == "table" and t or {}) do v[k] = x end
+    return v
+  end,
+}
+
+local function list(v)
+  if v == nil then return {} end
+  if type(v) == "string" then return { v } end
+  return v
+end
+M.list = list
+
+-- A CIDR "10.0.0.1/24" or "fd00::1/64"; false and a reason otherwise.
+function M.valid_cidr(s, need_prefix)
+  if type(s) ~= "string" then return false end
+  local host, len = s:match("^([^/]+)/(%d+)$")
+  if not host then
+    if need_prefix then return false end
+    host = s
+  end
+  if host:find(":") then
+    return host:match("^[%x:%.]+$") ~= nil and (not len or tonumber(len) <= 128)
+  end
+  local a, b, c, d = host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  if not a then return false end
+  for _, x in ipairs({ a, b, c, d }) do if tonumber(x) > 255 then return false end end
+  return not len or tonumber(len) <= 32
+end
+
+function M.valid_ifname(s)
+  return type(s) == "string" and #s >= 1 and #s <= 15 and not s:find("[/%s]")
+end
+
+local function check_addresses(c, v, path)
+  for i, a in ipairs(list(v)) do
+    local p = type(v) == "table" and (path .. "[" .. i .. "]") or path
+    if not M.valid_cidr(a, true) then
+      c:fail(p, "expected an address with a prefix like \"10.0.0.2/24\" or \"fd00::2/64\", got " ..
+        tostring(a))
+    end
+  end
+end
+
+local function check_routes(c, routes, path)
+  if not c:type(routes, path, "table") then return end
+  for i, r in ipairs(routes) do
+    local p = path .. "[" .. i .. "]"
+    if c:type(r, p, "table") then
+      c:keys(r, p, ROUTE_KEYS)
+      if r.to ~= "default" and not M.valid_cidr(r.to) then
+        c:fail(p .. ".to", "expected \"default\" or a CIDR, got " .. tostring(r.to))
+      end
+      if r.via ~= nil and not M.valid_cidr(r.via) then c:fail(p .. ".via", "expected a gateway address") end
+      if r.via == nil and r.dev == nil then c:fail(p, "a route needs via (a gateway) or dev (a link)") end
+    end
+  end
+end
+M.check_routes = check_routes
+
+local function check_veth(c, v, path)
+  if not c:type(v, path, "table") then return end
+  c:keys(v, path, VETH_KEYS)
+  if v.type ~= "veth" then c:fail(path .. ".type", "expected \"veth\" (write veth { … })") end
+  if v.name ~= nil and not M.valid_ifname(v.name) then
+    c:fail(path .. ".name", "expected a link name of 1 to 15 bytes without '/' or spaces")
+  end
+  if not M.valid_ifname(v.host) then
+    c:fail(path .. ".host", "expected the host-side link name (1 to 15 bytes), e.g. \"lsh0\"")
+  end
+  check_addresses(c, v.address, path .. ".address")
+  check_addresses(c, v.host_address, path .. ".host_address")
+  if v.mtu ~= nil and c:type(v.mtu, path .. ".mtu", "integer") and (v.mtu < 68 or v.mtu > 65535) then
+    c:fail(path .. ".mtu", "expected an MTU from 68 to 65535")
+  end
+  if v.gateway ~= nil and not M.valid_cidr(v.gateway) then
+    c:fail(path .. ".gateway", "expected a gateway address like \"10.0.0.1\"")
+  end
+  if v.routes ~= nil then check_routes(c, v.routes, path .. ".routes") end
+  if v.bridge ~= nil and not M.valid_ifname(v.bridge) then
+    c:fail(path .. ".bridge", "expected the name of a bridge on the host")
+  end
+end
+
+-- c: the schema checker; p: the profile; ns: the set of namespaces it unshares.
+function M.check(c, p, ns)
+  local n = p.network
+  if n == nil then return end
+  if n == "none" then
+    if not ns.net then c:fail("network", "\"none\" needs the net namespace (add \"net\" to namespaces)") end
+    return
+  end
+  if n == "host" then
+    if ns.net then c:fail("network", "\"host\" shares the host's network: remove \"net\" from namespaces") end
+    return
+  end
+  if type(n) ~= "table" then
+    c:fail("network", "expected \"none\", \"host\", { join = \"NAME\" } or { links = { veth { … } } }" ..
+      (type(n) == "string" and util.suggest(n, { "none", "host" }) or ""))
+    return
+  end
+  local allowed = { "join", "links" }
+  for _, k in ipairs(util.sorted_keys(n)) do
+    if math.type(k) ~= "integer" and not util.contains(allowed, k) then
+      c:fail("network." .. tostring(k), "unknown field" .. util.suggest(tostring(k), allowed) ..
+        "; expected one of join, links, or a list of veth { … }")
+    end
+  end
+  -- network = { veth { … }, … } is short for network = { links = { veth { … }, … } }.
+  if #n > 0 then
+    if n.links ~= nil then c:fail("network", "give the veths either in links or as a list, not both") end
+    if not ns.net then
+      c:fail("network", "a veth needs the net namespace (add \"net\" to namespaces)")
+      return
+    end
+    local links = {}
+    for i, v in ipairs(n) do links[i] = v end
+    n = { join = n.join, links = links }
+  end
+  if n.join ~= nil and (type(n.join) ~= "string" or n.join == "" or n.join:find("/")) then
+    c:fail("network.join", "expected the name of a netns (as `ip netns list` shows)")
+  end
+  if n.join ~= nil and n.links ~= nil then
+    c:fail("network", "join and links do not go together: a joined netns is configured by its topology")
+  end
+  if n.links ~= nil then
+    if not ns.net then c:fail("network", "a veth needs the net namespace (add \"net\" to namespaces)") end
+    if c:type(n.links, "network.links", "table") then
+      local seen = {}
+      for i, v in ipairs(n.links) do
+        check_veth(c, v, "network.links[" .. i .. "]")
+        if type(v) == "table" then
+          local inside = v.name or ("eth" .. (i - 1))
+          if seen[inside] then c:fail("network.links[" .. i .. "].name", "the name " .. inside .. " is used twice") end
+          seen[inside] = true
+        end
+      end
+    end
+  end
+end
+
+local function route_explain(to, via, dev)
+  return "ip route add " .. to .. (via and (" via " .. via) or "") .. (dev and (" dev " .. dev) or "")
 end
 
 -- add(phase, step) appends a plan step in one of lunshare.plan.PHASES.
 function M.plan(profile, add, ctx)
-  local _ = profile, add, ctx
+  local _ = ctx
+  local n = profile.network
+  local ns = {}
+  for _, x in ipairs(profile.namespaces or {}) do ns[x] = true end
+  if n == "host" then return true end
+  local origin = require("lunshare.plan").origin(profile, "network")
+  if type(n) == "table" and n.join then
+    add("early", { op = "netns_join", where = "child", name = n.join, origin = origin,
+      explain = "ip netns exec " .. n.join .. " …  (setns to /run/netns/" .. n.join .. ")" })
+    return true
+  end
+  if not ns.net then return true end
+  local links = type(n) == "table" and (#n > 0 and n or n.links) or {}
+  add("network", { op = "lo_up", where = "child", origin = origin, explain = "ip link set lo up" })
+  for i, v in ipairs(links) do
+    local inside = v.name or ("eth" .. (i - 1))
+    local host_addrs, addrs = list(v.host_address), list(v.address)
+    local ex = { "ip link add " .. v.host .. " type veth peer name " .. inside .. " netns PID" ..
+      (v.mtu and (" mtu " .. v.mtu) or "") }
+    if v.bridge then ex[#ex + 1] = "ip link set " .. v.host .. " master " .. v.bridge end
+    for _, a in ipairs(host_addrs) do ex[#ex + 1] = "ip addr add " .. a .. " dev " .. v.host end
+    ex[#ex + 1] = "ip link set " .. v.host .. " up"
+    add("host", { op = "veth", where = "supervisor", name = v.host, peer = inside, mtu = v.mtu,
+      master = v.bridge, addresses = host_addrs, origin = origin, explain = table.concat(ex, "; ") })
+    local ix = {}
+    for _, a in ipairs(addrs) do ix[#ix + 1] = "ip addr add " .. a .. " dev " .. inside end
+    ix[#ix + 1] = "ip link set " .. inside .. (v.mtu and (" mtu " .. v.mtu) or "") .. " up"
+    add("network", { op = "link_setup", where = "child", name = inside, mtu = v.mtu, up = true,
+      addresses = addrs, origin = origin, explain = table.concat(ix, "; ") })
+    for _, r in ipairs(v.routes or {}) do
+      add("network", { op = "route", where = "child", to = r.to, via = r.via, dev = r.dev or inside,
+        origin = origin, explain = route_explain(r.to, r.via, r.dev or inside) })
+    end
+    if v.gateway then
+      add("network", { op = "route", where = "child", to = "default", via = v.gateway, dev = inside,
+        origin = origin, explain = route_explain("default", v.gateway, inside) })
+    end
+  end
   return true
 end
 

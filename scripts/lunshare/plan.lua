@@ -90,7 +90,7 @@ local function map_text(ranges)
   return table.concat(lines)
 end
 
--- A root caller's sandbox gets this range when /etc/subuid has none for root: above
+-- A root caller's sandbox gets this id when /etc/subuid has no range for root: above
 -- login.defs' SUB_UID_MAX (600100000), so useradd never hands it to a user, and below
 -- 2^31, for programs that keep ids in signed ints. Root inside is then nobody on the host.
 M.ROOT_FALLBACK_RANGE = { 2000000000, 65536 }
@@ -128,13 +128,17 @@ local function id_maps(profile, ctx)
       us, uc = M.ROOT_FALLBACK_RANGE[1], M.ROOT_FALLBACK_RANGE[2]
       gs, gc = us, uc
     end
-    -- Ids inside count from 0 over the whole range, so uid N inside is start + N outside.
-    local ucount, gcount = math.min(uc, 65536), math.min(gc, 65536)
-    if uid_in >= ucount or gid_in >= gcount then
-      return nil, "user.uid and user.gid must be below " .. math.min(ucount, gcount) ..
-        " for a root caller (the size of the range root inside is mapped to)"
+    if m == "subid" then
+      -- Asked for many ids: inside counts from 0 over the range (uid N is start + N).
+      local ucount, gcount = math.min(uc, 65536), math.min(gc, 65536)
+      if uid_in >= ucount or gid_in >= gcount then
+        return nil, "user.uid and user.gid must be below " .. math.min(ucount, gcount) ..
+          " for a root caller (the size of root's subordinate range)"
+      end
+      return map_text({ { 0, us, ucount } }), map_text({ { 0, gs, gcount } }), "root"
     end
-    return map_text({ { 0, us, ucount } }), map_text({ { 0, gs, gcount } }), "root"
+    -- "self": one id, as for any caller: the first of root's range is the id inside.
+    return map_text({ { uid_in, us, 1 } }), map_text({ { gid_in, gs, 1 } }), "root"
   end
   local uranges = { { uid_in, ids.uid, 1 } }
   local granges = { { gid_in, ids.gid, 1 } }

@@ -470,6 +470,16 @@ function M.plan(profile, add, ctx)
   end
   add("early", { op = "session_keyring", where = "child", origin = profile._file,
     explain = "keyctl new_session (a fresh anonymous session keyring)" })
+  -- With no capability, ping needs ICMP datagram sockets, which a new network namespace
+  -- refuses to every group ("1 0"): open them to the sandbox's own group, as Docker does
+  -- when it drops NET_RAW. Written before the mounts, through whatever /proc the child
+  -- sees: net.* files are those of the opener's network namespace.
+  if ns.net and profile.network ~= "host" then
+    local g = tostring(type(profile.user) == "table" and profile.user.gid or 0)
+    add("early", { op = "sysctl", where = "child", name = "net.ipv4.ping_group_range", value = g .. " " .. g,
+      origin = origin(profile, "namespaces"),
+      explain = "sysctl -w net.ipv4.ping_group_range='" .. g .. " " .. g .. "' (in the sandbox's network namespace)" })
+  end
 
   local limits = profile.limits or {}
   for _, k in ipairs(util.sorted_keys(limits)) do
@@ -511,9 +521,9 @@ function M.plan(profile, add, ctx)
     local kept = #keep > 0 and table.concat(keep, ",") or "none"
     add("privileges", { op = "caps", where = "child", keep = keep, lock_securebits = true,
       origin = origin(profile, profile.capabilities and "capabilities" or "namespaces"),
-      explain = "capsh --secbits=0x2f --drop=all --keep=" .. kept ..
+      explain = "capsh --secbits=0xf --drop=all --keep=" .. kept ..
         " (bounding, permitted, effective, inheritable; ambient: " .. kept ..
-        "; noroot, no_setuid_fixup, keep_caps locked)" })
+        "; noroot and no_setuid_fixup locked)" })
   end
   if profile.no_new_privs ~= false then
     add("privileges", { op = "no_new_privs", where = "child",

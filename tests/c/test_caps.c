@@ -36,7 +36,9 @@ static int keep_one(void)
 	CHECK(cap_get_bound(CAP_SYS_ADMIN) == 0 && cap_get_bound(CAP_SETUID) == 0);
 	CHECK(cap_get_ambient(CAP_NET_BIND_SERVICE) == 1 && cap_get_ambient(CAP_SYS_ADMIN) == 0);
 	unsigned bits = cap_get_secbits();
-	CHECK((bits & SECBIT_NOROOT) && (bits & SECBIT_NOROOT_LOCKED) && (bits & SECBIT_KEEP_CAPS_LOCKED));
+	CHECK((bits & SECBIT_NOROOT) && (bits & SECBIT_NOROOT_LOCKED) && (bits & SECBIT_NO_SETUID_FIXUP_LOCKED));
+	/* KEEP_CAPS stays settable: ping and others ask for it and give up when refused. */
+	CHECK(prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == 0);
 	/* Locked: not even turning NOROOT off is allowed any more. */
 	CHECK(prctl(PR_SET_SECUREBITS, 0, 0, 0, 0) < 0);
 	return 0;

@@ -205,6 +205,28 @@ static int enter_root_pivots(void)
 	return getcwd(cwd, sizeof cwd) && strcmp(cwd, "/") == 0 ? 0 : 6;
 }
 
+static int lock_keeps_flags(void)
+{
+	struct lsh_err *err = NULL;
+	if (mkdir("/tmp/ro", 0755) < 0 || mount("tmpfs", "/tmp/ro", "tmpfs", MS_RDONLY | MS_NOSUID, NULL) < 0)
+		return 1;
+	/* Before the lock, root of this namespace may make it writable again… */
+	if (mount(NULL, "/tmp/ro", NULL, MS_REMOUNT | MS_BIND | MS_NOSUID, NULL) < 0 ||
+	    mount(NULL, "/tmp/ro", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID, NULL) < 0)
+		return 2;
+	uid_t uid = getuid();
+	if (lsh_mount_lock("/proc", &err) < 0) {
+		printf("# %s\n", err->msg);
+		return 3;
+	}
+	/* …after it, not, and the ids are the same. */
+	if (mount(NULL, "/tmp/ro", NULL, MS_REMOUNT | MS_BIND | MS_NOSUID, NULL) == 0 || errno != EPERM)
+		return 4;
+	if (umount2("/tmp/ro", 0) == 0)
+		return 5;
+	return getuid() == uid ? 0 : 6;
+}
+
 static struct lsh_plan_step *add(struct lsh_plan *p, const char *op)
 {
 	return lsh_plan_add(p, lsh_plan_op_by_name(op), strcmp(op, "clone") == 0 ? LSH_WHERE_SUPERVISOR
@@ -281,6 +303,8 @@ int main(void)
 	ok(r == 0, "fsopen/fsconfig failures name the filesystem and option (%d)", r);
 	r = in_mount_ns(enter_root_pivots);
 	ok(r == 0, "enter_root pivots and detaches the old root (%d)", r);
+	r = in_mount_ns(lock_keeps_flags);
+	ok(r == 0, "locked mounts keep their flags and stay mounted, even for root inside (%d)", r);
 	r = run_plan_with_binds(0);
 	ok(r == 42, "a plan's read-only binds are read-only down to submounts (%d)", r);
 	r = run_plan_with_binds(1);

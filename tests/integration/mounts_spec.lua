@@ -71,6 +71,19 @@ for _, mode in ipairs(H.modes) do
       assert.falsy(io.open("/dev/shm/" .. name), "the write reached the host")
     end)
 
+    it("locks the mounts: root inside cannot make a read-only bind writable or remove it", function()
+      local r = run({ "run", "default", "--", "sh", "-c",
+        "mount -o remount,bind,rw /usr 2>&1; mount -o remount,rw / 2>&1; umount -l /usr 2>&1; " ..
+        "touch /usr/lsh-x 2>&1; grep -c ' /usr ro,' /proc/self/mountinfo; id -u" })
+      assert.equal(0, r.code, r.err)
+      local l = H.lines(r.out)
+      assert.truthy(r.out:find("mount: /usr: permission denied"), r.out)
+      assert.truthy(r.out:find(EROFS), r.out)
+      assert.equal("1", l[#l - 1])
+      assert.equal("0", l[#l])
+      assert.falsy(io.open("/usr/lsh-x"), "the write reached the host")
+    end)
+
     it("makes the default root read-only, with /tmp and /dev/shm writable", function()
       local r = run({ "run", "default", "--", "sh", "-c",
         "touch /x 2>&1; touch /etc/x 2>&1; touch /usr/bin/x 2>&1; touch /tmp/x /dev/shm/x && echo writable" })
@@ -186,7 +199,17 @@ for _, mode in ipairs(H.modes) do
       local r = run({ "run", p, "--", "true" })
       assert.equal(1, r.code)
       assert.equal(1, #H.lines(r.err), r.err)
-      assert.truthy(r.err:find(p:gsub("%p", "%%%0") .. ":7: bind: bind: source: /no/such/lsh%-src: No such file or directory"), r.err)
+      assert.truthy(r.err:find(p:gsub("%p", "%%%0") .. ":7: bind: source: /no/such/lsh%-src: No such file or directory"), r.err)
+    end)
+
+    it("explains why a new proc is refused where the host's /proc is partly covered", function()
+      -- The cover is made in a mount namespace of the test's own, as containers do.
+      local drop = mode == "rootless" and string.format("setpriv --reuid=%d --regid=%d --clear-groups -- ",
+        H.NOBODY_UID, H.NOBODY_GID) or ""
+      local r = H.sh("unshare --mount sh -c " .. H.quote("mount --make-rprivate / && " ..
+        "mount -t tmpfs none /proc/sys/kernel && " .. drop .. H.quote(H.bin) .. " run default -- true"))
+      assert.equal(1, r.code, r.err)
+      assert.truthy(r.err:find("Operation not permitted %(in a user namespace the kernel allows a new proc only"), r.err)
     end)
 
     it("mounts tmpfs with size and mode, dir and file with modes, symlinks, mqueue", function()

@@ -146,6 +146,15 @@ for _, mode in ipairs(H.modes) do
       assert.not_equal(ppid, sid, "the command stays in the caller's session")
     end)
 
+    it("dies with the supervisor, even after root inside took its ids", function()
+      -- (A change of uid clears the parent-death signal; the sandbox must arm it again.)
+      local r = H.sh(H.quote(H.bin) .. " run default -- sleep 77.25 & p=$!; " ..
+        "for i in $(seq 50); do pgrep -f '^sleep 77[.]25' >/dev/null && break; sleep 0.05; done; " ..
+        "kill -KILL $p; wait $p; for i in $(seq 50); do pgrep -f '^sleep 77[.]25' >/dev/null || break; sleep 0.05; done; " ..
+        "pgrep -f '^sleep 77[.]25' || echo gone", { mode = mode })
+      assert.equal("gone\n", r.out)
+    end)
+
     it("keeps open only stdio and the fds the profile names", function()
       local p = H.profile([[return { namespaces = { "user", "pid" }, keep_fds = { 7 } }]])
       local r = H.sh("exec 7</dev/null 8</dev/null; " .. H.quote(H.bin) .. " run " .. p ..

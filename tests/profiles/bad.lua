@@ -222,7 +222,7 @@ return {
     expect = "main.lua:3: network: a veth needs the net namespace (add \"net\" to namespaces)" },
   { name = "a relative mount target", pending = "mounts",
     files = { ["main.lua"] = "return {\n  namespaces = { 'user', 'mount' },\n  mounts = {\n    tmpfs 'tmp',\n  },\n}\n" },
-    expect = "main.lua:4: mounts[1].target: expected an absolute path, got 'tmp'" },
+    expect = "main.lua:4: mounts[1].dst: expected an absolute path inside the sandbox, got 'tmp'" },
   { name = "a misspelt mount constructor", pending = "mounts",
     files = { ["main.lua"] = "return {\n  namespaces = { 'user', 'mount' },\n  mounts = {\n    tmpf '/tmp',\n  },\n}\n" },
     expect = "main.lua:4: unknown name 'tmpf' (did you mean 'tmpfs'?)" },

@@ -202,11 +202,13 @@ end)
 describe("origins after without #unit", function()
   it("stay with their entries when an inherited one is removed", function()
     local dir = tmpdir({
-      ["base.lua"] = "return {\n  mounts = {\n    { target = '/a' },\n    { target = '/home' },\n    { target = '/c' },\n  },\n}\n",
-      ["child.lua"] = "return {\n  extends = 'base.lua',\n  mounts = {\n    without '/home',\n    { target = '/d' },\n  },\n}\n",
+      ["base.lua"] = "return {\n  mounts = {\n    tmpfs '/a',\n    tmpfs '/home',\n    dir '/c',\n  },\n" ..
+        "  namespaces = { 'user', 'mount' },\n}\n",
+      ["child.lua"] = "return {\n  extends = 'base.lua',\n  mounts = {\n    without '/home',\n    symlink('/a', '/d'),\n  },\n}\n",
     })
     local p = assert(profile.load(dir .. "/child.lua"))
-    assert.same({ { target = "/a" }, { target = "/c" }, { target = "/d" } }, p.mounts)
+    assert.same({ { kind = "tmpfs", dst = "/a" }, { kind = "dir", dst = "/c" },
+      { kind = "symlink", target = "/a", dst = "/d" } }, p.mounts)
     assert.equal(dir .. "/base.lua:3", profile.origin(p, "mounts[1]"))
     assert.equal(dir .. "/base.lua:5", profile.origin(p, "mounts[2]"))
     assert.equal(dir .. "/child.lua:5", profile.origin(p, "mounts[3]"))

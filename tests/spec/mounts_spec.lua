@@ -148,11 +148,17 @@ describe("mounts #unit", function()
   end)
 
   it("gives each step the profile line of its mount", function()
-    local plan = plan_of("return { " .. NS .. "mounts = {\n  tmpfs '/tmp',\n\n  proc '/proc' } }")
+    local file = os.tmpname() .. ".lua"
+    local f = assert(io.open(file, "w"))
+    f:write("return { " .. NS .. "mounts = {\n  tmpfs '/tmp',\n\n  proc '/proc' } }")
+    f:close()
+    local p = assert(profile.load(file))
+    local plan = assert(planner.build(p, ctx))
+    os.remove(file)
     local o = {}
     for _, s in ipairs(plan.steps) do o[s.op] = s.origin end
-    assert.equal("t.lua:3", o.tmpfs)
-    assert.equal("t.lua:5", o.proc)
+    assert.equal(file .. ":3", o.tmpfs)
+    assert.equal(file .. ":5", o.proc)
   end)
 
   it("converts modes to integers and bind kinds to flags for the executor", function()
@@ -169,6 +175,20 @@ describe("mounts #unit", function()
     for _, s in ipairs(plan.steps) do if s.op == "mount_private" then found = s end end
     assert.equal("/", found.path)
     assert.equal("mount --make-rprivate /", found.explain)
+  end)
+
+  it("locks the mounts among the privilege steps when there is a user namespace and a proc", function()
+    local plan = plan_of("return { " .. NS .. "mounts = { proc '/p//', tmpfs '/tmp' } }")
+    local lock, pivot_at, lock_at
+    for i, s in ipairs(plan.steps) do
+      if s.op == "lock_mounts" then lock, lock_at = s, i end
+      if s.op == "pivot" then pivot_at = i end
+    end
+    assert.equal("/p", lock.proc)
+    assert.truthy(lock_at > pivot_at)
+    assert.equal("exec", plan.steps[#plan.steps].op)
+    plan = plan_of("return { namespaces = { 'user', 'mount' }, mounts = { tmpfs '/tmp' } }")
+    for _, s in ipairs(plan.steps) do assert.not_equal("lock_mounts", s.op) end
   end)
 
   it("passes the plan the C executor's own field check", function()

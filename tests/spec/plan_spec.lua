@@ -23,8 +23,8 @@ describe("planner #unit", function()
     local p = { namespaces = schema.NAMESPACES, hostname = "lunshare", user = { uid = 0, gid = 0 } }
     local plan = planner.build(p, ctx)
     -- A mount namespace without mounts still makes every mount private first.
-    assert.equal("clone setgroups uid_map gid_map hostname timens reaper setsid session_keyring mount_private " ..
-      "close_fds caps no_new_privs seccomp exec", ops(plan))
+    assert.equal("clone setgroups uid_map gid_map hostname timens reaper setsid session_keyring sysctl " ..
+      "mount_private lo_up close_fds caps no_new_privs seccomp exec", ops(plan))
     assert.equal("/", find(plan, "mount_private").path)
     assert.equal("supervisor", plan.steps[1].where)
     assert.equal("pid1", find(plan, "reaper").where)
@@ -43,22 +43,22 @@ describe("planner #unit", function()
     assert.is_false(find(plan, "setgroups").allow)
   end)
 
-  it("maps a root caller to root's subordinate range, never to host root", function()
+  it("maps a root caller to the first id of root's subordinate range, never to host root", function()
     local rctx = setmetatable({ ids = { uid = 0, gid = 0, user = "root" } }, { __index = ctx })
     local plan = planner.build({ namespaces = { "user" }, user = { uid = 0, gid = 0, map = "self" } }, rctx)
-    assert.equal("0 100000 65536\n", find(plan, "uid_map").map)
-    assert.equal("0 200000 65536\n", find(plan, "gid_map").map)
+    assert.equal("0 100000 1\n", find(plan, "uid_map").map)
+    assert.equal("0 200000 1\n", find(plan, "gid_map").map)
     assert.is_nil(find(plan, "setgroups"))
     local ids = find(plan, "set_ids")
     assert.same({ 0, 0, "child" }, { ids.uid, ids.gid, ids.where })
   end)
 
-  it("maps a root caller without subordinate ranges to the fixed unprivileged range", function()
+  it("maps a root caller without subordinate ranges to the fixed unprivileged id", function()
     local rctx = setmetatable({ ids = { uid = 0, gid = 0, user = "root" }, subid = function() return false end },
       { __index = ctx })
     local plan = planner.build({ namespaces = { "user" } }, rctx)
-    assert.equal("0 2000000000 65536\n", find(plan, "uid_map").map)
-    assert.equal("0 2000000000 65536\n", find(plan, "gid_map").map)
+    assert.equal("0 2000000000 1\n", find(plan, "uid_map").map)
+    assert.equal("0 2000000000 1\n", find(plan, "gid_map").map)
   end)
 
   it("maps root inside to host root only for map = host_root, and only for root", function()

@@ -1,0 +1,190 @@
+/* Named network namespaces, kept the way iproute2 keeps them, so that each side uses the
+ * other's: /run/netns is a shared mount point (so a name made in one mount namespace shows
+ * in the others that share it), and /run/netns/NAME is an empty file with the namespace's
+ * nsfs file bind-mounted on it, which pins the namespace without any process in it. */
+#include "internal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+static const char *dir_or_default(const char *dir)
+{
+	return dir && *dir ? dir : LSH_NETNS_DIR;
+}
+
+static int check_name(const char *name, struct lsh_err **err)
+{
+	if (name == NULL || name[0] == '\0' || strchr(name, '/') || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0 || strlen(name) > 200)
+		return lsh_err_msg(err, EINVAL, "bad netns name \"%s\" (no '/', not . or ..)",
+				   name ? name : "");
+	return 0;
+}
+
+/* As `ip netns add`: make dir a shared mount, binding it onto itself first if it is not a
+ * mount point yet (MS_SHARED on a plain directory is EINVAL). */
+static int make_dir_shared(const char *dir, struct lsh_err **err)
+{
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return lsh_err_set(err, errno, "mkdir %s", dir);
+	for (int tries = 0; tries < 2; tries++) {
+		if (mount("", dir, "none", MS_SHARED | MS_REC, NULL) == 0)
+			return 0;
+		if (errno != EINVAL || tries > 0)
+			break;
+		if (mount(dir, dir, "none", MS_BIND | MS_REC, NULL) < 0)
+			return lsh_err_set(err, errno, "bind %s onto itself", dir);
+	}
+	if (errno == EPERM)
+		return lsh_err_msg(err, EPERM, "make %s a shared mount: %s (named netns need root, "
+				   "or a mount namespace of your own)", dir, strerror(EPERM));
+	return lsh_err_set(err, errno, "make %s a shared mount", dir);
+}
+
+struct pin {
+	const char *path;
+	int error;
+	const char *call;
+};
+
+/* In a thread of its own: unshare(CLONE_NEWNET) moves only this thread into the new
+ * namespace, and the bind mount (the mount namespace is shared by all threads) pins it
+ * before the thread, its last user, goes away. The caller's threads never move. */
+static void *pin_thread(void *p)
+{
+	struct pin *a = p;
+	if (unshare(CLONE_NEWNET) < 0) {
+		a->error = errno;
+		a->call = "unshare(CLONE_NEWNET)";
+		return NULL;
+	}
+	if (mount("/proc/thread-self/ns/net", a->path, "none", MS_BIND, NULL) < 0) {
+		a->error = errno;
+		a->call = "bind mount of the new namespace";
+	}
+	return NULL;
+}
+
+int lsh_netns_create(const char *dir, const char *name, struct lsh_err **err)
+{
+	char path[PATH_MAX];
+	int r;
+
+	dir = dir_or_default(dir);
+	if ((r = check_name(name, err)) < 0)
+		return r;
+	if ((r = make_dir_shared(dir, err)) < 0)
+		return lsh_err_wrap(err, "create netns %s", name);
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+	if (fd < 0)
+		return lsh_err_set(err, errno, "create netns %s: %s", name, path);
+	close(fd);
+	struct pin a = { path, 0, NULL };
+	pthread_t t;
+	if ((r = pthread_create(&t, NULL, pin_thread, &a)) != 0) {
+		a.error = r;
+		a.call = "start a thread";
+	} else {
+		pthread_join(t, NULL);
+	}
+	if (a.error) {
+		unlink(path);
+		return lsh_err_set(err, a.error, "create netns %s: %s", name, a.call);
+	}
+	return 0;
+}
+
+int lsh_netns_delete(const char *dir, const char *name, struct lsh_err **err)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if ((r = check_name(name, err)) < 0)
+		return r;
+	snprintf(path, sizeof path, "%s/%s", dir_or_default(dir), name);
+	/* Detached: a process still inside keeps the namespace; the name goes now. */
+	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL) {
+		if (errno == ENOENT)
+			return lsh_err_msg(err, ENOENT, "delete netns %s: no such netns", name);
+		return lsh_err_set(err, errno, "delete netns %s: unmount %s", name, path);
+	}
+	if (unlink(path) < 0)
+		return lsh_err_set(err, errno, "delete netns %s: remove %s", name, path);
+	return 0;
+}
+
+int lsh_netns_open(const char *dir, const char *name, struct lsh_err **err)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if ((r = check_name(name, err)) < 0)
+		return r;
+	snprintf(path, sizeof path, "%s/%s", dir_or_default(dir), name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return lsh_err_msg(err, ENOENT, "open netns %s: no such netns (see `ip netns list`)", name);
+		return lsh_err_set(err, errno, "open netns %s", name);
+	}
+	return fd;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void lsh_netns_list_free(char **names)
+{
+	for (size_t i = 0; names && names[i]; i++)
+		free(names[i]);
+	free(names);
+}
+
+int lsh_netns_list(const char *dir, char ***out, struct lsh_err **err)
+{
+	size_t n = 0, cap = 8;
+	char **v = calloc(cap + 1, sizeof *v);
+
+	*out = NULL;
+	if (v == NULL)
+		return lsh_err_set(err, ENOMEM, "list netns");
+	dir = dir_or_default(dir);
+	DIR *d = opendir(dir);
+	if (d == NULL) {
+		if (errno == ENOENT) {
+			*out = v;
+			return 0;
+		}
+		free(v);
+		return lsh_err_set(err, errno, "list netns: open %s", dir);
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			char **nv = realloc(v, (cap * 2 + 1) * sizeof *v);
+			if (nv == NULL)
+				break;
+			v = nv;
+			cap *= 2;
+		}
+		if ((v[n] = strdup(e->d_name)) == NULL)
+			break;
+		v[++n] = NULL;
+	}
+	closedir(d);
+	v[n] = NULL;
+	qsort(v, n, sizeof *v, by_name);
+	*out = v;
+	return (int)n;
+}

@@ -1,0 +1,638 @@
+-- Topology files: several named hosts (netns under /run/netns, as `ip netns add` makes
+-- them), switches (bridges) and the veth links between them, with addresses and routes.
+--
+--   return {
+--     hosts = { netns1 = { routes = { { to = "default", via = "10.0.0.1" } } } },
+--     switches = { lsbr0 = { address = "10.1.0.254/24" } },      -- in the caller's netns
+--     links = {
+--       { { name = "veth1", address = "10.0.0.1/24" },           -- end a: no host = here
+--         { host = "netns1", name = "veth1_peer", address = "10.0.0.2/24" } },
+--       { { name = "lsp1", switch = "lsbr0" }, { host = "h2", name = "eth0", address = "10.1.0.2/24" } },
+--     },
+--   }
+--
+-- `up` builds what is missing and records what it built in a state file; a second `up`
+-- finds everything and changes nothing. `status` compares the file with the kernel.
+-- `down` removes exactly what the state file says `up` built (a netns made by someone
+-- else stays). A veth is made with its peer born in the far namespace (one request, no
+-- move), and a host's links go with its netns, so `down` deletes them only where the
+-- namespace stays.
+local util = require "lunshare.util"
+
+local M = {}
+
+local HOST_KEYS = { "routes", "lo" }
+local SWITCH_KEYS = { "host", "address", "mtu" }
+local END_KEYS = { "host", "name", "address", "switch", "mtu" }
+local TOP_KEYS = { "description", "hosts", "switches", "links" }
+
+-- ---- loading and checking ------------------------------------------------------------
+
+local function fail_list(errs, path, msg) errs[#errs + 1] = path .. ": " .. msg end
+
+local function check(t, file)
+  local errs = {}
+  local net = require "lunshare.network"
+  local c = { fail = function(_, path, msg) fail_list(errs, path, msg) end }
+  function c.type(_, v, path, want)
+    if type(v) ~= want then fail_list(errs, path, "expected a " .. want .. ", got " .. type(v)); return false end
+    return true
+  end
+  function c.keys(_, v, path, allowed)
+    for _, k in ipairs(util.sorted_keys(v)) do
+      if type(k) ~= "string" or not util.contains(allowed, k) then
+        fail_list(errs, path .. "." .. tostring(k), "unknown field" .. util.suggest(tostring(k), allowed) ..
+          "; expected one of " .. table.concat(allowed, ", "))
+      end
+    end
+  end
+  if type(t) ~= "table" then return { file .. ": a topology must return a table" } end
+  c:keys(t, "topology", TOP_KEYS)
+  local hosts, switches = t.hosts or {}, t.switches or {}
+  for _, name in ipairs(util.sorted_keys(hosts)) do
+    local h, p = hosts[name], "hosts." .. tostring(name)
+    if type(name) ~= "string" or name:find("/") then fail_list(errs, p, "a host is named by a netns name") end
+    if c:type(h, p, "table") then
+      c:keys(h, p, HOST_KEYS)
+      if h.routes ~= nil then net.check_routes(c, h.routes, p .. ".routes") end
+    end
+  end
+  for _, name in ipairs(util.sorted_keys(switches)) do
+    local s, p = switches[name], "switches." .. tostring(name)
+    if not net.valid_ifname(name) then fail_list(errs, p, "a switch is named by a link name (1 to 15 bytes)") end
+    if c:type(s, p, "table") then
+      c:keys(s, p, SWITCH_KEYS)
+      if s.host and not hosts[s.host] then fail_list(errs, p .. ".host", "no host named " .. tostring(s.host)) end
+      for _, a in ipairs(net.list(s.address)) do
+        if not net.valid_cidr(a, true) then fail_list(errs, p .. ".address", "bad address " .. tostring(a)) end
+      end
+    end
+  end
+  local names = {}
+  for i, l in ipairs(t.links or {}) do
+    local p = "links[" .. i .. "]"
+    if type(l) ~= "table" or #l ~= 2 then
+      fail_list(errs, p, "expected a pair of ends { { name = … }, { host = …, name = … } }")
+    else
+      for j = 1, 2 do
+        local e, pe = l[j], p .. "[" .. j .. "]"
+        if c:type(e, pe, "table") then
+          c:keys(e, pe, END_KEYS)
+          if not net.valid_ifname(e.name) then fail_list(errs, pe .. ".name", "expected a link name (1 to 15 bytes)") end
+          if e.host and not hosts[e.host] then
+            fail_list(errs, pe .. ".host", "no host named " .. tostring(e.host) .. util.suggest(tostring(e.host), util.sorted_keys(hosts)))
+          end
+          if e.switch and not switches[e.switch] then fail_list(errs, pe .. ".switch", "no switch named " .. tostring(e.switch)) end
+          for _, a in ipairs(net.list(e.address)) do
+            if not net.valid_cidr(a, true) then
+              fail_list(errs, pe .. ".address", "expected an address with a prefix like \"10.0.0.1/24\", got " .. tostring(a))
+            end
+          end
+          local key = (e.host or "") .. "/" .. tostring(e.name)
+          if names[key] then fail_list(errs, pe .. ".name", "link " .. tostring(e.name) .. " appears twice in " .. (e.host or "this namespace")) end
+          names[key] = true
+        end
+      end
+    end
+  end
+  for i, e in ipairs(errs) do errs[i] = file .. ": " .. e end
+  return errs
+end
+
+-- Loads a topology file in the profile sandbox (data and pure helpers only).
+function M.load(file)
+  local f, err = io.open(file, "r")
+  if not f then return nil, { err } end
+  local src = f:read("a")
+  f:close()
+  local t, perr = require("lunshare.profile").evaluate(src, file)
+  if perr then return nil, { perr } end
+  local errs = check(t, file)
+  if #errs > 0 then return nil, errs end
+  t.hosts, t.switches, t.links = t.hosts or {}, t.switches or {}, t.links or {}
+  return t
+end
+M.check = check
+
+-- ---- state -----------------------------------------------------------------------------
+
+-- Where a topology's names live. As root: /run/netns (shared with iproute2) and state in
+-- /run/lunshare/net. As a user: everything under $XDG_RUNTIME_DIR/lunshare, and the
+-- namespaces inside a holder process (see enter_holder). Decided once, before a rootless
+-- run enters the holder's user namespace (where it is uid 0).
+M.netns_dir = nil
+local base_dir
+
+local function runtime_base()
+  if base_dir == nil then
+    local core = require "lunshare.core"
+    if core.ids().uid == 0 then
+      base_dir = false
+    else
+      local xdg = os.getenv("XDG_RUNTIME_DIR")
+      base_dir = (xdg and xdg ~= "" and xdg or ("/tmp/lunshare-" .. core.ids().uid)) .. "/lunshare"
+    end
+  end
+  return base_dir
+end
+
+function M.state_dir()
+  local base = runtime_base()
+  return base and (base .. "/net") or "/run/lunshare/net"
+end
+
+local function state_path(file)
+  local base = file:match("([^/]+)$"):gsub("%.lua$", "")
+  return M.state_dir() .. "/" .. base .. ".state"
+end
+
+local function read_state(file)
+  local f = io.open(state_path(file), "r")
+  if not f then return nil end
+  local src = f:read("a")
+  f:close()
+  local fn = load(src, "=state", "t", {})
+  local ok, st = pcall(fn or error)
+  return ok and type(st) == "table" and st or nil
+end
+
+local function serialize(v)
+  if type(v) == "table" then
+    local out = {}
+    for _, k in ipairs(util.sorted_keys(v)) do
+      local key = type(k) == "number" and "" or ("[" .. string.format("%q", k) .. "]=")
+      out[#out + 1] = key .. serialize(v[k])
+    end
+    return "{" .. table.concat(out, ",") .. "}"
+  end
+  return string.format("%q", v)
+end
+
+local made_dir = {}
+
+local function write_state(file, st)
+  local dir = M.state_dir()
+  if not made_dir[dir] then
+    assert(require("lunshare.core").mkdirs(dir, 493)) -- 0755
+    made_dir[dir] = true
+  end
+  local path = state_path(file)
+  local f = assert(io.open(path .. ".tmp", "w"))
+  f:write("return ", serialize(st), "\n")
+  f:close()
+  assert(os.rename(path .. ".tmp", path))
+end
+
+-- ---- the live view of the namespaces -------------------------------------------------
+
+-- One netlink handle and one cached dump per namespace ("" is the caller's).
+local function world()
+  local core = require "lunshare.core"
+  local w = { nl = {}, links = {}, addrs = {} }
+  function w.handle(host)
+    local k = host or ""
+    if not w.nl[k] then
+      w.nl[k] = assert(core.netlink(host and { name = host, dir = M.netns_dir } or nil))
+    end
+    return w.nl[k]
+  end
+  function w.link(host, name)
+    local k = host or ""
+    if not w.links[k] then
+      local by = {}
+      for _, l in ipairs(assert(w.handle(host):links())) do by[l.name] = l; by[l.index] = l end
+      w.links[k] = by
+    end
+    return w.links[k][name]
+  end
+  function w.has_addr(host, dev, cidr)
+    local k = host or ""
+    if not w.addrs[k] then w.addrs[k] = assert(w.handle(host):addrs()) end
+    local l = w.link(host, dev)
+    local a, len = cidr:match("^(.-)/(%d+)$")
+    for _, x in ipairs(w.addrs[k]) do
+      if l and x.index == l.index and x.address == a and x.prefix == tonumber(len) then return true end
+    end
+    return false
+  end
+  function w.forget(host) w.links[host or ""], w.addrs[host or ""] = nil, nil end
+  function w.close() for _, h in pairs(w.nl) do h:close() end end
+  return w
+end
+
+local function where(host) return host and ("netns " .. host) or "here" end
+local function ipns(host) return host and ("ip -n " .. host .. " ") or "ip " end
+
+-- Walks the topology; for each object calls visit(kind, spec) in build order.
+local function ends(t)
+  local list = {}
+  for _, l in ipairs(t.links) do list[#list + 1] = l end
+  return list
+end
+
+local remove_recorded -- below, with down
+
+-- ---- up --------------------------------------------------------------------------------
+
+-- Brings the topology up. Returns a list of the changes made (empty when none), or
+-- nil and a message naming what failed.
+function M.up(file, opts)
+  opts = opts or {}
+  local t, errs = M.load(file)
+  if not t then return nil, table.concat(errs, "\n"), "usage" end
+  local core = require "lunshare.core"
+  local st = read_state(file) or { hosts = {}, switches = {}, links = {} }
+  local before = { hosts = #st.hosts, switches = #st.switches, links = #st.links }
+  local changes = {}
+  local w = world()
+  local function note(s) changes[#changes + 1] = s end
+  local function try(ok, msg)
+    if not ok then error({ topology = msg }, 0) end
+    return ok
+  end
+  -- An object is recorded before it is made, so that an up killed at any point leaves a
+  -- state that down can clean (down ignores what is missing); a refused creation is
+  -- unrecorded at once, as the name may belong to someone else.
+  local function record(kind, x)
+    st[kind][#st[kind] + 1] = x
+    write_state(file, st)
+  end
+  local function unrecord_unless(ok_, kind)
+    if not ok_ then
+      st[kind][#st[kind]] = nil
+      write_state(file, st)
+    end
+  end
+  local ok, err = pcall(function()
+    local existing = {}
+    for _, n in ipairs(try(core.netns_list(M.netns_dir))) do existing[n] = true end
+    for _, name in ipairs(util.sorted_keys(t.hosts)) do
+      if not existing[name] then
+        record("hosts", name)
+        local r, msg, errno = core.netns_create(name, M.netns_dir)
+        if not r and (errno == 1 or errno == 13) then
+          msg = msg .. " (named netns in /run/netns need root; run as a user to get a rootless topology)"
+        end
+        unrecord_unless(r, "hosts")
+        try(r, msg)
+        note("ip netns add " .. name)
+      end
+      if t.hosts[name].lo ~= false then
+        local lo = w.link(name, "lo")
+        if lo and not lo.up then
+          try(w.handle(name):link_set("lo", { up = true }))
+          note(ipns(name) .. "link set lo up")
+        end
+      end
+    end
+    for _, name in ipairs(util.sorted_keys(t.switches)) do
+      local s = t.switches[name]
+      local l = w.link(s.host, name)
+      if not l then
+        record("switches", { host = s.host, name = name })
+        local r, msg = w.handle(s.host):link_add{ kind = "bridge", name = name, mtu = s.mtu, up = true }
+        unrecord_unless(r, "switches")
+        try(r, msg)
+        note(ipns(s.host) .. "link add " .. name .. " type bridge; " .. ipns(s.host) .. "link set " .. name .. " up")
+        w.forget(s.host)
+      elseif l.kind ~= "bridge" then
+        try(nil, "switch " .. name .. ": a link of that name exists in " .. where(s.host) .. " and is not a bridge")
+      elseif not l.up then
+        try(w.handle(s.host):link_set(name, { up = true }))
+        note(ipns(s.host) .. "link set " .. name .. " up")
+      end
+      for _, a in ipairs(require("lunshare.network").list(s.address)) do
+        if not w.has_addr(s.host, name, a) then
+          try(w.handle(s.host):addr_add(name, a))
+          note(ipns(s.host) .. "addr add " .. a .. " dev " .. name)
+        end
+      end
+    end
+    for _, l in ipairs(ends(t)) do
+      local a, b = l[1], l[2]
+      local la, lb = w.link(a.host, a.name), w.link(b.host, b.name)
+      if not la and not lb then
+        record("links", { host = a.host, name = a.name, peer_host = b.host, peer = b.name })
+        local r, msg = w.handle(a.host):link_add{ kind = "veth", name = a.name, peer = b.name,
+          mtu = a.mtu or b.mtu, peer_netns = b.host and { name = b.host, dir = M.netns_dir } or nil }
+        unrecord_unless(r, "links")
+        try(r, msg)
+        note(ipns(a.host) .. "link add " .. a.name .. " type veth peer name " .. b.name ..
+          (b.host and (" netns " .. b.host) or ""))
+        w.forget(a.host)
+        w.forget(b.host)
+      elseif not la or not lb then
+        try(nil, string.format("link %s (%s) / %s (%s): only one end exists; remove it or rename",
+          a.name, where(a.host), b.name, where(b.host)))
+      end
+      for _, e in ipairs({ a, b }) do
+        local x = w.link(e.host, e.name)
+        if e.switch then
+          local sw = w.link(t.switches[e.switch].host, e.switch)
+          if x.master ~= (sw and sw.index) then
+            try(w.handle(e.host):link_set(e.name, { master = e.switch }))
+            note(ipns(e.host) .. "link set " .. e.name .. " master " .. e.switch)
+          end
+        end
+        for _, cidr in ipairs(require("lunshare.network").list(e.address)) do
+          if not w.has_addr(e.host, e.name, cidr) then
+            try(w.handle(e.host):addr_add(e.name, cidr))
+            note(ipns(e.host) .. "addr add " .. cidr .. " dev " .. e.name)
+          end
+        end
+        if not x.up then
+          try(w.handle(e.host):link_set(e.name, { up = true }))
+          note(ipns(e.host) .. "link set " .. e.name .. " up")
+        end
+      end
+    end
+    for _, name in ipairs(util.sorted_keys(t.hosts)) do
+      local routes = t.hosts[name].routes
+      if routes and #routes > 0 then
+        local have = assert(w.handle(name):routes())
+        for _, r in ipairs(routes) do
+          local found = false
+          for _, x in ipairs(have) do
+            local dst = x.dst == "default" and "default" or (x.dst .. "/" .. x.dst_len)
+            if x.table == 254 and (dst == r.to or x.dst == r.to) and (r.via == nil or x.via == r.via) then
+              found = true
+            end
+          end
+          if not found then
+            try(w.handle(name):route_add{ dst = r.to, via = r.via, dev = r.dev })
+            note(ipns(name) .. "route add " .. r.to .. (r.via and (" via " .. r.via) or "") ..
+              (r.dev and (" dev " .. r.dev) or ""))
+          end
+        end
+      end
+    end
+  end)
+  w.close()
+  if not ok then
+    -- A failed up leaves nothing of its own behind: what this run made is removed, and
+    -- the state goes back to what earlier runs recorded.
+    local mine, kept = { hosts = {}, switches = {}, links = {} }, { hosts = {}, switches = {}, links = {} }
+    for _, k in ipairs({ "hosts", "switches", "links" }) do
+      for i, x in ipairs(st[k]) do
+        local into = i > before[k] and mine or kept
+        into[k][#into[k] + 1] = x
+      end
+    end
+    remove_recorded(mine)
+    if #kept.hosts + #kept.switches + #kept.links > 0 then write_state(file, kept)
+    else os.remove(state_path(file)) end
+    if type(err) == "table" then return nil, err.topology end
+    error(err, 0)
+  end
+  if #st.hosts + #st.switches + #st.links > 0 then write_state(file, st) end
+  return changes
+end
+
+-- ---- down --------------------------------------------------------------------------------
+
+-- Removes the objects a state records, in reverse: the list of removals and of problems.
+function remove_recorded(st)
+  local core = require "lunshare.core"
+  local done, problems, dying, nls = {}, {}, {}, {}
+  for _, h in ipairs(st.hosts) do dying[h] = true end
+  local function handle(host)
+    local k = host or ""
+    if not nls[k] then nls[k] = core.netlink(host and { name = host, dir = M.netns_dir } or nil) end
+    return nls[k]
+  end
+  local function del(host, name)
+    local nl = handle(host)
+    local ok, msg, errno = false, "no netlink handle for " .. where(host), nil
+    if nl then ok, msg, errno = nl:link_del(name) end
+    if ok then done[#done + 1] = ipns(host) .. "link del " .. name
+    elseif errno ~= 19 then problems[#problems + 1] = msg end
+  end
+  -- A link inside a netns that goes away goes with it, for a fraction of the cost.
+  for i = #st.links, 1, -1 do
+    local l = st.links[i]
+    if not dying[l.host or ""] and not dying[l.peer_host or ""] then del(l.host, l.name) end
+  end
+  for i = #st.switches, 1, -1 do
+    local sw = st.switches[i]
+    if not dying[sw.host or ""] then del(sw.host, sw.name) end
+  end
+  for _, h in pairs(nls) do h:close() end
+  for i = #st.hosts, 1, -1 do
+    local ok, msg, errno = core.netns_delete(st.hosts[i], M.netns_dir)
+    if ok then done[#done + 1] = "ip netns del " .. st.hosts[i]
+    elseif errno ~= 2 then problems[#problems + 1] = msg end
+  end
+  return done, problems
+end
+
+-- Removes what `up` recorded. Returns the list of removals (empty when nothing was up).
+function M.down(file)
+  local st = read_state(file)
+  if not st then return {} end
+  local done, problems = remove_recorded(st)
+  if #problems > 0 then return nil, table.concat(problems, "\n") end
+  os.remove(state_path(file))
+  return done
+end
+
+-- ---- status ------------------------------------------------------------------------------
+
+-- Compares the file with the kernel: a list of { what =, state = "ok"|"missing"|"differs",
+-- detail = } rows.
+function M.status(file)
+  local t, errs = M.load(file)
+  if not t then return nil, table.concat(errs, "\n"), "usage" end
+  local core = require "lunshare.core"
+  local rows = {}
+  local function row(what, state, detail) rows[#rows + 1] = { what = what, state = state, detail = detail } end
+  local existing = {}
+  for _, n in ipairs(core.netns_list(M.netns_dir) or {}) do existing[n] = true end
+  local w = world()
+  for _, name in ipairs(util.sorted_keys(t.hosts)) do
+    row("host " .. name, existing[name] and "ok" or "missing")
+  end
+  for _, name in ipairs(util.sorted_keys(t.switches)) do
+    local s = t.switches[name]
+    if s.host and not existing[s.host] then
+      row("switch " .. name, "missing")
+    else
+      local l = w.link(s.host, name)
+      row("switch " .. name, not l and "missing" or (l.up and "ok" or "differs"), l and not l.up and "down" or nil)
+    end
+  end
+  for _, l in ipairs(t.links) do
+    for _, e in ipairs(l) do
+      local what = "link " .. e.name .. " (" .. where(e.host) .. ")"
+      if e.host and not existing[e.host] then
+        row(what, "missing")
+      else
+        local x = w.link(e.host, e.name)
+        if not x then
+          row(what, "missing")
+        else
+          local diff = {}
+          if not x.up then diff[#diff + 1] = "down" end
+          for _, a in ipairs(require("lunshare.network").list(e.address)) do
+            if not w.has_addr(e.host, e.name, a) then diff[#diff + 1] = "no address " .. a end
+          end
+          row(what, #diff == 0 and "ok" or "differs", #diff > 0 and table.concat(diff, ", ") or nil)
+        end
+      end
+    end
+  end
+  w.close()
+  return rows
+end
+
+-- ---- the CLI: lunshare net up|down|status FILE ------------------------------------------
+
+local USAGE = "net: expected 'up FILE', 'down FILE' or 'status FILE'"
+
+-- ---- rootless: a holder process ----------------------------------------------------------
+--
+-- A user cannot pin a netns in /run/netns, nor touch the host's network. So a rootless
+-- topology lives in the user, mount and network namespaces of a small holder process
+-- (core.hold: it only sleeps) that the first `up` clones; "here" is the holder's own network
+-- namespace, hosts are netns pinned by bind mounts on files under
+-- $XDG_RUNTIME_DIR/lunshare/netns (the mounts exist only in the holder's mount namespace),
+-- and the holder's pid is kept next to the state. Each command enters the holder (setns of
+-- user, mount and net through its pidfd; lunshare is single-threaded there) and then works
+-- as root does. `down` ends the holder, and with it every namespace it held. From outside:
+--   nsenter -t $(cat $XDG_RUNTIME_DIR/lunshare/net/NAME.holder) -U -m -n --preserve-credentials …
+
+local function holder_path(file)
+  local base = file:match("([^/]+)$"):gsub("%.lua$", "")
+  return M.state_dir() .. "/" .. base .. ".holder"
+end
+
+local function read_file(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- The holder recorded for file, if that process is still a lunshare holder: pid, pidfd.
+local function find_holder(file)
+  local core = require "lunshare.core"
+  local pid = tonumber(read_file(holder_path(file)) or "")
+  if not pid then return nil end
+  local pidfd = core.pidfd_open(pid)
+  local cmd = read_file("/proc/" .. pid .. "/cmdline") or ""
+  if not pidfd or not cmd:find("lunshare", 1, true) or
+      core.ns_id(pid, "user") == core.ns_id(0, "user") then
+    return nil
+  end
+  return pid, pidfd
+end
+
+-- Enters the holder of a rootless topology, cloning one when create is set. Returns the
+-- pidfd and whether it was made now, or nil and a message; nothing when there is none.
+local function enter_holder(file, create)
+  local core = require "lunshare.core"
+  local ids = core.ids()
+  M.netns_dir = runtime_base() .. "/netns"
+  local pid, pidfd = find_holder(file)
+  local made = false
+  if not pid then
+    if not create then return nil end
+    local ok, msg = core.mkdirs(M.netns_dir, 448)
+    if not ok then return nil, msg end
+    assert(core.mkdirs(M.state_dir(), 448))
+    local cpid, cfd = core.clone({ "user", "mount", "net" })
+    if cpid == nil then
+      return nil, "a rootless topology needs a user namespace of its own: " .. tostring(cfd) ..
+        " (run 'lunshare doctor')"
+    end
+    if cpid == 0 then core.hold() end
+    local ok1, m1 = core.setgroups(cpid, false)
+    local ok2, m2 = core.write_idmap(cpid, "uid", "0 " .. ids.uid .. " 1\n")
+    local ok3, m3 = core.write_idmap(cpid, "gid", "0 " .. ids.gid .. " 1\n")
+    if not (ok1 and ok2 and ok3) then
+      core.kill(cfd, 9)
+      return nil, "map ids of the topology holder: " .. tostring(m1 or m2 or m3)
+    end
+    local f = assert(io.open(holder_path(file), "w"))
+    f:write(cpid, "\n")
+    f:close()
+    pid, pidfd, made = cpid, cfd, true
+  end
+  local ok, msg = core.setns(pidfd, "user", "mount", "net")
+  if not ok then return nil, "enter the topology holder (pid " .. pid .. "): " .. msg end
+  return pidfd, made
+end
+
+local function end_holder(file, pidfd)
+  require("lunshare.core").kill(pidfd, 9)
+  os.remove(holder_path(file))
+end
+
+local real_up, real_down, real_status = M.up, M.down, M.status
+
+function M.up(file)
+  if not runtime_base() then return real_up(file) end
+  local t, errs = M.load(file)
+  if not t then return nil, table.concat(errs, "\n"), "usage" end
+  local pidfd, made = enter_holder(file, true)
+  if not pidfd then return nil, made end
+  local changes, err, kind = real_up(file)
+  if not changes and made then end_holder(file, pidfd) end
+  return changes, err, kind
+end
+
+function M.down(file)
+  if not runtime_base() then return real_down(file) end
+  local pidfd, err = enter_holder(file, false)
+  if not pidfd then
+    if err then return nil, err end
+    return real_down(file) -- no holder: a state left alone, or nothing
+  end
+  local done, derr = real_down(file)
+  end_holder(file, pidfd)
+  if done then done[#done + 1] = "(the rootless holder of " .. file .. " ended)" end
+  return done, derr
+end
+
+function M.status(file)
+  if runtime_base() then
+    local pidfd, err = enter_holder(file, false)
+    if not pidfd and err then return nil, err end
+  end
+  return real_status(file)
+end
+
+function M.main(args, fail)
+  local verb, file = args[1], args[2]
+  if not util.contains({ "up", "down", "status" }, verb or "") or not file or args[3] then
+    fail(2, USAGE .. (verb and util.suggest(verb, { "up", "down", "status" }) or ""))
+  end
+  if verb == "up" then
+    local changes, err, kind = M.up(file)
+    if not changes then fail(kind == "usage" and 2 or 1, err) end
+    if #changes == 0 then
+      io.stdout:write(file, ": up already, nothing to change\n")
+    else
+      for _, c in ipairs(changes) do io.stdout:write(c, "\n") end
+    end
+    return 0
+  elseif verb == "down" then
+    local done, err = M.down(file)
+    if not done then fail(1, err) end
+    if #done == 0 then io.stdout:write(file, ": nothing built by up, nothing to remove\n") end
+    for _, c in ipairs(done) do io.stdout:write(c, "\n") end
+    return 0
+  end
+  local rows, err, kind = M.status(file)
+  if not rows then fail(kind == "usage" and 2 or 1, err) end
+  local differs = 0
+  for _, r in ipairs(rows) do
+    if r.state ~= "ok" then differs = differs + 1 end
+    io.stdout:write(string.format("%-8s %s%s\n", r.state, r.what, r.detail and (": " .. r.detail) or ""))
+  end
+  io.stdout:write(differs == 0 and "up: everything matches the file\n" or
+    string.format("%d of %d objects differ from the file\n", differs, #rows))
+  return differs == 0 and 0 or 1
+end
+
+return M

@@ -1,0 +1,290 @@
+-- Networking: topology files, the walkthrough, the REPL objects and the network profile
+-- field. Every case runs inside a throwaway `unshare --net --mount` world with a tmpfs on
+-- /run, so the machine's own interfaces, routes and /run/netns are never touched; it
+-- checks from inside that world with `ip -j` and `ip netns list`. #integration #netns
+local H = require "helpers"
+
+local WALK = H.root .. "/docs/examples/walkthrough.lua"
+local BIN = H.bin
+
+-- Runs a shell script as root in a fresh network+mount namespace with its own /run.
+local function world(script)
+  return H.sh("unshare --net --mount sh -c " .. H.quote(
+    "mount -t tmpfs tmpfs /run || exit 99; L=" .. H.quote(BIN) .. "; cd " .. H.quote(H.root) .. "; " .. script))
+end
+
+-- As nobody, inside a world made by root.
+local function as_nobody(cmd)
+  return string.format("setpriv --reuid=%d --regid=%d --clear-groups -- %s", H.NOBODY_UID, H.NOBODY_GID, cmd)
+end
+
+local function topo(src)
+  return H.profile(src)
+end
+
+-- Waits until no link but lo is left here (a netns's links go a moment after its deletion).
+local WAIT_CLEAN = [[for i in $(seq 100); do [ "$(ip -o link | wc -l)" = 1 ] && break; sleep 0.02; done]]
+local COUNT = [[echo "links=$(ip -o link | grep -v ' lo:' | wc -l) netns=$(ip netns list | wc -l) state=$(ls /run/lunshare/net 2>/dev/null | wc -l)"]]
+
+describe("lunshare net (root)", function()
+  it("brings the walkthrough up, pings both ways, and a second up changes nothing", function()
+    local r = world(table.concat({
+      "$L net up " .. WALK,
+      "echo ---",
+      "ip netns list | cut -d' ' -f1",
+      "ip -j addr show veth1",
+      "ip -n netns1 -j addr show veth1_peer",
+      "ping -c1 -W2 10.0.0.2 >/dev/null && echo ping-out-ok",
+      "ip netns exec netns1 ping -c1 -W2 10.0.0.1 >/dev/null && echo ping-in-ok",
+      "echo ---",
+      "$L net up " .. WALK,
+      "$L net status " .. WALK,
+      "echo status=$?",
+    }, "; "))
+    assert.equal(0, r.code, r.err)
+    local setup, checks, again = r.out:match("^(.-)\n%-%-%-\n(.-)\n%-%-%-\n(.*)$")
+    assert.truthy(setup, r.out)
+    assert.truthy(setup:find("ip netns add netns1", 1, true))
+    assert.truthy(checks:find("^netns1"), checks)
+    assert.truthy(checks:find('"local":"10.0.0.1","prefixlen":24', 1, true), checks)
+    assert.truthy(checks:find('"local":"10.0.0.2","prefixlen":24', 1, true), checks)
+    assert.truthy(checks:find('"operstate":"UP"', 1, true), checks)
+    assert.truthy(checks:find("ping-out-ok", 1, true), checks)
+    assert.truthy(checks:find("ping-in-ok", 1, true), checks)
+    assert.truthy(again:find("nothing to change", 1, true), again)
+    assert.truthy(again:find("everything matches", 1, true), again)
+    assert.truthy(again:find("status=0", 1, true), again)
+  end)
+
+  it("down removes everything up built, and status says what differs", function()
+    local r = world(table.concat({
+      "$L net up " .. WALK .. " >/dev/null",
+      "ip link set veth1 down",
+      "$L net status " .. WALK .. "; echo status=$?",
+      "$L net down " .. WALK,
+      WAIT_CLEAN, COUNT,
+      "$L net status " .. WALK .. "; echo status=$?",
+    }, "; "))
+    assert.equal(0, r.code, r.err)
+    assert.truthy(r.out:find("differs  link veth1 (here): down", 1, true), r.out)
+    assert.truthy(r.out:find("status=1", 1, true), r.out)
+    assert.truthy(r.out:find("ip netns del netns1", 1, true), r.out)
+    assert.truthy(r.out:find("links=0 netns=0 state=0", 1, true), r.out)
+    assert.truthy(r.out:find("missing  host netns1", 1, true), r.out)
+  end)
+
+  it("uses a netns made by ip netns add and leaves it at down", function()
+    local r = world(table.concat({
+      "ip netns add netns1",
+      "$L net up " .. WALK .. " | grep -c 'netns add'",
+      "ip netns exec netns1 ping -c1 -W2 10.0.0.1 >/dev/null && echo ping-ok",
+      "$L net down " .. WALK .. " >/dev/null",
+      "ip netns list | cut -d' ' -f1",
+      "ip -n netns1 -o link | grep -c veth1_peer",
+      "ip -o link | grep -c veth1",
+    }, "; "))
+    -- The netns stays (ip made it); the veth pair goes (up made it).
+    assert.equal("0\nping-ok\nnetns1\n0\n0\n", r.out, r.err)
+  end)
+
+  it("a netns made by lunshare works with ip netns exec", function()
+    local r = world(
+      "$L net up " .. WALK .. " >/dev/null; ip netns exec netns1 ip -o -4 addr show veth1_peer | awk '{print $4}'")
+    assert.equal("10.0.0.2/24\n", r.out, r.err)
+  end)
+
+  it("builds switches and routes, and removes exactly them", function()
+    local f = topo([[return {
+      hosts = { lsh1 = { routes = { { to = "default", via = "10.1.0.254" } } },
+                lsh2 = { routes = { { to = "default", via = "10.1.0.254" } } } },
+      switches = { lsbr0 = { address = "10.1.0.254/24" } },
+      links = {
+        { { name = "lsp1", switch = "lsbr0" }, { host = "lsh1", name = "eth0", address = "10.1.0.1/24" } },
+        { { name = "lsp2", switch = "lsbr0" }, { host = "lsh2", name = "eth0", address = "10.1.0.2/24" } },
+      },
+    }]])
+    local r = world(table.concat({
+      "$L net up " .. f .. " >/dev/null",
+      "ip netns exec lsh1 ping -c1 -W2 10.1.0.2 >/dev/null && echo across-ok",
+      "ip -n lsh2 route show default",
+      "ip -j link show lsp1 | grep -o '\"master\":\"lsbr0\"'",
+      "$L net up " .. f,
+      "$L net down " .. f .. " >/dev/null",
+      WAIT_CLEAN, COUNT,
+    }, "; "))
+    assert.equal(0, r.code, r.err)
+    assert.truthy(r.out:find("across-ok", 1, true), r.out .. r.err)
+    assert.truthy(r.out:find("default via 10.1.0.254 dev eth0", 1, true), r.out)
+    assert.truthy(r.out:find('"master":"lsbr0"', 1, true), r.out)
+    assert.truthy(r.out:find("nothing to change", 1, true), r.out)
+    assert.truthy(r.out:find("links=0 netns=0 state=0", 1, true), r.out)
+  end)
+
+  it("refuses a bad address before building anything", function()
+    local f = topo([[return { hosts = { lsh1 = {} },
+      links = { { { name = "lsv0", address = "10.0.0.300/24" }, { host = "lsh1", name = "eth0" } } } }]])
+    local r = world("$L net up " .. f .. "; echo code=$?; " .. COUNT)
+    assert.truthy(r.err:find("links[1][1].address", 1, true), r.err)
+    assert.truthy(r.out:find("code=2", 1, true), r.out)
+    assert.truthy(r.out:find("links=0 netns=0 state=0", 1, true), r.out)
+  end)
+
+  it("a failing step (a duplicate name) leaves nothing of its own behind", function()
+    local r = world(table.concat({
+      "ip link add veth1 type veth peer name lsother",
+      "$L net up " .. WALK .. "; echo code=$?",
+      "ip netns list | wc -l; ip -o link | grep -c 'veth1@'; ls /run/lunshare/net 2>/dev/null | wc -l",
+    }, "; "))
+    assert.truthy(r.err:find("link veth1 (here) / veth1_peer (netns netns1): only one end exists", 1, true), r.err)
+    -- netns1, which this up made, is gone; the veth1 someone else made stays.
+    assert.truthy(r.out:find("code=1\n0\n1\n0\n", 1, true), r.out .. r.err)
+  end)
+
+  it("down after an up killed with SIGKILL halfway removes what it had built", function()
+    local hosts, links = {}, {}
+    for i = 1, 60 do
+      hosts[#hosts + 1] = string.format("lsk%d = {}", i)
+      links[#links + 1] = string.format("{ { host = 'lsk%d', name = 'lsa%d', address = '10.%d.%d.1/30' }, " ..
+        "{ host = 'lsk%d', name = 'lsb%d', address = '10.%d.%d.2/30' } }", i, i, 100 + i // 250, i % 250,
+        i % 60 + 1, i, 100 + i // 250, i % 250)
+    end
+    local f = topo("return { hosts = { " .. table.concat(hosts, ", ") .. " }, links = { " ..
+      table.concat(links, ",\n") .. " } }")
+    local r = world(table.concat({
+      "$L net up " .. f .. " >/dev/null & pid=$!",
+      "for i in $(seq 200); do [ $(ip netns list | wc -l) -ge 10 ] && break; sleep 0.005; done",
+      "kill -KILL $pid; wait $pid; echo killed=$?",
+      "echo built=$(ip netns list | wc -l)",
+      "$L net down " .. f .. " >/dev/null; echo down=$?",
+      WAIT_CLEAN, COUNT,
+    }, "; "))
+    assert.truthy(r.out:find("killed=137", 1, true), r.out .. r.err)
+    local built = tonumber(r.out:match("built=(%d+)"))
+    assert.truthy(built and built >= 10 and built < 60, r.out)
+    assert.truthy(r.out:find("down=0", 1, true), r.out .. r.err)
+    assert.truthy(r.out:find("links=0 netns=0 state=0", 1, true), r.out)
+  end)
+
+  it("the REPL transcript of the README builds the walkthrough", function()
+    local readme = io.open(H.root .. "/README.md"):read("a")
+    local code = readme:match("<!%-%- walkthrough%-repl %-%->%s*```lua\n(.-)```")
+    assert.truthy(code, "README has the walkthrough REPL transcript")
+    local n = select(2, code:gsub("\n", "\n"))
+    assert.truthy(n <= 10, "at most ten lines of Lua")
+    local script = H.profile(code)
+    local r = world(table.concat({
+      "LUA_PATH=" .. H.quote(H.root .. "/scripts/?.lua;" .. H.root .. "/scripts/?/init.lua;;") ..
+        " LUA_CPATH=" .. H.quote(H.root .. "/build/lua/?.so;;") .. " lua5.4 " .. script .. " >/dev/null",
+      "ip netns list | cut -d' ' -f1",
+      "ping -c1 -W2 10.0.0.2 >/dev/null && echo ping-out-ok",
+      "ip netns exec netns1 ping -c1 -W2 10.0.0.1 >/dev/null && echo ping-in-ok",
+    }, "; "))
+    assert.equal("netns1\nping-out-ok\nping-in-ok\n", r.out, r.err)
+  end)
+end)
+
+describe("network profile field (root)", function()
+  -- ping carries cap_net_raw as a file capability; outside a nosuid mount (these profiles
+  -- use the host's / as is) exec refuses it unless the capability is kept.
+  local VETH = [[return { namespaces = { "user", "net", "pid", "mount" }, capabilities = { "net_raw" },
+    network = { links = { veth { name = "eth0", host = "lsh0", address = "10.0.0.2/24",
+      host_address = "10.0.0.1/24", gateway = "10.0.0.1", mtu = 1400 } } } }]]
+
+  it("makes a veth into the sandbox, pings the host end, and removes it at the end", function()
+    local p = H.profile(VETH)
+    local r = world(table.concat({
+      "$L run " .. p .. " -- sh -c 'ip -o -4 addr show eth0 | awk \"{print \\$4}\"; cat /sys/class/net/eth0/mtu; " ..
+        "ip route show default; ping -c1 -W2 10.0.0.1 >/dev/null && echo ping-ok'",
+      "echo code=$?", COUNT,
+    }, "; "))
+    assert.equal("10.0.0.2/24\n1400\ndefault via 10.0.0.1 dev eth0 \nping-ok\ncode=0\nlinks=0 netns=0 state=0\n", r.out, r.err)
+  end)
+
+  it("the host side sees the host end up with its address while the run lasts", function()
+    local p = H.profile(VETH)
+    local r = world(table.concat({
+      "$L run " .. p .. " -- sleep 5 & pid=$!",
+      "for i in $(seq 200); do ip link show lsh0 >/dev/null 2>&1 && break; sleep 0.01; done; sleep 0.1",
+      "ip -o -4 addr show lsh0 | awk '{print $4}'",
+      "ping -c1 -W2 10.0.0.2 >/dev/null && echo ping-in-ok",
+      "kill -KILL $pid; wait $pid",
+      WAIT_CLEAN, COUNT,
+    }, "; "))
+    assert.equal("10.0.0.1/24\nping-in-ok\nlinks=0 netns=0 state=0\n", r.out, r.err)
+  end)
+
+  it("a failing step (the host name is taken) names the profile line and leaves nothing", function()
+    local p = H.profile(VETH)
+    local r = world(table.concat({
+      "ip link add lsh0 type veth peer name lsh0x",
+      "$L run " .. p .. " -- true; echo code=$?",
+      "ip -o link | grep -v ' lo:' | wc -l",
+    }, "; "))
+    assert.truthy(r.err:find(p .. ":2: veth: add veth lsh0 (peer eth0): File exists", 1, true), r.err)
+    assert.equal("code=1\n2\n", r.out)
+  end)
+
+  it("checks addresses and names before running", function()
+    local p = H.profile([[return { namespaces = { "net" },
+      network = { links = { veth { host = "lsh0", address = "10.0.0.300/24" } } } }]])
+    local r = world("$L run " .. p .. " -- true")
+    assert.equal(2, r.code)
+    assert.truthy(r.err:find("network.links[1].address", 1, true), r.err)
+  end)
+
+  it("joins a host of a topology", function()
+    local p = H.profile([[return { namespaces = { "pid", "mount" }, network = { join = "netns1" },
+      capabilities = { "net_raw" } }]])
+    local r = world("$L net up " .. WALK .. " >/dev/null; $L run " .. p ..
+      " -- sh -c 'ip -o -4 addr show veth1_peer | awk \"{print \\$4}\"; ping -c1 -W2 10.0.0.1 >/dev/null && echo ping-ok'")
+    assert.equal("10.0.0.2/24\nping-ok\n", r.out, r.err)
+  end)
+
+  it("network = host keeps the host's network", function()
+    local p = H.profile([[return { namespaces = { "pid", "mount" }, network = "host" }]])
+    local r = world("readlink /proc/self/ns/net; $L run " .. p .. " -- readlink /proc/self/ns/net")
+    local a, b = r.out:match("^(.-)\n(.-)\n$")
+    assert.truthy(a and a == b, r.out .. r.err)
+  end)
+end)
+
+describe("network (rootless)", function()
+  it("gives loopback up in an own network namespace", function()
+    local r = world(as_nobody("$L run default -- sh -c 'ip -o link show lo; ping -c1 -W2 127.0.0.1 >/dev/null && echo ping-ok'"))
+    assert.equal(0, r.code, r.err)
+    assert.truthy(r.out:find("LOWER_UP", 1, true), r.out)
+    assert.truthy(r.out:find("ping-ok", 1, true), r.out)
+  end)
+
+  it("a host-side veth fails saying it needs host privileges and what would work", function()
+    local p = H.profile([[return { namespaces = { "user", "net" },
+      network = { links = { veth { host = "lsh0", address = "10.0.0.2/24" } } } }]])
+    local r = world(as_nobody("$L run " .. p .. " -- true") .. "; echo code=$?; " .. COUNT)
+    assert.truthy(r.err:find("needs CAP_NET_ADMIN in the host's network namespace", 1, true), r.err)
+    assert.truthy(r.out:find("code=1\nlinks=0", 1, true), r.out)
+  end)
+
+  it("brings a whole topology up rootless inside a holder it owns, pings both ways, and downs it", function()
+    local X = "/run/xdg"
+    local N = "setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR=" .. X .. " "
+    local r = world(table.concat({
+      "mkdir -m 777 " .. X,
+      N .. "$L net up " .. WALK .. " >/dev/null; echo up=$?",
+      N .. "$L net up " .. WALK,
+      "H=$(cat " .. X .. "/lunshare/net/walkthrough.holder)",
+      N .. "nsenter -t $H -U -m -n --preserve-credentials ping -c1 -W2 10.0.0.2 >/dev/null && echo ping-out-ok",
+      N .. "nsenter -t $H -U -m --preserve-credentials nsenter --net=" .. X ..
+        "/lunshare/netns/netns1 ping -c1 -W2 10.0.0.1 >/dev/null && echo ping-in-ok",
+      -- Nothing of it is in the world's own network or /run/netns.
+      "ip -o link | grep -v ' lo:' | wc -l; ip netns list | wc -l",
+      N .. "$L net down " .. WALK .. " >/dev/null; echo down=$?",
+      "sleep 0.1; s=$(awk '/^State/ {print $2}' /proc/$H/status 2>/dev/null); echo holder=${s:-gone}",
+      "echo files=$(find " .. X .. "/lunshare -type f | wc -l)",
+    }, "; "))
+    assert.truthy(r.out:find("up=0\n", 1, true), r.out .. r.err)
+    assert.truthy(r.out:find("nothing to change", 1, true), r.out .. r.err)
+    assert.truthy(r.out:find("ping-out-ok\nping-in-ok\n0\n0\ndown=0\n", 1, true), r.out .. r.err)
+    assert.truthy(r.out:find("holder=gone") or r.out:find("holder=Z"), r.out)
+    assert.truthy(r.out:find("files=0\n", 1, true), r.out) -- no state, holder or netns file left
+  end)
+end)

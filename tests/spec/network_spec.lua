@@ -1,0 +1,123 @@
+-- The network area: profile checks, constructors as plain data, planned steps, and the
+-- topology checker. #unit
+local planner = require "lunshare.plan"
+local profile = require "lunshare.profile"
+local schema = require "lunshare.schema"
+local topology = require "lunshare.topology"
+
+local ctx = { ids = { uid = 1000, gid = 1000, user = "alice" }, environ = {}, subid = function() end }
+
+local function errors_of(src)
+  local v = assert(profile.evaluate(src, "t.lua"))
+  local out = {}
+  for i, e in ipairs(schema.check(v, "t.lua", src)) do out[i] = schema.format_error(e) end
+  return table.concat(out, "\n"), v
+end
+
+-- The security area's steps (session, keyring, ping_group_range, privileges) are its own
+-- spec's business (tests/spec/security_spec.lua); these lists show the network's.
+local SECURITY_OPS = { setsid = true, session_keyring = true, sysctl = true, caps = true,
+  no_new_privs = true, seccomp = true }
+
+local function ops(plan)
+  local t = {}
+  for _, s in ipairs(plan.steps) do
+    if not SECURITY_OPS[s.op] then t[#t + 1] = s.op .. "@" .. s.where end
+  end
+  return table.concat(t, " ")
+end
+
+describe("network area #unit", function()
+  it("veth { } returns plain data", function()
+    local _, v = errors_of([[return { namespaces = { "net" }, network = { links = { veth { host = "lsh0" } } } }]])
+    local l = v.network.links[1]
+    assert.is_nil(getmetatable(l))
+    assert.same({ type = "veth", host = "lsh0" }, l)
+  end)
+
+  it("accepts the four forms", function()
+    assert.equal("", (errors_of([[return { namespaces = { "net" }, network = "none" }]])))
+    assert.equal("", (errors_of([[return { network = "host" }]])))
+    assert.equal("", (errors_of([[return { network = { join = "netns1" } }]])))
+    assert.equal("", (errors_of([[return { namespaces = { "net" }, network = { links = {
+      veth { name = "eth0", host = "lsh0", address = { "10.0.0.2/24", "fd00::2/64" },
+        host_address = "10.0.0.1/24", gateway = "10.0.0.1", mtu = 1400,
+        routes = { { to = "10.9.0.0/16", via = "10.0.0.1" } }, bridge = "lsbr0" } } } }]])))
+  end)
+
+  it("names the field, what was expected, and the nearest name", function()
+    local e = errors_of([[return { network = "hots" }]])
+    assert.truthy(e:find("t.lua:1: network: expected \"none\", \"host\"", 1, true), e)
+    assert.truthy(e:find("did you mean 'host'", 1, true) or e:find("host", 1, true), e)
+    e = errors_of([[return { namespaces = { "net" }, network = { links = { veth { host = "lsh0", adress = "x" } } } }]])
+    assert.truthy(e:find("network.links[1].adress: unknown field", 1, true), e)
+    e = errors_of([[return { namespaces = { "net" }, network = { links = { veth { host = "lsh0", address = "10.0.0.300/24" } } } }]])
+    assert.truthy(e:find("network.links[1].address: expected an address with a prefix", 1, true), e)
+    e = errors_of([[return { namespaces = { "net" }, network = "host" }]])
+    assert.truthy(e:find("remove \"net\" from namespaces", 1, true), e)
+    e = errors_of([[return { network = { links = { veth { host = "lsh0" } } } }]])
+    assert.truthy(e:find("network: a veth needs the net namespace", 1, true), e)
+    e = errors_of([[return { namespaces = { "net" }, network = { veth { host = "lsh0" }, lniks = {} } }]])
+    assert.truthy(e:find("network.lniks: unknown field (did you mean 'links'?)", 1, true), e)
+    e = errors_of([[return { namespaces = { "net" }, network = { links = { veth { host = "averyveryverylongname" } } } }]])
+    assert.truthy(e:find("network.links[1].host", 1, true), e)
+  end)
+
+  it("network is no longer refused by run", function()
+    assert.is_nil(schema.NOT_BUILT.network)
+  end)
+
+  it("plans loopback up by default in an own netns, and nothing for host", function()
+    local plan = planner.build({ namespaces = { "net" } }, ctx)
+    assert.equal("clone@supervisor lo_up@child close_fds@child exec@child", ops(plan))
+    plan = planner.build({ network = "host" }, ctx)
+    assert.equal("clone@supervisor close_fds@child exec@child", ops(plan))
+  end)
+
+  it("plans a veth: host side in the supervisor, inside in the child, with ip explanations", function()
+    local _, p = errors_of([[return { namespaces = { "net" }, network = { links = {
+      veth { host = "lsh0", address = "10.0.0.2/24", host_address = "10.0.0.1/24", gateway = "10.0.0.1" } } } }]])
+    local plan = planner.build(p, ctx)
+    assert.equal("clone@supervisor veth@supervisor lo_up@child link_setup@child route@child close_fds@child exec@child", ops(plan))
+    local function find(op) for _, st in ipairs(plan.steps) do if st.op == op then return st end end end
+    local v = find("veth")
+    assert.equal("lsh0", v.name)
+    assert.equal("eth0", v.peer)
+    assert.same({ "10.0.0.1/24" }, v.addresses)
+    assert.truthy(v.explain:find("ip link add lsh0 type veth peer name eth0 netns PID", 1, true))
+    assert.equal("ip route add default via 10.0.0.1 dev eth0", find("route").explain)
+    -- Every field the planner sets is one the C op knows.
+    local core_ok, core = pcall(require, "lunshare.core")
+    if core_ok then assert.truthy(core.validate(plan)) end
+  end)
+
+  it("takes a list of veths as short for links", function()
+    local _, p = errors_of([[return { namespaces = { "net" }, network = { veth { host = "lsh0" } } }]])
+    assert.equal("", (errors_of([[return { namespaces = { "net" }, network = { veth { host = "lsh0" } } }]])))
+    local plan = planner.build(p, ctx)
+    assert.equal("clone@supervisor veth@supervisor lo_up@child link_setup@child close_fds@child exec@child", ops(plan))
+  end)
+
+  it("plans a join before the mounts change", function()
+    local plan = planner.build({ namespaces = { "mount" }, network = { join = "netns1" } }, ctx)
+    assert.equal("clone@supervisor netns_join@child mount_private@child close_fds@child exec@child", ops(plan))
+  end)
+end)
+
+describe("topology files #unit", function()
+  it("checks hosts, switches and link ends with paths", function()
+    local errs = topology.check({ hosts = { h1 = {} }, links = {
+      { { name = "lsv0", address = "10.0.0.300/24" }, { host = "h2", name = "eth0" } },
+      { { name = "lsv1" } } } }, "t.lua")
+    local e = table.concat(errs, "\n")
+    assert.truthy(e:find("t.lua: links[1][1].address", 1, true), e)
+    assert.truthy(e:find("t.lua: links[1][2].host: no host named h2", 1, true), e)
+    assert.truthy(e:find("t.lua: links[2]: expected a pair of ends", 1, true), e)
+  end)
+
+  it("the walkthrough file is valid", function()
+    local t = assert(topology.load((os.getenv("LUNSHARE_ROOT") or ".") .. "/docs/examples/walkthrough.lua"))
+    assert.same({ netns1 = {} }, t.hosts)
+    assert.equal("veth1_peer", t.links[1][2].name)
+  end)
+end)
