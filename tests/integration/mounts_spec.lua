@@ -84,6 +84,14 @@ for _, mode in ipairs(H.modes) do
       assert.falsy(io.open("/usr/lsh-x"), "the write reached the host")
     end)
 
+    it("keeps ping working under locked mounts, without touching the host's setting", function()
+      local host = H.sh("cat /proc/sys/net/ipv4/ping_group_range").out
+      local r = run({ "run", "default", "--", "sh", "-c", "ping -c1 -W2 127.0.0.1 >/dev/null && echo ping-ok" })
+      assert.equal(0, r.code, r.err)
+      assert.equal("ping-ok\n", r.out)
+      assert.equal(host, H.sh("cat /proc/sys/net/ipv4/ping_group_range").out)
+    end)
+
     it("makes the default root read-only, with /tmp and /dev/shm writable", function()
       local r = run({ "run", "default", "--", "sh", "-c",
         "touch /x 2>&1; touch /etc/x 2>&1; touch /usr/bin/x 2>&1; touch /tmp/x /dev/shm/x && echo writable" })
