@@ -234,10 +234,17 @@ function M.read_rules(path)
   return rules
 end
 
-local function resolve_file(profile, file)
+-- A relative rules file is found beside the profile file that names it (which, with
+-- extends, may be a parent's): `from` is that file.
+local function resolve_file(from, file)
   if file:sub(1, 1) == "/" then return file end
-  local dir = (profile._file or ""):match("^(.*)/[^/]*$")
+  local dir = (from or ""):match("^(.*)/[^/]*$")
   return dir and (dir .. "/" .. file) or file
+end
+
+local function naming_file(profile)
+  local o = require("lunshare.profile").origin(profile, "seccomp.file")
+  return (require("lunshare.profile").split_origin(o)) or profile._file
 end
 
 -- The effective rules for a profile: the default ones minus what it allows, then its own.
@@ -254,7 +261,7 @@ function M.seccomp_rules(profile)
   end
   for _, name in ipairs(s.kill or {}) do add({ action = "kill", syscall = name, conds = {} }) end
   if s.file then
-    local rules = M.read_rules(resolve_file(profile, s.file)) or {}
+    local rules = M.read_rules(resolve_file(naming_file(profile), s.file)) or {}
     for _, r in ipairs(rules) do add(r) end
   end
   local lifted, named = {}, {}
@@ -358,7 +365,7 @@ local function check_seccomp(c, s, p)
     end
   end
   if s.file ~= nil and c:type(s.file, "seccomp.file", "string") then
-    local _, errs = M.read_rules(resolve_file(p, s.file))
+    local _, errs = M.read_rules(resolve_file((c:where("seccomp.file")), s.file))
     for _, e in ipairs(errs or {}) do
       c:fail("seccomp.file", (e.line and (s.file .. ":" .. e.line .. ": ") or "") .. e.msg)
     end

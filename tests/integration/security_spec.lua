@@ -115,7 +115,8 @@ for _, mode in ipairs(H.modes) do
       f:write("# no directories\ndeny:EROFS mkdir\n")
       f:close()
       os.execute("chmod 644 " .. rules)
-      local p = H.profile("return { namespaces = { 'user' }, seccomp = { file = '" .. rules .. "' } }")
+      -- Named relative to the profile's directory (both are in /tmp), from anywhere.
+      local p = H.profile("return { namespaces = { 'user' }, seccomp = { file = '" .. rules:match("[^/]+$") .. "' } }")
       local r = run({ "run", p, "--", "sh", "-c", "mkdir /tmp/lsh-y-$$ 2>&1" })
       assert.truthy(r.out:find("Read%-only file system"), r.out)
       local e = H.lunshare({ "explain", p })
