@@ -117,9 +117,9 @@ for _, mode in ipairs(H.modes) do
       os.execute("chmod 644 " .. rules)
       -- Named relative to the profile's directory (both are in /tmp), from anywhere.
       local p = H.profile("return { namespaces = { 'user' }, seccomp = { file = '" .. rules:match("[^/]+$") .. "' } }")
-      local r = run({ "run", p, "--", "sh", "-c", "mkdir /tmp/lsh-y-$$ 2>&1" })
+      local r = run({ "run", p, "--", "sh", "-c", "mkdir /tmp/lsh-y-$$ 2>&1" }, { cwd = "/" })
       assert.truthy(r.out:find("Read%-only file system"), r.out)
-      local e = H.lunshare({ "explain", p })
+      local e = H.lunshare({ "explain", p }, { cwd = "/" })
       assert.truthy(e.out:find("deny EROFS    mkdir", 1, true), e.out)
       os.remove(rules)
     end)
