@@ -126,7 +126,21 @@ static int wants(const struct lsh_cgroup_limits *lim, int c)
 	return c == CG_MEMORY ? lim->memory > 0 : c == CG_PIDS ? lim->pids > 0 : lim->cpu_quota > 0;
 }
 
-/* The v2 directory when the caller's own v2 cgroup offers every wanted controller. */
+static int has_word(const char *text, const char *word)
+{
+	char list[512], want[32];
+	snprintf(list, sizeof list, " %s ", text ? text : "");
+	for (char *p = list; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	snprintf(want, sizeof want, " %s ", word);
+	return strstr(list, want) != NULL;
+}
+
+/* The v2 directory for the run when the caller's own v2 cgroup offers every wanted
+ * controller. Below the v2 root the run's cgroup is a sibling of the caller's: the caller's
+ * cgroup holds processes, so (no internal processes) it cannot hand controllers down,
+ * while its parent already does, which is why the caller's cgroup has them. */
 static char *v2_dir(const char *name, const struct lsh_cgroup_limits *lim)
 {
 	_cleanup_free_ char *mnt = mount_point(NULL);
@@ -139,16 +153,13 @@ static char *v2_dir(const char *name, const struct lsh_cgroup_limits *lim)
 	_cleanup_free_ char *ctrls = read_small(path);
 	if (base == NULL || ctrls == NULL)
 		return NULL;
-	for (int c = 0; c < CG_N; c++) {
-		char list[512], want[32];
-		snprintf(list, sizeof list, " %s ", ctrls);
-		for (char *p = list; *p; p++)
-			if (*p == '\n')
-				*p = ' ';
-		snprintf(want, sizeof want, " %s ", cg_names[c]);
-		if (wants(lim, c) && strstr(list, want) == NULL)
+	for (int c = 0; c < CG_N; c++)
+		if (wants(lim, c) && !has_word(ctrls, cg_names[c]))
 			return NULL;
-	}
+	/* The parent of a cgroup below the root: "/a/b" → "/a", "/a" → "/". */
+	char *slash = strrchr(own, '/');
+	if (slash && strcmp(own, "/") != 0)
+		slash[slash == own ? 1 : 0] = '\0';
 	return join_dir(mnt, own, name);
 }
 
@@ -222,12 +233,17 @@ int lsh_cgroup_create(const char *name, const struct lsh_cgroup_limits *lim, str
 	if (dir) {
 		cg->v2 = 1;
 		cg->dir[0] = dir;
-		/* The parent must hand the controllers down before the child can use them. */
+		/* The parent must hand the controllers down before the child can use them; it
+		 * usually does already (see v2_dir), else it is asked to. */
 		char *parent = strndup(dir, (size_t)(strrchr(dir, '/') - dir));
+		char sc[4200];
+		snprintf(sc, sizeof sc, "%s/cgroup.subtree_control", parent ? parent : "");
+		_cleanup_free_ char *enabled = read_small(sc);
 		for (int c = 0; parent && c < CG_N; c++) {
 			char v[32];
 			snprintf(v, sizeof v, "+%s", cg_names[c]);
-			if (wants(lim, c) && (r = write_file(parent, "cgroup.subtree_control", v, err)) < 0) {
+			if (wants(lim, c) && !has_word(enabled, cg_names[c]) &&
+			    (r = write_file(parent, "cgroup.subtree_control", v, err)) < 0) {
 				free(parent);
 				lsh_cgroup_destroy(cg);
 				return lsh_err_wrap(err, "cgroup v2: enable %s for children", cg_names[c]);

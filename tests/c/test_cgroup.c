@@ -33,6 +33,43 @@ static int hog(void)
 	return 0;
 }
 
+/* Below the v2 root, the run's cgroup is made beside the caller's (which holds processes
+ * and so cannot hand controllers down), not inside it. Run in a child moved into a cgroup
+ * of its own for the test. */
+static void sibling_test(const char *name)
+{
+	char mnt[] = "/sys/fs/cgroup/unified", parent[256], procs[300];
+	snprintf(parent, sizeof parent, "%s/lsh-caller-%d", mnt, (int)getpid());
+	if (mkdir(parent, 0755) < 0) {
+		skip("cannot make a caller cgroup under %s", mnt);
+		return;
+	}
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct lsh_err *e = NULL;
+		struct lsh_cgroup *c = NULL;
+		struct lsh_cgroup_limits none = { 0, 0, 0, 0 };
+		char want[300];
+		snprintf(procs, sizeof procs, "%s/cgroup.procs", parent);
+		int fd = open(procs, O_WRONLY);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			_exit(2);
+		close(fd);
+		if (lsh_cgroup_create(name, &none, &c, &e) < 0)
+			_exit(3);
+		snprintf(want, sizeof want, "%s/%s", mnt, name);
+		int right = strcmp(lsh_cgroup_path(c), want) == 0;
+		lsh_cgroup_destroy(c);
+		_exit(right ? 0 : 1);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a caller below the v2 root gets a sibling cgroup (%d)",
+	   WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	rmdir(parent);
+}
+
 int main(void)
 {
 	struct lsh_err *err = NULL;
@@ -107,6 +144,7 @@ int main(void)
 		lsh_cgroup_destroy(cg);
 		ok(stat(copy, &st) < 0 && errno == ENOENT, "and the v2 cgroup is removed");
 		free(copy);
+		sibling_test(name);
 	} else {
 		skip("no writable cgroup v2 here: %s", err ? err->msg : "v1 only");
 		lsh_cgroup_destroy(cg);
