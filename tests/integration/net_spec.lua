@@ -304,7 +304,7 @@ describe("network (rootless)", function()
       "mkdir -m 777 " .. X,
       N .. "$L net up " .. WALK .. " >/dev/null; echo up=$?",
       N .. "$L net up " .. WALK,
-      "H=$(cat " .. X .. "/lunshare/net/walkthrough.holder)",
+      "H=$(cut -d\" \" -f1 " .. X .. "/lunshare/net/walkthrough.holder)",
       N .. "nsenter -t $H -U -m -n --preserve-credentials ping -c1 -W2 10.0.0.2 >/dev/null && echo ping-out-ok",
       N .. "nsenter -t $H -U -m --preserve-credentials nsenter --net=" .. X ..
         "/lunshare/netns/netns1 ping -c1 -W2 10.0.0.1 >/dev/null && echo ping-in-ok",
