@@ -424,8 +424,9 @@ struct lsh_cgroup_limits {
 	int64_t cpu_quota;	/* microseconds per cpu_period; 0: no limit */
 	int64_t cpu_period;	/* microseconds; 0: 100000 */
 };
-/* Creates the cgroup(s) named `name` under the caller's own cgroup of each controller and
- * writes the limits. Returns 0 and a new handle in *out. */
+/* Creates the cgroup(s) named `name` and writes the limits: on v2 beside the caller's own
+ * cgroup (under it at the v2 root), on v1 under the caller's own cgroup of each
+ * controller. Returns 0 and a new handle in *out. */
 LSH_API int lsh_cgroup_create(const char *name, const struct lsh_cgroup_limits *lim,
 			      struct lsh_cgroup **out, struct lsh_err **err);
 /* Moves pid into the cgroup(s). */
