@@ -17,12 +17,13 @@ struct l_nl {
 	struct lsh_nl *nl;
 };
 
-/* A namespace designator at idx: nil (here), { pid = N }, { fd = handle|int } or
+/* A namespace designator at idx: nil (here), { pid = N }, { pidfd = handle|int },
+ * { fd = handle|int } or
  * { name = "NAME" [, dir = "/run/netns"] }. A name is opened into *tmp (closed by the
  * caller). Returns 0, or pushes a failure triple and returns 3. */
 static int check_ns(lua_State *L, int idx, struct lsh_nl_ns *ns, int *tmp)
 {
-	static const char *const keys[] = { "pid", "fd", "name", "dir", NULL };
+	static const char *const keys[] = { "pid", "fd", "pidfd", "name", "dir", NULL };
 	*tmp = -1;
 	ns->by = LSH_NL_NS_HERE;
 	ns->value = 0;
@@ -36,6 +37,9 @@ static int check_ns(lua_State *L, int idx, struct lsh_nl_ns *ns, int *tmp)
 	} else if (lua_getfield(L, idx, "fd") != LUA_TNIL) {
 		ns->by = LSH_NL_NS_FD;
 		ns->value = lsh_l_tofd(L, lua_gettop(L));
+	} else if (lua_getfield(L, idx, "pidfd") != LUA_TNIL) {
+		ns->by = LSH_NL_NS_PIDFD;
+		ns->value = lsh_l_tofd(L, lua_gettop(L));
 	} else if (lua_getfield(L, idx, "name") != LUA_TNIL) {
 		struct lsh_err *err = NULL;
 		lua_getfield(L, idx, "dir");
@@ -46,7 +50,7 @@ static int check_ns(lua_State *L, int idx, struct lsh_nl_ns *ns, int *tmp)
 		ns->by = LSH_NL_NS_FD;
 		ns->value = fd;
 	} else {
-		luaL_argerror(L, idx, "expected { pid = }, { fd = } or { name = }");
+		luaL_argerror(L, idx, "expected { pid = }, { pidfd = }, { fd = } or { name = }");
 	}
 	return 0;
 }

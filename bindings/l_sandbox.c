@@ -15,7 +15,11 @@ struct limit {
 	lua_Alloc prev;
 	void *prev_ud;
 	ptrdiff_t limit;
-	ptrdiff_t used; /* since install; frees of older blocks make it negative */
+	ptrdiff_t used; /* since install, never below 0 */
+	/* The last refused request, until Lua retries it successfully. */
+	int pending;
+	void *pending_ptr;
+	size_t pending_size;
 	int exceeded;
 };
 
@@ -26,12 +30,25 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	ptrdiff_t old = ptr ? (ptrdiff_t)osize : 0;
 	ptrdiff_t grow = (ptrdiff_t)nsize - old;
 	if (grow > 0 && (nsize > (size_t)PTRDIFF_MAX / 2 || l->used + grow > l->limit)) {
-		l->exceeded = 1;
+		l->pending = 1;
+		l->pending_ptr = ptr;
+		l->pending_size = nsize;
 		return NULL;
 	}
 	void *p = l->prev(l->prev_ud, ptr, osize, nsize);
+	/* Frees of blocks older than the bound give no credit (the caller collects
+	 * garbage before installing it; this covers what is left). */
 	if (p != NULL || nsize == 0)
-		l->used += grow;
+		l->used = l->used + grow < 0 ? 0 : l->used + grow;
+	if (p != NULL && grow > 0 && l->pending) {
+		/* The core answers a refusal with a full collection and one retry: a
+		 * retry that fits means the memory was garbage. lauxlib's buffers do not
+		 * retry, so any other allocation means the refusal stood. */
+		if (ptr == l->pending_ptr && nsize == l->pending_size)
+			l->pending = 0;
+		else
+			l->exceeded = 1;
+	}
 	return p;
 }
 
@@ -51,7 +68,7 @@ static int l_memory_limit(lua_State *L)
 	if (lua_isnoneornil(L, 1)) {
 		if (l == NULL)
 			return luaL_error(L, "memory_limit: no limit is installed");
-		int exceeded = l->exceeded;
+		int exceeded = l->exceeded || l->pending;
 		lua_setallocf(L, l->prev, l->prev_ud);
 		/* The userdata holding l may be collected now. */
 		lua_pushnil(L);
@@ -67,6 +84,9 @@ static int l_memory_limit(lua_State *L)
 	l->prev = lua_getallocf(L, &l->prev_ud);
 	l->limit = (ptrdiff_t)bytes;
 	l->used = 0;
+	l->pending = 0;
+	l->pending_ptr = NULL;
+	l->pending_size = 0;
 	l->exceeded = 0;
 	/* Anchored in the registry so that it outlives every allocation it counts. */
 	lua_setfield(L, LUA_REGISTRYINDEX, LIMIT_KEY);
@@ -80,7 +100,7 @@ static int l_memory_exceeded(lua_State *L)
 {
 	struct limit *l = installed(L);
 	lsh_l_check_nargs(L, 0);
-	lua_pushboolean(L, l != NULL && l->exceeded);
+	lua_pushboolean(L, l != NULL && (l->exceeded || l->pending));
 	return 1;
 }
 

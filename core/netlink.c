@@ -89,6 +89,36 @@ static int socket_in(int nsfd, struct lsh_err **err)
 	return a.fd;
 }
 
+struct ns_of_pidfd {
+	int pidfd;
+	int fd;
+	int error;
+};
+
+static void *ns_of_pidfd_thread(void *p)
+{
+	struct ns_of_pidfd *a = p;
+	if (setns(a->pidfd, CLONE_NEWNET) < 0 ||
+	    (a->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+		a->error = errno;
+	return NULL;
+}
+
+/* IFLA_NET_NS_FD wants a namespace fd, not a pidfd: a short-lived thread enters the
+ * process's network namespace and opens its nsfs file. Returns a new fd. */
+static int netns_fd_of_pidfd(int pidfd, struct lsh_err **err)
+{
+	struct ns_of_pidfd a = { pidfd, -1, 0 };
+	pthread_t t;
+	int r = pthread_create(&t, NULL, ns_of_pidfd_thread, &a);
+	if (r != 0)
+		return lsh_err_set(err, r, "netlink: start a thread to find the namespace");
+	pthread_join(t, NULL);
+	if (a.error)
+		return lsh_err_set(err, a.error, "netlink: the network namespace of pidfd %d", pidfd);
+	return a.fd;
+}
+
 int lsh_nl_open(struct lsh_nl **out, struct lsh_nl_ns ns, struct lsh_err **err)
 {
 	_cleanup_close_ int nsfd = -1;
@@ -101,8 +131,8 @@ int lsh_nl_open(struct lsh_nl **out, struct lsh_nl_ns ns, struct lsh_err **err)
 		if ((nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			return lsh_err_set(err, errno, "netlink: open %s", path);
 		borrowed = nsfd;
-	} else if (ns.by == LSH_NL_NS_FD) {
-		borrowed = ns.value;
+	} else if (ns.by == LSH_NL_NS_FD || ns.by == LSH_NL_NS_PIDFD) {
+		borrowed = ns.value; /* setns() takes a pidfd with CLONE_NEWNET as well */
 	}
 	_cleanup_close_ int fd = socket_in(borrowed, err);
 	if (fd < 0)
@@ -373,6 +403,14 @@ int lsh_nl_link_add(struct lsh_nl *nl, const struct lsh_nl_link_spec *sp, struct
 		mode = macvlan_modes[i].mode;
 	}
 
+	struct lsh_nl_ns peer_ns = sp->peer_ns;
+	_cleanup_close_ int peer_fd = -1;
+	if (veth && peer_ns.by == LSH_NL_NS_PIDFD) {
+		if ((peer_fd = netns_fd_of_pidfd(peer_ns.value, err)) < 0)
+			return lsh_err_wrap(err, "%s", what);
+		peer_ns = (struct lsh_nl_ns){ LSH_NL_NS_FD, peer_fd };
+	}
+
 	struct nlmsghdr *nlh = start(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
 	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof *ifm);
 	ifm->ifi_family = AF_UNSPEC;
@@ -402,7 +440,7 @@ int lsh_nl_link_add(struct lsh_nl *nl, const struct lsh_nl_link_spec *sp, struct
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, sp->peer);
 		if (sp->mtu)
 			mnl_attr_put_u32(nlh, IFLA_MTU, sp->mtu);
-		put_ns(nlh, sp->peer_ns);
+		put_ns(nlh, peer_ns);
 		mnl_attr_nest_end(nlh, peer);
 		mnl_attr_nest_end(nlh, data);
 	} else if (macvlan) {
@@ -452,7 +490,8 @@ static void describe_change(char *buf, size_t size, const char *name, const stru
 			      c->master);
 	if (c->what & LSH_NL_SET_NETNS)
 		snprintf(buf + n, size - (size_t)n, " netns %s %d",
-			 c->netns.by == LSH_NL_NS_PID ? "pid" : "fd", c->netns.value);
+			 c->netns.by == LSH_NL_NS_PID ? "pid" : c->netns.by == LSH_NL_NS_PIDFD ? "pidfd" : "fd",
+			 c->netns.value);
 }
 
 int lsh_nl_link_set(struct lsh_nl *nl, const char *name, const struct lsh_nl_link_change *c,
@@ -476,6 +515,14 @@ int lsh_nl_link_set(struct lsh_nl *nl, const char *name, const struct lsh_nl_lin
 	if ((c->what & LSH_NL_SET_NAME) && (index = lsh_nl_link_index(nl, name, err)) < 0)
 		return lsh_err_wrap(err, "%s", what);
 
+	struct lsh_nl_ns to = c->netns;
+	_cleanup_close_ int to_fd = -1;
+	if ((c->what & LSH_NL_SET_NETNS) && to.by == LSH_NL_NS_PIDFD) {
+		if ((to_fd = netns_fd_of_pidfd(to.value, err)) < 0)
+			return lsh_err_wrap(err, "%s", what);
+		to = (struct lsh_nl_ns){ LSH_NL_NS_FD, to_fd };
+	}
+
 	struct nlmsghdr *nlh = start(nl, RTM_NEWLINK, NLM_F_ACK);
 	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof *ifm);
 	ifm->ifi_family = AF_UNSPEC;
@@ -492,7 +539,7 @@ int lsh_nl_link_set(struct lsh_nl *nl, const char *name, const struct lsh_nl_lin
 	if (c->what & LSH_NL_SET_MASTER)
 		mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
 	if (c->what & LSH_NL_SET_NETNS)
-		put_ns(nlh, c->netns);
+		put_ns(nlh, to);
 	return talk(nl, nlh, NULL, what, err);
 }
 

@@ -173,11 +173,11 @@ LSH_API int lsh_timens_enter_new(int64_t mono_sec, int64_t boot_sec, struct lsh_
 struct lsh_nl;
 
 /* Where a namespace is: here (the caller's), an fd of /proc/PID/ns/net or /run/netns/NAME,
- * or a pid. */
-enum lsh_nl_ns_by { LSH_NL_NS_HERE = 0, LSH_NL_NS_FD, LSH_NL_NS_PID };
+ * a pid, or a pidfd (the network namespace of that process; Linux 5.8). */
+enum lsh_nl_ns_by { LSH_NL_NS_HERE = 0, LSH_NL_NS_FD, LSH_NL_NS_PID, LSH_NL_NS_PIDFD };
 struct lsh_nl_ns {
 	enum lsh_nl_ns_by by;
-	int value; /* the fd (borrowed) or the pid */
+	int value; /* the fd or pidfd (borrowed), or the pid */
 };
 
 /* Opens an rtnetlink socket acting in ns. Stores a new handle in *nl (free with

@@ -180,6 +180,10 @@ function M.explain(args)
   end
   if not name then usage_error("explain: expected a profile") end
   local p = load_profile(name, set)
+  -- What check would warn about, including fields run cannot apply yet, so a plan is
+  -- never read without its caveats.
+  local schema = require "lunshare.schema"
+  for _, w in ipairs(p._warnings or {}) do io.stderr:write(schema.format_error(w), "\n") end
   local planner = require "lunshare.plan"
   local plan, err = planner.build(p, planner.context(argv))
   if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end

@@ -2,7 +2,8 @@
 -- few and declared per field, here for the core fields and in each area module's MERGE
 -- table for its own:
 --   "replace"  the child's value replaces the parent's (every scalar, and the default)
---   "table"    key by key, the child's keys replacing the parent's
+--   "table"    key by key, the child's keys replacing the parent's; written as a list,
+--              it merges as a "list"
 --   { k = rule, … }  key by key, each key merged by its own rule
 --   "list"     the parent's entries, then the child's; an entry `without "/home"` in the
 --              child removes the inherited entries whose key (target, dst, name, …) is /home
@@ -21,7 +22,8 @@ M.CORE_RULES = {
   env = { set = "table", keep = "list", unset = "list" },
   -- Defaults for the areas' fields; an area's own MERGE table overrides them.
   mounts = "list",
-  network = "table",
+  root = "table",
+  network = { links = "list" },
   capabilities = "set",
   limits = "table",
   seccomp = "replace",
@@ -103,8 +105,13 @@ local function merge_list(parent, child, path, ctx, field)
         end
       end
       if removed == 0 then
+        local keys = {}
+        for _, x in ipairs(out) do
+          if type(keyof(x)) == "string" then keys[#keys + 1] = keyof(x) end
+        end
         ctx.fail(path .. "[" .. i .. "]", origin_of(ctx, child, i),
-          "without '" .. tostring(e.without) .. "' removes nothing: no inherited entry has that target")
+          "without '" .. tostring(e.without) .. "' removes nothing: no inherited entry has that target" ..
+          util.suggest(e.without, keys))
       end
       for j = 1, #out do out[j] = nil end
       for j, x in ipairs(kept) do out[j] = x end
@@ -160,7 +167,19 @@ local function merge_set(parent, child, path, ctx)
   return out
 end
 
+local function is_list(t)
+  if #t == 0 then return false end
+  for k in pairs(t) do
+    if math.type(k) ~= "integer" or k < 1 or k > #t then return false end
+  end
+  return true
+end
+
 local function merge_table(parent, child, path, ctx, rules)
+  -- A table field written as a list (network = { veth { … }, … }) merges as a list.
+  if is_list(child) and (type(parent) ~= "table" or next(parent) == nil or is_list(parent)) then
+    return merge_list(parent, child, path, ctx, path)
+  end
   local out = {}
   ctx.origins[out] = { [""] = origin_of(ctx, child, "") }
   if type(parent) == "table" then

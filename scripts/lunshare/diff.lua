@@ -7,18 +7,23 @@ local util = require "lunshare.util"
 local M = {}
 
 -- A value printed back as compact, stable Lua.
-function M.show(v)
+function M.show(v, seen)
   local t = type(v)
   if t == "string" then return string.format("%q", v) end
   if t ~= "table" then return tostring(v) end
+  seen = seen or {}
+  if seen[v] then return "{ <cycle> }" end
+  seen[v] = true
   local parts = {}
-  for i, x in ipairs(v) do parts[#parts + 1] = M.show(x) end
+  for _, x in ipairs(v) do parts[#parts + 1] = M.show(x, seen) end
   for _, k in ipairs(util.sorted_keys(v)) do
-    if not (math.type(k) == "integer" and k >= 1 and k <= #v) then
-      local key = (type(k) == "string" and k:match("^[%a_][%w_]*$")) and k or ("[" .. M.show(k) .. "]")
-      parts[#parts + 1] = key .. " = " .. M.show(v[k])
+    -- Keys starting with _ are bookkeeping (a constructor's _line), not grants.
+    if not (math.type(k) == "integer" and k >= 1 and k <= #v) and not tostring(k):match("^_") then
+      local key = (type(k) == "string" and k:match("^[%a_][%w_]*$")) and k or ("[" .. M.show(k, seen) .. "]")
+      parts[#parts + 1] = key .. " = " .. M.show(v[k], seen)
     end
   end
+  seen[v] = nil
   return "{ " .. table.concat(parts, ", ") .. " }"
 end
 

@@ -6,11 +6,11 @@ local util = require "lunshare.util"
 local sandbox = require "lunshare.sandbox"
 local source_map = require "lunshare.source_map"
 local compose = require "lunshare.compose"
+local params = require "lunshare.params"
 
 local M = {}
 
 M.MAX_DEPTH = 16
-M.PARAM_TYPES = { "string", "integer", "number", "boolean" }
 
 -- Where `extends = "name"` and `lunshare run name` look, in order; the shipped profiles
 -- compiled into the executable come last.
@@ -104,135 +104,15 @@ function M.find(name, from)
     " (looked in " .. table.concat(M.search_path(), ", ") .. " and the shipped profiles)"
 end
 
--- Converts a --set value to the declared type.
-local function convert(raw, ty)
-  if ty == "string" then
-    if type(raw) == "string" then return raw end
-  elseif ty == "integer" then
-    local v = math.tointeger(tonumber(raw))
-    if v then return v end
-  elseif ty == "number" then
-    local v = tonumber(raw)
-    if v then return v end
-  elseif ty == "boolean" then
-    if raw == true or raw == "true" or raw == "yes" or raw == "1" then return true end
-    if raw == false or raw == "false" or raw == "no" or raw == "0" then return false end
-  end
-  return nil, "expected " .. (ty == "integer" and "an integer" or "a " .. ty) .. ", got '" .. tostring(raw) .. "'"
-end
-
-local function fits(v, ty)
-  if ty == "integer" then return math.type(v) == "integer" end
-  return type(v) == ty
-end
-
-local function suggest_type(ty)
-  for _, t in ipairs(M.PARAM_TYPES) do
-    if type(ty) == "string" and #ty >= 3 and t:sub(1, #ty) == ty then return " (did you mean '" .. t .. "'?)" end
-  end
-  return util.suggest(ty, M.PARAM_TYPES)
-end
-
--- The `params { name = { type =, values =, default =, description = } }` declaration of
--- one profile file: checks the declarations, takes the --set values, and returns the
--- table of values the profile reads.
-local function params_function(file, src, L)
-  return function(spec)
-    if type(spec) ~= "table" then
-      error("expected a table of parameter declarations, got " .. type(spec), 2)
-    end
-    local node = source_map.parse(src).calls.params
-    local values, names = {}, {}
-    for _, name in ipairs(util.sorted_keys(spec)) do
-      local d = spec[name]
-      local f = node and node.fields[name]
-      local line = f and f.line or (node and node.line)
-      local path = "params." .. tostring(name)
-      local function fail(p, msg)
-        L.errors[#L.errors + 1] = { file = file, line = line, path = p, msg = msg }
-      end
-      if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
-        fail(path, "a parameter name is a word of letters, digits and _")
-      elseif type(d) ~= "table" then
-        fail(path, "expected a declaration { type = …, values = { … }, default = … }, got " .. type(d))
-      else
-        names[#names + 1] = name
-        L.declared[name] = L.declared[name] or { file = file, line = line }
-        for _, k in ipairs(util.sorted_keys(d)) do
-          if not util.contains({ "type", "values", "default", "description" }, k) then
-            fail(path .. "." .. tostring(k), "unknown field" ..
-              util.suggest(k, { "type", "values", "default", "description" }) ..
-              "; expected one of type, values, default, description")
-          end
-        end
-        local ty = d.type
-        if ty == nil and d.default ~= nil then
-          ty = math.type(d.default) == "integer" and "integer" or type(d.default)
-        end
-        ty = ty or "string"
-        local ok = true
-        if not util.contains(M.PARAM_TYPES, ty) then
-          fail(path .. ".type", "unknown type '" .. tostring(ty) .. "'" .. suggest_type(ty) ..
-            "; expected one of " .. table.concat(M.PARAM_TYPES, ", "))
-          ok = false
-        end
-        local allowed = d.values
-        if allowed ~= nil and (type(allowed) ~= "table" or #allowed == 0) then
-          fail(path .. ".values", "expected a non-empty list of the values allowed")
-          allowed, ok = nil, false
-        end
-        local function allowed_text()
-          local t = {}
-          for i, v in ipairs(allowed) do t[i] = tostring(v) end
-          return table.concat(t, ", ")
-        end
-        if ok and d.default ~= nil then
-          if not fits(d.default, ty) then
-            fail(path .. ".default", "expected " .. (ty == "integer" and "an integer" or "a " .. ty) ..
-              ", got " .. type(d.default))
-          elseif allowed and not util.contains(allowed, d.default) then
-            fail(path .. ".default", "expected one of " .. allowed_text() .. ", got '" .. tostring(d.default) .. "'")
-          end
-        end
-        local raw, v = L.set[name], d.default
-        if ok and raw ~= nil then
-          local got, why = convert(raw, ty)
-          if got ~= nil and allowed and not util.contains(allowed, got) then
-            got, why = nil, "expected one of " .. allowed_text() .. ", got '" .. tostring(raw) .. "'" ..
-              util.suggest(tostring(raw), (function()
-                local t = {}
-                for i, x in ipairs(allowed) do t[i] = tostring(x) end
-                return t
-              end)())
-          end
-          if got == nil then
-            fail(path, "--set " .. name .. "=" .. tostring(raw) .. ": " .. why)
-          else
-            v = got
-          end
-        elseif ok and v == nil then
-          fail(path, "required parameter: pass --set " .. name .. "=VALUE")
-        end
-        values[name] = v
-      end
-    end
-    return setmetatable(values, {
-      __index = function(_, k)
-        error("unknown parameter '" .. tostring(k) .. "'" .. util.suggest(k, names) ..
-          (#names > 0 and ("; this profile declares " .. table.concat(names, ", ")) or ""), 2)
-      end,
-    })
-  end
-end
-
 -- The names a profile sees besides the pure helpers.
-local function names_for(file, src, L)
+local function names_for(file, map, L)
   local names = {}
   for _, area in ipairs(require("lunshare.plan").AREAS) do
     for k, v in pairs(require(area).constructors or {}) do names[k] = v end
   end
   names.without = compose.without
-  names.params = params_function(file, src, L)
+  names.params = params.declarer({ file = file, node = map and map.calls.params, set = L.set,
+    errors = L.errors, declared = L.declared })
   return names
 end
 
@@ -268,8 +148,11 @@ local function load_chain(name, from, stack, L)
       msg = "extends goes deeper than " .. M.MAX_DEPTH .. " profiles" }
     return nil
   end
+  -- The source map is read before the profile runs, outside its instruction budget.
+  local okmap, map = pcall(source_map.parse, src)
+  if not okmap then map = nil end
   local ctor_lines = setmetatable({}, { __mode = "k" })
-  local value, err = sandbox.evaluate(src, file, names_for(file, src, L), ctor_lines)
+  local value, err = sandbox.evaluate(src, file, names_for(file, map, L), ctor_lines)
   if value == nil and err then
     L.errors[#L.errors + 1] = { file = file, line = err.line, path = "", msg = err.msg }
     return nil
@@ -280,7 +163,7 @@ local function load_chain(name, from, stack, L)
     return nil
   end
   -- Provenance is a help, never a reason to fail: without it errors name the file only.
-  local mapped = pcall(source_map.annotate, value, src, file, L.origins, ctor_lines)
+  local mapped = map and pcall(source_map.annotate, value, map, file, L.origins, ctor_lines)
   if not mapped then L.origins[value] = L.origins[value] or { [""] = file } end
   L.sources[file] = src
   local parent
@@ -340,7 +223,7 @@ end
 -- For specs and the REPL: evaluates source alone; the value or nil, "file:line: msg".
 function M.evaluate(source, chunkname)
   local L = { errors = {}, declared = {}, set = {} }
-  local v, err = sandbox.evaluate(source, chunkname, names_for(chunkname, source, L))
+  local v, err = sandbox.evaluate(source, chunkname, names_for(chunkname, source_map.parse(source), L))
   if v == nil and err then
     return nil, chunkname .. (err.line and (":" .. err.line) or "") .. ": " .. err.msg
   end
@@ -349,6 +232,13 @@ end
 
 -- The file:line an entry of a loaded profile came from ("mounts[3].source").
 function M.origin(profile, path)
+  if not profile._origins and type(profile._source) == "string" then
+    -- A profile table made without load() (specs, the REPL) but with its source.
+    local origins = setmetatable({}, { __mode = "k" })
+    if pcall(source_map.annotate, profile, profile._source, profile._file or "profile", origins) then
+      profile._origins = origins
+    end
+  end
   local o = profile._origins and source_map.lookup(profile._origins, profile, path)
   return o or profile._file or "profile"
 end

@@ -8,6 +8,13 @@ local M = {}
 
 M.INSTRUCTION_LIMIT = 10000000
 M.MEMORY_LIMIT = 64 * 1024 * 1024
+-- One instruction can be a C call that works on 64 MiB (s:upper(), table.insert into a
+-- huge list), so instructions alone do not bound time: CPU time does, checked every
+-- HOOK_STEP instructions.
+M.CPU_LIMIT = 5
+M.HOOK_STEP = 100
+-- table.move walks its range even over nothing; no profile needs more than this.
+M.MOVE_LIMIT = 1 << 24
 -- Lua patterns backtrack: a pattern with q repetitions may try #subject^(q+1) positions
 -- in one C call that no instruction hook can interrupt, so profiles get patterns whose
 -- worst case stays under this many steps.
@@ -80,14 +87,43 @@ local function safe_string()
   s.match = pattern_guard("match", string.match, true)
   s.gmatch = pattern_guard("gmatch", string.gmatch, false)
   s.gsub = pattern_guard("gsub", string.gsub, true)
+  -- rep of "" with no separator loops n times producing nothing, in one C call.
+  s.rep = function(str, n, sep)
+    if math.type(n) == "integer" and n > 1 and #tostring(str) + #tostring(sep or "") == 0 then n = 1 end
+    return string.rep(str, n, sep)
+  end
   return s
+end
+
+local function safe_table()
+  local t = copy(table)
+  t.move = function(a1, f, e, tpos, a2)
+    if math.type(f) == "integer" and math.type(e) == "integer" and e - f >= M.MOVE_LIMIT then
+      error("table.move: " .. (e - f + 1) .. " elements is too many for a profile", 2)
+    end
+    return table.move(a1, f, e, tpos, a2)
+  end
+  return t
+end
+
+-- " (did you mean 'x'?)" for a misspelt name: stricter than util.suggest, since the
+-- names in reach are short and many (a 'veth' is not a misspelt 'math').
+local function near(name, candidates)
+  if type(name) ~= "string" then return "" end
+  local best, bestd
+  for _, c in ipairs(candidates) do
+    local d = util.distance(name, c)
+    if not bestd or d < bestd then best, bestd = c, d end
+  end
+  if best and (bestd <= 1 or (bestd <= 2 and #name >= 6)) then return " (did you mean '" .. best .. "'?)" end
+  return ""
 end
 
 -- Builds the environment: pure helpers, then `names` (constructors and the like).
 -- Reading a name that is not there is an error that says why or suggests the right one.
 function M.environment(names, state)
   local env = {
-    string = safe_string(), table = copy(table), math = copy(math), utf8 = copy(utf8),
+    string = safe_string(), table = safe_table(), math = copy(math), utf8 = copy(utf8),
   }
   -- A profile is a function of its file and its parameters: `explain` and `run` must
   -- build the same plan from it, so no randomness.
@@ -115,7 +151,7 @@ function M.environment(names, state)
         error(string.format("'%s' is not available in a profile: profiles are data and cannot " ..
           "reach %s", k, M.FORBIDDEN[k]), 2)
       end
-      error("unknown name '" .. tostring(k) .. "'" .. util.suggest(k, known), 2)
+      error("unknown name '" .. tostring(k) .. "'" .. near(k, known), 2)
     end,
   }), known
 end
@@ -142,8 +178,10 @@ function M.evaluate(source, chunkname, names, ctor_lines)
   local mib = M.MEMORY_LIMIT // (1024 * 1024)
   state.memory_message = "profile uses too much memory (more than " .. mib .. " MiB)"
   local long_message = "profile runs too long (more than " .. M.INSTRUCTION_LIMIT .. " instructions)"
+  local cpu_message = "profile runs too long (more than " .. M.CPU_LIMIT .. " s of CPU time)"
   local core = core_limits()
-  local count, step = 0, 1000
+  local count, step = 0, M.HOOK_STEP
+  local started = os.clock()
   local base = collectgarbage("count")
   local co = coroutine.create(fn)
   -- Which constructor calls are open, and on which profile line each was made: the
@@ -156,10 +194,12 @@ function M.evaluate(source, chunkname, names, ctor_lines)
   local function on_count()
     if state.tripped then error(state.tripped, 0) end
     count = count + step
-    if count > M.INSTRUCTION_LIMIT then
+    local why = (count > M.INSTRUCTION_LIMIT and long_message) or
+      (os.clock() - started > M.CPU_LIMIT and cpu_message) or nil
+    if why then
       local info = debug.getinfo(3, "Sl")
       state.tripped = (info and info.source == state.source and info.currentline > 0)
-        and (chunkname .. ":" .. info.currentline .. ": " .. long_message) or long_message
+        and (chunkname .. ":" .. info.currentline .. ": " .. why) or why
       error(state.tripped, 0)
     end
     -- Without the allocator bound (lua5.4 without lunshare.core), the hook samples.
@@ -204,6 +244,10 @@ function M.evaluate(source, chunkname, names, ctor_lines)
   smt.__index = env.string
   if core then
     state.memory_exceeded = core.memory_exceeded
+    -- The bound counts bytes since it was installed, and a free of an older block would
+    -- count as room for the profile: collect the garbage there is first.
+    collectgarbage()
+    collectgarbage()
     core.memory_limit(M.MEMORY_LIMIT)
   end
   local ok, res = coroutine.resume(co)

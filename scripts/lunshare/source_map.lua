@@ -215,9 +215,10 @@ function M.parse(src)
 end
 
 -- Records in origins (table -> { [key] = "file:line" }) where every entry of value came
--- from. ctor_lines maps tables made by constructors to the line of the call.
+-- from. src is the source or its parse(); ctor_lines maps tables made by constructors to
+-- the line of the call.
 function M.annotate(value, src, file, origins, ctor_lines)
-  local map = M.parse(src)
+  local map = type(src) == "string" and M.parse(src) or src
   local seen = {}
   local function walk(t, node, line)
     if seen[t] then return end
@@ -258,7 +259,9 @@ function M.lookup(origins, root, path)
     if type(t) ~= "table" then break end
     local o = origins[t] and origins[t][k]
     if o then best = o end
-    t = t[k]
+    -- A key that is not there is skipped: a missing field keeps its table's line, and
+    -- a checker's alias (network.links[1] for network[1]) still finds the entry.
+    if rawget(t, k) ~= nil then t = t[k] end
   end
   return best
 end

@@ -105,8 +105,12 @@ function M.load(file)
   if not f then return nil, { err } end
   local src = f:read("a")
   f:close()
-  local t, perr = require("lunshare.profile").evaluate(src, file)
-  if perr then return nil, { perr } end
+  -- The profile sandbox (data and pure helpers, bounded), without the profile language's
+  -- modules: a topology has no constructors, and `net up` starts faster for it.
+  local t, perr = require("lunshare.sandbox").evaluate(src, file, {})
+  if t == nil and perr then
+    return nil, { file .. (perr.line and (":" .. perr.line) or "") .. ": " .. perr.msg }
+  end
   local errs = check(t, file)
   if #errs > 0 then return nil, errs end
   t.hosts, t.switches, t.links = t.hosts or {}, t.switches or {}, t.links or {}
@@ -146,14 +150,24 @@ local function state_path(file)
   return M.state_dir() .. "/" .. base .. ".state"
 end
 
+-- The state is a journal of Lua calls, one line per object, so that recording an object
+-- as it is made costs one append (a rewrite per object made a 100-host up quadratic):
+--   add("hosts", "h1")  add("links", { host = "h1", name = "lsa2", … })  drop("links")
+local KINDS = { hosts = true, switches = true, links = true }
+
 local function read_state(file)
   local f = io.open(state_path(file), "r")
   if not f then return nil end
   local src = f:read("a")
   f:close()
-  local fn = load(src, "=state", "t", {})
-  local ok, st = pcall(fn or error)
-  return ok and type(st) == "table" and st or nil
+  local st = { hosts = {}, switches = {}, links = {} }
+  local env = {
+    add = function(kind, x) if KINDS[kind] then st[kind][#st[kind] + 1] = x end end,
+    drop = function(kind) if KINDS[kind] then st[kind][#st[kind]] = nil end end,
+  }
+  local fn = load(src, "=state", "t", env)
+  if not fn or not pcall(fn) then return nil end
+  return st
 end
 
 local function serialize(v)
@@ -170,17 +184,32 @@ end
 
 local made_dir = {}
 
-local function write_state(file, st)
+local function state_file(file, mode)
   local dir = M.state_dir()
   if not made_dir[dir] then
     assert(require("lunshare.core").mkdirs(dir, 493)) -- 0755
     made_dir[dir] = true
   end
-  local path = state_path(file)
-  local f = assert(io.open(path .. ".tmp", "w"))
-  f:write("return ", serialize(st), "\n")
+  return assert(io.open(state_path(file), mode))
+end
+
+-- Appends one line to the journal.
+local function journal(file, line)
+  local f = state_file(file, "a")
+  f:write(line, "\n")
   f:close()
-  assert(os.rename(path .. ".tmp", path))
+end
+
+-- Rewrites the whole state (after a rollback): written aside, then renamed over.
+local function write_state(file, st)
+  local lines = {}
+  for _, kind in ipairs({ "hosts", "switches", "links" }) do
+    for _, x in ipairs(st[kind]) do lines[#lines + 1] = "add(" .. string.format("%q", kind) .. "," .. serialize(x) .. ")" end
+  end
+  local f = state_file(file .. ".tmp", "w")
+  f:write(table.concat(lines, "\n"), "\n")
+  f:close()
+  assert(os.rename(state_path(file .. ".tmp"), state_path(file)))
 end
 
 -- ---- the live view of the namespaces -------------------------------------------------
@@ -220,6 +249,17 @@ local function world()
   return w
 end
 
+-- Whether a dumped main table holds route r ({ to =, via = }).
+local function has_route(have, r)
+  for _, x in ipairs(have) do
+    local dst = x.dst == "default" and "default" or (x.dst .. "/" .. x.dst_len)
+    if x.table == 254 and (dst == r.to or x.dst == r.to) and (r.via == nil or x.via == r.via) then
+      return true
+    end
+  end
+  return false
+end
+
 local function where(host) return host and ("netns " .. host) or "here" end
 local function ipns(host) return host and ("ip -n " .. host .. " ") or "ip " end
 
@@ -255,12 +295,12 @@ function M.up(file, opts)
   -- unrecorded at once, as the name may belong to someone else.
   local function record(kind, x)
     st[kind][#st[kind] + 1] = x
-    write_state(file, st)
+    journal(file, "add(" .. string.format("%q", kind) .. "," .. serialize(x) .. ")")
   end
   local function unrecord_unless(ok_, kind)
     if not ok_ then
       st[kind][#st[kind]] = nil
-      write_state(file, st)
+      journal(file, "drop(" .. string.format("%q", kind) .. ")")
     end
   end
   local ok, err = pcall(function()
@@ -351,14 +391,7 @@ function M.up(file, opts)
       if routes and #routes > 0 then
         local have = assert(w.handle(name):routes())
         for _, r in ipairs(routes) do
-          local found = false
-          for _, x in ipairs(have) do
-            local dst = x.dst == "default" and "default" or (x.dst .. "/" .. x.dst_len)
-            if x.table == 254 and (dst == r.to or x.dst == r.to) and (r.via == nil or x.via == r.via) then
-              found = true
-            end
-          end
-          if not found then
+          if not has_route(have, r) then
             try(w.handle(name):route_add{ dst = r.to, via = r.via, dev = r.dev })
             note(ipns(name) .. "route add " .. r.to .. (r.via and (" via " .. r.via) or "") ..
               (r.dev and (" dev " .. r.dev) or ""))
@@ -384,7 +417,6 @@ function M.up(file, opts)
     if type(err) == "table" then return nil, err.topology end
     error(err, 0)
   end
-  if #st.hosts + #st.switches + #st.links > 0 then write_state(file, st) end
   return changes
 end
 
@@ -475,9 +507,25 @@ function M.status(file)
           for _, a in ipairs(require("lunshare.network").list(e.address)) do
             if not w.has_addr(e.host, e.name, a) then diff[#diff + 1] = "no address " .. a end
           end
+          if e.switch then
+            local sw = w.link(t.switches[e.switch].host, e.switch)
+            if not sw or x.master ~= sw.index then diff[#diff + 1] = "not on switch " .. e.switch end
+          end
           row(what, #diff == 0 and "ok" or "differs", #diff > 0 and table.concat(diff, ", ") or nil)
         end
       end
+    end
+  end
+  for _, name in ipairs(util.sorted_keys(t.hosts)) do
+    local routes = t.hosts[name].routes or {}
+    if #routes > 0 and existing[name] then
+      local have = w.handle(name):routes() or {}
+      for _, r in ipairs(routes) do
+        local what = "route " .. r.to .. (r.via and (" via " .. r.via) or "") .. " (netns " .. name .. ")"
+        row(what, has_route(have, r) and "ok" or "missing")
+      end
+    elseif #routes > 0 then
+      for _, r in ipairs(routes) do row("route " .. r.to .. " (netns " .. name .. ")", "missing") end
     end
   end
   w.close()

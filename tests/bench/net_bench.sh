@@ -123,20 +123,30 @@ chain_ip_script() { # N -> up and down scripts
 			local ns="" o=$((100 + i / 250)) p=$((i % 250))
 			[ "$i" -gt 1 ] && ns="-n lsc$((i - 1)) "
 			echo "ip netns add lsc$i"
-			echo "ip ${ns}link add lsa$i type veth peer name lsb$i netns lsc$i"
+			if [ "${2:-}" = move ]; then
+				# As the iproute2 tutorial does it: make the pair, then move the peer.
+				echo "ip ${ns}link add lsa$i type veth peer name lsb$i"
+				echo "ip ${ns}link set lsb$i netns lsc$i"
+			else
+				echo "ip ${ns}link add lsa$i type veth peer name lsb$i netns lsc$i"
+			fi
 			echo "ip ${ns}addr add 10.$o.$p.1/30 dev lsa$i"
 			echo "ip ${ns}link set lsa$i up"
 			echo "ip -n lsc$i addr add 10.$o.$p.2/30 dev lsb$i"
 			echo "ip -n lsc$i link set lsb$i up"
 		done
-	} >"$W/up$n.sh"
+	} >"$W/up$n${2:-}.sh"
 	for i in $(seq "$n"); do echo "ip netns del lsc$i"; done >"$W/down$n.sh"
 }
-echo "chains up+down (ms):"
-printf "  %5s  %10s  %10s  %10s  %8s  %8s\n" hosts lunshare ip-script nl_optimal ip/lsh lsh/opt
+chain_lunshare() { "$L" net up "$1" && "$L" net down "$1"; }
+chain_ip() { sh "$W/up$1$2.sh" && sh "$W/down$1.sh"; }
+chain_opt() { "$W/nl_optimal" up "$1" && "$W/nl_optimal" down "$1"; }
+echo "chains up+down (ms); ip-script makes each peer in its netns, ip-move moves it (tutorial style):"
+printf "  %5s  %10s  %10s  %10s  %10s  %8s  %8s  %8s\n" hosts lunshare ip-script ip-move nl_optimal ip/lsh move/lsh lsh/opt
 for n in $SIZES; do
 	f=$(chain_file "$n")
 	chain_ip_script "$n"
+	chain_ip_script "$n" move
 	runs=$RUNS
 	[ "$n" -ge 100 ] && runs=3
 	# The far end of the chain answers: the chain is really built.
@@ -144,9 +154,11 @@ for n in $SIZES; do
 	last=$((n)); o=$((100 + last / 250)); p=$((last % 250))
 	ip netns exec "lsc$n" ip -o -4 addr show "lsb$n" | grep -q "10.$o.$p.2/30" || { echo "chain $n not built"; exit 1; }
 	"$L" net down "$f" >/dev/null
-	cl=$(time_it "$runs" sh -c "'$L' net up '$f' && '$L' net down '$f'")
-	ci=$(time_it "$runs" sh -c "sh '$W/up$n.sh' && sh '$W/down$n.sh'")
-	co=$(time_it "$runs" sh -c "'$W/nl_optimal' up $n && '$W/nl_optimal' down $n")
-	printf "  %5s  %10s  %10s  %10s  %7.1fx  %7.1fx\n" "$n" "$cl" "$ci" "$co" \
-		"$(echo "$ci $cl" | awk '{print $1/$2}')" "$(echo "$cl $co" | awk '{print $1/$2}')"
+	cl=$(time_it "$runs" chain_lunshare "$f")
+	ci=$(time_it "$runs" chain_ip "$n" "")
+	cm=$(time_it "$runs" chain_ip "$n" move)
+	co=$(time_it "$runs" chain_opt "$n")
+	printf "  %5s  %10s  %10s  %10s  %10s  %7.1fx  %7.1fx  %7.1fx\n" "$n" "$cl" "$ci" "$cm" "$co" \
+		"$(echo "$ci $cl" | awk '{print $1/$2}')" "$(echo "$cm $cl" | awk '{print $1/$2}')" \
+		"$(echo "$cl $co" | awk '{print $1/$2}')"
 done

@@ -207,6 +207,49 @@ int main(void)
 	ok(r == -EINVAL && strstr(msg(err), "unknown kind"), "unknown kind: %s", msg(err));
 	lsh_err_free(err), err = NULL;
 
+	/* By pidfd: a child waiting in a network namespace of its own. */
+	int pfd[2];
+	if (pipe(pfd) == 0) {
+		pid_t child = fork();
+		if (child == 0) {
+			char c;
+			close(pfd[1]);
+			if (unshare(CLONE_NEWNET) < 0)
+				_exit(1);
+			if (read(pfd[0], &c, 1) < 0) /* the parent's close ends the wait */
+				_exit(1);
+			_exit(0);
+		}
+		close(pfd[0]);
+		struct lsh_nl *cn = NULL;
+		int pidfd = lsh_proc_pidfd(child, &err);
+		/* The child's unshare races the parent: retry until it is in its own netns. */
+		for (int i = 0; i < 1000; i++) {
+			uint64_t d, ino;
+			if (lsh_ns_id(child, lsh_ns_kind_by_name("net"), &d, &ino, NULL) == 0 && ino != ino0)
+				break;
+			usleep(1000);
+		}
+		ok(pidfd >= 0 && lsh_nl_open(&cn, (struct lsh_nl_ns){ LSH_NL_NS_PIDFD, pidfd }, &err) == 0,
+		   "open by pidfd: %s", msg(err));
+		struct lsh_nl_link_spec vp = { .name = "lsv2", .kind = "veth", .peer = "lsv2p",
+					       .peer_ns = { LSH_NL_NS_PIDFD, pidfd } };
+		ok(lsh_nl_link_add(nl, &vp, &err) == 0, "veth with the peer born by pidfd: %s", msg(err));
+		ok(cn && has_link(cn, "lsv2p", NULL) == 1, "the peer is in the child's namespace");
+		struct lsh_nl_link_spec v3 = { .name = "lsv3", .kind = "veth", .peer = "lsv3p" };
+		lsh_nl_link_add(nl, &v3, NULL);
+		ch = (struct lsh_nl_link_change){ .what = LSH_NL_SET_NETNS, .netns = { LSH_NL_NS_PIDFD, pidfd } };
+		ok(lsh_nl_link_set(nl, "lsv3p", &ch, &err) == 0, "move by pidfd: %s", msg(err));
+		ok(cn && has_link(cn, "lsv3p", NULL) == 1 && has_link(nl, "lsv3p", NULL) == 0, "moved by pidfd");
+		lsh_nl_close(cn);
+		close(pfd[1]);
+		int status;
+		if (pidfd >= 0) {
+			lsh_proc_wait(pidfd, 0, &status, NULL);
+			close(pidfd);
+		}
+	}
+
 	ok(lsh_nl_link_del(nl, "lsv0", &err) == 0, "delete the veth: %s", msg(err));
 	ok(has_link(nl, "lsv0", NULL) == 0 && has_link(in, "lsv0p", NULL) == 0, "both ends are gone");
 	r = lsh_nl_link_del(nl, "lsv0", &err);

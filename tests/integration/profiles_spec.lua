@@ -24,9 +24,13 @@ end
 
 local function rmtree(dir) os.execute("rm -rf " .. H.quote(dir)) end
 
+-- An area has landed once run applies one of its fields.
 local function area_landed(area)
-  local mod = require("lunshare." .. area)
-  return next(mod.constructors or {}) ~= nil
+  local not_built = require("lunshare.schema").NOT_BUILT
+  for _, f in ipairs(require("lunshare." .. area).FIELDS) do
+    if not not_built[f] then return true end
+  end
+  return false
 end
 
 for _, mode in ipairs(H.modes) do
@@ -298,10 +302,28 @@ describe("fields run cannot apply yet", function()
     local dir = tree({ ["p.lua"] = "return {\n  namespaces = { 'user' },\n  " .. field .. " = {},\n}\n" })
     local c = H.lunshare({ "check", "p.lua" }, { cwd = dir })
     local r = H.lunshare({ "run", "p.lua", "--", "true" }, { cwd = dir })
+    local e = H.lunshare({ "explain", "p.lua" }, { cwd = dir })
     rmtree(dir)
+    assert.equal(0, e.code, e.err)
+    assert.truthy(e.err:find("p.lua:3: " .. field .. ": warning: ", 1, true), e.err)
     assert.truthy(c.err:find("p.lua:3: " .. field .. ": warning: this version of lunshare checks '" .. field ..
       "' but cannot apply it yet", 1, true), c.err)
     assert.equal(2, r.code)
     assert.truthy(r.err:find("p.lua:3: " .. field .. ": this version of lunshare cannot apply", 1, true), r.err)
+  end)
+end)
+
+describe("why is /home hidden", function()
+  it("explain names the parent's file and line for an inherited mount", function()
+    local dir = tree({
+      ["base.lua"] = "return {\n  namespaces = { 'user', 'mount' },\n  mounts = {\n    ro_bind '/usr',\n\n" ..
+        "    tmpfs '/home',\n  },\n}\n",
+      ["child.lua"] = "return {\n  extends = './base.lua',\n  mounts = { tmpfs '/tmp' },\n}\n",
+    })
+    local r = H.lunshare({ "explain", "child.lua" }, { cwd = dir })
+    rmtree(dir)
+    assert.equal(0, r.code, r.err)
+    assert.truthy(r.out:find("tmpfs /newroot/home\n       # base.lua:6", 1, true), r.out)
+    assert.truthy(r.out:find("tmpfs /newroot/tmp\n       # child.lua:3", 1, true), r.out)
   end)
 end)

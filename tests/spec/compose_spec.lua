@@ -212,6 +212,68 @@ describe("origins after without #unit", function()
     assert.equal(dir .. "/base.lua:3", profile.origin(p, "mounts[1]"))
     assert.equal(dir .. "/base.lua:5", profile.origin(p, "mounts[2]"))
     assert.equal(dir .. "/child.lua:5", profile.origin(p, "mounts[3]"))
+    -- And the plan's steps say so.
+    local plan = require("lunshare.plan").build(p, { ids = { uid = 1000, gid = 1000 }, environ = {} })
+    local origins = {}
+    for _, st in ipairs(plan.steps) do
+      origins[#origins + 1] = st.origin
+    end
+    assert.truthy(table.concat(origins, " "):find(dir .. "/base.lua:5", 1, true), table.concat(origins, " "))
+    assert.truthy(table.concat(origins, " "):find(dir .. "/child.lua:5", 1, true), table.concat(origins, " "))
     os.execute("rm -rf " .. dir)
+  end)
+end)
+
+describe("parameter values #unit", function()
+  local params = require "lunshare.params"
+  it("converts --set strings to the declared type", function()
+    assert.equal(42, params.convert("42", "integer"))
+    assert.equal(0.5, params.convert("0.5", "number"))
+    assert.is_true(params.convert("yes", "boolean"))
+    assert.is_false(params.convert("0", "boolean"))
+    assert.equal("x", params.convert("x", "string"))
+    assert.same({ nil, "expected an integer, got '1.5'" }, { params.convert("1.5", "integer") })
+  end)
+
+  it("collects every declaration error and goes on with the default", function()
+    local ctx = { file = "p.lua", set = { a = "zz" }, errors = {}, declared = {} }
+    local v = params.declarer(ctx)({ a = { values = { "x", "y" }, default = "x" }, b = { tipe = "string", default = "s" } })
+    assert.equal("x", v.a)
+    assert.equal("s", v.b)
+    assert.equal(2, #ctx.errors)
+    assert.equal("params.a", ctx.errors[1].path)
+    assert.equal("params.b.tipe", ctx.errors[2].path)
+    assert.truthy(ctx.errors[2].msg:find("did you mean 'type'"))
+    assert.has_error(function() return v.c end)
+  end)
+end)
+
+describe("grants of odd data #unit", function()
+  it("prints a cyclic table without looping", function()
+    local t = { "a" }
+    t[2] = t
+    assert.equal('{ "a", { <cycle> } }', diff.show(t))
+    local shared = { 1 }
+    assert.equal("{ { 1 }, { 1 } }", diff.show({ shared, shared }))
+  end)
+end)
+
+describe("root merges key by key #unit", function()
+  it("keeps the parent's root settings the child does not name", function()
+    local ctx = { origins = {}, fail = function() end }
+    local m = compose.profile({ root = { readonly = true, mode = "0755" } }, { root = { size = "8M" } }, ctx)
+    assert.same({ readonly = true, mode = "0755", size = "8M" }, m.root)
+  end)
+end)
+
+describe("network over a parent #unit", function()
+  it("appends veths written as a list and removes one by name with without", function()
+    local ctx = { origins = {}, fail = function() end }
+    local m = compose.profile({ network = { { type = "veth", name = "eth0" }, { type = "veth", name = "eth1" } } },
+      { network = { compose.without("eth0"), { type = "veth", name = "eth2" } } }, ctx)
+    assert.same({ { type = "veth", name = "eth1" }, { type = "veth", name = "eth2" } }, m.network)
+    local k = compose.profile({ network = { links = { { name = "a" } } } }, { network = { links = { { name = "b" } } } }, ctx)
+    assert.same({ links = { { name = "a" }, { name = "b" } } }, k.network)
+    assert.equal("host", compose.profile({ network = { links = {} } }, { network = "host" }, ctx).network)
   end)
 end)
