@@ -84,7 +84,20 @@ for _, mode in ipairs(H.modes) do
       assert.falsy(io.open("/usr/lsh-x"), "the write reached the host")
     end)
 
-    it("keeps ping working under locked mounts, without touching the host's setting", function()
+    it("locks the mounts when the profile keeps sys_admin: remount and umount stay refused", function()
+      local p = H.profile([[return { extends = "default", capabilities = { "sys_admin" }, seccomp = false,
+        no_new_privs = true }]])
+      local r = run({ "run", p, "--", "sh", "-c",
+        "mount -o remount,bind,rw /usr 2>&1; umount -l /usr 2>&1; touch /usr/lsh-x 2>&1; " ..
+        "grep -c ' /usr ro,' /proc/self/mountinfo" })
+      assert.equal(0, r.code, r.err)
+      assert.truthy(r.out:find("mount: /usr: permission denied"), r.out)
+      assert.truthy(r.out:find(EROFS), r.out)
+      assert.equal("1", H.lines(r.out)[#H.lines(r.out)])
+      assert.falsy(io.open("/usr/lsh-x"), "the write reached the host")
+    end)
+
+    it("keeps ping working in the sandbox, without touching the host's setting", function()
       local host = H.sh("cat /proc/sys/net/ipv4/ping_group_range").out
       local r = run({ "run", "default", "--", "sh", "-c", "ping -c1 -W2 127.0.0.1 >/dev/null && echo ping-ok" })
       assert.equal(0, r.code, r.err)
