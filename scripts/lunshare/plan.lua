@@ -71,8 +71,12 @@ function M.environment(profile, environ)
   local keep = {}
   for _, k in ipairs(e.keep or M.DEFAULT_KEEP) do keep[k] = true end
   for _, kv in ipairs(environ or {}) do
-    local k, v = kv:match("^([^=]+)=(.*)$")
-    if k and (not clear or keep[k]) then put(k, v) end
+    -- Plain find and sub: a caller's environment can hold long values (LS_COLORS, …).
+    local eq = kv:find("=", 2, true)
+    if eq then
+      local k = kv:sub(1, eq - 1)
+      if not clear or keep[k] then put(k, kv:sub(eq + 1)) end
+    end
   end
   if vars.PATH == nil then put("PATH", DEFAULT_PATH) end
   for _, k in ipairs(util.sorted_keys(e.set or {})) do put(k, e.set[k]) end
