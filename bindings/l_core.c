@@ -121,5 +121,6 @@ int luaopen_lunshare_core(lua_State *L)
 	lsh_l_open_net(L);
 	lsh_l_open_mount(L);
 	lsh_l_open_sandbox(L);
+	lsh_l_open_security(L);
 	return 1;
 }

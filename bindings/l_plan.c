@@ -151,7 +151,7 @@ static int l_validate(lua_State *L)
 	return 1;
 }
 
-/* spawn(plan) -> exit code, pid | nil, message, errno, failed step (1-based) */
+/* spawn(plan) -> exit code, pid, oom_killed | nil, message, errno, failed step (1-based) */
 static int l_spawn(lua_State *L)
 {
 	struct lsh_err *err = NULL;
@@ -169,7 +169,8 @@ static int l_spawn(lua_State *L)
 	}
 	lua_pushinteger(L, res.exit_code);
 	lua_pushinteger(L, res.pid);
-	return 2;
+	lua_pushboolean(L, res.oom_killed);
+	return 3;
 }
 
 /* ops() -> { name = { where = {...}, fields = { name = type, … }, required = {…} } } */

@@ -58,6 +58,7 @@ struct lsh_spawn_ctx {
 		void *arg;
 	} *undo;
 	size_t nundo, capundo;
+	int oom_killed;		/* set by the cgroup area when it removes its cgroups */
 	void *area[8];		/* per-area scratch state (mount, net, …), owned by the area */
 };
 
@@ -68,5 +69,6 @@ int lsh_spawn_defer(struct lsh_spawn_ctx *ctx, lsh_undo_fn fn, void *arg, struct
 extern const struct lsh_op lsh_ops_proc[];
 extern const struct lsh_op lsh_ops_net[];
 extern const struct lsh_op lsh_ops_mount[];
+extern const struct lsh_op lsh_ops_security[];
 
 #endif

@@ -13,6 +13,7 @@ static const struct lsh_op *const areas[] = {
 	lsh_ops_proc,
 	lsh_ops_net,
 	lsh_ops_mount,
+	lsh_ops_security,
 };
 
 const struct lsh_op *lsh_plan_op_at(size_t i)

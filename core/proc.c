@@ -82,8 +82,10 @@ int lsh_proc_close_fds(const int *keep, size_t nkeep, struct lsh_err **err)
 	if (nkeep > LSH_ARRAY_SIZE(sorted))
 		return lsh_err_msg(err, EINVAL, "close fds: at most %zu fds can be kept",
 				   LSH_ARRAY_SIZE(sorted));
-	memcpy(sorted, keep, nkeep * sizeof *keep);
-	qsort(sorted, nkeep, sizeof *sorted, cmp_int);
+	if (nkeep > 0) {
+		memcpy(sorted, keep, nkeep * sizeof *keep);
+		qsort(sorted, nkeep, sizeof *sorted, cmp_int);
+	}
 	for (size_t i = 0; i <= nkeep; i++) {
 		unsigned to = i < nkeep ? (unsigned)sorted[i] : UINT_MAX;
 		if (i < nkeep && sorted[i] < (int)from)

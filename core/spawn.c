@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -116,6 +117,13 @@ static __attribute__((noreturn)) void child_main(struct lsh_spawn_ctx *ctx, long
 				}
 				if (cmd > 0) {
 					close(ctx->sync_fd);
+					/* pid 1 stays the lunshare binary of the host. Non-dumpable, its
+					 * /proc/1/exe, mem and fds need CAP_SYS_PTRACE over the host's user
+					 * namespace to open (ptrace access checks use the mm's user
+					 * namespace), so the sandbox cannot reopen the host binary for
+					 * writing (CVE-2019-5736, runc). Set only now: the supervisor had
+					 * to write this process's /proc id maps first. */
+					prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 					int status = lsh_proc_reap(cmd, &err);
 					_exit(status < 0 ? 127 : status);
 				}
@@ -272,6 +280,7 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 	r = supervise(&ctx, sigfd, res, err);
 out:
 	undo_all(&ctx);
+	res->oom_killed = ctx.oom_killed;
 	if (ctx.pidfd >= 0)
 		close(ctx.pidfd);
 	if (sv[0] >= 0)

@@ -1,14 +1,18 @@
 -- The default sandbox: every kind of namespace that works both for root and for an
--- unprivileged user, with the caller mapped to root inside and the host name "lunshare",
--- and a root of its own: the host's /usr read-only, the few /etc files programs need, a
--- fresh /proc and /dev, a private /tmp, and nothing of /home, /root, /var or /run.
+-- unprivileged user, with root inside and the host name "lunshare", and a root of its own:
+-- the host's /usr read-only, the few /etc files programs need, a fresh /proc and /dev, a
+-- private /tmp, and nothing of /home, /root, /var or /run. The boundary needs no fields
+-- here: no capabilities, no_new_privs, the default seccomp filter, a new session and
+-- keyring are what every profile gets unless it says otherwise.
 return {
   description = "Own namespaces and a read-only root with the host's /usr",
 
   namespaces = { "user", "mount", "pid", "net", "ipc", "uts", "cgroup", "time" },
   hostname = "lunshare",
 
-  -- Root inside is the caller outside: one id mapped, nothing more.
+  -- Root inside is the caller outside (one id) for an unprivileged caller; for a root
+  -- caller it is an unprivileged host range (root's /etc/subuid range, or 2000000000+),
+  -- never host root.
   user = { uid = 0, gid = 0, map = "self" },
 
   -- The root is a tmpfs, read-only once built; only /tmp and /dev/shm are writable.

@@ -369,6 +369,78 @@ LSH_API int lsh_mount_lock(const char *proc, struct lsh_err **err);
 LSH_API int lsh_probe_syscall(const char *name, struct lsh_err **err);
 
 /* ------------------------------------------------------------------------------------
+ * Privileges and limits (caps.c, seccomp.c, rlimit.c, cgroup.c)
+ * ---------------------------------------------------------------------------------- */
+
+/* A capability number from its name ("net_bind_service", "cap_net_bind_service", any
+ * case), or -EINVAL. */
+LSH_API int lsh_caps_from_name(const char *name);
+/* Keeps exactly the named capabilities: drops every other one from the bounding set, sets
+ * permitted, effective and inheritable to the kept set, and raises the kept ones as
+ * ambient so they survive exec for a non-root uid. With lock_securebits, first sets and
+ * locks SECBIT_NOROOT and SECBIT_NO_SETUID_FIXUP, so that uid 0 gains nothing on exec. Needs CAP_SETPCAP (root in the user namespace). Borrows keep. */
+LSH_API int lsh_caps_restrict(const char *const *keep, size_t n, int lock_securebits,
+			      struct lsh_err **err);
+/* prctl(PR_SET_NO_NEW_PRIVS, 1). */
+LSH_API int lsh_caps_no_new_privs(struct lsh_err **err);
+/* setgroups(0, NULL), setresgid(gid), setresuid(uid): drops the supplementary groups the
+ * caller carried in (so a root caller's group 0 does not follow it into the sandbox) and
+ * takes the given ids of the current user namespace. A process that root cloned into a
+ * user namespace whose map does not contain host root needs this to become root inside. */
+LSH_API int lsh_caps_set_ids(uid_t uid, gid_t gid, struct lsh_err **err);
+/* keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new anonymous session keyring, so the
+ * caller's session keys are not reachable. */
+LSH_API int lsh_keyring_new_session(struct lsh_err **err);
+
+/* Loads a seccomp filter made of rules, each a string "ACTION SYSCALL [COND...]":
+ * ACTION is allow, kill, log or errno:N; COND is aI[&MASK]OP VALUE with OP one of
+ * == != < <= > >= (e.g. "errno:1 ioctl a1&0xffffffff==0x5412"). The filter allows what no
+ * rule matches; it covers the native architecture and its compat ones (x86 and x32 on
+ * x86_64, arm on aarch64). The filter does not set no_new_privs itself: without it the
+ * kernel requires CAP_SYS_ADMIN. Borrows rules. */
+LSH_API int lsh_seccomp_load(const char *const *rules, size_t n, struct lsh_err **err);
+/* Checks rules as lsh_seccomp_load would, without loading them. */
+LSH_API int lsh_seccomp_check(const char *const *rules, size_t n, struct lsh_err **err);
+/* The native number of a system call name, or -ENOENT. */
+LSH_API int lsh_seccomp_syscall(const char *name);
+/* The native name of system call number nr as a new string, or NULL. */
+LSH_API char *lsh_seccomp_syscall_name(int nr);
+
+/* Writes value to /proc/sys/<name> (dots become slashes: "net.ipv4.ping_group_range"). */
+LSH_API int lsh_sysctl_write(const char *name, const char *value, struct lsh_err **err);
+
+/* setrlimit of a resource by name ("nofile", "as", "cpu", …; "RLIMIT_NOFILE" too); soft
+ * or hard < 0 means unlimited. */
+LSH_API int lsh_rlimit_set(const char *name, int64_t soft, int64_t hard, struct lsh_err **err);
+/* The RLIMIT_* number of a name, or -EINVAL. */
+LSH_API int lsh_rlimit_from_name(const char *name);
+
+/* A per-run cgroup with limits, on cgroup v2 where the caller's cgroup offers the
+ * controllers, else on the v1 hierarchies of each controller. */
+struct lsh_cgroup;
+struct lsh_cgroup_limits {
+	int64_t memory;		/* bytes; 0: no limit */
+	int64_t pids;		/* 0: no limit */
+	int64_t cpu_quota;	/* microseconds per cpu_period; 0: no limit */
+	int64_t cpu_period;	/* microseconds; 0: 100000 */
+};
+/* Creates the cgroup(s) named `name` and writes the limits: on v2 beside the caller's own
+ * cgroup (under it at the v2 root), on v1 under the caller's own cgroup of each
+ * controller. Returns 0 and a new handle in *out. */
+LSH_API int lsh_cgroup_create(const char *name, const struct lsh_cgroup_limits *lim,
+			      struct lsh_cgroup **out, struct lsh_err **err);
+/* Moves pid into the cgroup(s). */
+LSH_API int lsh_cgroup_attach(struct lsh_cgroup *cg, pid_t pid, struct lsh_err **err);
+/* A new O_DIRECTORY fd of the v2 cgroup for CLONE_INTO_CGROUP, or -ENOENT on v1. */
+LSH_API int lsh_cgroup_fd(struct lsh_cgroup *cg, struct lsh_err **err);
+/* 1 when the memory limit was hit and the kernel killed a process for it, else 0. */
+LSH_API int lsh_cgroup_oom_killed(struct lsh_cgroup *cg);
+/* The directory of the memory cgroup (or the v2 one), for messages and tests. */
+LSH_API const char *lsh_cgroup_path(struct lsh_cgroup *cg);
+/* Removes the cgroup(s) (killing what is left in them) and frees the handle. NULL is fine. */
+LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
+
+/* ------------------------------------------------------------------------------------
  * Plans (plan.c) and their executor (spawn.c)
  *
  * A plan is an ordered list of steps built by the caller (the Lua planner, or a C program).
@@ -437,6 +509,7 @@ struct lsh_spawn_result {
 	int exit_code;	/* the shell status: code, or 128+N for a signal */
 	long failed_step; /* index of the step that failed, -1 when none */
 	pid_t pid;	/* the child's pid in the caller's namespace (0 if never started) */
+	int oom_killed;	/* the run's memory cgroup killed a process at its limit */
 };
 
 /* Executes a validated plan: runs the supervisor steps, clones the child, lets it run its

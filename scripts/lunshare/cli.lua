@@ -115,6 +115,11 @@ function M.run(args)
   local core = require "lunshare.core"
   local code, msg, errno, step = core.spawn(plan)
   if not code then fail(EXIT_RUNTIME, describe_failure(plan, msg, errno, step)) end
+  if errno == true then
+    -- spawn's third result on success: the run's memory cgroup killed a process.
+    io.stderr:write(string.format("lunshare: %s: out of memory: the command reached limits.memory = %s and was killed\n",
+      require("lunshare.plan").origin(p, "limits"), tostring(p.limits and p.limits.memory)))
+  end
   return code
 end
 

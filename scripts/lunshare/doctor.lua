@@ -90,6 +90,17 @@ function M.checks()
   add(openat2, "openat2 (mount targets resolved inside the new root)" .. (openat2 and "" or " is missing"),
     not openat2 and "Linux 5.6 or newer has it" or nil)
 
+  -- The default seccomp filter of every run (errno and kill_process actions).
+  local actions = read("/proc/sys/kernel/seccomp/actions_avail") or ""
+  local sec_ok = actions:find("errno", 1, true) ~= nil and actions:find("kill_process", 1, true) ~= nil
+  add(sec_ok, "seccomp filters" .. (sec_ok and "" or " are missing"),
+    not sec_ok and "Linux 4.14 or newer built with CONFIG_SECCOMP_FILTER" or nil)
+  if not rootless then
+    local start = core.subid(ids.user, ids.uid, "/etc/subuid")
+    add(true, "root inside a root caller's sandbox is host uid " ..
+      (start and (tostring(start) .. " (root's /etc/subuid range)") or "2000000000 (lunshare's fixed range)"))
+  end
+
   -- Multi-range rootless id maps need the setuid helpers and subordinate ranges.
   for _, h in ipairs({ { "newuidmap", "/etc/subuid", "uid" }, { "newgidmap", "/etc/subgid", "gid" } }) do
     local path

@@ -310,14 +310,21 @@ function M.plan(profile, add)
   local explain = "cd " .. NEWROOT .. " && pivot_root . . && umount -l ."
   if root.readonly then explain = "mount -o remount,bind,ro " .. NEWROOT .. " && " .. explain end
   add("mounts", { op = "pivot", where = "child", readonly = root.readonly == true, origin = o, explain = explain })
-  -- Root inside a user namespace could otherwise remount a read-only bind read-write.
-  -- Locking takes the capabilities over the other namespaces away, so it comes after
-  -- everything that configures them, first among the privilege steps.
+  -- A process with CAP_SYS_ADMIN over the sandbox's mount namespace could remount a
+  -- read-only bind read-write. The security area drops every capability by default, which
+  -- forbids that; a profile that keeps sys_admin gets its mounts locked instead: moving
+  -- into a nested user namespace with the same ids makes the kernel refuse to change their
+  -- flags or unmount them. Locking takes the capabilities over the other namespaces away,
+  -- so it comes after everything that configures them, first among the privilege steps.
   local proc
   for _, m in ipairs(profile.mounts) do
     if m.kind == "proc" and not proc then proc = clean(m.dst) end
   end
-  if ns.user and proc then
+  local keeps_admin = false
+  for _, c in ipairs(type(profile.capabilities) == "table" and profile.capabilities or {}) do
+    if require("lunshare.security").cap_name(c) == "sys_admin" then keeps_admin = true end
+  end
+  if ns.user and proc and keeps_admin then
     add("privileges", { op = "lock_mounts", where = "child", proc = proc, origin = mo,
       explain = "unshare --user --mount  # mapping the same ids: every mount is locked, its flags stay" })
   end

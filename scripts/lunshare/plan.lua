@@ -71,8 +71,12 @@ function M.environment(profile, environ)
   local keep = {}
   for _, k in ipairs(e.keep or M.DEFAULT_KEEP) do keep[k] = true end
   for _, kv in ipairs(environ or {}) do
-    local k, v = kv:match("^([^=]+)=(.*)$")
-    if k and (not clear or keep[k]) then put(k, v) end
+    -- Plain find and sub: a caller's environment can hold long values (LS_COLORS, …).
+    local eq = kv:find("=", 2, true)
+    if eq then
+      local k = kv:sub(1, eq - 1)
+      if not clear or keep[k] then put(k, kv:sub(eq + 1)) end
+    end
   end
   if vars.PATH == nil then put("PATH", DEFAULT_PATH) end
   for _, k in ipairs(util.sorted_keys(e.set or {})) do put(k, e.set[k]) end
@@ -90,8 +94,18 @@ local function map_text(ranges)
   return table.concat(lines)
 end
 
+-- A root caller's sandbox gets this id when /etc/subuid has no range for root: above
+-- login.defs' SUB_UID_MAX (600100000), so useradd never hands it to a user, and below
+-- 2^31, for programs that keep ids in signed ints. Root inside is then nobody on the host.
+M.ROOT_FALLBACK_RANGE = { 2000000000, 65536 }
+
 -- The uid and gid maps for the user namespace: "self" maps the caller's ids to the ids
--- inside; "subid" adds the caller's subordinate range after them, through newuidmap.
+-- inside, except for a root caller, whose sandbox gets an unprivileged range (root's
+-- subordinate range, or M.ROOT_FALLBACK_RANGE) so that root inside is not host root;
+-- "host_root" keeps root inside host root for a root caller who asks for it; "subid"
+-- adds the caller's subordinate range after its own id, through newuidmap.
+-- Returns uid_map, gid_map, how ("deny": write directly after denying setgroups, "helper":
+-- newuidmap/newgidmap, "root": written by root, setgroups allowed, groups cleared inside).
 local function id_maps(profile, ctx)
   local u = profile.user or {}
   local uid_in, gid_in = u.uid or 0, u.gid or 0
@@ -101,7 +115,34 @@ local function id_maps(profile, ctx)
   -- /etc/subuid and /etc/subgid.
   local privileged = (ids.euid or ids.uid) == 0
   if type(m) == "table" then
-    return map_text(m), map_text(m), not privileged
+    return map_text(m), map_text(m), privileged and "root" or "helper"
+  end
+  if m == "host_root" and not privileged then
+    return nil, "user.map = \"host_root\" maps root inside to the host's root: only root can run it"
+  end
+  -- For root, "self" and "subid" both mean root's own subordinate range (with "self"
+  -- falling back to the fixed range): never host root inside.
+  if privileged and (m == "self" or m == "subid") then
+    local us, uc = ctx.subid("uid")
+    local gs, gc = ctx.subid("gid")
+    if (not us or not gs) and m == "subid" then
+      return nil, "user.map = \"subid\" needs ranges for " .. (ids.user or ids.uid) ..
+        " in /etc/subuid and /etc/subgid"
+    elseif not us or not gs then
+      us, uc = M.ROOT_FALLBACK_RANGE[1], M.ROOT_FALLBACK_RANGE[2]
+      gs, gc = us, uc
+    end
+    if m == "subid" then
+      -- Asked for many ids: inside counts from 0 over the range (uid N is start + N).
+      local ucount, gcount = math.min(uc, 65536), math.min(gc, 65536)
+      if uid_in >= ucount or gid_in >= gcount then
+        return nil, "user.uid and user.gid must be below " .. math.min(ucount, gcount) ..
+          " for a root caller (the size of root's subordinate range)"
+      end
+      return map_text({ { 0, us, ucount } }), map_text({ { 0, gs, gcount } }), "root"
+    end
+    -- "self": one id, as for any caller: the first of root's range is the id inside.
+    return map_text({ { uid_in, us, 1 } }), map_text({ { gid_in, gs, 1 } }), "root"
   end
   local uranges = { { uid_in, ids.uid, 1 } }
   local granges = { { gid_in, ids.gid, 1 } }
@@ -117,9 +158,9 @@ local function id_maps(profile, ctx)
     granges[2] = { gid_in == 0 and 1 or 0, gs, math.min(gc, 65536) }
     if uid_in ~= 0 then uranges[2][3] = math.min(uranges[2][3], uid_in) end
     if gid_in ~= 0 then granges[2][3] = math.min(granges[2][3], gid_in) end
-    return map_text(uranges), map_text(granges), not privileged
+    return map_text(uranges), map_text(granges), "helper"
   end
-  return map_text(uranges), map_text(granges), false
+  return map_text(uranges), map_text(granges), privileged and "root" or "deny"
 end
 
 -- Builds the plan. ctx: { ids = core.ids(), environ = {…}, argv = {…} or nil,
@@ -143,10 +184,17 @@ function M.build(profile, ctx)
     explain = "unshare " .. table.concat(unshare_flags, " ") .. (ns.pid and " --fork" or "") }, "clone")
 
   if ns.user then
-    local uid_map, gid_map, helper = id_maps(profile, ctx)
+    local uid_map, gid_map, how = id_maps(profile, ctx)
     if not uid_map then return nil, gid_map end
+    local helper = how == "helper"
     local o = M.origin(profile, profile.user and "user" or "namespaces")
-    if not helper and (ctx.ids.euid or ctx.ids.uid) ~= 0 then
+    if how == "root" then
+      -- Root may keep setgroups allowed; the child sheds root's supplementary groups
+      -- (group 0 among them) and, its host ids being unmapped, takes the ids inside.
+      local u = profile.user or {}
+      step(plan, { op = "set_ids", where = "child", uid = u.uid or 0, gid = u.gid or 0, origin = o,
+        explain = string.format("setpriv --clear-groups --regid=%d --reuid=%d", u.gid or 0, u.uid or 0) }, "early")
+    elseif not helper then
       -- An unprivileged process may write gid_map only after denying setgroups.
       step(plan, { op = "setgroups", where = "supervisor", allow = false, origin = o,
         explain = "echo deny > /proc/PID/setgroups" }, "ids")
@@ -186,8 +234,13 @@ function M.build(profile, ctx)
     step(plan, { op = "chdir", where = "child", path = profile.cwd,
       origin = M.origin(profile, "cwd"), explain = "cd " .. util.shell_quote(profile.cwd) }, "late")
   end
-  step(plan, { op = "close_fds", where = "child", keep = {}, origin = plan.profile,
-    explain = "close every fd but 0, 1 and 2" }, "late")
+  -- Every fd but stdio and the ones the profile names (keep_fds, checked by the security
+  -- area) is closed: an fd the caller leaked would reach past the sandbox's view.
+  local keep_fds = {}
+  for i, fd in ipairs(profile.keep_fds or {}) do keep_fds[i] = tostring(fd) end
+  step(plan, { op = "close_fds", where = "child", keep = keep_fds,
+    origin = profile.keep_fds and M.origin(profile, "keep_fds") or plan.profile,
+    explain = "close every fd but 0, 1 and 2" .. (#keep_fds > 0 and (" and " .. table.concat(keep_fds, ", ")) or "") }, "late")
 
   local argv = ctx.argv
   if not argv or #argv == 0 then argv = profile.command or { "/bin/sh" } end

@@ -8,8 +8,7 @@ M.NAMESPACES = { "user", "mount", "pid", "net", "ipc", "uts", "cgroup", "time" }
 
 -- Fields of the language whose mechanics are not built yet: `run` refuses a profile that
 -- sets them rather than ignoring them.
-M.NOT_BUILT = { capabilities = true, limits = true,
-  seccomp = true }
+M.NOT_BUILT = {}
 
 local FIELDS = {
   "description", "extends", "namespaces", "hostname", "domainname", "user", "time", "env",
@@ -92,9 +91,9 @@ local function check_user(c, u)
     c:fail("user.gid", "expected an id from 0 to 4294967294")
   end
   local m = u.map
-  if m ~= nil and m ~= "self" and m ~= "subid" and type(m) ~= "table" then
-    c:fail("user.map", "expected \"self\", \"subid\" or a list of {inside, outside, count}" ..
-      util.suggest(tostring(m), { "self", "subid" }))
+  if m ~= nil and m ~= "self" and m ~= "subid" and m ~= "host_root" and type(m) ~= "table" then
+    c:fail("user.map", "expected \"self\", \"subid\", \"host_root\" or a list of {inside, outside, count}" ..
+      util.suggest(tostring(m), { "self", "subid", "host_root" }))
   elseif type(m) == "table" then
     for i, r in ipairs(m) do
       local p = "user.map[" .. i .. "]"

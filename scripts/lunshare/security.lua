@@ -1,21 +1,554 @@
--- Profile area: the boundary: capabilities, no_new_privs, seccomp, rlimits, cgroups.
--- An area module checks its fields (check), adds its steps to the plan (plan), and may
--- offer constructors to profiles (constructors). Not built yet: `run` refuses its fields.
+-- Profile area: the boundary: capabilities, no_new_privs, seccomp, rlimits, cgroups, and
+-- the session. Secure without the profile asking: no capabilities, no_new_privs, the
+-- default seccomp filter, a new session and keyring; a profile loosens each explicitly,
+-- and `check` warns when it does.
+local util = require "lunshare.util"
+
 local M = {}
 
-M.FIELDS = { "capabilities", "limits", "seccomp" }
+M.FIELDS = { "capabilities", "no_new_privs", "seccomp", "limits", "terminal", "keep_fds" }
 
 -- Profile helpers this area offers (names visible inside profiles).
 M.constructors = {}
 
+-- Every capability name the kernel has defined (capability.h), without the "cap_" prefix.
+M.CAPS = {
+  "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid",
+  "setpcap", "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw",
+  "ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct",
+  "sys_admin", "sys_boot", "sys_nice", "sys_resource", "sys_time", "sys_tty_config", "mknod",
+  "lease", "audit_write", "audit_control", "setfcap", "mac_override", "mac_admin", "syslog",
+  "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore",
+}
+
+-- setrlimit resources and the unit of their values.
+M.RLIMITS = {
+  as = "size", core = "size", cpu = "seconds", data = "size", fsize = "size", locks = "count",
+  memlock = "size", msgqueue = "size", nice = "count", nofile = "count", nproc = "count",
+  rss = "size", rtprio = "count", rttime = "microseconds", sigpending = "count", stack = "size",
+}
+-- cgroup limits, in the same `limits` table.
+M.CGROUP_LIMITS = { "memory", "pids", "cpus" }
+
+M.ERRNO = {
+  EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, EBADF = 9,
+  ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17,
+  EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23, EMFILE = 24,
+  ENOTTY = 25, ETXTBSY = 26, EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30, EMLINK = 31,
+  EPIPE = 32, ERANGE = 34, ENOSYS = 38, EOPNOTSUPP = 95, ENOTSUP = 95,
+}
+
+-- The default filter, in the spirit of Flatpak's and of what bubblewrap users load: what
+-- a sandboxed program never needs and what has served to escape or attack the kernel.
+-- Each rule: { errno, syscall, condition..., group = "@name", why = "…" }. A profile lifts
+-- a rule with `seccomp.allow = { "ptrace" }` or a whole group (`"@mount"`).
+local CLONE_NEWUSER = "0x10000000"
+M.DEFAULT_SECCOMP = {
+  { "EPERM", "ioctl", "a1&0xffffffff==0x5412", group = "@tty",
+    why = "TIOCSTI: push keys into the terminal's input (CVE-2017-5226); the mask catches high bits the kernel ignores" },
+  { "EPERM", "ioctl", "a1&0xffffffff==0x541c", group = "@tty", why = "TIOCLINUX: console selection and paste" },
+  { "EPERM", "keyctl", group = "@keyring", why = "kernel keyrings are not namespaced" },
+  { "EPERM", "add_key", group = "@keyring", why = "kernel keyrings are not namespaced" },
+  { "EPERM", "request_key", group = "@keyring", why = "kernel keyrings are not namespaced" },
+  { "EPERM", "ptrace", group = "@ptrace", why = "tracing other processes" },
+  { "EPERM", "process_vm_readv", group = "@ptrace", why = "reading other processes' memory" },
+  { "EPERM", "process_vm_writev", group = "@ptrace", why = "writing other processes' memory" },
+  { "EPERM", "perf_event_open", group = "@perf", why = "kernel attack surface, side channels" },
+  { "EPERM", "bpf", group = "@bpf", why = "kernel attack surface" },
+  { "EPERM", "userfaultfd", group = "@userfaultfd", why = "widens kernel race windows for exploits" },
+  { "EPERM", "kexec_load", group = "@kexec", why = "replaces the running kernel" },
+  { "EPERM", "kexec_file_load", group = "@kexec", why = "replaces the running kernel" },
+  { "EPERM", "init_module", group = "@module", why = "loads kernel code" },
+  { "EPERM", "finit_module", group = "@module", why = "loads kernel code" },
+  { "EPERM", "delete_module", group = "@module", why = "unloads kernel code" },
+  { "EPERM", "mount", group = "@mount", why = "the filesystem view is fixed before exec" },
+  { "EPERM", "umount", group = "@mount", why = "the filesystem view is fixed before exec" },
+  { "EPERM", "umount2", group = "@mount", why = "the filesystem view is fixed before exec" },
+  { "EPERM", "pivot_root", group = "@mount", why = "the filesystem view is fixed before exec" },
+  { "EPERM", "open_tree", group = "@mount", why = "the filesystem view is fixed before exec" },
+  { "EPERM", "move_mount", group = "@mount", why = "the filesystem view is fixed before exec" },
+  { "EPERM", "fsopen", group = "@mount", why = "the filesystem view is fixed before exec" },
+  { "EPERM", "fsconfig", group = "@mount", why = "the filesystem view is fixed before exec" },
+  { "EPERM", "fsmount", group = "@mount", why = "the filesystem view is fixed before exec" },
+  { "EPERM", "fspick", group = "@mount", why = "the filesystem view is fixed before exec" },
+  { "EPERM", "mount_setattr", group = "@mount", why = "the filesystem view is fixed before exec" },
+  { "EINVAL", "personality", "a0!=0", group = "@personality",
+    why = "only PER_LINUX: no READ_IMPLIES_EXEC, no ADDR_NO_RANDOMIZE" },
+  { "EPERM", "clone", "a0&" .. CLONE_NEWUSER .. "==" .. CLONE_NEWUSER, group = "@userns",
+    why = "no nested user namespace (its capabilities reach more kernel code)" },
+  { "EPERM", "unshare", "a0&" .. CLONE_NEWUSER .. "==" .. CLONE_NEWUSER, group = "@userns",
+    why = "no nested user namespace" },
+  { "ENOSYS", "clone3", group = "@userns",
+    why = "its flags are behind a pointer seccomp cannot read; libc falls back to clone" },
+  { "EPERM", "open_by_handle_at", group = "@handle", why = "opens files by handle, around the mount view" },
+  { "EPERM", "acct", group = "@system", why = "host process accounting" },
+  { "EPERM", "swapon", group = "@system", why = "host swap" },
+  { "EPERM", "swapoff", group = "@system", why = "host swap" },
+  { "EPERM", "reboot", group = "@system", why = "host power" },
+  { "EPERM", "syslog", group = "@system", why = "the kernel log" },
+  { "EPERM", "settimeofday", group = "@clock", why = "the host clock" },
+  { "EPERM", "clock_settime", group = "@clock", why = "the host clock" },
+  { "EPERM", "clock_adjtime", group = "@clock", why = "the host clock" },
+  { "EPERM", "adjtimex", group = "@clock", why = "the host clock" },
+  { "EPERM", "iopl", group = "@rawio", why = "raw I/O ports" },
+  { "EPERM", "ioperm", group = "@rawio", why = "raw I/O ports" },
+}
+
+local function groups()
+  local g, seen = {}, {}
+  for _, r in ipairs(M.DEFAULT_SECCOMP) do
+    if not seen[r.group] then g[#g + 1], seen[r.group] = r.group, true end
+  end
+  return g
+end
+M.SECCOMP_GROUPS = groups()
+
+-- ---- values with units ---------------------------------------------------------------
+
+local SIZE = { [""] = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3, t = 1024 ^ 4 }
+-- microseconds per unit
+local TIME = { us = 1, ms = 1000, s = 1000000, m = 60000000, h = 3600000000, d = 86400000000 }
+
+-- A value of a limit: an integer, "unlimited", or a string with a unit. Returns the
+-- number (-1 for unlimited) or nil and what was expected.
+function M.parse_value(v, unit)
+  if v == "unlimited" or v == "infinity" then return -1 end
+  if math.type(v) == "integer" then
+    if v < 0 then return nil, "expected a value >= 0" end
+    return v
+  end
+  if type(v) ~= "string" then
+    return nil, "expected an integer or a string with a unit, got " .. type(v)
+  end
+  if unit == "size" then
+    local n, u = v:match("^(%d+%.?%d*)%s*([kKmMgGtT]?)i?[bB]?$")
+    if not n then return nil, "expected a size like \"512M\", \"4k\", \"1G\" or \"unlimited\", got \"" .. v .. "\"" end
+    return math.floor(tonumber(n) * SIZE[u:lower()])
+  elseif unit == "seconds" or unit == "microseconds" then
+    local total, rest = 0, v
+    while rest ~= "" do
+      local n, u, tail = rest:match("^(%d+)%s*(%a+)%s*(.*)$")
+      if not n or not TIME[u] then
+        return nil, "expected a duration like \"1h\", \"30m\", \"90s\" or \"1h30m\", got \"" .. v .. "\""
+      end
+      total, rest = total + tonumber(n) * TIME[u], tail
+    end
+    if unit == "seconds" then return math.ceil(total / 1000000) end
+    return math.floor(total)
+  end
+  local n = v:match("^%d+$")
+  if not n then return nil, "expected a count or \"unlimited\", got \"" .. v .. "\"" end
+  return tonumber(n)
+end
+
+local function rlimit_name(k)
+  if type(k) ~= "string" then return nil end
+  local n = k:lower():gsub("^rlimit_", "")
+  return M.RLIMITS[n] and n or nil
+end
+
+-- soft and hard of a limit: a single value for both, or { soft = , hard = }, or { s, h }.
+local function soft_hard(v, unit)
+  if type(v) == "table" then
+    local s, h = v.soft or v[1], v.hard or v[2]
+    local sv, serr = M.parse_value(s, unit)
+    if sv == nil then return nil, "soft: " .. serr end
+    local hv, herr = M.parse_value(h == nil and s or h, unit)
+    if hv == nil then return nil, "hard: " .. herr end
+    if hv >= 0 and (sv < 0 or sv > hv) then return nil, "the soft limit is above the hard limit" end
+    return sv, hv
+  end
+  local x, err = M.parse_value(v, unit)
+  if x == nil then return nil, err end
+  return x, x
+end
+
+-- ---- capabilities --------------------------------------------------------------------
+
+-- "CAP_NET_BIND_SERVICE", "net_bind_service" → "net_bind_service", or nil.
+function M.cap_name(name)
+  if type(name) ~= "string" then return nil end
+  local n = name:lower():gsub("^cap_", "")
+  return util.contains(M.CAPS, n) and n or nil
+end
+
+-- ---- seccomp -------------------------------------------------------------------------
+
+local ACTIONS = { "allow", "deny", "kill", "log" }
+
+local function core()
+  local ok, c = pcall(require, "lunshare.core")
+  return ok and c or nil
+end
+
+local syscall_names
+local function known_syscall(name)
+  local c = core()
+  if not c then return true end
+  return c.seccomp_check({ "errno:1 " .. name }) == true
+end
+local function syscall_suggest(name)
+  local c = core()
+  if not c then return "" end
+  syscall_names = syscall_names or c.seccomp_syscalls()
+  return util.suggest(name, syscall_names)
+end
+
+local function errno_number(e)
+  if math.type(e) == "integer" and e > 0 and e < 4096 then return e end
+  if type(e) == "string" then return M.ERRNO[e:upper()] end
+  return nil
+end
+
+-- Parses a rules file: one rule a line, "ACTION SYSCALL [CONDITION…]" where ACTION is
+-- allow, kill, log, deny or deny:ERRNO (EPERM by default); '#' starts a comment.
+function M.read_rules(path)
+  local f, err = io.open(path, "r")
+  if not f then return nil, { { line = nil, msg = "cannot read seccomp rules: " .. tostring(err) } } end
+  local rules, errs, n = {}, {}, 0
+  for line in f:lines() do
+    n = n + 1
+    line = line:gsub("#.*$", ""):gsub("^%s+", ""):gsub("%s+$", "")
+    if line ~= "" then
+      local words = {}
+      for w in line:gmatch("%S+") do words[#words + 1] = w end
+      local act, e = words[1]:match("^(%a+):?(.*)$")
+      local conds = { table.unpack(words, 3) }
+      if not util.contains(ACTIONS, act) then
+        errs[#errs + 1] = { line = n, msg = "unknown action '" .. tostring(words[1]) .. "'" ..
+          util.suggest(act or words[1], ACTIONS) .. "; expected allow, deny[:ERRNO], kill or log" }
+      elseif not words[2] then
+        errs[#errs + 1] = { line = n, msg = "expected a system call after '" .. words[1] .. "'" }
+      elseif act == "deny" and e ~= "" and not errno_number(tonumber(e) and math.tointeger(tonumber(e)) or e) then
+        errs[#errs + 1] = { line = n, msg = "unknown errno '" .. e .. "'" .. util.suggest(e, util.sorted_keys(M.ERRNO)) }
+      elseif not known_syscall(words[2]) then
+        errs[#errs + 1] = { line = n, msg = "unknown system call '" .. words[2] .. "'" .. syscall_suggest(words[2]) }
+      else
+        rules[#rules + 1] = { action = act, errno = act == "deny" and (e ~= "" and e or "EPERM") or nil,
+          syscall = words[2], conds = conds, origin = path .. ":" .. n }
+      end
+    end
+  end
+  f:close()
+  if #errs > 0 then return nil, errs end
+  return rules
+end
+
+-- A relative rules file is found beside the profile file that names it (which, with
+-- extends, may be a parent's): `from` is that file.
+local function resolve_file(from, file)
+  if file:sub(1, 1) == "/" then return file end
+  local dir = (from or ""):match("^(.*)/[^/]*$")
+  return dir and (dir .. "/" .. file) or file
+end
+
+local function naming_file(profile)
+  local o = require("lunshare.profile").origin(profile, "seccomp.file")
+  return (require("lunshare.profile").split_origin(o)) or profile._file
+end
+
+-- The effective rules for a profile: the default ones minus what it allows, then its own.
+-- Returns a list of { action, errno, syscall, conds, why } or nil when there is no filter.
+function M.seccomp_rules(profile)
+  local s = profile.seccomp
+  if s == false then return nil end
+  s = type(s) == "table" and s or {}
+  local own = {}
+  local function add(r) own[#own + 1] = r end
+  for _, name in ipairs(s.deny or {}) do add({ action = "deny", errno = "EPERM", syscall = name, conds = {} }) end
+  for _, k in ipairs(util.sorted_keys(s.deny or {})) do
+    if type(k) == "string" then add({ action = "deny", errno = s.deny[k], syscall = k, conds = {} }) end
+  end
+  for _, name in ipairs(s.kill or {}) do add({ action = "kill", syscall = name, conds = {} }) end
+  if s.file then
+    local rules = M.read_rules(resolve_file(naming_file(profile), s.file)) or {}
+    for _, r in ipairs(rules) do add(r) end
+  end
+  local lifted, named = {}, {}
+  for _, a in ipairs(s.allow or {}) do lifted[a] = true end
+  for _, r in ipairs(own) do named[r.syscall] = true end
+  local out = {}
+  if s.default ~= false then
+    for _, d in ipairs(M.DEFAULT_SECCOMP) do
+      -- A profile's own rule for a call replaces the default one for it.
+      if not lifted[d[2]] and not lifted[d.group] and not named[d[2]] then
+        out[#out + 1] = { action = "deny", errno = d[1], syscall = d[2], conds = { table.unpack(d, 3) },
+          why = d.why, group = d.group }
+      end
+    end
+  end
+  for _, r in ipairs(own) do
+    if r.action ~= "allow" and not lifted[r.syscall] then out[#out + 1] = r end
+  end
+  return out
+end
+
+-- The rule strings the C executor reads: "errno:1 ioctl a1&0xffffffff==0x5412".
+function M.rule_string(r)
+  local act = r.action
+  if act == "deny" then
+    local e = errno_number(math.tointeger(tonumber(r.errno)) or r.errno)
+    act = "errno:" .. tostring(e)
+  end
+  local parts = { act, r.syscall }
+  for _, c in ipairs(r.conds or {}) do parts[#parts + 1] = c end
+  return table.concat(parts, " ")
+end
+
+local function rule_text(r)
+  local t = r.action == "deny" and ("deny " .. r.errno) or r.action
+  local s = string.format("%-13s %s", t, r.syscall)
+  if r.conds and #r.conds > 0 then s = s .. " " .. table.concat(r.conds, " ") end
+  if r.why then s = s .. "  # " .. r.why end
+  return s
+end
+
+-- ---- check ---------------------------------------------------------------------------
+
+local function check_caps(c, v)
+  if not c:type(v, "capabilities", "table") then return end
+  for i, name in ipairs(v) do
+    local path = "capabilities[" .. i .. "]"
+    if type(name) ~= "string" then
+      c:fail(path, "expected a capability name, got " .. type(name))
+    elseif not M.cap_name(name) then
+      -- Suggested in the spelling the profile used: CAP_NET_ADMIN for CAP_NET_ADMN.
+      local n = name:lower():gsub("^cap_", "")
+      local near = util.nearest(n, M.CAPS)
+      if near and name:match("^[A-Z_]+$") then near = "CAP_" .. near:upper()
+      elseif near and name:lower():match("^cap_") then near = "cap_" .. near end
+      c:fail(path, "unknown capability '" .. name .. "'" .. (near and (" (did you mean '" .. near .. "'?)") or "") ..
+        "; names are those of capabilities(7), with or without CAP_")
+    end
+  end
+  for k in pairs(v) do
+    if math.type(k) ~= "integer" then c:fail("capabilities", "expected a list of capability names") break end
+  end
+end
+
+local function check_name_list(c, list, path, what)
+  c:string_list(list, path)
+  if type(list) ~= "table" then return end
+  for i, name in ipairs(list) do
+    if type(name) == "string" and not (what == "allow" and util.contains(M.SECCOMP_GROUPS, name)) then
+      if name:sub(1, 1) == "@" then
+        c:fail(path .. "[" .. i .. "]", "unknown group '" .. name .. "'" .. util.suggest(name, M.SECCOMP_GROUPS) ..
+          "; groups: " .. table.concat(M.SECCOMP_GROUPS, ", "))
+      elseif not known_syscall(name) then
+        c:fail(path .. "[" .. i .. "]", "unknown system call '" .. name .. "'" .. syscall_suggest(name))
+      end
+    end
+  end
+end
+
+local function check_seccomp(c, s, p)
+  if s == true or s == false then return end
+  if not c:type(s, "seccomp", "table") then return end
+  c:keys(s, "seccomp", { "default", "allow", "deny", "kill", "file" })
+  if s.default ~= nil then c:type(s.default, "seccomp.default", "boolean") end
+  if s.allow ~= nil then check_name_list(c, s.allow, "seccomp.allow", "allow") end
+  if s.kill ~= nil then check_name_list(c, s.kill, "seccomp.kill", "kill") end
+  if s.deny ~= nil and c:type(s.deny, "seccomp.deny", "table") then
+    local list = {}
+    for i, name in ipairs(s.deny) do list[i] = name end
+    check_name_list(c, list, "seccomp.deny", "deny")
+    for _, k in ipairs(util.sorted_keys(s.deny)) do
+      if type(k) == "string" then
+        local e = s.deny[k]
+        if not known_syscall(k) then
+          c:fail("seccomp.deny." .. k, "unknown system call '" .. k .. "'" .. syscall_suggest(k))
+        elseif not errno_number(e) then
+          c:fail("seccomp.deny." .. k, "expected an errno name like \"EPERM\" or a number, got " ..
+            tostring(e) .. util.suggest(tostring(e), util.sorted_keys(M.ERRNO)))
+        end
+      end
+    end
+  end
+  if s.file ~= nil and c:type(s.file, "seccomp.file", "string") then
+    local _, errs = M.read_rules(resolve_file((c:where("seccomp.file")), s.file))
+    for _, e in ipairs(errs or {}) do
+      c:fail("seccomp.file", (e.line and (s.file .. ":" .. e.line .. ": ") or "") .. e.msg)
+    end
+  end
+end
+
+local function check_limits(c, l)
+  if not c:type(l, "limits", "table") then return end
+  local allowed = util.sorted_keys(M.RLIMITS)
+  for _, k in ipairs(M.CGROUP_LIMITS) do allowed[#allowed + 1] = k end
+  for _, k in ipairs(util.sorted_keys(l)) do
+    local path = "limits." .. tostring(k)
+    local v = l[k]
+    local r = rlimit_name(k)
+    if r then
+      local ok, err = soft_hard(v, M.RLIMITS[r])
+      if ok == nil then c:fail(path, err) end
+    elseif k == "memory" then
+      local n, err = M.parse_value(v, "size")
+      if n == nil then c:fail(path, err)
+      elseif n == 0 then c:fail(path, "expected a size above 0 (or leave it out)") end
+    elseif k == "pids" then
+      local n, err = M.parse_value(v, "count")
+      if n == nil then c:fail(path, err)
+      elseif n == 0 then c:fail(path, "expected a count above 0 (or leave it out)") end
+    elseif k == "cpus" then
+      if type(v) ~= "number" or v <= 0 or v > 4096 then
+        c:fail(path, "expected a number of CPUs above 0, like 0.5 or 2")
+      end
+    else
+      c:fail(path, "unknown limit" .. util.suggest(tostring(k), allowed) ..
+        "; expected one of " .. table.concat(allowed, ", "))
+    end
+  end
+end
+
 -- c: the schema checker (c:fail(path, msg), c:type(v, path, want), …); p: the profile.
-function M.check(c, p)
-  local _ = c, p
+function M.check(c, p, ns)
+  if p.capabilities ~= nil then check_caps(c, p.capabilities) end
+  if p.no_new_privs ~= nil then c:type(p.no_new_privs, "no_new_privs", "boolean") end
+  if p.terminal ~= nil then c:type(p.terminal, "terminal", "boolean") end
+  if p.seccomp ~= nil then check_seccomp(c, p.seccomp, p) end
+  if p.limits ~= nil then check_limits(c, p.limits) end
+  if p.keep_fds ~= nil and c:type(p.keep_fds, "keep_fds", "table") then
+    for i, fd in ipairs(p.keep_fds) do
+      if math.type(fd) ~= "integer" or fd < 3 or fd > 1023 then
+        c:fail("keep_fds[" .. i .. "]", "expected an fd number from 3 to 1023 (0, 1 and 2 are always kept)")
+      end
+    end
+  end
+  if p.no_new_privs == false and p.seccomp ~= false then
+    local keeps_admin = false
+    for _, n in ipairs(type(p.capabilities) == "table" and p.capabilities or {}) do
+      if M.cap_name(n) == "sys_admin" then keeps_admin = true end
+    end
+    if not keeps_admin then
+      c:fail("no_new_privs", "the kernel loads a seccomp filter without no_new_privs only with " ..
+        "CAP_SYS_ADMIN; keep \"sys_admin\" in capabilities or set seccomp = false")
+    end
+  end
+  local _ = ns
+end
+
+-- What a profile loosens on purpose: { { path, msg } }, printed by `check`.
+function M.warnings(p)
+  local w = {}
+  local function warn(path, msg) w[#w + 1] = { path = path, msg = msg } end
+  if p.no_new_privs == false then
+    warn("no_new_privs", "no_new_privs is off: setuid and file-capability programs inside can gain privileges")
+  end
+  if p.seccomp == false then
+    warn("seccomp", "no seccomp filter: the whole kernel interface is reachable (TIOCSTI, keyctl, bpf, …)")
+  end
+  if type(p.user) == "table" and p.user.map == "host_root" then
+    warn("user.map", "host_root maps root inside to the host's root: files root owns on the host are " ..
+      "writable through any bind, and a breakout is a host-root breakout")
+  end
+  if p.terminal == true and p.seccomp == false then
+    warn("terminal", "the command shares the caller's terminal session and TIOCSTI is not filtered: " ..
+      "it can type into the caller's shell")
+  end
+  for _, n in ipairs(type(p.capabilities) == "table" and p.capabilities or {}) do
+    if M.cap_name(n) == "sys_admin" then
+      warn("capabilities", "sys_admin is close to full root inside the sandbox's namespaces")
+    end
+  end
+  return w
+end
+
+-- ---- plan ----------------------------------------------------------------------------
+
+local function fmt_size(n)
+  if n < 0 then return "unlimited" end
+  return tostring(n)
 end
 
 -- add(phase, step) appends a plan step in one of lunshare.plan.PHASES.
 function M.plan(profile, add, ctx)
-  local _ = profile, add, ctx
+  local origin = require("lunshare.plan").origin
+  local ns = {}
+  for _, n in ipairs(profile.namespaces or {}) do ns[n] = true end
+  local root = ctx and ctx.ids and ctx.ids.uid == 0
+
+  -- A new session: the command has no controlling terminal, so TIOCSTI cannot reach
+  -- the caller's even without seccomp, and the terminal's signals do not reach it directly.
+  if not profile.terminal then
+    add("early", { op = "setsid", where = "child", origin = origin(profile, profile.terminal == nil and "namespaces" or "terminal"),
+      explain = "setsid (a new session without the caller's terminal)" })
+  end
+  add("early", { op = "session_keyring", where = "child", origin = profile._file,
+    explain = "keyctl new_session (a fresh anonymous session keyring)" })
+  -- With no capability, ping needs ICMP datagram sockets, which a new network namespace
+  -- refuses to every group ("1 0"): open them to the sandbox's own group, as Docker does
+  -- when it drops NET_RAW. Written before the mounts, through whatever /proc the child
+  -- sees: net.* files are those of the opener's network namespace.
+  if ns.net and profile.network ~= "host" then
+    local g = tostring(type(profile.user) == "table" and profile.user.gid or 0)
+    add("early", { op = "sysctl", where = "child", name = "net.ipv4.ping_group_range", value = g .. " " .. g,
+      origin = origin(profile, "namespaces"),
+      explain = "sysctl -w net.ipv4.ping_group_range='" .. g .. " " .. g .. "' (in the sandbox's network namespace)" })
+  end
+
+  local limits = profile.limits or {}
+  for _, k in ipairs(util.sorted_keys(limits)) do
+    local r = rlimit_name(k)
+    if r then
+      local soft, hard = soft_hard(limits[k], M.RLIMITS[r])
+      if soft == nil then return nil, "limits." .. k .. ": " .. tostring(hard) end
+      add("late", { op = "rlimit", where = "child", resource = r, soft = soft, hard = hard,
+        origin = origin(profile, "limits"),
+        explain = string.format("prlimit --%s=%s:%s", r, fmt_size(soft), fmt_size(hard)) })
+    end
+  end
+
+  local mem = limits.memory and M.parse_value(limits.memory, "size")
+  local pids = limits.pids and M.parse_value(limits.pids, "count")
+  local quota = limits.cpus and math.floor(limits.cpus * 100000 + 0.5)
+  if mem or pids or quota then
+    local o = origin(profile, "limits")
+    local parts = {}
+    if mem then parts[#parts + 1] = "memory " .. (mem < 0 and "max" or tostring(mem)) .. " bytes" end
+    if pids then parts[#parts + 1] = "pids " .. (pids < 0 and "max" or tostring(pids)) end
+    if quota then parts[#parts + 1] = string.format("cpu %d us per 100000 us", quota) end
+    add("prepare", { op = "cgroup", where = "supervisor", memory = mem and mem > 0 and mem or 0,
+      pids = pids and pids > 0 and pids or 0, cpu_quota = quota or 0, cpu_period = 100000, origin = o,
+      explain = "mkdir <own cgroup>/lunshare-PID (v2 if delegated, else v1 per controller): " ..
+        table.concat(parts, ", ") })
+    add("host", { op = "cgroup_enter", where = "supervisor", origin = o,
+      explain = "echo PID > <cgroup>/cgroup.procs (v2: clone3 CLONE_INTO_CGROUP)" })
+  end
+
+  -- Capabilities can be dropped only where the child holds CAP_SETPCAP: in its own user
+  -- namespace, or when root runs it. Otherwise it has none to drop.
+  if ns.user or root then
+    local keep = {}
+    for _, n in ipairs(profile.capabilities or {}) do
+      local name = "cap_" .. M.cap_name(n)
+      if not util.contains(keep, name) then keep[#keep + 1] = name end
+    end
+    local kept = #keep > 0 and table.concat(keep, ",") or "none"
+    add("privileges", { op = "caps", where = "child", keep = keep, lock_securebits = true,
+      origin = origin(profile, profile.capabilities and "capabilities" or "namespaces"),
+      explain = "capsh --secbits=0xf --drop=all --keep=" .. kept ..
+        " (bounding, permitted, effective, inheritable; ambient: " .. kept ..
+        "; noroot and no_setuid_fixup locked)" })
+  end
+  if profile.no_new_privs ~= false then
+    add("privileges", { op = "no_new_privs", where = "child",
+      origin = origin(profile, profile.no_new_privs == nil and "namespaces" or "no_new_privs"),
+      explain = "setpriv --no-new-privs" })
+  end
+  local rules = M.seccomp_rules(profile)
+  if rules then
+    local strings, lines = {}, {}
+    for i, r in ipairs(rules) do
+      strings[i] = M.rule_string(r)
+      lines[i] = "           " .. rule_text(r)
+    end
+    local arches = "native and compat architectures"
+    add("privileges", { op = "seccomp", where = "child", rules = strings,
+      origin = origin(profile, profile.seccomp ~= nil and "seccomp" or "namespaces"),
+      explain = "seccomp filter (" .. arches .. "), allow what no rule matches:\n" .. table.concat(lines, "\n") })
+  end
   return true
 end
 

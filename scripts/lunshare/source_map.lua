@@ -35,7 +35,8 @@ function M.tokenize(src)
       line = line + 1
       i = i + 1
     elseif c:match("%s") then
-      i = i + 1
+      -- A run of blanks at once: profiles are mostly indentation.
+      i = (src:find("[^ \t\r\f\v]", i) or n + 1)
     elseif src:sub(i, i + 1) == "--" then
       local body, stop = long_bracket(i + 2)
       if body then
@@ -55,7 +56,13 @@ function M.tokenize(src)
       i = stop + 1
     elseif c == '"' or c == "'" then
       local l0, j, buf = line, i + 1, {}
+      local stop = c == '"' and '[\\\n"]' or "[\\\n']"
       while j <= n do
+        -- Plain characters up to the next quote, backslash or newline in one piece.
+        local k = src:find(stop, j) or n + 1
+        if k > j then buf[#buf + 1] = src:sub(j, k - 1) end
+        j = k
+        if j > n then break end
         local d = src:sub(j, j)
         if d == c then break end
         if d == "\\" then
@@ -64,7 +71,7 @@ function M.tokenize(src)
           buf[#buf + 1] = e
           j = j + 2
         else
-          if d == "\n" then line = line + 1 end
+          line = line + 1
           buf[#buf + 1] = d
           j = j + 1
         end

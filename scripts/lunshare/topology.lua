@@ -546,7 +546,7 @@ local USAGE = "net: expected 'up FILE', 'down FILE' or 'status FILE'"
 -- and the holder's pid is kept next to the state. Each command enters the holder (setns of
 -- user, mount and net through its pidfd; lunshare is single-threaded there) and then works
 -- as root does. `down` ends the holder, and with it every namespace it held. From outside:
---   nsenter -t $(cat $XDG_RUNTIME_DIR/lunshare/net/NAME.holder) -U -m -n --preserve-credentials …
+--   nsenter -t $(cut -d' ' -f1 $XDG_RUNTIME_DIR/lunshare/net/NAME.holder) -U -m -n --preserve-credentials …
 
 local function holder_path(file)
   local base = file:match("([^/]+)$"):gsub("%.lua$", "")
@@ -561,17 +561,15 @@ local function read_file(path)
   return s
 end
 
--- The holder recorded for file, if that process is still a lunshare holder: pid, pidfd.
+-- The holder recorded for file, if that process is still the holder: pid, pidfd. The
+-- holder file names its pid and user namespace, so a recycled pid is never taken for it.
 local function find_holder(file)
   local core = require "lunshare.core"
-  local pid = tonumber(read_file(holder_path(file)) or "")
+  local pid, userns = (read_file(holder_path(file)) or ""):match("^(%d+) (%S+)")
+  pid = tonumber(pid)
   if not pid then return nil end
   local pidfd = core.pidfd_open(pid)
-  local cmd = read_file("/proc/" .. pid .. "/cmdline") or ""
-  if not pidfd or not cmd:find("lunshare", 1, true) or
-      core.ns_id(pid, "user") == core.ns_id(0, "user") then
-    return nil
-  end
+  if not pidfd or core.ns_id(pid, "user") ~= userns then return nil end
   return pid, pidfd
 end
 
@@ -602,7 +600,7 @@ local function enter_holder(file, create)
       return nil, "map ids of the topology holder: " .. tostring(m1 or m2 or m3)
     end
     local f = assert(io.open(holder_path(file), "w"))
-    f:write(cpid, "\n")
+    f:write(cpid, " ", assert(core.ns_id(cpid, "user")), "\n")
     f:close()
     pid, pidfd, made = cpid, cfd, true
   end

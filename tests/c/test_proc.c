@@ -69,6 +69,15 @@ int main(void)
 	}
 	waitpid(pid, &status, 0);
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "close_fds keeps only the listed fds");
+	pid = fork();
+	if (pid == 0) {
+		int a = open("/dev/null", O_RDONLY);
+		if (lsh_proc_close_fds(NULL, 0, NULL) < 0)
+			_exit(1);
+		_exit(fcntl(a, F_GETFD) < 0 && fcntl(1, F_GETFD) >= 0 ? 0 : 2);
+	}
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "close_fds with nothing to keep closes all but stdio");
 
 	/* The reaper returns the command's status and forwards signals. */
 	pid = lsh_proc_clone(CLONE_NEWUSER | CLONE_NEWPID, -1, &pidfd, &err);

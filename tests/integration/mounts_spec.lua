@@ -84,7 +84,20 @@ for _, mode in ipairs(H.modes) do
       assert.falsy(io.open("/usr/lsh-x"), "the write reached the host")
     end)
 
-    it("keeps ping working under locked mounts, without touching the host's setting", function()
+    it("locks the mounts when the profile keeps sys_admin: remount and umount stay refused", function()
+      local p = H.profile([[return { extends = "default", capabilities = { "sys_admin" }, seccomp = false,
+        no_new_privs = true }]])
+      local r = run({ "run", p, "--", "sh", "-c",
+        "mount -o remount,bind,rw /usr 2>&1; umount -l /usr 2>&1; touch /usr/lsh-x 2>&1; " ..
+        "grep -c ' /usr ro,' /proc/self/mountinfo" })
+      assert.equal(0, r.code, r.err)
+      assert.truthy(r.out:find("mount: /usr: permission denied"), r.out)
+      assert.truthy(r.out:find(EROFS), r.out)
+      assert.equal("1", H.lines(r.out)[#H.lines(r.out)])
+      assert.falsy(io.open("/usr/lsh-x"), "the write reached the host")
+    end)
+
+    it("keeps ping working in the sandbox, without touching the host's setting", function()
       local host = H.sh("cat /proc/sys/net/ipv4/ping_group_range").out
       local r = run({ "run", "default", "--", "sh", "-c", "ping -c1 -W2 127.0.0.1 >/dev/null && echo ping-ok" })
       assert.equal(0, r.code, r.err)
@@ -235,7 +248,9 @@ for _, mode in ipairs(H.modes) do
     it("mounts an overlay with a tmpfs upper, and with a given upper", function()
       local d = scratch()
       -- Owned by the caller: a copy-up keeps the owner, which must be mapped inside.
-      local owner = mode == "root" and "0:0" or (H.NOBODY_UID .. ":" .. H.NOBODY_GID)
+      -- (For root that is not uid 0: root inside is an unprivileged host range.)
+      local id = H.inside_root_uid(mode)
+      local owner = id .. ":" .. id
       os.execute("mkdir -m 777 " .. d .. "/low " .. d .. "/up " .. d .. "/work && echo low > " .. d ..
         "/low/a && chown -R " .. owner .. " " .. d)
       local p = profile(string.format([[

@@ -25,15 +25,16 @@ for _, mode in ipairs(H.modes) do
       end
     end)
 
-    it("maps the caller to root inside, one id", function()
-      -- Inside, the default profile's processes live one user namespace below the one
-      -- the maps were written for (its mounts are locked there), with the same ids; the
-      -- host sees the whole chain: root inside is the caller outside, and only that id.
+    it("maps the caller to root inside, and a root caller to an unprivileged id", function()
+      -- Inside and from the host alike: root inside is the caller outside, and only that
+      -- id; for a root caller it is never host root but the first id of root's /etc/subuid
+      -- range or the fixed 2000000000.
       local drop = mode == "rootless" and string.format("setpriv --reuid=%d --regid=%d --clear-groups -- ",
         H.NOBODY_UID, H.NOBODY_GID) or ""
       local f = io.popen("cd /tmp && " .. drop .. H.quote(H.bin) .. " run default -- sh -c " ..
-        H.quote("id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; exec sleep 31.25") .. " </dev/null")
-      local outside = mode == "root" and 0 or H.NOBODY_UID
+        H.quote("id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; id -G; exec sleep 31.25") .. " </dev/null")
+      local outside = H.inside_root_uid(mode)
+      assert.not_equal(0, outside)
       local pid
       for _ = 1, 50 do
         pid = H.sh("pgrep -f '^sleep 31[.]25'").out:match("%d+")
@@ -49,12 +50,13 @@ for _, mode in ipairs(H.modes) do
       f:close()
       assert.equal("0", l[1])
       assert.equal("0", l[2])
-      assert.same({ "0", "0", "1" }, { l[3]:match("(%d+)%s+(%d+)%s+(%d+)") })
-      assert.same({ "0", "0", "1" }, { l[4]:match("(%d+)%s+(%d+)%s+(%d+)") })
+      assert.same({ "0", tostring(outside), "1" }, { l[3]:match("(%d+)%s+(%d+)%s+(%d+)") })
+      assert.same({ "0", tostring(outside), "1" }, { l[4]:match("(%d+)%s+(%d+)%s+(%d+)") })
       assert.equal(1, #H.lines(umap))
       assert.same({ "0", tostring(outside), "1" }, { umap:match("(%d+)%s+(%d+)%s+(%d+)") })
       assert.same({ "0", tostring(outside), "1" }, { gmap:match("(%d+)%s+(%d+)%s+(%d+)") })
       assert.truthy(st:find("Uid:%s+" .. outside .. "%s"), st)
+      assert.equal("0", l[5]) -- no supplementary group of the caller's (root's group 0) inside
     end)
 
     it("runs a reaper as pid 1 and the command as pid 2", function()

@@ -76,6 +76,14 @@ function H.mounts() return slurp("/proc/self/mountinfo") end
 function H.links() return H.sh("ip -o link show | awk -F': ' '{print $2}' | sort").out end
 function H.netns() return H.sh("ip netns list").out end
 
+-- The host uid that root inside the default profile is, for a mode: the caller's own for
+-- nobody; for root an unprivileged range: root's /etc/subuid range, or 2000000000.
+function H.inside_root_uid(mode)
+  if mode ~= "root" then return H.NOBODY_UID end
+  local sub = H.sh("grep -E '^(root|0):' /etc/subuid 2>/dev/null | head -1 | cut -d: -f2").out:gsub("\n", "")
+  return tonumber(sub) or 2000000000
+end
+
 function H.ns_inode(kind, pid)
   local l = H.sh("readlink /proc/" .. (pid or "self") .. "/ns/" .. kind).out
   return l:match("%[(%d+)%]")

@@ -65,7 +65,7 @@ return {
     expect = "main.lua:3: user.uid: expected an id from 0 to 4294967294" },
   { name = "misspelt id map kind",
     files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  user = { map = 'slef' },\n}\n" },
-    expect = "main.lua:3: user.map: expected \"self\", \"subid\" or a list of {inside, outside, count} (did you mean 'self'?)" },
+    expect = "main.lua:3: user.map: expected \"self\", \"subid\", \"host_root\" or a list of {inside, outside, count} (did you mean 'self'?)" },
   { name = "bad id map range",
     files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  user = { map = {\n    { 0, 1000, 1 },\n    { 1, 100000 },\n  } },\n}\n" },
     expect = "main.lua:5: user.map[2]: expected {inside, outside, count} with count >= 1" },
@@ -271,15 +271,15 @@ return {
   { name = "a misspelt mount constructor",
     files = { ["main.lua"] = "return {\n  namespaces = { 'user', 'mount' },\n  mounts = {\n    tmpf '/tmp',\n  },\n}\n" },
     expect = "main.lua:4: unknown name 'tmpf' (did you mean 'tmpfs'?)" },
-  { name = "an unknown capability", pending = "security",
+  { name = "an unknown capability",
     files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  capabilities = { 'CAP_NET_ADMN' },\n}\n" },
-    expect = "main.lua:3: capabilities[1]: unknown capability 'CAP_NET_ADMN' (did you mean 'net_admin'?); " ..
+    expect = "main.lua:3: capabilities[1]: unknown capability 'CAP_NET_ADMN' (did you mean 'CAP_NET_ADMIN'?); " ..
       "names are those of capabilities(7), with or without CAP_" },
-  { name = "a misspelt rlimit", pending = "security",
+  { name = "a misspelt rlimit",
     files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  limits = {\n    nofiel = 10,\n  },\n}\n" },
     expect = "main.lua:4: limits.nofiel: unknown limit (did you mean 'nofile'?); expected one of as, core, cpu, " ..
       "data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack, memory, pids, cpus" },
-  { name = "seccomp.default not a boolean", pending = "security",
+  { name = "seccomp.default not a boolean",
     files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  seccomp = {\n    default = 'yes',\n  },\n}\n" },
     expect = "main.lua:4: seccomp.default: expected a boolean, got string" },
 }

@@ -177,8 +177,10 @@ describe("mounts #unit", function()
     assert.equal("mount --make-rprivate /", found.explain)
   end)
 
-  it("locks the mounts among the privilege steps when there is a user namespace and a proc", function()
+  it("locks the mounts among the privilege steps when the profile keeps sys_admin", function()
     local plan = plan_of("return { " .. NS .. "mounts = { proc '/p//', tmpfs '/tmp' } }")
+    for _, s in ipairs(plan.steps) do assert.not_equal("lock_mounts", s.op) end
+    plan = plan_of("return { " .. NS .. "capabilities = { 'CAP_SYS_ADMIN' }, mounts = { proc '/p//', tmpfs '/tmp' } }")
     local lock, pivot_at, lock_at
     for i, s in ipairs(plan.steps) do
       if s.op == "lock_mounts" then lock, lock_at = s, i end
@@ -187,7 +189,7 @@ describe("mounts #unit", function()
     assert.equal("/p", lock.proc)
     assert.truthy(lock_at > pivot_at)
     assert.equal("exec", plan.steps[#plan.steps].op)
-    plan = plan_of("return { namespaces = { 'user', 'mount' }, mounts = { tmpfs '/tmp' } }")
+    plan = plan_of("return { namespaces = { 'user', 'mount' }, capabilities = { 'sys_admin' }, mounts = { tmpfs '/tmp' } }")
     for _, s in ipairs(plan.steps) do assert.not_equal("lock_mounts", s.op) end
   end)
 

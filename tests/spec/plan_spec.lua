@@ -23,7 +23,8 @@ describe("planner #unit", function()
     local p = { namespaces = schema.NAMESPACES, hostname = "lunshare", user = { uid = 0, gid = 0 } }
     local plan = planner.build(p, ctx)
     -- A mount namespace without mounts still makes every mount private first.
-    assert.equal("clone setgroups uid_map gid_map hostname timens reaper mount_private lo_up close_fds exec", ops(plan))
+    assert.equal("clone setgroups uid_map gid_map hostname timens reaper setsid session_keyring sysctl " ..
+      "mount_private lo_up close_fds caps no_new_privs seccomp exec", ops(plan))
     assert.equal("/", find(plan, "mount_private").path)
     assert.equal("supervisor", plan.steps[1].where)
     assert.equal("pid1", find(plan, "reaper").where)
@@ -40,6 +41,33 @@ describe("planner #unit", function()
     assert.equal("5 1000 1\n", find(plan, "uid_map").map)
     assert.equal("7 1000 1\n", find(plan, "gid_map").map)
     assert.is_false(find(plan, "setgroups").allow)
+  end)
+
+  it("maps a root caller to the first id of root's subordinate range, never to host root", function()
+    local rctx = setmetatable({ ids = { uid = 0, gid = 0, user = "root" } }, { __index = ctx })
+    local plan = planner.build({ namespaces = { "user" }, user = { uid = 0, gid = 0, map = "self" } }, rctx)
+    assert.equal("0 100000 1\n", find(plan, "uid_map").map)
+    assert.equal("0 200000 1\n", find(plan, "gid_map").map)
+    assert.is_nil(find(plan, "setgroups"))
+    local ids = find(plan, "set_ids")
+    assert.same({ 0, 0, "child" }, { ids.uid, ids.gid, ids.where })
+  end)
+
+  it("maps a root caller without subordinate ranges to the fixed unprivileged id", function()
+    local rctx = setmetatable({ ids = { uid = 0, gid = 0, user = "root" }, subid = function() return false end },
+      { __index = ctx })
+    local plan = planner.build({ namespaces = { "user" } }, rctx)
+    assert.equal("0 2000000000 1\n", find(plan, "uid_map").map)
+    assert.equal("0 2000000000 1\n", find(plan, "gid_map").map)
+  end)
+
+  it("maps root inside to host root only for map = host_root, and only for root", function()
+    local rctx = setmetatable({ ids = { uid = 0, gid = 0, user = "root" } }, { __index = ctx })
+    local plan = planner.build({ namespaces = { "user" }, user = { map = "host_root" } }, rctx)
+    assert.equal("0 0 1\n", find(plan, "uid_map").map)
+    local none, err = planner.build({ namespaces = { "user" }, user = { map = "host_root" } }, ctx)
+    assert.is_nil(none)
+    assert.truthy(err:find("only root can run it"), err)
   end)
 
   it("adds the subordinate range through newuidmap for map = subid", function()

@@ -1,0 +1,148 @@
+/* The plan operations of the boundary: capabilities, no_new_privs, seccomp, rlimits, the
+ * session keyring, and the run's cgroup. The child's ones run last before exec (phase
+ * "privileges" in the planner), seccomp the very last, so nothing after them needs a
+ * privilege they removed. */
+#include "internal.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#define W(x) (1u << LSH_WHERE_##x)
+#define AREA_SECURITY 2
+
+static int op_caps(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	(void)ctx;
+	const char *const *keep = (const char *const *)s->lists[0];
+	return lsh_caps_restrict(keep, s->nlists[0], (int)s->ints[0], err);
+}
+
+static int op_no_new_privs(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	(void)s;
+	(void)ctx;
+	return lsh_caps_no_new_privs(err);
+}
+
+static int op_seccomp(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	(void)ctx;
+	return lsh_seccomp_load((const char *const *)s->lists[0], s->nlists[0], err);
+}
+
+static int op_rlimit(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	(void)ctx;
+	return lsh_rlimit_set(s->strs[0], s->ints[0], s->ints[1], err);
+}
+
+static int op_set_ids(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	int r = lsh_caps_set_ids((uid_t)s->ints[0], (gid_t)s->ints[1], err);
+	if (r < 0)
+		return r;
+	/* A change of effective uid clears the parent-death signal (credentials(7)): arm it
+	 * again, or a sandbox would outlive a supervisor killed with SIGKILL. If the
+	 * supervisor died in between, its end of the sync socket is closed: stop here. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return lsh_err_set(err, errno, "prctl(PR_SET_PDEATHSIG)");
+	struct pollfd p = { ctx->sync_fd, POLLIN, 0 };
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
+		return lsh_err_msg(err, ESRCH, "the supervisor exited before the sandbox started");
+	return 0;
+}
+
+static int op_sysctl(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	(void)ctx;
+	return lsh_sysctl_write(s->strs[0], s->strs[1], err);
+}
+
+static int op_keyring(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	(void)s;
+	(void)ctx;
+	return lsh_keyring_new_session(err);
+}
+
+struct cgroup_state {
+	struct lsh_cgroup *cg;
+	struct lsh_spawn_ctx *ctx;
+};
+
+/* Runs on every exit path of the supervisor, after the child is gone: the OOM count must
+ * be read before the cgroup is removed. */
+static void cgroup_undo(void *arg)
+{
+	struct cgroup_state *st = arg;
+	if (lsh_cgroup_oom_killed(st->cg))
+		st->ctx->oom_killed = 1;
+	lsh_cgroup_destroy(st->cg);
+	st->ctx->area[AREA_SECURITY] = NULL;
+	free(st);
+}
+
+static int op_cgroup(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	struct lsh_cgroup_limits lim = { s->ints[0], s->ints[1], s->ints[2], s->ints[3] };
+	char name[64];
+	struct lsh_cgroup *cg = NULL;
+	int r;
+
+	if (ctx->area[AREA_SECURITY])
+		return lsh_err_msg(err, EINVAL, "cgroup: a second cgroup step");
+	snprintf(name, sizeof name, "lunshare-%d", (int)getpid());
+	if ((r = lsh_cgroup_create(name, &lim, &cg, err)) < 0)
+		return r;
+	struct cgroup_state *st = calloc(1, sizeof *st);
+	if (st == NULL) {
+		lsh_cgroup_destroy(cg);
+		return lsh_err_set(err, ENOMEM, "cgroup");
+	}
+	st->cg = cg;
+	st->ctx = ctx;
+	if ((r = lsh_spawn_defer(ctx, cgroup_undo, st, err)) < 0)
+		return r;
+	ctx->area[AREA_SECURITY] = st;
+	/* v2: the child is born in the cgroup (CLONE_INTO_CGROUP), never outside it. */
+	int fd = lsh_cgroup_fd(cg, err);
+	if (fd >= 0)
+		ctx->cgroup_fd = fd;
+	else if (fd != -ENOENT)
+		return fd;
+	return 0;
+}
+
+static int op_cgroup_enter(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	(void)s;
+	struct cgroup_state *st = ctx->area[AREA_SECURITY];
+	if (st == NULL)
+		return lsh_err_msg(err, EINVAL, "cgroup_enter: no cgroup step before it");
+	if (ctx->cgroup_fd >= 0)
+		return 0; /* placed by clone already */
+	/* v1: the child waits for "go", so it is in the cgroup before it runs anything. */
+	return lsh_cgroup_attach(st->cg, ctx->pid, err);
+}
+
+const struct lsh_op lsh_ops_security[] = {
+	{ "set_ids", W(CHILD), { { "uid", LSH_ARG_INT, 0, 0 }, { "gid", LSH_ARG_INT, 1, 0 } }, op_set_ids },
+	{ "sysctl", W(CHILD), { { "name", LSH_ARG_STR, 0, 1 }, { "value", LSH_ARG_STR, 1, 1 } }, op_sysctl },
+	{ "session_keyring", W(CHILD), { { NULL, 0, 0, 0 } }, op_keyring },
+	{ "rlimit", W(CHILD),
+	  { { "resource", LSH_ARG_STR, 0, 1 }, { "soft", LSH_ARG_INT, 0, 0 }, { "hard", LSH_ARG_INT, 1, 0 } },
+	  op_rlimit },
+	{ "caps", W(CHILD),
+	  { { "keep", LSH_ARG_LIST, 0, 0 }, { "lock_securebits", LSH_ARG_BOOL, 0, 0 } }, op_caps },
+	{ "no_new_privs", W(CHILD), { { NULL, 0, 0, 0 } }, op_no_new_privs },
+	{ "seccomp", W(CHILD), { { "rules", LSH_ARG_LIST, 0, 1 } }, op_seccomp },
+	{ "cgroup", W(SUPERVISOR),
+	  { { "memory", LSH_ARG_INT, 0, 0 }, { "pids", LSH_ARG_INT, 1, 0 }, { "cpu_quota", LSH_ARG_INT, 2, 0 },
+	    { "cpu_period", LSH_ARG_INT, 3, 0 } },
+	  op_cgroup },
+	{ "cgroup_enter", W(SUPERVISOR), { { NULL, 0, 0, 0 } }, op_cgroup_enter },
+	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL },
+};
