@@ -45,12 +45,20 @@ local function default_key(e)
   return e.target or e.dst or e.name or e.dest or e.path or e[1]
 end
 
+-- Keys of fields whose areas give none: a capability is the same with or without CAP_
+-- and in either case, so "-CAP_NET_RAW" removes an inherited "net_raw".
+local DEFAULT_KEYS = {
+  capabilities = function(n)
+    return type(n) == "string" and (n:lower():gsub("^cap_", "")) or n
+  end,
+}
+
 local function key_fn(field)
   for _, area in ipairs(require("lunshare.plan").AREAS) do
     local k = (require(area).MERGE_KEY or {})[field]
     if k then return k end
   end
-  return default_key
+  return DEFAULT_KEYS[field] or default_key
 end
 
 -- The marker `without "/home"` is plain data too.
@@ -125,7 +133,8 @@ local function merge_list(parent, child, path, ctx, field)
   return out
 end
 
-local function merge_set(parent, child, path, ctx)
+local function merge_set(parent, child, path, ctx, field)
+  local keyof = key_fn(field)
   local signed = false
   for _, e in ipairs(child) do
     if type(e) == "string" and e:match("^[%+%-]") then signed = true end
@@ -146,7 +155,7 @@ local function merge_set(parent, child, path, ctx)
     else
       local sign, name = e:match("^([%+%-]?)(.*)$")
       local at
-      for j, x in ipairs(out) do if x == name then at = j end end
+      for j, x in ipairs(out) do if keyof(x) == keyof(name) then at = j end end
       if sign == "-" then
         if not at then
           ctx.fail(path .. "[" .. i .. "]", origin_of(ctx, child, i),
@@ -208,7 +217,7 @@ function merge(parent, child, path, ctx, rule, field)
     end
   end
   if rule == "list" then return merge_list(parent, child, path, ctx, field) end
-  if rule == "set" then return merge_set(parent, child, path, ctx) end
+  if rule == "set" then return merge_set(parent, child, path, ctx, field) end
   if rule == "table" then return merge_table(parent, child, path, ctx, nil) end
   if type(rule) == "table" then return merge_table(parent, child, path, ctx, rule) end
   error("unknown merge rule " .. tostring(rule) .. " for " .. path)

@@ -277,3 +277,14 @@ describe("network over a parent #unit", function()
     assert.equal("host", compose.profile({ network = { links = {} } }, { network = "host" }, ctx).network)
   end)
 end)
+
+describe("capabilities over a parent #unit", function()
+  it("are the same name with or without CAP_ and in either case", function()
+    local errs = {}
+    local ctx = { origins = {}, fail = function(path, _, msg) errs[#errs + 1] = path .. ": " .. msg end }
+    local m = compose.profile({ capabilities = { "net_raw", "CAP_SYS_ADMIN" } },
+      { capabilities = { "-CAP_NET_RAW", "-sys_admin", "+net_bind_service", "+NET_BIND_SERVICE" } }, ctx)
+    assert.same({ "net_bind_service" }, m.capabilities)
+    assert.same({}, errs)
+  end)
+end)
