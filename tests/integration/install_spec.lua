@@ -5,7 +5,7 @@ local H = require "helpers"
 describe("install #install", function()
   local prefix
   setup(function()
-    prefix = H.sh("mktemp -d /tmp/lsh-install.XXXXXX").out:gsub("\n", "")
+    prefix = H.sh("mktemp -d -t lsh-install.XXXXXX").out:gsub("\n", "")
     local r = H.sh("cmake -S " .. H.root .. " -B " .. prefix .. "/build -DCMAKE_INSTALL_PREFIX=" .. prefix ..
       " >/dev/null && cmake --build " .. prefix .. "/build -j2 >/dev/null && cmake --install " .. prefix ..
       "/build >/dev/null")

@@ -11,7 +11,7 @@ end
 
 -- A scratch directory on the host that nobody may write to, removed by the caller.
 local function scratch()
-  local d = slurp("mktemp -d /tmp/lsh-mounts.XXXXXX"):gsub("\n", "")
+  local d = slurp("mktemp -d -t lsh-mounts.XXXXXX"):gsub("\n", "")
   os.execute("chmod 777 " .. d)
   return d
 end
