@@ -1,13 +1,21 @@
 -- require "lunshare": the API the REPL and Lua programs use, the same primitives and the
 -- same planner that profiles go through.
-local M = {}
+-- The parts load when first used: `lunshare run` needs the planner, not the REPL's
+-- network objects, and every module loaded is paid for at each sandbox start.
+local PARTS = {
+  core = "lunshare.core", profile = "lunshare.profile", schema = "lunshare.schema",
+  planner = "lunshare.plan", net = "lunshare.net", topology = "lunshare.topology",
+}
+local M = setmetatable({}, {
+  __index = function(t, k)
+    local name = PARTS[k]
+    if not name then return nil end
+    local v = require(name)
+    rawset(t, k, v)
+    return v
+  end,
+})
 
-M.core = require "lunshare.core"
-M.profile = require "lunshare.profile"
-M.schema = require "lunshare.schema"
-M.planner = require "lunshare.plan"
-M.net = require "lunshare.net"
-M.topology = require "lunshare.topology"
 M.version = M.core.version
 
 -- Loads a profile by name or path: the profile, or nil and a list of error strings.

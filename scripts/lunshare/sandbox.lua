@@ -144,16 +144,15 @@ function M.environment(names, state)
   -- Constructors go in as they are: a profile calls them directly, so their own
   -- error(msg, 2) and debug.getinfo see the profile's line.
   for k, v in pairs(names or {}) do env[k] = v end
-  local known = util.sorted_keys(env)
   return setmetatable(env, {
     __index = function(_, k)
       if M.FORBIDDEN[k] then
         error(string.format("'%s' is not available in a profile: profiles are data and cannot " ..
           "reach %s", k, M.FORBIDDEN[k]), 2)
       end
-      error("unknown name '" .. tostring(k) .. "'" .. near(k, known), 2)
+      error("unknown name '" .. tostring(k) .. "'" .. near(k, util.sorted_keys(env)), 2)
     end,
-  }), known
+  })
 end
 
 local function core_limits()
@@ -194,8 +193,10 @@ function M.evaluate(source, chunkname, names, ctor_lines)
   local function on_count()
     if state.tripped then error(state.tripped, 0) end
     count = count + step
+    -- os.clock is a system call: asking it every 100 instructions cost more than most
+    -- profiles take to run; every 1000 keeps a run of heavy C calls within seconds.
     local why = (count > M.INSTRUCTION_LIMIT and long_message) or
-      (os.clock() - started > M.CPU_LIMIT and cpu_message) or nil
+      (count % 1000 == 0 and os.clock() - started > M.CPU_LIMIT and cpu_message) or nil
     if why then
       local info = debug.getinfo(3, "Sl")
       state.tripped = (info and info.source == state.source and info.currentline > 0)
@@ -211,12 +212,16 @@ function M.evaluate(source, chunkname, names, ctor_lines)
       end
     end
   end
+  local getinfo = debug.getinfo
   debug.sethook(co, function(event)
     if event == "count" then
       on_count()
       return
     end
-    local info = debug.getinfo(2, "fr")
+    -- Every call in the profile comes here: keep the common case (not a constructor, or a
+    -- return with no constructor open) to one cheap look.
+    if event == "return" and open[1] == nil then return end
+    local info = getinfo(2, event == "return" and "fr" or "f")
     if not ctors[info.func] then return end
     if event == "return" then
       -- A call that ended in a caught error never returned: drop it too.
@@ -242,16 +247,18 @@ function M.evaluate(source, chunkname, names, ctor_lines)
   local smt = debug.getmetatable("")
   local real_index = smt.__index
   smt.__index = env.string
+  local gc_was_running = collectgarbage("isrunning")
   if core then
     state.memory_exceeded = core.memory_exceeded
     -- The bound counts bytes since it was installed, and a free of an older block would
-    -- count as room for the profile: collect the garbage there is first.
-    collectgarbage()
-    collectgarbage()
+    -- count as room for the profile: the collector stays stopped while the profile runs,
+    -- so nothing older is freed (a full collection here cost every run ~0.5 ms).
+    collectgarbage("stop")
     core.memory_limit(M.MEMORY_LIMIT)
   end
   local ok, res = coroutine.resume(co)
   local exceeded = core and core.memory_limit(nil)
+  if gc_was_running then collectgarbage("restart") end
   smt.__index = real_index
   debug.sethook(co)
 
