@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Startup cost of a sandbox with every namespace of the default profile: lunshare against
-# util-linux unshare and bubblewrap building the same namespaces, and against a bare C
-# program (tests/bench/bare_clone.c) that only clones, maps and execs. Prints the median
-# wall time and peak RSS of each, and the ratios. Not a pass/fail test.
+# Startup cost of a sandbox with every namespace of the default profile and nothing else
+# (tests/bench/namespaces.lua: no new root, no seccomp filter): lunshare against util-linux
+# unshare and bubblewrap building the same namespaces, and against a bare C program
+# (tests/bench/bare_clone.c) that only clones, maps and execs. Prints the median wall time
+# and peak RSS of each, and the ratios. Not a pass/fail test. tests/bench/fs_bench.sh
+# times the default profile, with its root, against bubblewrap doing the same.
 #
 #   tests/bench/startup.sh [RUNS]      (default 200 runs per command; root or not)
 set -eu
@@ -15,7 +17,7 @@ cc -O2 -o "$work/bare" "$ROOT/tests/bench/bare_clone.c"
 cd /
 
 declare -A CMDS=(
-  [lunshare]="$BIN run default -- /bin/true"
+  [lunshare]="$BIN run $ROOT/tests/bench/namespaces.lua -- /bin/true"
   [unshare]="unshare --user --map-root-user --mount --pid --net --ipc --uts --cgroup --time --fork /bin/true"
   [bwrap]="bwrap --unshare-all --unshare-user --uid 0 --gid 0 --hostname lunshare --dev-bind / / /bin/true"
   [bare]="$work/bare /bin/true"
