@@ -6,13 +6,7 @@ local schema = require "lunshare.schema"
 
 local M = {}
 
-local function read(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = require("lunshare.util").read_file
 
 -- LUNSHARE_SYSCTL_DIR lets the tests show doctor a machine other than this one.
 local function sysctl(name)

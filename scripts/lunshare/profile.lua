@@ -35,14 +35,7 @@ function M.search_path()
   return dirs
 end
 
-local function read_file(path)
-  local f, err = io.open(path, "r")
-  if not f then return nil, err end
-  local s, rerr = f:read("a")
-  f:close()
-  if not s then return nil, rerr end
-  return s
-end
+local read_file = util.read_file
 
 local function shipped()
   local ok, embedded = pcall(require, "lunshare.embedded")

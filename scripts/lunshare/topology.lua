@@ -553,13 +553,7 @@ local function holder_path(file)
   return M.state_dir() .. "/" .. base .. ".holder"
 end
 
-local function read_file(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_file = util.read_file
 
 -- The holder recorded for file, if that process is still the holder: pid, pidfd. The
 -- holder file names its pid and user namespace, so a recycled pid is never taken for it.

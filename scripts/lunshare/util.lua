@@ -37,6 +37,16 @@ function M.suggest(name, candidates)
   return n and (" (did you mean '" .. n .. "'?)") or ""
 end
 
+-- The whole content of a file, or nil and the error message.
+function M.read_file(path)
+  local f, err = io.open(path, "r")
+  if not f then return nil, err end
+  local s, rerr = f:read("a")
+  f:close()
+  if not s then return nil, rerr end
+  return s
+end
+
 function M.sorted_keys(t)
   local keys = {}
   for k in pairs(t) do keys[#keys + 1] = k end

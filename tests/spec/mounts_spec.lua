@@ -5,13 +5,7 @@ local schema = require "lunshare.schema"
 local planner = require "lunshare.plan"
 local mounts = require "lunshare.mounts"
 
-local function errors_of(src)
-  local v, err = profile.evaluate(src, "t.lua")
-  if v == nil then return { err } end
-  local out = {}
-  for i, e in ipairs(schema.check(v, "t.lua", src)) do out[i] = schema.format_error(e) end
-  return out
-end
+local errors_of = require "profile_errors"
 
 local NS = 'namespaces = { "user", "mount", "pid", "ipc" },\n'
 

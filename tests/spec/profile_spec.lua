@@ -2,13 +2,7 @@
 local profile = require "lunshare.profile"
 local schema = require "lunshare.schema"
 
-local function errors_of(src)
-  local v, err = profile.evaluate(src, "t.lua")
-  if v == nil then return { err } end
-  local out = {}
-  for i, e in ipairs(schema.check(v, "t.lua", src)) do out[i] = schema.format_error(e) end
-  return out
-end
+local errors_of = require "profile_errors"
 
 describe("profile loading #unit", function()
   it("evaluates a plain table", function()
