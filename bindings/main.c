@@ -3,7 +3,9 @@
  * runs a protected pmain; a Lua error that escapes the CLI is a bug and says so. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -47,8 +49,18 @@ static int open_embedded(lua_State *L)
 		lua_setfield(L, -2, e->name + 8);
 	}
 	lua_setfield(L, -2, "profiles");
-	lua_pushstring(L, LSH_PROFILE_DIR);
-	lua_setfield(L, -2, "profile_dir");
+	/* The installed share directory belongs to the installed executable: a binary run
+	 * from a build tree keeps to the profiles compiled into it, so that an older
+	 * installation never stands in for the profiles being worked on. */
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if (strcmp(self, LSH_INSTALLED_EXE) == 0) {
+			lua_pushstring(L, LSH_PROFILE_DIR);
+			lua_setfield(L, -2, "profile_dir");
+		}
+	}
 	return 1;
 }
 
