@@ -331,4 +331,41 @@ function M.plan(profile, add)
   return true
 end
 
+-- What the filesystem view grants, for `lunshare diff`: the host paths the sandbox sees,
+-- those it can write through, and what exists only inside it. A root that is not
+-- read-only is writable too, but private to the run.
+function M.grants(profile)
+  local visible, writable, private = {}, {}, {}
+  for _, m in ipairs(type(profile.mounts) == "table" and profile.mounts or {}) do
+    local kind = type(m) == "table" and m.kind
+    local dst = kind and (m.dst or m.src)
+    if not kind then
+      -- not a mount (check() says so); nothing it grants
+    elseif kind == "bind" or kind == "ro_bind" or kind == "dev_bind" then
+      local item = tostring(dst) .. " from the host's " .. tostring(m.src) .. (m.optional and " (if it exists)" or "")
+      visible[#visible + 1] = item
+      if kind ~= "ro_bind" then
+        writable[#writable + 1] = item .. (kind == "dev_bind" and ", devices usable" or "")
+      end
+    elseif kind == "overlay" then
+      local lower = type(m.lower) == "table" and table.concat(m.lower, ":") or tostring(m.lower)
+      visible[#visible + 1] = tostring(dst) .. " from the host's " .. lower .. " (overlay)"
+      if m.upper then writable[#writable + 1] = tostring(dst) .. " into the host's " .. tostring(m.upper) end
+    elseif kind ~= "remount_ro" then
+      private[#private + 1] = tostring(dst) .. " (" .. tostring(kind) .. ")"
+    end
+  end
+  table.sort(visible)
+  table.sort(writable)
+  table.sort(private)
+  local g = {}
+  if profile.mounts ~= nil then
+    g["host paths visible"] = visible
+    g["host paths writable"] = writable
+    g["paths made inside"] = private
+  end
+  if profile.root ~= nil then g.root = require("lunshare.diff").raw_grants(profile, { "root" }).root end
+  return g
+end
+
 return M

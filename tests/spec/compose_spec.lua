@@ -137,10 +137,13 @@ end)
 
 describe("grants #unit", function()
   it("summarises namespaces, ids, environment and area fields", function()
-    local g = diff.grants({ namespaces = { "user", "net" }, user = { uid = 0 }, mounts = { { target = "/tmp" } } })
+    local g = diff.grants({ namespaces = { "user", "net" }, user = { uid = 0 },
+      mounts = { { kind = "tmpfs", dst = "/tmp" } }, limits = { nofile = 64 } })
     assert.same({ "mount", "pid", "ipc", "uts", "cgroup", "time" }, g["namespaces shared with the host"])
     assert.same({ "uid 0 gid 0, map self" }, g["ids inside"])
-    assert.same({ '{ target = "/tmp" }' }, g.mounts)
+    -- An area with grants() summarises itself; one without is shown by its raw fields.
+    assert.same({ "/tmp (tmpfs)" }, g["paths made inside"])
+    assert.same({ "nofile = 64" }, g.limits)
   end)
 
   it("prints only the differences", function()

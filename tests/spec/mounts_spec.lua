@@ -194,3 +194,22 @@ describe("mounts #unit", function()
     assert.is_true(core.validate(plan))
   end)
 end)
+
+describe("mounts grants #unit", function()
+  it("says which host paths a profile shows and which it lets the sandbox write", function()
+    local m = require "lunshare.mounts"
+    local g = m.grants({ mounts = {
+      { kind = "ro_bind", src = "/usr", dst = "/usr" },
+      { kind = "bind", src = "/srv/data", dst = "/data" },
+      { kind = "dev_bind", src = "/dev/kvm", dst = "/dev/kvm", optional = true },
+      { kind = "tmpfs", dst = "/tmp" },
+      { kind = "overlay", dst = "/opt", lower = { "/opt" }, upper = "/var/up" },
+    } })
+    assert.same({ "/data from the host's /srv/data", "/dev/kvm from the host's /dev/kvm (if it exists)",
+      "/opt from the host's /opt (overlay)", "/usr from the host's /usr" }, g["host paths visible"])
+    assert.same({ "/data from the host's /srv/data", "/dev/kvm from the host's /dev/kvm (if it exists), devices usable",
+      "/opt into the host's /var/up" }, g["host paths writable"])
+    assert.same({ "/tmp (tmpfs)" }, g["paths made inside"])
+    assert.same({}, m.grants({}))
+  end)
+end)
