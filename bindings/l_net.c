@@ -406,6 +406,7 @@ static int l_mkdirs(lua_State *L)
 	char buf[PATH_MAX];
 	const char *path = luaL_checkstring(L, 1);
 	mode_t mode = (mode_t)luaL_optinteger(L, 2, 0755);
+	luaL_argcheck(L, path[0] != '\0', 1, "empty path");
 	if (strlen(path) >= sizeof buf)
 		luaL_argerror(L, 1, "path too long");
 	strcpy(buf, path);

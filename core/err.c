@@ -28,6 +28,7 @@ static int set(struct lsh_err **err, int errnum, int with_strerror, const char *
 	struct lsh_err *e = msg ? malloc(sizeof *e) : NULL;
 	if (e == NULL) {
 		free(msg);
+		lsh_err_free(*err);
 		*err = &nomem;
 		return -errnum;
 	}

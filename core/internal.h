@@ -62,6 +62,13 @@ struct lsh_spawn_ctx {
 	void *area[8];		/* per-area scratch state (mount, net, …), owned by the area */
 };
 
+/* The executor validates a plan's shape; each op that would act on a shared kernel object
+ * checks here that the plan really gave the sandbox its own (CLONE_NEW* in `ns`), and,
+ * with `child`, that the sandbox's process exists (a supervisor step after clone). This is
+ * the guard between a plan handed to lsh_spawn and the host, whoever built the plan. */
+int lsh_spawn_need(const struct lsh_spawn_ctx *ctx, unsigned long ns, int child, const char *op,
+		   struct lsh_err **err);
+
 /* Records an undo action; on ENOMEM runs it at once and returns -ENOMEM. */
 int lsh_spawn_defer(struct lsh_spawn_ctx *ctx, lsh_undo_fn fn, void *arg, struct lsh_err **err);
 

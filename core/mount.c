@@ -183,7 +183,7 @@ int lsh_mount_bind_legacy(const char *src, const char *dst, uint64_t attrs, cons
 	char *line = NULL;
 	size_t cap = 0;
 	size_t dlen = strlen(dst);
-	int r = 0;
+	int r = 0, matched = 0;
 	/* Parents come before their children in mountinfo, so each remount applies to a
 	 * mount whose parent already has the flags. */
 	while (r == 0 && getline(&line, &cap, f) > 0) {
@@ -194,11 +194,16 @@ int lsh_mount_bind_legacy(const char *src, const char *dst, uint64_t attrs, cons
 		if (strncmp(mp, dst, dlen) != 0 || (mp[dlen] != '\0' && mp[dlen] != '/'))
 			continue;
 		unsigned long flags = MS_REMOUNT | MS_BIND | want | mount_flags(opts);
+		matched++;
 		if (mount(NULL, mp, NULL, flags, NULL) < 0)
 			r = lsh_err_set(err, errno, "remount %s", mp);
 	}
 	free(line);
 	fclose(f);
+	/* A target spelt otherwise than mountinfo shows it ("/a/.", "/a/") matches no line:
+	 * the bind would stay writable, so that is a failure, never a quiet success. */
+	if (r == 0 && matched == 0)
+		r = lsh_err_msg(err, ENOENT, "remount %s: not found in %s", dst, mountinfo);
 	return r;
 }
 
@@ -264,11 +269,16 @@ int lsh_mount_lock(const char *proc, struct lsh_err **err)
 	int go[2] = { -1, -1 }, done[2] = { -1, -1 };
 	pid_t helper = -1, self = getpid();
 	if (!single) {
-		if (pipe2(go, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0)
-			return lsh_err_set(err, errno, "lock mounts: pipe");
-		helper = fork();
-		if (helper < 0)
-			return lsh_err_set(err, errno, "lock mounts: fork");
+		if (pipe2(go, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0 || (helper = fork()) < 0) {
+			int e = errno;
+			for (int i = 0; i < 2; i++) {
+				if (go[i] >= 0)
+					close(go[i]);
+				if (done[i] >= 0)
+					close(done[i]);
+			}
+			return lsh_err_set(err, e, "lock mounts: %s", helper < 0 && done[0] >= 0 ? "fork" : "pipe");
+		}
 		if (helper == 0) {
 			char c;
 			int code = 0;

@@ -311,6 +311,8 @@ static int op_overlay(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, 
 			return lsh_err_msg(err, ENAMETOOLONG, "overlay %s: lower dirs too long", dst);
 		len += (size_t)n;
 	}
+	if (s->strs[1] && s->strs[2] == NULL)
+		return lsh_err_msg(err, EINVAL, "overlay %s: an upper dir needs a work dir", dst);
 	if (s->strs[1]) {
 		if (host_path(upper + 9, sizeof upper - 9, s->strs[1]) < 0 ||
 		    host_path(work + 8, sizeof work - 8, s->strs[2]) < 0)

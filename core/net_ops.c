@@ -7,6 +7,7 @@
  * killed, the child dies with it (PDEATHSIG) and the kernel destroys the pair with the
  * child's namespace. */
 #include "internal.h"
+#include "syscalls.h"
 
 #include <sched.h>
 #include <string.h>
@@ -20,8 +21,10 @@ static int op_lo_up(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, st
 	struct lsh_nl *nl;
 	struct lsh_nl_link_change up = { .what = LSH_NL_SET_UP };
 	(void)s;
-	(void)ctx;
-	int r = lsh_nl_open(&nl, here, err);
+	int r = lsh_spawn_need(ctx, CLONE_NEWNET, 0, "lo_up", err);
+	if (r < 0)
+		return r;
+	r = lsh_nl_open(&nl, here, err);
 	if (r < 0)
 		return r;
 	r = lsh_nl_link_set(nl, "lo", &up, err);
@@ -78,7 +81,10 @@ static int op_veth(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 		.peer_ns = { LSH_NL_NS_PID, ctx->pid }, .master = s->strs[2],
 		.mtu = (unsigned)s->ints[0], .up = 1,
 	};
-	int r = lsh_nl_open(&nl, here, err);
+	int r = lsh_spawn_need(ctx, CLONE_NEWNET, 1, "veth", err);
+	if (r < 0)
+		return r;
+	r = lsh_nl_open(&nl, here, err);
 	if (r < 0)
 		return r;
 	r = lsh_nl_link_add(nl, &sp, err);
@@ -108,7 +114,8 @@ static int op_link_setup(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ct
 {
 	struct lsh_nl *nl;
 	struct lsh_nl_link_change c = { .what = s->ints[1] ? LSH_NL_SET_UP : 0 };
-	(void)ctx;
+	if (lsh_spawn_need(ctx, CLONE_NEWNET, 0, "link_setup", err) < 0)
+		return -(*err)->code;
 	if (s->ints[0] > 0) {
 		c.what |= LSH_NL_SET_MTU;
 		c.mtu = (unsigned)s->ints[0];
@@ -127,8 +134,10 @@ static int op_link_setup(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ct
 static int op_route(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	struct lsh_nl *nl;
-	(void)ctx;
-	int r = lsh_nl_open(&nl, here, err);
+	int r = lsh_spawn_need(ctx, CLONE_NEWNET, 0, "route", err);
+	if (r < 0)
+		return r;
+	r = lsh_nl_open(&nl, here, err);
 	if (r < 0)
 		return r;
 	r = lsh_nl_route_add(nl, s->strs[0], s->strs[1], s->strs[2], err);

@@ -454,7 +454,10 @@ int lsh_nl_link_add(struct lsh_nl *nl, const struct lsh_nl_link_spec *sp, struct
 	/* veth_open() refuses (ENOTCONN) while the pair is half made, which is the case when
 	 * the kernel applies creation flags: a veth end goes up in a second request. */
 	struct lsh_nl_link_change up = { .what = LSH_NL_SET_UP };
-	return lsh_nl_link_set(nl, sp->name, &up, err);
+	if ((r = lsh_nl_link_set(nl, sp->name, &up, err)) < 0)
+		/* All or nothing: the caller records no pair it was told failed. */
+		lsh_nl_link_del(nl, sp->name, NULL);
+	return r;
 }
 
 int lsh_nl_link_del(struct lsh_nl *nl, const char *name, struct lsh_err **err)

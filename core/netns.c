@@ -171,15 +171,20 @@ int lsh_netns_list(const char *dir, char ***out, struct lsh_err **err)
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (n == cap) {
-			char **nv = realloc(v, (cap * 2 + 1) * sizeof *v);
-			if (nv == NULL)
-				break;
-			v = nv;
-			cap *= 2;
+		char **nv = n == cap ? realloc(v, (cap * 2 + 1) * sizeof *v) : v;
+		char *name = nv ? strdup(e->d_name) : NULL;
+		if (name == NULL) {
+			/* A short list would read as success: fail whole instead. */
+			closedir(d);
+			for (size_t i = 0; i < n; i++)
+				free((nv ? nv : v)[i]);
+			free(nv ? nv : v);
+			return lsh_err_set(err, ENOMEM, "list netns in %s", dir);
 		}
-		if ((v[n] = strdup(e->d_name)) == NULL)
-			break;
+		if (n == cap)
+			cap *= 2;
+		v = nv;
+		v[n] = name;
 		v[++n] = NULL;
 	}
 	closedir(d);

@@ -71,7 +71,8 @@ int lsh_proc_wait(int pidfd, int nohang, int *status, struct lsh_err **err)
 
 static int cmp_int(const void *a, const void *b)
 {
-	return *(const int *)a - *(const int *)b;
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
 }
 
 int lsh_proc_close_fds(const int *keep, size_t nkeep, struct lsh_err **err)

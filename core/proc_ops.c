@@ -1,6 +1,7 @@
 /* The plan operations of the foundation: the clone itself, id maps, names, time, session,
  * fds, the pid-1 reaper and exec. Other areas (mounts, network, …) add tables of their own. */
 #include "internal.h"
+#include "syscalls.h"
 
 #include <string.h>
 
@@ -10,6 +11,9 @@ static int map_run(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx,
 		   enum lsh_idmap_kind kind, struct lsh_err **err)
 {
 	struct lsh_idmap_range r[340];
+	int rc = lsh_spawn_need(ctx, CLONE_NEWUSER, 1, s->op->name, err);
+	if (rc < 0)
+		return rc;
 	int n = lsh_idmap_parse(s->strs[0], r, LSH_ARRAY_SIZE(r));
 	if (n <= 0)
 		return lsh_err_msg(err, EINVAL, "%s: bad map \"%s\"", s->op->name, s->strs[0]);
@@ -30,19 +34,20 @@ static int op_gid_map(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, 
 
 static int op_setgroups(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	return lsh_idmap_setgroups(ctx->pid, (int)s->ints[0], err);
+	int r = lsh_spawn_need(ctx, CLONE_NEWUSER, 1, "setgroups", err);
+	return r < 0 ? r : lsh_idmap_setgroups(ctx->pid, (int)s->ints[0], err);
 }
 
 static int op_hostname(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	(void)ctx;
-	return lsh_uts_set_hostname(s->strs[0], err);
+	int r = lsh_spawn_need(ctx, CLONE_NEWUTS, 0, "hostname", err);
+	return r < 0 ? r : lsh_uts_set_hostname(s->strs[0], err);
 }
 
 static int op_domainname(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	(void)ctx;
-	return lsh_uts_set_domainname(s->strs[0], err);
+	int r = lsh_spawn_need(ctx, CLONE_NEWUTS, 0, "domainname", err);
+	return r < 0 ? r : lsh_uts_set_domainname(s->strs[0], err);
 }
 
 static int op_timens(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)

@@ -3,6 +3,7 @@
  * "privileges" in the planner), seccomp the very last, so nothing after them needs a
  * privilege they removed. */
 #include "internal.h"
+#include "syscalls.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -57,8 +58,12 @@ static int op_set_ids(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, 
 
 static int op_sysctl(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	(void)ctx;
-	return lsh_sysctl_write(s->strs[0], s->strs[1], err);
+	/* Only net.* settings belong to a namespace the sandbox owns; the rest are the host's. */
+	if (strncmp(s->strs[0], "net.", 4) != 0)
+		return lsh_err_msg(err, EPERM, "sysctl %s: only net.* settings, in the sandbox's own network namespace",
+				   s->strs[0]);
+	int r = lsh_spawn_need(ctx, CLONE_NEWNET, 0, "sysctl", err);
+	return r < 0 ? r : lsh_sysctl_write(s->strs[0], s->strs[1], err);
 }
 
 static int op_keyring(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
@@ -122,6 +127,9 @@ static int op_cgroup_enter(const struct lsh_plan_step *s, struct lsh_spawn_ctx *
 	struct cgroup_state *st = ctx->area[AREA_SECURITY];
 	if (st == NULL)
 		return lsh_err_msg(err, EINVAL, "cgroup_enter: no cgroup step before it");
+	int r = lsh_spawn_need(ctx, 0, 1, "cgroup_enter", err);
+	if (r < 0)
+		return r;
 	if (ctx->cgroup_fd >= 0)
 		return 0; /* placed by clone already */
 	/* v1: the child waits for "go", so it is in the cgroup before it runs anything. */

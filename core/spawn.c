@@ -25,6 +25,20 @@ struct sync_msg {
 /* Signals the supervisor passes on to the sandbox rather than dying of them. */
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
+int lsh_spawn_need(const struct lsh_spawn_ctx *ctx, unsigned long ns, int child, const char *op,
+		   struct lsh_err **err)
+{
+	unsigned long missing = ns & ~ctx->clone_flags;
+	if (missing) {
+		const struct lsh_ns_kind *k = lsh_ns_kind_by_flag(missing & -missing);
+		return lsh_err_msg(err, EPERM, "%s: needs the %s namespace, which the clone step does not make",
+				   op, k ? k->name : "right");
+	}
+	if (child && ctx->pid <= 0)
+		return lsh_err_msg(err, EINVAL, "%s: needs the sandbox's process: it must come after the clone step", op);
+	return 0;
+}
+
 int lsh_spawn_defer(struct lsh_spawn_ctx *ctx, lsh_undo_fn fn, void *arg, struct lsh_err **err)
 {
 	if (ctx->nundo == ctx->capundo) {
@@ -110,6 +124,15 @@ static __attribute__((noreturn)) void child_main(struct lsh_spawn_ctx *ctx, long
 				sigset_t all;
 				sigfillset(&all);
 				sigprocmask(SIG_BLOCK, &all, NULL);
+				/* pid 1 stays the lunshare binary of the host. Non-dumpable, its
+				 * /proc/1/exe, mem and fds need CAP_SYS_PTRACE over the host's user
+				 * namespace to open (ptrace access checks use the mm's user
+				 * namespace), so the sandbox cannot reopen the host binary for
+				 * writing (CVE-2019-5736, runc). Set before the fork, so the command
+				 * never sees a dumpable pid 1 (its own exec makes it dumpable again),
+				 * and only now: the supervisor had to write this process's /proc id
+				 * maps first. */
+				prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 				pid_t cmd = fork();
 				if (cmd < 0) {
 					lsh_err_set(&err, errno, "pid 1: fork");
@@ -117,13 +140,6 @@ static __attribute__((noreturn)) void child_main(struct lsh_spawn_ctx *ctx, long
 				}
 				if (cmd > 0) {
 					close(ctx->sync_fd);
-					/* pid 1 stays the lunshare binary of the host. Non-dumpable, its
-					 * /proc/1/exe, mem and fds need CAP_SYS_PTRACE over the host's user
-					 * namespace to open (ptrace access checks use the mm's user
-					 * namespace), so the sandbox cannot reopen the host binary for
-					 * writing (CVE-2019-5736, runc). Set only now: the supervisor had
-					 * to write this process's /proc id maps first. */
-					prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 					int status = lsh_proc_reap(cmd, &err);
 					_exit(status < 0 ? 127 : status);
 				}
@@ -278,6 +294,12 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 		goto out;
 	}
 	r = supervise(&ctx, sigfd, res, err);
+	if (r < 0) {
+		/* Waiting failed: end the sandbox before what it uses is taken down. */
+		sys_pidfd_send_signal(ctx.pidfd, SIGKILL, NULL, 0);
+		int status;
+		lsh_proc_wait(ctx.pidfd, 0, &status, NULL);
+	}
 out:
 	undo_all(&ctx);
 	res->oom_killed = ctx.oom_killed;

@@ -36,10 +36,11 @@ int lsh_timens_enter_new(int64_t mono_sec, int64_t boot_sec, struct lsh_err **er
 {
 	if (unshare(CLONE_NEWTIME) < 0)
 		return lsh_err_set(err, errno, "unshare(CLONE_NEWTIME)");
-	if (mono_sec && lsh_timens_set_offset(0, LSH_CLOCK_MONOTONIC, mono_sec, 0, err) < 0)
-		return -(*err)->code;
-	if (boot_sec && lsh_timens_set_offset(0, LSH_CLOCK_BOOTTIME, boot_sec, 0, err) < 0)
-		return -(*err)->code;
+	int r;
+	if (mono_sec && (r = lsh_timens_set_offset(0, LSH_CLOCK_MONOTONIC, mono_sec, 0, err)) < 0)
+		return r;
+	if (boot_sec && (r = lsh_timens_set_offset(0, LSH_CLOCK_BOOTTIME, boot_sec, 0, err)) < 0)
+		return r;
 	_cleanup_close_ int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return lsh_err_set(err, errno, "open /proc/self/ns/time_for_children");

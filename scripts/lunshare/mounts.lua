@@ -204,9 +204,15 @@ local function opts(list)
 end
 
 -- The step for one mount and the command a person would type for it.
--- "//a/b/" is "/a/b": the executor and `explain` see one spelling of each path.
+-- "//a/./b/" is "/a/b": the executor and `explain` see one spelling of each path (the
+-- one mountinfo shows; ".." is refused by check()).
 local function clean(path)
-  return path and (path:gsub("/+", "/"):gsub("(.)/$", "%1"))
+  if not path then return nil end
+  local parts = {}
+  for part in path:gmatch("[^/]+") do
+    if part ~= "." then parts[#parts + 1] = part end
+  end
+  return "/" .. table.concat(parts, "/")
 end
 
 local function mount_step(m)

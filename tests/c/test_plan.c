@@ -1,5 +1,6 @@
 /* Plans: building, validation of their shape, and a whole run through the executor. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -88,6 +89,42 @@ int main(void)
 	r = lsh_spawn(p, &res, &err);
 	ok(r < 0 && res.failed_step == 2, "a supervisor failure names its step (%ld: %s)", res.failed_step,
 	   err ? err->msg : "");
+	lsh_err_free(err);
+	lsh_plan_free(p);
+	/* The executor itself refuses steps that would act on the host's namespaces, whoever
+	 * built the plan: a hostname without a uts namespace, a map before the clone. */
+	char before[256] = "", after[256] = "";
+	gethostname(before, sizeof before);
+	static const char *const ns_pid[] = { "user", "pid" };
+	static const char *const tru[] = { "/bin/true" };
+	static const char *const env1[] = { "PATH=/bin" };
+	p = lsh_plan_new();
+	lsh_plan_step_set_list(add(p, "clone", LSH_WHERE_SUPERVISOR), 0, ns_pid, 2);
+	lsh_plan_step_set_str(add(p, "hostname", LSH_WHERE_CHILD), 0, "not-the-host");
+	struct lsh_plan_step *ex = add(p, "exec", LSH_WHERE_CHILD);
+	lsh_plan_step_set_list(ex, 0, tru, 1);
+	lsh_plan_step_set_list(ex, 1, env1, 1);
+	err = NULL;
+	r = lsh_spawn(p, &res, &err);
+	gethostname(after, sizeof after);
+	ok(r == -EPERM && res.failed_step == 1 && err && strstr(err->msg, "needs the uts namespace"),
+	   "hostname without a uts namespace is refused (%s)", err ? err->msg : "");
+	ok(strcmp(before, after) == 0, "and the host name is unchanged");
+	lsh_err_free(err);
+	lsh_plan_free(p);
+
+	p = lsh_plan_new();
+	char map[64];
+	snprintf(map, sizeof map, "0 %d 1\n", (int)getuid());
+	lsh_plan_step_set_str(add(p, "uid_map", LSH_WHERE_SUPERVISOR), 0, map);
+	lsh_plan_step_set_list(add(p, "clone", LSH_WHERE_SUPERVISOR), 0, ns_pid, 2);
+	ex = add(p, "exec", LSH_WHERE_CHILD);
+	lsh_plan_step_set_list(ex, 0, tru, 1);
+	lsh_plan_step_set_list(ex, 1, env1, 1);
+	err = NULL;
+	r = lsh_spawn(p, &res, &err);
+	ok(r == -EINVAL && res.failed_step == 0 && err && strstr(err->msg, "after the clone step"),
+	   "an id map before the clone is refused (%s)", err ? err->msg : "");
 	lsh_err_free(err);
 	lsh_plan_free(p);
 	return done_testing();
