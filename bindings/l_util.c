@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lcore.h"
@@ -139,12 +140,23 @@ static int l_has_syscall(lua_State *L)
 	return 1;
 }
 
+/* sleep(seconds): a pause, for polls with a bound (fractions allowed). */
+static int l_sleep(lua_State *L)
+{
+	double s = luaL_checknumber(L, 1);
+	luaL_argcheck(L, s >= 0 && s <= 3600, 1, "expected 0 to 3600 seconds");
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
 void lsh_l_open_util(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{ "ids", l_ids }, { "user", l_user }, { "environ", l_environ }, { "uname", l_uname },
 		{ "kind", l_kind }, { "strerror", l_strerror }, { "isatty", l_isatty },
-		{ "signum", l_signum }, { "has_syscall", l_has_syscall }, { NULL, NULL },
+		{ "signum", l_signum }, { "has_syscall", l_has_syscall }, { "sleep", l_sleep }, { NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);
 }

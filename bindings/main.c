@@ -3,6 +3,7 @@
  * runs a protected pmain; a Lua error that escapes the CLI is a bug and says so. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <limits.h>
 #include <string.h>
 #include <unistd.h>
@@ -140,6 +141,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lunshare: internal error (please report): %s\n", lua_tostring(L, -1));
 	} else {
 		status = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+	}
+	/* `explain --json > plan.json` on a full disk must not look like success: a write
+	 * that failed on the way (ferror) or in the last flush is a runtime failure. */
+	int werr = ferror(stdout) ? (errno ? errno : EIO) : 0;
+	if (fflush(stdout) != 0)
+		werr = errno;
+	if (werr) {
+		fprintf(stderr, "lunshare: write error: %s\n", strerror(werr));
+		if (status == 0)
+			status = 1;
 	}
 	lua_close(L);
 	return status;

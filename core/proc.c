@@ -200,5 +200,8 @@ int lsh_proc_reap(pid_t cmd, struct lsh_err **err)
 		if (info.si_code == SI_KERNEL)
 			continue;
 		kill(cmd, sig);
+		/* A stopped command would keep a terminating signal pending for good. */
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT)
+			kill(cmd, SIGCONT);
 	}
 }

@@ -195,8 +195,14 @@ static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct lsh_spawn_resu
 				/* The terminal already delivered its signals to a child that
 				 * shares our process group. */
 				int same_group = getpgid(ctx->pid) == pgrp;
-				if (!(si.ssi_code == SI_KERNEL && same_group))
-					sys_pidfd_send_signal(ctx->pidfd, (int)si.ssi_signo, NULL, 0);
+				int sig = (int)si.ssi_signo;
+				if (!(si.ssi_code == SI_KERNEL && same_group)) {
+					sys_pidfd_send_signal(ctx->pidfd, sig, NULL, 0);
+					/* A stopped sandbox would keep a terminating signal pending
+					 * for good: wake it so that the signal acts. */
+					if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT)
+						sys_pidfd_send_signal(ctx->pidfd, SIGCONT, NULL, 0);
+				}
 			}
 		}
 	}

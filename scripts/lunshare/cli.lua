@@ -87,16 +87,23 @@ end
 local function describe_failure(plan, msg, errno, step_index)
   local step = step_index and plan.steps[step_index]
   if step then
-    return string.format("%s: %s: %s%s", step.origin or plan.profile or "?", step.op, msg, hint(step, errno))
+    -- Most messages from the executor already begin with what failed ("exec x: …").
+    local named = msg:sub(1, #step.op + 1) == step.op .. ":" or msg:sub(1, #step.op + 1) == step.op .. " "
+    return string.format("%s: %s%s%s", step.origin or plan.profile or "?", named and "" or (step.op .. ": "),
+      msg, hint(step, errno))
   end
   return msg
 end
 
 function M.run(args)
-  local name = args[1]
-  if not name or name:sub(1, 1) == "-" then usage_error("run: expected a profile") end
   local set, argv = {}, {}
-  local i = 2
+  local i = 1
+  -- --set may come before the profile too, as for check and diff.
+  while args[i] and is_set(args[i]) do i = parse_set(args, i, set, "run") end
+  local name = args[i]
+  if not name then usage_error("run: expected a profile") end
+  if name:sub(1, 1) == "-" then usage_error("run: unknown option '" .. name .. "'") end
+  i = i + 1
   while args[i] and is_set(args[i]) do i = parse_set(args, i, set, "run") end
   if args[i] == "--" then i = i + 1 end
   for j = i, #args do argv[#argv + 1] = args[j] end
@@ -242,12 +249,14 @@ function M.net(args)
   return require("lunshare.topology").main(args, fail)
 end
 
-function M.version()
+function M.version(args)
+  if #args > 0 then usage_error("version: takes no arguments") end
   io.stdout:write("lunshare ", require("lunshare.core").version, " (", _VERSION, ")\n")
   return 0
 end
 
-function M.help()
+function M.help(args)
+  if #args > 0 then usage_error("help: takes no arguments") end
   io.stdout:write(USAGE, "\n")
   return 0
 end

@@ -122,6 +122,8 @@ function M.declarer(ctx)
     -- Reading a parameter nobody declared is a mistake worth an error, not a nil.
     return setmetatable(values, {
       __index = function(_, k)
+        -- A declared parameter without a value was reported where it was declared.
+        if util.contains(names, k) then return nil end
         error("unknown parameter '" .. tostring(k) .. "'" .. util.suggest(k, names) ..
           (#names > 0 and ("; this profile declares " .. table.concat(names, ", ")) or ""), 2)
       end,

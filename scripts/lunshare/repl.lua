@@ -49,21 +49,27 @@ local function history_file()
 end
 
 -- Evaluates one chunk of input in env; returns "incomplete" when more lines are needed.
-function M.eval(src, env, out)
+-- Values go to out; an error is one line on errout (the message, not a traceback through
+-- lunshare's own code), and the prompt goes on.
+function M.eval(src, env, out, errout)
+  errout = errout or out
   local fn, err = load("return " .. src, "=repl", "t", env)
   if not fn then fn, err = load(src, "=repl", "t", env) end
   if not fn then
     if err:find("<eof>$") then return "incomplete" end
-    out:write(err, "\n")
+    errout:write(err, "\n")
     return "error"
   end
-  local res = table.pack(xpcall(fn, function(e) return debug.traceback(tostring(e), 2) end))
+  local res = table.pack(pcall(fn))
   if not res[1] then
-    out:write(tostring(res[2]):gsub("\n%s*%[C%]: in function 'xpcall'.*", ""), "\n")
+    errout:write(tostring(res[2]), "\n")
     return "error"
   end
   local shown = {}
-  for i = 2, res.n do shown[#shown + 1] = M.render(res[i]) end
+  for i = 2, res.n do
+    local ok, text = pcall(M.render, res[i])
+    shown[#shown + 1] = ok and text or ("<" .. type(res[i]) .. ": " .. tostring(text) .. ">")
+  end
   if #shown > 0 then out:write(table.concat(shown, "\t"), "\n") end
   return "ok"
 end
@@ -73,7 +79,12 @@ function M.env()
   local env = setmetatable({ lunshare = lunshare, core = lunshare.core }, { __index = _G })
   env.print = function(...)
     local t = table.pack(...)
-    for i = 1, t.n do t[i] = type(t[i]) == "string" and t[i] or M.render(t[i]) end
+    for i = 1, t.n do
+      if type(t[i]) ~= "string" then
+        local ok, text = pcall(M.render, t[i])
+        t[i] = ok and text or ("<" .. type(t[i]) .. ": " .. tostring(text) .. ">")
+      end
+    end
     io.stdout:write(table.concat(t, "\t", 1, t.n), "\n")
   end
   return env
@@ -101,10 +112,13 @@ function M.main()
       line = io.read("L")
       if line then line = line:gsub("\n$", "") end
     end
-    if line == nil then break end
+    if line == nil then
+      if buffer then io.stderr:write("repl: input ended inside an unfinished statement\n") end
+      break
+    end
     local src = buffer and (buffer .. "\n" .. line) or line
     if src:match("%S") then
-      local r = M.eval(src, env, io.stdout)
+      local r = M.eval(src, env, io.stdout, io.stderr)
       if r == "incomplete" then
         buffer = src
       else

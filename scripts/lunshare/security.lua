@@ -203,10 +203,10 @@ end
 -- Parses a rules file: one rule a line, "ACTION SYSCALL [CONDITION…]" where ACTION is
 -- allow, kill, log, deny or deny:ERRNO (EPERM by default); '#' starts a comment.
 function M.read_rules(path)
-  local f, err = io.open(path, "r")
-  if not f then return nil, { { line = nil, msg = "cannot read seccomp rules: " .. tostring(err) } } end
+  local text, err = util.read_file(path)
+  if not text then return nil, { { line = nil, msg = "cannot read seccomp rules: " .. tostring(err) } } end
   local rules, errs, n = {}, {}, 0
-  for line in f:lines() do
+  for line in (text:gsub("\n$", "") .. "\n"):gmatch("([^\n]*)\n") do
     n = n + 1
     line = line:gsub("#.*$", ""):gsub("^%s+", ""):gsub("%s+$", "")
     if line ~= "" then
@@ -229,7 +229,6 @@ function M.read_rules(path)
       end
     end
   end
-  f:close()
   if #errs > 0 then return nil, errs end
   return rules
 end
@@ -390,9 +389,11 @@ local function check_limits(c, l)
     elseif k == "pids" then
       local n, err = M.parse_value(v, "count")
       if n == nil then c:fail(path, err)
-      elseif n == 0 then c:fail(path, "expected a count above 0 (or leave it out)") end
+      elseif n == 0 then c:fail(path, "expected a count above 0 (or leave it out)")
+      elseif n > 4194304 then c:fail(path, "expected at most 4194304, the kernel's largest pid count") end
     elseif k == "cpus" then
-      if type(v) ~= "number" or v <= 0 or v > 4096 then
+      -- Written as "not inside" so that NaN fails too.
+      if type(v) ~= "number" or not (v > 0 and v <= 4096) then
         c:fail(path, "expected a number of CPUs above 0, like 0.5 or 2")
       end
     else

@@ -101,10 +101,8 @@ end
 
 -- Loads a topology file in the profile sandbox (data and pure helpers only).
 function M.load(file)
-  local f, err = io.open(file, "r")
-  if not f then return nil, { err } end
-  local src = f:read("a")
-  f:close()
+  local src, err = util.read_file(file)
+  if not src then return nil, { err } end
   -- The profile sandbox (data and pure helpers, bounded), without the profile language's
   -- modules: a topology has no constructors, and `net up` starts faster for it.
   local t, perr = require("lunshare.sandbox").evaluate(src, file, {})
@@ -448,12 +446,32 @@ function remove_recorded(st)
     local sw = st.switches[i]
     if not dying[sw.host or ""] then del(sw.host, sw.name) end
   end
-  for _, h in pairs(nls) do h:close() end
   for i = #st.hosts, 1, -1 do
     local ok, msg, errno = core.netns_delete(st.hosts[i], M.netns_dir)
     if ok then done[#done + 1] = "ip netns del " .. st.hosts[i]
     elseif errno ~= 2 then problems[#problems + 1] = msg end
   end
+  -- The kernel takes a deleted namespace's links a moment later, with the ends they had
+  -- in namespaces that stay: wait for those (at most two seconds), so that `down` returns
+  -- with everything gone and an `up` right after finds nothing in its way.
+  local waiting = {}
+  for _, l in ipairs(st.links) do
+    if not dying[l.host or ""] and dying[l.peer_host or ""] then waiting[#waiting + 1] = l end
+  end
+  for _ = 1, 400 do
+    local left = {}
+    for _, l in ipairs(waiting) do
+      local nl = handle(l.host)
+      if nl and nl:link_index(l.name) then left[#left + 1] = l end
+    end
+    waiting = left
+    if #waiting == 0 then break end
+    core.sleep(0.005)
+  end
+  for _, l in ipairs(waiting) do
+    problems[#problems + 1] = "link " .. l.name .. " (" .. where(l.host) .. ") outlived its peer's namespace"
+  end
+  for _, h in pairs(nls) do h:close() end
   return done, problems
 end
 
@@ -644,9 +662,10 @@ end
 
 function M.main(args, fail)
   local verb, file = args[1], args[2]
-  if not util.contains({ "up", "down", "status" }, verb or "") or not file or args[3] then
+  if not util.contains({ "up", "down", "status" }, verb or "") then
     fail(2, USAGE .. (verb and util.suggest(verb, { "up", "down", "status" }) or ""))
   end
+  if not file or args[3] then fail(2, "net " .. verb .. ": expected one topology FILE") end
   if verb == "up" then
     local changes, err, kind = M.up(file)
     if not changes then fail(kind == "usage" and 2 or 1, err) end

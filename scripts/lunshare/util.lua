@@ -43,7 +43,8 @@ function M.read_file(path)
   if not f then return nil, err end
   local s, rerr = f:read("a")
   f:close()
-  if not s then return nil, rerr end
+  -- io.open names the file in its errors; read does not ("Is a directory").
+  if not s then return nil, path .. ": " .. tostring(rerr) end
   return s
 end
 

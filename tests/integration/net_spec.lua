@@ -321,3 +321,29 @@ describe("network (rootless)", function()
     assert.truthy(r.out:find("files=0\n", 1, true), r.out) -- no state, holder or netns file left
   end)
 end)
+
+describe("net usage", function()
+  it("says a directory is not a topology file, in one line, exit 2", function()
+    local r = H.lunshare({ "net", "status", "/tmp" })
+    assert.equal(2, r.code)
+    assert.equal("lunshare: /tmp: Is a directory\n", r.err)
+  end)
+
+  it("names the missing FILE for the verb that was typed", function()
+    local r = H.lunshare({ "net", "up" })
+    assert.equal(2, r.code)
+    assert.equal("lunshare: net up: expected one topology FILE\n", r.err)
+  end)
+end)
+
+describe("net down then up", function()
+  it("returns from down with every link gone, so an up right after works", function()
+    local r = world(table.concat({
+      "W=docs/examples/walkthrough.lua",
+      "for i in 1 2 3; do $L net up $W >/dev/null || echo up-failed; $L net down $W >/dev/null || echo down-failed;" ..
+        " ip -o link | grep -c veth1; done; true",
+    }, "; "))
+    assert.equal(0, r.code, r.err)
+    assert.equal("0\n0\n0\n", r.out, r.err)
+  end)
+end)

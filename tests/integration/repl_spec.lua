@@ -31,8 +31,15 @@ describe("repl", function()
   it("reports an error and goes on", function()
     local r = repl("error('boom')\nreturn 'after'\n")
     assert.equal(0, r.code)
-    assert.truthy(r.out:find("repl:1: boom"))
-    assert.truthy(r.out:find('"after"\n$'))
+    assert.equal("repl:1: boom\n", r.err)
+    assert.equal('"after"\n', r.out)
+  end)
+
+  it("survives a value that cannot be shown, and says so of an unfinished statement", function()
+    local r = repl("setmetatable({}, { __tostring = function() error('ts') end })\nreturn 1\nfor i = 1, 2 do\n")
+    assert.equal(0, r.code)
+    assert.truthy(r.out:find("^<table: .*ts>\n1\n$"), r.out)
+    assert.equal("repl: input ended inside an unfinished statement\n", r.err)
   end)
 
   for _, mode in ipairs(H.modes) do

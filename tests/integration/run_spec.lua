@@ -108,6 +108,13 @@ for _, mode in ipairs(H.modes) do
       assert.equal(143, r.code)
     end)
 
+    it("ends a command that stopped itself when SIGTERM is passed on", function()
+      local r = H.sh("timeout --preserve-status -s TERM 1 " .. H.quote(H.bin) ..
+        " run default -- sh -c 'kill -STOP $$; echo resumed'", { mode = mode })
+      assert.equal(143, r.code)
+      assert.equal("", r.out)
+    end)
+
     it("passes SIGINT on to the command, which may handle it", function()
       -- Not started with &: a shell's background jobs ignore SIGINT, and so would lunshare.
       local r = H.sh("timeout --preserve-status -s INT 1 " .. H.quote(H.bin) ..
@@ -152,7 +159,7 @@ for _, mode in ipairs(H.modes) do
     it("fails with exit 1 and names the command when exec fails", function()
       local r = run({ "run", "default", "--", "no-such-command-lsh" })
       assert.equal(1, r.code)
-      assert.equal("lunshare: command line: exec: exec no-such-command-lsh: No such file or directory\n", r.err)
+      assert.equal("lunshare: command line: exec no-such-command-lsh: No such file or directory\n", r.err)
     end)
 
     it("leaves no process behind", function()
@@ -219,5 +226,15 @@ describe("development switch", function()
     os.execute("rm -rf " .. dir)
     assert.equal("from the source tree\n", r.out, r.err)
     assert.truthy(H.lunshare({ "version" }).out:find("^lunshare "))
+  end)
+end)
+
+describe("output errors", function()
+  it("makes a write error on stdout a failure, not an empty success", function()
+    for _, args in ipairs({ "explain default --json", "check default", "version" }) do
+      local r = H.sh(H.quote(H.bin) .. " " .. args .. " >/dev/full")
+      assert.equal(1, r.code, args)
+      assert.equal("lunshare: write error: No space left on device\n", r.err)
+    end
   end)
 end)

@@ -6,7 +6,7 @@ local function capture(fn)
   local real_out, real_err = io.stdout, io.stderr
   local fake = function(buf)
     return { write = function(self, ...) for _, s in ipairs({ ... }) do buf[#buf + 1] = s end return self end,
-      flush = function() end }
+      flush = function() return true end }
   end
   io.stdout, io.stderr = fake(out), fake(err)
   local ok, code = pcall(fn)
