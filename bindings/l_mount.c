@@ -46,6 +46,18 @@ static int l_make_private(lua_State *L)
 	return 1;
 }
 
+/* umount(path) -> true | nil, msg, errno: detaches the mount on path (umount -l). */
+static int l_umount(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	const char *path = luaL_checkstring(L, 1);
+	lsh_l_check_nargs(L, 1);
+	if (lsh_mount_detach(path, &err) < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 /* pivot_root(new_root, put_old) -> true | nil, msg, errno */
 static int l_pivot_root(lua_State *L)
 {
@@ -178,7 +190,7 @@ static int l_new_fs(lua_State *L)
 void lsh_l_open_mount(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{ "make_private", l_make_private }, { "pivot_root", l_pivot_root },
+		{ "make_private", l_make_private }, { "umount", l_umount }, { "pivot_root", l_pivot_root },
 		{ "enter_root", l_enter_root }, { "open_in_root", l_open_in_root },
 		{ "mount_target", l_mount_target }, { "clone_tree", l_clone_tree },
 		{ "mount_setattr", l_mount_setattr }, { "move_mount", l_move_mount },

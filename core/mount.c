@@ -20,6 +20,13 @@ int lsh_mount_make_private(const char *path, int recursive, struct lsh_err **err
 	return 0;
 }
 
+int lsh_mount_detach(const char *path, struct lsh_err **err)
+{
+	if (umount2(path, MNT_DETACH) < 0)
+		return lsh_err_set(err, errno, "umount %s", path);
+	return 0;
+}
+
 int lsh_mount_pivot_root(const char *new_root, const char *put_old, struct lsh_err **err)
 {
 	if (syscall(SYS_pivot_root, new_root, put_old) < 0)

@@ -317,6 +317,8 @@ enum lsh_mount_node { LSH_NODE_NONE = 0, LSH_NODE_DIR, LSH_NODE_FILE };
 
 /* Makes the mount at path (and, with recursive, every mount below) private. */
 LSH_API int lsh_mount_make_private(const char *path, int recursive, struct lsh_err **err);
+/* umount2(path, MNT_DETACH): takes the mount off path (lazily, as umount -l). */
+LSH_API int lsh_mount_detach(const char *path, struct lsh_err **err);
 /* pivot_root(2). Borrows both paths. */
 LSH_API int lsh_mount_pivot_root(const char *new_root, const char *put_old, struct lsh_err **err);
 /* Makes the mount at newroot_fd the root: pivot_root(".", "."), the old root detached

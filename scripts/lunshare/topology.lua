@@ -648,7 +648,17 @@ function M.down(file)
   end
   local done, derr = real_down(file)
   end_holder(file, pidfd)
-  if done then done[#done + 1] = "(the rootless holder of " .. file .. " ended)" end
+  if done then
+    done[#done + 1] = "(the rootless holder of " .. file .. " ended)"
+    -- The directories up made go too once empty (remove() leaves a non-empty one). The
+    -- netns directory is a mount point in the holder's mount namespace, which this
+    -- process is in: take that mount off first.
+    local base = runtime_base()
+    require("lunshare.core").umount(base .. "/netns")
+    for _, d in ipairs({ base .. "/netns", base .. "/net", base, base:match("^(/tmp/lunshare%-%d+)/") }) do
+      if d then os.remove(d) end
+    end
+  end
   return done, derr
 end
 

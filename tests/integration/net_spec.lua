@@ -312,13 +312,15 @@ describe("network (rootless)", function()
       "ip -o link | grep -v ' lo:' | wc -l; ip netns list | wc -l",
       N .. "$L net down " .. WALK .. " >/dev/null; echo down=$?",
       "sleep 0.1; s=$(awk '/^State/ {print $2}' /proc/$H/status 2>/dev/null); echo holder=${s:-gone}",
-      "echo files=$(find " .. X .. "/lunshare -type f | wc -l)",
+      "echo files=$(find " .. X .. "/lunshare -type f 2>/dev/null | wc -l)",
+      "test -e " .. X .. "/lunshare && echo dir-left || echo dir-gone",
     }, "; "))
     assert.truthy(r.out:find("up=0\n", 1, true), r.out .. r.err)
     assert.truthy(r.out:find("nothing to change", 1, true), r.out .. r.err)
     assert.truthy(r.out:find("ping-out-ok\nping-in-ok\n0\n0\ndown=0\n", 1, true), r.out .. r.err)
     assert.truthy(r.out:find("holder=gone") or r.out:find("holder=Z"), r.out)
     assert.truthy(r.out:find("files=0\n", 1, true), r.out) -- no state, holder or netns file left
+    assert.truthy(r.out:find("dir-gone\n", 1, true), r.out) -- nor the directories up made
   end)
 end)
 
