@@ -75,7 +75,8 @@ end
 function Checker:string_list(v, path)
   if not self:type(v, path, "table") then return end
   for i, s in ipairs(v) do
-    if type(s) ~= "string" then self:fail(path .. "[" .. i .. "]", "expected a string, got " .. type(s)) end
+    if type(s) ~= "string" then self:fail(path .. "[" .. i .. "]", "expected a string, got " .. type(s))
+    elseif s:find("\0", 1, true) then self:fail(path .. "[" .. i .. "]", "a NUL byte cannot pass exec") end
   end
 end
 
@@ -100,6 +101,9 @@ local function check_user(c, u)
       if type(r) ~= "table" or #r ~= 3 or math.type(r[1]) ~= "integer" or
           math.type(r[2]) ~= "integer" or math.type(r[3]) ~= "integer" or r[3] < 1 then
         c:fail(p, "expected {inside, outside, count} with count >= 1")
+      elseif r[1] < 0 or r[2] < 0 or r[1] + r[3] > 4294967295 or r[2] + r[3] > 4294967295 then
+        -- The kernel's ids are 32 bits, and 4294967295 is (uid_t)-1, never mapped.
+        c:fail(p, string.format("the range {%d, %d, %d} goes past id 4294967294", r[1], r[2], r[3]))
       end
     end
   end
@@ -118,6 +122,8 @@ local function check_env(c, e)
         c:fail("env.set", "bad variable name '" .. tostring(k) .. "'")
       elseif type(v) ~= "string" then
         c:fail("env.set." .. k, "expected a string, got " .. type(v))
+      elseif v:find("\0", 1, true) then
+        c:fail("env.set." .. k, "a NUL byte cannot pass exec")
       end
     end
   end
@@ -166,7 +172,7 @@ function M.check(p, file, origins)
   for _, f in ipairs({ "hostname", "domainname" }) do
     if p[f] ~= nil and c:type(p[f], f, "string") then
       if not p[f]:match(HOSTNAME) or #p[f] > 64 then
-        c:fail(f, "expected a host name of letters, digits, '-' and '.', at most 64 bytes")
+        c:fail(f, "expected a host name of letters, digits, '-' and '.', at most 64 bytes, got '" .. p[f] .. "'")
       elseif not ns.uts then
         c:fail(f, "setting a " .. f .. " needs the uts namespace (add \"uts\" to namespaces)")
       end
@@ -181,8 +187,12 @@ function M.check(p, file, origins)
     if not ns.time then c:fail("time", "clock offsets need the time namespace (add \"time\" to namespaces)") end
   end
   if p.env ~= nil then check_env(c, p.env) end
-  if p.cwd ~= nil and c:type(p.cwd, "cwd", "string") and p.cwd:sub(1, 1) ~= "/" then
-    c:fail("cwd", "expected an absolute path, got '" .. p.cwd .. "'")
+  if p.cwd ~= nil and c:type(p.cwd, "cwd", "string") then
+    if p.cwd:sub(1, 1) ~= "/" then
+      c:fail("cwd", "expected an absolute path, got '" .. p.cwd .. "'")
+    elseif p.cwd:find("\0", 1, true) then
+      c:fail("cwd", "a path cannot hold a NUL byte")
+    end
   end
   if p.command ~= nil then
     c:string_list(p.command, "command")

@@ -50,7 +50,7 @@ return {
     expect = "main.lua:3: hostname: setting a hostname needs the uts namespace (add \"uts\" to namespaces)" },
   { name = "hostname with a bad character",
     files = { ["main.lua"] = "return {\n  namespaces = { 'uts' },\n  hostname = 'my box',\n}\n" },
-    expect = "main.lua:3: hostname: expected a host name of letters, digits, '-' and '.', at most 64 bytes" },
+    expect = "main.lua:3: hostname: expected a host name of letters, digits, '-' and '.', at most 64 bytes, got 'my box'" },
   { name = "domainname without the uts namespace",
     files = { ["main.lua"] = "return {\n  domainname = 'lab',\n}\n" },
     expect = "main.lua:2: domainname: setting a domainname needs the uts namespace (add \"uts\" to namespaces)" },

@@ -78,3 +78,18 @@ describe("profile schema #unit", function()
     assert.same({ "t.lua: a profile must return a table, got string" }, errors_of("return 'x'"))
   end)
 end)
+
+describe("values run would refuse #unit", function()
+  local errors_of2 = require "profile_errors"
+  it("are caught by check: id ranges past 32 bits, NUL bytes, a bad host name", function()
+    local errs = errors_of2([[return { namespaces = { "user", "uts" }, hostname = "bad name!",
+      user = { map = { { 0, 1000, 4294967295 } } }, cwd = "/tmp\0junk",
+      command = { "sh", "a\0b" }, env = { set = { X = "1\0" } } }]])
+    local all = table.concat(errs, "\n")
+    assert.truthy(all:find("user.map%[1%]: the range {0, 1000, 4294967295} goes past id 4294967294"), all)
+    assert.truthy(all:find("cwd: a path cannot hold a NUL byte"), all)
+    assert.truthy(all:find("command%[2%]: a NUL byte cannot pass exec"), all)
+    assert.truthy(all:find("env.set.X: a NUL byte cannot pass exec"), all)
+    assert.truthy(all:find("hostname: expected a host name .*, got 'bad name!'"), all)
+  end)
+end)
