@@ -354,16 +354,26 @@ static const char *split(const char *path, char *buf, size_t size)
 	return path + (slash - buf) + 1;
 }
 
-static int op_symlink(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+/* Opens (making it if needed) the directory that will hold path inside the new root, for
+ * the steps that create a node there; *name is the last component. */
+static int open_parent(struct lsh_spawn_ctx *ctx, const char *op, const char *path, const char **name,
+		       struct lsh_err **err)
 {
-	struct mnt_state *st = state(ctx, "symlink", err);
+	struct mnt_state *st = state(ctx, op, err);
 	if (st == NULL)
 		return -EINVAL;
 	char parent[4096];
-	const char *name = split(s->strs[0], parent, sizeof parent);
-	_cleanup_close_ int dir = lsh_mount_target(st->newroot, parent, LSH_NODE_DIR, 0755, err);
+	*name = split(path, parent, sizeof parent);
+	int dir = lsh_mount_target(st->newroot, parent, LSH_NODE_DIR, 0755, err);
+	return dir < 0 ? lsh_err_wrap(err, "%s %s", op, path) : dir;
+}
+
+static int op_symlink(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	const char *name;
+	_cleanup_close_ int dir = open_parent(ctx, "symlink", s->strs[0], &name, err);
 	if (dir < 0)
-		return lsh_err_wrap(err, "symlink %s", s->strs[0]);
+		return dir;
 	if (symlinkat(s->strs[1], dir, name) < 0)
 		return lsh_err_set(err, errno, "symlink %s -> %s", s->strs[0], s->strs[1]);
 	return 0;
@@ -381,14 +391,10 @@ static int op_dir(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, stru
 
 static int op_file(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	struct mnt_state *st = state(ctx, "file", err);
-	if (st == NULL)
-		return -EINVAL;
-	char parent[4096];
-	const char *name = split(s->strs[0], parent, sizeof parent);
-	_cleanup_close_ int dir = lsh_mount_target(st->newroot, parent, LSH_NODE_DIR, 0755, err);
+	const char *name;
+	_cleanup_close_ int dir = open_parent(ctx, "file", s->strs[0], &name, err);
 	if (dir < 0)
-		return lsh_err_wrap(err, "file %s", s->strs[0]);
+		return dir;
 	/* O_EXCL: a file step makes a new file; it never rewrites one a bind brought in. */
 	_cleanup_close_ int fd = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)

@@ -163,9 +163,9 @@ for _, mode in ipairs(H.modes) do
     end)
 
     it("leaves no process behind", function()
-      local r = run({ "run", "default", "--", "sh", "-c", "sleep 100 & echo started" })
+      local r = run({ "run", "default", "--", "sh", "-c", "sleep 100.17 & echo started" })
       assert.equal(0, r.code)
-      assert.equal("", H.sh("pgrep -f 'slee[p] 100'").out)
+      assert.equal("", H.sh("pgrep -f 'slee[p] 100[.]17'").out)
     end)
   end)
 end
