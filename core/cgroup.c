@@ -7,6 +7,10 @@
  * caller is under still apply. */
 #include "internal.h"
 
+#include <limits.h>
+
+#include <dirent.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -214,6 +218,44 @@ static int make_dir(const char *dir, struct lsh_err **err)
 	if (mkdir(dir, 0755) < 0)
 		return lsh_err_set(err, errno, "create cgroup %s", dir);
 	return 0;
+}
+
+int lsh_cgroup_sweep(struct lsh_cgroup *cg, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+	int removed = 0;
+	for (int c = 0; cg && c < CG_N; c++) {
+		if (cg->dir[c] == NULL)
+			continue;
+		char parent[4096];
+		snprintf(parent, sizeof parent, "%s", cg->dir[c]);
+		char *slash = strrchr(parent, '/');
+		if (slash == NULL)
+			continue;
+		*slash = '\0';
+		DIR *d = opendir(parent);
+		if (d == NULL)
+			continue;
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			char *end;
+			if (strncmp(e->d_name, prefix, plen) != 0)
+				continue;
+			long pid = strtol(e->d_name + plen, &end, 10);
+			if (*end || pid <= 0 || pid == (long)getpid() || pid > INT_MAX)
+				continue;
+			/* A live pid may be the run that made it, here or in another pid
+			 * namespace: leave it. */
+			if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+				continue;
+			char path[4400];
+			snprintf(path, sizeof path, "%s/%s", parent, e->d_name);
+			if (rmdir(path) == 0)
+				removed++;
+		}
+		closedir(d);
+	}
+	return removed;
 }
 
 int lsh_cgroup_create(const char *name, const struct lsh_cgroup_limits *lim, struct lsh_cgroup **out,

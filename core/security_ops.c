@@ -102,6 +102,8 @@ static int op_cgroup(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 	snprintf(name, sizeof name, "lunshare-%d", (int)getpid());
 	if ((r = lsh_cgroup_create(name, &lim, &cg, err)) < 0)
 		return r;
+	/* A run killed with SIGKILL could not remove its cgroup: the next run does. */
+	lsh_cgroup_sweep(cg, "lunshare-");
 	struct cgroup_state *st = calloc(1, sizeof *st);
 	if (st == NULL) {
 		lsh_cgroup_destroy(cg);

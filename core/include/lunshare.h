@@ -439,6 +439,10 @@ LSH_API int lsh_cgroup_fd(struct lsh_cgroup *cg, struct lsh_err **err);
 LSH_API int lsh_cgroup_oom_killed(struct lsh_cgroup *cg);
 /* The directory of the memory cgroup (or the v2 one), for messages and tests. */
 LSH_API const char *lsh_cgroup_path(struct lsh_cgroup *cg);
+/* Removes the empty sibling cgroups named "<prefix><pid>" whose pid is gone: what a run
+ * killed with SIGKILL could not remove itself. Never touches one with processes in it
+ * (rmdir refuses) or whose pid is alive. Returns how many it removed. */
+LSH_API int lsh_cgroup_sweep(struct lsh_cgroup *cg, const char *prefix);
 /* Removes the cgroup(s) (killing what is left in them) and frees the handle. NULL is fine. */
 LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
 

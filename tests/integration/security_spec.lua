@@ -201,6 +201,18 @@ for _, mode in ipairs(H.modes) do
         assert.equal("", run_cgroups("memory") .. run_cgroups("pids"))
       end)
 
+      it("removes the cgroups a SIGKILLed run left, once their pid is gone", function()
+        -- The pid is above the kernel's largest pid_max, so it can never be alive.
+        local stale = own_cgroup("memory") .. "/lunshare-4194399"
+        os.execute("mkdir " .. stale)
+        local p = H.profile([[return { namespaces = { "user", "pid" }, limits = { memory = "64M" } }]])
+        local r = run({ "run", p, "--", "true" })
+        assert.equal(0, r.code, r.err)
+        local left = io.open(stale .. "/cgroup.procs")
+        if left then left:close() os.execute("rmdir " .. stale) end
+        assert.is_nil(left, "the stale cgroup is still there")
+      end)
+
       it("gives root inside no DAC override over host files", function()
         -- A host directory of root's, bound writable: only DAC stands between root inside
         -- and its files, and root inside is not host root.
