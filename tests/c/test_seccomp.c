@@ -61,6 +61,13 @@ static long int80(long nr, long a, long b)
 	return ret;
 }
 
+/* Whether this kernel runs i386 system calls at all: ia32_emulation=0, or a hypervisor
+ * without it, answers int 0x80 with SIGSEGV before any filter sees it. */
+static int int80_works(void)
+{
+	return int80(20 /* getpid */, 0, 0) == getpid() ? 0 : 1;
+}
+
 static int compat(void)
 {
 	const char *rules[] = { "errno:1 ptrace" };
@@ -91,7 +98,10 @@ int main(void)
 	int st = in_child(kill_rule);
 	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "a kill rule kills the process with SIGSYS");
 #if defined(__x86_64__)
-	ok(in_child(compat) == 0, "the filter covers i386 system calls of a 64-bit process");
+	if (in_child(int80_works) != 0)
+		skip("this kernel does not run i386 system calls (int 0x80)");
+	else
+		ok(in_child(compat) == 0, "the filter covers i386 system calls of a 64-bit process");
 #else
 	skip("compat architecture test is for x86_64");
 #endif
