@@ -122,5 +122,6 @@ int luaopen_lunshare_core(lua_State *L)
 	lsh_l_open_mount(L);
 	lsh_l_open_sandbox(L);
 	lsh_l_open_security(L);
+	lsh_l_open_state(L);
 	return 1;
 }

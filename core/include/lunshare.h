@@ -362,6 +362,69 @@ LSH_API int lsh_mount_bind_legacy(const char *src, const char *dst, uint64_t att
 LSH_API int lsh_mount_lock(const char *proc, struct lsh_err **err);
 
 /* ------------------------------------------------------------------------------------
+ * Files someone else may have chosen (file.c) and private state directories (statedir.c)
+ * ---------------------------------------------------------------------------------- */
+
+/* The cap on any file lunshare reads whole: profiles, files they name, topologies, state. */
+#define LSH_FILE_MAX ((size_t)1 << 20)
+
+enum {
+	LSH_FILE_NOFOLLOW = 1 << 0, /* refuse a symlink as the last component (ELOOP) */
+	LSH_FILE_OWNED = 1 << 1,    /* refuse a file the effective uid does not own (EPERM) */
+};
+
+/* "a regular file", "a directory", "a FIFO", "a character device", … for messages. */
+LSH_API const char *lsh_file_kind(mode_t mode);
+/* Reads the whole of path (relative to dirfd; AT_FDCWD for the cwd) when it is a regular
+ * file of at most max bytes. The open never blocks (O_NONBLOCK: a FIFO fails at once) and
+ * nothing is read from what is not a regular file: -EISDIR for a directory ("PATH: Is a
+ * directory"), -EINVAL for a FIFO, a device or a socket ("PATH: not a regular file (a
+ * FIFO)"), -EFBIG past max ("PATH: larger than 1 MiB"). Messages name the path, never the
+ * content. Stores a new NUL-terminated buffer in *out (the caller frees it) and, when len
+ * is not NULL, its length in *len. Borrows dirfd and path. */
+LSH_API int lsh_file_read(int dirfd, const char *path, unsigned flags, size_t max, char **out,
+			  size_t *len, struct lsh_err **err);
+
+/* A state directory is a directory beneath a trusted root (/run, $XDG_RUNTIME_DIR, /tmp)
+ * that every component of, from the root down, is verified: opened with O_NOFOLLOW (never
+ * a symlink), a directory, owned by the effective uid, writable by nobody else. Missing
+ * components are created 0700 with LSH_STATEDIR_CREATE. Refusals are one message naming
+ * the path and why: "state directory /tmp/lunshare-1000: owned by uid 1001, not by this
+ * user (uid 1000); …", "…: writable by others (mode 0777); …", "…: is a symlink, …". The
+ * root itself is opened by path, following symlinks: it is the caller's choice. */
+enum { LSH_STATEDIR_CREATE = 1 << 0 };
+/* Walks path (relative, like "lunshare-1000/lunshare/net") beneath root. Returns a new
+ * O_DIRECTORY|O_CLOEXEC fd of the last component for the calls below; -ENOENT when a
+ * component is missing and not created. Borrows root and path. */
+LSH_API int lsh_statedir_open(const char *root, const char *path, unsigned flags, struct lsh_err **err);
+/* Removes the empty directories of path beneath root, deepest first, each verified and
+ * removed by name in its verified parent; stops at the first that is not empty (or is a
+ * mount point). Returns how many it removed. */
+LSH_API int lsh_statedir_prune(const char *root, const char *path, struct lsh_err **err);
+
+/* Files in a state directory, named by one component (no '/', not . or ..) and always
+ * opened relative to the directory's fd (borrowed) with O_NOFOLLOW. */
+/* Reads name whole, as lsh_file_read with LSH_FILE_NOFOLLOW|LSH_FILE_OWNED. */
+LSH_API int lsh_statedir_read(int dirfd, const char *name, size_t max, char **out, size_t *len,
+			      struct lsh_err **err);
+enum lsh_state_how {
+	LSH_STATE_CREATE = 0,  /* a new file (O_CREAT|O_EXCL): -EEXIST when there is one */
+	LSH_STATE_APPEND = 1,  /* append, creating it when missing; an existing one must be a
+				  regular file of the caller's */
+	LSH_STATE_REPLACE = 2, /* written aside (O_EXCL) and renamed over name: readers see
+				  the old file or the new one, never a part */
+};
+/* Writes len bytes of data (borrowed) to name. */
+LSH_API int lsh_statedir_write(int dirfd, const char *name, const char *data, size_t len,
+			       enum lsh_state_how how, struct lsh_err **err);
+/* unlinkat(2) of name: 1 when removed, 0 when there was none. Never follows a symlink. */
+LSH_API int lsh_statedir_remove(int dirfd, const char *name, struct lsh_err **err);
+/* The names in the directory that do not start with '.', sorted; *names is a
+ * NULL-terminated array freed with lsh_statedir_list_free. Returns the count. */
+LSH_API int lsh_statedir_list(int dirfd, char ***names, struct lsh_err **err);
+LSH_API void lsh_statedir_list_free(char **names);
+
+/* ------------------------------------------------------------------------------------
  * Kernel features (probe.c)
  * ---------------------------------------------------------------------------------- */
 

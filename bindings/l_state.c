@@ -1,0 +1,167 @@
+/* Files from Lua: the bounded reader (every file a profile names goes through it) and the
+ * private state directories, whose handles are "statedir" fds that files are opened
+ * relative to. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lcore.h"
+
+static size_t opt_max(lua_State *L, int idx)
+{
+	lua_Integer max = luaL_optinteger(L, idx, (lua_Integer)LSH_FILE_MAX);
+	luaL_argcheck(L, max >= 0 && max <= (lua_Integer)1 << 30, idx, "expected a size from 0 to 1 GiB");
+	return (size_t)max;
+}
+
+/* Pushing can raise (out of memory), and a raise would leak what C allocated: the copy
+ * into Lua runs protected, and the C buffer is freed whatever happens. */
+static int push_lstring(lua_State *L)
+{
+	lua_pushlstring(L, lua_touserdata(L, 1), (size_t)lua_tointeger(L, 2));
+	return 1;
+}
+
+static int push_names(lua_State *L)
+{
+	char **names = lua_touserdata(L, 1);
+	int n = (int)lua_tointeger(L, 2);
+	lua_createtable(L, n, 0);
+	for (int i = 0; i < n; i++) {
+		lua_pushstring(L, names[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
+static int push_owned(lua_State *L, lua_CFunction f, void *p, size_t n, void (*release)(void *))
+{
+	lua_pushcfunction(L, f);
+	lua_pushlightuserdata(L, p);
+	lua_pushinteger(L, (lua_Integer)n);
+	int r = lua_pcall(L, 2, 1, 0);
+	release(p);
+	if (r != LUA_OK)
+		return lua_error(L);
+	return 1;
+}
+
+static void release_names(void *p)
+{
+	lsh_statedir_list_free(p);
+}
+
+static int push_text(lua_State *L, int r, char *text, size_t len, struct lsh_err *err)
+{
+	if (r < 0)
+		return lsh_l_fail(L, err);
+	return push_owned(L, push_lstring, text, len, free);
+}
+
+/* read_file(path [, max]) -> text | nil, msg, errno: a regular file of at most max bytes
+ * (1 MiB by default), opened without blocking; nothing else is read. */
+static int l_read_file(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	size_t max = opt_max(L, 2), len = 0;
+	lsh_l_check_nargs(L, 2);
+	struct lsh_err *err = NULL;
+	char *text = NULL;
+	int r = lsh_file_read(AT_FDCWD, path, 0, max, &text, &len, &err);
+	return push_text(L, r, text, len, err);
+}
+
+/* statedir(root, path [, create]) -> handle | nil, msg, errno */
+static int l_statedir(lua_State *L)
+{
+	const char *root = luaL_checkstring(L, 1), *path = luaL_checkstring(L, 2);
+	int create = lua_toboolean(L, 3);
+	lsh_l_check_nargs(L, 3);
+	struct lsh_l_fd *h = lsh_l_newfd(L, "statedir");
+	struct lsh_err *err = NULL;
+	int fd = lsh_statedir_open(root, path, create ? LSH_STATEDIR_CREATE : 0, &err);
+	if (fd < 0)
+		return lsh_l_fail(L, err);
+	h->fd = fd;
+	return 1;
+}
+
+/* statedir_prune(root, path) -> count | nil, msg, errno */
+static int l_statedir_prune(lua_State *L)
+{
+	const char *root = luaL_checkstring(L, 1), *path = luaL_checkstring(L, 2);
+	lsh_l_check_nargs(L, 2);
+	struct lsh_err *err = NULL;
+	int n = lsh_statedir_prune(root, path, &err);
+	if (n < 0)
+		return lsh_l_fail(L, err);
+	lua_pushinteger(L, n);
+	return 1;
+}
+
+/* state_read(dir, name [, max]) -> text | nil, msg, errno */
+static int l_state_read(lua_State *L)
+{
+	int dir = lsh_l_checkfd(L, 1)->fd;
+	const char *name = luaL_checkstring(L, 2);
+	size_t max = opt_max(L, 3), len = 0;
+	lsh_l_check_nargs(L, 3);
+	struct lsh_err *err = NULL;
+	char *text = NULL;
+	int r = lsh_statedir_read(dir, name, max, &text, &len, &err);
+	return push_text(L, r, text, len, err);
+}
+
+/* state_write(dir, name, text, "create"|"append"|"replace") -> true | nil, msg, errno */
+static int l_state_write(lua_State *L)
+{
+	static const char *const hows[] = { "create", "append", "replace", NULL };
+	int dir = lsh_l_checkfd(L, 1)->fd;
+	const char *name = luaL_checkstring(L, 2);
+	size_t len;
+	const char *text = luaL_checklstring(L, 3, &len);
+	int how = luaL_checkoption(L, 4, NULL, hows);
+	lsh_l_check_nargs(L, 4);
+	struct lsh_err *err = NULL;
+	if (lsh_statedir_write(dir, name, text, len, (enum lsh_state_how)how, &err) < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* state_remove(dir, name) -> true (removed) | false (there was none) | nil, msg, errno */
+static int l_state_remove(lua_State *L)
+{
+	int dir = lsh_l_checkfd(L, 1)->fd;
+	const char *name = luaL_checkstring(L, 2);
+	lsh_l_check_nargs(L, 2);
+	struct lsh_err *err = NULL;
+	int r = lsh_statedir_remove(dir, name, &err);
+	if (r < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, r);
+	return 1;
+}
+
+/* state_list(dir) -> { name, … } | nil, msg, errno */
+static int l_state_list(lua_State *L)
+{
+	int dir = lsh_l_checkfd(L, 1)->fd;
+	lsh_l_check_nargs(L, 1);
+	struct lsh_err *err = NULL;
+	char **names = NULL;
+	int n = lsh_statedir_list(dir, &names, &err);
+	if (n < 0)
+		return lsh_l_fail(L, err);
+	return push_owned(L, push_names, names, (size_t)n, release_names);
+}
+
+void lsh_l_open_state(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{ "read_file", l_read_file }, { "statedir", l_statedir }, { "statedir_prune", l_statedir_prune },
+		{ "state_read", l_state_read }, { "state_write", l_state_write },
+		{ "state_remove", l_state_remove }, { "state_list", l_state_list }, { NULL, NULL },
+	};
+	luaL_setfuncs(L, fns, 0);
+}
