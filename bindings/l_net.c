@@ -17,6 +17,17 @@ struct l_nl {
 	struct lsh_nl *nl;
 };
 
+/* A netns directory argument at idx: nil (/run/netns), a path, or a statedir handle (a
+ * rootless topology's pins). Returns the handle's fd, or -1 with the path in *path. */
+static int netns_dir(lua_State *L, int idx, const char **path)
+{
+	*path = NULL;
+	if (lua_type(L, idx) == LUA_TUSERDATA)
+		return lsh_l_checkfd(L, idx)->fd;
+	*path = luaL_optstring(L, idx, NULL);
+	return -1;
+}
+
 /* A namespace designator at idx: nil (here), { pid = N }, { pidfd = handle|int },
  * { fd = handle|int } or
  * { name = "NAME" [, dir = "/run/netns"] }. A name is opened into *tmp (closed by the
@@ -42,8 +53,11 @@ static int check_ns(lua_State *L, int idx, struct lsh_nl_ns *ns, int *tmp)
 		ns->value = lsh_l_tofd(L, lua_gettop(L));
 	} else if (lua_getfield(L, idx, "name") != LUA_TNIL) {
 		struct lsh_err *err = NULL;
+		const char *dir;
 		lua_getfield(L, idx, "dir");
-		int fd = lsh_netns_open(luaL_optstring(L, -1, NULL), luaL_checkstring(L, -2), &err);
+		int dfd = netns_dir(L, lua_gettop(L), &dir);
+		const char *name = luaL_checkstring(L, -2);
+		int fd = dfd >= 0 ? lsh_netns_open_at(dfd, name, &err) : lsh_netns_open(dir, name, &err);
 		if (fd < 0)
 			return lsh_l_fail(L, err);
 		*tmp = fd;
@@ -357,25 +371,28 @@ static int nl_routes(lua_State *L)
 static int l_netns_create(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	const char *name = luaL_checkstring(L, 1), *dir = luaL_optstring(L, 2, NULL);
-	int rc = lsh_netns_create(dir, name, &err);
+	const char *name = luaL_checkstring(L, 1), *dir;
+	int dfd = netns_dir(L, 2, &dir);
+	int rc = dfd >= 0 ? lsh_netns_create_at(dfd, name, &err) : lsh_netns_create(dir, name, &err);
 	return ok_or_fail(L, rc, err);
 }
 
 static int l_netns_delete(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	const char *name = luaL_checkstring(L, 1), *dir = luaL_optstring(L, 2, NULL);
-	int rc = lsh_netns_delete(dir, name, &err);
+	const char *name = luaL_checkstring(L, 1), *dir;
+	int dfd = netns_dir(L, 2, &dir);
+	int rc = dfd >= 0 ? lsh_netns_delete_at(dfd, name, &err) : lsh_netns_delete(dir, name, &err);
 	return ok_or_fail(L, rc, err);
 }
 
 static int l_netns_open(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	const char *name = luaL_checkstring(L, 1), *dir = luaL_optstring(L, 2, NULL);
+	const char *name = luaL_checkstring(L, 1), *dir;
+	int dfd = netns_dir(L, 2, &dir);
 	struct lsh_l_fd *h = lsh_l_newfd(L, "netns");
-	int fd = lsh_netns_open(dir, name, &err);
+	int fd = dfd >= 0 ? lsh_netns_open_at(dfd, name, &err) : lsh_netns_open(dir, name, &err);
 	if (fd < 0)
 		return lsh_l_fail(L, err);
 	h->fd = fd;
@@ -386,44 +403,16 @@ static int l_netns_list(lua_State *L)
 {
 	struct lsh_err *err = NULL;
 	char **names;
-	const char *dir = luaL_optstring(L, 1, NULL);
+	const char *dir;
+	int dfd = netns_dir(L, 1, &dir);
 	lua_newtable(L);
-	if (lsh_netns_list(dir, &names, &err) < 0)
+	if ((dfd >= 0 ? lsh_netns_list_at(dfd, &names, &err) : lsh_netns_list(dir, &names, &err)) < 0)
 		return lsh_l_fail(L, err);
 	for (size_t i = 0; names[i]; i++) {
 		lua_pushstring(L, names[i]);
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
 	lsh_netns_list_free(names);
-	return 1;
-}
-
-/* mkdirs(path [, mode]) -> true: the directories of a path, as `mkdir -p` (for the state
- * files of topologies, without running a command). */
-static int l_mkdirs(lua_State *L)
-{
-	struct lsh_err *err = NULL;
-	char buf[PATH_MAX];
-	const char *path = luaL_checkstring(L, 1);
-	mode_t mode = (mode_t)luaL_optinteger(L, 2, 0755);
-	luaL_argcheck(L, path[0] != '\0', 1, "empty path");
-	if (strlen(path) >= sizeof buf)
-		luaL_argerror(L, 1, "path too long");
-	strcpy(buf, path);
-	for (char *p = buf + 1;; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-			*p = '\0';
-			if (mkdir(buf, mode) < 0 && errno != EEXIST) {
-				lsh_err_set(&err, errno, "mkdir %s", buf);
-				return lsh_l_fail(L, err);
-			}
-			*p = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	lua_pushboolean(L, 1);
 	return 1;
 }
 
@@ -459,7 +448,7 @@ void lsh_l_open_net(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{ "netlink", l_netlink }, { "netns_create", l_netns_create },
 		{ "netns_delete", l_netns_delete }, { "netns_open", l_netns_open },
-		{ "netns_list", l_netns_list }, { "mkdirs", l_mkdirs }, { "hold", l_hold },
+		{ "netns_list", l_netns_list }, { "hold", l_hold },
 		{ NULL, NULL },
 	};
 	if (luaL_newmetatable(L, NL_META)) {

@@ -48,45 +48,57 @@ static int make_dir_shared(const char *dir, struct lsh_err **err)
 }
 
 struct pin {
-	const char *path;
+	int fd; /* the placeholder file, opened relative to the netns directory */
 	int error;
 	const char *call;
 };
 
 /* In a thread of its own: unshare(CLONE_NEWNET) moves only this thread into the new
  * namespace, and the bind mount (the mount namespace is shared by all threads) pins it
- * before the thread, its last user, goes away. The caller's threads never move. */
+ * before the thread, its last user, goes away. The caller's threads never move. The target
+ * is the placeholder's fd, through /proc/self/fd: the file made a moment ago with O_EXCL,
+ * never a path that someone could have turned into a symlink since. */
 static void *pin_thread(void *p)
 {
 	struct pin *a = p;
+	char target[64];
 	if (unshare(CLONE_NEWNET) < 0) {
 		a->error = errno;
 		a->call = "unshare(CLONE_NEWNET)";
 		return NULL;
 	}
-	if (mount("/proc/thread-self/ns/net", a->path, "none", MS_BIND, NULL) < 0) {
+	snprintf(target, sizeof target, "/proc/self/fd/%d", a->fd);
+	if (mount("/proc/thread-self/ns/net", target, "none", MS_BIND, NULL) < 0) {
 		a->error = errno;
 		a->call = "bind mount of the new namespace";
 	}
 	return NULL;
 }
 
-int lsh_netns_create(const char *dir, const char *name, struct lsh_err **err)
+int lsh_netns_dir_open(const char *dir, int create, struct lsh_err **err)
 {
-	char path[PATH_MAX];
-	int r;
-
 	dir = dir_or_default(dir);
+	if (create) {
+		int r = make_dir_shared(dir, err);
+		if (r < 0)
+			return r;
+	}
+	/* Opened after the bind onto itself, so the fd is the mount's top. */
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return lsh_err_set(err, errno, "netns directory %s", dir);
+	return fd;
+}
+
+int lsh_netns_create_at(int dirfd, const char *name, struct lsh_err **err)
+{
+	int r;
 	if ((r = check_name(name, err)) < 0)
 		return r;
-	if ((r = make_dir_shared(dir, err)) < 0)
-		return lsh_err_wrap(err, "create netns %s", name);
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
-	if (fd < 0)
-		return lsh_err_set(err, errno, "create netns %s: %s", name, path);
-	close(fd);
-	struct pin a = { path, 0, NULL };
+	struct pin a = { -1, 0, NULL };
+	a.fd = openat(dirfd, name, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (a.fd < 0)
+		return lsh_err_set(err, errno, "create netns %s", name);
 	pthread_t t;
 	if ((r = pthread_create(&t, NULL, pin_thread, &a)) != 0) {
 		a.error = r;
@@ -94,47 +106,91 @@ int lsh_netns_create(const char *dir, const char *name, struct lsh_err **err)
 	} else {
 		pthread_join(t, NULL);
 	}
+	close(a.fd);
 	if (a.error) {
-		unlink(path);
+		unlinkat(dirfd, name, 0);
 		return lsh_err_set(err, a.error, "create netns %s: %s", name, a.call);
 	}
 	return 0;
 }
 
-int lsh_netns_delete(const char *dir, const char *name, struct lsh_err **err)
+int lsh_netns_delete_at(int dirfd, const char *name, struct lsh_err **err)
 {
-	char path[PATH_MAX];
 	int r;
-
 	if ((r = check_name(name, err)) < 0)
 		return r;
-	snprintf(path, sizeof path, "%s/%s", dir_or_default(dir), name);
+	/* The pin as it is, relative to the directory and without following a symlink: a
+	 * name someone replaced by a symlink is refused, never unmounted or removed through. */
+	_cleanup_close_ int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return lsh_err_msg(err, ENOENT, "delete netns %s: no such netns", name);
+	if (fd < 0)
+		return lsh_err_set(err, errno, "delete netns %s", name);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return lsh_err_set(err, errno, "delete netns %s", name);
+	if (!S_ISREG(st.st_mode))
+		return lsh_err_msg(err, EINVAL, "delete netns %s: is %s, not a netns pin", name,
+				   lsh_file_kind(st.st_mode));
 	/* Detached: a process still inside keeps the namespace; the name goes now. */
-	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL) {
-		if (errno == ENOENT)
-			return lsh_err_msg(err, ENOENT, "delete netns %s: no such netns", name);
-		return lsh_err_set(err, errno, "delete netns %s: unmount %s", name, path);
-	}
-	if (unlink(path) < 0)
-		return lsh_err_set(err, errno, "delete netns %s: remove %s", name, path);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL)
+		return lsh_err_set(err, errno, "delete netns %s: unmount", name);
+	if (unlinkat(dirfd, name, 0) < 0)
+		return lsh_err_set(err, errno, "delete netns %s: remove it", name);
 	return 0;
 }
 
-int lsh_netns_open(const char *dir, const char *name, struct lsh_err **err)
+int lsh_netns_open_at(int dirfd, const char *name, struct lsh_err **err)
 {
-	char path[PATH_MAX];
 	int r;
-
 	if ((r = check_name(name, err)) < 0)
 		return r;
-	snprintf(path, sizeof path, "%s/%s", dir_or_default(dir), name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return lsh_err_msg(err, ENOENT, "open netns %s: no such netns (see `ip netns list`)", name);
 		return lsh_err_set(err, errno, "open netns %s", name);
 	}
 	return fd;
+}
+
+int lsh_netns_create(const char *dir, const char *name, struct lsh_err **err)
+{
+	int r;
+	if ((r = check_name(name, err)) < 0)
+		return r;
+	_cleanup_close_ int dirfd = lsh_netns_dir_open(dir, 1, err);
+	if (dirfd < 0)
+		return lsh_err_wrap(err, "create netns %s", name);
+	return lsh_netns_create_at(dirfd, name, err);
+}
+
+int lsh_netns_delete(const char *dir, const char *name, struct lsh_err **err)
+{
+	int r;
+	if ((r = check_name(name, err)) < 0)
+		return r;
+	_cleanup_close_ int dirfd = open(dir_or_default(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 && errno == ENOENT)
+		return lsh_err_msg(err, ENOENT, "delete netns %s: no such netns", name);
+	if (dirfd < 0)
+		return lsh_err_set(err, errno, "delete netns %s: %s", name, dir_or_default(dir));
+	return lsh_netns_delete_at(dirfd, name, err);
+}
+
+int lsh_netns_open(const char *dir, const char *name, struct lsh_err **err)
+{
+	int r;
+	if ((r = check_name(name, err)) < 0)
+		return r;
+	_cleanup_close_ int dirfd = open(dir_or_default(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 && errno == ENOENT)
+		return lsh_err_msg(err, ENOENT, "open netns %s: no such netns (see `ip netns list`)", name);
+	if (dirfd < 0)
+		return lsh_err_set(err, errno, "open netns %s: %s", name, dir_or_default(dir));
+	return lsh_netns_open_at(dirfd, name, err);
 }
 
 static int by_name(const void *a, const void *b)
@@ -149,7 +205,7 @@ void lsh_netns_list_free(char **names)
 	free(names);
 }
 
-int lsh_netns_list(const char *dir, char ***out, struct lsh_err **err)
+int lsh_netns_list_at(int dirfd, char ***out, struct lsh_err **err)
 {
 	size_t n = 0, cap = 8;
 	char **v = calloc(cap + 1, sizeof *v);
@@ -157,15 +213,14 @@ int lsh_netns_list(const char *dir, char ***out, struct lsh_err **err)
 	*out = NULL;
 	if (v == NULL)
 		return lsh_err_set(err, ENOMEM, "list netns");
-	dir = dir_or_default(dir);
-	DIR *d = opendir(dir);
+	int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
 	if (d == NULL) {
-		if (errno == ENOENT) {
-			*out = v;
-			return 0;
-		}
+		int e = errno;
+		if (dfd >= 0)
+			close(dfd);
 		free(v);
-		return lsh_err_set(err, errno, "list netns: open %s", dir);
+		return lsh_err_set(err, e, "list netns");
 	}
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
@@ -179,7 +234,7 @@ int lsh_netns_list(const char *dir, char ***out, struct lsh_err **err)
 			for (size_t i = 0; i < n; i++)
 				free((nv ? nv : v)[i]);
 			free(nv ? nv : v);
-			return lsh_err_set(err, ENOMEM, "list netns in %s", dir);
+			return lsh_err_set(err, ENOMEM, "list netns");
 		}
 		if (n == cap)
 			cap *= 2;
@@ -192,4 +247,20 @@ int lsh_netns_list(const char *dir, char ***out, struct lsh_err **err)
 	qsort(v, n, sizeof *v, by_name);
 	*out = v;
 	return (int)n;
+}
+
+int lsh_netns_list(const char *dir, char ***out, struct lsh_err **err)
+{
+	*out = NULL;
+	dir = dir_or_default(dir);
+	_cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 && errno == ENOENT) {
+		/* A missing dir is an empty list. */
+		*out = calloc(1, sizeof **out);
+		return *out ? 0 : lsh_err_set(err, ENOMEM, "list netns");
+	}
+	if (dirfd < 0)
+		return lsh_err_set(err, errno, "list netns: open %s", dir);
+	int r = lsh_netns_list_at(dirfd, out, err);
+	return r < 0 ? lsh_err_wrap(err, "%s", dir) : r;
 }

@@ -295,6 +295,18 @@ LSH_API int lsh_netns_open(const char *dir, const char *name, struct lsh_err **e
  * lsh_netns_list_free. A missing dir is an empty list. */
 LSH_API int lsh_netns_list(const char *dir, char ***names, struct lsh_err **err);
 LSH_API void lsh_netns_list_free(char **names);
+/* The same four relative to a directory fd (borrowed): a private state directory (a
+ * rootless topology pins its namespaces in one), or lsh_netns_dir_open's. The pin is made
+ * with O_CREAT|O_EXCL|O_NOFOLLOW and the namespace bind-mounted on that very file (through
+ * its fd); delete opens the name with O_NOFOLLOW, refuses anything but a regular file,
+ * unmounts that and unlinkat()s the name: a symlink in a pin's place is never followed. */
+LSH_API int lsh_netns_create_at(int dirfd, const char *name, struct lsh_err **err);
+LSH_API int lsh_netns_delete_at(int dirfd, const char *name, struct lsh_err **err);
+LSH_API int lsh_netns_open_at(int dirfd, const char *name, struct lsh_err **err);
+LSH_API int lsh_netns_list_at(int dirfd, char ***names, struct lsh_err **err);
+/* Opens dir (NULL: /run/netns) as a new O_DIRECTORY fd; with create, first makes it the
+ * shared mount `ip netns add` makes. */
+LSH_API int lsh_netns_dir_open(const char *dir, int create, struct lsh_err **err);
 
 /* ------------------------------------------------------------------------------------
  * Mounts (mount.c: propagation, pivot_root, paths in a root; mountapi.c: the fd-based API)
