@@ -118,102 +118,98 @@ M.check = check
 
 -- ---- state -----------------------------------------------------------------------------
 
--- Where a topology's names live. As root: /run/netns (shared with iproute2) and state in
--- /run/lunshare/net. As a user: everything under $XDG_RUNTIME_DIR/lunshare, and the
--- namespaces inside a holder process (see enter_holder). Decided once, before a rootless
--- run enters the holder's user namespace (where it is uid 0).
+-- Where a topology's names and records live. As root: named netns in /run/netns (shared
+-- with iproute2) and the state in /run/lunshare/net. As a user: the state in
+-- $XDG_RUNTIME_DIR/lunshare/net and the namespaces inside a holder process, pinned in
+-- $XDG_RUNTIME_DIR/lunshare/netns (see enter_holder). Both are private state directories
+-- (lunshare.state): verified before use, every file opened relative to them. M.netns_dir
+-- is nil (/run/netns) or, inside a rootless holder, the handle of the pins' directory.
 M.netns_dir = nil
-local base_dir
 
-local function runtime_base()
-  if base_dir == nil then
-    local core = require "lunshare.core"
-    if core.ids().uid == 0 then
-      base_dir = false
+local state = require "lunshare.state"
+
+local function base_name(file) return (file:match("([^/]+)$"):gsub("%.lua$", "")) end
+local function state_name(file) return base_name(file) .. ".state" end
+
+-- The state is a journal of JSON lines, one per object, so that recording an object as it
+-- is made costs one append (a rewrite per object made a 100-host up quadratic):
+--   {"add":"hosts","x":"h1"}  {"add":"links","x":{"host":"h1","name":"lsa2",…}}  {"drop":"links"}
+-- It is data: decoded by the bounded JSON decoder and checked record by record; a state
+-- file that is not exactly this is refused whole, naming it, before anything is changed.
+local KINDS = { "hosts", "switches", "links" }
+
+local function netns_name(v)
+  return type(v) == "string" and v ~= "" and #v <= 200 and not v:find("/") and v ~= "." and v ~= ".."
+end
+
+local function record_ok(kind, x)
+  local net = require "lunshare.network"
+  local function only(t, keys)
+    for k in pairs(t) do if not util.contains(keys, k) then return false end end
+    return true
+  end
+  if kind == "hosts" then return netns_name(x) end
+  if type(x) ~= "table" then return false end
+  if kind == "switches" then
+    return only(x, { "host", "name" }) and net.valid_ifname(x.name) and (x.host == nil or netns_name(x.host))
+  end
+  return only(x, { "host", "name", "peer_host", "peer" }) and net.valid_ifname(x.name) and
+    net.valid_ifname(x.peer) and (x.host == nil or netns_name(x.host)) and
+    (x.peer_host == nil or netns_name(x.peer_host))
+end
+
+-- The recorded state of file: { hosts =, switches =, links = }; nil when there is none;
+-- nil and a message when the state file is not valid.
+local function read_state(dir, file)
+  local lines, err = dir:read_json_lines(state_name(file))
+  if not lines then return nil, err and (err .. "; nothing was changed") end
+  local st = { hosts = {}, switches = {}, links = {} }
+  local function bad(i, why)
+    return nil, dir:file(state_name(file)) .. ": not a valid state file (line " .. i .. ": " .. why ..
+      "); nothing was changed"
+  end
+  for i, e in ipairs(lines) do
+    if type(e) ~= "table" then return bad(i, "expected an object") end
+    local kind = e.add or e.drop
+    if not util.contains(KINDS, kind) then return bad(i, "expected \"add\" or \"drop\" of hosts, switches or links") end
+    for k in pairs(e) do
+      if not util.contains(e.add ~= nil and { "add", "x" } or { "drop" }, k) then
+        return bad(i, "expected only add and x, or drop")
+      end
+    end
+    if e.add ~= nil then
+      if not record_ok(kind, e.x) then return bad(i, "not a valid record of " .. kind) end
+      st[kind][#st[kind] + 1] = e.x
     else
-      local xdg = os.getenv("XDG_RUNTIME_DIR")
-      base_dir = (xdg and xdg ~= "" and xdg or ("/tmp/lunshare-" .. core.ids().uid)) .. "/lunshare"
+      if #st[kind] == 0 then return bad(i, "a drop with nothing to drop") end
+      st[kind][#st[kind]] = nil
     end
   end
-  return base_dir
-end
-
-function M.state_dir()
-  local base = runtime_base()
-  return base and (base .. "/net") or "/run/lunshare/net"
-end
-
-local function state_path(file)
-  local base = file:match("([^/]+)$"):gsub("%.lua$", "")
-  return M.state_dir() .. "/" .. base .. ".state"
-end
-
--- The state is a journal of Lua calls, one line per object, so that recording an object
--- as it is made costs one append (a rewrite per object made a 100-host up quadratic):
---   add("hosts", "h1")  add("links", { host = "h1", name = "lsa2", … })  drop("links")
-local KINDS = { hosts = true, switches = true, links = true }
-
-local function read_state(file)
-  local f = io.open(state_path(file), "r")
-  if not f then return nil end
-  local src = f:read("a")
-  f:close()
-  local st = { hosts = {}, switches = {}, links = {} }
-  local env = {
-    add = function(kind, x) if KINDS[kind] then st[kind][#st[kind] + 1] = x end end,
-    drop = function(kind) if KINDS[kind] then st[kind][#st[kind]] = nil end end,
-  }
-  local fn = load(src, "=state", "t", env)
-  if not fn or not pcall(fn) then return nil end
   return st
 end
 
-local function serialize(v)
-  if type(v) == "table" then
-    local out = {}
-    for _, k in ipairs(util.sorted_keys(v)) do
-      local key = type(k) == "number" and "" or ("[" .. string.format("%q", k) .. "]=")
-      out[#out + 1] = key .. serialize(v[k])
-    end
-    return "{" .. table.concat(out, ",") .. "}"
-  end
-  return string.format("%q", v)
+-- Appends one record to the journal (inside up's protected part: a failure is up's).
+local function journal(dir, file, entry)
+  local ok, err = dir:append_json(state_name(file), entry)
+  if not ok then error({ topology = err }, 0) end
 end
 
-local made_dir = {}
-
-local function state_file(file, mode)
-  local dir = M.state_dir()
-  if not made_dir[dir] then
-    assert(require("lunshare.core").mkdirs(dir, 493)) -- 0755
-    made_dir[dir] = true
-  end
-  return assert(io.open(state_path(file), mode))
-end
-
--- Appends one line to the journal.
-local function journal(file, line)
-  local f = state_file(file, "a")
-  f:write(line, "\n")
-  f:close()
-end
-
--- Rewrites the whole state (after a rollback): written aside, then renamed over.
-local function write_state(file, st)
+-- Rewrites the whole state (after a rollback): written aside, then renamed over; with
+-- nothing left, removes it.
+local function write_state(dir, file, st)
   local lines = {}
-  for _, kind in ipairs({ "hosts", "switches", "links" }) do
-    for _, x in ipairs(st[kind]) do lines[#lines + 1] = "add(" .. string.format("%q", kind) .. "," .. serialize(x) .. ")" end
+  for _, kind in ipairs(KINDS) do
+    for _, x in ipairs(st[kind]) do lines[#lines + 1] = { add = kind, x = x } end
   end
-  local f = state_file(file .. ".tmp", "w")
-  f:write(table.concat(lines, "\n"), "\n")
-  f:close()
-  assert(os.rename(state_path(file .. ".tmp"), state_path(file)))
+  if #lines == 0 then return dir:remove(state_name(file)) end
+  return dir:replace_json_lines(state_name(file), lines)
 end
 
 -- ---- the live view of the namespaces -------------------------------------------------
 
--- One netlink handle and one cached dump per namespace ("" is the caller's).
-local function world()
+-- One netlink handle and one cached dump per namespace ("" is the caller's). An absent
+-- world (a rootless topology without its holder) has no links at all.
+local function world(absent)
   local core = require "lunshare.core"
   local w = { nl = {}, links = {}, addrs = {} }
   function w.handle(host)
@@ -224,6 +220,7 @@ local function world()
     return w.nl[k]
   end
   function w.link(host, name)
+    if absent then return nil end
     local k = host or ""
     if not w.links[k] then
       local by = {}
@@ -272,14 +269,13 @@ local remove_recorded -- below, with down
 
 -- ---- up --------------------------------------------------------------------------------
 
--- Brings the topology up. Returns a list of the changes made (empty when none), or
--- nil and a message naming what failed.
-function M.up(file, opts)
-  opts = opts or {}
-  local t, errs = M.load(file)
-  if not t then return nil, table.concat(errs, "\n"), "usage" end
+-- Brings the loaded topology t of file up, recording in the state directory dir. Returns
+-- a list of the changes made (empty when none), or nil and a message naming what failed.
+local function up_in(file, t, dir)
   local core = require "lunshare.core"
-  local st = read_state(file) or { hosts = {}, switches = {}, links = {} }
+  local st, serr = read_state(dir, file)
+  if serr then return nil, serr end
+  st = st or { hosts = {}, switches = {}, links = {} }
   local before = { hosts = #st.hosts, switches = #st.switches, links = #st.links }
   local changes = {}
   local w = world()
@@ -293,12 +289,12 @@ function M.up(file, opts)
   -- unrecorded at once, as the name may belong to someone else.
   local function record(kind, x)
     st[kind][#st[kind] + 1] = x
-    journal(file, "add(" .. string.format("%q", kind) .. "," .. serialize(x) .. ")")
+    journal(dir, file, { add = kind, x = x })
   end
   local function unrecord_unless(ok_, kind)
     if not ok_ then
       st[kind][#st[kind]] = nil
-      journal(file, "drop(" .. string.format("%q", kind) .. ")")
+      journal(dir, file, { drop = kind })
     end
   end
   local ok, err = pcall(function()
@@ -410,9 +406,8 @@ function M.up(file, opts)
       end
     end
     remove_recorded(mine)
-    if #kept.hosts + #kept.switches + #kept.links > 0 then write_state(file, kept)
-    else os.remove(state_path(file)) end
-    if type(err) == "table" then return nil, err.topology end
+    local wok, werr = write_state(dir, file, kept)
+    if type(err) == "table" then return nil, err.topology .. (wok == nil and ("; " .. werr) or "") end
     error(err, 0)
   end
   return changes
@@ -475,29 +470,31 @@ function remove_recorded(st)
   return done, problems
 end
 
--- Removes what `up` recorded. Returns the list of removals (empty when nothing was up).
-function M.down(file)
-  local st = read_state(file)
+-- Removes what `up` recorded in dir. Returns the list of removals (empty when nothing was
+-- up), or nil, a message and whether anything was changed (a state file that is not
+-- valid changes nothing).
+local function down_in(file, dir)
+  local st, serr = read_state(dir, file)
+  if serr then return nil, serr, false end
   if not st then return {} end
   local done, problems = remove_recorded(st)
-  if #problems > 0 then return nil, table.concat(problems, "\n") end
-  os.remove(state_path(file))
+  if #problems > 0 then return nil, table.concat(problems, "\n"), true end
+  local ok, err = dir:remove(state_name(file))
+  if ok == nil then return nil, err end
   return done
 end
 
 -- ---- status ------------------------------------------------------------------------------
 
--- Compares the file with the kernel: a list of { what =, state = "ok"|"missing"|"differs",
--- detail = } rows.
-function M.status(file)
-  local t, errs = M.load(file)
-  if not t then return nil, table.concat(errs, "\n"), "usage" end
+-- Compares the loaded topology t with the kernel: a list of { what =, state =
+-- "ok"|"missing"|"differs", detail = } rows.
+local function status_in(t, absent)
   local core = require "lunshare.core"
   local rows = {}
-  local function row(what, state, detail) rows[#rows + 1] = { what = what, state = state, detail = detail } end
+  local function row(what, st, detail) rows[#rows + 1] = { what = what, state = st, detail = detail } end
   local existing = {}
-  for _, n in ipairs(core.netns_list(M.netns_dir) or {}) do existing[n] = true end
-  local w = world()
+  for _, n in ipairs(not absent and core.netns_list(M.netns_dir) or {}) do existing[n] = true end
+  local w = world(absent)
   for _, name in ipairs(util.sorted_keys(t.hosts)) do
     row("host " .. name, existing[name] and "ok" or "missing")
   end
@@ -566,38 +563,54 @@ local USAGE = "net: expected 'up FILE', 'down FILE' or 'status FILE'"
 -- as root does. `down` ends the holder, and with it every namespace it held. From outside:
 --   nsenter -t $(cut -d' ' -f1 $XDG_RUNTIME_DIR/lunshare/net/NAME.holder) -U -m -n --preserve-credentials …
 
-local function holder_path(file)
-  local base = file:match("([^/]+)$"):gsub("%.lua$", "")
-  return M.state_dir() .. "/" .. base .. ".holder"
-end
+local function holder_name(file) return base_name(file) .. ".holder" end
 
-local read_file = util.read_file
-
--- The holder recorded for file, if that process is still the holder: pid, pidfd. The
--- holder file names its pid and user namespace, so a recycled pid is never taken for it.
-local function find_holder(file)
+-- The holder recorded for file in dir, if that process is still the holder: pid, pidfd;
+-- nil when there is none (or it is gone); false and a message when the holder file is
+-- not valid. The file names the pid and its user namespace, so a recycled pid is never
+-- taken for the holder.
+local function find_holder(dir, file)
   local core = require "lunshare.core"
-  local pid, userns = (read_file(holder_path(file)) or ""):match("^(%d+) (%S+)")
-  pid = tonumber(pid)
-  if not pid then return nil end
+  local text, err = dir:read(holder_name(file), 64)
+  if not text then
+    if err then return false, err .. "; nothing was changed" end
+    return nil
+  end
+  local pid, userns = text:match("^(%d+) (%d+:%d+)\n$")
+  pid = pid and #pid <= 9 and math.tointeger(tonumber(pid))
+  if not pid or pid < 1 then
+    return false, dir:file(holder_name(file)) .. ": not a valid holder file (expected \"PID DEV:INODE\"); " ..
+      "nothing was changed"
+  end
   local pidfd = core.pidfd_open(pid)
   if not pidfd or core.ns_id(pid, "user") ~= userns then return nil end
   return pid, pidfd
 end
 
--- Enters the holder of a rootless topology, cloning one when create is set. Returns the
--- pidfd and whether it was made now, or nil and a message; nothing when there is none.
-local function enter_holder(file, create)
+-- The rootless pins' directory, opened in the mount namespace this process is in (the
+-- holder's, once entered: the pins are mounts there).
+local function open_pins()
+  local pins, err = state.open("netns")
+  if not pins then return nil, err end
+  M.netns_dir = pins:handle()
+  return pins
+end
+
+-- Enters the holder of a rootless topology (its state in dir), cloning one when create is
+-- set. Returns the pidfd and whether it was made now; nil when there is none; nil and a
+-- message when that fails.
+local function enter_holder(dir, file, create)
   local core = require "lunshare.core"
   local ids = core.ids()
-  M.netns_dir = runtime_base() .. "/netns"
-  local pid, pidfd = find_holder(file)
+  local pid, pidfd = find_holder(dir, file)
+  if pid == false then return nil, pidfd end
   local made = false
   if not pid then
     if not create then return nil end
-    local ok, msg = core.mkdirs(M.netns_dir, 448)
-    if not ok then return nil, msg end
-    assert(core.mkdirs(M.state_dir(), 448))
+    -- The pins' directory exists before the holder's mount namespace copies the view.
+    local pins, perr = state.open("netns")
+    if not pins then return nil, perr end
+    pins:close()
     local cpid, cfd = core.clone({ "user", "mount", "net" })
     if cpid == nil then
       return nil, "a rootless topology needs a user namespace of its own: " .. tostring(cfd) ..
@@ -607,13 +620,15 @@ local function enter_holder(file, create)
     local ok1, m1 = core.setgroups(cpid, false)
     local ok2, m2 = core.write_idmap(cpid, "uid", "0 " .. ids.uid .. " 1\n")
     local ok3, m3 = core.write_idmap(cpid, "gid", "0 " .. ids.gid .. " 1\n")
-    if not (ok1 and ok2 and ok3) then
+    local ok4, m4 = true, nil
+    if ok1 and ok2 and ok3 then
+      ok4, m4 = dir:replace(holder_name(file), cpid .. " " .. assert(core.ns_id(cpid, "user")) .. "\n")
+    end
+    if not (ok1 and ok2 and ok3 and ok4) then
       core.kill(cfd, 9)
+      if not ok4 then return nil, m4 end
       return nil, "map ids of the topology holder: " .. tostring(m1 or m2 or m3)
     end
-    local f = assert(io.open(holder_path(file), "w"))
-    f:write(cpid, " ", assert(core.ns_id(cpid, "user")), "\n")
-    f:close()
     pid, pidfd, made = cpid, cfd, true
   end
   local ok, msg = core.setns(pidfd, "user", "mount", "net")
@@ -621,53 +636,84 @@ local function enter_holder(file, create)
   return pidfd, made
 end
 
-local function end_holder(file, pidfd)
+local function end_holder(dir, file, pidfd)
   require("lunshare.core").kill(pidfd, 9)
-  os.remove(holder_path(file))
+  dir:remove(holder_name(file))
 end
 
-local real_up, real_down, real_status = M.up, M.down, M.status
+-- Runs fn(dir) with the "net" state directory (made when create is set), then closes
+-- what the command opened. Without a directory (and create unset) fn gets nil.
+local function with_state(create, fn)
+  local dir, err = state.open("net", { create = create })
+  if not dir and err then return nil, err end
+  local pins
+  local results = table.pack(pcall(fn, dir, function(p) pins = p end))
+  if pins then pins:close() end
+  M.netns_dir = nil
+  if dir then dir:close() end
+  if not results[1] then error(results[2], 0) end
+  return table.unpack(results, 2, results.n)
+end
+
+-- The directories up made go once empty (a non-empty one stays, and those above it).
+local function prune()
+  if state.rootless() then state.prune("netns") end
+  state.prune("net")
+end
 
 function M.up(file)
-  if not runtime_base() then return real_up(file) end
   local t, errs = M.load(file)
   if not t then return nil, table.concat(errs, "\n"), "usage" end
-  local pidfd, made = enter_holder(file, true)
-  if not pidfd then return nil, made end
-  local changes, err, kind = real_up(file)
-  if not changes and made then end_holder(file, pidfd) end
-  return changes, err, kind
+  return with_state(true, function(dir, keep)
+    if not state.rootless() then return up_in(file, t, dir) end
+    local pidfd, made = enter_holder(dir, file, true)
+    if not pidfd then return nil, made end
+    local pins, perr = open_pins()
+    keep(pins)
+    local changes, err = nil, perr
+    if pins then changes, err = up_in(file, t, dir) end
+    if not changes and made then end_holder(dir, file, pidfd) end
+    return changes, err
+  end)
 end
 
 function M.down(file)
-  if not runtime_base() then return real_down(file) end
-  local pidfd, err = enter_holder(file, false)
-  if not pidfd then
-    if err then return nil, err end
-    return real_down(file) -- no holder: a state left alone, or nothing
-  end
-  local done, derr = real_down(file)
-  end_holder(file, pidfd)
-  if done then
-    done[#done + 1] = "(the rootless holder of " .. file .. " ended)"
-    -- The directories up made go too once empty (remove() leaves a non-empty one). The
-    -- netns directory is a mount point in the holder's mount namespace, which this
-    -- process is in: take that mount off first.
-    local base = runtime_base()
-    require("lunshare.core").umount(base .. "/netns")
-    for _, d in ipairs({ base .. "/netns", base .. "/net", base, base:match("^(/tmp/lunshare%-%d+)/") }) do
-      if d then os.remove(d) end
+  local done, err = with_state(false, function(dir, keep)
+    if not dir then return {} end -- nothing was ever up
+    if not state.rootless() then return down_in(file, dir) end
+    local pidfd, herr = enter_holder(dir, file, false)
+    if not pidfd and herr then return nil, herr end
+    -- Without a holder (it was killed) its namespaces are gone; what is left are the
+    -- state and the pins' empty files, which go too.
+    local pins, perr = open_pins()
+    if not pins then return nil, perr end
+    keep(pins)
+    local d, derr, changed = down_in(file, dir)
+    if pidfd and changed ~= false then
+      end_holder(dir, file, pidfd)
+      if d then d[#d + 1] = "(the rootless holder of " .. file .. " ended)" end
     end
-  end
-  return done, derr
+    return d, derr
+  end)
+  if done then prune() end
+  return done, err
 end
 
 function M.status(file)
-  if runtime_base() then
-    local pidfd, err = enter_holder(file, false)
-    if not pidfd and err then return nil, err end
-  end
-  return real_status(file)
+  local t, errs = M.load(file)
+  if not t then return nil, table.concat(errs, "\n"), "usage" end
+  return with_state(false, function(dir, keep)
+    if not state.rootless() then return status_in(t) end
+    local pidfd, herr
+    if dir then pidfd, herr = enter_holder(dir, file, false) end
+    if not pidfd and herr then return nil, herr end
+    -- No holder: nothing of a rootless topology exists, not even "here".
+    if not pidfd then return status_in(t, true) end
+    local pins, perr = open_pins()
+    if not pins then return nil, perr end
+    keep(pins)
+    return status_in(t)
+  end)
 end
 
 function M.main(args, fail)

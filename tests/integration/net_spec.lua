@@ -301,7 +301,7 @@ describe("network (rootless)", function()
     local X = "/run/xdg"
     local N = "setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR=" .. X .. " "
     local r = world(table.concat({
-      "mkdir -m 777 " .. X,
+      "mkdir -m 700 " .. X .. " && chown 65534:65534 " .. X,
       N .. "$L net up " .. WALK .. " >/dev/null; echo up=$?",
       N .. "$L net up " .. WALK,
       "H=$(cut -d\" \" -f1 " .. X .. "/lunshare/net/walkthrough.holder)",

@@ -30,3 +30,40 @@ describe("json #unit", function()
     assert.equal('"a\\n\\"b\\u0001"', json.encode("a\n\"b\1"))
   end)
 end)
+
+describe("json.decode #unit", function()
+  it("decodes what encode makes, escapes and all", function()
+    local v = { a = { 1, 2.5, "x\n\"\1é😀" }, b = true, c = false, d = {} }
+    local back = assert(json.decode(json.encode(v)))
+    assert.same(v, back)
+    assert.equal("😀", json.decode('"\\ud83d\\ude00"'))
+    assert.equal(json.null, json.decode(" null "))
+    assert.same({ 1, json.null, 3 }, json.decode("[1,null,3]"))
+  end)
+
+  it("says what it expected and where, never what it found", function()
+    for text, want in pairs({
+      ['while true do end'] = "expected a value at byte 1",
+      ['{"secret" 1}'] = "expected ':' at byte 11",
+      ['[1,2'] = "expected ',' or ']' at byte 5",
+      ['"abc'] = "expected a closing quote at byte 2",
+      ['{"a":1} x'] = "expected the end of the text at byte 9",
+      ['"a\\qb"'] = "expected an escape (\\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\uXXXX) at byte 4",
+    }) do
+      local v, err = json.decode(text)
+      assert.is_nil(v)
+      assert.equal(want, err)
+      assert.falsy(err:find("secret", 1, true) or err:find("while", 1, true))
+    end
+  end)
+
+  it("is bounded in size, depth and number of values", function()
+    assert.same({ nil, "larger than 1048576 bytes" }, { json.decode(string.rep(" ", (1 << 20) + 1) .. "1") })
+    assert.same({ nil, "larger than 10 bytes" }, { json.decode("[1,2,3,4,5]", { max_size = 10 }) })
+    assert.equal("expected at most 32 levels of nesting at byte 33",
+      select(2, json.decode(string.rep("[", 33) .. string.rep("]", 33))))
+    assert.truthy(json.decode(string.rep("[", 32) .. string.rep("]", 32)))
+    assert.equal("more than 100000 values", select(2, json.decode("[" .. string.rep("0,", 100000) .. "0]")))
+    assert.equal("more than 3 values", select(2, json.decode("[1,2,3]", { max_items = 3 })))
+  end)
+end)

@@ -1,0 +1,163 @@
+-- Where lunshare keeps what outlives one command, and the only way to it.
+--
+-- State lives in private directories, one per area ("net" for topologies, "netns" for a
+-- rootless topology's namespace pins; named sandboxes, a plan cache and sockets take theirs
+-- the same way):
+--   root     /run/lunshare/AREA
+--   a user   $XDG_RUNTIME_DIR/lunshare/AREA, or /tmp/lunshare-UID/lunshare/AREA without it
+-- Every component lunshare makes beneath the trusted root (/run, $XDG_RUNTIME_DIR, /tmp) is
+-- created 0700 and verified before use (a directory, not a symlink, owned by the caller,
+-- writable by no one else: core.statedir); a directory another user prepared is refused
+-- with one line naming it. Files are then opened relative to the verified directory, never
+-- through a symlink, created with O_EXCL, replaced by a write aside and a rename. State is
+-- data: read whole up to a cap and decoded by the bounded JSON decoder, never run.
+--
+--   local state = require "lunshare.state"
+--   local dir = assert(state.open("net"))             -- made when missing
+--   dir:append_json("t.state", { add = "hosts", x = "h1" })
+--   local records, err = dir:read_json_lines("t.state") -- nil, nil: no such file
+--   dir:remove("t.state"); dir:close(); state.prune("net")
+local M = {}
+
+M.MAX_SIZE = 1 << 20
+-- Values in one state file, all lines together: a topology of a few thousand objects.
+M.MAX_ITEMS = 200000
+
+local ENOENT = 2
+
+local function core() return require "lunshare.core" end
+
+-- The trusted root and the path beneath it, decided once from the real uid: a rootless
+-- command that entered its holder's user namespace (uid 0 there) keeps its place.
+local base_root, base_path
+function M.base()
+  if base_root == nil then
+    local ids = core().ids()
+    if ids.uid == 0 then
+      base_root, base_path = "/run", "lunshare"
+    else
+      local xdg = os.getenv("XDG_RUNTIME_DIR")
+      if xdg and xdg ~= "" then
+        base_root, base_path = xdg, "lunshare"
+      else
+        -- /tmp is shared by every user: another one may have made this name first, and
+        -- then it is refused (owned by someone else, or open to others), never used.
+        base_root, base_path = "/tmp", "lunshare-" .. ids.uid .. "/lunshare"
+      end
+    end
+  end
+  return base_root, base_path
+end
+
+-- Whether the caller is a user rather than root (state and namespaces kept rootless).
+function M.rootless()
+  local root = M.base()
+  return root ~= "/run"
+end
+
+local function check_area(area)
+  if type(area) ~= "string" or not area:match("^[%w_%-]+$") then
+    error("state area must be a plain name, got " .. tostring(area), 3)
+  end
+end
+
+local Dir = {}
+Dir.__index = Dir
+
+-- Opens the verified directory of an area, making it (and what is missing above it, down
+-- from the trusted root) unless opts.create is false. Returns the directory; nil when it
+-- is missing and create is false; nil and a one-line message when it is refused.
+function M.open(area, opts)
+  check_area(area)
+  local create = not (opts and opts.create == false)
+  local root, path = M.base()
+  local fd, msg, errno = core().statedir(root, path .. "/" .. area, create)
+  if not fd then
+    if errno == ENOENT and not create then return nil end
+    return nil, msg, errno
+  end
+  return setmetatable({ fd = fd, area = area, path = root .. "/" .. path .. "/" .. area }, Dir)
+end
+
+-- Removes the area's directory and those above it that lunshare made, each once empty
+-- (a non-empty one stays, with everything above it).
+function M.prune(area)
+  check_area(area)
+  local root, path = M.base()
+  return core().statedir_prune(root, path .. "/" .. area)
+end
+
+-- The display path of a file in the directory (for messages only: never opened).
+function Dir:file(name) return self.path .. "/" .. name end
+
+-- core names the file in its messages by the name alone: give the whole path.
+function Dir:_say(name, msg)
+  if msg:sub(1, #name + 1) == name .. ":" then return self.path .. "/" .. msg end
+  return self:file(name) .. ": " .. msg
+end
+
+function Dir:_result(name, ok, msg, errno)
+  if ok == nil then return nil, self:_say(name, msg), errno end
+  return ok
+end
+
+-- The whole file (at most max bytes, 1 MiB by default); nil when there is none; nil and
+-- a message when it is not a regular file of the caller's, or too large.
+function Dir:read(name, max)
+  local text, msg, errno = core().state_read(self.fd, name, max or M.MAX_SIZE)
+  if text then return text end
+  if errno == ENOENT then return nil end
+  return nil, self:_say(name, msg), errno
+end
+
+-- A new file (never over an existing one).
+function Dir:create(name, text) return self:_result(name, core().state_write(self.fd, name, text, "create")) end
+function Dir:append(name, text) return self:_result(name, core().state_write(self.fd, name, text, "append")) end
+-- The whole file replaced at once: written aside, renamed over.
+function Dir:replace(name, text) return self:_result(name, core().state_write(self.fd, name, text, "replace")) end
+-- true when removed, false when there was none.
+function Dir:remove(name) return self:_result(name, core().state_remove(self.fd, name)) end
+function Dir:list() return self:_result("", core().state_list(self.fd)) end
+function Dir:close() self.fd:close() end
+-- The directory's handle, for core calls that work relative to it (netns pins).
+function Dir:handle() return self.fd end
+
+-- ---- JSON lines ------------------------------------------------------------------------
+
+local function encode_line(v) return require("lunshare.json").encode(v) .. "\n" end
+
+function Dir:append_json(name, value) return self:append(name, encode_line(value)) end
+
+function Dir:replace_json_lines(name, values)
+  local out = {}
+  for i, v in ipairs(values) do out[i] = encode_line(v) end
+  return self:replace(name, table.concat(out))
+end
+
+-- The values of a file of JSON lines, in order; nil when there is no file; nil and
+-- "PATH: not a valid state file (line N: expected … at byte M)" when any line is not
+-- JSON, or the file is over the bounds. The file's text is never quoted.
+function Dir:read_json_lines(name)
+  local text, err, errno = self:read(name)
+  if not text then return nil, err, errno end
+  local json = require "lunshare.json"
+  local out, n, left = {}, 0, M.MAX_ITEMS
+  for line in text:gmatch("([^\n]*)\n?") do
+    n = n + 1
+    if line ~= "" then
+      local v, why = json.decode(line, { max_items = left })
+      if v == nil then
+        return nil, self:file(name) .. ": not a valid state file (line " .. n .. ": " .. why .. ")"
+      end
+      out[#out + 1] = v
+      local function count(x)
+        left = left - 1
+        if type(x) == "table" then for _, y in pairs(x) do count(y) end end
+      end
+      count(v)
+    end
+  end
+  return out
+end
+
+return M
