@@ -23,25 +23,38 @@ static const char *const cg_names[CG_N] = { "memory", "pids", "cpu" };
 
 struct lsh_cgroup {
 	int v2;
-	char *dir[CG_N]; /* v1: one per controller in use; v2: dir[0] only */
+	/* v1: one per controller in use; v2: [0] only. The run's cgroup is made and verified
+	 * once (lsh_private_dir_at), then only ever used through fd, and removed by name in
+	 * parent: never by a path someone could redirect in between. dir is for messages. */
+	char *dir[CG_N];
+	int fd[CG_N];
+	int parent[CG_N];
+	char *name;
 };
 
-static int write_file(const char *dir, const char *file, const char *value, struct lsh_err **err)
+/* Writes value to file in the cgroup directory dirfd (dir names it in messages). */
+static int write_at(int dirfd, const char *dir, const char *file, const char *value, struct lsh_err **err)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = openat(dirfd, file, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return lsh_err_set(err, errno, "open %s", path);
+		return lsh_err_set(err, errno, "open %s/%s", dir, file);
 	ssize_t n = write(fd, value, strlen(value));
 	if (n < 0)
-		return lsh_err_set(err, errno, "write \"%s\" to %s", value, path);
+		return lsh_err_set(err, errno, "write \"%s\" to %s/%s", value, dir, file);
 	return 0;
 }
 
-static char *read_small(const char *path)
+static int write_file(const char *dir, const char *file, const char *value, struct lsh_err **err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return lsh_err_set(err, errno, "open %s", dir);
+	return write_at(dirfd, dir, file, value, err);
+}
+
+static char *read_small_at(int dirfd, const char *path)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
 	char *buf = malloc(65536);
@@ -53,6 +66,11 @@ static char *read_small(const char *path)
 		len += (size_t)n;
 	buf[len] = '\0';
 	return buf;
+}
+
+static char *read_small(const char *path)
+{
+	return read_small_at(AT_FDCWD, path);
 }
 
 /* The caller's own path in the hierarchy with this controller ("" for v2's "0::"). */
@@ -173,50 +191,68 @@ static int write_limits(struct lsh_cgroup *cg, const struct lsh_cgroup_limits *l
 	int64_t period = lim->cpu_period > 0 ? lim->cpu_period : 100000;
 	int r = 0;
 	if (cg->v2) {
+		int fd = cg->fd[0];
+		const char *d = cg->dir[0];
 		if (lim->memory > 0) {
 			snprintf(v, sizeof v, "%lld", (long long)lim->memory);
-			if ((r = write_file(cg->dir[0], "memory.max", v, err)) < 0)
+			if ((r = write_at(fd, d, "memory.max", v, err)) < 0)
 				return r;
 			/* Swap would let the command go past the limit instead of being killed. */
-			write_file(cg->dir[0], "memory.swap.max", "0", NULL);
+			write_at(fd, d, "memory.swap.max", "0", NULL);
 		}
 		if (lim->pids > 0) {
 			snprintf(v, sizeof v, "%lld", (long long)lim->pids);
-			if ((r = write_file(cg->dir[0], "pids.max", v, err)) < 0)
+			if ((r = write_at(fd, d, "pids.max", v, err)) < 0)
 				return r;
 		}
 		if (lim->cpu_quota > 0) {
 			snprintf(v, sizeof v, "%lld %lld", (long long)lim->cpu_quota, (long long)period);
-			r = write_file(cg->dir[0], "cpu.max", v, err);
+			r = write_at(fd, d, "cpu.max", v, err);
 		}
 		return r;
 	}
 	if (lim->memory > 0) {
 		snprintf(v, sizeof v, "%lld", (long long)lim->memory);
-		if ((r = write_file(cg->dir[CG_MEMORY], "memory.limit_in_bytes", v, err)) < 0)
+		if ((r = write_at(cg->fd[CG_MEMORY], cg->dir[CG_MEMORY], "memory.limit_in_bytes", v, err)) < 0)
 			return r;
 		/* memsw exists only with swap accounting; without it there is nothing to cap. */
-		write_file(cg->dir[CG_MEMORY], "memory.memsw.limit_in_bytes", v, NULL);
+		write_at(cg->fd[CG_MEMORY], cg->dir[CG_MEMORY], "memory.memsw.limit_in_bytes", v, NULL);
 	}
 	if (lim->pids > 0) {
 		snprintf(v, sizeof v, "%lld", (long long)lim->pids);
-		if ((r = write_file(cg->dir[CG_PIDS], "pids.max", v, err)) < 0)
+		if ((r = write_at(cg->fd[CG_PIDS], cg->dir[CG_PIDS], "pids.max", v, err)) < 0)
 			return r;
 	}
 	if (lim->cpu_quota > 0) {
 		snprintf(v, sizeof v, "%lld", (long long)period);
-		if ((r = write_file(cg->dir[CG_CPU], "cpu.cfs_period_us", v, err)) < 0)
+		if ((r = write_at(cg->fd[CG_CPU], cg->dir[CG_CPU], "cpu.cfs_period_us", v, err)) < 0)
 			return r;
 		snprintf(v, sizeof v, "%lld", (long long)lim->cpu_quota);
-		r = write_file(cg->dir[CG_CPU], "cpu.cfs_quota_us", v, err);
+		r = write_at(cg->fd[CG_CPU], cg->dir[CG_CPU], "cpu.cfs_quota_us", v, err);
 	}
 	return r;
 }
 
-static int make_dir(const char *dir, struct lsh_err **err)
+/* Makes the run's cgroup dir (a path: its parent is the trusted cgroup the caller is
+ * under) for slot c: the parent opened, the cgroup made new with mkdirat, opened with
+ * O_NOFOLLOW and verified (a directory, ours, 0700) before anything is written to it. */
+static int make_dir(struct lsh_cgroup *cg, int c, char *dir, struct lsh_err **err)
 {
-	if (mkdir(dir, 0755) < 0)
-		return lsh_err_set(err, errno, "create cgroup %s", dir);
+	cg->dir[c] = dir;
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return lsh_err_msg(err, EINVAL, "create cgroup %s: no parent", dir);
+	*slash = '\0';
+	cg->parent[c] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int e = errno;
+	*slash = '/';
+	if (cg->parent[c] < 0)
+		return lsh_err_set(err, e, "create cgroup %s", dir);
+	int fd = lsh_private_dir_at(cg->parent[c], cg->name, LSH_STATEDIR_CREATE | LSH_STATEDIR_EXCL, "cgroup",
+				    dir, err);
+	if (fd < 0)
+		return fd;
+	cg->fd[c] = fd;
 	return 0;
 }
 
@@ -225,17 +261,15 @@ int lsh_cgroup_sweep(struct lsh_cgroup *cg, const char *prefix)
 	size_t plen = strlen(prefix);
 	int removed = 0;
 	for (int c = 0; cg && c < CG_N; c++) {
-		if (cg->dir[c] == NULL)
+		if (cg->parent[c] < 0)
 			continue;
-		char parent[4096];
-		snprintf(parent, sizeof parent, "%s", cg->dir[c]);
-		char *slash = strrchr(parent, '/');
-		if (slash == NULL)
+		int dfd = openat(cg->parent[c], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+		if (d == NULL) {
+			if (dfd >= 0)
+				close(dfd);
 			continue;
-		*slash = '\0';
-		DIR *d = opendir(parent);
-		if (d == NULL)
-			continue;
+		}
 		struct dirent *e;
 		while ((e = readdir(d)) != NULL) {
 			char *end;
@@ -248,9 +282,7 @@ int lsh_cgroup_sweep(struct lsh_cgroup *cg, const char *prefix)
 			 * namespace: leave it. */
 			if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 				continue;
-			char path[4400];
-			snprintf(path, sizeof path, "%s/%s", parent, e->d_name);
-			if (rmdir(path) == 0)
+			if (unlinkat(cg->parent[c], e->d_name, AT_REMOVEDIR) == 0)
 				removed++;
 		}
 		closedir(d);
@@ -258,23 +290,34 @@ int lsh_cgroup_sweep(struct lsh_cgroup *cg, const char *prefix)
 	return removed;
 }
 
+static struct lsh_cgroup *cgroup_new(const char *name)
+{
+	struct lsh_cgroup *cg = calloc(1, sizeof *cg);
+	if (cg == NULL)
+		return NULL;
+	for (int c = 0; c < CG_N; c++)
+		cg->fd[c] = cg->parent[c] = -1;
+	if ((cg->name = strdup(name)) == NULL) {
+		free(cg);
+		return NULL;
+	}
+	return cg;
+}
+
 int lsh_cgroup_create(const char *name, const struct lsh_cgroup_limits *lim, struct lsh_cgroup **out,
 		      struct lsh_err **err)
 {
-	struct lsh_cgroup *cg = calloc(1, sizeof *cg);
 	int r;
 
 	*out = NULL;
+	if (strchr(name, '/') || name[0] == '.' || name[0] == '\0')
+		return lsh_err_msg(err, EINVAL, "cgroup: bad name \"%s\"", name);
+	struct lsh_cgroup *cg = cgroup_new(name);
 	if (cg == NULL)
 		return lsh_err_set(err, ENOMEM, "cgroup");
-	if (strchr(name, '/') || name[0] == '.' || name[0] == '\0') {
-		free(cg);
-		return lsh_err_msg(err, EINVAL, "cgroup: bad name \"%s\"", name);
-	}
 	char *dir = v2_dir(name, lim);
 	if (dir) {
 		cg->v2 = 1;
-		cg->dir[0] = dir;
 		/* The parent must hand the controllers down before the child can use them; it
 		 * usually does already (see v2_dir), else it is asked to. */
 		char *parent = strndup(dir, (size_t)(strrchr(dir, '/') - dir));
@@ -287,14 +330,13 @@ int lsh_cgroup_create(const char *name, const struct lsh_cgroup_limits *lim, str
 			if (wants(lim, c) && !has_word(enabled, cg_names[c]) &&
 			    (r = write_file(parent, "cgroup.subtree_control", v, err)) < 0) {
 				free(parent);
+				free(dir);
 				lsh_cgroup_destroy(cg);
 				return lsh_err_wrap(err, "cgroup v2: enable %s for children", cg_names[c]);
 			}
 		}
 		free(parent);
-		if ((r = make_dir(dir, err)) < 0) {
-			free(cg->dir[0]);
-			cg->dir[0] = NULL;
+		if ((r = make_dir(cg, 0, dir, err)) < 0) {
 			lsh_cgroup_destroy(cg);
 			return r;
 		}
@@ -311,12 +353,14 @@ int lsh_cgroup_create(const char *name, const struct lsh_cgroup_limits *lim, str
 						   cg_names[c]);
 			}
 			char *d = join_dir(mnt, own, name);
-			if (d == NULL || (r = make_dir(d, err)) < 0) {
-				free(d);
+			if (d == NULL) {
 				lsh_cgroup_destroy(cg);
-				return d ? r : lsh_err_set(err, ENOMEM, "cgroup");
+				return lsh_err_set(err, ENOMEM, "cgroup");
 			}
-			cg->dir[c] = d;
+			if ((r = make_dir(cg, c, d, err)) < 0) {
+				lsh_cgroup_destroy(cg);
+				return r;
+			}
 		}
 	}
 	if ((r = write_limits(cg, lim, err)) < 0) {
@@ -332,8 +376,8 @@ int lsh_cgroup_attach(struct lsh_cgroup *cg, pid_t pid, struct lsh_err **err)
 	char v[32];
 	snprintf(v, sizeof v, "%d", (int)pid);
 	for (int c = 0; c < CG_N; c++)
-		if (cg->dir[c]) {
-			int r = write_file(cg->dir[c], "cgroup.procs", v, err);
+		if (cg->fd[c] >= 0) {
+			int r = write_at(cg->fd[c], cg->dir[c], "cgroup.procs", v, err);
 			if (r < 0)
 				return r;
 		}
@@ -344,17 +388,15 @@ int lsh_cgroup_fd(struct lsh_cgroup *cg, struct lsh_err **err)
 {
 	if (!cg->v2)
 		return -ENOENT;
-	int fd = open(cg->dir[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = fcntl(cg->fd[0], F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
 		return lsh_err_set(err, errno, "open %s", cg->dir[0]);
 	return fd;
 }
 
-static long long field(const char *dir, const char *file, const char *key)
+static long long field(int dirfd, const char *file, const char *key)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
-	_cleanup_free_ char *text = read_small(path);
+	_cleanup_free_ char *text = read_small_at(dirfd, file);
 	if (text == NULL)
 		return -1;
 	size_t klen = strlen(key);
@@ -369,11 +411,11 @@ int lsh_cgroup_oom_killed(struct lsh_cgroup *cg)
 	if (cg == NULL)
 		return 0;
 	if (cg->v2)
-		return cg->dir[0] && field(cg->dir[0], "memory.events", "oom_kill") > 0;
-	if (cg->dir[CG_MEMORY] == NULL)
+		return cg->fd[0] >= 0 && field(cg->fd[0], "memory.events", "oom_kill") > 0;
+	if (cg->fd[CG_MEMORY] < 0)
 		return 0;
 	/* oom_kill in memory.oom_control since Linux 4.13. */
-	return field(cg->dir[CG_MEMORY], "memory.oom_control", "oom_kill") > 0;
+	return field(cg->fd[CG_MEMORY], "memory.oom_control", "oom_kill") > 0;
 }
 
 const char *lsh_cgroup_path(struct lsh_cgroup *cg)
@@ -386,18 +428,16 @@ const char *lsh_cgroup_path(struct lsh_cgroup *cg)
 	return NULL;
 }
 
-/* Kills what is left and removes the directory; a dying process leaves the cgroup a
- * moment after its parent saw it exit, so rmdir is retried briefly on EBUSY. */
-static void remove_dir(const char *dir)
+/* Kills what is left and removes the directory (name in parent); a dying process leaves
+ * the cgroup a moment after its parent saw it exit, so rmdir is retried briefly on EBUSY. */
+static void remove_dir(int parent, int dirfd, const char *name)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/cgroup.procs", dir);
 	for (int tries = 0; tries < 200; tries++) {
-		if (rmdir(dir) == 0 || errno == ENOENT)
+		if (unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
 			return;
 		if (errno != EBUSY)
 			return;
-		_cleanup_free_ char *pids = read_small(path);
+		_cleanup_free_ char *pids = read_small_at(dirfd, "cgroup.procs");
 		for (char *p = pids; p && *p;) {
 			int pid = atoi(p);
 			if (pid > 0)
@@ -415,10 +455,14 @@ void lsh_cgroup_destroy(struct lsh_cgroup *cg)
 	if (cg == NULL)
 		return;
 	for (int c = 0; c < CG_N; c++) {
-		if (cg->dir[c]) {
-			remove_dir(cg->dir[c]);
-			free(cg->dir[c]);
+		if (cg->fd[c] >= 0) {
+			remove_dir(cg->parent[c], cg->fd[c], cg->name);
+			close(cg->fd[c]);
 		}
+		if (cg->parent[c] >= 0)
+			close(cg->parent[c]);
+		free(cg->dir[c]);
 	}
+	free(cg->name);
 	free(cg);
 }

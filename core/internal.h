@@ -40,6 +40,14 @@ static inline int take_fd(int *fd)
 
 #define LSH_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Opens the directory name beneath dirfd as lsh_statedir_open opens each component: never
+ * through a symlink, made 0700 when missing and LSH_STATEDIR_CREATE is set (with
+ * LSH_STATEDIR_EXCL it must be new: -EEXIST otherwise), then verified with fstat (a
+ * directory, owned by the effective uid, writable by no one else). what and shown name it
+ * in messages ("cgroup", its path). Returns a new O_DIRECTORY fd. */
+int lsh_private_dir_at(int dirfd, const char *name, unsigned flags, const char *what, const char *shown,
+		       struct lsh_err **err);
+
 /* Undo actions the supervisor records as it creates host-side objects; run in reverse. */
 typedef void (*lsh_undo_fn)(void *arg);
 

@@ -27,62 +27,64 @@ static int check_name(const char *name, struct lsh_err **err)
 	return 0;
 }
 
-/* Why an existing component is refused, or 0 when it may be used. */
-static int verify(int fd, const char *shown, struct lsh_err **err)
+/* Why a directory is refused, or 0 when it may be used. */
+static int verify(int fd, const char *what, const char *shown, struct lsh_err **err)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return lsh_err_set(err, errno, "state directory %s", shown);
+		return lsh_err_set(err, errno, "%s %s", what, shown);
 	if (!S_ISDIR(st.st_mode))
-		return lsh_err_msg(err, ENOTDIR, "state directory %s: is %s, not a directory", shown,
+		return lsh_err_msg(err, ENOTDIR, "%s %s: is %s, not a directory", what, shown,
 				   lsh_file_kind(st.st_mode));
 	if (st.st_uid != geteuid())
-		return lsh_err_msg(err, EPERM, "state directory %s: owned by uid %u, not by this user "
-				   "(uid %u); another user may have made it: remove it, or set XDG_RUNTIME_DIR "
-				   "to a directory of your own", shown, (unsigned)st.st_uid, (unsigned)geteuid());
+		return lsh_err_msg(err, EPERM, "%s %s: owned by uid %u, not by this user (uid %u); "
+				   "another user may have made it: remove it, or set XDG_RUNTIME_DIR to a "
+				   "directory of your own", what, shown, (unsigned)st.st_uid, (unsigned)geteuid());
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return lsh_err_msg(err, EPERM, "state directory %s: writable by %s (mode %04o); "
-				   "it must be private to its owner", shown,
-				   (st.st_mode & S_IWOTH) ? "others" : "its group", (unsigned)(st.st_mode & 07777));
+		return lsh_err_msg(err, EPERM, "%s %s: writable by %s (mode %04o); it must be private "
+				   "to its owner", what, shown, (st.st_mode & S_IWOTH) ? "others" : "its group",
+				   (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
-/* Opens the directory name beneath dirfd without following a symlink, making it (0700)
- * when it is missing and create is set. Returns a new fd, verified. */
-static int open_component(int dirfd, const char *name, int create, const char *shown,
-			  struct lsh_err **err)
+int lsh_private_dir_at(int dirfd, const char *name, unsigned flags, const char *what, const char *shown,
+		       struct lsh_err **err)
 {
 	const int oflags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-	int made = 0;
-	int fd = openat(dirfd, name, oflags);
-	if (fd < 0 && errno == ENOENT && create) {
-		/* EEXIST: another run made it a moment ago; it is verified like any other. */
+	int made = 0, fd = -1;
+	if (!(flags & LSH_STATEDIR_EXCL))
+		fd = openat(dirfd, name, oflags);
+	if (fd < 0 && (errno == ENOENT || (flags & LSH_STATEDIR_EXCL)) && (flags & LSH_STATEDIR_CREATE)) {
+		/* EEXIST: another run made it a moment ago; it is verified like any other,
+		 * unless this one must be new. */
 		if (mkdirat(dirfd, name, 0700) == 0)
 			made = 1;
-		else if (errno != EEXIST)
-			return lsh_err_set(err, errno, "create state directory %s", shown);
+		else if (errno != EEXIST || (flags & LSH_STATEDIR_EXCL))
+			return lsh_err_set(err, errno, "create %s %s", what, shown);
+		/* Opened by name right after mkdir, but with O_NOFOLLOW and then checked: if
+		 * someone swapped it in between, what we hold is refused, never used. */
 		fd = openat(dirfd, name, oflags);
 	}
 	if (fd < 0) {
 		int e = errno;
 		struct stat st;
 		if (e == ENOENT)
-			return lsh_err_msg(err, ENOENT, "state directory %s: no such directory", shown);
-		/* O_NOFOLLOW|O_DIRECTORY refuses a symlink (ELOOP) and anything not a
-		 * directory (ENOTDIR): say which it was. */
+			return lsh_err_msg(err, ENOENT, "%s %s: no such directory", what, shown);
+		/* O_NOFOLLOW|O_DIRECTORY refuses a symlink and anything not a directory (ELOOP
+		 * or ENOTDIR): say which it was. */
 		if ((e == ELOOP || e == ENOTDIR) && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			return lsh_err_msg(err, S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR, "state directory %s: is %s, "
-					   "not a directory%s", shown, lsh_file_kind(st.st_mode),
+			return lsh_err_msg(err, S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR, "%s %s: is %s, not a "
+					   "directory%s", what, shown, lsh_file_kind(st.st_mode),
 					   S_ISLNK(st.st_mode) ? " (symlinks are never followed here)" : "");
-		return lsh_err_set(err, e, "state directory %s", shown);
+		return lsh_err_set(err, e, "%s %s", what, shown);
 	}
 	/* mkdir obeys the umask, which can only take bits away; 0700 is exact. */
 	if (made && fchmod(fd, 0700) < 0) {
 		int e = errno;
 		close(fd);
-		return lsh_err_set(err, e, "state directory %s: chmod 0700", shown);
+		return lsh_err_set(err, e, "%s %s: chmod 0700", what, shown);
 	}
-	int r = verify(fd, shown, err);
+	int r = verify(fd, what, shown, err);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -119,8 +121,9 @@ static int open_root(const char *root, struct lsh_err **err)
 	return fd;
 }
 
-/* Walks comp[0..n) beneath root; stores every component's fd in fds (fds[0] the root). */
-static int walk(const char *root, char **comp, int n, int create, int *fds, struct lsh_err **err)
+/* Walks comp[0..n) beneath root (LSH_STATEDIR_EXCL applies to the last one); stores every
+ * component's fd in fds (fds[0] the root). */
+static int walk(const char *root, char **comp, int n, unsigned flags, int *fds, struct lsh_err **err)
 {
 	char shown[4096];
 	size_t len = (size_t)snprintf(shown, sizeof shown, "%s", root);
@@ -132,7 +135,8 @@ static int walk(const char *root, char **comp, int n, int create, int *fds, stru
 		if (len < sizeof shown)
 			len += (size_t)snprintf(shown + len, sizeof shown - len, "%s%s",
 						len && shown[len - 1] == '/' ? "" : "/", comp[i]);
-		int fd = open_component(fds[i], comp[i], create, shown, err);
+		unsigned f = (flags & LSH_STATEDIR_CREATE) | (i == n - 1 ? (flags & LSH_STATEDIR_EXCL) : 0);
+		int fd = lsh_private_dir_at(fds[i], comp[i], f, "state directory", shown, err);
 		if (fd < 0)
 			return fd;
 		fds[i + 1] = fd;
@@ -154,7 +158,7 @@ int lsh_statedir_open(const char *root, const char *path, unsigned flags, struct
 	int n = split(path, buf, sizeof buf, comp, err);
 	if (n < 0)
 		return n;
-	int r = walk(root, comp, n, (flags & LSH_STATEDIR_CREATE) != 0, fds, err);
+	int r = walk(root, comp, n, flags, fds, err);
 	if (r < 0) {
 		close_all(fds, n);
 		return r;

@@ -404,7 +404,10 @@ LSH_API int lsh_file_read(int dirfd, const char *path, unsigned flags, size_t ma
  * the path and why: "state directory /tmp/lunshare-1000: owned by uid 1001, not by this
  * user (uid 1000); …", "…: writable by others (mode 0777); …", "…: is a symlink, …". The
  * root itself is opened by path, following symlinks: it is the caller's choice. */
-enum { LSH_STATEDIR_CREATE = 1 << 0 };
+enum {
+	LSH_STATEDIR_CREATE = 1 << 0, /* make missing components, 0700 */
+	LSH_STATEDIR_EXCL = 1 << 1,   /* the last component must be new (-EEXIST) */
+};
 /* Walks path (relative, like "lunshare-1000/lunshare/net") beneath root. Returns a new
  * O_DIRECTORY|O_CLOEXEC fd of the last component for the calls below; -ENOENT when a
  * component is missing and not created. Borrows root and path. */

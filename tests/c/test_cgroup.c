@@ -88,6 +88,13 @@ int main(void)
 	const char *dir = lsh_cgroup_path(cg);
 	struct stat st;
 	ok(dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode), "the cgroup exists: %s", dir ? dir : "");
+	ok(dir && (st.st_mode & 07777) == 0700 && st.st_uid == geteuid(),
+	   "it is private to its owner, 0700, like every directory lunshare makes (%o)", (unsigned)(st.st_mode & 07777));
+	struct lsh_cgroup *again = NULL;
+	r = lsh_cgroup_create(name, &lim, &again, &err);
+	ok(r == -EEXIST && again == NULL, "one that exists already is refused, never taken over (%d)", r);
+	lsh_err_free(err);
+	err = NULL;
 	snprintf(path, sizeof path, "%s/memory.limit_in_bytes", dir);
 	if (access(path, F_OK) != 0)
 		snprintf(path, sizeof path, "%s/memory.max", dir);
