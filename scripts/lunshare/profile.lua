@@ -36,6 +36,14 @@ function M.search_path()
 end
 
 local read_file = util.read_file
+local EISDIR, EINVAL, EFBIG = 21, 22, 27
+
+-- "PATH: why" from read_file, without the path.
+local function cause(path, err)
+  err = tostring(err)
+  if err:sub(1, #path + 2) == path .. ": " then return err:sub(#path + 3) end
+  return err
+end
 
 local function shipped()
   local ok, embedded = pcall(require, "lunshare.embedded")
@@ -79,7 +87,7 @@ function M.find(name, from)
     end
     path = normalize(path)
     local src, err = read_file(path)
-    if not src then return nil, "cannot read profile " .. path .. ": " .. tostring(err):gsub("^[^:]*: ", "") end
+    if not src then return nil, "cannot read profile " .. path .. ": " .. cause(path, err) end
     return src, path
   end
   if not name:match("^[%w_%-%.]+$") then
@@ -87,8 +95,14 @@ function M.find(name, from)
   end
   for _, dir in ipairs(M.search_path()) do
     local path = dir .. "/" .. name .. ".lua"
-    local src = read_file(path)
+    local src, err, errno = read_file(path)
     if src then return src, path end
+    -- Missing or out of reach here: look further. A file there that cannot be a
+    -- profile (a FIFO, a directory, one over the cap) is an error, not a reason to take
+    -- the next one.
+    if errno == EISDIR or errno == EINVAL or errno == EFBIG then
+      return nil, "cannot read profile " .. path .. ": " .. cause(path, err)
+    end
   end
   local ship = shipped()
   if ship[name] then return ship[name].source, ship[name].path end
@@ -116,6 +130,30 @@ local function split_origin(o)
   return o, nil
 end
 M.split_origin = split_origin
+
+-- Lua's words, which an error may quote without quoting the file.
+local LUA_WORDS = {}
+for w in ([[and break do else elseif end false for function goto if in local nil not or
+  repeat return then true until while]]):gmatch("%a+") do LUA_WORDS[w] = true end
+
+-- What an evaluation error may say about a file reached through `extends` that is not a
+-- profile by name (it does not end in .lua): `extends = "/etc/shadow"` must not make its
+-- text appear in a message. A syntax error keeps Lua's description and line without the
+-- tokens it quotes (its "near '…'", any quoted name); any other error of the evaluation
+-- (`KEY=value` reads the name value) says only that it failed. The bounds' own messages
+-- quote nothing and stay.
+local function not_a_profile(msg)
+  if msg:match("^profile runs too long") or msg:match("^profile uses too much memory") then return msg end
+  local syntax = msg:match("^syntax error: (.*)$")
+  local why = " (its name does not end in .lua, so its text is not shown)"
+  if not syntax then return "not a profile: evaluating it failed" .. why end
+  syntax = syntax:gsub("%s*near%s.*$", ""):gsub("'([^']*)'", function(t)
+    if LUA_WORDS[t] or t:match("^%p+$") then return nil end
+    return "'…'"
+  end)
+  if syntax == "syntax error" or syntax == "" then return "syntax error" .. why end
+  return "syntax error: " .. syntax .. why
+end
 
 -- Evaluates one file of the chain and, through `extends`, its parents; returns the
 -- merged profile or nil (the reasons are in L.errors).
@@ -147,7 +185,9 @@ local function load_chain(name, from, stack, L)
   local ctor_lines = setmetatable({}, { __mode = "k" })
   local value, err = sandbox.evaluate(src, file, names_for(file, map, L), ctor_lines)
   if value == nil and err then
-    L.errors[#L.errors + 1] = { file = file, line = err.line, path = "", msg = err.msg }
+    local msg = err.msg
+    if from and not file:match("%.lua$") then msg = not_a_profile(msg) end
+    L.errors[#L.errors + 1] = { file = file, line = err.line, path = "", msg = msg }
     return nil
   end
   if type(value) ~= "table" then

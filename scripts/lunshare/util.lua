@@ -37,15 +37,17 @@ function M.suggest(name, candidates)
   return n and (" (did you mean '" .. n .. "'?)") or ""
 end
 
--- The whole content of a file, or nil and the error message.
-function M.read_file(path)
-  local f, err = io.open(path, "r")
-  if not f then return nil, err end
-  local s, rerr = f:read("a")
-  f:close()
-  -- io.open names the file in its errors; read does not ("Is a directory").
-  if not s then return nil, path .. ": " .. tostring(rerr) end
-  return s
+-- At most this much of any file lunshare reads whole: a profile, a file a profile names,
+-- a topology.
+M.FILE_MAX = 1 << 20
+
+-- The whole content of a file, or nil, "PATH: why" and the errno. Every file that someone
+-- else may have chosen (a profile, what it extends, its seccomp rules, a topology, and any
+-- file a later field names) is read through here: only a regular file is read, its open
+-- never blocks (a FIFO fails at once), and past max bytes (1 MiB) it is refused with
+-- "PATH: larger than 1 MiB". A message names the file, never its content.
+function M.read_file(path, max)
+  return require("lunshare.core").read_file(path, max or M.FILE_MAX)
 end
 
 function M.sorted_keys(t)

@@ -1,0 +1,144 @@
+-- Files a profile names (extends, seccomp.file), the profile on the command line and
+-- topology files: only a regular file is read, never blocking, up to 1 MiB; and a message
+-- about a file that is not a profile names it, its line and what was expected, never a
+-- word of it. Through the real CLI, as root and as nobody. #integration
+local H = require "helpers"
+
+-- Words of the secret that must never appear in any output.
+local WORDS = { "lshroot", "SECRETWORD", "hunter2", "passphrase", "supersecret", "daemonx", "19000" }
+
+local dir -- the spec's own files, made by root
+-- The secrets, per mode: 0600 and owned by the caller, who can read them; a profile must
+-- still not make lunshare print them.
+local secrets, envfiles = {}, {}
+
+local function write(path, text, mode)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+  os.execute("chmod " .. mode .. " " .. path)
+end
+
+setup(function()
+  dir = os.tmpname() .. ".d"
+  assert(os.execute("mkdir -m 755 " .. dir))
+  for _, mode in ipairs(H.modes) do
+    -- Shaped like /etc/shadow, with distinctive words on every line.
+    secrets[mode] = dir .. "/shadow-" .. mode
+    write(secrets[mode], "lshroot:$y$j9T$SECRETWORD:19000:0:99999:7:::\ndaemonx:*:19000:0:99999:7:::\nhunter2 passphrase\n", "600")
+    -- Shaped like an environment file: valid Lua that reads a name.
+    envfiles[mode] = dir .. "/env-" .. mode
+    write(envfiles[mode], "TOKEN=supersecret\n", "600")
+    if mode == "rootless" then
+      os.execute(string.format("chown %d %s %s", H.NOBODY_UID, secrets[mode], envfiles[mode]))
+    end
+  end
+  assert(os.execute("mkfifo -m 666 " .. dir .. "/fifo"))
+  assert(os.execute("head -c 2097152 /dev/zero | tr '\\0' ' ' > " .. dir .. "/big.lua && chmod 644 " .. dir .. "/big.lua"))
+  assert(os.execute("mkdir -m 755 " .. dir .. "/adir.lua"))
+end)
+
+teardown(function()
+  os.execute("rm -rf " .. dir)
+end)
+
+local function leaks(text)
+  for _, w in ipairs(WORDS) do
+    if text:find(w, 1, true) then return w end
+  end
+  return nil
+end
+
+for _, mode in ipairs(H.modes) do
+  describe("files a profile names (" .. mode .. ")", function()
+    local secret, envfile = secrets[mode], envfiles[mode]
+    local function lsh(args)
+      -- A bound on every command: a read that blocks fails the test, not the suite.
+      return H.sh("timeout 5 " .. H.quote(H.bin) .. " " .. H.join(args), { mode = mode })
+    end
+
+    it("seccomp.file naming a secret file prints none of it through check, explain or diff", function()
+      local p = H.profile('return { extends = "default", seccomp = { file = "' .. secret .. '" } }')
+      for _, args in ipairs({ { "check", p }, { "explain", p }, { "explain", "--json", p }, { "diff", "default", p } }) do
+        local r = lsh(args)
+        assert.equal(2, r.code, args[1] .. ": " .. r.out .. r.err)
+        assert.is_nil(leaks(r.out .. r.err), args[1] .. " printed a word of the file: " .. r.out .. r.err)
+        -- Named by file and line, with what was expected.
+        assert.truthy(r.err:find(secret .. ":1: unknown action; expected allow, deny[:ERRNO], kill or log", 1, true), r.err)
+        assert.truthy(r.err:find(secret .. ":3: unknown action;", 1, true), r.err)
+      end
+    end)
+
+    it("a rules file's errors say line and expectation, not the rule", function()
+      local rules = H.profile("allow read\ndeny:EBOGUSX open\nkill nosuchcallx\nlog read a9==1\nallow\nbogusx read\n")
+      local p = H.profile('return { extends = "default", seccomp = { file = "' .. rules .. '" } }')
+      local r = lsh({ "check", p })
+      assert.equal(2, r.code)
+      local want = {
+        rules .. ":2: unknown errno; expected a name like EPERM or a number from 1 to 4095",
+        rules .. ":3: unknown system call; expected a name as in syscalls(2)",
+        rules .. ":4: bad condition; expected aN[&MASK]OP VALUE",
+        rules .. ":5: expected a system call after the action",
+        rules .. ":6: unknown action; expected allow, deny[:ERRNO], kill or log",
+      }
+      for _, w in ipairs(want) do assert.truthy(r.err:find(w, 1, true), w .. "\n" .. r.err) end
+      assert.falsy(r.err:find("EBOGUSX", 1, true) or r.err:find("nosuchcallx", 1, true) or r.err:find("bogusx", 1, true) or
+        r.err:find("did you mean", 1, true), r.err)
+    end)
+
+    it("extends of a file that is not a profile quotes none of it", function()
+      for _, target in ipairs({ secret, envfile }) do
+        local p = H.profile('return { extends = "' .. target .. '" }')
+        for _, cmd in ipairs({ "check", "explain" }) do
+          local r = lsh({ cmd, p })
+          assert.equal(2, r.code, r.err)
+          assert.is_nil(leaks(r.out .. r.err), cmd .. " printed a word of " .. target .. ": " .. r.err)
+          assert.equal(1, #H.lines(r.err), r.err)
+          assert.truthy(r.err:find("its name does not end in .lua, so its text is not shown", 1, true), r.err)
+        end
+      end
+    end)
+
+    it("a profile keeps its full syntax message", function()
+      local p = H.profile("return { hostname = 'x' lshsyntaxword }")
+      local r = lsh({ "check", p })
+      assert.equal(2, r.code)
+      assert.truthy(r.err:find(":1: syntax error: '}' expected near 'lshsyntaxword'", 1, true), r.err)
+      local q = H.profile('return { extends = "' .. p .. '" }')
+      r = lsh({ "check", q })
+      assert.truthy(r.err:find("near 'lshsyntaxword'", 1, true), r.err)
+    end)
+
+    it("extends /dev/zero or a FIFO ends at once, in one line, exit 2", function()
+      for target, what in pairs({ ["/dev/zero"] = "a character device", [dir .. "/fifo"] = "a FIFO" }) do
+        local p = H.profile('return { extends = "' .. target .. '" }')
+        local t0 = os.time()
+        local r = lsh({ "check", p })
+        assert.truthy(os.time() - t0 <= 2, "took too long")
+        assert.equal(2, r.code, r.err)
+        assert.equal(p .. ":1: extends: cannot read profile " .. target .. ": not a regular file (" .. what .. ")\n", r.err)
+      end
+    end)
+
+    it("refuses a file over 1 MiB and a directory, wherever it is named", function()
+      local big, adir = dir .. "/big.lua", dir .. "/adir.lua"
+      local r = lsh({ "check", big })
+      assert.equal(2, r.code)
+      assert.equal(big .. ": cannot read profile " .. big .. ": larger than 1 MiB\n", r.err)
+      r = lsh({ "check", H.profile('return { extends = "' .. big .. '" }') })
+      assert.equal(2, r.code)
+      assert.truthy(r.err:find("extends: cannot read profile " .. big .. ": larger than 1 MiB\n", 1, true), r.err)
+      r = lsh({ "check", H.profile('return { seccomp = { file = "' .. big .. '" } }') })
+      assert.equal(2, r.code)
+      assert.truthy(r.err:find("cannot read seccomp rules: " .. big .. ": larger than 1 MiB\n", 1, true), r.err)
+      r = lsh({ "net", "status", big })
+      assert.equal(2, r.code)
+      assert.equal("lunshare: " .. big .. ": larger than 1 MiB\n", r.err)
+      r = lsh({ "check", adir })
+      assert.equal(2, r.code)
+      assert.equal(adir .. ": cannot read profile " .. adir .. ": Is a directory\n", r.err)
+      r = lsh({ "check", H.profile('return { seccomp = { file = "' .. dir .. '" } }') })
+      assert.truthy(r.err:find("cannot read seccomp rules: " .. dir .. ": Is a directory", 1, true), r.err)
+    end)
+  end)
+end
