@@ -6,7 +6,9 @@
 #include "lunshare.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 /* Scoped cleanup, as systemd and crun use it; ownership moves out with steal_pointer()
@@ -47,6 +49,20 @@ static inline int take_fd(int *fd)
  * in messages ("cgroup", its path). Returns a new O_DIRECTORY fd. */
 int lsh_private_dir_at(int dirfd, const char *name, unsigned flags, const char *what, const char *shown,
 		       struct lsh_err **err);
+
+/* openat2(2), retried up to LSH_OPENAT2_TRIES times while it fails with EAGAIN (what
+ * RESOLVE_BENEATH and RESOLVE_IN_ROOT answer when a mount or a rename anywhere raced the
+ * lookup). Every openat2 call of the core goes through it. Returns the fd, or -1 and
+ * errno, as openat2 does; O_CLOEXEC is always added. */
+#define LSH_OPENAT2_TRIES 64
+int lsh_openat2(int dirfd, const char *path, int flags, uint64_t resolve);
+
+/* mkdirat(2) of name beneath dirfd, then the new directory opened (RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS, O_NOFOLLOW), checked to be an empty directory of ours, and given
+ * exactly mode with fchmod on that fd: never a call by name after the node exists, so a
+ * symlink swapped in by whoever can write dirfd is refused, not followed. Returns a new
+ * O_RDONLY|O_DIRECTORY fd; -EEXIST when name exists. */
+int lsh_mount_mkdirat(int dirfd, const char *name, mode_t mode, struct lsh_err **err);
 
 /* Undo actions the supervisor records as it creates host-side objects; run in reverse. */
 typedef void (*lsh_undo_fn)(void *arg);

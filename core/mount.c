@@ -4,6 +4,7 @@
 #include "syscalls.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,7 +51,7 @@ int lsh_mount_enter_root(int newroot_fd, struct lsh_err **err)
 	return 0;
 }
 
-static int openat2_(int dirfd, const char *path, int flags, uint64_t resolve)
+static int openat2_once(int dirfd, const char *path, int flags, uint64_t resolve)
 {
 	struct open_how how;
 	memset(&how, 0, sizeof how);
@@ -59,30 +60,103 @@ static int openat2_(int dirfd, const char *path, int flags, uint64_t resolve)
 	return (int)syscall(__NR_openat2, dirfd, path, &how, sizeof how);
 }
 
+int lsh_openat2(int dirfd, const char *path, int flags, uint64_t resolve)
+{
+	/* With RESOLVE_BENEATH or RESOLVE_IN_ROOT, a lookup fails with EAGAIN when a mount or
+	 * a rename happened anywhere on the machine while it ran (the kernel cannot then be
+	 * sure a ".." stayed inside): a busy machine makes that common. Each try is cheap
+	 * and the next usually succeeds; the bound keeps a machine that never stops
+	 * mounting from holding us forever. */
+	for (int tries = 0;; tries++) {
+		int fd = openat2_once(dirfd, path, flags, resolve);
+		if (fd >= 0 || errno != EAGAIN || tries == LSH_OPENAT2_TRIES)
+			return fd;
+	}
+}
+
 int lsh_mount_open_in_root(int rootfd, const char *path, int flags, struct lsh_err **err)
 {
 	/* Absolute symlinks and ".." stay inside rootfd, as they would once it is "/". */
-	int fd = openat2_(rootfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	int fd = lsh_openat2(rootfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 	if (fd < 0)
 		return lsh_err_set(err, errno, "%s", path);
 	return fd;
 }
 
-/* Creates the last component of a target as asked; EEXIST means someone was first. */
-static int create_node(int dirfd, const char *name, enum lsh_mount_node node, mode_t mode)
+/* Whether the directory fd has no entries but . and .. */
+static int is_empty_dir(int fd)
+{
+	char buf[256];
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+		if (n <= 0)
+			return n == 0;
+		for (long off = 0; off < n;) {
+			const char *name = buf + off + 19; /* struct linux_dirent64: d_name at 19 */
+			unsigned short reclen;
+			memcpy(&reclen, buf + off + 16, sizeof reclen);
+			if (strcmp(name, ".") != 0 && strcmp(name, ".."))
+				return 0;
+			off += reclen;
+		}
+	}
+}
+
+int lsh_mount_mkdirat(int dirfd, const char *name, mode_t mode, struct lsh_err **err)
+{
+	if (mkdirat(dirfd, name, 0700) < 0)
+		return lsh_err_set(err, errno, "mkdir %s", name);
+	/* mkdir obeys the umask (and drops setgid): the mode is set on the directory
+	 * itself, through an fd, never by name. Whoever can write the parent (a bound host
+	 * directory) may have swapped in a symlink after mkdirat: RESOLVE_NO_SYMLINKS and
+	 * O_NOFOLLOW refuse it; or a directory of their own, or one of ours moved there:
+	 * only an empty directory of ours, as mkdir made it, gets the mode. */
+	int fd = lsh_openat2(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+			     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ELOOP || e == ENOTDIR)
+			return lsh_err_msg(err, e, "mkdir %s: replaced by %s right after it was made", name,
+					   e == ELOOP ? "a symlink" : "something else");
+		return lsh_err_set(err, e, "mkdir %s: open it", name);
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || !is_empty_dir(fd)) {
+		close(fd);
+		return lsh_err_msg(err, EPERM, "mkdir %s: replaced by another directory right after it was made", name);
+	}
+	if (fchmod(fd, mode) < 0) {
+		int e = errno;
+		close(fd);
+		return lsh_err_set(err, e, "mkdir %s: chmod %o", name, (unsigned)mode);
+	}
+	return fd;
+}
+
+/* Creates the last component of a target as asked and returns an fd of what it made;
+ * -EEXIST (err untouched) when it exists already: someone was first, and the caller opens
+ * it like any other. */
+static int create_node(int dirfd, const char *name, enum lsh_mount_node node, mode_t mode,
+		       struct lsh_err **err)
 {
 	if (node == LSH_NODE_DIR) {
-		if (mkdirat(dirfd, name, 0700) < 0)
-			return errno == EEXIST ? 0 : -errno;
-		/* mkdir obeys the umask; the profile's mode is exact. */
-		return fchmodat(dirfd, name, mode, 0) < 0 ? -errno : 0;
+		int fd = lsh_mount_mkdirat(dirfd, name, mode, err);
+		if (fd == -EEXIST) {
+			lsh_err_free(*err);
+			*err = NULL;
+		}
+		return fd;
 	}
+	/* O_EXCL: a new file, never one a symlink points at; the mode goes on its fd. */
 	int fd = openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return errno == EEXIST ? 0 : -errno;
-	int r = fchmod(fd, mode) < 0 ? -errno : 0;
-	close(fd);
-	return r;
+		return errno == EEXIST ? -EEXIST : lsh_err_set(err, errno, "create %s", name);
+	if (fchmod(fd, mode) < 0) {
+		int e = errno;
+		close(fd);
+		return lsh_err_set(err, e, "chmod %s", name);
+	}
+	return fd;
 }
 
 int lsh_mount_target(int rootfd, const char *path, enum lsh_mount_node node, mode_t mode,
@@ -113,10 +187,16 @@ int lsh_mount_target(int rootfd, const char *path, enum lsh_mount_node node, mod
 		int fd = -1, e = 0, dotdot = strcmp(name, "..") == 0;
 		if (!dotdot) {
 			int flags = O_PATH | (last ? 0 : O_DIRECTORY);
-			fd = openat2_(cur, name, flags, how);
+			fd = lsh_openat2(cur, name, flags, how);
 			if (fd < 0 && errno == ENOENT && (node != LSH_NODE_NONE || !last)) {
-				int r = create_node(cur, name, last ? node : LSH_NODE_DIR, last ? mode : 0755);
-				fd = r < 0 ? (errno = -r, -1) : openat2_(cur, name, flags, how);
+				/* What it creates it returns open: nothing is done by name after. */
+				int r = create_node(cur, name, last ? node : LSH_NODE_DIR, last ? mode : 0755, err);
+				if (r < 0 && r != -EEXIST) {
+					if (cur != rootfd)
+						close(cur);
+					return lsh_err_wrap(err, "%s", path);
+				}
+				fd = r >= 0 ? r : lsh_openat2(cur, name, flags, how);
 			}
 			e = errno;
 		}
@@ -175,22 +255,32 @@ static unsigned long mount_flags(const char *opts)
 	return f;
 }
 
-int lsh_mount_bind_legacy(const char *src, const char *dst, uint64_t attrs, const char *mountinfo,
+int lsh_mount_bind_legacy(const char *src, int target_fd, uint64_t attrs, const char *proc,
 			  struct lsh_err **err)
 {
-	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+	char to[PATH_MAX], dst[PATH_MAX], path[PATH_MAX];
+	/* The target by its fd (mount(2) follows the /proc magic link to that very node),
+	 * and its path as this process sees it, which is how mountinfo names it. */
+	snprintf(to, sizeof to, "%s/self/fd/%d", proc, target_fd);
+	ssize_t len = readlink(to, dst, sizeof dst - 1);
+	if (len < 0)
+		return lsh_err_set(err, errno, "bind %s: find the target", src);
+	dst[len] = '\0';
+	if (mount(src, to, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return lsh_err_set(err, errno, "bind %s on %s", src, dst);
 	unsigned long want = ((attrs & LSH_MOUNT_RDONLY) ? MS_RDONLY : 0) |
 			     ((attrs & LSH_MOUNT_NOSUID) ? MS_NOSUID : 0) |
 			     ((attrs & LSH_MOUNT_NODEV) ? MS_NODEV : 0) |
 			     ((attrs & LSH_MOUNT_NOEXEC) ? MS_NOEXEC : 0);
-	FILE *f = fopen(mountinfo, "re");
+	snprintf(path, sizeof path, "%s/self/mountinfo", proc);
+	FILE *f = fopen(path, "re");
 	if (f == NULL)
-		return lsh_err_set(err, errno, "open %s", mountinfo);
+		return lsh_err_set(err, errno, "open %s", path);
+	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char *line = NULL;
 	size_t cap = 0;
 	size_t dlen = strlen(dst);
-	int r = 0, matched = 0;
+	int r = rootfd < 0 ? lsh_err_set(err, errno, "open /") : 0, matched = 0;
 	/* Parents come before their children in mountinfo, so each remount applies to a
 	 * mount whose parent already has the flags. */
 	while (r == 0 && getline(&line, &cap, f) > 0) {
@@ -202,15 +292,25 @@ int lsh_mount_bind_legacy(const char *src, const char *dst, uint64_t attrs, cons
 			continue;
 		unsigned long flags = MS_REMOUNT | MS_BIND | want | mount_flags(opts);
 		matched++;
-		if (mount(NULL, mp, NULL, flags, NULL) < 0)
+		/* Each mount point is opened without following a symlink (a mount point's path
+		 * has none) and remounted through its fd: a swap inside a bound directory can
+		 * neither send a remount elsewhere nor leave this mount writable. */
+		_cleanup_close_ int fd = lsh_openat2(rootfd, mp[1] ? mp + 1 : ".", O_PATH,
+						     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+		if (fd < 0) {
+			r = lsh_err_set(err, errno, "remount %s", mp);
+			break;
+		}
+		snprintf(path, sizeof path, "%s/self/fd/%d", proc, fd);
+		if (mount(NULL, path, NULL, flags, NULL) < 0)
 			r = lsh_err_set(err, errno, "remount %s", mp);
 	}
 	free(line);
 	fclose(f);
-	/* A target spelt otherwise than mountinfo shows it ("/a/.", "/a/") matches no line:
-	 * the bind would stay writable, so that is a failure, never a quiet success. */
+	/* A target that mountinfo does not show matches no line: the bind would stay
+	 * writable, so that is a failure, never a quiet success. */
 	if (r == 0 && matched == 0)
-		r = lsh_err_msg(err, ENOENT, "remount %s: not found in %s", dst, mountinfo);
+		r = lsh_err_msg(err, ENOENT, "remount %s: not found in %s/self/mountinfo", dst, proc);
 	return r;
 }
 

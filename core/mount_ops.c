@@ -56,7 +56,9 @@ static int op_rootfs(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 		return r;
 	if ((r = lsh_mount_make_private("/", 1, err)) < 0)
 		return r;
-	/* The base: a scratch tmpfs holding the old and the new root while we build. */
+	/* The base: a scratch tmpfs holding the old and the new root while we build. It is
+	 * this mount namespace's alone, just made: no other process can reach it, so the
+	 * names made in it here may be used by path. */
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0)
 		return lsh_err_set(err, errno, "rootfs: mount a tmpfs on /tmp");
 	if (chdir("/tmp") < 0 || mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0)
@@ -144,10 +146,9 @@ static int op_bind(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 	_cleanup_close_ int t = lsh_mount_target(st->newroot, dst, node, 0755, err);
 	if (t < 0)
 		return lsh_err_wrap(err, "bind %s: target", src);
-	char from[4096 + 16], to[4096 + 16];
+	char from[64];
 	snprintf(from, sizeof from, "/oldroot/proc/self/fd/%d", sfd);
-	snprintf(to, sizeof to, "/newroot%s", dst);
-	return lsh_mount_bind_legacy(from, to, attrs, "/oldroot/proc/self/mountinfo", err);
+	return lsh_mount_bind_legacy(from, t, attrs, "/oldroot/proc", err);
 }
 
 /* A new filesystem instance attached on dst; returns the mount fd (the caller closes). */
@@ -271,23 +272,22 @@ static int op_dev(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, stru
 		if (target < 0 || lsh_mount_attach(tree, target, err) < 0)
 			return lsh_err_wrap(err, "dev: %s", host);
 	}
-	if (mkdirat(dev, "pts", 0755) < 0)
-		return lsh_err_set(err, errno, "dev: mkdir pts");
+	_cleanup_close_ int ptsdir = lsh_mount_mkdirat(dev, "pts", 0755, err);
+	if (ptsdir < 0)
+		return lsh_err_wrap(err, "dev");
 	/* newinstance: the sandbox's ptys are its own, invisible to the host's devpts. */
 	const char *pts_opts[] = { "newinstance", "ptmxmode=0666", "mode=0620", NULL };
 	_cleanup_close_ int pts = lsh_mount_new_fs("devpts", "devpts", pts_opts,
 						   LSH_MOUNT_NOSUID | LSH_MOUNT_NOEXEC, err);
 	if (pts < 0)
 		return lsh_err_wrap(err, "dev");
-	_cleanup_close_ int ptsdir = lsh_mount_target(dev, "pts", LSH_NODE_NONE, 0, err);
-	if (ptsdir < 0 || lsh_mount_attach(pts, ptsdir, err) < 0)
+	if (lsh_mount_attach(pts, ptsdir, err) < 0)
 		return lsh_err_wrap(err, "dev: pts");
 	for (size_t i = 0; i < LSH_ARRAY_SIZE(links); i++)
 		if (symlinkat(links[i][1], dev, links[i][0]) < 0)
 			return lsh_err_set(err, errno, "dev: symlink %s", links[i][0]);
-	if (mkdirat(dev, "shm", 0700) < 0 || fchmodat(dev, "shm", 01777, 0) < 0)
-		return lsh_err_set(err, errno, "dev: mkdir shm");
-	return 0;
+	_cleanup_close_ int shm = lsh_mount_mkdirat(dev, "shm", 01777, err);
+	return shm < 0 ? lsh_err_wrap(err, "dev") : 0;
 }
 
 /* Appends ",key=/oldroot<path>" for a host path to an overlay option. */
@@ -321,11 +321,17 @@ static int op_overlay(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, 
 		/* No upper given: changes go to a directory of the base tmpfs and vanish with
 		 * the sandbox. */
 		char dir[64];
-		snprintf(dir, sizeof dir, "/overlay%d", st->seq++);
-		snprintf(upper + 9, sizeof upper - 9, "%s/upper", dir);
-		snprintf(work + 8, sizeof work - 8, "%s/work", dir);
-		if (mkdir(dir, 0700) < 0 || mkdir(upper + 9, 0755) < 0 || mkdir(work + 8, 0700) < 0)
-			return lsh_err_set(err, errno, "overlay %s: scratch dirs", dst);
+		snprintf(dir, sizeof dir, "overlay%d", st->seq++);
+		snprintf(upper + 9, sizeof upper - 9, "/%s/upper", dir);
+		snprintf(work + 8, sizeof work - 8, "/%s/work", dir);
+		_cleanup_close_ int base = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int d = base < 0 ? -errno : lsh_mount_mkdirat(base, dir, 0700, err);
+		_cleanup_close_ int u = d < 0 ? d : lsh_mount_mkdirat(d, "upper", 0755, err);
+		_cleanup_close_ int w = u < 0 ? u : lsh_mount_mkdirat(d, "work", 0700, err);
+		if (base < 0)
+			return lsh_err_set(err, -base, "overlay %s: scratch dirs", dst);
+		if (w < 0)
+			return lsh_err_wrap(err, "overlay %s: scratch dirs", dst);
 	}
 	/* In a user namespace overlayfs keeps its metadata in user.* xattrs (userxattr,
 	 * Linux 5.11); as real root it uses trusted.*. */

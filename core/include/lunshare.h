@@ -337,12 +337,15 @@ LSH_API int lsh_mount_pivot_root(const char *new_root, const char *put_old, stru
  * (with every mount under it), and the cwd "/". Borrows newroot_fd. */
 LSH_API int lsh_mount_enter_root(int newroot_fd, struct lsh_err **err);
 /* openat2(2) of path under rootfd with RESOLVE_IN_ROOT: absolute symlinks and ".." cannot
- * leave rootfd. flags are open flags (O_PATH, …). Returns a new O_CLOEXEC fd. */
+ * leave rootfd (retried while a concurrent mount or rename makes it answer EAGAIN). flags
+ * are open flags (O_PATH, …). Returns a new O_CLOEXEC fd. */
 LSH_API int lsh_mount_open_in_root(int rootfd, const char *path, int flags, struct lsh_err **err);
-/* Opens (O_PATH) a mount target under rootfd, creating missing parents (mode 0755) and,
- * when node is not LSH_NODE_NONE, the last component with mode. No component may be a
- * symlink or ".." (ELOOP, EINVAL): a target cannot be redirected out of rootfd. Returns
- * a new O_CLOEXEC fd. Borrows rootfd. */
+/* Opens a mount target under rootfd, creating missing parents (mode 0755) and, when node
+ * is not LSH_NODE_NONE, the last component with mode. No component may be a symlink or
+ * ".." (ELOOP, EINVAL): a target cannot be redirected out of rootfd. A node it creates is
+ * given its mode through an fd opened on it (never by name, so a symlink swapped in by
+ * whoever can write a bound directory is refused, not followed), and that fd is what it
+ * returns; an existing one is opened O_PATH. Returns a new O_CLOEXEC fd. Borrows rootfd. */
 LSH_API int lsh_mount_target(int rootfd, const char *path, enum lsh_mount_node node, mode_t mode,
 			     struct lsh_err **err);
 /* open_tree(2) with OPEN_TREE_CLONE: a detached copy of the mount at dirfd/path (path NULL:
@@ -361,10 +364,13 @@ LSH_API int lsh_mount_attach(int mntfd, int target_fd, struct lsh_err **err);
 LSH_API int lsh_mount_new_fs(const char *fstype, const char *source, const char *const *options,
 			     uint64_t attrs, struct lsh_err **err);
 /* The fallback for kernels without open_tree/mount_setattr (before 5.12): mount(2) a
- * recursive bind of src on dst (paths, borrowed), then remount every mount under dst with
- * attrs (LSH_MOUNT_*), one by one, as /proc/self/mountinfo (at mountinfo) lists them. */
-LSH_API int lsh_mount_bind_legacy(const char *src, const char *dst, uint64_t attrs,
-				  const char *mountinfo, struct lsh_err **err);
+ * recursive bind of src (a path, borrowed) on the node target_fd refers to (borrowed, from
+ * lsh_mount_target: no path is looked up again), then remount every mount under it with
+ * attrs (LSH_MOUNT_*), one by one, as proc's mountinfo lists them, each opened without
+ * following a symlink and remounted through its fd. proc is the path of a proc mount of
+ * the caller's pid namespace ("/proc", or the old root's while a new root is built). */
+LSH_API int lsh_mount_bind_legacy(const char *src, int target_fd, uint64_t attrs, const char *proc,
+				  struct lsh_err **err);
 /* Locks the caller's mounts: moves it into a new user namespace with the same ids (through
  * proc, the path of a proc mount of its pid namespace) and a copy of its mount namespace,
  * where the kernel forbids clearing any mount's flags or unmounting one to reveal what it

@@ -2,11 +2,15 @@
  * host's mount table is never touched. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -162,9 +166,10 @@ static int legacy_bind_reaches_submounts(void)
 	struct lsh_err *err = NULL;
 	if (tree_with_submount() < 0)
 		return 1;
-	if (lsh_mount_bind_legacy("/tmp/src", "/tmp/dst", LSH_MOUNT_RDONLY | LSH_MOUNT_NODEV,
-				  "/proc/self/mountinfo", &err) < 0)
+	int dst = open("/tmp/dst", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dst < 0 || lsh_mount_bind_legacy("/tmp/src", dst, LSH_MOUNT_RDONLY | LSH_MOUNT_NODEV, "/proc", &err) < 0)
 		return 2;
+	close(dst);
 	if (writable("/tmp/dst/x") != -EROFS || writable("/tmp/dst/sub/x") != -EROFS)
 		return 3;
 	return writable("/tmp/src/sub/y") == 0 ? 0 : 4;
@@ -225,6 +230,99 @@ static int lock_keeps_flags(void)
 	if (umount2("/tmp/ro", 0) == 0)
 		return 5;
 	return getuid() == uid ? 0 : 6;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The attack on target creation: whoever can write a bound host directory swaps the
+ * directory a run just made for a symlink to a 0600 file of the victim's, hoping the run
+ * then sets the profile's mode on the file. An attacker process does that as fast as it
+ * can while the victim makes the target again and again; the file's mode must never
+ * change. Returns 0, 1 when the mode changed, or 10+ for a setup failure. */
+static int target_race_never_chmods_through_a_symlink(void)
+{
+	if (mkdir("/tmp/race", 0777) < 0)
+		return 10;
+	int secret = open("/tmp/secret", O_CREAT | O_WRONLY, 0600);
+	int dir = open("/tmp/race", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (secret < 0 || dir < 0 || fchmod(secret, 0600) < 0)
+		return 11;
+	pid_t attacker = fork();
+	if (attacker == 0) {
+		for (;;)
+			if (rmdir("/tmp/race/t") == 0)
+				if (symlink("/tmp/secret", "/tmp/race/t") < 0)
+					_exit(1);
+	}
+	int changed = 0, tries = 0;
+	double end = now() + 3;
+	struct stat st;
+	while (!changed && now() < end) {
+		struct lsh_err *err = NULL;
+		int fd = lsh_mount_target(dir, "t", LSH_NODE_DIR, 0755, &err);
+		if (fd >= 0)
+			close(fd);
+		lsh_err_free(err);
+		if (unlinkat(dir, "t", 0) < 0)
+			unlinkat(dir, "t", AT_REMOVEDIR);
+		changed = fstat(secret, &st) == 0 && (st.st_mode & 07777) != 0600;
+		tries++;
+	}
+	kill(attacker, SIGKILL);
+	waitpid(attacker, NULL, 0);
+	printf("# %d tries in 3 s\n", tries);
+	fflush(stdout);
+	return changed;
+}
+
+/* openat2 with RESOLVE_IN_ROOT fails with EAGAIN when a mount or rename races it, which a
+ * loop of mounts in this namespace provokes on a path with many "..". The raw call is
+ * seen failing so; lsh_mount_open_in_root, which retries, never does. Returns 0, 1 when
+ * the wrapped call failed, 2 when EAGAIN could not be provoked (skip). */
+static int open_in_root_retries_eagain(void)
+{
+	if (mkdir("/tmp/ea", 0755) < 0 || mkdir("/tmp/ea/a", 0755) < 0 || mkdir("/tmp/ea/m", 0755) < 0)
+		return 10;
+	int root = open("/tmp/ea", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char path[1024] = "";
+	for (int i = 0; i < 100; i++)
+		strcat(path, "a/../");
+	strcat(path, "a");
+	pid_t mounter = fork();
+	if (mounter == 0) {
+		for (;;)
+			if (mount("tmpfs", "/tmp/ea/m", "tmpfs", 0, NULL) == 0)
+				umount2("/tmp/ea/m", MNT_DETACH);
+	}
+	int raw = 0, failed = 0;
+	double end = now() + 4;
+	while (raw < 20 && now() < end) {
+		struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+		int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof how);
+		if (fd < 0 && errno == EAGAIN)
+			raw++;
+		if (fd >= 0)
+			close(fd);
+		struct lsh_err *err = NULL;
+		fd = lsh_mount_open_in_root(root, path, O_PATH, &err);
+		if (fd < 0)
+			failed++;
+		else
+			close(fd);
+		lsh_err_free(err);
+	}
+	kill(mounter, SIGKILL);
+	waitpid(mounter, NULL, 0);
+	printf("# raw openat2: %d EAGAIN; lsh_mount_open_in_root: %d failures\n", raw, failed);
+	fflush(stdout);
+	if (failed)
+		return 1;
+	return raw == 0 ? 2 : 0;
 }
 
 static struct lsh_plan_step *add(struct lsh_plan *p, const char *op)
@@ -305,6 +403,13 @@ int main(void)
 	ok(r == 0, "enter_root pivots and detaches the old root (%d)", r);
 	r = in_mount_ns(lock_keeps_flags);
 	ok(r == 0, "locked mounts keep their flags and stay mounted, even for root inside (%d)", r);
+	r = in_mount_ns(target_race_never_chmods_through_a_symlink);
+	ok(r == 0, "a symlink swapped in while a target is made never gets its mode (%d)", r);
+	r = in_mount_ns(open_in_root_retries_eagain);
+	if (r == 2)
+		skip("could not provoke EAGAIN from openat2 here");
+	else
+		ok(r == 0, "openat2's EAGAIN under a storm of mounts is retried, never returned (%d)", r);
 	r = run_plan_with_binds(0);
 	ok(r == 42, "a plan's read-only binds are read-only down to submounts (%d)", r);
 	r = run_plan_with_binds(1);
