@@ -83,6 +83,7 @@ struct lsh_spawn_ctx {
 	} *undo;
 	size_t nundo, capundo;
 	int oom_killed;		/* set by the cgroup area when it removes its cgroups */
+	int net_joined;		/* the child entered a named netns (not its own) */
 	void *area[8];		/* per-area scratch state (mount, net, …), owned by the area */
 };
 

@@ -210,20 +210,6 @@ static int op_proc(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 				   (*err)->msg);
 	if (mfd < 0)
 		return mfd;
-	/* Locked mounts (lock_mounts) leave root without CAP_NET_RAW over its network
-	 * namespace; ICMP echo sockets let ping work without it, as systemd allows on hosts.
-	 * Only in a network namespace of the sandbox's own: never the host's setting. */
-	if (ctx->clone_flags & CLONE_NEWNET) {
-		int fd = openat(mfd, "sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			char range[64];
-			int n = snprintf(range, sizeof range, "%d %d", (int)getgid(), (int)getgid());
-			if (write(fd, range, (size_t)n) < 0) {
-				/* Not allowed here: ping then needs CAP_NET_RAW, as before. */
-			}
-			close(fd);
-		}
-	}
 	/* As bubblewrap: the parts of /proc that configure the whole machine are read-only,
 	 * for a root inside that is root outside too. */
 	static const char *const ro[] = { "sys", "sysrq-trigger", "irq", "bus" };

@@ -35,13 +35,14 @@ static int op_lo_up(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, st
 /* Runs in the child before its mounts change, so /run/netns is still the host's. */
 static int op_netns_join(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	(void)ctx;
 	int fd = lsh_netns_open(s->strs[1], s->strs[0], err);
 	if (fd < 0)
 		return fd;
 	int r = setns(fd, CLONE_NEWNET);
 	int e = errno;
 	close(fd);
+	if (r == 0)
+		ctx->net_joined = 1;
 	if (r < 0 && e == EPERM)
 		return lsh_err_msg(err, EPERM, "join netns %s: %s (a namespace made by root can be "
 				   "joined only without a user namespace of our own, as root)",

@@ -63,7 +63,14 @@ static int op_sysctl(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 		return lsh_err_msg(err, EPERM, "sysctl %s: only net.* settings, in the sandbox's own network namespace",
 				   s->strs[0]);
 	int r = lsh_spawn_need(ctx, CLONE_NEWNET, 0, "sysctl", err);
-	return r < 0 ? r : lsh_sysctl_write(s->strs[0], s->strs[1], err);
+	if (r < 0)
+		return r;
+	/* After netns_join the child is in someone else's namespace, whatever it was
+	 * cloned with: a setting written there would outlive the run. */
+	if (ctx->net_joined)
+		return lsh_err_msg(err, EPERM, "sysctl %s: the sandbox joined a network namespace that is "
+				   "not its own, and changes nothing of it", s->strs[0]);
+	return lsh_sysctl_write(s->strs[0], s->strs[1], err);
 }
 
 static int op_keyring(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)

@@ -488,9 +488,12 @@ function M.plan(profile, add, ctx)
     explain = "keyctl new_session (a fresh anonymous session keyring)" })
   -- With no capability, ping needs ICMP datagram sockets, which a new network namespace
   -- refuses to every group ("1 0"): open them to the sandbox's own group, as Docker does
-  -- when it drops NET_RAW. Written before the mounts, through whatever /proc the child
-  -- sees: net.* files are those of the opener's network namespace.
-  if ns.net and profile.network ~= "host" then
+  -- when it drops NET_RAW. Written before the mounts (and so before a lock of them takes
+  -- the capability to), through whatever /proc the child sees: net.* files are those of
+  -- the opener's network namespace. Only in a namespace of the sandbox's own: one it joins
+  -- belongs to someone else, and a sandbox changes nothing of it.
+  local joins = type(profile.network) == "table" and profile.network.join ~= nil
+  if ns.net and profile.network ~= "host" and not joins then
     local g = tostring(type(profile.user) == "table" and profile.user.gid or 0)
     add("early", { op = "sysctl", where = "child", name = "net.ipv4.ping_group_range", value = g .. " " .. g,
       origin = origin(profile, "namespaces"),

@@ -105,6 +105,50 @@ for _, mode in ipairs(H.modes) do
       assert.equal(host, H.sh("cat /proc/sys/net/ipv4/ping_group_range").out)
     end)
 
+    it("keeps ping working with the mounts locked: ping_group_range is set before the lock", function()
+      local p = H.profile([[return { extends = "default", capabilities = { "sys_admin" }, seccomp = false,
+        no_new_privs = true }]])
+      local r = run({ "run", p, "--", "sh", "-c", "ping -c1 -W2 127.0.0.1 >/dev/null && echo ping-ok" })
+      assert.equal(0, r.code, r.err)
+      assert.equal("ping-ok\n", r.out)
+      local plan = run({ "explain", p })
+      assert.truthy(plan.out:find("lock_mounts", 1, true), plan.out)
+    end)
+
+    it("writes ping_group_range in the planned step alone: a plan without it leaves the kernel's 1 0", function()
+      -- The plan `run` would execute, with its sysctl step taken out: nothing else may
+      -- write the setting (proc's mount used to, unplanned and unexplained). The kernel's
+      -- "1 0" holds no group of the sandbox's, so inside its user namespace it reads as the
+      -- overflow group twice; and ping, with no capability, has no socket to use.
+      local script = H.profile([[
+local lunshare = require "lunshare"
+local plan = assert(lunshare.plan("default", { "cat", "/proc/sys/net/ipv4/ping_group_range" }))
+local steps, removed = {}, 0
+for _, s in ipairs(plan.steps) do
+  if s.op == "sysctl" then removed = removed + 1 else steps[#steps + 1] = s end
+end
+assert(removed == 1, "the default plan has one sysctl step")
+plan.steps = steps
+local code, msg = lunshare.core.spawn(plan)
+if code == 0 then
+  plan = assert(lunshare.plan("default", { "sh", "-c", "ping -c1 -W1 127.0.0.1 >/dev/null 2>&1 || echo no-ping" }))
+  for i = #plan.steps, 1, -1 do if plan.steps[i].op == "sysctl" then table.remove(plan.steps, i) end end
+  code, msg = lunshare.core.spawn(plan)
+end
+if not code then io.stderr:write(msg, "\n") end
+os.exit(code or 1)
+]])
+      local env = "LUA_PATH=" .. H.quote(H.root .. "/scripts/?.lua;" .. H.root .. "/scripts/?/init.lua;;") ..
+        " LUA_CPATH=" .. H.quote(H.root .. "/build/lua/?.so;;")
+      local r = H.sh(env .. " lua5.4 " .. script, { mode = mode })
+      local overflow = H.sh("cat /proc/sys/kernel/overflowgid").out:gsub("\n", "")
+      assert.equal(0, r.code, r.err)
+      assert.equal(overflow .. "\t" .. overflow .. "\nno-ping\n", r.out)
+      -- And with it, the sandbox's group.
+      local w = run({ "run", "default", "--", "cat", "/proc/sys/net/ipv4/ping_group_range" })
+      assert.equal("0\t0\n", w.out, w.err)
+    end)
+
     it("makes the default root read-only, with /tmp and /dev/shm writable", function()
       local r = run({ "run", "default", "--", "sh", "-c",
         "touch /x 2>&1; touch /etc/x 2>&1; touch /usr/bin/x 2>&1; touch /tmp/x /dev/shm/x && echo writable" })

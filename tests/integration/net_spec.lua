@@ -272,6 +272,47 @@ describe("network profile field (root)", function()
     assert.equal("10.0.0.2/24\nping-ok\n", r.out, r.err)
   end)
 
+  -- A profile of its own network namespace too, with a /proc: both places that used to
+  -- write ping_group_range (the planned step, and proc's mount) would reach the joined one.
+  local JOIN = [[return { namespaces = { "net", "pid", "mount" }, network = { join = "lsj" },
+    mounts = { ro_bind "/usr", symlink("usr/bin", "/bin"), symlink("usr/lib", "/lib"),
+      symlink("usr/lib64", "/lib64"), proc "/proc" } }]]
+  local GROUP = "cat /proc/sys/net/ipv4/ping_group_range"
+
+  it("changes nothing of a netns it joins: ping_group_range stays as it was", function()
+    local p = H.profile(JOIN)
+    local r = world(table.concat({
+      "ip netns add lsj", "ip netns exec lsj " .. GROUP,
+      "$L run " .. p .. " -- " .. GROUP .. "; echo code=$?",
+      "ip netns exec lsj " .. GROUP, "$L explain " .. p .. " | grep -c sysctl",
+    }, "; "))
+    assert.equal("1\t0\n1\t0\ncode=0\n1\t0\n0\n", r.out, r.err)
+  end)
+
+  it("the executor refuses a sysctl step after a join, whoever made the plan", function()
+    local p = H.profile(JOIN)
+    local script = H.profile([[
+local lunshare = require "lunshare"
+local plan = assert(lunshare.plan("]] .. p .. [[", { "true" }))
+for i, s in ipairs(plan.steps) do
+  if s.op == "netns_join" then
+    table.insert(plan.steps, i + 1, { op = "sysctl", where = "child", name = "net.ipv4.ping_group_range",
+      value = "0 0", origin = "hand-made" })
+    break
+  end
+end
+print(lunshare.core.spawn(plan))
+]])
+    local r = world(table.concat({
+      "ip netns add lsj",
+      "LUA_PATH=" .. H.quote(H.root .. "/scripts/?.lua;" .. H.root .. "/scripts/?/init.lua;;") ..
+        " LUA_CPATH=" .. H.quote(H.root .. "/build/lua/?.so;;") .. " lua5.4 " .. script,
+      "ip netns exec lsj " .. GROUP,
+    }, "; "))
+    assert.truthy(r.out:find("^nil\tsysctl net.ipv4.ping_group_range: the sandbox joined a network namespace " ..
+      "that is not its own, and changes nothing of it\t1\t%d+\n1\t0\n$"), r.out .. r.err)
+  end)
+
   it("network = host keeps the host's network", function()
     local p = H.profile([[return { namespaces = { "pid", "mount" }, network = "host" }]])
     local r = world("readlink /proc/self/ns/net; $L run " .. p .. " -- readlink /proc/self/ns/net")

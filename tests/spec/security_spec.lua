@@ -157,6 +157,20 @@ describe("security plan #unit", function()
     assert.truthy(caps.explain:find("capsh --secbits=0xf --drop=all --keep=cap_net_bind_service,cap_net_raw", 1, true))
   end)
 
+  it("opens ping to the sandbox's group in its own network namespace, and never in one it joins", function()
+    local own = find(plan_of({ namespaces = { "user", "net" }, user = { gid = 7 } }), "sysctl")
+    assert.equal("net.ipv4.ping_group_range", own.name)
+    assert.equal("7 7", own.value)
+    -- Before the mounts (and any lock of them), with the other early steps.
+    local o = ops(plan_of({ namespaces = { "user", "net", "mount" }, capabilities = { "sys_admin" },
+      mounts = { { kind = "proc", dst = "/proc" } } }))
+    local pos = {}
+    for i, op in ipairs(o) do pos[op] = pos[op] or i end
+    assert.truthy(pos.sysctl and pos.sysctl < pos.rootfs and pos.rootfs < pos.lock_mounts, table.concat(o, " "))
+    assert.is_nil(find(plan_of({ namespaces = { "net", "mount" }, network = { join = "netns1" } }), "sysctl"))
+    assert.is_nil(find(plan_of({ namespaces = { "pid" }, network = "host" }), "sysctl"))
+  end)
+
   it("drops no capabilities where the caller has none to drop", function()
     assert.is_nil(find(plan_of({ namespaces = { "pid" } }), "caps"))
   end)
