@@ -4,7 +4,6 @@
  * nsfs file bind-mounted on it, which pins the namespace without any process in it. */
 #include "internal.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -167,86 +166,43 @@ int lsh_netns_create(const char *dir, const char *name, struct lsh_err **err)
 	return lsh_netns_create_at(dirfd, name, err);
 }
 
-int lsh_netns_delete(const char *dir, const char *name, struct lsh_err **err)
+/* Opens dir (NULL: /run/netns) for op on name; a missing dir means no such netns. */
+static int open_dir_for(const char *dir, const char *op, const char *name, const char *hint,
+			struct lsh_err **err)
 {
 	int r;
 	if ((r = check_name(name, err)) < 0)
 		return r;
-	_cleanup_close_ int dirfd = open(dir_or_default(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dirfd = open(dir_or_default(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0 && errno == ENOENT)
-		return lsh_err_msg(err, ENOENT, "delete netns %s: no such netns", name);
+		return lsh_err_msg(err, ENOENT, "%s netns %s: no such netns%s", op, name, hint);
 	if (dirfd < 0)
-		return lsh_err_set(err, errno, "delete netns %s: %s", name, dir_or_default(dir));
-	return lsh_netns_delete_at(dirfd, name, err);
+		return lsh_err_set(err, errno, "%s netns %s: %s", op, name, dir_or_default(dir));
+	return dirfd;
+}
+
+int lsh_netns_delete(const char *dir, const char *name, struct lsh_err **err)
+{
+	_cleanup_close_ int dirfd = open_dir_for(dir, "delete", name, "", err);
+	return dirfd < 0 ? dirfd : lsh_netns_delete_at(dirfd, name, err);
 }
 
 int lsh_netns_open(const char *dir, const char *name, struct lsh_err **err)
 {
-	int r;
-	if ((r = check_name(name, err)) < 0)
-		return r;
-	_cleanup_close_ int dirfd = open(dir_or_default(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0 && errno == ENOENT)
-		return lsh_err_msg(err, ENOENT, "open netns %s: no such netns (see `ip netns list`)", name);
-	if (dirfd < 0)
-		return lsh_err_set(err, errno, "open netns %s: %s", name, dir_or_default(dir));
-	return lsh_netns_open_at(dirfd, name, err);
-}
-
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	_cleanup_close_ int dirfd = open_dir_for(dir, "open", name, " (see `ip netns list`)", err);
+	return dirfd < 0 ? dirfd : lsh_netns_open_at(dirfd, name, err);
 }
 
 void lsh_netns_list_free(char **names)
 {
-	for (size_t i = 0; names && names[i]; i++)
-		free(names[i]);
-	free(names);
+	lsh_statedir_list_free(names);
 }
 
 int lsh_netns_list_at(int dirfd, char ***out, struct lsh_err **err)
 {
-	size_t n = 0, cap = 8;
-	char **v = calloc(cap + 1, sizeof *v);
-
-	*out = NULL;
-	if (v == NULL)
-		return lsh_err_set(err, ENOMEM, "list netns");
-	int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
-	if (d == NULL) {
-		int e = errno;
-		if (dfd >= 0)
-			close(dfd);
-		free(v);
-		return lsh_err_set(err, e, "list netns");
-	}
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		char **nv = n == cap ? realloc(v, (cap * 2 + 1) * sizeof *v) : v;
-		char *name = nv ? strdup(e->d_name) : NULL;
-		if (name == NULL) {
-			/* A short list would read as success: fail whole instead. */
-			closedir(d);
-			for (size_t i = 0; i < n; i++)
-				free((nv ? nv : v)[i]);
-			free(nv ? nv : v);
-			return lsh_err_set(err, ENOMEM, "list netns");
-		}
-		if (n == cap)
-			cap *= 2;
-		v = nv;
-		v[n] = name;
-		v[++n] = NULL;
-	}
-	closedir(d);
-	v[n] = NULL;
-	qsort(v, n, sizeof *v, by_name);
-	*out = v;
-	return (int)n;
+	/* The names of a directory, sorted, without dot files: what a state directory lists. */
+	int r = lsh_statedir_list(dirfd, out, err);
+	return r < 0 ? lsh_err_wrap(err, "list netns") : r;
 }
 
 int lsh_netns_list(const char *dir, char ***out, struct lsh_err **err)

@@ -319,12 +319,12 @@ int lsh_statedir_list(int dirfd, char ***out, struct lsh_err **err)
 	*out = NULL;
 	int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return lsh_err_set(err, errno, "list a state directory");
+		return lsh_err_set(err, errno, "list the directory");
 	DIR *d = fdopendir(dfd);
 	if (d == NULL) {
 		int e = errno;
 		close(dfd);
-		return lsh_err_set(err, e, "list a state directory");
+		return lsh_err_set(err, e, "list the directory");
 	}
 	size_t n = 0, cap = 8;
 	char **v = calloc(cap + 1, sizeof *v);
@@ -352,7 +352,7 @@ int lsh_statedir_list(int dirfd, char ***out, struct lsh_err **err)
 	closedir(d);
 	if (r < 0) {
 		lsh_statedir_list_free(v);
-		return lsh_err_set(err, ENOMEM, "list a state directory");
+		return lsh_err_set(err, ENOMEM, "list the directory");
 	}
 	qsort(v, n, sizeof *v, by_name);
 	*out = v;
