@@ -142,11 +142,18 @@ local function warnings_of(p)
   end
   return out
 end
-M.warnings_of = warnings_of
 
-local function print_warnings(p)
+-- Each line once: `diff P P` lists P's grants, and its warnings once.
+local function print_warnings(...)
   local schema = require "lunshare.schema"
-  for _, w in ipairs(warnings_of(p)) do io.stderr:write(schema.format_error(w), "\n") end
+  local seen = {}
+  for _, p in ipairs({ ... }) do
+    for _, w in ipairs(warnings_of(p)) do
+      local line = schema.format_error(w)
+      if not seen[line] then io.stderr:write(line, "\n") end
+      seen[line] = true
+    end
+  end
 end
 
 -- Prints "NAME: ok" on stdout (and its warnings on stderr), or every error on stderr.
@@ -259,8 +266,7 @@ function M.diff(args)
   if #names ~= 2 then usage_error("diff: expected two profiles, OLD and NEW") end
   local old = load_profile(names[1], set)
   local new = load_profile(names[2], set)
-  print_warnings(old)
-  print_warnings(new)
+  print_warnings(old, new)
   local diff = require "lunshare.diff"
   local ctx = require("lunshare.grants").context()
   local text, differ = diff.text(diff.grants(old, ctx), diff.grants(new, ctx), names[1], names[2])

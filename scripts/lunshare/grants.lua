@@ -62,8 +62,8 @@ local function ranges(text)
 end
 
 -- The ids: the maps the planner would write for this caller, or without a user namespace
--- the caller's own ids. Each range item says whether it reaches host id 0 (`root`) and the
--- category whether more than one host id is mapped (`multi`, for setuid and setgid).
+-- the caller's own ids. Each range item says whether it reaches host id 0 (`root`) and
+-- whether its map holds more than one host id (`multi`: setuid and setgid move between them).
 local function ids(p, ctx)
   local out = {}
   local ns = namespace_set(p)

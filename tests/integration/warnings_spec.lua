@@ -135,6 +135,11 @@ for _, mode in ipairs(H.modes) do
         local d = lsh({ "diff", "default", p })
         assert.equal(1, d.code, d.err)
         assert.equal(c.err, d.err)
+        -- A profile compared with itself: its grants listed, its warnings once.
+        d = lsh({ "diff", p, p })
+        assert.equal(0, d.code, d.err)
+        assert.equal(c.err, d.err)
+        assert.truthy(d.out:find("they grant the same\n$"), d.out)
       end
     end)
 
