@@ -5,17 +5,7 @@ local compose = require "lunshare.compose"
 local profile = require "lunshare.profile"
 local diff = require "lunshare.diff"
 
-local function tmpdir(files)
-  local dir = os.tmpname()
-  os.remove(dir)
-  os.execute("mkdir -p " .. dir)
-  for name, src in pairs(files) do
-    local f = assert(io.open(dir .. "/" .. name, "w"))
-    f:write(src)
-    f:close()
-  end
-  return dir
-end
+local tmpdir = require "tmpdir"
 
 describe("source map #unit", function()
   local src = [=[

@@ -12,17 +12,7 @@ local ROOT = { ids = { uid = 0, gid = 0, euid = 0, user = "root" }, subid = func
 local ALICE = { ids = { uid = 1000, gid = 1000, euid = 1000, user = "alice" },
   subid = function() return 100000, 65536 end, homes = { "/home/alice" }, runtime_dir = "/run/user/1000" }
 
-local function tmpdir(files)
-  local dir = os.tmpname()
-  os.remove(dir)
-  os.execute("mkdir -p " .. dir)
-  for name, src in pairs(files) do
-    local f = assert(io.open(dir .. "/" .. name, "w"))
-    f:write(src)
-    f:close()
-  end
-  return dir
-end
+local tmpdir = require "tmpdir"
 
 -- Loads files["p.lua"] (which may extend the others, or "default") and returns the
 -- warnings `check` prints for caller ctx, with the directory taken off the file names.
@@ -48,6 +38,11 @@ local function lines(files, ctx, set)
   local p = assert(profile.load(dir .. "/p.lua", { set = set }))
   os.execute("rm -rf " .. dir)
   return diff.grants(p, ctx or ALICE)
+end
+
+-- The warnings of the default profile with one more mount, on line 4 (mounts[19]).
+local function bound(mount, ctx)
+  return warnings("return {\n  extends = 'default',\n  mounts = {\n    " .. mount .. ",\n  },\n}\n", ctx)
 end
 
 -- The one warning expected, whole.
@@ -245,10 +240,6 @@ describe("warnings: capabilities that undo isolation #unit", function()
 end)
 
 describe("warnings: writable host paths #unit", function()
-  local function bound(mount, ctx)
-    return warnings("return {\n  extends = 'default',\n  mounts = {\n    " .. mount .. ",\n  },\n}\n", ctx)
-  end
-
   it("warns for /, /etc, /root, /home and the caller's home, at the mount's line", function()
     local w = bound("bind('/', '/host')")
     assert.equal(2, #w) -- and the sockets in it
@@ -308,9 +299,6 @@ describe("warnings: writable host paths #unit", function()
 end)
 
 describe("warnings: sockets that hand out the host #unit", function()
-  local function bound(mount)
-    return warnings("return {\n  extends = 'default',\n  mounts = {\n    " .. mount .. ",\n  },\n}\n")
-  end
   local TAIL = ": a socket that hands out the host (a read-only bind does not stop connect())"
 
   it("warns for the socket itself, read-only too", function()
@@ -337,9 +325,6 @@ describe("warnings: sockets that hand out the host #unit", function()
 end)
 
 describe("warnings: host devices #unit", function()
-  local function bound(mount)
-    return warnings("return {\n  extends = 'default',\n  mounts = {\n    " .. mount .. ",\n  },\n}\n")
-  end
   local TAIL = " is usable with its devices (dev_bind or the host's tree): disks, /dev/kvm, /dev/mem, other terminals"
 
   it("warns for dev_bind of /dev, a device in it, or a parent", function()
