@@ -12,11 +12,13 @@ usage: lunshare COMMAND [ARGS]
 
   run PROFILE [--set K=V]... [-- CMD ARGS...]
                                  run a command in the sandbox PROFILE describes
-  check [--set K=V]... PROFILE...
-                                 validate profiles; print ok or every error
+  check [--strict] [--set K=V]... PROFILE...
+                                 validate profiles; print ok or every error, and
+                                 warn about risky grants (--strict: warnings are errors)
   explain PROFILE [--json] [--set K=V]...
                                  print the plan run would execute, step by step
-  diff [--set K=V]... OLD NEW    compare what two profiles grant (exit 1 if they differ)
+  diff [--set K=V]... OLD NEW    print what two profiles grant, marking what differs
+                                 (exit 1 if they differ)
   net up|status|down FILE        build, compare or remove a network topology file
   doctor                         check what this kernel and machine allow, with fixes
   repl                           an interactive Lua prompt with the lunshare API
@@ -130,12 +132,40 @@ function M.run(args)
   return code
 end
 
+-- What check, explain and diff warn about for a loaded profile: the loader's warnings and
+-- the risks of what it grants in effect for this caller (lunshare.grants).
+local function warnings_of(p)
+  local out = {}
+  for _, w in ipairs(p._warnings or {}) do out[#out + 1] = w end
+  for _, w in ipairs(require("lunshare.grants").warnings(p, require("lunshare.grants").context())) do
+    out[#out + 1] = w
+  end
+  return out
+end
+
+-- Each line once: `diff P P` lists P's grants, and its warnings once.
+local function print_warnings(...)
+  local schema = require "lunshare.schema"
+  local seen = {}
+  for _, p in ipairs({ ... }) do
+    for _, w in ipairs(warnings_of(p)) do
+      local line = schema.format_error(w)
+      if not seen[line] then io.stderr:write(line, "\n") end
+      seen[line] = true
+    end
+  end
+end
+
 -- Prints "NAME: ok" on stdout (and its warnings on stderr), or every error on stderr.
+-- With --strict a warning is an error too: for recipe CI.
 function M.check(args)
-  local set, names = {}, {}
+  local set, names, strict = {}, {}, false
   local i = 1
   while i <= #args do
     if is_set(args[i]) then i = parse_set(args, i, set, "check")
+    elseif args[i] == "--strict" then
+      strict = true
+      i = i + 1
     elseif args[i]:sub(1, 1) == "-" and args[i] ~= "-" then usage_error("check: unknown option '" .. args[i] .. "'")
     else
       names[#names + 1] = args[i]
@@ -149,8 +179,16 @@ function M.check(args)
   for _, name in ipairs(names) do
     local p, errs = profile.load(name, { set = set })
     if p then
-      for _, w in ipairs(p._warnings or {}) do io.stderr:write(schema.format_error(w), "\n") end
-      io.stdout:write(name, ": ok\n")
+      local ws = warnings_of(p)
+      for _, w in ipairs(ws) do
+        if strict then
+          io.stderr:write(schema.format_error({ file = w.file, line = w.line, path = w.path,
+            msg = "error (--strict): " .. w.msg }), "\n")
+        else
+          io.stderr:write(schema.format_error(w), "\n")
+        end
+      end
+      if strict and #ws > 0 then bad = true else io.stdout:write(name, ": ok\n") end
     else
       bad = true
       for _, e in ipairs(errs) do io.stderr:write(schema.format_error(e), "\n") end
@@ -201,8 +239,7 @@ function M.explain(args)
   local p = load_profile(name, set)
   -- What check would warn about, including fields run cannot apply yet, so a plan is
   -- never read without its caveats.
-  local schema = require "lunshare.schema"
-  for _, w in ipairs(p._warnings or {}) do io.stderr:write(schema.format_error(w), "\n") end
+  print_warnings(p)
   local planner = require "lunshare.plan"
   local plan, err = planner.build(p, planner.context(argv))
   if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
@@ -229,8 +266,10 @@ function M.diff(args)
   if #names ~= 2 then usage_error("diff: expected two profiles, OLD and NEW") end
   local old = load_profile(names[1], set)
   local new = load_profile(names[2], set)
+  print_warnings(old, new)
   local diff = require "lunshare.diff"
-  local text, differ = diff.text(diff.grants(old), diff.grants(new), names[1], names[2])
+  local ctx = require("lunshare.grants").context()
+  local text, differ = diff.text(diff.grants(old, ctx), diff.grants(new, ctx), names[1], names[2])
   io.stdout:write(text)
   return differ and 1 or 0
 end

@@ -5,6 +5,7 @@
 local PARTS = {
   core = "lunshare.core", profile = "lunshare.profile", schema = "lunshare.schema",
   planner = "lunshare.plan", net = "lunshare.net", topology = "lunshare.topology",
+  grants = "lunshare.grants",
 }
 local M = setmetatable({}, {
   __index = function(t, k)

@@ -337,40 +337,48 @@ function M.plan(profile, add)
   return true
 end
 
--- What the filesystem view grants, for `lunshare diff`: the host paths the sandbox sees,
--- those it can write through, and what exists only inside it. A root that is not
--- read-only is writable too, but private to the run.
+M.clean = clean
+
+-- What the filesystem view grants in effect, as items of the grants summary
+-- (lunshare.grants): visible, the host paths the sandbox sees; writable, those it can
+-- write through; devices, where the host's device nodes are usable; made, what exists only
+-- inside; root, its own tmpfs. An item is { text, srcs = { host paths, one spelling each },
+-- path = the profile field }. Without a mount namespace, or with one and no mounts, the
+-- sandbox keeps the host's whole tree, writable wherever its ids may write, devices too.
 function M.grants(profile)
-  local visible, writable, private = {}, {}, {}
-  for _, m in ipairs(type(profile.mounts) == "table" and profile.mounts or {}) do
-    local kind = type(m) == "table" and m.kind
-    local dst = kind and (m.dst or m.src)
-    if not kind then
-      -- not a mount (check() says so); nothing it grants
-    elseif kind == "bind" or kind == "ro_bind" or kind == "dev_bind" then
-      local item = tostring(dst) .. " from the host's " .. tostring(m.src) .. (m.optional and " (if it exists)" or "")
-      visible[#visible + 1] = item
-      if kind ~= "ro_bind" then
-        writable[#writable + 1] = item .. (kind == "dev_bind" and ", devices usable" or "")
-      end
+  local ns = {}
+  for _, n in ipairs(type(profile.namespaces) == "table" and profile.namespaces or {}) do ns[n] = true end
+  local g = { visible = {}, writable = {}, devices = {}, made = {}, root = {} }
+  local function put(list, text, srcs, path) list[#list + 1] = { text = text, srcs = srcs, path = path } end
+  if not ns.mount or type(profile.mounts) ~= "table" then
+    local why = ns.mount and "a mount namespace without mounts" or "no mount namespace"
+    put(g.visible, "/ (the host's whole file tree: " .. why .. ")", { "/" }, "namespaces")
+    put(g.writable, "/ (the host's whole file tree: " .. why .. ")", { "/" }, "namespaces")
+    put(g.devices, "the host's /dev (the whole file tree: " .. why .. ")", { "/dev" }, "namespaces")
+    return g
+  end
+  for i, m in ipairs(profile.mounts) do
+    local kind, path = m.kind, "mounts[" .. i .. "]"
+    local dst = clean(m.dst or m.src)
+    if kind == "bind" or kind == "ro_bind" or kind == "dev_bind" then
+      local src = clean(m.src)
+      local text = dst .. " from the host's " .. src .. (m.optional and " (if it exists)" or "")
+      put(g.visible, text, { src }, path)
+      if kind ~= "ro_bind" then put(g.writable, text .. (kind == "dev_bind" and ", devices usable" or ""), { src }, path) end
+      if kind == "dev_bind" then put(g.devices, text, { src }, path) end
     elseif kind == "overlay" then
-      local lower = type(m.lower) == "table" and table.concat(m.lower, ":") or tostring(m.lower)
-      visible[#visible + 1] = tostring(dst) .. " from the host's " .. lower .. " (overlay)"
-      if m.upper then writable[#writable + 1] = tostring(dst) .. " into the host's " .. tostring(m.upper) end
+      local lower = {}
+      for j, l in ipairs(m.lower) do lower[j] = clean(l) end
+      put(g.visible, dst .. " from the host's " .. table.concat(lower, ":") .. " (overlay)", lower, path)
+      if m.upper then put(g.writable, dst .. " into the host's " .. clean(m.upper), { clean(m.upper), clean(m.work) }, path) end
     elseif kind ~= "remount_ro" then
-      private[#private + 1] = tostring(dst) .. " (" .. tostring(kind) .. ")"
+      put(g.made, dst .. " (" .. kind .. ")", nil, path)
     end
   end
-  table.sort(visible)
-  table.sort(writable)
-  table.sort(private)
-  local g = {}
-  if profile.mounts ~= nil then
-    g["host paths visible"] = visible
-    g["host paths writable"] = writable
-    g["paths made inside"] = private
-  end
-  if profile.root ~= nil then g.root = require("lunshare.diff").raw_grants(profile, { "root" }).root end
+  local r = type(profile.root) == "table" and profile.root or {}
+  put(g.root, "a tmpfs, mode " .. (r.mode or "0755") .. (r.size and (", size " .. r.size) or "") ..
+    (r.readonly and ", read-only once built" or ", writable"), nil, profile.root and "root" or "mounts")
+  for _, list in pairs(g) do table.sort(list, function(a, b) return a.text < b.text end) end
   return g
 end
 

@@ -210,4 +210,37 @@ function M.plan(profile, add, ctx)
   return true
 end
 
+-- What the network grants in effect, for the grants summary (lunshare.grants): the host's
+-- own network (host = true), a named netns joined, or a namespace of its own with its
+-- links. Each item: { text, path = the profile field }.
+function M.grants(profile)
+  local n = profile.network
+  local ns = {}
+  for _, x in ipairs(type(profile.namespaces) == "table" and profile.namespaces or {}) do ns[x] = true end
+  if type(n) == "table" and n.join then
+    return { network = { { text = "joins the named netns " .. n.join, join = n.join, path = "network.join" } } }
+  end
+  if not ns.net then
+    return { network = { { text = "the host's network (no network namespace)", host = true,
+      path = n == "host" and "network" or "namespaces" } } }
+  end
+  local out = { { text = "a network namespace of its own, loopback up", path = "namespaces" } }
+  local short = type(n) == "table" and #n > 0
+  local links = type(n) == "table" and (short and n or n.links) or {}
+  for i, v in ipairs(links) do
+    local parts = { "veth " .. (v.name or ("eth" .. (i - 1))) .. " to the host's " .. v.host }
+    if #list(v.address) > 0 then parts[#parts + 1] = "address " .. table.concat(list(v.address), " ") end
+    if #list(v.host_address) > 0 then parts[#parts + 1] = "host side " .. table.concat(list(v.host_address), " ") end
+    if v.bridge then parts[#parts + 1] = "on the host's bridge " .. v.bridge end
+    if v.mtu then parts[#parts + 1] = "mtu " .. v.mtu end
+    if v.gateway then parts[#parts + 1] = "gateway " .. v.gateway end
+    for _, r in ipairs(v.routes or {}) do
+      parts[#parts + 1] = "route " .. r.to .. (r.via and (" via " .. r.via) or "") .. (r.dev and (" dev " .. r.dev) or "")
+    end
+    out[#out + 1] = { text = table.concat(parts, ", "), link = v.host,
+      path = short and ("network[" .. i .. "]") or ("network.links[" .. i .. "]") }
+  end
+  return { network = out }
+end
+
 return M

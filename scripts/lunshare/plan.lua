@@ -35,15 +35,15 @@ M.PHASES = {
 --                 c:keys(t, path, allowed); path is the field path ("mounts[3].source"),
 --                 the checker finds its file:line itself, through `extends` too
 --   plan(p, add, ctx)  add(phase, step); step.origin = M.origin(p, "mounts[3]")
+--   grants(p, ctx)  { [category] = { item, … } } what its fields grant in effect, for
+--                 the caller ctx: its part of the summary `diff` compares and `check`
+--                 warns over (scripts/lunshare/grants.lua)
 -- and optionally:
 --   MERGE         { field = "replace"|"table"|"list"|"set"|{ key = rule, … } } how the
 --                 field merges over an `extends` parent (scripts/lunshare/compose.lua);
 --                 default "replace"
 --   MERGE_KEY     { field = function(entry) -> key } for `without "KEY"` in a "list"
 --                 field; default entry.target or .dst or .name or .dest or .path or [1]
---   warnings(p)   { { path =, msg = }, … } warnings listed apart (same as c:warn)
---   grants(p)     { [category] = { "item", … } } what the profile grants, for
---                 `lunshare diff`; default: the raw fields printed back
 M.AREAS = { "lunshare.mounts", "lunshare.network", "lunshare.security" }
 
 local function step(plan, t, phase)
@@ -162,6 +162,7 @@ local function id_maps(profile, ctx)
   end
   return map_text(uranges), map_text(granges), privileged and "root" or "deny"
 end
+M.id_maps = id_maps
 
 -- Builds the plan. ctx: { ids = core.ids(), environ = {…}, argv = {…} or nil,
 -- subid = function(kind) -> start, count }.

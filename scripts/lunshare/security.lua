@@ -44,9 +44,9 @@ M.ERRNO = {
 -- a rule with `seccomp.allow = { "ptrace" }` or a whole group (`"@mount"`).
 local CLONE_NEWUSER = "0x10000000"
 M.DEFAULT_SECCOMP = {
-  { "EPERM", "ioctl", "a1&0xffffffff==0x5412", group = "@tty",
+  { "EPERM", "ioctl", "a1&0xffffffff==0x5412", group = "@tty", name = "TIOCSTI",
     why = "TIOCSTI: push keys into the terminal's input (CVE-2017-5226); the mask catches high bits the kernel ignores" },
-  { "EPERM", "ioctl", "a1&0xffffffff==0x541c", group = "@tty", why = "TIOCLINUX: console selection and paste" },
+  { "EPERM", "ioctl", "a1&0xffffffff==0x541c", group = "@tty", name = "TIOCLINUX", why = "TIOCLINUX: console selection and paste" },
   { "EPERM", "keyctl", group = "@keyring", why = "kernel keyrings are not namespaced" },
   { "EPERM", "add_key", group = "@keyring", why = "kernel keyrings are not namespaced" },
   { "EPERM", "request_key", group = "@keyring", why = "kernel keyrings are not namespaced" },
@@ -255,39 +255,81 @@ local function naming_file(profile)
 end
 
 -- The effective rules for a profile: the default ones minus what it allows, then its own.
--- Returns a list of { action, errno, syscall, conds, why } or nil when there is no filter.
-function M.seccomp_rules(profile)
+-- Returns a list of { action, errno, syscall, conds, why } or nil when there is no filter;
+-- and beside it the default rules it left out, each with the field path that did
+-- ({ rule = …, by = "seccomp.allow[2]" }), or the path of `seccomp = false`.
+local function effective(profile)
   local s = profile.seccomp
-  if s == false then return nil end
+  if s == false then return nil, "seccomp" end
   s = type(s) == "table" and s or {}
   local own = {}
-  local function add(r) own[#own + 1] = r end
-  for _, name in ipairs(s.deny or {}) do add({ action = "deny", errno = "EPERM", syscall = name, conds = {} }) end
-  for _, k in ipairs(util.sorted_keys(s.deny or {})) do
-    if type(k) == "string" then add({ action = "deny", errno = s.deny[k], syscall = k, conds = {} }) end
+  local function add(r, path)
+    r.path = path
+    own[#own + 1] = r
   end
-  for _, name in ipairs(s.kill or {}) do add({ action = "kill", syscall = name, conds = {} }) end
+  for i, name in ipairs(s.deny or {}) do
+    add({ action = "deny", errno = "EPERM", syscall = name, conds = {} }, "seccomp.deny[" .. i .. "]")
+  end
+  for _, k in ipairs(util.sorted_keys(s.deny or {})) do
+    if type(k) == "string" then add({ action = "deny", errno = s.deny[k], syscall = k, conds = {} }, "seccomp.deny." .. k) end
+  end
+  for i, name in ipairs(s.kill or {}) do add({ action = "kill", syscall = name, conds = {} }, "seccomp.kill[" .. i .. "]") end
   if s.file then
     local rules = M.read_rules(resolve_file(naming_file(profile), s.file)) or {}
-    for _, r in ipairs(rules) do add(r) end
+    for _, r in ipairs(rules) do add(r, "seccomp.file") end
   end
   local lifted, named = {}, {}
-  for _, a in ipairs(s.allow or {}) do lifted[a] = true end
-  for _, r in ipairs(own) do named[r.syscall] = true end
-  local out = {}
-  if s.default ~= false then
-    for _, d in ipairs(M.DEFAULT_SECCOMP) do
-      -- A profile's own rule for a call replaces the default one for it.
-      if not lifted[d[2]] and not lifted[d.group] and not named[d[2]] then
-        out[#out + 1] = { action = "deny", errno = d[1], syscall = d[2], conds = { table.unpack(d, 3) },
-          why = d.why, group = d.group }
-      end
-    end
+  for i, a in ipairs(s.allow or {}) do lifted[a] = lifted[a] or ("seccomp.allow[" .. i .. "]") end
+  for _, r in ipairs(own) do named[r.syscall] = named[r.syscall] or r.path end
+  local out, left = {}, {}
+  for _, d in ipairs(M.DEFAULT_SECCOMP) do
+    local rule = { action = "deny", errno = d[1], syscall = d[2], conds = { table.unpack(d, 3) },
+      why = d.why, group = d.group, name = d.name }
+    -- A profile's own rule for a call replaces the default one for it.
+    local by = (s.default == false and "seccomp.default") or lifted[d[2]] or lifted[d.group] or named[d[2]]
+    if by then left[#left + 1] = { rule = rule, by = by } else out[#out + 1] = rule end
   end
   for _, r in ipairs(own) do
     if r.action ~= "allow" and not lifted[r.syscall] then out[#out + 1] = r end
   end
-  return out
+  return out, left
+end
+
+function M.seccomp_rules(profile)
+  return (effective(profile))
+end
+
+local BLOCKING = { deny = true, kill = true }
+
+-- What the filter does in effect: { filter = whether any rule refuses a call, rules = the
+-- effective rules, off = the path that turned it off, lifted = the default rules no
+-- effective rule still refuses, each { rule, by = path } }. A profile's own rule refuses
+-- what a default rule did when it names the same call with no condition or the same ones:
+-- `deny = { "ioctl" }` keeps TIOCSTI out, a rules file's `log ioctl` lets it in.
+function M.seccomp_effect(profile)
+  local rules, left = effective(profile)
+  if not rules then return { filter = false, rules = {}, off = left, lifted = {} } end
+  local filter = false
+  for _, r in ipairs(rules) do
+    if BLOCKING[r.action] then filter = true end
+  end
+  local function refused(d)
+    for _, r in ipairs(rules) do
+      if BLOCKING[r.action] and r.syscall == d.syscall then
+        local conds = r.conds or {}
+        if #conds == 0 or table.concat(conds, " ") == table.concat(d.conds, " ") then return true end
+      end
+    end
+    return false
+  end
+  local lifted = {}
+  for _, l in ipairs(left) do
+    if not refused(l.rule) then lifted[#lifted + 1] = l end
+  end
+  local s = type(profile.seccomp) == "table" and profile.seccomp or {}
+  local off
+  if not filter then off = (s.default == false and "seccomp.default") or (s.allow and "seccomp.allow") or "seccomp" end
+  return { filter = filter, rules = rules, lifted = lifted, off = off }
 end
 
 -- The rule strings the C executor reads: "errno:1 ioctl a1&0xffffffff==0x5412".
@@ -438,38 +480,95 @@ function M.check(c, p, ns)
   local _ = ns
 end
 
--- What a profile loosens on purpose: { { path, msg } }, printed by `check`.
-function M.warnings(p)
-  local w = {}
-  local function warn(path, msg) w[#w + 1] = { path = path, msg = msg } end
-  if p.no_new_privs == false then
-    warn("no_new_privs", "no_new_privs is off: setuid and file-capability programs inside can gain privileges")
-  end
-  if p.seccomp == false then
-    warn("seccomp", "no seccomp filter: the whole kernel interface is reachable (TIOCSTI, keyctl, bpf, …)")
-  end
-  if type(p.user) == "table" and p.user.map == "host_root" then
-    warn("user.map", "host_root maps root inside to the host's root: files root owns on the host are " ..
-      "writable through any bind, and a breakout is a host-root breakout")
-  end
-  if p.terminal == true and p.seccomp == false then
-    warn("terminal", "the command shares the caller's terminal session and TIOCSTI is not filtered: " ..
-      "it can type into the caller's shell")
-  end
-  for _, n in ipairs(type(p.capabilities) == "table" and p.capabilities or {}) do
-    if M.cap_name(n) == "sys_admin" then
-      warn("capabilities", "sys_admin is close to full root inside the sandbox's namespaces")
-    end
-  end
-  return w
-end
-
--- ---- plan ----------------------------------------------------------------------------
+-- ---- grants --------------------------------------------------------------------------
 
 local function fmt_size(n)
   if n < 0 then return "unlimited" end
   return tostring(n)
 end
+
+local function syscall_text(r)
+  local t = r.syscall
+  if r.conds and #r.conds > 0 then t = t .. " " .. table.concat(r.conds, " ") end
+  return t
+end
+
+-- What the boundary grants in effect, for the grants summary (lunshare.grants): the
+-- capabilities kept, the seccomp filter and what it lets through beyond the default one,
+-- no_new_privs, the terminal, limits and the fds kept open. Each item: { text, path = the
+-- profile field responsible, facts the warning rules read }. ctx: the caller (ids).
+function M.grants(profile, ctx)
+  local ns = {}
+  for _, n in ipairs(type(profile.namespaces) == "table" and profile.namespaces or {}) do ns[n] = true end
+  local ids = ctx and ctx.ids or {}
+  local host_caps = not ns.user and (ids.euid or ids.uid) == 0
+  local g = { capabilities = {}, seccomp = {}, privileges = {}, terminal = {}, limits = {}, fds = {} }
+  local seen = {}
+  for i, n in ipairs(type(profile.capabilities) == "table" and profile.capabilities or {}) do
+    local name = M.cap_name(n)
+    if name and not seen[name] then
+      seen[name] = true
+      g.capabilities[#g.capabilities + 1] = { text = name .. (host_caps and " (over the host's user namespace)" or ""),
+        cap = name, host = host_caps, path = "capabilities[" .. i .. "]" }
+    end
+  end
+  table.sort(g.capabilities, function(a, b) return a.text < b.text end)
+
+  local e = M.seccomp_effect(profile)
+  if not e.filter then
+    g.seccomp[1] = { text = "no filter in effect: every system call is allowed", nofilter = true, path = e.off }
+  else
+    local n = #e.lifted
+    g.seccomp[1] = { text = (n == 0 and "the default filter") or (n == #M.DEFAULT_SECCOMP and
+      "the profile's own rules only, none of the default filter's") or "the default filter, less what is allowed below",
+      nodefault = n == #M.DEFAULT_SECCOMP, path = n > 0 and e.lifted[1].by or "seccomp" }
+    for _, l in ipairs(e.lifted) do
+      g.seccomp[#g.seccomp + 1] = { text = "allowed beyond the default filter: " .. syscall_text(l.rule) ..
+        " (" .. l.rule.group .. (l.rule.name and (", " .. l.rule.name) or "") .. ")", lifted = l.rule, path = l.by }
+    end
+    for _, r in ipairs(e.rules) do
+      if r.path then
+        local act = r.action == "deny" and ("denied with " .. tostring(r.errno)) or (r.action == "kill" and "killed")
+          or (r.action .. "ged")
+        g.seccomp[#g.seccomp + 1] = { text = act .. ": " .. syscall_text(r), path = r.path }
+      end
+    end
+  end
+
+  local nnp = profile.no_new_privs ~= false
+  g.privileges[1] = { text = nnp and "no_new_privs on" or "no_new_privs off: setuid and file-capability programs gain privileges",
+    nnp = nnp, path = "no_new_privs" }
+  local shared = profile.terminal == true
+  g.terminal[1] = { text = shared and "the caller's session and terminal are shared" or
+    "a new session, without the caller's terminal", shared = shared, path = "terminal" }
+
+  local limits = type(profile.limits) == "table" and profile.limits or {}
+  for _, k in ipairs(util.sorted_keys(limits)) do
+    local r = rlimit_name(k)
+    local path = "limits." .. tostring(k)
+    if r then
+      local soft, hard = soft_hard(limits[k], M.RLIMITS[r])
+      if soft then
+        g.limits[#g.limits + 1] = { text = string.format("%s soft %s hard %s", r, fmt_size(soft), fmt_size(hard)), path = path }
+      end
+    elseif k == "memory" or k == "pids" then
+      local v = M.parse_value(limits[k], k == "memory" and "size" or "count")
+      if v then g.limits[#g.limits + 1] = { text = k .. " " .. fmt_size(v) .. (k == "memory" and " bytes" or ""), path = path } end
+    elseif k == "cpus" then
+      g.limits[#g.limits + 1] = { text = "cpus " .. tostring(limits[k]), path = path }
+    end
+  end
+  table.sort(g.limits, function(a, b) return a.text < b.text end)
+  local fds, seen_fd = {}, {}
+  for _, fd in ipairs(type(profile.keep_fds) == "table" and profile.keep_fds or {}) do
+    if not seen_fd[fd] then fds[#fds + 1], seen_fd[fd] = fd, true end
+  end
+  table.sort(fds)
+  for i, fd in ipairs(fds) do g.fds[i] = { text = "fd " .. fd, path = "keep_fds" } end
+  return g
+end
+
+-- ---- plan ----------------------------------------------------------------------------
 
 -- add(phase, step) appends a plan step in one of lunshare.plan.PHASES.
 function M.plan(profile, add, ctx)

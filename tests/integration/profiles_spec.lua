@@ -284,7 +284,8 @@ describe("lunshare diff", function()
     local b = H.profile("return { namespaces = { 'user' }, env = { clear = false } }\n")
     local r = H.lunshare({ "diff", a, b })
     assert.equal(1, r.code, r.err)
-    assert.truthy(r.out:find("namespaces shared with the host:\n  + net\n", 1, true), r.out)
+    assert.truthy(r.out:find("namespaces shared with the host:\n    mount\n    pid\n    ipc\n    uts\n    cgroup\n" ..
+      "    time\n  + net\n", 1, true), r.out)
     assert.truthy(r.out:find("  - kept from the caller: TERM\n  + the caller's whole environment", 1, true), r.out)
   end)
 

@@ -269,7 +269,8 @@ for _, mode in ipairs(H.modes) do
         assert.equal(0, r.code, r.err)
         assert.same({ "0", "0", "1" }, { r.out:match("(%d+)%s+(%d+)%s+(%d+)") })
         local c = H.lunshare({ "check", p })
-        assert.truthy(c.err:find(p .. ":3: user.map: warning: host_root", 1, true), c.err)
+        assert.truthy(c.err:find(p .. ":3: user.map: warning: host uid 0 is mapped into the sandbox ({0, 0, 1}): " ..
+          "root inside is host root", 1, true), c.err)
       end)
     else
       it("says plainly when there is no cgroup it may use", function()

@@ -196,20 +196,39 @@ describe("mounts #unit", function()
 end)
 
 describe("mounts grants #unit", function()
+  local function texts(items)
+    local t = {}
+    for i, x in ipairs(items) do t[i] = x.text end
+    return t
+  end
+
   it("says which host paths a profile shows and which it lets the sandbox write", function()
     local m = require "lunshare.mounts"
-    local g = m.grants({ mounts = {
+    local g = m.grants({ namespaces = { "mount" }, mounts = {
       { kind = "ro_bind", src = "/usr", dst = "/usr" },
-      { kind = "bind", src = "/srv/data", dst = "/data" },
+      { kind = "bind", src = "/srv/data/", dst = "/data" },
       { kind = "dev_bind", src = "/dev/kvm", dst = "/dev/kvm", optional = true },
       { kind = "tmpfs", dst = "/tmp" },
-      { kind = "overlay", dst = "/opt", lower = { "/opt" }, upper = "/var/up" },
+      { kind = "overlay", dst = "/opt", lower = { "/opt" }, upper = "/var/up", work = "/var/work" },
     } })
     assert.same({ "/data from the host's /srv/data", "/dev/kvm from the host's /dev/kvm (if it exists)",
-      "/opt from the host's /opt (overlay)", "/usr from the host's /usr" }, g["host paths visible"])
+      "/opt from the host's /opt (overlay)", "/usr from the host's /usr" }, texts(g.visible))
     assert.same({ "/data from the host's /srv/data", "/dev/kvm from the host's /dev/kvm (if it exists), devices usable",
-      "/opt into the host's /var/up" }, g["host paths writable"])
-    assert.same({ "/tmp (tmpfs)" }, g["paths made inside"])
-    assert.same({}, m.grants({}))
+      "/opt into the host's /var/up" }, texts(g.writable))
+    assert.same({ "/dev/kvm from the host's /dev/kvm (if it exists)" }, texts(g.devices))
+    assert.same({ "/tmp (tmpfs)" }, texts(g.made))
+    -- Each item names the entry it came from, and the host paths it reaches, one spelling each.
+    assert.same({ "/srv/data" }, g.writable[1].srcs)
+    assert.equal("mounts[2]", g.writable[1].path)
+    assert.same({ "/var/up", "/var/work" }, g.writable[3].srcs)
+  end)
+
+  it("sees the host's whole tree without a mount namespace or without mounts", function()
+    local m = require "lunshare.mounts"
+    for _, p in ipairs({ {}, { namespaces = { "mount" } } }) do
+      local g = m.grants(p)
+      assert.same({ "/" }, g.writable[1].srcs)
+      assert.same({ "/dev" }, g.devices[1].srcs)
+    end
   end)
 end)

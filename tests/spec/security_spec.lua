@@ -117,13 +117,15 @@ describe("security check #unit", function()
     assert.equal(-1, security.parse_value("unlimited", "count"))
   end)
 
-  it("warns about what a profile loosens", function()
-    local w = security.warnings({ no_new_privs = false, seccomp = false, user = { map = "host_root" },
-      terminal = true })
+  it("warns about what a profile loosens, from what it grants", function()
+    local grants = require "lunshare.grants"
+    local root = { ids = { uid = 0, gid = 0, euid = 0 }, subid = function() end }
+    local w = grants.warnings({ namespaces = { "user", "mount", "pid", "net" }, mounts = {}, no_new_privs = false,
+      seccomp = false, user = { map = "host_root" }, terminal = true, capabilities = { "sys_admin" } }, root)
     local paths = {}
     for _, x in ipairs(w) do paths[#paths + 1] = x.path end
-    assert.same({ "no_new_privs", "seccomp", "user.map", "terminal" }, paths)
-    assert.same({}, security.warnings({}))
+    assert.same({ "user.map", "seccomp", "seccomp", "no_new_privs", "capabilities[1]" }, paths)
+    assert.same({}, grants.warnings({ namespaces = { "user", "mount", "pid", "net" }, mounts = {} }, root))
   end)
 end)
 
