@@ -421,6 +421,13 @@ int main(int argc, char **argv)
 			continue;
 		}
 #endif
+		char name[64];
+		syscall_name(l, name, sizeof name);
+		if (seccomp_syscall_resolve_name(name) == __NR_SCMP_ERROR) {
+			printf("%s unknown: no such system call\n", l);
+			rc = 1;
+			continue;
+		}
 		fflush(stdout);
 		int r = probe(l);
 		if (r != 0 && r != 77)
