@@ -31,6 +31,81 @@ local function profile(mounts, extra)
     (extra or "") .. "  mounts = {\n" .. BASE .. mounts .. "\n  },\n}\n")
 end
 
+-- Every external command of the cases below has a time limit.
+local function timed(cmd, secs) return "timeout -k 5 " .. (secs or 60) .. " " .. cmd end
+
+-- Mount points of a mountinfo text (field 5, with the kernel's octal escapes undone), and
+-- each one's per-mount options (field 6) as a set.
+local function mountinfo(text)
+  local points, opts, lines = {}, {}, {}
+  for line in text:gmatch("[^\n]+") do
+    local dev, root, point, o = line:match("^%S+ %S+ (%S+) (%S+) (%S+) (%S+)")
+    if point then
+      point = point:gsub("\\(%d%d%d)", function(n) return string.char(tonumber(n, 8)) end)
+      points[#points + 1] = point
+      local set = {}
+      for w in o:gmatch("[^,]+") do set[w] = true end
+      opts[point] = set
+      lines[#lines + 1] = { dev = dev, root = root, point = point, line = line }
+    end
+  end
+  return points, opts, lines
+end
+
+local function exists(path) return os.execute("test -e " .. H.quote(path)) == true end
+
+-- The mount points a plan makes, from `explain --json`: the target of every
+-- `mount … /newroot/X` of every step ("/newroot" itself is the root), `for` loops
+-- expanded where their source exists, a `[ -e SRC ] &&` mount only where SRC exists, and
+-- for a recursive bind the host's mounts under its source too. Remounts and propagation
+-- changes make no mount point.
+local function planned_mount_points(json, host_points)
+  local points = {}
+  local function mount(cmd)
+    cmd = cmd:gsub("^%s+", ""):gsub("%s+$", "")
+    if not cmd:match("^mount ") or cmd:find("remount", 1, true) or cmd:find("--make-", 1, true) then return end
+    local words = {}
+    for w in cmd:gmatch("%S+") do words[#words + 1] = w end
+    local target = words[#words]
+    if target ~= "/newroot" and target:sub(1, 9) ~= "/newroot/" then return end
+    target = target:sub(9)
+    points[#points + 1] = target == "" and "/" or target
+    local src = words[#words - 1]
+    if cmd:find("--rbind", 1, true) then
+      for _, hp in ipairs(host_points) do
+        if hp:sub(1, #src + 1) == src .. "/" then points[#points + 1] = target .. hp:sub(#src + 1) end
+      end
+    end
+  end
+  local unescape = { n = "\n", t = "\t", ['"'] = '"', ["\\"] = "\\", ["/"] = "/" }
+  for line in json:gmatch("[^\n]+") do
+    local text = line:match('^%s*"explain": "(.*)",?$')
+    if text then
+      text = text:gsub("\\(.)", unescape)
+      local only_if
+      for piece in (text .. " && "):gmatch("(.-) && ") do
+        local cond = piece:match("^%[ %-e (%S+) %]$")
+        local var, list, body = piece:match("^for (%w+) in (.-); do (.-); done$")
+        if cond then
+          only_if = cond
+        elseif var then
+          for item in list:gmatch("%S+") do
+            for cmd in (body .. "; "):gmatch("(.-); ") do
+              cmd = cmd:gsub("%$" .. var, item)
+              local src = cmd:match("(%S+)%s+%S+$")
+              if src and exists((src:gsub("^/newroot/", "/"))) then mount(cmd) end
+            end
+          end
+        elseif not only_if or exists(only_if) then
+          mount(piece)
+        end
+        if not cond then only_if = nil end
+      end
+    end
+  end
+  return points
+end
+
 for _, mode in ipairs(H.modes) do
   describe("mounts (" .. mode .. ")", function()
     local function run(args, opts)
@@ -275,6 +350,33 @@ for _, mode in ipairs(H.modes) do
       assert.truthy(l[2]:find(EROFS), l[2])
       assert.truthy(l[3]:find(EROFS), l[3])
     end)
+    it("leaves nothing of the host's tree in the sandbox's mount table but what the profile mounts", function()
+      -- The host tree must be gone, not hidden: pivot_root stacks the old root on the new
+      -- one, and a mount left there is out of sight of ls / but reachable.
+      local e = H.sh(timed(H.quote(H.bin) .. " explain --json default"), { mode = mode })
+      assert.equal(0, e.code, e.err)
+      local expected = planned_mount_points(e.out, (mountinfo(H.mounts())))
+      assert.truthy(#expected >= 5, e.out)
+      local r = H.sh(timed(H.quote(H.bin) .. " run default -- cat /proc/self/mountinfo"), { mode = mode })
+      assert.equal(0, r.code, r.err)
+      local points, _, lines = mountinfo(r.out)
+      for _, l in ipairs(lines) do
+        assert.falsy(l.point:find("^/oldroot") or l.point:find("^/newroot"), l.line)
+      end
+      -- No mount of the host's root directory itself, wherever it would be.
+      local _, _, host = mountinfo(H.mounts())
+      for _, h in ipairs(host) do
+        if h.point == "/" then
+          for _, l in ipairs(lines) do
+            assert.falsy(l.dev == h.dev and l.root == h.root, "the host's / is mounted inside: " .. l.line)
+          end
+        end
+      end
+      table.sort(expected)
+      table.sort(points)
+      assert.same(expected, points)
+    end)
+
   end)
 end
 
