@@ -377,6 +377,44 @@ for _, mode in ipairs(H.modes) do
       assert.same(expected, points)
     end)
 
+    it("puts nosuid and nodev on every bind and tmpfs, keeps devices only for dev_bind, noexec on proc", function()
+      local d = scratch()
+      -- The host's /dev has submounts (/dev/pts, /dev/shm): a recursive bind must cover them.
+      local p = profile(string.format([[
+    bind(%q, "/rw"), ro_bind(%q, "/ro"), ro_bind("/dev", "/hostdev"), tmpfs "/t",
+    dev_bind("/dev/null", "/devnull"), proc "/proc", dev "/dev",]], d, d))
+      local r = H.sh(timed(H.quote(H.bin) .. " run " .. p .. " -- cat /proc/self/mountinfo"), { mode = mode })
+      rmrf(d)
+      assert.equal(0, r.code, r.err)
+      local points, opts = mountinfo(r.out)
+      local function has(point, flags, absent)
+        local o = opts[point]
+        assert.truthy(o, point .. " is not mounted: " .. r.out)
+        for _, f in ipairs(flags) do assert.truthy(o[f], point .. " lacks " .. f .. ": " .. r.out) end
+        for _, f in ipairs(absent or {}) do assert.falsy(o[f], point .. " has " .. f .. ": " .. r.out) end
+      end
+      local under = 0
+      for _, point in ipairs(points) do
+        if point:find("^/hostdev/") then
+          under = under + 1
+          has(point, { "nosuid", "nodev", "ro" })
+        end
+      end
+      assert.truthy(under >= 1, "the host's /dev submounts are missing: " .. r.out)
+      for _, point in ipairs({ "/", "/usr", "/rw", "/ro", "/hostdev", "/t" }) do
+        has(point, { "nosuid", "nodev" })
+      end
+      has("/devnull", { "nosuid" }, { "nodev" })
+      has("/proc", { "nosuid", "nodev", "noexec" })
+      -- The default profile: nosuid everywhere, nodev everywhere but its /dev.
+      r = H.sh(timed(H.quote(H.bin) .. " run default -- cat /proc/self/mountinfo"), { mode = mode })
+      assert.equal(0, r.code, r.err)
+      points, opts = mountinfo(r.out)
+      for _, point in ipairs(points) do
+        has(point, point:find("^/dev") and { "nosuid" } or { "nosuid", "nodev" })
+      end
+      has("/proc", { "nosuid", "nodev", "noexec" })
+    end)
   end)
 end
 
