@@ -350,6 +350,46 @@ for _, mode in ipairs(H.modes) do
       assert.truthy(l[2]:find(EROFS), l[2])
       assert.truthy(l[3]:find(EROFS), l[3])
     end)
+    it("lets no mount of a run out where / is shared, as systemd makes it, root without a user namespace too", function()
+      -- A world of the test's own: private from the host (so that nothing could reach the
+      -- host even if a run's mounts did propagate), with / made shared inside, as systemd
+      -- makes it. The world's mount table is read before, during and after a run; the
+      -- command says it is up on stdout and waits on a FIFO the world writes to.
+      local d = scratch()
+      assert(os.execute("mkfifo -m 666 " .. d .. "/go"))
+      local profiles = { "default" }
+      if mode == "root" then
+        -- Root with no user namespace: the run's mount namespace is as privileged as the
+        -- world's, so the kernel would not turn its shared mounts into slaves.
+        profiles[2] = H.profile("return {\n  namespaces = { \"mount\", \"pid\" },\n  mounts = {\n" .. BASE ..
+          string.format('    proc "/proc", dev "/dev", tmpfs "/tmp", dir "/d", bind(%q, "/data"),\n  },\n}\n', d))
+      end
+      local drop = mode == "rootless" and string.format("setpriv --reuid=%d --regid=%d --clear-groups -- ",
+        H.NOBODY_UID, H.NOBODY_GID) or ""
+      for _, p in ipairs(profiles) do
+        -- (The files are opened first: a mount that leaked over their directory must not
+        -- keep the world from writing what it saw.)
+        local script = 'mount --make-rshared / || exit 3; ' ..
+          'exec 3<> "$1/go" 4> "$1/before" 5> "$1/during" 6> "$1/after"; cat /proc/self/mountinfo >&4; ' ..
+          "{ " .. drop .. H.quote(H.bin) .. " run " .. H.quote(p) .. " -- sh -c 'echo ready; read x' <&3 4>&- 5>&- 6>&-; " ..
+          'echo "rc=$?"; } | { read -r l; cat /proc/self/mountinfo >&5; [ "$l" = ready ] && echo go >&3; cat; }; ' ..
+          "cat /proc/self/mountinfo >&6"
+        local r = H.sh(timed("unshare -m sh -c " .. H.quote(script) .. " world " .. d))
+        assert.equal(0, r.code, p .. ": " .. r.err)
+        assert.equal("rc=0\n", r.out, p .. ": " .. r.err)
+        local before = slurp("cat " .. d .. "/before")
+        local _, _, lines = mountinfo(before)
+        local shared = false
+        for _, l in ipairs(lines) do
+          if l.point == "/" and l.line:find(" shared:%d+.* %- ") then shared = true end
+        end
+        assert.is_true(shared, "/ is not shared in the world: " .. before)
+        assert.equal(before, slurp("cat " .. d .. "/during"), p .. ": a mount of the run appeared outside it")
+        assert.equal(before, slurp("cat " .. d .. "/after"), p .. ": a mount of the run stayed outside it")
+      end
+      rmrf(d)
+    end)
+
     it("leaves nothing of the host's tree in the sandbox's mount table but what the profile mounts", function()
       -- The host tree must be gone, not hidden: pivot_root stacks the old root on the new
       -- one, and a mount left there is out of sight of ls / but reachable.
