@@ -356,6 +356,7 @@ for _, mode in ipairs(H.modes) do
       -- makes it. The world's mount table is read before, during and after a run; the
       -- command says it is up on stdout and waits on a FIFO the world writes to.
       local d = scratch()
+      finally(function() rmrf(d) end)
       assert(os.execute("mkfifo -m 666 " .. d .. "/go"))
       local profiles = { "default" }
       if mode == "root" then
@@ -387,7 +388,6 @@ for _, mode in ipairs(H.modes) do
         assert.equal(before, slurp("cat " .. d .. "/during"), p .. ": a mount of the run appeared outside it")
         assert.equal(before, slurp("cat " .. d .. "/after"), p .. ": a mount of the run stayed outside it")
       end
-      rmrf(d)
     end)
 
     it("leaves nothing of the host's tree in the sandbox's mount table but what the profile mounts", function()
