@@ -131,8 +131,11 @@ for _, mode in ipairs(H.modes) do
       for _, sig in ipairs({ "HUP", "INT", "QUIT", "TERM", "USR1", "USR2" }) do
         it("passes SIG" .. sig .. " sent to lunshare on to the command's handler (pid1 = " .. pid1 .. ")", function()
           local profile = pid1 == "command" and command_pid1 or "default"
-          local inside = "f=/tmp/hold; mkfifo $f; trap 'echo got-" .. sig .. "; exit 0' " .. sig ..
-            "; echo ready; read x <> $f; echo not-interrupted"
+          -- The command waits on a child that never ends (a cat of a FIFO it also holds
+          -- open for writing): the wait builtin runs a trap that came in before it began,
+          -- where a read would miss it and block for good.
+          local inside = "f=/tmp/hold; mkfifo $f; trap 'echo got-" .. sig .. "; kill $!; exit 0' " .. sig ..
+            "; cat <> $f >/dev/null & echo ready; wait $!; echo not-interrupted"
           -- env --default-signal: a caller's ignored INT or QUIT would be the command's too.
           local script = '{ sh -c \'echo "pid $$"; exec env --default-signal=INT,QUIT "$0" run "$1" -- sh -c "$2"\' ' ..
             H.join({ H.bin, profile, inside }) .. '; echo "rc=$?"; } | ' ..
