@@ -31,6 +31,81 @@ local function profile(mounts, extra)
     (extra or "") .. "  mounts = {\n" .. BASE .. mounts .. "\n  },\n}\n")
 end
 
+-- Every external command of the cases below has a time limit.
+local function timed(cmd, secs) return "timeout -k 5 " .. (secs or 60) .. " " .. cmd end
+
+-- Mount points of a mountinfo text (field 5, with the kernel's octal escapes undone), and
+-- each one's per-mount options (field 6) as a set.
+local function mountinfo(text)
+  local points, opts, lines = {}, {}, {}
+  for line in text:gmatch("[^\n]+") do
+    local dev, root, point, o = line:match("^%S+ %S+ (%S+) (%S+) (%S+) (%S+)")
+    if point then
+      point = point:gsub("\\(%d%d%d)", function(n) return string.char(tonumber(n, 8)) end)
+      points[#points + 1] = point
+      local set = {}
+      for w in o:gmatch("[^,]+") do set[w] = true end
+      opts[point] = set
+      lines[#lines + 1] = { dev = dev, root = root, point = point, line = line }
+    end
+  end
+  return points, opts, lines
+end
+
+local function exists(path) return os.execute("test -e " .. H.quote(path)) == true end
+
+-- The mount points a plan makes, from `explain --json`: the target of every
+-- `mount … /newroot/X` of every step ("/newroot" itself is the root), `for` loops
+-- expanded where their source exists, a `[ -e SRC ] &&` mount only where SRC exists, and
+-- for a recursive bind the host's mounts under its source too. Remounts and propagation
+-- changes make no mount point.
+local function planned_mount_points(json, host_points)
+  local points = {}
+  local function mount(cmd)
+    cmd = cmd:gsub("^%s+", ""):gsub("%s+$", "")
+    if not cmd:match("^mount ") or cmd:find("remount", 1, true) or cmd:find("--make-", 1, true) then return end
+    local words = {}
+    for w in cmd:gmatch("%S+") do words[#words + 1] = w end
+    local target = words[#words]
+    if target ~= "/newroot" and target:sub(1, 9) ~= "/newroot/" then return end
+    target = target:sub(9)
+    points[#points + 1] = target == "" and "/" or target
+    local src = words[#words - 1]
+    if cmd:find("--rbind", 1, true) then
+      for _, hp in ipairs(host_points) do
+        if hp:sub(1, #src + 1) == src .. "/" then points[#points + 1] = target .. hp:sub(#src + 1) end
+      end
+    end
+  end
+  local unescape = { n = "\n", t = "\t", ['"'] = '"', ["\\"] = "\\", ["/"] = "/" }
+  for line in json:gmatch("[^\n]+") do
+    local text = line:match('^%s*"explain": "(.*)",?$')
+    if text then
+      text = text:gsub("\\(.)", unescape)
+      local only_if
+      for piece in (text .. " && "):gmatch("(.-) && ") do
+        local cond = piece:match("^%[ %-e (%S+) %]$")
+        local var, list, body = piece:match("^for (%w+) in (.-); do (.-); done$")
+        if cond then
+          only_if = cond
+        elseif var then
+          for item in list:gmatch("%S+") do
+            for cmd in (body .. "; "):gmatch("(.-); ") do
+              cmd = cmd:gsub("%$" .. var, item)
+              local src = cmd:match("(%S+)%s+%S+$")
+              if src and exists((src:gsub("^/newroot/", "/"))) then mount(cmd) end
+            end
+          end
+        elseif not only_if or exists(only_if) then
+          mount(piece)
+        end
+        if not cond then only_if = nil end
+      end
+    end
+  end
+  return points
+end
+
 for _, mode in ipairs(H.modes) do
   describe("mounts (" .. mode .. ")", function()
     local function run(args, opts)
@@ -318,6 +393,111 @@ os.exit(code or 1)
       assert.equal("d", l[1])
       assert.truthy(l[2]:find(EROFS), l[2])
       assert.truthy(l[3]:find(EROFS), l[3])
+    end)
+    it("lets no mount of a run out where / is shared, as systemd makes it, root without a user namespace too", function()
+      -- A world of the test's own: private from the host (so that nothing could reach the
+      -- host even if a run's mounts did propagate), with / made shared inside, as systemd
+      -- makes it. The world's mount table is read before, during and after a run; the
+      -- command says it is up on stdout and waits on a FIFO the world writes to.
+      local d = scratch()
+      finally(function() rmrf(d) end)
+      assert(os.execute("mkfifo -m 666 " .. d .. "/go"))
+      local profiles = { "default" }
+      if mode == "root" then
+        -- Root with no user namespace: the run's mount namespace is as privileged as the
+        -- world's, so the kernel would not turn its shared mounts into slaves.
+        profiles[2] = H.profile("return {\n  namespaces = { \"mount\", \"pid\" },\n  mounts = {\n" .. BASE ..
+          string.format('    proc "/proc", dev "/dev", tmpfs "/tmp", dir "/d", bind(%q, "/data"),\n  },\n}\n', d))
+      end
+      local drop = mode == "rootless" and string.format("setpriv --reuid=%d --regid=%d --clear-groups -- ",
+        H.NOBODY_UID, H.NOBODY_GID) or ""
+      for _, p in ipairs(profiles) do
+        -- (The files are opened first: a mount that leaked over their directory must not
+        -- keep the world from writing what it saw.)
+        local script = 'mount --make-rshared / || exit 3; ' ..
+          'exec 3<> "$1/go" 4> "$1/before" 5> "$1/during" 6> "$1/after"; cat /proc/self/mountinfo >&4; ' ..
+          "{ " .. drop .. H.quote(H.bin) .. " run " .. H.quote(p) .. " -- sh -c 'echo ready; read x' <&3 4>&- 5>&- 6>&-; " ..
+          'echo "rc=$?"; } | { read -r l; cat /proc/self/mountinfo >&5; [ "$l" = ready ] && echo go >&3; cat; }; ' ..
+          "cat /proc/self/mountinfo >&6"
+        local r = H.sh(timed("unshare -m sh -c " .. H.quote(script) .. " world " .. d))
+        assert.equal(0, r.code, p .. ": " .. r.err)
+        assert.equal("rc=0\n", r.out, p .. ": " .. r.err)
+        local before = slurp("cat " .. d .. "/before")
+        local _, _, lines = mountinfo(before)
+        local shared = false
+        for _, l in ipairs(lines) do
+          if l.point == "/" and l.line:find(" shared:%d+.* %- ") then shared = true end
+        end
+        assert.is_true(shared, "/ is not shared in the world: " .. before)
+        assert.equal(before, slurp("cat " .. d .. "/during"), p .. ": a mount of the run appeared outside it")
+        assert.equal(before, slurp("cat " .. d .. "/after"), p .. ": a mount of the run stayed outside it")
+      end
+    end)
+
+    it("leaves nothing of the host's tree in the sandbox's mount table but what the profile mounts", function()
+      -- The host tree must be gone, not hidden: pivot_root stacks the old root on the new
+      -- one, and a mount left there is out of sight of ls / but reachable.
+      local e = H.sh(timed(H.quote(H.bin) .. " explain --json default"), { mode = mode })
+      assert.equal(0, e.code, e.err)
+      local expected = planned_mount_points(e.out, (mountinfo(H.mounts())))
+      assert.truthy(#expected >= 5, e.out)
+      local r = H.sh(timed(H.quote(H.bin) .. " run default -- cat /proc/self/mountinfo"), { mode = mode })
+      assert.equal(0, r.code, r.err)
+      local points, _, lines = mountinfo(r.out)
+      for _, l in ipairs(lines) do
+        assert.falsy(l.point:find("^/oldroot") or l.point:find("^/newroot"), l.line)
+      end
+      -- No mount of the host's root directory itself, wherever it would be.
+      local _, _, host = mountinfo(H.mounts())
+      for _, h in ipairs(host) do
+        if h.point == "/" then
+          for _, l in ipairs(lines) do
+            assert.falsy(l.dev == h.dev and l.root == h.root, "the host's / is mounted inside: " .. l.line)
+          end
+        end
+      end
+      table.sort(expected)
+      table.sort(points)
+      assert.same(expected, points)
+    end)
+
+    it("puts nosuid and nodev on every bind and tmpfs, keeps devices only for dev_bind, noexec on proc", function()
+      local d = scratch()
+      -- The host's /dev has submounts (/dev/pts, /dev/shm): a recursive bind must cover them.
+      local p = profile(string.format([[
+    bind(%q, "/rw"), ro_bind(%q, "/ro"), ro_bind("/dev", "/hostdev"), tmpfs "/t",
+    dev_bind("/dev/null", "/devnull"), proc "/proc", dev "/dev",]], d, d))
+      local r = H.sh(timed(H.quote(H.bin) .. " run " .. p .. " -- cat /proc/self/mountinfo"), { mode = mode })
+      rmrf(d)
+      assert.equal(0, r.code, r.err)
+      local points, opts = mountinfo(r.out)
+      local function has(point, flags, absent)
+        local o = opts[point]
+        assert.truthy(o, point .. " is not mounted: " .. r.out)
+        for _, f in ipairs(flags) do assert.truthy(o[f], point .. " lacks " .. f .. ": " .. r.out) end
+        for _, f in ipairs(absent or {}) do assert.falsy(o[f], point .. " has " .. f .. ": " .. r.out) end
+      end
+      local under = 0
+      for _, point in ipairs(points) do
+        if point:find("^/hostdev/") then
+          under = under + 1
+          has(point, { "nosuid", "nodev", "ro" })
+        end
+      end
+      assert.truthy(under >= 1, "the host's /dev submounts are missing: " .. r.out)
+      for _, point in ipairs({ "/", "/usr", "/rw", "/ro", "/hostdev", "/t" }) do
+        has(point, { "nosuid", "nodev" })
+      end
+      has("/devnull", { "nosuid" }, { "nodev" })
+      has("/proc", { "nosuid", "nodev", "noexec" })
+      -- The default profile: nosuid everywhere, nodev everywhere but its /dev.
+      r = H.sh(timed(H.quote(H.bin) .. " run default -- cat /proc/self/mountinfo"), { mode = mode })
+      assert.equal(0, r.code, r.err)
+      points, opts = mountinfo(r.out)
+      for _, point in ipairs(points) do
+        has(point, point:find("^/dev") and { "nosuid" } or { "nosuid", "nodev" })
+      end
+      has("/proc", { "nosuid", "nodev", "noexec" })
     end)
   end)
 end

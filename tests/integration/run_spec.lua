@@ -122,6 +122,31 @@ for _, mode in ipairs(H.modes) do
       assert.equal(42, r.code)
     end)
 
+    -- Every signal lunshare forwards must reach a handler of the command's, through the
+    -- reaper (pid 1) or straight to the command when it is pid 1 itself. The command says
+    -- it is ready once its trap is set; lunshare's pid comes first on the same pipe
+    -- (written before the exec), so the signal goes to this very run and no other.
+    local command_pid1 = H.profile('return { extends = "default", pid1 = "command" }\n')
+    for _, pid1 in ipairs({ "reaper", "command" }) do
+      for _, sig in ipairs({ "HUP", "INT", "QUIT", "TERM", "USR1", "USR2" }) do
+        it("passes SIG" .. sig .. " sent to lunshare on to the command's handler (pid1 = " .. pid1 .. ")", function()
+          local profile = pid1 == "command" and command_pid1 or "default"
+          -- The command waits on a child that never ends (a cat of a FIFO it also holds
+          -- open for writing): the wait builtin runs a trap that came in before it began,
+          -- where a read would miss it and block for good.
+          local inside = "f=/tmp/hold; mkfifo $f; trap 'echo got-" .. sig .. "; kill $!; exit 0' " .. sig ..
+            "; cat <> $f >/dev/null & echo ready; wait $!; echo not-interrupted"
+          -- env --default-signal: a caller's ignored INT or QUIT would be the command's too.
+          local script = '{ sh -c \'echo "pid $$"; exec env --default-signal=INT,QUIT "$0" run "$1" -- sh -c "$2"\' ' ..
+            H.join({ H.bin, profile, inside }) .. '; echo "rc=$?"; } | ' ..
+            '{ read -r _ pid; read -r l; [ "$l" = ready ] && kill -' .. sig .. ' "$pid"; cat; }'
+          local r = H.sh("timeout -k 5 30 sh -c " .. H.quote(script), { mode = mode })
+          assert.equal(0, r.code, r.err)
+          assert.equal("got-" .. sig .. "\nrc=0\n", r.out, r.err)
+        end)
+      end
+    end
+
     it("gives the command the profile's environment only", function()
       local r = run({ "run", "default", "--", "env" }, { env = "SECRET_TOKEN=x TERM=dumb" })
       assert.equal(0, r.code, r.err)

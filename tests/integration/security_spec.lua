@@ -77,6 +77,16 @@ for _, mode in ipairs(H.modes) do
       assert.truthy(c.err:find(p .. ":4: seccomp: warning: ", 1, true), c.err)
     end)
 
+    it("keeps no_new_privs on when the profile turns seccomp off", function()
+      -- seccomp = false drops the filter only: setuid and file-capability programs must
+      -- still gain nothing, which no_new_privs alone guarantees then.
+      local p = H.profile('return { extends = "default", seccomp = false }\n')
+      local r = H.sh("timeout -k 5 60 " .. H.quote(H.bin) .. " run " .. p .. " -- cat /proc/self/status", { mode = mode })
+      assert.equal(0, r.code, r.err)
+      assert.equal("0", status_field(r.out, "Seccomp"), "seccomp = false loads no filter")
+      assert.equal("1", status_field(r.out, "NoNewPrivs"))
+    end)
+
     it("refuses nested user namespaces and mounts under the default filter", function()
       -- (--propagation unchanged: unshare -m would otherwise call mount itself)
       local m = "unshare -m --propagation unchanged "
