@@ -11,10 +11,10 @@ local BIN = H.bin
 -- most: the longest here is 11.)
 local S = H.RUN
 
--- The names as this run spells them: each ls* word of a text (a topology, a script, an
--- expected line) with the tag appended.
+-- The names as this run spells them: each ls* name of a text (a topology, a script, an
+-- expected line) with the tag appended; a word of a path (/root/lsh-test/…) is no name.
 local function sfx(text)
-  return (text:gsub("%f[%w_](ls%w+)", "%1" .. S))
+  return (text:gsub("%f[%w_/.%-](ls%w+)%f[^%w_/.%-]", "%1" .. S))
 end
 
 -- Runs a shell script as root in a fresh network+mount namespace with its own /run.
