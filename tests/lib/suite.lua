@@ -18,6 +18,17 @@ if not H.tmp then
   p:close()
   assert(top and top ~= "", "cannot make a temporary directory for the specs")
   H.tmp = top .. "/tmp"
+  -- As tests/run does: the binary and the probes under test, copied where nobody can
+  -- reach them (the checkout may be root's own, mode 0700).
+  local built = not os.getenv("LUNSHARE_BIN") and io.open(H.bin)
+  if built then
+    built:close()
+    local bin = top .. "/bin"
+    execute(LIMIT .. H.quote("mkdir -m 755 " .. H.quote(bin) .. " && cp " .. H.quote(H.bin) .. " " .. H.quote(bin) ..
+      " && { [ ! -d " .. H.quote(H.probes) .. " ] || cp -r " .. H.quote(H.probes) .. " " .. H.quote(bin .. "/probes") ..
+      "; } && chmod -R a+rX " .. H.quote(bin)))
+    H.bin, H.probes = bin .. "/lunshare", bin .. "/probes"
+  end
   require("busted").subscribe({ "exit" }, function()
     execute(LIMIT .. H.quote("rm -rf " .. H.quote(top)))
     return nil, true
