@@ -222,8 +222,7 @@ for _, mode in ipairs(H.modes) do
 
     it("explains why a new proc is refused where the host's /proc is partly covered", function()
       -- The cover is made in a mount namespace of the test's own, as containers do.
-      local drop = mode == "rootless" and string.format("setpriv --reuid=%d --regid=%d --clear-groups -- ",
-        H.NOBODY_UID, H.NOBODY_GID) or ""
+      local drop = mode == "rootless" and H.DROP or ""
       local r = H.sh("unshare --mount sh -c " .. H.quote("mount --make-rprivate / && " ..
         "mount -t tmpfs none /proc/sys/kernel && " .. drop .. H.quote(H.bin) .. " run default -- true"))
       assert.equal(1, r.code, r.err)

@@ -26,7 +26,7 @@ end
 
 -- As nobody, inside a world made by root.
 local function as_nobody(cmd)
-  return string.format("setpriv --reuid=%d --regid=%d --clear-groups -- %s", H.NOBODY_UID, H.NOBODY_GID, cmd)
+  return H.DROP .. cmd
 end
 
 local function topo(src)
