@@ -101,16 +101,23 @@ int main(void)
 	ok(contains(path, "33554432"), "the memory limit is written");
 
 	fflush(stdout);
+	int placed[2];
+	if (pipe(placed) < 0)
+		return 1;
 	pid_t pid = fork();
 	if (pid == 0) {
 		/* Wait to be placed, then use too much memory. */
 		char c;
-		int rd = (int)read(0, &c, 0);
-		(void)rd;
-		usleep(100000);
+		close(placed[1]);
+		if (read(placed[0], &c, 1) != 1)
+			_exit(2);
 		_exit(hog());
 	}
+	close(placed[0]);
 	ok(lsh_cgroup_attach(cg, pid, &err) == 0, "places a process in it");
+	if (write(placed[1], "p", 1) != 1)
+		return 1;
+	close(placed[1]);
 	int status = 0;
 	waitpid(pid, &status, 0);
 	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the process is killed at the memory limit");

@@ -42,23 +42,27 @@ int main(void)
 	   "a missing file has no ranges");
 
 	/* A child in a new user namespace gets its map from us. */
-	int sv[2];
-	if (pipe(sv) < 0)
+	int sv[2], unshared[2];
+	if (pipe(sv) < 0 || pipe(unshared) < 0)
 		return 1;
 	pid_t pid = fork();
 	if (pid == 0) {
 		char c;
 		close(sv[1]);
+		close(unshared[0]);
 		if (unshare(CLONE_NEWUSER) < 0)
 			_exit(3);
-		if (write(sv[0], "", 0) < 0) {
-		}
+		if (write(unshared[1], "u", 1) != 1)
+			_exit(3);
 		if (read(sv[0], &c, 1) != 1) /* wait for the parent to write the map */
 			_exit(4);
 		_exit(getuid() == 0 ? 0 : 5);
 	}
 	close(sv[0]);
-	usleep(100000); /* the child unshares */
+	close(unshared[1]);
+	char byte;
+	ok(read(unshared[0], &byte, 1) == 1, "the child has its user namespace");
+	close(unshared[0]);
 	struct lsh_err *err = NULL;
 	struct lsh_idmap_range self = { 0, getuid(), 1 };
 	struct lsh_idmap_range selfg = { 0, getgid(), 1 };

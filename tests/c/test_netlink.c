@@ -208,28 +208,28 @@ int main(void)
 	lsh_err_free(err), err = NULL;
 
 	/* By pidfd: a child waiting in a network namespace of its own. */
-	int pfd[2];
-	if (pipe(pfd) == 0) {
+	int pfd[2], unshared[2];
+	if (pipe(pfd) == 0 && pipe(unshared) == 0) {
 		pid_t child = fork();
 		if (child == 0) {
 			char c;
 			close(pfd[1]);
+			close(unshared[0]);
 			if (unshare(CLONE_NEWNET) < 0)
+				_exit(1);
+			if (write(unshared[1], "u", 1) != 1) /* in its own netns now */
 				_exit(1);
 			if (read(pfd[0], &c, 1) < 0) /* the parent's close ends the wait */
 				_exit(1);
 			_exit(0);
 		}
 		close(pfd[0]);
+		close(unshared[1]);
 		struct lsh_nl *cn = NULL;
 		int pidfd = lsh_proc_pidfd(child, &err);
-		/* The child's unshare races the parent: retry until it is in its own netns. */
-		for (int i = 0; i < 1000; i++) {
-			uint64_t d, ino;
-			if (lsh_ns_id(child, lsh_ns_kind_by_name("net"), &d, &ino, NULL) == 0 && ino != ino0)
-				break;
-			usleep(1000);
-		}
+		char byte;
+		ok(read(unshared[0], &byte, 1) == 1, "the child is in a network namespace of its own");
+		close(unshared[0]);
 		ok(pidfd >= 0 && lsh_nl_open(&cn, (struct lsh_nl_ns){ LSH_NL_NS_PIDFD, pidfd }, &err) == 0,
 		   "open by pidfd: %s", msg(err));
 		struct lsh_nl_link_spec vp = { .name = "lsv2", .kind = "veth", .peer = "lsv2p",

@@ -79,7 +79,11 @@ int main(void)
 	waitpid(pid, &status, 0);
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "close_fds with nothing to keep closes all but stdio");
 
-	/* The reaper returns the command's status and forwards signals. */
+	/* The reaper returns the command's status and forwards signals. Pid 1 says when it
+	 * holds every signal (one sent before would be dropped: pid 1 has no handler). */
+	int ready[2];
+	if (pipe(ready) < 0)
+		return 1;
 	pid = lsh_proc_clone(CLONE_NEWUSER | CLONE_NEWPID, -1, &pidfd, &err);
 	if (pid == 0) {
 		sigset_t all, old;
@@ -91,9 +95,14 @@ int main(void)
 			pause();
 			_exit(0);
 		}
+		if (write(ready[1], "r", 1) != 1)
+			_exit(2);
 		_exit(lsh_proc_reap(cmd, NULL));
 	}
-	usleep(100000);
+	close(ready[1]);
+	char byte;
+	ok(read(ready[0], &byte, 1) == 1, "pid 1 is ready to forward signals");
+	close(ready[0]);
 	lsh_proc_signal(pidfd, SIGTERM, &err);
 	ok(lsh_proc_wait(pidfd, 0, &status, &err) == 1 && WEXITSTATUS(status) == 128 + SIGTERM,
 	   "pid 1 forwards SIGTERM and exits 143 (%d)", WEXITSTATUS(status));

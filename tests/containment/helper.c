@@ -1,6 +1,6 @@
 /* Host-side helpers of the containment suite (not probes):
- *   helper listen PORT NAME   listen on 127.0.0.1:PORT and on the abstract socket @NAME,
- *                             print "ready", accept until killed
+ *   helper listen PORT NAME   listen on 127.0.0.1:PORT (0: a free port) and on the abstract
+ *                             socket @NAME, print "ready PORT", accept until killed
  *   helper addkey CMD...      add a key "lsh-probe" to a new session keyring, then run
  *                             CMD with its serial appended ({} in CMD is replaced) */
 #ifndef _GNU_SOURCE
@@ -37,7 +37,12 @@ static int do_listen(const char *port, const char *name)
 		perror("unix");
 		return 1;
 	}
-	printf("ready\n");
+	socklen_t alen = sizeof a;
+	if (getsockname(t, (struct sockaddr *)&a, &alen) < 0) {
+		perror("getsockname");
+		return 1;
+	}
+	printf("ready %u\n", (unsigned)ntohs(a.sin_port));
 	fflush(stdout);
 	struct pollfd p[2] = { { t, POLLIN, 0 }, { u, POLLIN, 0 } };
 	for (;;) {

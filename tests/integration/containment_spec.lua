@@ -5,8 +5,8 @@
 -- As root and rootless. #integration #containment
 local H = require "helpers"
 
-local PROBES = H.root .. "/build/probes"
-local RAND = tostring(os.time()) .. tostring(math.random(100000, 999999))
+local PROBES = H.probes
+local RAND = H.RUN .. tostring(math.random(100000, 999999))
 
 local host = {}
 
@@ -15,12 +15,7 @@ local function write_file(path, text, mode)
   local f = assert(io.open(path, "w"))
   f:write(text)
   f:close()
-  os.execute("chmod " .. mode .. " " .. path)
-end
-
-local function own_cgroup_procs(ctrl)
-  local own = H.sh("grep -E '^[0-9]+:([^:]*,)?" .. ctrl .. "(,[^:]*)?:' /proc/self/cgroup | cut -d: -f3").out:gsub("\n", "")
-  return ("/sys/fs/cgroup/" .. ctrl .. own):gsub("/$", "") .. "/cgroup.procs"
+  H.sh("chmod " .. mode .. " " .. H.quote(path))
 end
 
 -- Whether the default profile gives the sandbox a root of its own: its "/" is another
@@ -37,29 +32,36 @@ local function has_new_root()
 end
 
 setup(function()
-  host.secret = "/tmp/lsh-secret-" .. RAND
+  -- In the suite's own directory, under /tmp: the default profile shows none of it.
+  host.secret = H.tmp .. "/lsh-secret-" .. RAND
   write_file(host.secret, "lunshare-secret\n", "644")
-  host.port = tostring(20000 + math.random(0, 20000))
   host.abstract = "lsh-probe-" .. RAND
-  host.listener = H.sh(PROBES .. "/helper listen " .. host.port .. " " .. host.abstract ..
-    " >/tmp/lsh-listen-" .. RAND .. " 2>&1 & echo $!").out:gsub("\n", "")
-  os.execute("for i in 1 2 3 4 5 6 7 8 9 10; do grep -q ready /tmp/lsh-listen-" .. RAND .. " && break; sleep 0.1; done")
+  -- The listener says "ready PORT" (a free port it chose) on a FIFO: no guess, no sleep.
+  local fifo = H.tmp .. "/lsh-listen-" .. RAND
+  local l = H.sh("mkfifo " .. H.quote(fifo) .. " && { " .. H.quote(PROBES .. "/helper") .. " listen 0 " ..
+    host.abstract .. " >" .. H.quote(fifo) .. " 2>/dev/null & echo $!; read -r l <" .. H.quote(fifo) ..
+    "; echo \"$l\"; }; rm -f " .. H.quote(fifo))
+  host.listener, host.port = l.out:match("^(%d+)\nready (%d+)\n$")
+  assert(host.port, "the listener did not start: " .. l.out .. l.err)
   host.shm = H.sh("ipcmk -M 4096 -p 0644").out:match("(%d+)")
   -- A setuid-root copy of the setuid probe where the default profile shows /usr.
   host.suid_dir = "/usr/local/lib/lunshare-probe-" .. RAND
   host.suid = host.suid_dir .. "/setuid_gain"
-  os.execute("mkdir -p " .. host.suid_dir .. " && install -o root -m 4755 " .. PROBES .. "/setuid_gain " .. host.suid)
+  H.sh("mkdir -p " .. H.quote(host.suid_dir) .. " && install -o root -m 4755 " ..
+    H.quote(PROBES .. "/setuid_gain") .. " " .. H.quote(host.suid))
   host.uts = H.ns_inode("uts")
-  host.cgroup_procs = own_cgroup_procs("pids")
+  -- The caller's own cgroup (v1 pids hierarchy, or v2), which a sandbox must not join.
+  host.cgroup_procs = H.cgroup_dir("pids") .. "/cgroup.procs"
   local disk = H.sh("awk 'NR > 2 && $4 !~ /[0-9]$/ { print $4; exit }' /proc/partitions").out:gsub("\n", "")
   host.disk = "/dev/" .. (disk ~= "" and disk or "vda")
   host.new_root = has_new_root()
 end)
 
 teardown(function()
-  if host.listener and host.listener ~= "" then os.execute("kill " .. host.listener) end
-  if host.shm then os.execute("ipcrm -m " .. host.shm) end
-  os.execute("rm -rf " .. host.suid_dir .. " " .. host.secret .. " /tmp/lsh-listen-" .. RAND)
+  if host.listener then H.sh("kill " .. host.listener) end
+  if host.shm then H.sh("ipcrm -m " .. host.shm) end
+  H.rm(host.suid_dir)
+  H.rm(host.secret)
 end)
 
 -- Each probe: its arguments inside and outside, what the outside run needs, and whether
@@ -150,7 +152,7 @@ for _, mode in ipairs(H.modes) do
       sleeper = H.sh("sleep 300 >/dev/null 2>&1 & echo $!", { mode = mode }).out:gsub("\n", "")
     end)
     teardown(function()
-      if sleeper and sleeper ~= "" then os.execute("kill " .. sleeper) end
+      if sleeper and sleeper ~= "" then H.sh("kill " .. sleeper) end
       io.stderr:write(string.format("# containment (%s): %d escapes\n", mode, escapes[mode]))
     end)
 

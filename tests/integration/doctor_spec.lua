@@ -6,14 +6,24 @@ for _, mode in ipairs(H.modes) do
     it("checks user namespaces, every namespace kind and the system calls", function()
       local r = H.lunshare({ "doctor" }, { mode = mode })
       assert.equal(0, r.code, r.out .. r.err)
-      assert.truthy(r.out:find("ok    create a user namespace"), r.out)
-      for _, k in ipairs({ "mount", "pid", "net", "uts", "cgroup", "time" }) do
-        assert.truthy(r.out:find("ok    create a " .. k .. " namespace"), k)
+      -- Whole lines that say ok: a FAIL line for the same check must not match.
+      local function ok_line(what)
+        assert.truthy(H.has_line(r.out, "ok    " .. what), "no line 'ok    " .. what .. "' in:\n" .. r.out)
       end
-      assert.truthy(r.out:find("ok    create an ipc namespace"))
-      assert.truthy(r.out:find("ok    clone3"))
-      assert.truthy(r.out:find("mount_setattr"))
-      assert.truthy(r.out:find("cgroup v"))
+      ok_line("create a user namespace" .. (mode == "root" and " (as root)" or ""))
+      for _, k in ipairs({ "mount", "pid", "net", "uts", "cgroup", "time" }) do
+        ok_line("create a " .. k .. " namespace")
+      end
+      ok_line("create an ipc namespace")
+      for _, call in ipairs({ "clone3", "pidfd_open", "close_range" }) do ok_line(call) end
+      ok_line("the new mount API (open_tree, move_mount, fsopen)")
+      ok_line("mount_setattr (recursive read-only, idmapped mounts)")
+      ok_line("openat2 (mount targets resolved inside the new root)")
+      ok_line("seccomp filters")
+      local cg = r.out:match("\nok    (cgroup v[12][^\n]*)\n")
+      assert.truthy(cg, "no 'ok    cgroup v…' line in:\n" .. r.out)
+      assert.falsy(("\n" .. r.out):find("\nFAIL "), r.out)
+      assert.truthy(r.out:find("\neverything run needs is available", 1, true), r.out)
     end)
   end)
 end
@@ -21,13 +31,11 @@ end
 describe("doctor on a machine that forbids user namespaces", function()
   local dir
   before_each(function()
-    dir = H.sh("mktemp -d").out:gsub("\n", "")
-    os.execute("mkdir -p " .. dir .. "/user " .. dir .. "/kernel")
-    os.execute("echo 0 > " .. dir .. "/user/max_user_namespaces")
-    os.execute("echo 1 > " .. dir .. "/kernel/apparmor_restrict_unprivileged_userns")
-    os.execute("echo 0 > " .. dir .. "/kernel/unprivileged_userns_clone")
+    dir = H.tmpdir()
+    H.sh("cd " .. H.quote(dir) .. " && mkdir user kernel && echo 0 > user/max_user_namespaces && " ..
+      "echo 1 > kernel/apparmor_restrict_unprivileged_userns && echo 0 > kernel/unprivileged_userns_clone")
   end)
-  after_each(function() os.execute("rm -rf " .. dir) end)
+  after_each(function() H.rm(dir) end)
 
   it("prints the exact fix for each blocker and exits 1", function()
     local r = H.lunshare({ "doctor" }, { env = "LUNSHARE_SYSCTL_DIR=" .. dir })

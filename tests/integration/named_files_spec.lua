@@ -16,12 +16,12 @@ local function write(path, text, mode)
   local f = assert(io.open(path, "w"))
   f:write(text)
   f:close()
-  os.execute("chmod " .. mode .. " " .. path)
+  H.sh("chmod " .. mode .. " " .. path)
 end
 
 setup(function()
   dir = os.tmpname() .. ".d"
-  assert(os.execute("mkdir -m 755 " .. dir))
+  assert(H.sh("mkdir -m 755 " .. dir).code == 0)
   for _, mode in ipairs(H.modes) do
     -- Shaped like /etc/shadow, with distinctive words on every line.
     secrets[mode] = dir .. "/shadow-" .. mode
@@ -30,16 +30,16 @@ setup(function()
     envfiles[mode] = dir .. "/env-" .. mode
     write(envfiles[mode], "TOKEN=supersecret\n", "600")
     if mode == "rootless" then
-      os.execute(string.format("chown %d %s %s", H.NOBODY_UID, secrets[mode], envfiles[mode]))
+      H.sh(string.format("chown %d %s %s", H.NOBODY_UID, secrets[mode], envfiles[mode]))
     end
   end
-  assert(os.execute("mkfifo -m 666 " .. dir .. "/fifo"))
-  assert(os.execute("head -c 2097152 /dev/zero | tr '\\0' ' ' > " .. dir .. "/big.lua && chmod 644 " .. dir .. "/big.lua"))
-  assert(os.execute("mkdir -m 755 " .. dir .. "/adir.lua"))
+  assert(H.sh("mkfifo -m 666 " .. dir .. "/fifo").code == 0)
+  assert(H.sh("head -c 2097152 /dev/zero | tr '\\0' ' ' > " .. dir .. "/big.lua && chmod 644 " .. dir .. "/big.lua").code == 0)
+  assert(H.sh("mkdir -m 755 " .. dir .. "/adir.lua").code == 0)
 end)
 
 teardown(function()
-  os.execute("rm -rf " .. dir)
+  H.sh("rm -rf " .. dir)
 end)
 
 local function leaks(text)

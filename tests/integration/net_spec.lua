@@ -4,26 +4,45 @@
 -- checks from inside that world with `ip -j` and `ip netns list`. #integration #netns
 local H = require "helpers"
 
-local WALK = H.root .. "/docs/examples/walkthrough.lua"
+local WALK = H.quote(H.root .. "/docs/examples/walkthrough.lua")
 local BIN = H.bin
+-- Every ls* name (links, hosts, switches) ends with this run's tag: should a world leak,
+-- what is left says which run made it, and two runs never share a name. (15 bytes at
+-- most: the longest here is 11.)
+local S = H.RUN
+
+-- The names as this run spells them: each ls* name of a text (a topology, a script, an
+-- expected line) with the tag appended; a word of a path (/root/lsh-test/…) is no name.
+local function sfx(text)
+  return (text:gsub("%f[%w_/.%-](ls%w+)%f[^%w_/.%-]", "%1" .. S))
+end
 
 -- Runs a shell script as root in a fresh network+mount namespace with its own /run.
 local function world(script)
   return H.sh("unshare --net --mount sh -c " .. H.quote(
-    "mount -t tmpfs tmpfs /run || exit 99; L=" .. H.quote(BIN) .. "; cd " .. H.quote(H.root) .. "; " .. script))
+    "mount -t tmpfs tmpfs /run || exit 99; L=" .. H.quote(BIN) .. "; cd " .. H.quote(H.root) .. "; " .. sfx(script)),
+    { timeout = 600 })
 end
 
 -- As nobody, inside a world made by root.
 local function as_nobody(cmd)
-  return string.format("setpriv --reuid=%d --regid=%d --clear-groups -- %s", H.NOBODY_UID, H.NOBODY_GID, cmd)
+  return H.DROP .. cmd
 end
 
 local function topo(src)
-  return H.profile(src)
+  return H.profile(sfx(src))
 end
 
 -- Waits until no link but lo is left here (a netns's links go a moment after its deletion).
-local WAIT_CLEAN = [[for i in $(seq 100); do [ "$(ip -o link | wc -l)" = 1 ] && break; sleep 0.02; done]]
+local WAIT_CLEAN = H.wait_until([=[[ "$(ip -o link | wc -l)" = 1 ]]=], 30)
+
+-- Starts `$L run PROFILE -- sh -c 'echo > FIFO; exec sleep 60'` in the background as $pid
+-- and returns once the command runs (so the supervisor has built the host side): the
+-- command's byte on a FIFO in the world's /run is the handshake.
+local function run_until_started(p)
+  return "mkfifo -m 666 /run/started; $L run " .. H.quote(p) ..
+    " -- sh -c 'echo > /run/started; exec sleep 60' & pid=$!; read x </run/started"
+end
 local COUNT = [[echo "links=$(ip -o link | grep -v ' lo:' | wc -l) netns=$(ip netns list | wc -l) state=$(ls /run/lunshare/net 2>/dev/null | wc -l)"]]
 
 describe("lunshare net (root)", function()
@@ -104,32 +123,32 @@ describe("lunshare net (root)", function()
       },
     }]])
     local r = world(table.concat({
-      "$L net up " .. f .. " >/dev/null",
+      "$L net up " .. H.quote(f) .. " >/dev/null",
       "ip netns exec lsh1 ping -c1 -W2 10.1.0.2 >/dev/null && echo across-ok",
       "ip -n lsh2 route show default",
       "ip -j link show lsp1 | grep -o '\"master\":\"lsbr0\"'",
       "$L net up " .. f,
-      "$L net status " .. f .. " | grep -c '^ok'",
+      "$L net status " .. H.quote(f) .. " | grep -c '^ok'",
       "ip -n lsh2 route del default; ip link set lsp1 nomaster",
-      "$L net status " .. f .. " | grep -v '^ok'",
-      "$L net down " .. f .. " >/dev/null",
+      "$L net status " .. H.quote(f) .. " | grep -v '^ok'",
+      "$L net down " .. H.quote(f) .. " >/dev/null",
       WAIT_CLEAN, COUNT,
     }, "; "))
     assert.equal(0, r.code, r.err)
     assert.truthy(r.out:find("across-ok", 1, true), r.out .. r.err)
     assert.truthy(r.out:find("default via 10.1.0.254 dev eth0", 1, true), r.out)
-    assert.truthy(r.out:find('"master":"lsbr0"', 1, true), r.out)
+    assert.truthy(r.out:find(sfx('"master":"lsbr0"'), 1, true), r.out)
     assert.truthy(r.out:find("nothing to change", 1, true), r.out)
     assert.truthy(r.out:find("\n9\n", 1, true), r.out) -- 2 hosts, 1 switch, 4 link ends, 2 routes: all ok
-    assert.truthy(r.out:find("differs  link lsp1 (here): not on switch lsbr0", 1, true), r.out)
-    assert.truthy(r.out:find("missing  route default via 10.1.0.254 (netns lsh2)", 1, true), r.out)
+    assert.truthy(r.out:find(sfx("differs  link lsp1 (here): not on switch lsbr0"), 1, true), r.out)
+    assert.truthy(r.out:find(sfx("missing  route default via 10.1.0.254 (netns lsh2)"), 1, true), r.out)
     assert.truthy(r.out:find("links=0 netns=0 state=0", 1, true), r.out)
   end)
 
   it("refuses a bad address before building anything", function()
     local f = topo([[return { hosts = { lsh1 = {} },
       links = { { { name = "lsv0", address = "10.0.0.300/24" }, { host = "lsh1", name = "eth0" } } } }]])
-    local r = world("$L net up " .. f .. "; echo code=$?; " .. COUNT)
+    local r = world("$L net up " .. H.quote(f) .. "; echo code=$?; " .. COUNT)
     assert.truthy(r.err:find("links[1][1].address", 1, true), r.err)
     assert.truthy(r.out:find("code=2", 1, true), r.out)
     assert.truthy(r.out:find("links=0 netns=0 state=0", 1, true), r.out)
@@ -157,11 +176,11 @@ describe("lunshare net (root)", function()
     local f = topo("return { hosts = { " .. table.concat(hosts, ", ") .. " }, links = { " ..
       table.concat(links, ",\n") .. " } }")
     local r = world(table.concat({
-      "$L net up " .. f .. " >/dev/null & pid=$!",
-      "for i in $(seq 200); do [ $(ip netns list | wc -l) -ge 10 ] && break; sleep 0.005; done",
+      "$L net up " .. H.quote(f) .. " >/dev/null & pid=$!",
+      H.wait_until("[ $(ip netns list | wc -l) -ge 10 ]", 60),
       "kill -KILL $pid; wait $pid; echo killed=$?",
       "echo built=$(ip netns list | wc -l)",
-      "$L net down " .. f .. " >/dev/null; echo down=$?",
+      "$L net down " .. H.quote(f) .. " >/dev/null; echo down=$?",
       WAIT_CLEAN, COUNT,
     }, "; "))
     assert.truthy(r.out:find("killed=137", 1, true), r.out .. r.err)
@@ -184,7 +203,7 @@ describe("lunshare net (root)", function()
 
   it("the README's REPL transcript builds the walkthrough in lunshare repl", function()
     local script = H.profile(transcript())
-    local r = world("$L repl <" .. script .. " >/run/repl.out 2>&1; grep -cE 'veth1_peer +inet +10.0.0.2 +24' /run/repl.out; " ..
+    local r = world("$L repl <" .. H.quote(script) .. " >/run/repl.out 2>&1; grep -cE 'veth1_peer +inet +10.0.0.2 +24' /run/repl.out; " ..
       table.concat(CHECK, "; "))
     assert.equal("1\nnetns1\nping-out-ok\nping-in-ok\n", r.out, r.err)
   end)
@@ -193,7 +212,7 @@ describe("lunshare net (root)", function()
     local script = H.profile('lunshare = require "lunshare"\n' .. transcript())
     local r = world(table.concat({
       "LUA_PATH=" .. H.quote(H.root .. "/scripts/?.lua;" .. H.root .. "/scripts/?/init.lua;;") ..
-        " LUA_CPATH=" .. H.quote(H.root .. "/build/lua/?.so;;") .. " lua5.4 " .. script .. " >/dev/null",
+        " LUA_CPATH=" .. H.quote(H.root .. "/build/lua/?.so;;") .. " lua5.4 " .. H.quote(script) .. " >/dev/null",
       table.concat(CHECK, "; "),
     }, "; "))
     assert.equal("netns1\nping-out-ok\nping-in-ok\n", r.out, r.err)
@@ -208,9 +227,9 @@ describe("network profile field (root)", function()
       host_address = "10.0.0.1/24", gateway = "10.0.0.1", mtu = 1400 } } } }]]
 
   it("makes a veth into the sandbox, pings the host end, and removes it at the end", function()
-    local p = H.profile(VETH)
+    local p = topo(VETH)
     local r = world(table.concat({
-      "$L run " .. p .. " -- sh -c 'ip -o -4 addr show eth0 | awk \"{print \\$4}\"; cat /sys/class/net/eth0/mtu; " ..
+      "$L run " .. H.quote(p) .. " -- sh -c 'ip -o -4 addr show eth0 | awk \"{print \\$4}\"; cat /sys/class/net/eth0/mtu; " ..
         "ip route show default; ping -c1 -W2 10.0.0.1 >/dev/null && echo ping-ok'",
       "echo code=$?", COUNT,
     }, "; "))
@@ -218,10 +237,9 @@ describe("network profile field (root)", function()
   end)
 
   it("the host side sees the host end up with its address while the run lasts", function()
-    local p = H.profile(VETH)
+    local p = topo(VETH)
     local r = world(table.concat({
-      "$L run " .. p .. " -- sleep 5 & pid=$!",
-      "for i in $(seq 200); do ip link show lsh0 >/dev/null 2>&1 && break; sleep 0.01; done; sleep 0.1",
+      run_until_started(p),
       "ip -o -4 addr show lsh0 | awk '{print $4}'",
       "ping -c1 -W2 10.0.0.2 >/dev/null && echo ping-in-ok",
       "kill -KILL $pid; wait $pid",
@@ -231,35 +249,34 @@ describe("network profile field (root)", function()
   end)
 
   it("attaches the host end to a bridge on the host", function()
-    local p = H.profile([[return { namespaces = { "user", "net" },
+    local p = topo([[return { namespaces = { "user", "net" },
       network = { veth { host = "lsh0", address = "10.5.0.2/24", bridge = "lsbr0" } } }]])
     local r = world(table.concat({
       "ip link add lsbr0 type bridge && ip addr add 10.5.0.1/24 dev lsbr0 && ip link set lsbr0 up",
-      "$L run " .. p .. " -- sleep 5 & pid=$!",
-      "for i in $(seq 200); do ip link show lsh0 >/dev/null 2>&1 && break; sleep 0.01; done; sleep 0.1",
+      run_until_started(p),
       "ip -j link show lsh0 | grep -o '\"master\":\"lsbr0\"'",
       "ping -c1 -W2 10.5.0.2 >/dev/null && echo ping-ok",
       "kill -TERM $pid; wait $pid",
       "ip -o link | grep -c lsh0",
     }, "; "))
-    assert.equal('"master":"lsbr0"\nping-ok\n0\n', r.out, r.err)
+    assert.equal(sfx('"master":"lsbr0"\nping-ok\n0\n'), r.out, r.err)
   end)
 
   it("a failing step (the host name is taken) names the profile line and leaves nothing", function()
-    local p = H.profile(VETH)
+    local p = topo(VETH)
     local r = world(table.concat({
       "ip link add lsh0 type veth peer name lsh0x",
-      "$L run " .. p .. " -- true; echo code=$?",
+      "$L run " .. H.quote(p) .. " -- true; echo code=$?",
       "ip -o link | grep -v ' lo:' | wc -l",
     }, "; "))
-    assert.truthy(r.err:find(p .. ":2: veth: add veth lsh0 (peer eth0): File exists", 1, true), r.err)
+    assert.truthy(r.err:find(p .. sfx(":2: veth: add veth lsh0 (peer eth0): File exists"), 1, true), r.err)
     assert.equal("code=1\n2\n", r.out)
   end)
 
   it("checks addresses and names before running", function()
-    local p = H.profile([[return { namespaces = { "net" },
+    local p = topo([[return { namespaces = { "net" },
       network = { links = { veth { host = "lsh0", address = "10.0.0.300/24" } } } }]])
-    local r = world("$L run " .. p .. " -- true")
+    local r = world("$L run " .. H.quote(p) .. " -- true")
     assert.equal(2, r.code)
     assert.truthy(r.err:find("network.links[1].address", 1, true), r.err)
   end)
@@ -267,7 +284,7 @@ describe("network profile field (root)", function()
   it("joins a host of a topology", function()
     local p = H.profile([[return { namespaces = { "pid", "mount" }, network = { join = "netns1" },
       capabilities = { "net_raw" } }]])
-    local r = world("$L net up " .. WALK .. " >/dev/null; $L run " .. p ..
+    local r = world("$L net up " .. WALK .. " >/dev/null; $L run " .. H.quote(p) ..
       " -- sh -c 'ip -o -4 addr show veth1_peer | awk \"{print \\$4}\"; ping -c1 -W2 10.0.0.1 >/dev/null && echo ping-ok'")
     assert.equal("10.0.0.2/24\nping-ok\n", r.out, r.err)
   end)
@@ -315,7 +332,7 @@ print(lunshare.core.spawn(plan))
 
   it("network = host keeps the host's network", function()
     local p = H.profile([[return { namespaces = { "pid", "mount" }, network = "host" }]])
-    local r = world("readlink /proc/self/ns/net; $L run " .. p .. " -- readlink /proc/self/ns/net")
+    local r = world("readlink /proc/self/ns/net; $L run " .. H.quote(p) .. " -- readlink /proc/self/ns/net")
     local a, b = r.out:match("^(.-)\n(.-)\n$")
     assert.truthy(a and a == b, r.out .. r.err)
   end)
@@ -331,14 +348,16 @@ describe("network (rootless)", function()
   end)
 
   it("a host-side veth fails saying it needs host privileges and what would work", function()
-    local p = H.profile([[return { namespaces = { "user", "net" },
+    local p = topo([[return { namespaces = { "user", "net" },
       network = { links = { veth { host = "lsh0", address = "10.0.0.2/24" } } } }]])
-    local r = world(as_nobody("$L run " .. p .. " -- true") .. "; echo code=$?; " .. COUNT)
+    local r = world(as_nobody("$L run " .. H.quote(p) .. " -- true") .. "; echo code=$?; " .. COUNT)
     assert.truthy(r.err:find("needs CAP_NET_ADMIN in the host's network namespace", 1, true), r.err)
     assert.truthy(r.out:find("code=1\nlinks=0", 1, true), r.out)
   end)
 
   it("brings a whole topology up rootless inside a holder it owns, pings both ways, and downs it", function()
+    -- (A copy nobody can read, of the same name: the checkout may be root's own.)
+    local WALK = H.quote(H.copy_for_nobody(H.root .. "/docs/examples/walkthrough.lua"))
     local X = "/run/xdg"
     local N = "setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR=" .. X .. " "
     local r = world(table.concat({
@@ -352,7 +371,9 @@ describe("network (rootless)", function()
       -- Nothing of it is in the world's own network or /run/netns.
       "ip -o link | grep -v ' lo:' | wc -l; ip netns list | wc -l",
       N .. "$L net down " .. WALK .. " >/dev/null; echo down=$?",
-      "sleep 0.1; s=$(awk '/^State/ {print $2}' /proc/$H/status 2>/dev/null); echo holder=${s:-gone}",
+      -- The holder ends by itself once down told it to; its parent may reap it late.
+      H.wait_until([[s=$(awk '/^State/ {print $2}' /proc/$H/status 2>/dev/null); [ -z "$s" ] || [ "$s" = Z ] ]], 30),
+      "echo holder=${s:-gone}",
       "echo files=$(find " .. X .. "/lunshare -type f 2>/dev/null | wc -l)",
       "test -e " .. X .. "/lunshare && echo dir-left || echo dir-gone",
     }, "; "))

@@ -3,12 +3,8 @@
 local H = require "helpers"
 
 local function repl(input, opts)
-  local f = os.tmpname()
-  local h = io.open(f, "w")
-  h:write(input)
-  h:close()
-  os.execute("chmod 644 " .. f)
-  local r = H.sh(H.quote(H.bin) .. " repl < " .. f, opts)
+  local f = H.file(input)
+  local r = H.sh(H.quote(H.bin) .. " repl < " .. H.quote(f), opts)
   os.remove(f)
   return r
 end
@@ -72,17 +68,35 @@ return core.wait(pidfd)
       pending("tmux is not installed")
       return
     end
-    local s = "lshrepl" .. tostring(os.time())
-    local home = H.sh("mktemp -d").out:gsub("\n", "")
-    H.sh("tmux new-session -d -s " .. s .. " -x 100 -y 20 'HOME=" .. home .. " " .. H.bin .. " repl'")
-    H.sh("sleep 0.5; tmux send-keys -t " .. s .. " 'return 6 * 7' Enter; sleep 0.3")
-    -- Up recalls the line; Home and a typed prefix edit it.
-    H.sh("tmux send-keys -t " .. s .. " Up C-a 'x = 1; ' Enter; sleep 0.3")
-    local screen = H.sh("tmux capture-pane -p -t " .. s).out
-    H.sh("tmux send-keys -t " .. s .. " C-d; sleep 0.3; tmux kill-session -t " .. s .. " 2>/dev/null")
+    -- A tmux server of this test's own (its socket in a fresh directory), so that another
+    -- run of the suite cannot meet it; it goes whatever the outcome.
+    local home = H.tmpdir("700")
+    local T = "tmux -S " .. H.quote(home .. "/tmux") .. " "
+    finally(function()
+      H.sh(T .. "kill-server 2>/dev/null")
+      H.rm(home)
+    end)
+    -- Each step waits, with a deadline, for what the screen must show: no sleeps.
+    local function screen_has(pattern, n)
+      return H.wait_until(string.format("[ \"$(%s capture-pane -p -t r | grep -c %s)\" -ge %d ]",
+        T, H.quote(pattern), n or 1), 30) .. " || { echo \"timed out waiting for " .. pattern .. "\"; " ..
+        T .. "capture-pane -p -t r; exit 1; }; "
+    end
+    local r = H.sh(T .. "new-session -d -s r -x 100 -y 20 " ..
+      H.quote("HOME=" .. H.quote(home) .. " " .. H.quote(H.bin) .. " repl") .. " && " ..
+      screen_has("^lunshare>") ..
+      T .. "send-keys -t r 'return 6 * 7' Enter; " .. screen_has("^42$") ..
+      -- Up recalls the line; Home and a typed prefix edit it.
+      T .. "send-keys -t r Up C-a 'x = 1; ' Enter; " .. screen_has("^42$", 2) ..
+      T .. "capture-pane -p -t r; " ..
+      -- The history is written when the repl ends, which ends the session.
+      T .. "send-keys -t r C-d; " ..
+      H.wait_until(T .. "has-session -t r 2>/dev/null; [ $? -ne 0 ]", 30) .. " || echo still-running")
+    assert.equal(0, r.code, r.out .. r.err)
+    local screen = r.out
+    assert.falsy(screen:find("still-running", 1, true), screen)
     -- libedit writes spaces in its history file as \040.
-    local hist = H.sh("cat " .. home .. "/.lunshare_history").out:gsub("\\040", " ")
-    os.execute("rm -rf " .. home)
+    local hist = H.read(home .. "/.lunshare_history"):gsub("\\040", " ")
     local _, n42 = screen:gsub("\n42", "")
     assert.equal(2, n42, screen)
     assert.truthy(screen:find("lunshare> x = 1; return 6 %* 7"), screen)

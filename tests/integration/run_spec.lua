@@ -28,26 +28,20 @@ for _, mode in ipairs(H.modes) do
     it("maps the caller to root inside, and a root caller to an unprivileged id", function()
       -- Inside and from the host alike: root inside is the caller outside, and only that
       -- id; for a root caller it is never host root but the first id of root's /etc/subuid
-      -- range or the fixed 2000000000.
-      local drop = mode == "rootless" and string.format("setpriv --reuid=%d --regid=%d --clear-groups -- ",
-        H.NOBODY_UID, H.NOBODY_GID) or ""
-      local f = io.popen("cd /tmp && " .. drop .. H.quote(H.bin) .. " run default -- sh -c " ..
-        H.quote("id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; id -G; exec sleep 31.25") .. " </dev/null")
+      -- range or the fixed 2000000000. The command prints what it sees on stderr, then says
+      -- "ready"; the host then looks at it: the supervisor's grandchild (pid 1's child).
+      local drop = mode == "rootless" and H.DROP or ""
+      local r = H.after_ready(drop .. H.quote(H.bin) .. " run default -- sh -c " ..
+        H.quote("{ id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; id -G; } >&2; echo ready; exec sleep 60"),
+        "c=$(lsh_desc $P | tail -1); cat /proc/$c/uid_map; echo ---; cat /proc/$c/gid_map; echo ---; " ..
+        "grep -E '^(Uid|Gid):' /proc/$c/status; echo ---; readlink /proc/$c/exe; kill $c; wait $P")
       local outside = H.inside_root_uid(mode)
       assert.not_equal(0, outside)
-      local pid
-      for _ = 1, 50 do
-        pid = H.sh("pgrep -f '^sleep 31[.]25'").out:match("%d+")
-        if pid then break end
-        os.execute("sleep 0.1")
-      end
-      assert.truthy(pid, "the sandboxed command was not found")
-      local umap = H.sh("cat /proc/" .. pid .. "/uid_map").out
-      local gmap = H.sh("cat /proc/" .. pid .. "/gid_map").out
-      local st = H.sh("grep -E '^(Uid|Gid):' /proc/" .. pid .. "/status").out
-      H.sh("kill " .. pid)
-      local l = H.lines(f:read("a"))
-      f:close()
+      local umap, gmap, st, exe = r.out:match("^(.-)%-%-%-\n(.-)%-%-%-\n(.-)%-%-%-\n(.-)$")
+      assert.truthy(umap, r.out .. r.err .. r.cmd_err)
+      assert.equal("/usr/bin/sleep\n", exe, "the command was not found")
+      local l = H.lines(r.cmd_err) -- what the command saw, on its stderr
+      assert.equal(5, #l, r.cmd_err)
       assert.equal("0", l[1])
       assert.equal("0", l[2])
       assert.same({ "0", tostring(outside), "1" }, { l[3]:match("(%d+)%s+(%d+)%s+(%d+)") })
@@ -102,24 +96,29 @@ for _, mode in ipairs(H.modes) do
       assert.equal(137, run({ "run", "default", "--", "sh", "-c", "kill -KILL $$" }).code)
     end)
 
+    -- Each runs the command, waits for its "ready", signals lunshare, and prints its status.
+    local function signalled(script, sig, wait_for)
+      return H.after_ready(H.quote(H.bin) .. " run default -- sh -c " .. H.quote(script),
+        (wait_for or "") .. "kill -" .. sig .. " $P; wait $P; echo status=$?; wait; cat $O", { mode = mode })
+    end
+
     it("passes SIGTERM sent to lunshare on to the command", function()
-      local r = H.sh("(" .. H.quote(H.bin) .. " run default -- sleep 30 & p=$!; sleep 0.5; kill -TERM $p; wait $p)",
-        { mode = mode })
-      assert.equal(143, r.code)
+      local r = signalled("echo ready; exec sleep 60", "TERM")
+      assert.equal("status=143\n", r.out, r.err .. r.cmd_err)
     end)
 
     it("ends a command that stopped itself when SIGTERM is passed on", function()
-      local r = H.sh("timeout --preserve-status -s TERM 1 " .. H.quote(H.bin) ..
-        " run default -- sh -c 'kill -STOP $$; echo resumed'", { mode = mode })
-      assert.equal(143, r.code)
-      assert.equal("", r.out)
+      -- The signal goes once the command is stopped (state T), seen from the host.
+      local r = signalled("echo ready; kill -STOP $$; echo resumed", "TERM",
+        H.wait_until([[lsh_desc $P | while read c; do grep -q '^State:.*T' /proc/$c/status && echo T; done | grep -q T]], 30) ..
+        " || echo not-stopped; ")
+      assert.equal("status=143\n", r.out, r.err .. r.cmd_err)
     end)
 
     it("passes SIGINT on to the command, which may handle it", function()
-      -- Not started with &: a shell's background jobs ignore SIGINT, and so would lunshare.
-      local r = H.sh("timeout --preserve-status -s INT 1 " .. H.quote(H.bin) ..
-        " run default -- sh -c 'trap \"exit 42\" INT; sleep 30 & wait'", { mode = mode })
-      assert.equal(42, r.code)
+      -- (H.after_ready starts it as a foreground command would be: SIGINT not ignored.)
+      local r = signalled([[trap "exit 42" INT; echo ready; sleep 60 & wait]], "INT")
+      assert.equal("status=42\n", r.out, r.err .. r.cmd_err)
     end)
 
     -- Every signal lunshare forwards must reach a handler of the command's, through the
@@ -188,9 +187,12 @@ for _, mode in ipairs(H.modes) do
     end)
 
     it("leaves no process behind", function()
-      local r = run({ "run", "default", "--", "sh", "-c", "sleep 100.17 & echo started" })
+      -- A command line no other run on this machine has: this run's tag in the seconds.
+      local secs = "100." .. tonumber(H.RUN, 16)
+      local r = run({ "run", "default", "--", "sh", "-c", "sleep " .. secs .. " & echo started" })
       assert.equal(0, r.code)
-      assert.equal("", H.sh("pgrep -f 'slee[p] 100[.]17'").out)
+      assert.equal("started\n", r.out)
+      assert.equal("", H.sh("pgrep -f " .. H.quote("^sleep " .. secs:gsub("%.", "[.]") .. "$")).out)
     end)
   end)
 end
@@ -240,15 +242,15 @@ end)
 
 describe("development switch", function()
   it("loads the scripts from LUNSHARE_SCRIPTS instead of the embedded ones", function()
-    local dir = H.sh("mktemp -d").out:gsub("\n", "")
-    os.execute("cp -r " .. H.root .. "/scripts/lunshare " .. dir .. "/")
+    local dir = H.tmpdir()
+    H.sh("cp -r " .. H.quote(H.root .. "/scripts/lunshare") .. " " .. H.quote(dir .. "/"))
     local f = io.open(dir .. "/lunshare/cli.lua", "a")
     f:write("\nM.version = function() io.stdout:write('from the source tree\\n') return 0 end\nreturn M\n")
     f:close()
     -- The appended return makes the file's first `return M` unreachable code otherwise.
-    os.execute("sed -i '0,/^return M$/{/^return M$/d}' " .. dir .. "/lunshare/cli.lua")
-    local r = H.sh("LUNSHARE_SCRIPTS=" .. dir .. " " .. H.quote(H.bin) .. " version")
-    os.execute("rm -rf " .. dir)
+    H.sh("sed -i '0,/^return M$/{/^return M$/d}' " .. H.quote(dir .. "/lunshare/cli.lua"))
+    local r = H.sh("LUNSHARE_SCRIPTS=" .. H.quote(dir) .. " " .. H.quote(H.bin) .. " version")
+    H.rm(dir)
     assert.equal("from the source tree\n", r.out, r.err)
     assert.truthy(H.lunshare({ "version" }).out:find("^lunshare "))
   end)

@@ -89,7 +89,7 @@ local probe -- a copy anyone may read, in the suite's temporary directory
 
 setup(function()
   probe = os.tmpname()
-  assert(os.execute("cp " .. H.quote(H.root .. "/build/probes/syscall") .. " " .. probe .. " && chmod 755 " .. probe))
+  assert(H.sh("cp " .. H.quote(H.probes .. "/syscall") .. " " .. probe .. " && chmod 755 " .. probe).code == 0)
 end)
 
 teardown(function()

@@ -6,14 +6,19 @@ local function status_field(out, name)
   return out:match(name .. ":%s*(%S+)")
 end
 
--- The caller's own cgroup directory of a v1 controller, where runs make theirs.
-local function own_cgroup(ctrl)
-  local own = H.sh("grep -E '^[0-9]+:([^:]*,)?" .. ctrl .. "(,[^:]*)?:' /proc/self/cgroup | cut -d: -f3").out:gsub("\n", "")
-  return ("/sys/fs/cgroup/" .. ctrl .. own):gsub("/$", "")
+-- A command line for `sh -c` in a sandbox that shares the host's /proc and /sys: prints
+-- the cgroups of the command (lsh_cgdirs lines), then "--", then runs `rest`. Each run
+-- looks at its own cgroups only, never at "any lunshare-*": another run of the suite may
+-- have its own beside them.
+local function own_cgroups_then(rest)
+  return H.SH_CGDIRS .. "lsh_cgdirs self; echo --; " .. rest
 end
 
-local function run_cgroups(ctrl)
-  return H.sh("ls -d " .. own_cgroup(ctrl) .. "/lunshare-* 2>/dev/null").out
+-- The run's own cgroups from such output: a non-empty list of directories.
+local function run_cgroups_of(out)
+  local dirs = H.run_cgroups(out:match("^(.-)\n%-%-\n") or "")
+  assert.truthy(#dirs > 0, "the command is in no cgroup of its run: " .. out)
+  return dirs
 end
 
 for _, mode in ipairs(H.modes) do
@@ -105,7 +110,8 @@ for _, mode in ipairs(H.modes) do
     it("denies with the profile's errno and kills with SIGSYS", function()
       local p = H.profile([[return { namespaces = { "user", "pid" },
         seccomp = { deny = { mkdir = "EACCES" }, kill = { "uname" } } }]])
-      local r = run({ "run", p, "--", "sh", "-c", "mkdir /tmp/lsh-x-$$ 2>&1; echo rc=$?" })
+      -- (The sandbox shares the host's files: a directory that got through goes with the suite's.)
+      local r = run({ "run", p, "--", "sh", "-c", "mkdir " .. H.quote(H.tmpdir("1777") .. "/x") .. " 2>&1; echo rc=$?" })
       assert.equal(0, r.code, r.err)
       assert.truthy(r.out:find("Permission denied", 1, true), r.out)
       r = run({ "run", p, "--", "uname" })
@@ -124,10 +130,10 @@ for _, mode in ipairs(H.modes) do
       local f = assert(io.open(rules, "w"))
       f:write("# no directories\ndeny:EROFS mkdir\n")
       f:close()
-      os.execute("chmod 644 " .. rules)
-      -- Named relative to the profile's directory (both are in /tmp), from anywhere.
+      H.sh("chmod 644 " .. H.quote(rules))
+      -- Named relative to the profile's directory (both are in the suite's), from anywhere.
       local p = H.profile("return { namespaces = { 'user' }, seccomp = { file = '" .. rules:match("[^/]+$") .. "' } }")
-      local r = run({ "run", p, "--", "sh", "-c", "mkdir /tmp/lsh-y-$$ 2>&1" }, { cwd = "/" })
+      local r = run({ "run", p, "--", "sh", "-c", "mkdir " .. H.quote(H.tmpdir("1777") .. "/y") .. " 2>&1" }, { cwd = "/" })
       assert.truthy(r.out:find("Read%-only file system"), r.out)
       local e = H.lunshare({ "explain", p }, { cwd = "/" })
       assert.truthy(e.out:find("deny EROFS    mkdir", 1, true), e.out)
@@ -159,11 +165,13 @@ for _, mode in ipairs(H.modes) do
 
     it("dies with the supervisor, even after root inside took its ids", function()
       -- (A change of uid clears the parent-death signal; the sandbox must arm it again.)
-      local r = H.sh(H.quote(H.bin) .. " run default -- sleep 77.25 & p=$!; " ..
-        "for i in $(seq 50); do pgrep -f '^sleep 77[.]25' >/dev/null && break; sleep 0.05; done; " ..
-        "kill -KILL $p; wait $p; for i in $(seq 50); do pgrep -f '^sleep 77[.]25' >/dev/null || break; sleep 0.05; done; " ..
-        "pgrep -f '^sleep 77[.]25' || echo gone", { mode = mode })
-      assert.equal("gone\n", r.out)
+      -- Once the command runs, its processes (pid 1 and the command) are looked up from
+      -- the supervisor's pid; SIGKILL the supervisor, and they must go.
+      local r = H.after_ready(H.quote(H.bin) .. " run default -- sh -c 'echo ready; exec sleep 60'",
+        "d=$(lsh_desc $P); echo procs=$(echo $d | wc -w); kill -KILL $P; wait $P; " ..
+        H.wait_until("! for c in $d; do kill -0 $c 2>/dev/null && echo alive; done | grep -q alive", 30) ..
+        " && echo gone", { mode = mode })
+      assert.equal("procs=2\ngone\n", r.out, r.err .. r.cmd_err)
     end)
 
     it("keeps open only stdio and the fds the profile names", function()
@@ -185,57 +193,77 @@ for _, mode in ipairs(H.modes) do
       if mode == "root" then assert.truthy(line, r.out) else assert.falsy(line, r.out) end
     end)
 
-    it("gives the sandbox a fresh session keyring", function()
+    it("gives the sandbox a fresh session keyring: the caller's keys are not its own", function()
+      -- The caller gets a session keyring of its own with a key in it (the probes' helper),
+      -- whatever session the suite runs in. Outside, the key is read (the caller possesses
+      -- it); inside, with the keyring calls allowed, it must not be.
       local p = H.profile([[return { namespaces = { "user", "pid" }, seccomp = { allow = { "@keyring" } } }]])
-      local r = run({ "run", p, "--", "sh", "-c", "grep -c '_ses' /proc/keys; cat /proc/keys" })
-      assert.equal(0, r.code, r.err)
-      local host = H.sh("grep ' _ses ' /proc/keys | head -1 | cut -d' ' -f1", { mode = mode }).out:gsub("\n", "")
-      if host ~= "" then assert.falsy(r.out:find(host, 1, true), "the caller's session keyring is visible") end
-      assert.truthy(r.out:find("_ses", 1, true), r.out)
+      local probe = H.quote(H.probes .. "/host_keyring_key")
+      local r = H.sh(H.quote(H.probes .. "/helper") .. " addkey sh -c " .. H.quote(
+        probe .. " $0; echo outside=$?; " .. H.quote(H.bin) .. " run " .. p .. " -- " .. probe .. " $0; echo inside=$?") ..
+        " {}", { mode = mode })
+      local l = H.lines(r.out)
+      assert.truthy(l[1] and l[1]:find("^ESCAPED: read key %d+"), r.out .. r.err)
+      assert.equal("outside=1", l[2], r.out)
+      assert.truthy(l[3] and l[3]:find("^contained: keyctl%(KEYCTL_READ, %d+%): Permission denied"), r.out .. r.err)
+      assert.equal("inside=0", l[4], r.out)
     end)
 
     if mode == "root" then
       it("kills a command that hits limits.memory and says it ran out of memory", function()
         local p = H.profile("return {\n  namespaces = { 'user', 'pid' },\n  limits = { memory = '32M' },\n}\n")
         -- tail keeps the last "line" of a stream without newlines: all of it.
-        local r = run({ "run", p, "--", "tail", "/dev/zero" })
+        local r = run({ "run", p, "--", "sh", "-c", own_cgroups_then("exec tail /dev/zero") })
         assert.equal(137, r.code, r.err)
         assert.equal("lunshare: " .. p .. ":3: out of memory: the command reached limits.memory = 32M and was killed\n", r.err)
-        assert.equal("", run_cgroups("memory"))
+        assert.same({}, H.existing(run_cgroups_of(r.out)))
       end)
 
-      it("removes the cgroup when the run fails before exec", function()
+      it("names its cgroup after the supervisor, and removes it when the run fails before exec", function()
         local p = H.profile([[return { namespaces = { "user", "pid" }, limits = { memory = "64M", pids = 10 } }]])
-        local r = run({ "run", p, "--", "no-such-command-lsh" })
-        assert.equal(1, r.code)
-        assert.equal("", run_cgroups("memory") .. run_cgroups("pids"))
+        -- A run that works shows where runs make their cgroups: lunshare-<supervisor pid>.
+        local ok = H.after_ready(H.quote(H.bin) .. " run " .. p .. " -- sh -c " ..
+          H.quote(H.SH_CGDIRS .. "{ lsh_cgdirs self; echo --; } >&2; echo ready; exec sleep 60"),
+          "echo pid=$P; kill $P; wait $P")
+        local pid = ok.out:match("pid=(%d+)")
+        local dirs = run_cgroups_of(ok.cmd_err)
+        for _, d in ipairs(dirs) do assert.equal("lunshare-" .. pid, d:match("[^/]+$"), d) end
+        -- The same profile with a command that cannot start.
+        local r = H.sh(H.quote(H.bin) .. " run " .. p .. " -- no-such-command-lsh & p=$!; wait $p; echo rc=$?; " ..
+          "find /sys/fs/cgroup -name \"lunshare-$p\" 2>/dev/null")
+        assert.equal("rc=1\n", r.out, r.err)
       end)
 
       it("removes the cgroups a SIGKILLed run left, once their pid is gone", function()
-        -- The pid is above the kernel's largest pid_max, so it can never be alive.
-        local stale = own_cgroup("memory") .. "/lunshare-4194399"
-        os.execute("mkdir " .. stale)
         local p = H.profile([[return { namespaces = { "user", "pid" }, limits = { memory = "64M" } }]])
-        local r = run({ "run", p, "--", "true" })
+        -- Beside where runs make theirs; the pid is above the kernel's largest pid_max
+        -- (2^22), so it can never be alive, and unique to this run of the suite.
+        local r = run({ "run", p, "--", "sh", "-c", own_cgroups_then("true") })
         assert.equal(0, r.code, r.err)
-        local left = io.open(stale .. "/cgroup.procs")
-        if left then left:close() os.execute("rmdir " .. stale) end
-        assert.is_nil(left, "the stale cgroup is still there")
+        local stale = run_cgroups_of(r.out)[1]:gsub("lunshare%-%d+$", "lunshare-" .. (4194305 + math.random(0, 2 ^ 30)))
+        finally(function() H.sh("rmdir " .. H.quote(stale) .. " 2>/dev/null") end)
+        assert.equal(0, H.sh("mkdir " .. H.quote(stale)).code)
+        r = run({ "run", p, "--", "true" })
+        assert.equal(0, r.code, r.err)
+        assert.same({}, H.existing({ stale }), "the stale cgroup is still there")
       end)
 
       it("gives root inside no DAC override over host files", function()
         -- A host directory of root's, bound writable: only DAC stands between root inside
         -- and its files, and root inside is not host root.
-        local d = os.tmpname()
-        os.remove(d)
-        os.execute("mkdir -m 755 " .. d .. " && echo host > " .. d .. "/f && chmod 644 " .. d .. "/f")
+        local d = H.tmpdir("755")
+        H.sh("echo host > " .. H.quote(d .. "/f") .. " && chmod 644 " .. H.quote(d .. "/f"))
         local p = H.profile(string.format([[return { namespaces = { "user", "mount", "pid" },
           mounts = { ro_bind "/usr", symlink("usr/bin", "/bin"), symlink("usr/lib", "/lib"),
             symlink("usr/lib64", "/lib64"), bind(%q, "/data") } }]], d))
+        -- (This sandbox has no /dev: a redirection to /dev/null would fail before the write.)
         local r = run({ "run", p, "--", "sh", "-c",
-          "echo sandbox >> /data/f 2>/dev/null && echo wrote; touch /data/new 2>/dev/null && echo created; true" })
+          "echo sandbox >> /data/f && echo wrote; touch /data/new && echo created; true" })
         assert.equal(0, r.code, r.err)
         assert.equal("", r.out)
+        -- Both were tried, and refused by the permissions.
+        assert.truthy(r.err:find("/data/f: Permission denied", 1, true), r.err)
+        assert.truthy(r.err:find("'/data/new': Permission denied", 1, true), r.err)
         local h = assert(io.open(d .. "/f"))
         assert.equal("host\n", h:read("a"))
         h:close()
@@ -245,7 +273,7 @@ for _, mode in ipairs(H.modes) do
             symlink("usr/lib64", "/lib64"), bind(%q, "/data") } }]], d))
         r = run({ "run", q, "--", "sh", "-c", "echo sandbox >> /data/f && echo wrote" })
         assert.equal("wrote\n", r.out, r.err)
-        os.execute("rm -rf " .. d)
+        H.rm(d)
       end)
 
       it("does not report out of memory when the command stays under the limit", function()
@@ -257,20 +285,23 @@ for _, mode in ipairs(H.modes) do
 
       it("limits the number of processes", function()
         local p = H.profile([[return { namespaces = { "user", "pid" }, limits = { pids = 6 } }]])
-        local r = run({ "run", p, "--", "sh", "-c",
+        local r = run({ "run", p, "--", "sh", "-c", own_cgroups_then(
           "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 2 & done; " ..
-          "echo started; kill $(jobs -p) 2>/dev/null; true" })
+          "echo started; kill $(jobs -p) 2>/dev/null; true") })
         assert.truthy(r.err:find("fork") or r.err:find("Resource temporarily unavailable"), r.err)
-        assert.equal("", run_cgroups("pids"))
+        assert.same({}, H.existing(run_cgroups_of(r.out)))
       end)
 
       it("writes the CPU quota and removes every cgroup afterwards", function()
         local p = H.profile([[return { namespaces = { "user", "pid" }, limits = { cpus = 0.25, memory = "1G", pids = 100 } }]])
-        local dir = own_cgroup("cpu")
-        local r = H.sh(H.quote(H.bin) .. " run " .. p .. " -- sleep 1 & sleep 0.4; cat " .. dir ..
-          "/lunshare-*/cpu.cfs_quota_us " .. dir .. "/lunshare-*/cpu.cfs_period_us; wait")
-        assert.equal("25000\n100000\n", r.out)
-        assert.equal("", run_cgroups("cpu") .. run_cgroups("memory") .. run_cgroups("pids"))
+        -- The command reads its own cgroup's files: v1 cpu.cfs_*, or v2 cpu.max.
+        local r = run({ "run", p, "--", "sh", "-c", own_cgroups_then([[
+          d=$(lsh_cgdirs self | awk '($1 == "cpu" || $1 == "unified") && $2 ~ /\/lunshare-[0-9]+$/ { print $2; exit }')
+          if [ -e "$d/cpu.max" ]; then cat "$d/cpu.max"; else cat "$d/cpu.cfs_quota_us" "$d/cpu.cfs_period_us"; fi]]) })
+        assert.equal(0, r.code, r.err)
+        local quota = r.out:match("\n%-%-\n(.*)$")
+        assert.truthy(quota == "25000\n100000\n" or quota == "25000 100000\n", r.out)
+        assert.same({}, H.existing(run_cgroups_of(r.out)))
       end)
 
       it("maps root inside to host root only when the profile asks, and check warns", function()

@@ -21,7 +21,7 @@ describe("valgrind #valgrind", function()
   for _, mode in ipairs(H.modes) do
     for _, args in ipairs(cases) do
       it("is clean for lunshare " .. table.concat(args, " ") .. " (" .. mode .. ")", function()
-        local r = H.sh(VG .. H.quote(H.bin) .. " " .. H.join(args), { mode = mode })
+        local r = H.sh(VG .. H.quote(H.bin) .. " " .. H.join(args), { mode = mode, timeout = 600 })
         assert.not_equal(99, r.code, r.err)
         assert.falsy(r.err:find("==%d+=="), r.err)
       end)

@@ -1,7 +1,6 @@
 -- The corpus of bad profiles: each case is one or more files (the first is checked with
 -- `lunshare check`, from the directory holding them), optional --set values, and the
 -- exact lines `check` must print on stderr. tests/integration/profiles_spec.lua runs it.
--- A case with `pending` names the area whose checks have not landed yet.
 -- The list of fields grows as areas land, so that part of the message comes from the schema.
 local FIELDS = table.concat(require("lunshare.schema").FIELDS, ", ")
 

@@ -4,6 +4,7 @@ local source_map = require "lunshare.source_map"
 local compose = require "lunshare.compose"
 local profile = require "lunshare.profile"
 local diff = require "lunshare.diff"
+local H = require "helpers"
 
 local tmpdir = require "tmpdir"
 
@@ -106,7 +107,7 @@ describe("loading with extends and params #unit", function()
     assert.equal(dir .. "/base.lua:3", profile.origin(p, "hostname"))
     assert.equal(dir .. "/base.lua:5", profile.origin(p, "env.keep[1]"))
     assert.equal(dir .. "/child.lua:4", profile.origin(p, "env.keep[2]"))
-    os.execute("rm -rf " .. dir)
+    H.rm(dir)
   end)
 
   it("gives --set values to every profile in the chain, typed", function()
@@ -121,7 +122,7 @@ describe("loading with extends and params #unit", function()
     local q = assert(profile.load(dir .. "/child.lua"))
     assert.equal(1, q.time.monotonic)
     assert.equal("off", q.description)
-    os.execute("rm -rf " .. dir)
+    H.rm(dir)
   end)
 end)
 
@@ -194,7 +195,7 @@ describe("origins after without #unit", function()
     end
     assert.truthy(table.concat(origins, " "):find(dir .. "/base.lua:5", 1, true), table.concat(origins, " "))
     assert.truthy(table.concat(origins, " "):find(dir .. "/child.lua:5", 1, true), table.concat(origins, " "))
-    os.execute("rm -rf " .. dir)
+    H.rm(dir)
   end)
 end)
 

@@ -5,6 +5,7 @@ local profile = require "lunshare.profile"
 local schema = require "lunshare.schema"
 local grants = require "lunshare.grants"
 local diff = require "lunshare.diff"
+local H = require "helpers"
 
 -- Callers: root (no /etc/subuid range: the fixed fallback) and alice (a range).
 local ROOT = { ids = { uid = 0, gid = 0, euid = 0, user = "root" }, subid = function() return nil end,
@@ -28,7 +29,7 @@ local function warnings(files, ctx, set)
       out[#out + 1] = (schema.format_error(w):gsub(dir:gsub("%p", "%%%0") .. "/", ""))
     end
   end
-  os.execute("rm -rf " .. dir)
+  H.sh("rm -rf " .. dir)
   return out
 end
 
@@ -36,7 +37,7 @@ local function lines(files, ctx, set)
   if type(files) == "string" then files = { ["p.lua"] = files } end
   local dir = tmpdir(files)
   local p = assert(profile.load(dir .. "/p.lua", { set = set }))
-  os.execute("rm -rf " .. dir)
+  H.sh("rm -rf " .. dir)
   return diff.grants(p, ctx or ALICE)
 end
 
@@ -75,7 +76,7 @@ describe("warnings: the caller's terminal with TIOCSTI #unit", function()
       local dir = tmpdir({ ["x.rules"] = extra or "" })
       local w = warnings({ ["p.lua"] = "return {\n  extends = 'default',\n  terminal = true,\n  seccomp = " ..
         seccomp:gsub("DIR", dir) .. ",\n}\n" })
-      os.execute("rm -rf " .. dir)
+      H.sh("rm -rf " .. dir)
       return w
     end
     -- by the call's name instead of its group
@@ -175,7 +176,7 @@ describe("warnings: no seccomp filter #unit", function()
     local dir = tmpdir({ ["x.rules"] = "log chown\nallow ptrace\n" })
     only("p.lua:3: seccomp.default: " .. NO_FILTER,
       warnings("return {\n  extends = 'default',\n  seccomp = { default = false,\n file = '" .. dir .. "/x.rules' },\n}\n"))
-    os.execute("rm -rf " .. dir)
+    H.sh("rm -rf " .. dir)
     -- Every group lifted one by one.
     local groups = {}
     for _, g in ipairs(require("lunshare.security").SECCOMP_GROUPS) do groups[#groups + 1] = "'" .. g .. "'" end
