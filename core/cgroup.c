@@ -235,7 +235,10 @@ static int write_limits(struct lsh_cgroup *cg, const struct lsh_cgroup_limits *l
 
 /* Makes the run's cgroup dir (a path: its parent is the trusted cgroup the caller is
  * under) for slot c: the parent opened, the cgroup made new with mkdirat, opened with
- * O_NOFOLLOW and verified (a directory, ours, 0700) before anything is written to it. */
+ * O_NOFOLLOW and verified (a directory, ours, writable by no one else) before anything is
+ * written to it. Unlike a state directory it is 0755: programs in the sandbox read their
+ * own limits there (the JVM and the Go runtime size themselves by cpu.max and memory.max),
+ * and a limit is no secret; what matters is that no one else can make, swap or write it. */
 static int make_dir(struct lsh_cgroup *cg, int c, char *dir, struct lsh_err **err)
 {
 	cg->dir[c] = dir;
@@ -248,7 +251,8 @@ static int make_dir(struct lsh_cgroup *cg, int c, char *dir, struct lsh_err **er
 	*slash = '/';
 	if (cg->parent[c] < 0)
 		return lsh_err_set(err, e, "create cgroup %s", dir);
-	int fd = lsh_private_dir_at(cg->parent[c], cg->name, LSH_STATEDIR_CREATE | LSH_STATEDIR_EXCL, "cgroup",
+	int fd = lsh_private_dir_at(cg->parent[c], cg->name, LSH_STATEDIR_CREATE | LSH_STATEDIR_EXCL | LSH_PRIVDIR_READABLE,
+				    "cgroup",
 				    dir, err);
 	if (fd < 0)
 		return fd;

@@ -46,7 +46,9 @@ static inline int take_fd(int *fd)
  * through a symlink, made 0700 when missing and LSH_STATEDIR_CREATE is set (with
  * LSH_STATEDIR_EXCL it must be new: -EEXIST otherwise), then verified with fstat (a
  * directory, owned by the effective uid, writable by no one else). what and shown name it
- * in messages ("cgroup", its path). Returns a new O_DIRECTORY fd. */
+ * in messages ("cgroup", its path). With LSH_PRIVDIR_READABLE a new one is 0755 instead:
+ * still writable by its owner alone. Returns a new O_DIRECTORY fd. */
+enum { LSH_PRIVDIR_READABLE = 1 << 8 };
 int lsh_private_dir_at(int dirfd, const char *name, unsigned flags, const char *what, const char *shown,
 		       struct lsh_err **err);
 

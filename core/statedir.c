@@ -78,11 +78,12 @@ int lsh_private_dir_at(int dirfd, const char *name, unsigned flags, const char *
 					   S_ISLNK(st.st_mode) ? " (symlinks are never followed here)" : "");
 		return lsh_err_set(err, e, "%s %s", what, shown);
 	}
-	/* mkdir obeys the umask, which can only take bits away; 0700 is exact. */
-	if (made && fchmod(fd, 0700) < 0) {
+	/* mkdir obeys the umask, which can only take bits away; the mode is made exact. */
+	mode_t mode = (flags & LSH_PRIVDIR_READABLE) ? 0755 : 0700;
+	if (made && fchmod(fd, mode) < 0) {
 		int e = errno;
 		close(fd);
-		return lsh_err_set(err, e, "%s %s: chmod 0700", what, shown);
+		return lsh_err_set(err, e, "%s %s: chmod %04o", what, shown, (unsigned)mode);
 	}
 	int r = verify(fd, what, shown, err);
 	if (r < 0) {

@@ -297,7 +297,7 @@ describe("network profile field (root)", function()
   local GROUP = "cat /proc/sys/net/ipv4/ping_group_range"
 
   it("changes nothing of a netns it joins: ping_group_range stays as it was", function()
-    local p = H.profile(JOIN)
+    local p = topo(JOIN)
     local r = world(table.concat({
       "ip netns add lsj", "ip netns exec lsj " .. GROUP,
       "$L run " .. p .. " -- " .. GROUP .. "; echo code=$?",
@@ -307,7 +307,7 @@ describe("network profile field (root)", function()
   end)
 
   it("the executor refuses a sysctl step after a join, whoever made the plan", function()
-    local p = H.profile(JOIN)
+    local p = topo(JOIN)
     local script = H.profile([[
 local lunshare = require "lunshare"
 local plan = assert(lunshare.plan("]] .. p .. [[", { "true" }))

@@ -15,8 +15,11 @@ local TOPO = [[return { hosts = { lsv1 = {} },
 -- XDG_RUNTIME_DIR. Every command of the victim is bounded by `timeout`.
 local function world(script)
   local setup = table.concat({
-    "mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /tmp || exit 99",
-    "L=" .. H.quote(BIN),
+    -- The binary under test may live in the suite's directory under /tmp: it stays
+    -- reachable through a bind under the new /run.
+    "mount -t tmpfs tmpfs /run && mkdir /run/bin && mount --bind " .. H.quote(BIN:match("^(.*)/[^/]*$")) ..
+      " /run/bin && mount -t tmpfs tmpfs /tmp || exit 99",
+    "L=/run/bin/" .. H.quote(BIN:match("([^/]*)$")),
     "printf '%s' " .. H.quote(TOPO) .. " > /run/topo.lua && chmod 644 /run/topo.lua",
     "N='timeout 10 setpriv --reuid=65534 --regid=65534 --clear-groups -- env -u XDG_RUNTIME_DIR'",
     "R='timeout 10'",
