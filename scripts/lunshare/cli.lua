@@ -25,7 +25,8 @@ usage: lunshare COMMAND [ARGS]
 
 A PROFILE is a name found on the profile path (see lunshare-profile(5)) or a file path.]]
 
--- A user error: carried by error() as a table so that main() prints one line.
+-- A user error: carried by error() as a table so that main() prints it. msg is one
+-- line, or a list of lines (a profile's errors).
 local function fail(code, msg)
   error({ lunshare_exit = code, msg = msg }, 0)
 end
@@ -55,7 +56,7 @@ local function is_set(a) return a == "--set" or a:match("^%-%-set=") ~= nil end
 local function load_profile(name, set)
   local lunshare = require "lunshare"
   local p, errs = lunshare.load(name, { set = set })
-  if not p then fail(EXIT_USAGE, table.concat(errs, "\n")) end
+  if not p then fail(EXIT_USAGE, errs) end
   return p
 end
 
@@ -150,7 +151,7 @@ function M.check(args)
     local p, errs = profile.load(name, { set = set })
     if p then
       for _, w in ipairs(p._warnings or {}) do io.stderr:write(schema.format_error(w), "\n") end
-      io.stdout:write(name, ": ok\n")
+      io.stdout:write(util.escape(name), ": ok\n")
     else
       bad = true
       for _, e in ipairs(errs) do io.stderr:write(schema.format_error(e), "\n") end
@@ -159,18 +160,22 @@ function M.check(args)
   return bad and EXIT_USAGE or 0
 end
 
+-- The plan as a person reads it. Every string from the profile is escaped here: a step's
+-- command is laid out in lines by the planner (the seccomp step's rules), so each of its
+-- lines is escaped; everything else is one line.
 local function explain_text(plan, p)
-  local out = { string.format("plan for %s\n", plan.profile or "?") }
-  if p and type(p.description) == "string" then out[#out + 1] = "  " .. p.description .. "\n" end
+  local esc = util.escape
+  local out = { string.format("plan for %s\n", esc(plan.profile or "?")) }
+  if p and type(p.description) == "string" then out[#out + 1] = "  " .. esc(p.description) .. "\n" end
   local params = p and p._params or {}
   if next(params) then
     local kv = {}
-    for _, k in ipairs(util.sorted_keys(params)) do kv[#kv + 1] = k .. "=" .. tostring(params[k]) end
+    for _, k in ipairs(util.sorted_keys(params)) do kv[#kv + 1] = esc(k) .. "=" .. esc(tostring(params[k])) end
     out[#out + 1] = "  parameters: " .. table.concat(kv, " ") .. "\n"
   end
   for i, s in ipairs(plan.steps) do
     out[#out + 1] = string.format("%3d  %-10s  %-10s  %s\n       # %s\n", i, s.where, s.op,
-      s.explain or "", s.origin or "")
+      util.escape_lines(s.explain or ""), esc(s.origin or ""))
   end
   return table.concat(out)
 end
@@ -286,10 +291,19 @@ function M.main(arg)
   end
   if type(res) == "table" and res.lunshare_exit then
     io.stdout:flush()
-    io.stderr:write("lunshare: ", res.msg, "\n")
+    -- The one place errors reach the terminal: what a profile put in them is escaped.
+    local text
+    if type(res.msg) == "table" then
+      local lines = {}
+      for i, l in ipairs(res.msg) do lines[i] = util.escape(l) end
+      text = table.concat(lines, "\n")
+    else
+      text = util.escape_lines(res.msg)
+    end
+    io.stderr:write("lunshare: ", text, "\n")
     return res.lunshare_exit
   end
-  error(res, 0)
+  error(util.escape_lines(tostring(res)), 0)
 end
 
 return M

@@ -97,21 +97,22 @@ function M.text(old, new, old_name, new_name)
   local cats = {}
   for k in pairs(old) do cats[k] = true end
   for k in pairs(new) do cats[k] = true end
-  local out, differ = { "--- " .. old_name .. "\n+++ " .. new_name .. "\n" }, false
+  local out, differ = { "--- " .. util.escape(old_name) .. "\n+++ " .. util.escape(new_name) .. "\n" }, false
   for _, cat in ipairs(util.sorted_keys(cats)) do
     local a, b = {}, {}
     for _, x in ipairs(old[cat] or {}) do a[x] = true end
     for _, x in ipairs(new[cat] or {}) do b[x] = true end
+    -- Items and categories hold what the profiles wrote: escaped, one line each.
     local lines = {}
     for _, x in ipairs(old[cat] or {}) do
-      if not b[x] then lines[#lines + 1] = "  - " .. x end
+      if not b[x] then lines[#lines + 1] = "  - " .. util.escape(x) end
     end
     for _, x in ipairs(new[cat] or {}) do
-      if not a[x] then lines[#lines + 1] = "  + " .. x end
+      if not a[x] then lines[#lines + 1] = "  + " .. util.escape(x) end
     end
     if #lines > 0 then
       differ = true
-      out[#out + 1] = cat .. ":\n" .. table.concat(lines, "\n") .. "\n"
+      out[#out + 1] = util.escape(cat) .. ":\n" .. table.concat(lines, "\n") .. "\n"
     end
   end
   if not differ then out[#out + 1] = "they grant the same\n" end

@@ -52,8 +52,9 @@ function M.valid_cidr(s, need_prefix)
   return not len or tonumber(len) <= 32
 end
 
+-- No control character either: a link name is printed.
 function M.valid_ifname(s)
-  return type(s) == "string" and #s >= 1 and #s <= 15 and not s:find("[/%s]")
+  return type(s) == "string" and #s >= 1 and #s <= 15 and not s:find("[/%s%c]")
 end
 
 local function check_addresses(c, v, path)
@@ -77,6 +78,9 @@ local function check_routes(c, routes, path)
       end
       if r.via ~= nil and not M.valid_cidr(r.via) then c:fail(p .. ".via", "expected a gateway address") end
       if r.via == nil and r.dev == nil then c:fail(p, "a route needs via (a gateway) or dev (a link)") end
+      if r.dev ~= nil and not M.valid_ifname(r.dev) then
+        c:fail(p .. ".dev", "expected a link name of 1 to 15 bytes without '/', spaces or control characters")
+      end
     end
   end
 end
@@ -141,7 +145,7 @@ function M.check(c, p, ns)
     for i, v in ipairs(n) do links[i] = v end
     n = { join = n.join, links = links }
   end
-  if n.join ~= nil and (type(n.join) ~= "string" or n.join == "" or n.join:find("/")) then
+  if n.join ~= nil and (type(n.join) ~= "string" or n.join == "" or n.join:find("[/%c]")) then
     c:fail("network.join", "expected the name of a netns (as `ip netns list` shows)")
   end
   if n.join ~= nil and n.links ~= nil then

@@ -217,13 +217,20 @@ function M.check(p, file, origins)
   return c.errors, c.warnings
 end
 
--- "file:line: path: message", the one line a person reads for each error.
+-- How much of a file name, a field path and a message an error line shows: all three
+-- can hold what a profile wrote.
+M.SHOWN = { file = 256, path = 256, msg = 1024 }
+
+-- "file:line: path: message", the one line a person reads for each error. Whatever a
+-- profile put in it is escaped (util.escape) and cut to a readable length.
 function M.format_error(e)
-  local where = e.file or "?"
+  local esc = util.escape
+  local where = esc(e.file or "?", M.SHOWN.file)
   if e.line then where = where .. ":" .. e.line end
-  local msg = e.warning and ("warning: " .. e.msg) or e.msg
+  local msg = esc(tostring(e.msg), M.SHOWN.msg)
+  if e.warning then msg = "warning: " .. msg end
   if e.path and e.path ~= "" then
-    return where .. ": " .. e.path .. ": " .. msg
+    return where .. ": " .. esc(e.path, M.SHOWN.path) .. ": " .. msg
   end
   return where .. ": " .. msg
 end
