@@ -1,11 +1,24 @@
-/* A memory bound for evaluating untrusted profiles. A profile is Lua code from anywhere;
- * an instruction-count hook alone cannot stop it allocating, because one instruction can
+/* Bounds for work on untrusted profiles. A profile is Lua code from anywhere; an
+ * instruction-count hook alone cannot stop it allocating, because one instruction can
  * allocate without bound (`s .. s .. s …` with 200 operands, table.concat of one big
  * string repeated). So while a profile runs, the state's allocator is wrapped by one that
  * counts the bytes allocated since it was installed and refuses to grow past a limit:
- * Lua then raises "not enough memory" before the memory is ever touched. */
+ * Lua then raises "not enough memory" before the memory is ever touched. Limits nest:
+ * the whole of `check` runs under one, the profile's own evaluation under a smaller one
+ * inside it, and an allocation must fit both.
+ *
+ * Nor can a hook interrupt one long call into C. The Lua side charges the library calls a
+ * profile can make for their work before they run; cpu_limit() is the backstop behind
+ * that accounting: past a hard limit of CPU time the process prints one line and exits 2,
+ * as RLIMIT_CPU would, whatever it was doing. Nothing has been created while a profile is
+ * loaded, so there is nothing to tear down. */
+#include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "lcore.h"
 
@@ -59,8 +72,9 @@ static struct limit *installed(lua_State *L)
 	return f == limited_alloc ? ud : NULL;
 }
 
-/* memory_limit(bytes): from now on the state may allocate at most bytes more.
- * memory_limit(nil): removes the bound; returns whether it was reached. */
+/* memory_limit(bytes): from now on the state may allocate at most bytes more, within any
+ * limit already installed (limits nest).
+ * memory_limit(nil): removes the innermost limit; returns whether it was reached. */
 static int l_memory_limit(lua_State *L)
 {
 	struct limit *l = installed(L);
@@ -70,17 +84,18 @@ static int l_memory_limit(lua_State *L)
 			return luaL_error(L, "memory_limit: no limit is installed");
 		int exceeded = l->exceeded || l->pending;
 		lua_setallocf(L, l->prev, l->prev_ud);
-		/* The userdata holding l may be collected now. */
-		lua_pushnil(L);
+		/* The enclosing limit's userdata becomes the anchor again; this one may be
+		 * collected now. */
+		lua_getfield(L, LUA_REGISTRYINDEX, LIMIT_KEY);
+		lua_getiuservalue(L, -1, 1);
 		lua_setfield(L, LUA_REGISTRYINDEX, LIMIT_KEY);
+		lua_pop(L, 1);
 		lua_pushboolean(L, exceeded);
 		return 1;
 	}
 	lua_Integer bytes = luaL_checkinteger(L, 1);
 	luaL_argcheck(L, bytes > 0, 1, "expected a positive number of bytes");
-	if (l != NULL)
-		return luaL_error(L, "memory_limit: a limit is already installed");
-	l = lua_newuserdatauv(L, sizeof *l, 0);
+	l = lua_newuserdatauv(L, sizeof *l, 1);
 	l->prev = lua_getallocf(L, &l->prev_ud);
 	l->limit = (ptrdiff_t)bytes;
 	l->used = 0;
@@ -88,19 +103,89 @@ static int l_memory_limit(lua_State *L)
 	l->pending_ptr = NULL;
 	l->pending_size = 0;
 	l->exceeded = 0;
-	/* Anchored in the registry so that it outlives every allocation it counts. */
+	/* Anchored in the registry so that it outlives every allocation it counts; it
+	 * holds the enclosing limit's userdata, which must outlive it in turn. */
+	lua_getfield(L, LUA_REGISTRYINDEX, LIMIT_KEY);
+	lua_setiuservalue(L, -2, 1);
 	lua_setfield(L, LUA_REGISTRYINDEX, LIMIT_KEY);
 	lua_setallocf(L, limited_alloc, l);
 	lua_pushboolean(L, 1);
 	return 1;
 }
 
-/* memory_exceeded(): whether the installed bound refused an allocation. */
+/* memory_exceeded(): whether any installed limit refused an allocation. */
 static int l_memory_exceeded(lua_State *L)
 {
-	struct limit *l = installed(L);
 	lsh_l_check_nargs(L, 0);
-	lua_pushboolean(L, l != NULL && (l->exceeded || l->pending));
+	int exceeded = 0;
+	for (struct limit *l = installed(L); l != NULL;
+	     l = l->prev == limited_alloc ? l->prev_ud : NULL)
+		exceeded = exceeded || l->exceeded || l->pending;
+	lua_pushboolean(L, exceeded);
+	return 1;
+}
+
+/* The CPU backstop. Its state is the process's (a signal handler has no other), so
+ * there is one at a time. */
+static timer_t cpu_timer;
+static int cpu_timer_made;
+static char cpu_message[512];
+static size_t cpu_message_len;
+
+static void on_cpu_limit(int sig)
+{
+	(void)sig;
+	/* Only async-signal-safe calls: the message was formatted when the limit was set. */
+	ssize_t r = write(STDERR_FILENO, cpu_message, cpu_message_len);
+	(void)r;
+	_exit(2);
+}
+
+/* cpu_limit(seconds, message): when this process has used seconds more of CPU time,
+ * message (one line) goes to stderr and the process exits 2. cpu_limit(nil): disarms. */
+static int l_cpu_limit(lua_State *L)
+{
+	lsh_l_check_nargs(L, 2);
+	struct itimerspec its;
+	memset(&its, 0, sizeof its);
+	if (lua_isnoneornil(L, 1)) {
+		if (cpu_timer_made && timer_settime(cpu_timer, 0, &its, NULL) != 0)
+			return luaL_error(L, "cpu_limit: timer_settime: %s", strerror(errno));
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	lua_Number seconds = luaL_checknumber(L, 1);
+	size_t len;
+	const char *msg = luaL_checklstring(L, 2, &len);
+	luaL_argcheck(L, seconds > 0 && seconds < 1e6, 1, "expected a number of seconds above 0");
+	if (len > sizeof cpu_message - 2)
+		len = sizeof cpu_message - 2;
+	if (!cpu_timer_made) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_cpu_limit;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGXCPU, &sa, NULL) != 0)
+			return luaL_error(L, "cpu_limit: sigaction: %s", strerror(errno));
+		struct sigevent sev;
+		memset(&sev, 0, sizeof sev);
+		sev.sigev_notify = SIGEV_SIGNAL;
+		sev.sigev_signo = SIGXCPU;
+		/* A POSIX timer is not inherited by a child, so a sandbox never sees it. */
+		if (timer_create(CLOCK_PROCESS_CPUTIME_ID, &sev, &cpu_timer) != 0)
+			return luaL_error(L, "cpu_limit: timer_create: %s", strerror(errno));
+		cpu_timer_made = 1;
+	}
+	/* Disarmed while the message changes, so the handler never reads half of one. */
+	timer_settime(cpu_timer, 0, &its, NULL);
+	memcpy(cpu_message, msg, len);
+	cpu_message[len] = '\n';
+	cpu_message_len = len + 1;
+	its.it_value.tv_sec = (time_t)seconds;
+	its.it_value.tv_nsec = (long)((seconds - (lua_Number)its.it_value.tv_sec) * 1e9);
+	if (timer_settime(cpu_timer, 0, &its, NULL) != 0)
+		return luaL_error(L, "cpu_limit: timer_settime: %s", strerror(errno));
+	lua_pushboolean(L, 1);
 	return 1;
 }
 
@@ -109,6 +194,7 @@ void lsh_l_open_sandbox(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{ "memory_limit", l_memory_limit },
 		{ "memory_exceeded", l_memory_exceeded },
+		{ "cpu_limit", l_cpu_limit },
 		{ NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);
