@@ -15,6 +15,28 @@ local OPS3 = { ["..."] = true }
 local OPS2 = { [".."] = true, ["=="] = true, ["~="] = true, ["<="] = true, [">="] = true,
   ["<<"] = true, [">>"] = true, ["//"] = true, ["::"] = true }
 
+-- The escapes of a short string, as Lua reads them (\z and line breaks apart).
+local ESCAPES = { a = "\a", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t", v = "\v",
+  ["\\"] = "\\", ['"'] = '"', ["'"] = "'" }
+
+-- Where the line break at src[i] ("\n", "\r", "\r\n" or "\n\r", one line each, as Lua
+-- counts them) ends.
+local function after_break(src, i)
+  local c, d = src:sub(i, i), src:sub(i + 1, i + 1)
+  if (d == "\n" or d == "\r") and d ~= c then return i + 2 end
+  return i + 1
+end
+
+-- The number of line breaks in s.
+local function breaks(s)
+  local n, i = 0, 1
+  while true do
+    local at = s:find("[\r\n]", i)
+    if not at then return n end
+    n, i = n + 1, after_break(s, at)
+  end
+end
+
 -- Splits Lua source into tokens { t = "name"|"kw"|"string"|"number"|"op", v =, line = }.
 -- Unfinished strings or comments end the token list; the compiler reports those.
 function M.tokenize(src)
@@ -31,34 +53,34 @@ function M.tokenize(src)
   end
   while i <= n do
     local c = src:sub(i, i)
-    if c == "\n" then
+    if c == "\n" or c == "\r" then
       line = line + 1
-      i = i + 1
-    elseif c:match("%s") then
+      i = after_break(src, i)
+    elseif c == " " or c == "\t" or c == "\f" or c == "\v" then
       -- A run of blanks at once: profiles are mostly indentation.
-      i = (src:find("[^ \t\r\f\v]", i) or n + 1)
+      i = (src:find("[^ \t\f\v]", i) or n + 1)
     elseif src:sub(i, i + 1) == "--" then
       local body, stop = long_bracket(i + 2)
       if body then
-        local _, nl = body:gsub("\n", "")
-        line = line + nl
+        line = line + breaks(body)
         i = stop + 1
       else
-        local e = src:find("\n", i, true)
-        i = e or n + 1
+        -- A short comment ends at the line break, which the loop counts.
+        i = src:find("[\r\n]", i) or n + 1
       end
     elseif c == "[" and src:match("^%[=*%[", i) then
       local l0 = line
       local body, stop = long_bracket(i)
-      local _, nl = body:gsub("\n", "")
-      line = line + nl
+      line = line + breaks(body)
+      -- A line break right after the opening bracket is not part of the string.
+      if body:sub(1, 1) == "\n" or body:sub(1, 1) == "\r" then body = body:sub(after_break(body, 1)) end
       add("string", body, l0)
       i = stop + 1
     elseif c == '"' or c == "'" then
       local l0, j, buf = line, i + 1, {}
-      local stop = c == '"' and '[\\\n"]' or "[\\\n']"
+      local stop = c == '"' and '[\\\r\n"]' or "[\\\r\n']"
       while j <= n do
-        -- Plain characters up to the next quote, backslash or newline in one piece.
+        -- Plain characters up to the next quote, backslash or line break in one piece.
         local k = src:find(stop, j) or n + 1
         if k > j then buf[#buf + 1] = src:sub(j, k - 1) end
         j = k
@@ -67,13 +89,46 @@ function M.tokenize(src)
         if d == c then break end
         if d == "\\" then
           local e = src:sub(j + 1, j + 1)
-          if e == "\n" then line = line + 1 end
-          buf[#buf + 1] = e
-          j = j + 2
+          if e == "\n" or e == "\r" then
+            line = line + 1
+            buf[#buf + 1] = "\n"
+            j = after_break(src, j + 1)
+          elseif e == "z" then
+            -- \z skips the blanks and line breaks that follow.
+            j = j + 2
+            while j <= n do
+              local b = src:sub(j, j)
+              if b == "\n" or b == "\r" then
+                line = line + 1
+                j = after_break(src, j)
+              elseif b:match("^%s$") then
+                j = j + 1
+              else
+                break
+              end
+            end
+          elseif e == "x" then
+            local hex = src:match("^%x%x", j + 2)
+            buf[#buf + 1] = hex and string.char(tonumber(hex, 16)) or ""
+            j = j + 2 + (hex and 2 or 0)
+          elseif e:match("^%d$") then
+            local digits = src:match("^%d%d?%d?", j + 1)
+            local v = tonumber(digits)
+            buf[#buf + 1] = v <= 255 and string.char(v) or ""
+            j = j + 1 + #digits
+          elseif e == "u" then
+            local hex = src:match("^{(%x+)}", j + 2)
+            local v = hex and #hex <= 8 and tonumber(hex, 16)
+            buf[#buf + 1] = (v and v <= 0x7fffffff) and utf8.char(v) or ""
+            j = j + 2 + (hex and #hex + 2 or 0)
+          else
+            buf[#buf + 1] = ESCAPES[e] or e
+            j = j + 2
+          end
         else
+          -- A line break in a short string: the compiler refuses it; count it anyway.
           line = line + 1
-          buf[#buf + 1] = d
-          j = j + 1
+          j = after_break(src, j)
         end
       end
       add("string", table.concat(buf), l0)
