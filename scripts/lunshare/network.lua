@@ -58,6 +58,7 @@ function M.valid_ifname(s)
 end
 
 local function check_addresses(c, v, path)
+  if type(v) == "table" and not c:list(v, path, "addresses") then return end
   for i, a in ipairs(list(v)) do
     local p = type(v) == "table" and (path .. "[" .. i .. "]") or path
     if not M.valid_cidr(a, true) then
@@ -68,7 +69,7 @@ local function check_addresses(c, v, path)
 end
 
 local function check_routes(c, routes, path)
-  if not c:type(routes, path, "table") then return end
+  if not c:list(routes, path, "routes") then return end
   for i, r in ipairs(routes) do
     local p = path .. "[" .. i .. "]"
     if c:type(r, p, "table") then
@@ -129,11 +130,16 @@ function M.check(c, p, ns)
   end
   local allowed = { "join", "links" }
   for _, k in ipairs(util.sorted_keys(n)) do
-    if math.type(k) ~= "integer" and not util.contains(allowed, k) then
-      c:fail("network." .. tostring(k), "unknown field" .. util.suggest(tostring(k), allowed) ..
+    if not (math.type(k) == "integer" and k >= 1 and k <= #n) and not util.contains(allowed, k) then
+      c:fail(require("lunshare.schema").sub_path("network", k), "unknown field" .. util.suggest(tostring(k), allowed) ..
         "; expected one of join, links, or a list of veth { … }")
     end
   end
+  local entries = 0
+  for k in pairs(n) do
+    if math.type(k) == "integer" and k >= 1 and k <= #n then entries = entries + 1 end
+  end
+  if entries ~= #n then c:fail("network", "expected a list of veth links without holes (nil entries)") end
   -- network = { veth { … }, … } is short for network = { links = { veth { … }, … } }.
   if #n > 0 then
     if n.links ~= nil then c:fail("network", "give the veths either in links or as a list, not both") end
@@ -153,7 +159,7 @@ function M.check(c, p, ns)
   end
   if n.links ~= nil then
     if not ns.net then c:fail("network", "a veth needs the net namespace (add \"net\" to namespaces)") end
-    if c:type(n.links, "network.links", "table") then
+    if c:list(n.links, "network.links", "veth links") then
       local seen = {}
       for i, v in ipairs(n.links) do
         check_veth(c, v, "network.links[" .. i .. "]")

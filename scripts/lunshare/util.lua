@@ -20,14 +20,24 @@ function M.distance(a, b)
   return prev[lb]
 end
 
+-- Suggestions are for misspellings of short names: a longer name, or a list of
+-- candidates longer than this, gets none (both can come from a profile).
+M.SUGGEST_LENGTH, M.SUGGEST_CANDIDATES = 64, 1000
+
 -- The candidate nearest to name, if it is near enough to be a likely misspelling.
 function M.nearest(name, candidates)
+  if #name > M.SUGGEST_LENGTH or #candidates > M.SUGGEST_CANDIDATES then return nil end
+  local most = math.max(2, #name // 3)
   local best, bestd
+  local lname = name:lower()
   for _, c in ipairs(candidates) do
-    local d = M.distance(name:lower(), c:lower())
-    if not bestd or d < bestd then best, bestd = c, d end
+    -- Names whose lengths differ by more than `most` are farther than that apart.
+    if type(c) == "string" and math.abs(#c - #name) <= most then
+      local d = M.distance(lname, c:lower())
+      if not bestd or d < bestd then best, bestd = c, d end
+    end
   end
-  if best and bestd <= math.max(2, #name // 3) then return best end
+  if best and bestd <= most then return best end
   return nil
 end
 
