@@ -61,6 +61,11 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 			l->pending = 0;
 		else
 			l->exceeded = 1;
+		/* Live data that a full collection leaves within an eighth of the limit
+		 * would have every later allocation collect again, for a few bytes each
+		 * time: that is the limit reached too. */
+		if (l->used > l->limit - l->limit / 8)
+			l->exceeded = 1;
 	}
 	return p;
 }

@@ -32,6 +32,14 @@ local function fail(code, msg)
 end
 M.fail = fail
 
+-- Runs fn(...) within the bounds on work with profile data (sandbox.bounded), for the
+-- profiles named by label; a bound reached is a profile error.
+local function bounded(label, fn, ...)
+  local res = table.pack(require("lunshare.sandbox").bounded(label, fn, ...))
+  if not res[1] then fail(EXIT_USAGE, label .. ": " .. res[2]) end
+  return table.unpack(res, 2, res.n)
+end
+
 local function usage_error(msg)
   fail(EXIT_USAGE, msg .. " (see 'lunshare help')")
 end
@@ -108,11 +116,15 @@ function M.run(args)
   while args[i] and is_set(args[i]) do i = parse_set(args, i, set, "run") end
   if args[i] == "--" then i = i + 1 end
   for j = i, #args do argv[#argv + 1] = args[j] end
-  local p = load_profile(name, set)
-  refuse_unbuilt(p)
   local planner = require "lunshare.plan"
-  local plan, err = planner.build(p, planner.context(argv))
-  if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
+  -- Loading and planning are bounded; the run itself is what the profile asked for.
+  local p, plan = bounded(name, function()
+    local p = load_profile(name, set)
+    refuse_unbuilt(p)
+    local plan, err = planner.build(p, planner.context(argv))
+    if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
+    return p, plan
+  end)
   -- For tests: the very plan handed to the executor, as `explain --json` prints plans.
   local dump = os.getenv("LUNSHARE_DUMP_PLAN")
   if dump and dump ~= "" then
@@ -147,15 +159,17 @@ function M.check(args)
   local profile = require "lunshare.profile"
   local schema = require "lunshare.schema"
   local bad = false
+  local sandbox = require "lunshare.sandbox"
   for _, name in ipairs(names) do
-    local p, errs = profile.load(name, { set = set })
-    if p then
-      for _, w in ipairs(p._warnings or {}) do io.stderr:write(schema.format_error(w), "\n") end
-      io.stdout:write(util.escape(name), ": ok\n")
-    else
-      bad = true
-      for _, e in ipairs(errs) do io.stderr:write(schema.format_error(e), "\n") end
-    end
+    local ok, res = sandbox.bounded(name, function()
+      local p, errs = profile.load(name, { set = set })
+      local lines = {}
+      for _, e in ipairs(p and p._warnings or errs) do lines[#lines + 1] = schema.format_error(e) end
+      return { ok = p ~= nil, lines = lines }
+    end)
+    if not ok then res = { ok = false, lines = { util.escape(name) .. ": " .. res } } end
+    for _, l in ipairs(res.lines) do io.stderr:write(l, "\n") end
+    if res.ok then io.stdout:write(util.escape(name), ": ok\n") else bad = true end
   end
   return bad and EXIT_USAGE or 0
 end
@@ -203,19 +217,18 @@ function M.explain(args)
     end
   end
   if not name then usage_error("explain: expected a profile") end
-  local p = load_profile(name, set)
-  -- What check would warn about, including fields run cannot apply yet, so a plan is
-  -- never read without its caveats.
-  local schema = require "lunshare.schema"
-  for _, w in ipairs(p._warnings or {}) do io.stderr:write(schema.format_error(w), "\n") end
-  local planner = require "lunshare.plan"
-  local plan, err = planner.build(p, planner.context(argv))
-  if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
-  if json then
-    io.stdout:write(require("lunshare.json").encode(plan, true), "\n")
-  else
-    io.stdout:write(explain_text(plan, p))
-  end
+  local text = bounded(name, function()
+    local p = load_profile(name, set)
+    -- What check would warn about, including fields run cannot apply yet, so a plan is
+    -- never read without its caveats.
+    local schema = require "lunshare.schema"
+    for _, w in ipairs(p._warnings or {}) do io.stderr:write(schema.format_error(w), "\n") end
+    local planner = require "lunshare.plan"
+    local plan, err = planner.build(p, planner.context(argv))
+    if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
+    return json and (require("lunshare.json").encode(plan, true) .. "\n") or explain_text(plan, p)
+  end)
+  io.stdout:write(text)
   return 0
 end
 
@@ -232,10 +245,12 @@ function M.diff(args)
     end
   end
   if #names ~= 2 then usage_error("diff: expected two profiles, OLD and NEW") end
-  local old = load_profile(names[1], set)
-  local new = load_profile(names[2], set)
-  local diff = require "lunshare.diff"
-  local text, differ = diff.text(diff.grants(old), diff.grants(new), names[1], names[2])
+  local text, differ = bounded(names[1] .. ", " .. names[2], function()
+    local old = load_profile(names[1], set)
+    local new = load_profile(names[2], set)
+    local diff = require "lunshare.diff"
+    return diff.text(diff.grants(old), diff.grants(new), names[1], names[2])
+  end)
   io.stdout:write(text)
   return differ and 1 or 0
 end
