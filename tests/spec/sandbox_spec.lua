@@ -368,6 +368,18 @@ describe("bounded regions #unit", function()
     assert.truthy(r2[2].msg:find("runs too long"), r2[2].msg)
   end)
 
+  it("hold the plan of require 'lunshare' as they hold explain", function()
+    local lunshare = require "lunshare"
+    local real = lunshare.planner
+    -- A planner that works for seconds (finite, so that without a region this fails).
+    lunshare.planner = { context = real.context, build = function() for _ = 1, 2e9 do end return {} end }
+    local ok, plan, err = pcall(lunshare.plan, { _file = "p.lua" })
+    lunshare.planner = real
+    assert.is_true(ok)
+    assert.is_nil(plan)
+    assert.equal("p.lua: profile work takes too long (more than " .. sandbox.CPU_LIMIT .. " s of CPU time)", err)
+  end)
+
   it("end the process with one line past the hard CPU limit, in a C call no hook reaches", function()
     local cmd = "LUA_CPATH='" .. (os.getenv("LUA_CPATH") or "") .. "' lua5.4 -e " ..
       "\"local core = require 'lunshare.core'; core.cpu_limit(0.3, 'lunshare: stopped'); string.rep('', 1 << 62)\" 2>&1; echo \"status $?\""
