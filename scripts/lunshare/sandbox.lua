@@ -45,8 +45,7 @@ M.HARD_CPU_LIMIT = 2
 M.HOOK_STEP = 100
 -- A call costs the hook that watches it (constructor lines) more than an instruction.
 M.CALL_COST = 10
--- lunshare's own code checks less often: its instructions are not the profile's to
--- choose, and a check costs a system call (the hard limit covers what is in between).
+-- Without lunshare.core, a hook on lunshare's own code checks the clock this often.
 M.REGION_HOOK_STEP = 10000
 -- The shape of a profile's value: how deep its tables nest, and how many entries it
 -- holds in all (a table reached twice counts twice).
@@ -377,6 +376,9 @@ local function new_budget(label)
 end
 
 local active -- the region running now, if any
+-- How many evaluations have lunshare's own state (the string metatable, the collector)
+-- given over to a profile: the region's CPU limit waits until they give it back.
+local holding = 0
 
 local function mib(n) return n // (1024 * 1024) end
 
@@ -389,50 +391,49 @@ local function region_messages(b)
       M.HARD_CPU_LIMIT .. " s of CPU time)"
 end
 
--- Runs fn(...) in a bounded region: CPU time (M.CPU_LIMIT through a hook, and
--- M.HARD_CPU_LIMIT as a backstop that ends the process with one line and exit 2), memory
--- (M.WORK_MEMORY_LIMIT), and for every profile evaluated inside, one budget of
--- instructions and pattern steps. label (a profile's name) starts the messages. Returns
--- true and fn's results, or nil and the message when a bound was reached, whatever fn
--- did with that error on the way; fn's own errors pass through. Inside a region fn runs
--- in that region.
+-- Runs fn(...) in a bounded region: CPU time (M.CPU_LIMIT, then M.HARD_CPU_LIMIT as a
+-- backstop that ends the process with one line and exit 2), memory (M.WORK_MEMORY_LIMIT),
+-- and for every profile evaluated inside, one budget of instructions and pattern steps.
+-- label (a profile's name) starts the backstop's message. Returns true and fn's results,
+-- or nil and the message when a bound was reached, whatever fn did with that error on
+-- the way; fn's own errors pass through. Inside a region fn runs in that region.
 function M.bounded(label, fn, ...)
   if active then return true, fn(...) end
   local core = core_limits()
   local b = new_budget(label)
   local cpu_message, memory_message, hard_message = region_messages(b)
-  local base = collect("count")
-  local function trip(why)
-    b.tripped = b.tripped or why
-    error(b.tripped, 0)
-  end
   local old = tpack(gethook())
-  sethook(function()
-    if b.tripped then error(b.tripped, 0) end
-    if clock() - b.started > M.CPU_LIMIT then trip(cpu_message) end
-    if core then
-      if core.memory_exceeded() then trip(memory_message) end
-    elseif (collect("count") - base) * 1024 > M.WORK_MEMORY_LIMIT then
-      collect()
-      if (collect("count") - base) * 1024 > M.WORK_MEMORY_LIMIT then trip(memory_message) end
-    end
-  end, "", M.REGION_HOOK_STEP)
+  local res, slow, exceeded
+  active = b
   if core then
+    -- No hook on lunshare's own code until the soft limit: core installs one then.
     -- The backstop ends the process: what was printed so far must be out first.
     io.stdout:flush()
-    core.cpu_limit(M.HARD_CPU_LIMIT, "lunshare: " .. util.escape(hard_message))
     core.memory_limit(M.WORK_MEMORY_LIMIT)
-  end
-  active = b
-  local res = tpack(pcall(fn, ...))
-  active = nil
-  local exceeded = false
-  if core then
-    core.cpu_limit(nil)
+    local all = tpack(core.cpu_bounded(M.HARD_CPU_LIMIT, "lunshare: " .. util.escape(hard_message),
+      M.CPU_LIMIT, cpu_message, fn, ...))
     exceeded = core.memory_limit(nil)
+    slow = all[1]
+    res = tpack(tunpack(all, 2, all.n))
+  else
+    -- Without lunshare.core (a stock lua5.4), a hook reads the clock and samples memory.
+    local base = collect("count")
+    sethook(function()
+      if holding > 0 then return end
+      if b.tripped then error(b.tripped, 0) end
+      if clock() - b.started > M.CPU_LIMIT then b.tripped = cpu_message end
+      if not b.tripped and (collect("count") - base) * 1024 > M.WORK_MEMORY_LIMIT then
+        collect()
+        if (collect("count") - base) * 1024 > M.WORK_MEMORY_LIMIT then b.tripped = memory_message end
+      end
+      if b.tripped then error(b.tripped, 0) end
+    end, "", M.REGION_HOOK_STEP)
+    res = tpack(pcall(fn, ...))
+    sethook(tunpack(old, 1, old.n))
   end
-  sethook(tunpack(old, 1, old.n))
+  active = nil
   if exceeded then return nil, memory_message end
+  if slow then return nil, cpu_message end
   if b.tripped then return nil, b.tripped end
   if not res[1] then error(res[2], 0) end
   return true, tunpack(res, 2, res.n)
@@ -558,6 +559,10 @@ function M.evaluate(source, chunkname, names, ctor_lines)
     end
   end, "cr", step)
 
+  -- From here to the end of the run, nothing may stop this code half way: a region's
+  -- CPU limit waits (holding), and the profile's own limits stop only the coroutine.
+  holding = holding + 1
+  if core and core.cpu_hold then core.cpu_hold(true) end
   local smt = getmetatable_raw("")
   local real_index = smt.__index
   smt.__index = methods
@@ -575,6 +580,8 @@ function M.evaluate(source, chunkname, names, ctor_lines)
   if gc_was_running then collect("restart") end
   smt.__index = real_index
   sethook(co)
+  if core and core.cpu_hold then core.cpu_hold(false) end
+  holding = holding - 1
 
   if exceeded then
     return nil, { line = nil, msg = state.memory_message }

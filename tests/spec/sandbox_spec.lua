@@ -334,6 +334,23 @@ describe("bounded regions #unit", function()
     assert.is_nil(ok)
     assert.equal("profile work takes too long (more than " .. sandbox.CPU_LIMIT .. " s of CPU time)", msg)
     assert.truthy(os.clock() - t0 < sandbox.CPU_LIMIT + 1)
+    -- Nothing is left watching the code that runs after.
+    assert.is_nil(debug.gethook())
+    local n = 0
+    for i = 1, 1e7 do n = n + i end
+    assert.equal(5e13 + 5e6, n)
+  end)
+
+  it("give lunshare's own state back when their limit comes while a profile runs", function()
+    -- A loop of concatenations: only CPU time stops it, the region's and the profile's at
+    -- about the same moment.
+    for _ = 1, 3 do
+      sandbox.bounded("x", eval, "local s = ('x'):rep(1 << 24)\nfor i = 1, 1e9 do local _ = s .. i end")
+      assert.equal(string, getmetatable("").__index)
+      assert.is_true(collectgarbage("isrunning"))
+      assert.has_error(function() require("lunshare.core").memory_limit(nil) end, "memory_limit: no limit is installed")
+      assert.equal("ab", (("a"):gsub("a", "ab")))
+    end
   end)
 
   it("stop trusted work that uses too much memory, and free it again", function()
@@ -349,6 +366,7 @@ describe("bounded regions #unit", function()
 
   it("pass results and errors through, and nest into the region already running", function()
     assert.same({ true, 1, 2 }, { sandbox.bounded("x", function() return 1, 2 end) })
+    assert.same(table.pack(true, nil, 3), table.pack(sandbox.bounded("x", function() return nil, 3 end)))
     assert.has_error(function() sandbox.bounded("x", function() error({ code = 7 }) end) end)
     assert.same({ true, true, 3 }, { sandbox.bounded("x", function() return sandbox.bounded("y", function() return 3 end) end) })
   end)
@@ -382,7 +400,8 @@ describe("bounded regions #unit", function()
 
   it("end the process with one line past the hard CPU limit, in a C call no hook reaches", function()
     local cmd = "LUA_CPATH='" .. (os.getenv("LUA_CPATH") or "") .. "' lua5.4 -e " ..
-      "\"local core = require 'lunshare.core'; core.cpu_limit(0.3, 'lunshare: stopped'); string.rep('', 1 << 62)\" 2>&1; echo \"status $?\""
+      "\"local core = require 'lunshare.core'; core.cpu_bounded(0.3, 'lunshare: stopped', 0, '', string.rep, '', 1 << 62)\" " ..
+      "2>&1; echo \"status $?\""
     local t0 = os.time()
     local out = io.popen(cmd):read("a")
     assert.equal("lunshare: stopped\nstatus 2\n", out)
