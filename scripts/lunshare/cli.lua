@@ -27,11 +27,20 @@ usage: lunshare COMMAND [ARGS]
 
 A PROFILE is a name found on the profile path (see lunshare-profile(5)) or a file path.]]
 
--- A user error: carried by error() as a table so that main() prints one line.
+-- A user error: carried by error() as a table so that main() prints it. msg is one
+-- line, or a list of lines (a profile's errors).
 local function fail(code, msg)
   error({ lunshare_exit = code, msg = msg }, 0)
 end
 M.fail = fail
+
+-- Runs fn(...) within the bounds on work with profile data (sandbox.bounded), for the
+-- profiles named by label; a bound reached is a profile error.
+local function bounded(label, fn, ...)
+  local res = table.pack(require("lunshare.sandbox").bounded(label, fn, ...))
+  if not res[1] then fail(EXIT_USAGE, label .. ": " .. res[2]) end
+  return table.unpack(res, 2, res.n)
+end
 
 local function usage_error(msg)
   fail(EXIT_USAGE, msg .. " (see 'lunshare help')")
@@ -57,7 +66,7 @@ local function is_set(a) return a == "--set" or a:match("^%-%-set=") ~= nil end
 local function load_profile(name, set)
   local lunshare = require "lunshare"
   local p, errs = lunshare.load(name, { set = set })
-  if not p then fail(EXIT_USAGE, table.concat(errs, "\n")) end
+  if not p then fail(EXIT_USAGE, errs) end
   return p
 end
 
@@ -109,11 +118,15 @@ function M.run(args)
   while args[i] and is_set(args[i]) do i = parse_set(args, i, set, "run") end
   if args[i] == "--" then i = i + 1 end
   for j = i, #args do argv[#argv + 1] = args[j] end
-  local p = load_profile(name, set)
-  refuse_unbuilt(p)
   local planner = require "lunshare.plan"
-  local plan, err = planner.build(p, planner.context(argv))
-  if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
+  -- Loading and planning are bounded; the run itself is what the profile asked for.
+  local p, plan = bounded(name, function()
+    local p = load_profile(name, set)
+    refuse_unbuilt(p)
+    local plan, err = planner.build(p, planner.context(argv))
+    if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
+    return p, plan
+  end)
   -- For tests: the very plan handed to the executor, as `explain --json` prints plans.
   local dump = os.getenv("LUNSHARE_DUMP_PLAN")
   if dump and dump ~= "" then
@@ -176,39 +189,45 @@ function M.check(args)
   local profile = require "lunshare.profile"
   local schema = require "lunshare.schema"
   local bad = false
+  local sandbox = require "lunshare.sandbox"
   for _, name in ipairs(names) do
-    local p, errs = profile.load(name, { set = set })
-    if p then
+    local ok, res = sandbox.bounded(name, function()
+      local p, errs = profile.load(name, { set = set })
+      local lines = {}
+      if not p then
+        for _, e in ipairs(errs) do lines[#lines + 1] = schema.format_error(e) end
+        return { ok = false, lines = lines }
+      end
       local ws = warnings_of(p)
       for _, w in ipairs(ws) do
-        if strict then
-          io.stderr:write(schema.format_error({ file = w.file, line = w.line, path = w.path,
-            msg = "error (--strict): " .. w.msg }), "\n")
-        else
-          io.stderr:write(schema.format_error(w), "\n")
-        end
+        if strict then w = { file = w.file, line = w.line, path = w.path, msg = "error (--strict): " .. w.msg } end
+        lines[#lines + 1] = schema.format_error(w)
       end
-      if strict and #ws > 0 then bad = true else io.stdout:write(name, ": ok\n") end
-    else
-      bad = true
-      for _, e in ipairs(errs) do io.stderr:write(schema.format_error(e), "\n") end
-    end
+      return { ok = not (strict and #ws > 0), lines = lines }
+    end)
+    if not ok then res = { ok = false, lines = { util.escape(name) .. ": " .. res } } end
+    for _, l in ipairs(res.lines) do io.stderr:write(l, "\n") end
+    if res.ok then io.stdout:write(util.escape(name), ": ok\n") else bad = true end
   end
   return bad and EXIT_USAGE or 0
 end
 
+-- The plan as a person reads it. Every string from the profile is escaped here: a step's
+-- command is laid out in lines by the planner (the seccomp step's rules), so each of its
+-- lines is escaped; everything else is one line.
 local function explain_text(plan, p)
-  local out = { string.format("plan for %s\n", plan.profile or "?") }
-  if p and type(p.description) == "string" then out[#out + 1] = "  " .. p.description .. "\n" end
+  local esc = util.escape
+  local out = { string.format("plan for %s\n", esc(plan.profile or "?")) }
+  if p and type(p.description) == "string" then out[#out + 1] = "  " .. esc(p.description) .. "\n" end
   local params = p and p._params or {}
   if next(params) then
     local kv = {}
-    for _, k in ipairs(util.sorted_keys(params)) do kv[#kv + 1] = k .. "=" .. tostring(params[k]) end
+    for _, k in ipairs(util.sorted_keys(params)) do kv[#kv + 1] = esc(k) .. "=" .. esc(tostring(params[k])) end
     out[#out + 1] = "  parameters: " .. table.concat(kv, " ") .. "\n"
   end
   for i, s in ipairs(plan.steps) do
     out[#out + 1] = string.format("%3d  %-10s  %-10s  %s\n       # %s\n", i, s.where, s.op,
-      s.explain or "", s.origin or "")
+      util.escape_lines(s.explain or ""), esc(s.origin or ""))
   end
   return table.concat(out)
 end
@@ -236,18 +255,17 @@ function M.explain(args)
     end
   end
   if not name then usage_error("explain: expected a profile") end
-  local p = load_profile(name, set)
-  -- What check would warn about, including fields run cannot apply yet, so a plan is
-  -- never read without its caveats.
-  print_warnings(p)
-  local planner = require "lunshare.plan"
-  local plan, err = planner.build(p, planner.context(argv))
-  if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
-  if json then
-    io.stdout:write(require("lunshare.json").encode(plan, true), "\n")
-  else
-    io.stdout:write(explain_text(plan, p))
-  end
+  local text = bounded(name, function()
+    local p = load_profile(name, set)
+    -- What check would warn about, including fields run cannot apply yet, so a plan is
+    -- never read without its caveats.
+    print_warnings(p)
+    local planner = require "lunshare.plan"
+    local plan, err = planner.build(p, planner.context(argv))
+    if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
+    return json and (require("lunshare.json").encode(plan, true) .. "\n") or explain_text(plan, p)
+  end)
+  io.stdout:write(text)
   return 0
 end
 
@@ -264,12 +282,14 @@ function M.diff(args)
     end
   end
   if #names ~= 2 then usage_error("diff: expected two profiles, OLD and NEW") end
-  local old = load_profile(names[1], set)
-  local new = load_profile(names[2], set)
-  print_warnings(old, new)
-  local diff = require "lunshare.diff"
-  local ctx = require("lunshare.grants").context()
-  local text, differ = diff.text(diff.grants(old, ctx), diff.grants(new, ctx), names[1], names[2])
+  local text, differ = bounded(names[1] .. ", " .. names[2], function()
+    local old = load_profile(names[1], set)
+    local new = load_profile(names[2], set)
+    print_warnings(old, new)
+    local diff = require "lunshare.diff"
+    local ctx = require("lunshare.grants").context()
+    return diff.text(diff.grants(old, ctx), diff.grants(new, ctx), names[1], names[2])
+  end)
   io.stdout:write(text)
   return differ and 1 or 0
 end
@@ -325,10 +345,19 @@ function M.main(arg)
   end
   if type(res) == "table" and res.lunshare_exit then
     io.stdout:flush()
-    io.stderr:write("lunshare: ", res.msg, "\n")
+    -- The one place errors reach the terminal: what a profile put in them is escaped.
+    local text
+    if type(res.msg) == "table" then
+      local lines = {}
+      for i, l in ipairs(res.msg) do lines[i] = util.escape(l) end
+      text = table.concat(lines, "\n")
+    else
+      text = util.escape_lines(res.msg)
+    end
+    io.stderr:write("lunshare: ", text, "\n")
     return res.lunshare_exit
   end
-  error(res, 0)
+  error(util.escape_lines(tostring(res)), 0)
 end
 
 return M

@@ -90,90 +90,116 @@ local function origin_of(ctx, t, key)
   return o and (o[key] or o[""])
 end
 
+-- The entries of a merged list as they are built: each entry with its origin, and, per
+-- key, where its live entries are, so that `without` and "-name" find theirs at once
+-- instead of scanning the list (a profile may hold thousands).
+local function entries(keyof)
+  local e = { value = {}, origin = {}, live = {}, at = {}, n = 0 }
+  function e.add(v, o)
+    e.n = e.n + 1
+    e.value[e.n], e.origin[e.n], e.live[e.n] = v, o, true
+    local k = keyof(v)
+    -- (NaN is not a key: an entry of NaN is never removed by name.)
+    if k ~= nil and k == k then
+      local list = e.at[k]
+      if not list then list = {} e.at[k] = list end
+      list[#list + 1] = e.n
+    end
+  end
+  -- Removes every live entry with key k (or only the last one); returns how many.
+  function e.remove(k, last_only)
+    local list = k ~= nil and e.at[k]
+    if not list or #list == 0 then return 0 end
+    local removed = 0
+    while #list > 0 do
+      e.live[list[#list]] = false
+      list[#list] = nil
+      removed = removed + 1
+      if last_only then break end
+    end
+    return removed
+  end
+  function e.has(k) return k ~= nil and e.at[k] ~= nil and #e.at[k] > 0 end
+  -- The keys of the live entries, for a suggestion.
+  function e.keys()
+    local keys = {}
+    for i = 1, e.n do
+      local k = e.live[i] and keyof(e.value[i])
+      if type(k) == "string" then keys[#keys + 1] = k end
+    end
+    return keys
+  end
+  -- The live entries in order, into a new list whose origins follow them.
+  function e.result(ctx, origin)
+    local out = {}
+    local o = { [""] = origin }
+    ctx.origins[out] = o
+    for i = 1, e.n do
+      if e.live[i] then
+        out[#out + 1] = e.value[i]
+        o[#out] = e.origin[i]
+      end
+    end
+    return out
+  end
+  return e
+end
+
+local function origin_at(ctx, t, k)
+  local o = ctx.origins[t]
+  return o and o[k]
+end
+
 local function merge_list(parent, child, path, ctx, field)
-  local out = {}
-  ctx.origins[out] = { [""] = origin_of(ctx, child, "") or origin_of(ctx, parent or {}, "") }
   local keyof = key_fn(field)
+  local e = entries(keyof)
   if type(parent) == "table" then
-    for i, e in ipairs(parent) do
-      out[#out + 1] = e
-      note(ctx, out, #out, parent, i)
-    end
+    for i, x in ipairs(parent) do e.add(x, origin_at(ctx, parent, i)) end
   end
-  for i, e in ipairs(child) do
-    if is_marker(e) then
-      local kept, removed = {}, 0
-      local korigins = {}
-      for j, x in ipairs(out) do
-        if keyof(x) == e.without then
-          removed = removed + 1
-        else
-          kept[#kept + 1] = x
-          korigins[#kept] = ctx.origins[out][j]
-        end
-      end
-      if removed == 0 then
-        local keys = {}
-        for _, x in ipairs(out) do
-          if type(keyof(x)) == "string" then keys[#keys + 1] = keyof(x) end
-        end
+  local keys
+  for i, x in ipairs(child) do
+    if is_marker(x) then
+      if e.remove(x.without) == 0 then
+        keys = keys or e.keys()
         ctx.fail(path .. "[" .. i .. "]", origin_of(ctx, child, i),
-          "without '" .. tostring(e.without) .. "' removes nothing: no inherited entry has that target" ..
-          util.suggest(e.without, keys))
+          "without '" .. tostring(x.without) .. "' removes nothing: no inherited entry has that target" ..
+          util.suggest(x.without, keys))
       end
-      for j = 1, #out do out[j] = nil end
-      for j, x in ipairs(kept) do out[j] = x end
-      for j = 1, #kept do ctx.origins[out][j] = korigins[j] end
-      for j = #kept + 1, #kept + removed do ctx.origins[out][j] = nil end
     else
-      out[#out + 1] = e
-      note(ctx, out, #out, child, i)
+      e.add(x, origin_at(ctx, child, i))
     end
   end
-  return out
+  return e.result(ctx, origin_of(ctx, child, "") or origin_of(ctx, parent or {}, ""))
 end
 
 local function merge_set(parent, child, path, ctx, field)
   local keyof = key_fn(field)
   local signed = false
-  for _, e in ipairs(child) do
-    if type(e) == "string" and e:match("^[%+%-]") then signed = true end
+  for _, x in ipairs(child) do
+    if type(x) == "string" and x:match("^[%+%-]") then signed = true end
   end
   if not signed then return child end
-  local out = {}
-  ctx.origins[out] = { [""] = origin_of(ctx, child, "") }
+  local e = entries(keyof)
   if type(parent) == "table" then
-    for i, e in ipairs(parent) do
-      out[#out + 1] = e
-      note(ctx, out, #out, parent, i)
-    end
+    for i, x in ipairs(parent) do e.add(x, origin_at(ctx, parent, i)) end
   end
-  for i, e in ipairs(child) do
-    if type(e) ~= "string" then
-      out[#out + 1] = e
-      note(ctx, out, #out, child, i)
+  for i, x in ipairs(child) do
+    if type(x) ~= "string" then
+      e.add(x, origin_at(ctx, child, i))
     else
-      local sign, name = e:match("^([%+%-]?)(.*)$")
-      local at
-      for j, x in ipairs(out) do if keyof(x) == keyof(name) then at = j end end
+      local sign, name = x:match("^([%+%-]?)(.*)$")
       if sign == "-" then
-        if not at then
+        if e.remove(keyof(name), true) == 0 then
           ctx.fail(path .. "[" .. i .. "]", origin_of(ctx, child, i),
-            "'" .. e .. "' removes nothing: '" .. name .. "' is not inherited" ..
+            "'" .. x .. "' removes nothing: '" .. name .. "' is not inherited" ..
             util.suggest(name, type(parent) == "table" and parent or {}))
-        else
-          table.remove(out, at)
-          local o = ctx.origins[out]
-          for j = at, #out do o[j] = o[j + 1] end
-          o[#out + 1] = nil
         end
-      elseif not at then
-        out[#out + 1] = name
-        note(ctx, out, #out, child, i)
+      elseif not e.has(keyof(name)) then
+        e.add(name, origin_at(ctx, child, i))
       end
     end
   end
-  return out
+  return e.result(ctx, origin_of(ctx, child, ""))
 end
 
 local function is_list(t)

@@ -32,13 +32,17 @@ function M.load(name, opts)
 end
 
 -- The plan `run` would execute for a profile (a name, a path, or a loaded table).
+-- Planning works on the profile's data, so it is bounded as loading is.
 function M.plan(profile, argv, opts)
   if type(profile) == "string" then
     local p, errs = M.load(profile, opts)
     if not p then return nil, table.concat(errs, "\n") end
     profile = p
   end
-  return M.planner.build(profile, M.planner.context(argv))
+  local res = table.pack(require("lunshare.sandbox").bounded(profile._file or "profile",
+    M.planner.build, profile, M.planner.context(argv)))
+  if not res[1] then return nil, (profile._file or "profile") .. ": " .. res[2] end
+  return table.unpack(res, 2, res.n)
 end
 
 -- Runs a profile: the command's exit status, or nil and a message.

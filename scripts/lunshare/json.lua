@@ -1,5 +1,7 @@
 -- A small JSON encoder for `explain --json` and `net status --json`, plain data only, and
 -- a bounded decoder for the data lunshare reads back (state files).
+local util = require "lunshare.util"
+
 local M = {}
 
 -- JSON null decodes to this value (a nil would leave holes in lists), and encodes back.
@@ -8,10 +10,17 @@ M.null = setmetatable({}, { __tostring = function() return "null" end })
 local escapes = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
   ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
 
+-- RFC 8259 wants the control characters below 0x20 escaped; DEL, the C1 controls and
+-- the bidirectional overrides are escaped too (util.escape_with says which), so that no
+-- string a profile controls moves a terminal's cursor when the JSON is shown. JSON cannot
+-- hold a byte that is not UTF-8: such a byte 0xNN is written \udcNN, the lone surrogate
+-- Python's "surrogateescape" reads back as that byte.
 local function encode_string(s)
-  return '"' .. s:gsub('[%c"\\]', function(c)
-    return escapes[c] or string.format("\\u%04x", c:byte())
-  end) .. '"'
+  s = s:gsub('["\\]', escapes)
+  s = util.escape_with(s, function(cp)
+    return (cp < 0x80 and escapes[string.char(cp)]) or string.format("\\u%04x", cp)
+  end, function(b) return string.format("\\udc%02x", b) end)
+  return '"' .. s .. '"'
 end
 
 local function is_array(t)

@@ -136,7 +136,7 @@ local function check_mount(c, m, path, ns)
     c:fail(path .. ".target", "expected a non-empty symlink target")
   end
   if m.kind == "overlay" then
-    if m.lower ~= nil and c:type(m.lower, path .. ".lower", "table") then
+    if m.lower ~= nil and c:list(m.lower, path .. ".lower", "host paths") then
       if #m.lower == 0 then c:fail(path .. ".lower", "expected at least one lower directory") end
       for i, l in ipairs(m.lower) do
         local lp = path .. ".lower[" .. i .. "]"
@@ -175,14 +175,9 @@ function M.check(c, p, ns)
     if p.mounts == nil then c:fail("root", "a root is built only from a mounts list; add mounts") end
   end
   if p.mounts == nil then return end
-  if not c:type(p.mounts, "mounts", "table") then return end
+  if not c:list(p.mounts, "mounts", "mounts") then return end
   if not ns.mount then
     c:fail("mounts", "mounts need the mount namespace (add \"mount\" to namespaces)")
-  end
-  for k in pairs(p.mounts) do
-    if math.type(k) ~= "integer" or k < 1 or k > #p.mounts then
-      c:fail("mounts", "expected a list of mounts, got the key '" .. tostring(k) .. "'")
-    end
   end
   for i, m in ipairs(p.mounts) do check_mount(c, m, "mounts[" .. i .. "]", ns) end
 end

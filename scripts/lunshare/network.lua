@@ -52,11 +52,13 @@ function M.valid_cidr(s, need_prefix)
   return not len or tonumber(len) <= 32
 end
 
+-- No control character either: a link name is printed.
 function M.valid_ifname(s)
-  return type(s) == "string" and #s >= 1 and #s <= 15 and not s:find("[/%s]")
+  return type(s) == "string" and #s >= 1 and #s <= 15 and not s:find("[/%s%c]")
 end
 
 local function check_addresses(c, v, path)
+  if type(v) == "table" and not c:list(v, path, "addresses") then return end
   for i, a in ipairs(list(v)) do
     local p = type(v) == "table" and (path .. "[" .. i .. "]") or path
     if not M.valid_cidr(a, true) then
@@ -67,7 +69,7 @@ local function check_addresses(c, v, path)
 end
 
 local function check_routes(c, routes, path)
-  if not c:type(routes, path, "table") then return end
+  if not c:list(routes, path, "routes") then return end
   for i, r in ipairs(routes) do
     local p = path .. "[" .. i .. "]"
     if c:type(r, p, "table") then
@@ -77,6 +79,9 @@ local function check_routes(c, routes, path)
       end
       if r.via ~= nil and not M.valid_cidr(r.via) then c:fail(p .. ".via", "expected a gateway address") end
       if r.via == nil and r.dev == nil then c:fail(p, "a route needs via (a gateway) or dev (a link)") end
+      if r.dev ~= nil and not M.valid_ifname(r.dev) then
+        c:fail(p .. ".dev", "expected a link name of 1 to 15 bytes without '/', spaces or control characters")
+      end
     end
   end
 end
@@ -125,11 +130,16 @@ function M.check(c, p, ns)
   end
   local allowed = { "join", "links" }
   for _, k in ipairs(util.sorted_keys(n)) do
-    if math.type(k) ~= "integer" and not util.contains(allowed, k) then
-      c:fail("network." .. tostring(k), "unknown field" .. util.suggest(tostring(k), allowed) ..
+    if not (math.type(k) == "integer" and k >= 1 and k <= #n) and not util.contains(allowed, k) then
+      c:fail(require("lunshare.schema").sub_path("network", k), "unknown field" .. util.suggest(tostring(k), allowed) ..
         "; expected one of join, links, or a list of veth { … }")
     end
   end
+  local entries = 0
+  for k in pairs(n) do
+    if math.type(k) == "integer" and k >= 1 and k <= #n then entries = entries + 1 end
+  end
+  if entries ~= #n then c:fail("network", "expected a list of veth links without holes (nil entries)") end
   -- network = { veth { … }, … } is short for network = { links = { veth { … }, … } }.
   if #n > 0 then
     if n.links ~= nil then c:fail("network", "give the veths either in links or as a list, not both") end
@@ -141,7 +151,7 @@ function M.check(c, p, ns)
     for i, v in ipairs(n) do links[i] = v end
     n = { join = n.join, links = links }
   end
-  if n.join ~= nil and (type(n.join) ~= "string" or n.join == "" or n.join:find("/")) then
+  if n.join ~= nil and (type(n.join) ~= "string" or n.join == "" or n.join:find("[/%c]")) then
     c:fail("network.join", "expected the name of a netns (as `ip netns list` shows)")
   end
   if n.join ~= nil and n.links ~= nil then
@@ -149,7 +159,7 @@ function M.check(c, p, ns)
   end
   if n.links ~= nil then
     if not ns.net then c:fail("network", "a veth needs the net namespace (add \"net\" to namespaces)") end
-    if c:type(n.links, "network.links", "table") then
+    if c:list(n.links, "network.links", "veth links") then
       local seen = {}
       for i, v in ipairs(n.links) do
         check_veth(c, v, "network.links[" .. i .. "]")

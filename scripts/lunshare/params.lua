@@ -65,9 +65,17 @@ local function declare_one(name, d, raw, fail)
     return nil
   end
   local allowed = d.values
-  if allowed ~= nil and (type(allowed) ~= "table" or #allowed == 0) then
+  local entries = 0
+  for k in pairs(type(allowed) == "table" and allowed or {}) do
+    entries = entries + 1
+    if math.type(k) ~= "integer" then entries = -1 break end
+  end
+  if allowed ~= nil and (type(allowed) ~= "table" or #allowed == 0 or entries ~= #allowed) then
     fail(".", "values", "expected a non-empty list of the values allowed")
     return nil
+  end
+  if d.description ~= nil and type(d.description) ~= "string" then
+    fail(".", "description", "expected a string, got " .. type(d.description))
   end
   local one_of = allowed and ("expected one of " .. table.concat(texts(allowed), ", ")) or nil
   if d.default ~= nil then

@@ -111,6 +111,8 @@ function M.find(name, from)
     " (looked in " .. table.concat(M.search_path(), ", ") .. " and the shipped profiles)"
 end
 
+local plain
+
 -- The names a profile sees besides the pure helpers.
 local function names_for(file, map, L)
   local names = {}
@@ -155,6 +157,16 @@ local function not_a_profile(msg)
   return "syntax error: " .. syntax .. why
 end
 
+-- Whether value is plain data of bounded size (sandbox.check_data); if not, the error
+-- names the entry where it stops being so.
+function plain(value, file, map, L)
+  local ok, keys, why = sandbox.check_data(value)
+  if ok then return true end
+  L.errors[#L.errors + 1] = { file = file, line = map and source_map.line_of(map, keys),
+    path = sandbox.path_text(keys), msg = why }
+  return false
+end
+
 -- Evaluates one file of the chain and, through `extends`, its parents; returns the
 -- merged profile or nil (the reasons are in L.errors).
 local function load_chain(name, from, stack, L)
@@ -179,7 +191,15 @@ local function load_chain(name, from, stack, L)
       msg = "extends goes deeper than " .. M.MAX_DEPTH .. " profiles" }
     return nil
   end
-  -- The source map is read before the profile runs, outside its instruction budget.
+  -- Whatever read it, a profile is at most the size the evaluator takes: nothing is
+  -- tokenized past that.
+  if #src > sandbox.SOURCE_LIMIT then
+    L.errors[#L.errors + 1] = { file = file, path = "",
+      msg = string.format("a profile is at most %d bytes (1 MiB); this one is %d", sandbox.SOURCE_LIMIT, #src) }
+    return nil
+  end
+  -- The source map is read before the profile runs (its lines serve the errors of
+  -- `params`), within the loader's bounds; a source it cannot map still loads.
   local okmap, map = pcall(source_map.parse, src)
   if not okmap then map = nil end
   local ctor_lines = setmetatable({}, { __mode = "k" })
@@ -195,6 +215,8 @@ local function load_chain(name, from, stack, L)
       msg = "a profile must return a table, got " .. type(value) }
     return nil
   end
+  -- Everything after this walks the value: it must be plain data of a bounded size.
+  if not plain(value, file, map, L) then return nil end
   -- Provenance is a help, never a reason to fail: without it errors name the file only.
   local mapped = map and pcall(source_map.annotate, value, map, file, L.origins, ctor_lines)
   if not mapped then L.origins[value] = L.origins[value] or { [""] = file } end
@@ -223,16 +245,18 @@ local function load_chain(name, from, stack, L)
   return compose.profile(parent, value, ctx)
 end
 
--- Loads and checks a profile by name or path. opts.set: parameter values by name (from
--- --set). Returns the profile (with _file, _origins and _warnings beside its fields) and
--- its file, or nil and the list of errors ({ file, line, path, msg }).
-function M.load(name, opts)
+-- Loads and checks a profile (M.load, without the bounds).
+local function load(name, opts)
   opts = opts or {}
   local schema = require "lunshare.schema"
   local L = { origins = setmetatable({}, { __mode = "k" }), errors = {}, declared = {}, values = {},
     set = opts.set or {}, sources = {} }
   local p = load_chain(name, nil, {}, L)
   if not p then return nil, L.errors end
+  -- Each file was bounded; what they make together must be too.
+  if not plain(p, M.split_origin(L.origins[p] and L.origins[p][""]) or name, nil, L) then
+    return nil, L.errors
+  end
   local declared = util.sorted_keys(L.declared)
   for _, k in ipairs(util.sorted_keys(L.set)) do
     if not L.declared[k] then
@@ -254,10 +278,22 @@ function M.load(name, opts)
   return p, file
 end
 
+-- Loads and checks a profile by name or path, within the bounds of sandbox.bounded (a
+-- command that loads more than one profile may hold one region around them all).
+-- opts.set: parameter values by name (from --set). Returns the profile (with _file,
+-- _origins and _warnings beside its fields) and its file, or nil and the list of errors
+-- ({ file, line, path, msg }).
+function M.load(name, opts)
+  local ok, p, file_or_errors, warnings = sandbox.bounded(name, load, name, opts)
+  if not ok then return nil, { { file = name, path = "", msg = p } } end
+  return p, file_or_errors, warnings
+end
+
 -- For specs and the REPL: evaluates source alone; the value or nil, "file:line: msg".
 function M.evaluate(source, chunkname)
   local L = { errors = {}, declared = {}, set = {} }
-  local v, err = sandbox.evaluate(source, chunkname, names_for(chunkname, source_map.parse(source), L))
+  local okmap, map = pcall(source_map.parse, source)
+  local v, err = sandbox.evaluate(source, chunkname, names_for(chunkname, okmap and map or nil, L))
   if v == nil and err then
     return nil, chunkname .. (err.line and (":" .. err.line) or "") .. ": " .. err.msg
   end

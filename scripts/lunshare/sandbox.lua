@@ -1,24 +1,56 @@
--- Evaluating profile source safely. A profile may come from anywhere, so loading it must
--- not reach the system and must end: it runs in an environment of constructors and pure
--- helpers only, under a bound on instructions, memory and pattern-matching work, and a
--- profile cannot catch the error that stops it.
+-- Evaluating profile source safely, and bounding everything done with what a profile
+-- holds. A profile may come from anywhere, so loading it must not reach the system and
+-- must end: it runs in an environment of constructors and pure helpers only, under a
+-- budget of instructions in which each library call is charged for the work it does, a
+-- bound on memory and on CPU time, and a profile cannot catch the error that stops it.
+-- What lunshare does with the data afterwards (composing, checking, planning, printing)
+-- runs in a bounded region (M.bounded) as well, so no phase is left unbounded.
 local util = require "lunshare.util"
+
+-- The functions the guards call, taken before any profile runs. A profile can replace
+-- anything in its own copies of the libraries, and while it runs string methods go
+-- through the string metatable to the table built for it: the guards use neither.
+local type, tostring, select, error, pcall, xpcall = type, tostring, select, error, pcall, xpcall
+local pairs, ipairs, next, rawlen, setmetatable = pairs, ipairs, next, rawlen, setmetatable
+local tointeger, floor, log = math.tointeger, math.floor, math.log
+local sbyte, ssub, sformat, srep = string.byte, string.sub, string.format, string.rep
+local sfind, smatch, sgmatch, sgsub = string.find, string.match, string.gmatch, string.gsub
+local tpack, tunpack = table.pack, table.unpack
+local getinfo, getlocal, sethook, gethook = debug.getinfo, debug.getlocal, debug.sethook, debug.gethook
+local getmetatable_raw = debug.getmetatable
+local clock = os.clock
+local cocreate, coresume = coroutine.create, coroutine.resume
+local collect = collectgarbage
+local load, tonumber, _G = load, tonumber, _G
 
 local M = {}
 
+-- A profile's source, whatever path it comes in by (the reader caps files at the same).
+M.SOURCE_LIMIT = 1 << 20
+-- Instructions, counting each library call as the work it does (one instruction for
+-- about BYTES_PER_UNIT bytes it goes through, or one per element).
 M.INSTRUCTION_LIMIT = 10000000
-M.MEMORY_LIMIT = 64 * 1024 * 1024
--- One instruction can be a C call that works on 64 MiB (s:upper(), table.insert into a
--- huge list), so instructions alone do not bound time: CPU time does, checked every
--- HOOK_STEP instructions.
-M.CPU_LIMIT = 5
-M.HOOK_STEP = 100
--- table.move walks its range even over nothing; no profile needs more than this.
-M.MOVE_LIMIT = 1 << 24
--- Lua patterns backtrack: a pattern with q repetitions may try #subject^(q+1) positions
--- in one C call that no instruction hook can interrupt, so profiles get patterns whose
--- worst case stays under this many steps.
+M.BYTES_PER_UNIT = 8
+-- Lua patterns backtrack: one call may take #subject^k steps that no hook can
+-- interrupt, so each call is charged its worst case (pattern_steps) against this.
 M.PATTERN_LIMIT = 1e8
+-- The memory one evaluation may allocate, and all the work on profile data of one
+-- command (a region), evaluations included.
+M.MEMORY_LIMIT = 64 * 1024 * 1024
+M.WORK_MEMORY_LIMIT = 128 * 1024 * 1024
+-- CPU time for one command's work on profile data, checked by hooks; past the hard
+-- limit (a C call no hook reaches) the process prints one line and exits 2.
+M.CPU_LIMIT = 1
+M.HARD_CPU_LIMIT = 2
+M.HOOK_STEP = 100
+-- A call costs the hook that watches it (constructor lines) more than an instruction.
+M.CALL_COST = 10
+-- Without lunshare.core, a hook on lunshare's own code checks the clock this often.
+M.REGION_HOOK_STEP = 10000
+-- The shape of a profile's value: how deep its tables nest, and how many entries it
+-- holds in all (a table reached twice counts twice).
+M.DATA_DEPTH = 16
+M.DATA_ENTRIES = 10000
 
 -- Names a profile cannot use, with the reason a person reads in the error.
 M.FORBIDDEN = {
@@ -30,8 +62,8 @@ M.FORBIDDEN = {
   coroutine = "coroutines", print = "output",
 }
 
-local SAFE = { "assert", "error", "ipairs", "next", "pairs", "rawequal", "rawget", "rawlen",
-  "select", "tonumber", "tostring", "type" }
+local SAFE = { "assert", "error", "ipairs", "next", "rawequal", "rawget", "rawlen",
+  "select", "tostring", "type", "pairs" }
 
 local function copy(t)
   local c = {}
@@ -39,77 +71,255 @@ local function copy(t)
   return c
 end
 
--- An upper bound on the number of repetition items in a Lua pattern.
-local function repetitions(pat)
-  local q, i, n = 0, 1, #pat
-  while i <= n do
-    local ch = pat:sub(i, i)
-    if ch == "%" then
-      local nx = pat:sub(i + 1, i + 1)
-      if nx == "b" or nx == "f" then q = q + 1 end
-      i = i + 2
-    elseif ch == "[" then
-      local j = i + 1
-      if pat:sub(j, j) == "^" then j = j + 1 end
-      if pat:sub(j, j) == "]" then j = j + 1 end
-      while j <= n and pat:sub(j, j) ~= "]" do
-        j = j + (pat:sub(j, j) == "%" and 2 or 1)
+-- The libraries as they were when lunshare started, for the copies profiles get.
+local STRING, TABLE, UTF8, MATH = copy(string), copy(table), copy(utf8), copy(math)
+
+local function core_limits()
+  local ok, core = pcall(require, "lunshare.core")
+  if ok and type(core) == "table" and core.memory_limit then return core end
+  return nil
+end
+
+-- ---- the cost of library calls ---------------------------------------------------------
+
+-- A string argument's length as the library sees it (it converts numbers).
+local function len(x)
+  if type(x) == "string" then return #x end
+  if type(x) == "number" then return #tostring(x) end
+  return nil
+end
+
+-- The number of positions i..j of a string of n bytes covers, as string.sub counts them.
+local function span(n, i, j)
+  i, j = tointeger(i or 1), tointeger(j or -1)
+  if not i or not j then return 0 end
+  if i < 0 then i = n + i + 1 end
+  if j < 0 then j = n + j + 1 end
+  if i < 1 then i = 1 end
+  if j > n then j = n end
+  return j >= i and j - i + 1 or 0
+end
+
+local function bytes(n) return n // M.BYTES_PER_UNIT end
+
+-- The worst case of Lua's matcher for pattern pat on a subject of n bytes, in steps, and
+-- the number of repetitions behind it. Each repetition item (* + -), %b and back-reference
+-- (%1) can make the matcher try the rest of the pattern at every position, an optional
+-- item (?) try it twice, and a search not anchored with ^ starts at every position; each
+-- attempt goes through at most the whole pattern.
+function M.pattern_steps(n, pat, can_anchor)
+  local m, i, reps, opts = #pat, 1, 0, 0
+  if can_anchor and sbyte(pat, 1) == 94 then i = 2 else reps = 1 end
+  while i <= m do
+    local c = sbyte(pat, i)
+    local single = true
+    if c == 37 then -- %
+      local d = sbyte(pat, i + 1)
+      if d == 98 then -- %bxy
+        reps, i, single = reps + 1, i + 4, false
+      elseif d == 102 then -- %f, then its set
+        i, single = i + 2, false
+      elseif d and d >= 48 and d <= 57 then -- %0-%9
+        reps, i, single = reps + 1, i + 2, false
+      else
+        i = i + 2
       end
+    elseif c == 91 then -- [set]
+      local j = i + 1
+      if sbyte(pat, j) == 94 then j = j + 1 end
+      repeat
+        if j > m then break end
+        local d = sbyte(pat, j)
+        j = j + (d == 37 and 2 or 1)
+      until sbyte(pat, j) == 93
       i = j + 1
+    elseif c == 40 or c == 41 then -- ( )
+      i, single = i + 1, false
     else
-      if ch == "*" or ch == "+" or ch == "-" or ch == "?" then q = q + 1 end
       i = i + 1
     end
+    if single then
+      local q = sbyte(pat, i)
+      if q == 42 or q == 43 or q == 45 then reps, i = reps + 1, i + 1
+      elseif q == 63 then opts, i = opts + 1, i + 1 end
+    end
   end
-  return q
+  return (m + 1) * (n + 1.0) ^ reps * 2.0 ^ opts, reps
 end
-M.repetitions = repetitions
 
-local function pattern_guard(name, fn, anchored_ok)
-  return function(s, pat, ...)
-    if type(s) == "string" and type(pat) == "string" then
-      local q = repetitions(pat)
-      if not (anchored_ok and pat:sub(1, 1) == "^") then q = q + 1 end
-      if q > 0 and (#s + 1) ^ q > M.PATTERN_LIMIT then
-        error(string.format("string.%s: pattern '%s' on %d bytes is too much work for a profile " ..
-          "(%d repetitions; use fewer or a shorter string)", name, pat, #s, q), 2)
+-- The library a profile sees, for one evaluation: st.charge(units, what) and
+-- st.pattern(steps, what) count the work of each call before it runs.
+local function library(st)
+  local charge, pattern = st.charge, st.pattern
+
+  local function pattern_guard(name, fn, can_anchor)
+    return function(s, pat, init, plain, ...)
+      local n, m = len(s), len(pat)
+      if n and m then
+        local steps, reps
+        if plain and name == "find" then
+          steps, reps = (m + 1) * (n + 1.0), 1
+        else
+          steps, reps = M.pattern_steps(n, tostring(pat), can_anchor)
+        end
+        if steps > M.PATTERN_LIMIT then
+          error(sformat("string.%s: pattern '%s' on %d bytes is too much work for a profile " ..
+            "(%d repetitions; use fewer or a shorter string)", name, tostring(pat), n, reps), 2)
+        end
+        pattern(steps, "string." .. name)
       end
+      if name == "gsub" then
+        -- The replacement is copied once a match: what comes out is charged too.
+        local r, k = fn(s, pat, init, plain, ...)
+        if type(r) == "string" then charge(bytes(#r), "string.gsub") end
+        return r, k
+      end
+      return fn(s, pat, init, plain, ...)
     end
-    return fn(s, pat, ...)
   end
-end
 
--- The string library profiles see, both as `string` and through string methods.
-local function safe_string()
-  local s = copy(string)
+  local s = copy(STRING)
   s.dump = nil
-  s.find = pattern_guard("find", string.find, true)
-  s.match = pattern_guard("match", string.match, true)
-  s.gmatch = pattern_guard("gmatch", string.gmatch, false)
-  s.gsub = pattern_guard("gsub", string.gsub, true)
-  -- rep of "" with no separator loops n times producing nothing, in one C call.
+  s.find = pattern_guard("find", sfind, true)
+  s.match = pattern_guard("match", smatch, true)
+  s.gmatch = pattern_guard("gmatch", sgmatch, false)
+  s.gsub = pattern_guard("gsub", sgsub, true)
   s.rep = function(str, n, sep)
-    if math.type(n) == "integer" and n > 1 and #tostring(str) + #tostring(sep or "") == 0 then n = 1 end
-    return string.rep(str, n, sep)
-  end
-  return s
-end
-
-local function safe_table()
-  local t = copy(table)
-  t.move = function(a1, f, e, tpos, a2)
-    if math.type(f) == "integer" and math.type(e) == "integer" and e - f >= M.MOVE_LIMIT then
-      error("table.move: " .. (e - f + 1) .. " elements is too many for a profile", 2)
+    local ls, lsep, count = len(str), sep == nil and 0 or len(sep), tointeger(n)
+    if ls and lsep and count then
+      if count <= 0 then return "" end
+      local total = ls * 1.0 * count + lsep * 1.0 * (count - 1)
+      -- Nothing to repeat: the C loop would still go round count times.
+      if total == 0 then return "" end
+      if total > M.MEMORY_LIMIT then st.out_of_memory() end
+      charge(bytes(total) + 1, "string.rep")
     end
-    return table.move(a1, f, e, tpos, a2)
+    return srep(str, n, sep)
   end
-  return t
+  for _, name in ipairs({ "upper", "lower", "reverse" }) do
+    local fn = STRING[name]
+    s[name] = function(str, ...)
+      local n = len(str)
+      if n then charge(bytes(n), "string." .. name) end
+      return fn(str, ...)
+    end
+  end
+  s.sub = function(str, i, j, ...)
+    local n = len(str)
+    if n then charge(bytes(span(n, i, j)), "string.sub") end
+    return ssub(str, i, j, ...)
+  end
+  s.byte = function(str, i, j, ...)
+    local n = len(str)
+    if n then charge(span(n, i or 1, j or i or 1), "string.byte") end
+    return sbyte(str, i, j, ...)
+  end
+  s.char = function(...)
+    charge(select("#", ...), "string.char")
+    return STRING.char(...)
+  end
+  -- format, pack and unpack go through their arguments, then write what comes out.
+  local function by_size(name, fn)
+    return function(...)
+      local n = select("#", ...)
+      local total = 0
+      for k = 1, n do total = total + (len((select(k, ...))) or 0) end
+      charge(n + bytes(total), "string." .. name)
+      local r = tpack(fn(...))
+      if type(r[1]) == "string" then charge(bytes(#r[1]), "string." .. name) end
+      charge(r.n, "string." .. name)
+      return tunpack(r, 1, r.n)
+    end
+  end
+  s.format = by_size("format", STRING.format)
+  s.pack = by_size("pack", STRING.pack)
+  s.unpack = by_size("unpack", STRING.unpack)
+  s.packsize = by_size("packsize", STRING.packsize)
+
+  local t = copy(TABLE)
+  local function count_of(i, j)
+    i, j = tointeger(i), tointeger(j)
+    if i and j then return j >= i and (j - i + 1.0) or 0 end
+    return 0
+  end
+  t.concat = function(list, sep, i, j)
+    if type(list) == "table" then
+      charge(count_of(i or 1, j or rawlen(list)), "table.concat")
+      local r = TABLE.concat(list, sep, i, j)
+      charge(bytes(#r), "table.concat")
+      return r
+    end
+    return TABLE.concat(list, sep, i, j)
+  end
+  t.insert = function(list, ...)
+    if type(list) == "table" and select("#", ...) >= 2 then charge(rawlen(list), "table.insert") end
+    return TABLE.insert(list, ...)
+  end
+  t.remove = function(list, ...)
+    if type(list) == "table" then charge(rawlen(list), "table.remove") end
+    return TABLE.remove(list, ...)
+  end
+  t.move = function(a1, f, e, tpos, a2)
+    charge(count_of(f, e), "table.move")
+    return TABLE.move(a1, f, e, tpos, a2)
+  end
+  t.sort = function(list, cmp)
+    if type(list) == "table" then
+      local n = rawlen(list)
+      charge(n > 1 and floor(n * log(n, 2)) or 1, "table.sort")
+    end
+    return TABLE.sort(list, cmp)
+  end
+  t.unpack = function(list, i, j)
+    if type(list) == "table" then charge(count_of(i or 1, j or rawlen(list)), "table.unpack") end
+    return tunpack(list, i, j)
+  end
+  t.pack = function(...)
+    charge(select("#", ...), "table.pack")
+    return tpack(...)
+  end
+
+  local u = copy(UTF8)
+  u.len = function(str, i, j, ...)
+    local n = len(str)
+    if n then charge(bytes(span(n, i or 1, j or -1)), "utf8.len") end
+    return UTF8.len(str, i, j, ...)
+  end
+  u.codepoint = function(str, i, j, ...)
+    local n = len(str)
+    if n then charge(span(n, i or 1, j or i or 1), "utf8.codepoint") end
+    return UTF8.codepoint(str, i, j, ...)
+  end
+  u.offset = function(str, n, i)
+    local l, k = len(str), tointeger(n)
+    if l and k then charge(bytes(l) + 1, "utf8.offset") end
+    return UTF8.offset(str, n, i)
+  end
+  u.char = function(...)
+    charge(select("#", ...), "utf8.char")
+    return UTF8.char(...)
+  end
+
+  local m = copy(MATH)
+  -- A profile is a function of its file and its parameters: `explain` and `run` must
+  -- build the same plan from it, so no randomness.
+  m.random, m.randomseed = nil, nil
+
+  local function tonumber_guard(x, base)
+    local n = len(x)
+    if n and type(x) == "string" then charge(bytes(n), "tonumber") end
+    return tonumber(x, base)
+  end
+
+  -- The string metatable serves methods from its own copy, one the profile cannot reach:
+  -- changing its `string` table changes only what it calls through that name.
+  return { string = s, table = t, utf8 = u, math = m, tonumber = tonumber_guard }, copy(s)
 end
 
 -- " (did you mean 'x'?)" for a misspelt name: stricter than util.suggest, since the
 -- names in reach are short and many (a 'veth' is not a misspelt 'math').
 local function near(name, candidates)
-  if type(name) ~= "string" then return "" end
+  if type(name) ~= "string" or #name > 64 then return "" end
   local best, bestd
   for _, c in ipairs(candidates) do
     local d = util.distance(name, c)
@@ -121,13 +331,15 @@ end
 
 -- Builds the environment: pure helpers, then `names` (constructors and the like).
 -- Reading a name that is not there is an error that says why or suggests the right one.
+-- Returns it and the table string methods use while the profile runs.
 function M.environment(names, state)
-  local env = {
-    string = safe_string(), table = safe_table(), math = copy(math), utf8 = copy(utf8),
-  }
-  -- A profile is a function of its file and its parameters: `explain` and `run` must
-  -- build the same plan from it, so no randomness.
-  env.math.random, env.math.randomseed = nil, nil
+  local noop = function() end
+  state.charge = state.charge or noop
+  state.pattern = state.pattern or noop
+  state.out_of_memory = state.out_of_memory or function() error("not enough memory", 0) end
+  local libs, methods = library(state)
+  local env = {}
+  for k, v in pairs(libs) do env[k] = v end
   for _, k in ipairs(SAFE) do env[k] = _G[k] end
   -- pcall and xpcall are there for profiles that probe, but a limit is not an error a
   -- profile may handle: once one is reached every protected call re-raises it.
@@ -147,42 +359,148 @@ function M.environment(names, state)
   return setmetatable(env, {
     __index = function(_, k)
       if M.FORBIDDEN[k] then
-        error(string.format("'%s' is not available in a profile: profiles are data and cannot " ..
+        error(sformat("'%s' is not available in a profile: profiles are data and cannot " ..
           "reach %s", k, M.FORBIDDEN[k]), 2)
       end
       error("unknown name '" .. tostring(k) .. "'" .. near(k, util.sorted_keys(env)), 2)
     end,
-  })
+  }), methods
 end
 
-local function core_limits()
-  local ok, core = pcall(require, "lunshare.core")
-  if ok and type(core) == "table" and core.memory_limit then return core end
-  return nil
+-- ---- budgets and regions ---------------------------------------------------------------
+
+-- What one command may spend on profile data: evaluations share its instructions and
+-- pattern steps, and everything shares its CPU time.
+local function new_budget(label)
+  return { units = 0, steps = 0, started = clock(), label = label }
 end
+
+local active -- the region running now, if any
+-- How many evaluations have lunshare's own state (the string metatable, the collector)
+-- given over to a profile: the region's CPU limit waits until they give it back.
+local holding = 0
+
+local function mib(n) return n // (1024 * 1024) end
+
+-- What a region says when a bound is reached; the last one, printed as the process
+-- ends, names what it was working on.
+local function region_messages(b)
+  return "profile work takes too long (more than " .. M.CPU_LIMIT .. " s of CPU time)",
+    "profile work uses too much memory (more than " .. mib(M.WORK_MEMORY_LIMIT) .. " MiB)",
+    (b.label and (b.label .. ": ") or "") .. "profile work takes too long (more than " ..
+      M.HARD_CPU_LIMIT .. " s of CPU time)"
+end
+
+-- Runs fn(...) in a bounded region: CPU time (M.CPU_LIMIT, then M.HARD_CPU_LIMIT as a
+-- backstop that ends the process with one line and exit 2), memory (M.WORK_MEMORY_LIMIT),
+-- and for every profile evaluated inside, one budget of instructions and pattern steps.
+-- label (a profile's name) starts the backstop's message. Returns true and fn's results,
+-- or nil and the message when a bound was reached, whatever fn did with that error on
+-- the way; fn's own errors pass through. Inside a region fn runs in that region.
+function M.bounded(label, fn, ...)
+  if active then return true, fn(...) end
+  local core = core_limits()
+  local b = new_budget(label)
+  local cpu_message, memory_message, hard_message = region_messages(b)
+  local old = tpack(gethook())
+  local res, slow, exceeded
+  active = b
+  if core then
+    -- No hook on lunshare's own code until the soft limit: core installs one then.
+    -- The backstop ends the process: what was printed so far must be out first.
+    io.stdout:flush()
+    core.memory_limit(M.WORK_MEMORY_LIMIT)
+    local all = tpack(core.cpu_bounded(M.HARD_CPU_LIMIT, "lunshare: " .. util.escape(hard_message),
+      M.CPU_LIMIT, cpu_message, fn, ...))
+    exceeded = core.memory_limit(nil)
+    slow = all[1]
+    res = tpack(tunpack(all, 2, all.n))
+  else
+    -- Without lunshare.core (a stock lua5.4), a hook reads the clock and samples memory.
+    local base = collect("count")
+    sethook(function()
+      if holding > 0 then return end
+      if b.tripped then error(b.tripped, 0) end
+      if clock() - b.started > M.CPU_LIMIT then b.tripped = cpu_message end
+      if not b.tripped and (collect("count") - base) * 1024 > M.WORK_MEMORY_LIMIT then
+        collect()
+        if (collect("count") - base) * 1024 > M.WORK_MEMORY_LIMIT then b.tripped = memory_message end
+      end
+      if b.tripped then error(b.tripped, 0) end
+    end, "", M.REGION_HOOK_STEP)
+    res = tpack(pcall(fn, ...))
+    sethook(tunpack(old, 1, old.n))
+  end
+  active = nil
+  if exceeded then return nil, memory_message end
+  if slow then return nil, cpu_message end
+  if b.tripped then return nil, b.tripped end
+  if not res[1] then error(res[2], 0) end
+  return true, tunpack(res, 2, res.n)
+end
+
+-- ---- evaluation ------------------------------------------------------------------------
 
 -- Evaluates source as a profile chunk named chunkname with the given extra names.
 -- Returns the value it returns, or nil and { line = n|nil, msg = "…" }.
 -- ctor_lines, when given, receives table -> line for each table a constructor returned.
 function M.evaluate(source, chunkname, names, ctor_lines)
+  if type(source) ~= "string" then return nil, { msg = "a profile must be Lua source" } end
+  if #source > M.SOURCE_LIMIT then
+    return nil, { msg = sformat("a profile is at most %d bytes (1 MiB); this one is %d", M.SOURCE_LIMIT, #source) }
+  end
+  if ssub(source, 1, 1) == "\27" then return nil, { msg = "a profile must be Lua source, not bytecode" } end
+  local budget = active or new_budget()
   local state = { source = "=" .. chunkname, ctor_lines = ctor_lines }
-  local env = M.environment(names, state)
-  if source:sub(1, 1) == "\27" then return nil, { msg = "a profile must be Lua source, not bytecode" } end
+  local mem = mib(M.MEMORY_LIMIT)
+  state.memory_message = "profile uses too much memory (more than " .. mem .. " MiB)"
+  local long_message = "profile runs too long (more than " .. M.INSTRUCTION_LIMIT .. " instructions)"
+  local pattern_message = "profile runs too long (more than " .. sformat("%.0f", M.PATTERN_LIMIT) ..
+    " steps of pattern matching)"
+  local cpu_message = "profile runs too long (more than " .. M.CPU_LIMIT .. " s of CPU time)"
+
+  -- A limit names the profile line the work was asked on: the innermost frame of the
+  -- profile's own chunk, below any helper that was running.
+  local function trip(why, level)
+    for l = level, level + 50 do
+      local info = getinfo(l, "Sl")
+      if not info then break end
+      if info.source == state.source and info.currentline > 0 then
+        state.tripped = chunkname .. ":" .. info.currentline .. ": " .. why
+        error(state.tripped, 0)
+      end
+    end
+    state.tripped = why
+    error(state.tripped, 0)
+  end
+  state.charge = function(units, what)
+    if state.tripped then error(state.tripped, 0) end
+    budget.units = budget.units + units
+    if budget.units > M.INSTRUCTION_LIMIT then
+      trip(long_message .. (what and (": " .. what .. " would go past it") or ""), 3)
+    end
+  end
+  state.out_of_memory = function()
+    state.tripped = state.memory_message
+    error(state.tripped, 0)
+  end
+  state.pattern = function(steps, what)
+    if state.tripped then error(state.tripped, 0) end
+    budget.steps = budget.steps + steps
+    if budget.steps > M.PATTERN_LIMIT then trip(pattern_message .. ": " .. what .. " would go past it", 3) end
+  end
+
+  local env, methods = M.environment(names, state)
   local fn, perr = load(source, "=" .. chunkname, "t", env)
   if not fn then
-    local line, msg = perr:match("^[^\n]-:(%d+): (.*)$")
+    local line, msg = smatch(perr, "^[^\n]-:(%d+): (.*)$")
     return nil, { line = tonumber(line), msg = "syntax error: " .. (msg or perr) }
   end
 
-  local mib = M.MEMORY_LIMIT // (1024 * 1024)
-  state.memory_message = "profile uses too much memory (more than " .. mib .. " MiB)"
-  local long_message = "profile runs too long (more than " .. M.INSTRUCTION_LIMIT .. " instructions)"
-  local cpu_message = "profile runs too long (more than " .. M.CPU_LIMIT .. " s of CPU time)"
   local core = core_limits()
-  local count, step = 0, M.HOOK_STEP
-  local started = os.clock()
-  local base = collectgarbage("count")
-  local co = coroutine.create(fn)
+  local step = M.HOOK_STEP
+  local base = collect("count")
+  local co = cocreate(fn)
   -- Which constructor calls are open, and on which profile line each was made: the
   -- return hook then knows the line of every table a constructor returns, so an entry
   -- built in a loop still names the line that built it.
@@ -192,28 +510,26 @@ function M.evaluate(source, chunkname, names, ctor_lines)
   end
   local function on_count()
     if state.tripped then error(state.tripped, 0) end
-    count = count + step
-    -- os.clock is a system call: asking it every 100 instructions cost more than most
-    -- profiles take to run; every 1000 keeps a run of heavy C calls within seconds.
-    local why = (count > M.INSTRUCTION_LIMIT and long_message) or
-      (count % 1000 == 0 and os.clock() - started > M.CPU_LIMIT and cpu_message) or nil
-    if why then
-      local info = debug.getinfo(3, "Sl")
-      state.tripped = (info and info.source == state.source and info.currentline > 0)
-        and (chunkname .. ":" .. info.currentline .. ": " .. why) or why
-      error(state.tripped, 0)
+    budget.units = budget.units + step
+    -- Every hook reads the clock: an instruction can be a long C call (a concatenation
+    -- of 200 big strings), so a hundred of them may already be a lot of time.
+    local why = (budget.units > M.INSTRUCTION_LIMIT and long_message) or
+      (clock() - budget.started > M.CPU_LIMIT and cpu_message) or nil
+    if why then trip(why, 4) end
+    if core and core.memory_exceeded() then
+      state.tripped = state.memory_message
+      error(state.memory_message, 0)
     end
     -- Without the allocator bound (lua5.4 without lunshare.core), the hook samples.
-    if not core and (collectgarbage("count") - base) * 1024 > M.MEMORY_LIMIT then
-      collectgarbage()
-      if (collectgarbage("count") - base) * 1024 > M.MEMORY_LIMIT then
+    if not core and (collect("count") - base) * 1024 > M.MEMORY_LIMIT then
+      collect()
+      if (collect("count") - base) * 1024 > M.MEMORY_LIMIT then
         state.tripped = state.memory_message
         error(state.memory_message, 0)
       end
     end
   end
-  local getinfo = debug.getinfo
-  debug.sethook(co, function(event)
+  sethook(co, function(event)
     if event == "count" then
       on_count()
       return
@@ -221,6 +537,7 @@ function M.evaluate(source, chunkname, names, ctor_lines)
     -- Every call in the profile comes here: keep the common case (not a constructor, or a
     -- return with no constructor open) to one cheap look.
     if event == "return" and open[1] == nil then return end
+    if event == "call" then budget.units = budget.units + M.CALL_COST end
     local info = getinfo(2, event == "return" and "fr" or "f")
     if not ctors[info.func] then return end
     if event == "return" then
@@ -232,57 +549,134 @@ function M.evaluate(source, chunkname, names, ctor_lines)
       until call == nil or call.func == info.func
       if call and call.line and ctor_lines then
         for i = info.ftransfer, info.ftransfer + info.ntransfer - 1 do
-          local _, v = debug.getlocal(2, i)
+          local _, v = getlocal(2, i)
           if type(v) == "table" and ctor_lines[v] == nil then ctor_lines[v] = call.line end
         end
       end
     else
-      local caller = debug.getinfo(3, "Sl")
+      local caller = getinfo(3, "Sl")
       open[#open + 1] = { func = info.func, line = caller and caller.source == state.source and caller.currentline or nil }
     end
   end, "cr", step)
 
-  -- String methods ("x"):rep(…) go through the string metatable to the real string
-  -- table; for the profile's run they go to its own copy instead.
-  local smt = debug.getmetatable("")
+  -- From here to the end of the run, nothing may stop this code half way: a region's
+  -- CPU limit waits (holding), and the profile's own limits stop only the coroutine.
+  holding = holding + 1
+  if core and core.cpu_hold then core.cpu_hold(true) end
+  local smt = getmetatable_raw("")
   local real_index = smt.__index
-  smt.__index = env.string
-  local gc_was_running = collectgarbage("isrunning")
+  smt.__index = methods
+  local gc_was_running = collect("isrunning")
   if core then
     state.memory_exceeded = core.memory_exceeded
     -- The bound counts bytes since it was installed, and a free of an older block would
     -- count as room for the profile: the collector stays stopped while the profile runs,
     -- so nothing older is freed (a full collection here cost every run ~0.5 ms).
-    collectgarbage("stop")
+    collect("stop")
     core.memory_limit(M.MEMORY_LIMIT)
   end
-  local ok, res = coroutine.resume(co)
+  local ok, res = coresume(co)
   local exceeded = core and core.memory_limit(nil)
-  if gc_was_running then collectgarbage("restart") end
+  if gc_was_running then collect("restart") end
   smt.__index = real_index
-  debug.sethook(co)
+  sethook(co)
+  if core and core.cpu_hold then core.cpu_hold(false) end
+  holding = holding - 1
 
   if exceeded then
     return nil, { line = nil, msg = state.memory_message }
   end
   if not ok then
     local msg = type(res) == "string" and res or ("error object is a " .. type(res))
-    local prefix = chunkname:gsub("%p", "%%%0")
-    local line, text = msg:match("^" .. prefix .. ":(%d+): (.*)$")
+    local prefix = sgsub(chunkname, "%p", "%%%0")
+    local line, text = smatch(msg, "^" .. prefix .. ":(%d+): (.*)$")
     if line then return nil, { line = tonumber(line), msg = text } end
     if msg == state.tripped then return nil, { msg = msg } end
     -- Raised inside a helper (a constructor's own error()): the position that matters is
     -- the profile line that called it, still on the dead coroutine's stack.
     for level = 0, 200 do
-      local info = debug.getinfo(co, level, "Sl")
+      local info = getinfo(co, level, "Sl")
       if not info then break end
       if info.source == state.source and info.currentline > 0 then
-        return nil, { line = info.currentline, msg = (msg:gsub("^[^\n]-%.lua:%d+: ", "")) }
+        return nil, { line = info.currentline, msg = (sgsub(msg, "^[^\n]-%.lua:%d+: ", "")) }
       end
     end
     return nil, { msg = msg }
   end
   return res
+end
+
+-- ---- the shape of the data -------------------------------------------------------------
+
+local function key_text(k)
+  if type(k) == "string" and smatch(k, "^[%a_][%w_]*$") then return "." .. k end
+  if type(k) ~= "string" then return "[" .. tostring(k) .. "]" end
+  return "[" .. sformat("%q", k) .. "]"
+end
+
+-- Keys in a stable order, whatever their types, so that an error names the same entry
+-- on every run.
+local function key_less(a, b)
+  local ta, tb = type(a), type(b)
+  if ta ~= tb then return ta < tb end
+  if ta == "boolean" then return (not a) and b end
+  return a < b
+end
+
+-- Whether v is plain data a profile may hand lunshare: tables without metatables, nested
+-- at most M.DATA_DEPTH deep, holding at most M.DATA_ENTRIES entries in all, with keys that
+-- are strings, numbers or booleans and values that are those or tables. A table that
+-- holds itself nests without end; a table reached twice counts twice. Returns true, or
+-- nil, the path (a list of keys) and what is wrong.
+function M.check_data(v)
+  local entries, path = 0, {}
+  local function walk(t, depth)
+    if getmetatable_raw(t) ~= nil then return "expected plain data, got a table with a metatable" end
+    if depth > M.DATA_DEPTH then
+      return "tables nest deeper than " .. M.DATA_DEPTH .. " levels (does a table hold itself?)"
+    end
+    -- Counted before anything is sorted, so that a huge table costs no more than the budget.
+    local keys = {}
+    for k in next, t do
+      entries = entries + 1
+      if entries > M.DATA_ENTRIES then
+        return "a profile holds at most " .. M.DATA_ENTRIES .. " entries in all its tables"
+      end
+      local kt = type(k)
+      if kt ~= "string" and kt ~= "number" and kt ~= "boolean" then
+        return "expected plain data, got a key that is a " .. kt
+      end
+      keys[#keys + 1] = k
+    end
+    table.sort(keys, key_less)
+    for _, k in ipairs(keys) do
+      local x = t[k]
+      path[depth] = k
+      local xt = type(x)
+      if xt == "table" then
+        local why = walk(x, depth + 1)
+        if why then return why end
+      elseif xt ~= "string" and xt ~= "number" and xt ~= "boolean" then
+        return "expected plain data, got a " .. xt
+      end
+      path[depth] = nil
+    end
+    return nil
+  end
+  if type(v) ~= "table" then return true end
+  local why = walk(v, 1)
+  if not why then return true end
+  return nil, path, why
+end
+
+-- "mounts[3].src" for a list of keys from check_data.
+function M.path_text(keys)
+  local out = {}
+  for i, k in ipairs(keys) do
+    local s = key_text(k)
+    out[i] = (i == 1 and ssub(s, 1, 1) == ".") and ssub(s, 2) or s
+  end
+  return table.concat(out)
 end
 
 return M

@@ -19,6 +19,16 @@ for _, area in ipairs({ "lunshare.mounts", "lunshare.network", "lunshare.securit
 end
 M.FIELDS = FIELDS
 
+-- The path of the entry under key k of the table at path.
+local function sub_path(path, k)
+  if type(k) == "string" and k:match("^[%a_][%w_]*$") then
+    return path == "" and k or (path .. "." .. k)
+  end
+  if type(k) ~= "string" then return path .. "[" .. tostring(k) .. "]" end
+  return path .. "[" .. string.format("%q", k) .. "]"
+end
+M.sub_path = sub_path
+
 local Checker = {}
 Checker.__index = Checker
 
@@ -64,16 +74,39 @@ end
 
 function Checker:keys(t, path, allowed)
   for _, k in ipairs(util.sorted_keys(t)) do
-    if type(k) ~= "string" or not util.contains(allowed, k) then
-      local where = path == "" and tostring(k) or path .. "." .. tostring(k)
+    if not util.contains(allowed, k) then
+      local where = type(k) == "string" and (path == "" and k or path .. "." .. k) or sub_path(path, k)
       self:fail(where, "unknown field" .. util.suggest(k, allowed) ..
         "; expected one of " .. table.concat(allowed, ", "))
     end
   end
 end
 
+
+-- Whether v is a list: a table whose keys are exactly 1..n. Any other key is an error
+-- that names it, so that nothing rides along in a list unchecked.
+function Checker:list(v, path, what)
+  if not self:type(v, path, "table") then return false end
+  local n, count = rawlen(v), 0
+  for k in next, v do
+    count = count + 1
+    if math.type(k) ~= "integer" or k < 1 or k > n then
+      self:fail(sub_path(path, k), "unknown field: " .. path .. " is a list" .. (what and (" of " .. what) or ""))
+      return false
+    end
+  end
+  if count ~= n then
+    self:fail(path, "expected a list" .. (what and (" of " .. what) or "") .. " without holes (nil entries)")
+    return false
+  end
+  return true
+end
+
+-- For other checkers with fail() and type() (a topology's): the same list check.
+M.check_list = Checker.list
+
 function Checker:string_list(v, path)
-  if not self:type(v, path, "table") then return end
+  if not self:list(v, path, "strings") then return end
   for i, s in ipairs(v) do
     if type(s) ~= "string" then self:fail(path .. "[" .. i .. "]", "expected a string, got " .. type(s))
     elseif s:find("\0", 1, true) then self:fail(path .. "[" .. i .. "]", "a NUL byte cannot pass exec") end
@@ -95,10 +128,12 @@ local function check_user(c, u)
   if m ~= nil and m ~= "self" and m ~= "subid" and m ~= "host_root" and type(m) ~= "table" then
     c:fail("user.map", "expected \"self\", \"subid\", \"host_root\" or a list of {inside, outside, count}" ..
       util.suggest(tostring(m), { "self", "subid", "host_root" }))
-  elseif type(m) == "table" then
+  elseif type(m) == "table" and c:list(m, "user.map", "{inside, outside, count} ranges") then
     for i, r in ipairs(m) do
       local p = "user.map[" .. i .. "]"
-      if type(r) ~= "table" or #r ~= 3 or math.type(r[1]) ~= "integer" or
+      if type(r) == "table" and not c:list(r, p, "three integers") then
+        -- named already
+      elseif type(r) ~= "table" or #r ~= 3 or math.type(r[1]) ~= "integer" or
           math.type(r[2]) ~= "integer" or math.type(r[3]) ~= "integer" or r[3] < 1 then
         c:fail(p, "expected {inside, outside, count} with count >= 1")
       elseif r[1] < 0 or r[2] < 0 or r[1] + r[3] > 4294967295 or r[2] + r[3] > 4294967295 then
@@ -152,7 +187,7 @@ function M.check(p, file, origins)
   end
   c:keys(p, "", FIELDS)
   if p.description ~= nil then c:type(p.description, "description", "string") end
-  if p.namespaces ~= nil and c:type(p.namespaces, "namespaces", "table") then
+  if p.namespaces ~= nil and c:list(p.namespaces, "namespaces", "namespace names") then
     local seen = {}
     for i, n in ipairs(p.namespaces) do
       local path = "namespaces[" .. i .. "]"
@@ -212,13 +247,20 @@ function M.check(p, file, origins)
   return c.errors, c.warnings
 end
 
--- "file:line: path: message", the one line a person reads for each error.
+-- How much of a file name, a field path and a message an error line shows: all three
+-- can hold what a profile wrote.
+M.SHOWN = { file = 256, path = 256, msg = 1024 }
+
+-- "file:line: path: message", the one line a person reads for each error. Whatever a
+-- profile put in it is escaped (util.escape) and cut to a readable length.
 function M.format_error(e)
-  local where = e.file or "?"
+  local esc = util.escape
+  local where = esc(e.file or "?", M.SHOWN.file)
   if e.line then where = where .. ":" .. e.line end
-  local msg = e.warning and ("warning: " .. e.msg) or e.msg
+  local msg = esc(tostring(e.msg), M.SHOWN.msg)
+  if e.warning then msg = "warning: " .. msg end
   if e.path and e.path ~= "" then
-    return where .. ": " .. e.path .. ": " .. msg
+    return where .. ": " .. esc(e.path, M.SHOWN.path) .. ": " .. msg
   end
   return where .. ": " .. msg
 end

@@ -355,7 +355,7 @@ end
 -- ---- check ---------------------------------------------------------------------------
 
 local function check_caps(c, v)
-  if not c:type(v, "capabilities", "table") then return end
+  if not c:list(v, "capabilities", "capability names") then return end
   for i, name in ipairs(v) do
     local path = "capabilities[" .. i .. "]"
     if type(name) ~= "string" then
@@ -369,9 +369,6 @@ local function check_caps(c, v)
       c:fail(path, "unknown capability '" .. name .. "'" .. (near and (" (did you mean '" .. near .. "'?)") or "") ..
         "; names are those of capabilities(7), with or without CAP_")
     end
-  end
-  for k in pairs(v) do
-    if math.type(k) ~= "integer" then c:fail("capabilities", "expected a list of capability names") break end
   end
 end
 
@@ -398,8 +395,15 @@ local function check_seccomp(c, s, p)
   if s.allow ~= nil then check_name_list(c, s.allow, "seccomp.allow", "allow") end
   if s.kill ~= nil then check_name_list(c, s.kill, "seccomp.kill", "kill") end
   if s.deny ~= nil and c:type(s.deny, "seccomp.deny", "table") then
+    -- A list of names, and names = errnos beside it: nothing else.
     local list = {}
     for i, name in ipairs(s.deny) do list[i] = name end
+    for k in pairs(s.deny) do
+      if type(k) ~= "string" and not (math.type(k) == "integer" and k >= 1 and k <= #list) then
+        c:fail(require("lunshare.schema").sub_path("seccomp.deny", k),
+          "unknown field: seccomp.deny holds system call names and name = errno pairs")
+      end
+    end
     check_name_list(c, list, "seccomp.deny", "deny")
     for _, k in ipairs(util.sorted_keys(s.deny)) do
       if type(k) == "string" then
@@ -430,6 +434,7 @@ local function check_limits(c, l)
     local v = l[k]
     local r = rlimit_name(k)
     if r then
+      if type(v) == "table" then c:keys(v, path, { "soft", "hard", 1, 2 }) end
       local ok, err = soft_hard(v, M.RLIMITS[r])
       if ok == nil then c:fail(path, err) end
     elseif k == "memory" then
@@ -460,7 +465,7 @@ function M.check(c, p, ns)
   if p.terminal ~= nil then c:type(p.terminal, "terminal", "boolean") end
   if p.seccomp ~= nil then check_seccomp(c, p.seccomp, p) end
   if p.limits ~= nil then check_limits(c, p.limits) end
-  if p.keep_fds ~= nil and c:type(p.keep_fds, "keep_fds", "table") then
+  if p.keep_fds ~= nil and c:list(p.keep_fds, "keep_fds", "fd numbers") then
     for i, fd in ipairs(p.keep_fds) do
       if math.type(fd) ~= "integer" or fd < 3 or fd > 1023 then
         c:fail("keep_fds[" .. i .. "]", "expected an fd number from 3 to 1023 (0, 1 and 2 are always kept)")

@@ -15,11 +15,44 @@ local OPS3 = { ["..."] = true }
 local OPS2 = { [".."] = true, ["=="] = true, ["~="] = true, ["<="] = true, [">="] = true,
   ["<<"] = true, [">>"] = true, ["//"] = true, ["::"] = true }
 
--- Splits Lua source into tokens { t = "name"|"kw"|"string"|"number"|"op", v =, line = }.
--- Unfinished strings or comments end the token list; the compiler reports those.
+-- The map is a help, read from a source of at most 1 MiB: past this many tokens, or
+-- tables nested past what Lua itself compiles, it gives up (errors then name the file).
+M.TOKEN_LIMIT = 200000
+M.NESTING_LIMIT = 200
+
+-- The escapes of a short string, as Lua reads them (\z and line breaks apart).
+local ESCAPES = { a = "\a", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t", v = "\v",
+  ["\\"] = "\\", ['"'] = '"', ["'"] = "'" }
+
+-- Where the line break at src[i] ("\n", "\r", "\r\n" or "\n\r", one line each, as Lua
+-- counts them) ends.
+local function after_break(src, i)
+  local c, d = src:sub(i, i), src:sub(i + 1, i + 1)
+  if (d == "\n" or d == "\r") and d ~= c then return i + 2 end
+  return i + 1
+end
+
+-- The number of line breaks in s.
+local function breaks(s)
+  local n, i = 0, 1
+  while true do
+    local at = s:find("[\r\n]", i)
+    if not at then return n end
+    n, i = n + 1, after_break(s, at)
+  end
+end
+
+-- Splits Lua source into tokens: three lists t ("name"|"kw"|"string"|"number"|"op"|
+-- "eof"), v (the value) and line, in one table { t =, v =, line =, n = }. Unfinished
+-- strings or comments end the token list; the compiler reports those.
 function M.tokenize(src)
-  local toks, i, n, line = {}, 1, #src, 1
-  local function add(t, v, l) toks[#toks + 1] = { t = t, v = v, line = l } end
+  local tt, tv, tl, count = {}, {}, {}, 0
+  local i, n, line = 1, #src, 1
+  local function add(t, v, l)
+    count = count + 1
+    if count > M.TOKEN_LIMIT then error("source map: more than " .. M.TOKEN_LIMIT .. " tokens", 0) end
+    tt[count], tv[count], tl[count] = t, v, l
+  end
   local function long_bracket(at)
     local eq = src:match("^%[(=*)%[", at)
     if not eq then return nil end
@@ -31,34 +64,34 @@ function M.tokenize(src)
   end
   while i <= n do
     local c = src:sub(i, i)
-    if c == "\n" then
+    if c == "\n" or c == "\r" then
       line = line + 1
-      i = i + 1
-    elseif c:match("%s") then
+      i = after_break(src, i)
+    elseif c == " " or c == "\t" or c == "\f" or c == "\v" then
       -- A run of blanks at once: profiles are mostly indentation.
-      i = (src:find("[^ \t\r\f\v]", i) or n + 1)
+      i = (src:find("[^ \t\f\v]", i) or n + 1)
     elseif src:sub(i, i + 1) == "--" then
       local body, stop = long_bracket(i + 2)
       if body then
-        local _, nl = body:gsub("\n", "")
-        line = line + nl
+        line = line + breaks(body)
         i = stop + 1
       else
-        local e = src:find("\n", i, true)
-        i = e or n + 1
+        -- A short comment ends at the line break, which the loop counts.
+        i = src:find("[\r\n]", i) or n + 1
       end
     elseif c == "[" and src:match("^%[=*%[", i) then
       local l0 = line
       local body, stop = long_bracket(i)
-      local _, nl = body:gsub("\n", "")
-      line = line + nl
+      line = line + breaks(body)
+      -- A line break right after the opening bracket is not part of the string.
+      if body:sub(1, 1) == "\n" or body:sub(1, 1) == "\r" then body = body:sub(after_break(body, 1)) end
       add("string", body, l0)
       i = stop + 1
     elseif c == '"' or c == "'" then
       local l0, j, buf = line, i + 1, {}
-      local stop = c == '"' and '[\\\n"]' or "[\\\n']"
+      local stop = c == '"' and '[\\\r\n"]' or "[\\\r\n']"
       while j <= n do
-        -- Plain characters up to the next quote, backslash or newline in one piece.
+        -- Plain characters up to the next quote, backslash or line break in one piece.
         local k = src:find(stop, j) or n + 1
         if k > j then buf[#buf + 1] = src:sub(j, k - 1) end
         j = k
@@ -67,13 +100,46 @@ function M.tokenize(src)
         if d == c then break end
         if d == "\\" then
           local e = src:sub(j + 1, j + 1)
-          if e == "\n" then line = line + 1 end
-          buf[#buf + 1] = e
-          j = j + 2
+          if e == "\n" or e == "\r" then
+            line = line + 1
+            buf[#buf + 1] = "\n"
+            j = after_break(src, j + 1)
+          elseif e == "z" then
+            -- \z skips the blanks and line breaks that follow.
+            j = j + 2
+            while j <= n do
+              local b = src:sub(j, j)
+              if b == "\n" or b == "\r" then
+                line = line + 1
+                j = after_break(src, j)
+              elseif b:match("^%s$") then
+                j = j + 1
+              else
+                break
+              end
+            end
+          elseif e == "x" then
+            local hex = src:match("^%x%x", j + 2)
+            buf[#buf + 1] = hex and string.char(tonumber(hex, 16)) or ""
+            j = j + 2 + (hex and 2 or 0)
+          elseif e:match("^%d$") then
+            local digits = src:match("^%d%d?%d?", j + 1)
+            local v = tonumber(digits)
+            buf[#buf + 1] = v <= 255 and string.char(v) or ""
+            j = j + 1 + #digits
+          elseif e == "u" then
+            local hex = src:match("^{(%x+)}", j + 2)
+            local v = hex and #hex <= 8 and tonumber(hex, 16)
+            buf[#buf + 1] = (v and v <= 0x7fffffff) and utf8.char(v) or ""
+            j = j + 2 + (hex and #hex + 2 or 0)
+          else
+            buf[#buf + 1] = ESCAPES[e] or e
+            j = j + 2
+          end
         else
+          -- A line break in a short string: the compiler refuses it; count it anyway.
           line = line + 1
-          buf[#buf + 1] = d
-          j = j + 1
+          j = after_break(src, j)
         end
       end
       add("string", table.concat(buf), l0)
@@ -98,7 +164,7 @@ function M.tokenize(src)
     end
   end
   add("eof", nil, line)
-  return toks
+  return { t = tt, v = tv, line = tl, n = count }
 end
 
 local OPEN = { ["("] = true, ["["] = true, ["{"] = true }
@@ -106,101 +172,102 @@ local CLOSE = { [")"] = true, ["]"] = true, ["}"] = true }
 local BLOCK_OPEN = { ["function"] = true, ["if"] = true, ["do"] = true, ["repeat"] = true }
 local BLOCK_CLOSE = { ["end"] = true, ["until"] = true }
 
-local function is(tok, t, v) return tok.t == t and (v == nil or tok.v == v) end
-
 local Parser = {}
 Parser.__index = Parser
 
+-- Whether token i is of type t (and value v); past the end, every token is "eof".
+function Parser:is(i, t, v)
+  return (self.t[i] or "eof") == t and (v == nil or self.v[i] == v)
+end
+
 -- A table node: { line = n, fields = { [key] = { line = n, node = table node | nil,
 -- ref = local name | nil } } }.
-function Parser:table_at(i)
-  local toks = self.toks
-  local node = { line = toks[i].line, fields = {} }
+function Parser:table_at(i, depth)
+  if depth > M.NESTING_LIMIT then error("source map: tables nest too deep", 0) end
+  local node = { line = self.line[i], fields = {} }
   i = i + 1
   local index = 0
-  while not is(toks[i], "eof") and not is(toks[i], "op", "}") do
-    local tok = toks[i]
+  while not self:is(i, "eof") and not self:is(i, "op", "}") do
     local key
-    if tok.t == "name" and is(toks[i + 1], "op", "=") then
-      key = tok.v
+    local tline = self.line[i]
+    if self.t[i] == "name" and self:is(i + 1, "op", "=") then
+      key = self.v[i]
       i = i + 2
-    elseif is(tok, "op", "[") then
-      local k = toks[i + 1]
-      if (k.t == "string" or k.t == "number") and is(toks[i + 2], "op", "]") then key = k.v end
-      local depth = 0
+    elseif self:is(i, "op", "[") then
+      local kt = self.t[i + 1]
+      if (kt == "string" or kt == "number") and self:is(i + 2, "op", "]") then key = self.v[i + 1] end
+      local nest = 0
       repeat
-        local t = toks[i]
-        if is(t, "op") and OPEN[t.v] then depth = depth + 1
-        elseif is(t, "op") and CLOSE[t.v] then depth = depth - 1 end
+        if self.t[i] == "op" and OPEN[self.v[i]] then nest = nest + 1
+        elseif self.t[i] == "op" and CLOSE[self.v[i]] then nest = nest - 1 end
         i = i + 1
-      until depth == 0 or is(toks[i], "eof")
-      if is(toks[i], "op", "=") then i = i + 1 end
+      until nest == 0 or self:is(i, "eof")
+      if self:is(i, "op", "=") then i = i + 1 end
     else
       index = index + 1
       key = index
     end
-    local field = { line = tok.line }
+    local field = { line = tline }
     local before = i
-    i = self:expr(i, field)
+    i = self:expr(i, field, depth)
     -- Only valid Lua reaches here (the compiler ran first), but never loop on a token.
     if i == before then i = i + 1 end
     if key ~= nil and node.fields[key] == nil then node.fields[key] = field end
-    if is(toks[i], "op", ",") or is(toks[i], "op", ";") then i = i + 1 end
+    if self:is(i, "op", ",") or self:is(i, "op", ";") then i = i + 1 end
   end
   return node, i + 1
 end
 
 -- Skips one expression (up to , ; or } at depth 0), noting in field the first table
 -- constructor at its top level or the local name it consists of.
-function Parser:expr(i, field)
-  local toks = self.toks
-  local depth, start = 0, i
+function Parser:expr(i, field, depth)
+  local nest, start = 0, i
   while true do
-    local t = toks[i]
-    if t.t == "eof" then return i end
-    if depth == 0 and t.t == "op" and (t.v == "," or t.v == ";" or t.v == "}" or t.v == ")" or t.v == "]") then
+    local t, v = self.t[i] or "eof", self.v[i]
+    if t == "eof" then return i end
+    if nest == 0 and t == "op" and (v == "," or v == ";" or v == "}" or v == ")" or v == "]") then
       break
     end
-    if depth == 0 and is(t, "op", "{") then
-      local node, nexti = self:table_at(i)
+    if nest == 0 and t == "op" and v == "{" then
+      local node, nexti = self:table_at(i, depth + 1)
       field.node = field.node or node
       i = nexti
     else
-      if t.t == "op" and OPEN[t.v] then depth = depth + 1
-      elseif t.t == "op" and CLOSE[t.v] then depth = depth - 1
-      elseif t.t == "kw" and BLOCK_OPEN[t.v] then depth = depth + 1
-      elseif t.t == "kw" and BLOCK_CLOSE[t.v] then depth = depth - 1 end
+      if t == "op" and OPEN[v] then nest = nest + 1
+      elseif t == "op" and CLOSE[v] then nest = nest - 1
+      elseif t == "kw" and BLOCK_OPEN[v] then nest = nest + 1
+      elseif t == "kw" and BLOCK_CLOSE[v] then nest = nest - 1 end
       i = i + 1
     end
   end
-  if i == start + 1 and toks[start].t == "name" then field.ref = toks[start].v end
+  if i == start + 1 and self.t[start] == "name" then field.ref = self.v[start] end
   return i
 end
 
 -- Reads the source: the returned table, the tables bound to names, and the first table
 -- passed to each called name (`params { … }`).
 function M.parse(src)
-  local p = setmetatable({ toks = M.tokenize(src) }, Parser)
-  local toks = p.toks
+  if #src > require("lunshare.sandbox").SOURCE_LIMIT then error("source map: the source is over 1 MiB", 0) end
+  local p = setmetatable(M.tokenize(src), Parser)
   local locals, calls, root = {}, {}, nil
   local depth, i = 0, 1
-  while toks[i].t ~= "eof" do
-    local t = toks[i]
-    if t.t == "name" and is(toks[i + 1], "op", "=") and is(toks[i + 2], "op", "{") then
-      local node, nexti = p:table_at(i + 2)
-      locals[t.v] = node
+  while not p:is(i, "eof") do
+    local t = p.t[i]
+    if t == "name" and p:is(i + 1, "op", "=") and p:is(i + 2, "op", "{") then
+      local node, nexti = p:table_at(i + 2, 1)
+      locals[p.v[i]] = node
       i = nexti
-    elseif t.t == "name" and is(toks[i + 1], "op", "{") and not is(toks[i - 1] or {}, "op", ".") then
-      local node, nexti = p:table_at(i + 1)
-      calls[t.v] = calls[t.v] or node
+    elseif t == "name" and p:is(i + 1, "op", "{") and not p:is(i - 1, "op", ".") then
+      local node, nexti = p:table_at(i + 1, 1)
+      calls[p.v[i]] = calls[p.v[i]] or node
       i = nexti
-    elseif is(t, "kw", "return") and depth == 0 then
-      local field = { line = t.line }
-      i = math.max(p:expr(i + 1, field), i + 1)
+    elseif p:is(i, "kw", "return") and depth == 0 then
+      local field = { line = p.line[i] }
+      i = math.max(p:expr(i + 1, field, 0), i + 1)
       root = field
     else
-      if t.t == "kw" and BLOCK_OPEN[t.v] then depth = depth + 1
-      elseif t.t == "kw" and BLOCK_CLOSE[t.v] then depth = depth - 1 end
+      if t == "kw" and BLOCK_OPEN[p.v[i]] then depth = depth + 1
+      elseif t == "kw" and BLOCK_CLOSE[p.v[i]] then depth = depth - 1 end
       i = i + 1
     end
   end
@@ -214,28 +281,44 @@ function M.parse(src)
     resolve = resolve }
 end
 
+-- The line of the entry at a path (a list of keys) as far as the source shows it.
+function M.line_of(map, keys)
+  local node, line = map.root, map.root_line
+  for _, k in ipairs(keys or {}) do
+    local f = node and node.fields[k]
+    if not f then break end
+    line, node = f.line, map.resolve(f)
+  end
+  return line
+end
+
 -- Records in origins (table -> { [key] = "file:line" }) where every entry of value came
 -- from. src is the source or its parse(); ctor_lines maps tables made by constructors to
 -- the line of the call.
 function M.annotate(value, src, file, origins, ctor_lines)
   local map = type(src) == "string" and M.parse(src) or src
-  local seen = {}
-  local function walk(t, node, line)
-    if seen[t] then return end
+  local sandbox = require "lunshare.sandbox"
+  -- Bounded like the data it describes: a loaded profile passed check_data already, but
+  -- a table handed in by other code may nest without end.
+  local seen, budget = {}, sandbox.DATA_ENTRIES
+  local function walk(t, node, line, depth)
+    if seen[t] or depth > sandbox.DATA_DEPTH then return end
     seen[t] = true
     local o = origins[t] or {}
     origins[t] = o
     o[""] = o[""] or (file .. ":" .. line)
-    for k, v in pairs(t) do
+    for k, v in next, t do
+      budget = budget - 1
+      if budget < 0 then return end
       local f = node and node.fields[k]
       local l = (f and f.line) or (type(v) == "table" and ctor_lines and ctor_lines[v]) or line
       o[k] = o[k] or (file .. ":" .. l)
-      if type(v) == "table" then walk(v, map.resolve(f), l) end
+      if type(v) == "table" then walk(v, map.resolve(f), l, depth + 1) end
     end
   end
   if type(value) == "table" then
     local root = map.root
-    walk(value, root, root and root.line or map.root_line or 1)
+    walk(value, root, root and root.line or map.root_line or 1, 1)
   end
   return map
 end

@@ -46,6 +46,7 @@ local function check(t, file)
       end
     end
   end
+  c.list = require("lunshare.schema").check_list
   if type(t) ~= "table" then return { file .. ": a topology must return a table" } end
   c:keys(t, "topology", TOP_KEYS)
   local hosts, switches = t.hosts or {}, t.switches or {}

@@ -20,14 +20,24 @@ function M.distance(a, b)
   return prev[lb]
 end
 
+-- Suggestions are for misspellings of short names: a longer name, or a list of
+-- candidates longer than this, gets none (both can come from a profile).
+M.SUGGEST_LENGTH, M.SUGGEST_CANDIDATES = 64, 1000
+
 -- The candidate nearest to name, if it is near enough to be a likely misspelling.
 function M.nearest(name, candidates)
+  if #name > M.SUGGEST_LENGTH or #candidates > M.SUGGEST_CANDIDATES then return nil end
+  local most = math.max(2, #name // 3)
   local best, bestd
+  local lname = name:lower()
   for _, c in ipairs(candidates) do
-    local d = M.distance(name:lower(), c:lower())
-    if not bestd or d < bestd then best, bestd = c, d end
+    -- Names whose lengths differ by more than `most` are farther than that apart.
+    if type(c) == "string" and math.abs(#c - #name) <= most then
+      local d = M.distance(lname, c:lower())
+      if not bestd or d < bestd then best, bestd = c, d end
+    end
   end
-  if best and bestd <= math.max(2, #name // 3) then return best end
+  if best and bestd <= most then return best end
   return nil
 end
 
@@ -64,10 +74,101 @@ function M.contains(list, v)
   return false
 end
 
--- Quotes a word for a shell command line, only when it needs it.
+-- ---- printing what a profile controls ----------------------------------------------
+
+-- Characters that move the cursor, erase, or reorder what a terminal shows: C0 controls
+-- and DEL (as bytes), C1 controls U+0080-U+009F (a terminal may take one for ESC [), and
+-- the bidirectional marks and overrides (U+061C, U+200E-F, U+202A-E, U+2066-9) that make
+-- text read in another order than it is; line and paragraph separators too.
+local function hidden(cp)
+  return cp < 0x20 or (cp >= 0x7f and cp < 0xa0) or cp == 0x61c or cp == 0x200e or cp == 0x200f or
+    (cp >= 0x2028 and cp <= 0x202e) or (cp >= 0x2066 and cp <= 0x2069)
+end
+
+local UTF8_MIN = { [2] = 0x80, [3] = 0x800, [4] = 0x10000 }
+
+-- The code point of the UTF-8 sequence starting at s[i] and its length, or nil when
+-- the byte there does not start one (overlong forms and surrogates are not UTF-8).
+local function decode(s, i)
+  local c = s:byte(i)
+  local n = (c >= 0xc2 and c <= 0xdf and 2) or (c >= 0xe0 and c <= 0xef and 3) or
+    (c >= 0xf0 and c <= 0xf4 and 4) or nil
+  if not n then return nil end
+  local cp = c & (0x7f >> n)
+  for k = 1, n - 1 do
+    local d = s:byte(i + k)
+    if not d or d < 0x80 or d > 0xbf then return nil end
+    cp = (cp << 6) | (d & 0x3f)
+  end
+  if cp < UTF8_MIN[n] or cp > 0x10ffff or (cp >= 0xd800 and cp <= 0xdfff) then return nil end
+  return cp, n
+end
+
+-- s with every control character (as hidden() says) and every byte that is not part of
+-- UTF-8 text written by the functions given: char(cp) for a character, byte(b) for a
+-- stray byte. The rest of s passes unchanged; a string with nothing to escape costs one
+-- search.
+function M.escape_with(s, char, byte)
+  if not s:find("[%c\128-\255]") then return s end
+  return (s:gsub("[%c\128-\255][\128-\191]*", function(run)
+    local out, i = {}, 1
+    while i <= #run do
+      local c = run:byte(i)
+      if c < 0x80 then
+        out[#out + 1], i = char(c), i + 1
+      else
+        local cp, n = decode(run, i)
+        if not cp then
+          out[#out + 1], i = byte(c), i + 1
+        else
+          out[#out + 1], i = hidden(cp) and char(cp, run:sub(i, i + n - 1)) or run:sub(i, i + n - 1), i + n
+        end
+      end
+    end
+    return table.concat(out)
+  end))
+end
+
+local NAMED = { [9] = "\\t", [10] = "\\n", [13] = "\\r" }
+
+-- A string a profile controls (a path, a description, a field name, a value), made safe
+-- to print: \n, \t, \r, \xNN for other control bytes and DEL, \u{NNNN} for C1 and
+-- bidirectional controls, \xNN for bytes that are not UTF-8. A backslash stays as it is,
+-- so escaping twice changes nothing more. With max, a longer string is cut there and
+-- says how much was left out.
+function M.escape(s, max)
+  s = tostring(s)
+  local cut = ""
+  if max and #s > max then
+    cut = "...[" .. (#s - max) .. " more bytes]"
+    s = s:sub(1, max)
+  end
+  return M.escape_with(s, function(cp)
+    if cp < 0x80 then return NAMED[cp] or string.format("\\x%02x", cp) end
+    return string.format("\\u{%x}", cp)
+  end, function(b) return string.format("\\x%02x", b) end) .. cut
+end
+
+-- Each line of a text the tool laid out in lines, escaped (the newlines stay).
+function M.escape_lines(s)
+  return (tostring(s):gsub("[^\n]+", M.escape))
+end
+
+-- Quotes a word for a shell command line, only when it needs it. A word with
+-- characters escape() would escape is quoted as $'…', whose escapes the shell reads
+-- back to the same bytes.
 function M.shell_quote(s)
   s = tostring(s)
   if s ~= "" and not s:find("[^%w%-%./_=:,+@%%]") then return s end
+  if M.escape(s) ~= s then
+    local function hex(str) return (str:gsub(".", function(b) return string.format("\\x%02x", b:byte()) end)) end
+    local body = s:gsub("[\\']", "\\%0")
+    body = M.escape_with(body, function(cp, raw)
+      if cp < 0x80 then return NAMED[cp] or string.format("\\x%02x", cp) end
+      return hex(raw)
+    end, function(b) return string.format("\\x%02x", b) end)
+    return "$'" .. body .. "'"
+  end
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 

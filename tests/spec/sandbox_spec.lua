@@ -92,11 +92,39 @@ describe("sandbox #unit", function()
     assert.same({ "a", "b" }, eval("return { ('a=b'):match('^(.-)=(.*)$') }"))
   end)
 
-  it("counts repetitions in patterns", function()
-    assert.equal(0, sandbox.repetitions("abc"))
-    assert.equal(2, sandbox.repetitions("^(.-)=(.*)$"))
-    assert.equal(0, sandbox.repetitions("%-%*[+-]"))
-    assert.equal(1, sandbox.repetitions("%b()"))
+  it("counts the worst case of a pattern: repetitions, %b, back-references, ?, and where it may start", function()
+    local function reps(pat, anchor) return select(2, sandbox.pattern_steps(10, pat, anchor)) end
+    assert.equal(0, reps("^abc", true))
+    assert.equal(1, reps("abc", true))
+    assert.equal(1, reps("^abc", false))
+    assert.equal(2, reps("^(.-)=(.*)$", true))
+    assert.equal(3, reps("^(.-)=(.*)$", false))
+    assert.equal(0, reps("^%-%*[+-]", true))
+    assert.equal(0, reps("^[%]*]", true))
+    assert.equal(1, reps("^%b()", true))
+    assert.equal(0, reps("^%f[%w]", true))
+    assert.equal(2, reps("^(a*)%1", true))
+    -- An optional item doubles the work, a repetition multiplies it by the subject's length.
+    assert.equal(2 * sandbox.pattern_steps(10, "^a.b", true), sandbox.pattern_steps(10, "^a?b", true))
+    assert.equal(11 * sandbox.pattern_steps(10, "^a.b", true), sandbox.pattern_steps(10, "^a*b", true))
+    -- Each attempt may compare the whole pattern.
+    assert.equal(11 * 11, sandbox.pattern_steps(10, ("a"):rep(10), false))
+  end)
+
+  it("counts back-references, which compare a whole capture at each attempt", function()
+    local t0 = os.clock()
+    local _, err = eval("local s = ('a'):rep(2000)\nreturn { s:find('(a*)%1b') }")
+    assert.equal(2, err.line)
+    assert.truthy(err.msg:find("too much work for a profile"), err.msg)
+    assert.truthy(os.clock() - t0 < 1)
+  end)
+
+  it("charges pattern work across calls, so a loop of affordable calls still ends", function()
+    local t0 = os.clock()
+    local _, err = eval("local s = ('a'):rep(2000)\nfor i = 1, 1e6 do\n  s:find('^.-.-b')\nend\nreturn {}")
+    assert.truthy(err.msg:find("steps of pattern matching"), err.msg)
+    assert.equal(3, err.line)
+    assert.truthy(os.clock() - t0 < 2, "took " .. (os.clock() - t0))
   end)
 
   it("refuses bytecode", function()
@@ -149,7 +177,6 @@ describe("the allocator bound in lunshare.core #unit", function()
   local core = require "lunshare.core"
   it("refuses growth past the limit, reports it, and can be removed", function()
     assert.is_true(core.memory_limit(1 << 20))
-    assert.has_error(function() core.memory_limit(1 << 20) end, "memory_limit: a limit is already installed")
     local ok = pcall(function() return ("x"):rep(4 << 20) end)
     assert.is_false(ok)
     assert.is_true(core.memory_exceeded())
@@ -158,25 +185,226 @@ describe("the allocator bound in lunshare.core #unit", function()
     assert.equal(4 << 20, #("x"):rep(4 << 20))
     assert.has_error(function() core.memory_limit(nil) end, "memory_limit: no limit is installed")
   end)
+
+  it("nests: an allocation must fit every limit, and each is removed in turn", function()
+    assert.is_true(core.memory_limit(8 << 20))
+    assert.is_true(core.memory_limit(32 << 20))
+    -- Within the inner limit but not the outer one.
+    local ok = pcall(function() return ("x"):rep(16 << 20) end)
+    assert.is_false(ok)
+    assert.is_true(core.memory_exceeded())
+    assert.is_false(core.memory_limit(nil))
+    assert.is_true(core.memory_exceeded())
+    assert.is_true(core.memory_limit(nil))
+    assert.is_false(core.memory_exceeded())
+    collectgarbage()
+    assert.equal(16 << 20, #("x"):rep(16 << 20))
+  end)
 end)
 
 describe("time bounds #unit", function()
-  it("stops a few instructions that each do a lot of C work, by CPU time", function()
+  it("charges a library call for the work it does, so a few calls on big strings end", function()
     local t0 = os.clock()
     local _, err = eval("local s = ('x'):rep(1 << 24)\nfor i = 1, 1e6 do\n  local u = s:upper()\nend\nreturn {}")
-    assert.equal("profile runs too long (more than 5 s of CPU time)", err.msg)
+    assert.equal("profile runs too long (more than 10000000 instructions): string.upper would go past it", err.msg)
+    assert.equal(3, err.line)
+    assert.truthy(os.clock() - t0 < 2, "took " .. (os.clock() - t0))
+  end)
+
+  it("stops instructions that each do a lot of C work by CPU time", function()
+    -- A concatenation is one instruction, whatever it copies.
+    local t0 = os.clock()
+    local _, err = eval("local s = ('x'):rep(1 << 24)\nfor i = 1, 1e6 do\n  local u = s .. i\nend\nreturn {}")
+    assert.equal("profile runs too long (more than " .. sandbox.CPU_LIMIT .. " s of CPU time)", err.msg)
     assert.truthy(err.line == 2 or err.line == 3, tostring(err.line))
-    assert.truthy(os.clock() - t0 < 10, "took " .. (os.clock() - t0))
+    assert.truthy(os.clock() - t0 < sandbox.CPU_LIMIT + 1, "took " .. (os.clock() - t0))
   end)
 
   it("refuses C loops over nothing that no hook could interrupt", function()
+    -- In a region: should a guard fail, the backstop ends the run instead of hanging it.
+    local function bounded_eval(src) return select(2, sandbox.bounded("spec", eval, src)) end
     local t0 = os.clock()
-    assert.equal("", eval("return ('').rep('', 1 << 50)"))
-    assert.equal("", eval("return string.rep('', 1 << 50, '')"))
-    local _, err = eval("local t = {}\nlocal r = table.move(t, 1, 1 << 50, 1)\nreturn r")
+    assert.equal("", bounded_eval("return ('').rep('', 1 << 50)"))
+    assert.equal("", bounded_eval("return string.rep('', 1 << 50, '')"))
+    local _, err = select(2, sandbox.bounded("spec", eval, "local t = {}\nlocal r = table.move(t, 1, 1 << 50, 1)\nreturn r"))
     assert.equal(2, err.line)
-    assert.truthy(err.msg:find("table.move: .* too many for a profile"), err.msg)
+    assert.truthy(err.msg:find("runs too long .*table.move would go past it"), err.msg)
     assert.truthy(os.clock() - t0 < 2)
     assert.same({ 1, 2 }, eval("return table.move({ 1, 2 }, 1, 2, 1, {})"))
+  end)
+end)
+
+describe("guards a profile cannot reach #unit", function()
+  it("serve string methods from a table of their own, not the profile's string table", function()
+    assert.same({ "A", 1 }, eval("string.upper = function() return 'changed' end\n" ..
+      "string.find = function() return 99 end\nreturn { ('a'):upper(), (('a'):find('a')) }"))
+  end)
+
+  it("keep working when a profile replaces the string functions they would use", function()
+    local t0 = os.clock()
+    local _, err = eval("string.sub = function() return '' end\nstring.byte = function() end\n" ..
+      "string.find = function() end\nlocal s = ('a'):rep(300)\nreturn { s:match('.-.-.-b') }")
+    assert.equal(5, err.line)
+    assert.truthy(err.msg:find("too much work for a profile"), err.msg)
+    assert.truthy(os.clock() - t0 < 1, "took " .. (os.clock() - t0))
+  end)
+
+  it("keep lunshare's own checks run during the profile on the real functions", function()
+    -- The params declarer checks names with string methods while the profile runs.
+    local profile = require "lunshare.profile"
+    local path = os.tmpname() .. ".lua"
+    local f = assert(io.open(path, "w"))
+    f:write("string.match = function() return 'x' end\nlocal p = params { ['no good!'] = { default = 1 } }\nreturn {}\n")
+    f:close()
+    local p, errs = profile.load(path)
+    os.remove(path)
+    assert.is_nil(p)
+    assert.equal("a parameter name is a word of letters, digits and _", errs[1].msg)
+  end)
+
+  it("take any count string.rep takes: a float or a numeric string of nothing is nothing", function()
+    -- In a region: should the guard fail, the backstop ends the run instead of hanging it.
+    local function bounded_eval(src) return select(2, sandbox.bounded("spec", eval, src)) end
+    local t0 = os.clock()
+    assert.equal("", bounded_eval("return string.rep('', 2^62)"))
+    assert.equal("", bounded_eval("return (''):rep(2^62, '')"))
+    assert.equal("", bounded_eval("return string.rep('', '4611686018427387904')"))
+    assert.truthy(os.clock() - t0 < 1)
+    local _, err = eval("return string.rep('x', 2^62)")
+    assert.equal("profile uses too much memory (more than 64 MiB)", err.msg)
+    assert.equal("ababab", eval("return ('ab'):rep(3.0)"))
+    _, err = eval("return ('ab'):rep(2.5)")
+    assert.truthy(err.msg:find("number has no integer representation"), err.msg)
+  end)
+
+  it("refuse a source over 1 MiB before reading it", function()
+    local _, err = eval("return {}" .. (" "):rep(sandbox.SOURCE_LIMIT))
+    assert.equal("a profile is at most 1048576 bytes (1 MiB); this one is " .. (sandbox.SOURCE_LIMIT + 9), err.msg)
+  end)
+end)
+
+describe("the shape of a profile's data #unit", function()
+  local function why(v)
+    local ok, keys, msg = sandbox.check_data(v)
+    if ok then return nil end
+    return sandbox.path_text(keys) .. ": " .. msg
+  end
+
+  it("is plain data: no functions, no metatables, no tables as keys", function()
+    assert.is_nil(why({ a = { 1, "x", true, 2.5 }, [3] = false }))
+    assert.equal("a.f: expected plain data, got a function", why({ a = { f = print } }))
+    assert.equal("m: expected plain data, got a table with a metatable", why({ m = setmetatable({}, {}) }))
+    assert.equal("k: expected plain data, got a key that is a table", why({ k = { [{}] = 1 } }))
+  end)
+
+  it("nests at most DATA_DEPTH deep, and a table that holds itself does not end", function()
+    local t = {}
+    t.self = t
+    assert.truthy(why({ t = t }):find("nest deeper than 16 levels"))
+    local chain = {}
+    for _ = 1, sandbox.DATA_DEPTH - 1 do chain = { chain } end
+    assert.is_nil(why(chain))
+    assert.truthy(why({ chain }):find("nest deeper"))
+  end)
+
+  it("holds at most DATA_ENTRIES entries, counting a shared table each time it is reached", function()
+    local dag = { "leaf" }
+    for _ = 1, 14 do dag = { dag, dag } end
+    local big = {}
+    for i = 1, 1e6 do big[i] = i end
+    local t0 = os.clock()
+    assert.truthy(why({ dag = dag }):find("at most 10000 entries"))
+    assert.equal("big: a profile holds at most 10000 entries in all its tables", why({ big = big }))
+    assert.truthy(os.clock() - t0 < 0.5, "took " .. (os.clock() - t0))
+  end)
+
+  it("names the same entry on every run", function()
+    assert.equal("a: expected plain data, got a function", why({ b = print, a = print, c = print }))
+  end)
+end)
+
+describe("bounded regions #unit", function()
+  it("stop trusted work on profile data that runs too long, even if it catches the error", function()
+    local t0 = os.clock()
+    -- Finite, so that without a region this returns (after seconds) and fails.
+    local ok, msg = sandbox.bounded("x", function()
+      pcall(function() for _ = 1, 2e9 do end end)
+      for _ = 1, 2e9 do end
+    end)
+    assert.is_nil(ok)
+    assert.equal("profile work takes too long (more than " .. sandbox.CPU_LIMIT .. " s of CPU time)", msg)
+    assert.truthy(os.clock() - t0 < sandbox.CPU_LIMIT + 1)
+    -- Nothing is left watching the code that runs after.
+    assert.is_nil(debug.gethook())
+    local n = 0
+    for i = 1, 1e7 do n = n + i end
+    assert.equal(5e13 + 5e6, n)
+  end)
+
+  it("give lunshare's own state back when their limit comes while a profile runs", function()
+    -- A loop of concatenations: only CPU time stops it, the region's and the profile's at
+    -- about the same moment.
+    for _ = 1, 3 do
+      sandbox.bounded("x", eval, "local s = ('x'):rep(1 << 24)\nfor i = 1, 1e9 do local _ = s .. i end")
+      assert.equal(string, getmetatable("").__index)
+      assert.is_true(collectgarbage("isrunning"))
+      assert.has_error(function() require("lunshare.core").memory_limit(nil) end, "memory_limit: no limit is installed")
+      assert.equal("ab", (("a"):gsub("a", "ab")))
+    end
+  end)
+
+  it("stop trusted work that uses too much memory, and free it again", function()
+    local ok, msg = sandbox.bounded("x", function()
+      local t = {}
+      for i = 1, 300 do t[i] = ("x"):rep(1 << 20) .. i end
+    end)
+    assert.is_nil(ok)
+    assert.equal("profile work uses too much memory (more than 128 MiB)", msg)
+    collectgarbage()
+    assert.equal(1 << 24, #("x"):rep(1 << 24))
+  end)
+
+  it("pass results and errors through, and nest into the region already running", function()
+    assert.same({ true, 1, 2 }, { sandbox.bounded("x", function() return 1, 2 end) })
+    assert.same(table.pack(true, nil, 3), table.pack(sandbox.bounded("x", function() return nil, 3 end)))
+    assert.has_error(function() sandbox.bounded("x", function() error({ code = 7 }) end) end)
+    assert.same({ true, true, 3 }, { sandbox.bounded("x", function() return sandbox.bounded("y", function() return 3 end) end) })
+  end)
+
+  it("share one instruction budget among the profiles evaluated inside", function()
+    local busy = "local n = 0 for i = 1, 2e6 do n = n + i end return { n }"
+    assert.is_table(eval(busy))
+    assert.is_table(eval(busy))
+    local ok, r1, r2 = sandbox.bounded("x", function()
+      local a = { eval(busy) }
+      local b = { eval(busy) }
+      return a, b
+    end)
+    assert.is_true(ok)
+    assert.is_table(r1[1])
+    assert.is_nil(r2[1])
+    assert.truthy(r2[2].msg:find("runs too long"), r2[2].msg)
+  end)
+
+  it("hold the plan of require 'lunshare' as they hold explain", function()
+    local lunshare = require "lunshare"
+    local real = lunshare.planner
+    -- A planner that works for seconds (finite, so that without a region this fails).
+    lunshare.planner = { context = real.context, build = function() for _ = 1, 2e9 do end return {} end }
+    local ok, plan, err = pcall(lunshare.plan, { _file = "p.lua" })
+    lunshare.planner = real
+    assert.is_true(ok)
+    assert.is_nil(plan)
+    assert.equal("p.lua: profile work takes too long (more than " .. sandbox.CPU_LIMIT .. " s of CPU time)", err)
+  end)
+
+  it("end the process with one line past the hard CPU limit, in a C call no hook reaches", function()
+    local cmd = "LUA_CPATH='" .. (os.getenv("LUA_CPATH") or "") .. "' lua5.4 -e " ..
+      "\"local core = require 'lunshare.core'; core.cpu_bounded(0.3, 'lunshare: stopped', 0, '', string.rep, '', 1 << 62)\" " ..
+      "2>&1; echo \"status $?\""
+    local t0 = os.time()
+    local out = io.popen(cmd):read("a")
+    assert.equal("lunshare: stopped\nstatus 2\n", out)
+    assert.truthy(os.time() - t0 < 5)
   end)
 end)

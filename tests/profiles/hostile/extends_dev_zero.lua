@@ -1,0 +1,2 @@
+-- Extends a file that never ends.
+return { extends = "/dev/zero" }
