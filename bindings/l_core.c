@@ -14,6 +14,22 @@ int lsh_l_fail(lua_State *L, struct lsh_err *err)
 	return 3;
 }
 
+int lsh_l_result(lua_State *L, int r, struct lsh_err *err)
+{
+	if (r < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+int lsh_l_handle(lua_State *L, struct lsh_l_fd *h, int fd, struct lsh_err *err)
+{
+	if (fd < 0)
+		return lsh_l_fail(L, err);
+	h->fd = fd;
+	return 1;
+}
+
 void lsh_l_check_keys(lua_State *L, int idx, const char *const *allowed)
 {
 	idx = lua_absindex(L, idx);

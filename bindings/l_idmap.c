@@ -30,10 +30,7 @@ static int l_write_idmap(lua_State *L)
 	lsh_l_check_nargs(L, 4);
 	int rc = helper ? lsh_idmap_helper(strcmp(helper, "") ? helper : NULL, pid, kind, r, (size_t)n, &err)
 			: lsh_idmap_write(pid, kind, r, (size_t)n, &err);
-	if (rc < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	return lsh_l_result(L, rc, err);
 }
 
 static int l_setgroups(lua_State *L)
@@ -41,10 +38,8 @@ static int l_setgroups(lua_State *L)
 	struct lsh_err *err = NULL;
 	pid_t pid = (pid_t)luaL_checkinteger(L, 1);
 	luaL_checktype(L, 2, LUA_TBOOLEAN);
-	if (lsh_idmap_setgroups(pid, lua_toboolean(L, 2), &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_idmap_setgroups(pid, lua_toboolean(L, 2), &err);
+	return lsh_l_result(L, r, err);
 }
 
 /* subid(user, uid [, path]) -> start, count | false */

@@ -25,14 +25,6 @@ static uint64_t check_attrs(lua_State *L, int idx)
 	return a;
 }
 
-static int push_handle_result(lua_State *L, struct lsh_l_fd *h, int fd, struct lsh_err *err)
-{
-	if (fd < 0)
-		return lsh_l_fail(L, err);
-	h->fd = fd;
-	return 1;
-}
-
 /* make_private(path [, recursive = true]) -> true | nil, msg, errno */
 static int l_make_private(lua_State *L)
 {
@@ -40,10 +32,8 @@ static int l_make_private(lua_State *L)
 	const char *path = luaL_checkstring(L, 1);
 	int rec = lua_isnoneornil(L, 2) ? 1 : lua_toboolean(L, 2);
 	lsh_l_check_nargs(L, 2);
-	if (lsh_mount_make_private(path, rec, &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_mount_make_private(path, rec, &err);
+	return lsh_l_result(L, r, err);
 }
 
 /* umount(path) -> true | nil, msg, errno: detaches the mount on path (umount -l). */
@@ -52,10 +42,8 @@ static int l_umount(lua_State *L)
 	struct lsh_err *err = NULL;
 	const char *path = luaL_checkstring(L, 1);
 	lsh_l_check_nargs(L, 1);
-	if (lsh_mount_detach(path, &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_mount_detach(path, &err);
+	return lsh_l_result(L, r, err);
 }
 
 /* pivot_root(new_root, put_old) -> true | nil, msg, errno */
@@ -64,10 +52,8 @@ static int l_pivot_root(lua_State *L)
 	struct lsh_err *err = NULL;
 	const char *n = luaL_checkstring(L, 1), *o = luaL_checkstring(L, 2);
 	lsh_l_check_nargs(L, 2);
-	if (lsh_mount_pivot_root(n, o, &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_mount_pivot_root(n, o, &err);
+	return lsh_l_result(L, r, err);
 }
 
 /* enter_root(fd) -> true | nil, msg, errno: pivot into fd and detach the old root. */
@@ -76,10 +62,8 @@ static int l_enter_root(lua_State *L)
 	struct lsh_err *err = NULL;
 	int fd = lsh_l_tofd(L, 1);
 	lsh_l_check_nargs(L, 1);
-	if (lsh_mount_enter_root(fd, &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_mount_enter_root(fd, &err);
+	return lsh_l_result(L, r, err);
 }
 
 /* open_in_root(rootfd, path) -> path handle (O_PATH, RESOLVE_IN_ROOT) */
@@ -91,7 +75,7 @@ static int l_open_in_root(lua_State *L)
 	lsh_l_check_nargs(L, 2);
 	struct lsh_l_fd *h = lsh_l_newfd(L, "path");
 	int fd = lsh_mount_open_in_root(root, path, O_PATH, &err);
-	return push_handle_result(L, h, fd, err);
+	return lsh_l_handle(L, h, fd, err);
 }
 
 /* mount_target(rootfd, path [, "dir" | "file" | "none" [, mode]]) -> path handle */
@@ -106,7 +90,7 @@ static int l_mount_target(lua_State *L)
 	lsh_l_check_nargs(L, 4);
 	struct lsh_l_fd *h = lsh_l_newfd(L, "path");
 	int fd = lsh_mount_target(root, path, (enum lsh_mount_node)node, mode, &err);
-	return push_handle_result(L, h, fd, err);
+	return lsh_l_handle(L, h, fd, err);
 }
 
 /* clone_tree(path | fd [, recursive = true]) -> mount handle (detached) */
@@ -123,7 +107,7 @@ static int l_clone_tree(lua_State *L)
 	lsh_l_check_nargs(L, 2);
 	struct lsh_l_fd *h = lsh_l_newfd(L, "mount");
 	int fd = lsh_mount_clone_tree(dirfd, path, rec, &err);
-	return push_handle_result(L, h, fd, err);
+	return lsh_l_handle(L, h, fd, err);
 }
 
 /* mount_setattr(mount, { set = {…}, clear = {…}, recursive = bool, userns = fd }) -> true */
@@ -144,10 +128,8 @@ static int l_mount_setattr(lua_State *L)
 	int userns = -1;
 	if (lua_getfield(L, 2, "userns") != LUA_TNIL)
 		userns = lsh_l_tofd(L, -1);
-	if (lsh_mount_setattr(mfd, set, clr, rec, userns, &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_mount_setattr(mfd, set, clr, rec, userns, &err);
+	return lsh_l_result(L, r, err);
 }
 
 /* move_mount(mount, target) -> true: attaches a detached mount on a path handle. */
@@ -156,10 +138,8 @@ static int l_move_mount(lua_State *L)
 	struct lsh_err *err = NULL;
 	int from = lsh_l_tofd(L, 1), to = lsh_l_tofd(L, 2);
 	lsh_l_check_nargs(L, 2);
-	if (lsh_mount_attach(from, to, &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_mount_attach(from, to, &err);
+	return lsh_l_result(L, r, err);
 }
 
 /* new_fs(fstype [, { "key=value", "flag", … } [, { attrs… }]]) -> mount handle (detached) */
@@ -184,7 +164,7 @@ static int l_new_fs(lua_State *L)
 	lsh_l_check_nargs(L, 3);
 	struct lsh_l_fd *h = lsh_l_newfd(L, "mount");
 	int fd = lsh_mount_new_fs(fstype, fstype, opts, attrs, &err);
-	return push_handle_result(L, h, fd, err);
+	return lsh_l_handle(L, h, fd, err);
 }
 
 void lsh_l_open_mount(lua_State *L)

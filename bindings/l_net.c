@@ -77,14 +77,6 @@ static struct lsh_nl *check_nl(lua_State *L, int idx)
 	return h->nl;
 }
 
-static int ok_or_fail(lua_State *L, int r, struct lsh_err *err)
-{
-	if (r < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
-}
-
 /* netlink([where]) -> handle | nil, msg, errno */
 static int l_netlink(lua_State *L)
 {
@@ -161,7 +153,7 @@ static int nl_link_add(lua_State *L)
 	r = lsh_nl_link_add(nl, &sp, &err);
 	if (tmp >= 0)
 		close(tmp);
-	return ok_or_fail(L, r, err);
+	return lsh_l_result(L, r, err);
 }
 
 static int nl_link_del(lua_State *L)
@@ -169,7 +161,7 @@ static int nl_link_del(lua_State *L)
 	struct lsh_err *err = NULL;
 	struct lsh_nl *nl = check_nl(L, 1);
 	int rc = lsh_nl_link_del(nl, luaL_checkstring(L, 2), &err);
-	return ok_or_fail(L, rc, err);
+	return lsh_l_result(L, rc, err);
 }
 
 static int nl_link_index(lua_State *L)
@@ -218,7 +210,7 @@ static int nl_link_set(lua_State *L)
 	r = lsh_nl_link_set(nl, name, &c, &err);
 	if (tmp >= 0)
 		close(tmp);
-	return ok_or_fail(L, r, err);
+	return lsh_l_result(L, r, err);
 }
 
 static int nl_addr(lua_State *L, int add)
@@ -228,7 +220,7 @@ static int nl_addr(lua_State *L, int add)
 	const char *dev = luaL_checkstring(L, 2), *cidr = luaL_checkstring(L, 3);
 	lsh_l_check_nargs(L, 3);
 	int r = add ? lsh_nl_addr_add(nl, dev, cidr, &err) : lsh_nl_addr_del(nl, dev, cidr, &err);
-	return ok_or_fail(L, r, err);
+	return lsh_l_result(L, r, err);
 }
 
 static int nl_addr_add(lua_State *L) { return nl_addr(L, 1); }
@@ -246,7 +238,7 @@ static int nl_route(lua_State *L, int add)
 	const char *via = opt_field_str(L, 2, "via");
 	const char *dev = opt_field_str(L, 2, "dev");
 	int r = add ? lsh_nl_route_add(nl, dst, via, dev, &err) : lsh_nl_route_del(nl, dst, via, dev, &err);
-	return ok_or_fail(L, r, err);
+	return lsh_l_result(L, r, err);
 }
 
 static int nl_route_add(lua_State *L) { return nl_route(L, 1); }
@@ -374,7 +366,7 @@ static int l_netns_create(lua_State *L)
 	const char *name = luaL_checkstring(L, 1), *dir;
 	int dfd = netns_dir(L, 2, &dir);
 	int rc = dfd >= 0 ? lsh_netns_create_at(dfd, name, &err) : lsh_netns_create(dir, name, &err);
-	return ok_or_fail(L, rc, err);
+	return lsh_l_result(L, rc, err);
 }
 
 static int l_netns_delete(lua_State *L)
@@ -383,7 +375,7 @@ static int l_netns_delete(lua_State *L)
 	const char *name = luaL_checkstring(L, 1), *dir;
 	int dfd = netns_dir(L, 2, &dir);
 	int rc = dfd >= 0 ? lsh_netns_delete_at(dfd, name, &err) : lsh_netns_delete(dir, name, &err);
-	return ok_or_fail(L, rc, err);
+	return lsh_l_result(L, rc, err);
 }
 
 static int l_netns_open(lua_State *L)
@@ -393,10 +385,7 @@ static int l_netns_open(lua_State *L)
 	int dfd = netns_dir(L, 2, &dir);
 	struct lsh_l_fd *h = lsh_l_newfd(L, "netns");
 	int fd = dfd >= 0 ? lsh_netns_open_at(dfd, name, &err) : lsh_netns_open(dir, name, &err);
-	if (fd < 0)
-		return lsh_l_fail(L, err);
-	h->fd = fd;
-	return 1;
+	return lsh_l_handle(L, h, fd, err);
 }
 
 static int l_netns_list(lua_State *L)

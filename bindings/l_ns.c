@@ -52,10 +52,8 @@ static int l_ns_kinds(lua_State *L)
 static int l_unshare(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	if (lsh_ns_unshare(check_kinds(L, 1), &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_ns_unshare(check_kinds(L, 1), &err);
+	return lsh_l_result(L, r, err);
 }
 
 static int l_ns_open(lua_State *L)
@@ -66,10 +64,7 @@ static int l_ns_open(lua_State *L)
 	lsh_l_check_nargs(L, 2);
 	struct lsh_l_fd *h = lsh_l_newfd(L, "namespace");
 	int fd = lsh_ns_open(pid, k, &err);
-	if (fd < 0)
-		return lsh_l_fail(L, err);
-	h->fd = fd;
-	return 1;
+	return lsh_l_handle(L, h, fd, err);
 }
 
 /* setns(fd [, kinds…]): a namespace fd alone, or a pidfd with the kinds to enter. */
@@ -78,10 +73,8 @@ static int l_setns(lua_State *L)
 	struct lsh_err *err = NULL;
 	int fd = lsh_l_tofd(L, 1);
 	unsigned long flags = lua_gettop(L) >= 2 ? check_kinds(L, 2) : 0;
-	if (lsh_ns_enter(fd, flags, &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_ns_enter(fd, flags, &err);
+	return lsh_l_result(L, r, err);
 }
 
 /* ns_id(pid, kind) -> "dev:inode" string (comparable with ==), dev, inode */

@@ -1,4 +1,5 @@
 /* Processes from Lua: clone into namespaces, pidfds, wait, signals, exec, names, time. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,21 +52,16 @@ static int l_pidfd_open(lua_State *L)
 	lsh_l_check_nargs(L, 1);
 	struct lsh_l_fd *h = lsh_l_newfd(L, "pidfd");
 	int fd = lsh_proc_pidfd(pid, &err);
-	if (fd < 0)
-		return lsh_l_fail(L, err);
-	h->fd = fd;
-	return 1;
+	return lsh_l_handle(L, h, fd, err);
 }
 
 static int l_kill(lua_State *L)
 {
 	struct lsh_err *err = NULL;
 	int fd = lsh_l_tofd(L, 1);
-	int sig = (int)luaL_optinteger(L, 2, 15);
-	if (lsh_proc_signal(fd, sig, &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int sig = (int)luaL_optinteger(L, 2, SIGTERM);
+	int r = lsh_proc_signal(fd, sig, &err);
+	return lsh_l_result(L, r, err);
 }
 
 /* wait(pidfd [, nohang]) -> exit code (128+N for a signal), raw status; false if running */
@@ -125,38 +121,30 @@ static int l_exit(lua_State *L)
 static int l_setsid(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	if (lsh_proc_setsid(&err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_proc_setsid(&err);
+	return lsh_l_result(L, r, err);
 }
 
 static int l_sethostname(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	if (lsh_uts_set_hostname(luaL_checkstring(L, 1), &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_uts_set_hostname(luaL_checkstring(L, 1), &err);
+	return lsh_l_result(L, r, err);
 }
 
 static int l_setdomainname(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	if (lsh_uts_set_domainname(luaL_checkstring(L, 1), &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_uts_set_domainname(luaL_checkstring(L, 1), &err);
+	return lsh_l_result(L, r, err);
 }
 
 /* timens(monotonic_seconds, boottime_seconds): a new time namespace for this process. */
 static int l_timens(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	if (lsh_timens_enter_new(luaL_optinteger(L, 1, 0), luaL_optinteger(L, 2, 0), &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_timens_enter_new(luaL_optinteger(L, 1, 0), luaL_optinteger(L, 2, 0), &err);
+	return lsh_l_result(L, r, err);
 }
 
 /* close_fds({keep…}): closes every fd >= 3 but those listed. */
@@ -175,20 +163,16 @@ static int l_close_fds(lua_State *L)
 			lua_pop(L, 1);
 		}
 	}
-	if (lsh_proc_close_fds(keep, n, &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_proc_close_fds(keep, n, &err);
+	return lsh_l_result(L, r, err);
 }
 
 /* pdeathsig(sig): the signal this process gets when its parent dies. */
 static int l_pdeathsig(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	if (lsh_proc_pdeathsig((int)luaL_checkinteger(L, 1), getppid(), &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_proc_pdeathsig((int)luaL_checkinteger(L, 1), getppid(), &err);
+	return lsh_l_result(L, r, err);
 }
 
 void lsh_l_open_proc(lua_State *L)

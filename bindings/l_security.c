@@ -49,16 +49,6 @@ static int l_rlimit_number(lua_State *L)
 	return push_number_or_nil(L, lsh_rlimit_from_name(luaL_checkstring(L, 1)));
 }
 
-/* Call as `int r = lsh_x(…, &err); return done(L, r, err);`: err must be read after the
- * call, which an argument list does not guarantee. */
-static int done(lua_State *L, int r, struct lsh_err *err)
-{
-	if (r < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
-}
-
 /* seccomp_check(rules) -> true | nil, msg, errno */
 static int l_seccomp_check(lua_State *L)
 {
@@ -66,7 +56,7 @@ static int l_seccomp_check(lua_State *L)
 	size_t n;
 	const char **v = check_strings(L, 1, &n);
 	int r = lsh_seccomp_check(v, n, &err);
-	return done(L, r, err);
+	return lsh_l_result(L, r, err);
 }
 
 /* seccomp_load(rules) -> true | nil, msg, errno (for this process: the REPL, scripts) */
@@ -76,7 +66,7 @@ static int l_seccomp_load(lua_State *L)
 	size_t n;
 	const char **v = check_strings(L, 1, &n);
 	int r = lsh_seccomp_load(v, n, &err);
-	return done(L, r, err);
+	return lsh_l_result(L, r, err);
 }
 
 /* caps_restrict(keep, lock_securebits) -> true | nil, msg, errno */
@@ -87,7 +77,7 @@ static int l_caps_restrict(lua_State *L)
 	const char **v = check_strings(L, 1, &n);
 	int lock = lua_toboolean(L, 2);
 	int r = lsh_caps_restrict(v, n, lock, &err);
-	return done(L, r, err);
+	return lsh_l_result(L, r, err);
 }
 
 static int l_no_new_privs(lua_State *L)
@@ -95,7 +85,7 @@ static int l_no_new_privs(lua_State *L)
 	struct lsh_err *err = NULL;
 	lsh_l_check_nargs(L, 0);
 	int r = lsh_caps_no_new_privs(&err);
-	return done(L, r, err);
+	return lsh_l_result(L, r, err);
 }
 
 /* rlimit_set(name, soft, hard) with -1 for unlimited */
@@ -106,7 +96,7 @@ static int l_rlimit_set(lua_State *L)
 	lua_Integer soft = luaL_checkinteger(L, 2);
 	lua_Integer hard = luaL_optinteger(L, 3, soft);
 	int r = lsh_rlimit_set(name, soft, hard, &err);
-	return done(L, r, err);
+	return lsh_l_result(L, r, err);
 }
 
 /* seccomp_syscalls() -> { name, … } of the native architecture, for suggestions */
@@ -137,7 +127,7 @@ static int l_set_ids(lua_State *L)
 	lua_Integer gid = luaL_checkinteger(L, 2);
 	lsh_l_check_nargs(L, 2);
 	int r = lsh_caps_set_ids((uid_t)uid, (gid_t)gid, &err);
-	return done(L, r, err);
+	return lsh_l_result(L, r, err);
 }
 
 static int l_keyring_new_session(lua_State *L)
@@ -145,7 +135,7 @@ static int l_keyring_new_session(lua_State *L)
 	struct lsh_err *err = NULL;
 	lsh_l_check_nargs(L, 0);
 	int r = lsh_keyring_new_session(&err);
-	return done(L, r, err);
+	return lsh_l_result(L, r, err);
 }
 
 /* ---- cgroups: a "lunshare.Cgroup" handle removes its cgroup on close, __close, __gc ---- */
@@ -176,7 +166,7 @@ static int cg_attach(lua_State *L)
 	struct cgroup_box *b = check_cgroup(L);
 	pid_t pid = (pid_t)luaL_checkinteger(L, 2);
 	int r = lsh_cgroup_attach(b->cg, pid, &err);
-	return done(L, r, err);
+	return lsh_l_result(L, r, err);
 }
 
 static int cg_oom_killed(lua_State *L)

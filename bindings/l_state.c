@@ -80,10 +80,7 @@ static int l_statedir(lua_State *L)
 	struct lsh_l_fd *h = lsh_l_newfd(L, "statedir");
 	struct lsh_err *err = NULL;
 	int fd = lsh_statedir_open(root, path, create ? LSH_STATEDIR_CREATE : 0, &err);
-	if (fd < 0)
-		return lsh_l_fail(L, err);
-	h->fd = fd;
-	return 1;
+	return lsh_l_handle(L, h, fd, err);
 }
 
 /* statedir_prune(root, path) -> count | nil, msg, errno */
@@ -123,10 +120,8 @@ static int l_state_write(lua_State *L)
 	int how = luaL_checkoption(L, 4, NULL, hows);
 	lsh_l_check_nargs(L, 4);
 	struct lsh_err *err = NULL;
-	if (lsh_statedir_write(dir, name, text, len, (enum lsh_state_how)how, &err) < 0)
-		return lsh_l_fail(L, err);
-	lua_pushboolean(L, 1);
-	return 1;
+	int r = lsh_statedir_write(dir, name, text, len, (enum lsh_state_how)how, &err);
+	return lsh_l_result(L, r, err);
 }
 
 /* state_remove(dir, name) -> true (removed) | false (there was none) | nil, msg, errno */

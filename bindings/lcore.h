@@ -12,6 +12,10 @@
 
 /* Pushes nil, message, errno, frees err, and returns 3 (for `return lsh_l_fail(L, err);`). */
 int lsh_l_fail(lua_State *L, struct lsh_err *err);
+/* A primitive's result in the io library's style: true when r >= 0, else what lsh_l_fail
+ * pushes. Call as `int r = lsh_x(…, &err); return lsh_l_result(L, r, err);`: err must be
+ * read after the call, which an argument list does not guarantee. */
+int lsh_l_result(lua_State *L, int r, struct lsh_err *err);
 /* Raises "bad argument" unless every key of the table at idx is in the NULL-terminated list. */
 void lsh_l_check_keys(lua_State *L, int idx, const char *const *allowed);
 /* Raises unless there are at most n arguments. */
@@ -26,6 +30,9 @@ struct lsh_l_fd {
 /* Creates a closed handle first, so that a raise leaks nothing; the caller then stores fd. */
 struct lsh_l_fd *lsh_l_newfd(lua_State *L, const char *kind);
 struct lsh_l_fd *lsh_l_checkfd(lua_State *L, int idx);
+/* A primitive's fd in a handle: h (made with lsh_l_newfd before the fd existed, so on the
+ * stack already) takes fd and is the result; or what lsh_l_fail pushes when fd < 0. */
+int lsh_l_handle(lua_State *L, struct lsh_l_fd *h, int fd, struct lsh_err *err);
 /* An fd argument: a handle or a plain integer. */
 int lsh_l_tofd(lua_State *L, int idx);
 
