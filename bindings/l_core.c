@@ -136,7 +136,7 @@ int luaopen_lunshare_core(lua_State *L)
 	lsh_l_open_plan(L);
 	lsh_l_open_net(L);
 	lsh_l_open_mount(L);
-	lsh_l_open_sandbox(L);
+	lsh_l_open_bounds(L);
 	lsh_l_open_security(L);
 	lsh_l_open_state(L);
 	return 1;

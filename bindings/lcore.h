@@ -44,7 +44,7 @@ void lsh_l_open_proc(lua_State *L);
 void lsh_l_open_plan(lua_State *L);
 void lsh_l_open_net(lua_State *L);
 void lsh_l_open_mount(lua_State *L);
-void lsh_l_open_sandbox(lua_State *L);
+void lsh_l_open_bounds(lua_State *L);
 void lsh_l_open_security(lua_State *L);
 void lsh_l_open_state(lua_State *L);
 

@@ -283,7 +283,7 @@ static int l_cpu_bounded(lua_State *L)
 	return lua_gettop(L) - 4;
 }
 
-void lsh_l_open_sandbox(lua_State *L)
+void lsh_l_open_bounds(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{ "memory_limit", l_memory_limit },
