@@ -34,10 +34,10 @@ local function fail(code, msg)
 end
 M.fail = fail
 
--- Runs fn(...) within the bounds on work with profile data (sandbox.bounded), for the
+-- Runs fn(...) within the bounds on work with profile data (evaluator.bounded), for the
 -- profiles named by label; a bound reached is a profile error.
 local function bounded(label, fn, ...)
-  local res = table.pack(require("lunshare.sandbox").bounded(label, fn, ...))
+  local res = table.pack(require("lunshare.evaluator").bounded(label, fn, ...))
   if not res[1] then fail(EXIT_USAGE, label .. ": " .. res[2]) end
   return table.unpack(res, 2, res.n)
 end
@@ -189,9 +189,9 @@ function M.check(args)
   local profile = require "lunshare.profile"
   local schema = require "lunshare.schema"
   local bad = false
-  local sandbox = require "lunshare.sandbox"
+  local evaluator = require "lunshare.evaluator"
   for _, name in ipairs(names) do
-    local ok, res = sandbox.bounded(name, function()
+    local ok, res = evaluator.bounded(name, function()
       local p, errs = profile.load(name, { set = set })
       local lines = {}
       if not p then

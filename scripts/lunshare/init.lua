@@ -39,7 +39,7 @@ function M.plan(profile, argv, opts)
     if not p then return nil, table.concat(errs, "\n") end
     profile = p
   end
-  local res = table.pack(require("lunshare.sandbox").bounded(profile._file or "profile",
+  local res = table.pack(require("lunshare.evaluator").bounded(profile._file or "profile",
     M.planner.build, profile, M.planner.context(argv)))
   if not res[1] then return nil, (profile._file or "profile") .. ": " .. res[2] end
   return table.unpack(res, 2, res.n)

@@ -1,9 +1,9 @@
--- Loading profiles: find them on the profile path, evaluate them safely (sandbox.lua),
+-- Loading profiles: find them on the profile path, evaluate them safely (evaluator.lua),
 -- follow `extends` (compose.lua), resolve parameters, remember where every entry came
 -- from (source_map.lua) and check the result against the schema. Loading only builds
 -- data: nothing here writes, and nothing a profile does can reach the system.
 local util = require "lunshare.util"
-local sandbox = require "lunshare.sandbox"
+local evaluator = require "lunshare.evaluator"
 local source_map = require "lunshare.source_map"
 local compose = require "lunshare.compose"
 local params = require "lunshare.params"
@@ -157,13 +157,13 @@ local function not_a_profile(msg)
   return "syntax error: " .. syntax .. why
 end
 
--- Whether value is plain data of bounded size (sandbox.check_data); if not, the error
+-- Whether value is plain data of bounded size (evaluator.check_data); if not, the error
 -- names the entry where it stops being so.
 function plain(value, file, map, L)
-  local ok, keys, why = sandbox.check_data(value)
+  local ok, keys, why = evaluator.check_data(value)
   if ok then return true end
   L.errors[#L.errors + 1] = { file = file, line = map and source_map.line_of(map, keys),
-    path = sandbox.path_text(keys), msg = why }
+    path = evaluator.path_text(keys), msg = why }
   return false
 end
 
@@ -193,9 +193,9 @@ local function load_chain(name, from, stack, L)
   end
   -- Whatever read it, a profile is at most the size the evaluator takes: nothing is
   -- tokenized past that.
-  if #src > sandbox.SOURCE_LIMIT then
+  if #src > evaluator.SOURCE_LIMIT then
     L.errors[#L.errors + 1] = { file = file, path = "",
-      msg = string.format("a profile is at most %d bytes (1 MiB); this one is %d", sandbox.SOURCE_LIMIT, #src) }
+      msg = string.format("a profile is at most %d bytes (1 MiB); this one is %d", evaluator.SOURCE_LIMIT, #src) }
     return nil
   end
   -- The source map is read before the profile runs (its lines serve the errors of
@@ -203,7 +203,7 @@ local function load_chain(name, from, stack, L)
   local okmap, map = pcall(source_map.parse, src)
   if not okmap then map = nil end
   local ctor_lines = setmetatable({}, { __mode = "k" })
-  local value, err = sandbox.evaluate(src, file, names_for(file, map, L), ctor_lines)
+  local value, err = evaluator.evaluate(src, file, names_for(file, map, L), ctor_lines)
   if value == nil and err then
     local msg = err.msg
     if from and not file:match("%.lua$") then msg = not_a_profile(msg) end
@@ -278,13 +278,13 @@ local function load(name, opts)
   return p, file
 end
 
--- Loads and checks a profile by name or path, within the bounds of sandbox.bounded (a
+-- Loads and checks a profile by name or path, within the bounds of evaluator.bounded (a
 -- command that loads more than one profile may hold one region around them all).
 -- opts.set: parameter values by name (from --set). Returns the profile (with _file,
 -- _origins and _warnings beside its fields) and its file, or nil and the list of errors
 -- ({ file, line, path, msg }).
 function M.load(name, opts)
-  local ok, p, file_or_errors, warnings = sandbox.bounded(name, load, name, opts)
+  local ok, p, file_or_errors, warnings = evaluator.bounded(name, load, name, opts)
   if not ok then return nil, { { file = name, path = "", msg = p } } end
   return p, file_or_errors, warnings
 end
@@ -293,7 +293,7 @@ end
 function M.evaluate(source, chunkname)
   local L = { errors = {}, declared = {}, set = {} }
   local okmap, map = pcall(source_map.parse, source)
-  local v, err = sandbox.evaluate(source, chunkname, names_for(chunkname, okmap and map or nil, L))
+  local v, err = evaluator.evaluate(source, chunkname, names_for(chunkname, okmap and map or nil, L))
   if v == nil and err then
     return nil, chunkname .. (err.line and (":" .. err.line) or "") .. ": " .. err.msg
   end

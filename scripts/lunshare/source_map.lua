@@ -247,7 +247,7 @@ end
 -- Reads the source: the returned table, the tables bound to names, and the first table
 -- passed to each called name (`params { … }`).
 function M.parse(src)
-  if #src > require("lunshare.sandbox").SOURCE_LIMIT then error("source map: the source is over 1 MiB", 0) end
+  if #src > require("lunshare.evaluator").SOURCE_LIMIT then error("source map: the source is over 1 MiB", 0) end
   local p = setmetatable(M.tokenize(src), Parser)
   local locals, calls, root = {}, {}, nil
   local depth, i = 0, 1
@@ -297,12 +297,12 @@ end
 -- the line of the call.
 function M.annotate(value, src, file, origins, ctor_lines)
   local map = type(src) == "string" and M.parse(src) or src
-  local sandbox = require "lunshare.sandbox"
+  local evaluator = require "lunshare.evaluator"
   -- Bounded like the data it describes: a loaded profile passed check_data already, but
   -- a table handed in by other code may nest without end.
-  local seen, budget = {}, sandbox.DATA_ENTRIES
+  local seen, budget = {}, evaluator.DATA_ENTRIES
   local function walk(t, node, line, depth)
-    if seen[t] or depth > sandbox.DATA_DEPTH then return end
+    if seen[t] or depth > evaluator.DATA_DEPTH then return end
     seen[t] = true
     local o = origins[t] or {}
     origins[t] = o

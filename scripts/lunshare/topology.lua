@@ -106,7 +106,7 @@ function M.load(file)
   if not src then return nil, { err } end
   -- The profile sandbox (data and pure helpers, bounded), without the profile language's
   -- modules: a topology has no constructors, and `net up` starts faster for it.
-  local t, perr = require("lunshare.sandbox").evaluate(src, file, {})
+  local t, perr = require("lunshare.evaluator").evaluate(src, file, {})
   if t == nil and perr then
     return nil, { file .. (perr.line and (":" .. perr.line) or "") .. ": " .. perr.msg }
   end

@@ -1,20 +1,20 @@
 -- Safe evaluation of profile source: what a profile can reach and the limits it cannot
 -- escape. #unit
-local sandbox = require "lunshare.sandbox"
+local evaluator = require "lunshare.evaluator"
 local H = require "helpers"
 
 local function eval(src)
-  return sandbox.evaluate(src, "t.lua", {})
+  return evaluator.evaluate(src, "t.lua", {})
 end
 
-describe("sandbox #unit", function()
+describe("evaluator #unit", function()
   it("evaluates plain data and pure helpers", function()
     local v = eval("return { n = math.max(1, 2), s = ('a'):upper(), t = table.concat({ 'x', 'y' }, ','), " ..
       "u = utf8.char(72), f = string.format('%d', 3) }")
     assert.same({ n = 2, s = "A", t = "x,y", u = "H", f = "3" }, v)
   end)
 
-  for name in pairs(sandbox.FORBIDDEN) do
+  for name in pairs(evaluator.FORBIDDEN) do
     it("refuses " .. name .. " with a reason", function()
       local v, err = eval("local x = " .. name .. "\nreturn {}")
       assert.is_nil(v)
@@ -94,7 +94,7 @@ describe("sandbox #unit", function()
   end)
 
   it("counts the worst case of a pattern: repetitions, %b, back-references, ?, and where it may start", function()
-    local function reps(pat, anchor) return select(2, sandbox.pattern_steps(10, pat, anchor)) end
+    local function reps(pat, anchor) return select(2, evaluator.pattern_steps(10, pat, anchor)) end
     assert.equal(0, reps("^abc", true))
     assert.equal(1, reps("abc", true))
     assert.equal(1, reps("^abc", false))
@@ -106,10 +106,10 @@ describe("sandbox #unit", function()
     assert.equal(0, reps("^%f[%w]", true))
     assert.equal(2, reps("^(a*)%1", true))
     -- An optional item doubles the work, a repetition multiplies it by the subject's length.
-    assert.equal(2 * sandbox.pattern_steps(10, "^a.b", true), sandbox.pattern_steps(10, "^a?b", true))
-    assert.equal(11 * sandbox.pattern_steps(10, "^a.b", true), sandbox.pattern_steps(10, "^a*b", true))
+    assert.equal(2 * evaluator.pattern_steps(10, "^a.b", true), evaluator.pattern_steps(10, "^a?b", true))
+    assert.equal(11 * evaluator.pattern_steps(10, "^a.b", true), evaluator.pattern_steps(10, "^a*b", true))
     -- Each attempt may compare the whole pattern.
-    assert.equal(11 * 11, sandbox.pattern_steps(10, ("a"):rep(10), false))
+    assert.equal(11 * 11, evaluator.pattern_steps(10, ("a"):rep(10), false))
   end)
 
   it("counts back-references, which compare a whole capture at each attempt", function()
@@ -142,7 +142,7 @@ describe("sandbox #unit", function()
   it("records the line each constructor call made its table on", function()
     local lines = {}
     local names = { mk = function(x) return { x = x } end }
-    local v = sandbox.evaluate("local t = {}\nfor i = 1, 2 do\n  t[i] = mk(i)\nend\nreturn t", "t.lua", names, lines)
+    local v = evaluator.evaluate("local t = {}\nfor i = 1, 2 do\n  t[i] = mk(i)\nend\nreturn t", "t.lua", names, lines)
     assert.equal(3, lines[v[1]])
     assert.equal(3, lines[v[2]])
   end)
@@ -152,23 +152,23 @@ describe("sandbox #unit", function()
       mk = function(x) if type(x) ~= "string" then error("mk: expected a path", 2) end return {} end,
       mk1 = function() error("mk1: bad") end,
     }
-    local _, err = sandbox.evaluate("return {\n  mk(5),\n}", "t.lua", names)
+    local _, err = evaluator.evaluate("return {\n  mk(5),\n}", "t.lua", names)
     assert.equal(2, err.line)
     assert.equal("mk: expected a path", err.msg)
-    _, err = sandbox.evaluate("return {\n\n  mk1(),\n}", "t.lua", names)
+    _, err = evaluator.evaluate("return {\n\n  mk1(),\n}", "t.lua", names)
     assert.equal(3, err.line)
     assert.equal("mk1: bad", err.msg)
   end)
 
   it("calls constructors directly, so they see the profile as their caller", function()
     local names = { where = function() local i = debug.getinfo(2, "Sl") return { i.source, i.currentline } end }
-    assert.same({ { "=t.lua", 2 } }, sandbox.evaluate("return {\n  where() }", "t.lua", names))
+    assert.same({ { "=t.lua", 2 } }, evaluator.evaluate("return {\n  where() }", "t.lua", names))
   end)
 
   it("keeps constructor lines right after a caught constructor error", function()
     local lines = {}
     local names = { mk = function(x) if not x then error("no") end return { x } end }
-    local v = sandbox.evaluate("pcall(mk)\nlocal t = {}\nfor i = 1, 2 do\n  t[i] = mk(i)\nend\nreturn t", "t.lua", names, lines)
+    local v = evaluator.evaluate("pcall(mk)\nlocal t = {}\nfor i = 1, 2 do\n  t[i] = mk(i)\nend\nreturn t", "t.lua", names, lines)
     assert.equal(4, lines[v[1]])
     assert.equal(4, lines[v[2]])
   end)
@@ -216,18 +216,18 @@ describe("time bounds #unit", function()
     -- A concatenation is one instruction, whatever it copies.
     local t0 = os.clock()
     local _, err = eval("local s = ('x'):rep(1 << 24)\nfor i = 1, 1e6 do\n  local u = s .. i\nend\nreturn {}")
-    assert.equal("profile runs too long (more than " .. sandbox.CPU_LIMIT .. " s of CPU time)", err.msg)
+    assert.equal("profile runs too long (more than " .. evaluator.CPU_LIMIT .. " s of CPU time)", err.msg)
     assert.truthy(err.line == 2 or err.line == 3, tostring(err.line))
-    assert.truthy(os.clock() - t0 < sandbox.CPU_LIMIT + 1, "took " .. (os.clock() - t0))
+    assert.truthy(os.clock() - t0 < evaluator.CPU_LIMIT + 1, "took " .. (os.clock() - t0))
   end)
 
   it("refuses C loops over nothing that no hook could interrupt", function()
     -- In a region: should a guard fail, the backstop ends the run instead of hanging it.
-    local function bounded_eval(src) return select(2, sandbox.bounded("spec", eval, src)) end
+    local function bounded_eval(src) return select(2, evaluator.bounded("spec", eval, src)) end
     local t0 = os.clock()
     assert.equal("", bounded_eval("return ('').rep('', 1 << 50)"))
     assert.equal("", bounded_eval("return string.rep('', 1 << 50, '')"))
-    local _, err = select(2, sandbox.bounded("spec", eval, "local t = {}\nlocal r = table.move(t, 1, 1 << 50, 1)\nreturn r"))
+    local _, err = select(2, evaluator.bounded("spec", eval, "local t = {}\nlocal r = table.move(t, 1, 1 << 50, 1)\nreturn r"))
     assert.equal(2, err.line)
     assert.truthy(err.msg:find("runs too long .*table.move would go past it"), err.msg)
     assert.truthy(os.clock() - t0 < 2)
@@ -265,7 +265,7 @@ describe("guards a profile cannot reach #unit", function()
 
   it("take any count string.rep takes: a float or a numeric string of nothing is nothing", function()
     -- In a region: should the guard fail, the backstop ends the run instead of hanging it.
-    local function bounded_eval(src) return select(2, sandbox.bounded("spec", eval, src)) end
+    local function bounded_eval(src) return select(2, evaluator.bounded("spec", eval, src)) end
     local t0 = os.clock()
     assert.equal("", bounded_eval("return string.rep('', 2^62)"))
     assert.equal("", bounded_eval("return (''):rep(2^62, '')"))
@@ -279,16 +279,16 @@ describe("guards a profile cannot reach #unit", function()
   end)
 
   it("refuse a source over 1 MiB before reading it", function()
-    local _, err = eval("return {}" .. (" "):rep(sandbox.SOURCE_LIMIT))
-    assert.equal("a profile is at most 1048576 bytes (1 MiB); this one is " .. (sandbox.SOURCE_LIMIT + 9), err.msg)
+    local _, err = eval("return {}" .. (" "):rep(evaluator.SOURCE_LIMIT))
+    assert.equal("a profile is at most 1048576 bytes (1 MiB); this one is " .. (evaluator.SOURCE_LIMIT + 9), err.msg)
   end)
 end)
 
 describe("the shape of a profile's data #unit", function()
   local function why(v)
-    local ok, keys, msg = sandbox.check_data(v)
+    local ok, keys, msg = evaluator.check_data(v)
     if ok then return nil end
-    return sandbox.path_text(keys) .. ": " .. msg
+    return evaluator.path_text(keys) .. ": " .. msg
   end
 
   it("is plain data: no functions, no metatables, no tables as keys", function()
@@ -303,7 +303,7 @@ describe("the shape of a profile's data #unit", function()
     t.self = t
     assert.truthy(why({ t = t }):find("nest deeper than 16 levels"))
     local chain = {}
-    for _ = 1, sandbox.DATA_DEPTH - 1 do chain = { chain } end
+    for _ = 1, evaluator.DATA_DEPTH - 1 do chain = { chain } end
     assert.is_nil(why(chain))
     assert.truthy(why({ chain }):find("nest deeper"))
   end)
@@ -328,13 +328,13 @@ describe("bounded regions #unit", function()
   it("stop trusted work on profile data that runs too long, even if it catches the error", function()
     local t0 = os.clock()
     -- Finite, so that without a region this returns (after seconds) and fails.
-    local ok, msg = sandbox.bounded("x", function()
+    local ok, msg = evaluator.bounded("x", function()
       pcall(function() for _ = 1, 2e9 do end end)
       for _ = 1, 2e9 do end
     end)
     assert.is_nil(ok)
-    assert.equal("profile work takes too long (more than " .. sandbox.CPU_LIMIT .. " s of CPU time)", msg)
-    assert.truthy(os.clock() - t0 < sandbox.CPU_LIMIT + 1)
+    assert.equal("profile work takes too long (more than " .. evaluator.CPU_LIMIT .. " s of CPU time)", msg)
+    assert.truthy(os.clock() - t0 < evaluator.CPU_LIMIT + 1)
     -- Nothing is left watching the code that runs after.
     assert.is_nil(debug.gethook())
     local n = 0
@@ -346,7 +346,7 @@ describe("bounded regions #unit", function()
     -- A loop of concatenations: only CPU time stops it, the region's and the profile's at
     -- about the same moment.
     for _ = 1, 3 do
-      sandbox.bounded("x", eval, "local s = ('x'):rep(1 << 24)\nfor i = 1, 1e9 do local _ = s .. i end")
+      evaluator.bounded("x", eval, "local s = ('x'):rep(1 << 24)\nfor i = 1, 1e9 do local _ = s .. i end")
       assert.equal(string, getmetatable("").__index)
       assert.is_true(collectgarbage("isrunning"))
       assert.has_error(function() require("lunshare.core").memory_limit(nil) end, "memory_limit: no limit is installed")
@@ -357,13 +357,13 @@ describe("bounded regions #unit", function()
   it("stop trusted work that uses too much memory, and free it again", function()
     -- Where page faults are dear (a VM), 128 MiB can cost a second of CPU: the time
     -- limits are raised here so that the memory bound is the one this case meets.
-    local cpu, hard = sandbox.CPU_LIMIT, sandbox.HARD_CPU_LIMIT
-    sandbox.CPU_LIMIT, sandbox.HARD_CPU_LIMIT = 20, 40
-    local ok, msg = sandbox.bounded("x", function()
+    local cpu, hard = evaluator.CPU_LIMIT, evaluator.HARD_CPU_LIMIT
+    evaluator.CPU_LIMIT, evaluator.HARD_CPU_LIMIT = 20, 40
+    local ok, msg = evaluator.bounded("x", function()
       local t = {}
       for i = 1, 300 do t[i] = ("x"):rep(1 << 20) .. i end
     end)
-    sandbox.CPU_LIMIT, sandbox.HARD_CPU_LIMIT = cpu, hard
+    evaluator.CPU_LIMIT, evaluator.HARD_CPU_LIMIT = cpu, hard
     assert.is_nil(ok)
     assert.equal("profile work uses too much memory (more than 128 MiB)", msg)
     collectgarbage()
@@ -371,17 +371,17 @@ describe("bounded regions #unit", function()
   end)
 
   it("pass results and errors through, and nest into the region already running", function()
-    assert.same({ true, 1, 2 }, { sandbox.bounded("x", function() return 1, 2 end) })
-    assert.same(table.pack(true, nil, 3), table.pack(sandbox.bounded("x", function() return nil, 3 end)))
-    assert.has_error(function() sandbox.bounded("x", function() error({ code = 7 }) end) end)
-    assert.same({ true, true, 3 }, { sandbox.bounded("x", function() return sandbox.bounded("y", function() return 3 end) end) })
+    assert.same({ true, 1, 2 }, { evaluator.bounded("x", function() return 1, 2 end) })
+    assert.same(table.pack(true, nil, 3), table.pack(evaluator.bounded("x", function() return nil, 3 end)))
+    assert.has_error(function() evaluator.bounded("x", function() error({ code = 7 }) end) end)
+    assert.same({ true, true, 3 }, { evaluator.bounded("x", function() return evaluator.bounded("y", function() return 3 end) end) })
   end)
 
   it("share one instruction budget among the profiles evaluated inside", function()
     local busy = "local n = 0 for i = 1, 2e6 do n = n + i end return { n }"
     assert.is_table(eval(busy))
     assert.is_table(eval(busy))
-    local ok, r1, r2 = sandbox.bounded("x", function()
+    local ok, r1, r2 = evaluator.bounded("x", function()
       local a = { eval(busy) }
       local b = { eval(busy) }
       return a, b
@@ -401,7 +401,7 @@ describe("bounded regions #unit", function()
     lunshare.planner = real
     assert.is_true(ok)
     assert.is_nil(plan)
-    assert.equal("p.lua: profile work takes too long (more than " .. sandbox.CPU_LIMIT .. " s of CPU time)", err)
+    assert.equal("p.lua: profile work takes too long (more than " .. evaluator.CPU_LIMIT .. " s of CPU time)", err)
   end)
 
   it("end the process with one line past the hard CPU limit, in a C call no hook reaches", function()
