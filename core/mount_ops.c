@@ -1,4 +1,4 @@
-/* The plan operations of the filesystem view, run by the child in its own mount namespace.
+/* Mounts, the plan's steps: the filesystem view, run by the child in its own mount namespace.
  *
  * "rootfs" makes every mount private, puts a tmpfs on /tmp and pivots into it, so that the
  * host's tree is at /oldroot (the sources) and a second tmpfs at /newroot is the sandbox's

@@ -1,5 +1,7 @@
-/* Mounts, the classic half: propagation, pivot_root, and resolving paths inside a root
- * that is not ours yet (openat2, Linux 5.6). The fd-based half is in mountapi.c. */
+/* The mount tree of a namespace, through the classic calls: propagation, pivot_root,
+ * resolving paths inside a root that is not ours yet (openat2, Linux 5.6), the mount(2)
+ * fallback for binds, and locking the tree. The fd-based mount API is in mount_api.c; the
+ * plan's mount steps, built from both, in mount_ops.c. */
 #include "internal.h"
 #include "syscalls.h"
 

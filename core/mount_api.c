@@ -1,4 +1,4 @@
-/* The fd-based mount API (Linux 5.2+, mount_setattr 5.12+): open_tree clones a tree into a
+/* Mounts, the fd-based API (Linux 5.2+, mount_setattr 5.12+): open_tree clones a tree into a
  * detached mount, mount_setattr changes its flags (recursively, idmapped), fsopen/fsmount
  * make a new filesystem instance as a detached mount, and move_mount attaches one onto an
  * fd. Working on detached mounts means a mount is never visible before its flags are set,
