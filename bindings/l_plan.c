@@ -4,7 +4,7 @@
 
 #include "lcore.h"
 
-static const char *const where_names[] = { "supervisor", "child", "pid1", NULL };
+static const char *const where_names[] = { "supervisor", "child", NULL };
 
 /* The plan under construction lives in a userdata so that a raise frees it. */
 struct plan_box {
@@ -17,14 +17,6 @@ static int box_gc(lua_State *L)
 	lsh_plan_free(b->plan);
 	b->plan = NULL;
 	return 0;
-}
-
-static const struct lsh_op_field *find_field(const struct lsh_op *op, const char *name)
-{
-	for (const struct lsh_op_field *f = op->fields; f->name; f++)
-		if (strcmp(f->name, name) == 0)
-			return f;
-	return NULL;
 }
 
 /* Keys every step may carry besides its op's fields: for people and for the CLI. */
@@ -43,20 +35,20 @@ static void set_field(lua_State *L, struct lsh_plan_step *s, const struct lsh_op
 		if (t != LUA_TSTRING)
 			luaL_error(L, "plan step %d (%s): field '%s' must be a string", (int)idx,
 				   s->op->name, f->name);
-		if (lsh_plan_step_set_str(s, f->slot, lua_tostring(L, -1)) < 0)
+		if (lsh_plan_step_set_str(s, f->name, lua_tostring(L, -1)) < 0)
 			luaL_error(L, "out of memory");
 		break;
 	case LSH_ARG_INT:
 		if (!lua_isinteger(L, -1))
 			luaL_error(L, "plan step %d (%s): field '%s' must be an integer", (int)idx,
 				   s->op->name, f->name);
-		s->ints[f->slot] = (int64_t)lua_tointeger(L, -1);
+		lsh_plan_step_set_int(s, f->name, (int64_t)lua_tointeger(L, -1));
 		break;
 	case LSH_ARG_BOOL:
 		if (t != LUA_TBOOLEAN)
 			luaL_error(L, "plan step %d (%s): field '%s' must be a boolean", (int)idx,
 				   s->op->name, f->name);
-		s->ints[f->slot] = lua_toboolean(L, -1);
+		lsh_plan_step_set_int(s, f->name, lua_toboolean(L, -1));
 		break;
 	case LSH_ARG_LIST: {
 		if (t != LUA_TTABLE)
@@ -71,7 +63,7 @@ static void set_field(lua_State *L, struct lsh_plan_step *s, const struct lsh_op
 			v[i - 1] = lua_tostring(L, -1);
 			lua_pop(L, 1);
 		}
-		if (lsh_plan_step_set_list(s, f->slot, v, (size_t)n) < 0)
+		if (lsh_plan_step_set_list(s, f->name, v, (size_t)n) < 0)
 			luaL_error(L, "out of memory");
 		lua_pop(L, 1);
 		break;
@@ -108,8 +100,10 @@ static struct lsh_plan *check_plan(lua_State *L, int idx)
 		const struct lsh_op *op = lsh_plan_op_by_name(opname);
 		if (op == NULL)
 			luaL_error(L, "plan step %d: unknown op '%s'", (int)i, opname ? opname : "?");
+		/* Every op runs in one place: a step that does not say takes it. */
 		lua_getfield(L, -2, "where");
-		int where = luaL_checkoption(L, -1, "child", where_names);
+		int where = lua_isnil(L, -1) ? (int)lsh_phase_where(op->phase)
+					     : luaL_checkoption(L, -1, NULL, where_names);
 		lua_getfield(L, -3, "origin");
 		const char *origin = lua_tostring(L, -1);
 		struct lsh_plan_step *s = lsh_plan_add(b->plan, op, (enum lsh_where)where, origin);
@@ -122,7 +116,7 @@ static struct lsh_plan *check_plan(lua_State *L, int idx)
 			if (k == NULL)
 				luaL_error(L, "plan step %d (%s): keys must be names", (int)i, op->name);
 			if (!is_common_key(k)) {
-				const struct lsh_op_field *f = find_field(op, k);
+				const struct lsh_op_field *f = lsh_op_field(op, k);
 				if (f == NULL)
 					luaL_error(L, "plan step %d (%s): unknown field '%s'", (int)i,
 						   op->name, k);
@@ -136,11 +130,14 @@ static struct lsh_plan *check_plan(lua_State *L, int idx)
 	return b->plan;
 }
 
-/* validate(plan) -> true | nil, message, errno, step */
-static int l_validate(lua_State *L)
+/* plan_check(plan) -> true | nil, message, errno, step: every check spawn makes before it
+ * acts, the conversion (which raises for a malformed step, as spawn does) and
+ * lsh_plan_validate, without executing anything. */
+static int l_plan_check(lua_State *L)
 {
 	struct lsh_err *err = NULL;
 	long failed;
+	lsh_l_check_nargs(L, 1);
 	struct lsh_plan *plan = check_plan(L, 1);
 	if (lsh_plan_validate(plan, &failed, &err) < 0) {
 		lsh_l_fail(L, err);
@@ -173,21 +170,21 @@ static int l_spawn(lua_State *L)
 	return 3;
 }
 
-/* ops() -> { name = { where = {...}, fields = { name = type, … }, required = {…} } } */
+/* ops() -> { name = { where = "supervisor" | "child", phase = "prepare" | "clone" | "host" |
+ * "child" | "exec", fields = { name = type, … }, required = { name = true, … } } }: the op
+ * tables of the core, the one description of every step. */
 static int l_ops(lua_State *L)
 {
 	static const char *const types[] = { "none", "string", "integer", "boolean", "list" };
 	const struct lsh_op *op;
+	lsh_l_check_nargs(L, 0);
 	lua_newtable(L);
 	for (size_t i = 0; (op = lsh_plan_op_at(i)) != NULL; i++) {
-		lua_newtable(L);
-		lua_newtable(L);
-		for (int w = 0; where_names[w]; w++)
-			if (op->wheres & (1u << w)) {
-				lua_pushboolean(L, 1);
-				lua_setfield(L, -2, where_names[w]);
-			}
+		lua_createtable(L, 0, 4);
+		lua_pushstring(L, lsh_where_name(lsh_phase_where(op->phase)));
 		lua_setfield(L, -2, "where");
+		lua_pushstring(L, lsh_phase_name(op->phase));
+		lua_setfield(L, -2, "phase");
 		lua_newtable(L);
 		lua_newtable(L);
 		for (const struct lsh_op_field *f = op->fields; f->name; f++) {
@@ -208,7 +205,7 @@ static int l_ops(lua_State *L)
 void lsh_l_open_plan(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{ "spawn", l_spawn }, { "validate", l_validate }, { "ops", l_ops }, { NULL, NULL },
+		{ "spawn", l_spawn }, { "plan_check", l_plan_check }, { "ops", l_ops }, { NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);
 }

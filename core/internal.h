@@ -6,6 +6,7 @@
 #include "lunshare.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/types.h>
@@ -77,8 +78,7 @@ struct lsh_spawn_ctx {
 	int sync_fd;		/* the end of the sync socket this process holds */
 	unsigned long clone_flags;
 	int cgroup_fd;		/* >= 0: clone into this cgroup (v2) */
-	int reaper;		/* pid 1 forks the command and reaps */
-	int setsid;		/* the command gets a new session */
+	sigset_t oldmask;	/* the caller's signal mask, which the command gets back */
 	struct lsh_undo {
 		lsh_undo_fn fn;
 		void *arg;
@@ -88,6 +88,16 @@ struct lsh_spawn_ctx {
 	int net_joined;		/* the child entered a named netns (not its own) */
 	void *area[8];		/* per-area scratch state (mount, net, …), owned by the area */
 };
+
+/* What checking a plan learns that executing it needs. */
+struct lsh_plan_facts {
+	long clone_at;		   /* the index of the clone step */
+	unsigned long clone_flags; /* the CLONE_NEW* flags it makes */
+};
+
+/* lsh_plan_validate, keeping what it learnt. */
+int lsh_plan_check(const struct lsh_plan *plan, struct lsh_plan_facts *facts, long *failed_step,
+		   struct lsh_err **err);
 
 /* The executor validates a plan's shape; each op that would act on a shared kernel object
  * checks here that the plan really gave the sandbox its own (CLONE_NEW* in `ns`), and,

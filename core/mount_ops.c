@@ -17,7 +17,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#define W(x) (1u << LSH_WHERE_##x)
 #define AREA 0 /* ctx->area[AREA] */
 
 struct mnt_state {
@@ -42,12 +41,19 @@ static int need_mount_ns(struct lsh_spawn_ctx *ctx, const char *op, struct lsh_e
 	return 0;
 }
 
+/* mount_private */
+enum { PRIVATE_PATH };				/* strs */
+
 static int op_mount_private(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx,
 			    struct lsh_err **err)
 {
 	int r = need_mount_ns(ctx, "mount_private", err);
-	return r < 0 ? r : lsh_mount_make_private(s->strs[0], 1, err);
+	return r < 0 ? r : lsh_mount_make_private(s->strs[PRIVATE_PATH], 1, err);
 }
+
+/* rootfs */
+enum { ROOTFS_SIZE };				/* strs */
+enum { ROOTFS_MODE };				/* ints */
 
 static int op_rootfs(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
@@ -70,9 +76,9 @@ static int op_rootfs(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 
 	char mode[32], size[64];
 	const char *opts[3] = { mode, NULL, NULL };
-	snprintf(mode, sizeof mode, "mode=%o", (unsigned)(s->ints[0] ? s->ints[0] : 0755));
-	if (s->strs[0]) {
-		snprintf(size, sizeof size, "size=%s", s->strs[0]);
+	snprintf(mode, sizeof mode, "mode=%o", (unsigned)(s->ints[ROOTFS_MODE] ? s->ints[ROOTFS_MODE] : 0755));
+	if (s->strs[ROOTFS_SIZE]) {
+		snprintf(size, sizeof size, "size=%s", s->strs[ROOTFS_SIZE]);
 		opts[1] = size;
 	}
 	_cleanup_close_ int mfd = lsh_mount_new_fs("tmpfs", "tmpfs", opts, LSH_MOUNT_NOSUID | LSH_MOUNT_NODEV, err);
@@ -107,10 +113,14 @@ static int attach_at(struct mnt_state *st, int mfd, const char *dst, enum lsh_mo
 
 /* bind: src (under the old root) on dst (under the new root), recursively; nosuid always,
  * nodev unless "dev", read-only all the way down with "readonly". */
+enum { BIND_SRC, BIND_DST };			/* strs */
+enum { BIND_READONLY, BIND_DEV, BIND_OPTIONAL, BIND_LEGACY }; /* ints */
+
 static int op_bind(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	const char *src = s->strs[0], *dst = s->strs[1] ? s->strs[1] : s->strs[0];
-	int readonly = (int)s->ints[0], dev = (int)s->ints[1], optional = (int)s->ints[2];
+	const char *src = s->strs[BIND_SRC], *dst = s->strs[BIND_DST] ? s->strs[BIND_DST] : src;
+	int readonly = (int)s->ints[BIND_READONLY], dev = (int)s->ints[BIND_DEV];
+	int optional = (int)s->ints[BIND_OPTIONAL];
 	struct mnt_state *st = state(ctx, "bind", err);
 	if (st == NULL)
 		return -EINVAL;
@@ -130,7 +140,7 @@ static int op_bind(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 	enum lsh_mount_node node = S_ISDIR(sb.st_mode) ? LSH_NODE_DIR : LSH_NODE_FILE;
 	/* The flags go on the detached copy: it is never visible writable, and AT_RECURSIVE
 	 * makes every submount read-only too (a plain remount would miss them). */
-	if (!s->ints[3]) {
+	if (!s->ints[BIND_LEGACY]) {
 		_cleanup_close_ int tree = lsh_mount_clone_tree(sfd, NULL, 1, err);
 		if (tree >= 0 && lsh_mount_setattr(tree, attrs, 0, 1, -1, err) == 0)
 			return attach_at(st, tree, dst, node, 0755, err) < 0
@@ -168,16 +178,20 @@ static int new_fs_at(struct lsh_spawn_ctx *ctx, const char *op, const char *fsty
 	return mfd;
 }
 
+/* tmpfs */
+enum { TMPFS_DST, TMPFS_SIZE };			/* strs */
+enum { TMPFS_MODE };				/* ints */
+
 static int op_tmpfs(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	char mode[32], size[64];
 	const char *opts[3] = { mode, NULL, NULL };
-	snprintf(mode, sizeof mode, "mode=%o", (unsigned)(s->ints[0] ? s->ints[0] : 0755));
-	if (s->strs[1]) {
-		snprintf(size, sizeof size, "size=%s", s->strs[1]);
+	snprintf(mode, sizeof mode, "mode=%o", (unsigned)(s->ints[TMPFS_MODE] ? s->ints[TMPFS_MODE] : 0755));
+	if (s->strs[TMPFS_SIZE]) {
+		snprintf(size, sizeof size, "size=%s", s->strs[TMPFS_SIZE]);
 		opts[1] = size;
 	}
-	int mfd = new_fs_at(ctx, "tmpfs", "tmpfs", opts, LSH_MOUNT_NOSUID | LSH_MOUNT_NODEV, s->strs[0], err);
+	int mfd = new_fs_at(ctx, "tmpfs", "tmpfs", opts, LSH_MOUNT_NOSUID | LSH_MOUNT_NODEV, s->strs[TMPFS_DST], err);
 	if (mfd < 0)
 		return mfd;
 	close(mfd);
@@ -198,12 +212,15 @@ static int protect(int dirfd, const char *name, struct lsh_err **err)
 	return r < 0 ? r : lsh_mount_attach(tree, target, err);
 }
 
+/* proc */
+enum { PROC_DST };				/* strs */
+
 static int op_proc(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	/* The kernel allows a new proc only for the pid namespace of the mounting process
 	 * and, in a user namespace, only while a full proc is visible (the old root's). */
 	_cleanup_close_ int mfd = new_fs_at(ctx, "proc", "proc", NULL,
-					    LSH_MOUNT_NOSUID | LSH_MOUNT_NODEV | LSH_MOUNT_NOEXEC, s->strs[0], err);
+					    LSH_MOUNT_NOSUID | LSH_MOUNT_NODEV | LSH_MOUNT_NOEXEC, s->strs[PROC_DST], err);
 	if (mfd == -EPERM) /* (*err)->msg is freed only after the new one is formatted */
 		return lsh_err_msg(err, EPERM, "%s (in a user namespace the kernel allows a new proc only "
 				   "while the host's /proc is fully visible, nothing mounted over parts of it)",
@@ -219,10 +236,13 @@ static int op_proc(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 	return 0;
 }
 
+/* mqueue */
+enum { MQUEUE_DST };				/* strs */
+
 static int op_mqueue(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	int mfd = new_fs_at(ctx, "mqueue", "mqueue", NULL,
-			    LSH_MOUNT_NOSUID | LSH_MOUNT_NODEV | LSH_MOUNT_NOEXEC, s->strs[0], err);
+			    LSH_MOUNT_NOSUID | LSH_MOUNT_NODEV | LSH_MOUNT_NOEXEC, s->strs[MQUEUE_DST], err);
 	if (mfd < 0)
 		return mfd;
 	close(mfd);
@@ -232,6 +252,8 @@ static int op_mqueue(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 /* dev: a tmpfs with the host's null, zero, full, random, urandom and tty bound in (a user
  * namespace may not create device nodes, so bubblewrap binds them too), a private devpts
  * instance with its ptmx, shm, and the /proc/self/fd links. */
+enum { DEV_DST };				/* strs */
+
 static int op_dev(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
@@ -241,20 +263,21 @@ static int op_dev(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, stru
 	};
 	const char *tmpfs_opts[] = { "mode=0755", "size=1m", NULL };
 	_cleanup_close_ int dev = new_fs_at(ctx, "dev", "tmpfs", tmpfs_opts,
-					    LSH_MOUNT_NOSUID | LSH_MOUNT_NOEXEC, s->strs[0], err);
+					    LSH_MOUNT_NOSUID | LSH_MOUNT_NOEXEC, s->strs[DEV_DST], err);
 	if (dev < 0)
 		return dev;
 	struct mnt_state *st = ctx->area[AREA];
 	for (size_t i = 0; i < LSH_ARRAY_SIZE(nodes); i++) {
+		const char *node = nodes[i];
 		char host[32];
-		snprintf(host, sizeof host, "/dev/%s", nodes[i]);
+		snprintf(host, sizeof host, "/dev/%s", node);
 		_cleanup_close_ int src = lsh_mount_open_in_root(st->oldroot, host, O_PATH, err);
 		if (src < 0)
 			return lsh_err_wrap(err, "dev: host node");
 		_cleanup_close_ int tree = lsh_mount_clone_tree(src, NULL, 0, err);
 		if (tree < 0 || lsh_mount_setattr(tree, LSH_MOUNT_NOSUID | LSH_MOUNT_NOEXEC, 0, 0, -1, err) < 0)
 			return lsh_err_wrap(err, "dev: %s", host);
-		_cleanup_close_ int target = lsh_mount_target(dev, nodes[i], LSH_NODE_FILE, 0666, err);
+		_cleanup_close_ int target = lsh_mount_target(dev, node, LSH_NODE_FILE, 0666, err);
 		if (target < 0 || lsh_mount_attach(tree, target, err) < 0)
 			return lsh_err_wrap(err, "dev: %s", host);
 	}
@@ -283,25 +306,29 @@ static int host_path(char *buf, size_t size, const char *path)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/* overlay */
+enum { OVERLAY_DST, OVERLAY_UPPER, OVERLAY_WORK }; /* strs */
+enum { OVERLAY_LOWER };				/* lists */
+
 static int op_overlay(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	struct mnt_state *st = state(ctx, "overlay", err);
 	if (st == NULL)
 		return -EINVAL;
-	const char *dst = s->strs[0];
+	const char *dst = s->strs[OVERLAY_DST], *up = s->strs[OVERLAY_UPPER], *wk = s->strs[OVERLAY_WORK];
 	char lower[8192] = "lowerdir=", upper[4200] = "upperdir=", work[4200] = "workdir=";
 	size_t len = strlen(lower);
-	for (size_t i = 0; i < s->nlists[0]; i++) {
-		int n = snprintf(lower + len, sizeof lower - len, "%s/oldroot%s", i ? ":" : "", s->lists[0][i]);
+	for (size_t i = 0; i < s->nlists[OVERLAY_LOWER]; i++) {
+		int n = snprintf(lower + len, sizeof lower - len, "%s/oldroot%s", i ? ":" : "",
+				 s->lists[OVERLAY_LOWER][i]);
 		if (n < 0 || (size_t)n >= sizeof lower - len)
 			return lsh_err_msg(err, ENAMETOOLONG, "overlay %s: lower dirs too long", dst);
 		len += (size_t)n;
 	}
-	if (s->strs[1] && s->strs[2] == NULL)
+	if (up && wk == NULL)
 		return lsh_err_msg(err, EINVAL, "overlay %s: an upper dir needs a work dir", dst);
-	if (s->strs[1]) {
-		if (host_path(upper + 9, sizeof upper - 9, s->strs[1]) < 0 ||
-		    host_path(work + 8, sizeof work - 8, s->strs[2]) < 0)
+	if (up) {
+		if (host_path(upper + 9, sizeof upper - 9, up) < 0 || host_path(work + 8, sizeof work - 8, wk) < 0)
 			return lsh_err_msg(err, ENAMETOOLONG, "overlay %s: path too long", dst);
 	} else {
 		/* No upper given: changes go to a directory of the base tmpfs and vanish with
@@ -360,66 +387,83 @@ static int open_parent(struct lsh_spawn_ctx *ctx, const char *op, const char *pa
 	return dir < 0 ? lsh_err_wrap(err, "%s %s", op, path) : dir;
 }
 
+/* symlink */
+enum { SYMLINK_DST, SYMLINK_TARGET };		/* strs */
+
 static int op_symlink(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	const char *name;
-	_cleanup_close_ int dir = open_parent(ctx, "symlink", s->strs[0], &name, err);
+	const char *name, *dst = s->strs[SYMLINK_DST], *target = s->strs[SYMLINK_TARGET];
+	_cleanup_close_ int dir = open_parent(ctx, "symlink", dst, &name, err);
 	if (dir < 0)
 		return dir;
-	if (symlinkat(s->strs[1], dir, name) < 0)
-		return lsh_err_set(err, errno, "symlink %s -> %s", s->strs[0], s->strs[1]);
+	if (symlinkat(target, dir, name) < 0)
+		return lsh_err_set(err, errno, "symlink %s -> %s", dst, target);
 	return 0;
 }
+
+/* dir */
+enum { DIR_DST };				/* strs */
+enum { DIR_MODE };				/* ints */
 
 static int op_dir(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	struct mnt_state *st = state(ctx, "dir", err);
 	if (st == NULL)
 		return -EINVAL;
-	mode_t mode = (mode_t)(s->ints[0] ? s->ints[0] : 0755);
-	_cleanup_close_ int fd = lsh_mount_target(st->newroot, s->strs[0], LSH_NODE_DIR, mode, err);
+	mode_t mode = (mode_t)(s->ints[DIR_MODE] ? s->ints[DIR_MODE] : 0755);
+	_cleanup_close_ int fd = lsh_mount_target(st->newroot, s->strs[DIR_DST], LSH_NODE_DIR, mode, err);
 	return fd < 0 ? lsh_err_wrap(err, "dir") : 0;
 }
 
+/* file */
+enum { FILE_DST, FILE_CONTENT };		/* strs */
+enum { FILE_MODE };				/* ints */
+
 static int op_file(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	const char *name;
-	_cleanup_close_ int dir = open_parent(ctx, "file", s->strs[0], &name, err);
+	const char *name, *dst = s->strs[FILE_DST];
+	_cleanup_close_ int dir = open_parent(ctx, "file", dst, &name, err);
 	if (dir < 0)
 		return dir;
 	/* O_EXCL: a file step makes a new file; it never rewrites one a bind brought in. */
 	_cleanup_close_ int fd = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return lsh_err_set(err, errno, "file %s", s->strs[0]);
-	const char *p = s->strs[1] ? s->strs[1] : "";
+		return lsh_err_set(err, errno, "file %s", dst);
+	const char *p = s->strs[FILE_CONTENT] ? s->strs[FILE_CONTENT] : "";
 	size_t left = strlen(p);
 	while (left > 0) {
 		ssize_t n = write(fd, p, left);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return lsh_err_set(err, errno, "file %s: write", s->strs[0]);
+			return lsh_err_set(err, errno, "file %s: write", dst);
 		p += n;
 		left -= (size_t)n;
 	}
-	if (fchmod(fd, (mode_t)(s->ints[0] ? s->ints[0] : 0644)) < 0)
-		return lsh_err_set(err, errno, "file %s: chmod", s->strs[0]);
+	if (fchmod(fd, (mode_t)(s->ints[FILE_MODE] ? s->ints[FILE_MODE] : 0644)) < 0)
+		return lsh_err_set(err, errno, "file %s: chmod", dst);
 	return 0;
 }
+
+/* remount_ro */
+enum { REMOUNT_DST };				/* strs */
 
 static int op_remount_ro(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	struct mnt_state *st = state(ctx, "remount_ro", err);
 	if (st == NULL)
 		return -EINVAL;
-	_cleanup_close_ int fd = lsh_mount_target(st->newroot, s->strs[0], LSH_NODE_NONE, 0, err);
+	const char *dst = s->strs[REMOUNT_DST];
+	_cleanup_close_ int fd = lsh_mount_target(st->newroot, dst, LSH_NODE_NONE, 0, err);
 	if (fd < 0)
 		return lsh_err_wrap(err, "remount_ro");
 	if (lsh_mount_setattr(fd, LSH_MOUNT_RDONLY, 0, 1, -1, err) < 0)
-		return lsh_err_wrap(err, "remount_ro %s%s", s->strs[0],
-				    (*err)->code == EINVAL ? " (not a mount point)" : "");
+		return lsh_err_wrap(err, "remount_ro %s%s", dst, (*err)->code == EINVAL ? " (not a mount point)" : "");
 	return 0;
 }
+
+/* pivot */
+enum { PIVOT_READONLY };			/* ints */
 
 static int op_pivot(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
@@ -428,7 +472,7 @@ static int op_pivot(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, st
 		return -EINVAL;
 	/* Read-only after every file and mount point is made: only the root tmpfs, the
 	 * mounts on it keep their own flags. */
-	if (s->ints[0] && lsh_mount_setattr(st->newroot, LSH_MOUNT_RDONLY, 0, 0, -1, err) < 0)
+	if (s->ints[PIVOT_READONLY] && lsh_mount_setattr(st->newroot, LSH_MOUNT_RDONLY, 0, 0, -1, err) < 0)
 		return lsh_err_wrap(err, "pivot: make the root read-only");
 	int r = lsh_mount_enter_root(st->newroot, err);
 	if (r < 0)
@@ -440,36 +484,46 @@ static int op_pivot(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, st
 	return 0;
 }
 
+/* lock_mounts */
+enum { LOCK_PROC };				/* strs */
+
 static int op_lock_mounts(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	(void)ctx;
-	return lsh_mount_lock(s->strs[0], err);
+	return lsh_mount_lock(s->strs[LOCK_PROC], err);
 }
 
+#define CHILD LSH_PHASE_CHILD
+
 const struct lsh_op lsh_ops_mount[] = {
-	{ "mount_private", W(CHILD), { { "path", LSH_ARG_STR, 0, 1 } }, op_mount_private },
-	{ "rootfs", W(CHILD),
-	  { { "size", LSH_ARG_STR, 0, 0 }, { "mode", LSH_ARG_INT, 0, 0 } }, op_rootfs },
-	{ "bind", W(CHILD),
-	  { { "src", LSH_ARG_STR, 0, 1 }, { "dst", LSH_ARG_STR, 1, 0 }, { "readonly", LSH_ARG_BOOL, 0, 0 },
-	    { "dev", LSH_ARG_BOOL, 1, 0 }, { "optional", LSH_ARG_BOOL, 2, 0 },
-	    { "legacy", LSH_ARG_BOOL, 3, 0 } }, op_bind },
-	{ "tmpfs", W(CHILD),
-	  { { "dst", LSH_ARG_STR, 0, 1 }, { "size", LSH_ARG_STR, 1, 0 }, { "mode", LSH_ARG_INT, 0, 0 } },
-	  op_tmpfs },
-	{ "proc", W(CHILD), { { "dst", LSH_ARG_STR, 0, 1 } }, op_proc },
-	{ "dev", W(CHILD), { { "dst", LSH_ARG_STR, 0, 1 } }, op_dev },
-	{ "mqueue", W(CHILD), { { "dst", LSH_ARG_STR, 0, 1 } }, op_mqueue },
-	{ "overlay", W(CHILD),
-	  { { "dst", LSH_ARG_STR, 0, 1 }, { "lower", LSH_ARG_LIST, 0, 1 }, { "upper", LSH_ARG_STR, 1, 0 },
-	    { "work", LSH_ARG_STR, 2, 0 } }, op_overlay },
-	{ "symlink", W(CHILD), { { "dst", LSH_ARG_STR, 0, 1 }, { "target", LSH_ARG_STR, 1, 1 } }, op_symlink },
-	{ "dir", W(CHILD), { { "dst", LSH_ARG_STR, 0, 1 }, { "mode", LSH_ARG_INT, 0, 0 } }, op_dir },
-	{ "file", W(CHILD),
-	  { { "dst", LSH_ARG_STR, 0, 1 }, { "content", LSH_ARG_STR, 1, 0 }, { "mode", LSH_ARG_INT, 0, 0 } },
-	  op_file },
-	{ "remount_ro", W(CHILD), { { "dst", LSH_ARG_STR, 0, 1 } }, op_remount_ro },
-	{ "pivot", W(CHILD), { { "readonly", LSH_ARG_BOOL, 0, 0 } }, op_pivot },
-	{ "lock_mounts", W(CHILD), { { "proc", LSH_ARG_STR, 0, 1 } }, op_lock_mounts },
-	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL },
+	{ "mount_private", CHILD, { { "path", LSH_ARG_STR, PRIVATE_PATH, 1 } }, NULL, op_mount_private },
+	{ "rootfs", CHILD,
+	  { { "size", LSH_ARG_STR, ROOTFS_SIZE, 0 }, { "mode", LSH_ARG_INT, ROOTFS_MODE, 0 } }, NULL, op_rootfs },
+	{ "bind", CHILD,
+	  { { "src", LSH_ARG_STR, BIND_SRC, 1 }, { "dst", LSH_ARG_STR, BIND_DST, 0 },
+	    { "readonly", LSH_ARG_BOOL, BIND_READONLY, 0 }, { "dev", LSH_ARG_BOOL, BIND_DEV, 0 },
+	    { "optional", LSH_ARG_BOOL, BIND_OPTIONAL, 0 }, { "legacy", LSH_ARG_BOOL, BIND_LEGACY, 0 } },
+	  NULL, op_bind },
+	{ "tmpfs", CHILD,
+	  { { "dst", LSH_ARG_STR, TMPFS_DST, 1 }, { "size", LSH_ARG_STR, TMPFS_SIZE, 0 },
+	    { "mode", LSH_ARG_INT, TMPFS_MODE, 0 } },
+	  NULL, op_tmpfs },
+	{ "proc", CHILD, { { "dst", LSH_ARG_STR, PROC_DST, 1 } }, NULL, op_proc },
+	{ "dev", CHILD, { { "dst", LSH_ARG_STR, DEV_DST, 1 } }, NULL, op_dev },
+	{ "mqueue", CHILD, { { "dst", LSH_ARG_STR, MQUEUE_DST, 1 } }, NULL, op_mqueue },
+	{ "overlay", CHILD,
+	  { { "dst", LSH_ARG_STR, OVERLAY_DST, 1 }, { "lower", LSH_ARG_LIST, OVERLAY_LOWER, 1 },
+	    { "upper", LSH_ARG_STR, OVERLAY_UPPER, 0 }, { "work", LSH_ARG_STR, OVERLAY_WORK, 0 } },
+	  NULL, op_overlay },
+	{ "symlink", CHILD,
+	  { { "dst", LSH_ARG_STR, SYMLINK_DST, 1 }, { "target", LSH_ARG_STR, SYMLINK_TARGET, 1 } }, NULL, op_symlink },
+	{ "dir", CHILD, { { "dst", LSH_ARG_STR, DIR_DST, 1 }, { "mode", LSH_ARG_INT, DIR_MODE, 0 } }, NULL, op_dir },
+	{ "file", CHILD,
+	  { { "dst", LSH_ARG_STR, FILE_DST, 1 }, { "content", LSH_ARG_STR, FILE_CONTENT, 0 },
+	    { "mode", LSH_ARG_INT, FILE_MODE, 0 } },
+	  NULL, op_file },
+	{ "remount_ro", CHILD, { { "dst", LSH_ARG_STR, REMOUNT_DST, 1 } }, NULL, op_remount_ro },
+	{ "pivot", CHILD, { { "readonly", LSH_ARG_BOOL, PIVOT_READONLY, 0 } }, NULL, op_pivot },
+	{ "lock_mounts", CHILD, { { "proc", LSH_ARG_STR, LOCK_PROC, 1 } }, NULL, op_lock_mounts },
+	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL, NULL },
 };

@@ -12,8 +12,6 @@
 #include <sched.h>
 #include <string.h>
 
-#define W(x) (1u << LSH_WHERE_##x)
-
 static const struct lsh_nl_ns here = { LSH_NL_NS_HERE, 0 };
 
 static int op_lo_up(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
@@ -32,10 +30,14 @@ static int op_lo_up(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, st
 	return r;
 }
 
-/* Runs in the child before its mounts change, so /run/netns is still the host's. */
+/* netns_join: runs in the child before its mounts change, so /run/netns is still the
+ * host's. */
+enum { JOIN_NAME, JOIN_DIR };			/* strs */
+
 static int op_netns_join(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	int fd = lsh_netns_open(s->strs[1], s->strs[0], err);
+	const char *name = s->strs[JOIN_NAME];
+	int fd = lsh_netns_open(s->strs[JOIN_DIR], name, err);
 	if (fd < 0)
 		return fd;
 	int r = setns(fd, CLONE_NEWNET);
@@ -46,9 +48,9 @@ static int op_netns_join(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ct
 	if (r < 0 && e == EPERM)
 		return lsh_err_msg(err, EPERM, "join netns %s: %s (a namespace made by root can be "
 				   "joined only without a user namespace of our own, as root)",
-				   s->strs[0], strerror(EPERM));
+				   name, strerror(EPERM));
 	if (r < 0)
-		return lsh_err_set(err, e, "join netns %s", s->strs[0]);
+		return lsh_err_set(err, e, "join netns %s", name);
 	return 0;
 }
 
@@ -74,13 +76,19 @@ static int add_addrs(struct lsh_nl *nl, const char *dev, char **addrs, struct ls
 	return 0;
 }
 
+/* veth: the host end name, its peer born in the child's namespace */
+enum { VETH_NAME, VETH_PEER, VETH_MASTER };	/* strs */
+enum { VETH_MTU };				/* ints */
+enum { VETH_ADDRESSES };			/* lists: of the host end */
+
 static int op_veth(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	struct lsh_nl *nl;
+	const char *host = s->strs[VETH_NAME];
 	struct lsh_nl_link_spec sp = {
-		.name = s->strs[0], .kind = "veth", .peer = s->strs[1],
-		.peer_ns = { LSH_NL_NS_PID, ctx->pid }, .master = s->strs[2],
-		.mtu = (unsigned)s->ints[0], .up = 1,
+		.name = host, .kind = "veth", .peer = s->strs[VETH_PEER],
+		.peer_ns = { LSH_NL_NS_PID, ctx->pid }, .master = s->strs[VETH_MASTER],
+		.mtu = (unsigned)s->ints[VETH_MTU], .up = 1,
 	};
 	int r = lsh_spawn_need(ctx, CLONE_NEWNET, 1, "veth", err);
 	if (r < 0)
@@ -96,41 +104,49 @@ static int op_veth(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 				    "(a topology brought up rootless, then network = { join = … })");
 	}
 	if (r == 0) {
-		char *name = strdup(s->strs[0]);
+		char *name = strdup(host);
 		if (name == NULL) {
-			lsh_nl_link_del(nl, s->strs[0], NULL);
-			r = lsh_err_set(err, ENOMEM, "veth %s", s->strs[0]);
+			lsh_nl_link_del(nl, host, NULL);
+			r = lsh_err_set(err, ENOMEM, "veth %s", host);
 		} else {
 			r = lsh_spawn_defer(ctx, undo_link, name, err);
 		}
 	}
 	if (r == 0)
-		r = add_addrs(nl, s->strs[0], s->lists[0], err);
+		r = add_addrs(nl, host, s->lists[VETH_ADDRESSES], err);
 	lsh_nl_close(nl);
 	return r;
 }
 
-/* Inside: a link's MTU, addresses and state. */
+/* link_setup: inside, a link's MTU, addresses and state. */
+enum { SETUP_NAME };				/* strs */
+enum { SETUP_MTU, SETUP_UP };			/* ints */
+enum { SETUP_ADDRESSES };			/* lists */
+
 static int op_link_setup(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	struct lsh_nl *nl;
-	struct lsh_nl_link_change c = { .what = s->ints[1] ? LSH_NL_SET_UP : 0 };
+	const char *name = s->strs[SETUP_NAME];
+	struct lsh_nl_link_change c = { .what = s->ints[SETUP_UP] ? LSH_NL_SET_UP : 0 };
 	if (lsh_spawn_need(ctx, CLONE_NEWNET, 0, "link_setup", err) < 0)
 		return -(*err)->code;
-	if (s->ints[0] > 0) {
+	if (s->ints[SETUP_MTU] > 0) {
 		c.what |= LSH_NL_SET_MTU;
-		c.mtu = (unsigned)s->ints[0];
+		c.mtu = (unsigned)s->ints[SETUP_MTU];
 	}
 	int r = lsh_nl_open(&nl, here, err);
 	if (r < 0)
 		return r;
 	if (c.what)
-		r = lsh_nl_link_set(nl, s->strs[0], &c, err);
+		r = lsh_nl_link_set(nl, name, &c, err);
 	if (r == 0)
-		r = add_addrs(nl, s->strs[0], s->lists[0], err);
+		r = add_addrs(nl, name, s->lists[SETUP_ADDRESSES], err);
 	lsh_nl_close(nl);
 	return r;
 }
+
+/* route */
+enum { ROUTE_TO, ROUTE_VIA, ROUTE_DEV };	/* strs */
 
 static int op_route(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
@@ -141,24 +157,27 @@ static int op_route(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, st
 	r = lsh_nl_open(&nl, here, err);
 	if (r < 0)
 		return r;
-	r = lsh_nl_route_add(nl, s->strs[0], s->strs[1], s->strs[2], err);
+	r = lsh_nl_route_add(nl, s->strs[ROUTE_TO], s->strs[ROUTE_VIA], s->strs[ROUTE_DEV], err);
 	lsh_nl_close(nl);
 	return r;
 }
 
 const struct lsh_op lsh_ops_net[] = {
-	{ "lo_up", W(CHILD), { { NULL, 0, 0, 0 } }, op_lo_up },
-	{ "netns_join", W(CHILD),
-	  { { "name", LSH_ARG_STR, 0, 1 }, { "dir", LSH_ARG_STR, 1, 0 } }, op_netns_join },
-	{ "veth", W(SUPERVISOR),
-	  { { "name", LSH_ARG_STR, 0, 1 }, { "peer", LSH_ARG_STR, 1, 1 },
-	    { "master", LSH_ARG_STR, 2, 0 }, { "mtu", LSH_ARG_INT, 0, 0 },
-	    { "addresses", LSH_ARG_LIST, 0, 0 } }, op_veth },
-	{ "link_setup", W(CHILD),
-	  { { "name", LSH_ARG_STR, 0, 1 }, { "mtu", LSH_ARG_INT, 0, 0 }, { "up", LSH_ARG_BOOL, 1, 0 },
-	    { "addresses", LSH_ARG_LIST, 0, 0 } }, op_link_setup },
-	{ "route", W(CHILD),
-	  { { "to", LSH_ARG_STR, 0, 1 }, { "via", LSH_ARG_STR, 1, 0 }, { "dev", LSH_ARG_STR, 2, 0 } },
-	  op_route },
-	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL },
+	{ "lo_up", LSH_PHASE_CHILD, { { NULL, 0, 0, 0 } }, NULL, op_lo_up },
+	{ "netns_join", LSH_PHASE_CHILD,
+	  { { "name", LSH_ARG_STR, JOIN_NAME, 1 }, { "dir", LSH_ARG_STR, JOIN_DIR, 0 } }, NULL, op_netns_join },
+	{ "veth", LSH_PHASE_HOST,
+	  { { "name", LSH_ARG_STR, VETH_NAME, 1 }, { "peer", LSH_ARG_STR, VETH_PEER, 1 },
+	    { "master", LSH_ARG_STR, VETH_MASTER, 0 }, { "mtu", LSH_ARG_INT, VETH_MTU, 0 },
+	    { "addresses", LSH_ARG_LIST, VETH_ADDRESSES, 0 } },
+	  NULL, op_veth },
+	{ "link_setup", LSH_PHASE_CHILD,
+	  { { "name", LSH_ARG_STR, SETUP_NAME, 1 }, { "mtu", LSH_ARG_INT, SETUP_MTU, 0 },
+	    { "up", LSH_ARG_BOOL, SETUP_UP, 0 }, { "addresses", LSH_ARG_LIST, SETUP_ADDRESSES, 0 } },
+	  NULL, op_link_setup },
+	{ "route", LSH_PHASE_CHILD,
+	  { { "to", LSH_ARG_STR, ROUTE_TO, 1 }, { "via", LSH_ARG_STR, ROUTE_VIA, 0 },
+	    { "dev", LSH_ARG_STR, ROUTE_DEV, 0 } },
+	  NULL, op_route },
+	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL, NULL },
 };

@@ -16,6 +16,9 @@ static const struct lsh_op *const areas[] = {
 	lsh_ops_security,
 };
 
+static const char *const phase_names[LSH_PHASE_COUNT] = { "prepare", "clone", "host", "child", "exec" };
+static const char *const where_names[] = { "supervisor", "child" };
+
 const struct lsh_op *lsh_plan_op_at(size_t i)
 {
 	for (size_t a = 0; a < LSH_ARRAY_SIZE(areas); a++)
@@ -32,6 +35,29 @@ const struct lsh_op *lsh_plan_op_by_name(const char *name)
 		if (strcmp(op->name, name) == 0)
 			return op;
 	return NULL;
+}
+
+const struct lsh_op_field *lsh_op_field(const struct lsh_op *op, const char *name)
+{
+	for (const struct lsh_op_field *f = op->fields; name && f->name; f++)
+		if (strcmp(f->name, name) == 0)
+			return f;
+	return NULL;
+}
+
+enum lsh_where lsh_phase_where(enum lsh_phase phase)
+{
+	return phase == LSH_PHASE_CHILD || phase == LSH_PHASE_EXEC ? LSH_WHERE_CHILD : LSH_WHERE_SUPERVISOR;
+}
+
+const char *lsh_phase_name(enum lsh_phase phase)
+{
+	return (unsigned)phase < LSH_PHASE_COUNT ? phase_names[phase] : "?";
+}
+
+const char *lsh_where_name(enum lsh_where where)
+{
+	return (unsigned)where < LSH_ARRAY_SIZE(where_names) ? where_names[where] : "?";
 }
 
 struct lsh_plan *lsh_plan_new(void)
@@ -83,10 +109,20 @@ struct lsh_plan_step *lsh_plan_add(struct lsh_plan *plan, const struct lsh_op *o
 	return s;
 }
 
-int lsh_plan_step_set_str(struct lsh_plan_step *step, int slot, const char *s)
+/* The slot of the step's field called name, when it has the type. */
+static int slot_of(const struct lsh_plan_step *step, const char *name, enum lsh_arg_type type)
 {
-	if (slot < 0 || slot >= LSH_STEP_STRS)
+	const struct lsh_op_field *f = step->op ? lsh_op_field(step->op, name) : NULL;
+	if (f == NULL || !(f->type == type || (type == LSH_ARG_INT && f->type == LSH_ARG_BOOL)))
 		return -EINVAL;
+	return f->slot;
+}
+
+int lsh_plan_step_set_str(struct lsh_plan_step *step, const char *field, const char *s)
+{
+	int slot = slot_of(step, field, LSH_ARG_STR);
+	if (slot < 0)
+		return slot;
 	char *copy = s ? strdup(s) : NULL;
 	if (s && copy == NULL)
 		return -ENOMEM;
@@ -95,10 +131,20 @@ int lsh_plan_step_set_str(struct lsh_plan_step *step, int slot, const char *s)
 	return 0;
 }
 
-int lsh_plan_step_set_list(struct lsh_plan_step *step, int slot, const char *const *v, size_t n)
+int lsh_plan_step_set_int(struct lsh_plan_step *step, const char *field, int64_t v)
 {
-	if (slot < 0 || slot >= LSH_STEP_LISTS)
-		return -EINVAL;
+	int slot = slot_of(step, field, LSH_ARG_INT);
+	if (slot < 0)
+		return slot;
+	step->ints[slot] = v;
+	return 0;
+}
+
+int lsh_plan_step_set_list(struct lsh_plan_step *step, const char *field, const char *const *v, size_t n)
+{
+	int slot = slot_of(step, field, LSH_ARG_LIST);
+	if (slot < 0)
+		return slot;
 	char **copy = calloc(n + 1, sizeof *copy);
 	if (copy == NULL)
 		return -ENOMEM;
@@ -123,44 +169,71 @@ const struct lsh_plan_step *lsh_plan_step(const struct lsh_plan *plan, size_t i)
 	return i < plan->n ? &plan->steps[i] : NULL;
 }
 
-static const char *const where_names[] = { "supervisor", "child", "pid1" };
+/* What a step of each phase is, for the message that says it came too early. */
+static const char *const too_early[LSH_PHASE_COUNT] = {
+	[LSH_PHASE_HOST] = "a supervisor step that needs the sandbox's process",
+	[LSH_PHASE_CHILD] = "a step of the child",
+	[LSH_PHASE_EXEC] = "the command",
+};
 
-int lsh_plan_validate(const struct lsh_plan *plan, long *failed_step, struct lsh_err **err)
+int lsh_plan_check(const struct lsh_plan *plan, struct lsh_plan_facts *facts, long *failed_step,
+		   struct lsh_err **err)
 {
-	long clone_at = -1;
+	enum lsh_phase at = LSH_PHASE_PREPARE;
+	long last = -1; /* the step that set `at` */
 
+	memset(facts, 0, sizeof *facts);
+	facts->clone_at = -1;
 	*failed_step = -1;
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct lsh_plan_step *s = &plan->steps[i];
 		*failed_step = (long)i;
 		if (s->op == NULL)
 			return lsh_err_msg(err, EINVAL, "step %zu: no operation", i + 1);
-		if ((unsigned)s->where > LSH_WHERE_PID1 || !(s->op->wheres & (1u << s->where)))
-			return lsh_err_msg(err, EINVAL, "step %zu (%s): cannot run in the %s", i + 1,
-					   s->op->name,
-					   (unsigned)s->where <= LSH_WHERE_PID1 ? where_names[s->where] : "?");
-		for (const struct lsh_op_field *f = s->op->fields; f->name; f++) {
+		const struct lsh_op *op = s->op;
+		if (s->where != lsh_phase_where(op->phase))
+			return lsh_err_msg(err, EINVAL, "step %zu (%s): cannot run in the %s", i + 1, op->name,
+					   lsh_where_name(s->where));
+		for (const struct lsh_op_field *f = op->fields; f->name; f++) {
 			int missing = (f->type == LSH_ARG_STR && s->strs[f->slot] == NULL) ||
 				      (f->type == LSH_ARG_LIST && s->lists[f->slot] == NULL);
 			if (f->required && missing)
-				return lsh_err_msg(err, EINVAL, "step %zu (%s): missing field %s", i + 1,
-						   s->op->name, f->name);
+				return lsh_err_msg(err, EINVAL, "step %zu (%s): missing field %s", i + 1, op->name,
+						   f->name);
 		}
-		if (strcmp(s->op->name, "clone") == 0) {
-			if (clone_at >= 0)
-				return lsh_err_msg(err, EINVAL, "step %zu: a second clone step", i + 1);
-			clone_at = (long)i;
-		} else if (s->where != LSH_WHERE_SUPERVISOR && clone_at < 0) {
-			return lsh_err_msg(err, EINVAL, "step %zu (%s): runs in the %s before the clone step",
-					   i + 1, s->op->name, where_names[s->where]);
-		}
-		int is_exec = strcmp(s->op->name, "exec") == 0;
-		if (is_exec != (i + 1 == plan->n))
-			return lsh_err_msg(err, EINVAL, is_exec ? "step %zu: exec must be the last step"
-							: "step %zu: the last step must be exec", i + 1);
+		/* The order: what runs first comes first. The executor walks the plan once per
+		 * process, so a step out of its phase's place would run at the wrong time. */
+		if (op->phase < at)
+			return lsh_err_msg(err, EINVAL, "step %zu (%s): out of order: a %s step after step %ld (%s), "
+					   "a %s step; steps run in the order prepare, clone, host, child, exec",
+					   i + 1, op->name, lsh_phase_name(op->phase), last + 1,
+					   plan->steps[last].op->name, lsh_phase_name(at));
+		if (op->phase == LSH_PHASE_CLONE && facts->clone_at >= 0)
+			return lsh_err_msg(err, EINVAL, "step %zu: a second clone step", i + 1);
+		if (op->phase > LSH_PHASE_CLONE && facts->clone_at < 0)
+			return lsh_err_msg(err, EINVAL, "step %zu (%s): %s, it must come after the clone step",
+					   i + 1, op->name, too_early[op->phase]);
+		if (op->phase == LSH_PHASE_EXEC && i + 1 != plan->n)
+			return lsh_err_msg(err, EINVAL, "step %zu: exec must be the last step", i + 1);
+		if (op->phase == LSH_PHASE_CLONE)
+			facts->clone_at = (long)i;
+		if (op->check && op->check(s, facts, err) < 0)
+			return lsh_err_wrap(err, "step %zu (%s)", i + 1, op->name);
+		at = op->phase;
+		last = (long)i;
 	}
-	*failed_step = -1;
-	if (clone_at < 0)
+	if (facts->clone_at < 0) {
+		*failed_step = -1;
 		return lsh_err_msg(err, EINVAL, "the plan has no clone step");
+	}
+	if (at != LSH_PHASE_EXEC)
+		return lsh_err_msg(err, EINVAL, "step %zu: the last step must be exec", plan->n);
+	*failed_step = -1;
 	return 0;
+}
+
+int lsh_plan_validate(const struct lsh_plan *plan, long *failed_step, struct lsh_err **err)
+{
+	struct lsh_plan_facts facts;
+	return lsh_plan_check(plan, &facts, failed_step, err);
 }

@@ -1,11 +1,33 @@
 /* The plan operations of the foundation: the clone itself, id maps, names, time, session,
- * fds, the pid-1 reaper and exec. Other areas (mounts, network, …) add tables of their own. */
+ * fds and exec (with the pid-1 reaper). Other areas (mounts, network, …) add tables of
+ * their own. Beside each op, the names of its fields' slots: the table and the op read
+ * the same names. */
 #include "internal.h"
 #include "syscalls.h"
 
 #include <string.h>
+#include <sys/prctl.h>
 
-#define W(x) (1u << LSH_WHERE_##x)
+/* clone */
+enum { CLONE_NAMESPACES };			/* lists */
+
+/* The clone step makes the namespaces it lists; validation turns them into flags once. */
+static int check_clone(const struct lsh_plan_step *s, struct lsh_plan_facts *facts, struct lsh_err **err)
+{
+	unsigned long flags = 0;
+	for (size_t i = 0; i < s->nlists[CLONE_NAMESPACES]; i++) {
+		const char *name = s->lists[CLONE_NAMESPACES][i];
+		const struct lsh_ns_kind *k = lsh_ns_kind_by_name(name);
+		if (k == NULL)
+			return lsh_err_msg(err, EINVAL, "unknown namespace \"%s\"", name);
+		flags |= k->flag;
+	}
+	facts->clone_flags = flags;
+	return 0;
+}
+
+/* uid_map, gid_map */
+enum { MAP_TEXT, MAP_HELPER };			/* strs */
 
 static int map_run(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx,
 		   enum lsh_idmap_kind kind, struct lsh_err **err)
@@ -14,11 +36,12 @@ static int map_run(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx,
 	int rc = lsh_spawn_need(ctx, CLONE_NEWUSER, 1, s->op->name, err);
 	if (rc < 0)
 		return rc;
-	int n = lsh_idmap_parse(s->strs[0], r, LSH_ARRAY_SIZE(r));
+	const char *text = s->strs[MAP_TEXT], *helper = s->strs[MAP_HELPER];
+	int n = lsh_idmap_parse(text, r, LSH_ARRAY_SIZE(r));
 	if (n <= 0)
-		return lsh_err_msg(err, EINVAL, "%s: bad map \"%s\"", s->op->name, s->strs[0]);
-	if (s->strs[1])
-		return lsh_idmap_helper(s->strs[1], ctx->pid, kind, r, (size_t)n, err);
+		return lsh_err_msg(err, EINVAL, "%s: bad map \"%s\"", s->op->name, text);
+	if (helper)
+		return lsh_idmap_helper(helper, ctx->pid, kind, r, (size_t)n, err);
 	return lsh_idmap_write(ctx->pid, kind, r, (size_t)n, err);
 }
 
@@ -32,38 +55,52 @@ static int op_gid_map(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, 
 	return map_run(s, ctx, LSH_IDMAP_GID, err);
 }
 
+/* setgroups */
+enum { SETGROUPS_ALLOW };			/* ints */
+
 static int op_setgroups(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	int r = lsh_spawn_need(ctx, CLONE_NEWUSER, 1, "setgroups", err);
-	return r < 0 ? r : lsh_idmap_setgroups(ctx->pid, (int)s->ints[0], err);
+	return r < 0 ? r : lsh_idmap_setgroups(ctx->pid, (int)s->ints[SETGROUPS_ALLOW], err);
 }
+
+/* hostname, domainname */
+enum { UTS_NAME };				/* strs */
 
 static int op_hostname(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	int r = lsh_spawn_need(ctx, CLONE_NEWUTS, 0, "hostname", err);
-	return r < 0 ? r : lsh_uts_set_hostname(s->strs[0], err);
+	return r < 0 ? r : lsh_uts_set_hostname(s->strs[UTS_NAME], err);
 }
 
 static int op_domainname(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	int r = lsh_spawn_need(ctx, CLONE_NEWUTS, 0, "domainname", err);
-	return r < 0 ? r : lsh_uts_set_domainname(s->strs[0], err);
+	return r < 0 ? r : lsh_uts_set_domainname(s->strs[UTS_NAME], err);
 }
+
+/* timens */
+enum { TIMENS_MONOTONIC, TIMENS_BOOTTIME };	/* ints */
 
 static int op_timens(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	(void)ctx;
-	return lsh_timens_enter_new(s->ints[0], s->ints[1], err);
+	return lsh_timens_enter_new(s->ints[TIMENS_MONOTONIC], s->ints[TIMENS_BOOTTIME], err);
 }
+
+/* chdir */
+enum { CHDIR_PATH };				/* strs */
 
 static int op_chdir(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	(void)ctx;
-	if (chdir(s->strs[0]) < 0)
-		return lsh_err_set(err, errno, "chdir %s", s->strs[0]);
+	const char *path = s->strs[CHDIR_PATH];
+	if (chdir(path) < 0)
+		return lsh_err_set(err, errno, "chdir %s", path);
 	return 0;
 }
 
+/* setsid */
 static int op_setsid(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	(void)s;
@@ -71,52 +108,90 @@ static int op_setsid(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 	return lsh_proc_setsid(err);
 }
 
+/* close_fds */
+enum { CLOSE_KEEP };				/* lists */
+
 static int op_close_fds(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	int keep[64];
 	size_t n = 0;
 	/* The sync socket is close-on-exec: it must live until exec to report failures. */
 	keep[n++] = ctx->sync_fd;
-	for (size_t i = 0; i < s->nlists[0]; i++) {
+	for (size_t i = 0; i < s->nlists[CLOSE_KEEP]; i++) {
+		const char *v = s->lists[CLOSE_KEEP][i];
 		char *end;
-		long fd = strtol(s->lists[0][i], &end, 10);
+		long fd = strtol(v, &end, 10);
 		if (*end || fd < 0 || n == LSH_ARRAY_SIZE(keep))
-			return lsh_err_msg(err, EINVAL, "close_fds: bad fd \"%s\"", s->lists[0][i]);
+			return lsh_err_msg(err, EINVAL, "close_fds: bad fd \"%s\"", v);
 		keep[n++] = (int)fd;
 	}
 	return lsh_proc_close_fds(keep, n, err);
 }
 
-static int op_reaper(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+/* exec */
+enum { EXEC_ARGV, EXEC_ENV };			/* lists */
+enum { EXEC_REAPER };				/* ints */
+
+/* A reaper is pid 1 of a pid namespace: without one, the command's orphans would go to
+ * the host's init and the "reaper" would reap nothing. */
+static int check_exec(const struct lsh_plan_step *s, struct lsh_plan_facts *facts, struct lsh_err **err)
 {
-	(void)s;
-	(void)err;
-	ctx->reaper = 1;
+	if (s->ints[EXEC_REAPER] && !(facts->clone_flags & CLONE_NEWPID))
+		return lsh_err_msg(err, EINVAL, "a pid-1 reaper needs a pid namespace");
 	return 0;
 }
 
+/* Execs the command. With reaper, this process (pid 1 of the sandbox) forks first: the
+ * child goes on to exec, and pid 1 stays to reap orphans and forward signals until the
+ * command ends, then exits with its status; it never returns. */
 static int op_exec(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	(void)ctx;
-	return lsh_proc_exec(s->lists[0], s->lists[1], err);
+	/* The command must not inherit the supervisor's blocked signals. */
+	sigprocmask(SIG_SETMASK, &ctx->oldmask, NULL);
+	if (s->ints[EXEC_REAPER]) {
+		sigset_t all;
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, NULL);
+		/* pid 1 stays the lunshare binary of the host. Non-dumpable, its /proc/1/exe,
+		 * mem and fds need CAP_SYS_PTRACE over the host's user namespace to open (ptrace
+		 * access checks use the mm's user namespace), so the sandbox cannot reopen the
+		 * host binary for writing (CVE-2019-5736, runc). Set before the fork, so the
+		 * command never sees a dumpable pid 1 (its own exec makes it dumpable again),
+		 * and only now: the supervisor had to write this process's /proc id maps first. */
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		pid_t cmd = fork();
+		if (cmd < 0)
+			return lsh_err_set(err, errno, "pid 1: fork");
+		if (cmd > 0) {
+			close(ctx->sync_fd);
+			int status = lsh_proc_reap(cmd, err);
+			_exit(status < 0 ? 127 : status);
+		}
+		sigprocmask(SIG_SETMASK, &ctx->oldmask, NULL);
+	}
+	return lsh_proc_exec(s->lists[EXEC_ARGV], s->lists[EXEC_ENV], err);
 }
 
+#define NO_FIELDS { { NULL, 0, 0, 0 } }
+
 const struct lsh_op lsh_ops_proc[] = {
-	{ "clone", W(SUPERVISOR), { { "namespaces", LSH_ARG_LIST, 0, 1 } }, NULL },
-	{ "setgroups", W(SUPERVISOR), { { "allow", LSH_ARG_BOOL, 0, 0 } }, op_setgroups },
-	{ "uid_map", W(SUPERVISOR),
-	  { { "map", LSH_ARG_STR, 0, 1 }, { "helper", LSH_ARG_STR, 1, 0 } }, op_uid_map },
-	{ "gid_map", W(SUPERVISOR),
-	  { { "map", LSH_ARG_STR, 0, 1 }, { "helper", LSH_ARG_STR, 1, 0 } }, op_gid_map },
-	{ "hostname", W(CHILD), { { "name", LSH_ARG_STR, 0, 1 } }, op_hostname },
-	{ "domainname", W(CHILD), { { "name", LSH_ARG_STR, 0, 1 } }, op_domainname },
-	{ "timens", W(CHILD),
-	  { { "monotonic", LSH_ARG_INT, 0, 0 }, { "boottime", LSH_ARG_INT, 1, 0 } }, op_timens },
-	{ "setsid", W(CHILD), { { NULL, 0, 0, 0 } }, op_setsid },
-	{ "chdir", W(CHILD), { { "path", LSH_ARG_STR, 0, 1 } }, op_chdir },
-	{ "close_fds", W(CHILD), { { "keep", LSH_ARG_LIST, 0, 0 } }, op_close_fds },
-	{ "reaper", W(PID1), { { NULL, 0, 0, 0 } }, op_reaper },
-	{ "exec", W(CHILD),
-	  { { "argv", LSH_ARG_LIST, 0, 1 }, { "env", LSH_ARG_LIST, 1, 1 } }, op_exec },
-	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL },
+	{ "clone", LSH_PHASE_CLONE, { { "namespaces", LSH_ARG_LIST, CLONE_NAMESPACES, 1 } }, check_clone, NULL },
+	{ "setgroups", LSH_PHASE_HOST, { { "allow", LSH_ARG_BOOL, SETGROUPS_ALLOW, 0 } }, NULL, op_setgroups },
+	{ "uid_map", LSH_PHASE_HOST,
+	  { { "map", LSH_ARG_STR, MAP_TEXT, 1 }, { "helper", LSH_ARG_STR, MAP_HELPER, 0 } }, NULL, op_uid_map },
+	{ "gid_map", LSH_PHASE_HOST,
+	  { { "map", LSH_ARG_STR, MAP_TEXT, 1 }, { "helper", LSH_ARG_STR, MAP_HELPER, 0 } }, NULL, op_gid_map },
+	{ "hostname", LSH_PHASE_CHILD, { { "name", LSH_ARG_STR, UTS_NAME, 1 } }, NULL, op_hostname },
+	{ "domainname", LSH_PHASE_CHILD, { { "name", LSH_ARG_STR, UTS_NAME, 1 } }, NULL, op_domainname },
+	{ "timens", LSH_PHASE_CHILD,
+	  { { "monotonic", LSH_ARG_INT, TIMENS_MONOTONIC, 0 }, { "boottime", LSH_ARG_INT, TIMENS_BOOTTIME, 0 } },
+	  NULL, op_timens },
+	{ "setsid", LSH_PHASE_CHILD, NO_FIELDS, NULL, op_setsid },
+	{ "chdir", LSH_PHASE_CHILD, { { "path", LSH_ARG_STR, CHDIR_PATH, 1 } }, NULL, op_chdir },
+	{ "close_fds", LSH_PHASE_CHILD, { { "keep", LSH_ARG_LIST, CLOSE_KEEP, 0 } }, NULL, op_close_fds },
+	{ "exec", LSH_PHASE_EXEC,
+	  { { "argv", LSH_ARG_LIST, EXEC_ARGV, 1 }, { "env", LSH_ARG_LIST, EXEC_ENV, 1 },
+	    { "reaper", LSH_ARG_BOOL, EXEC_REAPER, 0 } },
+	  check_exec, op_exec },
+	{ NULL, 0, NO_FIELDS, NULL, NULL },
 };

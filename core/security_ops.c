@@ -11,14 +11,17 @@
 #include <string.h>
 #include <sys/prctl.h>
 
-#define W(x) (1u << LSH_WHERE_##x)
 #define AREA_SECURITY 2
+
+/* caps */
+enum { CAPS_KEEP };				/* lists */
+enum { CAPS_LOCK_SECUREBITS };			/* ints */
 
 static int op_caps(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	(void)ctx;
-	const char *const *keep = (const char *const *)s->lists[0];
-	return lsh_caps_restrict(keep, s->nlists[0], (int)s->ints[0], err);
+	const char *const *keep = (const char *const *)s->lists[CAPS_KEEP];
+	return lsh_caps_restrict(keep, s->nlists[CAPS_KEEP], (int)s->ints[CAPS_LOCK_SECUREBITS], err);
 }
 
 static int op_no_new_privs(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
@@ -28,21 +31,31 @@ static int op_no_new_privs(const struct lsh_plan_step *s, struct lsh_spawn_ctx *
 	return lsh_caps_no_new_privs(err);
 }
 
+/* seccomp */
+enum { SECCOMP_RULES };				/* lists */
+
 static int op_seccomp(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	(void)ctx;
-	return lsh_seccomp_load((const char *const *)s->lists[0], s->nlists[0], err);
+	return lsh_seccomp_load((const char *const *)s->lists[SECCOMP_RULES], s->nlists[SECCOMP_RULES], err);
 }
+
+/* rlimit */
+enum { LIMIT_RESOURCE };			/* strs */
+enum { LIMIT_SOFT, LIMIT_HARD };		/* ints */
 
 static int op_rlimit(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	(void)ctx;
-	return lsh_rlimit_set(s->strs[0], s->ints[0], s->ints[1], err);
+	return lsh_rlimit_set(s->strs[LIMIT_RESOURCE], s->ints[LIMIT_SOFT], s->ints[LIMIT_HARD], err);
 }
+
+/* set_ids */
+enum { IDS_UID, IDS_GID };			/* ints */
 
 static int op_set_ids(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	int r = lsh_caps_set_ids((uid_t)s->ints[0], (gid_t)s->ints[1], err);
+	int r = lsh_caps_set_ids((uid_t)s->ints[IDS_UID], (gid_t)s->ints[IDS_GID], err);
 	if (r < 0)
 		return r;
 	/* A change of effective uid clears the parent-death signal (credentials(7)): arm it
@@ -56,12 +69,16 @@ static int op_set_ids(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, 
 	return 0;
 }
 
+/* sysctl */
+enum { SYSCTL_NAME, SYSCTL_VALUE };		/* strs */
+
 static int op_sysctl(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
+	const char *name = s->strs[SYSCTL_NAME];
 	/* Only net.* settings belong to a namespace the sandbox owns; the rest are the host's. */
-	if (strncmp(s->strs[0], "net.", 4) != 0)
+	if (strncmp(name, "net.", 4) != 0)
 		return lsh_err_msg(err, EPERM, "sysctl %s: only net.* settings, in the sandbox's own network namespace",
-				   s->strs[0]);
+				   name);
 	int r = lsh_spawn_need(ctx, CLONE_NEWNET, 0, "sysctl", err);
 	if (r < 0)
 		return r;
@@ -69,8 +86,8 @@ static int op_sysctl(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 	 * cloned with: a setting written there would outlive the run. */
 	if (ctx->net_joined)
 		return lsh_err_msg(err, EPERM, "sysctl %s: the sandbox joined a network namespace that is "
-				   "not its own, and changes nothing of it", s->strs[0]);
-	return lsh_sysctl_write(s->strs[0], s->strs[1], err);
+				   "not its own, and changes nothing of it", name);
+	return lsh_sysctl_write(name, s->strs[SYSCTL_VALUE], err);
 }
 
 static int op_keyring(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
@@ -97,9 +114,13 @@ static void cgroup_undo(void *arg)
 	free(st);
 }
 
+/* cgroup */
+enum { CGROUP_MEMORY, CGROUP_PIDS, CGROUP_CPU_QUOTA, CGROUP_CPU_PERIOD }; /* ints */
+
 static int op_cgroup(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	struct lsh_cgroup_limits lim = { s->ints[0], s->ints[1], s->ints[2], s->ints[3] };
+	struct lsh_cgroup_limits lim = { s->ints[CGROUP_MEMORY], s->ints[CGROUP_PIDS], s->ints[CGROUP_CPU_QUOTA],
+					 s->ints[CGROUP_CPU_PERIOD] };
 	char name[64];
 	struct lsh_cgroup *cg = NULL;
 	int r;
@@ -145,21 +166,27 @@ static int op_cgroup_enter(const struct lsh_plan_step *s, struct lsh_spawn_ctx *
 	return lsh_cgroup_attach(st->cg, ctx->pid, err);
 }
 
+#define NO_FIELDS { { NULL, 0, 0, 0 } }
+
 const struct lsh_op lsh_ops_security[] = {
-	{ "set_ids", W(CHILD), { { "uid", LSH_ARG_INT, 0, 0 }, { "gid", LSH_ARG_INT, 1, 0 } }, op_set_ids },
-	{ "sysctl", W(CHILD), { { "name", LSH_ARG_STR, 0, 1 }, { "value", LSH_ARG_STR, 1, 1 } }, op_sysctl },
-	{ "session_keyring", W(CHILD), { { NULL, 0, 0, 0 } }, op_keyring },
-	{ "rlimit", W(CHILD),
-	  { { "resource", LSH_ARG_STR, 0, 1 }, { "soft", LSH_ARG_INT, 0, 0 }, { "hard", LSH_ARG_INT, 1, 0 } },
-	  op_rlimit },
-	{ "caps", W(CHILD),
-	  { { "keep", LSH_ARG_LIST, 0, 0 }, { "lock_securebits", LSH_ARG_BOOL, 0, 0 } }, op_caps },
-	{ "no_new_privs", W(CHILD), { { NULL, 0, 0, 0 } }, op_no_new_privs },
-	{ "seccomp", W(CHILD), { { "rules", LSH_ARG_LIST, 0, 1 } }, op_seccomp },
-	{ "cgroup", W(SUPERVISOR),
-	  { { "memory", LSH_ARG_INT, 0, 0 }, { "pids", LSH_ARG_INT, 1, 0 }, { "cpu_quota", LSH_ARG_INT, 2, 0 },
-	    { "cpu_period", LSH_ARG_INT, 3, 0 } },
-	  op_cgroup },
-	{ "cgroup_enter", W(SUPERVISOR), { { NULL, 0, 0, 0 } }, op_cgroup_enter },
-	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL },
+	{ "set_ids", LSH_PHASE_CHILD, { { "uid", LSH_ARG_INT, IDS_UID, 0 }, { "gid", LSH_ARG_INT, IDS_GID, 0 } },
+	  NULL, op_set_ids },
+	{ "sysctl", LSH_PHASE_CHILD,
+	  { { "name", LSH_ARG_STR, SYSCTL_NAME, 1 }, { "value", LSH_ARG_STR, SYSCTL_VALUE, 1 } }, NULL, op_sysctl },
+	{ "session_keyring", LSH_PHASE_CHILD, NO_FIELDS, NULL, op_keyring },
+	{ "rlimit", LSH_PHASE_CHILD,
+	  { { "resource", LSH_ARG_STR, LIMIT_RESOURCE, 1 }, { "soft", LSH_ARG_INT, LIMIT_SOFT, 0 },
+	    { "hard", LSH_ARG_INT, LIMIT_HARD, 0 } },
+	  NULL, op_rlimit },
+	{ "caps", LSH_PHASE_CHILD,
+	  { { "keep", LSH_ARG_LIST, CAPS_KEEP, 0 }, { "lock_securebits", LSH_ARG_BOOL, CAPS_LOCK_SECUREBITS, 0 } },
+	  NULL, op_caps },
+	{ "no_new_privs", LSH_PHASE_CHILD, NO_FIELDS, NULL, op_no_new_privs },
+	{ "seccomp", LSH_PHASE_CHILD, { { "rules", LSH_ARG_LIST, SECCOMP_RULES, 1 } }, NULL, op_seccomp },
+	{ "cgroup", LSH_PHASE_PREPARE,
+	  { { "memory", LSH_ARG_INT, CGROUP_MEMORY, 0 }, { "pids", LSH_ARG_INT, CGROUP_PIDS, 0 },
+	    { "cpu_quota", LSH_ARG_INT, CGROUP_CPU_QUOTA, 0 }, { "cpu_period", LSH_ARG_INT, CGROUP_CPU_PERIOD, 0 } },
+	  NULL, op_cgroup },
+	{ "cgroup_enter", LSH_PHASE_HOST, NO_FIELDS, NULL, op_cgroup_enter },
+	{ NULL, 0, NO_FIELDS, NULL, NULL },
 };

@@ -11,7 +11,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -68,20 +67,6 @@ static void undo_all(struct lsh_spawn_ctx *ctx)
 	ctx->capundo = 0;
 }
 
-static unsigned long clone_flags(const struct lsh_plan_step *s, struct lsh_err **err)
-{
-	unsigned long flags = 0;
-	for (size_t i = 0; i < s->nlists[0]; i++) {
-		const struct lsh_ns_kind *k = lsh_ns_kind_by_name(s->lists[0][i]);
-		if (k == NULL) {
-			lsh_err_msg(err, EINVAL, "clone: unknown namespace \"%s\"", s->lists[0][i]);
-			return (unsigned long)-1;
-		}
-		flags |= k->flag;
-	}
-	return flags;
-}
-
 /* ---- child side ------------------------------------------------------------------- */
 
 static void child_fail(struct lsh_spawn_ctx *ctx, long step, struct lsh_err *err)
@@ -97,8 +82,7 @@ static void child_fail(struct lsh_spawn_ctx *ctx, long step, struct lsh_err *err
 	_exit(127);
 }
 
-static __attribute__((noreturn)) void child_main(struct lsh_spawn_ctx *ctx, long clone_at,
-						 const sigset_t *oldmask, pid_t supervisor)
+static __attribute__((noreturn)) void child_main(struct lsh_spawn_ctx *ctx, long clone_at, pid_t supervisor)
 {
 	struct lsh_err *err = NULL;
 	char go;
@@ -112,41 +96,12 @@ static __attribute__((noreturn)) void child_main(struct lsh_spawn_ctx *ctx, long
 	if (r != 1)
 		_exit(127); /* the supervisor failed and will report why */
 
+	/* The child's steps follow the supervisor's (the plan is in phase order): the last,
+	 * exec, does not return when it succeeds. */
 	size_t n = lsh_plan_len(ctx->plan);
 	for (size_t i = (size_t)clone_at + 1; i < n; i++) {
 		const struct lsh_plan_step *s = lsh_plan_step(ctx->plan, i);
-		if (s->where == LSH_WHERE_SUPERVISOR)
-			continue;
-		if (strcmp(s->op->name, "exec") == 0) {
-			/* The command must not inherit the supervisor's blocked signals. */
-			sigprocmask(SIG_SETMASK, oldmask, NULL);
-			if (ctx->reaper) {
-				sigset_t all;
-				sigfillset(&all);
-				sigprocmask(SIG_BLOCK, &all, NULL);
-				/* pid 1 stays the lunshare binary of the host. Non-dumpable, its
-				 * /proc/1/exe, mem and fds need CAP_SYS_PTRACE over the host's user
-				 * namespace to open (ptrace access checks use the mm's user
-				 * namespace), so the sandbox cannot reopen the host binary for
-				 * writing (CVE-2019-5736, runc). Set before the fork, so the command
-				 * never sees a dumpable pid 1 (its own exec makes it dumpable again),
-				 * and only now: the supervisor had to write this process's /proc id
-				 * maps first. */
-				prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-				pid_t cmd = fork();
-				if (cmd < 0) {
-					lsh_err_set(&err, errno, "pid 1: fork");
-					child_fail(ctx, (long)i, err);
-				}
-				if (cmd > 0) {
-					close(ctx->sync_fd);
-					int status = lsh_proc_reap(cmd, &err);
-					_exit(status < 0 ? 127 : status);
-				}
-				sigprocmask(SIG_SETMASK, oldmask, NULL);
-			}
-		}
-		if (s->op->run(s, ctx, &err) < 0)
+		if (s->where == LSH_WHERE_CHILD && s->op->run(s, ctx, &err) < 0)
 			child_fail(ctx, (long)i, err);
 	}
 	lsh_err_msg(&err, EINVAL, "the plan ended without exec");
@@ -162,7 +117,7 @@ static int run_supervisor_steps(struct lsh_spawn_ctx *ctx, size_t from, size_t t
 	for (size_t i = from; i < to; i++) {
 		const struct lsh_plan_step *s = lsh_plan_step(ctx->plan, i);
 		if (s->where != LSH_WHERE_SUPERVISOR || s->op->run == NULL)
-			continue;
+			continue; /* the clone step: lsh_spawn makes the clone itself */
 		int r = s->op->run(s, ctx, err);
 		if (r < 0) {
 			res->failed_step = (long)i;
@@ -211,42 +166,27 @@ static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct lsh_spawn_resu
 int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct lsh_err **err)
 {
 	struct lsh_spawn_ctx ctx;
+	struct lsh_plan_facts facts;
 	int sv[2] = { -1, -1 };
-	long clone_at = -1;
-	sigset_t fwd, oldmask;
+	sigset_t fwd;
 	int r;
 
 	memset(res, 0, sizeof *res);
 	res->failed_step = -1;
-	if ((r = lsh_plan_validate(plan, &res->failed_step, err)) < 0)
+	if ((r = lsh_plan_check(plan, &facts, &res->failed_step, err)) < 0)
 		return r;
+	long clone_at = facts.clone_at;
 	memset(&ctx, 0, sizeof ctx);
 	ctx.plan = plan;
 	ctx.pidfd = -1;
 	ctx.sync_fd = -1;
 	ctx.cgroup_fd = -1;
-	for (size_t i = 0; i < lsh_plan_len(plan); i++) {
-		const struct lsh_plan_step *s = lsh_plan_step(plan, i);
-		if (strcmp(s->op->name, "clone") == 0)
-			clone_at = (long)i;
-		else if (strcmp(s->op->name, "reaper") == 0)
-			ctx.reaper = 1;
-	}
-	const struct lsh_plan_step *cs = lsh_plan_step(plan, (size_t)clone_at);
-	ctx.clone_flags = clone_flags(cs, err);
-	if (ctx.clone_flags == (unsigned long)-1) {
-		res->failed_step = clone_at;
-		return -EINVAL;
-	}
-	if (ctx.reaper && !(ctx.clone_flags & CLONE_NEWPID)) {
-		res->failed_step = clone_at;
-		return lsh_err_msg(err, EINVAL, "a pid-1 reaper needs a pid namespace");
-	}
+	ctx.clone_flags = facts.clone_flags;
 
 	sigemptyset(&fwd);
 	for (size_t i = 0; i < LSH_ARRAY_SIZE(forwarded); i++)
 		sigaddset(&fwd, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &fwd, &oldmask);
+	sigprocmask(SIG_BLOCK, &fwd, &ctx.oldmask);
 	_cleanup_close_ int sigfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sigfd < 0) {
 		r = lsh_err_set(err, errno, "signalfd");
@@ -269,7 +209,7 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 	if (pid == 0) {
 		close(sv[0]);
 		ctx.sync_fd = sv[1];
-		child_main(&ctx, clone_at, &oldmask, supervisor);
+		child_main(&ctx, clone_at, supervisor);
 	}
 	ctx.pid = res->pid = pid;
 	close(sv[1]);
@@ -321,6 +261,6 @@ out:
 	struct timespec zero = { 0, 0 };
 	while (sigtimedwait(&fwd, NULL, &zero) > 0)
 		;
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	sigprocmask(SIG_SETMASK, &ctx.oldmask, NULL);
 	return r;
 }

@@ -535,13 +535,28 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  * Plans (plan.c) and their executor (spawn.c)
  *
  * A plan is an ordered list of steps built by the caller (the Lua planner, or a C program).
- * Each step has an operation, a place where it runs, an origin (the profile file:line it
- * came from, for error messages), and arguments in generic slots described per operation
- * by lsh_plan_op_at(). Exactly one "clone" step splits supervisor work done before the child
- * exists from the rest; "exec" is the last step and runs in the child.
+ * Each step has an operation, the process where it runs, an origin (the profile file:line
+ * it came from, for error messages), and named fields. The op tables of the core
+ * (*_ops.c) are the one description of every op: its name, its phase, its fields (name,
+ * type, whether required) and what it does; lsh_plan_op_at() lists them.
+ *
+ * The plan's order is its execution order, and each op belongs to one phase, which also
+ * says where it runs: the supervisor's steps before the child exists (prepare), exactly
+ * one clone, the supervisor's steps that need the child's pid (host), the child's steps
+ * (child), and exec, the last step. lsh_plan_validate refuses a plan whose steps are not
+ * in that order, naming the offending step.
  * ---------------------------------------------------------------------------------- */
 
-enum lsh_where { LSH_WHERE_SUPERVISOR = 0, LSH_WHERE_CHILD = 1, LSH_WHERE_PID1 = 2 };
+enum lsh_where { LSH_WHERE_SUPERVISOR = 0, LSH_WHERE_CHILD = 1 };
+
+enum lsh_phase {
+	LSH_PHASE_PREPARE = 0, /* supervisor, before the clone (the cgroup to clone into) */
+	LSH_PHASE_CLONE,       /* the clone into new namespaces */
+	LSH_PHASE_HOST,	       /* supervisor, after the clone: id maps, host-side links */
+	LSH_PHASE_CHILD,       /* the child, in its namespaces */
+	LSH_PHASE_EXEC,	       /* the command */
+	LSH_PHASE_COUNT
+};
 
 enum lsh_arg_type { LSH_ARG_NONE = 0, LSH_ARG_STR, LSH_ARG_INT, LSH_ARG_BOOL, LSH_ARG_LIST };
 
@@ -550,17 +565,21 @@ enum { LSH_STEP_STRS = 4, LSH_STEP_INTS = 4, LSH_STEP_LISTS = 2, LSH_OP_FIELDS =
 struct lsh_op_field {
 	const char *name;	/* the field name in the Lua step table */
 	enum lsh_arg_type type;
-	int slot;		/* index into strs / ints / lists of its type */
+	int slot;		/* index into strs / ints (int and bool) / lists, named per op */
 	int required;
 };
 
 struct lsh_plan_step;
+struct lsh_plan_facts;
 struct lsh_spawn_ctx;
 
 struct lsh_op {
 	const char *name;	/* "hostname", "uid_map", … */
-	unsigned wheres;	/* bit mask of 1u << LSH_WHERE_* where this op may run */
+	enum lsh_phase phase;	/* when it runs, and so where (lsh_phase_where) */
 	struct lsh_op_field fields[LSH_OP_FIELDS]; /* terminated by a NULL name */
+	/* What can be checked without acting (NULL: nothing more than the fields); records
+	 * in facts what later steps and the executor need (the clone's namespaces). */
+	int (*check)(const struct lsh_plan_step *step, struct lsh_plan_facts *facts, struct lsh_err **err);
 	int (*run)(const struct lsh_plan_step *step, struct lsh_spawn_ctx *ctx, struct lsh_err **err);
 };
 
@@ -579,20 +598,32 @@ struct lsh_plan;
 /* The i-th operation the executor knows (0-based), NULL past the last. */
 LSH_API const struct lsh_op *lsh_plan_op_at(size_t i);
 LSH_API const struct lsh_op *lsh_plan_op_by_name(const char *name);
+/* The field of op called name, or NULL. */
+LSH_API const struct lsh_op_field *lsh_op_field(const struct lsh_op *op, const char *name);
+/* Where the steps of a phase run, and the phase's name ("prepare", "clone", "host",
+ * "child", "exec"); lsh_where_name gives "supervisor" or "child". */
+LSH_API enum lsh_where lsh_phase_where(enum lsh_phase phase);
+LSH_API const char *lsh_phase_name(enum lsh_phase phase);
+LSH_API const char *lsh_where_name(enum lsh_where where);
 
 LSH_API struct lsh_plan *lsh_plan_new(void);
 LSH_API void lsh_plan_free(struct lsh_plan *plan);
-/* Appends an empty step for op and returns it for the caller to fill (strings and lists
- * put there with lsh_plan_step_set_str/_list, which copy). NULL on ENOMEM. */
+/* Appends an empty step for op and returns it for the caller to fill with the setters
+ * below (which copy). NULL on ENOMEM. */
 LSH_API struct lsh_plan_step *lsh_plan_add(struct lsh_plan *plan, const struct lsh_op *op,
 					   enum lsh_where where, const char *origin);
-LSH_API int lsh_plan_step_set_str(struct lsh_plan_step *step, int slot, const char *s);
-LSH_API int lsh_plan_step_set_list(struct lsh_plan_step *step, int slot, const char *const *v,
+/* Set the step's field called field: a string, an integer or boolean, a list of strings.
+ * -EINVAL when the op has no such field or it is of another type, -ENOMEM. */
+LSH_API int lsh_plan_step_set_str(struct lsh_plan_step *step, const char *field, const char *s);
+LSH_API int lsh_plan_step_set_int(struct lsh_plan_step *step, const char *field, int64_t v);
+LSH_API int lsh_plan_step_set_list(struct lsh_plan_step *step, const char *field, const char *const *v,
 				   size_t n);
 LSH_API size_t lsh_plan_len(const struct lsh_plan *plan);
 LSH_API const struct lsh_plan_step *lsh_plan_step(const struct lsh_plan *plan, size_t i);
-/* Checks the plan's shape: known ops in allowed places, required fields, one clone step,
- * exec last. On failure *failed_step is the index of the offending step (or -1). */
+/* Checks everything about the plan that can be known without acting: known ops where they
+ * run, required fields, each op's own checks (the clone's namespaces, a reaper only with a
+ * pid namespace), one clone step, exec last, and every step in its phase's order. On
+ * failure *failed_step is the index of the offending step (or -1). */
 LSH_API int lsh_plan_validate(const struct lsh_plan *plan, long *failed_step, struct lsh_err **err);
 
 struct lsh_spawn_result {

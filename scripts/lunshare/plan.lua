@@ -227,10 +227,6 @@ function M.build(profile, ctx)
       boottime = t.boottime or 0, origin = M.origin(profile, profile.time and "time" or "namespaces"),
       explain = string.format("unshare --time --monotonic %d --boottime %d", t.monotonic or 0, t.boottime or 0) }, "early")
   end
-  if ns.pid and profile.pid1 ~= "command" then
-    step(plan, { op = "reaper", where = "pid1", origin = M.origin(profile, "namespaces"),
-      explain = "pid 1 forks the command, reaps orphans and forwards signals" }, "early")
-  end
   if profile.cwd then
     step(plan, { op = "chdir", where = "child", path = profile.cwd,
       origin = M.origin(profile, "cwd"), explain = "cd " .. util.shell_quote(profile.cwd) }, "late")
@@ -246,9 +242,13 @@ function M.build(profile, ctx)
   local argv = ctx.argv
   if not argv or #argv == 0 then argv = profile.command or { "/bin/sh" } end
   local env = M.environment(profile, ctx.environ)
-  step(plan, { op = "exec", where = "child", argv = argv, env = env,
+  -- With a pid namespace, pid 1 stays lunshare's: it forks the command, reaps orphans and
+  -- forwards signals (pid1 = "command" makes the command pid 1 itself).
+  local reaper = ns.pid and profile.pid1 ~= "command"
+  step(plan, { op = "exec", where = "child", argv = argv, env = env, reaper = reaper or nil,
     origin = (ctx.argv and #ctx.argv > 0) and "command line" or M.origin(profile, "command"),
-    explain = "env -i " .. util.shell_join(env) .. " " .. util.shell_join(argv) }, "exec")
+    explain = (reaper and "pid 1 forks the command, reaps orphans and forwards signals; the command: " or "") ..
+      "env -i " .. util.shell_join(env) .. " " .. util.shell_join(argv) }, "exec")
 
   local add = function(phase, t) return step(plan, t, phase) end
   for _, name in ipairs(M.AREAS) do

@@ -325,20 +325,20 @@ static int open_in_root_retries_eagain(void)
 	return raw == 0 ? 2 : 0;
 }
 
-static struct lsh_plan_step *add(struct lsh_plan *p, const char *op)
+/* A step of op where the op runs. */
+static struct lsh_plan_step *add(struct lsh_plan *p, const char *name)
 {
-	return lsh_plan_add(p, lsh_plan_op_by_name(op), strcmp(op, "clone") == 0 ? LSH_WHERE_SUPERVISOR
-						  : strncmp(op, "uid", 3) == 0 || strncmp(op, "gid", 3) == 0 || strcmp(op, "setgroups") == 0
-						  ? LSH_WHERE_SUPERVISOR : LSH_WHERE_CHILD, "test_mount.c");
+	const struct lsh_op *op = lsh_plan_op_by_name(name);
+	return lsh_plan_add(p, op, lsh_phase_where(op->phase), "test_mount.c");
 }
 
 static void bind_step(struct lsh_plan *p, const char *src, const char *dst, int legacy)
 {
 	struct lsh_plan_step *s = add(p, "bind");
-	lsh_plan_step_set_str(s, 0, src);
-	lsh_plan_step_set_str(s, 1, dst);
-	s->ints[0] = 1; /* readonly */
-	s->ints[3] = legacy;
+	lsh_plan_step_set_str(s, "src", src);
+	lsh_plan_step_set_str(s, "dst", dst);
+	lsh_plan_step_set_int(s, "readonly", 1);
+	lsh_plan_step_set_int(s, "legacy", legacy);
 }
 
 /* A whole run through the executor: a new root with read-only binds of /usr and of /dev
@@ -354,25 +354,25 @@ static int run_plan_with_binds(int legacy)
 	static const char *const links[][2] = { { "/bin", "usr/bin" }, { "/lib", "usr/lib" }, { "/lib64", "usr/lib64" } };
 	struct lsh_plan *p = lsh_plan_new();
 	char map[64];
-	lsh_plan_step_set_list(add(p, "clone"), 0, ns, 3);
+	lsh_plan_step_set_list(add(p, "clone"), "namespaces", ns, 3);
 	add(p, "setgroups");
 	snprintf(map, sizeof map, "0 %d 1\n", (int)getuid());
-	lsh_plan_step_set_str(add(p, "uid_map"), 0, map);
+	lsh_plan_step_set_str(add(p, "uid_map"), "map", map);
 	snprintf(map, sizeof map, "0 %d 1\n", (int)getgid());
-	lsh_plan_step_set_str(add(p, "gid_map"), 0, map);
+	lsh_plan_step_set_str(add(p, "gid_map"), "map", map);
 	add(p, "rootfs");
 	bind_step(p, "/usr", "/usr", legacy);
 	bind_step(p, "/dev", "/hostdev", legacy);
 	for (size_t i = 0; i < 3; i++) {
 		struct lsh_plan_step *s = add(p, "symlink");
-		lsh_plan_step_set_str(s, 0, links[i][0]);
-		lsh_plan_step_set_str(s, 1, links[i][1]);
+		lsh_plan_step_set_str(s, "dst", links[i][0]);
+		lsh_plan_step_set_str(s, "target", links[i][1]);
 	}
-	lsh_plan_step_set_str(add(p, "dev"), 0, "/dev");
+	lsh_plan_step_set_str(add(p, "dev"), "dst", "/dev");
 	add(p, "pivot");
 	struct lsh_plan_step *s = add(p, "exec");
-	lsh_plan_step_set_list(s, 0, argv, 3);
-	lsh_plan_step_set_list(s, 1, env, 1);
+	lsh_plan_step_set_list(s, "argv", argv, 3);
+	lsh_plan_step_set_list(s, "env", env, 1);
 	struct lsh_spawn_result res;
 	struct lsh_err *err = NULL;
 	int r = lsh_spawn(p, &res, &err);

@@ -64,14 +64,19 @@ describe("lunshare.core #unit", function()
 
   it("describes the executor's ops for the planner", function()
     local ops = core.ops()
-    assert.is_true(ops.exec.where.child)
+    -- Each op runs in one place, in one phase of the plan's order.
+    assert.same({ "child", "exec" }, { ops.exec.where, ops.exec.phase })
     assert.equal("list", ops.exec.fields.argv)
+    assert.equal("boolean", ops.exec.fields.reaper)
     assert.is_true(ops.exec.required.argv)
-    assert.is_true(ops.uid_map.where.supervisor)
+    assert.same({ "supervisor", "host" }, { ops.uid_map.where, ops.uid_map.phase })
+    assert.same({ "supervisor", "clone" }, { ops.clone.where, ops.clone.phase })
+    assert.same({ "supervisor", "prepare" }, { ops.cgroup.where, ops.cgroup.phase })
+    assert.equal("child", ops.hostname.phase)
   end)
 
   it("validates a plan's shape and names the step", function()
-    local ok, msg, errno, step = core.validate({ steps = {
+    local ok, msg, errno, step = core.plan_check({ steps = {
       { op = "clone", where = "supervisor", namespaces = {} },
       { op = "hostname", where = "supervisor", name = "x" },
       { op = "exec", where = "child", argv = { "true" }, env = {} },
@@ -83,10 +88,10 @@ describe("lunshare.core #unit", function()
   end)
 
   it("rejects unknown ops and fields in a plan", function()
-    assert.has_error(function() core.validate({ steps = { { op = "frob" } } }) end,
+    assert.has_error(function() core.plan_check({ steps = { { op = "frob" } } }) end,
       "plan step 1: unknown op 'frob'")
     assert.has_error(function()
-      core.validate({ steps = { { op = "hostname", where = "child", nam = "x" } } })
+      core.plan_check({ steps = { { op = "hostname", where = "child", nam = "x" } } })
     end, "plan step 1 (hostname): unknown field 'nam'")
   end)
 

@@ -191,7 +191,7 @@ describe("mounts #unit", function()
     local core = require "lunshare.core"
     local p = assert(profile.evaluate(assert(io.open("profiles/default.lua")):read("a"), "default.lua"))
     local plan = assert(planner.build(p, ctx))
-    assert.is_true(core.validate(plan))
+    assert.is_true(core.plan_check(plan))
   end)
 end)
 

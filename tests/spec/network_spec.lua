@@ -88,7 +88,7 @@ describe("network area #unit", function()
     assert.equal("ip route add default via 10.0.0.1 dev eth0", find("route").explain)
     -- Every field the planner sets is one the C op knows.
     local core_ok, core = pcall(require, "lunshare.core")
-    if core_ok then assert.truthy(core.validate(plan)) end
+    if core_ok then assert.truthy(core.plan_check(plan)) end
   end)
 
   it("takes a list of veths as short for links", function()

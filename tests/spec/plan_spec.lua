@@ -23,11 +23,12 @@ describe("planner #unit", function()
     local p = { namespaces = schema.NAMESPACES, hostname = "lunshare", user = { uid = 0, gid = 0 } }
     local plan = planner.build(p, ctx)
     -- A mount namespace without mounts still makes every mount private first.
-    assert.equal("clone setgroups uid_map gid_map hostname timens reaper setsid session_keyring sysctl " ..
+    assert.equal("clone setgroups uid_map gid_map hostname timens setsid session_keyring sysctl " ..
       "mount_private lo_up close_fds caps no_new_privs seccomp exec", ops(plan))
     assert.equal("/", find(plan, "mount_private").path)
     assert.equal("supervisor", plan.steps[1].where)
-    assert.equal("pid1", find(plan, "reaper").where)
+    -- pid 1 forks the command and reaps: a field of the exec step, where it happens.
+    assert.is_true(find(plan, "exec").reaper)
   end)
 
   it("clones every namespace but time, which the child makes itself", function()
@@ -101,7 +102,7 @@ describe("planner #unit", function()
 
   it("runs pid 1 as the command when asked", function()
     local plan = planner.build({ namespaces = { "pid" }, pid1 = "command" }, ctx)
-    assert.is_nil(find(plan, "reaper"))
+    assert.is_nil(find(plan, "exec").reaper)
   end)
 
   it("clears the environment but for the kept names, and sets PATH", function()

@@ -231,7 +231,7 @@ describe("security plan #unit", function()
     local core = require "lunshare.core"
     local plan = plan_of({ namespaces = { "user", "pid" }, capabilities = { "chown" },
       limits = { nofile = 10, memory = "1G" }, seccomp = { kill = { "bpf" } } })
-    assert.is_true(core.validate(plan))
+    assert.is_true(core.plan_check(plan))
   end)
 end)
 
