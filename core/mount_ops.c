@@ -212,8 +212,10 @@ static int protect(int dirfd, const char *name, struct lsh_err **err)
 	return r < 0 ? r : lsh_mount_attach(tree, target, err);
 }
 
-/* proc */
+/* proc: a new instance on dst, and the entries of readonly (names in it) bound read-only
+ * over themselves. Which entries is the planner's to say. */
 enum { PROC_DST };				/* strs */
+enum { PROC_READONLY };				/* lists */
 
 static int op_proc(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
@@ -227,12 +229,14 @@ static int op_proc(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 				   (*err)->msg);
 	if (mfd < 0)
 		return mfd;
-	/* As bubblewrap: the parts of /proc that configure the whole machine are read-only,
-	 * for a root inside that is root outside too. */
-	static const char *const ro[] = { "sys", "sysrq-trigger", "irq", "bus" };
-	for (size_t i = 0; i < LSH_ARRAY_SIZE(ro); i++)
-		if (protect(mfd, ro[i], err) < 0)
-			return lsh_err_wrap(err, "proc: make /proc/%s read-only", ro[i]);
+	for (size_t i = 0; i < s->nlists[PROC_READONLY]; i++) {
+		const char *name = s->lists[PROC_READONLY][i];
+		/* A name, not a path: protect() opens it in the new proc without following it. */
+		if (*name == '\0' || strchr(name, '/') || strcmp(name, "..") == 0 || strcmp(name, ".") == 0)
+			return lsh_err_msg(err, EINVAL, "proc: bad entry \"%s\" to make read-only", name);
+		if (protect(mfd, name, err) < 0)
+			return lsh_err_wrap(err, "proc: make /proc/%s read-only", name);
+	}
 	return 0;
 }
 
@@ -249,14 +253,14 @@ static int op_mqueue(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 	return 0;
 }
 
-/* dev: a tmpfs with the host's null, zero, full, random, urandom and tty bound in (a user
- * namespace may not create device nodes, so bubblewrap binds them too), a private devpts
- * instance with its ptmx, shm, and the /proc/self/fd links. */
+/* dev: a tmpfs with the host's device nodes the step names bound in (a user namespace may
+ * not create device nodes, so bubblewrap binds them too), a private devpts instance with
+ * its ptmx, shm, and the /proc/self/fd links. Which nodes is the planner's to say. */
 enum { DEV_DST };				/* strs */
+enum { DEV_NODES };				/* lists */
 
 static int op_dev(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 	static const char *const links[][2] = {
 		{ "ptmx", "pts/ptmx" }, { "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
 		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
@@ -267,9 +271,13 @@ static int op_dev(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, stru
 	if (dev < 0)
 		return dev;
 	struct mnt_state *st = ctx->area[AREA];
-	for (size_t i = 0; i < LSH_ARRAY_SIZE(nodes); i++) {
-		const char *node = nodes[i];
-		char host[32];
+	for (size_t i = 0; i < s->nlists[DEV_NODES]; i++) {
+		const char *node = s->lists[DEV_NODES][i];
+		char host[64];
+		/* A name in the host's /dev, not a path: nothing else of the host is reached. */
+		if (*node == '\0' || strchr(node, '/') || strcmp(node, "..") == 0 || strcmp(node, ".") == 0 ||
+		    strlen(node) > 32)
+			return lsh_err_msg(err, EINVAL, "dev: bad node name \"%s\"", node);
 		snprintf(host, sizeof host, "/dev/%s", node);
 		_cleanup_close_ int src = lsh_mount_open_in_root(st->oldroot, host, O_PATH, err);
 		if (src < 0)
@@ -508,8 +516,9 @@ const struct lsh_op lsh_ops_mount[] = {
 	  { { "dst", LSH_ARG_STR, TMPFS_DST, 1 }, { "size", LSH_ARG_STR, TMPFS_SIZE, 0 },
 	    { "mode", LSH_ARG_INT, TMPFS_MODE, 0 } },
 	  NULL, op_tmpfs },
-	{ "proc", CHILD, { { "dst", LSH_ARG_STR, PROC_DST, 1 } }, NULL, op_proc },
-	{ "dev", CHILD, { { "dst", LSH_ARG_STR, DEV_DST, 1 } }, NULL, op_dev },
+	{ "proc", CHILD,
+	  { { "dst", LSH_ARG_STR, PROC_DST, 1 }, { "readonly", LSH_ARG_LIST, PROC_READONLY, 1 } }, NULL, op_proc },
+	{ "dev", CHILD, { { "dst", LSH_ARG_STR, DEV_DST, 1 }, { "nodes", LSH_ARG_LIST, DEV_NODES, 1 } }, NULL, op_dev },
 	{ "mqueue", CHILD, { { "dst", LSH_ARG_STR, MQUEUE_DST, 1 } }, NULL, op_mqueue },
 	{ "overlay", CHILD,
 	  { { "dst", LSH_ARG_STR, OVERLAY_DST, 1 }, { "lower", LSH_ARG_LIST, OVERLAY_LOWER, 1 },

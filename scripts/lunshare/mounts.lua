@@ -32,6 +32,13 @@ M.KINDS = {
 }
 M.KIND_NAMES = util.sorted_keys(M.KINDS)
 
+-- As bubblewrap: the parts of a fresh /proc that configure the whole machine are made
+-- read-only, for a root inside that is root outside too.
+M.PROC_READONLY = { "sys", "sysrq-trigger", "irq", "bus" }
+-- The host's device nodes a fresh /dev gets (a user namespace may not create device
+-- nodes, so they are bound from the host, as bubblewrap does): the harmless ones.
+M.DEV_NODES = { "null", "zero", "full", "random", "urandom", "tty" }
+
 -- Where the new root is while it is built, for `explain`.
 local NEWROOT = "/newroot"
 
@@ -228,10 +235,10 @@ local function mount_step(m)
     return { op = "tmpfs", dst = dst, size = m.size, mode = octal(m.mode),
       explain = "mount -t tmpfs -o " .. opts(o) .. " tmpfs " .. at }
   elseif k == "proc" then
-    return { op = "proc", dst = dst, explain = "mount -t proc -o nosuid,nodev,noexec proc " .. at ..
+    return { op = "proc", dst = dst, readonly = M.PROC_READONLY, explain = "mount -t proc -o nosuid,nodev,noexec proc " .. at ..
       " && for d in sys sysrq-trigger irq bus; do mount --rbind -o ro " .. at .. "/$d " .. at .. "/$d; done" }
   elseif k == "dev" then
-    return { op = "dev", dst = dst, explain = "mount -t tmpfs -o nosuid,noexec,mode=0755,size=1m tmpfs " .. at ..
+    return { op = "dev", dst = dst, nodes = M.DEV_NODES, explain = "mount -t tmpfs -o nosuid,noexec,mode=0755,size=1m tmpfs " .. at ..
       " && for n in null zero full random urandom tty; do touch " .. at .. "/$n; " ..
       "mount --bind -o nosuid,noexec /dev/$n " .. at .. "/$n; done && mkdir " .. at .. "/pts && " ..
       "mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts " .. at .. "/pts && " ..

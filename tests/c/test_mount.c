@@ -368,9 +368,12 @@ static int run_plan_with_binds(int legacy)
 		lsh_plan_step_set_str(s, "dst", links[i][0]);
 		lsh_plan_step_set_str(s, "target", links[i][1]);
 	}
-	lsh_plan_step_set_str(add(p, "dev"), "dst", "/dev");
+	static const char *const nodes[] = { "null" };
+	struct lsh_plan_step *s = add(p, "dev");
+	lsh_plan_step_set_str(s, "dst", "/dev");
+	lsh_plan_step_set_list(s, "nodes", nodes, 1);
 	add(p, "pivot");
-	struct lsh_plan_step *s = add(p, "exec");
+	s = add(p, "exec");
 	lsh_plan_step_set_list(s, "argv", argv, 3);
 	lsh_plan_step_set_list(s, "env", env, 1);
 	struct lsh_spawn_result res;
@@ -384,6 +387,56 @@ static int run_plan_with_binds(int legacy)
 	unlink("/dev/.lsh-test-x");
 	unlink("/dev/shm/.lsh-test-x");
 	return r < 0 ? -1 : res.exit_code;
+}
+
+/* The read-only entries of a new /proc and the nodes of a new /dev are the plan's: a proc
+ * step with readonly = { "sys" } protects /proc/sys and not /proc/bus, a dev step with
+ * nodes = { "null" } has /dev/null and no /dev/zero (exit 43). A node name that is a path
+ * is refused (the step fails: -EINVAL). */
+static int run_plan_with_proc_and_dev(const char *node)
+{
+	static const char *const ns[] = { "user", "mount", "pid" };
+	static const char *const env[] = { "PATH=/usr/bin:/bin" };
+	static const char *const argv[] = { "/bin/sh", "-c",
+		"test -c /dev/null && ! test -e /dev/zero || exit 1; "
+		"grep -q ' /proc/sys ro,' /proc/self/mountinfo || exit 2; "
+		"grep -q ' /proc/bus ' /proc/self/mountinfo && exit 3; exit 43", NULL };
+	static const char *const links[][2] = { { "/bin", "usr/bin" }, { "/lib", "usr/lib" }, { "/lib64", "usr/lib64" } };
+	static const char *const ro[] = { "sys" };
+	const char *const nodes[] = { node };
+	struct lsh_plan *p = lsh_plan_new();
+	char map[64];
+	lsh_plan_step_set_list(add(p, "clone"), "namespaces", ns, 3);
+	add(p, "setgroups");
+	snprintf(map, sizeof map, "0 %d 1\n", (int)getuid());
+	lsh_plan_step_set_str(add(p, "uid_map"), "map", map);
+	snprintf(map, sizeof map, "0 %d 1\n", (int)getgid());
+	lsh_plan_step_set_str(add(p, "gid_map"), "map", map);
+	add(p, "rootfs");
+	bind_step(p, "/usr", "/usr", 0);
+	for (size_t i = 0; i < 3; i++) {
+		struct lsh_plan_step *s = add(p, "symlink");
+		lsh_plan_step_set_str(s, "dst", links[i][0]);
+		lsh_plan_step_set_str(s, "target", links[i][1]);
+	}
+	struct lsh_plan_step *s = add(p, "proc");
+	lsh_plan_step_set_str(s, "dst", "/proc");
+	lsh_plan_step_set_list(s, "readonly", ro, 1);
+	s = add(p, "dev");
+	lsh_plan_step_set_str(s, "dst", "/dev");
+	lsh_plan_step_set_list(s, "nodes", nodes, 1);
+	add(p, "pivot");
+	s = add(p, "exec");
+	lsh_plan_step_set_list(s, "argv", argv, 3);
+	lsh_plan_step_set_list(s, "env", env, 1);
+	struct lsh_spawn_result res;
+	struct lsh_err *err = NULL;
+	int r = lsh_spawn(p, &res, &err);
+	if (r < 0)
+		printf("# spawn: %s (step %ld)\n", err->msg, res.failed_step);
+	lsh_err_free(err);
+	lsh_plan_free(p);
+	return r < 0 ? r : res.exit_code;
 }
 
 int main(void)
@@ -414,5 +467,9 @@ int main(void)
 	ok(r == 42, "a plan's read-only binds are read-only down to submounts (%d)", r);
 	r = run_plan_with_binds(1);
 	ok(r == 42, "so are they through the mount(2) fallback (%d)", r);
+	r = run_plan_with_proc_and_dev("null");
+	ok(r == 43, "proc's read-only entries and dev's nodes are the ones the plan names (%d)", r);
+	r = run_plan_with_proc_and_dev("../sda");
+	ok(r == -EINVAL, "a dev node named by a path is refused (%d)", r);
 	return done_testing();
 }

@@ -187,6 +187,20 @@ describe("mounts #unit", function()
     for _, s in ipairs(plan.steps) do assert.not_equal("lock_mounts", s.op) end
   end)
 
+  it("names the read-only entries of a fresh /proc and the nodes of a fresh /dev: core has no list", function()
+    local plan = plan_of("return { " .. NS .. "mounts = { proc '/proc', dev '/dev' } }")
+    local steps = {}
+    for _, s in ipairs(plan.steps) do steps[s.op] = s end
+    assert.same({ "sys", "sysrq-trigger", "irq", "bus" }, steps.proc.readonly)
+    assert.same({ "null", "zero", "full", "random", "urandom", "tty" }, steps.dev.nodes)
+    -- The executor needs both lists: a plan without them is refused.
+    local core = require "lunshare.core"
+    steps.proc.readonly = nil
+    local ok, msg = core.plan_check(plan)
+    assert.is_nil(ok)
+    assert.truthy(msg:find("(proc): missing field readonly", 1, true), msg)
+  end)
+
   it("passes the plan the C executor's own field check", function()
     local core = require "lunshare.core"
     local p = assert(profile.evaluate(assert(io.open("profiles/default.lua")):read("a"), "default.lua"))
