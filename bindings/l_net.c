@@ -2,6 +2,7 @@
  * method per request of core/netlink.c. */
 #include <errno.h>
 #include <linux/if.h>
+#include <linux/rtnetlink.h>
 #include <string.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -452,4 +453,7 @@ void lsh_l_open_net(lua_State *L)
 	}
 	lua_pop(L, 1);
 	luaL_setfuncs(L, fns, 0);
+	/* The main routing table, the one `ip route` shows. */
+	lua_pushinteger(L, RT_TABLE_MAIN);
+	lua_setfield(L, -2, "RT_TABLE_MAIN");
 }

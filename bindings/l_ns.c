@@ -1,6 +1,7 @@
 /* Namespaces from Lua: kinds, unshare, open, enter, identity. */
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <string.h>
 
 #include "lcore.h"
@@ -93,6 +94,22 @@ static int l_ns_id(lua_State *L)
 	return 3;
 }
 
+/* CLONE_NEWUSER, CLONE_NEWNS, …: the flags of the namespace kinds, for the policy that
+ * names them (a seccomp rule on clone's flags). */
+static void push_clone_flags(lua_State *L)
+{
+	static const struct { const char *name; unsigned long flag; } flags[] = {
+		{ "CLONE_NEWUSER", CLONE_NEWUSER }, { "CLONE_NEWNS", CLONE_NEWNS },
+		{ "CLONE_NEWPID", CLONE_NEWPID },   { "CLONE_NEWNET", CLONE_NEWNET },
+		{ "CLONE_NEWIPC", CLONE_NEWIPC },   { "CLONE_NEWUTS", CLONE_NEWUTS },
+		{ "CLONE_NEWCGROUP", CLONE_NEWCGROUP }, { "CLONE_NEWTIME", CLONE_NEWTIME },
+	};
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+		lua_pushinteger(L, (lua_Integer)flags[i].flag);
+		lua_setfield(L, -2, flags[i].name);
+	}
+}
+
 void lsh_l_open_ns(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
@@ -100,4 +117,5 @@ void lsh_l_open_ns(lua_State *L)
 		{ "setns", l_setns }, { "ns_id", l_ns_id }, { NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);
+	push_clone_flags(L);
 }

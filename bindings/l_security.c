@@ -1,8 +1,10 @@
 /* Bindings of the boundary primitives: capabilities, no_new_privs, seccomp, rlimits. */
 #include "lcore.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 
 /* A Lua list of strings as a NULL-terminated array; the strings stay owned by Lua, the
  * array is a userdata so that a raise leaks nothing. */
@@ -229,6 +231,32 @@ static int l_cgroup_create(lua_State *L)
 	return 1;
 }
 
+/* The kernel's numbers the boundary's policy names, so that none is written in Lua:
+ *   caps              { "chown", "dac_override", … }: every capability libcap knows, in
+ *                     the kernel's order (capability.h)
+ *   SECBITS_LOCKED    the securebits the caps step locks
+ *   TIOCSTI, TIOCLINUX the ioctl requests the default seccomp filter refuses
+ *   UINT_MAX          the mask of an unsigned int argument (an ioctl request): seccomp
+ *                     compares all 64 bits, the kernel reads the low 32 */
+static void push_constants(lua_State *L)
+{
+	char name[64];
+	lua_newtable(L);
+	for (int c = 0; lsh_caps_name(c, name, sizeof name) == 0; c++) {
+		lua_pushstring(L, name);
+		lua_rawseti(L, -2, c + 1);
+	}
+	lua_setfield(L, -2, "caps");
+	lua_pushinteger(L, lsh_caps_locked_securebits());
+	lua_setfield(L, -2, "SECBITS_LOCKED");
+	lua_pushinteger(L, TIOCSTI);
+	lua_setfield(L, -2, "TIOCSTI");
+	lua_pushinteger(L, TIOCLINUX);
+	lua_setfield(L, -2, "TIOCLINUX");
+	lua_pushinteger(L, UINT_MAX);
+	lua_setfield(L, -2, "UINT_MAX");
+}
+
 void lsh_l_open_security(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
@@ -242,4 +270,5 @@ void lsh_l_open_security(lua_State *L)
 		{ NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);
+	push_constants(L);
 }

@@ -107,22 +107,19 @@ static int l_isatty(lua_State *L)
 	return 1;
 }
 
+/* signum("TERM" | "SIGTERM") -> number | nil */
 static int l_signum(lua_State *L)
 {
-	static const struct { const char *name; int sig; } sigs[] = {
-		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "KILL", SIGKILL },
-		{ "TERM", SIGTERM }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "STOP", SIGSTOP },
-		{ "CONT", SIGCONT }, { "CHLD", SIGCHLD }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },
-		{ "SEGV", SIGSEGV }, { "ABRT", SIGABRT },
-	};
 	const char *name = luaL_checkstring(L, 1);
 	if (strncmp(name, "SIG", 3) == 0)
 		name += 3;
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		if (strcmp(sigs[i].name, name) == 0) {
-			lua_pushinteger(L, sigs[i].sig);
+	for (int sig = 1; sig < SIGRTMIN; sig++) {
+		const char *n = sigabbrev_np(sig);
+		if (n && strcmp(n, name) == 0) {
+			lua_pushinteger(L, sig);
 			return 1;
 		}
+	}
 	lua_pushnil(L);
 	return 1;
 }
@@ -151,6 +148,49 @@ static int l_sleep(lua_State *L)
 	return 0;
 }
 
+/* The largest errno a system call returns (the kernel's include/linux/err.h): a seccomp
+ * rule's errno is at most this. */
+#define MAX_ERRNO 4095
+
+/* errno = { EPERM = 1, … }: every name the C library knows (strerrorname_np), and the
+ * aliases it gives another name (ENOTSUP, EWOULDBLOCK, EDEADLOCK); MAX_ERRNO beside. */
+static void push_errno(lua_State *L)
+{
+	static const struct { const char *name; int code; } aliases[] = {
+		{ "ENOTSUP", ENOTSUP }, { "EWOULDBLOCK", EWOULDBLOCK }, { "EDEADLOCK", EDEADLOCK },
+	};
+	lua_newtable(L);
+	for (int e = 1; e < 256; e++) {
+		const char *name = strerrorname_np(e);
+		if (name) {
+			lua_pushinteger(L, e);
+			lua_setfield(L, -2, name);
+		}
+	}
+	for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
+		lua_pushinteger(L, aliases[i].code);
+		lua_setfield(L, -2, aliases[i].name);
+	}
+	lua_setfield(L, -2, "errno");
+	lua_pushinteger(L, MAX_ERRNO);
+	lua_setfield(L, -2, "MAX_ERRNO");
+}
+
+/* signals = { HUP = 1, INT = 2, … }: the standard signals by the names the C library
+ * gives them (sigabbrev_np). */
+static void push_signals(lua_State *L)
+{
+	lua_newtable(L);
+	for (int sig = 1; sig < SIGRTMIN; sig++) {
+		const char *name = sigabbrev_np(sig);
+		if (name) {
+			lua_pushinteger(L, sig);
+			lua_setfield(L, -2, name);
+		}
+	}
+	lua_setfield(L, -2, "signals");
+}
+
 void lsh_l_open_util(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
@@ -159,4 +199,6 @@ void lsh_l_open_util(lua_State *L)
 		{ "signum", l_signum }, { "has_syscall", l_has_syscall }, { "sleep", l_sleep }, { NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);
+	push_errno(L);
+	push_signals(L);
 }

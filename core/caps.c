@@ -32,6 +32,20 @@ int lsh_caps_from_name(const char *name)
 	return (int)v;
 }
 
+int lsh_caps_name(int cap, char *buf, size_t size)
+{
+	if (cap < 0)
+		return -EINVAL;
+	char *name = cap_to_name((cap_value_t)cap);
+	if (name == NULL)
+		return -ENOMEM;
+	/* For a number it has no name for, libcap answers the number itself. */
+	int known = strncmp(name, "cap_", 4) == 0;
+	int r = !known ? -EINVAL : snprintf(buf, size, "%s", name + 4) >= (int)size ? -ERANGE : 0;
+	cap_free(name);
+	return r;
+}
+
 /* The locked securebits: uid 0 gets no capabilities from exec (NOROOT), a setuid() away
  * from 0 does not clear or grant them (NO_SETUID_FIXUP), and nobody can unlock either
  * again, so root inside the sandbox has exactly the kept set after every exec. KEEP_CAPS
@@ -39,6 +53,11 @@ int lsh_caps_from_name(const char *name)
  * iputils' ping fail outright when prctl(PR_SET_KEEPCAPS) is refused. */
 static const unsigned locked_bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
 				    SECBIT_NO_SETUID_FIXUP_LOCKED;
+
+unsigned lsh_caps_locked_securebits(void)
+{
+	return locked_bits;
+}
 
 int lsh_caps_restrict(const char *const *keep, size_t n, int lock_securebits, struct lsh_err **err)
 {

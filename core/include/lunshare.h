@@ -462,6 +462,12 @@ LSH_API int lsh_probe_syscall(const char *name, struct lsh_err **err);
 /* A capability number from its name ("net_bind_service", "cap_net_bind_service", any
  * case), or -EINVAL. */
 LSH_API int lsh_caps_from_name(const char *name);
+/* The name libcap gives capability number cap, without "cap_" ("net_bind_service"), in
+ * buf; -EINVAL for a number libcap has no name for (past the last it knows), -ERANGE when
+ * buf is too small. Counting from 0 until -EINVAL lists every capability. */
+LSH_API int lsh_caps_name(int cap, char *buf, size_t size);
+/* The securebits lsh_caps_restrict sets and locks with lock_securebits. */
+LSH_API unsigned lsh_caps_locked_securebits(void);
 /* Keeps exactly the named capabilities: drops every other one from the bounding set, sets
  * permitted, effective and inheritable to the kept set, and raises the kept ones as
  * ambient so they survive exec for a non-root uid. With lock_securebits, first sets and

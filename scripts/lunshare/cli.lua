@@ -83,7 +83,8 @@ end
 
 -- Why an EPERM usually happens when a user namespace is involved.
 local function hint(step, errno)
-  local EPERM, EACCES, ENOSPC, EINVAL = 1, 13, 28, 22
+  local E = require("lunshare.core").errno
+  local EPERM, EACCES, ENOSPC, EINVAL = E.EPERM, E.EACCES, E.ENOSPC, E.EINVAL
   local op = step and step.op
   if op == "clone" and util.contains(step.namespaces, "user") and
       (errno == EPERM or errno == EACCES or errno == ENOSPC or errno == EINVAL) then

@@ -250,14 +250,14 @@ function M.route.add(t, ns)
   return setmetatable({ dst = t.to or t.dst, via = t.via, dev = t.dev, ns = ns }, Route)
 end
 
--- The main table's routes (table 254), as `ip route` shows them.
+-- The main table's routes (RT_TABLE_MAIN), as `ip route` shows them.
 function M.route.list(ns, all)
   local nl = nl_of(ns)
   local names = {}
   for _, l in ipairs(check(nl:links())) do names[l.index] = l.name end
   local rows = {}
   for _, r in ipairs(check(nl:routes())) do
-    if all or r.table == 254 then
+    if all or r.table == core.RT_TABLE_MAIN then
       r.dev, r.ns = names[r.oif], ns
       rows[#rows + 1] = setmetatable(r, Route)
     end

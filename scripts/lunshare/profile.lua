@@ -2,6 +2,7 @@
 -- follow `extends` (compose.lua), resolve parameters, remember where every entry came
 -- from (source_map.lua) and check the result against the schema. Loading only builds
 -- data: nothing here writes, and nothing a profile does can reach the system.
+local core = require "lunshare.core"
 local util = require "lunshare.util"
 local evaluator = require "lunshare.evaluator"
 local source_map = require "lunshare.source_map"
@@ -36,7 +37,7 @@ function M.search_path()
 end
 
 local read_file = util.read_file
-local EISDIR, EINVAL, EFBIG = 21, 22, 27
+local E = core.errno
 
 -- "PATH: why" from read_file, without the path.
 local function cause(path, err)
@@ -100,7 +101,7 @@ function M.find(name, from)
     -- Missing or out of reach here: look further. A file there that cannot be a
     -- profile (a FIFO, a directory, one over the cap) is an error, not a reason to take
     -- the next one.
-    if errno == EISDIR or errno == EINVAL or errno == EFBIG then
+    if errno == E.EISDIR or errno == E.EINVAL or errno == E.EFBIG then
       return nil, "cannot read profile " .. path .. ": " .. cause(path, err)
     end
   end

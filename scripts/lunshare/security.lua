@@ -2,6 +2,7 @@
 -- the session. Secure without the profile asking: no capabilities, no_new_privs, the
 -- default seccomp filter, a new session and keyring; a profile loosens each explicitly,
 -- and `check` warns when it does.
+local core = require "lunshare.core"
 local util = require "lunshare.util"
 
 local M = {}
@@ -11,15 +12,8 @@ M.FIELDS = { "capabilities", "no_new_privs", "seccomp", "limits", "terminal", "k
 -- Profile helpers this area offers (names visible inside profiles).
 M.constructors = {}
 
--- Every capability name the kernel has defined (capability.h), without the "cap_" prefix.
-M.CAPS = {
-  "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid",
-  "setpcap", "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw",
-  "ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct",
-  "sys_admin", "sys_boot", "sys_nice", "sys_resource", "sys_time", "sys_tty_config", "mknod",
-  "lease", "audit_write", "audit_control", "setfcap", "mac_override", "mac_admin", "syslog",
-  "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore",
-}
+-- Every capability name libcap knows, in the kernel's order, without the "cap_" prefix.
+M.CAPS = core.caps
 
 -- setrlimit resources and the unit of their values.
 M.RLIMITS = {
@@ -30,23 +24,23 @@ M.RLIMITS = {
 -- cgroup limits, in the same `limits` table.
 M.CGROUP_LIMITS = { "memory", "pids", "cpus" }
 
-M.ERRNO = {
-  EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, EBADF = 9,
-  ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17,
-  EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23, EMFILE = 24,
-  ENOTTY = 25, ETXTBSY = 26, EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30, EMLINK = 31,
-  EPIPE = 32, ERANGE = 34, ENOSYS = 38, EOPNOTSUPP = 95, ENOTSUP = 95,
-}
+-- errno names and their numbers, as the C library knows them.
+M.ERRNO = core.errno
 
 -- The default filter, in the spirit of Flatpak's and of what bubblewrap users load: what
 -- a sandboxed program never needs and what has served to escape or attack the kernel.
 -- Each rule: { errno, syscall, condition..., group = "@name", why = "…" }. A profile lifts
 -- a rule with `seccomp.allow = { "ptrace" }` or a whole group (`"@mount"`).
-local CLONE_NEWUSER = "0x10000000"
+--
+-- A condition compares argument N with a value, through a mask: "a1&0xffffffff==0x5412".
+local function masked(arg, mask, value) return string.format("a%d&0x%x==0x%x", arg, mask, value) end
+-- An ioctl request is an unsigned int: the kernel reads its low 32 bits, seccomp all 64.
+local function ioctl_is(request) return masked(1, core.UINT_MAX, request) end
+local function flag_set(arg, flag) return masked(arg, flag, flag) end
 M.DEFAULT_SECCOMP = {
-  { "EPERM", "ioctl", "a1&0xffffffff==0x5412", group = "@tty", name = "TIOCSTI",
+  { "EPERM", "ioctl", ioctl_is(core.TIOCSTI), group = "@tty", name = "TIOCSTI",
     why = "TIOCSTI: push keys into the terminal's input (CVE-2017-5226); the mask catches high bits the kernel ignores" },
-  { "EPERM", "ioctl", "a1&0xffffffff==0x541c", group = "@tty", name = "TIOCLINUX", why = "TIOCLINUX: console selection and paste" },
+  { "EPERM", "ioctl", ioctl_is(core.TIOCLINUX), group = "@tty", name = "TIOCLINUX", why = "TIOCLINUX: console selection and paste" },
   { "EPERM", "keyctl", group = "@keyring", why = "kernel keyrings are not namespaced" },
   { "EPERM", "add_key", group = "@keyring", why = "kernel keyrings are not namespaced" },
   { "EPERM", "request_key", group = "@keyring", why = "kernel keyrings are not namespaced" },
@@ -74,9 +68,9 @@ M.DEFAULT_SECCOMP = {
   { "EPERM", "mount_setattr", group = "@mount", why = "the filesystem view is fixed before exec" },
   { "EINVAL", "personality", "a0!=0", group = "@personality",
     why = "only PER_LINUX: no READ_IMPLIES_EXEC, no ADDR_NO_RANDOMIZE" },
-  { "EPERM", "clone", "a0&" .. CLONE_NEWUSER .. "==" .. CLONE_NEWUSER, group = "@userns",
+  { "EPERM", "clone", flag_set(0, core.CLONE_NEWUSER), group = "@userns",
     why = "no nested user namespace (its capabilities reach more kernel code)" },
-  { "EPERM", "unshare", "a0&" .. CLONE_NEWUSER .. "==" .. CLONE_NEWUSER, group = "@userns",
+  { "EPERM", "unshare", flag_set(0, core.CLONE_NEWUSER), group = "@userns",
     why = "no nested user namespace" },
   { "ENOSYS", "clone3", group = "@userns",
     why = "its flags are behind a pointer seccomp cannot read; libc falls back to clone" },
@@ -176,26 +170,17 @@ end
 
 local ACTIONS = { "allow", "deny", "kill", "log" }
 
-local function core()
-  local ok, c = pcall(require, "lunshare.core")
-  return ok and c or nil
-end
-
 local syscall_names
 local function known_syscall(name)
-  local c = core()
-  if not c then return true end
-  return c.seccomp_check({ "errno:1 " .. name }) == true
+  return core.seccomp_check({ "allow " .. name }) == true
 end
 local function syscall_suggest(name)
-  local c = core()
-  if not c then return "" end
-  syscall_names = syscall_names or c.seccomp_syscalls()
+  syscall_names = syscall_names or core.seccomp_syscalls()
   return util.suggest(name, syscall_names)
 end
 
 local function errno_number(e)
-  if math.type(e) == "integer" and e > 0 and e < 4096 then return e end
+  if math.type(e) == "integer" and e > 0 and e <= core.MAX_ERRNO then return e end
   if type(e) == "string" then return M.ERRNO[e:upper()] end
   return nil
 end
@@ -210,7 +195,6 @@ function M.read_rules(path)
   local text, err = util.read_file(path)
   if not text then return nil, { { line = nil, msg = "cannot read seccomp rules: " .. tostring(err) } } end
   local rules, errs, n = {}, {}, 0
-  local c = core()
   for line in (text:gsub("\n$", "") .. "\n"):gmatch("([^\n]*)\n") do
     n = n + 1
     line = line:gsub("#.*$", ""):gsub("^%s+", ""):gsub("%s+$", "")
@@ -227,10 +211,10 @@ function M.read_rules(path)
       elseif not words[2] then
         why = "expected a system call after the action"
       elseif act == "deny" and not errno_number(math.tointeger(tonumber(e)) or r.errno) then
-        why = "unknown errno; expected a name like EPERM or a number from 1 to 4095"
+        why = "unknown errno; expected a name like EPERM or a number from 1 to " .. core.MAX_ERRNO
       elseif not known_syscall(words[2]) then
         why = "unknown system call; expected a name as in syscalls(2)"
-      elseif #conds > 0 and c and c.seccomp_check({ M.rule_string(r) }) ~= true then
+      elseif #conds > 0 and core.seccomp_check({ M.rule_string(r) }) ~= true then
         why = "bad condition; expected aN[&MASK]OP VALUE, N from 0 to 5, OP one of == != < <= > >="
       end
       if why then errs[#errs + 1] = { line = n, msg = why }
@@ -644,7 +628,7 @@ function M.plan(profile, add, ctx)
     local kept = #keep > 0 and table.concat(keep, ",") or "none"
     add("privileges", { op = "caps", where = "child", keep = keep, lock_securebits = true,
       origin = origin(profile, profile.capabilities and "capabilities" or "namespaces"),
-      explain = "capsh --secbits=0xf --drop=all --keep=" .. kept ..
+      explain = string.format("capsh --secbits=0x%x --drop=all --keep=", core.SECBITS_LOCKED) .. kept ..
         " (bounding, permitted, effective, inheritable; ambient: " .. kept ..
         "; noroot and no_setuid_fixup locked)" })
   end

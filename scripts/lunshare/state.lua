@@ -17,22 +17,23 @@
 --   dir:append_json("t.state", { add = "hosts", x = "h1" })
 --   local records, err = dir:read_json_lines("t.state") -- nil, nil: no such file
 --   dir:remove("t.state"); dir:close(); state.prune("net")
+local core = require "lunshare.core"
+local json = require "lunshare.json"
+
 local M = {}
 
 M.MAX_SIZE = 1 << 20
 -- Values in one state file, all lines together: a topology of a few thousand objects.
 M.MAX_ITEMS = 200000
 
-local ENOENT = 2
-
-local function core() return require "lunshare.core" end
+local ENOENT = core.errno.ENOENT
 
 -- The trusted root and the path beneath it, decided once from the real uid: a rootless
 -- command that entered its holder's user namespace (uid 0 there) keeps its place.
 local base_root, base_path
 function M.base()
   if base_root == nil then
-    local ids = core().ids()
+    local ids = core.ids()
     if ids.uid == 0 then
       base_root, base_path = "/run", "lunshare"
     else
@@ -71,7 +72,7 @@ function M.open(area, opts)
   check_area(area)
   local create = not (opts and opts.create == false)
   local root, path = M.base()
-  local fd, msg, errno = core().statedir(root, path .. "/" .. area, create)
+  local fd, msg, errno = core.statedir(root, path .. "/" .. area, create)
   if not fd then
     if errno == ENOENT and not create then return nil end
     return nil, msg, errno
@@ -84,7 +85,7 @@ end
 function M.prune(area)
   check_area(area)
   local root, path = M.base()
-  return core().statedir_prune(root, path .. "/" .. area)
+  return core.statedir_prune(root, path .. "/" .. area)
 end
 
 -- The display path of a file in the directory (for messages only: never opened).
@@ -104,27 +105,27 @@ end
 -- The whole file (at most max bytes, 1 MiB by default); nil when there is none; nil and
 -- a message when it is not a regular file of the caller's, or too large.
 function Dir:read(name, max)
-  local text, msg, errno = core().state_read(self.fd, name, max or M.MAX_SIZE)
+  local text, msg, errno = core.state_read(self.fd, name, max or M.MAX_SIZE)
   if text then return text end
   if errno == ENOENT then return nil end
   return nil, self:_say(name, msg), errno
 end
 
 -- A new file (never over an existing one).
-function Dir:create(name, text) return self:_result(name, core().state_write(self.fd, name, text, "create")) end
-function Dir:append(name, text) return self:_result(name, core().state_write(self.fd, name, text, "append")) end
+function Dir:create(name, text) return self:_result(name, core.state_write(self.fd, name, text, "create")) end
+function Dir:append(name, text) return self:_result(name, core.state_write(self.fd, name, text, "append")) end
 -- The whole file replaced at once: written aside, renamed over.
-function Dir:replace(name, text) return self:_result(name, core().state_write(self.fd, name, text, "replace")) end
+function Dir:replace(name, text) return self:_result(name, core.state_write(self.fd, name, text, "replace")) end
 -- true when removed, false when there was none.
-function Dir:remove(name) return self:_result(name, core().state_remove(self.fd, name)) end
-function Dir:list() return self:_result("", core().state_list(self.fd)) end
+function Dir:remove(name) return self:_result(name, core.state_remove(self.fd, name)) end
+function Dir:list() return self:_result("", core.state_list(self.fd)) end
 function Dir:close() self.fd:close() end
 -- The directory's handle, for core calls that work relative to it (netns pins).
 function Dir:handle() return self.fd end
 
 -- ---- JSON lines ------------------------------------------------------------------------
 
-local function encode_line(v) return require("lunshare.json").encode(v) .. "\n" end
+local function encode_line(v) return json.encode(v) .. "\n" end
 
 function Dir:append_json(name, value) return self:append(name, encode_line(value)) end
 
@@ -140,7 +141,6 @@ end
 function Dir:read_json_lines(name)
   local text, err, errno = self:read(name)
   if not text then return nil, err, errno end
-  local json = require "lunshare.json"
   local out, n, left = {}, 0, M.MAX_ITEMS
   for line in text:gmatch("([^\n]*)\n?") do
     n = n + 1

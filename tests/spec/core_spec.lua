@@ -109,6 +109,22 @@ describe("lunshare.core #unit", function()
     assert.equal(9, code)
   end)
 
+  it("gives the kernel's numbers by name, from the C headers and libraries", function()
+    local _, _, errno = core.ns_open(999999999, "net")
+    assert.equal(core.errno.ENOENT, errno)
+    assert.equal(core.errno.EOPNOTSUPP, core.errno.ENOTSUP)
+    assert.equal(core.strerror(core.errno.EACCES), "Permission denied")
+    -- Every capability libcap knows, in the kernel's order.
+    assert.truthy(#core.caps >= 40)
+    for i, name in ipairs(core.caps) do assert.equal(i - 1, core.cap_number(name)) end
+    assert.equal(core.signum("TERM"), core.signals.TERM)
+    assert.equal(core.signum("KILL"), core.signals.KILL)
+    local kinds = {}
+    for _, k in ipairs(core.ns_kinds()) do kinds[k.name] = k.flag end
+    assert.same({ kinds.user, kinds.mount, kinds.pid }, { core.CLONE_NEWUSER, core.CLONE_NEWNS, core.CLONE_NEWPID })
+    assert.truthy(core.RT_TABLE_MAIN > 0 and core.TIOCSTI > 0 and core.TIOCLINUX > 0)
+  end)
+
   it("probes system calls", function()
     assert.is_true(core.has_syscall("clone3"))
     assert.has_error(function() core.has_syscall("frob") end)
