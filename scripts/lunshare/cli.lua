@@ -213,27 +213,6 @@ function M.check(args)
   return bad and EXIT_USAGE or 0
 end
 
--- The plan as a person reads it. Every string from the profile is escaped here: a step's
--- command is laid out in lines by the planner (the seccomp step's rules), so each of its
--- lines is escaped; everything else is one line.
-local function explain_text(plan, p)
-  local esc = util.escape
-  local out = { string.format("plan for %s\n", esc(plan.profile or "?")) }
-  if p and type(p.description) == "string" then out[#out + 1] = "  " .. esc(p.description) .. "\n" end
-  local params = p and p._params or {}
-  if next(params) then
-    local kv = {}
-    for _, k in ipairs(util.sorted_keys(params)) do kv[#kv + 1] = esc(k) .. "=" .. esc(tostring(params[k])) end
-    out[#out + 1] = "  parameters: " .. table.concat(kv, " ") .. "\n"
-  end
-  for i, s in ipairs(plan.steps) do
-    out[#out + 1] = string.format("%3d  %-10s  %-10s  %s\n       # %s\n", i, s.where, s.op,
-      util.escape_lines(s.explain or ""), esc(s.origin or ""))
-  end
-  return table.concat(out)
-end
-M.explain_text = explain_text
-
 function M.explain(args)
   local name, json
   local argv, set = {}, {}
@@ -264,7 +243,7 @@ function M.explain(args)
     local planner = require "lunshare.plan"
     local plan, err = planner.build(p, planner.context(argv))
     if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
-    return json and (require("lunshare.json").encode(plan, true) .. "\n") or explain_text(plan, p)
+    return json and (require("lunshare.json").encode(plan, true) .. "\n") or require("lunshare.explain").text(plan, p)
   end)
   io.stdout:write(text)
   return 0

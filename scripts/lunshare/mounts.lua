@@ -39,9 +39,6 @@ M.PROC_READONLY = { "sys", "sysrq-trigger", "irq", "bus" }
 -- nodes, so they are bound from the host, as bubblewrap does): the harmless ones.
 M.DEV_NODES = { "null", "zero", "full", "random", "urandom", "tty" }
 
--- Where the new root is while it is built, for `explain`.
-local NEWROOT = "/newroot"
-
 -- ---- constructors: plain data, checked later by check() -------------------------------
 
 -- Copies a table argument: positional values become the named fields in `order`.
@@ -191,21 +188,15 @@ end
 
 -- ---- plan -----------------------------------------------------------------------------
 
-local q = util.shell_quote
-
 local function depth(path)
   local n = 0
   for _ in path:gmatch("[^/]+") do n = n + 1 end
   return n
 end
 
+-- A mode string from the profile ("0755") as the integer the executor takes.
 local function octal(s) return s and tonumber(s, 8) or nil end
 
-local function opts(list)
-  return table.concat(list, ",")
-end
-
--- The step for one mount and the command a person would type for it.
 -- "//a/./b/" is "/a/b": the executor and `explain` see one spelling of each path (the
 -- one mountinfo shows; ".." is refused by check()).
 local function clean(path)
@@ -217,56 +208,31 @@ local function clean(path)
   return "/" .. table.concat(parts, "/")
 end
 
+-- The step for one mount.
 local function mount_step(m)
   local k = m.kind
   local dst, src = clean(m.dst or m.src), clean(m.src)
-  local at = q(NEWROOT .. dst)
   if k == "bind" or k == "ro_bind" or k == "dev_bind" then
-    local o = { "nosuid" }
-    if k ~= "dev_bind" then o[#o + 1] = "nodev" end
-    if k == "ro_bind" then table.insert(o, 1, "ro=recursive") end
-    local cmd = "mount --rbind -o " .. opts(o) .. " " .. q(src) .. " " .. at
-    if m.optional then cmd = "[ -e " .. q(src) .. " ] && " .. cmd end
     return { op = "bind", src = src, dst = dst, readonly = k == "ro_bind", dev = k == "dev_bind",
-      optional = m.optional == true, explain = cmd }
+      optional = m.optional == true }
   elseif k == "tmpfs" then
-    local o = { "nosuid", "nodev", "mode=" .. (m.mode or "0755") }
-    if m.size then o[#o + 1] = "size=" .. m.size end
-    return { op = "tmpfs", dst = dst, size = m.size, mode = octal(m.mode),
-      explain = "mount -t tmpfs -o " .. opts(o) .. " tmpfs " .. at }
+    return { op = "tmpfs", dst = dst, size = m.size, mode = octal(m.mode) }
   elseif k == "proc" then
-    return { op = "proc", dst = dst, readonly = M.PROC_READONLY, explain = "mount -t proc -o nosuid,nodev,noexec proc " .. at ..
-      " && for d in sys sysrq-trigger irq bus; do mount --rbind -o ro " .. at .. "/$d " .. at .. "/$d; done" }
+    return { op = "proc", dst = dst, readonly = M.PROC_READONLY }
   elseif k == "dev" then
-    return { op = "dev", dst = dst, nodes = M.DEV_NODES, explain = "mount -t tmpfs -o nosuid,noexec,mode=0755,size=1m tmpfs " .. at ..
-      " && for n in null zero full random urandom tty; do touch " .. at .. "/$n; " ..
-      "mount --bind -o nosuid,noexec /dev/$n " .. at .. "/$n; done && mkdir " .. at .. "/pts && " ..
-      "mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts " .. at .. "/pts && " ..
-      "ln -s pts/ptmx " .. at .. "/ptmx && ln -s /proc/self/fd " .. at .. "/fd && mkdir -m 1777 " .. at .. "/shm" }
+    return { op = "dev", dst = dst, nodes = M.DEV_NODES }
   elseif k == "mqueue" then
-    return { op = "mqueue", dst = dst, explain = "mount -t mqueue -o nosuid,nodev,noexec mqueue " .. at }
+    return { op = "mqueue", dst = dst }
   elseif k == "overlay" then
-    local o = { "lowerdir=" .. table.concat(m.lower, ":") }
-    if m.upper then
-      o[#o + 1] = "upperdir=" .. m.upper
-      o[#o + 1] = "workdir=" .. m.work
-    else
-      o[#o + 1] = "upperdir=(tmpfs)/upper,workdir=(tmpfs)/work"
-    end
-    return { op = "overlay", dst = dst, lower = m.lower, upper = m.upper, work = m.work,
-      explain = "mount -t overlay -o " .. q(opts(o)) .. " overlay " .. at }
+    return { op = "overlay", dst = dst, lower = m.lower, upper = m.upper, work = m.work }
   elseif k == "symlink" then
-    return { op = "symlink", dst = dst, target = m.target, explain = "ln -s " .. q(m.target) .. " " .. at }
+    return { op = "symlink", dst = dst, target = m.target }
   elseif k == "dir" then
-    return { op = "dir", dst = dst, mode = octal(m.mode),
-      explain = "mkdir -p -m " .. (m.mode or "0755") .. " " .. at }
+    return { op = "dir", dst = dst, mode = octal(m.mode) }
   elseif k == "file" then
-    local content = m.content or ""
-    local shown = content:gsub("\\", "\\\\"):gsub("%%", "%%%%"):gsub("\n", "\\n")
-    return { op = "file", dst = dst, content = content, mode = octal(m.mode),
-      explain = "printf " .. q(shown) .. " > " .. at .. " && chmod " .. (m.mode or "0644") .. " " .. at }
+    return { op = "file", dst = dst, content = m.content or "", mode = octal(m.mode) }
   elseif k == "remount_ro" then
-    return { op = "remount_ro", dst = dst, explain = "mount -o remount,bind,ro=recursive " .. at }
+    return { op = "remount_ro", dst = dst }
   end
   error("unknown mount kind " .. tostring(k))
 end
@@ -297,27 +263,20 @@ function M.plan(profile, add)
   local plan = require "lunshare.plan"
   if profile.mounts == nil then
     -- A mount namespace alone still must not share mount events with the host.
-    add("mounts", { op = "mount_private", where = "child", path = "/",
-      origin = plan.origin(profile, "namespaces"), explain = "mount --make-rprivate /" })
+    add("mounts", { op = "mount_private", path = "/", origin = plan.origin(profile, "namespaces") })
     return true
   end
   local root = profile.root or {}
   local o = plan.origin(profile, profile.root and "root" or "mounts")
-  local ropts = { "mode=" .. (root.mode or "0755") }
-  if root.size then ropts[#ropts + 1] = "size=" .. root.size end
-  add("mounts", { op = "rootfs", where = "child", size = root.size, mode = octal(root.mode), origin = o,
-    explain = "mount --make-rprivate / && mount -t tmpfs -o nosuid,nodev," .. opts(ropts) .. " tmpfs " .. NEWROOT })
+  add("mounts", { op = "rootfs", size = root.size, mode = octal(root.mode), origin = o })
   local mo = plan.origin(profile, "mounts")
   local ordered, index = M.ordered(profile.mounts)
   for i, m in ipairs(ordered) do
     local s = mount_step(m)
-    s.where = "child"
     s.origin = plan.origin(profile, "mounts[" .. index[i] .. "]")
     add("mounts", s)
   end
-  local explain = "cd " .. NEWROOT .. " && pivot_root . . && umount -l ."
-  if root.readonly then explain = "mount -o remount,bind,ro " .. NEWROOT .. " && " .. explain end
-  add("mounts", { op = "pivot", where = "child", readonly = root.readonly == true, origin = o, explain = explain })
+  add("mounts", { op = "pivot", readonly = root.readonly == true, origin = o })
   -- A process with CAP_SYS_ADMIN over the sandbox's mount namespace could remount a
   -- read-only bind read-write. The security area drops every capability by default, which
   -- forbids that; a profile that keeps sys_admin gets its mounts locked instead: moving
@@ -333,8 +292,7 @@ function M.plan(profile, add)
     if require("lunshare.security").cap_name(c) == "sys_admin" then keeps_admin = true end
   end
   if ns.user and proc and keeps_admin then
-    add("privileges", { op = "lock_mounts", where = "child", proc = proc, origin = mo,
-      explain = "unshare --user --mount  # mapping the same ids: every mount is locked, its flags stay" })
+    add("privileges", { op = "lock_mounts", proc = proc, origin = mo })
   end
   return true
 end

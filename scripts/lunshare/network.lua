@@ -173,10 +173,6 @@ function M.check(c, p, ns)
   end
 end
 
-local function route_explain(to, via, dev)
-  return "ip route add " .. to .. (via and (" via " .. via) or "") .. (dev and (" dev " .. dev) or "")
-end
-
 -- add(phase, step) appends a plan step in one of lunshare.plan.PHASES.
 function M.plan(profile, add, ctx)
   local _ = ctx
@@ -186,35 +182,23 @@ function M.plan(profile, add, ctx)
   if n == "host" then return true end
   local origin = require("lunshare.plan").origin(profile, "network")
   if type(n) == "table" and n.join then
-    add("early", { op = "netns_join", where = "child", name = n.join, origin = origin,
-      explain = "ip netns exec " .. n.join .. " …  (setns to /run/netns/" .. n.join .. ")" })
+    add("early", { op = "netns_join", name = n.join, origin = origin })
     return true
   end
   if not ns.net then return true end
   local links = type(n) == "table" and (#n > 0 and n or n.links) or {}
-  add("network", { op = "lo_up", where = "child", origin = origin, explain = "ip link set lo up" })
+  add("network", { op = "lo_up", origin = origin })
   for i, v in ipairs(links) do
     local inside = v.name or ("eth" .. (i - 1))
-    local host_addrs, addrs = list(v.host_address), list(v.address)
-    local ex = { "ip link add " .. v.host .. " type veth peer name " .. inside .. " netns PID" ..
-      (v.mtu and (" mtu " .. v.mtu) or "") }
-    if v.bridge then ex[#ex + 1] = "ip link set " .. v.host .. " master " .. v.bridge end
-    for _, a in ipairs(host_addrs) do ex[#ex + 1] = "ip addr add " .. a .. " dev " .. v.host end
-    ex[#ex + 1] = "ip link set " .. v.host .. " up"
-    add("host", { op = "veth", where = "supervisor", name = v.host, peer = inside, mtu = v.mtu,
-      master = v.bridge, addresses = host_addrs, origin = origin, explain = table.concat(ex, "; ") })
-    local ix = {}
-    for _, a in ipairs(addrs) do ix[#ix + 1] = "ip addr add " .. a .. " dev " .. inside end
-    ix[#ix + 1] = "ip link set " .. inside .. (v.mtu and (" mtu " .. v.mtu) or "") .. " up"
-    add("network", { op = "link_setup", where = "child", name = inside, mtu = v.mtu, up = true,
-      addresses = addrs, origin = origin, explain = table.concat(ix, "; ") })
+    add("host", { op = "veth", name = v.host, peer = inside, mtu = v.mtu, master = v.bridge,
+      addresses = list(v.host_address), origin = origin })
+    add("network", { op = "link_setup", name = inside, mtu = v.mtu, up = true, addresses = list(v.address),
+      origin = origin })
     for _, r in ipairs(v.routes or {}) do
-      add("network", { op = "route", where = "child", to = r.to, via = r.via, dev = r.dev or inside,
-        origin = origin, explain = route_explain(r.to, r.via, r.dev or inside) })
+      add("network", { op = "route", to = r.to, via = r.via, dev = r.dev or inside, origin = origin })
     end
     if v.gateway then
-      add("network", { op = "route", where = "child", to = "default", via = v.gateway, dev = inside,
-        origin = origin, explain = route_explain("default", v.gateway, inside) })
+      add("network", { op = "route", to = "default", via = v.gateway, dev = inside, origin = origin })
     end
   end
   return true

@@ -2,9 +2,14 @@
 -- and `run` hands to the C executor. A pure function: everything it needs about the
 -- caller (ids, environment, argv) comes in `ctx`, so it runs without privileges and specs
 -- can assert on its output.
+local core = require "lunshare.core"
 local util = require "lunshare.util"
 
 local M = {}
+
+-- The executor's ops, the one description of each step (core/*_ops.c): its place, its
+-- phase, its fields. A step's `where` is its op's.
+local OPS = core.ops()
 
 local DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 -- Variables kept from the caller when a profile clears the environment without a keep list.
@@ -49,6 +54,9 @@ M.AREAS = { "lunshare.mounts", "lunshare.network", "lunshare.security" }
 local function step(plan, t, phase)
   local list = plan._phases[phase]
   assert(list, "unknown plan phase " .. tostring(phase))
+  local op = OPS[t.op]
+  assert(op, "unknown op " .. tostring(t.op))
+  t.where = op.where
   list[#list + 1] = t
   return t
 end
@@ -178,11 +186,7 @@ function M.build(profile, ctx)
   for _, n in ipairs(require("lunshare.schema").NAMESPACES) do
     if ns[n] and n ~= "time" then clone_ns[#clone_ns + 1] = n end
   end
-  local unshare_flags = {}
-  for _, n in ipairs(clone_ns) do unshare_flags[#unshare_flags + 1] = "--" .. n end
-  step(plan, { op = "clone", where = "supervisor", namespaces = clone_ns,
-    origin = M.origin(profile, "namespaces"),
-    explain = "unshare " .. table.concat(unshare_flags, " ") .. (ns.pid and " --fork" or "") }, "clone")
+  step(plan, { op = "clone", namespaces = clone_ns, origin = M.origin(profile, "namespaces") }, "clone")
 
   if ns.user then
     local uid_map, gid_map, how = id_maps(profile, ctx)
@@ -193,51 +197,38 @@ function M.build(profile, ctx)
       -- Root may keep setgroups allowed; the child sheds root's supplementary groups
       -- (group 0 among them) and, its host ids being unmapped, takes the ids inside.
       local u = profile.user or {}
-      step(plan, { op = "set_ids", where = "child", uid = u.uid or 0, gid = u.gid or 0, origin = o,
-        explain = string.format("setpriv --clear-groups --regid=%d --reuid=%d", u.gid or 0, u.uid or 0) }, "early")
+      step(plan, { op = "set_ids", uid = u.uid or 0, gid = u.gid or 0, origin = o }, "early")
     elseif not helper then
       -- An unprivileged process may write gid_map only after denying setgroups.
-      step(plan, { op = "setgroups", where = "supervisor", allow = false, origin = o,
-        explain = "echo deny > /proc/PID/setgroups" }, "ids")
+      step(plan, { op = "setgroups", allow = false, origin = o }, "ids")
     end
-    local uid_step = { op = "uid_map", where = "supervisor", map = uid_map, origin = o,
-      explain = "echo '" .. uid_map:gsub("\n$", ""):gsub("\n", "\\n") .. "' > /proc/PID/uid_map" }
-    local gid_step = { op = "gid_map", where = "supervisor", map = gid_map, origin = o,
-      explain = "echo '" .. gid_map:gsub("\n$", ""):gsub("\n", "\\n") .. "' > /proc/PID/gid_map" }
-    if helper then
-      uid_step.helper, gid_step.helper = "newuidmap", "newgidmap"
-      uid_step.explain = "newuidmap PID " .. uid_map:gsub("\n", " ")
-      gid_step.explain = "newgidmap PID " .. gid_map:gsub("\n", " ")
-    end
+    local uid_step = { op = "uid_map", map = uid_map, origin = o }
+    local gid_step = { op = "gid_map", map = gid_map, origin = o }
+    if helper then uid_step.helper, gid_step.helper = "newuidmap", "newgidmap" end
     step(plan, uid_step, "ids")
     step(plan, gid_step, "ids")
   end
 
   if profile.hostname then
-    step(plan, { op = "hostname", where = "child", name = profile.hostname,
-      origin = M.origin(profile, "hostname"), explain = "hostname " .. profile.hostname }, "early")
+    step(plan, { op = "hostname", name = profile.hostname, origin = M.origin(profile, "hostname") }, "early")
   end
   if profile.domainname then
-    step(plan, { op = "domainname", where = "child", name = profile.domainname,
-      origin = M.origin(profile, "domainname"), explain = "domainname " .. profile.domainname }, "early")
+    step(plan, { op = "domainname", name = profile.domainname, origin = M.origin(profile, "domainname") }, "early")
   end
   if ns.time then
     local t = profile.time or {}
-    step(plan, { op = "timens", where = "child", monotonic = t.monotonic or 0,
-      boottime = t.boottime or 0, origin = M.origin(profile, profile.time and "time" or "namespaces"),
-      explain = string.format("unshare --time --monotonic %d --boottime %d", t.monotonic or 0, t.boottime or 0) }, "early")
+    step(plan, { op = "timens", monotonic = t.monotonic or 0, boottime = t.boottime or 0,
+      origin = M.origin(profile, profile.time and "time" or "namespaces") }, "early")
   end
   if profile.cwd then
-    step(plan, { op = "chdir", where = "child", path = profile.cwd,
-      origin = M.origin(profile, "cwd"), explain = "cd " .. util.shell_quote(profile.cwd) }, "late")
+    step(plan, { op = "chdir", path = profile.cwd, origin = M.origin(profile, "cwd") }, "late")
   end
   -- Every fd but stdio and the ones the profile names (keep_fds, checked by the security
   -- area) is closed: an fd the caller leaked would reach past the sandbox's view.
   local keep_fds = {}
   for i, fd in ipairs(profile.keep_fds or {}) do keep_fds[i] = tostring(fd) end
-  step(plan, { op = "close_fds", where = "child", keep = keep_fds,
-    origin = profile.keep_fds and M.origin(profile, "keep_fds") or plan.profile,
-    explain = "close every fd but 0, 1 and 2" .. (#keep_fds > 0 and (" and " .. table.concat(keep_fds, ", ")) or "") }, "late")
+  step(plan, { op = "close_fds", keep = keep_fds,
+    origin = profile.keep_fds and M.origin(profile, "keep_fds") or plan.profile }, "late")
 
   local argv = ctx.argv
   if not argv or #argv == 0 then argv = profile.command or { "/bin/sh" } end
@@ -245,10 +236,8 @@ function M.build(profile, ctx)
   -- With a pid namespace, pid 1 stays lunshare's: it forks the command, reaps orphans and
   -- forwards signals (pid1 = "command" makes the command pid 1 itself).
   local reaper = ns.pid and profile.pid1 ~= "command"
-  step(plan, { op = "exec", where = "child", argv = argv, env = env, reaper = reaper or nil,
-    origin = (ctx.argv and #ctx.argv > 0) and "command line" or M.origin(profile, "command"),
-    explain = (reaper and "pid 1 forks the command, reaps orphans and forwards signals; the command: " or "") ..
-      "env -i " .. util.shell_join(env) .. " " .. util.shell_join(argv) }, "exec")
+  step(plan, { op = "exec", argv = argv, env = env, reaper = reaper or nil,
+    origin = (ctx.argv and #ctx.argv > 0) and "command line" or M.origin(profile, "command") }, "exec")
 
   local add = function(phase, t) return step(plan, t, phase) end
   for _, name in ipairs(M.AREAS) do
@@ -259,12 +248,24 @@ function M.build(profile, ctx)
     for _, t in ipairs(plan._phases[ph]) do plan.steps[#plan.steps + 1] = t end
   end
   plan._phases = nil
+  local ok, err = M.check(plan)
+  if not ok then return nil, err end
   return plan
+end
+
+-- Whether the executor would take the plan: every check spawn makes before it acts (each
+-- step's op and fields, converted as spawn converts them, then lsh_plan_validate: places,
+-- required fields, the order of the phases), in C, acting on nothing. Returns true, or nil
+-- and the message spawn would give, so that explain refuses what run would.
+function M.check(plan)
+  local ok, valid, msg = pcall(core.plan_check, plan)
+  if not ok then return nil, valid end
+  if not valid then return nil, msg end
+  return true
 end
 
 -- The context of the calling process, for build().
 function M.context(argv)
-  local core = require "lunshare.core"
   local ids = core.ids()
   return {
     ids = ids, environ = core.environ(), argv = argv,

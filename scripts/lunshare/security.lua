@@ -328,14 +328,6 @@ function M.rule_string(r)
   return table.concat(parts, " ")
 end
 
-local function rule_text(r)
-  local t = r.action == "deny" and ("deny " .. r.errno) or r.action
-  local s = string.format("%-13s %s", t, r.syscall)
-  if r.conds and #r.conds > 0 then s = s .. " " .. table.concat(r.conds, " ") end
-  if r.why then s = s .. "  # " .. r.why end
-  return s
-end
-
 -- ---- check ---------------------------------------------------------------------------
 
 local function check_caps(c, v)
@@ -569,11 +561,9 @@ function M.plan(profile, add, ctx)
   -- A new session: the command has no controlling terminal, so TIOCSTI cannot reach
   -- the caller's even without seccomp, and the terminal's signals do not reach it directly.
   if not profile.terminal then
-    add("early", { op = "setsid", where = "child", origin = origin(profile, profile.terminal == nil and "namespaces" or "terminal"),
-      explain = "setsid (a new session without the caller's terminal)" })
+    add("early", { op = "setsid", origin = origin(profile, profile.terminal == nil and "namespaces" or "terminal") })
   end
-  add("early", { op = "session_keyring", where = "child", origin = profile._file,
-    explain = "keyctl new_session (a fresh anonymous session keyring)" })
+  add("early", { op = "session_keyring", origin = profile._file })
   -- With no capability, ping needs ICMP datagram sockets, which a new network namespace
   -- refuses to every group ("1 0"): open them to the sandbox's own group, as Docker does
   -- when it drops NET_RAW. Written before the mounts (and so before a lock of them takes
@@ -583,9 +573,8 @@ function M.plan(profile, add, ctx)
   local joins = type(profile.network) == "table" and profile.network.join ~= nil
   if ns.net and profile.network ~= "host" and not joins then
     local g = tostring(type(profile.user) == "table" and profile.user.gid or 0)
-    add("early", { op = "sysctl", where = "child", name = "net.ipv4.ping_group_range", value = g .. " " .. g,
-      origin = origin(profile, "namespaces"),
-      explain = "sysctl -w net.ipv4.ping_group_range='" .. g .. " " .. g .. "' (in the sandbox's network namespace)" })
+    add("early", { op = "sysctl", name = "net.ipv4.ping_group_range", value = g .. " " .. g,
+      origin = origin(profile, "namespaces") })
   end
 
   local limits = profile.limits or {}
@@ -594,9 +583,7 @@ function M.plan(profile, add, ctx)
     if r then
       local soft, hard = soft_hard(limits[k], M.RLIMITS[r])
       if soft == nil then return nil, "limits." .. k .. ": " .. tostring(hard) end
-      add("late", { op = "rlimit", where = "child", resource = r, soft = soft, hard = hard,
-        origin = origin(profile, "limits"),
-        explain = string.format("prlimit --%s=%s:%s", r, fmt_size(soft), fmt_size(hard)) })
+      add("late", { op = "rlimit", resource = r, soft = soft, hard = hard, origin = origin(profile, "limits") })
     end
   end
 
@@ -605,16 +592,10 @@ function M.plan(profile, add, ctx)
   local quota = limits.cpus and math.floor(limits.cpus * 100000 + 0.5)
   if mem or pids or quota then
     local o = origin(profile, "limits")
-    local parts = {}
-    if mem then parts[#parts + 1] = "memory " .. (mem < 0 and "max" or tostring(mem)) .. " bytes" end
-    if pids then parts[#parts + 1] = "pids " .. (pids < 0 and "max" or tostring(pids)) end
-    if quota then parts[#parts + 1] = string.format("cpu %d us per 100000 us", quota) end
-    add("prepare", { op = "cgroup", where = "supervisor", memory = mem and mem > 0 and mem or 0,
-      pids = pids and pids > 0 and pids or 0, cpu_quota = quota or 0, cpu_period = 100000, origin = o,
-      explain = "mkdir <own cgroup>/lunshare-PID (v2 if delegated, else v1 per controller): " ..
-        table.concat(parts, ", ") })
-    add("host", { op = "cgroup_enter", where = "supervisor", origin = o,
-      explain = "echo PID > <cgroup>/cgroup.procs (v2: clone3 CLONE_INTO_CGROUP)" })
+    -- 0 writes nothing: the limit stays the kernel's "max".
+    add("prepare", { op = "cgroup", memory = mem and mem > 0 and mem or 0, pids = pids and pids > 0 and pids or 0,
+      cpu_quota = quota or 0, cpu_period = 100000, origin = o })
+    add("host", { op = "cgroup_enter", origin = o })
   end
 
   -- Capabilities can be dropped only where the child holds CAP_SETPCAP: in its own user
@@ -625,29 +606,19 @@ function M.plan(profile, add, ctx)
       local name = "cap_" .. M.cap_name(n)
       if not util.contains(keep, name) then keep[#keep + 1] = name end
     end
-    local kept = #keep > 0 and table.concat(keep, ",") or "none"
-    add("privileges", { op = "caps", where = "child", keep = keep, lock_securebits = true,
-      origin = origin(profile, profile.capabilities and "capabilities" or "namespaces"),
-      explain = string.format("capsh --secbits=0x%x --drop=all --keep=", core.SECBITS_LOCKED) .. kept ..
-        " (bounding, permitted, effective, inheritable; ambient: " .. kept ..
-        "; noroot and no_setuid_fixup locked)" })
+    add("privileges", { op = "caps", keep = keep, lock_securebits = true,
+      origin = origin(profile, profile.capabilities and "capabilities" or "namespaces") })
   end
   if profile.no_new_privs ~= false then
-    add("privileges", { op = "no_new_privs", where = "child",
-      origin = origin(profile, profile.no_new_privs == nil and "namespaces" or "no_new_privs"),
-      explain = "setpriv --no-new-privs" })
+    add("privileges", { op = "no_new_privs",
+      origin = origin(profile, profile.no_new_privs == nil and "namespaces" or "no_new_privs") })
   end
   local rules = M.seccomp_rules(profile)
   if rules then
-    local strings, lines = {}, {}
-    for i, r in ipairs(rules) do
-      strings[i] = M.rule_string(r)
-      lines[i] = "           " .. rule_text(r)
-    end
-    local arches = "native and compat architectures"
-    add("privileges", { op = "seccomp", where = "child", rules = strings,
-      origin = origin(profile, profile.seccomp ~= nil and "seccomp" or "namespaces"),
-      explain = "seccomp filter (" .. arches .. "), allow what no rule matches:\n" .. table.concat(lines, "\n") })
+    local strings = {}
+    for i, r in ipairs(rules) do strings[i] = M.rule_string(r) end
+    add("privileges", { op = "seccomp", rules = strings,
+      origin = origin(profile, profile.seccomp ~= nil and "seccomp" or "namespaces") })
   end
   return true
 end

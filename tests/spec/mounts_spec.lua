@@ -4,6 +4,7 @@ local profile = require "lunshare.profile"
 local schema = require "lunshare.schema"
 local planner = require "lunshare.plan"
 local mounts = require "lunshare.mounts"
+local explain = require "lunshare.explain"
 
 local errors_of = require "profile_errors"
 
@@ -62,7 +63,7 @@ describe("mounts #unit", function()
     local plan = plan_of("return { " .. NS .. "mounts = { bind('//srv//x/', '/data//y/') } }")
     local s = mount_steps(plan)[2]
     assert.same({ "/srv/x", "/data/y" }, { s.src, s.dst })
-    assert.equal("mount --rbind -o nosuid,nodev /srv/x /newroot/data/y", s.explain)
+    assert.equal("mount --rbind -o nosuid,nodev /srv/x /newroot/data/y", explain.step(s))
   end)
 
   it("rejects an unknown kind with a suggestion", function()
@@ -125,9 +126,12 @@ describe("mounts #unit", function()
       overlay { "/o", lower = { "/a", "/b" }, upper = "/u", work = "/w" },
       dir { "/d", mode = "0700" }, file { "/f", content = "a\nb", mode = "0600" }, remount_ro "/tmp" } }]])
     local ex = {}
-    for _, s in ipairs(mount_steps(plan)) do ex[#ex + 1] = s.explain end
+    for _, s in ipairs(mount_steps(plan)) do ex[#ex + 1] = explain.step(s) end
     assert.same({
-      "mount --make-rprivate / && mount -t tmpfs -o nosuid,nodev,mode=0755,size=10M tmpfs /newroot",
+      -- rootfs shows the scratch tmpfs it pivots through as well as the new root
+      "mount --make-rprivate / && mount -t tmpfs -o nosuid,nodev,mode=0700 tmpfs /tmp && cd /tmp && " ..
+        "mkdir newroot oldroot && pivot_root . oldroot && cd / && " ..
+        "mount -t tmpfs -o nosuid,nodev,mode=0755,size=10M tmpfs /newroot",
       "mount --rbind -o ro=recursive,nosuid,nodev /usr /newroot/usr",
       "[ -e '/srv/x y' ] && mount --rbind -o nosuid,nodev '/srv/x y' /newroot/data",
       "mount -t tmpfs -o nosuid,nodev,mode=1777,size=64M tmpfs /newroot/tmp",
@@ -168,7 +172,7 @@ describe("mounts #unit", function()
     local found
     for _, s in ipairs(plan.steps) do if s.op == "mount_private" then found = s end end
     assert.equal("/", found.path)
-    assert.equal("mount --make-rprivate /", found.explain)
+    assert.equal("mount --make-rprivate /", explain.step(found))
   end)
 
   it("locks the mounts among the privilege steps when the profile keeps sys_admin", function()

@@ -84,8 +84,9 @@ describe("network area #unit", function()
     assert.equal("lsh0", v.name)
     assert.equal("eth0", v.peer)
     assert.same({ "10.0.0.1/24" }, v.addresses)
-    assert.truthy(v.explain:find("ip link add lsh0 type veth peer name eth0 netns PID", 1, true))
-    assert.equal("ip route add default via 10.0.0.1 dev eth0", find("route").explain)
+    local explain = require "lunshare.explain"
+    assert.truthy(explain.step(v):find("ip link add lsh0 type veth peer name eth0 netns PID", 1, true))
+    assert.equal("ip route add default via 10.0.0.1 dev eth0", explain.step(find("route")))
     -- Every field the planner sets is one the C op knows.
     local core_ok, core = pcall(require, "lunshare.core")
     if core_ok then assert.truthy(core.plan_check(plan)) end

@@ -130,8 +130,9 @@ describe("planner #unit", function()
   end)
 
   it("gives each step an explanation a person could type", function()
+    local explain = require "lunshare.explain"
     local plan = planner.build({ namespaces = { "net", "uts" }, hostname = "h" }, ctx)
-    assert.equal("unshare --net --uts", plan.steps[1].explain)
-    assert.equal("hostname h", find(plan, "hostname").explain)
+    assert.equal("unshare --net --uts", explain.step(plan.steps[1]))
+    assert.equal("hostname h", explain.step(find(plan, "hostname")))
   end)
 end)

@@ -4,6 +4,7 @@ local profile = require "lunshare.profile"
 local schema = require "lunshare.schema"
 local security = require "lunshare.security"
 local planner = require "lunshare.plan"
+local explain = require "lunshare.explain"
 
 local errors_of = require "profile_errors"
 
@@ -138,7 +139,7 @@ describe("security plan #unit", function()
     local caps = find(plan, "caps")
     assert.same({}, caps.keep)
     assert.is_true(caps.lock_securebits)
-    assert.truthy(find(plan, "no_new_privs").explain:find("setpriv --no-new-privs", 1, true))
+    assert.truthy(explain.step(find(plan, "no_new_privs")):find("setpriv --no-new-privs", 1, true))
     local rules = find(plan, "seccomp").rules
     assert.truthy(#rules >= 30)
     assert.truthy(require("lunshare.util").contains(rules, "errno:1 ioctl a1&0xffffffff==0x5412"))
@@ -156,7 +157,7 @@ describe("security plan #unit", function()
   it("keeps the named capabilities, normalized, and explains with capsh", function()
     local caps = find(plan_of({ namespaces = { "user" }, capabilities = { "CAP_NET_BIND_SERVICE", "net_raw" } }), "caps")
     assert.same({ "cap_net_bind_service", "cap_net_raw" }, caps.keep)
-    assert.truthy(caps.explain:find("capsh --secbits=0xf --drop=all --keep=cap_net_bind_service,cap_net_raw", 1, true))
+    assert.truthy(explain.step(caps):find("capsh --secbits=0xf --drop=all --keep=cap_net_bind_service,cap_net_raw", 1, true))
   end)
 
   it("opens ping to the sandbox's group in its own network namespace, and never in one it joins", function()
@@ -197,14 +198,14 @@ describe("security plan #unit", function()
     assert.truthy(util.contains(s.rules, "errno:13 fchown"))
     assert.truthy(util.contains(s.rules, "kill bpf"))
     assert.falsy(util.contains(s.rules, "errno:1 bpf"))
-    assert.truthy(s.explain:find("kill          bpf", 1, true), s.explain)
+    assert.truthy(explain.step(s):find("kill          bpf", 1, true), explain.step(s))
   end)
 
   it("reads rules from a file and lists them in explain", function()
     local f = tmpfile("deny:EACCES chown\nkill getppid\n")
     local s = find(plan_of({ namespaces = { "user" }, seccomp = { default = false, file = f } }), "seccomp")
     assert.same({ "errno:13 chown", "kill getppid" }, s.rules)
-    assert.truthy(s.explain:find("deny EACCES   chown", 1, true), s.explain)
+    assert.truthy(explain.step(s):find("deny EACCES   chown", 1, true), explain.step(s))
     os.remove(f)
   end)
 
@@ -213,7 +214,7 @@ describe("security plan #unit", function()
     local rl = {}
     for _, s in ipairs(plan.steps) do if s.op == "rlimit" then rl[s.resource] = s end end
     assert.same({ 64, 128 }, { rl.nofile.soft, rl.nofile.hard })
-    assert.equal("prlimit --nofile=64:128", rl.nofile.explain)
+    assert.equal("prlimit --nofile=64:128", explain.step(rl.nofile))
     assert.equal(512 * 1024 * 1024, rl.as.soft)
     assert.equal(60, rl.cpu.hard)
   end)

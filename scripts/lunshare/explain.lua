@@ -1,0 +1,259 @@
+-- What `lunshare explain` prints: each step of a plan as the command a person would type
+-- to do the same by hand. One formatter per op of the C op tables (core.ops()), each
+-- reading only the step's own fields, so the text says what the executor will do with
+-- that very step; the planner stores no text in its steps, and `run` never loads this.
+local core = require "lunshare.core"
+local security = require "lunshare.security"
+local util = require "lunshare.util"
+
+local M = {}
+
+local q = util.shell_quote
+
+-- Where the new root is while it is built (mount_ops.c's rootfs).
+local NEWROOT = "/newroot"
+
+local function at(dst) return q(NEWROOT .. dst) end
+
+-- A mode from a step (an integer, or nil for the op's default) as chmod writes it.
+local function mode(m, default) return m and string.format("%04o", m) or default end
+
+local function join(list, sep) return table.concat(list or {}, sep or " ") end
+
+-- errno names by number; of two names for one number, the first in order (EAGAIN, not
+-- EWOULDBLOCK).
+local ERRNO_NAME = {}
+for _, name in ipairs(util.sorted_keys(core.errno)) do
+  local n = core.errno[name]
+  ERRNO_NAME[n] = ERRNO_NAME[n] or name
+end
+
+-- Why each rule of the default seccomp filter is there, by the rule string the executor
+-- reads.
+local WHY = {}
+for _, d in ipairs(security.DEFAULT_SECCOMP) do
+  local r = { action = "deny", errno = d[1], syscall = d[2], conds = { table.unpack(d, 3) } }
+  WHY[security.rule_string(r)] = d.why
+end
+
+-- "errno:13 chown a0==1" -> "deny EACCES   chown a0==1  # why".
+local function rule_text(rule)
+  local words = {}
+  for w in rule:gmatch("%S+") do words[#words + 1] = w end
+  local act, syscall = words[1], words[2] or "?"
+  local e = act:match("^errno:(%d+)$")
+  if e then act = "deny " .. (ERRNO_NAME[tonumber(e)] or e) end
+  local s = string.format("%-13s %s", act, syscall)
+  if #words > 2 then s = s .. " " .. table.concat(words, " ", 3) end
+  if WHY[rule] then s = s .. "  # " .. WHY[rule] end
+  return s
+end
+
+local function limit(n) return n < 0 and "unlimited" or tostring(n) end
+
+local function map_text(s, file)
+  if s.helper then return s.helper .. " PID " .. (s.map:gsub("\n", " "):gsub("%s+$", "")) end
+  return "echo '" .. s.map:gsub("\n$", ""):gsub("\n", "\\n") .. "' > /proc/PID/" .. file
+end
+
+local function ip_addrs(addrs, dev, out)
+  for _, a in ipairs(addrs or {}) do out[#out + 1] = "ip addr add " .. a .. " dev " .. dev end
+  return out
+end
+
+local F = {}
+M.FORMAT = F
+
+-- ---- the foundation (core/proc_ops.c) --------------------------------------------------
+
+function F.clone(s)
+  local flags, pid = {}, false
+  for _, n in ipairs(s.namespaces) do
+    flags[#flags + 1] = "--" .. n
+    if n == "pid" then pid = true end
+  end
+  return "unshare " .. join(flags) .. (pid and " --fork" or "")
+end
+function F.setgroups(s) return "echo " .. (s.allow and "allow" or "deny") .. " > /proc/PID/setgroups" end
+function F.uid_map(s) return map_text(s, "uid_map") end
+function F.gid_map(s) return map_text(s, "gid_map") end
+function F.hostname(s) return "hostname " .. q(s.name) end
+function F.domainname(s) return "domainname " .. q(s.name) end
+function F.timens(s)
+  return string.format("unshare --time --monotonic %d --boottime %d", s.monotonic or 0, s.boottime or 0)
+end
+function F.setsid() return "setsid (a new session without the caller's terminal)" end
+function F.chdir(s) return "cd " .. q(s.path) end
+function F.close_fds(s)
+  local keep = s.keep or {}
+  return "close every fd but 0, 1 and 2" .. (#keep > 0 and (" and " .. join(keep, ", ")) or "")
+end
+function F.exec(s)
+  return (s.reaper and "pid 1 forks the command, reaps orphans and forwards signals; the command: " or "") ..
+    "env -i " .. util.shell_join(s.env) .. " " .. util.shell_join(s.argv)
+end
+
+-- ---- the network (core/net_ops.c) ------------------------------------------------------
+
+function F.lo_up() return "ip link set lo up" end
+function F.netns_join(s)
+  return "ip netns exec " .. s.name .. " …  (setns to " .. (s.dir or "/run/netns") .. "/" .. s.name .. ")"
+end
+function F.veth(s)
+  local mtu = s.mtu and s.mtu > 0 and (" mtu " .. s.mtu) or ""
+  local out = { "ip link add " .. s.name .. " type veth peer name " .. s.peer .. " netns PID" .. mtu }
+  if s.master then out[#out + 1] = "ip link set " .. s.name .. " master " .. s.master end
+  ip_addrs(s.addresses, s.name, out)
+  out[#out + 1] = "ip link set " .. s.name .. " up"
+  return join(out, "; ")
+end
+function F.link_setup(s)
+  local out = ip_addrs(s.addresses, s.name, {})
+  local mtu = s.mtu and s.mtu > 0 and (" mtu " .. s.mtu) or ""
+  out[#out + 1] = "ip link set " .. s.name .. mtu .. (s.up and " up" or "")
+  return join(out, "; ")
+end
+function F.route(s)
+  return "ip route add " .. s.to .. (s.via and (" via " .. s.via) or "") .. (s.dev and (" dev " .. s.dev) or "")
+end
+
+-- ---- the filesystem view (core/mount_ops.c) --------------------------------------------
+
+function F.mount_private(s) return "mount --make-rprivate " .. q(s.path) end
+-- rootfs pivots through a scratch tmpfs on /tmp of the sandbox's own mount namespace: the
+-- host's tree ends up at /oldroot, where the binds take their sources, and the new root is
+-- built at /newroot.
+function F.rootfs(s)
+  local o = { "nosuid", "nodev", "mode=" .. mode(s.mode, "0755") }
+  if s.size then o[#o + 1] = "size=" .. s.size end
+  return "mount --make-rprivate / && mount -t tmpfs -o nosuid,nodev,mode=0700 tmpfs /tmp && cd /tmp && " ..
+    "mkdir newroot oldroot && pivot_root . oldroot && cd / && " ..
+    "mount -t tmpfs -o " .. join(o, ",") .. " tmpfs " .. NEWROOT
+end
+function F.bind(s)
+  local o = { "nosuid" }
+  if not s.dev then o[#o + 1] = "nodev" end
+  if s.readonly then table.insert(o, 1, "ro=recursive") end
+  local cmd = "mount --rbind -o " .. join(o, ",") .. " " .. q(s.src) .. " " .. at(s.dst or s.src)
+  if s.optional then cmd = "[ -e " .. q(s.src) .. " ] && " .. cmd end
+  return cmd
+end
+function F.tmpfs(s)
+  local o = { "nosuid", "nodev", "mode=" .. mode(s.mode, "0755") }
+  if s.size then o[#o + 1] = "size=" .. s.size end
+  return "mount -t tmpfs -o " .. join(o, ",") .. " tmpfs " .. at(s.dst)
+end
+function F.proc(s)
+  local p = at(s.dst)
+  local cmd = "mount -t proc -o nosuid,nodev,noexec proc " .. p
+  if #s.readonly > 0 then
+    cmd = cmd .. " && for d in " .. join(s.readonly) .. "; do mount --rbind -o ro " .. p .. "/$d " .. p .. "/$d; done"
+  end
+  return cmd
+end
+function F.dev(s)
+  local d = at(s.dst)
+  local cmd = { "mount -t tmpfs -o nosuid,noexec,mode=0755,size=1m tmpfs " .. d }
+  if #s.nodes > 0 then
+    cmd[#cmd + 1] = "for n in " .. join(s.nodes) .. "; do touch " .. d .. "/$n; " ..
+      "mount --bind -o nosuid,noexec /dev/$n " .. d .. "/$n; done"
+  end
+  cmd[#cmd + 1] = "mkdir " .. d .. "/pts"
+  cmd[#cmd + 1] = "mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts " .. d .. "/pts"
+  cmd[#cmd + 1] = "ln -s pts/ptmx " .. d .. "/ptmx"
+  cmd[#cmd + 1] = "ln -s /proc/self/fd " .. d .. "/fd"
+  for i, std in ipairs({ "stdin", "stdout", "stderr" }) do
+    cmd[#cmd + 1] = "ln -s /proc/self/fd/" .. (i - 1) .. " " .. d .. "/" .. std
+  end
+  cmd[#cmd + 1] = "mkdir -m 1777 " .. d .. "/shm"
+  return join(cmd, " && ")
+end
+function F.mqueue(s) return "mount -t mqueue -o nosuid,nodev,noexec mqueue " .. at(s.dst) end
+function F.overlay(s)
+  local o = { "lowerdir=" .. join(s.lower, ":") }
+  if s.upper then
+    o[#o + 1] = "upperdir=" .. s.upper
+    o[#o + 1] = "workdir=" .. s.work
+  else
+    o[#o + 1] = "upperdir=(tmpfs)/upper,workdir=(tmpfs)/work"
+  end
+  return "mount -t overlay -o " .. q(join(o, ",")) .. " overlay " .. at(s.dst)
+end
+function F.symlink(s) return "ln -s " .. q(s.target) .. " " .. at(s.dst) end
+function F.dir(s) return "mkdir -p -m " .. mode(s.mode, "0755") .. " " .. at(s.dst) end
+function F.file(s)
+  local shown = (s.content or ""):gsub("\\", "\\\\"):gsub("%%", "%%%%"):gsub("\n", "\\n")
+  return "printf " .. q(shown) .. " > " .. at(s.dst) .. " && chmod " .. mode(s.mode, "0644") .. " " .. at(s.dst)
+end
+function F.remount_ro(s) return "mount -o remount,bind,ro=recursive " .. at(s.dst) end
+function F.pivot(s)
+  return (s.readonly and ("mount -o remount,bind,ro " .. NEWROOT .. " && ") or "") ..
+    "cd " .. NEWROOT .. " && pivot_root . . && umount -l ."
+end
+function F.lock_mounts()
+  return "unshare --user --mount  # mapping the same ids: every mount is locked, its flags stay"
+end
+
+-- ---- the boundary (core/security_ops.c) ------------------------------------------------
+
+function F.set_ids(s)
+  return string.format("setpriv --clear-groups --regid=%d --reuid=%d", s.gid or 0, s.uid or 0)
+end
+function F.sysctl(s) return "sysctl -w " .. s.name .. "=" .. q(s.value) .. " (in the sandbox's network namespace)" end
+function F.session_keyring() return "keyctl new_session (a fresh anonymous session keyring)" end
+function F.rlimit(s)
+  return string.format("prlimit --%s=%s:%s", s.resource, limit(s.soft or 0), limit(s.hard or 0))
+end
+function F.caps(s)
+  local kept = #(s.keep or {}) > 0 and join(s.keep, ",") or "none"
+  local secbits = s.lock_securebits and string.format("--secbits=0x%x ", core.SECBITS_LOCKED) or ""
+  return "capsh " .. secbits .. "--drop=all --keep=" .. kept ..
+    " (bounding, permitted, effective, inheritable; ambient: " .. kept ..
+    (s.lock_securebits and "; noroot and no_setuid_fixup locked)" or ")")
+end
+function F.no_new_privs() return "setpriv --no-new-privs" end
+function F.seccomp(s)
+  local lines = {}
+  for i, r in ipairs(s.rules) do lines[i] = "           " .. rule_text(r) end
+  return "seccomp filter (native and compat architectures), allow what no rule matches:\n" .. join(lines, "\n")
+end
+function F.cgroup(s)
+  local parts = {}
+  if (s.memory or 0) > 0 then parts[#parts + 1] = "memory " .. s.memory .. " bytes" end
+  if (s.pids or 0) > 0 then parts[#parts + 1] = "pids " .. s.pids end
+  if (s.cpu_quota or 0) > 0 then
+    parts[#parts + 1] = string.format("cpu %d us per %d us", s.cpu_quota, s.cpu_period or 0)
+  end
+  return "mkdir <own cgroup>/lunshare-PID (v2 if delegated, else v1 per controller): " ..
+    (#parts > 0 and join(parts, ", ") or "no limit written (each stays max)")
+end
+function F.cgroup_enter() return "echo PID > <cgroup>/cgroup.procs (v2: clone3 CLONE_INTO_CGROUP)" end
+
+-- The command for one step.
+function M.step(s)
+  local f = F[s.op]
+  if not f then error("explain: no formatter for op '" .. tostring(s.op) .. "'", 2) end
+  return f(s)
+end
+
+-- The plan as a person reads it. Every string from the profile is escaped here: a step's
+-- command may be laid out in lines (the seccomp step's rules), so each of its lines is
+-- escaped; everything else is one line.
+function M.text(plan, profile)
+  local esc = util.escape
+  local out = { string.format("plan for %s\n", esc(plan.profile or "?")) }
+  if profile and type(profile.description) == "string" then out[#out + 1] = "  " .. esc(profile.description) .. "\n" end
+  local params = profile and profile._params or {}
+  if next(params) then
+    local kv = {}
+    for _, k in ipairs(util.sorted_keys(params)) do kv[#kv + 1] = esc(k) .. "=" .. esc(tostring(params[k])) end
+    out[#out + 1] = "  parameters: " .. table.concat(kv, " ") .. "\n"
+  end
+  for i, s in ipairs(plan.steps) do
+    out[#out + 1] = string.format("%3d  %-10s  %-10s  %s\n       # %s\n", i, s.where, s.op,
+      util.escape_lines(M.step(s)), esc(s.origin or ""))
+  end
+  return table.concat(out)
+end
+
+return M
