@@ -1,6 +1,8 @@
 -- The lunshare command line: one function per subcommand. Every error a person can cause
 -- becomes one line on stderr and exit status 2; a failure of the run itself exits 1;
 -- otherwise lunshare exits with the sandboxed command's status.
+-- Each subcommand's modules are required when it runs (deliberate lazy loading, for
+-- start-up speed): `run` needs none of explain's, diff's or the REPL's.
 local util = require "lunshare.util"
 
 local M = {}

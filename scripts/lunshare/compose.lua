@@ -11,6 +11,7 @@
 --              set, a plain list replaces it
 -- Every profile goes through the merge, with an empty parent when it extends nothing, so
 -- markers and signs never reach the checker. Origins follow the entries they describe.
+local areas = require "lunshare.areas"
 local util = require "lunshare.util"
 
 local M = {}
@@ -33,10 +34,7 @@ M.CORE_RULES = {
 function M.rules()
   local rules = {}
   for k, v in pairs(M.CORE_RULES) do rules[k] = v end
-  for _, area in ipairs(require("lunshare.plan").AREAS) do
-    for k, v in pairs(require(area).MERGE or {}) do rules[k] = v end
-  end
-  return rules
+  return areas.merge_rules(rules)
 end
 
 -- The key an entry of a "list" field is removed by: an area may give MERGE_KEY[field].
@@ -54,11 +52,7 @@ local DEFAULT_KEYS = {
 }
 
 local function key_fn(field)
-  for _, area in ipairs(require("lunshare.plan").AREAS) do
-    local k = (require(area).MERGE_KEY or {})[field]
-    if k then return k end
-  end
-  return DEFAULT_KEYS[field] or default_key
+  return areas.merge_key(field) or DEFAULT_KEYS[field] or default_key
 end
 
 -- The marker `without "/home"` is plain data too.

@@ -3,10 +3,11 @@
 -- guessing from versions; a probe's child exits at once and nothing is left behind.
 local core = require "lunshare.core"
 local schema = require "lunshare.schema"
+local util = require "lunshare.util"
 
 local M = {}
 
-local read = require("lunshare.util").read_file
+local read = util.read_file
 
 -- LUNSHARE_SYSCTL_DIR lets the tests show doctor a machine other than this one.
 local function sysctl(name)

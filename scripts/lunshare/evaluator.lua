@@ -6,6 +6,9 @@
 -- What lunshare does with the data afterwards (composing, checking, planning, printing)
 -- runs in a bounded region (M.bounded) as well, so no phase is left unbounded.
 local util = require "lunshare.util"
+-- The allocator bound and the CPU timer (bindings/l_bounds.c); without lunshare.core (a
+-- stock lua5.4 with the scripts alone) the bounds fall back to what hooks can do.
+local has_core, core_module = pcall(require, "lunshare.core")
 
 -- The functions the guards call, taken before any profile runs. A profile can replace
 -- anything in its own copies of the libraries, and while it runs string methods go
@@ -75,8 +78,7 @@ end
 local STRING, TABLE, UTF8, MATH = copy(string), copy(table), copy(utf8), copy(math)
 
 local function core_limits()
-  local ok, core = pcall(require, "lunshare.core")
-  if ok and type(core) == "table" and core.memory_limit then return core end
+  if has_core and type(core_module) == "table" and core_module.memory_limit then return core_module end
   return nil
 end
 

@@ -7,7 +7,12 @@
 --
 -- The summary: { [category] = { item, … } }, an item { text = "…", path = "field path",
 -- facts the rules read }; CATEGORIES gives the order and the heading diff prints. The
--- core fields are summarised here, each area's in its module's grants(profile, ctx).
+-- core fields are summarised here, each area's in its module's grants(profile, a).
+local areas = require "lunshare.areas"
+local mounts = require "lunshare.mounts"
+local plan = require "lunshare.plan"
+local schema = require "lunshare.schema"
+local source_map = require "lunshare.source_map"
 local util = require "lunshare.util"
 
 local M = {}
@@ -40,17 +45,11 @@ M.CATEGORIES = {
 -- passwd database would load NSS, which may connect to nscd or sssd, and check never
 -- connects anywhere (root's /root is on the list of paths anyway).
 function M.context()
-  local ctx = require("lunshare.plan").context()
+  local ctx = plan.context()
   local home = os.getenv("HOME")
   ctx.homes = (home and home:sub(1, 1) == "/") and { home } or {}
   ctx.runtime_dir = os.getenv("XDG_RUNTIME_DIR")
   return ctx
-end
-
-local function namespace_set(p)
-  local ns = {}
-  for _, n in ipairs(type(p.namespaces) == "table" and p.namespaces or {}) do ns[n] = true end
-  return ns
 end
 
 local function ranges(text)
@@ -64,9 +63,8 @@ end
 -- The ids: the maps the planner would write for this caller, or without a user namespace
 -- the caller's own ids. Each range item says whether it reaches host id 0 (`root`) and
 -- whether its map holds more than one host id (`multi`: setuid and setgid move between them).
-local function ids(p, ctx)
+local function ids(p, ctx, ns)
   local out = {}
-  local ns = namespace_set(p)
   local cid = ctx.ids or {}
   if not ns.user then
     local root = (cid.euid or cid.uid) == 0
@@ -77,7 +75,7 @@ local function ids(p, ctx)
   end
   local u = type(p.user) == "table" and p.user or {}
   local path = (u.map ~= nil and "user.map") or (p.user ~= nil and "user") or "namespaces"
-  local uid_map, gid_map = require("lunshare.plan").id_maps(p, ctx)
+  local uid_map, gid_map = plan.id_maps(p, ctx)
   if not uid_map and u.map == "host_root" then
     -- Refused to this caller, but what the profile asks for whoever runs it.
     uid_map, gid_map = string.format("%d 0 1\n", u.uid or 0), string.format("%d 0 1\n", u.gid or 0)
@@ -112,7 +110,7 @@ local function environment(p)
     out[1] = { text = "the caller's whole environment", whole = true, path = "env.clear" }
   else
     local keep, seen = {}, {}
-    for _, k in ipairs(e.keep or require("lunshare.plan").DEFAULT_KEEP) do
+    for _, k in ipairs(e.keep or plan.DEFAULT_KEEP) do
       if not seen[k] and not unset[k] and set[k] == nil then keep[#keep + 1], seen[k] = k, true end
     end
     table.sort(keep)
@@ -130,13 +128,14 @@ end
 -- The summary for profile p (loaded and checked) as seen by caller ctx (M.context(), or
 -- for specs { ids = { uid =, gid =, euid = }, subid = fn, homes = { … }, runtime_dir = … }).
 function M.summary(p, ctx)
-  local ns = namespace_set(p)
+  local a = areas.context(p, ctx)
+  local ns = a.ns
   local s = {}
   s.namespaces = {}
-  for _, n in ipairs(require("lunshare.schema").NAMESPACES) do
+  for _, n in ipairs(schema.NAMESPACES) do
     if not ns[n] then s.namespaces[#s.namespaces + 1] = { text = n, ns = n, path = "namespaces" } end
   end
-  s.ids = ids(p, ctx)
+  s.ids = ids(p, ctx, ns)
   s.environment = environment(p)
   s.names = {}
   for _, f in ipairs({ "hostname", "domainname" }) do
@@ -151,10 +150,7 @@ function M.summary(p, ctx)
     local t = type(p.time) == "table" and p.time or {}
     s.time = { { text = string.format("monotonic %+d s, boottime %+d s", t.monotonic or 0, t.boottime or 0), path = "time" } }
   end
-  for _, area in ipairs(require("lunshare.plan").AREAS) do
-    for k, v in pairs(require(area).grants(p, ctx)) do s[k] = v end
-  end
-  return s
+  return areas.grants(p, a, s)
 end
 
 -- The summary as text, { [heading] = { "item", … } }: what diff compares and prints.
@@ -173,7 +169,7 @@ end
 
 -- ---- warning rules --------------------------------------------------------------------
 
-local function clean(path) return require("lunshare.mounts").clean(path) end
+local clean = mounts.clean
 
 -- Whether a bind of host path a shows path b: b is a or below it.
 local function covers(a, b)
@@ -436,12 +432,11 @@ end)
 -- The warnings for profile p (loaded) as seen by caller ctx: a list of
 -- { file, line, path, msg, warning = true }, printed by schema.format_error.
 function M.warnings(p, ctx)
-  local profile = require "lunshare.profile"
   local s = M.summary(p, ctx)
   local out, seen = {}, {}
-  local function origin(path) return profile.origin(p, path) end
+  local function origin(path) return source_map.origin(p, path) end
   local function warn(path, msg)
-    local file, line = profile.split_origin(origin(path))
+    local file, line = source_map.split_origin(origin(path))
     local key = tostring(path) .. "\0" .. msg
     if not seen[key] then
       seen[key] = true

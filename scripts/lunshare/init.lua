@@ -1,11 +1,13 @@
 -- require "lunshare": the API the REPL and Lua programs use, the same primitives and the
 -- same planner that profiles go through.
--- The parts load when first used: `lunshare run` needs the planner, not the REPL's
--- network objects, and every module loaded is paid for at each sandbox start.
+-- The parts load when first used (deliberate lazy loading, for start-up speed): a program
+-- that plans needs the planner, not the REPL's network objects, and every module loaded
+-- is paid for at each start. This, and the CLI's dispatch, are the only requires below a
+-- file's header (tests/spec/requires_spec.lua).
 local PARTS = {
   core = "lunshare.core", profile = "lunshare.profile", schema = "lunshare.schema",
   planner = "lunshare.plan", net = "lunshare.net", topology = "lunshare.topology",
-  grants = "lunshare.grants",
+  grants = "lunshare.grants", explain = "lunshare.explain", evaluator = "lunshare.evaluator",
 }
 local M = setmetatable({}, {
   __index = function(t, k)
@@ -39,7 +41,7 @@ function M.plan(profile, argv, opts)
     if not p then return nil, table.concat(errs, "\n") end
     profile = p
   end
-  local res = table.pack(require("lunshare.evaluator").bounded(profile._file or "profile",
+  local res = table.pack(M.evaluator.bounded(profile._file or "profile",
     M.planner.build, profile, M.planner.context(argv)))
   if not res[1] then return nil, (profile._file or "profile") .. ": " .. res[2] end
   return table.unpack(res, 2, res.n)

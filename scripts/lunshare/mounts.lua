@@ -167,8 +167,9 @@ local function check_mount(c, m, path, ns)
   end
 end
 
-function M.check(c, p, ns)
-  ns = ns or {}
+-- a: the area context (lunshare.areas).
+function M.check(c, p, a)
+  local ns = a.ns
   if p.root ~= nil and c:type(p.root, "root", "table") then
     c:keys(p.root, "root", { "mode", "size", "readonly" })
     if p.root.mode ~= nil then check_mode(c, p.root.mode, "root.mode") end
@@ -256,24 +257,22 @@ function M.ordered(mounts)
   return out, index
 end
 
-function M.plan(profile, add)
-  local ns = {}
-  for _, n in ipairs(profile.namespaces or {}) do ns[n] = true end
+function M.plan(profile, add, a)
+  local ns = a.ns
   if not ns.mount then return true end
-  local plan = require "lunshare.plan"
   if profile.mounts == nil then
     -- A mount namespace alone still must not share mount events with the host.
-    add("mounts", { op = "mount_private", path = "/", origin = plan.origin(profile, "namespaces") })
+    add("mounts", { op = "mount_private", path = "/", origin = a.origin("namespaces") })
     return true
   end
   local root = profile.root or {}
-  local o = plan.origin(profile, profile.root and "root" or "mounts")
+  local o = a.origin(profile.root and "root" or "mounts")
   add("mounts", { op = "rootfs", size = root.size, mode = octal(root.mode), origin = o })
-  local mo = plan.origin(profile, "mounts")
+  local mo = a.origin("mounts")
   local ordered, index = M.ordered(profile.mounts)
   for i, m in ipairs(ordered) do
     local s = mount_step(m)
-    s.origin = plan.origin(profile, "mounts[" .. index[i] .. "]")
+    s.origin = a.origin("mounts[" .. index[i] .. "]")
     add("mounts", s)
   end
   add("mounts", { op = "pivot", readonly = root.readonly == true, origin = o })
@@ -287,11 +286,7 @@ function M.plan(profile, add)
   for _, m in ipairs(profile.mounts) do
     if m.kind == "proc" and not proc then proc = clean(m.dst) end
   end
-  local keeps_admin = false
-  for _, c in ipairs(type(profile.capabilities) == "table" and profile.capabilities or {}) do
-    if require("lunshare.security").cap_name(c) == "sys_admin" then keeps_admin = true end
-  end
-  if ns.user and proc and keeps_admin then
+  if ns.user and proc and a.keeps("sys_admin") then
     add("privileges", { op = "lock_mounts", proc = proc, origin = mo })
   end
   return true
@@ -305,9 +300,8 @@ M.clean = clean
 -- inside; root, its own tmpfs. An item is { text, srcs = { host paths, one spelling each },
 -- path = the profile field }. Without a mount namespace, or with one and no mounts, the
 -- sandbox keeps the host's whole tree, writable wherever its ids may write, devices too.
-function M.grants(profile)
-  local ns = {}
-  for _, n in ipairs(type(profile.namespaces) == "table" and profile.namespaces or {}) do ns[n] = true end
+function M.grants(profile, a)
+  local ns = a.ns
   local g = { visible = {}, writable = {}, devices = {}, made = {}, root = {} }
   local function put(list, text, srcs, path) list[#list + 1] = { text = text, srcs = srcs, path = path } end
   if not ns.mount or type(profile.mounts) ~= "table" then

@@ -111,8 +111,9 @@ local function check_veth(c, v, path)
   end
 end
 
--- c: the schema checker; p: the profile; ns: the set of namespaces it unshares.
-function M.check(c, p, ns)
+-- c: the schema checker; p: the profile; a: the area context (lunshare.areas).
+function M.check(c, p, a)
+  local ns = a.ns
   local n = p.network
   if n == nil then return end
   if n == "none" then
@@ -131,7 +132,7 @@ function M.check(c, p, ns)
   local allowed = { "join", "links" }
   for _, k in ipairs(util.sorted_keys(n)) do
     if not (math.type(k) == "integer" and k >= 1 and k <= #n) and not util.contains(allowed, k) then
-      c:fail(require("lunshare.schema").sub_path("network", k), "unknown field" .. util.suggest(tostring(k), allowed) ..
+      c:fail(util.sub_path("network", k), "unknown field" .. util.suggest(tostring(k), allowed) ..
         "; expected one of join, links, or a list of veth { … }")
     end
   end
@@ -174,13 +175,11 @@ function M.check(c, p, ns)
 end
 
 -- add(phase, step) appends a plan step in one of lunshare.plan.PHASES.
-function M.plan(profile, add, ctx)
-  local _ = ctx
+function M.plan(profile, add, a)
   local n = profile.network
-  local ns = {}
-  for _, x in ipairs(profile.namespaces or {}) do ns[x] = true end
+  local ns = a.ns
   if n == "host" then return true end
-  local origin = require("lunshare.plan").origin(profile, "network")
+  local origin = a.origin("network")
   if type(n) == "table" and n.join then
     add("early", { op = "netns_join", name = n.join, origin = origin })
     return true
@@ -207,10 +206,9 @@ end
 -- What the network grants in effect, for the grants summary (lunshare.grants): the host's
 -- own network (host = true), a named netns joined, or a namespace of its own with its
 -- links. Each item: { text, path = the profile field }.
-function M.grants(profile)
+function M.grants(profile, a)
   local n = profile.network
-  local ns = {}
-  for _, x in ipairs(type(profile.namespaces) == "table" and profile.namespaces or {}) do ns[x] = true end
+  local ns = a.ns
   if type(n) == "table" and n.join then
     return { network = { { text = "joins the named netns " .. n.join, join = n.join, path = "network.join" } } }
   end

@@ -2,7 +2,10 @@
 -- and `run` hands to the C executor. A pure function: everything it needs about the
 -- caller (ids, environment, argv) comes in `ctx`, so it runs without privileges and specs
 -- can assert on its output.
+local areas = require "lunshare.areas"
 local core = require "lunshare.core"
+local schema = require "lunshare.schema"
+local source_map = require "lunshare.source_map"
 local util = require "lunshare.util"
 
 local M = {}
@@ -22,7 +25,7 @@ M.PHASES = {
   "clone",      -- the clone into new namespaces
   "ids",        -- supervisor: setgroups, uid_map, gid_map
   "host",       -- supervisor, after the maps: host-side links, cgroup placement
-  "early",      -- child: session, names, time namespace, the pid-1 reaper
+  "early",      -- child: session, names, time namespace
   "mounts",     -- child: the filesystem view
   "network",    -- child: links, addresses and routes inside
   "late",       -- child: working directory, rlimits, fds
@@ -30,26 +33,6 @@ M.PHASES = {
   "exec",
 }
 
--- The areas that plan their own fields. An area module has:
---   FIELDS        the top-level profile fields it owns
---   constructors  names visible inside profiles (`ro_bind "/usr"`); each returns plain
---                 data. The loader wraps them: the table a call returns is remembered
---                 with the call's line (provenance), and an error raised with level 2
---                 points at the profile line as "NAME: message".
---   check(c, p, ns)  c:fail(path, msg), c:warn(path, msg), c:type(v, path, want),
---                 c:keys(t, path, allowed); path is the field path ("mounts[3].source"),
---                 the checker finds its file:line itself, through `extends` too
---   plan(p, add, ctx)  add(phase, step); step.origin = M.origin(p, "mounts[3]")
---   grants(p, ctx)  { [category] = { item, … } } what its fields grant in effect, for
---                 the caller ctx: its part of the summary `diff` compares and `check`
---                 warns over (scripts/lunshare/grants.lua)
--- and optionally:
---   MERGE         { field = "replace"|"table"|"list"|"set"|{ key = rule, … } } how the
---                 field merges over an `extends` parent (scripts/lunshare/compose.lua);
---                 default "replace"
---   MERGE_KEY     { field = function(entry) -> key } for `without "KEY"` in a "list"
---                 field; default entry.target or .dst or .name or .dest or .path or [1]
-M.AREAS = { "lunshare.mounts", "lunshare.network", "lunshare.security" }
 
 local function step(plan, t, phase)
   local list = plan._phases[phase]
@@ -63,9 +46,7 @@ end
 
 -- The profile file:line an entry came from, through `extends` too. field is a path into
 -- the profile: "hostname", "mounts[3]", "network.links[2].peer".
-function M.origin(profile, field)
-  return require("lunshare.profile").origin(profile, field)
-end
+M.origin = source_map.origin
 
 -- The environment the command receives, in a stable order.
 function M.environment(profile, environ)
@@ -177,13 +158,13 @@ M.id_maps = id_maps
 function M.build(profile, ctx)
   local plan = { profile = profile._file, steps = {}, _phases = {} }
   for _, ph in ipairs(M.PHASES) do plan._phases[ph] = {} end
-  local ns = {}
-  for _, n in ipairs(profile.namespaces or {}) do ns[n] = true end
+  local a = areas.context(profile, ctx)
+  local ns = a.ns
 
   -- Time offsets can only be written before a process enters the namespace, so the
   -- child makes its own time namespace (see timens below) instead of clone doing it.
   local clone_ns = {}
-  for _, n in ipairs(require("lunshare.schema").NAMESPACES) do
+  for _, n in ipairs(schema.NAMESPACES) do
     if ns[n] and n ~= "time" then clone_ns[#clone_ns + 1] = n end
   end
   step(plan, { op = "clone", namespaces = clone_ns, origin = M.origin(profile, "namespaces") }, "clone")
@@ -239,16 +220,13 @@ function M.build(profile, ctx)
   step(plan, { op = "exec", argv = argv, env = env, reaper = reaper or nil,
     origin = (ctx.argv and #ctx.argv > 0) and "command line" or M.origin(profile, "command") }, "exec")
 
-  local add = function(phase, t) return step(plan, t, phase) end
-  for _, name in ipairs(M.AREAS) do
-    local ok, err = require(name).plan(profile, add, ctx)
-    if ok == nil and err then return nil, err end
-  end
+  local ok, err = areas.plan(profile, function(phase, t) return step(plan, t, phase) end, a)
+  if not ok then return nil, err end
   for _, ph in ipairs(M.PHASES) do
     for _, t in ipairs(plan._phases[ph]) do plan.steps[#plan.steps + 1] = t end
   end
   plan._phases = nil
-  local ok, err = M.check(plan)
+  ok, err = M.check(plan)
   if not ok then return nil, err end
   return plan
 end

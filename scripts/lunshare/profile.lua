@@ -2,12 +2,23 @@
 -- follow `extends` (compose.lua), resolve parameters, remember where every entry came
 -- from (source_map.lua) and check the result against the schema. Loading only builds
 -- data: nothing here writes, and nothing a profile does can reach the system.
-local core = require "lunshare.core"
-local util = require "lunshare.util"
-local evaluator = require "lunshare.evaluator"
-local source_map = require "lunshare.source_map"
+local areas = require "lunshare.areas"
 local compose = require "lunshare.compose"
+local core = require "lunshare.core"
+local evaluator = require "lunshare.evaluator"
 local params = require "lunshare.params"
+local schema = require "lunshare.schema"
+local source_map = require "lunshare.source_map"
+local util = require "lunshare.util"
+
+-- The executable's shipped profiles and install directory (lunshare.embedded, which
+-- bindings/main.c preloads); a stock lua5.4 has only the install directory, from the
+-- lunshare.paths that `cmake --install` writes, or nothing in a checkout.
+local has_embedded, embedded = pcall(require, "lunshare.embedded")
+if not has_embedded then
+  local has_paths, paths = pcall(require, "lunshare.paths")
+  embedded = has_paths and paths or nil
+end
 
 local M = {}
 
@@ -30,9 +41,7 @@ function M.search_path()
   end
   dirs[#dirs + 1] = "/etc/lunshare/profiles"
   -- The executable knows its install directory; a stock lua5.4 learns it from paths.lua.
-  local ok, embedded = pcall(require, "lunshare.embedded")
-  if not ok then ok, embedded = pcall(require, "lunshare.paths") end
-  if ok and embedded.profile_dir then dirs[#dirs + 1] = embedded.profile_dir end
+  if embedded and embedded.profile_dir then dirs[#dirs + 1] = embedded.profile_dir end
   return dirs
 end
 
@@ -47,8 +56,7 @@ local function cause(path, err)
 end
 
 local function shipped()
-  local ok, embedded = pcall(require, "lunshare.embedded")
-  if ok and embedded.profiles then return embedded.profiles end
+  if has_embedded and embedded.profiles then return embedded.profiles end
   -- Without the executable (lua5.4 and require "lunshare"), the source tree's profiles/.
   local root = os.getenv("LUNSHARE_ROOT")
   local out = {}
@@ -116,22 +124,14 @@ local plain
 
 -- The names a profile sees besides the pure helpers.
 local function names_for(file, map, L)
-  local names = {}
-  for _, area in ipairs(require("lunshare.plan").AREAS) do
-    for k, v in pairs(require(area).constructors or {}) do names[k] = v end
-  end
+  local names = areas.constructors()
   names.without = compose.without
   names.params = params.declarer({ file = file, node = map and map.calls.params, set = L.set,
     errors = L.errors, declared = L.declared, values = L.values })
   return names
 end
 
-local function split_origin(o)
-  if not o then return nil end
-  local f, l = o:match("^(.*):(%d+)$")
-  if f then return f, tonumber(l) end
-  return o, nil
-end
+local split_origin = source_map.split_origin
 M.split_origin = split_origin
 
 -- Lua's words, which an error may quote without quoting the file.
@@ -249,7 +249,6 @@ end
 -- Loads and checks a profile (M.load, without the bounds).
 local function load(name, opts)
   opts = opts or {}
-  local schema = require "lunshare.schema"
   local L = { origins = setmetatable({}, { __mode = "k" }), errors = {}, declared = {}, values = {},
     set = opts.set or {}, sources = {} }
   local p = load_chain(name, nil, {}, L)
@@ -302,17 +301,7 @@ function M.evaluate(source, chunkname)
 end
 
 -- The file:line an entry of a loaded profile came from ("mounts[3].source").
-function M.origin(profile, path)
-  if not profile._origins and type(profile._source) == "string" then
-    -- A profile table made without load() (specs, the REPL) but with its source.
-    local origins = setmetatable({}, { __mode = "k" })
-    if pcall(source_map.annotate, profile, profile._source, profile._file or "profile", origins) then
-      profile._origins = origins
-    end
-  end
-  local o = profile._origins and source_map.lookup(profile._origins, profile, path)
-  return o or profile._file or "profile"
-end
+M.origin = source_map.origin
 
 -- The line on which a top-level field is set, for callers that only have a source.
 function M.field_line(source, field)

@@ -2,6 +2,12 @@
 -- very primitives that profiles use. Line editing and history come from libedit when the
 -- executable provides it and stdin is a terminal; otherwise lines are read plainly, so the
 -- REPL can also be driven by a pipe.
+local core = require "lunshare.core"
+local lunshare = require "lunshare"
+-- libedit's line editing, which only the executable has (bindings/edit.c opens libedit
+-- when first asked); a stock lua5.4 reads lines plainly.
+local has_edit, edit_module = pcall(require, "lunshare.edit")
+
 local M = {}
 
 local function is_identifier(k)
@@ -75,7 +81,6 @@ function M.eval(src, env, out, errout)
 end
 
 function M.env()
-  local lunshare = require "lunshare"
   local env = setmetatable({ lunshare = lunshare, core = lunshare.core }, { __index = _G })
   env.print = function(...)
     local t = table.pack(...)
@@ -91,10 +96,8 @@ function M.env()
 end
 
 function M.main()
-  local core = require "lunshare.core"
   local interactive = core.isatty(0)
-  local ok, edit = pcall(require, "lunshare.edit")
-  if not (ok and interactive) then edit = nil end
+  local edit = has_edit and interactive and edit_module or nil
   local hist = history_file()
   if edit and hist then edit.read_history(hist) end
   local env = M.env()

@@ -1,5 +1,7 @@
 -- The profile schema: what each field may hold, checked with every error collected and
 -- each error naming the field path, what was expected and the nearest valid name.
+local areas = require "lunshare.areas"
+local source_map = require "lunshare.source_map"
 local util = require "lunshare.util"
 
 local M = {}
@@ -10,23 +12,15 @@ M.NAMESPACES = { "user", "mount", "pid", "net", "ipc", "uts", "cgroup", "time" }
 -- sets them rather than ignoring them.
 M.NOT_BUILT = {}
 
+-- The core fields, then each area's (lunshare.areas).
 local FIELDS = {
   "description", "extends", "namespaces", "hostname", "domainname", "user", "time", "env",
   "cwd", "command", "pid1",
 }
-for _, area in ipairs({ "lunshare.mounts", "lunshare.network", "lunshare.security" }) do
-  for _, f in ipairs(require(area).FIELDS) do FIELDS[#FIELDS + 1] = f end
-end
+for _, f in ipairs(areas.FIELDS) do FIELDS[#FIELDS + 1] = f end
 M.FIELDS = FIELDS
 
--- The path of the entry under key k of the table at path.
-local function sub_path(path, k)
-  if type(k) == "string" and k:match("^[%a_][%w_]*$") then
-    return path == "" and k or (path .. "." .. k)
-  end
-  if type(k) ~= "string" then return path .. "[" .. tostring(k) .. "]" end
-  return path .. "[" .. string.format("%q", k) .. "]"
-end
+local sub_path = util.sub_path
 M.sub_path = sub_path
 
 local Checker = {}
@@ -40,8 +34,8 @@ function M.checker(p, file, origins)
 end
 
 function Checker:where(path)
-  local o = require("lunshare.source_map").lookup(self.origins, self.profile, path)
-  local f, l = require("lunshare.profile").split_origin(o)
+  local o = source_map.lookup(self.origins, self.profile, path)
+  local f, l = source_map.split_origin(o)
   return f or self.file, l
 end
 
@@ -178,7 +172,7 @@ function M.check(p, file, origins)
   if type(origins) == "string" then
     local src = origins
     origins = {}
-    if type(p) == "table" then require("lunshare.source_map").annotate(p, src, file, origins) end
+    if type(p) == "table" then source_map.annotate(p, src, file, origins) end
   end
   local c = M.checker(p, file, origins)
   if type(p) ~= "table" then
@@ -202,8 +196,8 @@ function M.check(p, file, origins)
       seen[n] = true
     end
   end
-  local ns = {}
-  for _, n in ipairs(type(p.namespaces) == "table" and p.namespaces or {}) do ns[n] = true end
+  local a = areas.context(p)
+  local ns = a.ns
   for _, f in ipairs({ "hostname", "domainname" }) do
     if p[f] ~= nil and c:type(p[f], f, "string") then
       if not p[f]:match(HOSTNAME) or #p[f] > 64 then
@@ -243,7 +237,7 @@ function M.check(p, file, origins)
   end
   -- What a valid profile grants and risks is warned about from its effect, for the caller
   -- who asks (lunshare.grants), not here.
-  for _, area in ipairs(require("lunshare.plan").AREAS) do require(area).check(c, p, ns) end
+  areas.check(c, p, a)
   return c.errors, c.warnings
 end
 

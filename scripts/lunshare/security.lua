@@ -3,6 +3,7 @@
 -- default seccomp filter, a new session and keyring; a profile loosens each explicitly,
 -- and `check` warns when it does.
 local core = require "lunshare.core"
+local source_map = require "lunshare.source_map"
 local util = require "lunshare.util"
 
 local M = {}
@@ -234,8 +235,8 @@ local function resolve_file(from, file)
 end
 
 local function naming_file(profile)
-  local o = require("lunshare.profile").origin(profile, "seccomp.file")
-  return (require("lunshare.profile").split_origin(o)) or profile._file
+  local o = source_map.origin(profile, "seccomp.file")
+  return (source_map.split_origin(o)) or profile._file
 end
 
 -- The effective rules for a profile: the default ones minus what it allows, then its own.
@@ -376,7 +377,7 @@ local function check_seccomp(c, s, p)
     for i, name in ipairs(s.deny) do list[i] = name end
     for k in pairs(s.deny) do
       if type(k) ~= "string" and not (math.type(k) == "integer" and k >= 1 and k <= #list) then
-        c:fail(require("lunshare.schema").sub_path("seccomp.deny", k),
+        c:fail(util.sub_path("seccomp.deny", k),
           "unknown field: seccomp.deny holds system call names and name = errno pairs")
       end
     end
@@ -434,8 +435,9 @@ local function check_limits(c, l)
   end
 end
 
--- c: the schema checker (c:fail(path, msg), c:type(v, path, want), …); p: the profile.
-function M.check(c, p, ns)
+-- c: the schema checker (c:fail(path, msg), c:type(v, path, want), …); p: the profile;
+-- a: the area context (lunshare.areas).
+function M.check(c, p, a)
   if p.capabilities ~= nil then check_caps(c, p.capabilities) end
   if p.no_new_privs ~= nil then c:type(p.no_new_privs, "no_new_privs", "boolean") end
   if p.terminal ~= nil then c:type(p.terminal, "terminal", "boolean") end
@@ -449,16 +451,11 @@ function M.check(c, p, ns)
     end
   end
   if p.no_new_privs == false and p.seccomp ~= false then
-    local keeps_admin = false
-    for _, n in ipairs(type(p.capabilities) == "table" and p.capabilities or {}) do
-      if M.cap_name(n) == "sys_admin" then keeps_admin = true end
-    end
-    if not keeps_admin then
+    if not a.keeps("sys_admin") then
       c:fail("no_new_privs", "the kernel loads a seccomp filter without no_new_privs only with " ..
         "CAP_SYS_ADMIN; keep \"sys_admin\" in capabilities or set seccomp = false")
     end
   end
-  local _ = ns
 end
 
 -- ---- grants --------------------------------------------------------------------------
@@ -477,11 +474,11 @@ end
 -- What the boundary grants in effect, for the grants summary (lunshare.grants): the
 -- capabilities kept, the seccomp filter and what it lets through beyond the default one,
 -- no_new_privs, the terminal, limits and the fds kept open. Each item: { text, path = the
--- profile field responsible, facts the warning rules read }. ctx: the caller (ids).
-function M.grants(profile, ctx)
-  local ns = {}
-  for _, n in ipairs(type(profile.namespaces) == "table" and profile.namespaces or {}) do ns[n] = true end
-  local ids = ctx and ctx.ids or {}
+-- profile field responsible, facts the warning rules read }. a: the area context, whose
+-- caller's ids say whether capabilities are the host's.
+function M.grants(profile, a)
+  local ns = a.ns
+  local ids = a.caller and a.caller.ids or {}
   local host_caps = not ns.user and (ids.euid or ids.uid) == 0
   local g = { capabilities = {}, seccomp = {}, privileges = {}, terminal = {}, limits = {}, fds = {} }
   local seen = {}
@@ -552,16 +549,15 @@ end
 -- ---- plan ----------------------------------------------------------------------------
 
 -- add(phase, step) appends a plan step in one of lunshare.plan.PHASES.
-function M.plan(profile, add, ctx)
-  local origin = require("lunshare.plan").origin
-  local ns = {}
-  for _, n in ipairs(profile.namespaces or {}) do ns[n] = true end
-  local root = ctx and ctx.ids and ctx.ids.uid == 0
+function M.plan(profile, add, a)
+  local origin = a.origin
+  local ns = a.ns
+  local root = a.caller and a.caller.ids and a.caller.ids.uid == 0
 
   -- A new session: the command has no controlling terminal, so TIOCSTI cannot reach
   -- the caller's even without seccomp, and the terminal's signals do not reach it directly.
   if not profile.terminal then
-    add("early", { op = "setsid", origin = origin(profile, profile.terminal == nil and "namespaces" or "terminal") })
+    add("early", { op = "setsid", origin = origin(profile.terminal == nil and "namespaces" or "terminal") })
   end
   add("early", { op = "session_keyring", origin = profile._file })
   -- With no capability, ping needs ICMP datagram sockets, which a new network namespace
@@ -574,7 +570,7 @@ function M.plan(profile, add, ctx)
   if ns.net and profile.network ~= "host" and not joins then
     local g = tostring(type(profile.user) == "table" and profile.user.gid or 0)
     add("early", { op = "sysctl", name = "net.ipv4.ping_group_range", value = g .. " " .. g,
-      origin = origin(profile, "namespaces") })
+      origin = origin("namespaces") })
   end
 
   local limits = profile.limits or {}
@@ -583,7 +579,7 @@ function M.plan(profile, add, ctx)
     if r then
       local soft, hard = soft_hard(limits[k], M.RLIMITS[r])
       if soft == nil then return nil, "limits." .. k .. ": " .. tostring(hard) end
-      add("late", { op = "rlimit", resource = r, soft = soft, hard = hard, origin = origin(profile, "limits") })
+      add("late", { op = "rlimit", resource = r, soft = soft, hard = hard, origin = origin("limits") })
     end
   end
 
@@ -591,7 +587,7 @@ function M.plan(profile, add, ctx)
   local pids = limits.pids and M.parse_value(limits.pids, "count")
   local quota = limits.cpus and math.floor(limits.cpus * 100000 + 0.5)
   if mem or pids or quota then
-    local o = origin(profile, "limits")
+    local o = origin("limits")
     -- 0 writes nothing: the limit stays the kernel's "max".
     add("prepare", { op = "cgroup", memory = mem and mem > 0 and mem or 0, pids = pids and pids > 0 and pids or 0,
       cpu_quota = quota or 0, cpu_period = 100000, origin = o })
@@ -607,18 +603,18 @@ function M.plan(profile, add, ctx)
       if not util.contains(keep, name) then keep[#keep + 1] = name end
     end
     add("privileges", { op = "caps", keep = keep, lock_securebits = true,
-      origin = origin(profile, profile.capabilities and "capabilities" or "namespaces") })
+      origin = origin(profile.capabilities and "capabilities" or "namespaces") })
   end
   if profile.no_new_privs ~= false then
     add("privileges", { op = "no_new_privs",
-      origin = origin(profile, profile.no_new_privs == nil and "namespaces" or "no_new_privs") })
+      origin = origin(profile.no_new_privs == nil and "namespaces" or "no_new_privs") })
   end
   local rules = M.seccomp_rules(profile)
   if rules then
     local strings = {}
     for i, r in ipairs(rules) do strings[i] = M.rule_string(r) end
     add("privileges", { op = "seccomp", rules = strings,
-      origin = origin(profile, profile.seccomp ~= nil and "seccomp" or "namespaces") })
+      origin = origin(profile.seccomp ~= nil and "seccomp" or "namespaces") })
   end
   return true
 end

@@ -5,6 +5,8 @@
 -- line of the constructor call that made them (recorded by the loader). The result is an
 -- origin table kept beside the profile, keyed by table identity, that survives `extends`:
 -- a merged list keeps each entry's own file:line.
+local evaluator = require "lunshare.evaluator"
+
 local M = {}
 
 local KEYWORDS = {}
@@ -247,7 +249,7 @@ end
 -- Reads the source: the returned table, the tables bound to names, and the first table
 -- passed to each called name (`params { … }`).
 function M.parse(src)
-  if #src > require("lunshare.evaluator").SOURCE_LIMIT then error("source map: the source is over 1 MiB", 0) end
+  if #src > evaluator.SOURCE_LIMIT then error("source map: the source is over 1 MiB", 0) end
   local p = setmetatable(M.tokenize(src), Parser)
   local locals, calls, root = {}, {}, nil
   local depth, i = 0, 1
@@ -297,7 +299,6 @@ end
 -- the line of the call.
 function M.annotate(value, src, file, origins, ctor_lines)
   local map = type(src) == "string" and M.parse(src) or src
-  local evaluator = require "lunshare.evaluator"
   -- Bounded like the data it describes: a loaded profile passed check_data already, but
   -- a table handed in by other code may nest without end.
   local seen, budget = {}, evaluator.DATA_ENTRIES
@@ -347,6 +348,28 @@ function M.lookup(origins, root, path)
     if rawget(t, k) ~= nil then t = t[k] end
   end
   return best
+end
+
+-- "file.lua:12" -> "file.lua", 12; an origin without a line -> it, nil.
+function M.split_origin(o)
+  if not o then return nil end
+  local f, l = o:match("^(.*):(%d+)$")
+  if f then return f, tonumber(l) end
+  return o, nil
+end
+
+-- The file:line an entry of a loaded profile came from ("mounts[3].source"), through
+-- `extends` too; the profile's file when it has no finer origin.
+function M.origin(profile, path)
+  if not profile._origins and type(profile._source) == "string" then
+    -- A profile table made without the loader (specs, the REPL) but with its source.
+    local origins = setmetatable({}, { __mode = "k" })
+    if pcall(M.annotate, profile, profile._source, profile._file or "profile", origins) then
+      profile._origins = origins
+    end
+  end
+  local o = profile._origins and M.lookup(profile._origins, profile, path)
+  return o or profile._file or "profile"
 end
 
 return M

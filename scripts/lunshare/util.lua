@@ -1,4 +1,7 @@
--- Small pure helpers the policy modules share.
+-- Small pure helpers the policy modules share; all but read_file work without
+-- lunshare.core.
+local has_core, core = pcall(require, "lunshare.core")
+
 local M = {}
 
 -- Levenshtein distance, for "did you mean" suggestions.
@@ -57,7 +60,18 @@ M.FILE_MAX = 1 << 20
 -- never blocks (a FIFO fails at once), and past max bytes (1 MiB) it is refused with
 -- "PATH: larger than 1 MiB". A message names the file, never its content.
 function M.read_file(path, max)
-  return require("lunshare.core").read_file(path, max or M.FILE_MAX)
+  if not has_core then error("util.read_file needs lunshare.core: " .. tostring(core), 2) end
+  return core.read_file(path, max or M.FILE_MAX)
+end
+
+-- The path of the entry under key k of the table at path: "mounts[3]", "env.set",
+-- 'seccomp.deny["x y"]', for messages.
+function M.sub_path(path, k)
+  if type(k) == "string" and k:match("^[%a_][%w_]*$") then
+    return path == "" and k or (path .. "." .. k)
+  end
+  if type(k) ~= "string" then return path .. "[" .. tostring(k) .. "]" end
+  return path .. "[" .. string.format("%q", k) .. "]"
 end
 
 function M.sorted_keys(t)

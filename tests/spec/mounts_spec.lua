@@ -222,13 +222,14 @@ describe("mounts grants #unit", function()
 
   it("says which host paths a profile shows and which it lets the sandbox write", function()
     local m = require "lunshare.mounts"
-    local g = m.grants({ namespaces = { "mount" }, mounts = {
+    local p = { namespaces = { "mount" }, mounts = {
       { kind = "ro_bind", src = "/usr", dst = "/usr" },
       { kind = "bind", src = "/srv/data/", dst = "/data" },
       { kind = "dev_bind", src = "/dev/kvm", dst = "/dev/kvm", optional = true },
       { kind = "tmpfs", dst = "/tmp" },
       { kind = "overlay", dst = "/opt", lower = { "/opt" }, upper = "/var/up", work = "/var/work" },
-    } })
+    } }
+    local g = m.grants(p, require("lunshare.areas").context(p))
     assert.same({ "/data from the host's /srv/data", "/dev/kvm from the host's /dev/kvm (if it exists)",
       "/opt from the host's /opt (overlay)", "/usr from the host's /usr" }, texts(g.visible))
     assert.same({ "/data from the host's /srv/data", "/dev/kvm from the host's /dev/kvm (if it exists), devices usable",
@@ -244,7 +245,7 @@ describe("mounts grants #unit", function()
   it("sees the host's whole tree without a mount namespace or without mounts", function()
     local m = require "lunshare.mounts"
     for _, p in ipairs({ {}, { namespaces = { "mount" } } }) do
-      local g = m.grants(p)
+      local g = m.grants(p, require("lunshare.areas").context(p))
       assert.same({ "/" }, g.writable[1].srcs)
       assert.same({ "/dev" }, g.devices[1].srcs)
     end
