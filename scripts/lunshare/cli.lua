@@ -1,13 +1,16 @@
--- The lunshare command line: one function per subcommand. Every error a person can cause
+-- The lunshare command line: a dispatcher. Each subcommand is one file,
+-- scripts/lunshare/cmd/NAME.lua, whose main(args) returns the exit status; what they share
+-- (errors, --set, bounded loading) is lunshare.command. Every error a person can cause
 -- becomes one line on stderr and exit status 2; a failure of the run itself exits 1;
 -- otherwise lunshare exits with the sandboxed command's status.
--- Each subcommand's modules are required when it runs (deliberate lazy loading, for
+-- A subcommand's module is required when it is named (deliberate lazy loading, for
 -- start-up speed): `run` needs none of explain's, diff's or the REPL's.
+local command = require "lunshare.command"
 local util = require "lunshare.util"
 
 local M = {}
 
-local EXIT_RUNTIME, EXIT_USAGE = 1, 2
+M.fail = command.fail
 
 local USAGE = [[
 usage: lunshare COMMAND [ARGS]
@@ -29,280 +32,19 @@ usage: lunshare COMMAND [ARGS]
 
 A PROFILE is a name found on the profile path (see lunshare-profile(5)) or a file path.]]
 
--- A user error: carried by error() as a table so that main() prints it. msg is one
--- line, or a list of lines (a profile's errors).
-local function fail(code, msg)
-  error({ lunshare_exit = code, msg = msg }, 0)
-end
-M.fail = fail
+-- The subcommands, each "lunshare.cmd." .. name but help, which is the dispatcher's own.
+local COMMANDS = { "run", "check", "explain", "diff", "doctor", "repl", "version", "help", "net" }
+local MODULES = {
+  run = "lunshare.cmd.run", check = "lunshare.cmd.check", explain = "lunshare.cmd.explain",
+  diff = "lunshare.cmd.diff", doctor = "lunshare.cmd.doctor", repl = "lunshare.cmd.repl",
+  version = "lunshare.cmd.version", net = "lunshare.cmd.net",
+}
 
--- Runs fn(...) within the bounds on work with profile data (evaluator.bounded), for the
--- profiles named by label; a bound reached is a profile error.
-local function bounded(label, fn, ...)
-  local res = table.pack(require("lunshare.evaluator").bounded(label, fn, ...))
-  if not res[1] then fail(EXIT_USAGE, label .. ": " .. res[2]) end
-  return table.unpack(res, 2, res.n)
-end
-
-local function usage_error(msg)
-  fail(EXIT_USAGE, msg .. " (see 'lunshare help')")
-end
-
--- Parses `--set key=value` (or `--set=key=value`) at args[i]; returns the next index.
-local function parse_set(args, i, set, cmd)
-  local a = args[i]
-  local kv = a:match("^%-%-set=(.*)$")
-  if not kv then
-    kv = args[i + 1]
-    i = i + 1
-  end
-  if not kv then usage_error(cmd .. ": --set needs KEY=VALUE") end
-  local k, v = kv:match("^([^=]+)=(.*)$")
-  if not k then usage_error(cmd .. ": --set needs KEY=VALUE, got '" .. kv .. "'") end
-  set[k] = v
-  return i + 1
-end
-
-local function is_set(a) return a == "--set" or a:match("^%-%-set=") ~= nil end
-
-local function load_profile(name, set)
-  local lunshare = require "lunshare"
-  local p, errs = lunshare.load(name, { set = set })
-  if not p then fail(EXIT_USAGE, errs) end
-  return p
-end
-
--- Profiles may set fields whose mechanics come with later areas; run refuses them.
-local function refuse_unbuilt(p)
-  local schema = require "lunshare.schema"
-  for _, f in ipairs(util.sorted_keys(schema.NOT_BUILT)) do
-    if p[f] ~= nil then
-      fail(EXIT_USAGE, string.format("%s: %s: this version of lunshare cannot apply '%s' yet; remove it to run",
-        require("lunshare.profile").origin(p, f), f, f))
-    end
-  end
-end
-
--- Why an EPERM usually happens when a user namespace is involved.
-local function hint(step, errno)
-  local E = require("lunshare.core").errno
-  local EPERM, EACCES, ENOSPC, EINVAL = E.EPERM, E.EACCES, E.ENOSPC, E.EINVAL
-  local op = step and step.op
-  if op == "clone" and util.contains(step.namespaces, "user") and
-      (errno == EPERM or errno == EACCES or errno == ENOSPC or errno == EINVAL) then
-    return " (creating a user namespace was refused; run 'lunshare doctor' to see why and how to allow it)"
-  end
-  if (op == "uid_map" or op == "gid_map" or op == "setgroups") and (errno == EPERM or errno == EACCES) then
-    return " (this id map is not allowed for this user; run 'lunshare doctor')"
-  end
-  return ""
-end
-
-local function describe_failure(plan, msg, errno, step_index)
-  local step = step_index and plan.steps[step_index]
-  if step then
-    -- Most messages from the executor already begin with what failed ("exec x: …").
-    local named = msg:sub(1, #step.op + 1) == step.op .. ":" or msg:sub(1, #step.op + 1) == step.op .. " "
-    return string.format("%s: %s%s%s", step.origin or plan.profile or "?", named and "" or (step.op .. ": "),
-      msg, hint(step, errno))
-  end
-  return msg
-end
-
-function M.run(args)
-  local set, argv = {}, {}
-  local i = 1
-  -- --set may come before the profile too, as for check and diff.
-  while args[i] and is_set(args[i]) do i = parse_set(args, i, set, "run") end
-  local name = args[i]
-  if not name then usage_error("run: expected a profile") end
-  if name:sub(1, 1) == "-" then usage_error("run: unknown option '" .. name .. "'") end
-  i = i + 1
-  while args[i] and is_set(args[i]) do i = parse_set(args, i, set, "run") end
-  if args[i] == "--" then i = i + 1 end
-  for j = i, #args do argv[#argv + 1] = args[j] end
-  local planner = require "lunshare.plan"
-  -- Loading and planning are bounded; the run itself is what the profile asked for.
-  local p, plan = bounded(name, function()
-    local p = load_profile(name, set)
-    refuse_unbuilt(p)
-    local plan, err = planner.build(p, planner.context(argv))
-    if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
-    return p, plan
-  end)
-  -- For tests: the very plan handed to the executor, as `explain --json` prints plans.
-  local dump = os.getenv("LUNSHARE_DUMP_PLAN")
-  if dump and dump ~= "" then
-    local f = assert(io.open(dump, "w"))
-    f:write(require("lunshare.json").encode(plan, true), "\n")
-    f:close()
-  end
-  local core = require "lunshare.core"
-  local code, msg, errno, step = core.spawn(plan)
-  if not code then fail(EXIT_RUNTIME, describe_failure(plan, msg, errno, step)) end
-  if errno == true then
-    -- spawn's third result on success: the run's memory cgroup killed a process.
-    io.stderr:write(string.format("lunshare: %s: out of memory: the command reached limits.memory = %s and was killed\n",
-      require("lunshare.plan").origin(p, "limits"), tostring(p.limits and p.limits.memory)))
-  end
-  return code
-end
-
--- What check, explain and diff warn about for a loaded profile: the loader's warnings and
--- the risks of what it grants in effect for this caller (lunshare.grants).
-local function warnings_of(p)
-  local out = {}
-  for _, w in ipairs(p._warnings or {}) do out[#out + 1] = w end
-  for _, w in ipairs(require("lunshare.grants").warnings(p, require("lunshare.grants").context())) do
-    out[#out + 1] = w
-  end
-  return out
-end
-
--- Each line once: `diff P P` lists P's grants, and its warnings once.
-local function print_warnings(...)
-  local schema = require "lunshare.schema"
-  local seen = {}
-  for _, p in ipairs({ ... }) do
-    for _, w in ipairs(warnings_of(p)) do
-      local line = schema.format_error(w)
-      if not seen[line] then io.stderr:write(line, "\n") end
-      seen[line] = true
-    end
-  end
-end
-
--- Prints "NAME: ok" on stdout (and its warnings on stderr), or every error on stderr.
--- With --strict a warning is an error too: for recipe CI.
-function M.check(args)
-  local set, names, strict = {}, {}, false
-  local i = 1
-  while i <= #args do
-    if is_set(args[i]) then i = parse_set(args, i, set, "check")
-    elseif args[i] == "--strict" then
-      strict = true
-      i = i + 1
-    elseif args[i]:sub(1, 1) == "-" and args[i] ~= "-" then usage_error("check: unknown option '" .. args[i] .. "'")
-    else
-      names[#names + 1] = args[i]
-      i = i + 1
-    end
-  end
-  if #names == 0 then usage_error("check: expected at least one profile") end
-  local profile = require "lunshare.profile"
-  local schema = require "lunshare.schema"
-  local bad = false
-  local evaluator = require "lunshare.evaluator"
-  for _, name in ipairs(names) do
-    local ok, res = evaluator.bounded(name, function()
-      local p, errs = profile.load(name, { set = set })
-      local lines = {}
-      if not p then
-        for _, e in ipairs(errs) do lines[#lines + 1] = schema.format_error(e) end
-        return { ok = false, lines = lines }
-      end
-      local ws = warnings_of(p)
-      for _, w in ipairs(ws) do
-        if strict then w = { file = w.file, line = w.line, path = w.path, msg = "error (--strict): " .. w.msg } end
-        lines[#lines + 1] = schema.format_error(w)
-      end
-      return { ok = not (strict and #ws > 0), lines = lines }
-    end)
-    if not ok then res = { ok = false, lines = { util.escape(name) .. ": " .. res } } end
-    for _, l in ipairs(res.lines) do io.stderr:write(l, "\n") end
-    if res.ok then io.stdout:write(util.escape(name), ": ok\n") else bad = true end
-  end
-  return bad and EXIT_USAGE or 0
-end
-
-function M.explain(args)
-  local name, json
-  local argv, set = {}, {}
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "--json" then
-      json = true
-      i = i + 1
-    elseif is_set(a) then
-      i = parse_set(args, i, set, "explain")
-    elseif a == "--" then
-      for j = i + 1, #args do argv[#argv + 1] = args[j] end
-      break
-    elseif a:sub(1, 1) == "-" then usage_error("explain: unknown option '" .. a .. "'")
-    elseif name then usage_error("explain: one profile at a time")
-    else
-      name = a
-      i = i + 1
-    end
-  end
-  if not name then usage_error("explain: expected a profile") end
-  local text = bounded(name, function()
-    local p = load_profile(name, set)
-    -- What check would warn about, including fields run cannot apply yet, so a plan is
-    -- never read without its caveats.
-    print_warnings(p)
-    local planner = require "lunshare.plan"
-    local plan, err = planner.build(p, planner.context(argv))
-    if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
-    return json and (require("lunshare.json").encode(plan, true) .. "\n") or require("lunshare.explain").text(plan, p)
-  end)
-  io.stdout:write(text)
-  return 0
-end
-
--- Compares what two profiles grant; exit 0 when equal, 1 when they differ.
-function M.diff(args)
-  local set, names = {}, {}
-  local i = 1
-  while i <= #args do
-    if is_set(args[i]) then i = parse_set(args, i, set, "diff")
-    elseif args[i]:sub(1, 1) == "-" then usage_error("diff: unknown option '" .. args[i] .. "'")
-    else
-      names[#names + 1] = args[i]
-      i = i + 1
-    end
-  end
-  if #names ~= 2 then usage_error("diff: expected two profiles, OLD and NEW") end
-  local text, differ = bounded(names[1] .. ", " .. names[2], function()
-    local old = load_profile(names[1], set)
-    local new = load_profile(names[2], set)
-    print_warnings(old, new)
-    local diff = require "lunshare.diff"
-    local ctx = require("lunshare.grants").context()
-    return diff.text(diff.grants(old, ctx), diff.grants(new, ctx), names[1], names[2])
-  end)
-  io.stdout:write(text)
-  return differ and 1 or 0
-end
-
-function M.doctor(args)
-  if #args > 0 then usage_error("doctor: takes no arguments") end
-  return require("lunshare.doctor").main()
-end
-
-function M.repl(args)
-  if #args > 0 then usage_error("repl: takes no arguments") end
-  return require("lunshare.repl").main()
-end
-
-function M.net(args)
-  return require("lunshare.topology").main(args, fail)
-end
-
-function M.version(args)
-  if #args > 0 then usage_error("version: takes no arguments") end
-  io.stdout:write("lunshare ", require("lunshare.core").version, " (", _VERSION, ")\n")
-  return 0
-end
-
-function M.help(args)
-  if #args > 0 then usage_error("help: takes no arguments") end
+local function help(args)
+  if #args > 0 then command.usage_error("help: takes no arguments") end
   io.stdout:write(USAGE, "\n")
   return 0
 end
-
-local COMMANDS = { "run", "check", "explain", "diff", "doctor", "repl", "version", "help", "net" }
 
 -- Returns the process exit status.
 function M.main(arg)
@@ -312,11 +54,12 @@ function M.main(arg)
   if cmd == "--help" or cmd == "-h" then cmd = "help" end
   if cmd == "--version" then cmd = "version" end
   local ok, res = xpcall(function()
-    if cmd == nil then usage_error("expected a command") end
+    if cmd == nil then command.usage_error("expected a command") end
     if not util.contains(COMMANDS, cmd) then
-      usage_error("unknown command '" .. cmd .. "'" .. util.suggest(cmd, COMMANDS))
+      command.usage_error("unknown command '" .. cmd .. "'" .. util.suggest(cmd, COMMANDS))
     end
-    return M[cmd](args)
+    if cmd == "help" then return help(args) end
+    return require(MODULES[cmd]).main(args)
   end, function(e)
     if type(e) == "table" then return e end
     return debug.traceback(tostring(e), 2)

@@ -1,0 +1,52 @@
+-- lunshare check [--strict] [--set K=V]... PROFILE...: prints "NAME: ok" on stdout (and its
+-- warnings on stderr), or every error on stderr. With --strict a warning is an error too:
+-- for recipe CI.
+local command = require "lunshare.command"
+local evaluator = require "lunshare.evaluator"
+local profile = require "lunshare.profile"
+local schema = require "lunshare.schema"
+local util = require "lunshare.util"
+local warnings = require "lunshare.warnings"
+
+local M = {}
+
+function M.main(args)
+  local set, names, strict = {}, {}, false
+  local i = 1
+  while i <= #args do
+    if command.is_set(args[i]) then i = command.parse_set(args, i, set, "check")
+    elseif args[i] == "--strict" then
+      strict = true
+      i = i + 1
+    elseif args[i]:sub(1, 1) == "-" and args[i] ~= "-" then
+      command.usage_error("check: unknown option '" .. args[i] .. "'")
+    else
+      names[#names + 1] = args[i]
+      i = i + 1
+    end
+  end
+  if #names == 0 then command.usage_error("check: expected at least one profile") end
+  local bad = false
+  for _, name in ipairs(names) do
+    local ok, res = evaluator.bounded(name, function()
+      local p, errs = profile.load(name, { set = set })
+      local lines = {}
+      if not p then
+        for _, e in ipairs(errs) do lines[#lines + 1] = schema.format_error(e) end
+        return { ok = false, lines = lines }
+      end
+      local ws = warnings.of(p)
+      for _, w in ipairs(ws) do
+        if strict then w = { file = w.file, line = w.line, path = w.path, msg = "error (--strict): " .. w.msg } end
+        lines[#lines + 1] = schema.format_error(w)
+      end
+      return { ok = not (strict and #ws > 0), lines = lines }
+    end)
+    if not ok then res = { ok = false, lines = { util.escape(name) .. ": " .. res } } end
+    for _, l in ipairs(res.lines) do io.stderr:write(l, "\n") end
+    if res.ok then io.stdout:write(util.escape(name), ": ok\n") else bad = true end
+  end
+  return bad and command.EXIT_USAGE or 0
+end
+
+return M

@@ -1,0 +1,33 @@
+-- lunshare diff [--set K=V]... OLD NEW: what two profiles grant (lunshare.diff), marking
+-- what differs; exit 0 when equal, 1 when they differ.
+local command = require "lunshare.command"
+local diff = require "lunshare.diff"
+local grants = require "lunshare.grants"
+local warnings = require "lunshare.warnings"
+
+local M = {}
+
+function M.main(args)
+  local set, names = {}, {}
+  local i = 1
+  while i <= #args do
+    if command.is_set(args[i]) then i = command.parse_set(args, i, set, "diff")
+    elseif args[i]:sub(1, 1) == "-" then command.usage_error("diff: unknown option '" .. args[i] .. "'")
+    else
+      names[#names + 1] = args[i]
+      i = i + 1
+    end
+  end
+  if #names ~= 2 then command.usage_error("diff: expected two profiles, OLD and NEW") end
+  local text, differ = command.bounded(names[1] .. ", " .. names[2], function()
+    local old = command.load_profile(names[1], set)
+    local new = command.load_profile(names[2], set)
+    warnings.print(old, new)
+    local ctx = grants.context()
+    return diff.text(diff.grants(old, ctx), diff.grants(new, ctx), names[1], names[2])
+  end)
+  io.stdout:write(text)
+  return differ and 1 or 0
+end
+
+return M
