@@ -62,8 +62,12 @@ for _, mode in ipairs(H.modes) do
           H.NOBODY_GID) or ""
         H.sh("tmux new-session -d -s " .. s .. " -x 200 -y 20 " ..
           H.quote(as .. "env -i PATH=/usr/bin:/bin HOME=/tmp sh"))
-        H.sh("sleep 0.3; tmux send-keys -t " .. s .. " " .. H.quote(H.bin .. " run " .. p) .. " Enter")
-        H.sh("for i in $(seq 40); do [ -e " .. marker .. " ] && break; sleep 0.1; done")
+        -- Handshakes, not sleeps: the keys go once the shell shows its prompt, and the
+        -- screen is read once the push either ran (the marker) or was refused.
+        local pane = "tmux capture-pane -p -t " .. s
+        H.sh(H.wait_until(pane .. " | grep -q '[$#] *$'"))
+        H.sh("tmux send-keys -t " .. s .. " " .. H.quote(H.bin .. " run " .. p) .. " Enter")
+        H.sh(H.wait_until("{ [ -e " .. H.quote(marker) .. " ] || " .. pane .. " | grep -q 'TIOCSTI:'; }"))
         local screen = H.sh("tmux capture-pane -p -t " .. s).out
         H.sh("tmux kill-session -t " .. s .. " 2>/dev/null")
         local f = io.open(marker)
