@@ -46,6 +46,9 @@ M.WORK_MEMORY_LIMIT = 128 * 1024 * 1024
 M.CPU_LIMIT = 1
 M.HARD_CPU_LIMIT = 2
 M.HOOK_STEP = 100
+-- HOOK_STEP instructions that take longer than this (seconds of CPU) are dear: the hook
+-- then watches each one (see evaluate).
+M.SLOW_STEP = 0.01
 -- A call costs the hook that watches it (constructor lines) more than an instruction.
 M.CALL_COST = 10
 -- Without lunshare.core, a hook on lunshare's own code checks the clock this often.
@@ -477,10 +480,13 @@ function M.evaluate(source, chunkname, names, ctor_lines)
   end
   state.charge = function(units, what)
     if state.tripped then error(state.tripped, 0) end
-    budget.units = budget.units + units
-    if budget.units > M.INSTRUCTION_LIMIT then
+    -- Checked before it is counted: a count hook that comes between the two then sees
+    -- the budget without this call's work, and the call is named as the one too many.
+    local units_after = budget.units + units
+    if units_after > M.INSTRUCTION_LIMIT then
       trip(long_message .. (what and (": " .. what .. " would go past it") or ""), 3)
     end
+    budget.units = units_after
   end
   state.out_of_memory = function()
     state.tripped = state.memory_message
@@ -501,6 +507,8 @@ function M.evaluate(source, chunkname, names, ctor_lines)
 
   local core = core_limits()
   local step = M.HOOK_STEP
+  local last -- the clock at the last step of the count hook
+  local hook -- the hook function, set on co below
   local base = collect("count")
   local co = cocreate(fn)
   -- Which constructor calls are open, and on which profile line each was made: the
@@ -510,14 +518,39 @@ function M.evaluate(source, chunkname, names, ctor_lines)
   for _, v in pairs(names or {}) do
     if type(v) == "function" then ctors[v] = true end
   end
+  -- The hook reads the clock at every instruction (slow mode) until a step of
+  -- M.HOOK_STEP instructions has been seen to take less than M.SLOW_STEP, then every
+  -- step, until a step takes longer: instructions that are dear (each a big
+  -- concatenation, a collection of the whole heap behind a refused allocation) are
+  -- watched one by one, and the profile's limit comes within one of them of its time,
+  -- well before the region's hard limit ends the process. Instructions are counted by
+  -- the step in both modes (seen: those since the last step).
+  local slow, seen = true, 0
   local function on_count()
     if state.tripped then error(state.tripped, 0) end
-    budget.units = budget.units + step
+    local counted = not slow
+    if slow then
+      seen = seen + 1
+      counted = seen >= step
+    end
+    local now = clock()
+    if counted then
+      budget.units = budget.units + step
+      seen = 0
+    end
     -- Every hook reads the clock: an instruction can be a long C call (a concatenation
     -- of 200 big strings), so a hundred of them may already be a lot of time.
-    local why = (budget.units > M.INSTRUCTION_LIMIT and long_message) or
-      (clock() - budget.started > M.CPU_LIMIT and cpu_message) or nil
+    local why = (counted and budget.units > M.INSTRUCTION_LIMIT and long_message) or
+      (now - budget.started > M.CPU_LIMIT and cpu_message) or nil
     if why then trip(why, 4) end
+    if counted then
+      local dear = now - last > M.SLOW_STEP
+      if dear ~= slow then
+        slow = dear
+        sethook(co, hook, "cr", slow and 1 or step)
+      end
+      last = now
+    end
     if core and core.memory_exceeded() then
       state.tripped = state.memory_message
       error(state.memory_message, 0)
@@ -531,7 +564,7 @@ function M.evaluate(source, chunkname, names, ctor_lines)
       end
     end
   end
-  sethook(co, function(event)
+  hook = function(event)
     if event == "count" then
       on_count()
       return
@@ -559,7 +592,8 @@ function M.evaluate(source, chunkname, names, ctor_lines)
       local caller = getinfo(3, "Sl")
       open[#open + 1] = { func = info.func, line = caller and caller.source == state.source and caller.currentline or nil }
     end
-  end, "cr", step)
+  end
+  sethook(co, hook, "cr", 1)
 
   -- From here to the end of the run, nothing may stop this code half way: a region's
   -- CPU limit waits (holding), and the profile's own limits stop only the coroutine.
@@ -577,6 +611,7 @@ function M.evaluate(source, chunkname, names, ctor_lines)
     collect("stop")
     core.memory_limit(M.MEMORY_LIMIT)
   end
+  last = clock()
   local ok, res = coresume(co)
   local exceeded = core and core.memory_limit(nil)
   if gc_was_running then collect("restart") end
