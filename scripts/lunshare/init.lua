@@ -2,9 +2,11 @@
 -- same planner that profiles go through.
 -- The parts load when first used: `lunshare run` needs the planner, not the REPL's
 -- network objects, and every module loaded is paid for at each sandbox start.
+-- ip: the network as live objects (lunshare.ip); net is its former name, kept so that
+-- programs written for it go on working.
 local PARTS = {
   core = "lunshare.core", profile = "lunshare.profile", schema = "lunshare.schema",
-  planner = "lunshare.plan", net = "lunshare.net", topology = "lunshare.topology",
+  planner = "lunshare.plan", ip = "lunshare.ip", net = "lunshare.ip", topology = "lunshare.topology",
   grants = "lunshare.grants",
 }
 local M = setmetatable({}, {
