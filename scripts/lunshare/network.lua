@@ -72,6 +72,8 @@ local function check_addresses(c, v, path)
   end
 end
 
+M.check_addresses = check_addresses
+
 local function check_routes(c, routes, path)
   if not c:list(routes, path, "routes") then return end
   for i, r in ipairs(routes) do

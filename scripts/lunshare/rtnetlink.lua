@@ -198,12 +198,23 @@ function View:has_route(host, r)
   return false
 end
 
--- Forgets what was dumped of host's netns (after a change there), or of the netns list.
-function View:forget(host)
-  self.dumps[key(host)] = nil
+-- Forgets what was dumped of host's netns after a change there: all of it, or one dump
+-- ("routes", "addrs").
+function View:forget(host, what)
+  local d = self.dumps[key(host)]
+  if what and d then d[what] = nil else self.dumps[key(host)] = nil end
 end
 
-function View:forget_netns() self.netns_set = nil end
+-- Notes what the caller just made, so that the view stays true without a new dump.
+function View:note_netns(host)
+  if self.netns_set then self.netns_set[host] = true end
+end
+
+function View:note_addr(host, dev, cidr)
+  local d, l = self.dumps[key(host)], self:link(host, dev)
+  local a, len = cidr:match("^(.-)/(%d+)$")
+  if d and d.addrs and l then d.addrs[#d.addrs + 1] = { index = l.index, address = a, prefix = tonumber(len) } end
+end
 
 -- Forgets host's netns altogether (it was deleted): its handle is closed.
 function View:drop(host)
