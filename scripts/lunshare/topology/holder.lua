@@ -24,6 +24,14 @@ function M.paths(name)
   return { holder = base .. "/net/" .. file_of(name), pins = base .. "/netns" }
 end
 
+-- Whether pid runs: a holder killed but not yet reaped by its parent is a zombie, whose
+-- namespaces are gone already.
+local function alive(pid)
+  local stat = require("lunshare.core").read_file("/proc/" .. pid .. "/stat", 4096)
+  local st = stat and stat:match("^.*%) (%a)")
+  return st ~= nil and st ~= "Z" and st ~= "X"
+end
+
 -- The holder of topology name recorded in state directory dir, if that process is still
 -- it: pid and pidfd; nil when there is none (or it is gone); false and a message when the
 -- holder file is not valid.
@@ -41,7 +49,7 @@ function M.find(dir, name)
       "nothing was changed"
   end
   local pidfd = core.pidfd_open(pid)
-  if not pidfd or core.ns_id(pid, "user") ~= userns then return nil end
+  if not pidfd or core.ns_id(pid, "user") ~= userns or not alive(pid) then return nil end
   return pid, pidfd
 end
 

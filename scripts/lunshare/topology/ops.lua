@@ -289,6 +289,12 @@ OPS.netns_del = {
     return "ip netns del " .. q(s.host)
   end,
   make = function(s, env)
+    if env.view.absent then
+      -- The holder is gone and its mount namespace with it: the pin is an empty file here.
+      local ok, err = env.pins:remove(s.host)
+      if ok == nil then env.problem(err) end
+      return ok == true
+    end
     -- A handle lunshare holds in the namespace would keep it (and its links) alive.
     env.view:drop(s.host)
     local ok, msg, errno = core().netns_delete(s.host, env.netns_dir)
