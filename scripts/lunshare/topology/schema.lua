@@ -56,13 +56,15 @@ function M.errors(t, file, origins)
   local switches = (t.switches == nil or c:type(t.switches, "switches", "table")) and t.switches or {}
   local host_names = {}
   for _, name in ipairs(util.sorted_keys(hosts)) do
-    if type(name) == "string" then host_names[#host_names + 1] = name end
+    -- Only valid names are suggested or listed: an invalid one has its own error.
+    if M.valid_host(name) then host_names[#host_names + 1] = name end
   end
   local function known_host(v, path)
     if v == nil then return true end
     if type(v) ~= "string" or not hosts[v] then
       c:fail(path, "no host named " .. tostring(v) .. util.suggest(tostring(v), host_names) ..
-        (#host_names > 0 and ("; the hosts are " .. table.concat(host_names, ", ")) or "; this file has no hosts"))
+        (#host_names > 0 and ("; the hosts are " .. table.concat(host_names, ", ")) or
+        (next(hosts) == nil and "; this file has no hosts" or "")))
       return false
     end
     return true
