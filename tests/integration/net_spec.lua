@@ -543,7 +543,8 @@ describe("net check", function()
     local g = H.profile('return { hosts = { ["' .. raw .. '"] = {} } }')
     local r = world(table.concat({
       "$L net check " .. H.quote(f) .. "; $L net check " .. H.quote(g),
-      "$L net explain " .. H.quote(g), "$L net up " .. H.quote(g), "$L net status " .. H.quote(g),
+      "$L net explain " .. H.quote(g), "$L net explain --json " .. H.quote(g),
+      "$L net up " .. H.quote(g), "$L net status " .. H.quote(g),
       "$L net list", "$L net down " .. H.quote(g),
     }, "; "))
     assert.is_nil((r.out .. r.err):find("\226\128\174", 1, true), r.out .. r.err)
@@ -551,6 +552,7 @@ describe("net check", function()
     assert.truthy(r.err:find(f .. ":1: links[1][1].name: expected a link name (1 to 15 bytes, no '/', spaces or control characters)", 1, true), r.err)
     assert.truthy(r.out:find("ip netns add $'lsq\\xe2\\x80\\xaex'\n", 1, true), r.out)
     assert.truthy(r.out:find("ok       host lsq\\u{202e}x\n", 1, true), r.out)
+    assert.truthy(r.out:find('"host": "lsq\\u202ex"', 1, true), r.out) -- explain --json
     assert.truthy(r.out:find("  lsq\\u{202e}x\n", 1, true), r.out) -- net list's hosts
   end)
 
