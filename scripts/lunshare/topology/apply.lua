@@ -9,6 +9,8 @@ local rtnl = require "lunshare.rtnetlink"
 local ops = require "lunshare.topology.ops"
 local journal = require "lunshare.topology.journal"
 local holder = require "lunshare.topology.holder"
+local planner = require "lunshare.topology.plan"
+local state = require "lunshare.state"
 
 local M = {}
 
@@ -53,7 +55,6 @@ local function context(plan, dir, create_pins)
     if not h then
       if err then rtnl.raise(err) end
       env.view.absent = true
-      local state = require "lunshare.state"
       local pins, perr = state.open("netns", { create = create_pins })
       if not pins and perr then rtnl.raise(perr) end
       if pins then use_pins(pins) end
@@ -138,7 +139,7 @@ function M.up(plan, dir)
     append({ drop = kind })
   end
   -- The file's hosts, for net list: written when they changed since the last up.
-  local hosts = require("lunshare.topology.plan").hosts(plan)
+  local hosts = planner.hosts(plan)
   local at, msg
   if not same_list(st.uses, hosts) then
     msg = protected(function() append({ hosts = hosts }) end)
@@ -158,7 +159,7 @@ function M.up(plan, dir)
     kept.uses = before.uses
     env.view:close()
     env.view = rtnl.view(env.netns_dir)
-    for _, s in ipairs(require("lunshare.topology.plan").removals(mine)) do ops.OPS[s.op].make(s, env) end
+    for _, s in ipairs(planner.removals(mine)) do ops.OPS[s.op].make(s, env) end
     local wok, werr = journal.rewrite(dir, plan.name, kept)
     if env.holder and env.holder.made then env.end_holder() end
     env.close()

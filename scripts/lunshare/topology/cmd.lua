@@ -4,6 +4,7 @@
 -- 1 for a failure of the work itself.
 local util = require "lunshare.util"
 local topology = require "lunshare.topology"
+local json = require "lunshare.json"
 
 local M = {}
 
@@ -96,7 +97,7 @@ local function dump(plan)
   local path = os.getenv("LUNSHARE_DUMP_PLAN")
   if path and path ~= "" then
     local f = assert(io.open(path, "w"))
-    f:write(require("lunshare.json").encode(plan, true), "\n")
+    f:write(json.encode(plan, true), "\n")
     f:close()
   end
 end
@@ -167,7 +168,7 @@ function run.explain(args, fail)
     t = errs
   end
   if opts.json then
-    io.stdout:write(require("lunshare.json").encode(plan, true), "\n")
+    io.stdout:write(json.encode(plan, true), "\n")
   else
     io.stdout:write(topology.text(plan, t and t.description))
   end

@@ -10,6 +10,7 @@
 -- pidfd; lunshare is single-threaded there) and then works as root does. `down` ends it,
 -- and with it every namespace it held. From outside:
 --   nsenter -t $(cut -d' ' -f1 $XDG_RUNTIME_DIR/lunshare/net/NAME.holder) -U -m -n --preserve-credentials …
+local core = require "lunshare.core"
 local state = require "lunshare.state"
 
 local M = {}
@@ -27,7 +28,7 @@ end
 -- Whether pid runs: a holder killed but not yet reaped by its parent is a zombie, whose
 -- namespaces are gone already.
 local function alive(pid)
-  local stat = require("lunshare.core").read_file("/proc/" .. pid .. "/stat", 4096)
+  local stat = core.read_file("/proc/" .. pid .. "/stat", 4096)
   local st = stat and stat:match("^.*%) (%a)")
   return st ~= nil and st ~= "Z" and st ~= "X"
 end
@@ -36,7 +37,6 @@ end
 -- it: pid and pidfd; nil when there is none (or it is gone); false and a message when the
 -- holder file is not valid.
 function M.find(dir, name)
-  local core = require "lunshare.core"
   local text, err = dir:read(file_of(name), 64)
   if not text then
     if err then return false, err .. "; nothing was changed" end
@@ -55,7 +55,6 @@ end
 
 -- Clones a holder for topology name and records it in dir: pid, pidfd; nil and a message.
 local function make(dir, name)
-  local core = require "lunshare.core"
   local ids = core.ids()
   -- The pins' directory exists before the holder's mount namespace copies the view.
   local pins, perr = state.open("netns")
@@ -87,7 +86,6 @@ end
 -- { pid, pidfd, made, pins }; nil when there is no holder (and create is unset); nil and a
 -- message when that fails.
 function M.enter(dir, name, create)
-  local core = require "lunshare.core"
   local pid, pidfd = M.find(dir, name)
   if pid == false then return nil, pidfd end
   local made = false
@@ -115,7 +113,6 @@ end
 
 -- Ends holder h (its namespaces go with it) and removes its file.
 function M.finish(dir, name, h)
-  local core = require "lunshare.core"
   if h and h.pidfd then core.kill(h.pidfd, core.signum("KILL")) end
   return dir:remove(file_of(name))
 end

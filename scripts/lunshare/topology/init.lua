@@ -25,6 +25,11 @@ local schema = require "lunshare.topology.schema"
 local journal = require "lunshare.topology.journal"
 local planner = require "lunshare.topology.plan"
 local apply = require "lunshare.topology.apply"
+local holder = require "lunshare.topology.holder"
+local core = require "lunshare.core"
+local rtnl = require "lunshare.rtnetlink"
+local sandbox = require "lunshare.sandbox"
+local util = require "lunshare.util"
 
 local M = {}
 
@@ -35,8 +40,8 @@ M.text = planner.text
 -- Runs fn(...) in the bounds on work with data a stranger may have written (the profile
 -- evaluator's region); a bound reached is an error of the file.
 local function bounded(label, fn, ...)
-  local res = table.pack(require("lunshare.sandbox").bounded(label, fn, ...))
-  if not res[1] then return nil, { require("lunshare.util").escape(label) .. ": " .. res[2] } end
+  local res = table.pack(sandbox.bounded(label, fn, ...))
+  if not res[1] then return nil, { util.escape(label) .. ": " .. res[2] } end
   return table.unpack(res, 2, res.n)
 end
 
@@ -133,7 +138,7 @@ function M.list()
       local e = { name = name, error = jerr }
       if st then e.hosts = st.uses or st.hosts end
       if state.rootless() then
-        local pid, pidfd = require("lunshare.topology.holder").find(dir, name)
+        local pid, pidfd = holder.find(dir, name)
         if pidfd and pid then pidfd:close() end
         e.holder = pid or false
       end
@@ -145,7 +150,7 @@ end
 
 -- ---- net exec --------------------------------------------------------------------------------
 
-local ENOENT = require("lunshare.rtnetlink").errno.ENOENT
+local ENOENT = rtnl.errno.ENOENT
 
 -- Runs argv in host's network namespace of topology file, as `ip netns exec` does: as
 -- root, in /run/netns/HOST; as a user, inside the rootless holder's user and mount
@@ -154,8 +159,6 @@ local ENOENT = require("lunshare.rtnetlink").errno.ENOENT
 -- over the holder's namespaces). Returns only on failure: nil, a message and the exit
 -- status (2: the file or the host; 1: the topology is not up; 127/126: the command).
 function M.exec(file, host, argv)
-  local core = require "lunshare.core"
-  local util = require "lunshare.util"
   local t, errs = bounded(file, schema.load, file)
   if not t then return nil, errs, 2 end
   if type(t.hosts[host]) ~= "table" then
@@ -171,7 +174,7 @@ function M.exec(file, host, argv)
     local h
     h, err = with_state(false, function(dir)
       if not dir then return nil end
-      return require("lunshare.topology.holder").enter(dir, name, false)
+      return holder.enter(dir, name, false)
     end)
     if not h then return nil, err or not_up, 1 end
     netns, err = core.netns_open(host, h.pins:handle())

@@ -11,6 +11,8 @@
 -- It is data: decoded by the bounded JSON decoder and checked record by record; a journal
 -- that is not exactly this is refused whole, naming it, before anything is changed.
 local util = require "lunshare.util"
+local net = require "lunshare.network"
+local valid_host = require("lunshare.topology.schema").valid_host
 
 local M = {}
 
@@ -27,8 +29,6 @@ local function file_of(name) return name .. ".state" end
 M.file = file_of
 
 local function record_ok(kind, x)
-  local net = require "lunshare.network"
-  local valid_host = require("lunshare.topology.schema").valid_host
   local function only(t, keys)
     for k in pairs(t) do if not util.contains(keys, k) then return false end end
     return true
@@ -48,7 +48,6 @@ local function hosts_ok(v)
   local n = 0
   for _ in pairs(v) do n = n + 1 end
   if n ~= #v then return false end
-  local valid_host = require("lunshare.topology.schema").valid_host
   for _, h in ipairs(v) do if not valid_host(h) then return false end end
   return true
 end

@@ -8,19 +8,22 @@
 -- that is already so: a second `up` makes no change.
 local util = require "lunshare.util"
 local rtnl = require "lunshare.rtnetlink"
+local lcore = require "lunshare.core"
+local network = require "lunshare.network"
+local schema = require "lunshare.topology.schema"
 
 local M = {}
 
 local E = rtnl.errno
 local raise, must = rtnl.raise, rtnl.must
 
-local function core() return require "lunshare.core" end
+local function core() return lcore end
 
 -- ---- fields ------------------------------------------------------------------------------
 
-local function valid_host(v) return require("lunshare.topology.schema").valid_host(v) end
-local function valid_ifname(v) return require("lunshare.network").valid_ifname(v) end
-local function valid_cidr(v, prefix) return require("lunshare.network").valid_cidr(v, prefix) end
+local valid_host = schema.valid_host
+local valid_ifname = network.valid_ifname
+local valid_cidr = network.valid_cidr
 
 local KINDS = {
   host = { valid_host, "a netns name" },

@@ -14,14 +14,18 @@
 local util = require "lunshare.util"
 local schema = require "lunshare.topology.schema"
 local journal = require "lunshare.topology.journal"
+local holder = require "lunshare.topology.holder"
+local ops = require "lunshare.topology.ops"
+local core = require "lunshare.core"
+local network = require "lunshare.network"
 
 local M = {}
 
-local function list(v) return require("lunshare.network").list(v) end
+local list = network.list
 
 -- Where a rootless plan's holder and pins are, for its text (nothing is opened).
 local function rootless_fields(plan)
-  local paths = require("lunshare.topology.holder").paths(plan.name)
+  local paths = holder.paths(plan.name)
   plan.rootless, plan.holder, plan.netns_dir = true, paths.holder, paths.pins
 end
 
@@ -125,9 +129,8 @@ end
 -- The plan as text: each step with the command it replaces and where it came from. Every
 -- string a topology controls is escaped (the commands are shell-quoted as well).
 function M.text(plan, description)
-  local ops = require "lunshare.topology.ops"
   local esc = util.escape
-  local who = plan.rootless and ("as uid " .. require("lunshare.core").ids().uid ..
+  local who = plan.rootless and ("as uid " .. core.ids().uid ..
     ": rootless, inside a holder process") or "as root"
   local out = { string.format("net %s plan for %s (%s)\n", plan.verb, esc(plan.file), who) }
   if type(description) == "string" then out[#out + 1] = "  " .. esc(description) .. "\n" end

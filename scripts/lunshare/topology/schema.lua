@@ -15,6 +15,10 @@
 --     },
 --   }
 local util = require "lunshare.util"
+local schema = require "lunshare.schema"
+local net = require "lunshare.network"
+local sandbox = require "lunshare.sandbox"
+local source_map = require "lunshare.source_map"
 
 local M = {}
 
@@ -42,8 +46,6 @@ end
 -- The errors of topology t (a loaded value) of file, as { file, line, path, msg } records;
 -- origins (source_map's) gives each its line.
 function M.errors(t, file, origins)
-  local schema = require "lunshare.schema"
-  local net = require "lunshare.network"
   local sub = schema.sub_path
   local c = schema.checker(t, file, origins)
   if type(t) ~= "table" then
@@ -154,7 +156,6 @@ end
 
 -- Each error as the one line a person reads ("file:line: path: message", escaped).
 function M.format(errors)
-  local schema = require "lunshare.schema"
   local out = {}
   for i, e in ipairs(errors) do out[i] = schema.format_error(e) end
   return out
@@ -169,8 +170,6 @@ end
 local function load(file)
   local src, err = util.read_file(file)
   if not src then return nil, { err } end
-  local sandbox = require "lunshare.sandbox"
-  local source_map = require "lunshare.source_map"
   -- The profile evaluator with no constructors: a topology is data and pure helpers.
   local t, perr = sandbox.evaluate(src, file, {})
   if t == nil and perr then
@@ -198,7 +197,7 @@ end
 -- _file and _origins), or nil and the list of error lines. Within the bounds of
 -- sandbox.bounded (a command may hold one region around this and what follows).
 function M.load(file)
-  local ok, t, errs = require("lunshare.sandbox").bounded(file, load, file)
+  local ok, t, errs = sandbox.bounded(file, load, file)
   if not ok then return nil, { util.escape(file) .. ": " .. t } end
   return t, errs
 end
