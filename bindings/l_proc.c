@@ -106,6 +106,9 @@ static int l_exec(lua_State *L)
 {
 	extern char **environ;
 	struct lsh_err *err = NULL;
+	/* Without an environment, index 2 must be nil and not the array check_strings
+	 * pushes for argv. */
+	lua_settop(L, 2);
 	/* Strings stay alive: they belong to the argument tables, which stay on the stack. */
 	char **argv = check_strings(L, 1, 0);
 	char **envp = check_strings(L, 2, 1);

@@ -25,6 +25,8 @@ usage: lunshare COMMAND [ARGS]
   diff [--set K=V]... OLD NEW    print what two profiles grant, marking what differs
                                  (exit 1 if they differ)
   net up|status|down FILE        build, compare or remove a network topology file
+  net explain|check FILE         print the plan of up (or down), or check the file
+  net list | exec FILE HOST CMD  the topologies up; run CMD in a host's netns
   doctor                         check what this kernel and machine allow, with fixes
   repl                           an interactive Lua prompt with the lunshare API
   version                        print the version

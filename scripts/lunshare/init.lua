@@ -4,9 +4,11 @@
 -- that plans needs the planner, not the REPL's network objects, and every module loaded
 -- is paid for at each start. This, and the CLI's dispatch, are the only requires below a
 -- file's header (tests/spec/requires_spec.lua).
+-- ip: the network as live objects (lunshare.ip); net is its former name, kept so that
+-- programs written for it go on working.
 local PARTS = {
   core = "lunshare.core", profile = "lunshare.profile", schema = "lunshare.schema",
-  planner = "lunshare.plan", net = "lunshare.net", topology = "lunshare.topology",
+  planner = "lunshare.plan", ip = "lunshare.ip", net = "lunshare.ip", topology = "lunshare.topology",
   grants = "lunshare.grants", explain = "lunshare.explain", evaluator = "lunshare.evaluator",
 }
 local M = setmetatable({}, {

@@ -58,6 +58,10 @@ function M.valid_ifname(s)
 end
 
 local function check_addresses(c, v, path)
+  if v ~= nil and type(v) ~= "string" and type(v) ~= "table" then
+    c:fail(path, "expected an address with a prefix like \"10.0.0.2/24\", or a list of them, got " .. type(v))
+    return
+  end
   if type(v) == "table" and not c:list(v, path, "addresses") then return end
   for i, a in ipairs(list(v)) do
     local p = type(v) == "table" and (path .. "[" .. i .. "]") or path
@@ -67,6 +71,8 @@ local function check_addresses(c, v, path)
     end
   end
 end
+
+M.check_addresses = check_addresses
 
 local function check_routes(c, routes, path)
   if not c:list(routes, path, "routes") then return end

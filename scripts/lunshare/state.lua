@@ -135,13 +135,14 @@ function Dir:replace_json_lines(name, values)
   return self:replace(name, table.concat(out))
 end
 
--- The values of a file of JSON lines, in order; nil when there is no file; nil and
--- "PATH: not a valid state file (line N: expected … at byte M)" when any line is not
--- JSON, or the file is over the bounds. The file's text is never quoted.
+-- The values of a file of JSON lines, in order, and the line number of each; nil when
+-- there is no file; nil and "PATH: not a valid state file (line N: expected … at byte M)"
+-- when any line is not JSON, or the file is over the bounds. The file's text is never
+-- quoted.
 function Dir:read_json_lines(name)
   local text, err, errno = self:read(name)
   if not text then return nil, err, errno end
-  local out, n, left = {}, 0, M.MAX_ITEMS
+  local out, lines, n, left = {}, {}, 0, M.MAX_ITEMS
   for line in text:gmatch("([^\n]*)\n?") do
     n = n + 1
     if line ~= "" then
@@ -150,6 +151,7 @@ function Dir:read_json_lines(name)
         return nil, self:file(name) .. ": not a valid state file (line " .. n .. ": " .. why .. ")"
       end
       out[#out + 1] = v
+      lines[#out] = n
       local function count(x)
         left = left - 1
         if type(x) == "table" then for _, y in pairs(x) do count(y) end end
@@ -157,7 +159,7 @@ function Dir:read_json_lines(name)
       count(v)
     end
   end
-  return out
+  return out, lines
 end
 
 return M

@@ -411,3 +411,284 @@ describe("net down then up", function()
     assert.equal("0\n0\n0\n", r.out, r.err)
   end)
 end)
+
+-- ---- the plan: explain, the applier's very plan, check, list, exec ----------------------
+
+-- The walkthrough as this spec names it inside a world (world() works from the checkout).
+local W = "docs/examples/walkthrough.lua"
+-- A rootless caller in a world: nobody with an XDG_RUNTIME_DIR of its own, /run/xdg; $N
+-- runs a command so. (Nobody reads the walkthrough through a copy: the checkout may be
+-- root's own.)
+local NOBODY = "mkdir -m 700 /run/xdg && chown 65534:65534 /run/xdg && " ..
+  "N='setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR=/run/xdg'"
+local NOTHING = "echo nothing=$(ip -o link | grep -v ' lo:' | wc -l)$(ip netns list | wc -l)$(ls -A /run/xdg /run/lunshare 2>/dev/null | grep -v : | wc -l)"
+
+-- The steps of the walkthrough after the hosts' own, as root and rootless say them.
+local function walk_steps(f, first, ip_n, netns)
+  return table.concat({
+    string.format("%3d  veth_add     ip link add veth1 type veth peer name veth1_peer netns %s\n       # %s:12\n", first, netns, f),
+    string.format("%3d  addr_add     ip addr add 10.0.0.1/24 dev veth1\n       # %s:12\n", first + 1, f),
+    string.format("%3d  link_up      ip link set veth1 up\n       # %s:12\n", first + 2, f),
+    string.format("%3d  addr_add     %s addr add 10.0.0.2/24 dev veth1_peer\n       # %s:13\n", first + 3, ip_n, f),
+    string.format("%3d  link_up      %s link set veth1_peer up\n       # %s:13\n", first + 4, ip_n, f),
+  })
+end
+
+describe("net explain", function()
+  it("prints each step of up with the ip command it replaces and its file:line, and builds nothing (root)", function()
+    local r = world("$L net explain " .. W .. "; echo code=$?; " .. NOTHING)
+    assert.equal(table.concat({
+      "net up plan for " .. W .. " (as root)\n",
+      "  netns1 and a veth pair veth1 / veth1_peer on 10.0.0.0/24\n",
+      "  1  netns_add    ip netns add netns1\n       # " .. W .. ":10\n",
+      "  2  lo_up        ip -n netns1 link set lo up\n       # " .. W .. ":10\n",
+      walk_steps(W, 3, "ip -n netns1", "netns1"),
+      "code=0\nnothing=000\n",
+    }), r.out)
+    assert.equal("", r.err)
+  end)
+
+  it("shows the holder first and the pins for a user, and builds nothing (rootless)", function()
+    local f = H.copy_for_nobody(H.root .. "/" .. W)
+    local pin = "/run/xdg/lunshare/netns/netns1"
+    local r = world(NOBODY .. "; $N $L net explain " .. H.quote(f) .. "; echo code=$?; " .. NOTHING)
+    assert.equal(table.concat({
+      "net up plan for " .. f .. " (as uid 65534: rootless, inside a holder process)\n",
+      "  netns1 and a veth pair veth1 / veth1_peer on 10.0.0.0/24\n",
+      "  1  holder       unshare --user --map-root-user --mount --net sleep infinity &  # the holder, made by the first up\n",
+      "                  nsenter -t PID -U -m -n --preserve-credentials  # PID from /run/xdg/lunshare/net/walkthrough.holder; every later step runs in there\n",
+      "       # " .. f .. ":8\n",
+      "  2  netns_add    touch " .. pin .. " && unshare --net=" .. pin .. " true\n       # " .. f .. ":10\n",
+      "  3  lo_up        nsenter --net=" .. pin .. " ip link set lo up\n       # " .. f .. ":10\n",
+      walk_steps(f, 4, "nsenter --net=" .. pin .. " ip", pin),
+      "code=0\nnothing=000\n",
+    }), r.out, r.err)
+  end)
+
+  it("prints the plan of down from the journal, each step with the journal line that recorded it (root)", function()
+    local r = world(table.concat({
+      "$L net explain --down " .. W,
+      "$L net up " .. W .. " >/dev/null",
+      "$L net explain --down " .. W,
+    }, "; "))
+    local J = "/run/lunshare/net/walkthrough.state"
+    assert.equal(table.concat({
+      "net down plan for " .. W .. " (as root)\n  nothing built by up, nothing to remove\n",
+      "net down plan for " .. W .. " (as root)\n",
+      "  1  netns_del    ip netns del netns1\n       # " .. J .. ":2\n",
+      "  2  link_gone    # no command: link veth1 (here) goes with netns netns1 a moment later; down waits for it\n",
+      "       # " .. J .. ":3\n",
+    }), r.out, r.err)
+  end)
+
+  for _, mode in ipairs(H.modes) do
+    it("--json is the very plan up and down hand to the applier (" .. mode .. ")", function()
+      local f, run, dir = W, "$L", "/run"
+      if mode == "rootless" then
+        f, run, dir = H.quote(H.copy_for_nobody(H.root .. "/" .. W)), "$N $L", "/run/xdg"
+      end
+      local r = world(table.concat({
+        NOBODY,
+        run .. " net explain --json " .. f .. " > " .. dir .. "/explain-up.json",
+        "LUNSHARE_DUMP_PLAN=" .. dir .. "/ran-up.json " .. run .. " net up " .. f .. " >/dev/null; echo up=$?",
+        run .. " net explain --down --json " .. f .. " > " .. dir .. "/explain-down.json",
+        "LUNSHARE_DUMP_PLAN=" .. dir .. "/ran-down.json " .. run .. " net down " .. f .. " >/dev/null; echo down=$?",
+        "cmp " .. dir .. "/explain-up.json " .. dir .. "/ran-up.json && echo up-same",
+        "cmp " .. dir .. "/explain-down.json " .. dir .. "/ran-down.json && echo down-same",
+        "grep -o '\"op\": \"[a-z_]*\"' " .. dir .. "/ran-up.json " .. dir .. "/ran-down.json | sed 's/.*: //' | tr -d '\"' | tr '\\n' ' '",
+      }, "; "))
+      local ops = mode == "root" and "netns_add lo_up veth_add addr_add link_up addr_add link_up netns_del link_gone " or
+        "holder netns_add lo_up veth_add addr_add link_up addr_add link_up holder netns_del link_gone holder_end "
+      assert.equal("up=0\ndown=0\nup-same\ndown-same\n" .. ops, r.out, r.err)
+    end)
+  end
+end)
+
+describe("net check", function()
+  it("names file:line, the field path and the nearest name of every error, exit 2, and builds nothing", function()
+    local bad = topo([[return {
+  hosts = { lsh1 = { routes = { { to = "default", dev = "lsnone" } } } },
+  switches = { lsbr0 = { host = "lsh2" } },
+  links = {
+    { { name = "lsv0", address = "10.0.0.300/24" },
+      { host = "lsh11", name = "eth0", switch = "lsbr9" } },
+  },
+}]])
+    local good = topo("return { hosts = { lsh1 = {} } }")
+    local r = world("$L net check " .. H.quote(good) .. " " .. H.quote(bad) .. "; echo code=$?; " ..
+      "$L net check " .. H.quote(good) .. "; echo code=$?; " .. NOTHING)
+    assert.equal(good .. ": ok\ncode=2\n" .. good .. ": ok\ncode=0\nnothing=000\n", r.out, r.err)
+    assert.equal(sfx(table.concat({
+      bad .. ":3: switches.lsbr0" .. S .. ".host: no host named lsh2 (did you mean 'lsh1'?); the hosts are lsh1\n",
+      bad .. ":5: links[1][1].address: expected an address with a prefix like \"10.0.0.2/24\" or \"fd00::2/64\", got 10.0.0.300/24\n",
+      bad .. ":6: links[1][2].host: no host named lsh11 (did you mean 'lsh1'?); the hosts are lsh1\n",
+      bad .. ":6: links[1][2].switch: no switch named lsbr9 (did you mean 'lsbr0'?)\n",
+      bad .. ":2: hosts.lsh1" .. S .. ".routes[1].dev: no link lsnone in host lsh1\n",
+    })), r.err)
+  end)
+
+  it("up refuses what check refuses, before building anything", function()
+    local f = topo([[return { hosts = { lsh1 = {} }, switches = { lsbr0 = {} },
+  links = { { { name = "lsv0" }, { host = "lsh1", name = "eth0", switch = "lsbr0" } } } }]])
+    local r = world("$L net up " .. H.quote(f) .. "; echo code=$?; " .. COUNT)
+    assert.equal(sfx(f .. ":2: links[1][2].switch: switch lsbr0 is in the caller's namespace, this end in host lsh1: " ..
+      "an end joins a switch of its own namespace\n"), r.err:gsub("^lunshare: ", ""))
+    assert.equal("code=2\nlinks=0 netns=0 state=0\n", r.out)
+  end)
+
+  it("prints what a topology names escaped, in check, explain, up, status and list", function()
+    local raw = "lsq\226\128\174x" -- U+202E, which shows what follows backwards
+    local f = H.profile('return { hosts = { ["' .. raw .. '"] = {} }, links = { { { name = "lsq\\27x" }, ' ..
+      '{ host = "' .. raw .. '", name = "lsqb" } } } }')
+    local g = H.profile('return { hosts = { ["' .. raw .. '"] = {} } }')
+    local r = world(table.concat({
+      "$L net check " .. H.quote(f) .. "; $L net check " .. H.quote(g),
+      "$L net explain " .. H.quote(g), "$L net explain --json " .. H.quote(g),
+      "$L net up " .. H.quote(g), "$L net status " .. H.quote(g),
+      "$L net list", "$L net down " .. H.quote(g),
+    }, "; "))
+    assert.is_nil((r.out .. r.err):find("\226\128\174", 1, true), r.out .. r.err)
+    assert.is_nil((r.out .. r.err):find("\27", 1, true), r.out .. r.err)
+    assert.truthy(r.err:find(f .. ":1: links[1][1].name: expected a link name (1 to 15 bytes, no '/', spaces or control characters)", 1, true), r.err)
+    assert.truthy(r.out:find("ip netns add $'lsq\\xe2\\x80\\xaex'\n", 1, true), r.out)
+    assert.truthy(r.out:find("ok       host lsq\\u{202e}x\n", 1, true), r.out)
+    assert.truthy(r.out:find('"host": "lsq\\u202ex"', 1, true), r.out) -- explain --json
+    assert.truthy(r.out:find("  lsq\\u{202e}x\n", 1, true), r.out) -- net list's hosts
+  end)
+
+  it("loads and checks a file within the bounds: a check that would take hours stops in one line", function()
+    -- 999 hosts of 58 bytes and 2,560 link ends naming hosts that are not there: every
+    -- one would be compared with every host for a suggestion.
+    local f = topo([[
+local hosts, links, long = {}, {}, string.rep("h", 55)
+for i = 1, 999 do hosts[long .. i] = {} end
+for i = 1, 1280 do links[i] = { { host = long .. "x" .. i, name = "a" }, { host = long .. "y" .. i, name = "b" } } end
+return { hosts = hosts, links = links }
+]])
+    local r = world(table.concat({
+      "$L net check " .. H.quote(f) .. "; echo code=$?", "$L net explain " .. H.quote(f) .. "; echo code=$?",
+      "$L net up " .. H.quote(f) .. "; echo code=$?", "$L net status " .. H.quote(f) .. "; echo code=$?", COUNT,
+    }, "; "))
+    assert.equal("code=2\ncode=2\ncode=2\ncode=2\nlinks=0 netns=0 state=0\n", r.out, r.err)
+    local lines = H.lines(r.err)
+    assert.equal(4, #lines, r.err)
+    for _, l in ipairs(lines) do
+      assert.truthy(l:find(f .. ": profile work takes too long (more than 1 s of CPU time)", 1, true), l)
+    end
+  end)
+end)
+
+describe("net list", function()
+  it("lists root's topologies with their hosts, also one it did not make; a user sees none of them", function()
+    local f = topo("return { hosts = { lsh1 = {}, lsh2 = {} } }")
+    local name = f:match("([^/]+)%.lua$")
+    local r = world(table.concat({
+      NOBODY, "ip netns add netns1",
+      "$L net up " .. W .. " >/dev/null", "$L net up " .. H.quote(f) .. " >/dev/null",
+      "$L net list; echo code=$?", "$N $L net list; echo nobody=$?",
+      "$L net down " .. W .. " >/dev/null", "$L net list", "$L net down " .. H.quote(f) .. " >/dev/null",
+      "$L net list; echo code=$?",
+    }, "; "))
+    local w = math.max(#"TOPOLOGY", #name, #"walkthrough")
+    local function row(a, b) return a .. string.rep(" ", w - #a) .. "  " .. b .. "\n" end
+    local sorted = name < "walkthrough"
+    assert.equal(sfx(table.concat({
+      row("TOPOLOGY", "HOSTS"),
+      sorted and row(name, "lsh1,lsh2") or row("walkthrough", "netns1"),
+      sorted and row("walkthrough", "netns1") or row(name, "lsh1,lsh2"),
+      "code=0\nnobody=0\n",
+      (row("TOPOLOGY", "HOSTS"):gsub("^(TOPOLOGY)" .. string.rep(" ", w - 8), "%1" .. string.rep(" ", #name - 8))),
+      name .. "  lsh1,lsh2\n",
+      "code=0\n",
+    })), r.out, r.err)
+  end)
+
+  it("lists a user's own with the holder's pid, and says when the holder is gone (rootless)", function()
+    local f = H.quote(H.copy_for_nobody(H.root .. "/" .. W))
+    local r = world(table.concat({
+      NOBODY, "$L net up " .. W .. " >/dev/null",
+      "$N $L net up " .. f .. " >/dev/null",
+      "H=$(cut -d' ' -f1 /run/xdg/lunshare/net/walkthrough.holder)",
+      "$N $L net list | sed \"s/ $H\\$/ PID/\"",
+      "kill -KILL $H", H.wait_until([[s=$(awk '/^State/ {print $2}' /proc/$H/status 2>/dev/null); [ -z "$s" ] || [ "$s" = Z ] ]], 30),
+      "$N $L net list", "$N $L net down " .. f .. " >/dev/null; echo down=$?", "$N $L net list; echo code=$?",
+      "$L net down " .. W .. " >/dev/null",
+    }, "; "))
+    assert.equal(table.concat({
+      "TOPOLOGY     HOSTS   HOLDER\nwalkthrough  netns1  PID\n",
+      "TOPOLOGY     HOSTS   HOLDER\nwalkthrough  netns1  gone\n",
+      "down=0\ncode=0\n",
+    }), r.out, r.err)
+  end)
+end)
+
+describe("net exec", function()
+  it("runs a command in a host's netns with its status, 127 and 126, and names a host not in the file (root)", function()
+    local r = world(table.concat({
+      "$L net up " .. W .. " >/dev/null",
+      "$L net exec " .. W .. " netns1 -- ip -br addr | awk '{print $1, $3}'",
+      "[ \"$($L net exec " .. W .. " netns1 readlink /proc/self/ns/net)\" = \"$(ip netns exec netns1 readlink /proc/self/ns/net)\" ] && echo same-netns",
+      "$L net exec " .. W .. " netns1 sh -c 'exit 7'; echo code=$?",
+      "$L net exec " .. W .. " netns1 lsh-no-such-command; echo code=$?",
+      "$L net exec " .. W .. " netns1 /etc/passwd; echo code=$?",
+      "$L net exec " .. W .. " netns2 true; echo code=$?",
+      "$L net down " .. W .. " >/dev/null",
+      "$L net exec " .. W .. " netns1 true; echo code=$?",
+    }, "; "))
+    assert.equal("lo 127.0.0.1/8\nveth1_peer@if2 10.0.0.2/24\nsame-netns\ncode=7\ncode=127\ncode=126\ncode=2\ncode=1\n", r.out, r.err)
+    assert.equal(table.concat({
+      "lunshare: exec lsh-no-such-command: No such file or directory\n",
+      "lunshare: exec /etc/passwd: Permission denied\n",
+      "lunshare: " .. W .. ": no host named netns2 (did you mean 'netns1'?); its hosts are netns1\n",
+      "lunshare: open netns netns1: no such netns (see `ip netns list`); " .. W .. " is not up (run 'lunshare net up " .. W .. "' first)\n",
+    }), r.err)
+  end)
+
+  it("runs it inside the holder, in the host's netns, as the user with no capability (rootless)", function()
+    local f = H.quote(H.copy_for_nobody(H.root .. "/" .. W))
+    local r = world(table.concat({
+      NOBODY, "$N $L net exec " .. f .. " netns1 true; echo code=$?",
+      "$N $L net up " .. f .. " >/dev/null",
+      "$N $L net exec " .. f .. " netns1 -- sh -c " .. H.quote("ip -br addr | awk '{print $1, $3}'; id -u; id -g; " ..
+        "grep -E '^Cap(Inh|Prm|Eff|Amb)' /proc/self/status | tr '\\t' ' '"),
+      -- It holds nothing over the holder's namespaces: the link stays as up made it.
+      "$N $L net exec " .. f .. " netns1 ip link set veth1_peer down 2>/dev/null; echo code=$?",
+      "$N $L net exec " .. f .. " netns1 sh -c 'exit 7'; echo code=$?",
+      "$N $L net status " .. f .. " | tail -1",
+      "$N $L net down " .. f .. " >/dev/null; echo down=$?",
+      -- Nothing of it in the world's own network.
+      "ip -o link | grep -v ' lo:' | wc -l",
+    }, "; "))
+    assert.equal(table.concat({
+      "code=1\n", "lo 127.0.0.1/8\nveth1_peer@if2 10.0.0.2/24\n65534\n65534\n",
+      "CapInh: 0000000000000000\nCapPrm: 0000000000000000\nCapEff: 0000000000000000\nCapAmb: 0000000000000000\n",
+      "code=2\ncode=7\nup: everything matches the file\ndown=0\n0\n",
+    }), r.out, r.err)
+    assert.truthy(r.err:find("is not up (run 'lunshare net up ", 1, true), r.err)
+  end)
+end)
+
+describe("net subcommands", function()
+  for _, cmd in ipairs({ "up", "status", "down", "explain", "check", "list", "exec" }) do
+    it(cmd .. " has --help, and an unknown option is a usage error", function()
+      local r = H.lunshare({ "net", cmd, "--help" })
+      assert.equal(0, r.code, r.err)
+      assert.truthy(r.out:find("^usage: lunshare net " .. cmd .. "[ \n]"), r.out)
+      r = H.lunshare({ "net", cmd, "--bogus", "x" })
+      assert.equal(2, r.code)
+      assert.equal("lunshare: net " .. cmd .. ": unknown option '--bogus' (see 'lunshare net " .. cmd .. " --help')\n", r.err)
+    end)
+  end
+
+  it("net --help lists them all; an unknown one is named with the nearest", function()
+    local r = H.lunshare({ "net", "--help" })
+    assert.equal(0, r.code)
+    for _, cmd in ipairs({ "up", "status", "down", "explain", "check", "list", "exec" }) do
+      assert.truthy(r.out:find("\n  " .. cmd .. " ", 1, true), r.out)
+    end
+    r = H.lunshare({ "net", "explian", "x" })
+    assert.equal(2, r.code)
+    assert.equal("lunshare: net: unknown command 'explian' (did you mean 'explain'?); expected one of " ..
+      "up, status, down, explain, check, list, exec\n", r.err)
+  end)
+end)

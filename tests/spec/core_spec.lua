@@ -157,4 +157,17 @@ describe("lunshare.core processes #unit", function()
     assert.is_true(core.kill(pidfd, core.signum("TERM")))
     assert.equal(143, core.wait(pidfd))
   end)
+
+  it("exec without an environment keeps this one's, and a failure returns", function()
+    local ok, msg, errno = core.exec({ "/nonexistent/lsh-no-such-command" })
+    assert.is_nil(ok)
+    assert.equal("exec /nonexistent/lsh-no-such-command: No such file or directory", msg)
+    assert.equal(2, errno)
+    local pid, pidfd = core.clone({})
+    if pid == 0 then
+      core.exec({ "sh", "-c", 'test -n "$PATH"' })
+      core._exit(1)
+    end
+    assert.equal(0, core.wait(pidfd))
+  end)
 end)

@@ -116,6 +116,19 @@ describe("topology files #unit", function()
     assert.truthy(e:find("t.lua: links[2]: expected a pair of ends", 1, true), e)
   end)
 
+  it("suggests and lists only the hosts whose names are valid", function()
+    local function has(errs, line)
+      for _, l in ipairs(errs) do if l == line then return true end end
+      return false
+    end
+    local errs = topology.check({ hosts = { [".."] = {}, ["a\27b"] = {}, lsh1 = {} },
+      links = { { { name = "lsv0" }, { host = "lsh", name = "eth0" } } } }, "t.lua")
+    assert.truthy(has(errs, "t.lua: links[1][2].host: no host named lsh (did you mean 'lsh1'?); the hosts are lsh1"),
+      table.concat(errs, "\n"))
+    errs = topology.check({ hosts = { [".."] = {} }, links = { { { name = "lsv0" }, { host = ".", name = "eth0" } } } }, "t.lua")
+    assert.truthy(has(errs, "t.lua: links[1][2].host: no host named ."), table.concat(errs, "\n"))
+  end)
+
   it("the walkthrough file is valid", function()
     local t = assert(topology.load((os.getenv("LUNSHARE_ROOT") or ".") .. "/docs/examples/walkthrough.lua"))
     assert.same({ netns1 = {} }, t.hosts)

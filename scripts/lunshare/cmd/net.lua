@@ -1,11 +1,11 @@
--- lunshare net up|status|down FILE: network topologies (lunshare.topology).
+-- lunshare net SUBCOMMAND: network topologies (lunshare.topology.cmd).
 local command = require "lunshare.command"
-local topology = require "lunshare.topology"
+local topology_cmd = require "lunshare.topology.cmd"
 
 local M = {}
 
 function M.main(args)
-  return topology.main(args, command.fail)
+  return topology_cmd.main(args, command.fail)
 end
 
 return M

@@ -1,15 +1,20 @@
--- The network as live objects, for the REPL and Lua programs: netns, link, addr, route.
--- Each object holds a name and the namespace it lives in, asks the kernel afresh when it
--- is printed, and has methods named after the `ip` verbs. Failures raise with the
--- kernel's message ("add veth veth1 (peer veth1_peer): File exists").
+-- The network as live objects, for the REPL and Lua programs: netns, link, addr and route,
+-- named and used as the `ip` command's objects and verbs (`ip netns add netns1` is
+-- ip.netns.add("netns1")). Each object holds a name and the namespace it lives in, asks the
+-- kernel afresh when it is printed, and fails by raising the kernel's message
+-- ("add veth veth1 (peer veth1_peer): File exists"). The netlink work goes through
+-- lunshare.rtnetlink, as topologies' does. (Named lunshare.ip, not net: `net` is the
+-- namespace kind, the profile's network area is lunshare.network, and `lunshare net` is
+-- about topology files; lunshare.net stays as another name of this module.)
 --
---   local net = require("lunshare").net
---   local ns1 = net.netns.add("netns1")
---   local veth1 = net.link.add{ kind = "veth", name = "veth1", peer = "veth1_peer", netns = ns1 }
+--   local ip = require("lunshare").ip
+--   local ns1 = ip.netns.add("netns1")
+--   local veth1 = ip.link.add{ kind = "veth", name = "veth1", peer = "veth1_peer", netns = ns1 }
 --   veth1:addr("10.0.0.1/24"):up()
 --   ns1:link("veth1_peer"):addr("10.0.0.2/24"):up()
 --   print(ns1:links())
 local core = require "lunshare.core"
+local rtnl = require "lunshare.rtnetlink"
 
 local M = {}
 
@@ -63,12 +68,12 @@ Netns.__index = Netns
 
 -- The namespace a handle acts in; nil is the caller's own.
 local function nl_of(ns)
-  if ns == nil then return check(core.netlink()) end
+  if ns == nil then return check(rtnl.open()) end
   return ns:nl()
 end
 
 function Netns:nl()
-  if not self._nl then self._nl = check(core.netlink({ name = self.name })) end
+  if not self._nl then self._nl = check(rtnl.open(self.name)) end
   return self._nl
 end
 
@@ -94,7 +99,7 @@ M.netns = {}
 
 local function netns_object(name) return setmetatable({ name = name }, Netns) end
 
--- net.netns.add(name): `ip netns add`; net.netns.get(name): an existing one.
+-- ip.netns.add(name): `ip netns add`; ip.netns.get(name): an existing one.
 function M.netns.add(name)
   check(core.netns_create(name))
   return netns_object(name)
@@ -122,7 +127,7 @@ Link.__index = Link
 local function link_object(name, ns) return setmetatable({ name = name, ns = ns }, Link) end
 
 function Link:info()
-  for _, l in ipairs(check(nl_of(self.ns):links())) do
+  for _, l in ipairs(check(rtnl.links(nl_of(self.ns)))) do
     if l.name == self.name then return l end
   end
   error("no link " .. self.name .. (self.ns and (" in netns " .. self.ns.name) or ""), 2)
@@ -175,7 +180,7 @@ end
 
 M.link = {}
 
--- net.link.add{ kind = "veth", name =, peer =, netns = <netns the peer is born in>,
+-- ip.link.add{ kind = "veth", name =, peer =, netns = <netns the peer is born in>,
 -- mtu =, mac =, master = } in the caller's namespace (or in = a netns object).
 function M.link.add(t)
   local spec = {}
@@ -196,13 +201,8 @@ function M.link.get(name, ns)
 end
 
 function M.link.list(ns)
-  local rows = check(nl_of(ns):links())
-  local by = {}
-  for _, r in ipairs(rows) do by[r.index] = r.name end
-  for _, r in ipairs(rows) do
-    r.master = r.master and by[r.master] or r.master
-    r.object = link_object(r.name, ns)
-  end
+  local rows = check(rtnl.links(nl_of(ns)))
+  for _, r in ipairs(rows) do r.object = link_object(r.name, ns) end
   return list(rows, { "index", "name", "kind", "up", "mtu", "mac", "master" })
 end
 
@@ -222,12 +222,9 @@ function M.addr.add(dev, cidr, ns)
 end
 
 function M.addr.list(ns)
-  local nl = nl_of(ns)
-  local names = {}
-  for _, l in ipairs(check(nl:links())) do names[l.index] = l.name end
-  local rows = check(nl:addrs())
+  local rows = check(rtnl.addrs(nl_of(ns)))
   for i, a in ipairs(rows) do
-    a.dev, a.ns = names[a.index], ns
+    a.ns = ns
     rows[i] = setmetatable(a, Addr)
   end
   return list(rows, { "dev", "family", "address", "prefix" })
@@ -238,29 +235,24 @@ M.route = {}
 local Route = {}
 Route.__index = Route
 function Route:delete()
-  local dst = self.dst == "default" and "default" or (self.dst .. "/" .. self.dst_len)
+  local dst = self.dst_len and rtnl.route_dst(self) or self.dst
   check(nl_of(self.ns):route_del({ dst = dst, via = self.via, dev = self.dev }))
   return true
 end
 Route.__tostring = function(r) return render({ r }, { "dst", "dst_len", "via", "dev", "table" }) end
 
--- net.route.add{ to = "default"|CIDR, via =, dev = } (in ns when given).
+-- ip.route.add{ to = "default"|CIDR, via =, dev = } (in ns when given).
 function M.route.add(t, ns)
   check(nl_of(ns):route_add({ dst = t.to or t.dst, via = t.via, dev = t.dev }))
   return setmetatable({ dst = t.to or t.dst, via = t.via, dev = t.dev, ns = ns }, Route)
 end
 
--- The main table's routes (RT_TABLE_MAIN), as `ip route` shows them.
+-- The main table's routes, as `ip route` shows them (every table's with all).
 function M.route.list(ns, all)
-  local nl = nl_of(ns)
-  local names = {}
-  for _, l in ipairs(check(nl:links())) do names[l.index] = l.name end
-  local rows = {}
-  for _, r in ipairs(check(nl:routes())) do
-    if all or r.table == core.RT_TABLE_MAIN then
-      r.dev, r.ns = names[r.oif], ns
-      rows[#rows + 1] = setmetatable(r, Route)
-    end
+  local rows = check(rtnl.routes(nl_of(ns), all))
+  for i, r in ipairs(rows) do
+    r.ns = ns
+    rows[i] = setmetatable(r, Route)
   end
   return list(rows, { "dst", "dst_len", "via", "dev", "table" })
 end
