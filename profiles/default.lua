@@ -47,7 +47,7 @@ return {
   -- A clean environment: the terminal and locale survive, everything else is dropped.
   env = {
     clear = true,
-    keep = { "TERM", "LANG", "LC_ALL", "COLORTERM", "TZ" },
+    keep = { "TERM", "LANG", "LC_ALL", "LC_CTYPE", "COLORTERM", "TZ" },
     set = { PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin", HOME = "/tmp" },
   },
 
