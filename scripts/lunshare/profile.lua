@@ -3,6 +3,7 @@
 -- from (source_map.lua) and check the result against the schema. Loading only builds
 -- data: nothing here writes, and nothing a profile does can reach the system.
 local areas = require "lunshare.areas"
+local cmdline_layer = require "lunshare.cmdline_layer"
 local compose = require "lunshare.compose"
 local core = require "lunshare.core"
 local evaluator = require "lunshare.evaluator"
@@ -253,6 +254,17 @@ local function load(name, opts)
     set = opts.set or {}, sources = {} }
   local p = load_chain(name, nil, {}, L)
   if not p then return nil, L.errors end
+  -- The command line's one-off additions, a last layer merged as a child is.
+  local layer = opts.layer and opts.layer(p)
+  if layer then
+    local top = L.origins[p] and L.origins[p][""]
+    cmdline_layer.mark(layer, L.origins)
+    p = compose.profile(p, layer, { origins = L.origins, fail = function(path, _, msg)
+      L.errors[#L.errors + 1] = { file = cmdline_layer.ORIGIN, path = path, msg = msg }
+    end })
+    -- The profile is still the chain's file; only the layer's entries are the command line's.
+    L.origins[p][""] = top
+  end
   -- Each file was bounded; what they make together must be too.
   if not plain(p, M.split_origin(L.origins[p] and L.origins[p][""]) or name, nil, L) then
     return nil, L.errors

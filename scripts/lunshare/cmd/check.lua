@@ -11,25 +11,15 @@ local warnings = require "lunshare.warnings"
 local M = {}
 
 function M.main(args)
-  local set, names, strict = {}, {}, false
-  local i = 1
-  while i <= #args do
-    if command.is_set(args[i]) then i = command.parse_set(args, i, set, "check")
-    elseif args[i] == "--strict" then
-      strict = true
-      i = i + 1
-    elseif args[i]:sub(1, 1) == "-" and args[i] ~= "-" then
-      command.usage_error("check: unknown option '" .. args[i] .. "'")
-    else
-      names[#names + 1] = args[i]
-      i = i + 1
-    end
-  end
+  local o = command.options("check", args)
+  if o.help then return command.help_for("check") end
+  local set, names, strict = o.set, o.positional, o.strict == true
+  for _, a in ipairs(o.argv) do names[#names + 1] = a end
   if #names == 0 then command.usage_error("check: expected at least one profile") end
   local bad = false
   for _, name in ipairs(names) do
     local ok, res = evaluator.bounded(name, function()
-      local p, errs = profile.load(name, { set = set })
+      local p, errs = profile.load(name, { set = set, layer = command.layer_of(o) })
       local lines = {}
       if not p then
         for _, e in ipairs(errs) do lines[#lines + 1] = schema.format_error(e) end
