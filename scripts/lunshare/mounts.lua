@@ -5,6 +5,7 @@
 -- Each mount is plain data, { kind = "ro_bind", src = "/usr", dst = "/usr" }, usually
 -- written with the constructors below (`ro_bind "/usr"`). Steps are laid out parents
 -- before children, whatever the order in the profile.
+local mount_targets = require "lunshare.mount_targets"
 local util = require "lunshare.util"
 
 local M = {}
@@ -185,6 +186,7 @@ function M.check(c, p, a)
     c:fail("mounts", "mounts need the mount namespace (add \"mount\" to namespaces)")
   end
   for i, m in ipairs(p.mounts) do check_mount(c, m, "mounts[" .. i .. "]", ns) end
+  mount_targets.check(c, p)
 end
 
 -- ---- plan -----------------------------------------------------------------------------

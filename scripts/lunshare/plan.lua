@@ -200,7 +200,8 @@ function M.build(profile, ctx)
   end
   if ns.time then
     local t = profile.time or {}
-    step(plan, { op = "timens", monotonic = t.monotonic or 0, boottime = t.boottime or 0,
+    step(plan, { op = "timens", monotonic = schema.offset_seconds(t.monotonic or 0),
+      boottime = schema.offset_seconds(t.boottime or 0),
       origin = M.origin(profile, profile.time and "time" or "namespaces") }, "early")
   end
   if profile.cwd then

@@ -23,6 +23,8 @@ end
 
 local M = {}
 
+local in_line_order
+
 M.MAX_DEPTH = 16
 
 -- Where `extends = "name"` and `lunshare run name` look, in order; the shipped profiles
@@ -247,6 +249,24 @@ local function load_chain(name, from, stack, L)
   return compose.profile(parent, value, ctx)
 end
 
+-- Errors as a person reads the file: each file's in line order (stable, so errors of one
+-- line keep the order they were found in), the files in the order they first appear.
+function in_line_order(errors)
+  local file_rank, keyed = {}, {}
+  for i, e in ipairs(errors) do
+    local f = tostring(e.file)
+    file_rank[f] = file_rank[f] or i
+    keyed[i] = { e = e, f = file_rank[f], l = tonumber(e.line) or math.huge, i = i }
+  end
+  table.sort(keyed, function(a, b)
+    if a.f ~= b.f then return a.f < b.f end
+    if a.l ~= b.l then return a.l < b.l end
+    return a.i < b.i
+  end)
+  for i, k in ipairs(keyed) do errors[i] = k.e end
+  return errors
+end
+
 -- Loads and checks a profile (M.load, without the bounds).
 local function load(name, opts)
   opts = opts or {}
@@ -282,7 +302,7 @@ local function load(name, opts)
   local file = M.split_origin(L.origins[p] and L.origins[p][""]) or name
   local errors, warnings = schema.check(p, file, L.origins)
   for _, e in ipairs(errors) do L.errors[#L.errors + 1] = e end
-  if #L.errors > 0 then return nil, L.errors, warnings end
+  if #L.errors > 0 then return nil, in_line_order(L.errors), warnings end
   -- Where it came from, for the plan's provenance; not part of the profile's data.
   p._file, p._origins, p._warnings = file, L.origins, warnings
   p._params = L.values

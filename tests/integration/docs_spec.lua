@@ -175,6 +175,16 @@ function RUN.setup(b, where)
   end
 end
 
+-- A listing of the checkout: each name at the left margin is there.
+function RUN.listing(b, where)
+  for _, l in ipairs(lines_of(b.text)) do
+    local name = l:match("^([%w_.][%w_./%-]*)")
+    if name then
+      assert(H.sh("test -e " .. H.quote(H.root .. "/" .. name)).code == 0, where .. ": no " .. name .. " in the checkout")
+    end
+  end
+end
+
 -- Messages are shown, not run: each line must have the shape lunshare prints.
 function RUN.messages(b, where)
   for _, l in ipairs(lines_of(b.text)) do

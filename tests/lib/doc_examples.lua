@@ -16,6 +16,7 @@ M.KINDS = {
   commands = "shell commands (placeholders such as FILE stand for the example before them)",
   setup = "the README's set-up commands, which CI runs as they are written",
   messages = "error messages as lunshare prints them (FILE:LINE: …), shown, not run",
+  listing = "a ```text listing of the checkout (the layout): each top-level name it shows exists",
 }
 
 -- troff's escapes in an example, as the reader sees them.
@@ -36,6 +37,7 @@ function M.classify(text, lang)
     end
     return n > 0
   end
+  if lang == "text" then return "listing" end
   if lines[1] and lines[1]:match("^%$ ") then return "console" end
   if text:match("^lunshare> ") then return "repl" end
   if all("^%S+%.lua:%d+: ") then return "messages" end

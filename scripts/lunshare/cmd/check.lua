@@ -3,8 +3,10 @@
 -- for recipe CI.
 local command = require "lunshare.command"
 local evaluator = require "lunshare.evaluator"
+local planner = require "lunshare.plan"
 local profile = require "lunshare.profile"
 local schema = require "lunshare.schema"
+local source_map = require "lunshare.source_map"
 local util = require "lunshare.util"
 local warnings = require "lunshare.warnings"
 
@@ -24,6 +26,14 @@ function M.main(args)
       if not p then
         for _, e in ipairs(errs) do lines[#lines + 1] = schema.format_error(e) end
         return { ok = false, lines = lines }
+      end
+      -- What run would refuse for this caller that the profile alone decides (an id map
+      -- only root may write, what the executor's own checks refuse), refused here first.
+      local plan, perr = planner.build(p, planner.context())
+      if not plan then
+        local field = perr:match("^(user%.map)") or perr:match("^(user%.[%w_]+)") or (perr:find("^user") and "user")
+        local where = field and source_map.origin(p, field) or p._file
+        return { ok = false, lines = { util.escape(where) .. ": " .. util.escape(perr) } }
       end
       local ws = warnings.of(p)
       for _, w in ipairs(ws) do
