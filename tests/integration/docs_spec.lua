@@ -5,7 +5,7 @@ local H = require "helpers"
 local D = require "doc_examples"
 
 local DOCS = { "README.md", "docs/lunshare.1", "docs/lunshare-profile.5" }
-local PATH = "PATH=" .. H.quote(H.root .. "/build") .. ":/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+local PATH = "PATH=" .. H.quote(H.bin:match("^(.*)/[^/]*$")) .. ":/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 
 local function blocks()
   local out = {}
