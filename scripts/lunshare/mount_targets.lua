@@ -38,8 +38,8 @@ function M.check(c, p)
       if m.kind ~= "remount_ro" then
         local first = seen[path]
         if first then
-          c:fail("mounts[" .. i .. "]", "'" .. path .. "' is already the target of mounts[" .. first ..
-            "] (" .. at(first) .. "): a target is mounted or made once (to replace an inherited entry, write without \"" ..
+          c:fail("mounts[" .. i .. "]", "'" .. path .. "' is already the target of the entry at " ..
+            at(first) .. ": a target is mounted or made once (to replace an inherited entry, write without \"" ..
             path .. "\" first)")
         else
           seen[path] = i
@@ -51,8 +51,8 @@ function M.check(c, p)
   for _, e in ipairs(list) do
     for _, s in ipairs(symlinks) do
       if under(e.path, s.path) then
-        c:fail("mounts[" .. e.i .. "]", "'" .. e.path .. "' is under '" .. s.path .. "', a symlink mounts[" ..
-          s.i .. "] makes (" .. at(s.i) .. "): run never follows a symlink to a target; name the path it points to")
+        c:fail("mounts[" .. e.i .. "]", "'" .. e.path .. "' is under '" .. s.path .. "', a symlink the entry at " ..
+          at(s.i) .. " makes: run never follows a symlink to a target; name the path it points to")
       end
     end
   end

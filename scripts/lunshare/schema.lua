@@ -43,13 +43,15 @@ end
 -- An error at a field path ("mounts[3].source"): what was expected, in words.
 function Checker:fail(path, msg)
   local f, l = self:where(path)
-  self.errors[#self.errors + 1] = { file = f, line = l, path = path, msg = msg }
+  self.errors[#self.errors + 1] = { file = f, line = l, path = source_map.own_path(self.origins, self.profile, path),
+    msg = msg }
 end
 
 -- A warning: the profile is valid but probably not what its author wants.
 function Checker:warn(path, msg)
   local f, l = self:where(path)
-  self.warnings[#self.warnings + 1] = { file = f, line = l, path = path, msg = msg, warning = true }
+  self.warnings[#self.warnings + 1] = { file = f, line = l, path = source_map.own_path(self.origins, self.profile, path),
+    msg = msg, warning = true }
 end
 
 function Checker:type(v, path, want)

@@ -333,3 +333,18 @@ describe("composition does what it says #unit", function()
     assert.truthy(require("lunshare.util").contains(env, "EDITOR=vi"))
   end)
 end)
+
+describe("error paths #unit", function()
+  it("count entries in the file that wrote them", function()
+    local path = os.tmpname() .. ".lua"
+    local f = assert(io.open(path, "w"))
+    f:write('return {\n  extends = "default",\n  mounts = {\n    tmpfs "/a",\n    tmpfs "rel",\n  },\n}\n')
+    f:close()
+    local _, errs = require("lunshare").load(path)
+    os.remove(path)
+    assert.equal(1, #errs)
+    -- The file's second entry, not the merged list's (default has many before it).
+    local e = type(errs[1]) == "table" and require("lunshare.schema").format_error(errs[1]) or errs[1]
+    assert.truthy(e:find(":5: mounts[2].dst: expected an absolute path", 1, true), e)
+  end)
+end)
