@@ -207,7 +207,10 @@ local function load_chain(name, from, stack, L)
   local okmap, map = pcall(source_map.parse, src)
   if not okmap then map = nil end
   local ctor_lines = setmetatable({}, { __mode = "k" })
-  local value, err = evaluator.evaluate(src, file, names_for(file, map, L), ctor_lines)
+  local value, err, soft = evaluator.evaluate(src, file, names_for(file, map, L), ctor_lines)
+  for _, e in ipairs(soft or {}) do
+    L.errors[#L.errors + 1] = { file = file, line = e.line, path = "", msg = e.msg }
+  end
   if value == nil and err then
     local msg = err.msg
     if from and not file:match("%.lua$") then msg = not_a_profile(msg) end

@@ -69,6 +69,19 @@ describe("check refuses what run would", function()
     assert.matches("boottime%s+86400%s+0", r.out)
   end)
 
+  it("does not let a misspelt constructor hide the file's other errors", function()
+    local r, p = check([[return {
+  extends = "default",
+  mounts = { ro_bnd "/x" },
+  hostname = 5,
+  cwd = "rel",
+}]])
+    assert.equal(2, r.code)
+    local q = p:gsub("%p", "%%%0")
+    assert.matches(q .. ":3: unknown name 'ro_bnd' %(did you mean 'ro_bind'%?%)\n" .. q .. ":4: hostname: expected a string" ..
+      ".*\n" .. q .. ":5: cwd: expected an absolute path", r.err)
+  end)
+
   it("prints errors in line order", function()
     local r = check([[return {
   cwd = "rel",
