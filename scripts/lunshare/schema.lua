@@ -171,7 +171,9 @@ M.TIME_OFFSET_MAX = 4611686018
 -- what was expected.
 function M.offset_seconds(v)
   if math.type(v) == "integer" then return v end
-  if type(v) ~= "string" then return nil, "expected seconds or a duration like \"1d\" or \"-2h\", got " .. type(v) end
+  if type(v) ~= "string" then
+    return nil, "expected whole seconds or a duration like \"1d\", got " .. (type(v) == "number" and tostring(v) or type(v))
+  end
   local sign, rest = v:match("^(%-?)(.+)$")
   local n, err = security.parse_value(rest, "seconds")
   if not n or n < 0 then return nil, err or ("expected a duration like \"1d\", got \"" .. v .. "\"") end

@@ -29,8 +29,9 @@ function M.main(args)
       end
       -- What run would refuse for this caller that the profile alone decides (an id map
       -- only root may write, what the executor's own checks refuse), refused here first.
+      -- (Not what depends on this machine's /etc/subuid: run says that itself.)
       local plan, perr = planner.build(p, planner.context())
-      if not plan then
+      if not plan and not perr:find("/etc/sub", 1, true) and not perr:find("subordinate range", 1, true) then
         local field = perr:match("^(user%.map)") or perr:match("^(user%.[%w_]+)") or (perr:find("^user") and "user")
         local where = field and source_map.origin(p, field) or p._file
         return { ok = false, lines = { util.escape(where) .. ": " .. util.escape(perr) } }
