@@ -74,7 +74,7 @@ function M.usage(cmd)
 end
 
 local function usage_error(cmd, msg)
-  error({ lunshare_exit = 2, msg = cmd .. ": " .. msg .. " (see 'lunshare " .. cmd .. " --help')" }, 0)
+  error({ lunshare_exit = 2, msg = cmd .. ": " .. msg .. " (see 'lunshare help')" }, 0)
 end
 
 -- Parses args for cmd. Options may come anywhere before `--`; with stop_at_command, the
