@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -213,4 +214,53 @@ int lsh_idmap_subid(const char *path, const char *user, uint32_t uid, uint32_t *
 	}
 	fclose(f);
 	return found;
+}
+
+int lsh_idmap_userns(const struct lsh_idmap_range *uid, size_t nu, const struct lsh_idmap_range *gid,
+		     size_t ng, struct lsh_err **err)
+{
+	/* A namespace needs a process to be made in and to have its maps written for; the
+	 * fd keeps it alive once that process is gone. The process only waits: it runs no
+	 * code of anyone's and holds nothing. */
+	int ready[2] = { -1, -1 }, go[2] = { -1, -1 };
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) {
+		int e = errno;
+		if (ready[0] >= 0) {
+			close(ready[0]);
+			close(ready[1]);
+		}
+		return lsh_err_set(err, e, "user namespace for an id mapping: pipe");
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c = unshare(CLONE_NEWUSER) < 0 ? 'e' : 'u';
+		close(ready[0]);
+		close(go[1]);
+		if (write(ready[1], &c, 1) == 1)
+			while (read(go[0], &c, 1) < 0 && errno == EINTR)
+				;
+		_exit(0);
+	}
+	int e = errno, r = 0;
+	close(ready[1]);
+	close(go[0]);
+	char c = 0;
+	if (pid < 0)
+		r = lsh_err_set(err, e, "user namespace for an id mapping: fork");
+	else if (read(ready[0], &c, 1) != 1 || c != 'u')
+		r = lsh_err_msg(err, EPERM, "user namespace for an id mapping: unshare failed");
+	else if ((r = lsh_idmap_write(pid, LSH_IDMAP_UID, uid, nu, err)) == 0 &&
+		 (r = lsh_idmap_write(pid, LSH_IDMAP_GID, gid, ng, err)) == 0) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+		r = open(path, O_RDONLY | O_CLOEXEC);
+		if (r < 0)
+			r = lsh_err_set(err, errno, "open %s", path);
+	}
+	close(ready[0]);
+	close(go[1]);
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	return r;
 }

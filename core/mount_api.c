@@ -98,3 +98,22 @@ int lsh_mount_new_fs(const char *fstype, const char *source, const char *const *
 		return lsh_err_set(err, errno, "fsmount %s", fstype);
 	return mfd;
 }
+
+int lsh_mount_clone_idmapped(int fd, uint32_t from_uid, uint32_t from_gid, uint32_t to_uid,
+			     uint32_t to_gid, uint64_t attrs, struct lsh_err **err)
+{
+	/* An idmapped mount reads an on-disk id as an id inside its namespace and shows the
+	 * host id that maps to ("inside outside count" = "from to 1"): the kernel shows an
+	 * on-disk from_uid as to_uid and writes to_uid back as from_uid. */
+	struct lsh_idmap_range u = { from_uid, to_uid, 1 }, g = { from_gid, to_gid, 1 };
+	_cleanup_close_ int userns = lsh_idmap_userns(&u, 1, &g, 1, err);
+	if (userns < 0)
+		return userns;
+	_cleanup_close_ int tree = lsh_mount_clone_tree(fd, NULL, 1, err);
+	if (tree < 0)
+		return tree;
+	int r = lsh_mount_setattr(tree, attrs | LSH_MOUNT_IDMAP, 0, 1, userns, err);
+	if (r < 0)
+		return lsh_err_wrap(err, "idmapped mount");
+	return take_fd(&tree);
+}

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #define AREA 0 /* ctx->area[AREA] */
+#define AREA_IDMAP 3 /* ctx->area[AREA_IDMAP]: the idmapped trees the supervisor made */
 
 struct mnt_state {
 	int oldroot; /* the host's root, at /oldroot */
@@ -111,10 +112,107 @@ static int attach_at(struct mnt_state *st, int mfd, const char *dst, enum lsh_mo
 	return lsh_mount_attach(mfd, target, err);
 }
 
+/* idmap_tree: the supervisor, still real root before the clone, makes an idmapped copy of
+ * the host's tree at src, in which the owner of `owner` (default: src itself) appears as
+ * the sandbox's user (host ids uid/gid) and nothing else is mapped. Only a process with
+ * CAP_SYS_ADMIN over the filesystem's user namespace (the host's) may do that, which the
+ * sandbox never has. The child inherits the fd across the clone; a bind or overlay step
+ * names it by its number (the n-th idmap_tree step of the plan, from 1). */
+enum { IDMAP_SRC, IDMAP_OWNER };		/* strs */
+enum { IDMAP_UID, IDMAP_GID, IDMAP_DEV, IDMAP_OPTIONAL }; /* ints */
+
+struct idmap_state {
+	size_t n;
+	int fds[64];
+};
+
+static void idmap_undo(void *arg)
+{
+	struct idmap_state *st = arg;
+	for (size_t i = 0; i < st->n; i++)
+		if (st->fds[i] >= 0)
+			close(st->fds[i]);
+	free(st);
+}
+
+static int op_idmap_tree(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	const char *src = s->strs[IDMAP_SRC], *owner = s->strs[IDMAP_OWNER] ? s->strs[IDMAP_OWNER] : src;
+	struct idmap_state *st = ctx->area[AREA_IDMAP];
+	if (st == NULL) {
+		if ((st = calloc(1, sizeof *st)) == NULL)
+			return lsh_err_set(err, ENOMEM, "idmap_tree %s", src);
+		if (lsh_spawn_defer(ctx, idmap_undo, st, err) < 0)
+			return -ENOMEM;
+		ctx->area[AREA_IDMAP] = st;
+	}
+	if (st->n == LSH_ARRAY_SIZE(st->fds))
+		return lsh_err_msg(err, E2BIG, "idmap_tree %s: too many idmapped mounts", src);
+	st->fds[st->n++] = -1;
+	/* The host's view, as the child's binds see it under the old root. */
+	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return lsh_err_set(err, errno, "idmap: open /");
+	_cleanup_close_ int sfd = lsh_mount_open_in_root(rootfd, src, O_PATH, err);
+	if (sfd == -ENOENT && s->ints[IDMAP_OPTIONAL]) {
+		lsh_err_free(*err);
+		*err = NULL;
+		return 0;
+	}
+	if (sfd < 0)
+		return lsh_err_wrap(err, "idmap source");
+	_cleanup_close_ int ofd = owner == src ? -1 : lsh_mount_open_in_root(rootfd, owner, O_PATH, err);
+	if (owner != src && ofd < 0)
+		return lsh_err_wrap(err, "idmap owner");
+	struct stat sb;
+	if (fstat(ofd >= 0 ? ofd : sfd, &sb) < 0)
+		return lsh_err_set(err, errno, "idmap: stat %s", owner);
+	uint64_t attrs = LSH_MOUNT_NOSUID | (s->ints[IDMAP_DEV] ? 0 : LSH_MOUNT_NODEV);
+	struct stat ss;
+	if (fstat(sfd, &ss) < 0)
+		return lsh_err_set(err, errno, "idmap: stat %s", src);
+	if (!S_ISDIR(ss.st_mode) && !S_ISREG(ss.st_mode)) {
+		/* A device node, socket or fifo grants by its mode and what it is, not by who
+		 * owns it: a plain copy with the same flags. */
+		int plain = lsh_mount_clone_tree(sfd, NULL, 1, err);
+		if (plain < 0 || lsh_mount_setattr(plain, attrs, 0, 1, -1, err) < 0) {
+			if (plain >= 0)
+				close(plain);
+			return lsh_err_wrap(err, "idmap_tree %s", src);
+		}
+		st->fds[st->n - 1] = plain;
+		return 0;
+	}
+	int fd = lsh_mount_clone_idmapped(sfd, (uint32_t)sb.st_uid, (uint32_t)sb.st_gid,
+					  (uint32_t)s->ints[IDMAP_UID], (uint32_t)s->ints[IDMAP_GID], attrs, err);
+	if (fd < 0) {
+		int e = -fd;
+		if (e == EINVAL || e == EPERM || e == ENOSYS || e == EOPNOTSUPP)
+			return lsh_err_msg(err, e, "idmap_tree %s: the kernel or this filesystem refuses idmapped "
+					   "mounts (%s), which a writable bind for a root caller needs; instead bind it "
+					   "read-only (ro_bind), chown it to the sandbox's ids %ld:%ld, or keep root "
+					   "inside host root (user.map = \"host_root\")",
+					   src, strerror(e), (long)s->ints[IDMAP_UID], (long)s->ints[IDMAP_GID]);
+		return lsh_err_wrap(err, "idmap_tree %s", src);
+	}
+	st->fds[st->n - 1] = fd;
+	return 0;
+}
+
+/* The n-th idmapped tree (from 1), taken out of the state: the caller owns it. -1 when the
+ * optional source was missing; -EINVAL when there is no such tree. */
+static int idmapped(struct lsh_spawn_ctx *ctx, long n, struct lsh_err **err)
+{
+	struct idmap_state *st = ctx->area[AREA_IDMAP];
+	if (st == NULL || n < 1 || (size_t)n > st->n)
+		return lsh_err_msg(err, EINVAL, "no idmap_tree step number %ld before the clone", n);
+	return take_fd(&st->fds[n - 1]);
+}
+
 /* bind: src (under the old root) on dst (under the new root), recursively; nosuid always,
  * nodev unless "dev", read-only all the way down with "readonly". */
 enum { BIND_SRC, BIND_DST };			/* strs */
-enum { BIND_READONLY, BIND_DEV, BIND_OPTIONAL, BIND_LEGACY }; /* ints */
+enum { BIND_READONLY, BIND_DEV, BIND_OPTIONAL, BIND_LEGACY, BIND_IDMAPPED }; /* ints */
 
 static int op_bind(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
@@ -124,6 +222,19 @@ static int op_bind(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 	struct mnt_state *st = state(ctx, "bind", err);
 	if (st == NULL)
 		return -EINVAL;
+	if (s->ints[BIND_IDMAPPED]) {
+		/* The tree the supervisor made, already with its flags. */
+		_cleanup_close_ int tree = idmapped(ctx, s->ints[BIND_IDMAPPED], err);
+		struct stat tb;
+		if (tree == -1)
+			return 0; /* an optional source that is missing */
+		if (tree < 0)
+			return lsh_err_wrap(err, "bind %s", src);
+		if (fstat(tree, &tb) < 0)
+			return lsh_err_set(err, errno, "bind: source %s", src);
+		return attach_at(st, tree, dst, S_ISDIR(tb.st_mode) ? LSH_NODE_DIR : LSH_NODE_FILE, 0755, err) < 0
+			       ? lsh_err_wrap(err, "bind %s on %s", src, dst) : 0;
+	}
 	_cleanup_close_ int sfd = lsh_mount_open_in_root(st->oldroot, src, O_PATH, err);
 	if (sfd < 0) {
 		if (sfd == -ENOENT && optional) {
@@ -315,8 +426,9 @@ static int host_path(char *buf, size_t size, const char *path)
 }
 
 /* overlay */
-enum { OVERLAY_DST, OVERLAY_UPPER, OVERLAY_WORK }; /* strs */
+enum { OVERLAY_DST, OVERLAY_UPPER, OVERLAY_WORK, OVERLAY_BASE }; /* strs */
 enum { OVERLAY_LOWER };				/* lists */
+enum { OVERLAY_IDMAPPED };			/* ints */
 
 static int op_overlay(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
@@ -335,7 +447,34 @@ static int op_overlay(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, 
 	}
 	if (up && wk == NULL)
 		return lsh_err_msg(err, EINVAL, "overlay %s: an upper dir needs a work dir", dst);
-	if (up) {
+	const char *ubase = s->strs[OVERLAY_BASE];
+	size_t blen = ubase ? strlen(ubase) : 0;
+	if (up && s->ints[OVERLAY_IDMAPPED]) {
+		/* Upper and work through the idmapped copy of their common directory `base`,
+		 * attached on a scratch directory of the base tmpfs: overlayfs writes there as
+		 * the sandbox's user, and the host sees the directory's owner. */
+		if (ubase == NULL || strncmp(up, ubase, blen) != 0 || strncmp(wk, ubase, blen) != 0 ||
+		    (up[blen] != '/' && up[blen] != '\0') || (wk[blen] != '/' && wk[blen] != '\0'))
+			return lsh_err_msg(err, EINVAL, "overlay %s: upper and work must be under base", dst);
+		if (blen == 1)
+			blen = 0; /* base "/" */
+		_cleanup_close_ int tree = idmapped(ctx, s->ints[OVERLAY_IDMAPPED], err);
+		if (tree < 0)
+			return lsh_err_wrap(err, "overlay %s", dst);
+		char dir[64];
+		snprintf(dir, sizeof dir, "idmapped%d", st->seq++);
+		_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int d = rootfd < 0 ? -errno : lsh_mount_mkdirat(rootfd, dir, 0700, err);
+		if (d < 0)
+			return rootfd < 0 ? lsh_err_set(err, -d, "overlay %s: scratch dir", dst)
+					  : lsh_err_wrap(err, "overlay %s: scratch dir", dst);
+		if (lsh_mount_attach(tree, d, err) < 0)
+			return lsh_err_wrap(err, "overlay %s: attach the idmapped upper", dst);
+		int n1 = snprintf(upper + 9, sizeof upper - 9, "/%s%s", dir, up + blen);
+		int n2 = snprintf(work + 8, sizeof work - 8, "/%s%s", dir, wk + blen);
+		if (n1 < 0 || (size_t)n1 >= sizeof upper - 9 || n2 < 0 || (size_t)n2 >= sizeof work - 8)
+			return lsh_err_msg(err, ENAMETOOLONG, "overlay %s: path too long", dst);
+	} else if (up) {
 		if (host_path(upper + 9, sizeof upper - 9, up) < 0 || host_path(work + 8, sizeof work - 8, wk) < 0)
 			return lsh_err_msg(err, ENAMETOOLONG, "overlay %s: path too long", dst);
 	} else {
@@ -510,8 +649,14 @@ const struct lsh_op lsh_ops_mount[] = {
 	{ "bind", CHILD,
 	  { { "src", LSH_ARG_STR, BIND_SRC, 1 }, { "dst", LSH_ARG_STR, BIND_DST, 0 },
 	    { "readonly", LSH_ARG_BOOL, BIND_READONLY, 0 }, { "dev", LSH_ARG_BOOL, BIND_DEV, 0 },
-	    { "optional", LSH_ARG_BOOL, BIND_OPTIONAL, 0 }, { "legacy", LSH_ARG_BOOL, BIND_LEGACY, 0 } },
+	    { "optional", LSH_ARG_BOOL, BIND_OPTIONAL, 0 }, { "legacy", LSH_ARG_BOOL, BIND_LEGACY, 0 },
+	    { "idmapped", LSH_ARG_INT, BIND_IDMAPPED, 0 } },
 	  NULL, op_bind },
+	{ "idmap_tree", LSH_PHASE_PREPARE,
+	  { { "src", LSH_ARG_STR, IDMAP_SRC, 1 }, { "owner", LSH_ARG_STR, IDMAP_OWNER, 0 },
+	    { "uid", LSH_ARG_INT, IDMAP_UID, 1 }, { "gid", LSH_ARG_INT, IDMAP_GID, 1 },
+	    { "dev", LSH_ARG_BOOL, IDMAP_DEV, 0 }, { "optional", LSH_ARG_BOOL, IDMAP_OPTIONAL, 0 } },
+	  NULL, op_idmap_tree },
 	{ "tmpfs", CHILD,
 	  { { "dst", LSH_ARG_STR, TMPFS_DST, 1 }, { "size", LSH_ARG_STR, TMPFS_SIZE, 0 },
 	    { "mode", LSH_ARG_INT, TMPFS_MODE, 0 } },
@@ -522,7 +667,8 @@ const struct lsh_op lsh_ops_mount[] = {
 	{ "mqueue", CHILD, { { "dst", LSH_ARG_STR, MQUEUE_DST, 1 } }, NULL, op_mqueue },
 	{ "overlay", CHILD,
 	  { { "dst", LSH_ARG_STR, OVERLAY_DST, 1 }, { "lower", LSH_ARG_LIST, OVERLAY_LOWER, 1 },
-	    { "upper", LSH_ARG_STR, OVERLAY_UPPER, 0 }, { "work", LSH_ARG_STR, OVERLAY_WORK, 0 } },
+	    { "upper", LSH_ARG_STR, OVERLAY_UPPER, 0 }, { "work", LSH_ARG_STR, OVERLAY_WORK, 0 },
+	    { "base", LSH_ARG_STR, OVERLAY_BASE, 0 }, { "idmapped", LSH_ARG_INT, OVERLAY_IDMAPPED, 0 } },
 	  NULL, op_overlay },
 	{ "symlink", CHILD,
 	  { { "dst", LSH_ARG_STR, SYMLINK_DST, 1 }, { "target", LSH_ARG_STR, SYMLINK_TARGET, 1 } }, NULL, op_symlink },

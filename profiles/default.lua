@@ -34,8 +34,9 @@ return {
     ro_bind_try "/etc/alternatives",
     file("/etc/passwd", "root:x:0:0:root:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"),
     file("/etc/group", "root:x:0:\nnogroup:x:65534:\n"),
-    file("/etc/hostname", "lunshare\n"),
-    file("/etc/hosts", "127.0.0.1 localhost lunshare\n::1 localhost\n"),
+    -- {hostname}: the profile's hostname, a child's too.
+    file { "/etc/hostname", template = "{hostname}\n" },
+    file { "/etc/hosts", template = "127.0.0.1 localhost {hostname}\n::1 localhost\n" },
 
     proc "/proc",
     dev "/dev",
@@ -47,7 +48,7 @@ return {
   -- A clean environment: the terminal and locale survive, everything else is dropped.
   env = {
     clear = true,
-    keep = { "TERM", "LANG", "LC_ALL", "COLORTERM", "TZ" },
+    keep = { "TERM", "LANG", "LC_ALL", "LC_CTYPE", "COLORTERM", "TZ" },
     set = { PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin", HOME = "/tmp" },
   },
 

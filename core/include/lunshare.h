@@ -112,6 +112,12 @@ LSH_API int lsh_idmap_helper(const char *helper, pid_t pid, enum lsh_idmap_kind 
  * 0 when none. */
 LSH_API int lsh_idmap_subid(const char *path, const char *user, uint32_t uid, uint32_t *start,
 			    uint32_t *count, struct lsh_err **err);
+/* A new user namespace with these maps (written by the caller, who needs CAP_SETUID and
+ * CAP_SETGID over its own namespace for anything but its own id), made by a short-lived
+ * child that has exited when this returns. Returns a new O_CLOEXEC fd of the namespace:
+ * what an idmapped mount takes (lsh_mount_setattr with LSH_MOUNT_IDMAP). */
+LSH_API int lsh_idmap_userns(const struct lsh_idmap_range *uid, size_t nu,
+			     const struct lsh_idmap_range *gid, size_t ng, struct lsh_err **err);
 
 /* ------------------------------------------------------------------------------------
  * Processes (proc.c)
@@ -357,6 +363,14 @@ LSH_API int lsh_mount_clone_tree(int dirfd, const char *path, int recursive, str
  * gives the id mapping; fd must then be a detached mount. Linux 5.12. */
 LSH_API int lsh_mount_setattr(int fd, uint64_t set, uint64_t clr, int recursive, int userns_fd,
 			      struct lsh_err **err);
+/* An idmapped copy of the tree at fd (borrowed), with every submount: a detached mount on
+ * which files owned by from_uid/from_gid appear owned by to_uid/to_gid, and what is made
+ * through it as to_uid/to_gid belongs to from_uid/from_gid. No other id is mapped, so the
+ * other owners' files are seen as the overflow id and nothing more becomes writable.
+ * attrs (LSH_MOUNT_*) are set with the mapping. Needs CAP_SYS_ADMIN over the filesystem's
+ * user namespace; a filesystem without idmapped mounts answers EINVAL. Linux 5.12. */
+LSH_API int lsh_mount_clone_idmapped(int fd, uint32_t from_uid, uint32_t from_gid, uint32_t to_uid,
+				     uint32_t to_gid, uint64_t attrs, struct lsh_err **err);
 /* move_mount(2): attaches the detached mount mntfd on the target fd. Borrows both. */
 LSH_API int lsh_mount_attach(int mntfd, int target_fd, struct lsh_err **err);
 /* fsopen/fsconfig/fsmount: a new instance of fstype ("tmpfs", "proc", "devpts", …) as a
@@ -566,7 +580,7 @@ enum lsh_phase {
 
 enum lsh_arg_type { LSH_ARG_NONE = 0, LSH_ARG_STR, LSH_ARG_INT, LSH_ARG_BOOL, LSH_ARG_LIST };
 
-enum { LSH_STEP_STRS = 4, LSH_STEP_INTS = 4, LSH_STEP_LISTS = 2, LSH_OP_FIELDS = 8 };
+enum { LSH_STEP_STRS = 4, LSH_STEP_INTS = 6, LSH_STEP_LISTS = 2, LSH_OP_FIELDS = 8 };
 
 struct lsh_op_field {
 	const char *name;	/* the field name in the Lua step table */

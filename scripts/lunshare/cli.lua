@@ -15,8 +15,9 @@ M.fail = command.fail
 local USAGE = [[
 usage: lunshare COMMAND [ARGS]
 
-  run PROFILE [--set K=V]... [-- CMD ARGS...]
-                                 run a command in the sandbox PROFILE describes
+  run PROFILE [OPTIONS] [--] [CMD ARGS...]
+                                 run a command in the sandbox PROFILE describes;
+                                 run -- CMD uses default
   check [--strict] [--set K=V]... PROFILE...
                                  validate profiles; print ok or every error, and
                                  warn about risky grants (--strict: warnings are errors)
@@ -30,7 +31,7 @@ usage: lunshare COMMAND [ARGS]
   doctor                         check what this kernel and machine allow, with fixes
   repl                           an interactive Lua prompt with the lunshare API
   version                        print the version
-  help                           print this help
+  help [COMMAND]                 print this help, or COMMAND's (also COMMAND --help)
 
 A PROFILE is a name found on the profile path (see lunshare-profile(5)) or a file path.]]
 
@@ -43,7 +44,15 @@ local MODULES = {
 }
 
 local function help(args)
-  if #args > 0 then command.usage_error("help: takes no arguments") end
+  if #args > 1 then command.usage_error("help: takes one COMMAND at most") end
+  if args[1] then
+    if not util.contains(COMMANDS, args[1]) then
+      command.usage_error("help: unknown command '" .. args[1] .. "'" .. util.suggest(args[1], COMMANDS))
+    end
+    -- net's usage is its own (lunshare.topology.cmd), with its subcommands.
+    if args[1] == "net" then return require(MODULES.net).main({ "--help" }) end
+    return command.help_for(args[1])
+  end
   io.stdout:write(USAGE, "\n")
   return 0
 end
@@ -61,6 +70,7 @@ function M.main(arg)
       command.usage_error("unknown command '" .. cmd .. "'" .. util.suggest(cmd, COMMANDS))
     end
     if cmd == "help" then return help(args) end
+    if cmd ~= "net" and (args[1] == "--help" or args[1] == "-h") then return command.help_for(cmd) end
     return require(MODULES[cmd]).main(args)
   end, function(e)
     if type(e) == "table" then return e end

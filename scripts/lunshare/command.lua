@@ -2,8 +2,10 @@
 -- command): the way a person's error ends the command (one line, an exit status), the
 -- usage errors, `--set KEY=VALUE`, loading a profile under the bounds. What check,
 -- explain and diff warn about is lunshare.warnings (which `run` never loads).
+local cmdline_layer = require "lunshare.cmdline_layer"
 local evaluator = require "lunshare.evaluator"
 local lunshare = require "lunshare"
+local options = require "lunshare.options"
 
 local M = {}
 
@@ -27,27 +29,26 @@ function M.bounded(label, fn, ...)
   return table.unpack(res, 2, res.n)
 end
 
--- Parses `--set key=value` (or `--set=key=value`) at args[i] into set; returns the next
--- index. cmd names the command in a usage error.
-function M.parse_set(args, i, set, cmd)
-  local a = args[i]
-  local kv = a:match("^%-%-set=(.*)$")
-  if not kv then
-    kv = args[i + 1]
-    i = i + 1
-  end
-  if not kv then M.usage_error(cmd .. ": --set needs KEY=VALUE") end
-  local k, v = kv:match("^([^=]+)=(.*)$")
-  if not k then M.usage_error(cmd .. ": --set needs KEY=VALUE, got '" .. kv .. "'") end
-  set[k] = v
-  return i + 1
+-- The command line's layer (lunshare.cmdline_layer) for parsed options o
+-- (lunshare.options), as the loader takes it.
+function M.layer_of(o)
+  if not o or #o.layer == 0 then return nil end
+  return function(p) return cmdline_layer.build(o.layer, p) end
 end
 
-function M.is_set(a) return a == "--set" or a:match("^%-%-set=") ~= nil end
+-- Parses a command's arguments (lunshare.options.parse).
+function M.options(cmd, args, stop_at_command) return options.parse(cmd, args, stop_at_command) end
 
--- The profile name (loaded and checked) with parameters set, or a profile error.
-function M.load_profile(name, set)
-  local p, errs = lunshare.load(name, { set = set })
+-- `COMMAND --help`: its usage on stdout; exit 0.
+function M.help_for(cmd)
+  io.stdout:write(options.usage(cmd), "\n")
+  return 0
+end
+
+-- The profile name (loaded and checked) with parameters set and the command line's
+-- layer over it (o: parsed options, may be nil), or a profile error.
+function M.load_profile(name, set, o)
+  local p, errs = lunshare.load(name, { set = set, layer = M.layer_of(o) })
   if not p then M.fail(M.EXIT_USAGE, errs) end
   return p
 end

@@ -69,7 +69,7 @@ local function is_marker(e)
 end
 
 -- ctx: { origins = table -> {key -> "file:line"}, errors = list, fail = fn(path, where, msg) }
-local merge
+local merge, keep_wins
 
 local function note(ctx, to, key, from, fkey)
   local o = ctx.origins[from]
@@ -151,17 +151,18 @@ local function merge_list(parent, child, path, ctx, field)
     for i, x in ipairs(parent) do e.add(x, origin_at(ctx, parent, i)) end
   end
   local keys
+  -- `without` removes inherited entries only, wherever it stands in the list: the
+  -- file's own entries, before or after it, stay.
   for i, x in ipairs(child) do
-    if is_marker(x) then
-      if e.remove(x.without) == 0 then
-        keys = keys or e.keys()
-        ctx.fail(path .. "[" .. i .. "]", origin_of(ctx, child, i),
-          "without '" .. tostring(x.without) .. "' removes nothing: no inherited entry has that target" ..
-          util.suggest(x.without, keys))
-      end
-    else
-      e.add(x, origin_at(ctx, child, i))
+    if is_marker(x) and e.remove(x.without) == 0 then
+      keys = keys or e.keys()
+      ctx.fail(path .. "[" .. i .. "]", origin_of(ctx, child, i),
+        "without '" .. tostring(x.without) .. "' removes nothing: no inherited entry has that target" ..
+        util.suggest(x.without, keys))
     end
+  end
+  for i, x in ipairs(child) do
+    if not is_marker(x) then e.add(x, origin_at(ctx, child, i)) end
   end
   return e.result(ctx, origin_of(ctx, child, "") or origin_of(ctx, parent or {}, ""))
 end
@@ -229,6 +230,9 @@ end
 -- Merges child over parent by rule; returns the merged value.
 function merge(parent, child, path, ctx, rule, field)
   if child == nil then return parent end
+  -- `user = false` drops an inherited table (with "-user" in namespaces, a profile that
+  -- extends default leaves the user namespace).
+  if child == false and (rule == "table" or type(rule) == "table") then return nil end
   if type(child) ~= "table" or rule == "replace" or rule == nil then return child end
   if (rule == "list" or rule == "set") then
     -- Not a plain list: left as it is, for the checker to say what is wrong with it.
@@ -241,6 +245,29 @@ function merge(parent, child, path, ctx, rule, field)
   if rule == "table" then return merge_table(parent, child, path, ctx, nil) end
   if type(rule) == "table" then return merge_table(parent, child, path, ctx, rule) end
   error("unknown merge rule " .. tostring(rule) .. " for " .. path)
+end
+
+-- A variable the child keeps from the caller is the caller's, even where the parent set
+-- it (`env = { keep = { "HOME" } }` over default, which sets HOME=/tmp): the child's own
+-- env.set still wins over its own keep.
+function keep_wins(parent, child, out, ctx)
+  local pe, ce, oe = parent and parent.env, child.env, out.env
+  if type(pe) ~= "table" or type(ce) ~= "table" or type(ce.keep) ~= "table" or type(oe) ~= "table" or
+      type(oe.set) ~= "table" or type(pe.set) ~= "table" then
+    return
+  end
+  local own = type(ce.set) == "table" and ce.set or {}
+  local set, dropped = {}, false
+  for k, v in pairs(oe.set) do set[k] = v end
+  for _, k in ipairs(ce.keep) do
+    if type(k) == "string" and set[k] ~= nil and own[k] == nil then
+      set[k], dropped = nil, true
+    end
+  end
+  if dropped then
+    ctx.origins[set] = ctx.origins[oe.set]
+    oe.set = set
+  end
 end
 
 -- Merges a whole profile (child) over its parent (nil when it extends nothing).
@@ -259,6 +286,7 @@ function M.profile(parent, child, ctx)
       note(ctx, out, k, child, k)
     end
   end
+  keep_wins(parent, child, out, ctx)
   return out
 end
 

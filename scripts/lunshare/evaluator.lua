@@ -367,7 +367,17 @@ function M.environment(names, state)
         error(sformat("'%s' is not available in a profile: profiles are data and cannot " ..
           "reach %s", k, M.FORBIDDEN[k]), 2)
       end
-      error("unknown name '" .. tostring(k) .. "'" .. near(k, util.sorted_keys(env)), 2)
+      -- A misspelt constructor (ro_bnd "/x") must not hide the file's other errors: it
+      -- is recorded with its line and stands for nothing, and the profile goes on.
+      local hint = near(k, util.sorted_keys(env))
+      local best = hint:match("'([^']+)'")
+      if state.soft and best and type(env[best]) == "function" and type(names) == "table" and names[best] then
+        local info = getinfo(2, "Sl")
+        state.soft[#state.soft + 1] = { line = info and info.source == state.source and info.currentline or nil,
+          msg = "unknown name '" .. tostring(k) .. "'" .. hint }
+        return function() return nil end
+      end
+      error("unknown name '" .. tostring(k) .. "'" .. hint, 2)
     end,
   }), methods
 end
@@ -456,7 +466,7 @@ function M.evaluate(source, chunkname, names, ctor_lines)
   end
   if ssub(source, 1, 1) == "\27" then return nil, { msg = "a profile must be Lua source, not bytecode" } end
   local budget = active or new_budget()
-  local state = { source = "=" .. chunkname, ctor_lines = ctor_lines }
+  local state = { source = "=" .. chunkname, ctor_lines = ctor_lines, soft = {} }
   local mem = mib(M.MEMORY_LIMIT)
   state.memory_message = "profile uses too much memory (more than " .. mem .. " MiB)"
   local long_message = "profile runs too long (more than " .. M.INSTRUCTION_LIMIT .. " instructions)"
@@ -640,6 +650,8 @@ function M.evaluate(source, chunkname, names, ctor_lines)
     end
     return nil, { msg = msg }
   end
+  -- Errors that let the profile go on (a misspelt constructor), as the third result.
+  if #state.soft > 0 then return res, nil, state.soft end
   return res
 end
 

@@ -130,7 +130,15 @@ function F.rootfs(s)
     "mkdir newroot oldroot && pivot_root . oldroot && cd / && " ..
     "mount -t tmpfs -o " .. join(o, ",") .. " tmpfs " .. NEWROOT
 end
+function F.idmap_tree(s)
+  return "mount --rbind -o nosuid" .. (s.dev and "" or ",nodev") .. ",X-mount.idmap=OWNER:" .. s.uid .. ":1 " ..
+    q(s.src) .. " (a detached copy, not yet attached: the owner of " .. q(s.owner or s.src) ..
+    " appears as " .. s.uid .. ":" .. s.gid .. ", no other id is mapped)"
+end
 function F.bind(s)
+  if s.idmapped then
+    return "mount --move (idmapped copy " .. s.idmapped .. " of " .. q(s.src) .. ") " .. at(s.dst or s.src)
+  end
   local o = { "nosuid" }
   if not s.dev then o[#o + 1] = "nodev" end
   if s.readonly then table.insert(o, 1, "ro=recursive") end
@@ -172,8 +180,9 @@ function F.mqueue(s) return "mount -t mqueue -o nosuid,nodev,noexec mqueue " .. 
 function F.overlay(s)
   local o = { "lowerdir=" .. join(s.lower, ":") }
   if s.upper then
-    o[#o + 1] = "upperdir=" .. s.upper
-    o[#o + 1] = "workdir=" .. s.work
+    local via = s.idmapped and ("(idmapped copy " .. s.idmapped .. " of " .. s.base .. ")") or ""
+    o[#o + 1] = "upperdir=" .. via .. s.upper
+    o[#o + 1] = "workdir=" .. via .. s.work
   else
     o[#o + 1] = "upperdir=(tmpfs)/upper,workdir=(tmpfs)/work"
   end

@@ -148,7 +148,8 @@ function M.summary(p, ctx)
   end
   if ns.time then
     local t = type(p.time) == "table" and p.time or {}
-    s.time = { { text = string.format("monotonic %+d s, boottime %+d s", t.monotonic or 0, t.boottime or 0), path = "time" } }
+    local mono, boot = schema.offset_seconds(t.monotonic or 0), schema.offset_seconds(t.boottime or 0)
+    s.time = { { text = string.format("monotonic %+d s, boottime %+d s", mono or 0, boot or 0), path = "time" } }
   end
   return areas.grants(p, a, s)
 end

@@ -5,6 +5,7 @@
 -- Each mount is plain data, { kind = "ro_bind", src = "/usr", dst = "/usr" }, usually
 -- written with the constructors below (`ro_bind "/usr"`). Steps are laid out parents
 -- before children, whatever the order in the profile.
+local mount_targets = require "lunshare.mount_targets"
 local util = require "lunshare.util"
 
 local M = {}
@@ -27,7 +28,9 @@ M.KINDS = {
   overlay = { fields = { "dst", "lower", "upper", "work" }, required = { "dst", "lower" } },
   symlink = { fields = { "dst", "target" }, required = { "dst", "target" } },
   dir = { fields = { "dst", "mode" }, required = { "dst" } },
-  file = { fields = { "dst", "content", "mode" }, required = { "dst" } },
+  -- template: content with {hostname} replaced by the profile's hostname, so that a
+  -- parent's /etc/hostname and /etc/hosts follow a child's hostname.
+  file = { fields = { "dst", "content", "template", "mode" }, required = { "dst" } },
   remount_ro = { fields = { "dst" }, required = { "dst" } },
 }
 M.KIND_NAMES = util.sorted_keys(M.KINDS)
@@ -136,6 +139,9 @@ local function check_mount(c, m, path, ns)
       (type(m.size) == "string" and ("'" .. m.size .. "'") or type(m.size)))
   end
   if m.content ~= nil then c:type(m.content, path .. ".content", "string") end
+  if m.template ~= nil and c:type(m.template, path .. ".template", "string") and m.content ~= nil then
+    c:fail(path .. ".template", "a file has content or a template, not both")
+  end
   if m.target ~= nil and c:type(m.target, path .. ".target", "string") and m.target == "" then
     c:fail(path .. ".target", "expected a non-empty symlink target")
   end
@@ -185,6 +191,7 @@ function M.check(c, p, a)
     c:fail("mounts", "mounts need the mount namespace (add \"mount\" to namespaces)")
   end
   for i, m in ipairs(p.mounts) do check_mount(c, m, "mounts[" .. i .. "]", ns) end
+  mount_targets.check(c, p)
 end
 
 -- ---- plan -----------------------------------------------------------------------------
@@ -210,7 +217,7 @@ local function clean(path)
 end
 
 -- The step for one mount.
-local function mount_step(m)
+local function mount_step(m, profile)
   local k = m.kind
   local dst, src = clean(m.dst or m.src), clean(m.src)
   if k == "bind" or k == "ro_bind" or k == "dev_bind" then
@@ -231,7 +238,12 @@ local function mount_step(m)
   elseif k == "dir" then
     return { op = "dir", dst = dst, mode = octal(m.mode) }
   elseif k == "file" then
-    return { op = "file", dst = dst, content = m.content or "", mode = octal(m.mode) }
+    local content = m.content
+    if m.template then
+      local name = type(profile.hostname) == "string" and profile.hostname or "localhost"
+      content = m.template:gsub("{hostname}", function() return name end)
+    end
+    return { op = "file", dst = dst, content = content or "", mode = octal(m.mode) }
   elseif k == "remount_ro" then
     return { op = "remount_ro", dst = dst }
   end
@@ -270,10 +282,30 @@ function M.plan(profile, add, a)
   add("mounts", { op = "rootfs", size = root.size, mode = octal(root.mode), origin = o })
   local mo = a.origin("mounts")
   local ordered, index = M.ordered(profile.mounts)
+  -- Only a root with an /etc of its own (default's) gets one; a root without is left as
+  -- the profile wrote it.
+  local resolv, etc = false, false
+  for _, m in ipairs(ordered) do
+    local t = clean(m.dst or m.src)
+    if t == "/etc/resolv.conf" or t == "/etc" then resolv = true end
+    if t:sub(1, 5) == "/etc/" then etc = true end
+  end
+  if not etc then resolv = true end
   for i, m in ipairs(ordered) do
-    local s = mount_step(m)
+    -- With the host's network the sandbox can resolve names as the host does: it gets the
+    -- host's /etc/resolv.conf (read-only, when there is one), before the remounts.
+    if m.kind == "remount_ro" and not ns.net and not resolv then
+      add("mounts", { op = "bind", src = "/etc/resolv.conf", dst = "/etc/resolv.conf", readonly = true,
+        optional = true, origin = a.origin("namespaces") })
+      resolv = true
+    end
+    local s = mount_step(m, profile)
     s.origin = a.origin("mounts[" .. index[i] .. "]")
     add("mounts", s)
+  end
+  if not ns.net and not resolv then
+    add("mounts", { op = "bind", src = "/etc/resolv.conf", dst = "/etc/resolv.conf", readonly = true,
+      optional = true, origin = a.origin("namespaces") })
   end
   add("mounts", { op = "pivot", readonly = root.readonly == true, origin = o })
   -- A process with CAP_SYS_ADMIN over the sandbox's mount namespace could remount a

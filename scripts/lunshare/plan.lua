@@ -4,6 +4,7 @@
 -- can assert on its output.
 local areas = require "lunshare.areas"
 local core = require "lunshare.core"
+local idmap = require "lunshare.idmap"
 local schema = require "lunshare.schema"
 local source_map = require "lunshare.source_map"
 local util = require "lunshare.util"
@@ -169,8 +170,9 @@ function M.build(profile, ctx)
   end
   step(plan, { op = "clone", namespaces = clone_ns, origin = M.origin(profile, "namespaces") }, "clone")
 
+  local uid_map, gid_map, how
   if ns.user then
-    local uid_map, gid_map, how = id_maps(profile, ctx)
+    uid_map, gid_map, how = id_maps(profile, ctx)
     if not uid_map then return nil, gid_map end
     local helper = how == "helper"
     local o = M.origin(profile, profile.user and "user" or "namespaces")
@@ -198,7 +200,8 @@ function M.build(profile, ctx)
   end
   if ns.time then
     local t = profile.time or {}
-    step(plan, { op = "timens", monotonic = t.monotonic or 0, boottime = t.boottime or 0,
+    step(plan, { op = "timens", monotonic = schema.offset_seconds(t.monotonic or 0),
+      boottime = schema.offset_seconds(t.boottime or 0),
       origin = M.origin(profile, profile.time and "time" or "namespaces") }, "early")
   end
   if profile.cwd then
@@ -220,8 +223,11 @@ function M.build(profile, ctx)
   step(plan, { op = "exec", argv = argv, env = env, reaper = reaper or nil,
     origin = (ctx.argv and #ctx.argv > 0) and "command line" or M.origin(profile, "command") }, "exec")
 
-  local ok, err = areas.plan(profile, function(phase, t) return step(plan, t, phase) end, a)
+  local add = function(phase, t) return step(plan, t, phase) end
+  local ok, err = areas.plan(profile, add, a)
   if not ok then return nil, err end
+  -- A root caller's writable binds become idmapped mounts (lunshare.idmap).
+  idmap.plan(profile, plan._phases.mounts, add, uid_map, gid_map, how)
   for _, ph in ipairs(M.PHASES) do
     for _, t in ipairs(plan._phases[ph]) do plan.steps[#plan.steps + 1] = t end
   end

@@ -3,6 +3,7 @@
 -- from (source_map.lua) and check the result against the schema. Loading only builds
 -- data: nothing here writes, and nothing a profile does can reach the system.
 local areas = require "lunshare.areas"
+local cmdline_layer = require "lunshare.cmdline_layer"
 local compose = require "lunshare.compose"
 local core = require "lunshare.core"
 local evaluator = require "lunshare.evaluator"
@@ -21,6 +22,8 @@ if not has_embedded then
 end
 
 local M = {}
+
+local in_line_order
 
 M.MAX_DEPTH = 16
 
@@ -204,7 +207,10 @@ local function load_chain(name, from, stack, L)
   local okmap, map = pcall(source_map.parse, src)
   if not okmap then map = nil end
   local ctor_lines = setmetatable({}, { __mode = "k" })
-  local value, err = evaluator.evaluate(src, file, names_for(file, map, L), ctor_lines)
+  local value, err, soft = evaluator.evaluate(src, file, names_for(file, map, L), ctor_lines)
+  for _, e in ipairs(soft or {}) do
+    L.errors[#L.errors + 1] = { file = file, line = e.line, path = "", msg = e.msg }
+  end
   if value == nil and err then
     local msg = err.msg
     if from and not file:match("%.lua$") then msg = not_a_profile(msg) end
@@ -246,6 +252,24 @@ local function load_chain(name, from, stack, L)
   return compose.profile(parent, value, ctx)
 end
 
+-- Errors as a person reads the file: each file's in line order (stable, so errors of one
+-- line keep the order they were found in), the files in the order they first appear.
+function in_line_order(errors)
+  local file_rank, keyed = {}, {}
+  for i, e in ipairs(errors) do
+    local f = tostring(e.file)
+    file_rank[f] = file_rank[f] or i
+    keyed[i] = { e = e, f = file_rank[f], l = tonumber(e.line) or math.huge, i = i }
+  end
+  table.sort(keyed, function(a, b)
+    if a.f ~= b.f then return a.f < b.f end
+    if a.l ~= b.l then return a.l < b.l end
+    return a.i < b.i
+  end)
+  for i, k in ipairs(keyed) do errors[i] = k.e end
+  return errors
+end
+
 -- Loads and checks a profile (M.load, without the bounds).
 local function load(name, opts)
   opts = opts or {}
@@ -253,6 +277,17 @@ local function load(name, opts)
     set = opts.set or {}, sources = {} }
   local p = load_chain(name, nil, {}, L)
   if not p then return nil, L.errors end
+  -- The command line's one-off additions, a last layer merged as a child is.
+  local layer = opts.layer and opts.layer(p)
+  if layer then
+    local top = L.origins[p] and L.origins[p][""]
+    cmdline_layer.mark(layer, L.origins)
+    p = compose.profile(p, layer, { origins = L.origins, fail = function(path, _, msg)
+      L.errors[#L.errors + 1] = { file = cmdline_layer.ORIGIN, path = path, msg = msg }
+    end })
+    -- The profile is still the chain's file; only the layer's entries are the command line's.
+    L.origins[p][""] = top
+  end
   -- Each file was bounded; what they make together must be too.
   if not plain(p, M.split_origin(L.origins[p] and L.origins[p][""]) or name, nil, L) then
     return nil, L.errors
@@ -270,7 +305,7 @@ local function load(name, opts)
   local file = M.split_origin(L.origins[p] and L.origins[p][""]) or name
   local errors, warnings = schema.check(p, file, L.origins)
   for _, e in ipairs(errors) do L.errors[#L.errors + 1] = e end
-  if #L.errors > 0 then return nil, L.errors, warnings end
+  if #L.errors > 0 then return nil, in_line_order(L.errors), warnings end
   -- Where it came from, for the plan's provenance; not part of the profile's data.
   p._file, p._origins, p._warnings = file, L.origins, warnings
   p._params = L.values

@@ -1,6 +1,7 @@
 -- The profile schema: what each field may hold, checked with every error collected and
 -- each error naming the field path, what was expected and the nearest valid name.
 local areas = require "lunshare.areas"
+local security = require "lunshare.security"
 local source_map = require "lunshare.source_map"
 local util = require "lunshare.util"
 
@@ -42,13 +43,15 @@ end
 -- An error at a field path ("mounts[3].source"): what was expected, in words.
 function Checker:fail(path, msg)
   local f, l = self:where(path)
-  self.errors[#self.errors + 1] = { file = f, line = l, path = path, msg = msg }
+  self.errors[#self.errors + 1] = { file = f, line = l, path = source_map.own_path(self.origins, self.profile, path),
+    msg = msg }
 end
 
 -- A warning: the profile is valid but probably not what its author wants.
 function Checker:warn(path, msg)
   local f, l = self:where(path)
-  self.warnings[#self.warnings + 1] = { file = f, line = l, path = path, msg = msg, warning = true }
+  self.warnings[#self.warnings + 1] = { file = f, line = l, path = source_map.own_path(self.origins, self.profile, path),
+    msg = msg, warning = true }
 end
 
 function Checker:type(v, path, want)
@@ -158,11 +161,38 @@ local function check_env(c, e)
   end
 end
 
+-- The kernel takes a clock offset only while the clock it makes stays within 0 and
+-- KTIME_SEC_MAX / 2 seconds (kernel/time/namespace.c); an offset beyond that half is
+-- refused whatever the host's uptime. (A negative one must also be smaller than the
+-- host's uptime, which only run can see.)
+M.TIME_OFFSET_MAX = 4611686018
+
+-- A clock offset: whole seconds, or a duration ("1d", "-2h30m"), as seconds; or nil and
+-- what was expected.
+function M.offset_seconds(v)
+  if math.type(v) == "integer" then return v end
+  if type(v) ~= "string" then
+    return nil, "expected whole seconds or a duration like \"1d\", got " .. (type(v) == "number" and tostring(v) or type(v))
+  end
+  local sign, rest = v:match("^(%-?)(.+)$")
+  local n, err = security.parse_value(rest, "seconds")
+  if not n or n < 0 then return nil, err or ("expected a duration like \"1d\", got \"" .. v .. "\"") end
+  return sign == "-" and -n or n
+end
+
 local function check_time(c, t)
   if not c:type(t, "time", "table") then return end
   c:keys(t, "time", { "monotonic", "boottime" })
   for _, k in ipairs({ "monotonic", "boottime" }) do
-    if t[k] ~= nil then c:type(t[k], "time." .. k, "integer") end
+    if t[k] ~= nil then
+      local n, err = M.offset_seconds(t[k])
+      if not n then
+        c:fail("time." .. k, err)
+      elseif n > M.TIME_OFFSET_MAX or n < -M.TIME_OFFSET_MAX then
+        c:fail("time." .. k, "the kernel takes offsets within " .. M.TIME_OFFSET_MAX ..
+          " seconds (about 146 years) either way, got " .. n)
+      end
+    end
   end
 end
 

@@ -350,6 +350,32 @@ function M.lookup(origins, root, path)
   return best
 end
 
+-- The path as the file that wrote the entry counts: in a list merged through `extends`,
+-- "mounts[19]" of a child whose parent gave 18 entries is its "mounts[1]". An index
+-- becomes the entry's place among the entries of the list from the same file.
+function M.own_path(origins, root, path)
+  if not path or not path:find("[", 1, true) then return path end
+  local t = root
+  return (path:gsub("([%w_]*)%[(%d+)%]", function(field, n)
+    local list = type(t) == "table" and (field ~= "" and rawget(t, field) or t)
+    local i = tonumber(n)
+    local o = type(list) == "table" and origins[list]
+    local out = field .. "[" .. n .. "]"
+    -- Only a sequence whose entries came from more than one file is renumbered.
+    if o and o[i] and i <= #list then
+      local file = M.split_origin(o[i])
+      local own, mixed = 0, false
+      for j = 1, i do
+        local f = o[j] and M.split_origin(o[j])
+        if f == file then own = own + 1 elseif f then mixed = true end
+      end
+      if mixed then out = field .. "[" .. own .. "]" end
+    end
+    t = type(list) == "table" and list[i] or nil
+    return out
+  end))
+end
+
 -- "file.lua:12" -> "file.lua", 12; an origin without a line -> it, nil.
 function M.split_origin(o)
   if not o then return nil end

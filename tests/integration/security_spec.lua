@@ -249,21 +249,25 @@ for _, mode in ipairs(H.modes) do
       end)
 
       it("gives root inside no DAC override over host files", function()
-        -- A host directory of root's, bound writable: only DAC stands between root inside
-        -- and its files, and root inside is not host root.
+        -- A host directory bound writable: for a root caller it is an idmapped mount that
+        -- gives root inside the directory's owner and nobody else (lunshare.idmap), so
+        -- only DAC stands between root inside and another owner's file and directory
+        -- in it, and root inside is not host root.
         local d = H.tmpdir("755")
-        H.sh("echo host > " .. H.quote(d .. "/f") .. " && chmod 644 " .. H.quote(d .. "/f"))
+        H.sh("echo host > " .. H.quote(d .. "/f") .. " && chmod 644 " .. H.quote(d .. "/f") ..
+          " && mkdir -m 755 " .. H.quote(d .. "/sub") .. " && chown 4242:4242 " .. H.quote(d .. "/f") ..
+          " " .. H.quote(d .. "/sub"))
         local p = H.profile(string.format([[return { namespaces = { "user", "mount", "pid" },
           mounts = { ro_bind "/usr", symlink("usr/bin", "/bin"), symlink("usr/lib", "/lib"),
             symlink("usr/lib64", "/lib64"), bind(%q, "/data") } }]], d))
         -- (This sandbox has no /dev: a redirection to /dev/null would fail before the write.)
         local r = run({ "run", p, "--", "sh", "-c",
-          "echo sandbox >> /data/f && echo wrote; touch /data/new && echo created; true" })
+          "echo sandbox >> /data/f && echo wrote; touch /data/sub/new && echo created; true" })
         assert.equal(0, r.code, r.err)
         assert.equal("", r.out)
         -- Both were tried, and refused by the permissions.
         assert.truthy(r.err:find("/data/f: Permission denied", 1, true), r.err)
-        assert.truthy(r.err:find("'/data/new': Permission denied", 1, true), r.err)
+        assert.truthy(r.err:find("'/data/sub/new': Permission denied", 1, true), r.err)
         local h = assert(io.open(d .. "/f"))
         assert.equal("host\n", h:read("a"))
         h:close()
@@ -271,7 +275,9 @@ for _, mode in ipairs(H.modes) do
         local q = H.profile(string.format([[return { namespaces = { "user", "mount", "pid" }, user = { map = "host_root" },
           mounts = { ro_bind "/usr", symlink("usr/bin", "/bin"), symlink("usr/lib", "/lib"),
             symlink("usr/lib64", "/lib64"), bind(%q, "/data") } }]], d))
-        r = run({ "run", q, "--", "sh", "-c", "echo sandbox >> /data/f && echo wrote" })
+        -- (a file of host root's: root inside is its owner there)
+        H.sh("echo host > " .. H.quote(d .. "/g") .. " && chmod 644 " .. H.quote(d .. "/g"))
+        r = run({ "run", q, "--", "sh", "-c", "echo sandbox >> /data/g && echo wrote" })
         assert.equal("wrote\n", r.out, r.err)
         H.rm(d)
       end)

@@ -76,7 +76,7 @@ return {
     expect = "main.lua:2: time: clock offsets need the time namespace (add \"time\" to namespaces)" },
   { name = "clock offset not an integer",
     files = { ["main.lua"] = "return {\n  namespaces = { 'time' },\n  time = {\n    boottime = 1.5,\n  },\n}\n" },
-    expect = "main.lua:4: time.boottime: expected an integer, got 1.5" },
+    expect = "main.lua:4: time.boottime: expected whole seconds or a duration like \"1d\", got 1.5" },
   { name = "env.clear not a boolean",
     files = { ["main.lua"] = "return {\n  env = {\n    clear = 'yes',\n  },\n}\n" },
     expect = "main.lua:3: env.clear: expected a boolean, got string" },

@@ -282,3 +282,69 @@ describe("capabilities over a parent #unit", function()
     assert.same({}, errs)
   end)
 end)
+
+describe("composition does what it says #unit", function()
+  local lunshare = require "lunshare"
+  local function load(src)
+    local path = os.tmpname() .. ".lua"
+    local f = assert(io.open(path, "w"))
+    f:write(src)
+    f:close()
+    local p, errs = lunshare.load(path)
+    os.remove(path)
+    return p, errs
+  end
+  local function targets(p)
+    local t = {}
+    for _, m in ipairs(p.mounts) do t[#t + 1] = m.dst or m.src end
+    return t
+  end
+
+  it("removes inherited entries only with without, wherever it stands", function()
+    local p = assert(load([[return { extends = "default", mounts = {
+      file("/etc/motd", "x"), file("/etc/passwd", "me\n"), without "/etc/passwd" } }]]))
+    local t, own = targets(p), 0
+    for _, d in ipairs(t) do if d == "/etc/passwd" or d == "/etc/motd" then own = own + 1 end end
+    -- default's /etc/passwd went; this file's own two entries stayed.
+    assert.equal(2, own)
+    for _, m in ipairs(p.mounts) do
+      if m.dst == "/etc/passwd" then assert.equal("me\n", m.content) end
+    end
+    -- without "/etc/motd" found nothing inherited: an error, even though the file made one.
+    local _, errs = load([[return { extends = "default", mounts = { file("/etc/motd", "x"), without "/etc/motd" } }]])
+    assert.truthy(table.concat(errs or {}, "\n"):find("without '/etc/motd' removes nothing", 1, true))
+  end)
+
+  it("drops an inherited table with false", function()
+    local p = assert(load([[return { extends = "default", namespaces = { "-user" }, user = false }]]))
+    assert.is_nil(p.user)
+    local _, errs = load([[return { extends = "default", namespaces = { "-user" } }]])
+    assert.truthy(table.concat(errs or {}, "\n"):find("user: id maps need the user namespace", 1, true))
+  end)
+
+  it("gives a variable the child keeps the caller's value, over the parent's env.set", function()
+    local planner = require "lunshare.plan"
+    local ctx = { ids = { uid = 1000, gid = 1000, euid = 1000 }, environ = { "HOME=/home/me", "EDITOR=ed" },
+      subid = function() end }
+    local p = assert(load([[return { extends = "default", env = { keep = { "HOME", "EDITOR" }, set = { EDITOR = "vi" } } }]]))
+    local env = planner.environment(p, ctx.environ)
+    assert.truthy(require("lunshare.util").contains(env, "HOME=/home/me"))
+    -- The file's own set still wins over its own keep.
+    assert.truthy(require("lunshare.util").contains(env, "EDITOR=vi"))
+  end)
+end)
+
+describe("error paths #unit", function()
+  it("count entries in the file that wrote them", function()
+    local path = os.tmpname() .. ".lua"
+    local f = assert(io.open(path, "w"))
+    f:write('return {\n  extends = "default",\n  mounts = {\n    tmpfs "/a",\n    tmpfs "rel",\n  },\n}\n')
+    f:close()
+    local _, errs = require("lunshare").load(path)
+    os.remove(path)
+    assert.equal(1, #errs)
+    -- The file's second entry, not the merged list's (default has many before it).
+    local e = type(errs[1]) == "table" and require("lunshare.schema").format_error(errs[1]) or errs[1]
+    assert.truthy(e:find(":5: mounts[2].dst: expected an absolute path", 1, true), e)
+  end)
+end)

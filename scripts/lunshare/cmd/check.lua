@@ -3,37 +3,38 @@
 -- for recipe CI.
 local command = require "lunshare.command"
 local evaluator = require "lunshare.evaluator"
+local planner = require "lunshare.plan"
 local profile = require "lunshare.profile"
 local schema = require "lunshare.schema"
+local source_map = require "lunshare.source_map"
 local util = require "lunshare.util"
 local warnings = require "lunshare.warnings"
 
 local M = {}
 
 function M.main(args)
-  local set, names, strict = {}, {}, false
-  local i = 1
-  while i <= #args do
-    if command.is_set(args[i]) then i = command.parse_set(args, i, set, "check")
-    elseif args[i] == "--strict" then
-      strict = true
-      i = i + 1
-    elseif args[i]:sub(1, 1) == "-" and args[i] ~= "-" then
-      command.usage_error("check: unknown option '" .. args[i] .. "'")
-    else
-      names[#names + 1] = args[i]
-      i = i + 1
-    end
-  end
+  local o = command.options("check", args)
+  if o.help then return command.help_for("check") end
+  local set, names, strict = o.set, o.positional, o.strict == true
+  for _, a in ipairs(o.argv) do names[#names + 1] = a end
   if #names == 0 then command.usage_error("check: expected at least one profile") end
   local bad = false
   for _, name in ipairs(names) do
     local ok, res = evaluator.bounded(name, function()
-      local p, errs = profile.load(name, { set = set })
+      local p, errs = profile.load(name, { set = set, layer = command.layer_of(o) })
       local lines = {}
       if not p then
         for _, e in ipairs(errs) do lines[#lines + 1] = schema.format_error(e) end
         return { ok = false, lines = lines }
+      end
+      -- What run would refuse for this caller that the profile alone decides (an id map
+      -- only root may write, what the executor's own checks refuse), refused here first.
+      -- (Not what depends on this machine's /etc/subuid: run says that itself.)
+      local plan, perr = planner.build(p, planner.context())
+      if not plan and not perr:find("/etc/sub", 1, true) and not perr:find("subordinate range", 1, true) then
+        local field = perr:match("^(user%.map)") or perr:match("^(user%.[%w_]+)") or (perr:find("^user") and "user")
+        local where = field and source_map.origin(p, field) or p._file
+        return { ok = false, lines = { util.escape(where) .. ": " .. util.escape(perr) } }
       end
       local ws = warnings.of(p)
       for _, w in ipairs(ws) do

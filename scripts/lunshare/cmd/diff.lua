@@ -8,16 +8,9 @@ local warnings = require "lunshare.warnings"
 local M = {}
 
 function M.main(args)
-  local set, names = {}, {}
-  local i = 1
-  while i <= #args do
-    if command.is_set(args[i]) then i = command.parse_set(args, i, set, "diff")
-    elseif args[i]:sub(1, 1) == "-" then command.usage_error("diff: unknown option '" .. args[i] .. "'")
-    else
-      names[#names + 1] = args[i]
-      i = i + 1
-    end
-  end
+  local o = command.options("diff", args)
+  if o.help then return command.help_for("diff") end
+  local set, names = o.set, o.positional
   if #names ~= 2 then command.usage_error("diff: expected two profiles, OLD and NEW") end
   local text, differ = command.bounded(names[1] .. ", " .. names[2], function()
     local old = command.load_profile(names[1], set)

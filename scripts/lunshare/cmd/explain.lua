@@ -11,29 +11,14 @@ local warnings = require "lunshare.warnings"
 local M = {}
 
 function M.main(args)
-  local name, as_json
-  local argv, set = {}, {}
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "--json" then
-      as_json = true
-      i = i + 1
-    elseif command.is_set(a) then
-      i = command.parse_set(args, i, set, "explain")
-    elseif a == "--" then
-      for j = i + 1, #args do argv[#argv + 1] = args[j] end
-      break
-    elseif a:sub(1, 1) == "-" then command.usage_error("explain: unknown option '" .. a .. "'")
-    elseif name then command.usage_error("explain: one profile at a time")
-    else
-      name = a
-      i = i + 1
-    end
-  end
+  local o = command.options("explain", args)
+  if o.help then return command.help_for("explain") end
+  local as_json, argv, set = o.json, o.argv, o.set
+  if #o.positional > 1 then command.usage_error("explain: one profile at a time") end
+  local name = o.positional[1] or (o.dashdash and "default")
   if not name then command.usage_error("explain: expected a profile") end
   local text = command.bounded(name, function()
-    local p = command.load_profile(name, set)
+    local p = command.load_profile(name, set, o)
     -- What check would warn about, including fields run cannot apply yet, so a plan is
     -- never read without its caveats.
     warnings.print(p)

@@ -1,4 +1,4 @@
--- lunshare run PROFILE [--set K=V]... [-- CMD ARGS...]: loads and plans the profile under
+-- lunshare run [OPTIONS] [PROFILE] [--] [CMD ARGS...]: loads and plans the profile under
 -- the bounds, hands the plan to the executor (core.spawn) and exits with the command's
 -- status; a failing step is reported with the profile line it came from.
 local command = require "lunshare.command"
@@ -51,20 +51,15 @@ local function describe_failure(plan, msg, errno, step_index)
 end
 
 function M.main(args)
-  local set, argv = {}, {}
-  local i = 1
-  -- --set may come before the profile too, as for check and diff.
-  while args[i] and command.is_set(args[i]) do i = command.parse_set(args, i, set, "run") end
-  local name = args[i]
+  local o = command.options("run", args, true)
+  if o.help then return command.help_for("run") end
+  local set, argv = o.set, o.argv
+  -- `run -- CMD`: no profile named, the default one.
+  local name = o.positional[1] or (o.dashdash and "default")
   if not name then usage_error("run: expected a profile") end
-  if name:sub(1, 1) == "-" then usage_error("run: unknown option '" .. name .. "'") end
-  i = i + 1
-  while args[i] and command.is_set(args[i]) do i = command.parse_set(args, i, set, "run") end
-  if args[i] == "--" then i = i + 1 end
-  for j = i, #args do argv[#argv + 1] = args[j] end
   -- Loading and planning are bounded; the run itself is what the profile asked for.
   local p, plan = command.bounded(name, function()
-    local p = command.load_profile(name, set)
+    local p = command.load_profile(name, set, o)
     refuse_unbuilt(p)
     local plan, err = planner.build(p, planner.context(argv))
     if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end

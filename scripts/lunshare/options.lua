@@ -1,0 +1,141 @@
+-- The command line's options, one row each: which commands take it, its argument, its
+-- help, and where its value goes. Parsing only records (as bubblewrap's does): a
+-- one-off addition to the profile (--bind, --setenv, …) becomes an entry of the
+-- command-line layer (lunshare.cmdline_layer), checked with the profile's own fields.
+-- Adding an option is adding a row here (and, for a layer option, its entry there).
+local util = require "lunshare.util"
+
+local M = {}
+
+-- The commands that load a profile and so take the one-off additions.
+local PROFILE_CMDS = { "run", "check", "explain" }
+
+-- Row fields: name ("--bind"), short ("-h"), arg (its metavariable; none for a flag),
+-- commands (default PROFILE_CMDS), help, and one of: key (o[key] = the value, or true for
+-- a flag), kv (o[key][K] = V from KEY=VALUE), layer (appended to o.layer in order).
+M.ROWS = {
+  { name = "--set", arg = "KEY=VALUE", key = "set", kv = true, commands = { "run", "check", "explain", "diff" },
+    help = "a value for the profile's parameter KEY (see lunshare-profile(5), PARAMETERS)" },
+  { name = "--json", key = "json", commands = { "explain" },
+    help = "print the plan as JSON: the very table run hands to the executor" },
+  { name = "--strict", key = "strict", commands = { "check" }, help = "warnings are errors too" },
+  { name = "--bind", arg = "SRC[:DST]", layer = true, help = "bind the host's SRC at DST (default: SRC), writable" },
+  { name = "--ro-bind", arg = "SRC[:DST]", layer = true, help = "bind the host's SRC at DST, read-only" },
+  { name = "--tmpfs", arg = "DST", layer = true, help = "a fresh tmpfs at DST" },
+  { name = "--setenv", arg = "KEY=VALUE", layer = true, help = "set KEY in the command's environment" },
+  { name = "--unsetenv", arg = "KEY", layer = true, help = "remove KEY from the command's environment" },
+  { name = "--chdir", arg = "DIR", layer = true, help = "start the command in DIR (inside)" },
+  { name = "--hostname", arg = "NAME", layer = true, help = "the sandbox's host name (needs its uts namespace)" },
+  { name = "--share-net", layer = true, help = "keep the host's network (no network namespace)" },
+  { name = "--help", short = "-h", key = "help", commands = "all", help = "print this command's usage" },
+}
+
+-- What each command takes besides options, and what it does, for its usage.
+M.COMMANDS = {
+  run = { args = "[PROFILE] [--] [CMD ARGS...]",
+    about = "run a command in the sandbox PROFILE describes (after --, with no PROFILE: default)" },
+  check = { args = "PROFILE...", about = "validate profiles; print ok or every error, and warn about risky grants" },
+  explain = { args = "PROFILE [-- CMD ARGS...]", about = "print the plan run would execute, step by step" },
+  diff = { args = "OLD NEW", about = "print what two profiles grant, marking what differs (exit 1 if they differ)" },
+  net = { args = "up|status|down|explain|check|list|exec ...", about = "network topologies (see 'lunshare net --help')" },
+  doctor = { args = "", about = "check what this kernel and machine allow, with fixes" },
+  repl = { args = "", about = "an interactive Lua prompt with the lunshare API" },
+  version = { args = "", about = "print the version" },
+  help = { args = "[COMMAND]", about = "print the usage of lunshare or of COMMAND" },
+}
+
+local function takes(row, cmd)
+  local c = row.commands or PROFILE_CMDS
+  return c == "all" or util.contains(c, cmd)
+end
+
+-- The rows cmd takes, in table order.
+function M.rows(cmd)
+  local out = {}
+  for _, r in ipairs(M.ROWS) do if takes(r, cmd) then out[#out + 1] = r end end
+  return out
+end
+
+-- The usage of one command.
+function M.usage(cmd)
+  local c = M.COMMANDS[cmd]
+  local rows = M.rows(cmd)
+  local lines = { "usage: lunshare " .. cmd .. (#rows > 0 and " [OPTIONS]" or "") ..
+    (c.args ~= "" and (" " .. c.args) or ""), "", "  " .. c.about }
+  if #rows > 0 then
+    lines[#lines + 1] = ""
+    lines[#lines + 1] = "options:"
+    for _, r in ipairs(rows) do
+      local spelled = (r.short and (r.short .. ", ") or "") .. r.name .. (r.arg and (" " .. r.arg) or "")
+      lines[#lines + 1] = string.format("  %-22s %s", spelled, r.help)
+    end
+  end
+  return table.concat(lines, "\n")
+end
+
+local function usage_error(cmd, msg)
+  error({ lunshare_exit = 2, msg = cmd .. ": " .. msg .. " (see 'lunshare help')" }, 0)
+end
+
+-- Parses args for cmd. Options may come anywhere before `--`; with stop_at_command, the
+-- word after the first positional one starts the command to run, whose words are its
+-- own (run PROFILE CMD --its-option). Returns o: the keys of the rows, o.layer
+-- ({ { option = "--bind", value = "/x" }, … } in order), o.positional, o.argv (after --)
+-- and o.dashdash (whether -- came). A misspelt or unknown option is a usage error.
+function M.parse(cmd, args, stop_at_command)
+  local rows = M.rows(cmd)
+  local by = {}
+  for _, r in ipairs(rows) do
+    by[r.name] = r
+    if r.short then by[r.short] = r end
+  end
+  local o = { layer = {}, positional = {}, argv = {}, set = {} }
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--" then
+      o.dashdash = true
+      for j = i + 1, #args do o.argv[#o.argv + 1] = args[j] end
+      break
+    elseif a:sub(1, 1) == "-" and a ~= "-" then
+      local name, inline = a:match("^(%-%-[^=]+)=(.*)$")
+      name = name or a
+      local r = by[name]
+      if not r then
+        local names = {}
+        for _, x in ipairs(rows) do names[#names + 1] = x.name end
+        usage_error(cmd, "unknown option '" .. a .. "'" .. util.suggest(name, names))
+      end
+      local value = true
+      if r.arg then
+        value = inline
+        if value == nil then
+          i = i + 1
+          value = args[i]
+        end
+        if value == nil then usage_error(cmd, r.name .. " needs " .. r.arg) end
+      elseif inline then
+        usage_error(cmd, r.name .. " takes no value")
+      end
+      if r.layer then
+        o.layer[#o.layer + 1] = { option = r.name, value = value }
+      elseif r.kv then
+        local k, v = value:match("^([^=]+)=(.*)$")
+        if not k then usage_error(cmd, r.name .. " needs " .. r.arg .. ", got '" .. value .. "'") end
+        o[r.key][k] = v
+      else
+        o[r.key] = value
+      end
+    elseif stop_at_command and #o.positional == 1 then
+      -- After the profile, the first other word starts the command: the rest is its.
+      for j = i, #args do o.argv[#o.argv + 1] = args[j] end
+      break
+    else
+      o.positional[#o.positional + 1] = a
+    end
+    i = i + 1
+  end
+  return o
+end
+
+return M

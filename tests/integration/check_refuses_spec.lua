@@ -1,0 +1,97 @@
+-- check refuses what run would refuse, with file:line, before anything runs: a second
+-- entry on one target (file() over default's /etc/passwd), a target under a symlink the
+-- profile made, a clock offset out of the kernel's range, user.map = "host_root" for a
+-- caller who is not root, a cwd the new root lacks; errors in line order. #integration
+local H = require "helpers"
+
+local function check(src, mode)
+  local p = H.profile(src)
+  return H.lunshare({ "check", p }, { mode = mode }), p
+end
+
+local function run(p, mode) return H.lunshare({ "run", p, "--", "true" }, { mode = mode }) end
+
+local CASES = {
+  { "file() over an existing target", [[return {
+  extends = "default",
+  mounts = { file("/etc/passwd", "me:x:0:0::/:/bin/sh\n") },
+}]], 3, "mounts%[1%]: '/etc/passwd' is already the target of the entry at profiles/default%.lua:%d+" },
+  { "a target under a symlink the profile made", [[return {
+  extends = "default",
+  mounts = {
+    symlink("/tmp", "/data"),
+    tmpfs "/data/x",
+  },
+}]], 5, "mounts%[2%]: '/data/x' is under '/data', a symlink" },
+  { "a clock offset out of the kernel's range", [[return {
+  extends = "default",
+  time = { boottime = 99999999999 },
+}]], 3, "time%.boottime: the kernel takes offsets within" },
+  { "a cwd the new root lacks", [[return {
+  extends = "default",
+  cwd = "/srv/nowhere",
+}]], 3, "cwd: '/srv/nowhere' is not in the new root" },
+}
+
+describe("check refuses what run would", function()
+  for _, mode in ipairs(H.modes) do
+    for _, case in ipairs(CASES) do
+      it(case[1] .. " (" .. mode .. ")", function()
+        local r, p = check(case[2], mode)
+        assert.equal(2, r.code, r.out .. r.err)
+        assert.matches(p:gsub("%p", "%%%0") .. ":" .. case[3] .. ": " .. case[4], r.err)
+        assert.equal("", r.out)
+      end)
+    end
+  end
+
+  it("refuses user.map = host_root for a caller who is not root, not for root", function()
+    local src = 'return {\n  extends = "default",\n  user = { map = "host_root" },\n}'
+    local r, p = check(src, "rootless")
+    assert.equal(2, r.code)
+    assert.matches(p:gsub("%p", "%%%0") .. ":3: user%.map = \"host_root\" maps root inside to the host's root", r.err)
+    assert.equal(2, run(p, "rootless").code)
+    assert.equal(0, check(src, "root").code)
+  end)
+
+  it("what check refuses, run refuses too", function()
+    for _, case in ipairs(CASES) do
+      local p = H.profile(case[2])
+      assert.equal(2, run(p, "root").code, case[1])
+    end
+  end)
+
+  it("takes durations for clock offsets", function()
+    local p = H.profile('return { extends = "default", time = { boottime = "1d", monotonic = "-1s" } }')
+    local r = H.lunshare({ "run", p, "--", "cat", "/proc/self/timens_offsets" })
+    assert.equal(0, r.code, r.err)
+    assert.matches("monotonic%s+%-1%s+0", r.out)
+    assert.matches("boottime%s+86400%s+0", r.out)
+  end)
+
+  it("does not let a misspelt constructor hide the file's other errors", function()
+    local r, p = check([[return {
+  extends = "default",
+  mounts = { ro_bnd "/x" },
+  hostname = 5,
+  cwd = "rel",
+}]])
+    assert.equal(2, r.code)
+    local q = p:gsub("%p", "%%%0")
+    assert.matches(q .. ":3: unknown name 'ro_bnd' %(did you mean 'ro_bind'%?%)\n" .. q .. ":4: hostname: expected a string" ..
+      ".*\n" .. q .. ":5: cwd: expected an absolute path", r.err)
+  end)
+
+  it("prints errors in line order", function()
+    local r = check([[return {
+  cwd = "rel",
+  hostname = 5,
+  namespaces = { "user", "mount", "nett" },
+}]])
+    assert.equal(2, r.code)
+    local lines = {}
+    for l in r.err:gmatch("[^\n]+") do lines[#lines + 1] = tonumber(l:match("%.lua:(%d+):")) end
+    assert.is_true(#lines >= 3, r.err)
+    for i = 2, #lines do assert.is_true(lines[i - 1] <= lines[i], r.err) end
+  end)
+end)

@@ -1,0 +1,104 @@
+-- Writable binds for a root caller are idmapped mounts: root inside owns what it finds in
+-- a bound directory and what it makes there belongs on the host to the directory's owner;
+-- nothing else becomes writable; a filesystem that refuses idmapped mounts fails the run
+-- with one line saying what to do instead; rootless callers are unchanged. #integration
+local H = require "helpers"
+
+local function profile(mounts)
+  return H.profile("return { extends = \"default\", mounts = {\n" .. mounts .. "\n} }\n")
+end
+
+local function owner(path) return H.sh("stat -c %u:%g " .. H.quote(path)).out:gsub("\n", "") end
+
+-- A directory of the suite's owned by uid:gid, with a file of host root's in it.
+local function dir_of(uid, gid)
+  local d = H.tmpdir("755")
+  local r = H.sh(string.format("echo mine > %s/roots && chmod 644 %s/roots && chown %s:%s %s",
+    H.quote(d), H.quote(d), uid, gid, H.quote(d)))
+  assert(r.code == 0, r.err)
+  return d
+end
+
+-- Builds in the bound directory as root inside would: files, a directory, and a tar x
+-- that chowns what it unpacks (to root inside, the archive's owner).
+local BUILD = "cd /w && mkdir -p out && echo built > out/a && tar cf t.tar out && rm -r out && " ..
+  "tar xf t.tar && stat -c '%u:%g' /w /w/out/a && id -u"
+
+describe("writable binds", function()
+  for _, who in ipairs({ { "root", 0, 0 }, { "another user", H.NOBODY_UID, H.NOBODY_GID } }) do
+    local name, uid, gid = who[1], who[2], who[3]
+    it("as root, a bind of a directory owned by " .. name .. " is root's inside and the owner's outside", function()
+      local d = dir_of(uid, gid)
+      finally(function() H.rm(d) end)
+      local p = profile(string.format("bind(%q, \"/w\")", d))
+      local r = H.lunshare({ "run", p, "--", "sh", "-c", BUILD }, { mode = "root" })
+      assert.equal(0, r.code, r.err)
+      -- Inside, the directory and what was unpacked into it belong to root.
+      assert.same({ "0:0", "0:0", "0" }, H.lines(r.out))
+      -- Outside, what was made belongs to the directory's owner, never to the sandbox's range.
+      local want = uid .. ":" .. gid
+      assert.equal(want, owner(d .. "/out/a"))
+      assert.equal(want, owner(d .. "/out"))
+      assert.equal(want, owner(d .. "/t.tar"))
+      if uid ~= 0 then
+        -- Host root's file in another user's directory stays out of reach.
+        local w = H.lunshare({ "run", p, "--", "sh", "-c", "stat -c %u /w/roots; echo x >> /w/roots" }, { mode = "root" })
+        assert.not_equal(0, w.code)
+        assert.equal("65534", H.lines(w.out)[1])
+        assert.equal("mine\n", H.read(d .. "/roots"))
+      end
+    end)
+  end
+
+  it("as root, only the directory's owner is mapped: nothing else becomes writable", function()
+    local d = dir_of(H.NOBODY_UID, H.NOBODY_GID)
+    finally(function() H.rm(d) end)
+    H.sh("mkdir " .. H.quote(d .. "/other") .. " && chown 4242:4242 " .. H.quote(d .. "/other"))
+    local p = profile(string.format("bind(%q, \"/w\")", d))
+    local r = H.lunshare({ "run", p, "--", "sh", "-c",
+      "stat -c %u /w/other; touch /w/other/x; touch /usr/x; touch /w/mine && echo made" }, { mode = "root" })
+    assert.equal(0, r.code, r.err)
+    assert.same({ "65534", "made" }, H.lines(r.out))
+    assert.is_false(H.sh("test -e " .. H.quote(d .. "/other/x")).code == 0)
+  end)
+
+  it("as root, an overlay's upper directory is idmapped too", function()
+    local low, d = H.tmpdir("755"), dir_of(H.NOBODY_UID, H.NOBODY_GID)
+    finally(function() H.rm(low) H.rm(d) end)
+    H.sh("mkdir " .. H.quote(d .. "/up") .. " " .. H.quote(d .. "/work") .. " && chown " ..
+      H.NOBODY_UID .. ":" .. H.NOBODY_GID .. " " .. H.quote(d .. "/up") .. " " .. H.quote(d .. "/work"))
+    local p = profile(string.format("overlay { \"/o\", lower = { %q }, upper = %q, work = %q }",
+      low, d .. "/up", d .. "/work"))
+    local r = H.lunshare({ "run", p, "--", "sh", "-c", "echo new > /o/n && stat -c %u /o/n" }, { mode = "root" })
+    assert.equal(0, r.code, r.err)
+    assert.equal("0\n", r.out)
+    assert.equal(H.NOBODY_UID .. ":" .. H.NOBODY_GID, owner(d .. "/up/n"))
+  end)
+
+  it("as root, a filesystem that refuses idmapped mounts fails the run with one line", function()
+    -- sysfs has no idmapped mounts.
+    local p = profile("bind(\"/sys/kernel/mm\", \"/x\")")
+    local r = H.lunshare({ "run", p, "--", "true" }, { mode = "root" })
+    assert.equal(1, r.code)
+    assert.equal(1, #H.lines(r.err), r.err)
+    assert.matches("^lunshare: " .. p:gsub("%p", "%%%0") .. ":2: idmap_tree /sys/kernel/mm: the kernel or this " ..
+      "filesystem refuses idmapped mounts", r.err)
+    assert.matches("ro_bind", r.err)
+    -- Read-only, the same bind runs.
+    local ro = profile("ro_bind(\"/sys/kernel/mm\", \"/x\")")
+    assert.equal(0, H.lunshare({ "run", ro, "--", "true" }, { mode = "root" }).code)
+  end)
+
+  it("rootless, a writable bind is a plain bind, and what is made belongs to the caller", function()
+    local d = dir_of(H.NOBODY_UID, H.NOBODY_GID)
+    finally(function() H.rm(d) end)
+    local p = profile(string.format("bind(%q, \"/w\")", d))
+    local plan = H.lunshare({ "explain", "--json", p }, { mode = "rootless" })
+    assert.equal(0, plan.code, plan.err)
+    assert.is_nil(plan.out:find("idmap", 1, true))
+    local r = H.lunshare({ "run", p, "--", "sh", "-c", "echo x > /w/f && stat -c %u /w/f" }, { mode = "rootless" })
+    assert.equal(0, r.code, r.err)
+    assert.equal("0\n", r.out)
+    assert.equal(H.NOBODY_UID .. ":" .. H.NOBODY_GID, owner(d .. "/f"))
+  end)
+end)
