@@ -113,13 +113,20 @@ end
 
 local plain
 
--- The names a profile sees besides the pure helpers.
-local function names_for(file, map, L)
+-- The constructors of profiles (ro_bind, veth, without, …): plain data makers, which the
+-- REPL offers as globals too.
+function M.constructors()
   local names = {}
   for _, area in ipairs(require("lunshare.plan").AREAS) do
     for k, v in pairs(require(area).constructors or {}) do names[k] = v end
   end
   names.without = compose.without
+  return names
+end
+
+-- The names a profile sees besides the pure helpers.
+local function names_for(file, map, L)
+  local names = M.constructors()
   names.params = params.declarer({ file = file, node = map and map.calls.params, set = L.set,
     errors = L.errors, declared = L.declared, values = L.values })
   return names
