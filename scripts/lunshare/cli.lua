@@ -21,7 +21,8 @@ usage: lunshare COMMAND [ARGS]
                                  (exit 1 if they differ)
   net up|status|down FILE        build, compare or remove a network topology file
   doctor                         check what this kernel and machine allow, with fixes
-  repl                           an interactive Lua prompt with the lunshare API
+  repl [PROFILE [--set K=V]...]  an interactive Lua prompt with the lunshare API; with a
+                                 profile, its sandbox runs as sb
   version                        print the version
   help                           print this help
 
@@ -299,9 +300,28 @@ function M.doctor(args)
   return require("lunshare.doctor").main()
 end
 
+-- `repl [PROFILE [--set K=V]...]`: with a profile, its sandbox runs as `sb`
+-- (lunshare.repl_sandbox), loaded and planned as `run` does it.
 function M.repl(args)
-  if #args > 0 then usage_error("repl: takes no arguments") end
-  return require("lunshare.repl").main()
+  local set, i = {}, 1
+  while args[i] and is_set(args[i]) do i = parse_set(args, i, set, "repl") end
+  local name = args[i]
+  if name and name:sub(1, 1) == "-" then usage_error("repl: unknown option '" .. name .. "'") end
+  if name then i = i + 1 end
+  while args[i] and is_set(args[i]) do i = parse_set(args, i, set, "repl") end
+  if args[i] then usage_error("repl: takes one profile, got '" .. args[i] .. "' too") end
+  if not name then return require("lunshare.repl").main() end
+  local planner = require "lunshare.plan"
+  local plan = bounded(name, function()
+    local p = load_profile(name, set)
+    refuse_unbuilt(p)
+    local plan, err = planner.build(p, planner.context(require("lunshare.repl_sandbox").COMMAND))
+    if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
+    return plan
+  end)
+  local sb, err = require("lunshare.repl_sandbox").start(plan, name)
+  if not sb then fail(EXIT_RUNTIME, err) end
+  return require("lunshare.repl").main({ globals = { sb = sb }, sandbox = sb })
 end
 
 function M.net(args)

@@ -334,6 +334,7 @@ function M.values(env)
     if type(v) == "table" and k ~= "classes" then module("net." .. k, v) end
   end
   for prefix, class in pairs(M.net_classes()) do module(prefix, class, ":") end
+  module("sb", require("lunshare.repl_sandbox").class, ":")
   local reg = debug.getregistry()
   for name, prefix in pairs(M.HANDLES) do
     local mt = reg[name]
@@ -436,6 +437,7 @@ local function class_of(x)
   for prefix, class in pairs(M.net_classes()) do
     if class == mt then return prefix end
   end
+  if mt == require("lunshare.repl_sandbox").class then return "sb" end
 end
 
 -- A section or an area by its title ("repl", "namespaces", "handles").

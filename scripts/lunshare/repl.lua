@@ -279,6 +279,8 @@ function M.main(opts)
   end
   if editor and hist then editor.write_history(hist) end
   if interactive then io.stdout:write("\n") end
+  -- The sandbox of `lunshare repl PROFILE` ends with the REPL, torn down as a run's.
+  if opts.sandbox then opts.sandbox:stop() end
   return status
 end
 

@@ -2,11 +2,21 @@
 -- editing and history, by a real terminal in tmux. #integration
 local H = require "helpers"
 
-local function repl(input, opts)
+local function repl(input, opts, args)
   local f = H.file(input)
-  local r = H.sh(H.quote(H.bin) .. " repl < " .. H.quote(f), opts)
+  local r = H.sh(H.quote(H.bin) .. " repl " .. (args or "") .. " < " .. H.quote(f), opts)
   os.remove(f)
   return r
+end
+
+-- The lines of /proc/self/status that say what confines a process.
+local function confinement(status)
+  local out = {}
+  for _, k in ipairs({ "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp",
+    "Seccomp_filters", "Uid", "Gid" }) do
+    out[#out + 1] = status:match("\n(" .. k .. ":[^\n]*)") or (k .. ": (missing)")
+  end
+  return table.concat(out, "\n")
 end
 
 describe("repl", function()
@@ -102,6 +112,80 @@ return core.wait(pidfd)
       local r = repl(src, { mode = mode })
       assert.equal("7\t1792\n1\t256\n", r.out, r.err)
       assert.equal("stdin:3: in the child\n", r.err)
+    end)
+  end
+
+  it("says clearly that a handle is closed, however it is used, and closes twice without harm", function()
+    local r = repl("h = core.ns_open(0, 'net')\nh:close()\nh:close()\nreturn h\n" ..
+      "return select(2, pcall(core.setns, h))\nreturn select(2, pcall(core.netlink, { fd = h }))\n" ..
+      "nl = core.netlink()\nnl:close()\nnl:close()\nnl:links()\n")
+    assert.equal(1, r.code)
+    assert.equal('namespace (closed)\n"bad argument #1 to \'lunshare.core.setns\' (handle is closed)"\n' ..
+      '"bad argument #1 to \'lunshare.core.netlink\' (fd: the handle is closed)"\n', r.out)
+    assert.equal("stdin:10: calling 'links' on bad self (netlink handle is closed)\n", r.err)
+  end)
+
+  it("refuses a profile it cannot load, and more than one, with status 2", function()
+    local r = H.lunshare({ "repl", "no-such-profile" })
+    assert.equal(2, r.code)
+    assert.equal(1, #H.lines(r.err), r.err)
+    assert.truthy(r.err:find("no-such-profile", 1, true), r.err)
+    local r2 = H.lunshare({ "repl", "default", "other" })
+    assert.equal(2, r2.code)
+    assert.equal("lunshare: repl: takes one profile, got 'other' too (see 'lunshare help')\n", r2.err)
+  end)
+
+  for _, mode in ipairs(H.modes) do
+    it("runs PROFILE's sandbox as sb: exec with the command's confinement, links, stop (" .. mode .. ")", function()
+      local r = repl([[
+out, code = sb:exec{ "hostname" }
+return out, code
+return sb:exec{ "sh", "-c", "echo out; echo \"$1\" >&2; exit 3", "sh", "it's $HOME \\ `x`" }
+return sb:exec{ "no-such-command" }
+return sb:exec{ "exit" }
+names = {} for _, l in ipairs(sb:links()) do names[#names + 1] = l.name .. (l.up and "+" or "-") end
+return table.concat(names, " ")
+status = sb:exec{ "cat", "/proc/self/status" } io.stderr:write(status)
+return sb:stop()
+return sb:stop()
+return select(2, pcall(sb.exec, sb, { "true" }))
+return sb
+]], { mode = mode }, "default")
+      assert.equal(0, r.code, r.err)
+      local l = H.lines(r.out)
+      assert.equal('"lunshare\\n"\t0', l[1])
+      assert.equal('"out\\nit\'s $HOME \\\\ `x`\\n"\t3', l[2])
+      assert.truthy(l[3]:find("no%-such%-command: not found\\n\"\t127$"), l[3])
+      -- A word is a program, never the server shell's builtin.
+      assert.truthy(l[4]:find("exit: not found\\n\"\t127$"), l[4])
+      assert.equal('"lo+"', l[5])
+      assert.same({ "0", "0", '"sb:exec: the sandbox of default has stopped (status 0)"', "sandbox default (stopped)" },
+        { l[6], l[7], l[8], l[9] })
+      -- What sb:exec runs is confined exactly as the profile's command is.
+      local run = H.lunshare({ "run", "default", "--", "cat", "/proc/self/status" }, { mode = mode })
+      assert.equal(0, run.code, run.err)
+      assert.equal(confinement(run.out), confinement(r.err))
+      assert.truthy(confinement(r.err):find("NoNewPrivs:\t1", 1, true), r.err)
+    end)
+
+    it("ends PROFILE's sandbox and its supervisor when the input ends, and when the REPL is killed (" .. mode .. ")", function()
+      local r = repl("print(sb.supervisor, sb:pid())\n", { mode = mode }, "default")
+      assert.equal(0, r.code, r.err)
+      local sup, pid = r.out:match("^(%d+)\t(%d+)\n$")
+      assert.truthy(sup, r.out)
+      assert.equal(1, H.sh("kill -0 " .. sup .. " || kill -0 " .. pid).code)
+      -- SIGKILL gives the REPL no time to stop it: its end of the pipe closes, the shell
+      -- ends, and the supervisor tears the sandbox down as after any command.
+      local input = H.file("print(sb.supervisor) io.stdout:flush() while true do core.sleep(1) end\n")
+      local out = H.file("")
+      assert(H.sh("chmod 666 " .. H.quote(out)).code == 0)
+      local k = H.sh(H.quote(H.bin) .. " repl default < " .. H.quote(input) .. " > " .. H.quote(out) .. " & p=$!; " ..
+        H.wait_until("[ -s " .. H.quote(out) .. " ]", 30) .. " || { kill -9 $p; exit 3; }; sup=$(cat " .. H.quote(out) .. "); " ..
+        "kill -9 $p; wait $p; " .. H.wait_until("! kill -0 $sup 2>/dev/null", 30) .. " || { echo alive; kill -9 $sup; exit 4; }",
+        { mode = mode })
+      os.remove(input)
+      os.remove(out)
+      assert.equal(0, k.code, k.out .. k.err)
     end)
   end
 

@@ -142,6 +142,22 @@ describe("lunshare-lua(3) #unit", function()
     end
     none_missing("no entry in THE REPL of docs/lunshare-lua.3", missing)
   end)
+
+  it("documents every method of the REPL's sandbox (sb), and no other", function()
+    local class = require("lunshare.repl_sandbox").class
+    local missing, stale = {}, {}
+    for k, v in pairs(class) do
+      if type(v) == "function" and not k:match("^__") and not documented("sb:" .. k) then
+        missing[#missing + 1] = "sb:" .. k
+      end
+    end
+    for _, k in ipairs(entries_under("sb:")) do
+      if type(class[k]) ~= "function" then stale[#stale + 1] = "sb:" .. k end
+    end
+    none_missing("no entry in docs/lunshare-lua.3", missing)
+    none_missing("entries for what sb does not have", stale)
+    assert.equal(doc.render(LUA.by_name["sb:exec"][1]), doc.help(class.exec, require("lunshare.repl").env()))
+  end)
 end)
 
 describe("lunshare-profile(5) #unit", function()
