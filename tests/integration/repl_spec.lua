@@ -223,12 +223,12 @@ return sb
   -- returns its handle; t.close() ends the server and removes its directory, whatever
   -- happened. The socket is in a fresh directory and carries the run's tag (H.RUN), so
   -- that another run of the suite can neither meet it nor mistake it for its own.
-  local function terminal(world)
+  local function terminal(world, args)
     local home = H.tmpdir("700")
     local T = "tmux -S " .. H.quote(home .. "/tmux-" .. H.RUN) .. " "
     local status = home .. "/status"
     local t = { home = home }
-    local repl_cmd = "HOME=" .. H.quote(home) .. " " .. H.quote(H.bin) .. " repl; echo $? > " .. H.quote(status)
+    local repl_cmd = "HOME=" .. H.quote(home) .. " " .. H.quote(H.bin) .. " repl " .. (args or "") .. "; echo $? > " .. H.quote(status)
     if world then repl_cmd = world .. " " .. H.quote(repl_cmd) end
     function t.close()
       H.sh(T .. "kill-server 2>/dev/null")
@@ -371,6 +371,39 @@ return sb
     t.wait("^5$")
     local screen = t.screen()
     assert.falsy(screen:find("stdin:", 1, true), screen)
+    t.press("C-d")
+    assert.equal("0", t.status())
+  end)
+
+  it("enters PROFILE's sandbox in a shell on the terminal, and Ctrl-C at the prompt leaves the sandbox running", function()
+    if not tmux_or_pending() then return end
+    local t = terminal(nil, "default")
+    finally(t.close)
+    -- Ctrl-C at the prompt and in a running chunk: the REPL's, never the sandbox's.
+    t.type("return 10 +")
+    t.press("C-c")
+    t.type('print("looping") while true do end')
+    t.press("Enter")
+    t.wait("^looping$")
+    t.press("C-c")
+    t.wait("interrupted!$")
+    t.type("return (sb:exec{ 'hostname' })")
+    t.press("Enter")
+    t.wait([[^"lunshare.n"$]])
+    t.type("return sb:enter()")
+    t.press("Enter")
+    t.wait("^# ")
+    t.type("hostname; echo in-$$-$(id -u)")
+    t.press("Enter")
+    -- The shell is the sandbox's: its hostname, a pid of the sandbox's pid namespace, root inside.
+    t.wait("^in-[0-9]+-0$")
+    t.wait("^lunshare$")
+    t.type("exit 5")
+    t.press("Enter")
+    t.wait("^5$")
+    t.type("return sb:stop()")
+    t.press("Enter")
+    t.wait("^0$")
     t.press("C-d")
     assert.equal("0", t.status())
   end)
