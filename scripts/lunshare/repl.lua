@@ -135,6 +135,13 @@ function M.safe_core(core)
       "make a child one: core.clone({ \"user\", \"net\" }, core.hold)", 2)
   end
 
+  -- exec would replace the REPL with the program: only a child of clone may.
+  function safe.exec(...)
+    if in_child then return core.exec(...) end
+    error("core.exec: this process would become the program and the REPL would end; " ..
+      "run it in a child: core.clone({}, core.exec, { \"ls\" })", 2)
+  end
+
   function safe.wait(pidfd, nohang, ...)
     if nohang or select("#", ...) > 0 then return core.wait(pidfd, nohang, ...) end
     while true do

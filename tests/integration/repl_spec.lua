@@ -192,13 +192,17 @@ return sb
   it("does not fork or hang the REPL itself: clone needs a function, hold runs only in a child", function()
     local r = repl("return pcall(core.clone, { 'user' })\nreturn pcall(core.hold)\n" ..
       "pid, pidfd = core.clone({ 'user', 'net' }, core.hold)\nreturn core.wait(pidfd, true)\n" ..
-      "assert(core.kill(pidfd, 9))\nreturn core.wait(pidfd)\nreturn require('lunshare.core').clone ~= core.clone\n")
+      "assert(core.kill(pidfd, 9))\nreturn core.wait(pidfd)\nreturn require('lunshare.core').clone ~= core.clone\n" ..
+      "return pcall(core.exec, { 'true' })\npid, pidfd = core.clone({ 'user' }, core.exec, { 'sh', '-c', 'exit 9' })\n" ..
+      "return core.wait(pidfd)\n")
     assert.equal(0, r.code, r.err)
     local l = H.lines(r.out)
     assert.equal('false\t"core.clone: in the REPL, give the function the child runs: core.clone(kinds, ' ..
       'function() … end); it exits with the function\'s result"', l[1])
     assert.truthy(l[2]:find('^false\t"core.hold: this process would become a namespace holder'), l[2])
     assert.same({ "false", "true", "137\t9", "true" }, { l[3], l[4], l[5], l[6] })
+    assert.truthy(l[7]:find('^false\t"core.exec: this process would become the program'), l[7])
+    assert.equal("9\t2304", l[8])
   end)
 
   it("uses libedit, never GNU readline, and loads it only for the repl", function()
@@ -328,6 +332,21 @@ return sb
     t.type("error('boom')")
     t.press("Enter")
     t.wait("^stdin:1: boom$")
+    t.type("return 'after'")
+    t.press("Enter")
+    t.wait('^"after"$')
+  end)
+
+  it("passes Ctrl-C to a sandbox that lunshare.run runs, and goes on", function()
+    if not tmux_or_pending() then return end
+    local t = terminal()
+    finally(t.close)
+    t.type('return lunshare.run("default", { "sh", "-c", "echo started; exec sleep 100" })')
+    t.press("Enter")
+    t.wait("^started$")
+    t.press("C-c")
+    -- The command died of SIGINT (the terminal echoes ^C before the status).
+    t.wait("^(\\^C)?130$")
     t.type("return 'after'")
     t.press("Enter")
     t.wait('^"after"$')
