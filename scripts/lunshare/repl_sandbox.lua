@@ -55,7 +55,8 @@ local function request(sb, script, hold_interrupts)
     end
     if line == nil then
       sb:stop()
-      return nil, "the sandbox's shell ended" .. (sb.status and (" (status " .. sb.status .. ")") or "")
+      return nil, "the sandbox's shell ended" .. (sb.status and (" (status " .. sb.status .. ")") or ""),
+        table.concat(out)
     end
     local seen, status = line:match("^(lsh%-done%-%x+) (%d+)\n$")
     if seen == mark then
@@ -249,12 +250,14 @@ function M.start(plan, name)
       out_w:close()
       local status, msg = core.spawn(plan)
       if not status then
-        io.stderr:write("lunshare: ", name, ": ", tostring(msg), "\n")
+        -- On the pipe the REPL reads: start() says it, as one line.
+        io.stdout:write(tostring(msg), "\n")
         return 1
       end
       return status
     end)
     if not ok then io.stderr:write("lunshare: ", name, ": ", tostring(code), "\n") end
+    io.stdout:flush()
     io.stderr:flush()
     core._exit(ok and code or 1)
   end
@@ -271,9 +274,11 @@ function M.start(plan, name)
   local sb = setmetatable({ supervisor = pid, pidfd = pidfd, input = in_w, output = out_r, profile = name,
     reaper = reaper }, Sandbox)
   -- The first request says the shell is there, or why not.
-  local out, status = request(sb, "true")
+  local out, why, said = request(sb, "true")
   if out == nil then
-    return nil, name .. ": the sandbox did not start: " .. status
+    said = (said or ""):match("([^\n]*)\n?$")
+    if said ~= "" then why = said end
+    return nil, name .. ": the sandbox did not start: " .. why .. " (sb needs /bin/sh in the sandbox)"
   end
   return sb
 end

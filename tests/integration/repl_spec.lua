@@ -133,6 +133,14 @@ return core.wait(pidfd)
     local r2 = H.lunshare({ "repl", "default", "other" })
     assert.equal(2, r2.code)
     assert.equal("lunshare: repl: takes one profile, got 'other' too (see 'lunshare help')\n", r2.err)
+    -- A sandbox without a shell cannot serve sb: one line, status 1, and nothing left.
+    local f = H.profile('return { extends = "default", mounts = { without "/usr" } }\n')
+    local r3 = repl("return 1\n", nil, H.quote(f))
+    os.remove(f)
+    assert.equal(1, r3.code)
+    assert.equal("", r3.out)
+    assert.equal("lunshare: " .. f .. ": the sandbox did not start: exec /bin/sh: No such file or directory " ..
+      "(sb needs /bin/sh in the sandbox)\n", r3.err)
   end)
 
   for _, mode in ipairs(H.modes) do
@@ -409,7 +417,10 @@ return sb
     t.type("return (sb:exec{ 'hostname' })")
     t.press("Enter")
     t.wait([[^"lunshare.n"$]])
-    t.type("return sb:enter()")
+    t.type("sb:ent")
+    t.press("Tab")
+    t.type("()")
+    t.wait("^lunshare> sb:enter\\(\\) *$")
     t.press("Enter")
     t.wait("^# ")
     t.type("hostname; echo in-$$-$(id -u)")
