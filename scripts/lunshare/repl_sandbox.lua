@@ -136,8 +136,13 @@ function Sandbox:links()
   local core = require "lunshare.core"
   local pid = self:pid()
   if not pid then error("sb:links: the sandbox has no process", 2) end
-  local user = assert(core.ns_open(pid, "user"))
-  local net = assert(core.ns_open(pid, "net"))
+  local user, uerr = core.ns_open(pid, "user")
+  if not user then error("sb:links: " .. uerr, 2) end
+  local net, nerr = core.ns_open(pid, "net")
+  if not net then
+    user:close()
+    error("sb:links: " .. nerr, 2)
+  end
   -- Entering one's own user namespace again is refused (EINVAL).
   local join_user = core.ns_id(pid, "user") ~= core.ns_id(0, "user")
   local r, w = assert(core.pipe())
