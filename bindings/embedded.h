@@ -1,10 +1,10 @@
-/* The Lua scripts and shipped profiles compiled into the executable. */
+/* The Lua scripts, shipped profiles and man pages compiled into the executable. */
 #ifndef LSH_EMBEDDED_H
 #define LSH_EMBEDDED_H
 #include <stddef.h>
 
 struct lsh_embedded {
-	const char *name; /* "lunshare.cli", or "profile:default" */
+	const char *name; /* "lunshare.cli", "profile:default" or "doc:lunshare-lua.3" */
 	const char *path; /* its path in the source tree, for chunk names */
 	const char *data;
 	size_t len;

@@ -172,6 +172,11 @@ static int l_cpu_hold(lua_State *L)
 	return 0;
 }
 
+int lsh_l_cpu_held(void)
+{
+	return cpu_hold > 0;
+}
+
 static void on_cpu_limit(int sig)
 {
 	(void)sig;

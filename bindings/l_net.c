@@ -29,6 +29,20 @@ static int netns_dir(lua_State *L, int idx, const char **path)
 	return -1;
 }
 
+/* The fd in field `field` of the table at idx, now on the top of the stack: an error
+ * names the argument and the field ({ fd = h } with h closed). */
+static int field_fd(lua_State *L, int idx, const char *field)
+{
+	if (lua_isinteger(L, -1))
+		return (int)lua_tointeger(L, -1);
+	struct lsh_l_fd *h = luaL_testudata(L, -1, "lunshare.Fd");
+	if (h == NULL)
+		luaL_argerror(L, idx, lua_pushfstring(L, "%s: expected a handle or an fd", field));
+	if (h->fd < 0)
+		luaL_argerror(L, idx, lua_pushfstring(L, "%s: the handle is closed", field));
+	return h->fd;
+}
+
 /* A namespace designator at idx: nil (here), { pid = N }, { pidfd = handle|int },
  * { fd = handle|int } or
  * { name = "NAME" [, dir = "/run/netns"] }. A name is opened into *tmp (closed by the
@@ -48,10 +62,10 @@ static int check_ns(lua_State *L, int idx, struct lsh_nl_ns *ns, int *tmp)
 		ns->value = (int)luaL_checkinteger(L, -1);
 	} else if (lua_getfield(L, idx, "fd") != LUA_TNIL) {
 		ns->by = LSH_NL_NS_FD;
-		ns->value = lsh_l_tofd(L, lua_gettop(L));
+		ns->value = field_fd(L, idx, "fd");
 	} else if (lua_getfield(L, idx, "pidfd") != LUA_TNIL) {
 		ns->by = LSH_NL_NS_PIDFD;
-		ns->value = lsh_l_tofd(L, lua_gettop(L));
+		ns->value = field_fd(L, idx, "pidfd");
 	} else if (lua_getfield(L, idx, "name") != LUA_TNIL) {
 		struct lsh_err *err = NULL;
 		const char *dir;

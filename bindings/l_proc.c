@@ -106,10 +106,10 @@ static int l_exec(lua_State *L)
 {
 	extern char **environ;
 	struct lsh_err *err = NULL;
-	/* Without an environment, index 2 must be nil and not the array check_strings
-	 * pushes for argv. */
+	/* Strings stay alive: they belong to the argument tables, which stay on the stack.
+	 * The arrays are pushed after them, so a missing env must hold its slot first. */
+	lsh_l_check_nargs(L, 2);
 	lua_settop(L, 2);
-	/* Strings stay alive: they belong to the argument tables, which stay on the stack. */
 	char **argv = check_strings(L, 1, 0);
 	char **envp = check_strings(L, 2, 1);
 	lsh_proc_exec(argv, envp ? envp : environ, &err);

@@ -1,7 +1,9 @@
 /* Facts about the calling process that the Lua policy needs and stock Lua lacks. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -191,12 +193,81 @@ static void push_signals(lua_State *L)
 	lua_setfield(L, -2, "signals");
 }
 
+/* A pipe end as a Lua file, which the io library's methods read and write. */
+static int stream_close(lua_State *L)
+{
+	luaL_Stream *p = luaL_checkudata(L, 1, LUA_FILEHANDLE);
+	int res = fclose(p->f);
+	return luaL_fileresult(L, res == 0, NULL);
+}
+
+static luaL_Stream *new_stream(lua_State *L)
+{
+	luaL_Stream *p = lua_newuserdatauv(L, sizeof *p, 0);
+	p->f = NULL;
+	p->closef = NULL; /* closed until it holds a file */
+	luaL_setmetatable(L, LUA_FILEHANDLE);
+	return p;
+}
+
+/* pipe() -> reader, writer | nil, msg, errno: both ends close on exec (dup2 makes a copy
+ * that does not). The userdata exist before the fds, so a raise leaks nothing. */
+static int l_pipe(lua_State *L)
+{
+	lsh_l_check_nargs(L, 0);
+	luaL_Stream *r = new_stream(L), *w = new_stream(L);
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		struct lsh_err *err = NULL;
+		lsh_err_set(&err, errno, "pipe2");
+		return lsh_l_fail(L, err);
+	}
+	r->f = fdopen(fds[0], "r");
+	w->f = fdopen(fds[1], "w");
+	if (r->f == NULL || w->f == NULL) {
+		int e = errno;
+		if (r->f) fclose(r->f); else close(fds[0]);
+		if (w->f) fclose(w->f); else close(fds[1]);
+		r->f = w->f = NULL;
+		struct lsh_err *err = NULL;
+		lsh_err_set(&err, e, "fdopen");
+		return lsh_l_fail(L, err);
+	}
+	r->closef = w->closef = stream_close;
+	return 2;
+}
+
+/* dup2(from, to) -> true | nil, msg, errno: from is a Lua file, a handle or an fd. */
+static int l_dup2(lua_State *L)
+{
+	lsh_l_check_nargs(L, 2);
+	int from;
+	luaL_Stream *p = luaL_testudata(L, 1, LUA_FILEHANDLE);
+	if (p) {
+		luaL_argcheck(L, p->closef != NULL, 1, "closed file");
+		fflush(p->f);
+		from = fileno(p->f);
+	} else {
+		from = lsh_l_tofd(L, 1);
+	}
+	int to = (int)luaL_checkinteger(L, 2);
+	luaL_argcheck(L, to >= 0, 2, "not an fd");
+	if (dup2(from, to) < 0) {
+		struct lsh_err *err = NULL;
+		lsh_err_set(&err, errno, "dup2");
+		return lsh_l_fail(L, err);
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 void lsh_l_open_util(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{ "ids", l_ids }, { "user", l_user }, { "environ", l_environ }, { "uname", l_uname },
 		{ "kind", l_kind }, { "strerror", l_strerror }, { "isatty", l_isatty },
-		{ "signum", l_signum }, { "has_syscall", l_has_syscall }, { "sleep", l_sleep }, { NULL, NULL },
+		{ "signum", l_signum }, { "has_syscall", l_has_syscall }, { "sleep", l_sleep },
+		{ "pipe", l_pipe }, { "dup2", l_dup2 }, { NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);
 	push_errno(L);

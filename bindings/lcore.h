@@ -36,6 +36,10 @@ int lsh_l_handle(lua_State *L, struct lsh_l_fd *h, int fd, struct lsh_err *err);
 /* An fd argument: a handle or a plain integer. */
 int lsh_l_tofd(lua_State *L, int idx);
 
+/* Whether lunshare's own code holds off interrupts (cpu_hold): another hook that stops
+ * Lua code (the REPL's Ctrl-C) waits while this is true. Safe in a hook. */
+int lsh_l_cpu_held(void);
+
 /* Each binding file registers its functions into the module table on the top of the stack. */
 void lsh_l_open_util(lua_State *L);
 void lsh_l_open_ns(lua_State *L);

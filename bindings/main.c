@@ -34,10 +34,34 @@ static int search_embedded(lua_State *L)
 	return 1;
 }
 
-/* lunshare.embedded: the shipped profiles' sources and where installed ones live. */
+/* doc(name) -> the man page's source | nil; doc() -> the names. The REPL's help reads the
+ * very text the man pages are, and only when asked: the pages are not copied for a run. */
+static int embedded_doc(lua_State *L)
+{
+	const char *name = luaL_optstring(L, 1, NULL);
+	if (name == NULL)
+		lua_newtable(L);
+	for (const struct lsh_embedded *e = lsh_embedded; e->name; e++) {
+		if (strncmp(e->name, "doc:", 4) != 0)
+			continue;
+		if (name == NULL) {
+			lua_pushstring(L, e->name + 4);
+			lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+		} else if (strcmp(e->name + 4, name) == 0) {
+			lua_pushlstring(L, e->data, e->len);
+			return 1;
+		}
+	}
+	return name == NULL;
+}
+
+/* lunshare.embedded: the shipped profiles' sources, where installed ones live, and the man
+ * pages (doc). */
 static int open_embedded(lua_State *L)
 {
 	lua_newtable(L);
+	lua_pushcfunction(L, embedded_doc);
+	lua_setfield(L, -2, "doc");
 	lua_newtable(L);
 	for (const struct lsh_embedded *e = lsh_embedded; e->name; e++) {
 		if (strncmp(e->name, "profile:", 8) != 0)

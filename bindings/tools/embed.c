@@ -1,5 +1,6 @@
 /* Build tool: writes a C file holding the given files as byte arrays, with the names
- * Lua's require and the profile loader use ("lunshare.cli", "profile:default"). */
+ * Lua's require and the profile loader use ("lunshare.cli", "profile:default"), and the
+ * man pages by their file names ("doc:lunshare-lua.3"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@ static void name_of(const char *root, const char *path, char *out, size_t size)
 		size_t l = strlen(out);
 		if (l > 5 && strcmp(out + l - 5, ".init") == 0)
 			out[l - 5] = '\0';
+	} else if (strncmp(rel, "docs/", 5) == 0) {
+		snprintf(out, size, "doc:%s", rel + 5);
 	} else {
 		const char *base = strrchr(rel, '/');
 		snprintf(out, size, "profile:%s", base ? base + 1 : rel);

@@ -29,7 +29,8 @@ usage: lunshare COMMAND [ARGS]
   net explain|check FILE         print the plan of up (or down), or check the file
   net list | exec FILE HOST CMD  the topologies up; run CMD in a host's netns
   doctor                         check what this kernel and machine allow, with fixes
-  repl                           an interactive Lua prompt with the lunshare API
+  repl [PROFILE [--set K=V]...]  an interactive Lua prompt with the lunshare API; with a
+                                 profile, its sandbox runs as sb
   version                        print the version
   help [COMMAND]                 print this help, or COMMAND's (also COMMAND --help)
 

@@ -6,6 +6,9 @@ local cmdline_layer = require "lunshare.cmdline_layer"
 local evaluator = require "lunshare.evaluator"
 local lunshare = require "lunshare"
 local options = require "lunshare.options"
+local schema = require "lunshare.schema"
+local source_map = require "lunshare.source_map"
+local util = require "lunshare.util"
 
 local M = {}
 
@@ -51,6 +54,17 @@ function M.load_profile(name, set, o)
   local p, errs = lunshare.load(name, { set = set, layer = M.layer_of(o) })
   if not p then M.fail(M.EXIT_USAGE, errs) end
   return p
+end
+
+-- Profiles may set fields whose mechanics come with later areas; run (and a sandbox the
+-- REPL starts) refuses them.
+function M.refuse_unbuilt(p)
+  for _, f in ipairs(util.sorted_keys(schema.NOT_BUILT)) do
+    if p[f] ~= nil then
+      M.fail(M.EXIT_USAGE, string.format("%s: %s: this version of lunshare cannot apply '%s' yet; remove it to run",
+        source_map.origin(p, f), f, f))
+    end
+  end
 end
 
 return M

@@ -257,4 +257,7 @@ function M.route.list(ns, all)
   return list(rows, { "dst", "dst_len", "via", "dev", "table" })
 end
 
+-- The classes, by the name their methods have in lunshare-lua(3) (link:up), for help.
+M.classes = { netns = Netns, link = Link, addr = Addr, route = Route }
+
 return M

@@ -14,7 +14,7 @@ local PROFILE_CMDS = { "run", "check", "explain" }
 -- commands (default PROFILE_CMDS), help, and one of: key (o[key] = the value, or true for
 -- a flag), kv (o[key][K] = V from KEY=VALUE), layer (appended to o.layer in order).
 M.ROWS = {
-  { name = "--set", arg = "KEY=VALUE", key = "set", kv = true, commands = { "run", "check", "explain", "diff" },
+  { name = "--set", arg = "KEY=VALUE", key = "set", kv = true, commands = { "run", "check", "explain", "diff", "repl" },
     help = "a value for the profile's parameter KEY (see lunshare-profile(5), PARAMETERS)" },
   { name = "--json", key = "json", commands = { "explain" },
     help = "print the plan as JSON: the very table run hands to the executor" },
@@ -39,7 +39,7 @@ M.COMMANDS = {
   diff = { args = "OLD NEW", about = "print what two profiles grant, marking what differs (exit 1 if they differ)" },
   net = { args = "up|status|down|explain|check|list|exec ...", about = "network topologies (see 'lunshare net --help')" },
   doctor = { args = "", about = "check what this kernel and machine allow, with fixes" },
-  repl = { args = "", about = "an interactive Lua prompt with the lunshare API" },
+  repl = { args = "[PROFILE]", about = "an interactive Lua prompt with the lunshare API; with a profile, its sandbox runs as sb" },
   version = { args = "", about = "print the version" },
   help = { args = "[COMMAND]", about = "print the usage of lunshare or of COMMAND" },
 }

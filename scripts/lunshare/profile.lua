@@ -125,10 +125,17 @@ end
 
 local plain
 
--- The names a profile sees besides the pure helpers.
-local function names_for(file, map, L)
+-- The constructors of profiles (ro_bind, veth, without, …): plain data makers, which the
+-- REPL offers as globals too.
+function M.constructors()
   local names = areas.constructors()
   names.without = compose.without
+  return names
+end
+
+-- The names a profile sees besides the pure helpers.
+local function names_for(file, map, L)
+  local names = M.constructors()
   names.params = params.declarer({ file = file, node = map and map.calls.params, set = L.set,
     errors = L.errors, declared = L.declared, values = L.values })
   return names
@@ -171,9 +178,14 @@ function plain(value, file, map, L)
   return false
 end
 
+local chain
+
 -- Evaluates one file of the chain and, through `extends`, its parents; returns the
--- merged profile or nil (the reasons are in L.errors).
+-- merged profile or nil (the reasons are in L.errors). A table (the API's
+-- `lunshare.run{ … }`) stands for a file's value: it has no source to evaluate, and from
+-- there on it goes the way every file's value goes.
 local function load_chain(name, from, stack, L)
+  if type(name) == "table" then return chain(name, L.table_file, nil, nil, stack, L) end
   local src, file = M.find(name, from and from.file)
   if not src then
     L.errors[#L.errors + 1] = { file = from and from.file or name, line = from and from.line,
@@ -222,12 +234,18 @@ local function load_chain(name, from, stack, L)
       msg = "a profile must return a table, got " .. type(value) }
     return nil
   end
+  L.sources[file] = src
+  return chain(value, file, map, ctor_lines, stack, L)
+end
+
+-- The rest of the chain from a file's value (or a table): its data checked, its origins
+-- noted, its parent loaded and merged under it.
+function chain(value, file, map, ctor_lines, stack, L)
   -- Everything after this walks the value: it must be plain data of a bounded size.
   if not plain(value, file, map, L) then return nil end
   -- Provenance is a help, never a reason to fail: without it errors name the file only.
   local mapped = map and pcall(source_map.annotate, value, map, file, L.origins, ctor_lines)
   if not mapped then L.origins[value] = L.origins[value] or { [""] = file } end
-  L.sources[file] = src
   local parent
   if value.extends ~= nil then
     local o = L.origins[value] and L.origins[value].extends
@@ -270,11 +288,38 @@ function in_line_order(errors)
   return errors
 end
 
+-- What load() puts beside a profile's fields. A loaded profile given back as a table
+-- (changed or not) is loaded again without them, and its origins still name its lines.
+local LOADER_KEYS = { _file = true, _origins = true, _warnings = true, _params = true, _source = true }
+
+-- What errors call a profile: its name, or for a table opts.file, the file of the profile
+-- it was loaded from, or "<table>".
+local function label_of(name, opts)
+  if type(name) ~= "table" then return name end
+  local file = rawget(name, "_file")
+  return opts and opts.file or (type(file) == "string" and file) or "<table>"
+end
+
+-- A table given to the API, as the value the chain starts from.
+local function table_value(t, L)
+  local value = {}
+  for k, v in next, t do
+    if not LOADER_KEYS[k] then value[k] = v end
+  end
+  local origins = rawget(t, "_origins")
+  if type(origins) == "table" then
+    setmetatable(L.origins, { __mode = "k", __index = origins })
+    L.origins[value] = origins[t]
+  end
+  return value
+end
+
 -- Loads and checks a profile (M.load, without the bounds).
 local function load(name, opts)
   opts = opts or {}
   local L = { origins = setmetatable({}, { __mode = "k" }), errors = {}, declared = {}, values = {},
-    set = opts.set or {}, sources = {} }
+    set = opts.set or {}, sources = {}, table_file = label_of(name, opts) }
+  if type(name) == "table" then name = table_value(name, L) end
   local p = load_chain(name, nil, {}, L)
   if not p then return nil, L.errors end
   -- The command line's one-off additions, a last layer merged as a child is.
@@ -289,7 +334,7 @@ local function load(name, opts)
     L.origins[p][""] = top
   end
   -- Each file was bounded; what they make together must be too.
-  if not plain(p, M.split_origin(L.origins[p] and L.origins[p][""]) or name, nil, L) then
+  if not plain(p, M.split_origin(L.origins[p] and L.origins[p][""]) or L.table_file, nil, L) then
     return nil, L.errors
   end
   local declared = util.sorted_keys(L.declared)
@@ -302,7 +347,7 @@ local function load(name, opts)
             or "; this profile takes no parameters") }
     end
   end
-  local file = M.split_origin(L.origins[p] and L.origins[p][""]) or name
+  local file = M.split_origin(L.origins[p] and L.origins[p][""]) or L.table_file
   local errors, warnings = schema.check(p, file, L.origins)
   for _, e in ipairs(errors) do L.errors[#L.errors + 1] = e end
   if #L.errors > 0 then return nil, in_line_order(L.errors), warnings end
@@ -313,14 +358,17 @@ local function load(name, opts)
   return p, file
 end
 
--- Loads and checks a profile by name or path, within the bounds of evaluator.bounded (a
--- command that loads more than one profile may hold one region around them all).
--- opts.set: parameter values by name (from --set). Returns the profile (with _file,
--- _origins and _warnings beside its fields) and its file, or nil and the list of errors
+-- Loads and checks a profile by name or path, or a table as if a file had returned it
+-- (`extends` and all), within the bounds of evaluator.bounded (a command that loads more
+-- than one profile may hold one region around them all). opts.set: parameter values by
+-- name (from --set); opts.file: what errors call a table (default: the file a loaded
+-- profile came from, or "<table>"). Returns the profile (with _file, _origins and
+-- _warnings beside its fields) and its file, or nil and the list of errors
 -- ({ file, line, path, msg }).
 function M.load(name, opts)
-  local ok, p, file_or_errors, warnings = evaluator.bounded(name, load, name, opts)
-  if not ok then return nil, { { file = name, path = "", msg = p } } end
+  local label = label_of(name, opts)
+  local ok, p, file_or_errors, warnings = evaluator.bounded(label, load, name, opts)
+  if not ok then return nil, { { file = label, path = "", msg = p } } end
   return p, file_or_errors, warnings
 end
 

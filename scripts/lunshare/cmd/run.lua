@@ -5,7 +5,6 @@ local command = require "lunshare.command"
 local core = require "lunshare.core"
 local json = require "lunshare.json"
 local planner = require "lunshare.plan"
-local schema = require "lunshare.schema"
 local source_map = require "lunshare.source_map"
 local util = require "lunshare.util"
 
@@ -13,16 +12,6 @@ local M = {}
 
 local fail, usage_error, EXIT_USAGE, EXIT_RUNTIME = command.fail, command.usage_error, command.EXIT_USAGE,
   command.EXIT_RUNTIME
-
--- Profiles may set fields whose mechanics come with later areas; run refuses them.
-local function refuse_unbuilt(p)
-  for _, f in ipairs(util.sorted_keys(schema.NOT_BUILT)) do
-    if p[f] ~= nil then
-      fail(EXIT_USAGE, string.format("%s: %s: this version of lunshare cannot apply '%s' yet; remove it to run",
-        source_map.origin(p, f), f, f))
-    end
-  end
-end
 
 -- Why an EPERM usually happens when a user namespace is involved.
 local function hint(step, errno)
@@ -60,7 +49,7 @@ function M.main(args)
   -- Loading and planning are bounded; the run itself is what the profile asked for.
   local p, plan = command.bounded(name, function()
     local p = command.load_profile(name, set, o)
-    refuse_unbuilt(p)
+    command.refuse_unbuilt(p)
     local plan, err = planner.build(p, planner.context(argv))
     if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
     return p, plan

@@ -1,0 +1,290 @@
+-- `lunshare repl PROFILE`: the profile's sandbox, running while the REPL does, as `sb`.
+--
+-- The sandbox's command is a shell (/bin/sh -s of the sandbox's own root) that reads
+-- requests on a pipe from the REPL: every command sb:exec runs is a child of the
+-- sandbox's command, so it has exactly the command's confinement (namespaces, root,
+-- capabilities, no_new_privs, seccomp filter, cgroup, rlimits, ids, environment), and
+-- nothing new is granted to reach it. The supervisor is a child of the REPL in a session
+-- of its own, so that Ctrl-C at the REPL's prompt never reaches the sandbox; it tears the
+-- sandbox down as `lunshare run` does when the shell ends: at sb:stop(), when the REPL
+-- ends, or when the REPL dies (its end of the pipe closes).
+local core = require "lunshare.core"
+
+local M = {}
+
+local Sandbox = {}
+Sandbox.__index = Sandbox
+
+-- One word quoted for the sandbox's /bin/sh, which runs it: POSIX quoting, since dash
+-- has no $'…' (util.shell_quote's form, for people reading explain).
+local function quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+local function token()
+  local f = io.open("/dev/urandom", "rb")
+  local bytes = f and f:read(8) or tostring(os.time()) .. tostring({})
+  if f then f:close() end
+  return "lsh-done-" .. bytes:gsub(".", function(c) return string.format("%02x", c:byte()) end)
+end
+
+local function check_running(sb, what)
+  if sb.stopped then
+    error("sb:" .. what .. ": the sandbox of " .. sb.profile .. " has stopped" ..
+      (sb.status and (" (status " .. sb.status .. ")") or ""), 3)
+  end
+end
+
+-- Sends a line of shell to the sandbox's shell and reads what it prints up to the end
+-- marker: output, status. A request that Ctrl-C interrupted leaves its output behind,
+-- which the next request skips (each has a marker of its own).
+local EINTR = 4
+
+local function request(sb, script, hold_interrupts)
+  local mark = token()
+  local ok, err = sb.input:write(script, "; printf '\\n%s %d\\n' ", mark, ' "$?"\n')
+  if ok then ok, err = sb.input:flush() end
+  if not ok then
+    sb:stop()
+    return nil, "the sandbox's shell is gone: " .. tostring(err)
+  end
+  local out = {}
+  while true do
+    local line, err, errno = sb.output:read("L")
+    if line == nil and errno == EINTR and hold_interrupts then
+      line = ""
+    elseif line == nil and err then
+      error(err, 0) -- Ctrl-C: the REPL's hook raises first
+    end
+    if line == nil then
+      sb:stop()
+      return nil, "the sandbox's shell ended" .. (sb.status and (" (status " .. sb.status .. ")") or ""),
+        table.concat(out)
+    end
+    local seen, status = line:match("^(lsh%-done%-%x+) (%d+)\n$")
+    if seen == mark then
+      -- The newline before the marker is ours.
+      local text = table.concat(out):gsub("\n$", "")
+      return text, math.tointeger(tonumber(status))
+    end
+    out[#out + 1] = line
+  end
+end
+
+-- sb:exec{ "ip", "addr" } -> output, status: the command's standard output and error
+-- (together, as a terminal shows them), and its exit status (127: not found).
+function Sandbox:exec(argv)
+  check_running(self, "exec")
+  if type(argv) == "string" then argv = { argv } end
+  if type(argv) ~= "table" or #argv == 0 then
+    error("sb:exec: expected a command as a list of words, e.g. sb:exec{ \"ip\", \"addr\" }", 2)
+  end
+  local words = {}
+  for i, a in ipairs(argv) do
+    if type(a) ~= "string" and math.type(a) ~= "integer" then
+      error("sb:exec: word " .. i .. " of the command is a " .. type(a) .. ", not a string", 2)
+    end
+    words[i] = quote(tostring(a))
+  end
+  -- exec in a subshell: a word is a program, never a builtin of the server (exit, cd).
+  local out, status = request(self, "(exec " .. table.concat(words, " ") .. ") </dev/null 2>&1")
+  if out == nil then error("sb:exec: " .. status, 2) end
+  return out, status
+end
+
+-- sb:enter() -> status: a shell in the sandbox on the REPL's terminal, until it exits.
+function Sandbox:enter(shell)
+  check_running(self, "enter")
+  if not (core.isatty(0) and core.isatty(2)) then
+    error("sb:enter: needs a terminal (use sb:exec to run a command)", 2)
+  end
+  -- The sandbox's standard error is the REPL's terminal: the shell reads and writes it.
+  -- The terminal's Ctrl-C still goes to the REPL (the sandbox is in a session of its
+  -- own), and must not end the wait with the shell still reading the terminal: it is
+  -- held off until the shell exits, then dropped.
+  io.stdout:flush()
+  core.cpu_hold(true)
+  local ok, out, status = pcall(request, self, "(exec " .. quote(shell or "/bin/sh") .. " -i) <&2 >&2", true)
+  core.cpu_hold(false)
+  debug.sethook()
+  if not ok then error(out, 0) end
+  if out == nil then error("sb:enter: " .. status, 2) end
+  return status
+end
+
+local function first_child(pid)
+  local f = io.open(string.format("/proc/%d/task/%d/children", pid, pid))
+  local text = f and f:read("a") or ""
+  if f then f:close() end
+  return math.tointeger(tonumber(text:match("%d+")))
+end
+
+-- The pid, outside, of the sandbox's command (the shell): the supervisor's child, or
+-- that one's child when it is the sandbox's pid 1 that reaps. The command's namespaces
+-- are what a rootless caller may open: pid 1 changed ids without exec, so it is not
+-- dumpable, while the command was exec'd in the sandbox's user namespace.
+function Sandbox:pid()
+  check_running(self, "pid")
+  local init = first_child(self.supervisor)
+  if not init then return nil end
+  return self.reaper and first_child(init) or init
+end
+
+-- sb:links() -> the sandbox's links ({ name =, index =, up =, mtu =, mac = }, …) as
+-- netlink reports them, read by a child of the REPL that joins the sandbox's user (when
+-- it has one) and network namespaces: the REPL itself never changes namespace.
+function Sandbox:links()
+  check_running(self, "links")
+  local pid = self:pid()
+  if not pid then error("sb:links: the sandbox has no process", 2) end
+  local user, uerr = core.ns_open(pid, "user")
+  if not user then error("sb:links: " .. uerr, 2) end
+  local net, nerr = core.ns_open(pid, "net")
+  if not net then
+    user:close()
+    error("sb:links: " .. nerr, 2)
+  end
+  -- Entering one's own user namespace again is refused (EINVAL).
+  local join_user = core.ns_id(pid, "user") ~= core.ns_id(0, "user")
+  local r, w = assert(core.pipe())
+  io.stdout:flush()
+  io.stderr:flush()
+  local child, pidfd = core.clone({})
+  if child == 0 then
+    r:close()
+    local ok, err = pcall(function()
+      if join_user then assert(core.setns(user, "user")) end
+      assert(core.setns(net, "net"))
+      local nl = assert(core.netlink())
+      for _, l in ipairs(assert(nl:links())) do
+        w:write(string.format("%d\t%s\t%s\t%d\t%s\n", l.index, l.name, tostring(l.up), l.mtu or 0, l.mac or ""))
+      end
+    end)
+    if not ok then w:write("error\t", tostring(err):gsub("\n", " "), "\n") end
+    w:close()
+    core._exit(ok and 0 or 1)
+  end
+  w:close()
+  user:close()
+  net:close()
+  if not child then
+    r:close()
+    error("sb:links: " .. tostring(pidfd), 2)
+  end
+  local links = {}
+  local failed
+  for line in r:lines() do
+    local f = {}
+    for x in (line .. "\t"):gmatch("(.-)\t") do f[#f + 1] = x end
+    if f[1] == "error" then
+      failed = f[2]
+    else
+      links[#links + 1] = { index = math.tointeger(tonumber(f[1])), name = f[2], up = f[3] == "true",
+        mtu = math.tointeger(tonumber(f[4])), mac = f[5] ~= "" and f[5] or nil }
+    end
+  end
+  r:close()
+  core.wait(pidfd)
+  pidfd:close()
+  if failed then error("sb:links: " .. failed, 2) end
+  return links
+end
+
+-- sb:stop([seconds]) -> status: ends the shell (its input closes), then TERM and KILL to
+-- the supervisor after `seconds` (5) each; the supervisor removes what the run made.
+-- Stopping a stopped sandbox returns its status again.
+function Sandbox:stop(seconds)
+  if self.stopped then return self.status end
+  self.stopped = true
+  pcall(self.input.close, self.input)
+  local deadline = seconds or 5
+  local function wait_for(t)
+    local waited = 0
+    while waited < t do
+      local code = core.wait(self.pidfd, true)
+      if code ~= false and code ~= nil then return code end
+      core.sleep(0.02)
+      waited = waited + 0.02
+    end
+  end
+  local code = wait_for(deadline)
+  if not code then
+    core.kill(self.pidfd, core.signum("TERM"))
+    code = wait_for(deadline)
+  end
+  if not code then
+    core.kill(self.pidfd, core.signum("KILL"))
+    code = core.wait(self.pidfd)
+  end
+  pcall(self.output.close, self.output)
+  self.pidfd:close()
+  self.status = code
+  return code
+end
+
+function Sandbox:__tostring()
+  return "sandbox " .. self.profile .. (self.stopped and " (stopped)" or (" (supervisor " .. self.supervisor .. ")"))
+end
+
+Sandbox.__close = function(self) self:stop() end
+Sandbox.__gc = Sandbox.__close
+
+-- The sandbox's command: the shell that serves the requests.
+M.COMMAND = { "/bin/sh", "-s" }
+
+-- The methods, by the name lunshare-lua(3) gives them (sb:exec), for help.
+M.class = Sandbox
+
+-- Starts the sandbox of a plan made for the command { "/bin/sh", "-s" }: the handle, or
+-- nil and why. name: what messages call the profile.
+function M.start(plan, name)
+  local in_r, in_w = assert(core.pipe())
+  local out_r, out_w = assert(core.pipe())
+  io.stdout:flush()
+  io.stderr:flush()
+  local pid, pidfd, errno = core.clone({})
+  if pid == 0 then
+    in_w:close()
+    out_r:close()
+    local ok, code = pcall(function()
+      assert(core.setsid())
+      assert(core.dup2(in_r, 0))
+      assert(core.dup2(out_w, 1))
+      in_r:close()
+      out_w:close()
+      local status, msg = core.spawn(plan)
+      if not status then
+        -- On the pipe the REPL reads: start() says it, as one line.
+        io.stdout:write(tostring(msg), "\n")
+        return 1
+      end
+      return status
+    end)
+    if not ok then io.stderr:write("lunshare: ", name, ": ", tostring(code), "\n") end
+    io.stdout:flush()
+    io.stderr:flush()
+    core._exit(ok and code or 1)
+  end
+  in_r:close()
+  out_w:close()
+  if not pid then
+    in_w:close()
+    out_r:close()
+    return nil, "cannot start the supervisor: " .. tostring(pidfd), errno
+  end
+  in_w:setvbuf("no")
+  local reaper = false
+  for _, step in ipairs(plan.steps) do reaper = reaper or step.op == "reaper" end
+  local sb = setmetatable({ supervisor = pid, pidfd = pidfd, input = in_w, output = out_r, profile = name,
+    reaper = reaper }, Sandbox)
+  -- The first request says the shell is there, or why not.
+  local out, why, said = request(sb, "true")
+  if out == nil then
+    said = (said or ""):match("([^\n]*)\n?$")
+    if said ~= "" then why = said end
+    return nil, name .. ": the sandbox did not start: " .. why .. " (sb needs /bin/sh in the sandbox)"
+  end
+  return sb
+end
+
+return M
