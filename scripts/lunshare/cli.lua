@@ -10,7 +10,7 @@ local EXIT_RUNTIME, EXIT_USAGE = 1, 2
 local USAGE = [[
 usage: lunshare COMMAND [ARGS]
 
-  run PROFILE [--set K=V]... [-- CMD ARGS...]
+  run PROFILE [--set K=V]... [--pty|--no-pty] [--timeout DURATION] [-- CMD ARGS...]
                                  run a command in the sandbox PROFILE describes
   check [--strict] [--set K=V]... PROFILE...
                                  validate profiles; print ok or every error, and
@@ -107,16 +107,74 @@ local function describe_failure(plan, msg, errno, step_index)
   return msg
 end
 
+-- run's own options besides --set: --pty, --no-pty, --timeout DURATION (or
+-- --timeout=DURATION). Returns the next index, or nil when args[i] is none of them.
+local function parse_run_option(args, i, opts)
+  local a = args[i]
+  if a == "--pty" or a == "--no-pty" then
+    opts.pty = a == "--pty"
+    return i + 1
+  end
+  local v = a:match("^%-%-timeout=(.*)$")
+  if a == "--timeout" then v, i = args[i + 1], i + 1 end
+  if not v and a ~= "--timeout" then return nil end
+  local ms, err = require("lunshare.security").time_ms(math.tointeger(tonumber(v or "")) or v)
+  if not ms then usage_error("run: --timeout: " .. (v and err or "expected a duration like 30s")) end
+  opts.timeout, opts.timeout_ms = v, ms
+  return i + 1
+end
+
+local function run_options(args, i, set, opts)
+  while args[i] do
+    local nxt = is_set(args[i]) and parse_set(args, i, set, "run") or parse_run_option(args, i, opts)
+    if not nxt then break end
+    i = nxt
+  end
+  return i
+end
+
+-- How the command's end reads for a person, when a limit caused it: a wall-clock limit
+-- (exit 124, as timeout(1)), a resource limit's signal. Returns the exit status.
+local function report_end(p, code, oom, timed_out, opts)
+  local origin = require("lunshare.plan").origin(p, "limits")
+  local limits = type(p.limits) == "table" and p.limits or {}
+  local function say(fmt, ...) io.stderr:write("lunshare: ", string.format(fmt, ...), "\n") end
+  if timed_out then
+    if opts.timeout then
+      say("the command ran longer than --timeout %s: the sandbox was ended", util.escape(opts.timeout))
+    else
+      say("%s: the command ran longer than limits.time = %s: the sandbox was ended", origin, tostring(limits.time))
+    end
+    return 124
+  end
+  if oom then
+    say("%s: out of memory: the command reached limits.memory = %s and was killed", origin, tostring(limits.memory))
+    return code
+  end
+  local sig = require("lunshare.core").signals
+  -- The signals the kernel sends at an rlimit, and the limit behind each. RLIMIT_CPU's
+  -- hard limit kills with SIGKILL, which is where a single value puts it.
+  local by_signal = { [sig.XFSZ] = "fsize", [sig.XCPU] = "cpu", [sig.KILL] = "cpu" }
+  local limit = code > 128 and by_signal[code - 128]
+  if limit and limits[limit] ~= nil then
+    local what = limit == "fsize" and "a file it wrote reached" or "it used all the CPU time of"
+    local v = limits[limit]
+    say("%s: the command was killed (SIG%s): %s limits.%s = %s", origin, code - 128 == sig.XFSZ and "XFSZ" or
+      (code - 128 == sig.KILL and "KILL" or "XCPU"), what, limit, type(v) == "table" and "{…}" or tostring(v))
+  end
+  return code
+end
+
 function M.run(args)
-  local set, argv = {}, {}
+  local set, argv, opts = {}, {}, {}
   local i = 1
-  -- --set may come before the profile too, as for check and diff.
-  while args[i] and is_set(args[i]) do i = parse_set(args, i, set, "run") end
+  -- Options may come before the profile too, as for check and diff.
+  i = run_options(args, i, set, opts)
   local name = args[i]
   if not name then usage_error("run: expected a profile") end
   if name:sub(1, 1) == "-" then usage_error("run: unknown option '" .. name .. "'") end
   i = i + 1
-  while args[i] and is_set(args[i]) do i = parse_set(args, i, set, "run") end
+  i = run_options(args, i, set, opts)
   if args[i] == "--" then i = i + 1 end
   for j = i, #args do argv[#argv + 1] = args[j] end
   local planner = require "lunshare.plan"
@@ -124,7 +182,14 @@ function M.run(args)
   local p, plan = bounded(name, function()
     local p = load_profile(name, set)
     refuse_unbuilt(p)
-    local plan, err = planner.build(p, planner.context(argv))
+    local ctx = planner.context(argv)
+    -- A terminal of its own when the caller's stdin and stdout are terminals, unless the
+    -- profile shares the caller's (terminal = true); --pty and --no-pty decide instead.
+    local core = require "lunshare.core"
+    ctx.pty = opts.pty
+    if ctx.pty == nil then ctx.pty = p.terminal ~= true and core.isatty(0) and core.isatty(1) end
+    ctx.timeout_ms = opts.timeout_ms
+    local plan, err = planner.build(p, ctx)
     if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
     return p, plan
   end)
@@ -137,13 +202,19 @@ function M.run(args)
   end
   local core = require "lunshare.core"
   local code, msg, errno, step = core.spawn(plan)
-  if not code then fail(EXIT_RUNTIME, describe_failure(plan, msg, errno, step)) end
-  if errno == true then
-    -- spawn's third result on success: the run's memory cgroup killed a process.
-    io.stderr:write(string.format("lunshare: %s: out of memory: the command reached limits.memory = %s and was killed\n",
-      require("lunshare.plan").origin(p, "limits"), tostring(p.limits and p.limits.memory)))
+  if not code then
+    -- A command that cannot run: 127 when it is not found, 126 when it is found but
+    -- cannot be executed (as env, timeout and the shells answer).
+    local failed = step and plan.steps[step]
+    local exit = EXIT_RUNTIME
+    if failed and failed.op == "exec" then
+      exit = errno == core.errno.ENOENT and 127 or 126
+    end
+    fail(exit, describe_failure(plan, msg, errno, step))
   end
-  return code
+  -- spawn's third and fourth results on success: the run's memory cgroup killed a
+  -- process; the wall-clock limit ended the sandbox.
+  return report_end(p, code, errno == true, step == true, opts)
 end
 
 -- What check, explain and diff warn about for a loaded profile: the loader's warnings and
