@@ -183,11 +183,14 @@ function M.run(args)
     local p = load_profile(name, set)
     refuse_unbuilt(p)
     local ctx = planner.context(argv)
-    -- A terminal of its own when the caller's stdin and stdout are terminals, unless the
-    -- profile shares the caller's (terminal = true); --pty and --no-pty decide instead.
+    -- A terminal of its own when the caller's stdin and stdout are terminals and the run
+    -- is in their foreground, unless the profile shares the caller's (terminal = true);
+    -- --pty and --no-pty decide instead.
     local core = require "lunshare.core"
     ctx.pty = opts.pty
-    if ctx.pty == nil then ctx.pty = p.terminal ~= true and core.isatty(0) and core.isatty(1) end
+    if ctx.pty == nil then
+      ctx.pty = p.terminal ~= true and core.isatty(0) and core.isatty(1) and core.foreground(0)
+    end
     ctx.timeout_ms = opts.timeout_ms
     local plan, err = planner.build(p, ctx)
     if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
