@@ -105,18 +105,36 @@ for _, mode in ipairs(H.modes) do
     end)
 
     describe("signals to lunshare", function()
+      local SIGNUM = { TERM = 15, HUP = 1, INT = 2 }
       for _, sig in ipairs({ "TERM", "HUP", "INT" }) do
         it("SIG" .. sig .. " ends every process of the sandbox, not only the command", function()
           local bg, running = marker_sleep(2)
           local fg, running_fg = marker_sleep(3)
-          local r = H.after_ready(drop .. H.quote(H.bin) .. " run default -- sh -c " ..
-            H.quote(bg .. " & echo ready; " .. fg .. "; echo after"),
+          -- bash waits for its foreground child before it acts on SIGINT: only a signal
+          -- to that child too ends the run at once. "ready" comes once bash waits.
+          local t0 = os.time()
+          local r = H.after_ready(drop .. H.quote(H.bin) .. " run default -- bash -c " ..
+            H.quote("{ sleep 0.5; echo ready; exec " .. bg .. "; } & " .. fg .. "; echo after"),
             "kill -" .. sig .. " $P; wait $P; echo rc=$?; " ..
             H.wait_until("! " .. running .. " && ! " .. running_fg, 10) .. " || echo left-running")
-          assert.truthy(r.out:find("rc=1[234]%d"), r.out .. r.err)
+          assert.truthy(os.time() - t0 < 15, "the run went on after SIG" .. sig)
+          assert.truthy(r.out:find("rc=" .. (128 + SIGNUM[sig]) .. "\n", 1, true), r.out .. r.err)
+          assert.falsy(r.out:find("after", 1, true), r.out)
           assert.falsy(r.out:find("left-running", 1, true), r.out)
         end)
       end
+
+      it("what ignores SIGTERM is killed a few seconds later", function()
+        local fg, running = marker_sleep(5)
+        local t0 = os.time()
+        local r = H.after_ready(drop .. H.quote(H.bin) .. " run default -- sh -c " ..
+          H.quote("trap '' TERM; echo ready; " .. fg),
+          "kill -TERM $P; wait $P; echo rc=$?; " .. H.wait_until("! " .. running, 10) .. " || echo left-running")
+        local took = os.time() - t0
+        assert.truthy(took >= 2 and took < 15, "took " .. took .. " s")
+        assert.truthy(r.out:find("rc=137\n", 1, true), r.out .. r.err)
+        assert.falsy(r.out:find("left-running", 1, true), r.out)
+      end)
 
       it("without a pid namespace, the process group goes, by signal or when the command ends", function()
         local p = H.profile(NO_PIDNS)
