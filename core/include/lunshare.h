@@ -665,8 +665,14 @@ struct lsh_spawn_result {
 };
 
 /* Executes a validated plan: runs the supervisor steps, clones the child, lets it run its
- * steps and exec, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 to it, waits, and
- * undoes what the supervisor created in reverse order. Returns 0 when the command ran (its
+ * steps and exec, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 to it (the first
+ * four to the whole sandbox, which is killed 3 s later if still there), waits, and undoes
+ * what the supervisor created in reverse order. With a "pty" step it proxies fds 0 and 1
+ * to the sandbox's pty, fd 0 raw meanwhile when a terminal (restored before it returns),
+ * passes on the window size, and stops itself when the sandbox's job stops (continuing
+ * the job when it is continued). With a "timeout" step it ends the sandbox at the
+ * deadline (res->timed_out). Without a pid namespace, the process group the child leads
+ * is killed when the child ends. Returns 0 when the command ran (its
  * status in *res), or a negative errno with *err and res->failed_step naming the failure. */
 LSH_API int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res,
 		      struct lsh_err **err);
