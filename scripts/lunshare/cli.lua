@@ -90,6 +90,9 @@ local function hint(step, errno)
       (errno == EPERM or errno == EACCES or errno == ENOSPC or errno == EINVAL) then
     return " (creating a user namespace was refused; run 'lunshare doctor' to see why and how to allow it)"
   end
+  if op == "pty" and errno == E.ENOENT then
+    return " (the sandbox has no /dev/ptmx: add dev \"/dev\" to its mounts, or run with --no-pty)"
+  end
   if (op == "uid_map" or op == "gid_map" or op == "setgroups") and (errno == EPERM or errno == EACCES) then
     return " (this id map is not allowed for this user; run 'lunshare doctor')"
   end

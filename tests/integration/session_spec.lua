@@ -161,6 +161,15 @@ for _, mode in ipairs(H.modes) do
       -- The pty's line discipline writes \r\n; stdout and stderr are one terminal.
       assert.equal("/dev/pts/0\r\nout\r\nerr\r\n", r.out)
       assert.equal("", r.err)
+      -- A sandbox without a /dev of its own has no ptmx to open: one line, and what to do.
+      local p = H.profile("return {\n  namespaces = { 'user', 'mount', 'pid' },\n  root = { mode = '0755' },\n" ..
+        "  mounts = { ro_bind '/usr', symlink('usr/bin', '/bin'), symlink('usr/lib', '/lib'), " ..
+        "symlink('usr/lib64', '/lib64') },\n}\n")
+      r = run({ "run", "--pty", p, "--", "true" })
+      assert.equal(1, r.code, r.err)
+      assert.equal("lunshare: command line: pty: open /dev/ptmx: No such file or directory (the sandbox has no " ..
+        "/dev/ptmx: add dev \"/dev\" to its mounts, or run with --no-pty)\n", r.err)
+      os.remove(p)
     end)
 
     describe("in a terminal", function()
