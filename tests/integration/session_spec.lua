@@ -328,6 +328,13 @@ for _, mode in ipairs(H.modes) do
         wait_for("done1")
         assert.truthy(screen():find("\nnot a tty\n", 1, true), screen())
         modes_restored()
+        -- The terminal's Ctrl-C reaches lunshare, which ends the whole sandbox at once.
+        command(P .. " run --no-pty default -- bash -c 'echo started; sleep 6; echo after'", 2)
+        wait_for("started")
+        keys("C-c")
+        wait_for("done2 rc=130", 1, 4)
+        assert.falsy(screen():find("\nafter", 1, true))
+        modes_restored()
       end)
     end)
   end)
