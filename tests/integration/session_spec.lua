@@ -208,8 +208,9 @@ for _, mode in ipairs(H.modes) do
       -- Types a command line in the caller's shell, which says `done N rc=…` after it,
       -- with the terminal's modes before and after in $D/before and $D/after.
       local function command(line, n)
-        keys("stty -g > " .. D .. "/before; " .. line .. "; echo done" .. n .. " rc=$?; stty -g > " .. D .. "/after",
-          "Enter")
+        -- The modes are written before "done" shows, so a test that waited for it reads them.
+        keys("stty -g > " .. D .. "/before; " .. line .. "; rc=$?; stty -g > " .. D .. "/after; echo done" .. n ..
+          " rc=$rc", "Enter")
       end
       local function modes_restored()
         assert.equal(H.read(D .. "/before"), H.read(D .. "/after"), "the caller's terminal modes changed")
