@@ -148,7 +148,7 @@ static int l_plan_check(lua_State *L)
 	return 1;
 }
 
-/* spawn(plan) -> exit code, pid, oom_killed | nil, message, errno, failed step (1-based) */
+/* spawn(plan) -> exit code, pid, oom_killed, timed_out | nil, message, errno, failed step (1-based) */
 static int l_spawn(lua_State *L)
 {
 	struct lsh_err *err = NULL;
@@ -167,7 +167,8 @@ static int l_spawn(lua_State *L)
 	lua_pushinteger(L, res.exit_code);
 	lua_pushinteger(L, res.pid);
 	lua_pushboolean(L, res.oom_killed);
-	return 3;
+	lua_pushboolean(L, res.timed_out);
+	return 4;
 }
 
 /* ops() -> { name = { where = "supervisor" | "child", phase = "prepare" | "clone" | "host" |

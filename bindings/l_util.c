@@ -109,6 +109,17 @@ static int l_isatty(lua_State *L)
 	return 1;
 }
 
+/* foreground(fd) -> true when fd is a terminal whose foreground process group is this
+ * process's (a job in the background is not: it would stop at its first read or tcsetattr) */
+static int l_foreground(lua_State *L)
+{
+	int fd = (int)luaL_checkinteger(L, 1);
+	lsh_l_check_nargs(L, 1);
+	pid_t fg = tcgetpgrp(fd);
+	lua_pushboolean(L, fg >= 0 && fg == getpgrp());
+	return 1;
+}
+
 /* signum("TERM" | "SIGTERM") -> number | nil */
 static int l_signum(lua_State *L)
 {
@@ -266,6 +277,7 @@ void lsh_l_open_util(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{ "ids", l_ids }, { "user", l_user }, { "environ", l_environ }, { "uname", l_uname },
 		{ "kind", l_kind }, { "strerror", l_strerror }, { "isatty", l_isatty },
+		{ "foreground", l_foreground },
 		{ "signum", l_signum }, { "has_syscall", l_has_syscall }, { "sleep", l_sleep },
 		{ "pipe", l_pipe }, { "dup2", l_dup2 }, { NULL, NULL },
 	};

@@ -86,6 +86,10 @@ struct lsh_spawn_ctx {
 	size_t nundo, capundo;
 	int oom_killed;		/* set by the cgroup area when it removes its cgroups */
 	int net_joined;		/* the child entered a named netns (not its own) */
+	int64_t timeout_ms;	/* > 0: the wall-clock limit of the run (a "timeout" step) */
+	int64_t grace_ms;	/* between SIGTERM and SIGKILL once it passed */
+	int ctl_fd;		/* child: pid 1's line to the supervisor (job stops), or -1 */
+	int has_tty;		/* child: the pty step made fds 0-2 its terminal */
 	void *area[8];		/* per-area scratch state (mount, net, …), owned by the area */
 };
 
@@ -93,6 +97,7 @@ struct lsh_spawn_ctx {
 struct lsh_plan_facts {
 	long clone_at;		   /* the index of the clone step */
 	unsigned long clone_flags; /* the CLONE_NEW* flags it makes */
+	int pty;		   /* a pty step: the supervisor proxies a terminal */
 };
 
 /* lsh_plan_validate, keeping what it learnt. */
@@ -105,6 +110,10 @@ int lsh_plan_check(const struct lsh_plan *plan, struct lsh_plan_facts *facts, lo
  * the guard between a plan handed to lsh_spawn and the host, whoever built the plan. */
 int lsh_spawn_need(const struct lsh_spawn_ctx *ctx, unsigned long ns, int child, const char *op,
 		   struct lsh_err **err);
+
+/* Child side: hands fd (borrowed) to the supervisor over the sync socket (the pty's
+ * master, which the supervisor proxies). */
+int lsh_spawn_send_fd(struct lsh_spawn_ctx *ctx, int fd, struct lsh_err **err);
 
 /* Records an undo action; on ENOMEM runs it at once and returns -ENOMEM. */
 int lsh_spawn_defer(struct lsh_spawn_ctx *ctx, lsh_undo_fn fn, void *arg, struct lsh_err **err);

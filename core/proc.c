@@ -3,10 +3,13 @@
 #include "internal.h"
 #include "syscalls.h"
 
+#include <elf.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 pid_t lsh_proc_clone(unsigned long flags, int cgroup_fd, int *pidfd, struct lsh_err **err)
@@ -132,12 +135,82 @@ static const char *env_path(char *const envp[])
 	return "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
 }
 
+/* The interpreter a file names (an ELF's PT_INTERP, or a script's #! line) into buf, or
+ * an empty string when it names none or cannot be read. */
+static void interpreter_of(const char *path, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	union {
+		unsigned char b[256];
+		Elf64_Ehdr e64;
+		Elf32_Ehdr e32;
+	} h;
+	ssize_t n = fd < 0 ? -1 : pread(fd, &h, sizeof h, 0);
+	if (n >= 2 && h.b[0] == '#' && h.b[1] == '!') {
+		size_t i = 2, k = 0;
+		while (i < (size_t)n && (h.b[i] == ' ' || h.b[i] == '\t'))
+			i++;
+		while (i < (size_t)n && k + 1 < size && h.b[i] != ' ' && h.b[i] != '\t' && h.b[i] != '\n')
+			buf[k++] = (char)h.b[i++];
+		buf[k] = '\0';
+		return;
+	}
+	if (n < (ssize_t)sizeof(Elf32_Ehdr) || memcmp(h.b, ELFMAG, SELFMAG) != 0)
+		return;
+	int is64 = h.b[EI_CLASS] == ELFCLASS64;
+	if (is64 && n < (ssize_t)sizeof(Elf64_Ehdr))
+		return;
+	uint64_t phoff = is64 ? h.e64.e_phoff : h.e32.e_phoff;
+	unsigned phnum = is64 ? h.e64.e_phnum : h.e32.e_phnum;
+	for (unsigned i = 0; i < phnum && i < 64; i++) {
+		uint64_t type, off, len;
+		if (is64) {
+			Elf64_Phdr ph;
+			if (pread(fd, &ph, sizeof ph, (off_t)(phoff + i * sizeof ph)) != (ssize_t)sizeof ph)
+				return;
+			type = ph.p_type, off = ph.p_offset, len = ph.p_filesz;
+		} else {
+			Elf32_Phdr ph;
+			if (pread(fd, &ph, sizeof ph, (off_t)(phoff + i * sizeof ph)) != (ssize_t)sizeof ph)
+				return;
+			type = ph.p_type, off = ph.p_offset, len = ph.p_filesz;
+		}
+		if (type != PT_INTERP)
+			continue;
+		if (len >= size)
+			len = size - 1;
+		ssize_t r = pread(fd, buf, (size_t)len, (off_t)off);
+		buf[r > 0 ? r : 0] = '\0';
+		return;
+	}
+}
+
+/* execve failed with ENOENT although path exists: what is missing is its interpreter,
+ * which a sandbox's view may well lack. The message names it, and the failure is "cannot
+ * run" (ENOEXEC), not "not found". */
+static int missing_interpreter(const char *shown, const char *path, struct lsh_err **err)
+{
+	char interp[PATH_MAX], next[PATH_MAX];
+	interpreter_of(path, interp, sizeof interp);
+	/* A script's interpreter may be there while its own (the dynamic linker) is not. */
+	for (int depth = 0; depth < 4 && interp[0] && access(interp, F_OK) == 0; depth++) {
+		interpreter_of(interp, next, sizeof next);
+		memcpy(interp, next, sizeof interp);
+	}
+	if (interp[0])
+		return lsh_err_msg(err, ENOEXEC, "exec %s: %s is not in the sandbox", shown, interp);
+	return lsh_err_set(err, ENOENT, "exec %s", shown);
+}
+
 int lsh_proc_exec(char *const argv[], char *const envp[], struct lsh_err **err)
 {
 	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
 		return lsh_err_msg(err, EINVAL, "exec: empty command");
 	if (strchr(argv[0], '/')) {
 		execve(argv[0], argv, envp);
+		if (errno == ENOENT && access(argv[0], F_OK) == 0)
+			return missing_interpreter(argv[0], argv[0], err);
 		return lsh_err_set(err, errno, "exec %s", argv[0]);
 	}
 	/* execvpe's search, but in the sandbox's PATH rather than the supervisor's. */
@@ -154,6 +227,8 @@ int lsh_proc_exec(char *const argv[], char *const envp[], struct lsh_err **err)
 			full[dl] = '/';
 			strcpy(full + dl + 1, argv[0]);
 			execve(full, argv, envp);
+			if (errno == ENOENT && access(full, F_OK) == 0)
+				return missing_interpreter(argv[0], full, err);
 			if (errno != ENOENT && errno != ENOTDIR && first == ENOENT)
 				first = errno;
 		}
@@ -171,7 +246,8 @@ int lsh_proc_exit_status(int status)
 	return 1;
 }
 
-int lsh_proc_reap(pid_t cmd, struct lsh_err **err)
+/* The pid-1 loop; job: the command leads its own process group (lsh_proc_reap_job). */
+static int reap(pid_t cmd, int job, int notify_fd, struct lsh_err **err)
 {
 	sigset_t all;
 	siginfo_t info;
@@ -188,9 +264,19 @@ int lsh_proc_reap(pid_t cmd, struct lsh_err **err)
 		if (sig == SIGCHLD) {
 			int status;
 			pid_t p;
-			while ((p = waitpid(-1, &status, WNOHANG)) > 0)
-				if (p == cmd)
-					cmd_status = status;
+			while ((p = waitpid(-1, &status, WNOHANG | (job ? WUNTRACED : 0))) > 0) {
+				if (p != cmd)
+					continue;
+				if (WIFSTOPPED(status)) {
+					/* The job stopped (Ctrl-Z in its terminal): say so to the
+					 * supervisor, which suspends the whole run. */
+					if (notify_fd >= 0 && send(notify_fd, "T", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+						/* The supervisor is gone: the sandbox dies with it. */
+					}
+					continue;
+				}
+				cmd_status = status;
+			}
 			if (cmd_status >= 0)
 				return lsh_proc_exit_status(cmd_status);
 			continue;
@@ -199,9 +285,33 @@ int lsh_proc_reap(pid_t cmd, struct lsh_err **err)
 		 * command too; forward only what was sent to pid 1 alone. */
 		if (info.si_code == SI_KERNEL)
 			continue;
+		int ending = sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT;
+		if (job && ending) {
+			/* Every process of the namespace, not only the command: a shell's
+			 * children would go on after it. */
+			kill(-1, sig);
+			kill(-1, SIGCONT);
+			continue;
+		}
+		if (job && sig == SIGCONT) {
+			/* The run resumes: so does the job. */
+			if (kill(-cmd, SIGCONT) < 0)
+				kill(cmd, SIGCONT);
+			continue;
+		}
 		kill(cmd, sig);
 		/* A stopped command would keep a terminating signal pending for good. */
-		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT)
+		if (ending)
 			kill(cmd, SIGCONT);
 	}
+}
+
+int lsh_proc_reap(pid_t cmd, struct lsh_err **err)
+{
+	return reap(cmd, 0, -1, err);
+}
+
+int lsh_proc_reap_job(pid_t cmd, int notify_fd, struct lsh_err **err)
+{
+	return reap(cmd, 1, notify_fd, err);
 }

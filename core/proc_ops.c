@@ -7,6 +7,7 @@
 
 #include <string.h>
 #include <sys/prctl.h>
+#include <termios.h>
 
 /* clone */
 enum { CLONE_NAMESPACES };			/* lists */
@@ -117,6 +118,8 @@ static int op_close_fds(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx
 	size_t n = 0;
 	/* The sync socket is close-on-exec: it must live until exec to report failures. */
 	keep[n++] = ctx->sync_fd;
+	if (ctx->ctl_fd >= 0)
+		keep[n++] = ctx->ctl_fd; /* pid 1's line to the supervisor (job control) */
 	for (size_t i = 0; i < s->nlists[CLOSE_KEEP]; i++) {
 		const char *v = s->lists[CLOSE_KEEP][i];
 		char *end;
@@ -126,6 +129,52 @@ static int op_close_fds(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx
 		keep[n++] = (int)fd;
 	}
 	return lsh_proc_close_fds(keep, n, err);
+}
+
+/* timeout */
+enum { TIMEOUT_MS, TIMEOUT_GRACE_MS };		/* ints */
+
+/* A wall-clock limit: recorded before the clone and kept by the supervisor's wait, which
+ * ends the whole sandbox (SIGTERM, then SIGKILL after the grace) when it passes. */
+static int op_timeout(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	if (s->ints[TIMEOUT_MS] <= 0 || s->ints[TIMEOUT_GRACE_MS] < 0)
+		return lsh_err_msg(err, EINVAL, "timeout: ms must be > 0 and grace_ms >= 0");
+	ctx->timeout_ms = s->ints[TIMEOUT_MS];
+	ctx->grace_ms = s->ints[TIMEOUT_GRACE_MS];
+	return 0;
+}
+
+/* pty: the sandbox's own terminal, made inside it after its mounts (so from its devpts)
+ * and after setsid. The master goes to the supervisor, which proxies the caller's
+ * terminal to it; the peer becomes the controlling terminal and fds 0-2. */
+static int check_pty(const struct lsh_plan_step *s, struct lsh_plan_facts *facts, struct lsh_err **err)
+{
+	(void)s;
+	(void)err;
+	facts->pty = 1;
+	return 0;
+}
+
+static int op_pty(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	(void)s;
+	int master, slave;
+	if (lsh_pty_open(&master, &slave, err) < 0)
+		return lsh_err_wrap(err, "pty");
+	int r = lsh_spawn_send_fd(ctx, master, err);
+	close(master);
+	if (r < 0) {
+		close(slave);
+		return r;
+	}
+	/* Until now fd 0 is the caller's terminal: its modes and size are the pty's. */
+	if (lsh_pty_take(slave, isatty(0) ? 0 : -1, err) < 0) {
+		close(slave);
+		return lsh_err_wrap(err, "pty");
+	}
+	ctx->has_tty = 1;
+	return 0;
 }
 
 /* exec */
@@ -159,14 +208,31 @@ static int op_exec(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 		 * command never sees a dumpable pid 1 (its own exec makes it dumpable again),
 		 * and only now: the supervisor had to write this process's /proc id maps first. */
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		/* A sandbox of its own session gives the command a process group of its own;
+		 * one sharing the caller's (terminal = true) leaves the caller's job alone. */
+		int own_session = getsid(0) == getpid();
 		pid_t cmd = fork();
 		if (cmd < 0)
 			return lsh_err_set(err, errno, "pid 1: fork");
 		if (cmd > 0) {
+			/* The command leads a process group of its own, the terminal's
+			 * foreground one: its members have a parent (this one) in the session
+			 * but outside the group, so the group is not orphaned and the
+			 * terminal's Ctrl-Z stops it (POSIX discards stop signals to orphans). */
+			if (own_session)
+				setpgid(cmd, cmd);
 			close(ctx->sync_fd);
-			int status = lsh_proc_reap(cmd, err);
+			int status = lsh_proc_reap_job(cmd, ctx->ctl_fd, err);
 			_exit(status < 0 ? 127 : status);
 		}
+		if (ctx->ctl_fd >= 0)
+			close(ctx->ctl_fd);
+		if (own_session)
+			setpgid(0, 0);
+		/* Signals are all blocked here, SIGTTOU among them: a group not yet in the
+		 * foreground may take the terminal. */
+		if (ctx->has_tty)
+			tcsetpgrp(0, getpid());
 		sigprocmask(SIG_SETMASK, &ctx->oldmask, NULL);
 	}
 	return lsh_proc_exec(s->lists[EXEC_ARGV], s->lists[EXEC_ENV], err);
@@ -189,6 +255,9 @@ const struct lsh_op lsh_ops_proc[] = {
 	{ "setsid", LSH_PHASE_CHILD, NO_FIELDS, NULL, op_setsid },
 	{ "chdir", LSH_PHASE_CHILD, { { "path", LSH_ARG_STR, CHDIR_PATH, 1 } }, NULL, op_chdir },
 	{ "close_fds", LSH_PHASE_CHILD, { { "keep", LSH_ARG_LIST, CLOSE_KEEP, 0 } }, NULL, op_close_fds },
+	{ "timeout", LSH_PHASE_PREPARE,
+	  { { "ms", LSH_ARG_INT, TIMEOUT_MS, 1 }, { "grace_ms", LSH_ARG_INT, TIMEOUT_GRACE_MS, 0 } }, NULL, op_timeout },
+	{ "pty", LSH_PHASE_CHILD, NO_FIELDS, check_pty, op_pty },
 	{ "exec", LSH_PHASE_EXEC,
 	  { { "argv", LSH_ARG_LIST, EXEC_ARGV, 1 }, { "env", LSH_ARG_LIST, EXEC_ENV, 1 },
 	    { "reaper", LSH_ARG_BOOL, EXEC_REAPER, 0 } },

@@ -8,12 +8,15 @@
 #include "internal.h"
 #include "syscalls.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
 
 struct sync_msg {
 	int32_t step;
@@ -21,8 +24,13 @@ struct sync_msg {
 	char msg[1024];
 };
 
-/* Signals the supervisor passes on to the sandbox rather than dying of them. */
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+/* Signals the supervisor passes on to the sandbox rather than dying of them, and those
+ * its loop handles itself (a stopped child, the caller's window size). */
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD, SIGWINCH };
+
+/* After SIGINT, SIGTERM, SIGHUP or SIGQUIT reached the sandbox, what is left of it is
+ * killed this much later: a process that ignores them does not keep the run alive. */
+#define END_GRACE_MS 3000
 
 int lsh_spawn_need(const struct lsh_spawn_ctx *ctx, unsigned long ns, int child, const char *op,
 		   struct lsh_err **err)
@@ -82,6 +90,28 @@ static void child_fail(struct lsh_spawn_ctx *ctx, long step, struct lsh_err *err
 	_exit(127);
 }
 
+int lsh_spawn_send_fd(struct lsh_spawn_ctx *ctx, int fd, struct lsh_err **err)
+{
+	struct sync_msg m;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} c;
+	memset(&m, 0, sizeof m);
+	memset(&c, 0, sizeof c);
+	m.step = -1; /* code 0 and an fd: not a failure */
+	struct iovec iov = { &m, sizeof m };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof c.buf };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &fd, sizeof fd);
+	if (sendmsg(ctx->sync_fd, &mh, MSG_NOSIGNAL) < 0)
+		return lsh_err_set(err, errno, "send the pty to the supervisor");
+	return 0;
+}
+
 static __attribute__((noreturn)) void child_main(struct lsh_spawn_ctx *ctx, long clone_at, pid_t supervisor)
 {
 	struct lsh_err *err = NULL;
@@ -127,39 +157,244 @@ static int run_supervisor_steps(struct lsh_spawn_ctx *ctx, size_t from, size_t t
 	return 0;
 }
 
-/* Waits for the child, passing on the signals the supervisor receives. */
-static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct lsh_spawn_result *res,
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The caller's side of the sandbox's pty: its terminal (raw while the run goes on) and
+ * what was read from stdin and not yet written to the master. */
+struct term {
+	int master;		/* the sandbox's pty, -1 without one or once it closed */
+	int ctl;		/* pid 1's notices that the job stopped, or -1 */
+	int in_open;		/* stdin is still read */
+	int raw;		/* the caller's terminal is raw; saved holds its modes */
+	struct termios saved;
+	char in[4096];
+	size_t nin;
+};
+
+static void term_raw(struct term *t)
+{
+	if (t->master >= 0 && !t->raw && isatty(0) && lsh_tty_raw(0, &t->saved, NULL) == 0)
+		t->raw = 1;
+}
+
+static void term_restore(struct term *t)
+{
+	if (t->raw)
+		lsh_tty_restore(0, &t->saved);
+	t->raw = 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { fd, POLLOUT, 0 };
+			poll(&pfd, 1, 1000);
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* What the sandbox wrote to its terminal goes to our stdout; at its end, or an error
+ * (EIO once the last of its side closed), the master is closed. */
+static void pump_out(struct term *t)
+{
+	char buf[16384];
+	ssize_t n;
+	while ((n = read(t->master, buf, sizeof buf)) < 0 && errno == EINTR)
+		;
+	if (n > 0) {
+		write_all(1, buf, (size_t)n);
+	} else if (n == 0 || errno != EAGAIN) {
+		close(t->master);
+		t->master = -1;
+	}
+}
+
+/* Signal the whole sandbox: its pid 1 (which passes it to every process of its pid
+ * namespace), or, without a pid namespace, the process group the child leads. */
+static void signal_sandbox(struct lsh_spawn_ctx *ctx, int group, int sig)
+{
+	if (group)
+		kill(-ctx->pid, sig);
+	else
+		sys_pidfd_send_signal(ctx->pidfd, sig, NULL, 0);
+}
+
+/* The sandbox's job stopped (Ctrl-Z in its terminal): the run stops too, the caller's
+ * terminal back in its own modes, and the caller's shell gives its prompt back; `fg`
+ * continues us, and we continue the job. A supervisor that leads its session has no
+ * shell above it to resume it: the job is continued at once. */
+static void suspend(struct lsh_spawn_ctx *ctx, struct term *t, int group)
+{
+	if (getsid(0) != getpid()) {
+		term_restore(t);
+		kill(getpid(), SIGSTOP);
+		term_raw(t);
+		if (t->master >= 0 && isatty(0))
+			lsh_pty_copy_winsize(0, t->master);
+	}
+	signal_sandbox(ctx, group, SIGCONT);
+}
+
+/* Waits for the child, passing on the signals the supervisor receives, proxying the
+ * sandbox's terminal, and keeping the wall-clock limit. */
+static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct term *t, struct lsh_spawn_result *res,
 		     struct lsh_err **err)
 {
-	struct pollfd pfd[2] = { { ctx->pidfd, POLLIN, 0 }, { sigfd, POLLIN, 0 } };
 	pid_t pgrp = getpgrp();
+	/* Without a pid namespace, the sandbox is the process group its session leader
+	 * made: signals and the final kill go to the group. */
+	int group = !(ctx->clone_flags & CLONE_NEWPID) && getpgid(ctx->pid) == ctx->pid;
+	/* With a timeout: TERM at the deadline, KILL after the grace. */
+	int64_t deadline = ctx->timeout_ms > 0 ? now_ms() + ctx->timeout_ms : -1;
+	int64_t kill_at = -1;
 
+	if (t->master >= 0) {
+		fcntl(t->master, F_SETFL, fcntl(t->master, F_GETFL) | O_NONBLOCK);
+		t->in_open = 1;
+		term_raw(t);
+	}
 	for (;;) {
-		int r = lsh_proc_wait(ctx->pidfd, 1, &res->status, err);
-		if (r < 0)
-			return r;
-		if (r == 1) {
+		siginfo_t info;
+		memset(&info, 0, sizeof info);
+		if (waitid((idtype_t)LSH_P_PIDFD, (id_t)ctx->pidfd, &info, WEXITED | WNOHANG | WNOWAIT) < 0 &&
+		    errno != EINTR)
+			return lsh_err_set(err, errno, "waitid(pidfd %d)", ctx->pidfd);
+		if (info.si_pid != 0) {
+			/* Still a zombie, so its pid is no one else's group yet. */
+			if (group)
+				kill(-ctx->pid, SIGKILL);
+			int r = lsh_proc_wait(ctx->pidfd, 0, &res->status, err);
+			if (r < 0)
+				return r;
 			res->exit_code = lsh_proc_exit_status(res->status);
+			/* What the sandbox wrote last. */
+			while (t->master >= 0)
+				pump_out(t);
 			return 0;
 		}
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+		int64_t now = now_ms(), next = -1;
+		if (deadline >= 0 && now >= deadline) {
+			res->timed_out = 1;
+			signal_sandbox(ctx, group, SIGTERM);
+			signal_sandbox(ctx, group, SIGCONT);
+			deadline = -1;
+			kill_at = now + ctx->grace_ms;
+		}
+		if (kill_at >= 0 && now >= kill_at) {
+			signal_sandbox(ctx, group, SIGKILL);
+			/* Without a pid namespace, at least the child itself. */
+			sys_pidfd_send_signal(ctx->pidfd, SIGKILL, NULL, 0);
+			kill_at = -1;
+		}
+		if (deadline >= 0)
+			next = deadline;
+		if (kill_at >= 0 && (next < 0 || kill_at < next))
+			next = kill_at;
+		int wait_ms = next < 0 ? -1 : (next - now > 1000000 ? 1000000 : (int)(next - now));
+
+		struct pollfd pfd[5];
+		nfds_t np = 0;
+		pfd[np++] = (struct pollfd){ ctx->pidfd, POLLIN, 0 };
+		pfd[np++] = (struct pollfd){ sigfd, POLLIN, 0 };
+		int i_master = -1, i_in = -1, i_ctl = -1;
+		if (t->master >= 0) {
+			i_master = (int)np;
+			pfd[np++] = (struct pollfd){ t->master, (short)(POLLIN | (t->nin ? POLLOUT : 0)), 0 };
+			if (t->in_open && t->nin < sizeof t->in) {
+				i_in = (int)np;
+				pfd[np++] = (struct pollfd){ 0, POLLIN, 0 };
+			}
+		}
+		if (t->ctl >= 0) {
+			i_ctl = (int)np;
+			pfd[np++] = (struct pollfd){ t->ctl, POLLIN, 0 };
+		}
+		if (poll(pfd, np, wait_ms) < 0) {
+			if (errno == EINTR)
+				continue;
 			return lsh_err_set(err, errno, "poll");
+		}
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
-			if (read(sigfd, &si, sizeof si) == sizeof si) {
+			while (read(sigfd, &si, sizeof si) == sizeof si) {
+				int sig = (int)si.ssi_signo;
+				if (sig == SIGWINCH) {
+					if (t->master >= 0 && isatty(0))
+						lsh_pty_copy_winsize(0, t->master);
+					continue;
+				}
+				if (sig == SIGCHLD) {
+					/* Our child stopped (a command that is no pid 1's job). */
+					siginfo_t st;
+					memset(&st, 0, sizeof st);
+					if (t->master >= 0 &&
+					    waitid((idtype_t)LSH_P_PIDFD, (id_t)ctx->pidfd, &st, WSTOPPED | WNOHANG) == 0 &&
+					    st.si_pid != 0 && st.si_code == CLD_STOPPED)
+						suspend(ctx, t, group);
+					continue;
+				}
 				/* The terminal already delivered its signals to a child that
 				 * shares our process group. */
 				int same_group = getpgid(ctx->pid) == pgrp;
-				int sig = (int)si.ssi_signo;
-				if (!(si.ssi_code == SI_KERNEL && same_group)) {
-					sys_pidfd_send_signal(ctx->pidfd, sig, NULL, 0);
+				if (si.ssi_code == SI_KERNEL && same_group)
+					continue;
+				signal_sandbox(ctx, group, sig);
+				if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) {
 					/* A stopped sandbox would keep a terminating signal pending
 					 * for good: wake it so that the signal acts. */
-					if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT)
-						sys_pidfd_send_signal(ctx->pidfd, SIGCONT, NULL, 0);
+					signal_sandbox(ctx, group, SIGCONT);
+					if (kill_at < 0)
+						kill_at = now_ms() + END_GRACE_MS;
 				}
 			}
 		}
+		if (i_ctl >= 0 && (pfd[i_ctl].revents & (POLLIN | POLLHUP))) {
+			char c;
+			ssize_t n = recv(t->ctl, &c, 1, MSG_DONTWAIT);
+			if (n == 1 && c == 'T' && t->master >= 0)
+				suspend(ctx, t, group);
+			else if (n == 0) {
+				close(t->ctl);
+				t->ctl = -1;
+			}
+		}
+		if (i_in >= 0 && (pfd[i_in].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t n = read(0, t->in + t->nin, sizeof t->in - t->nin);
+			if (n > 0) {
+				t->nin += (size_t)n;
+			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+				/* The end of a stdin that is no terminal: the end of the
+				 * sandbox's input too (its EOF character). */
+				struct termios st;
+				t->in_open = 0;
+				if (t->master >= 0 && tcgetattr(t->master, &st) == 0 && t->nin < sizeof t->in)
+					t->in[t->nin++] = (char)st.c_cc[VEOF];
+			}
+		}
+		if (i_master >= 0 && t->master >= 0 && (pfd[i_master].revents & POLLOUT) && t->nin > 0) {
+			ssize_t w = write(t->master, t->in, t->nin);
+			if (w > 0) {
+				memmove(t->in, t->in + w, t->nin - (size_t)w);
+				t->nin -= (size_t)w;
+			}
+		}
+		if (i_master >= 0 && t->master >= 0 && (pfd[i_master].revents & (POLLIN | POLLHUP | POLLERR)))
+			pump_out(t);
 	}
 }
 
@@ -167,7 +402,8 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 {
 	struct lsh_spawn_ctx ctx;
 	struct lsh_plan_facts facts;
-	int sv[2] = { -1, -1 };
+	int sv[2] = { -1, -1 }, ctl[2] = { -1, -1 };
+	struct term term;
 	sigset_t fwd;
 	int r;
 
@@ -181,7 +417,10 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 	ctx.pidfd = -1;
 	ctx.sync_fd = -1;
 	ctx.cgroup_fd = -1;
+	ctx.ctl_fd = -1;
 	ctx.clone_flags = facts.clone_flags;
+	memset(&term, 0, sizeof term);
+	term.master = term.ctl = -1;
 
 	sigemptyset(&fwd);
 	for (size_t i = 0; i < LSH_ARRAY_SIZE(forwarded); i++)
@@ -199,6 +438,11 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 		r = lsh_err_set(err, errno, "socketpair");
 		goto out;
 	}
+	/* With a pty, pid 1 tells over this line when the job stopped. */
+	if (facts.pty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) {
+		r = lsh_err_set(err, errno, "socketpair");
+		goto out;
+	}
 	pid_t supervisor = getpid();
 	pid_t pid = lsh_proc_clone(ctx.clone_flags, ctx.cgroup_fd, &ctx.pidfd, err);
 	if (pid < 0) {
@@ -209,21 +453,49 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 	if (pid == 0) {
 		close(sv[0]);
 		ctx.sync_fd = sv[1];
+		if (ctl[0] >= 0)
+			close(ctl[0]);
+		ctx.ctl_fd = ctl[1];
 		child_main(&ctx, clone_at, supervisor);
 	}
 	ctx.pid = res->pid = pid;
 	close(sv[1]);
 	sv[1] = -1;
 	ctx.sync_fd = sv[0];
+	if (ctl[1] >= 0)
+		close(ctl[1]);
+	term.ctl = ctl[0];
+	ctl[0] = ctl[1] = -1;
 
 	r = run_supervisor_steps(&ctx, (size_t)clone_at + 1, lsh_plan_len(plan), res, err);
 	if (r == 0 && send(sv[0], "g", 1, MSG_NOSIGNAL) != 1)
 		r = lsh_err_set(err, errno, "start the sandbox");
-	if (r == 0) {
+	while (r == 0) {
+		/* Until exec closes the socket: a failure (step, errno, message), or an fd
+		 * (the pty's master, code 0). */
 		struct sync_msg m;
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} c;
+		struct iovec iov = { &m, sizeof m };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf,
+				     .msg_controllen = sizeof c.buf };
 		ssize_t n;
-		while ((n = recv(sv[0], &m, sizeof m, 0)) < 0 && errno == EINTR)
+		while ((n = recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
 			;
+		struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+		if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(h), sizeof fd);
+			if (term.master >= 0 || n != (ssize_t)sizeof m || m.code != 0) {
+				close(fd);
+				r = lsh_err_msg(err, EPROTO, "the sandbox sent an unexpected fd");
+				break;
+			}
+			term.master = fd;
+			continue;
+		}
 		if (n == (ssize_t)sizeof m) {
 			m.msg[sizeof m.msg - 1] = '\0';
 			res->failed_step = m.step;
@@ -231,6 +503,7 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 		} else if (n < 0) {
 			r = lsh_err_set(err, errno, "read from the sandbox");
 		}
+		break;
 	}
 	if (r < 0) {
 		/* Setup failed: the child must not go on to run anything. */
@@ -239,7 +512,7 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 		lsh_proc_wait(ctx.pidfd, 0, &status, NULL);
 		goto out;
 	}
-	r = supervise(&ctx, sigfd, res, err);
+	r = supervise(&ctx, sigfd, &term, res, err);
 	if (r < 0) {
 		/* Waiting failed: end the sandbox before what it uses is taken down. */
 		sys_pidfd_send_signal(ctx.pidfd, SIGKILL, NULL, 0);
@@ -247,8 +520,18 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 		lsh_proc_wait(ctx.pidfd, 0, &status, NULL);
 	}
 out:
+	/* The caller's terminal gets its modes back on every path. */
+	term_restore(&term);
+	if (term.master >= 0)
+		close(term.master);
+	if (term.ctl >= 0)
+		close(term.ctl);
+	for (int k = 0; k < 2; k++)
+		if (ctl[k] >= 0)
+			close(ctl[k]);
 	undo_all(&ctx);
 	res->oom_killed = ctx.oom_killed;
+	res->timed_out = res->timed_out && r == 0;
 	if (ctx.pidfd >= 0)
 		close(ctx.pidfd);
 	if (sv[0] >= 0)

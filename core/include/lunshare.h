@@ -148,6 +148,29 @@ LSH_API int lsh_proc_exit_status(int status);
  * child, and returns the shell exit status of `cmd` once it has exited. `sigmask` is the
  * set blocked by the caller before the fork of cmd (pass the old mask to restore). */
 LSH_API int lsh_proc_reap(pid_t cmd, struct lsh_err **err);
+/* lsh_proc_reap for a command that leads a process group of its own (a job): SIGINT,
+ * SIGTERM, SIGHUP and SIGQUIT go to every process of the namespace (kill(-1)), SIGCONT
+ * to the command's group; with notify_fd >= 0 (borrowed), each time the command stops
+ * one byte 'T' is sent there, so that whoever runs the sandbox can suspend with it. */
+LSH_API int lsh_proc_reap_job(pid_t cmd, int notify_fd, struct lsh_err **err);
+
+/* ------------------------------------------------------------------------------------
+ * Terminals (pty.c)
+ * ---------------------------------------------------------------------------------- */
+
+struct termios;
+/* A new pty from /dev/ptmx of the caller's mount view, unlocked: stores the master and,
+ * opened from it (TIOCGPTPEER), the peer in *master and *slave (new fds, O_CLOEXEC). */
+LSH_API int lsh_pty_open(int *master, int *slave, struct lsh_err **err);
+/* Gives slave the line settings and window size of `like` (an fd, when it is a terminal;
+ * -1 for none), makes it the controlling terminal (the caller must lead a session with
+ * none) and fds 0, 1 and 2; closes slave when it is above 2. */
+LSH_API int lsh_pty_take(int slave, int like, struct lsh_err **err);
+/* Raw mode on the terminal fd, its modes saved in *saved for lsh_tty_restore. */
+LSH_API int lsh_tty_raw(int fd, struct termios *saved, struct lsh_err **err);
+LSH_API void lsh_tty_restore(int fd, const struct termios *saved);
+/* The window size of terminal from, given to to (a pty master: its group gets SIGWINCH). */
+LSH_API void lsh_pty_copy_winsize(int from, int to);
 
 /* ------------------------------------------------------------------------------------
  * UTS and time namespaces (uts.c, timens.c)
@@ -652,11 +675,18 @@ struct lsh_spawn_result {
 	long failed_step; /* index of the step that failed, -1 when none */
 	pid_t pid;	/* the child's pid in the caller's namespace (0 if never started) */
 	int oom_killed;	/* the run's memory cgroup killed a process at its limit */
+	int timed_out;	/* a "timeout" step's deadline passed and the sandbox was ended */
 };
 
 /* Executes a validated plan: runs the supervisor steps, clones the child, lets it run its
- * steps and exec, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 to it, waits, and
- * undoes what the supervisor created in reverse order. Returns 0 when the command ran (its
+ * steps and exec, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 to it (the first
+ * four to the whole sandbox, which is killed 3 s later if still there), waits, and undoes
+ * what the supervisor created in reverse order. With a "pty" step it proxies fds 0 and 1
+ * to the sandbox's pty, fd 0 raw meanwhile when a terminal (restored before it returns),
+ * passes on the window size, and stops itself when the sandbox's job stops (continuing
+ * the job when it is continued). With a "timeout" step it ends the sandbox at the
+ * deadline (res->timed_out). Without a pid namespace, the process group the child leads
+ * is killed when the child ends. Returns 0 when the command ran (its
  * status in *res), or a negative errno with *err and res->failed_step naming the failure. */
 LSH_API int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res,
 		      struct lsh_err **err);

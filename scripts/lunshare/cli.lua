@@ -17,7 +17,7 @@ usage: lunshare COMMAND [ARGS]
 
   run PROFILE [OPTIONS] [--] [CMD ARGS...]
                                  run a command in the sandbox PROFILE describes;
-                                 run -- CMD uses default
+                                 run -- CMD uses default; --pty|--no-pty, --timeout T
   check [--strict] [--set K=V]... PROFILE...
                                  validate profiles; print ok or every error, and
                                  warn about risky grants (--strict: warnings are errors)

@@ -84,6 +84,14 @@ function F.timens(s)
 end
 function F.setsid() return "setsid (a new session without the caller's terminal)" end
 function F.chdir(s) return "cd " .. q(s.path) end
+function F.timeout(s)
+  return string.format("timeout --kill-after=%gs %gs (the whole sandbox: TERM, then KILL)", (s.grace_ms or 0) / 1000,
+    s.ms / 1000)
+end
+function F.pty()
+  return "open /dev/ptmx (the sandbox's devpts), its peer the controlling terminal and fds 0-2; " ..
+    "the caller's terminal is raw and proxied to it"
+end
 function F.close_fds(s)
   local keep = s.keep or {}
   return "close every fd but 0, 1 and 2" .. (#keep > 0 and (" and " .. join(keep, ", ")) or "")

@@ -11,8 +11,8 @@ local M = {}
 local PROFILE_CMDS = { "run", "check", "explain" }
 
 -- Row fields: name ("--bind"), short ("-h"), arg (its metavariable; none for a flag),
--- commands (default PROFILE_CMDS), help, and one of: key (o[key] = the value, or true for
--- a flag), kv (o[key][K] = V from KEY=VALUE), layer (appended to o.layer in order).
+-- commands (default PROFILE_CMDS), help, and one of: key (o[key] = the value, or for a
+-- flag its row's value, default true), kv (o[key][K] = V from KEY=VALUE), layer (appended to o.layer in order).
 M.ROWS = {
   { name = "--set", arg = "KEY=VALUE", key = "set", kv = true, commands = { "run", "check", "explain", "diff", "repl" },
     help = "a value for the profile's parameter KEY (see lunshare-profile(5), PARAMETERS)" },
@@ -27,6 +27,11 @@ M.ROWS = {
   { name = "--chdir", arg = "DIR", layer = true, help = "start the command in DIR (inside)" },
   { name = "--hostname", arg = "NAME", layer = true, help = "the sandbox's host name (needs its uts namespace)" },
   { name = "--share-net", layer = true, help = "keep the host's network (no network namespace)" },
+  { name = "--pty", key = "pty", value = true, commands = { "run" },
+    help = "give the sandbox a terminal of its own even when stdin or stdout is none" },
+  { name = "--no-pty", key = "pty", value = false, commands = { "run" }, help = "never give the sandbox a terminal of its own" },
+  { name = "--timeout", arg = "DURATION", key = "timeout", commands = { "run" },
+    help = "end the whole sandbox after DURATION (30s, 5m, or seconds; over limits.time), exit 124" },
   { name = "--help", short = "-h", key = "help", commands = "all", help = "print this command's usage" },
 }
 
@@ -106,7 +111,7 @@ function M.parse(cmd, args, stop_at_command)
         for _, x in ipairs(rows) do names[#names + 1] = x.name end
         usage_error(cmd, "unknown option '" .. a .. "'" .. util.suggest(name, names))
       end
-      local value = true
+      local value = r.value == nil or r.value
       if r.arg then
         value = inline
         if value == nil then

@@ -155,7 +155,8 @@ end
 M.id_maps = id_maps
 
 -- Builds the plan. ctx: { ids = core.ids(), environ = {…}, argv = {…} or nil,
--- subid = function(kind) -> start, count }.
+-- subid = function(kind) -> start, count, pty = true to give the sandbox a terminal,
+-- timeout_ms = a wall-clock limit over the profile's limits.time }.
 function M.build(profile, ctx)
   local plan = { profile = profile._file, steps = {}, _phases = {} }
   for _, ph in ipairs(M.PHASES) do plan._phases[ph] = {} end
@@ -206,6 +207,12 @@ function M.build(profile, ctx)
   end
   if profile.cwd then
     step(plan, { op = "chdir", path = profile.cwd, origin = M.origin(profile, "cwd") }, "late")
+  end
+  -- A terminal of the sandbox's own (ctx.pty: the caller's stdin and stdout are
+  -- terminals, or --pty): made after the mounts, from its devpts, and proxied by the
+  -- supervisor. Needs the new session the security area makes.
+  if ctx.pty then
+    step(plan, { op = "pty", origin = ctx.pty_origin or "command line" }, "late")
   end
   -- Every fd but stdio and the ones the profile names (keep_fds, checked by the security
   -- area) is closed: an fd the caller leaked would reach past the sandbox's view.

@@ -22,8 +22,11 @@ M.RLIMITS = {
   memlock = "size", msgqueue = "size", nice = "count", nofile = "count", nproc = "count",
   rss = "size", rtprio = "count", rttime = "microseconds", sigpending = "count", stack = "size",
 }
--- cgroup limits, in the same `limits` table.
-M.CGROUP_LIMITS = { "memory", "pids", "cpus" }
+-- cgroup limits, and the wall-clock limit (kept by the supervisor), in the same `limits`
+-- table.
+M.CGROUP_LIMITS = { "memory", "pids", "cpus", "time" }
+-- Between the SIGTERM and the SIGKILL that end a run past its limits.time.
+M.TIME_GRACE_MS = 5000
 
 -- errno names and their numbers, as the C library knows them.
 M.ERRNO = core.errno
@@ -134,6 +137,22 @@ function M.parse_value(v, unit)
   local n = v:match("^%d+$")
   if not n then return nil, "expected a count or \"unlimited\", got \"" .. v .. "\"" end
   return tonumber(n)
+end
+
+-- limits.time in milliseconds: an integer counts seconds, a string is a duration
+-- ("30s", "1m30s", "500ms"). nil and what was expected otherwise.
+function M.time_ms(v)
+  if math.type(v) == "integer" then
+    if v <= 0 then return nil, "expected a number of seconds above 0, or a duration like \"30s\"" end
+    return v * 1000
+  end
+  if type(v) ~= "string" or v == "unlimited" or v == "infinity" then
+    return nil, "expected a duration like \"30s\", \"5m\" or \"1h30m\", or a number of seconds"
+  end
+  local us, err = M.parse_value(v, "microseconds")
+  if not us then return nil, err end
+  if us < 1000 then return nil, "expected a duration of at least 1ms, like \"30s\"" end
+  return us // 1000
 end
 
 local function rlimit_name(k)
@@ -423,6 +442,9 @@ local function check_limits(c, l)
       if n == nil then c:fail(path, err)
       elseif n == 0 then c:fail(path, "expected a count above 0 (or leave it out)")
       elseif n > 4194304 then c:fail(path, "expected at most 4194304, the kernel's largest pid count") end
+    elseif k == "time" then
+      local n, err = M.time_ms(v)
+      if n == nil then c:fail(path, err) end
     elseif k == "cpus" then
       -- Written as "not inside" so that NaN fails too.
       if type(v) ~= "number" or not (v > 0 and v <= 4096) then
@@ -529,6 +551,9 @@ function M.grants(profile, a)
       if soft then
         g.limits[#g.limits + 1] = { text = string.format("%s soft %s hard %s", r, fmt_size(soft), fmt_size(hard)), path = path }
       end
+    elseif k == "time" then
+      local ms = M.time_ms(limits[k])
+      if ms then g.limits[#g.limits + 1] = { text = "time " .. ms .. " ms, then ended", path = path } end
     elseif k == "memory" or k == "pids" then
       local v = M.parse_value(limits[k], k == "memory" and "size" or "count")
       if v then g.limits[#g.limits + 1] = { text = k .. " " .. fmt_size(v) .. (k == "memory" and " bytes" or ""), path = path } end
@@ -556,7 +581,9 @@ function M.plan(profile, add, a)
 
   -- A new session: the command has no controlling terminal, so TIOCSTI cannot reach
   -- the caller's even without seccomp, and the terminal's signals do not reach it directly.
-  if not profile.terminal then
+  -- A pty of its own (the caller asked for one: a.caller.pty) is always in a new session:
+  -- it becomes its terminal.
+  if not profile.terminal or (a.caller and a.caller.pty) then
     add("early", { op = "setsid", origin = origin(profile.terminal == nil and "namespaces" or "terminal") })
   end
   add("early", { op = "session_keyring", origin = profile._file })
@@ -581,6 +608,18 @@ function M.plan(profile, add, a)
       if soft == nil then return nil, "limits." .. k .. ": " .. tostring(hard) end
       add("late", { op = "rlimit", resource = r, soft = soft, hard = hard, origin = origin("limits") })
     end
+  end
+
+  -- The wall-clock limit: the command line's over the profile's.
+  local time_ms = ctx and ctx.timeout_ms
+  if not time_ms and limits.time then
+    local err
+    time_ms, err = M.time_ms(limits.time)
+    if not time_ms then return nil, "limits.time: " .. err end
+  end
+  if time_ms then
+    add("prepare", { op = "timeout", ms = time_ms, grace_ms = M.TIME_GRACE_MS,
+      origin = ctx.timeout_ms and "command line" or origin(profile, "limits") })
   end
 
   local mem = limits.memory and M.parse_value(limits.memory, "size")

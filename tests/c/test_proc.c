@@ -4,6 +4,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +57,21 @@ int main(void)
 	char *envp[] = { "PATH=/bin", NULL };
 	ok(lsh_proc_exec(argv, envp, &err) == -ENOENT && err && strstr(err->msg, "no-such-command-lsh"),
 	   "exec failure names the command");
+	lsh_err_free(err);
+	err = NULL;
+
+	/* A file that exists but whose interpreter does not: "cannot run", and which one. */
+	char script[] = "/tmp/lsh-test-interp-XXXXXX";
+	int sfd = mkstemp(script);
+	const char text[] = "#!/no/such/interpreter-lsh -x\n";
+	ok(sfd >= 0 && write(sfd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1) && fchmod(sfd, 0700) == 0,
+	   "a script with a missing interpreter");
+	close(sfd);
+	char *sargv[] = { script, NULL };
+	ok(lsh_proc_exec(sargv, envp, &err) == -ENOEXEC && err &&
+	   strstr(err->msg, ": /no/such/interpreter-lsh is not in the sandbox"),
+	   "exec names the missing interpreter");
+	unlink(script);
 	lsh_err_free(err);
 	err = NULL;
 

@@ -180,9 +180,9 @@ for _, mode in ipairs(H.modes) do
       assert.same({ "0", "1", "2", "3" }, H.lines(r.out)) -- 3 is ls's own directory fd
     end)
 
-    it("fails with exit 1 and names the command when exec fails", function()
+    it("fails with exit 127 (not found) and names the command when exec fails", function()
       local r = run({ "run", "default", "--", "no-such-command-lsh" })
-      assert.equal(1, r.code)
+      assert.equal(127, r.code)
       assert.equal("lunshare: command line: exec no-such-command-lsh: No such file or directory\n", r.err)
     end)
 

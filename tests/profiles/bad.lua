@@ -280,7 +280,10 @@ return {
   { name = "a misspelt rlimit",
     files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  limits = {\n    nofiel = 10,\n  },\n}\n" },
     expect = "main.lua:4: limits.nofiel: unknown limit (did you mean 'nofile'?); expected one of as, core, cpu, " ..
-      "data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack, memory, pids, cpus" },
+      "data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack, memory, pids, cpus, time" },
+  { name = "a wall-clock limit that is no duration",
+    files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  limits = {\n    time = '30 secs',\n  },\n}\n" },
+    expect = "main.lua:4: limits.time: expected a duration like \"1h\", \"30m\", \"90s\" or \"1h30m\", got \"30 secs\"" },
   { name = "seccomp.default not a boolean",
     files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  seccomp = {\n    default = 'yes',\n  },\n}\n" },
     expect = "main.lua:4: seccomp.default: expected a boolean, got string" },

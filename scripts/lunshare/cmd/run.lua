@@ -5,6 +5,7 @@ local command = require "lunshare.command"
 local core = require "lunshare.core"
 local json = require "lunshare.json"
 local planner = require "lunshare.plan"
+local security = require "lunshare.security"
 local source_map = require "lunshare.source_map"
 local util = require "lunshare.util"
 
@@ -21,6 +22,9 @@ local function hint(step, errno)
   if op == "clone" and util.contains(step.namespaces, "user") and
       (errno == EPERM or errno == EACCES or errno == ENOSPC or errno == EINVAL) then
     return " (creating a user namespace was refused; run 'lunshare doctor' to see why and how to allow it)"
+  end
+  if op == "pty" and errno == E.ENOENT then
+    return " (the sandbox has no /dev/ptmx: add dev \"/dev\" to its mounts, or run with --no-pty)"
   end
   if (op == "uid_map" or op == "gid_map" or op == "setgroups") and (errno == EPERM or errno == EACCES) then
     return " (this id map is not allowed for this user; run 'lunshare doctor')"
@@ -39,10 +43,47 @@ local function describe_failure(plan, msg, errno, step_index)
   return msg
 end
 
+-- How the command's end reads for a person, when a limit caused it: a wall-clock limit
+-- (exit 124, as timeout(1)), a resource limit's signal. Returns the exit status.
+local function report_end(p, code, oom, timed_out, o)
+  local origin = source_map.origin(p, "limits")
+  local limits = type(p.limits) == "table" and p.limits or {}
+  local function say(fmt, ...) io.stderr:write("lunshare: ", string.format(fmt, ...), "\n") end
+  if timed_out then
+    if o.timeout then
+      say("the command ran longer than --timeout %s: the sandbox was ended", util.escape(o.timeout))
+    else
+      say("%s: the command ran longer than limits.time = %s: the sandbox was ended", origin, tostring(limits.time))
+    end
+    return 124
+  end
+  if oom then
+    say("%s: out of memory: the command reached limits.memory = %s and was killed", origin, tostring(limits.memory))
+    return code
+  end
+  local sig = core.signals
+  -- The signals the kernel sends at an rlimit, and the limit behind each. RLIMIT_CPU's
+  -- hard limit kills with SIGKILL, which is where a single value puts it.
+  local by_signal = { [sig.XFSZ] = "fsize", [sig.XCPU] = "cpu", [sig.KILL] = "cpu" }
+  local limit = code > 128 and by_signal[code - 128]
+  if limit and limits[limit] ~= nil then
+    local what = limit == "fsize" and "a file it wrote reached" or "it used all the CPU time of"
+    local v = limits[limit]
+    say("%s: the command was killed (SIG%s): %s limits.%s = %s", origin, code - 128 == sig.XFSZ and "XFSZ" or
+      (code - 128 == sig.KILL and "KILL" or "XCPU"), what, limit, type(v) == "table" and "{…}" or tostring(v))
+  end
+  return code
+end
+
 function M.main(args)
   local o = command.options("run", args, true)
   if o.help then return command.help_for("run") end
   local set, argv = o.set, o.argv
+  if o.timeout then
+    local ms, err = security.time_ms(math.tointeger(tonumber(o.timeout)) or o.timeout)
+    if not ms then usage_error("run: --timeout: " .. err) end
+    o.timeout_ms = ms
+  end
   -- `run -- CMD`: no profile named, the default one.
   local name = o.positional[1] or (o.dashdash and "default")
   if not name then usage_error("run: expected a profile") end
@@ -50,7 +91,16 @@ function M.main(args)
   local p, plan = command.bounded(name, function()
     local p = command.load_profile(name, set, o)
     command.refuse_unbuilt(p)
-    local plan, err = planner.build(p, planner.context(argv))
+    local ctx = planner.context(argv)
+    -- A terminal of its own when the caller's stdin and stdout are terminals and the run
+    -- is in their foreground, unless the profile shares the caller's (terminal = true);
+    -- --pty and --no-pty decide instead.
+    ctx.pty = o.pty
+    if ctx.pty == nil then
+      ctx.pty = p.terminal ~= true and core.isatty(0) and core.isatty(1) and core.foreground(0)
+    end
+    ctx.timeout_ms = o.timeout_ms
+    local plan, err = planner.build(p, ctx)
     if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
     return p, plan
   end)
@@ -62,13 +112,19 @@ function M.main(args)
     f:close()
   end
   local code, msg, errno, step = core.spawn(plan)
-  if not code then fail(EXIT_RUNTIME, describe_failure(plan, msg, errno, step)) end
-  if errno == true then
-    -- spawn's third result on success: the run's memory cgroup killed a process.
-    io.stderr:write(string.format("lunshare: %s: out of memory: the command reached limits.memory = %s and was killed\n",
-      source_map.origin(p, "limits"), tostring(p.limits and p.limits.memory)))
+  if not code then
+    -- A command that cannot run: 127 when it is not found, 126 when it is found but
+    -- cannot be executed (as env, timeout and the shells answer).
+    local failed = step and plan.steps[step]
+    local exit = EXIT_RUNTIME
+    if failed and failed.op == "exec" then
+      exit = errno == core.errno.ENOENT and 127 or 126
+    end
+    fail(exit, describe_failure(plan, msg, errno, step))
   end
-  return code
+  -- spawn's third and fourth results on success: the run's memory cgroup killed a
+  -- process; the wall-clock limit ended the sandbox.
+  return report_end(p, code, errno == true, step == true, o)
 end
 
 return M
