@@ -611,7 +611,8 @@ function M.plan(profile, add, a)
   end
 
   -- The wall-clock limit: the command line's over the profile's.
-  local time_ms = ctx and ctx.timeout_ms
+  local caller_ms = a.caller and a.caller.timeout_ms
+  local time_ms = caller_ms
   if not time_ms and limits.time then
     local err
     time_ms, err = M.time_ms(limits.time)
@@ -619,7 +620,7 @@ function M.plan(profile, add, a)
   end
   if time_ms then
     add("prepare", { op = "timeout", ms = time_ms, grace_ms = M.TIME_GRACE_MS,
-      origin = ctx.timeout_ms and "command line" or origin(profile, "limits") })
+      origin = caller_ms and "command line" or origin("limits") })
   end
 
   local mem = limits.memory and M.parse_value(limits.memory, "size")
