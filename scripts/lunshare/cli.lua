@@ -10,8 +10,9 @@ local EXIT_RUNTIME, EXIT_USAGE = 1, 2
 local USAGE = [[
 usage: lunshare COMMAND [ARGS]
 
-  run PROFILE [--set K=V]... [-- CMD ARGS...]
+  run PROFILE [--set K=V]... [--egress-log FILE] [-- CMD ARGS...]
                                  run a command in the sandbox PROFILE describes
+                                 (--egress-log: denied egress as JSON lines)
   check [--strict] [--set K=V]... PROFILE...
                                  validate profiles; print ok or every error, and
                                  warn about risky grants (--strict: warnings are errors)
@@ -109,14 +110,26 @@ end
 
 function M.run(args)
   local set, argv = {}, {}
+  local egress_log
   local i = 1
+  -- The options of run, before or after the profile: --set, --egress-log FILE.
+  local function options()
+    while args[i] and (is_set(args[i]) or args[i] == "--egress-log") do
+      if args[i] == "--egress-log" then
+        if not args[i + 1] or args[i + 1] == "" then usage_error("run: --egress-log needs a file") end
+        egress_log, i = args[i + 1], i + 2
+      else
+        i = parse_set(args, i, set, "run")
+      end
+    end
+  end
   -- --set may come before the profile too, as for check and diff.
-  while args[i] and is_set(args[i]) do i = parse_set(args, i, set, "run") end
+  options()
   local name = args[i]
   if not name then usage_error("run: expected a profile") end
   if name:sub(1, 1) == "-" then usage_error("run: unknown option '" .. name .. "'") end
   i = i + 1
-  while args[i] and is_set(args[i]) do i = parse_set(args, i, set, "run") end
+  options()
   if args[i] == "--" then i = i + 1 end
   for j = i, #args do argv[#argv + 1] = args[j] end
   local planner = require "lunshare.plan"
@@ -124,7 +137,9 @@ function M.run(args)
   local p, plan = bounded(name, function()
     local p = load_profile(name, set)
     refuse_unbuilt(p)
-    local plan, err = planner.build(p, planner.context(argv))
+    local ctx = planner.context(argv)
+    ctx.egress_log = egress_log
+    local plan, err = planner.build(p, ctx)
     if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
     return p, plan
   end)

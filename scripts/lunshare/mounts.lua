@@ -270,10 +270,17 @@ function M.plan(profile, add)
   local o = plan.origin(profile, profile.root and "root" or "mounts")
   add("mounts", { op = "rootfs", size = root.size, mode = octal(root.mode), origin = o })
   local mo = plan.origin(profile, "mounts")
-  local ordered, index = M.ordered(profile.mounts)
+  local list = profile.mounts
+  -- User-mode networking answers DNS at an address of its own (lunshare.usernet).
+  local resolv = require("lunshare.usernet").resolv_conf(profile)
+  if resolv then
+    list = { table.unpack(profile.mounts) }
+    list[#list + 1] = { kind = "file", dst = "/etc/resolv.conf", content = resolv }
+  end
+  local ordered, index = M.ordered(list)
   for i, m in ipairs(ordered) do
     local s = mount_step(m)
-    s.origin = plan.origin(profile, "mounts[" .. index[i] .. "]")
+    s.origin = plan.origin(profile, index[i] <= #profile.mounts and ("mounts[" .. index[i] .. "]") or "network")
     add("mounts", s)
   end
   add("mounts", { op = "pivot", readonly = root.readonly == true, origin = o })

@@ -2,6 +2,10 @@
 --   network = "none"               own netns with loopback up (the default when "net" is
 --                                  among the namespaces)
 --   network = "host"               the host's network ("net" must not be unshared)
+--   network = "user"               outbound access through pasta, ports forwarded in
+--                                  (scripts/lunshare/usernet.lua)
+--   network = { egress = { … } }   only an HTTP(S) proxy to the listed hosts
+--                                  (scripts/lunshare/egress.lua)
 --   network = { join = "NAME" }    enter the named netns /run/netns/NAME (a host of a
 --                                  topology brought up with `lunshare net up`)
 --   network = { links = { veth { name = "eth0", host = "lsh0", address = "10.0.0.2/24",
@@ -10,6 +14,8 @@
 -- A veth's host end is made by the supervisor with its peer born inside the sandbox's
 -- namespace, and removed when the run ends.
 local util = require "lunshare.util"
+local usernet = require "lunshare.usernet"
+local egress = require "lunshare.egress"
 
 local M = {}
 
@@ -123,9 +129,13 @@ function M.check(c, p, ns)
     if ns.net then c:fail("network", "\"host\" shares the host's network: remove \"net\" from namespaces") end
     return
   end
+  if usernet.is_user(n) or (type(n) == "table" and n.mode ~= nil and n.egress == nil) then
+    return usernet.check(c, n, ns)
+  end
+  if egress.is_egress(n) then return egress.check(c, n, ns) end
   if type(n) ~= "table" then
-    c:fail("network", "expected \"none\", \"host\", { join = \"NAME\" } or { links = { veth { … } } }" ..
-      (type(n) == "string" and util.suggest(n, { "none", "host" }) or ""))
+    c:fail("network", "expected \"none\", \"host\", \"user\", { join = \"NAME\" }, { egress = { … } } or " ..
+      "{ links = { veth { … } } }" .. (type(n) == "string" and util.suggest(n, { "none", "host", "user" }) or ""))
     return
   end
   local allowed = { "join", "links" }
@@ -175,7 +185,6 @@ end
 
 -- add(phase, step) appends a plan step in one of lunshare.plan.PHASES.
 function M.plan(profile, add, ctx)
-  local _ = ctx
   local n = profile.network
   local ns = {}
   for _, x in ipairs(profile.namespaces or {}) do ns[x] = true end
@@ -186,6 +195,8 @@ function M.plan(profile, add, ctx)
     return true
   end
   if not ns.net then return true end
+  if usernet.is_user(n) then return usernet.plan(profile, add, ctx, origin, ns) end
+  if egress.is_egress(n) then return egress.plan(profile, add, ctx, origin, ns) end
   local links = type(n) == "table" and (#n > 0 and n or n.links) or {}
   add("network", { op = "lo_up", origin = origin })
   for i, v in ipairs(links) do
@@ -218,6 +229,8 @@ function M.grants(profile)
     return { network = { { text = "the host's network (no network namespace)", host = true,
       path = n == "host" and "network" or "namespaces" } } }
   end
+  if usernet.is_user(n) then return usernet.grants(profile) end
+  if egress.is_egress(n) then return egress.grants(profile) end
   local out = { { text = "a network namespace of its own, loopback up", path = "namespaces" } }
   local short = type(n) == "table" and #n > 0
   local links = type(n) == "table" and (short and n or n.links) or {}
