@@ -35,6 +35,7 @@ struct helper {
 	int dirfd;		/* the run's state directory, or -1 */
 	int parentfd;		/* the directory it is in */
 	char dirname[64];
+	char *root, *path;	/* the state directory's trusted root and path beneath it */
 	int port;
 	struct lsh_helper_info info;
 	void **ctx_slot;	/* where the executor's context points at info */
@@ -82,8 +83,13 @@ static void undo_helper(void *arg)
 	stop_process(h->pidfd);
 	if (h->errfd >= 0)
 		close(h->errfd);
-	if (h->dirfd >= 0)
+	if (h->dirfd >= 0) {
 		remove_dir(h->parentfd, h->dirname, h->dirfd);
+		/* The directories above, once empty, go too: a run leaves nothing behind. */
+		lsh_statedir_prune(h->root, h->path, NULL);
+	}
+	free(h->root);
+	free(h->path);
 	free(h);
 }
 
@@ -264,6 +270,10 @@ static int make_state_dir(struct helper *h, const struct lsh_plan_step *s, char 
 		return h->dirfd;
 	}
 	snprintf(path, size, "%s/%s/%s", root, sub, h->dirname);
+	h->root = strdup(root);
+	h->path = strdup(sub);
+	if (h->root == NULL || h->path == NULL)
+		return lsh_err_set(err, ENOMEM, "%s", h->name);
 	return 0;
 }
 
