@@ -129,10 +129,8 @@ function M.check(c, p, ns)
     if ns.net then c:fail("network", "\"host\" shares the host's network: remove \"net\" from namespaces") end
     return
   end
-  if usernet.is_user(n) or (type(n) == "table" and n.mode ~= nil and n.egress == nil) then
-    return usernet.check(c, n, ns)
-  end
   if egress.is_egress(n) then return egress.check(c, n, ns) end
+  if usernet.is_user(n) or (type(n) == "table" and n.mode ~= nil) then return usernet.check(c, n, ns) end
   if type(n) ~= "table" then
     c:fail("network", "expected \"none\", \"host\", \"user\", { join = \"NAME\" }, { egress = { … } } or " ..
       "{ links = { veth { … } } }" .. (type(n) == "string" and util.suggest(n, { "none", "host", "user" }) or ""))
