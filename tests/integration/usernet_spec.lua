@@ -42,7 +42,8 @@ while True:
     s.sendto(hdr + d[12:qend] + ans, a)
 ]==]
 
-local function py(file) return "python3 " .. H.quote(file) end
+-- Debian's python3 itself: $! is then the server, which the teardown ends.
+local function py(file) return "/usr/bin/python3 " .. H.quote(file) end
 
 -- The world: /run a tmpfs (state of root's runs), /dev/net/tun usable by nobody (Debian's
 -- default mode; a container may have it root-only), ping sockets for pasta, the upstream
