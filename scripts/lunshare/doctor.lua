@@ -115,7 +115,8 @@ function M.checks()
   -- where the executor looks for them (core/helper_ops.c), never in $PATH.
   local function helper(name)
     for _, d in ipairs({ "/usr/local/sbin/", "/usr/local/bin/", "/usr/sbin/", "/usr/bin/", "/sbin/", "/bin/" }) do
-      if core.kind(d .. name) == "file" then return d .. name end
+      local k = core.kind(d .. name)
+      if k == "file" or k == "link" then return d .. name end -- /usr/bin/pasta is a link to passt
     end
   end
   for _, h in ipairs({ { "pasta", "passt", "network = \"user\"" }, { "tinyproxy", "tinyproxy", "network.egress" } }) do
