@@ -118,10 +118,20 @@ int lsh_spawn_send_fd(struct lsh_spawn_ctx *ctx, int fd, struct lsh_err **err);
 /* Records an undo action; on ENOMEM runs it at once and returns -ENOMEM. */
 int lsh_spawn_defer(struct lsh_spawn_ctx *ctx, lsh_undo_fn fn, void *arg, struct lsh_err **err);
 
+/* What the last helper the executor started left for the steps after it (the relay):
+ * ctx->area[LSH_AREA_HELPER] points at it while the helper runs. */
+#define LSH_AREA_HELPER 4
+struct lsh_helper_info {
+	int port;	/* the free loopback port it was given ({port}) */
+	int dirfd;	/* its private state directory ({dir}), or -1 */
+};
+
 /* The ops each area contributes to the executor, each terminated by a NULL name. */
 extern const struct lsh_op lsh_ops_proc[];
 extern const struct lsh_op lsh_ops_net[];
 extern const struct lsh_op lsh_ops_mount[];
 extern const struct lsh_op lsh_ops_security[];
+extern const struct lsh_op lsh_ops_helper[];
+extern const struct lsh_op lsh_ops_relay[];
 
 #endif

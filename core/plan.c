@@ -14,6 +14,8 @@ static const struct lsh_op *const areas[] = {
 	lsh_ops_net,
 	lsh_ops_mount,
 	lsh_ops_security,
+	lsh_ops_helper,
+	lsh_ops_relay,
 };
 
 static const char *const phase_names[LSH_PHASE_COUNT] = { "prepare", "clone", "host", "child", "exec" };

@@ -2,8 +2,8 @@
 # Installs what lunshare needs from Debian's packages: the build dependencies, and with
 # --test also what the test suite and the benchmarks use. Run as root (or with sudo).
 set -eu
-build="cmake make gcc pkg-config lua5.4 liblua5.4-dev libcap-dev libmnl-dev libseccomp-dev libedit2 uidmap"
-test="lua-busted bubblewrap hyperfine iproute2 iputils-ping util-linux valgrind strace procps tmux time"
+build="cmake make gcc pkg-config lua5.4 liblua5.4-dev libcap-dev libmnl-dev libseccomp-dev libedit2 uidmap passt tinyproxy"
+test="lua-busted bubblewrap hyperfine iproute2 iputils-ping util-linux valgrind strace procps tmux time python3 curl"
 pkgs="$build"
 [ "${1:-}" = "--test" ] && pkgs="$build $test"
 missing=""

@@ -112,6 +112,25 @@ function M.checks()
       not start and string.format("sudo usermod --add-sub%ss 100000-165535 %s", h[3], who) or nil, true)
   end
 
+  -- The helpers of network = "user" (pasta) and network = { egress = … } (tinyproxy), found
+  -- where the executor looks for them (core/helper_ops.c), never in $PATH.
+  local function helper(name)
+    for _, d in ipairs({ "/usr/local/sbin/", "/usr/local/bin/", "/usr/sbin/", "/usr/bin/", "/sbin/", "/bin/" }) do
+      local k = core.kind(d .. name)
+      if k == "file" or k == "link" then return d .. name end -- /usr/bin/pasta is a link to passt
+    end
+  end
+  for _, h in ipairs({ { "pasta", "passt", "network = \"user\"" }, { "tinyproxy", "tinyproxy", "network.egress" } }) do
+    local path = helper(h[1])
+    add(path ~= nil, h[1] .. (path and (" at " .. path) or " is missing") .. " (for " .. h[3] .. ")",
+      not path and ("sudo apt-get install " .. h[2]) or nil, true)
+  end
+  -- pasta opens /dev/net/tun as the caller, inside the sandbox's user namespace.
+  local tun = io.open("/dev/net/tun", "r+")
+  add(tun ~= nil, "/dev/net/tun " .. (tun and "is usable" or "is not usable by this user") .. " (for network = \"user\")",
+    not tun and "sudo chmod 0666 /dev/net/tun (Debian's default mode; sudo modprobe tun if it is missing)" or nil, true)
+  if tun then tun:close() end
+
   -- cgroups: which version, and whether this user may create groups (delegation).
   if core.kind("/sys/fs/cgroup/cgroup.controllers") == "file" then
     local ctl = (read("/sys/fs/cgroup/cgroup.controllers") or ""):gsub("%s+$", "")

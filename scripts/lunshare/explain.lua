@@ -246,6 +246,30 @@ function F.cgroup(s)
 end
 function F.cgroup_enter() return "echo PID > <cgroup>/cgroup.procs (v2: clone3 CLONE_INTO_CGROUP)" end
 
+-- ---- helpers and the egress relay (core/helper_ops.c, core/relay.c) --------------------
+
+-- {pid}: the sandbox's first process; {dir}: the run's private state directory; {port}: a
+-- free port on the host's loopback (core/helper_ops.c fills them in).
+function F.helper(s)
+  local out = {}
+  if s.state_root then
+    out[#out + 1] = "mkdir -m 0700 " .. q(s.state_root .. "/" .. s.state_path) .. "/" .. s.name .. "-PID ({dir})"
+  end
+  local files = s.files or {}
+  for i = 1, #files - 1, 2 do
+    local lines = {}
+    for line in files[i + 1]:gmatch("[^\n]+") do lines[#lines + 1] = "             " .. line end
+    out[#out + 1] = "cat > {dir}/" .. files[i] .. " <<EOF\n" .. join(lines, "\n") .. "\n           EOF"
+  end
+  local ready = s.ready == "port" and "ready once 127.0.0.1:{port} accepts" or "ready once it writes its pid to fd 3"
+  out[#out + 1] = util.shell_join(s.argv) .. " &  (" .. ready .. "; ended with the run)"
+  return join(out, "\n           ")
+end
+function F.relay(s)
+  return "relay 127.0.0.1:" .. s.port .. " in the sandbox's network namespace to the proxy at 127.0.0.1:{port}" ..
+    " outside; report each refused request on stderr" .. (s.log and (" and in " .. q(s.log)) or "")
+end
+
 -- The command for one step.
 function M.step(s)
   local f = F[s.op]

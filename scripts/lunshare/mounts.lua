@@ -6,6 +6,7 @@
 -- written with the constructors below (`ro_bind "/usr"`). Steps are laid out parents
 -- before children, whatever the order in the profile.
 local mount_targets = require "lunshare.mount_targets"
+local usernet = require "lunshare.usernet"
 local util = require "lunshare.util"
 
 local M = {}
@@ -205,16 +206,7 @@ end
 -- A mode string from the profile ("0755") as the integer the executor takes.
 local function octal(s) return s and tonumber(s, 8) or nil end
 
--- "//a/./b/" is "/a/b": the executor and `explain` see one spelling of each path (the
--- one mountinfo shows; ".." is refused by check()).
-local function clean(path)
-  if not path then return nil end
-  local parts = {}
-  for part in path:gmatch("[^/]+") do
-    if part ~= "." then parts[#parts + 1] = part end
-  end
-  return "/" .. table.concat(parts, "/")
-end
+local clean = util.clean_path
 
 -- The step for one mount.
 local function mount_step(m, profile)
@@ -281,7 +273,14 @@ function M.plan(profile, add, a)
   local o = a.origin(profile.root and "root" or "mounts")
   add("mounts", { op = "rootfs", size = root.size, mode = octal(root.mode), origin = o })
   local mo = a.origin("mounts")
-  local ordered, index = M.ordered(profile.mounts)
+  local list = profile.mounts
+  -- User-mode networking answers DNS at an address of its own (lunshare.usernet).
+  local user_resolv = usernet.resolv_conf(profile)
+  if user_resolv then
+    list = { table.unpack(profile.mounts) }
+    list[#list + 1] = { kind = "file", dst = "/etc/resolv.conf", content = user_resolv }
+  end
+  local ordered, index = M.ordered(list)
   -- Only a root with an /etc of its own (default's) gets one; a root without is left as
   -- the profile wrote it.
   local resolv, etc = false, false
@@ -300,7 +299,7 @@ function M.plan(profile, add, a)
       resolv = true
     end
     local s = mount_step(m, profile)
-    s.origin = a.origin("mounts[" .. index[i] .. "]")
+    s.origin = a.origin(index[i] <= #profile.mounts and ("mounts[" .. index[i] .. "]") or "network")
     add("mounts", s)
   end
   if not ns.net and not resolv then

@@ -2,6 +2,10 @@
 --   network = "none"               own netns with loopback up (the default when "net" is
 --                                  among the namespaces)
 --   network = "host"               the host's network ("net" must not be unshared)
+--   network = "user"               outbound access through pasta, ports forwarded in
+--                                  (scripts/lunshare/usernet.lua)
+--   network = { egress = { … } }   only an HTTP(S) proxy to the listed hosts
+--                                  (scripts/lunshare/egress.lua)
 --   network = { join = "NAME" }    enter the named netns /run/netns/NAME (a host of a
 --                                  topology brought up with `lunshare net up`)
 --   network = { links = { veth { name = "eth0", host = "lsh0", address = "10.0.0.2/24",
@@ -9,6 +13,8 @@
 --   network = { veth { … }, … }   the same, as a list
 -- A veth's host end is made by the supervisor with its peer born inside the sandbox's
 -- namespace, and removed when the run ends.
+local egress = require "lunshare.egress"
+local usernet = require "lunshare.usernet"
 local util = require "lunshare.util"
 
 local M = {}
@@ -35,22 +41,7 @@ local function list(v)
 end
 M.list = list
 
--- A CIDR "10.0.0.1/24" or "fd00::1/64"; false and a reason otherwise.
-function M.valid_cidr(s, need_prefix)
-  if type(s) ~= "string" then return false end
-  local host, len = s:match("^([^/]+)/(%d+)$")
-  if not host then
-    if need_prefix then return false end
-    host = s
-  end
-  if host:find(":") then
-    return host:match("^[%x:%.]+$") ~= nil and (not len or tonumber(len) <= 128)
-  end
-  local a, b, c, d = host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  if not a then return false end
-  for _, x in ipairs({ a, b, c, d }) do if tonumber(x) > 255 then return false end end
-  return not len or tonumber(len) <= 32
-end
+M.valid_cidr = util.valid_cidr
 
 -- No control character either: a link name is printed.
 function M.valid_ifname(s)
@@ -130,9 +121,11 @@ function M.check(c, p, a)
     if ns.net then c:fail("network", "\"host\" shares the host's network: remove \"net\" from namespaces") end
     return
   end
+  if egress.is_egress(n) then return egress.check(c, n, ns) end
+  if usernet.is_user(n) or (type(n) == "table" and n.mode ~= nil) then return usernet.check(c, n, ns) end
   if type(n) ~= "table" then
-    c:fail("network", "expected \"none\", \"host\", { join = \"NAME\" } or { links = { veth { … } } }" ..
-      (type(n) == "string" and util.suggest(n, { "none", "host" }) or ""))
+    c:fail("network", "expected \"none\", \"host\", \"user\", { join = \"NAME\" }, { egress = { … } } or " ..
+      "{ links = { veth { … } } }" .. (type(n) == "string" and util.suggest(n, { "none", "host", "user" }) or ""))
     return
   end
   local allowed = { "join", "links" }
@@ -191,6 +184,8 @@ function M.plan(profile, add, a)
     return true
   end
   if not ns.net then return true end
+  if usernet.is_user(n) then return usernet.plan(profile, add, a.caller, origin, ns) end
+  if egress.is_egress(n) then return egress.plan(profile, add, a.caller, origin, ns) end
   local links = type(n) == "table" and (#n > 0 and n or n.links) or {}
   add("network", { op = "lo_up", origin = origin })
   for i, v in ipairs(links) do
@@ -222,6 +217,8 @@ function M.grants(profile, a)
     return { network = { { text = "the host's network (no network namespace)", host = true,
       path = n == "host" and "network" or "namespaces" } } }
   end
+  if usernet.is_user(n) then return usernet.grants(profile) end
+  if egress.is_egress(n) then return egress.grants(profile) end
   local out = { { text = "a network namespace of its own, loopback up", path = "namespaces" } }
   local short = type(n) == "table" and #n > 0
   local links = type(n) == "table" and (short and n or n.links) or {}

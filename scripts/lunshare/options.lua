@@ -32,6 +32,8 @@ M.ROWS = {
   { name = "--no-pty", key = "pty", value = false, commands = { "run" }, help = "never give the sandbox a terminal of its own" },
   { name = "--timeout", arg = "DURATION", key = "timeout", commands = { "run" },
     help = "end the whole sandbox after DURATION (30s, 5m, or seconds; over limits.time), exit 124" },
+  { name = "--egress-log", arg = "FILE", key = "egress_log", commands = { "run" },
+    help = "append each request the egress allowlist denied to FILE, as JSON lines" },
   { name = "--help", short = "-h", key = "help", commands = "all", help = "print this command's usage" },
 }
 

@@ -69,6 +69,9 @@ function M.environment(profile, environ)
     end
   end
   if vars.PATH == nil then put("PATH", DEFAULT_PATH) end
+  -- An egress allowlist's proxy (lunshare.egress), before the profile's own settings.
+  local proxy = require("lunshare.egress").env(profile)
+  for _, k in ipairs(util.sorted_keys(proxy)) do put(k, proxy[k]) end
   for _, k in ipairs(util.sorted_keys(e.set or {})) do put(k, e.set[k]) end
   for _, k in ipairs(e.unset or {}) do vars[k] = nil end
   local out = {}

@@ -192,4 +192,32 @@ function M.shell_join(list)
   return table.concat(out, " ")
 end
 
+-- "//a/./b/" is "/a/b": the executor and `explain` see one spelling of each path (the
+-- one mountinfo shows; ".." is refused by check()).
+function M.clean_path(path)
+  if not path then return nil end
+  local parts = {}
+  for part in path:gmatch("[^/]+") do
+    if part ~= "." then parts[#parts + 1] = part end
+  end
+  return "/" .. table.concat(parts, "/")
+end
+
+-- A CIDR "10.0.0.1/24" or "fd00::1/64"; false and a reason otherwise.
+function M.valid_cidr(s, need_prefix)
+  if type(s) ~= "string" then return false end
+  local host, len = s:match("^([^/]+)/(%d+)$")
+  if not host then
+    if need_prefix then return false end
+    host = s
+  end
+  if host:find(":") then
+    return host:match("^[%x:%.]+$") ~= nil and (not len or tonumber(len) <= 128)
+  end
+  local a, b, c, d = host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  if not a then return false end
+  for _, x in ipairs({ a, b, c, d }) do if tonumber(x) > 255 then return false end end
+  return not len or tonumber(len) <= 32
+end
+
 return M

@@ -20,6 +20,10 @@ for _, mode in ipairs(H.modes) do
       ok_line("mount_setattr (recursive read-only, idmapped mounts)")
       ok_line("openat2 (mount targets resolved inside the new root)")
       ok_line("seccomp filters")
+      -- The helpers of user-mode networking and the egress allowlist.
+      ok_line("pasta at /usr/bin/pasta (for network = \"user\")")
+      ok_line("tinyproxy at /usr/bin/tinyproxy (for network.egress)")
+      if mode == "root" then ok_line("/dev/net/tun is usable (for network = \"user\")") end
       local cg = r.out:match("\nok    (cgroup v[12][^\n]*)\n")
       assert.truthy(cg, "no 'ok    cgroup v…' line in:\n" .. r.out)
       assert.falsy(("\n" .. r.out):find("\nFAIL "), r.out)

@@ -100,6 +100,7 @@ function M.main(args)
       ctx.pty = p.terminal ~= true and core.isatty(0) and core.isatty(1) and core.foreground(0)
     end
     ctx.timeout_ms = o.timeout_ms
+    ctx.egress_log = o.egress_log
     local plan, err = planner.build(p, ctx)
     if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
     return p, plan

@@ -1,0 +1,370 @@
+/* The plan operations of helper programs: a program from Debian the supervisor starts
+ * for the run and ends with it (pasta for user-mode networking, tinyproxy for an egress
+ * allowlist), and the relay that carries the sandbox's proxy connections out to it.
+ *
+ * A helper is the supervisor's child, in a session of its own (a terminal's ^C reaches
+ * the sandbox through the supervisor, never the helper directly), with PDEATHSIG so that
+ * it dies should the supervisor be killed, and with the caller's signal mask back. It is
+ * recorded for ending (SIGTERM, then SIGKILL) on every exit path. Its argv and files may
+ * name what is known only at run time: {pid} the sandbox's first process, {dir} the run's
+ * private state directory, {port} a free port on the host's loopback. */
+#include "internal.h"
+#include "syscalls.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+
+
+/* Helpers are looked up here, never in the caller's PATH. */
+static const char helper_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+struct helper {
+	char name[32];
+	int pidfd;
+	pid_t pid;
+	int errfd;		/* its stderr, kept open (and unread) while it runs */
+	int dirfd;		/* the run's state directory, or -1 */
+	int parentfd;		/* the directory it is in */
+	char dirname[64];
+	char *root, *path;	/* the state directory's trusted root and path beneath it */
+	int port;
+	struct lsh_helper_info info;
+	void **ctx_slot;	/* where the executor's context points at info */
+};
+
+static long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Ends a helper: SIGTERM, up to a second to go, then SIGKILL. */
+static void stop_process(int pidfd)
+{
+	int status;
+	if (pidfd < 0)
+		return;
+	sys_pidfd_send_signal(pidfd, SIGTERM, NULL, 0);
+	struct pollfd p = { pidfd, POLLIN, 0 };
+	if (poll(&p, 1, 1000) <= 0)
+		sys_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+	lsh_proc_wait(pidfd, 0, &status, NULL);
+	close(pidfd);
+}
+
+static void remove_dir(int parentfd, const char *name, int dirfd)
+{
+	char **names = NULL;
+	if (lsh_statedir_list(dirfd, &names, NULL) >= 0) {
+		for (size_t i = 0; names[i]; i++)
+			unlinkat(dirfd, names[i], 0);
+		lsh_statedir_list_free(names);
+	}
+	close(dirfd);
+	unlinkat(parentfd, name, AT_REMOVEDIR);
+	close(parentfd);
+}
+
+static void undo_helper(void *arg)
+{
+	struct helper *h = arg;
+	if (h->ctx_slot && *h->ctx_slot == &h->info)
+		*h->ctx_slot = NULL;
+	stop_process(h->pidfd);
+	if (h->errfd >= 0)
+		close(h->errfd);
+	if (h->dirfd >= 0) {
+		remove_dir(h->parentfd, h->dirname, h->dirfd);
+		/* The directories above, once empty, go too: a run leaves nothing behind. */
+		lsh_statedir_prune(h->root, h->path, NULL);
+	}
+	free(h->root);
+	free(h->path);
+	free(h);
+}
+
+/* A free TCP port on 127.0.0.1, as the kernel picks one. Another process could take it
+ * before the helper binds it: the helper then fails to start, and the run with it. */
+static int free_port(struct lsh_err **err)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof a;
+	_cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+		return lsh_err_set(err, errno, "pick a loopback port");
+	return ntohs(a.sin_port);
+}
+
+/* s with {pid}, {dir} and {port} replaced; a new string. */
+static char *expand(const char *s, pid_t pid, const char *dir, int port)
+{
+	size_t cap = strlen(s) + 1, n = 0;
+	char *out = malloc(cap);
+	while (out && *s) {
+		char buf[32];
+		const char *put = NULL;
+		size_t skip = 1;
+		if (strncmp(s, "{pid}", 5) == 0) {
+			snprintf(buf, sizeof buf, "%d", (int)pid);
+			put = buf, skip = 5;
+		} else if (strncmp(s, "{port}", 6) == 0) {
+			snprintf(buf, sizeof buf, "%d", port);
+			put = buf, skip = 6;
+		} else if (strncmp(s, "{dir}", 5) == 0) {
+			put = dir ? dir : "", skip = 5;
+		}
+		size_t add = put ? strlen(put) : 1;
+		if (n + add + 1 > cap) {
+			cap = (n + add + 1) * 2;
+			char *grown = realloc(out, cap);
+			if (grown == NULL) {
+				free(out);
+				return NULL;
+			}
+			out = grown;
+		}
+		memcpy(out + n, put ? put : s, add);
+		n += add;
+		s += skip;
+	}
+	if (out)
+		out[n] = '\0';
+	return out;
+}
+
+static void free_argv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The last line of a helper's complaint worth showing: not empty, not its syslog noise. */
+static void last_line(int fd, char *out, size_t size)
+{
+	char buf[4096];
+	size_t n = 0;
+	ssize_t r;
+	out[0] = '\0';
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	while (n < sizeof buf - 1 && (r = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (*line == '\0' || strstr(line, "syslog") != NULL)
+			continue;
+		snprintf(out, size, "%s", line);
+	}
+	for (char *p = out; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+}
+
+/* In the forked child: becomes the helper, or exits 127. */
+static __attribute__((noreturn)) void exec_helper(char **argv, int readyfd, int errfd, const sigset_t *mask,
+						  pid_t supervisor)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != supervisor)
+		_exit(127);
+	setsid();
+	/* fd 3 is the readiness pipe (a helper writes its pid file there) */
+	if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(errfd, 2) < 0 ||
+	    (readyfd >= 0 && dup2(readyfd, 3) < 0))
+		_exit(127);
+	sys_close_range(readyfd >= 0 ? 4 : 3, ~0U, 0);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	char path[4096];
+	const char *p = helper_path;
+	if (strchr(argv[0], '/'))
+		execv(argv[0], argv);
+	while (*p) {
+		size_t len = strcspn(p, ":");
+		snprintf(path, sizeof path, "%.*s/%s", (int)len, p, argv[0]);
+		execv(path, argv);
+		p += len + (p[len] == ':');
+	}
+	dprintf(2, "%s: not found in %s\n", argv[0], helper_path);
+	_exit(127);
+}
+
+/* Whether 127.0.0.1:port accepts a connection. */
+static int accepts(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* Waits until the helper is ready: "pidfile" when it has written its pid file (a pipe on
+ * its fd 3) and closed it; "port" when its loopback port accepts connections. */
+static int wait_ready(struct helper *h, const char *ready, int readfd, long timeout_ms, struct lsh_err **err)
+{
+	long deadline = now_ms() + timeout_ms;
+	int got = 0;
+	for (;;) {
+		if (strcmp(ready, "port") == 0 && accepts(h->port))
+			return 0;
+		struct pollfd p[2] = { { h->pidfd, POLLIN, 0 }, { readfd, POLLIN, 0 } };
+		long left = deadline - now_ms();
+		if (left <= 0)
+			return lsh_err_msg(err, ETIMEDOUT, "%s did not start within %ld ms", h->name, timeout_ms);
+		int n = poll(p, readfd >= 0 ? 2 : 1, strcmp(ready, "port") == 0 ? (left < 20 ? (int)left : 20) : (int)left);
+		if (n < 0 && errno != EINTR)
+			return lsh_err_set(err, errno, "%s: poll", h->name);
+		if (n > 0 && (p[0].revents & POLLIN)) {
+			char why[512];
+			last_line(h->errfd, why, sizeof why);
+			return lsh_err_msg(err, EIO, "%s did not start: %s", h->name, *why ? why : "it exited");
+		}
+		if (readfd >= 0 && n > 0 && p[1].revents) {
+			/* pasta writes "PID\n" and keeps the file open: a whole line is enough. */
+			char buf[64];
+			ssize_t r = read(readfd, buf, sizeof buf);
+			if (r > 0 && memchr(buf, '\n', (size_t)r))
+				return 0;
+			if (r > 0)
+				got = 1;
+			else if (r == 0 && got)
+				return 0;
+			else if (r == 0)
+				readfd = -1; /* closed unwritten: wait for its exit status */
+		}
+	}
+}
+
+/* helper */
+enum { HELPER_NAME, HELPER_READY, HELPER_STATE_ROOT, HELPER_STATE_PATH };	/* strs */
+enum { HELPER_TIMEOUT };							/* ints */
+enum { HELPER_ARGV, HELPER_FILES };						/* lists */
+
+static int make_state_dir(struct helper *h, const struct lsh_plan_step *s, char *path, size_t size,
+			  struct lsh_err **err)
+{
+	const char *root = s->strs[HELPER_STATE_ROOT], *sub = s->strs[HELPER_STATE_PATH];
+	h->parentfd = lsh_statedir_open(root, sub, LSH_STATEDIR_CREATE, err);
+	if (h->parentfd < 0)
+		return h->parentfd;
+	snprintf(h->dirname, sizeof h->dirname, "%s-%d", h->name, (int)getpid());
+	h->dirfd = lsh_private_dir_at(h->parentfd, h->dirname, LSH_STATEDIR_CREATE | LSH_STATEDIR_EXCL,
+				      "state directory", h->dirname, err);
+	if (h->dirfd < 0) {
+		close(h->parentfd);
+		return h->dirfd;
+	}
+	snprintf(path, size, "%s/%s/%s", root, sub, h->dirname);
+	h->root = strdup(root);
+	h->path = strdup(sub);
+	if (h->root == NULL || h->path == NULL)
+		return lsh_err_set(err, ENOMEM, "%s", h->name);
+	return 0;
+}
+
+static int op_helper(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	char dir[4096] = "";
+	int r = lsh_spawn_need(ctx, CLONE_NEWNET, 1, "helper", err);
+	if (r < 0)
+		return r;
+	struct helper *h = calloc(1, sizeof *h);
+	if (h == NULL)
+		return lsh_err_set(err, ENOMEM, "helper");
+	snprintf(h->name, sizeof h->name, "%s", s->strs[HELPER_NAME]);
+	h->pidfd = h->errfd = h->dirfd = h->parentfd = -1;
+	if ((r = lsh_spawn_defer(ctx, undo_helper, h, err)) < 0)
+		return r;
+	if ((h->port = free_port(err)) < 0)
+		return h->port;
+	if (s->strs[HELPER_STATE_ROOT] && (r = make_state_dir(h, s, dir, sizeof dir, err)) < 0)
+		return lsh_err_wrap(err, "%s", h->name);
+	char **files = s->lists[HELPER_FILES];
+	for (size_t i = 0; files && files[i] && files[i + 1]; i += 2) {
+		if (h->dirfd < 0)
+			return lsh_err_msg(err, EINVAL, "%s: files need a state directory", h->name);
+		_cleanup_free_ char *text = expand(files[i + 1], ctx->pid, dir, h->port);
+		if (text == NULL)
+			return lsh_err_set(err, ENOMEM, "%s", h->name);
+		if ((r = lsh_statedir_write(h->dirfd, files[i], text, strlen(text), LSH_STATE_CREATE, err)) < 0)
+			return lsh_err_wrap(err, "%s", h->name);
+	}
+	size_t n = s->nlists[HELPER_ARGV];
+	char **argv = calloc(n + 1, sizeof *argv);
+	for (size_t i = 0; argv && i < n; i++)
+		if ((argv[i] = expand(s->lists[HELPER_ARGV][i], ctx->pid, dir, h->port)) == NULL) {
+			free_argv(argv);
+			argv = NULL;
+		}
+	if (argv == NULL)
+		return lsh_err_set(err, ENOMEM, "%s", h->name);
+	const char *ready = s->strs[HELPER_READY] ? s->strs[HELPER_READY] : "pidfile";
+	int want_pipe = strcmp(ready, "pidfile") == 0;
+	int rp[2] = { -1, -1 }, ep[2] = { -1, -1 };
+	if ((want_pipe && pipe2(rp, O_CLOEXEC) < 0) || pipe2(ep, O_CLOEXEC) < 0) {
+		r = lsh_err_set(err, errno, "%s: pipe", h->name);
+		goto out;
+	}
+	pid_t supervisor = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = lsh_err_set(err, errno, "%s: fork", h->name);
+		goto out;
+	}
+	if (pid == 0)
+		exec_helper(argv, rp[1], ep[1], &ctx->oldmask, supervisor);
+	h->pid = pid;
+	h->errfd = take_fd(&ep[0]);
+	close(take_fd(&ep[1]));
+	if (rp[1] >= 0)
+		close(take_fd(&rp[1]));
+	if ((h->pidfd = lsh_proc_pidfd(pid, err)) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		r = h->pidfd;
+		goto out;
+	}
+	r = wait_ready(h, ready, rp[0], s->ints[HELPER_TIMEOUT] > 0 ? (long)s->ints[HELPER_TIMEOUT] : 10000, err);
+	if (r == 0) {
+		h->info.port = h->port;
+		h->info.dirfd = h->dirfd;
+		h->ctx_slot = &ctx->area[LSH_AREA_HELPER];
+		*h->ctx_slot = &h->info;
+	}
+out:
+	free_argv(argv);
+	if (rp[0] >= 0)
+		close(rp[0]);
+	if (rp[1] >= 0)
+		close(rp[1]);
+	if (ep[0] >= 0)
+		close(ep[0]);
+	if (ep[1] >= 0)
+		close(ep[1]);
+	return r;
+}
+
+const struct lsh_op lsh_ops_helper[] = {
+	{ "helper", LSH_PHASE_HOST,
+	  { { "name", LSH_ARG_STR, HELPER_NAME, 1 }, { "ready", LSH_ARG_STR, HELPER_READY, 0 },
+	    { "state_root", LSH_ARG_STR, HELPER_STATE_ROOT, 0 }, { "state_path", LSH_ARG_STR, HELPER_STATE_PATH, 0 },
+	    { "timeout", LSH_ARG_INT, HELPER_TIMEOUT, 0 },
+	    { "argv", LSH_ARG_LIST, HELPER_ARGV, 1 }, { "files", LSH_ARG_LIST, HELPER_FILES, 0 } },
+	  NULL, op_helper },
+	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL, NULL },
+};

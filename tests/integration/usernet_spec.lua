@@ -1,0 +1,232 @@
+-- Networks for real programs: network = "user" through pasta, port forwards, and the
+-- enforced egress allowlist (tinyproxy outside, a relay in). Every case builds its own
+-- world inside `unshare --net --mount`: an "upstream" network namespace behind a veth with
+-- HTTP, UDP echo and DNS servers, names in the world's hosts file and resolver, a default
+-- route towards it; then runs lunshare as root and as nobody, and counts what is left.
+-- #integration #netns
+local H = require "helpers"
+
+local S = H.RUN
+local UP_LINK = "lsu" .. S -- the world's end of the veth to upstream
+
+-- Servers of the upstream, each a python3 program (Debian's) run as root in its netns.
+local HTTPD = [==[
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("hello from " + self.headers.get("Host", "?") + "\n").encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()
+]==]
+local UDP_ECHO = [==[
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], int(sys.argv[2])))
+while True:
+    d, a = s.recvfrom(2048); s.sendto(b"echo:" + d, a)
+]==]
+-- Answers A queries for allowed.test with 192.0.2.2, anything else with no answer.
+local DNSD = [==[
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("192.0.2.2", 53))
+while True:
+    d, a = s.recvfrom(512)
+    i, name = 12, []
+    while d[i]:
+        name.append(d[i + 1:i + 1 + d[i]].decode()); i += d[i] + 1
+    qend = i + 5
+    hit = ".".join(name).lower() == "allowed.test" and d[i + 1:i + 3] == b"\x00\x01"
+    hdr = d[:2] + b"\x81\x80" + d[4:6] + (b"\x00\x01" if hit else b"\x00\x00") + b"\x00\x00\x00\x00"
+    ans = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([192, 0, 2, 2]) if hit else b""
+    s.sendto(hdr + d[12:qend] + ans, a)
+]==]
+
+-- Debian's python3 itself: $! is then the server, which the teardown ends.
+local function py(file) return "/usr/bin/python3 " .. H.quote(file) end
+
+-- The world: /run a tmpfs (state of root's runs), /dev/net/tun usable by nobody (Debian's
+-- default mode; a container may have it root-only), ping sockets for pasta, the upstream
+-- at 192.0.2.2 and .3 behind a veth with a default route, the world's names and resolver.
+-- `body` runs there with $L the binary, $AS the prefix that drops to nobody (or nothing).
+local function world(mode, body, opts)
+  local httpd, udp, dnsd = H.file(HTTPD, ".py"), H.file(UDP_ECHO, ".py"), H.file(DNSD, ".py")
+  local setup = table.concat({
+    "set -u",
+    "mount -t tmpfs tmpfs /run || exit 99",
+    "mkdir -m 700 /run/nobody && chown 65534:65534 /run/nobody",
+    "mount -t tmpfs -o mode=755 tmpfs /dev/net && mknod -m 666 /dev/net/tun c 10 200 || exit 99",
+    "ip link set lo up",
+    "sysctl -qw net.ipv4.ping_group_range='0 2147483647'",
+    "unshare --net sleep 600 & UP=$!; PIDS=$UP",
+    H.wait_until("[ \"$(readlink /proc/$UP/ns/net)\" != \"$(readlink /proc/self/ns/net)\" ]", 10) .. " || exit 99",
+    "ip link add " .. UP_LINK .. " type veth peer name lsv" .. S .. " netns $UP || exit 99",
+    "ip addr add 192.0.2.1/24 dev " .. UP_LINK .. "; ip link set " .. UP_LINK .. " up",
+    "nsenter -t $UP -n sh -c 'ip link set lo up; ip addr add 192.0.2.2/24 dev lsv" .. S ..
+      "; ip addr add 192.0.2.3/24 dev lsv" .. S .. "; ip link set lsv" .. S .. " up'",
+    "ip route add default via 192.0.2.2",
+    "printf '127.0.0.1 localhost\\n192.0.2.2 allowed.test a.sub.test port.test\\n192.0.2.3 denied.test sub.test\\n' > /run/hosts",
+    "mount --bind /run/hosts /etc/hosts",
+    "echo 'nameserver 192.0.2.2' > /run/resolv.conf; mount --bind /run/resolv.conf /etc/resolv.conf",
+    "nsenter -t $UP -n " .. py(httpd) .. " 192.0.2.2 80 & PIDS=\"$PIDS $!\"",
+    "nsenter -t $UP -n " .. py(httpd) .. " 192.0.2.3 80 & PIDS=\"$PIDS $!\"",
+    "nsenter -t $UP -n " .. py(httpd) .. " 192.0.2.2 8080 & PIDS=\"$PIDS $!\"",
+    "nsenter -t $UP -n " .. py(udp) .. " 192.0.2.2 7 & PIDS=\"$PIDS $!\"",
+    "nsenter -t $UP -n " .. py(dnsd) .. " & PIDS=\"$PIDS $!\"",
+    H.wait_until("curl -s -m1 -o /dev/null http://192.0.2.3/ && curl -s -m1 -o /dev/null http://192.0.2.2:8080/", 20) ..
+      " || exit 99",
+    "W=$(readlink /proc/self/ns/net)",
+    -- What runs in the world's netns under these names (pasta, its proxy, the relay).
+    "helpers() { n=0; for p in /proc/[0-9]*; do [ \"$(readlink $p/ns/net 2>/dev/null)\" = \"$W\" ] || continue; " ..
+      "case \"$(cat $p/comm 2>/dev/null)\" in pasta*|passt*|tinyproxy|lunshare) n=$((n+1));; esac; done; echo $n; }",
+    "count() { echo \"links=$(ip -o link | wc -l) mounts=$(wc -l </proc/self/mountinfo) helpers=$(helpers) " ..
+      "state=$(find /run/lunshare /run/nobody -mindepth 1 2>/dev/null | wc -l)\"; }",
+    "L=" .. H.quote(H.bin),
+    "AS=" .. (mode == "rootless" and H.quote(H.DROP .. "env XDG_RUNTIME_DIR=/run/nobody ") or "''"),
+    "echo \"before $(count)\"",
+  }, "\n")
+  local teardown = "\necho \"after $(count)\"\nkill $PIDS 2>/dev/null; wait $PIDS 2>/dev/null; exit 0\n"
+  return H.sh("unshare --net --mount sh -c " .. H.quote(setup .. "\n" .. body .. teardown),
+    { timeout = (opts and opts.timeout) or 120 })
+end
+
+-- The counts before and after are the same: nothing left behind.
+local function assert_clean(r)
+  local before = r.out:match("before (links=[^\n]*)")
+  local after = r.out:match("after (links=[^\n]*)")
+  assert.truthy(before, r.out .. r.err)
+  assert.equal(before, after, r.out .. r.err)
+  assert.truthy(before:find("helpers=0", 1, true), before)
+end
+
+-- The examples the documentation shows (copied where nobody can read them).
+local USER = H.profile(H.read(H.root .. "/docs/examples/user-network.lua"))
+local EGRESS = H.profile(H.read(H.root .. "/docs/examples/egress.lua"))
+
+-- Inside the sandbox: a raw TCP connect, bypassing any proxy.
+local RAW = [==[python3 -c 'import socket,sys
+s=socket.socket(); s.settimeout(3)
+try: s.connect((sys.argv[1],int(sys.argv[2]))); print("raw-connected")
+except OSError as e: print("raw-failed", e.errno)']==]
+local UDP = [==[python3 -c 'import socket
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3); s.sendto(b"ping",("192.0.2.2",7))
+print(s.recv(100).decode())']==]
+
+for _, mode in ipairs(H.modes) do
+  describe("network = \"user\" (" .. mode .. ")", function()
+    it("reaches the upstream over TCP, UDP, ICMP and DNS, with an address and default route", function()
+      local inside = table.concat({
+        "curl -s -m5 http://192.0.2.2/",
+        UDP,
+        "ping -c1 -W3 192.0.2.2 >/dev/null && echo ping-ok",
+        "cat /etc/resolv.conf",
+        "getent ahostsv4 allowed.test | head -1",
+        "ip -4 -o addr show eth0 | awk \"{print \\\"addr \\\" \\$4}\"",
+        "ip route show default",
+      }, "; ")
+      local r = world(mode, "$AS $L run " .. H.quote(USER) .. " -- sh -c " .. H.quote(inside) .. "; echo code=$?")
+      assert.truthy(r.out:find("hello from 192.0.2.2\n", 1, true), r.out .. r.err)
+      assert.truthy(r.out:find("echo:ping\n", 1, true), r.out .. r.err)
+      assert.truthy(r.out:find("ping-ok\n", 1, true), r.out .. r.err)
+      assert.truthy(r.out:find("nameserver 169.254.1.1\n", 1, true), r.out)
+      assert.truthy(r.out:find("192.0.2.2%s+STREAM allowed.test"), r.out .. r.err)
+      assert.truthy(r.out:find("addr 192.0.2.1/24\n", 1, true), r.out)
+      assert.truthy(r.out:find("default via 192.0.2.2 dev eth0", 1, true), r.out)
+      assert.truthy(r.out:find("code=0\n", 1, true), r.out .. r.err)
+      assert_clean(r)
+    end)
+
+    it("forwards a host port into the sandbox, and pasta ends with the run", function()
+      -- The sandbox serves its own /etc on 8000; the world reads its hostname through 18080.
+      local body = table.concat({
+        "$AS $L run " .. H.quote(USER) .. " -- sh -c 'cd /etc && exec python3 -m http.server 8000 >/dev/null 2>&1' & R=$!",
+        H.wait_until("curl -s -m1 -o /run/got http://127.0.0.1:18080/hostname", 30),
+        "echo \"got $(cat /run/got)\"",
+        "kill -TERM $R; wait $R; echo code=$?",
+      }, "\n")
+      local r = world(mode, body)
+      assert.truthy(r.out:find("got lunshare\n", 1, true), r.out .. r.err)
+      assert.truthy(r.out:find("code=143\n", 1, true), r.out .. r.err)
+      assert_clean(r)
+    end)
+
+    it("fails with one line when pasta cannot start, leaving nothing", function()
+      -- No default route: pasta finds no interface to take its configuration from.
+      local r = world(mode, "ip route del default; $AS $L run " .. H.quote(USER) ..
+        " -- echo ran 2>/run/err; echo code=$?; echo \"lines=$(wc -l </run/err)\"; cat /run/err")
+      assert.truthy(r.out:find("code=1\n", 1, true), r.out .. r.err)
+      assert.truthy(r.out:find("lines=1\n", 1, true), r.out)
+      assert.truthy(r.out:find("helper: pasta did not start: ", 1, true), r.out)
+      assert.falsy(r.out:find("ran\n", 1, true), r.out)
+      assert_clean(r)
+    end)
+  end)
+
+  describe("network = { egress = … } (" .. mode .. ")", function()
+    it("allows listed hosts through the proxy, refuses others with 403, and nothing goes around it", function()
+      local inside = table.concat({
+        "env | grep -c \"^\\(HTTP_PROXY\\|HTTPS_PROXY\\|http_proxy\\|https_proxy\\)=http://127.0.0.1:3128$\"",
+        "curl -s -m5 http://allowed.test/",
+        "curl -s -m5 http://a.sub.test/",
+        "curl -s -m5 http://port.test:8080/",
+        "curl -s -m5 -o /dev/null -w \"denied %{http_code}\\n\" http://denied.test/",
+        "curl -s -m5 -o /dev/null -w \"suffix-itself %{http_code}\\n\" http://sub.test/",
+        "curl -s -m5 -o /dev/null -w \"other-port %{http_code}\\n\" http://port.test/",
+        "curl -s -m5 -o /dev/null -w \"connect %{http_connect}\\n\" https://denied.test/",
+        "curl -s -m5 http://denied.test/ | grep -o -m1 \"[Ff]iltered\"",
+        "curl -s -m3 --noproxy \"*\" -o /dev/null http://allowed.test/ || echo noproxy-failed",
+        RAW .. " 192.0.2.2 80",
+        "ip route | wc -l | sed \"s/^/routes /\"",
+      }, "; ")
+      local r = world(mode, "$AS $L run --egress-log /run/egress.jsonl " .. H.quote(EGRESS) .. " -- sh -c " ..
+        H.quote(inside) .. " 2>/run/err; echo code=$?; cat /run/err; echo; cat /run/egress.jsonl")
+      local o = r.out
+      assert.truthy(o:find("\n4\n", 1, true) or o:find("^4\n"), o)
+      assert.truthy(o:find("hello from allowed.test\n", 1, true), o .. r.err)
+      assert.truthy(o:find("hello from a.sub.test\n", 1, true), o)
+      assert.truthy(o:find("hello from port.test:8080\n", 1, true), o)
+      assert.truthy(o:find("denied 403\n", 1, true), o)
+      assert.truthy(o:find("suffix-itself 403\n", 1, true), o)
+      assert.truthy(o:find("other-port 403\n", 1, true), o)
+      assert.truthy(o:find("connect 403\n", 1, true), o)
+      assert.truthy(o:find("Filtered\n", 1, true) or o:find("filtered\n", 1, true), o)
+      assert.truthy(o:find("noproxy-failed\n", 1, true), o)
+      assert.truthy(o:find("raw-failed 101\n", 1, true), o) -- ENETUNREACH: no route out
+      assert.truthy(o:find("routes 0\n", 1, true), o)
+      assert.truthy(o:find("code=0\n", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: denied.test:80 (not in network.egress)\n", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: denied.test:443 (not in network.egress)\n", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: port.test:80 (not in network.egress)\n", 1, true), o)
+      assert.truthy(o:find('{"time":%d+,"host":"denied.test","port":443,"denied":"denied.test:443","reason":"not in network.egress"}'), o)
+      assert.falsy(o:find("egress denied: allowed.test", 1, true), o)
+      assert_clean(r)
+    end)
+
+    it("survives malformed and hostile requests, and reports them escaped", function()
+      -- Garbage, a request line far past any buffer, a CONNECT whose host holds an escape
+      -- sequence and a quote; then an allowed request still works.
+      local hostile = [==[python3 -c 'import socket
+def send(b):
+    s=socket.create_connection(("127.0.0.1",3128)); s.settimeout(5)
+    try:
+        s.sendall(b); print("reply", (s.recv(64).split(b"\r\n")[0] or b"none").decode("latin1"))
+    except OSError as e: print("reply error", e.errno)
+    s.close()
+send(b"GARBAGE\r\n\r\n")
+send(b"GET http://" + b"a"*100000 + b".test/ HTTP/1.1\r\n\r\n")
+send(b"CONNECT ev\x1b[31mil\".test:443 HTTP/1.1\r\n\r\n")
+send(b"\x00\xff\r\n\r\n")']==]
+      local inside = hostile .. "; curl -s -m5 http://allowed.test/"
+      local r = world(mode, "$AS $L run " .. H.quote(EGRESS) .. " -- sh -c " .. H.quote(inside) ..
+        " 2>/run/err; echo code=$?; cat -v /run/err")
+      local o = r.out
+      assert.truthy(o:find("hello from allowed.test\n", 1, true), o .. r.err)
+      assert.truthy(o:find("code=0\n", 1, true), o)
+      assert.falsy(o:find("^[", 1, true), o) -- cat -v shows an escape that reached stderr
+      for line in o:gmatch("[^\n]+") do
+        if line:find("egress denied", 1, true) then assert.truthy(#line < 400, line) end
+      end
+      assert_clean(r)
+    end)
+  end)
+end

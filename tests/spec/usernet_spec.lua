@@ -1,0 +1,166 @@
+-- User-mode networking (pasta) and the egress allowlist: parsing, checks, the steps
+-- planned, the proxy's filter and the grants. #unit
+local planner = require "lunshare.plan"
+local profile = require "lunshare.profile"
+local schema = require "lunshare.schema"
+local usernet = require "lunshare.usernet"
+local egress = require "lunshare.egress"
+local explain = require "lunshare.explain"
+
+local function ctx(uid)
+  return { ids = { uid = uid, gid = uid, euid = uid, user = "alice" }, environ = {}, subid = function() end }
+end
+
+local function load(src)
+  local v = assert(profile.evaluate(src, "t.lua"))
+  local out = {}
+  for i, e in ipairs(schema.check(v, "t.lua", src)) do out[i] = schema.format_error(e) end
+  return v, table.concat(out, "\n")
+end
+
+local function step(plan, op)
+  for _, s in ipairs(plan.steps) do if s.op == op then return s end end
+end
+
+local function has(list, seq)
+  local text = " " .. table.concat(list, " ") .. " "
+  return text:find(" " .. seq .. " ", 1, true) ~= nil
+end
+
+describe("user-mode networking #unit", function()
+  it("parses port forwards", function()
+    assert.same({ host = 8080, port = 80, proto = "tcp" }, usernet.parse_port("8080:80"))
+    assert.same({ host = 80, port = 80, proto = "tcp" }, usernet.parse_port("80"))
+    assert.same({ address = "127.0.0.1", host = 5353, port = 53, proto = "udp" },
+      usernet.parse_port("127.0.0.1:5353:53/udp"))
+    assert.same({ address = "::1", host = 8443, port = 443, proto = "tcp" }, usernet.parse_port("[::1]:8443:443/tcp"))
+    for _, bad in ipairs({ "0:80", "8080:65536", "a:b", "1.2.3.4:", "80/sctp", "300.1.1.1:80:80", "", "8080::80" }) do
+      assert.is_nil(usernet.parse_port(bad), bad)
+    end
+  end)
+
+  it("checks network = \"user\" and its ports with file:line", function()
+    local _, errs = load('return { namespaces = { "user", "net" }, network = "user" }')
+    assert.equal("", errs)
+    _, errs = load('return { namespaces = { "user", "net" },\n network = { mode = "user", ports = {\n "8080:80", "8080:80" } } }')
+    assert.equal("t.lua:3: network.ports[2]: host port 8080/tcp is forwarded twice", errs)
+    _, errs = load('return { namespaces = { "user", "net" }, network = { mode = "uesr" } }')
+    assert.equal("t.lua:1: network.mode: expected \"user\" (did you mean 'user'?)", errs)
+  end)
+
+  it("plans pasta as a helper after the clone, with the forwards and nothing else in", function()
+    local p = load('return { namespaces = { "user", "net" }, network = { mode = "user", ports = { "8080:80", "127.0.0.1:5353:53/udp" } } }')
+    local plan = assert(planner.build(p, ctx(1000)))
+    local h = step(plan, "helper")
+    assert.equal("supervisor", h.where)
+    assert.equal("pasta", h.argv[1])
+    assert.equal("{pid}", h.argv[#h.argv])
+    assert.is_true(has(h.argv, "--tcp-ports 8080:80"))
+    assert.is_true(has(h.argv, "--udp-ports 127.0.0.1/5353:53"))
+    -- nothing from the sandbox to the host's loopback, no automatic forwards
+    assert.is_true(has(h.argv, "--no-map-gw"))
+    assert.is_true(has(h.argv, "--tcp-ns none"))
+    assert.is_true(has(h.argv, "--udp-ns none"))
+    assert.is_true(has(h.argv, "--dns-forward " .. usernet.DNS))
+    assert.is_false(has(h.argv, "--runas 0:0"))
+    local i_clone, i_helper
+    for i, s in ipairs(plan.steps) do
+      if s.op == "clone" then i_clone = i elseif s.op == "helper" then i_helper = i end
+    end
+    assert.is_true(i_helper > i_clone)
+    -- a root caller's pasta stays root to open the user namespace root owns
+    plan = assert(planner.build(p, ctx(0)))
+    assert.is_true(has(step(plan, "helper").argv, "--runas 0:0"))
+    -- no forwards: none at all, for both protocols
+    p = load('return { namespaces = { "user", "net" }, network = "user" }')
+    plan = assert(planner.build(p, ctx(1000)))
+    assert.is_true(has(step(plan, "helper").argv, "--tcp-ports none"))
+    assert.is_true(has(step(plan, "helper").argv, "--udp-ports none"))
+  end)
+
+  it("gives a new root a resolv.conf that points at pasta's DNS", function()
+    local p = load('return { namespaces = { "user", "mount", "net" }, network = "user", mounts = { ro_bind "/usr" } }')
+    local plan = assert(planner.build(p, ctx(1000)))
+    local found
+    for _, s in ipairs(plan.steps) do if s.op == "file" and s.dst == "/etc/resolv.conf" then found = s end end
+    assert.is_truthy(found)
+    assert.equal("nameserver 169.254.1.1\n", found.content)
+    -- a profile that brings its own keeps it
+    p = load('return { namespaces = { "user", "mount", "net" }, network = "user", mounts = { ro_bind "/usr", file("/etc/resolv.conf", "nameserver 10.0.0.1\\n") } }')
+    plan = assert(planner.build(p, ctx(1000)))
+    local n = 0
+    for _, s in ipairs(plan.steps) do if s.op == "file" and s.dst == "/etc/resolv.conf" then n = n + 1 end end
+    assert.equal(1, n)
+  end)
+
+  it("explains the pasta command line", function()
+    local p = load('return { namespaces = { "user", "net" }, network = { mode = "user", ports = { "8080:80" } } }')
+    local text = explain.text(assert(planner.build(p, ctx(1000))), p)
+    assert.matches("pasta %-%-foreground[^\n]*%-%-tcp%-ports 8080:80[^\n]*'{pid}'", text)
+  end)
+
+  it("lists outbound access and forwarded ports as grants", function()
+    local p = load('return { namespaces = { "user", "net" }, network = { mode = "user", ports = { "8080:80" } } }')
+    local g = require("lunshare.network").grants(p).network
+    local texts = {}
+    for _, x in ipairs(g) do texts[#texts + 1] = x.text end
+    local all = table.concat(texts, "\n")
+    assert.matches("outbound TCP, UDP and ICMP echo", all)
+    assert.matches("port 8080/tcp of the host forwarded to port 80 inside", all)
+  end)
+end)
+
+describe("egress allowlist #unit", function()
+  it("parses patterns and suggests the nearest valid one", function()
+    assert.same({ wild = false, name = "deb.debian.org" }, egress.parse("deb.debian.org"))
+    assert.same({ wild = true, name = "pypi.org" }, egress.parse("*.pypi.org"))
+    assert.same({ wild = false, name = "example.test", port = 8443 }, egress.parse("Example.Test:8443"))
+    local _, why = egress.parse("*pypi.org")
+    assert.matches('did you mean "%*%.pypi%.org"', why)
+    _, why = egress.parse("http://deb.debian.org/")
+    assert.matches('did you mean "deb%.debian%.org"', why)
+    for _, bad in ipairs({ "", "*", "*.", "a..b", "-a.test", "a.test:", "a.test:99999", "a b", "a.test/x", "*.*.test",
+      "a\nb.test", string.rep("a", 64) .. ".test" }) do
+      assert.is_nil(egress.parse(bad), bad)
+    end
+  end)
+
+  it("refuses an allowlist with user-mode networking or port forwards", function()
+    local _, errs = load('return { namespaces = { "user", "net" },\n network = { egress = { "a.test" }, ports = { "80" } } }')
+    assert.matches("t.lua:2: network.ports: not with egress", errs, 1, true)
+    _, errs = load('return { namespaces = { "user", "net" }, network = { egress = {} } }')
+    assert.matches("allows nothing", errs)
+  end)
+
+  it("writes a default-deny filter: exact names, suffixes, ports, default 80 and 443", function()
+    local f = egress.filter({ egress = { "deb.debian.org", "*.pypi.org", "example.test:8443" } })
+    local lines = {}
+    for l in f:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    assert.same({
+      "^deb\\.debian\\.org:443$", "^http://deb\\.debian\\.org(:80)?/",
+      "^([a-z0-9-]+\\.)+pypi\\.org:443$", "^http://([a-z0-9-]+\\.)+pypi\\.org(:80)?/",
+      "^example\\.test:8443$", "^http://example\\.test:8443/",
+    }, lines)
+    assert.matches("FilterDefaultDeny Yes", egress.config(), 1, true)
+    assert.matches("Listen 127.0.0.1", egress.config(), 1, true)
+  end)
+
+  it("plans the proxy, the relay and the proxy variables", function()
+    local p = load('return { namespaces = { "user", "net" }, network = { egress = { "allowed.test" } } }')
+    local c = ctx(1000)
+    c.egress_log = "/tmp/x.jsonl"
+    local plan = assert(planner.build(p, c))
+    local h, r = step(plan, "helper"), step(plan, "relay")
+    assert.equal("tinyproxy", h.argv[1])
+    assert.equal("port", h.ready)
+    assert.equal(egress.PROXY_PORT, r.port)
+    assert.equal("/tmp/x.jsonl", r.log)
+    local env = table.concat(step(plan, "exec").env, "\n")
+    for _, k in ipairs({ "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy" }) do
+      assert.matches("\n?" .. k .. "=http://127%.0%.0%.1:3128", env)
+    end
+    assert.matches("NO_PROXY=localhost,127.0.0.1,::1", env, 1, true)
+    -- no pasta and no veth: loopback only
+    for _, s in ipairs(plan.steps) do assert.is_false(s.op == "veth" or (s.op == "helper" and s.name == "pasta")) end
+  end)
+end)
