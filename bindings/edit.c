@@ -24,7 +24,7 @@ static struct editline_api *api(lua_State *L)
 
 static int l_readline(lua_State *L)
 {
-	char *line = api(L)->readline(luaL_optstring(L, 1, "> "));
+	char *line = api(L)->readline(lsh_l_optstring(L, 1, "> "));
 	if (line == NULL)
 		return 0;
 	lua_pushstring(L, line);
@@ -34,19 +34,19 @@ static int l_readline(lua_State *L)
 
 static int l_add_history(lua_State *L)
 {
-	api(L)->add_history(luaL_checkstring(L, 1));
+	api(L)->add_history(lsh_l_checkstring(L, 1));
 	return 0;
 }
 
 static int l_read_history(lua_State *L)
 {
-	lua_pushboolean(L, api(L)->read_history(luaL_checkstring(L, 1)) == 0);
+	lua_pushboolean(L, api(L)->read_history(lsh_l_checkstring(L, 1)) == 0);
 	return 1;
 }
 
 static int l_write_history(lua_State *L)
 {
-	lua_pushboolean(L, api(L)->write_history(luaL_checkstring(L, 1)) == 0);
+	lua_pushboolean(L, api(L)->write_history(lsh_l_checkstring(L, 1)) == 0);
 	return 1;
 }
 

@@ -58,23 +58,46 @@ static int push_text(lua_State *L, int r, char *text, size_t len, struct lsh_err
 	return push_owned(L, push_lstring, text, len, free);
 }
 
-/* read_file(path [, max]) -> text | nil, msg, errno: a regular file of at most max bytes
- * (1 MiB by default), opened without blocking; nothing else is read. */
+static void release_text(void *p)
+{
+	free(p);
+}
+
+/* read_file(path [, max]) -> text, real | nil, msg, errno: a regular file of at most max
+ * bytes (1 MiB by default), opened without blocking; nothing else is read. real is the
+ * path of what was opened, symlinks resolved (false when /proc cannot say). */
 static int l_read_file(lua_State *L)
 {
-	const char *path = luaL_checkstring(L, 1);
+	const char *path = lsh_l_checkstring(L, 1);
 	size_t max = opt_max(L, 2), len = 0;
 	lsh_l_check_nargs(L, 2);
 	struct lsh_err *err = NULL;
-	char *text = NULL;
-	int r = lsh_file_read(AT_FDCWD, path, 0, max, &text, &len, &err);
-	return push_text(L, r, text, len, err);
+	char *text = NULL, *real = NULL;
+	int r = lsh_file_read_real(AT_FDCWD, path, 0, max, &text, &len, &real, &err);
+	if (r < 0)
+		return lsh_l_fail(L, err);
+	/* Two C buffers to move into Lua: the first push can raise and must not leak the other. */
+	lua_pushcfunction(L, push_lstring);
+	lua_pushlightuserdata(L, text);
+	lua_pushinteger(L, (lua_Integer)len);
+	int pr = lua_pcall(L, 2, 1, 0);
+	free(text);
+	if (pr != LUA_OK) {
+		free(real);
+		return lua_error(L);
+	}
+	if (real == NULL) {
+		lua_pushboolean(L, 0);
+		return 2;
+	}
+	push_owned(L, push_lstring, real, strlen(real), release_text);
+	return 2;
 }
 
 /* statedir(root, path [, create]) -> handle | nil, msg, errno */
 static int l_statedir(lua_State *L)
 {
-	const char *root = luaL_checkstring(L, 1), *path = luaL_checkstring(L, 2);
+	const char *root = lsh_l_checkstring(L, 1), *path = lsh_l_checkstring(L, 2);
 	int create = lua_toboolean(L, 3);
 	lsh_l_check_nargs(L, 3);
 	struct lsh_l_fd *h = lsh_l_newfd(L, "statedir");
@@ -86,7 +109,7 @@ static int l_statedir(lua_State *L)
 /* statedir_prune(root, path) -> count | nil, msg, errno */
 static int l_statedir_prune(lua_State *L)
 {
-	const char *root = luaL_checkstring(L, 1), *path = luaL_checkstring(L, 2);
+	const char *root = lsh_l_checkstring(L, 1), *path = lsh_l_checkstring(L, 2);
 	lsh_l_check_nargs(L, 2);
 	struct lsh_err *err = NULL;
 	int n = lsh_statedir_prune(root, path, &err);
@@ -100,7 +123,7 @@ static int l_statedir_prune(lua_State *L)
 static int l_state_read(lua_State *L)
 {
 	int dir = lsh_l_checkfd(L, 1)->fd;
-	const char *name = luaL_checkstring(L, 2);
+	const char *name = lsh_l_checkstring(L, 2);
 	size_t max = opt_max(L, 3), len = 0;
 	lsh_l_check_nargs(L, 3);
 	struct lsh_err *err = NULL;
@@ -114,7 +137,7 @@ static int l_state_write(lua_State *L)
 {
 	static const char *const hows[] = { "create", "append", "replace", NULL };
 	int dir = lsh_l_checkfd(L, 1)->fd;
-	const char *name = luaL_checkstring(L, 2);
+	const char *name = lsh_l_checkstring(L, 2);
 	size_t len;
 	const char *text = luaL_checklstring(L, 3, &len);
 	int how = luaL_checkoption(L, 4, NULL, hows);
@@ -128,7 +151,7 @@ static int l_state_write(lua_State *L)
 static int l_state_remove(lua_State *L)
 {
 	int dir = lsh_l_checkfd(L, 1)->fd;
-	const char *name = luaL_checkstring(L, 2);
+	const char *name = lsh_l_checkstring(L, 2);
 	lsh_l_check_nargs(L, 2);
 	struct lsh_err *err = NULL;
 	int r = lsh_statedir_remove(dir, name, &err);

@@ -20,7 +20,7 @@ int luaopen_lunshare_edit(lua_State *L);
 /* package.searchers entry: finds modules among the embedded scripts. */
 static int search_embedded(lua_State *L)
 {
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = lsh_l_checkstring(L, 1);
 	for (const struct lsh_embedded *e = lsh_embedded; e->name; e++) {
 		if (strcmp(e->name, name) != 0)
 			continue;

@@ -38,7 +38,30 @@ static void size_text(size_t n, char *buf, size_t size)
 int lsh_file_read(int dirfd, const char *path, unsigned flags, size_t max, char **out, size_t *len,
 		  struct lsh_err **err)
 {
+	return lsh_file_read_real(dirfd, path, flags, max, out, len, NULL, err);
+}
+
+/* Where the open fd really is: what /proc/self/fd/N links to, every symlink on the way
+ * resolved (NULL when /proc cannot say). A caller that decides from the name whether it
+ * may quote a file's text would be fooled by "x.lua" -> /etc/shadow; this is what was
+ * opened. */
+static char *real_path(int fd)
+{
+	char link[64], buf[4096];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, buf, sizeof buf - 1);
+	if (n <= 0 || (size_t)n >= sizeof buf - 1 || buf[0] != '/')
+		return NULL;
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+int lsh_file_read_real(int dirfd, const char *path, unsigned flags, size_t max, char **out, size_t *len,
+		       char **real, struct lsh_err **err)
+{
 	*out = NULL;
+	if (real)
+		*real = NULL;
 	if (len)
 		*len = 0;
 	/* O_NONBLOCK: opening a FIFO for reading returns at once instead of waiting for a
@@ -107,6 +130,8 @@ int lsh_file_read(int dirfd, const char *path, unsigned flags, size_t max, char 
 		return lsh_err_msg(err, EFBIG, "%s: larger than %s", path, cap);
 	}
 	buf[used] = '\0';
+	if (real)
+		*real = real_path(fd);
 	*out = buf;
 	if (len)
 		*len = used;

@@ -403,6 +403,12 @@ LSH_API const char *lsh_file_kind(mode_t mode);
  * is not NULL, its length in *len. Borrows dirfd and path. */
 LSH_API int lsh_file_read(int dirfd, const char *path, unsigned flags, size_t max, char **out,
 			  size_t *len, struct lsh_err **err);
+/* As lsh_file_read, and stores in *real (when real is not NULL) a new string, the absolute
+ * path of the file that was opened, every symlink resolved, or NULL when /proc cannot say
+ * (the caller frees it). What a caller decides from a file's kind (whether its text may be
+ * quoted) it decides from this, never from the name it was given. */
+LSH_API int lsh_file_read_real(int dirfd, const char *path, unsigned flags, size_t max, char **out,
+			       size_t *len, char **real, struct lsh_err **err);
 
 /* A state directory is a directory beneath a trusted root (/run, $XDG_RUNTIME_DIR, /tmp)
  * that every component of, from the root down, is verified: opened with O_NOFOLLOW (never

@@ -102,15 +102,21 @@ end
 
 -- Loads a topology file in the profile sandbox (data and pure helpers only).
 function M.load(file)
-  local src, err = util.read_file(file)
-  if not src then return nil, { err } end
+  local src, real = util.read_file(file)
+  if not src then return nil, { real } end
   -- The profile sandbox (data and pure helpers, bounded), without the profile language's
-  -- modules: a topology has no constructors, and `net up` starts faster for it.
-  local t, perr = require("lunshare.evaluator").evaluate(src, file, {})
+  -- modules: a topology has no constructors, and `net up` starts faster for it. Its text
+  -- is quoted only when what was opened is a .lua file (as for a profile).
+  local evaluator = require "lunshare.evaluator"
+  local t, perr = evaluator.evaluate(src, file, {})
+  local quote = evaluator.quotable(real)
   if t == nil and perr then
-    return nil, { file .. (perr.line and (":" .. perr.line) or "") .. ": " .. perr.msg }
+    return nil, { file .. (perr.line and (":" .. perr.line) or "") .. ": " ..
+      (quote and perr.msg or evaluator.not_a_profile(perr.msg)) }
   end
-  local errs = check(t, file)
+  local ok, keys, why = evaluator.check_data(t)
+  local errs = ok and check(t, file) or { file .. ": " .. evaluator.path_text(keys) .. ": " .. why }
+  if #errs > 0 and not quote then errs = { file .. ": not a topology: its entries do not check" .. evaluator.NOT_SHOWN } end
   if #errs > 0 then return nil, errs end
   t.hosts, t.switches, t.links = t.hosts or {}, t.switches or {}, t.links or {}
   return t
