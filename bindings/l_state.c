@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lcore.h"
 
@@ -94,6 +95,22 @@ static int l_read_file(lua_State *L)
 	return 2;
 }
 
+/* resolve(path [, uid]) -> path | nil, msg, errno: the host path with every symlink
+ * resolved, none followed that another user than uid (the real uid by default) or root
+ * could have placed (lsh_path_resolve). */
+static int l_resolve(lua_State *L)
+{
+	const char *path = lsh_l_checkstring(L, 1);
+	uid_t uid = (uid_t)luaL_optinteger(L, 2, (lua_Integer)getuid());
+	lsh_l_check_nargs(L, 2);
+	struct lsh_err *err = NULL;
+	char *out = NULL;
+	int r = lsh_path_resolve(path, uid, &out, &err);
+	if (r < 0)
+		return lsh_l_fail(L, err);
+	return push_owned(L, push_lstring, out, strlen(out), release_text);
+}
+
 /* statedir(root, path [, create]) -> handle | nil, msg, errno */
 static int l_statedir(lua_State *L)
 {
@@ -177,7 +194,7 @@ static int l_state_list(lua_State *L)
 void lsh_l_open_state(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{ "read_file", l_read_file }, { "statedir", l_statedir }, { "statedir_prune", l_statedir_prune },
+		{ "read_file", l_read_file }, { "resolve", l_resolve }, { "statedir", l_statedir }, { "statedir_prune", l_statedir_prune },
 		{ "state_read", l_state_read }, { "state_write", l_state_write },
 		{ "state_remove", l_state_remove }, { "state_list", l_state_list }, { NULL, NULL },
 	};

@@ -410,6 +410,17 @@ LSH_API int lsh_file_read(int dirfd, const char *path, unsigned flags, size_t ma
 LSH_API int lsh_file_read_real(int dirfd, const char *path, unsigned flags, size_t max, char **out,
 			       size_t *len, char **real, struct lsh_err **err);
 
+/* Resolves the absolute host path path, following a symlink only where its directory is
+ * owned by uid or root and writable by no one else (or sticky, with the symlink owned by
+ * uid or root: fs.protected_symlinks's rule, for every directory). A symlink another user
+ * could have put or changed there is refused (-EPERM, the message names it and why), so
+ * what someone prepares in /tmp or a shared directory is never followed; /bin -> usr/bin
+ * and /etc/resolv.conf keep working. Stores in *out a new string, the path with no
+ * symlink and no "." or ".." left (the caller frees it); a missing component is -ENOENT.
+ * The result names the same object until whoever owns a directory on it changes it: open
+ * it with RESOLVE_NO_SYMLINKS to refuse a symlink swapped in since. */
+LSH_API int lsh_path_resolve(const char *path, uid_t uid, char **out, struct lsh_err **err);
+
 /* A state directory is a directory beneath a trusted root (/run, $XDG_RUNTIME_DIR, /tmp)
  * that every component of, from the root down, is verified: opened with O_NOFOLLOW (never
  * a symlink), a directory, owned by the effective uid, writable by nobody else. Missing

@@ -127,7 +127,8 @@ function M.run(args)
     local p = load_profile(name, set)
     refuse_unbuilt(p)
     local plan, err = planner.build(p, planner.context(argv))
-    if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
+    -- An error that names its own file:line is not prefixed again.
+    if not plan then fail(EXIT_USAGE, err:sub(1, #p._file + 1) == p._file .. ":" and err or (p._file .. ": " .. err)) end
     return p, plan
   end)
   -- For tests: the very plan handed to the executor, as `explain --json` prints plans.
@@ -244,7 +245,7 @@ function M.explain(args)
     print_warnings(p)
     local planner = require "lunshare.plan"
     local plan, err = planner.build(p, planner.context(argv))
-    if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
+    if not plan then fail(EXIT_USAGE, err:sub(1, #p._file + 1) == p._file .. ":" and err or (p._file .. ": " .. err)) end
     return json and (require("lunshare.json").encode(plan, true) .. "\n") or require("lunshare.explain").text(plan, p)
   end)
   io.stdout:write(text)

@@ -24,6 +24,7 @@ M.CATEGORIES = {
   { "visible", "host paths visible" },
   { "writable", "host paths writable" },
   { "devices", "host devices usable" },
+  { "refused", "host paths run refuses (a symlink another user controls)" },
   { "made", "paths made inside" },
   { "root", "root" },
   { "network", "network" },
@@ -399,6 +400,12 @@ rule("sockets that hand out the host", function(s, ctx, warn)
         (#hits > 3 and (" and " .. (#hits - 3) .. " more") or "") ..
         ": a socket that hands out the host (a read-only bind does not stop connect())")
     end
+  end
+end)
+
+rule("mount sources another user controls", function(s, _, warn)
+  for _, item in ipairs(s.refused or {}) do
+    warn(item.path, "run refuses this source: " .. item.why)
   end
 end)
 
