@@ -42,13 +42,20 @@ M.CATEGORIES = {
 }
 
 -- The caller, as the summary needs it: the planner's context (ids, subordinate ids) and
--- the home and runtime directory whose exposure matters. The home is $HOME: asking the
--- passwd database would load NSS, which may connect to nscd or sssd, and check never
--- connects anywhere (root's /root is on the list of paths anyway).
+-- the homes and runtime directory whose exposure matters. They follow the caller, not its
+-- environment (HOME unset or HOME=/tmp must not hide ~/.ssh): the home of the caller's
+-- passwd entry (core.user; $HOME only for a uid with none); /run/user/UID whatever
+-- $XDG_RUNTIME_DIR says, and that too when set. (Root's /root is on the list of paths.)
 function M.context()
   local ctx = plan.context()
-  local home = os.getenv("HOME")
-  ctx.homes = (home and home:sub(1, 1) == "/") and { home } or {}
+  local homes, seen = {}, {}
+  local function add(h)
+    if type(h) == "string" and h:sub(1, 1) == "/" and not seen[h] then homes[#homes + 1], seen[h] = h, true end
+  end
+  local _, pw_home = require("lunshare.core").user(ctx.ids.uid)
+  add(pw_home)
+  if not pw_home then add(os.getenv("HOME")) end
+  ctx.homes = homes
   ctx.runtime_dir = os.getenv("XDG_RUNTIME_DIR")
   return ctx
 end
@@ -288,6 +295,36 @@ rule("no seccomp filter", function(s, _, warn)
   elseif head.nodefault then
     warn(head.path, "none of the default seccomp filter's rules is in effect, only the profile's own: " ..
       "TIOCSTI, keyctl, bpf, ptrace, mount and nested user namespaces are reachable")
+  end
+end)
+
+-- The groups of the default filter whose calls reach kernel code an escape starts from:
+-- each one a profile leaves reachable (lifted, or the default turned off while the
+-- profile's own rules refuse something else) is a warning of its own, however many rules
+-- the profile adds. @tty has its rule below (it matters with the caller's terminal).
+M.GROUP_RISKS = {
+  ["@userns"] = "nested user namespaces: capabilities over namespaces of its own, which reach kernel code an " ..
+    "unprivileged process cannot (where most kernel exploits start)",
+  ["@mount"] = "the mount API (mount, open_tree, fsopen, move_mount, …): filesystem code, and a view it can change",
+  ["@ptrace"] = "ptrace and process_vm_readv/writev: reads and changes the memory of processes of its ids",
+  ["@bpf"] = "bpf(): the BPF verifier and JIT, kernel attack surface",
+  ["@keyring"] = "keyctl, add_key, request_key: kernel keyrings, which are not namespaced (the caller's keys)",
+  ["@perf"] = "perf_event_open: kernel attack surface and side channels",
+  ["@userfaultfd"] = "userfaultfd: stops the kernel mid-copy, widening race windows for exploits",
+  ["@io_uring"] = "io_uring: a second system call interface whose operations seccomp never sees",
+  ["@personality"] = "personality flags: ASLR off (ADDR_NO_RANDOMIZE), readable implies executable",
+}
+
+rule("seccomp groups reachable", function(s, _, warn)
+  if s.seccomp[1].nofilter then return end
+  local seen = {}
+  for _, item in ipairs(s.seccomp) do
+    local g = item.lifted and item.lifted.group
+    if g and M.GROUP_RISKS[g] and not seen[g] then
+      seen[g] = true
+      warn(item.path, "the default filter's " .. g .. " rules are not in effect, so the sandbox reaches " ..
+        M.GROUP_RISKS[g])
+    end
   end
 end)
 
