@@ -178,6 +178,19 @@ static int l_state_remove(lua_State *L)
 	return 1;
 }
 
+/* state_lock(dir) -> true (taken) | false (another holds it) | nil, msg, errno */
+static int l_state_lock(lua_State *L)
+{
+	int dir = lsh_l_checkfd(L, 1)->fd;
+	lsh_l_check_nargs(L, 1);
+	struct lsh_err *err = NULL;
+	int r = lsh_statedir_lock(dir, &err);
+	if (r < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, r);
+	return 1;
+}
+
 /* state_list(dir) -> { name, … } | nil, msg, errno */
 static int l_state_list(lua_State *L)
 {
@@ -196,7 +209,7 @@ void lsh_l_open_state(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{ "read_file", l_read_file }, { "resolve", l_resolve }, { "statedir", l_statedir }, { "statedir_prune", l_statedir_prune },
 		{ "state_read", l_state_read }, { "state_write", l_state_write },
-		{ "state_remove", l_state_remove }, { "state_list", l_state_list }, { NULL, NULL },
+		{ "state_remove", l_state_remove }, { "state_lock", l_state_lock }, { "state_list", l_state_list }, { NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);
 }

@@ -73,10 +73,17 @@ static void preload(lua_State *L, const char *name, lua_CFunction f)
 	lua_pop(L, 1);
 }
 
+/* An error no Lua handler caught: one line for a person to report (what the CLI did not
+ * catch is an internal error); the traceback only with LUNSHARE_DEBUG set. */
 static int traceback(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
-	luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
+	const char *dbg = getenv("LUNSHARE_DEBUG");
+	if (dbg && *dbg) {
+		luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
+		return 1;
+	}
+	luaL_gsub(L, msg ? msg : "(error object is not a string)", "\n", " ");
 	return 1;
 }
 

@@ -458,6 +458,10 @@ LSH_API int lsh_statedir_write(int dirfd, const char *name, const char *data, si
 			       enum lsh_state_how how, struct lsh_err **err);
 /* unlinkat(2) of name: 1 when removed, 0 when there was none. Never follows a symlink. */
 LSH_API int lsh_statedir_remove(int dirfd, const char *name, struct lsh_err **err);
+/* Takes the exclusive lock of a state directory (flock on its fd) without waiting: 1 when
+ * taken, 0 when another process holds it. It is released when the last fd to the
+ * directory's open file closes (also when the process dies). */
+LSH_API int lsh_statedir_lock(int dirfd, struct lsh_err **err);
 /* The names in the directory that do not start with '.', sorted; *names is a
  * NULL-terminated array freed with lsh_statedir_list_free. Returns the count. */
 LSH_API int lsh_statedir_list(int dirfd, char ***names, struct lsh_err **err);

@@ -653,6 +653,8 @@ end
 local function with_state(create, fn)
   local dir, err = state.open("net", { create = create })
   if not dir and err then return nil, err end
+  local locked, lerr = not dir or dir:lock()
+  if not locked then dir:close() return nil, lerr end
   local pins
   local results = table.pack(pcall(fn, dir, function(p) pins = p end))
   if pins then pins:close() end

@@ -228,3 +228,30 @@ for _, who in ipairs({ { "rootless", "$N" }, { "root", "$R" } }) do
     end)
   end)
 end
+
+-- Two commands on one topology at once (issue #9 review, F7): the state area's lock makes
+-- the second wait for the first, then find it up; no internal error, no traceback, and one
+-- down leaves nothing (no second holder, no link, no netns).
+for _, who in ipairs({ { "rootless", "$N" }, { "root", "$R" } }) do
+  describe("concurrent net commands (" .. who[1] .. ")", function()
+    it("two net up at once: one makes the topology, the other finds it up; one down ends it all", function()
+      local V = who[2]
+      local r = world(table.concat({
+        "for i in 1 2 3; do",
+        "  " .. V .. " $L net up /run/topo.lua >/run/o1 2>&1 & " .. V .. " $L net up /run/topo.lua >/run/o2 2>&1 & " ..
+          V .. " $L net status /run/topo.lua >/run/o3 2>&1 & wait",
+        "  cat /run/o1 /run/o2 /run/o3 >> /run/all",
+        "  " .. V .. " $L net down /run/topo.lua >/dev/null 2>>/run/all; echo down=$?",
+        -- (a holder killed a moment ago may take that moment to go; a zombie is gone)
+        "  n=0; while [ $n -lt 40 ] && ps -eo stat=,comm= | grep -v '^Z' | grep -q lunshare; do sleep 0.05; n=$((n+1)); done",
+        "  echo procs=$(ps -eo stat=,comm= | grep -v '^Z' | grep -c lunshare)",
+        "  eval $COUNT",
+        "done",
+        "grep -c 'up already, nothing to change' /run/all",
+        "grep -ci 'internal error\\|traceback\\|invalid argument' /run/all",
+      }, "\n"))
+      local once = "down=0\nprocs=0\nlinks=0 netns=0\n"
+      assert.equal(once .. once .. once .. "3\n0\n", r.out, r.err .. r.out)
+    end)
+  end)
+end
