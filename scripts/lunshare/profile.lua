@@ -176,7 +176,7 @@ local function load_chain(name, from, stack, L)
   -- tokenized past that.
   if #src > evaluator.SOURCE_LIMIT then
     L.errors[#L.errors + 1] = { file = file, path = "",
-      msg = string.format("a profile is at most %d bytes (1 MiB); this one is %d", evaluator.SOURCE_LIMIT, #src) }
+      msg = string.format("a profile is at most %d bytes (1 MiB)", evaluator.SOURCE_LIMIT) }
     return nil
   end
   -- The source map is read before the profile runs (its lines serve the errors of

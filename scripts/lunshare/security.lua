@@ -393,7 +393,7 @@ local function check_seccomp(c, s, p)
           c:fail("seccomp.deny." .. k, "unknown system call '" .. k .. "'" .. syscall_suggest(k))
         elseif not errno_number(e) then
           c:fail("seccomp.deny." .. k, "expected an errno name like \"EPERM\" or a number, got " ..
-            tostring(e) .. util.suggest(tostring(e), util.sorted_keys(M.ERRNO)))
+            util.value_text(e) .. util.suggest(e, util.sorted_keys(M.ERRNO)))
         end
       end
     end
