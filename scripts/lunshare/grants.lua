@@ -44,7 +44,7 @@ M.CATEGORIES = {
 -- The caller, as the summary needs it: the planner's context (ids, subordinate ids) and
 -- the homes and runtime directory whose exposure matters. They follow the caller, not its
 -- environment (HOME unset or HOME=/tmp must not hide ~/.ssh): the home of the caller's
--- passwd entry (core.user; $HOME only for a uid with none); /run/user/UID whatever
+-- entry in /etc/passwd ($HOME only for a uid with none there); /run/user/UID whatever
 -- $XDG_RUNTIME_DIR says, and that too when set. (Root's /root is on the list of paths.)
 function M.context()
   local ctx = plan.context()
@@ -52,7 +52,14 @@ function M.context()
   local function add(h)
     if type(h) == "string" and h:sub(1, 1) == "/" and not seen[h] then homes[#homes + 1], seen[h] = h, true end
   end
-  local _, pw_home = require("lunshare.core").user(ctx.ids.uid)
+  -- /etc/passwd itself, through the bounded reader: asking NSS (getpwuid) may connect to
+  -- nscd or sssd, and check never connects anywhere.
+  local pw_home
+  local text = util.read_file("/etc/passwd")
+  for line in (text or ""):gmatch("[^\n]+") do
+    local uid, home = line:match("^[^:]*:[^:]*:(%d+):%d*:[^:]*:([^:]*):")
+    if uid and tonumber(uid) == ctx.ids.uid then pw_home = home break end
+  end
   add(pw_home)
   if not pw_home then add(os.getenv("HOME")) end
   ctx.homes = homes
