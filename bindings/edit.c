@@ -175,7 +175,7 @@ static char *complete_entry(const char *text, int state)
 static int l_readline(lua_State *L)
 {
 	struct editline_api *a = api(L);
-	const char *prompt = luaL_optstring(L, 1, "> ");
+	const char *prompt = lsh_l_optstring(L, 1, "> ");
 	struct sigaction old;
 	lua_State *prev = completing;
 	completing = L;
@@ -217,19 +217,19 @@ static int l_set_completer(lua_State *L)
 
 static int l_add_history(lua_State *L)
 {
-	api(L)->add_history(luaL_checkstring(L, 1));
+	api(L)->add_history(lsh_l_checkstring(L, 1));
 	return 0;
 }
 
 static int l_read_history(lua_State *L)
 {
-	lua_pushboolean(L, api(L)->read_history(luaL_checkstring(L, 1)) == 0);
+	lua_pushboolean(L, api(L)->read_history(lsh_l_checkstring(L, 1)) == 0);
 	return 1;
 }
 
 static int l_write_history(lua_State *L)
 {
-	lua_pushboolean(L, api(L)->write_history(luaL_checkstring(L, 1)) == 0);
+	lua_pushboolean(L, api(L)->write_history(lsh_l_checkstring(L, 1)) == 0);
 	return 1;
 }
 

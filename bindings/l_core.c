@@ -5,6 +5,29 @@
 
 #include "lcore.h"
 
+const char *lsh_l_tocstring(lua_State *L, int idx, const char *what)
+{
+	size_t len;
+	const char *s = lua_tolstring(L, idx, &len);
+	if (s != NULL && strlen(s) != len)
+		luaL_error(L, "%s holds a NUL byte (a C string would end there)", what);
+	return s;
+}
+
+const char *lsh_l_checkstring(lua_State *L, int idx)
+{
+	size_t len;
+	const char *s = luaL_checklstring(L, idx, &len);
+	if (strlen(s) != len)
+		luaL_argerror(L, idx, "holds a NUL byte (a C string would end there)");
+	return s;
+}
+
+const char *lsh_l_optstring(lua_State *L, int idx, const char *def)
+{
+	return lua_isnoneornil(L, idx) ? def : lsh_l_checkstring(L, idx);
+}
+
 int lsh_l_fail(lua_State *L, struct lsh_err *err)
 {
 	lua_pushnil(L);

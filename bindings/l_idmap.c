@@ -12,7 +12,7 @@ static enum lsh_idmap_kind check_idkind(lua_State *L, int idx)
 
 static int parse_map(lua_State *L, int idx, struct lsh_idmap_range *r, size_t max)
 {
-	int n = lsh_idmap_parse(luaL_checkstring(L, idx), r, max);
+	int n = lsh_idmap_parse(lsh_l_checkstring(L, idx), r, max);
 	if (n <= 0)
 		luaL_argerror(L, idx, "expected lines of 'inside outside count'");
 	return n;
@@ -26,7 +26,7 @@ static int l_write_idmap(lua_State *L)
 	pid_t pid = (pid_t)luaL_checkinteger(L, 1);
 	enum lsh_idmap_kind kind = check_idkind(L, 2);
 	int n = parse_map(L, 3, r, 340);
-	const char *helper = luaL_optstring(L, 4, NULL);
+	const char *helper = lsh_l_optstring(L, 4, NULL);
 	lsh_l_check_nargs(L, 4);
 	int rc = helper ? lsh_idmap_helper(strcmp(helper, "") ? helper : NULL, pid, kind, r, (size_t)n, &err)
 			: lsh_idmap_write(pid, kind, r, (size_t)n, &err);
@@ -47,9 +47,9 @@ static int l_subid(lua_State *L)
 {
 	struct lsh_err *err = NULL;
 	uint32_t start, count;
-	const char *user = luaL_optstring(L, 1, NULL);
+	const char *user = lsh_l_optstring(L, 1, NULL);
 	uint32_t uid = (uint32_t)luaL_checkinteger(L, 2);
-	const char *path = luaL_optstring(L, 3, NULL);
+	const char *path = lsh_l_optstring(L, 3, NULL);
 	int r = lsh_idmap_subid(path, user, uid, &start, &count, &err);
 	if (r < 0)
 		return lsh_l_fail(L, err);

@@ -29,7 +29,7 @@ static uint64_t check_attrs(lua_State *L, int idx)
 static int l_make_private(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	const char *path = luaL_checkstring(L, 1);
+	const char *path = lsh_l_checkstring(L, 1);
 	int rec = lua_isnoneornil(L, 2) ? 1 : lua_toboolean(L, 2);
 	lsh_l_check_nargs(L, 2);
 	int r = lsh_mount_make_private(path, rec, &err);
@@ -40,7 +40,7 @@ static int l_make_private(lua_State *L)
 static int l_umount(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	const char *path = luaL_checkstring(L, 1);
+	const char *path = lsh_l_checkstring(L, 1);
 	lsh_l_check_nargs(L, 1);
 	int r = lsh_mount_detach(path, &err);
 	return lsh_l_result(L, r, err);
@@ -50,7 +50,7 @@ static int l_umount(lua_State *L)
 static int l_pivot_root(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	const char *n = luaL_checkstring(L, 1), *o = luaL_checkstring(L, 2);
+	const char *n = lsh_l_checkstring(L, 1), *o = lsh_l_checkstring(L, 2);
 	lsh_l_check_nargs(L, 2);
 	int r = lsh_mount_pivot_root(n, o, &err);
 	return lsh_l_result(L, r, err);
@@ -71,7 +71,7 @@ static int l_open_in_root(lua_State *L)
 {
 	struct lsh_err *err = NULL;
 	int root = lsh_l_tofd(L, 1);
-	const char *path = luaL_checkstring(L, 2);
+	const char *path = lsh_l_checkstring(L, 2);
 	lsh_l_check_nargs(L, 2);
 	struct lsh_l_fd *h = lsh_l_newfd(L, "path");
 	int fd = lsh_mount_open_in_root(root, path, O_PATH, &err);
@@ -84,7 +84,7 @@ static int l_mount_target(lua_State *L)
 	static const char *const nodes[] = { "none", "dir", "file", NULL };
 	struct lsh_err *err = NULL;
 	int root = lsh_l_tofd(L, 1);
-	const char *path = luaL_checkstring(L, 2);
+	const char *path = lsh_l_checkstring(L, 2);
 	int node = luaL_checkoption(L, 3, "none", nodes);
 	mode_t mode = (mode_t)luaL_optinteger(L, 4, node == LSH_NODE_DIR ? 0755 : 0644);
 	lsh_l_check_nargs(L, 4);
@@ -100,7 +100,7 @@ static int l_clone_tree(lua_State *L)
 	int dirfd = AT_FDCWD;
 	const char *path = NULL;
 	if (lua_type(L, 1) == LUA_TSTRING)
-		path = lua_tostring(L, 1);
+		path = lsh_l_checkstring(L, 1);
 	else
 		dirfd = lsh_l_tofd(L, 1);
 	int rec = lua_isnoneornil(L, 2) ? 1 : lua_toboolean(L, 2);
@@ -146,7 +146,7 @@ static int l_move_mount(lua_State *L)
 static int l_new_fs(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	const char *fstype = luaL_checkstring(L, 1);
+	const char *fstype = lsh_l_checkstring(L, 1);
 	const char *opts[33];
 	size_t n = 0;
 	if (!lua_isnoneornil(L, 2)) {
@@ -155,7 +155,7 @@ static int l_new_fs(lua_State *L)
 		luaL_argcheck(L, len < 33, 2, "at most 32 options");
 		for (lua_Integer i = 1; i <= len; i++) {
 			lua_geti(L, 2, i);
-			opts[n++] = luaL_checkstring(L, -1);
+			opts[n++] = lsh_l_checkstring(L, -1);
 			lua_pop(L, 1); /* the string stays alive in the table */
 		}
 	}

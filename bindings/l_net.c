@@ -25,7 +25,7 @@ static int netns_dir(lua_State *L, int idx, const char **path)
 	*path = NULL;
 	if (lua_type(L, idx) == LUA_TUSERDATA)
 		return lsh_l_checkfd(L, idx)->fd;
-	*path = luaL_optstring(L, idx, NULL);
+	*path = lsh_l_optstring(L, idx, NULL);
 	return -1;
 }
 
@@ -71,7 +71,7 @@ static int check_ns(lua_State *L, int idx, struct lsh_nl_ns *ns, int *tmp)
 		const char *dir;
 		lua_getfield(L, idx, "dir");
 		int dfd = netns_dir(L, lua_gettop(L), &dir);
-		const char *name = luaL_checkstring(L, -2);
+		const char *name = lsh_l_checkstring(L, -2);
 		int fd = dfd >= 0 ? lsh_netns_open_at(dfd, name, &err) : lsh_netns_open(dir, name, &err);
 		if (fd < 0)
 			return lsh_l_fail(L, err);
@@ -133,7 +133,7 @@ static int nl_tostring(lua_State *L)
 static const char *opt_field_str(lua_State *L, int idx, const char *k)
 {
 	lua_getfield(L, idx, k);
-	const char *s = luaL_optstring(L, -1, NULL);
+	const char *s = lsh_l_optstring(L, -1, NULL);
 	lua_pop(L, 1); /* the string stays alive in the table */
 	return s;
 }
@@ -175,7 +175,7 @@ static int nl_link_del(lua_State *L)
 {
 	struct lsh_err *err = NULL;
 	struct lsh_nl *nl = check_nl(L, 1);
-	int rc = lsh_nl_link_del(nl, luaL_checkstring(L, 2), &err);
+	int rc = lsh_nl_link_del(nl, lsh_l_checkstring(L, 2), &err);
 	return lsh_l_result(L, rc, err);
 }
 
@@ -183,7 +183,7 @@ static int nl_link_index(lua_State *L)
 {
 	struct lsh_err *err = NULL;
 	struct lsh_nl *nl = check_nl(L, 1);
-	int r = lsh_nl_link_index(nl, luaL_checkstring(L, 2), &err);
+	int r = lsh_nl_link_index(nl, lsh_l_checkstring(L, 2), &err);
 	if (r < 0)
 		return lsh_l_fail(L, err);
 	lua_pushinteger(L, r);
@@ -195,7 +195,7 @@ static int nl_link_set(lua_State *L)
 {
 	static const char *const keys[] = { "up", "mtu", "name", "mac", "master", "netns", NULL };
 	struct lsh_nl *nl = check_nl(L, 1);
-	const char *name = luaL_checkstring(L, 2);
+	const char *name = lsh_l_checkstring(L, 2);
 	struct lsh_nl_link_change c;
 	struct lsh_err *err = NULL;
 	int tmp = -1, r;
@@ -215,7 +215,7 @@ static int nl_link_set(lua_State *L)
 		c.what |= LSH_NL_SET_MAC;
 	if (lua_getfield(L, 3, "master") != LUA_TNIL) {
 		c.what |= LSH_NL_SET_MASTER;
-		c.master = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+		c.master = lua_type(L, -1) == LUA_TSTRING ? lsh_l_tocstring(L, -1, "master") : NULL;
 	}
 	if (lua_getfield(L, 3, "netns") != LUA_TNIL) {
 		c.what |= LSH_NL_SET_NETNS;
@@ -232,7 +232,7 @@ static int nl_addr(lua_State *L, int add)
 {
 	struct lsh_err *err = NULL;
 	struct lsh_nl *nl = check_nl(L, 1);
-	const char *dev = luaL_checkstring(L, 2), *cidr = luaL_checkstring(L, 3);
+	const char *dev = lsh_l_checkstring(L, 2), *cidr = lsh_l_checkstring(L, 3);
 	lsh_l_check_nargs(L, 3);
 	int r = add ? lsh_nl_addr_add(nl, dev, cidr, &err) : lsh_nl_addr_del(nl, dev, cidr, &err);
 	return lsh_l_result(L, r, err);
@@ -378,7 +378,7 @@ static int nl_routes(lua_State *L)
 static int l_netns_create(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	const char *name = luaL_checkstring(L, 1), *dir;
+	const char *name = lsh_l_checkstring(L, 1), *dir;
 	int dfd = netns_dir(L, 2, &dir);
 	int rc = dfd >= 0 ? lsh_netns_create_at(dfd, name, &err) : lsh_netns_create(dir, name, &err);
 	return lsh_l_result(L, rc, err);
@@ -387,7 +387,7 @@ static int l_netns_create(lua_State *L)
 static int l_netns_delete(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	const char *name = luaL_checkstring(L, 1), *dir;
+	const char *name = lsh_l_checkstring(L, 1), *dir;
 	int dfd = netns_dir(L, 2, &dir);
 	int rc = dfd >= 0 ? lsh_netns_delete_at(dfd, name, &err) : lsh_netns_delete(dir, name, &err);
 	return lsh_l_result(L, rc, err);
@@ -396,7 +396,7 @@ static int l_netns_delete(lua_State *L)
 static int l_netns_open(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	const char *name = luaL_checkstring(L, 1), *dir;
+	const char *name = lsh_l_checkstring(L, 1), *dir;
 	int dfd = netns_dir(L, 2, &dir);
 	struct lsh_l_fd *h = lsh_l_newfd(L, "netns");
 	int fd = dfd >= 0 ? lsh_netns_open_at(dfd, name, &err) : lsh_netns_open(dir, name, &err);

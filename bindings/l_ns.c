@@ -8,7 +8,7 @@
 
 static const struct lsh_ns_kind *check_kind(lua_State *L, int idx)
 {
-	const char *name = luaL_checkstring(L, idx);
+	const char *name = lsh_l_checkstring(L, idx);
 	const struct lsh_ns_kind *k = lsh_ns_kind_by_name(name);
 	if (k == NULL)
 		luaL_argerror(L, idx, lua_pushfstring(L, "unknown namespace kind '%s'", name));

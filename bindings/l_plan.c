@@ -35,7 +35,7 @@ static void set_field(lua_State *L, struct lsh_plan_step *s, const struct lsh_op
 		if (t != LUA_TSTRING)
 			luaL_error(L, "plan step %d (%s): field '%s' must be a string", (int)idx,
 				   s->op->name, f->name);
-		if (lsh_plan_step_set_str(s, f->name, lua_tostring(L, -1)) < 0)
+		if (lsh_plan_step_set_str(s, f->name, lsh_l_tocstring(L, -1, f->name)) < 0)
 			luaL_error(L, "out of memory");
 		break;
 	case LSH_ARG_INT:
@@ -60,7 +60,7 @@ static void set_field(lua_State *L, struct lsh_plan_step *s, const struct lsh_op
 			if (lua_geti(L, -2, i) != LUA_TSTRING)
 				luaL_error(L, "plan step %d (%s): field '%s' must be a list of strings",
 					   (int)idx, s->op->name, f->name);
-			v[i - 1] = lua_tostring(L, -1);
+			v[i - 1] = lsh_l_tocstring(L, -1, f->name);
 			lua_pop(L, 1);
 		}
 		if (lsh_plan_step_set_list(s, f->name, v, (size_t)n) < 0)
@@ -96,7 +96,7 @@ static struct lsh_plan *check_plan(lua_State *L, int idx)
 		if (lua_geti(L, -1, i) != LUA_TTABLE)
 			luaL_error(L, "plan step %d: not a table", (int)i);
 		lua_getfield(L, -1, "op");
-		const char *opname = lua_tostring(L, -1);
+		const char *opname = lsh_l_tocstring(L, -1, "op");
 		const struct lsh_op *op = lsh_plan_op_by_name(opname);
 		if (op == NULL)
 			luaL_error(L, "plan step %d: unknown op '%s'", (int)i, opname ? opname : "?");
@@ -105,7 +105,7 @@ static struct lsh_plan *check_plan(lua_State *L, int idx)
 		int where = lua_isnil(L, -1) ? (int)lsh_phase_where(op->phase)
 					     : luaL_checkoption(L, -1, NULL, where_names);
 		lua_getfield(L, -3, "origin");
-		const char *origin = lua_tostring(L, -1);
+		const char *origin = lsh_l_tocstring(L, -1, "origin");
 		struct lsh_plan_step *s = lsh_plan_add(b->plan, op, (enum lsh_where)where, origin);
 		if (s == NULL)
 			luaL_error(L, "out of memory");

@@ -15,7 +15,7 @@ static unsigned long kinds_flags(lua_State *L, int idx)
 	lua_Integer n = luaL_len(L, idx);
 	for (lua_Integer i = 1; i <= n; i++) {
 		lua_geti(L, idx, i);
-		const char *name = luaL_checkstring(L, -1);
+		const char *name = lsh_l_checkstring(L, -1);
 		const struct lsh_ns_kind *k = lsh_ns_kind_by_name(name);
 		if (k == NULL)
 			luaL_argerror(L, idx, lua_pushfstring(L, "unknown namespace kind '%s'", name));
@@ -94,7 +94,7 @@ static char **check_strings(lua_State *L, int idx, int allow_nil)
 		lua_geti(L, idx, i);
 		if (lua_type(L, -1) != LUA_TSTRING)
 			luaL_argerror(L, idx, "expected a list of strings");
-		v[i - 1] = (char *)lua_tostring(L, -1);
+		v[i - 1] = (char *)lsh_l_tocstring(L, -1, "a string of the list");
 		lua_pop(L, 1); /* the string stays alive in its table */
 	}
 	v[n] = NULL;
@@ -131,14 +131,14 @@ static int l_setsid(lua_State *L)
 static int l_sethostname(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	int r = lsh_uts_set_hostname(luaL_checkstring(L, 1), &err);
+	int r = lsh_uts_set_hostname(lsh_l_checkstring(L, 1), &err);
 	return lsh_l_result(L, r, err);
 }
 
 static int l_setdomainname(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	int r = lsh_uts_set_domainname(luaL_checkstring(L, 1), &err);
+	int r = lsh_uts_set_domainname(lsh_l_checkstring(L, 1), &err);
 	return lsh_l_result(L, r, err);
 }
 

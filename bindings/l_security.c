@@ -17,7 +17,7 @@ static const char **check_strings(lua_State *L, int idx, size_t *n)
 		lua_geti(L, idx, (lua_Integer)i + 1);
 		if (lua_type(L, -1) != LUA_TSTRING)
 			luaL_error(L, "bad argument #%d (item %d is not a string)", idx, (int)i + 1);
-		v[i] = lua_tostring(L, -1);
+		v[i] = lsh_l_tocstring(L, -1, "a string of the list");
 		lua_pop(L, 1); /* the string stays referenced by the table */
 	}
 	v[*n] = NULL;
@@ -36,19 +36,19 @@ static int push_number_or_nil(lua_State *L, int v)
 /* cap_number(name) -> number | nil */
 static int l_cap_number(lua_State *L)
 {
-	return push_number_or_nil(L, lsh_caps_from_name(luaL_checkstring(L, 1)));
+	return push_number_or_nil(L, lsh_caps_from_name(lsh_l_checkstring(L, 1)));
 }
 
 /* seccomp_syscall(name) -> native number | nil */
 static int l_seccomp_syscall(lua_State *L)
 {
-	return push_number_or_nil(L, lsh_seccomp_syscall(luaL_checkstring(L, 1)));
+	return push_number_or_nil(L, lsh_seccomp_syscall(lsh_l_checkstring(L, 1)));
 }
 
 /* rlimit_number(name) -> RLIMIT_* | nil */
 static int l_rlimit_number(lua_State *L)
 {
-	return push_number_or_nil(L, lsh_rlimit_from_name(luaL_checkstring(L, 1)));
+	return push_number_or_nil(L, lsh_rlimit_from_name(lsh_l_checkstring(L, 1)));
 }
 
 /* seccomp_check(rules) -> true | nil, msg, errno */
@@ -94,7 +94,7 @@ static int l_no_new_privs(lua_State *L)
 static int l_rlimit_set(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = lsh_l_checkstring(L, 1);
 	lua_Integer soft = luaL_checkinteger(L, 2);
 	lua_Integer hard = luaL_optinteger(L, 3, soft);
 	int r = lsh_rlimit_set(name, soft, hard, &err);
@@ -203,7 +203,7 @@ static int l_cgroup_create(lua_State *L)
 {
 	static const char *const keys[] = { "memory", "pids", "cpu_quota", "cpu_period", NULL };
 	struct lsh_err *err = NULL;
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = lsh_l_checkstring(L, 1);
 	luaL_checktype(L, 2, LUA_TTABLE);
 	lsh_l_check_keys(L, 2, keys);
 	struct lsh_cgroup_limits lim = { opt_field(L, 2, "memory"), opt_field(L, 2, "pids"),

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lcore.h"
 
@@ -58,23 +59,62 @@ static int push_text(lua_State *L, int r, char *text, size_t len, struct lsh_err
 	return push_owned(L, push_lstring, text, len, free);
 }
 
-/* read_file(path [, max]) -> text | nil, msg, errno: a regular file of at most max bytes
- * (1 MiB by default), opened without blocking; nothing else is read. */
+static void release_text(void *p)
+{
+	free(p);
+}
+
+/* read_file(path [, max]) -> text, real | nil, msg, errno: a regular file of at most max
+ * bytes (1 MiB by default), opened without blocking; nothing else is read. real is the
+ * path of what was opened, symlinks resolved (false when /proc cannot say). */
 static int l_read_file(lua_State *L)
 {
-	const char *path = luaL_checkstring(L, 1);
+	const char *path = lsh_l_checkstring(L, 1);
 	size_t max = opt_max(L, 2), len = 0;
 	lsh_l_check_nargs(L, 2);
 	struct lsh_err *err = NULL;
-	char *text = NULL;
-	int r = lsh_file_read(AT_FDCWD, path, 0, max, &text, &len, &err);
-	return push_text(L, r, text, len, err);
+	char *text = NULL, *real = NULL;
+	int r = lsh_file_read_real(AT_FDCWD, path, 0, max, &text, &len, &real, &err);
+	if (r < 0)
+		return lsh_l_fail(L, err);
+	/* Two C buffers to move into Lua: the first push can raise and must not leak the other. */
+	lua_pushcfunction(L, push_lstring);
+	lua_pushlightuserdata(L, text);
+	lua_pushinteger(L, (lua_Integer)len);
+	int pr = lua_pcall(L, 2, 1, 0);
+	free(text);
+	if (pr != LUA_OK) {
+		free(real);
+		return lua_error(L);
+	}
+	if (real == NULL) {
+		lua_pushboolean(L, 0);
+		return 2;
+	}
+	push_owned(L, push_lstring, real, strlen(real), release_text);
+	return 2;
+}
+
+/* resolve(path [, uid]) -> path | nil, msg, errno: the host path with every symlink
+ * resolved, none followed that another user than uid (the real uid by default) or root
+ * could have placed (lsh_path_resolve). */
+static int l_resolve(lua_State *L)
+{
+	const char *path = lsh_l_checkstring(L, 1);
+	uid_t uid = (uid_t)luaL_optinteger(L, 2, (lua_Integer)getuid());
+	lsh_l_check_nargs(L, 2);
+	struct lsh_err *err = NULL;
+	char *out = NULL;
+	int r = lsh_path_resolve(path, uid, &out, &err);
+	if (r < 0)
+		return lsh_l_fail(L, err);
+	return push_owned(L, push_lstring, out, strlen(out), release_text);
 }
 
 /* statedir(root, path [, create]) -> handle | nil, msg, errno */
 static int l_statedir(lua_State *L)
 {
-	const char *root = luaL_checkstring(L, 1), *path = luaL_checkstring(L, 2);
+	const char *root = lsh_l_checkstring(L, 1), *path = lsh_l_checkstring(L, 2);
 	int create = lua_toboolean(L, 3);
 	lsh_l_check_nargs(L, 3);
 	struct lsh_l_fd *h = lsh_l_newfd(L, "statedir");
@@ -86,7 +126,7 @@ static int l_statedir(lua_State *L)
 /* statedir_prune(root, path) -> count | nil, msg, errno */
 static int l_statedir_prune(lua_State *L)
 {
-	const char *root = luaL_checkstring(L, 1), *path = luaL_checkstring(L, 2);
+	const char *root = lsh_l_checkstring(L, 1), *path = lsh_l_checkstring(L, 2);
 	lsh_l_check_nargs(L, 2);
 	struct lsh_err *err = NULL;
 	int n = lsh_statedir_prune(root, path, &err);
@@ -100,7 +140,7 @@ static int l_statedir_prune(lua_State *L)
 static int l_state_read(lua_State *L)
 {
 	int dir = lsh_l_checkfd(L, 1)->fd;
-	const char *name = luaL_checkstring(L, 2);
+	const char *name = lsh_l_checkstring(L, 2);
 	size_t max = opt_max(L, 3), len = 0;
 	lsh_l_check_nargs(L, 3);
 	struct lsh_err *err = NULL;
@@ -114,7 +154,7 @@ static int l_state_write(lua_State *L)
 {
 	static const char *const hows[] = { "create", "append", "replace", NULL };
 	int dir = lsh_l_checkfd(L, 1)->fd;
-	const char *name = luaL_checkstring(L, 2);
+	const char *name = lsh_l_checkstring(L, 2);
 	size_t len;
 	const char *text = luaL_checklstring(L, 3, &len);
 	int how = luaL_checkoption(L, 4, NULL, hows);
@@ -128,10 +168,23 @@ static int l_state_write(lua_State *L)
 static int l_state_remove(lua_State *L)
 {
 	int dir = lsh_l_checkfd(L, 1)->fd;
-	const char *name = luaL_checkstring(L, 2);
+	const char *name = lsh_l_checkstring(L, 2);
 	lsh_l_check_nargs(L, 2);
 	struct lsh_err *err = NULL;
 	int r = lsh_statedir_remove(dir, name, &err);
+	if (r < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, r);
+	return 1;
+}
+
+/* state_lock(dir) -> true (taken) | false (another holds it) | nil, msg, errno */
+static int l_state_lock(lua_State *L)
+{
+	int dir = lsh_l_checkfd(L, 1)->fd;
+	lsh_l_check_nargs(L, 1);
+	struct lsh_err *err = NULL;
+	int r = lsh_statedir_lock(dir, &err);
 	if (r < 0)
 		return lsh_l_fail(L, err);
 	lua_pushboolean(L, r);
@@ -154,9 +207,9 @@ static int l_state_list(lua_State *L)
 void lsh_l_open_state(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{ "read_file", l_read_file }, { "statedir", l_statedir }, { "statedir_prune", l_statedir_prune },
+		{ "read_file", l_read_file }, { "resolve", l_resolve }, { "statedir", l_statedir }, { "statedir_prune", l_statedir_prune },
 		{ "state_read", l_state_read }, { "state_write", l_state_write },
-		{ "state_remove", l_state_remove }, { "state_list", l_state_list }, { NULL, NULL },
+		{ "state_remove", l_state_remove }, { "state_lock", l_state_lock }, { "state_list", l_state_list }, { NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);
 }

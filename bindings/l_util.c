@@ -79,7 +79,7 @@ static int l_uname(lua_State *L)
 /* stat kind of a path without following a final symlink: "file", "dir", "link", … or nil. */
 static int l_kind(lua_State *L)
 {
-	const char *path = luaL_checkstring(L, 1);
+	const char *path = lsh_l_checkstring(L, 1);
 	struct stat st;
 	lsh_l_check_nargs(L, 1);
 	if (lstat(path, &st) < 0) {
@@ -123,7 +123,7 @@ static int l_foreground(lua_State *L)
 /* signum("TERM" | "SIGTERM") -> number | nil */
 static int l_signum(lua_State *L)
 {
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = lsh_l_checkstring(L, 1);
 	if (strncmp(name, "SIG", 3) == 0)
 		name += 3;
 	for (int sig = 1; sig < SIGRTMIN; sig++) {
@@ -141,7 +141,7 @@ static int l_signum(lua_State *L)
 static int l_has_syscall(lua_State *L)
 {
 	struct lsh_err *err = NULL;
-	int r = lsh_probe_syscall(luaL_checkstring(L, 1), &err);
+	int r = lsh_probe_syscall(lsh_l_checkstring(L, 1), &err);
 	if (r < 0) {
 		lsh_err_free(err);
 		return luaL_argerror(L, 1, "unknown system call");

@@ -21,6 +21,15 @@ void lsh_l_check_keys(lua_State *L, int idx, const char *const *allowed);
 /* Raises unless there are at most n arguments. */
 void lsh_l_check_nargs(lua_State *L, int n);
 
+/* Every string a binding hands to C as a C string goes through one of these: a Lua string
+ * may hold a NUL byte, and C would see only what comes before it ("/root/secret\0.lua"
+ * opens /root/secret), so such a string is refused with a raise, never cut short. Like
+ * luaL_checkstring and luaL_optstring; lsh_l_tocstring takes the string at idx as it is
+ * (its type already checked) and says in the error which argument or field it was. */
+const char *lsh_l_checkstring(lua_State *L, int idx);
+const char *lsh_l_optstring(lua_State *L, int idx, const char *def);
+const char *lsh_l_tocstring(lua_State *L, int idx, const char *what);
+
 /* A kernel handle (a namespace fd, a pidfd, a netlink socket, …): an fd that closes on
  * __close, __gc and :close(). kind names it in tostring(). */
 struct lsh_l_fd {

@@ -20,7 +20,7 @@ int luaopen_lunshare_edit(lua_State *L);
 /* package.searchers entry: finds modules among the embedded scripts. */
 static int search_embedded(lua_State *L)
 {
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = lsh_l_checkstring(L, 1);
 	for (const struct lsh_embedded *e = lsh_embedded; e->name; e++) {
 		if (strcmp(e->name, name) != 0)
 			continue;
@@ -97,10 +97,17 @@ static void preload(lua_State *L, const char *name, lua_CFunction f)
 	lua_pop(L, 1);
 }
 
+/* An error no Lua handler caught: one line for a person to report (what the CLI did not
+ * catch is an internal error); the traceback only with LUNSHARE_DEBUG set. */
 static int traceback(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
-	luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
+	const char *dbg = getenv("LUNSHARE_DEBUG");
+	if (dbg && *dbg) {
+		luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
+		return 1;
+	}
+	luaL_gsub(L, msg ? msg : "(error object is not a string)", "\n", " ");
 	return 1;
 }
 

@@ -12,6 +12,7 @@
 #include "syscalls.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -153,8 +154,14 @@ static int op_idmap_tree(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ct
 	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return lsh_err_set(err, errno, "idmap: open /");
-	_cleanup_close_ int sfd = lsh_mount_open_in_root(rootfd, src, O_PATH, err);
-	if (sfd == -ENOENT && s->ints[IDMAP_OPTIONAL]) {
+	/* As the child's binds do: the planner resolved src, so no symlink is followed now. */
+	_cleanup_close_ int sfd = lsh_openat2(rootfd, src, O_PATH,
+					      RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS);
+	if (sfd < 0)
+		sfd = errno == ELOOP ? lsh_err_msg(err, ELOOP, "%s: a symlink on the way (the plan's source "
+						     "has none: it changed since it was planned)", src)
+				     : lsh_err_set(err, errno, "%s", src);
+	if ((sfd == -ENOENT || sfd == -ELOOP) && s->ints[IDMAP_OPTIONAL]) {
 		lsh_err_free(*err);
 		*err = NULL;
 		return 0;
@@ -235,9 +242,17 @@ static int op_bind(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 		return attach_at(st, tree, dst, S_ISDIR(tb.st_mode) ? LSH_NODE_DIR : LSH_NODE_FILE, 0755, err) < 0
 			       ? lsh_err_wrap(err, "bind %s on %s", src, dst) : 0;
 	}
-	_cleanup_close_ int sfd = lsh_mount_open_in_root(st->oldroot, src, O_PATH, err);
+	/* The planner resolved src (symlinks followed only where no other user could have
+	 * placed them): here no symlink is followed at all, so one swapped in since the plan
+	 * was made is refused (ELOOP), never followed. */
+	_cleanup_close_ int sfd = lsh_openat2(st->oldroot, src, O_PATH,
+					      RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS);
+	if (sfd < 0)
+		sfd = errno == ELOOP ? lsh_err_msg(err, ELOOP, "%s: a symlink on the way (the plan's source "
+						     "has none: it changed since it was planned)", src)
+				     : lsh_err_set(err, errno, "%s", src);
 	if (sfd < 0) {
-		if (sfd == -ENOENT && optional) {
+		if ((sfd == -ENOENT || sfd == -ELOOP) && optional) {
 			lsh_err_free(*err);
 			*err = NULL;
 			return 0;
@@ -418,11 +433,17 @@ static int op_dev(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, stru
 	return shm < 0 ? lsh_err_wrap(err, "dev") : 0;
 }
 
-/* Appends ",key=/oldroot<path>" for a host path to an overlay option. */
-static int host_path(char *buf, size_t size, const char *path)
+/* A host directory of an overlay, opened under the old root following no symlink: the
+ * planner resolved it (symlinks followed only where no other user could have placed them),
+ * so one found now was swapped in since and is refused. */
+static int host_dir(struct mnt_state *st, const char *path, struct lsh_err **err)
 {
-	int n = snprintf(buf, size, "/oldroot%s", path);
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	int fd = lsh_openat2(st->oldroot, path, O_PATH | O_DIRECTORY,
+			     RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS);
+	if (fd < 0 && errno == ELOOP)
+		return lsh_err_msg(err, ELOOP, "%s: a symlink on the way (the plan's path has none: it "
+				   "changed since it was planned)", path);
+	return fd < 0 ? lsh_err_set(err, errno, "%s", path) : fd;
 }
 
 /* overlay */
@@ -430,23 +451,48 @@ enum { OVERLAY_DST, OVERLAY_UPPER, OVERLAY_WORK, OVERLAY_BASE }; /* strs */
 enum { OVERLAY_LOWER };				/* lists */
 enum { OVERLAY_IDMAPPED };			/* ints */
 
+static int overlay_mount(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct mnt_state *st,
+			 const int *fds, struct lsh_err **err);
+
 static int op_overlay(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	struct mnt_state *st = state(ctx, "overlay", err);
 	if (st == NULL)
 		return -EINVAL;
 	const char *dst = s->strs[OVERLAY_DST], *up = s->strs[OVERLAY_UPPER], *wk = s->strs[OVERLAY_WORK];
+	if (up && wk == NULL)
+		return lsh_err_msg(err, EINVAL, "overlay %s: an upper dir needs a work dir", dst);
+	/* The host dirs as the plan resolved them, each opened following no symlink, and
+	 * handed to overlayfs by fd (/oldroot/proc/self/fd/N): what is mounted is what was
+	 * opened, whatever changes on the host meanwhile. */
+	int fds[64];
+	size_t n = 0, want = s->nlists[OVERLAY_LOWER] + (up ? 2 : 0);
+	if (want > LSH_ARRAY_SIZE(fds))
+		return lsh_err_msg(err, E2BIG, "overlay %s: too many lower dirs", dst);
+	for (; n < want; n++) {
+		size_t nl = s->nlists[OVERLAY_LOWER];
+		const char *path = n < nl ? s->lists[OVERLAY_LOWER][n] : n == nl ? up : wk;
+		if ((fds[n] = host_dir(st, path, err)) < 0)
+			break;
+	}
+	int r = n < want ? lsh_err_wrap(err, "overlay %s", dst) : overlay_mount(s, ctx, st, fds, err);
+	while (n > 0)
+		close(fds[--n]);
+	return r;
+}
+
+static int overlay_mount(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct mnt_state *st,
+			 const int *fds, struct lsh_err **err)
+{
+	const char *dst = s->strs[OVERLAY_DST], *up = s->strs[OVERLAY_UPPER], *wk = s->strs[OVERLAY_WORK];
 	char lower[8192] = "lowerdir=", upper[4200] = "upperdir=", work[4200] = "workdir=";
 	size_t len = strlen(lower);
 	for (size_t i = 0; i < s->nlists[OVERLAY_LOWER]; i++) {
-		int n = snprintf(lower + len, sizeof lower - len, "%s/oldroot%s", i ? ":" : "",
-				 s->lists[OVERLAY_LOWER][i]);
+		int n = snprintf(lower + len, sizeof lower - len, "%s/oldroot/proc/self/fd/%d", i ? ":" : "", fds[i]);
 		if (n < 0 || (size_t)n >= sizeof lower - len)
 			return lsh_err_msg(err, ENAMETOOLONG, "overlay %s: lower dirs too long", dst);
 		len += (size_t)n;
 	}
-	if (up && wk == NULL)
-		return lsh_err_msg(err, EINVAL, "overlay %s: an upper dir needs a work dir", dst);
 	const char *ubase = s->strs[OVERLAY_BASE];
 	size_t blen = ubase ? strlen(ubase) : 0;
 	if (up && s->ints[OVERLAY_IDMAPPED]) {
@@ -475,8 +521,9 @@ static int op_overlay(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, 
 		if (n1 < 0 || (size_t)n1 >= sizeof upper - 9 || n2 < 0 || (size_t)n2 >= sizeof work - 8)
 			return lsh_err_msg(err, ENAMETOOLONG, "overlay %s: path too long", dst);
 	} else if (up) {
-		if (host_path(upper + 9, sizeof upper - 9, up) < 0 || host_path(work + 8, sizeof work - 8, wk) < 0)
-			return lsh_err_msg(err, ENAMETOOLONG, "overlay %s: path too long", dst);
+		size_t nl = s->nlists[OVERLAY_LOWER];
+		snprintf(upper + 9, sizeof upper - 9, "/oldroot/proc/self/fd/%d", fds[nl]);
+		snprintf(work + 8, sizeof work - 8, "/oldroot/proc/self/fd/%d", fds[nl + 1]);
 	} else {
 		/* No upper given: changes go to a directory of the base tmpfs and vanish with
 		 * the sandbox. */

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 enum { MAX_DEPTH = 16 };
@@ -358,4 +359,18 @@ int lsh_statedir_list(int dirfd, char ***out, struct lsh_err **err)
 	qsort(v, n, sizeof *v, by_name);
 	*out = v;
 	return (int)n;
+}
+
+int lsh_statedir_lock(int dirfd, struct lsh_err **err)
+{
+	/* flock on the verified directory's own fd: no file to create or follow, and the
+	 * lock goes with the last fd to it (a command that dies releases it). */
+	for (;;) {
+		if (flock(dirfd, LOCK_EX | LOCK_NB) == 0)
+			return 1;
+		if (errno == EWOULDBLOCK)
+			return 0;
+		if (errno != EINTR)
+			return lsh_err_set(err, errno, "lock the state directory");
+	}
 }

@@ -440,6 +440,23 @@ LSH_API const char *lsh_file_kind(mode_t mode);
  * is not NULL, its length in *len. Borrows dirfd and path. */
 LSH_API int lsh_file_read(int dirfd, const char *path, unsigned flags, size_t max, char **out,
 			  size_t *len, struct lsh_err **err);
+/* As lsh_file_read, and stores in *real (when real is not NULL) a new string, the absolute
+ * path of the file that was opened, every symlink resolved, or NULL when /proc cannot say
+ * (the caller frees it). What a caller decides from a file's kind (whether its text may be
+ * quoted) it decides from this, never from the name it was given. */
+LSH_API int lsh_file_read_real(int dirfd, const char *path, unsigned flags, size_t max, char **out,
+			       size_t *len, char **real, struct lsh_err **err);
+
+/* Resolves the absolute host path path, following a symlink only where its directory is
+ * owned by uid or root and writable by no one else (or sticky, with the symlink owned by
+ * uid or root: fs.protected_symlinks's rule, for every directory). A symlink another user
+ * could have put or changed there is refused (-EPERM, the message names it and why), so
+ * what someone prepares in /tmp or a shared directory is never followed; /bin -> usr/bin
+ * and /etc/resolv.conf keep working. Stores in *out a new string, the path with no
+ * symlink and no "." or ".." left (the caller frees it); a missing component is -ENOENT.
+ * The result names the same object until whoever owns a directory on it changes it: open
+ * it with RESOLVE_NO_SYMLINKS to refuse a symlink swapped in since. */
+LSH_API int lsh_path_resolve(const char *path, uid_t uid, char **out, struct lsh_err **err);
 
 /* A state directory is a directory beneath a trusted root (/run, $XDG_RUNTIME_DIR, /tmp)
  * that every component of, from the root down, is verified: opened with O_NOFOLLOW (never
@@ -478,6 +495,10 @@ LSH_API int lsh_statedir_write(int dirfd, const char *name, const char *data, si
 			       enum lsh_state_how how, struct lsh_err **err);
 /* unlinkat(2) of name: 1 when removed, 0 when there was none. Never follows a symlink. */
 LSH_API int lsh_statedir_remove(int dirfd, const char *name, struct lsh_err **err);
+/* Takes the exclusive lock of a state directory (flock on its fd) without waiting: 1 when
+ * taken, 0 when another process holds it. It is released when the last fd to the
+ * directory's open file closes (also when the process dies). */
+LSH_API int lsh_statedir_lock(int dirfd, struct lsh_err **err);
 /* The names in the directory that do not start with '.', sorted; *names is a
  * NULL-terminated array freed with lsh_statedir_list_free. Returns the count. */
 LSH_API int lsh_statedir_list(int dirfd, char ***names, struct lsh_err **err);

@@ -75,7 +75,11 @@ function M.main(arg)
     return require(MODULES[cmd]).main(args)
   end, function(e)
     if type(e) == "table" then return e end
-    return debug.traceback(tostring(e), 2)
+    -- An internal error is one line ("internal error (please report): …", from main.c);
+    -- the traceback only with LUNSHARE_DEBUG set, for whoever reports it.
+    local debug_on = os.getenv("LUNSHARE_DEBUG")
+    if debug_on and debug_on ~= "" then return debug.traceback(tostring(e), 2) end
+    return (tostring(e):gsub("\n", " "))
   end)
   if ok then
     io.stdout:flush()

@@ -67,4 +67,10 @@ function M.refuse_unbuilt(p)
   end
 end
 
+-- A planner's error as a person reads it: prefixed with the profile's file, unless it
+-- names its own file:line.
+function M.plan_error(p, err)
+  return err:sub(1, #p._file + 1) == p._file .. ":" and err or (p._file .. ": " .. err)
+end
+
 return M

@@ -677,6 +677,9 @@ end
 -- are strings, numbers or booleans and values that are those or tables. A table that
 -- holds itself nests without end; a table reached twice counts twice. Returns true, or
 -- nil, the path (a list of keys) and what is wrong.
+local NUL_MSG = "a string holds a NUL byte (\\0): every string of a profile becomes a C string " ..
+  "(a path, a name, an argument), which would end there"
+
 function M.check_data(v)
   local entries, path = 0, {}
   local function walk(t, depth)
@@ -695,6 +698,10 @@ function M.check_data(v)
       if kt ~= "string" and kt ~= "number" and kt ~= "boolean" then
         return "expected plain data, got a key that is a " .. kt
       end
+      -- Every string of a profile ends up a C string (a path, a name, an argument): one
+      -- with a NUL in it would be cut there, and "/root/secret\0.lua" is not the file it
+      -- names. Refused here, for every field at once.
+      if kt == "string" and sfind(k, "\0", 1, true) then return NUL_MSG end
       keys[#keys + 1] = k
     end
     table.sort(keys, key_less)
@@ -707,6 +714,8 @@ function M.check_data(v)
         if why then return why end
       elseif xt ~= "string" and xt ~= "number" and xt ~= "boolean" then
         return "expected plain data, got a " .. xt
+      elseif xt == "string" and sfind(x, "\0", 1, true) then
+        return NUL_MSG
       end
       path[depth] = nil
     end
@@ -726,6 +735,42 @@ function M.path_text(keys)
     out[i] = (i == 1 and ssub(s, 1, 1) == ".") and ssub(s, 2) or s
   end
   return table.concat(out)
+end
+
+-- ---- what may be quoted of a file ----------------------------------------------------
+
+-- Whether the text of a file that was read may be quoted in messages: only when what was
+-- opened (real: its path with every symlink resolved, from core.read_file) is named
+-- *.lua. The name it was reached by says nothing: "base.lua" may be a symlink to
+-- /root/secret, and "/root/secret\0.lua" (refused anyway) would open /root/secret.
+function M.quotable(real)
+  return type(real) == "string" and real:match("%.lua$") ~= nil
+end
+
+M.NOT_SHOWN = " (what it names is not a .lua file, so its text is not shown)"
+-- Lua's words, which an error may quote without quoting the file.
+local LUA_WORDS = {}
+for w in ([[and break do else elseif end false for function goto if in local nil not or
+  repeat return then true until while]]):gmatch("%a+") do LUA_WORDS[w] = true end
+
+-- What an evaluation error may say about a file that is not a profile by what was opened
+-- (its real path does not end in .lua), whether named on the command line or reached
+-- through `extends`: `extends = "/etc/shadow"` or a symlink shadow.lua -> /etc/shadow
+-- must not make its text appear in a message. A syntax error keeps Lua's description and line without the
+-- tokens it quotes (its "near '…'", any quoted name); any other error of the evaluation
+-- (`KEY=value` reads the name value) says only that it failed. The bounds' own messages
+-- quote nothing and stay.
+function M.not_a_profile(msg)
+  if smatch(msg, "^profile runs too long") or smatch(msg, "^profile uses too much memory") then return msg end
+  local syntax = smatch(msg, "^syntax error: (.*)$")
+  local why = M.NOT_SHOWN
+  if not syntax then return "not a profile: evaluating it failed" .. why end
+  syntax = sgsub(sgsub(syntax, "%s*near%s.*$", ""), "'([^']*)'", function(t)
+    if LUA_WORDS[t] or smatch(t, "^%p+$") then return nil end
+    return "'…'"
+  end)
+  if syntax == "syntax error" or syntax == "" then return "syntax error" .. why end
+  return "syntax error: " .. syntax .. why
 end
 
 return M

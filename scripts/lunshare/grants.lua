@@ -24,6 +24,7 @@ M.CATEGORIES = {
   { "visible", "host paths visible" },
   { "writable", "host paths writable" },
   { "devices", "host devices usable" },
+  { "refused", "host paths run refuses (a symlink another user controls)" },
   { "made", "paths made inside" },
   { "root", "root" },
   { "network", "network" },
@@ -41,13 +42,27 @@ M.CATEGORIES = {
 }
 
 -- The caller, as the summary needs it: the planner's context (ids, subordinate ids) and
--- the home and runtime directory whose exposure matters. The home is $HOME: asking the
--- passwd database would load NSS, which may connect to nscd or sssd, and check never
--- connects anywhere (root's /root is on the list of paths anyway).
+-- the homes and runtime directory whose exposure matters. They follow the caller, not its
+-- environment (HOME unset or HOME=/tmp must not hide ~/.ssh): the home of the caller's
+-- entry in /etc/passwd ($HOME only for a uid with none there); /run/user/UID whatever
+-- $XDG_RUNTIME_DIR says, and that too when set. (Root's /root is on the list of paths.)
 function M.context()
   local ctx = plan.context()
-  local home = os.getenv("HOME")
-  ctx.homes = (home and home:sub(1, 1) == "/") and { home } or {}
+  local homes, seen = {}, {}
+  local function add(h)
+    if type(h) == "string" and h:sub(1, 1) == "/" and not seen[h] then homes[#homes + 1], seen[h] = h, true end
+  end
+  -- /etc/passwd itself, through the bounded reader: asking NSS (getpwuid) may connect to
+  -- nscd or sssd, and check never connects anywhere.
+  local pw_home
+  local text = util.read_file("/etc/passwd")
+  for line in (text or ""):gmatch("[^\n]+") do
+    local uid, home = line:match("^[^:]*:[^:]*:(%d+):%d*:[^:]*:([^:]*):")
+    if uid and tonumber(uid) == ctx.ids.uid then pw_home = home break end
+  end
+  add(pw_home)
+  if not pw_home then add(os.getenv("HOME")) end
+  ctx.homes = homes
   ctx.runtime_dir = os.getenv("XDG_RUNTIME_DIR")
   return ctx
 end
@@ -291,6 +306,36 @@ rule("no seccomp filter", function(s, _, warn)
   end
 end)
 
+-- The groups of the default filter whose calls reach kernel code an escape starts from:
+-- each one a profile leaves reachable (lifted, or the default turned off while the
+-- profile's own rules refuse something else) is a warning of its own, however many rules
+-- the profile adds. @tty has its rule below (it matters with the caller's terminal).
+M.GROUP_RISKS = {
+  ["@userns"] = "nested user namespaces: capabilities over namespaces of its own, which reach kernel code an " ..
+    "unprivileged process cannot (where most kernel exploits start)",
+  ["@mount"] = "the mount API (mount, open_tree, fsopen, move_mount, …): filesystem code, and a view it can change",
+  ["@ptrace"] = "ptrace and process_vm_readv/writev: reads and changes the memory of processes of its ids",
+  ["@bpf"] = "bpf(): the BPF verifier and JIT, kernel attack surface",
+  ["@keyring"] = "keyctl, add_key, request_key: kernel keyrings, which are not namespaced (the caller's keys)",
+  ["@perf"] = "perf_event_open: kernel attack surface and side channels",
+  ["@userfaultfd"] = "userfaultfd: stops the kernel mid-copy, widening race windows for exploits",
+  ["@io_uring"] = "io_uring: a second system call interface whose operations seccomp never sees",
+  ["@personality"] = "personality flags: ASLR off (ADDR_NO_RANDOMIZE), readable implies executable",
+}
+
+rule("seccomp groups reachable", function(s, _, warn)
+  if s.seccomp[1].nofilter then return end
+  local seen = {}
+  for _, item in ipairs(s.seccomp) do
+    local g = item.lifted and item.lifted.group
+    if g and M.GROUP_RISKS[g] and not seen[g] then
+      seen[g] = true
+      warn(item.path, "the default filter's " .. g .. " rules are not in effect, so the sandbox reaches " ..
+        M.GROUP_RISKS[g])
+    end
+  end
+end)
+
 rule("terminal with TIOCSTI", function(s, _, warn, origin)
   local term = s.terminal[1]
   if not term.shared then return end
@@ -400,6 +445,12 @@ rule("sockets that hand out the host", function(s, ctx, warn)
         (#hits > 3 and (" and " .. (#hits - 3) .. " more") or "") ..
         ": a socket that hands out the host (a read-only bind does not stop connect())")
     end
+  end
+end)
+
+rule("mount sources another user controls", function(s, _, warn)
+  for _, item in ipairs(s.refused or {}) do
+    warn(item.path, "run refuses this source: " .. item.why)
   end
 end)
 

@@ -5,6 +5,7 @@
 -- Each mount is plain data, { kind = "ro_bind", src = "/usr", dst = "/usr" }, usually
 -- written with the constructors below (`ro_bind "/usr"`). Steps are laid out parents
 -- before children, whatever the order in the profile.
+local core = require "lunshare.core"
 local mount_targets = require "lunshare.mount_targets"
 local usernet = require "lunshare.usernet"
 local util = require "lunshare.util"
@@ -261,6 +262,46 @@ function M.ordered(mounts)
   return out, index
 end
 
+-- The host path a mount reads from, as the caller's planner resolves it (a.caller.resolve:
+-- core.resolve): every symlink followed only where no other user could have put or
+-- changed it, so `bind("/tmp/shared/src")` cannot be turned into the caller's home by
+-- whoever owns /tmp/shared. The step carries the resolved path, which the executor opens
+-- following no symlink at all: one swapped in since is refused, not followed. A missing
+-- path stays as it is (the executor says so, or skips an optional bind).
+local ENOENT = core.errno.ENOENT
+local function host_path(a, path, field)
+  local resolve = a.caller and a.caller.resolve
+  if not resolve or path == nil then return path end
+  local r, msg, errno = resolve(path)
+  if r then return r end
+  if errno == ENOENT then return path end
+  return nil, a.origin(field) .. ": " .. field .. ": " .. msg, msg
+end
+
+-- The step's host paths resolved (host_path), or nil and why.
+local function resolve_step(s, a, field)
+  local err
+  if s.op == "bind" then
+    s.src, err = host_path(a, s.src, field .. ".src")
+    if not s.src then return nil, err end
+  elseif s.op == "overlay" then
+    local lower = {}
+    for j, l in ipairs(s.lower) do
+      lower[j], err = host_path(a, clean(l), field .. ".lower[" .. j .. "]")
+      if not lower[j] then return nil, err end
+    end
+    s.lower = lower
+    for _, k in ipairs({ "upper", "work" }) do
+      if s[k] then
+        s[k], err = host_path(a, clean(s[k]), field .. "." .. k)
+        if not s[k] then return nil, err end
+      end
+    end
+  end
+  return s
+end
+M.host_path = host_path
+
 function M.plan(profile, add, a)
   local ns = a.ns
   if not ns.mount then return true end
@@ -298,8 +339,10 @@ function M.plan(profile, add, a)
         optional = true, origin = a.origin("namespaces") })
       resolv = true
     end
-    local s = mount_step(m, profile)
-    s.origin = a.origin(index[i] <= #profile.mounts and ("mounts[" .. index[i] .. "]") or "network")
+    local path = index[i] <= #profile.mounts and ("mounts[" .. index[i] .. "]") or "network"
+    local s, err = resolve_step(mount_step(m, profile), a, path)
+    if not s then return nil, err end
+    s.origin = a.origin(path)
     add("mounts", s)
   end
   if not ns.net and not resolv then
@@ -342,20 +385,43 @@ function M.grants(profile, a)
     put(g.devices, "the host's /dev (the whole file tree: " .. why .. ")", { "/dev" }, "namespaces")
     return g
   end
+  -- Each host path in both spellings: as the profile writes it and as the planner resolves
+  -- it (/bin is /usr/bin on a merged-/usr host), so that a rule over the summary sees what
+  -- is reached, not how it is spelled. A source the planner would refuse is listed too.
+  g.refused = {}
+  local function spellings(p, field)
+    local list = { p }
+    local r, _, why = host_path(a, p, field)
+    if r and r ~= p then list[2] = r end
+    if not r then g.refused[#g.refused + 1] = { text = why, path = field, why = why } end
+    return list
+  end
+  local function add_all(into, from)
+    for _, x in ipairs(from) do into[#into + 1] = x end
+    return into
+  end
   for i, m in ipairs(profile.mounts) do
     local kind, path = m.kind, "mounts[" .. i .. "]"
     local dst = clean(m.dst or m.src)
     if kind == "bind" or kind == "ro_bind" or kind == "dev_bind" then
       local src = clean(m.src)
-      local text = dst .. " from the host's " .. src .. (m.optional and " (if it exists)" or "")
-      put(g.visible, text, { src }, path)
-      if kind ~= "ro_bind" then put(g.writable, text .. (kind == "dev_bind" and ", devices usable" or ""), { src }, path) end
-      if kind == "dev_bind" then put(g.devices, text, { src }, path) end
+      local srcs = spellings(src, path .. ".src")
+      local text = dst .. " from the host's " .. src .. (srcs[2] and (" (" .. srcs[2] .. ")") or "") ..
+        (m.optional and " (if it exists)" or "")
+      put(g.visible, text, srcs, path)
+      if kind ~= "ro_bind" then put(g.writable, text .. (kind == "dev_bind" and ", devices usable" or ""), srcs, path) end
+      if kind == "dev_bind" then put(g.devices, text, srcs, path) end
     elseif kind == "overlay" then
-      local lower = {}
-      for j, l in ipairs(m.lower) do lower[j] = clean(l) end
-      put(g.visible, dst .. " from the host's " .. table.concat(lower, ":") .. " (overlay)", lower, path)
-      if m.upper then put(g.writable, dst .. " into the host's " .. clean(m.upper), { clean(m.upper), clean(m.work) }, path) end
+      local lower, all = {}, {}
+      for j, l in ipairs(m.lower) do
+        lower[j] = clean(l)
+        add_all(all, spellings(lower[j], path .. ".lower[" .. j .. "]"))
+      end
+      put(g.visible, dst .. " from the host's " .. table.concat(lower, ":") .. " (overlay)", all, path)
+      if m.upper then
+        local up = add_all(spellings(clean(m.upper), path .. ".upper"), spellings(clean(m.work), path .. ".work"))
+        put(g.writable, dst .. " into the host's " .. clean(m.upper), up, path)
+      end
     elseif kind ~= "remount_ro" then
       put(g.made, dst .. " (" .. kind .. ")", nil, path)
     end

@@ -72,7 +72,7 @@ local function check_routes(c, routes, path)
     if c:type(r, p, "table") then
       c:keys(r, p, ROUTE_KEYS)
       if r.to ~= "default" and not M.valid_cidr(r.to) then
-        c:fail(p .. ".to", "expected \"default\" or a CIDR, got " .. tostring(r.to))
+        c:fail(p .. ".to", "expected \"default\" or a CIDR, got " .. util.value_text(r.to))
       end
       if r.via ~= nil and not M.valid_cidr(r.via) then c:fail(p .. ".via", "expected a gateway address") end
       if r.via == nil and r.dev == nil then c:fail(p, "a route needs via (a gateway) or dev (a link)") end

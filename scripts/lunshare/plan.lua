@@ -263,6 +263,9 @@ function M.context(argv)
   local ids = core.ids()
   return {
     ids = ids, environ = core.environ(), argv = argv,
+    -- A host path as the mounts reach it: symlinks resolved, none that another user
+    -- could have placed (core.resolve).
+    resolve = function(path) return core.resolve(path, ids.uid) end,
     subid = function(kind)
       ids.user = ids.user or core.user(ids.uid)
       return core.subid(ids.user, kind == "uid" and ids.uid or ids.gid,

@@ -88,9 +88,11 @@ local function normalize(path)
 end
 M.normalize = normalize
 
+local quotable = evaluator.quotable
+
 -- Finds a profile by name or path. A name with a slash (or ending in .lua) is a file,
--- relative to the directory of `from` when a profile extends it. Returns its source text
--- and a display path, or nil and a message.
+-- relative to the directory of `from` when a profile extends it. Returns its source text,
+-- a display path and whether its text may be quoted, or nil and a message.
 function M.find(name, from)
   if name:find("/") or name:match("%.lua$") then
     local path = name
@@ -100,7 +102,7 @@ function M.find(name, from)
     path = normalize(path)
     local src, err = read_file(path)
     if not src then return nil, "cannot read profile " .. path .. ": " .. cause(path, err) end
-    return src, path
+    return src, path, quotable(err)
   end
   if not name:match("^[%w_%-%.]+$") then
     return nil, "bad profile name '" .. name .. "'"
@@ -108,7 +110,7 @@ function M.find(name, from)
   for _, dir in ipairs(M.search_path()) do
     local path = dir .. "/" .. name .. ".lua"
     local src, err, errno = read_file(path)
-    if src then return src, path end
+    if src then return src, path, quotable(err) end
     -- Missing or out of reach here: look further. A file there that cannot be a
     -- profile (a FIFO, a directory, one over the cap) is an error, not a reason to take
     -- the next one.
@@ -117,7 +119,7 @@ function M.find(name, from)
     end
   end
   local ship = shipped()
-  if ship[name] then return ship[name].source, ship[name].path end
+  if ship[name] then return ship[name].source, ship[name].path, true end
   local names = util.sorted_keys(ship)
   return nil, "no profile named '" .. name .. "'" .. util.suggest(name, names) ..
     " (looked in " .. table.concat(M.search_path(), ", ") .. " and the shipped profiles)"
@@ -144,29 +146,7 @@ end
 local split_origin = source_map.split_origin
 M.split_origin = split_origin
 
--- Lua's words, which an error may quote without quoting the file.
-local LUA_WORDS = {}
-for w in ([[and break do else elseif end false for function goto if in local nil not or
-  repeat return then true until while]]):gmatch("%a+") do LUA_WORDS[w] = true end
-
--- What an evaluation error may say about a file reached through `extends` that is not a
--- profile by name (it does not end in .lua): `extends = "/etc/shadow"` must not make its
--- text appear in a message. A syntax error keeps Lua's description and line without the
--- tokens it quotes (its "near '…'", any quoted name); any other error of the evaluation
--- (`KEY=value` reads the name value) says only that it failed. The bounds' own messages
--- quote nothing and stay.
-local function not_a_profile(msg)
-  if msg:match("^profile runs too long") or msg:match("^profile uses too much memory") then return msg end
-  local syntax = msg:match("^syntax error: (.*)$")
-  local why = " (its name does not end in .lua, so its text is not shown)"
-  if not syntax then return "not a profile: evaluating it failed" .. why end
-  syntax = syntax:gsub("%s*near%s.*$", ""):gsub("'([^']*)'", function(t)
-    if LUA_WORDS[t] or t:match("^%p+$") then return nil end
-    return "'…'"
-  end)
-  if syntax == "syntax error" or syntax == "" then return "syntax error" .. why end
-  return "syntax error: " .. syntax .. why
-end
+local NOT_SHOWN, not_a_profile = evaluator.NOT_SHOWN, evaluator.not_a_profile
 
 -- Whether value is plain data of bounded size (evaluator.check_data); if not, the error
 -- names the entry where it stops being so.
@@ -186,7 +166,7 @@ local chain
 -- there on it goes the way every file's value goes.
 local function load_chain(name, from, stack, L)
   if type(name) == "table" then return chain(name, L.table_file, nil, nil, stack, L) end
-  local src, file = M.find(name, from and from.file)
+  local src, file, quote = M.find(name, from and from.file)
   if not src then
     L.errors[#L.errors + 1] = { file = from and from.file or name, line = from and from.line,
       path = from and "extends" or "", msg = file }
@@ -211,7 +191,7 @@ local function load_chain(name, from, stack, L)
   -- tokenized past that.
   if #src > evaluator.SOURCE_LIMIT then
     L.errors[#L.errors + 1] = { file = file, path = "",
-      msg = string.format("a profile is at most %d bytes (1 MiB); this one is %d", evaluator.SOURCE_LIMIT, #src) }
+      msg = string.format("a profile is at most %d bytes (1 MiB)", evaluator.SOURCE_LIMIT) }
     return nil
   end
   -- The source map is read before the profile runs (its lines serve the errors of
@@ -221,11 +201,11 @@ local function load_chain(name, from, stack, L)
   local ctor_lines = setmetatable({}, { __mode = "k" })
   local value, err, soft = evaluator.evaluate(src, file, names_for(file, map, L), ctor_lines)
   for _, e in ipairs(soft or {}) do
-    L.errors[#L.errors + 1] = { file = file, line = e.line, path = "", msg = e.msg }
+    L.errors[#L.errors + 1] = { file = file, line = e.line, path = "", msg = quote and e.msg or not_a_profile(e.msg) }
   end
   if value == nil and err then
     local msg = err.msg
-    if from and not file:match("%.lua$") then msg = not_a_profile(msg) end
+    if not quote then msg = not_a_profile(msg) end
     L.errors[#L.errors + 1] = { file = file, line = err.line, path = "", msg = msg }
     return nil
   end
@@ -235,6 +215,7 @@ local function load_chain(name, from, stack, L)
     return nil
   end
   L.sources[file] = src
+  if not quote then L.hidden[file] = true end
   return chain(value, file, map, ctor_lines, stack, L)
 end
 
@@ -314,11 +295,34 @@ local function table_value(t, L)
   return value
 end
 
+-- The errors about the entries of a file whose text may not be quoted (L.hidden: it is not
+-- a .lua file by what was opened, yet it evaluated to a table) say only that it does not
+-- check: a field path or a value in them is text of the file.
+local function hide(errors, hidden)
+  local out, seen = {}, {}
+  for _, e in ipairs(errors) do
+    if hidden[e.file] then
+      e = { file = e.file, path = "", msg = "not a profile: its entries do not check" .. NOT_SHOWN }
+      if seen[e.file] then e = nil else seen[e.file] = true end
+    end
+    out[#out + 1] = e
+  end
+  return out
+end
+
 -- Loads and checks a profile (M.load, without the bounds).
+local load_checked
 local function load(name, opts)
+  local p, a, b = load_checked(name, opts)
+  if p == nil and type(a) == "table" and a.hidden then return nil, hide(a, a.hidden), b end
+  return p, a, b
+end
+
+function load_checked(name, opts)
   opts = opts or {}
   local L = { origins = setmetatable({}, { __mode = "k" }), errors = {}, declared = {}, values = {},
-    set = opts.set or {}, sources = {}, table_file = label_of(name, opts) }
+    set = opts.set or {}, sources = {}, table_file = label_of(name, opts), hidden = {} }
+  L.errors.hidden = L.hidden
   if type(name) == "table" then name = table_value(name, L) end
   local p = load_chain(name, nil, {}, L)
   if not p then return nil, L.errors end

@@ -131,8 +131,12 @@ local function check_user(c, u)
       if type(r) == "table" and not c:list(r, p, "three integers") then
         -- named already
       elseif type(r) ~= "table" or #r ~= 3 or math.type(r[1]) ~= "integer" or
-          math.type(r[2]) ~= "integer" or math.type(r[3]) ~= "integer" or r[3] < 1 then
-        c:fail(p, "expected {inside, outside, count} with count >= 1")
+          math.type(r[2]) ~= "integer" or math.type(r[3]) ~= "integer" then
+        c:fail(p, "expected {inside, outside, count}: three integers" ..
+          (type(r) == "table" and #r == 3 and (", got " .. util.value_text(r[1]) .. ", " .. util.value_text(r[2]) .. ", " ..
+            util.value_text(r[3])) or ""))
+      elseif r[3] < 1 then
+        c:fail(p, "expected {inside, outside, count} with count >= 1, got count " .. r[3])
       elseif r[1] < 0 or r[2] < 0 or r[1] + r[3] > 4294967295 or r[2] + r[3] > 4294967295 then
         -- The kernel's ids are 32 bits, and 4294967295 is (uid_t)-1, never mapped.
         c:fail(p, string.format("the range {%d, %d, %d} goes past id 4294967294", r[1], r[2], r[3]))
@@ -281,7 +285,10 @@ function M.format_error(e)
   local esc = util.escape
   local where = esc(e.file or "?", M.SHOWN.file)
   if e.line then where = where .. ":" .. e.line end
-  local msg = esc(tostring(e.msg), M.SHOWN.msg)
+  -- Whatever built the message, no heap address reaches the terminal ("table: 0x55…").
+  local msg = esc((tostring(e.msg):gsub("%f[%a](%a+): 0x%x+", function(t)
+    if t == "table" or t == "function" or t == "userdata" or t == "thread" then return "a " .. t end
+  end)), M.SHOWN.msg)
   if e.warning then msg = "warning: " .. msg end
   if e.path and e.path ~= "" then
     return where .. ": " .. esc(e.path, M.SHOWN.path) .. ": " .. msg

@@ -54,6 +54,10 @@ M.DEFAULT_SECCOMP = {
   { "EPERM", "perf_event_open", group = "@perf", why = "kernel attack surface, side channels" },
   { "EPERM", "bpf", group = "@bpf", why = "kernel attack surface" },
   { "EPERM", "userfaultfd", group = "@userfaultfd", why = "widens kernel race windows for exploits" },
+  { "EPERM", "io_uring_setup", group = "@io_uring",
+    why = "a second system call interface whose operations seccomp never sees; a long record of kernel exploits" },
+  { "EPERM", "io_uring_enter", group = "@io_uring", why = "io_uring: operations seccomp never sees" },
+  { "EPERM", "io_uring_register", group = "@io_uring", why = "io_uring: operations seccomp never sees" },
   { "EPERM", "kexec_load", group = "@kexec", why = "replaces the running kernel" },
   { "EPERM", "kexec_file_load", group = "@kexec", why = "replaces the running kernel" },
   { "EPERM", "init_module", group = "@module", why = "loads kernel code" },
@@ -408,7 +412,7 @@ local function check_seccomp(c, s, p)
           c:fail("seccomp.deny." .. k, "unknown system call '" .. k .. "'" .. syscall_suggest(k))
         elseif not errno_number(e) then
           c:fail("seccomp.deny." .. k, "expected an errno name like \"EPERM\" or a number, got " ..
-            tostring(e) .. util.suggest(tostring(e), util.sorted_keys(M.ERRNO)))
+            util.value_text(e) .. util.suggest(e, util.sorted_keys(M.ERRNO)))
         end
       end
     end

@@ -16,6 +16,7 @@
 --   local dir = assert(state.open("net"))             -- made when missing
 --   dir:append_json("t.state", { add = "hosts", x = "h1" })
 --   local records, err = dir:read_json_lines("t.state") -- nil, nil: no such file
+--   assert(dir:lock())                               -- one command at a time
 --   dir:remove("t.state"); dir:close(); state.prune("net")
 local core = require "lunshare.core"
 local json = require "lunshare.json"
@@ -120,6 +121,24 @@ function Dir:replace(name, text) return self:_result(name, core.state_write(self
 function Dir:remove(name) return self:_result(name, core.state_remove(self.fd, name)) end
 function Dir:list() return self:_result("", core.state_list(self.fd)) end
 function Dir:close() self.fd:close() end
+-- Takes the area's lock, so that two commands never work on it at once (two `net up`
+-- of one topology would both make its objects): waits up to opts.wait seconds (10 by
+-- default) for another command to finish, then refuses with one line. Held until the
+-- directory is closed, or the process ends.
+function Dir:lock(opts)
+  local wait = opts and opts.wait or 10
+  local deadline = os.time() + wait
+  while true do
+    local ok, msg, errno = core.state_lock(self.fd)
+    if ok == nil then return nil, self.path .. ": " .. msg, errno end
+    if ok then return true end
+    if os.time() >= deadline then
+      return nil, self.path .. ": another lunshare command is using it (waited " .. wait .. " s); try again when it ends"
+    end
+    core.sleep(0.05)
+  end
+end
+
 -- The directory's handle, for core calls that work relative to it (netns pins).
 function Dir:handle() return self.fd end
 

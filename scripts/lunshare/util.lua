@@ -168,6 +168,16 @@ function M.escape_lines(s)
   return (tostring(s):gsub("[^\n]+", M.escape))
 end
 
+-- A value of a profile in a message: a string quoted, a number or boolean as it is, and
+-- anything else by its type ("a table"): tostring of a table or function prints a heap
+-- address, which says nothing to a person and something to an attacker.
+function M.value_text(v)
+  local t = type(v)
+  if t == "string" then return string.format("%q", v) end
+  if t == "number" or t == "boolean" or t == "nil" then return tostring(v) end
+  return "a " .. t
+end
+
 -- Quotes a word for a shell command line, only when it needs it. A word with
 -- characters escape() would escape is quoted as $'…', whose escapes the shell reads
 -- back to the same bytes.

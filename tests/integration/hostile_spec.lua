@@ -312,3 +312,40 @@ describe("hostile topologies", function()
     H.rm(gdir)
   end)
 end)
+
+-- What a message says about a value of the wrong type (issue #9 review, minor items): never
+-- a heap address ("table: 0x55…"), and what was expected; and an internal error is one
+-- line asking for a report, its traceback only with LUNSHARE_DEBUG.
+describe("messages about values", function()
+  it("name a table's type, never its address, wherever a value is quoted", function()
+    for _, field in ipairs({ "seccomp = { deny = { chown = {} } }", "seccomp = { deny = { chown = print } }",
+      "network = { veth = { routes = { { to = {} } } } }", "user = { map = {{0, {}, 1}} }" }) do
+      local r = H.lunshare({ "check", H.profile("return { extends = 'default', " .. field .. " }") })
+      assert.equal(2, r.code, field .. ": " .. r.err)
+      assert.falsy(r.err:find("0x%x%x%x%x"), field .. ": " .. r.err)
+    end
+    local r = H.lunshare({ "check", H.profile("return { extends = 'default', seccomp = { deny = { chown = {} } } }") })
+    assert.truthy(r.err:find("seccomp.deny.chown: expected an errno name like \"EPERM\" or a number, got a table", 1, true), r.err)
+  end)
+
+  it("say an integer was expected in a map range, and count >= 1 only for the count", function()
+    local r = H.lunshare({ "check", H.profile("return { extends = 'default', user = { map = {{0, 0.0, 1}} } }") })
+    assert.truthy(r.err:find("user.map[1]: expected {inside, outside, count}: three integers, got 0, 0.0, 1", 1, true), r.err)
+    r = H.lunshare({ "check", H.profile("return { extends = 'default', user = { map = {{0, 0, 0}} } }") })
+    assert.truthy(r.err:find("user.map[1]: expected {inside, outside, count} with count >= 1, got count 0", 1, true), r.err)
+  end)
+
+  it("an internal error is one line and asks for a report", function()
+    local dir = os.tmpname() .. ".d"
+    finally(function() H.sh("rm -rf " .. H.quote(dir)) end)
+    assert(H.sh("mkdir -p " .. dir .. "/lunshare && printf '%s' " ..
+      H.quote("return { main = function() local t = nil; return t.x end }") .. " > " .. dir .. "/lunshare/cli.lua").code == 0)
+    local r = H.sh("LUNSHARE_SCRIPTS=" .. H.quote(dir) .. " " .. H.quote(H.bin) .. " check x")
+    assert.equal(1, r.code, r.err)
+    assert.equal(1, #H.lines(r.err), r.err)
+    assert.truthy(r.err:find("^lunshare: internal error %(please report%): "), r.err)
+    assert.falsy(r.err:find("traceback", 1, true), r.err)
+    r = H.sh("LUNSHARE_DEBUG=1 LUNSHARE_SCRIPTS=" .. H.quote(dir) .. " " .. H.quote(H.bin) .. " check x")
+    assert.truthy(r.err:find("stack traceback", 1, true), r.err)
+  end)
+end)

@@ -94,9 +94,73 @@ for _, mode in ipairs(H.modes) do
           assert.equal(2, r.code, r.err)
           assert.is_nil(leaks(r.out .. r.err), cmd .. " printed a word of " .. target .. ": " .. r.err)
           assert.equal(1, #H.lines(r.err), r.err)
-          assert.truthy(r.err:find("its name does not end in .lua, so its text is not shown", 1, true), r.err)
+          assert.truthy(r.err:find("what it names is not a .lua file, so its text is not shown", 1, true), r.err)
         end
       end
+    end)
+
+    -- A Lua string may hold a NUL byte; C would open only what comes before it, and
+    -- "SECRET\0.lua" looks like a profile's name. Refused in every field, before
+    -- anything is opened, and by the binding for any string that reaches a C path.
+    it("a NUL byte in any string a profile gives is refused, and nothing is opened or quoted", function()
+      for _, field in ipairs({ 'extends = "' .. secret .. '\\0.lua"',
+        'seccomp = { file = "' .. secret .. '\\0.lua" }',
+        'extends = "default", mounts = { ro_bind("' .. secret .. '\\0", "/x") }',
+        'extends = "default", hostname = "a\\0b"', 'extends = "default", env = { set = { ["A\\0B"] = "1" } }' }) do
+        local p = H.profile("return { " .. field .. " }")
+        for _, args in ipairs({ { "check", p }, { "explain", p }, { "diff", "default", p } }) do
+          local r = lsh(args)
+          assert.equal(2, r.code, field .. ": " .. r.out .. r.err)
+          assert.is_nil(leaks(r.out .. r.err), args[1] .. " printed a word of the file: " .. r.err)
+          assert.truthy(r.err:find("a string holds a NUL byte", 1, true), field .. ": " .. r.err)
+          assert.equal(1, #H.lines(r.err), r.err)
+        end
+      end
+      -- The same for a topology's strings.
+      local t = H.file('return { hosts = { ["h\\0x"] = {} } }', ".lua")
+      local r = lsh({ "net", "status", t })
+      assert.equal(2, r.code, r.err)
+      assert.truthy(r.err:find("a string holds a NUL byte", 1, true), r.err)
+      -- And for anything that reaches a C path API through lunshare.core.
+      r = H.sh("LUA_CPATH=" .. H.quote(H.root .. "/build/lua/?.so") .. " lua5.4 -e " .. H.quote(
+        'local c = require "lunshare.core" ' ..
+        'for _, f in ipairs({ function() return c.read_file("' .. secret .. '\\0.lua") end, ' ..
+        'function() return c.kind("/etc\\0x") end, function() return c.statedir("/tmp\\0", "x") end }) do ' ..
+        'local ok, e = pcall(f) print(ok, e) end'), { mode = mode })
+      assert.equal(0, r.code, r.err)
+      assert.equal(3, select(2, r.out:gsub("false\t[^\n]*holds a NUL byte", "")), r.out)
+      assert.is_nil(leaks(r.out), r.out)
+    end)
+
+    -- What may be quoted is decided by what was opened: a symlink whose name ends in .lua
+    -- (git stores them; CI checks repo/*.lua) to a file that is not a profile is not one.
+    it("a symlink named *.lua to a file that is not a profile quotes none of it", function()
+      local link = os.tmpname() .. ".d"
+      finally(function() H.sh("rm -rf " .. H.quote(link)) end)
+      assert(H.sh("mkdir -m 755 " .. link .. " && ln -s " .. secret .. " " .. link .. "/base.lua && ln -s " .. envfile ..
+        " " .. link .. "/env.lua && ln -s " .. envfile .. " " .. link .. "/topo.lua").code == 0)
+      local p = link .. "/p.lua"
+      local f = assert(io.open(p, "w"))
+      f:write('return { extends = "./base.lua" }\n')
+      f:close()
+      H.sh("chmod 644 " .. p)
+      for _, args in ipairs({ { "check", p }, { "explain", p }, { "check", link .. "/base.lua" },
+        { "check", link .. "/env.lua" }, { "diff", "default", link .. "/env.lua" }, { "net", "status", link .. "/topo.lua" } }) do
+        local r = lsh(args)
+        assert.equal(2, r.code, table.concat(args, " ") .. ": " .. r.err)
+        assert.is_nil(leaks(r.out .. r.err), table.concat(args, " ") .. " printed a word of the file: " .. r.err)
+        assert.truthy(r.err:find("what it names is not a .lua file, so its text is not shown", 1, true), r.err)
+      end
+      -- A file that evaluates to a table but is not a .lua file: no field of it is named.
+      local tbl = link .. "/tbl"
+      f = assert(io.open(tbl, "w"))
+      f:write('return { supersecret = "hunter2" }\n')
+      f:close()
+      assert(H.sh("chmod 644 " .. tbl .. " && ln -s tbl " .. link .. "/tbl.lua").code == 0)
+      local r = lsh({ "check", link .. "/tbl.lua" })
+      assert.equal(2, r.code, r.err)
+      assert.is_nil(leaks(r.out .. r.err), r.err)
+      assert.truthy(r.err:find("not a profile: its entries do not check", 1, true), r.err)
     end)
 
     it("a profile keeps its full syntax message", function()

@@ -14,6 +14,7 @@ local security = require "lunshare.security"
 local REQUIRED = {
   { "clone", "EPERM" }, { "unshare", "EPERM" }, { "clone3", "ENOSYS" },
   { "perf_event_open", "EPERM" }, { "userfaultfd", "EPERM" }, { "bpf", "EPERM" },
+  { "io_uring_setup", "EPERM" }, { "io_uring_enter", "EPERM" }, { "io_uring_register", "EPERM" },
   { "process_vm_readv", "EPERM" }, { "process_vm_writev", "EPERM" }, { "ptrace", "EPERM" },
   { "keyctl", "EPERM" }, { "add_key", "EPERM" }, { "request_key", "EPERM" },
   { "personality", "EINVAL" },

@@ -180,3 +180,78 @@ describe("state directories (root)", function()
     assert.truthy(r.err:find("topo.state: not a valid state file (line 3: a drop with nothing to drop)", 1, true), r.err)
   end)
 end)
+
+-- Mount sources in directories another user can change (issue #9 review, F3): a symlink
+-- is followed only where no other user could have put it (its directory owned by the
+-- caller or root and writable by no one else, or sticky with the symlink the caller's or
+-- root's); explain shows the resolved source, and the executor follows no symlink at all.
+for _, who in ipairs({ { "rootless", "$N" }, { "root", "$R" } }) do
+  describe("mount sources another user prepared (" .. who[1] .. ")", function()
+    local V = who[2]
+    local BUILD = [[return { extends = "default", mounts = { bind("/tmp/rv9s/src", "/src") } }]]
+    it("a bind source swapped for a symlink to the victim's files is refused, and nothing is read or written", function()
+      local r = world(table.concat({
+        "mkdir -m 755 /tmp/rv9s && mkdir -m 777 /tmp/rv9s/src && chown -R " .. ATTACKER .. " /tmp/rv9s",
+        "printf '%s' " .. H.quote(BUILD) .. " > /run/build.lua && chmod 644 /run/build.lua",
+        -- The victim's check and run while the source is a plain directory: it is used.
+        V .. " $L run /run/build.lua -- sh -c 'echo ok > /src/y'; echo first=$?",
+        -- The attack: the source becomes a symlink to the victim's home.
+        "mv /tmp/rv9s/src /tmp/rv9s/src.old && ln -s /run/home /tmp/rv9s/src && chown -h " .. ATTACKER .. " /tmp/rv9s/src",
+        V .. " $L run /run/build.lua -- sh -c 'cat /src/important.txt; echo pwned > /src/x'; echo run=$?",
+        V .. " $L explain /run/build.lua >/dev/null; echo explain=$?",
+        V .. " $L check --strict /run/build.lua; echo check=$?",
+        "ls /run/home | tr '\\n' ' '; echo",
+      }, "; "))
+      assert.equal("first=0\nrun=2\nexplain=2\ncheck=2\nauthorized_keys important.txt \n", r.out, r.err)
+      assert.is_nil(r.out:find("important", 1, true) and r.out:find("important\n", 1, true))
+      assert.truthy(r.err:find("/run/build.lua:1: mounts[19].src: /tmp/rv9s/src is a symlink in a directory uid " ..
+        ATTACKER .. " owns: not followed", 1, true), r.err)
+    end)
+
+    it("follows root's and the caller's own symlinks, and shows the resolved source", function()
+      local r = world(table.concat({
+        -- /tmp is sticky and open to all: a symlink there is followed when it is the
+        -- caller's (or root's), never when it is another user's.
+        "mkdir -m 755 /run/data && echo data > /run/data/f && ln -s /run/data /tmp/mine && ln -s /run/home /tmp/theirs",
+        "chown -h " .. (who[1] == "root" and "0" or "65534") .. " /tmp/mine && chown -h " .. ATTACKER .. " /tmp/theirs",
+        "mkdir -m 755 /run/l && ln -s ../data /run/l/rel",
+        [[printf 'return { extends = "default", mounts = { ro_bind("/tmp/mine", "/a"), ro_bind("/run/l/rel", "/b") } }' > /run/ok.lua]],
+        [[printf 'return { extends = "default", mounts = { ro_bind("/tmp/theirs", "/a") } }' > /run/bad.lua]],
+        "chmod 644 /run/ok.lua /run/bad.lua",
+        V .. " $L run /run/ok.lua -- sh -c 'cat /a/f /b/f'; echo ok=$?",
+        V .. " $L explain /run/ok.lua | grep -c 'rbind.* /run/data /newroot/[ab]'",
+        V .. " $L run /run/bad.lua -- true; echo bad=$?",
+      }, "; "))
+      assert.equal("data\ndata\nok=0\n2\nbad=2\n", r.out, r.err)
+      assert.truthy(r.err:find("/tmp/theirs is a symlink in a directory its others can write (mode 1777), and owned by " ..
+        "another user: not followed", 1, true), r.err)
+    end)
+  end)
+end
+
+-- Two commands on one topology at once (issue #9 review, F7): the state area's lock makes
+-- the second wait for the first, then find it up; no internal error, no traceback, and one
+-- down leaves nothing (no second holder, no link, no netns).
+for _, who in ipairs({ { "rootless", "$N" }, { "root", "$R" } }) do
+  describe("concurrent net commands (" .. who[1] .. ")", function()
+    it("two net up at once: one makes the topology, the other finds it up; one down ends it all", function()
+      local V = who[2]
+      local r = world(table.concat({
+        "for i in 1 2 3; do",
+        "  " .. V .. " $L net up /run/topo.lua >/run/o1 2>&1 & " .. V .. " $L net up /run/topo.lua >/run/o2 2>&1 & " ..
+          V .. " $L net status /run/topo.lua >/run/o3 2>&1 & wait",
+        "  cat /run/o1 /run/o2 /run/o3 >> /run/all",
+        "  " .. V .. " $L net down /run/topo.lua >/dev/null 2>>/run/all; echo down=$?",
+        -- (a holder killed a moment ago may take that moment to go; a zombie is gone)
+        "  n=0; while [ $n -lt 40 ] && ps -eo stat=,comm= | grep -v '^Z' | grep -q lunshare; do sleep 0.05; n=$((n+1)); done",
+        "  echo procs=$(ps -eo stat=,comm= | grep -v '^Z' | grep -c lunshare)",
+        "  eval $COUNT",
+        "done",
+        "grep -c 'up already, nothing to change' /run/all",
+        "grep -ci 'internal error\\|traceback\\|invalid argument' /run/all",
+      }, "\n"))
+      local once = "down=0\nprocs=0\nlinks=0 netns=0\n"
+      assert.equal(once .. once .. once .. "3\n0\n", r.out, r.err .. r.out)
+    end)
+  end)
+end

@@ -198,3 +198,26 @@ for _, mode in ipairs(H.modes) do
     end
   end)
 end
+
+-- The homes and runtime directory a warning guards are the caller's, whatever its
+-- environment says (issue #9 review, F6): HOME unset or HOME=/tmp, XDG_RUNTIME_DIR unset.
+for _, mode in ipairs(H.modes) do
+  describe("warnings follow the caller, not its environment (" .. mode .. ")", function()
+    it("warns for the passwd home's keys and /run/user/UID with HOME and XDG_RUNTIME_DIR unset or elsewhere", function()
+      local uid = mode == "root" and 0 or H.NOBODY_UID
+      local home = H.sh("getent passwd " .. uid .. " | cut -d: -f6").out:gsub("\n$", "")
+      assert.truthy(home:match("^/"), home)
+      local p = H.profile("return {\n  extends = 'default',\n  mounts = {\n    bind('" .. home .. "/.ssh', '/s'),\n" ..
+        "    ro_bind('/run/user/" .. uid .. "', '/r'),\n  },\n}\n")
+      for _, envs in ipairs({ "-u HOME -u XDG_RUNTIME_DIR", "HOME=/tmp XDG_RUNTIME_DIR=/tmp" }) do
+        local r = H.sh("env " .. envs .. " " .. H.quote(H.bin) .. " check --strict " .. H.quote(p), { mode = mode,
+          env = "XDG_RUNTIME_DIR=/tmp" })
+        assert.equal(2, r.code, envs .. ": " .. r.out .. r.err)
+        assert.truthy(r.err:find(":4: mounts[19]: error (--strict): the host's " .. home .. "/.ssh is writable from the sandbox",
+          1, true), envs .. ": " .. r.err)
+        assert.truthy(r.err:find(":5: mounts[20]: error (--strict): the sandbox can connect to /run/user/" .. uid .. "/bus",
+          1, true), envs .. ": " .. r.err)
+      end
+    end)
+  end)
+end

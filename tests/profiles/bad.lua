@@ -67,7 +67,7 @@ return {
     expect = "main.lua:3: user.map: expected \"self\", \"subid\", \"host_root\" or a list of {inside, outside, count} (did you mean 'self'?)" },
   { name = "bad id map range",
     files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  user = { map = {\n    { 0, 1000, 1 },\n    { 1, 100000 },\n  } },\n}\n" },
-    expect = "main.lua:5: user.map[2]: expected {inside, outside, count} with count >= 1" },
+    expect = "main.lua:5: user.map[2]: expected {inside, outside, count}: three integers" },
   { name = "misspelt user field",
     files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  user = {\n    gdi = 0,\n  },\n}\n" },
     expect = "main.lua:4: user.gdi: unknown field (did you mean 'gid'?); expected one of uid, gid, map" },

@@ -101,8 +101,11 @@ describe("warnings: the caller's terminal with TIOCSTI #unit", function()
       ["base.lua"] = "return {\n  extends = 'default',\n\n  terminal = true,\n}\n",
       ["p.lua"] = "return {\n  extends = 'base.lua',\n  seccomp = { allow = { 'ptrace', '@tty' } },\n}\n",
     })
-    only("p.lua:3: seccomp.allow[2]: warning: " .. TTY .. "base.lua:4) and TIOCSTI and TIOCLINUX are not " ..
-      "denied: it can type commands into the caller's shell", w)
+    -- (ptrace lifted is a warning of its own)
+    assert.same({ "p.lua:3: seccomp.allow[1]: warning: the default filter's @ptrace rules are not in effect, so the " ..
+      "sandbox reaches " .. grants.GROUP_RISKS["@ptrace"],
+      "p.lua:3: seccomp.allow[2]: warning: " .. TTY .. "base.lua:4) and TIOCSTI and TIOCLINUX are not " ..
+      "denied: it can type commands into the caller's shell" }, w)
   end)
 
   it("does not warn when the ioctl stays refused or the terminal is not shared", function()
@@ -164,6 +167,11 @@ describe("warnings: host root reachable #unit", function()
   end)
 end)
 
+-- The groups whose reach is a warning of its own.
+local GROUPS = {}
+for g in pairs(grants.GROUP_RISKS) do GROUPS[#GROUPS + 1] = g end
+table.sort(GROUPS)
+
 describe("warnings: no seccomp filter #unit", function()
   it("warns for default = false with no rules, naming seccomp.default", function()
     only("p.lua:4: seccomp.default: " .. NO_FILTER,
@@ -188,9 +196,35 @@ describe("warnings: no seccomp filter #unit", function()
   end)
 
   it("warns when only the profile's own rules are in effect", function()
-    only("p.lua:3: seccomp.default: warning: none of the default seccomp filter's rules is in effect, only the " ..
-      "profile's own: TIOCSTI, keyctl, bpf, ptrace, mount and nested user namespaces are reachable",
-      warnings("return {\n  extends = 'default',\n  seccomp = { default = false, deny = { 'chown' } },\n}\n"))
+    local w = warnings("return {\n  extends = 'default',\n  seccomp = { default = false, deny = { 'chown' } },\n}\n")
+    assert.equal("p.lua:3: seccomp.default: warning: none of the default seccomp filter's rules is in effect, only the " ..
+      "profile's own: TIOCSTI, keyctl, bpf, ptrace, mount and nested user namespaces are reachable", w[1])
+    -- and each group that is reachable, below
+    assert.equal(1 + #GROUPS, #w, table.concat(w, "\n"))
+  end)
+
+  -- What is reachable, not how many rules there are: one harmless rule of the profile's own
+  -- must not hide that nested user namespaces, keyctl, ptrace, personality and the mount
+  -- API get through (issue #9 review, F4), nor must lifting groups one at a time.
+  it("warns for each dangerous group left reachable, however many rules the profile adds", function()
+    local w = warnings("return {\n  extends = 'default',\n  seccomp = { default = false, deny = { 'reboot' } },\n}\n")
+    assert.equal(#GROUPS, #w, table.concat(w, "\n"))
+    for _, g in ipairs(GROUPS) do
+      assert.truthy(H.has_line(table.concat(w, "\n"), "p.lua:3: seccomp.default: warning: the default filter's " .. g ..
+        " rules are not in effect, so the sandbox reaches " .. grants.GROUP_RISKS[g]), g .. "\n" .. table.concat(w, "\n"))
+    end
+    only("p.lua:3: seccomp.allow[1]: warning: the default filter's @userns rules are not in effect, so the sandbox " ..
+      "reaches " .. grants.GROUP_RISKS["@userns"], warnings("return {\n  extends = 'default',\n  seccomp = { allow = { '@userns' } },\n}\n"))
+    -- One call of a group is enough; a profile rule that refuses it again is not a warning.
+    only("p.lua:3: seccomp.allow[1]: warning: the default filter's @io_uring rules are not in effect, so the sandbox " ..
+      "reaches " .. grants.GROUP_RISKS["@io_uring"], warnings("return {\n  extends = 'default',\n  seccomp = { allow = { 'io_uring_enter' } },\n}\n"))
+    assert.same({}, warnings("return {\n  extends = 'default',\n  seccomp = { allow = { '@mount' }, deny = { 'mount', 'umount', " ..
+      "'umount2', 'pivot_root', 'open_tree', 'move_mount', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'mount_setattr' } },\n}\n"))
+    -- Lifting most groups, all but one, names each.
+    local most = {}
+    for _, g in ipairs(require("lunshare.security").SECCOMP_GROUPS) do if g ~= "@system" then most[#most + 1] = "'" .. g .. "'" end end
+    w = warnings("return {\n  extends = 'default',\n  seccomp = { allow = { " .. table.concat(most, ", ") .. " } },\n}\n")
+    assert.equal(#GROUPS, #w, table.concat(w, "\n"))
   end)
 end)
 
@@ -279,6 +313,31 @@ describe("warnings: writable host paths #unit", function()
     assert.same({}, bound("bind '/home/alice/project'"))
     assert.same({}, bound("ro_bind('/etc', '/e')"))
     assert.same({}, bound("bind('/srv/data', '/data')"))
+  end)
+
+  -- A rule reads the host path a bind reaches, not its spelling (issue #9 review, F5):
+  -- /bin is /usr/bin on a merged-/usr host, and any symlink counts the same way.
+  it("warns for what a path resolves to on the host: merged /usr, and any symlink", function()
+    local core = require "lunshare.core"
+    local HOST = setmetatable({ resolve = function(p) return core.resolve(p, 1000) end }, { __index = ALICE })
+    for _, p in ipairs({ "/bin", "/sbin", "/lib", "/lib64" }) do
+      local real = core.resolve(p)
+      if real and real ~= p then
+        local w = bound("bind('" .. p .. "', '/x')", HOST)
+        assert.equal(1, #w, p .. ": " .. table.concat(w, "\n"))
+        assert.truthy(w[1]:find("the host's " .. real .. " is writable from the sandbox: the host's programs and libraries",
+          1, true), w[1])
+        -- Without the resolution the spelling alone says nothing.
+        assert.same({}, bound("bind('" .. p .. "', '/x')"))
+      end
+    end
+    local dir = tmpdir({})
+    H.sh("ln -s /etc " .. dir .. "/conf && ln -s ../../../../../../../../root " .. dir .. "/r")
+    only("p.lua:4: mounts[19]: warning: the host's /etc is writable from the sandbox: the host's configuration " ..
+      "(passwd, sudoers, cron, systemd units)", bound("bind('" .. dir .. "/conf', '/c')", HOST))
+    only("p.lua:4: mounts[19]: warning: the host's /root is writable from the sandbox: root's home",
+      bound("bind('" .. dir .. "/r', '/c')", HOST))
+    H.sh("rm -rf " .. dir)
   end)
 
   it("warns for the caller's runtime directory and /run", function()

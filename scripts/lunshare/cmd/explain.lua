@@ -23,7 +23,7 @@ function M.main(args)
     -- never read without its caveats.
     warnings.print(p)
     local plan, err = planner.build(p, planner.context(argv))
-    if not plan then command.fail(command.EXIT_USAGE, p._file .. ": " .. err) end
+    if not plan then command.fail(command.EXIT_USAGE, command.plan_error(p, err)) end
     return as_json and (json.encode(plan, true) .. "\n") or explain.text(plan, p)
   end)
   io.stdout:write(text)

@@ -22,7 +22,7 @@ function M.main(args)
     local p = command.load_profile(name, o.set)
     command.refuse_unbuilt(p)
     local plan, err = planner.build(p, planner.context(repl_sandbox.COMMAND))
-    if not plan then command.fail(command.EXIT_USAGE, p._file .. ": " .. err) end
+    if not plan then command.fail(command.EXIT_USAGE, command.plan_error(p, err)) end
     return plan
   end)
   local sb, err = repl_sandbox.start(plan, name)

@@ -102,7 +102,7 @@ function M.main(args)
     ctx.timeout_ms = o.timeout_ms
     ctx.egress_log = o.egress_log
     local plan, err = planner.build(p, ctx)
-    if not plan then fail(EXIT_USAGE, p._file .. ": " .. err) end
+    if not plan then fail(EXIT_USAGE, command.plan_error(p, err)) end
     return p, plan
   end)
   -- For tests: the very plan handed to the executor, as `explain --json` prints plans.

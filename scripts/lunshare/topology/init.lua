@@ -60,6 +60,10 @@ end
 local function with_state(create, fn)
   local dir, err = state.open("net", { create = create })
   if not dir and err then return nil, err end
+  -- One command at a time on the caller's topologies: two `net up` of one file at once
+  -- would both build it (sec: state races).
+  local locked, lerr = not dir or dir:lock()
+  if not locked then dir:close() return nil, lerr end
   local res = table.pack(pcall(fn, dir))
   if dir then dir:close() end
   if not res[1] then error(res[2], 0) end

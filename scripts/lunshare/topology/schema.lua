@@ -168,16 +168,22 @@ end
 
 -- Loads and checks file (M.load, within the bounds the caller holds).
 local function load(file)
-  local src, err = util.read_file(file)
-  if not src then return nil, { err } end
-  -- The profile evaluator with no constructors: a topology is data and pure helpers.
+  local src, real = util.read_file(file)
+  if not src then return nil, { real } end
+  -- The profile evaluator with no constructors: a topology is data and pure helpers. Its
+  -- text is quoted only when what was opened is a .lua file (as for a profile).
   local t, perr = evaluator.evaluate(src, file, {})
+  local quote = evaluator.quotable(real)
   if t == nil and perr then
-    return nil, M.format({ { file = file, line = perr.line, msg = perr.msg } })
+    return nil, M.format({ { file = file, line = perr.line,
+      msg = quote and perr.msg or evaluator.not_a_profile(perr.msg) } })
   end
   local okmap, map = pcall(source_map.parse, src)
   if not okmap then map = nil end
   local plain, keys, why = evaluator.check_data(t)
+  if not plain and not quote then
+    return nil, { util.escape(file) .. ": not a topology: its entries do not check" .. evaluator.NOT_SHOWN }
+  end
   if not plain then
     return nil, M.format({ { file = file, line = map and source_map.line_of(map, keys),
       path = evaluator.path_text(keys), msg = why } })
@@ -186,6 +192,9 @@ local function load(file)
   local origins = setmetatable({}, { __mode = "k" })
   if map and type(t) == "table" then pcall(source_map.annotate, t, map, file, origins) end
   local errors = M.errors(t, file, origins)
+  if #errors > 0 and not quote then
+    return nil, { util.escape(file) .. ": not a topology: its entries do not check" .. evaluator.NOT_SHOWN }
+  end
   if #errors > 0 then return nil, M.format(errors) end
   t.hosts, t.switches, t.links = t.hosts or {}, t.switches or {}, t.links or {}
   -- Where it came from, beside its data (as a loaded profile keeps _file and _origins).
