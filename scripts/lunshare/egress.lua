@@ -58,12 +58,11 @@ function M.check(c, n, ns)
   if not ns.net then c:fail("network", "an egress allowlist needs the net namespace (add \"net\" to namespaces)") end
   for _, k in ipairs(util.sorted_keys(n)) do
     if not util.contains(M.KEYS, k) then
-      local schema = require "lunshare.schema"
       if k == "mode" or k == "ports" then
-        c:fail(schema.sub_path("network", k), "not with egress: an allowlist means there is no other route " ..
+        c:fail(util.sub_path("network", k), "not with egress: an allowlist means there is no other route " ..
           "out (\"user\" networking and port forwards do not go with it)")
       else
-        c:fail(schema.sub_path("network", k), "unknown field" .. util.suggest(tostring(k), M.KEYS) ..
+        c:fail(util.sub_path("network", k), "unknown field" .. util.suggest(tostring(k), M.KEYS) ..
           "; expected egress")
       end
     end

@@ -4,6 +4,7 @@
 -- can assert on its output.
 local areas = require "lunshare.areas"
 local core = require "lunshare.core"
+local egress = require "lunshare.egress"
 local idmap = require "lunshare.idmap"
 local schema = require "lunshare.schema"
 local source_map = require "lunshare.source_map"
@@ -70,7 +71,7 @@ function M.environment(profile, environ)
   end
   if vars.PATH == nil then put("PATH", DEFAULT_PATH) end
   -- An egress allowlist's proxy (lunshare.egress), before the profile's own settings.
-  local proxy = require("lunshare.egress").env(profile)
+  local proxy = egress.env(profile)
   for _, k in ipairs(util.sorted_keys(proxy)) do put(k, proxy[k]) end
   for _, k in ipairs(util.sorted_keys(e.set or {})) do put(k, e.set[k]) end
   for _, k in ipairs(e.unset or {}) do vars[k] = nil end

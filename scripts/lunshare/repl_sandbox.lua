@@ -38,7 +38,7 @@ end
 -- Sends a line of shell to the sandbox's shell and reads what it prints up to the end
 -- marker: output, status. A request that Ctrl-C interrupted leaves its output behind,
 -- which the next request skips (each has a marker of its own).
-local EINTR = 4
+local EINTR = core.errno.EINTR
 
 local function request(sb, script, hold_interrupts)
   local mark = token()

@@ -101,7 +101,7 @@ describe("user-mode networking #unit", function()
 
   it("lists outbound access and forwarded ports as grants", function()
     local p = load('return { namespaces = { "user", "net" }, network = { mode = "user", ports = { "8080:80" } } }')
-    local g = require("lunshare.network").grants(p).network
+    local g = require("lunshare.network").grants(p, require("lunshare.areas").context(p)).network
     local texts = {}
     for _, x in ipairs(g) do texts[#texts + 1] = x.text end
     local all = table.concat(texts, "\n")
