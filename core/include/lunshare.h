@@ -26,7 +26,7 @@ extern "C" {
 #define LSH_API
 #endif
 
-#define LSH_VERSION "0.1.0"
+#define LSH_VERSION "0.2.0"
 
 /* ------------------------------------------------------------------------------------
  * Errors
