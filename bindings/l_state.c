@@ -71,15 +71,23 @@ static int l_read_file(lua_State *L)
 	return push_text(L, r, text, len, err);
 }
 
-/* statedir(root, path [, create]) -> handle | nil, msg, errno */
+/* statedir(root, path [, create [, how]]) -> handle | nil, msg, errno. how: "readable"
+ * (missing components made 0755), "new" (the last one must not exist), or both,
+ * "new readable". */
 static int l_statedir(lua_State *L)
 {
 	const char *root = luaL_checkstring(L, 1), *path = luaL_checkstring(L, 2);
 	int create = lua_toboolean(L, 3);
-	lsh_l_check_nargs(L, 3);
+	const char *how = luaL_optstring(L, 4, "");
+	lsh_l_check_nargs(L, 4);
+	unsigned flags = create ? LSH_STATEDIR_CREATE : 0;
+	if (strstr(how, "readable"))
+		flags |= LSH_STATEDIR_READABLE;
+	if (strstr(how, "new"))
+		flags |= LSH_STATEDIR_EXCL;
 	struct lsh_l_fd *h = lsh_l_newfd(L, "statedir");
 	struct lsh_err *err = NULL;
-	int fd = lsh_statedir_open(root, path, create ? LSH_STATEDIR_CREATE : 0, &err);
+	int fd = lsh_statedir_open(root, path, flags, &err);
 	if (fd < 0)
 		return lsh_l_fail(L, err);
 	h->fd = fd;
@@ -112,17 +120,22 @@ static int l_state_read(lua_State *L)
 	return push_text(L, r, text, len, err);
 }
 
-/* state_write(dir, name, text, "create"|"append"|"replace") -> true | nil, msg, errno */
+/* state_write(dir, name, text, "create"|"append"|"replace" [, "readable"]) -> true | nil,
+ * msg, errno. "readable": a new file is 0644 (an installed profile), not 0600. */
 static int l_state_write(lua_State *L)
 {
 	static const char *const hows[] = { "create", "append", "replace", NULL };
+	static const char *const modes[] = { "private", "readable", NULL };
 	int dir = lsh_l_checkfd(L, 1)->fd;
 	const char *name = luaL_checkstring(L, 2);
 	size_t len;
 	const char *text = luaL_checklstring(L, 3, &len);
 	int how = luaL_checkoption(L, 4, NULL, hows);
-	lsh_l_check_nargs(L, 4);
+	int mode = luaL_checkoption(L, 5, "private", modes);
+	lsh_l_check_nargs(L, 5);
 	struct lsh_err *err = NULL;
+	if (mode == 1)
+		how |= LSH_STATE_READABLE;
 	if (lsh_statedir_write(dir, name, text, len, (enum lsh_state_how)how, &err) < 0)
 		return lsh_l_fail(L, err);
 	lua_pushboolean(L, 1);

@@ -86,6 +86,8 @@ struct lsh_spawn_ctx {
 	size_t nundo, capundo;
 	int oom_killed;		/* set by the cgroup area when it removes its cgroups */
 	int net_joined;		/* the child entered a named netns (not its own) */
+	int64_t timeout_ms;	/* > 0: the wall-clock limit of the run (a "timeout" step) */
+	int64_t grace_ms;	/* between SIGTERM and SIGKILL once it passed */
 	void *area[8];		/* per-area scratch state (mount, net, …), owned by the area */
 };
 

@@ -95,6 +95,17 @@ static int op_reaper(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 	return 0;
 }
 
+/* A wall-clock limit: recorded before the clone and kept by the supervisor's wait, which
+ * ends the whole sandbox (SIGTERM, then SIGKILL after the grace) when it passes. */
+static int op_timeout(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	if (s->ints[0] <= 0 || s->ints[1] < 0)
+		return lsh_err_msg(err, EINVAL, "timeout: ms must be > 0 and grace_ms >= 0");
+	ctx->timeout_ms = s->ints[0];
+	ctx->grace_ms = s->ints[1];
+	return 0;
+}
+
 static int op_exec(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	(void)ctx;
@@ -115,6 +126,8 @@ const struct lsh_op lsh_ops_proc[] = {
 	{ "setsid", W(CHILD), { { NULL, 0, 0, 0 } }, op_setsid },
 	{ "chdir", W(CHILD), { { "path", LSH_ARG_STR, 0, 1 } }, op_chdir },
 	{ "close_fds", W(CHILD), { { "keep", LSH_ARG_LIST, 0, 0 } }, op_close_fds },
+	{ "timeout", W(SUPERVISOR),
+	  { { "ms", LSH_ARG_INT, 0, 1 }, { "grace_ms", LSH_ARG_INT, 1, 0 } }, op_timeout },
 	{ "reaper", W(PID1), { { NULL, 0, 0, 0 } }, op_reaper },
 	{ "exec", W(CHILD),
 	  { { "argv", LSH_ARG_LIST, 0, 1 }, { "env", LSH_ARG_LIST, 1, 1 } }, op_exec },

@@ -15,6 +15,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 
 struct sync_msg {
 	int32_t step;
@@ -172,12 +173,23 @@ static int run_supervisor_steps(struct lsh_spawn_ctx *ctx, size_t from, size_t t
 	return 0;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Waits for the child, passing on the signals the supervisor receives. */
 static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct lsh_spawn_result *res,
 		     struct lsh_err **err)
 {
 	struct pollfd pfd[2] = { { ctx->pidfd, POLLIN, 0 }, { sigfd, POLLIN, 0 } };
 	pid_t pgrp = getpgrp();
+	/* With a timeout: TERM at the deadline, KILL after the grace. The sandbox's first
+	 * process takes its pid namespace (or, without one, at least itself) with it. */
+	int64_t deadline = ctx->timeout_ms > 0 ? now_ms() + ctx->timeout_ms : -1;
+	int stage = 0;
 
 	for (;;) {
 		int r = lsh_proc_wait(ctx->pidfd, 1, &res->status, err);
@@ -187,7 +199,20 @@ static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct lsh_spawn_resu
 			res->exit_code = lsh_proc_exit_status(res->status);
 			return 0;
 		}
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+		int wait_ms = -1;
+		if (deadline >= 0) {
+			int64_t left = deadline - now_ms();
+			if (left <= 0) {
+				res->timed_out = 1;
+				sys_pidfd_send_signal(ctx->pidfd, stage == 0 ? SIGTERM : SIGKILL, NULL, 0);
+				sys_pidfd_send_signal(ctx->pidfd, SIGCONT, NULL, 0);
+				deadline = stage == 0 ? now_ms() + ctx->grace_ms : -1;
+				stage++;
+				continue;
+			}
+			wait_ms = left > 1000000 ? 1000000 : (int)left;
+		}
+		if (poll(pfd, 2, wait_ms) < 0 && errno != EINTR)
 			return lsh_err_set(err, errno, "poll");
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -309,6 +334,7 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 out:
 	undo_all(&ctx);
 	res->oom_killed = ctx.oom_killed;
+	res->timed_out = res->timed_out && r == 0;
 	if (ctx.pidfd >= 0)
 		close(ctx.pidfd);
 	if (sv[0] >= 0)

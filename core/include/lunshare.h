@@ -413,6 +413,8 @@ LSH_API int lsh_file_read(int dirfd, const char *path, unsigned flags, size_t ma
 enum {
 	LSH_STATEDIR_CREATE = 1 << 0, /* make missing components, 0700 */
 	LSH_STATEDIR_EXCL = 1 << 1,   /* the last component must be new (-EEXIST) */
+	LSH_STATEDIR_READABLE = 1 << 2, /* make missing components 0755 instead: still
+					   writable by their owner alone (installed profiles) */
 };
 /* Walks path (relative, like "lunshare-1000/lunshare/net") beneath root. Returns a new
  * O_DIRECTORY|O_CLOEXEC fd of the last component for the calls below; -ENOENT when a
@@ -434,6 +436,7 @@ enum lsh_state_how {
 				  regular file of the caller's */
 	LSH_STATE_REPLACE = 2, /* written aside (O_EXCL) and renamed over name: readers see
 				  the old file or the new one, never a part */
+	LSH_STATE_READABLE = 1 << 4, /* or'ed into how: a new file is 0644, not 0600 */
 };
 /* Writes len bytes of data (borrowed) to name. */
 LSH_API int lsh_statedir_write(int dirfd, const char *name, const char *data, size_t len,
@@ -444,6 +447,29 @@ LSH_API int lsh_statedir_remove(int dirfd, const char *name, struct lsh_err **er
  * NULL-terminated array freed with lsh_statedir_list_free. Returns the count. */
 LSH_API int lsh_statedir_list(int dirfd, char ***names, struct lsh_err **err);
 LSH_API void lsh_statedir_list_free(char **names);
+
+/* Directory trees (tree.c), walked relative to each parent's fd with O_NOFOLLOW, never
+ * through a symlink, never into another mount, at most 64 directories deep. */
+/* Removes name beneath dirfd (borrowed) and everything in it; a symlink is removed, not
+ * followed. A missing name is success. -EXDEV at a mount point found inside. */
+LSH_API int lsh_tree_remove(int dirfd, const char *name, struct lsh_err **err);
+/* Gives name beneath dirfd and everything in it to uid:gid (symlinks themselves). */
+LSH_API int lsh_tree_chown(int dirfd, const char *name, uid_t uid, gid_t gid, struct lsh_err **err);
+
+/* A TCP listener on addr ("127.0.0.1", "::1") and *port (0: any free one, stored back in
+ * *port), backlog 16, never accepted from: connections complete in the kernel. Returns a
+ * new O_CLOEXEC fd (inet.c). */
+LSH_API int lsh_inet_listen(const char *addr, int *port, struct lsh_err **err);
+
+/* ------------------------------------------------------------------------------------
+ * Digests (sha256.c)
+ * ---------------------------------------------------------------------------------- */
+
+#define LSH_SHA256_SIZE 32
+/* SHA-256 of len bytes of data (borrowed) into out. Cannot fail. */
+LSH_API void lsh_sha256(const void *data, size_t len, unsigned char out[LSH_SHA256_SIZE]);
+/* The same digest as 64 lowercase hex digits and a NUL. */
+LSH_API void lsh_sha256_hex(const void *data, size_t len, char out[2 * LSH_SHA256_SIZE + 1]);
 
 /* ------------------------------------------------------------------------------------
  * Kernel features (probe.c)
@@ -600,6 +626,7 @@ struct lsh_spawn_result {
 	long failed_step; /* index of the step that failed, -1 when none */
 	pid_t pid;	/* the child's pid in the caller's namespace (0 if never started) */
 	int oom_killed;	/* the run's memory cgroup killed a process at its limit */
+	int timed_out;	/* a "timeout" step's deadline passed and the sandbox was ended */
 };
 
 /* Executes a validated plan: runs the supervisor steps, clones the child, lets it run its
