@@ -183,8 +183,8 @@ static int l_spawn(lua_State *L)
 	struct lsh_spawn_result res;
 	int fds[3], saved[3] = { -1, -1, -1 };
 	lsh_l_check_nargs(L, 2);
-	struct lsh_plan *plan = check_plan(L, 1);
 	stdio_of(L, 2, fds);
+	struct lsh_plan *plan = check_plan(L, 1);
 	fflush(stdout);
 	fflush(stderr);
 	int r = 0;

@@ -120,12 +120,13 @@ static int l_state_read(lua_State *L)
 	return push_text(L, r, text, len, err);
 }
 
-/* state_write(dir, name, text, "create"|"append"|"replace" [, "readable"]) -> true | nil,
- * msg, errno. "readable": a new file is 0644 (an installed profile), not 0600. */
+/* state_write(dir, name, text, "create"|"append"|"replace" [, mode]) -> true | nil, msg,
+ * errno. mode: "private" (0600, the default), "readable" (0644: an installed profile),
+ * "executable" (0755: a script a check runs). */
 static int l_state_write(lua_State *L)
 {
 	static const char *const hows[] = { "create", "append", "replace", NULL };
-	static const char *const modes[] = { "private", "readable", NULL };
+	static const char *const modes[] = { "private", "readable", "executable", NULL };
 	int dir = lsh_l_checkfd(L, 1)->fd;
 	const char *name = luaL_checkstring(L, 2);
 	size_t len;
@@ -136,6 +137,8 @@ static int l_state_write(lua_State *L)
 	struct lsh_err *err = NULL;
 	if (mode == 1)
 		how |= LSH_STATE_READABLE;
+	else if (mode == 2)
+		how |= LSH_STATE_EXECUTABLE;
 	if (lsh_statedir_write(dir, name, text, len, (enum lsh_state_how)how, &err) < 0)
 		return lsh_l_fail(L, err);
 	lua_pushboolean(L, 1);

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 static int usage(void)
@@ -130,7 +131,9 @@ static int probe_connect(const char *host, const char *port, int ms)
 
 /* ---- writes ----------------------------------------------------------------------- */
 
-enum { MAX_MOUNTS = 512, MAX_ENTRIES = 20000, MAX_FOUND = 8 };
+/* The entries looked at below one mount: a writable tree is found near its top, and a
+ * read-only mount is skipped whole. */
+enum { MAX_MOUNTS = 512, MAX_ENTRIES = 5000, MAX_FOUND = 8 };
 
 struct walk {
 	const char *dir;	/* the one directory that may be written */
@@ -241,8 +244,14 @@ static int probe_writes(const char *dir, char **private, int nprivate)
 		int skip = 0;
 		for (int j = 0; j < nprivate && !skip; j++)
 			skip = strcmp(w.mounts[i], private[j]) == 0;
-		if (!skip)
+		struct statvfs sv;
+		/* Nothing below a read-only mount can be written (a mount below it is its own). */
+		if (!skip && statvfs(w.mounts[i], &sv) == 0 && (sv.f_flag & ST_RDONLY))
+			skip = 1;
+		if (!skip) {
+			w.entries = 0;
 			walk_tree(&w, w.mounts[i], 0, 1);
+		}
 	}
 	for (int i = 0; i < w.nmounts; i++)
 		free(w.mounts[i]);

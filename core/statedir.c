@@ -255,8 +255,8 @@ int lsh_statedir_write(int dirfd, const char *name, const char *data, size_t len
 	if (r < 0)
 		return r;
 	/* The umask may take bits away from a readable file: fchmod makes the mode exact. */
-	mode_t mode = (how & LSH_STATE_READABLE) ? 0644 : 0600;
-	how &= ~LSH_STATE_READABLE;
+	mode_t mode = (how & LSH_STATE_EXECUTABLE) ? 0755 : (how & LSH_STATE_READABLE) ? 0644 : 0600;
+	how &= ~(LSH_STATE_READABLE | LSH_STATE_EXECUTABLE);
 	if (how == LSH_STATE_CREATE || how == LSH_STATE_APPEND) {
 		_cleanup_close_ int fd = open_for_write(dirfd, name, O_CREAT | (how == LSH_STATE_CREATE ? O_EXCL : O_APPEND),
 							mode, err);

@@ -437,6 +437,7 @@ enum lsh_state_how {
 	LSH_STATE_REPLACE = 2, /* written aside (O_EXCL) and renamed over name: readers see
 				  the old file or the new one, never a part */
 	LSH_STATE_READABLE = 1 << 4, /* or'ed into how: a new file is 0644, not 0600 */
+	LSH_STATE_EXECUTABLE = 1 << 5, /* or'ed into how: a new file is 0755 */
 };
 /* Writes len bytes of data (borrowed) to name. */
 LSH_API int lsh_statedir_write(int dirfd, const char *name, const char *data, size_t len,

@@ -17,15 +17,25 @@ usage: lunshare COMMAND [ARGS]
                                  warn about risky grants (--strict: warnings are errors)
   explain PROFILE [--json] [--set K=V]...
                                  print the plan run would execute, step by step
-  diff [--set K=V]... OLD NEW    print what two profiles grant, marking what differs
-                                 (exit 1 if they differ)
+  diff [--set K=V]... [--old-set K=V]... [--new-set K=V]... OLD NEW
+                                 print what two profiles grant, marking what differs
+                                 (exit 1 if they differ); --set is for both sides
+  test PROFILE [--set K=V]...    run the profile's checks on this machine
+  profiles [--json]              list the profiles on the path, and which are shadowed
+  show PROFILE [--set K=V]...    where a profile is, its parameters, checks and grants
+  install FILE|DIR [--yes] [--system]
+                                 copy a recipe into your profile directory, after
+                                 showing what it grants (an update shows what widens)
+  verify [--system]              report installed recipes whose files changed
+  remove NAME [--system]         remove an installed recipe
   net up|status|down FILE        build, compare or remove a network topology file
   doctor                         check what this kernel and machine allow, with fixes
   repl                           an interactive Lua prompt with the lunshare API
   version                        print the version
   help                           print this help
 
-A PROFILE is a name found on the profile path (see lunshare-profile(5)) or a file path.]]
+A PROFILE is a name found on the profile path (see lunshare-profile(5)), builtin:NAME
+for the shipped one whatever shadows it, or a file path.]]
 
 -- A user error: carried by error() as a table so that main() prints it. msg is one
 -- line, or a list of lines (a profile's errors).
@@ -321,6 +331,14 @@ function M.help(args)
 end
 
 local COMMANDS = { "run", "check", "explain", "diff", "doctor", "repl", "version", "help", "net" }
+
+-- Subcommands with a module of their own, scripts/lunshare/cmd/NAME.lua: a function(args)
+-- returning the exit status, raising errors with M.fail.
+for _, name in ipairs({ "test", "profiles", "show", "install", "verify", "remove" }) do
+  COMMANDS[#COMMANDS + 1] = name
+  M[name] = function(args) return require("lunshare.cmd." .. name)(args) end
+end
+M.COMMANDS = COMMANDS
 
 -- Returns the process exit status.
 function M.main(arg)

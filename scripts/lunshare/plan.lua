@@ -44,7 +44,7 @@ M.PHASES = {
 --                 default "replace"
 --   MERGE_KEY     { field = function(entry) -> key } for `without "KEY"` in a "list"
 --                 field; default entry.target or .dst or .name or .dest or .path or [1]
-M.AREAS = { "lunshare.mounts", "lunshare.network", "lunshare.security" }
+M.AREAS = { "lunshare.mounts", "lunshare.network", "lunshare.security", "lunshare.requires", "lunshare.checks" }
 
 local function step(plan, t, phase)
   local list = plan._phases[phase]

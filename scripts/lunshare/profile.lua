@@ -45,20 +45,49 @@ local function cause(path, err)
   return err
 end
 
+-- The shipped profiles: { [name] = { source =, path = } }. The executable has them
+-- compiled in; a stock lua5.4 reads the installed share directory (paths.lua), or the
+-- source tree's profiles/ (LUNSHARE_ROOT, for the specs).
+local shipped_cache
 local function shipped()
+  if shipped_cache then return shipped_cache end
   local ok, embedded = pcall(require, "lunshare.embedded")
-  if ok and embedded.profiles then return embedded.profiles end
-  -- Without the executable (lua5.4 and require "lunshare"), the source tree's profiles/.
+  if ok and embedded.profiles then
+    shipped_cache = embedded.profiles
+    return shipped_cache
+  end
+  local dir
+  local okp, paths = pcall(require, "lunshare.paths")
   local root = os.getenv("LUNSHARE_ROOT")
+  if root and root ~= "" then dir = root .. "/profiles"
+  elseif okp and paths.profile_dir then dir = paths.profile_dir end
   local out = {}
-  if root then
-    for _, n in ipairs({ "default" }) do
-      local p = root .. "/profiles/" .. n .. ".lua"
-      local s = read_file(p)
-      if s then out[n] = { source = s, path = p } end
+  if dir then
+    local okc, core = pcall(require, "lunshare.core")
+    local names = okc and core.dir_list and core.dir_list(dir) or { "default.lua" }
+    for _, f in ipairs(names) do
+      local n = f:match("^([%w_%-%.]+)%.lua$")
+      local path = dir .. "/" .. f
+      local src = n and read_file(path)
+      if src then out[n] = { source = src, path = path } end
     end
   end
+  shipped_cache = out
   return out
+end
+M.shipped = shipped
+
+-- The prefix that names a shipped profile past anything on the path that shadows it:
+-- `lunshare run builtin:default`, `extends = "builtin:base"`.
+M.BUILTIN = "builtin:"
+
+-- The shipped profile whose display path is path, if any: a shipped profile that
+-- extends "./x.lua" means the shipped x, never a file beside the caller's directory.
+local function shipped_name_of(path)
+  for n, e in pairs(shipped()) do
+    if e.path == path then return n end
+  end
+  return nil
 end
 
 -- "a/./b/../c.lua" -> "a/c.lua", so that a cycle through relative paths is seen.
@@ -80,6 +109,16 @@ M.normalize = normalize
 -- relative to the directory of `from` when a profile extends it. Returns its source text
 -- and a display path, or nil and a message.
 function M.find(name, from)
+  if name:sub(1, #M.BUILTIN) == M.BUILTIN then
+    local n = name:sub(#M.BUILTIN + 1)
+    local ship = shipped()
+    if ship[n] then return ship[n].source, ship[n].path end
+    return nil, "no shipped profile named '" .. n .. "'" .. util.suggest(n, util.sorted_keys(ship))
+  end
+  if from and (name:find("/") or name:match("%.lua$")) and shipped_name_of(from) then
+    local n = name:match("([^/]+)%.lua$") or name:match("([^/]+)$")
+    return M.find(M.BUILTIN .. n)
+  end
   if name:find("/") or name:match("%.lua$") then
     local path = name
     if from and name:sub(1, 1) ~= "/" and from:find("/") then
@@ -121,7 +160,8 @@ local function names_for(file, map, L)
   end
   names.without = compose.without
   names.params = params.declarer({ file = file, node = map and map.calls.params, set = L.set,
-    errors = L.errors, declared = L.declared, values = L.values })
+    errors = L.errors, declared = L.declared, values = L.values, decls = L.decls,
+    placeholder = L.placeholder })
   return names
 end
 
@@ -221,6 +261,15 @@ local function load_chain(name, from, stack, L)
   local mapped = map and pcall(source_map.annotate, value, map, file, L.origins, ctor_lines)
   if not mapped then L.origins[value] = L.origins[value] or { [""] = file } end
   L.sources[file] = src
+  -- What this file needs of lunshare and its caller comes first: an older lunshare would
+  -- only find fields it does not know.
+  local why, field = require("lunshare.requires").unmet(value.requires)
+  if why then
+    local _, line = split_origin(source_map.lookup(L.origins, value, "requires." .. field) or
+      source_map.lookup(L.origins, value, "requires"))
+    L.errors[#L.errors + 1] = { file = file, line = line, path = "requires." .. field, msg = why }
+    return nil
+  end
   local parent
   if value.extends ~= nil then
     local o = L.origins[value] and L.origins[value].extends
@@ -245,12 +294,16 @@ local function load_chain(name, from, stack, L)
   return compose.profile(parent, value, ctx)
 end
 
+-- The parameter declarations of a profile being checked (by the table load() composed):
+-- the schema's areas see the profile's data only, and a check names parameters.
+M.param_decls = setmetatable({}, { __mode = "k" })
+
 -- Loads and checks a profile (M.load, without the bounds).
 local function load(name, opts)
   opts = opts or {}
   local schema = require "lunshare.schema"
   local L = { origins = setmetatable({}, { __mode = "k" }), errors = {}, declared = {}, values = {},
-    set = opts.set or {}, sources = {} }
+    set = opts.set or {}, sources = {}, decls = {}, placeholder = opts.placeholders }
   local p = load_chain(name, nil, {}, L)
   if not p then return nil, L.errors end
   -- Each file was bounded; what they make together must be too.
@@ -268,19 +321,32 @@ local function load(name, opts)
     end
   end
   local file = M.split_origin(L.origins[p] and L.origins[p][""]) or name
+  -- The declarations, for the areas that check what names a parameter (checks).
+  M.param_decls[p] = L.decls
   local errors, warnings = schema.check(p, file, L.origins)
+  -- A parameter is for the person who runs the profile: `show` prints what it means.
+  for _, k in ipairs(util.sorted_keys(L.decls)) do
+    local d = L.decls[k]
+    if type(d.decl) == "table" and d.decl.description == nil then
+      warnings[#warnings + 1] = { file = d.file, line = d.line, path = "params." .. k, warning = true,
+        msg = "no description: say what the parameter means (lunshare show prints it for whoever runs the profile)" }
+    end
+  end
   for _, e in ipairs(errors) do L.errors[#L.errors + 1] = e end
   if #L.errors > 0 then return nil, L.errors, warnings end
   -- Where it came from, for the plan's provenance; not part of the profile's data.
   p._file, p._origins, p._warnings = file, L.origins, warnings
   p._params = L.values
+  p._param_decls = L.decls
   p._source = L.sources[file]
   return p, file
 end
 
 -- Loads and checks a profile by name or path, within the bounds of sandbox.bounded (a
 -- command that loads more than one profile may hold one region around them all).
--- opts.set: parameter values by name (from --set). Returns the profile (with _file,
+-- opts.set: parameter values by name (from --set); opts.placeholders: a required string
+-- parameter without a value stands as "/<name>" (to show a profile, never to run it).
+-- Returns the profile (with _file,
 -- _origins and _warnings beside its fields) and its file, or nil and the list of errors
 -- ({ file, line, path, msg }).
 function M.load(name, opts)

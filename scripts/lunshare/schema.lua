@@ -14,7 +14,8 @@ local FIELDS = {
   "description", "extends", "namespaces", "hostname", "domainname", "user", "time", "env",
   "cwd", "command", "pid1",
 }
-for _, area in ipairs({ "lunshare.mounts", "lunshare.network", "lunshare.security" }) do
+for _, area in ipairs({ "lunshare.mounts", "lunshare.network", "lunshare.security", "lunshare.requires",
+  "lunshare.checks" }) do
   for _, f in ipairs(require(area).FIELDS) do FIELDS[#FIELDS + 1] = f end
 end
 M.FIELDS = FIELDS
