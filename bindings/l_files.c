@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lcore.h"
@@ -35,6 +36,21 @@ static int l_readlink(lua_State *L)
 		return lsh_l_fail(L, err);
 	}
 	lua_pushlstring(L, buf, (size_t)n);
+	return 1;
+}
+
+/* file_id(path) -> "DEV:INO" of what path names (following symlinks) | nil, msg, errno */
+static int l_file_id(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	lsh_l_check_nargs(L, 1);
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		struct lsh_err *err = NULL;
+		lsh_err_set(&err, errno, "%s", path);
+		return lsh_l_fail(L, err);
+	}
+	lua_pushfstring(L, "%I:%I", (lua_Integer)st.st_dev, (lua_Integer)st.st_ino);
 	return 1;
 }
 
@@ -129,7 +145,7 @@ static int l_tcp_listen(lua_State *L)
 void lsh_l_open_files(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{ "sha256", l_sha256 }, { "readlink", l_readlink }, { "dir_list", l_dir_list },
+		{ "sha256", l_sha256 }, { "readlink", l_readlink }, { "file_id", l_file_id }, { "dir_list", l_dir_list },
 		{ "tree_remove", l_tree_remove }, { "tree_chown", l_tree_chown },
 		{ "tcp_listen", l_tcp_listen }, { NULL, NULL },
 	};

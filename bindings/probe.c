@@ -4,7 +4,9 @@
  * beyond libc), bound read-only into the sandbox for the check, so that it runs in any
  * recipe's root and under any of its limits, whatever the recipe's own program is.
  *
- *   lunshare-probe read PATH                 open and read a byte (or a directory entry)
+ *   lunshare-probe read PATH [DEV:INO]       open and read a byte (or a directory entry);
+ *                                            with DEV:INO, what was read counts only if
+ *                                            it is that file (the host's, through a bind)
  *   lunshare-probe connect HOST PORT [MS]    a TCP connect, MS milliseconds at most
  *   lunshare-probe writes DIR [PRIVATE…]     any path writable outside DIR, beside the
  *                                            mount points PRIVATE of the sandbox's own
@@ -35,7 +37,7 @@ static int usage(void)
 	return 2;
 }
 
-static int probe_read(const char *path)
+static int probe_read(const char *path, const char *id)
 {
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
@@ -43,7 +45,23 @@ static int probe_read(const char *path)
 		return 1;
 	}
 	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		printf("cannot stat %s: %s\n", path, strerror(errno));
+		close(fd);
+		return 2;
+	}
+	/* A bind shows the host's own inode; anything else by that name (a tmpfs home, a
+	 * file the sandbox made) is not the host's file. */
+	if (id) {
+		char mine[64];
+		snprintf(mine, sizeof mine, "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+		if (strcmp(mine, id) != 0) {
+			printf("%s here is not the host's (%s, the host's is %s)\n", path, mine, id);
+			close(fd);
+			return 1;
+		}
+	}
+	if (S_ISDIR(st.st_mode)) {
 		DIR *d = fdopendir(fd);
 		if (d == NULL) {
 			printf("cannot list %s: %s\n", path, strerror(errno));
@@ -267,8 +285,8 @@ static int probe_writes(const char *dir, char **private, int nprivate)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc == 3 && strcmp(argv[1], "read") == 0)
-		return probe_read(argv[2]);
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "read") == 0)
+		return probe_read(argv[2], argc == 4 ? argv[3] : NULL);
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "connect") == 0)
 		return probe_connect(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : 3000);
 	if (argc >= 3 && strcmp(argv[1], "writes") == 0)

@@ -202,7 +202,9 @@ function M.check(args)
   local sandbox = require "lunshare.sandbox"
   for _, name in ipairs(names) do
     local ok, res = sandbox.bounded(name, function()
-      local p, errs = profile.load(name, { set = set })
+      -- A required parameter that declares a test value stands as "/<name>": a recipe
+      -- checks without choosing paths for it (run needs them).
+      local p, errs = profile.load(name, { set = set, placeholders = "test" })
       local lines = {}
       if not p then
         for _, e in ipairs(errs) do lines[#lines + 1] = schema.format_error(e) end

@@ -88,8 +88,11 @@ local function declare_one(name, d, raw, fail, placeholder)
     end
   end
   if raw == nil then
-    -- Shown, not run (`show`, `profiles`): a required string stands as "/<name>".
-    if d.default == nil and placeholder and ty == "string" then return "/<" .. name .. ">" end
+    -- Shown or checked, not run: a required string stands as "/<name>" (for `check`,
+    -- only one that declares a test value, the parameter lunshare test fills).
+    if d.default == nil and ty == "string" and (placeholder == true or (placeholder == "test" and d.test ~= nil)) then
+      return "/<" .. name .. ">"
+    end
     if d.default == nil then fail("", "", "required parameter: pass --set " .. name .. "=VALUE") end
     return d.default
   end
@@ -108,7 +111,8 @@ end
 -- node of the declaration, for lines), set (name -> raw value), errors (appended to),
 -- declared (name -> true, across the extends chain), values (name -> value, optional),
 -- decls (name -> { decl =, file =, line = }, the first declaration; optional),
--- placeholder (a required string without a value stands as "/<name>": for showing) }.
+-- placeholder (true: a required string without a value stands as "/<name>", for showing;
+-- "test": only one that declares a test value, for check) }.
 function M.declarer(ctx)
   return function(spec)
     if type(spec) ~= "table" then

@@ -345,7 +345,8 @@ end
 -- Loads and checks a profile by name or path, within the bounds of sandbox.bounded (a
 -- command that loads more than one profile may hold one region around them all).
 -- opts.set: parameter values by name (from --set); opts.placeholders: a required string
--- parameter without a value stands as "/<name>" (to show a profile, never to run it).
+-- parameter without a value stands as "/<name>" (true: to show a profile; "test": only
+-- those that declare a test value, for check; never to run it).
 -- Returns the profile (with _file,
 -- _origins and _warnings beside its fields) and its file, or nil and the list of errors
 -- ({ file, line, path, msg }).

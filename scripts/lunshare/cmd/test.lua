@@ -253,7 +253,8 @@ local function run_check(ctx, i, e)
         return "skip", util.escape(path) .. " cannot be read outside the sandbox either (by uid " ..
           core().ids().uid .. "), so this proves nothing here"
       end
-      argv = { probe, "read", path }
+      -- What the sandbox reads there counts only if it is the host's file (a bind).
+      argv = { probe, "read", path, core().file_id(path) }
     elseif probe_kind == "cannot_reach" then
       local host, port = checks.parse_target(e.cannot_reach)
       if not port then
