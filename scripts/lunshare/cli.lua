@@ -59,7 +59,7 @@ end
 -- Parses `--set key=value` (or `--set=key=value`) at args[i]; returns the next index.
 local function parse_set(args, i, set, cmd)
   local a = args[i]
-  local kv = a:match("^%-%-set=(.*)$")
+  local kv = a:match("^%-%-[%a%-]*set=(.*)$")
   if not kv then
     kv = args[i + 1]
     i = i + 1
@@ -283,10 +283,14 @@ end
 
 -- Compares what two profiles grant; exit 0 when equal, 1 when they differ.
 function M.diff(args)
-  local set, names = {}, {}
+  -- --set is for both sides, --old-set and --new-set for one (and win over --set).
+  local set, old_set, new_set, names = {}, {}, {}, {}
   local i = 1
+  local function side(flag) return args[i] == flag or args[i]:match("^" .. flag:gsub("%-", "%%-") .. "=") end
   while i <= #args do
     if is_set(args[i]) then i = parse_set(args, i, set, "diff")
+    elseif side("--old-set") then i = parse_set(args, i, old_set, "diff")
+    elseif side("--new-set") then i = parse_set(args, i, new_set, "diff")
     elseif args[i]:sub(1, 1) == "-" then usage_error("diff: unknown option '" .. args[i] .. "'")
     else
       names[#names + 1] = args[i]
@@ -295,8 +299,14 @@ function M.diff(args)
   end
   if #names ~= 2 then usage_error("diff: expected two profiles, OLD and NEW") end
   local text, differ = bounded(names[1] .. ", " .. names[2], function()
-    local old = load_profile(names[1], set)
-    local new = load_profile(names[2], set)
+    local function with(own)
+      local t = {}
+      for k, v in pairs(set) do t[k] = v end
+      for k, v in pairs(own) do t[k] = v end
+      return t
+    end
+    local old = load_profile(names[1], with(old_set))
+    local new = load_profile(names[2], with(new_set))
     print_warnings(old, new)
     local diff = require "lunshare.diff"
     local ctx = require("lunshare.grants").context()

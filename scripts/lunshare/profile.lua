@@ -261,6 +261,7 @@ local function load_chain(name, from, stack, L)
   local mapped = map and pcall(source_map.annotate, value, map, file, L.origins, ctor_lines)
   if not mapped then L.origins[value] = L.origins[value] or { [""] = file } end
   L.sources[file] = src
+  L.chain[#L.chain + 1] = file
   -- What this file needs of lunshare and its caller comes first: an older lunshare would
   -- only find fields it does not know.
   local why, field = require("lunshare.requires").unmet(value.requires)
@@ -303,7 +304,7 @@ local function load(name, opts)
   opts = opts or {}
   local schema = require "lunshare.schema"
   local L = { origins = setmetatable({}, { __mode = "k" }), errors = {}, declared = {}, values = {},
-    set = opts.set or {}, sources = {}, decls = {}, placeholder = opts.placeholders }
+    set = opts.set or {}, sources = {}, chain = {}, decls = {}, placeholder = opts.placeholders }
   local p = load_chain(name, nil, {}, L)
   if not p then return nil, L.errors end
   -- Each file was bounded; what they make together must be too.
@@ -339,6 +340,8 @@ local function load(name, opts)
   p._params = L.values
   p._param_decls = L.decls
   p._source = L.sources[file]
+  -- The files of the extends chain, the profile's own first, and their bytes (install).
+  p._chain, p._sources = L.chain, L.sources
   return p, file
 end
 
