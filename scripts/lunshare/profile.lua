@@ -16,6 +16,9 @@ M.MAX_DEPTH = 16
 -- compiled into the executable come last.
 function M.search_path()
   local dirs = {}
+  -- install looks in the recipe's own directory first, so that a recipe and the base it
+  -- extends by name are read from the same source (and an installed one from where it is).
+  for _, d in ipairs(M.first_dirs or {}) do dirs[#dirs + 1] = d end
   local env = os.getenv("LUNSHARE_PROFILE_PATH")
   if env and env ~= "" then
     for d in env:gmatch("[^:]+") do dirs[#dirs + 1] = d end
