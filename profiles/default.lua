@@ -1,4 +1,4 @@
--- The default sandbox: every kind of namespace that works both for root and for an
+-- default: the default sandbox, every kind of namespace that works both for root and for an
 -- unprivileged user, with root inside and the host name "lunshare", and a root of its own:
 -- the host's /usr read-only, the few /etc files programs need, a fresh /proc and /dev, a
 -- private /tmp, and nothing of /home, /root, /var or /run. The boundary needs no fields
