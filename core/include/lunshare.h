@@ -565,6 +565,58 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  * came from, for error messages), and arguments in generic slots described per operation
  * by lsh_plan_op_at(). Exactly one "clone" step splits supervisor work done before the child
  * exists from the rest; "exec" is the last step and runs in the child.
+ *
+ * The operations, where each may run, and the fields of its step (the names a Lua step
+ * table uses, each with its type; lsh_plan_op_by_name() gives the slots). What each does
+ * is said beside its run function in the op tables (core/mount_ops.c, net_ops.c,
+ * proc_ops.c, security_ops.c); `lunshare explain` prints a plan.
+ * (tests/spec/header_spec.lua holds this list to the op tables.)
+ *   bind [child]: dev (boolean), dst (string), legacy (boolean), optional (boolean),
+ *       readonly (boolean), src (string, required)
+ *   caps [child]: keep (list), lock_securebits (boolean)
+ *   cgroup [supervisor]: cpu_period (integer), cpu_quota (integer), memory (integer),
+ *       pids (integer)
+ *   cgroup_enter [supervisor]: no fields
+ *   chdir [child]: path (string, required)
+ *   clone [supervisor]: namespaces (list, required)
+ *   close_fds [child]: keep (list)
+ *   dev [child]: dst (string, required)
+ *   dir [child]: dst (string, required), mode (integer)
+ *   domainname [child]: name (string, required)
+ *   exec [child]: argv (list, required), env (list, required)
+ *   file [child]: content (string), dst (string, required), mode (integer)
+ *   gid_map [supervisor]: helper (string), map (string, required)
+ *   hostname [child]: name (string, required)
+ *   link_setup [child]: addresses (list), mtu (integer), name (string, required),
+ *       up (boolean)
+ *   lo_up [child]: no fields
+ *   lock_mounts [child]: proc (string, required)
+ *   mount_private [child]: path (string, required)
+ *   mqueue [child]: dst (string, required)
+ *   netns_join [child]: dir (string), name (string, required)
+ *   no_new_privs [child]: no fields
+ *   overlay [child]: dst (string, required), lower (list, required), upper (string),
+ *       work (string)
+ *   pivot [child]: readonly (boolean)
+ *   proc [child]: dst (string, required)
+ *   reaper [pid1]: no fields
+ *   remount_ro [child]: dst (string, required)
+ *   rlimit [child]: hard (integer), resource (string, required), soft (integer)
+ *   rootfs [child]: mode (integer), size (string)
+ *   route [child]: dev (string), to (string, required), via (string)
+ *   seccomp [child]: rules (list, required)
+ *   session_keyring [child]: no fields
+ *   set_ids [child]: gid (integer), uid (integer)
+ *   setgroups [supervisor]: allow (boolean)
+ *   setsid [child]: no fields
+ *   symlink [child]: dst (string, required), target (string, required)
+ *   sysctl [child]: name (string, required), value (string, required)
+ *   timens [child]: boottime (integer), monotonic (integer)
+ *   timeout [supervisor]: grace_ms (integer), ms (integer, required)
+ *   tmpfs [child]: dst (string, required), mode (integer), size (string)
+ *   uid_map [supervisor]: helper (string), map (string, required)
+ *   veth [supervisor]: addresses (list), master (string), mtu (integer), name (string,
+ *       required), peer (string, required)
  * ---------------------------------------------------------------------------------- */
 
 enum lsh_where { LSH_WHERE_SUPERVISOR = 0, LSH_WHERE_CHILD = 1, LSH_WHERE_PID1 = 2 };
