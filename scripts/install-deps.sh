@@ -3,7 +3,7 @@
 # --test also what the test suite, the benchmarks and the shipped recipes' checks use. Run as root (or with sudo).
 set -eu
 build="cmake make gcc pkg-config lua5.4 liblua5.4-dev libcap-dev libmnl-dev libseccomp-dev libedit2 uidmap"
-test="lua-busted bubblewrap hyperfine iproute2 iputils-ping util-linux valgrind strace procps tmux time"
+test="lua-busted bubblewrap hyperfine iproute2 iputils-ping util-linux valgrind strace procps tmux time luarocks"
 # The programs of the shipped recipes, whose checks (lunshare test) the suite runs.
 recipes="python3 perl git tar unzip sqlite3 jq imagemagick poppler-utils file patch diffutils binutils
   mawk grep coreutils findutils gzip xz-utils bzip2"

@@ -346,7 +346,7 @@ local COMMANDS = { "run", "check", "explain", "diff", "doctor", "repl", "version
 
 -- Subcommands with a module of their own, scripts/lunshare/cmd/NAME.lua: a function(args)
 -- returning the exit status, raising errors with M.fail.
-for _, name in ipairs({ "test", "profiles", "show", "install", "verify", "remove" }) do
+for _, name in ipairs({ "test", "profiles", "show", "install", "verify", "remove", "complete" }) do
   COMMANDS[#COMMANDS + 1] = name
   M[name] = function(args) return require("lunshare.cmd." .. name)(args) end
 end
