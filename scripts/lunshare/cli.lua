@@ -28,6 +28,7 @@ usage: lunshare COMMAND [ARGS]
                                  showing what it grants (an update shows what widens)
   verify [--system]              report installed recipes whose files changed
   remove NAME [--system]         remove an installed recipe
+  complete WORD...               the candidates for the next word (shell completion)
   net up|status|down FILE        build, compare or remove a network topology file
   doctor                         check what this kernel and machine allow, with fixes
   repl                           an interactive Lua prompt with the lunshare API

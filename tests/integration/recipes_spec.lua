@@ -285,6 +285,50 @@ describe("install, update, verify, remove", function()
     assert.truthy(none.err:find("no recipe 'myjq' installed in " .. prof, 1, true), none.err)
   end)
 
+  it("asks on a terminal: y installs, anything else writes nothing", function()
+    if H.sh("command -v tmux").code ~= 0 then
+      pending("tmux is not installed")
+      return
+    end
+    -- A tmux server of this test's own, gone whatever the outcome.
+    local sock = H.tmpdir("700")
+    local T = "tmux -S " .. H.quote(sock .. "/tmux") .. " "
+    finally(function()
+      H.sh(T .. "kill-server 2>/dev/null")
+      H.rm(sock)
+    end)
+    local function screen_has(pattern)
+      return H.wait_until(string.format("%s capture-pane -p -t i | grep -qF %s", T, H.quote(pattern)), 30) ..
+        " || { echo \"timed out waiting for " .. pattern .. "\"; " .. T .. "capture-pane -p -t i; exit 1; }; "
+    end
+    local function session(answer)
+      return H.sh(T .. "new-session -d -s i -x 200 -y 50 " ..
+        H.quote("XDG_CONFIG_HOME=" .. H.quote(d) .. " " .. H.quote(BIN) .. " install " .. H.quote(src .. "/myjq.lua") ..
+          "; echo exit=$?; sleep 60") .. " && " ..
+        screen_has("install myjq.lua (a new recipe gets what it grants)? [y/N]") ..
+        T .. "send-keys -t i " .. H.quote(answer) .. " Enter; " .. screen_has("exit=") ..
+        T .. "capture-pane -p -t i; " .. T .. "kill-session -t i")
+    end
+    local no = session("n")
+    assert.equal(0, no.code, no.out .. no.err)
+    assert.truthy(no.out:find("not installed, nothing written (no consent)", 1, true), no.out)
+    assert.truthy(no.out:find("exit=1", 1, true), no.out)
+    assert.equal("", H.sh("ls -A " .. H.quote(prof) .. " 2>/dev/null").out)
+    local yes = session("y")
+    assert.equal(0, yes.code, yes.out .. yes.err)
+    assert.truthy(yes.out:find("installed " .. prof .. "/myjq.lua", 1, true), yes.out)
+    assert.truthy(yes.out:find("exit=0", 1, true), yes.out)
+    assert.equal(0, lsh({ "verify" }).code)
+  end)
+
+  it("refuses, exit 2 and nothing written, a recipe that check refuses", function()
+    write(src, "bad.lua", 'return { extends = "mybase", mounts = { bind("/srv") }, namespacs = {} }\n')
+    local r = lsh({ "install", "--yes", src .. "/bad.lua" })
+    assert.equal(2, r.code, r.out .. r.err)
+    assert.truthy(r.err:find("bad.lua:1: namespacs: unknown field", 1, true), r.err)
+    assert.equal("", H.sh("ls -A " .. H.quote(prof) .. " 2>/dev/null").out)
+  end)
+
   it("--system needs root", function()
     local r = H.lunshare({ "install", "--yes", "--system", src .. "/myjq.lua" }, { mode = "rootless" })
     assert.equal(1, r.code)
