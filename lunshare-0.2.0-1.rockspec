@@ -36,6 +36,9 @@ build = {
     CMAKE_INSTALL_PREFIX = "$(PREFIX)",
     CMAKE_BUILD_TYPE = "Release",
     LSH_LUA_CMOD_DIR = "$(LIBDIR)",
+    -- LuaRocks takes everything in $(LIBDIR) for Lua C modules: liblunshare (and its
+    -- pkg-config file) go beside it instead, in the rock's own directory.
+    CMAKE_INSTALL_LIBDIR = "clib",
     LSH_LUA_MOD_DIR = "$(LUADIR)",
   },
 }
