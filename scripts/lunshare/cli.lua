@@ -74,9 +74,11 @@ end
 
 local function is_set(a) return a == "--set" or a:match("^%-%-set=") ~= nil end
 
-local function load_profile(name, set)
+-- placeholders: a required parameter without a value stands as "/<name>" (explain, so
+-- that a recipe can be read before its paths are chosen; run never).
+local function load_profile(name, set, placeholders)
   local lunshare = require "lunshare"
-  local p, errs = lunshare.load(name, { set = set })
+  local p, errs = lunshare.load(name, { set = set, placeholders = placeholders })
   if not p then fail(EXIT_USAGE, errs) end
   return p
 end
@@ -269,7 +271,7 @@ function M.explain(args)
   end
   if not name then usage_error("explain: expected a profile") end
   local text = bounded(name, function()
-    local p = load_profile(name, set)
+    local p = load_profile(name, set, true)
     -- What check would warn about, including fields run cannot apply yet, so a plan is
     -- never read without its caveats.
     print_warnings(p)
