@@ -15,6 +15,13 @@ local function shipped()
   return names
 end
 
+-- An ASan build maps terabytes of shadow memory: a recipe's address-space limit
+-- (limits.as) leaves its reaper no room, so those recipes are skipped there, by name.
+local asan = H.sh("grep -qa __asan_init " .. H.quote(BIN) .. " && echo yes").out == "yes\n"
+local function limits_as(name)
+  return H.read(H.root .. "/profiles/" .. name .. ".lua"):find("limits = {[^}]*%f[%w]as = ") ~= nil
+end
+
 local function needs_root(name)
   return H.read(H.root .. "/profiles/" .. name .. ".lua"):find("requires = { root = true }", 1, true) ~= nil
 end
@@ -52,6 +59,10 @@ for _, mode in ipairs(H.modes) do
         end)
       else
         it(name .. " holds", function()
+          if asan and limits_as(name) then
+            pending("an address-space limit cannot hold an ASan build's shadow memory")
+            return
+          end
           local r = lunshare_test(name, mode, home)
           assert.equal(0, r.code, r.out .. r.err)
           local n, ok, rest = r.out:match("\n" .. name:gsub("%-", "%%-") .. ": (%d+) checks, (%d+) ok(.*)\n$")
