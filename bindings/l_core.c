@@ -162,5 +162,6 @@ int luaopen_lunshare_core(lua_State *L)
 	lsh_l_open_bounds(L);
 	lsh_l_open_security(L);
 	lsh_l_open_state(L);
+	lsh_l_open_files(L);
 	return 1;
 }

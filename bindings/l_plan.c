@@ -1,6 +1,10 @@
 /* Plans from Lua: the table the planner builds becomes a struct lsh_plan field by field,
  * by the descriptions the core gives of its ops, then runs in the C executor. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lcore.h"
 
@@ -148,14 +152,57 @@ static int l_plan_check(lua_State *L)
 	return 1;
 }
 
-/* spawn(plan) -> exit code, pid, oom_killed, timed_out | nil, message, errno, failed step (1-based) */
+/* The fds of opts.stdin/stdout/stderr (Lua file handles), or -1 for those not given. */
+static void stdio_of(lua_State *L, int idx, int fds[3])
+{
+	static const char *const names[] = { "stdin", "stdout", "stderr" };
+	for (int i = 0; i < 3; i++) {
+		fds[i] = -1;
+		if (lua_isnoneornil(L, idx))
+			continue;
+		luaL_checktype(L, idx, LUA_TTABLE);
+		if (lua_getfield(L, idx, names[i]) != LUA_TNIL) {
+			luaL_Stream *f = luaL_testudata(L, -1, LUA_FILEHANDLE);
+			if (f == NULL || f->closef == NULL || f->f == NULL)
+				luaL_error(L, "spawn: opts.%s must be an open file", names[i]);
+			fds[i] = fileno(f->f);
+		}
+		lua_pop(L, 1);
+	}
+}
+
+/* spawn(plan [, opts]) -> exit code, pid, oom_killed, timed_out | nil, message, errno,
+ * failed step (1-based). opts.stdin, .stdout, .stderr: open Lua files the sandbox gets as
+ * fds 0, 1 and 2 instead of this process's own (which are put back afterwards). */
 static int l_spawn(lua_State *L)
 {
 	struct lsh_err *err = NULL;
 	struct lsh_spawn_result res;
-	lsh_l_check_nargs(L, 1);
+	int fds[3], saved[3] = { -1, -1, -1 };
+	lsh_l_check_nargs(L, 2);
+	stdio_of(L, 2, fds);
 	struct lsh_plan *plan = check_plan(L, 1);
-	int r = lsh_spawn(plan, &res, &err);
+	fflush(stdout);
+	fflush(stderr);
+	int r = 0;
+	/* The child inherits fds 0-2 at the clone: this process holds the files there for the
+	 * time of the spawn, its own kept aside close-on-exec (the plan's close_fds step closes
+	 * them in the child too). */
+	for (int i = 0; i < 3 && r == 0; i++) {
+		if (fds[i] < 0)
+			continue;
+		if ((saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 3)) < 0 || dup2(fds[i], i) < 0)
+			r = lsh_err_set(&err, errno, "spawn: redirect fd %d", i);
+	}
+	if (r == 0)
+		r = lsh_spawn(plan, &res, &err);
+	else
+		res.failed_step = -1;
+	for (int i = 0; i < 3; i++)
+		if (saved[i] >= 0) {
+			dup2(saved[i], i);
+			close(saved[i]);
+		}
 	if (r < 0) {
 		lsh_l_fail(L, err);
 		if (res.failed_step >= 0)

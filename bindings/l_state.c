@@ -111,15 +111,23 @@ static int l_resolve(lua_State *L)
 	return push_owned(L, push_lstring, out, strlen(out), release_text);
 }
 
-/* statedir(root, path [, create]) -> handle | nil, msg, errno */
+/* statedir(root, path [, create [, how]]) -> handle | nil, msg, errno. how: "readable"
+ * (missing components made 0755), "new" (the last one must not exist), or both,
+ * "new readable". */
 static int l_statedir(lua_State *L)
 {
 	const char *root = lsh_l_checkstring(L, 1), *path = lsh_l_checkstring(L, 2);
 	int create = lua_toboolean(L, 3);
-	lsh_l_check_nargs(L, 3);
+	const char *how = luaL_optstring(L, 4, "");
+	lsh_l_check_nargs(L, 4);
+	unsigned flags = create ? LSH_STATEDIR_CREATE : 0;
+	if (strstr(how, "readable"))
+		flags |= LSH_STATEDIR_READABLE;
+	if (strstr(how, "new"))
+		flags |= LSH_STATEDIR_EXCL;
 	struct lsh_l_fd *h = lsh_l_newfd(L, "statedir");
 	struct lsh_err *err = NULL;
-	int fd = lsh_statedir_open(root, path, create ? LSH_STATEDIR_CREATE : 0, &err);
+	int fd = lsh_statedir_open(root, path, flags, &err);
 	return lsh_l_handle(L, h, fd, err);
 }
 
@@ -149,17 +157,25 @@ static int l_state_read(lua_State *L)
 	return push_text(L, r, text, len, err);
 }
 
-/* state_write(dir, name, text, "create"|"append"|"replace") -> true | nil, msg, errno */
+/* state_write(dir, name, text, "create"|"append"|"replace" [, mode]) -> true | nil, msg,
+ * errno. mode: "private" (0600, the default), "readable" (0644: an installed profile),
+ * "executable" (0755: a script a check runs). */
 static int l_state_write(lua_State *L)
 {
 	static const char *const hows[] = { "create", "append", "replace", NULL };
+	static const char *const modes[] = { "private", "readable", "executable", NULL };
 	int dir = lsh_l_checkfd(L, 1)->fd;
 	const char *name = lsh_l_checkstring(L, 2);
 	size_t len;
 	const char *text = luaL_checklstring(L, 3, &len);
 	int how = luaL_checkoption(L, 4, NULL, hows);
-	lsh_l_check_nargs(L, 4);
+	int mode = luaL_checkoption(L, 5, "private", modes);
+	lsh_l_check_nargs(L, 5);
 	struct lsh_err *err = NULL;
+	if (mode == 1)
+		how |= LSH_STATE_READABLE;
+	else if (mode == 2)
+		how |= LSH_STATE_EXECUTABLE;
 	int r = lsh_statedir_write(dir, name, text, len, (enum lsh_state_how)how, &err);
 	return lsh_l_result(L, r, err);
 }

@@ -60,6 +60,7 @@ void lsh_l_open_mount(lua_State *L);
 void lsh_l_open_bounds(lua_State *L);
 void lsh_l_open_security(lua_State *L);
 void lsh_l_open_state(lua_State *L);
+void lsh_l_open_files(lua_State *L);
 
 LSH_LUA_EXPORT int luaopen_lunshare_core(lua_State *L);
 

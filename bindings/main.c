@@ -84,6 +84,8 @@ static int open_embedded(lua_State *L)
 		if (strcmp(self, LSH_INSTALLED_EXE) == 0) {
 			lua_pushstring(L, LSH_PROFILE_DIR);
 			lua_setfield(L, -2, "profile_dir");
+			lua_pushstring(L, LSH_INSTALLED_PROBE);
+			lua_setfield(L, -2, "probe");
 		}
 	}
 	return 1;

@@ -137,7 +137,8 @@ static int walk(const char *root, char **comp, int n, unsigned flags, int *fds, 
 		if (len < sizeof shown)
 			len += (size_t)snprintf(shown + len, sizeof shown - len, "%s%s",
 						len && shown[len - 1] == '/' ? "" : "/", comp[i]);
-		unsigned f = (flags & LSH_STATEDIR_CREATE) | (i == n - 1 ? (flags & LSH_STATEDIR_EXCL) : 0);
+		unsigned f = (flags & LSH_STATEDIR_CREATE) | (i == n - 1 ? (flags & LSH_STATEDIR_EXCL) : 0) |
+			     ((flags & LSH_STATEDIR_READABLE) ? LSH_PRIVDIR_READABLE : 0);
 		int fd = lsh_private_dir_at(fds[i], comp[i], f, "state directory", shown, err);
 		if (fd < 0)
 			return fd;
@@ -226,9 +227,9 @@ static int write_all(int fd, const char *data, size_t len)
 
 /* Opens name for writing, relative to dirfd and never through a symlink; an existing file
  * must be a regular file of ours (O_NONBLOCK: a FIFO put there fails instead of blocking). */
-static int open_for_write(int dirfd, const char *name, int oflags, struct lsh_err **err)
+static int open_for_write(int dirfd, const char *name, int oflags, mode_t mode, struct lsh_err **err)
 {
-	int fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | oflags, 0600);
+	int fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | oflags, mode);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			return lsh_err_msg(err, ELOOP, "%s: is a symlink (not followed here)", name);
@@ -254,12 +255,18 @@ int lsh_statedir_write(int dirfd, const char *name, const char *data, size_t len
 	int r = check_name(name, err);
 	if (r < 0)
 		return r;
+	/* The umask may take bits away from a readable file: fchmod makes the mode exact. */
+	mode_t mode = (how & LSH_STATE_EXECUTABLE) ? 0755 : (how & LSH_STATE_READABLE) ? 0644 : 0600;
+	how &= ~(LSH_STATE_READABLE | LSH_STATE_EXECUTABLE);
 	if (how == LSH_STATE_CREATE || how == LSH_STATE_APPEND) {
-		_cleanup_close_ int fd = open_for_write(dirfd, name, O_CREAT | (how == LSH_STATE_CREATE ? O_EXCL : O_APPEND), err);
+		_cleanup_close_ int fd = open_for_write(dirfd, name, O_CREAT | (how == LSH_STATE_CREATE ? O_EXCL : O_APPEND),
+							mode, err);
 		if (fd < 0)
 			return fd;
 		if ((r = write_all(fd, data, len)) < 0)
 			return lsh_err_set(err, -r, "write %s", name);
+		if (mode != 0600 && how == LSH_STATE_CREATE && fchmod(fd, mode) < 0)
+			return lsh_err_set(err, errno, "write %s: chmod", name);
 		return 0;
 	}
 	if (how != LSH_STATE_REPLACE)
@@ -271,13 +278,15 @@ int lsh_statedir_write(int dirfd, const char *name, const char *data, size_t len
 	int fd = -1;
 	for (unsigned i = 0; fd < 0 && i < 100; i++) {
 		snprintf(tmp, sizeof tmp, ".%s.%d.%u", name, (int)getpid(), i);
-		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (fd < 0 && errno != EEXIST)
 			return lsh_err_set(err, errno, "write %s: create a temporary file", name);
 	}
 	if (fd < 0)
 		return lsh_err_set(err, EEXIST, "write %s: create a temporary file", name);
 	r = write_all(fd, data, len);
+	if (r == 0 && mode != 0600 && fchmod(fd, mode) < 0)
+		r = -errno;
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	close(fd);

@@ -1,9 +1,10 @@
--- The default sandbox: every kind of namespace that works both for root and for an
+-- default: the default sandbox, every kind of namespace that works both for root and for an
 -- unprivileged user, with root inside and the host name "lunshare", and a root of its own:
 -- the host's /usr read-only, the few /etc files programs need, a fresh /proc and /dev, a
 -- private /tmp, and nothing of /home, /root, /var or /run. The boundary needs no fields
 -- here: no capabilities, no_new_privs, the default seccomp filter, a new session and
--- keyring are what every profile gets unless it says otherwise.
+-- keyring are what every profile gets unless it says otherwise. Its checks (lunshare test
+-- default) hold for every recipe that extends it, unless the recipe drops one (without).
 return {
   description = "Own namespaces and a read-only root with the host's /usr",
 
@@ -53,4 +54,13 @@ return {
   },
 
   command = { "/bin/sh" },
+
+  checks = {
+    { "runs a command as root in namespaces of its own", run = { "sh", "-c", "id -u; hostname" },
+      prints = "0\nlunshare\n" },
+    { "the caller's home is hidden", cannot_read = "~" },
+    { "other users' homes are hidden", cannot_read = "/home" },
+    { "the host's loopback is out of reach", cannot_reach = "127.0.0.1" },
+    { "nothing of the host is writable", cannot_write_outside = "/tmp" },
+  },
 }

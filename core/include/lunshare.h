@@ -26,7 +26,7 @@ extern "C" {
 #define LSH_API
 #endif
 
-#define LSH_VERSION "0.1.0"
+#define LSH_VERSION "0.2.0"
 
 /* ------------------------------------------------------------------------------------
  * Errors
@@ -468,6 +468,8 @@ LSH_API int lsh_path_resolve(const char *path, uid_t uid, char **out, struct lsh
 enum {
 	LSH_STATEDIR_CREATE = 1 << 0, /* make missing components, 0700 */
 	LSH_STATEDIR_EXCL = 1 << 1,   /* the last component must be new (-EEXIST) */
+	LSH_STATEDIR_READABLE = 1 << 2, /* make missing components 0755 instead: still
+					   writable by their owner alone (installed profiles) */
 };
 /* Walks path (relative, like "lunshare-1000/lunshare/net") beneath root. Returns a new
  * O_DIRECTORY|O_CLOEXEC fd of the last component for the calls below; -ENOENT when a
@@ -489,6 +491,8 @@ enum lsh_state_how {
 				  regular file of the caller's */
 	LSH_STATE_REPLACE = 2, /* written aside (O_EXCL) and renamed over name: readers see
 				  the old file or the new one, never a part */
+	LSH_STATE_READABLE = 1 << 4, /* or'ed into how: a new file is 0644, not 0600 */
+	LSH_STATE_EXECUTABLE = 1 << 5, /* or'ed into how: a new file is 0755 */
 };
 /* Writes len bytes of data (borrowed) to name. */
 LSH_API int lsh_statedir_write(int dirfd, const char *name, const char *data, size_t len,
@@ -503,6 +507,29 @@ LSH_API int lsh_statedir_lock(int dirfd, struct lsh_err **err);
  * NULL-terminated array freed with lsh_statedir_list_free. Returns the count. */
 LSH_API int lsh_statedir_list(int dirfd, char ***names, struct lsh_err **err);
 LSH_API void lsh_statedir_list_free(char **names);
+
+/* Directory trees (tree.c), walked relative to each parent's fd with O_NOFOLLOW, never
+ * through a symlink, never into another mount, at most 64 directories deep. */
+/* Removes name beneath dirfd (borrowed) and everything in it; a symlink is removed, not
+ * followed. A missing name is success. -EXDEV at a mount point found inside. */
+LSH_API int lsh_tree_remove(int dirfd, const char *name, struct lsh_err **err);
+/* Gives name beneath dirfd and everything in it to uid:gid (symlinks themselves). */
+LSH_API int lsh_tree_chown(int dirfd, const char *name, uid_t uid, gid_t gid, struct lsh_err **err);
+
+/* A TCP listener on addr ("127.0.0.1", "::1") and *port (0: any free one, stored back in
+ * *port), backlog 16, never accepted from: connections complete in the kernel. Returns a
+ * new O_CLOEXEC fd (inet.c). */
+LSH_API int lsh_inet_listen(const char *addr, int *port, struct lsh_err **err);
+
+/* ------------------------------------------------------------------------------------
+ * Digests (sha256.c)
+ * ---------------------------------------------------------------------------------- */
+
+#define LSH_SHA256_SIZE 32
+/* SHA-256 of len bytes of data (borrowed) into out. Cannot fail. */
+LSH_API void lsh_sha256(const void *data, size_t len, unsigned char out[LSH_SHA256_SIZE]);
+/* The same digest as 64 lowercase hex digits and a NUL. */
+LSH_API void lsh_sha256_hex(const void *data, size_t len, char out[2 * LSH_SHA256_SIZE + 1]);
 
 /* ------------------------------------------------------------------------------------
  * Kernel features (probe.c)
@@ -609,6 +636,62 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  * one clone, the supervisor's steps that need the child's pid (host), the child's steps
  * (child), and exec, the last step. lsh_plan_validate refuses a plan whose steps are not
  * in that order, naming the offending step.
+ *
+ * The operations, the phase of each, and the fields of its step (the names a Lua step
+ * table uses, each with its type; lsh_plan_op_by_name() gives the slots). What each does
+ * is said beside its run function in the op tables (the *_ops.c files of core);
+ * `lunshare explain` prints a plan.
+ * (tests/spec/header_spec.lua holds this list to the op tables.)
+ *   bind [child]: dev (boolean), dst (string), idmapped (integer), legacy (boolean), optional
+ *       (boolean), readonly (boolean), src (string, required)
+ *   caps [child]: keep (list), lock_securebits (boolean)
+ *   cgroup [prepare]: cpu_period (integer), cpu_quota (integer), memory (integer), pids
+ *       (integer)
+ *   cgroup_enter [host]: no fields
+ *   chdir [child]: path (string, required)
+ *   clone [clone]: namespaces (list, required)
+ *   close_fds [child]: keep (list)
+ *   dev [child]: dst (string, required), nodes (list, required)
+ *   dir [child]: dst (string, required), mode (integer)
+ *   domainname [child]: name (string, required)
+ *   exec [exec]: argv (list, required), env (list, required), reaper (boolean)
+ *   file [child]: content (string), dst (string, required), mode (integer)
+ *   gid_map [host]: helper (string), map (string, required)
+ *   helper [host]: argv (list, required), files (list), name (string, required), ready
+ *       (string), state_path (string), state_root (string), timeout (integer)
+ *   hostname [child]: name (string, required)
+ *   idmap_tree [prepare]: dev (boolean), gid (integer, required), optional (boolean), owner
+ *       (string), src (string, required), uid (integer, required)
+ *   link_setup [child]: addresses (list), mtu (integer), name (string, required), up (boolean)
+ *   lo_up [child]: no fields
+ *   lock_mounts [child]: proc (string, required)
+ *   mount_private [child]: path (string, required)
+ *   mqueue [child]: dst (string, required)
+ *   netns_join [child]: dir (string), name (string, required)
+ *   no_new_privs [child]: no fields
+ *   overlay [child]: base (string), dst (string, required), idmapped (integer), lower (list,
+ *       required), upper (string), work (string)
+ *   pivot [child]: readonly (boolean)
+ *   proc [child]: dst (string, required), readonly (list, required)
+ *   pty [child]: no fields
+ *   relay [host]: log (string), port (integer, required)
+ *   remount_ro [child]: dst (string, required)
+ *   rlimit [child]: hard (integer), resource (string, required), soft (integer)
+ *   rootfs [child]: mode (integer), size (string)
+ *   route [child]: dev (string), to (string, required), via (string)
+ *   seccomp [child]: rules (list, required)
+ *   session_keyring [child]: no fields
+ *   set_ids [child]: gid (integer), uid (integer)
+ *   setgroups [host]: allow (boolean)
+ *   setsid [child]: no fields
+ *   symlink [child]: dst (string, required), target (string, required)
+ *   sysctl [child]: name (string, required), value (string, required)
+ *   timens [child]: boottime (integer), monotonic (integer)
+ *   timeout [prepare]: grace_ms (integer), ms (integer, required)
+ *   tmpfs [child]: dst (string, required), mode (integer), size (string)
+ *   uid_map [host]: helper (string), map (string, required)
+ *   veth [host]: addresses (list), master (string), mtu (integer), name (string, required),
+ *       peer (string, required)
  * ---------------------------------------------------------------------------------- */
 
 enum lsh_where { LSH_WHERE_SUPERVISOR = 0, LSH_WHERE_CHILD = 1 };

@@ -5,6 +5,8 @@
 --   mounts     the filesystem view (mounts, root)
 --   network    the network (network)
 --   security   the boundary (capabilities, no_new_privs, seccomp, limits, terminal, keep_fds)
+--   requires   what a profile needs of the lunshare and the caller that run it (requires)
+--   checks     what `lunshare test` runs to show the profile works here (checks)
 --
 -- An area module has:
 --   FIELDS        the top-level profile fields it owns
@@ -32,14 +34,16 @@
 -- `a`, the area context, holds what every area needs about the profile and the caller,
 -- computed once by M.context and passed to each: the namespace set, whether a capability
 -- is kept, the caller, and the origin of a field.
+local checks = require "lunshare.checks"
 local mounts = require "lunshare.mounts"
 local network = require "lunshare.network"
+local requires = require "lunshare.requires"
 local security = require "lunshare.security"
 local source_map = require "lunshare.source_map"
 
 local M = {}
 
-M.LIST = { mounts, network, security }
+M.LIST = { mounts, network, security, requires, checks }
 
 -- Every field the areas own, in the order of the list.
 M.FIELDS = {}
@@ -48,13 +52,16 @@ for _, area in ipairs(M.LIST) do
 end
 
 -- The area context of profile p for caller (lunshare.plan.context(), or nil when only
--- the profile is looked at, as check does). p may be a profile that failed its checks:
--- what is not of the right type counts as absent.
+-- the profile is looked at, as check does), and for check the parameter declarations the
+-- loader read (decls). p may be a profile that failed its checks: what is not of the
+-- right type counts as absent.
 --   ns             { user = true, mount = true, … }: the namespaces p unshares
 --   keeps(name)    whether p keeps the capability ("sys_admin", any spelling)
 --   caller         the caller, or nil
 --   origin(path)   the file:line the field path came from ("mounts[3]", "network")
-function M.context(p, caller)
+--   params         { name = { decl =, file =, line = } }: the parameters p declares, the
+--                  first declaration of each (empty unless the loader gave them)
+function M.context(p, caller, decls)
   local ns, caps = {}, {}
   for _, n in ipairs(type(p.namespaces) == "table" and p.namespaces or {}) do
     if type(n) == "string" then ns[n] = true end
@@ -68,6 +75,7 @@ function M.context(p, caller)
     keeps = function(name) return caps[security.cap_name(name) or name] == true end,
     caller = caller,
     origin = function(path) return source_map.origin(p, path) end,
+    params = decls or {},
   }
 end
 

@@ -23,8 +23,18 @@ usage: lunshare COMMAND [ARGS]
                                  warn about risky grants (--strict: warnings are errors)
   explain PROFILE [--json] [--set K=V]...
                                  print the plan run would execute, step by step
-  diff [--set K=V]... OLD NEW    print what two profiles grant, marking what differs
-                                 (exit 1 if they differ)
+  diff [--set K=V]... [--old-set K=V]... [--new-set K=V]... OLD NEW
+                                 print what two profiles grant, marking what differs
+                                 (exit 1 if they differ); --set is for both sides
+  test PROFILE [--set K=V]...    run the profile's checks on this machine
+  profiles [--json]              list the profiles on the path, and which are shadowed
+  show PROFILE [--set K=V]...    where a profile is, its parameters, checks and grants
+  install FILE|DIR [--yes] [--system]
+                                 copy a recipe into your profile directory, after
+                                 showing what it grants (an update shows what widens)
+  verify [--system]              report installed recipes whose files changed
+  remove NAME [--system]         remove an installed recipe
+  complete WORD...               the candidates for the next word (shell completion)
   net up|status|down FILE        build, compare or remove a network topology file
   net explain|check FILE         print the plan of up (or down), or check the file
   net list | exec FILE HOST CMD  the topologies up; run CMD in a host's netns
@@ -34,15 +44,21 @@ usage: lunshare COMMAND [ARGS]
   version                        print the version
   help [COMMAND]                 print this help, or COMMAND's (also COMMAND --help)
 
-A PROFILE is a name found on the profile path (see lunshare-profile(5)) or a file path.]]
+A PROFILE is a name found on the profile path (see lunshare-profile(5)), builtin:NAME
+for the shipped one whatever shadows it, or a file path.]]
 
 -- The subcommands, each "lunshare.cmd." .. name but help, which is the dispatcher's own.
-local COMMANDS = { "run", "check", "explain", "diff", "doctor", "repl", "version", "help", "net" }
+local COMMANDS = { "run", "check", "explain", "diff", "doctor", "repl", "version", "help", "net",
+  "test", "profiles", "show", "install", "verify", "remove", "complete" }
 local MODULES = {
   run = "lunshare.cmd.run", check = "lunshare.cmd.check", explain = "lunshare.cmd.explain",
   diff = "lunshare.cmd.diff", doctor = "lunshare.cmd.doctor", repl = "lunshare.cmd.repl",
-  version = "lunshare.cmd.version", net = "lunshare.cmd.net",
+  version = "lunshare.cmd.version", net = "lunshare.cmd.net", test = "lunshare.cmd.test",
+  profiles = "lunshare.cmd.profiles", show = "lunshare.cmd.show", install = "lunshare.cmd.install",
+  verify = "lunshare.cmd.verify", remove = "lunshare.cmd.remove", complete = "lunshare.cmd.complete",
 }
+
+M.COMMANDS = COMMANDS
 
 local function help(args)
   if #args > 1 then command.usage_error("help: takes one COMMAND at most") end
@@ -71,7 +87,8 @@ function M.main(arg)
       command.usage_error("unknown command '" .. cmd .. "'" .. util.suggest(cmd, COMMANDS))
     end
     if cmd == "help" then return help(args) end
-    if cmd ~= "net" and (args[1] == "--help" or args[1] == "-h") then return command.help_for(cmd) end
+    -- net's --help is its own; complete's words are a command line, never its options.
+    if cmd ~= "net" and cmd ~= "complete" and (args[1] == "--help" or args[1] == "-h") then return command.help_for(cmd) end
     return require(MODULES[cmd]).main(args)
   end, function(e)
     if type(e) == "table" then return e end

@@ -49,9 +49,11 @@ function M.help_for(cmd)
 end
 
 -- The profile name (loaded and checked) with parameters set and the command line's
--- layer over it (o: parsed options, may be nil), or a profile error.
-function M.load_profile(name, set, o)
-  local p, errs = lunshare.load(name, { set = set, layer = M.layer_of(o) })
+-- layer over it (o: parsed options, may be nil), or a profile error. placeholders: a
+-- required parameter without a value stands as "/<name>" (explain, so that a recipe can
+-- be read before its paths are chosen; never run).
+function M.load_profile(name, set, o, placeholders)
+  local p, errs = lunshare.load(name, { set = set, layer = M.layer_of(o), placeholders = placeholders })
   if not p then M.fail(M.EXIT_USAGE, errs) end
   return p
 end

@@ -14,10 +14,19 @@ local PROFILE_CMDS = { "run", "check", "explain" }
 -- commands (default PROFILE_CMDS), help, and one of: key (o[key] = the value, or for a
 -- flag its row's value, default true), kv (o[key][K] = V from KEY=VALUE), layer (appended to o.layer in order).
 M.ROWS = {
-  { name = "--set", arg = "KEY=VALUE", key = "set", kv = true, commands = { "run", "check", "explain", "diff", "repl" },
+  { name = "--set", arg = "KEY=VALUE", key = "set", kv = true,
+    commands = { "run", "check", "explain", "diff", "repl", "test", "show" },
     help = "a value for the profile's parameter KEY (see lunshare-profile(5), PARAMETERS)" },
-  { name = "--json", key = "json", commands = { "explain" },
-    help = "print the plan as JSON: the very table run hands to the executor" },
+  { name = "--old-set", arg = "KEY=VALUE", key = "old_set", kv = true, commands = { "diff" },
+    help = "a value for OLD's parameter KEY only (over --set)" },
+  { name = "--new-set", arg = "KEY=VALUE", key = "new_set", kv = true, commands = { "diff" },
+    help = "a value for NEW's parameter KEY only (over --set)" },
+  { name = "--json", key = "json", commands = { "explain", "profiles", "show" },
+    help = "print as JSON (explain: the very table run hands to the executor)" },
+  { name = "--yes", short = "-y", key = "yes", commands = { "install" },
+    help = "install without asking (what it grants is still shown)" },
+  { name = "--system", key = "system", commands = { "install", "verify", "remove" },
+    help = "the system's profile directory, /etc/lunshare/profiles (as root)" },
   { name = "--strict", key = "strict", commands = { "check" }, help = "warnings are errors too" },
   { name = "--bind", arg = "SRC[:DST]", layer = true, help = "bind the host's SRC at DST (default: SRC), writable" },
   { name = "--ro-bind", arg = "SRC[:DST]", layer = true, help = "bind the host's SRC at DST, read-only" },
@@ -49,6 +58,14 @@ M.COMMANDS = {
   repl = { args = "[PROFILE]", about = "an interactive Lua prompt with the lunshare API; with a profile, its sandbox runs as sb" },
   version = { args = "", about = "print the version" },
   help = { args = "[COMMAND]", about = "print the usage of lunshare or of COMMAND" },
+  test = { args = "PROFILE", about = "run the profile's checks on this machine" },
+  profiles = { args = "", about = "list the profiles on the path, and which are shadowed" },
+  show = { args = "PROFILE", about = "where a profile is, its parameters, checks and grants" },
+  install = { args = "FILE|DIR",
+    about = "copy a recipe into your profile directory, after showing what it grants (an update shows what widens)" },
+  verify = { args = "", about = "report installed recipes whose files changed" },
+  remove = { args = "NAME", about = "remove an installed recipe" },
+  complete = { args = "WORD...", about = "the candidates for the next word (shell completion)" },
 }
 
 local function takes(row, cmd)
@@ -129,6 +146,7 @@ function M.parse(cmd, args, stop_at_command)
       elseif r.kv then
         local k, v = value:match("^([^=]+)=(.*)$")
         if not k then usage_error(cmd, r.name .. " needs " .. r.arg .. ", got '" .. value .. "'") end
+        o[r.key] = o[r.key] or {}
         o[r.key][k] = v
       else
         o[r.key] = value

@@ -1,4 +1,4 @@
--- Profile parameters: `params { name = { type =, values =, default =, description = } }`
+-- Profile parameters: `params { name = { type =, values =, default =, description =, test = } }`
 -- declares them and returns the table of their values, taken from `--set name=value`
 -- (never from the environment). Every problem, in a declaration or in a value, becomes an
 -- error naming the declaration's line; the profile goes on with the default so that all
@@ -8,7 +8,9 @@ local util = require "lunshare.util"
 local M = {}
 
 M.TYPES = { "string", "integer", "number", "boolean" }
-M.KEYS = { "type", "values", "default", "description" }
+-- `test` is the value `lunshare test` gives the parameter when a check sets none: a value,
+-- or a scratch file or directory it makes ({ file = "…" }, { dir = { … } }; lunshare.checks).
+M.KEYS = { "type", "values", "default", "description", "test" }
 
 local function a_type(ty) return ty == "integer" and "an integer" or ("a " .. ty) end
 
@@ -48,7 +50,7 @@ local function texts(list)
 end
 
 -- Checks one declaration and returns the parameter's value (nil after an error).
-local function declare_one(name, d, raw, fail)
+local function declare_one(name, d, raw, fail, placeholder)
   for _, k in ipairs(util.sorted_keys(d)) do
     if not util.contains(M.KEYS, k) then
       fail(".", k, "unknown field" .. util.suggest(k, M.KEYS) .. "; expected one of " .. table.concat(M.KEYS, ", "))
@@ -86,6 +88,11 @@ local function declare_one(name, d, raw, fail)
     end
   end
   if raw == nil then
+    -- Shown or checked, not run: a required string stands as "/<name>" (for `check`,
+    -- only one that declares a test value, the parameter lunshare test fills).
+    if d.default == nil and ty == "string" and (placeholder == true or (placeholder == "test" and d.test ~= nil)) then
+      return "/<" .. name .. ">"
+    end
     if d.default == nil then fail("", "", "required parameter: pass --set " .. name .. "=VALUE") end
     return d.default
   end
@@ -102,7 +109,10 @@ end
 
 -- The `params` function of one profile file. ctx: { file, node (the source map's table
 -- node of the declaration, for lines), set (name -> raw value), errors (appended to),
--- declared (name -> true, across the extends chain), values (name -> value, optional) }.
+-- declared (name -> true, across the extends chain), values (name -> value, optional),
+-- decls (name -> { decl =, file =, line = }, the first declaration; optional),
+-- placeholder (true: a required string without a value stands as "/<name>", for showing;
+-- "test": only one that declares a test value, for check) }.
 function M.declarer(ctx)
   return function(spec)
     if type(spec) ~= "table" then
@@ -123,7 +133,10 @@ function M.declarer(ctx)
       else
         names[#names + 1] = name
         ctx.declared[name] = true
-        values[name] = declare_one(name, spec[name], ctx.set[name], fail)
+        values[name] = declare_one(name, spec[name], ctx.set[name], fail, ctx.placeholder)
+        if ctx.decls and not ctx.decls[name] then
+          ctx.decls[name] = { decl = spec[name], file = ctx.file, line = line }
+        end
         if ctx.values and ctx.values[name] == nil then ctx.values[name] = values[name] end
       end
     end

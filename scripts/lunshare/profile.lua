@@ -8,6 +8,7 @@ local compose = require "lunshare.compose"
 local core = require "lunshare.core"
 local evaluator = require "lunshare.evaluator"
 local params = require "lunshare.params"
+local requires = require "lunshare.requires"
 local schema = require "lunshare.schema"
 local source_map = require "lunshare.source_map"
 local util = require "lunshare.util"
@@ -31,6 +32,9 @@ M.MAX_DEPTH = 16
 -- compiled into the executable come last.
 function M.search_path()
   local dirs = {}
+  -- install looks in the recipe's own directory first, so that a recipe and the base it
+  -- extends by name are read from the same source (and an installed one from where it is).
+  for _, d in ipairs(M.first_dirs or {}) do dirs[#dirs + 1] = d end
   local env = os.getenv("LUNSHARE_PROFILE_PATH")
   if env and env ~= "" then
     for d in env:gmatch("[^:]+") do dirs[#dirs + 1] = d end
@@ -58,19 +62,52 @@ local function cause(path, err)
   return err
 end
 
+-- The shipped profiles: { [name] = { source =, path = } }. The executable has them
+-- compiled in; a stock lua5.4 reads the installed share directory (paths.lua), or the
+-- source tree's profiles/ (LUNSHARE_ROOT, for the specs).
+local shipped_cache
 local function shipped()
-  if has_embedded and embedded.profiles then return embedded.profiles end
-  -- Without the executable (lua5.4 and require "lunshare"), the source tree's profiles/.
+  if shipped_cache then return shipped_cache end
+  if has_embedded and embedded.profiles then
+    shipped_cache = embedded.profiles
+    return shipped_cache
+  end
+  -- Without the executable (lua5.4 and require "lunshare"): the source tree's profiles/
+  -- (LUNSHARE_ROOT), or the installed ones (lunshare.paths).
+  local dir
   local root = os.getenv("LUNSHARE_ROOT")
+  if root and root ~= "" then dir = root .. "/profiles"
+  elseif embedded and embedded.profile_dir then dir = embedded.profile_dir end
   local out = {}
-  if root then
-    for _, n in ipairs({ "default" }) do
-      local p = root .. "/profiles/" .. n .. ".lua"
-      local s = read_file(p)
-      if s then out[n] = { source = s, path = p } end
+  if dir then
+    local names = core.dir_list(dir) or {}
+    for _, f in ipairs(names) do
+      local n = f:match("^([%w_%-%.]+)%.lua$")
+      local path = dir .. "/" .. f
+      local src = n and read_file(path)
+      if src then out[n] = { source = src, path = path } end
     end
   end
+  shipped_cache = out
   return out
+end
+M.shipped = shipped
+
+-- The directory the shipped profiles are installed in (the last of the search path), or
+-- nil in a build tree.
+function M.shipped_dir() return embedded and embedded.profile_dir or nil end
+
+-- The prefix that names a shipped profile past anything on the path that shadows it:
+-- `lunshare run builtin:default`, `extends = "builtin:base"`.
+M.BUILTIN = "builtin:"
+
+-- The shipped profile whose display path is path, if any: a shipped profile that
+-- extends "./x.lua" means the shipped x, never a file beside the caller's directory.
+local function shipped_name_of(path)
+  for n, e in pairs(shipped()) do
+    if e.path == path then return n end
+  end
+  return nil
 end
 
 -- "a/./b/../c.lua" -> "a/c.lua", so that a cycle through relative paths is seen.
@@ -94,6 +131,16 @@ local quotable = evaluator.quotable
 -- relative to the directory of `from` when a profile extends it. Returns its source text,
 -- a display path and whether its text may be quoted, or nil and a message.
 function M.find(name, from)
+  if name:sub(1, #M.BUILTIN) == M.BUILTIN then
+    local n = name:sub(#M.BUILTIN + 1)
+    local ship = shipped()
+    if ship[n] then return ship[n].source, ship[n].path, true end
+    return nil, "no shipped profile named '" .. n .. "'" .. util.suggest(n, util.sorted_keys(ship))
+  end
+  if from and (name:find("/") or name:match("%.lua$")) and shipped_name_of(from) then
+    local n = name:match("([^/]+)%.lua$") or name:match("([^/]+)$")
+    return M.find(M.BUILTIN .. n)
+  end
   if name:find("/") or name:match("%.lua$") then
     local path = name
     if from and name:sub(1, 1) ~= "/" and from:find("/") then
@@ -139,7 +186,8 @@ end
 local function names_for(file, map, L)
   local names = M.constructors()
   names.params = params.declarer({ file = file, node = map and map.calls.params, set = L.set,
-    errors = L.errors, declared = L.declared, values = L.values })
+    errors = L.errors, declared = L.declared, values = L.values, decls = L.decls,
+    placeholder = L.placeholder })
   return names
 end
 
@@ -215,6 +263,7 @@ local function load_chain(name, from, stack, L)
     return nil
   end
   L.sources[file] = src
+  L.chain[#L.chain + 1] = file
   if not quote then L.hidden[file] = true end
   return chain(value, file, map, ctor_lines, stack, L)
 end
@@ -227,6 +276,15 @@ function chain(value, file, map, ctor_lines, stack, L)
   -- Provenance is a help, never a reason to fail: without it errors name the file only.
   local mapped = map and pcall(source_map.annotate, value, map, file, L.origins, ctor_lines)
   if not mapped then L.origins[value] = L.origins[value] or { [""] = file } end
+  -- What this file needs of lunshare and its caller comes first: an older lunshare would
+  -- only find fields it does not know.
+  local why, field = requires.unmet(value.requires)
+  if why then
+    local _, line = split_origin(source_map.lookup(L.origins, value, "requires." .. field) or
+      source_map.lookup(L.origins, value, "requires"))
+    L.errors[#L.errors + 1] = { file = file, line = line, path = "requires." .. field, msg = why }
+    return nil
+  end
   local parent
   if value.extends ~= nil then
     local o = L.origins[value] and L.origins[value].extends
@@ -271,7 +329,8 @@ end
 
 -- What load() puts beside a profile's fields. A loaded profile given back as a table
 -- (changed or not) is loaded again without them, and its origins still name its lines.
-local LOADER_KEYS = { _file = true, _origins = true, _warnings = true, _params = true, _source = true }
+local LOADER_KEYS = { _file = true, _origins = true, _warnings = true, _params = true, _source = true,
+  _param_decls = true, _chain = true, _sources = true }
 
 -- What errors call a profile: its name, or for a table opts.file, the file of the profile
 -- it was loaded from, or "<table>".
@@ -321,7 +380,8 @@ end
 function load_checked(name, opts)
   opts = opts or {}
   local L = { origins = setmetatable({}, { __mode = "k" }), errors = {}, declared = {}, values = {},
-    set = opts.set or {}, sources = {}, table_file = label_of(name, opts), hidden = {} }
+    set = opts.set or {}, sources = {}, table_file = label_of(name, opts), hidden = {}, chain = {}, decls = {},
+    placeholder = opts.placeholders }
   L.errors.hidden = L.hidden
   if type(name) == "table" then name = table_value(name, L) end
   local p = load_chain(name, nil, {}, L)
@@ -352,13 +412,24 @@ function load_checked(name, opts)
     end
   end
   local file = M.split_origin(L.origins[p] and L.origins[p][""]) or L.table_file
-  local errors, warnings = schema.check(p, file, L.origins)
+  local errors, warnings = schema.check(p, file, L.origins, L.decls)
+  -- A parameter is for the person who runs the profile: `show` prints what it means.
+  for _, k in ipairs(util.sorted_keys(L.decls)) do
+    local d = L.decls[k]
+    if type(d.decl) == "table" and d.decl.description == nil then
+      warnings[#warnings + 1] = { file = d.file, line = d.line, path = "params." .. k, warning = true,
+        msg = "no description: say what the parameter means (lunshare show prints it for whoever runs the profile)" }
+    end
+  end
   for _, e in ipairs(errors) do L.errors[#L.errors + 1] = e end
   if #L.errors > 0 then return nil, in_line_order(L.errors), warnings end
   -- Where it came from, for the plan's provenance; not part of the profile's data.
   p._file, p._origins, p._warnings = file, L.origins, warnings
   p._params = L.values
+  p._param_decls = L.decls
   p._source = L.sources[file]
+  -- The files of the extends chain, the profile's own first, and their bytes (install).
+  p._chain, p._sources = L.chain, L.sources
   return p, file
 end
 
@@ -366,8 +437,10 @@ end
 -- (`extends` and all), within the bounds of evaluator.bounded (a command that loads more
 -- than one profile may hold one region around them all). opts.set: parameter values by
 -- name (from --set); opts.file: what errors call a table (default: the file a loaded
--- profile came from, or "<table>"). Returns the profile (with _file, _origins and
--- _warnings beside its fields) and its file, or nil and the list of errors
+-- profile came from, or "<table>"); opts.placeholders: a required string parameter
+-- without a value stands as "/<name>" (true: to show a profile; "test": only those that
+-- declare a test value, for check; never to run it). Returns the profile (with _file,
+-- _origins and _warnings beside its fields) and its file, or nil and the list of errors
 -- ({ file, line, path, msg }).
 function M.load(name, opts)
   local label = label_of(name, opts)

@@ -201,8 +201,10 @@ local function check_time(c, t)
 end
 
 -- Checks a profile table; returns the list of errors (empty when it is valid) and the
--- list of warnings. origins: from the loader, or the profile's source text (for specs).
-function M.check(p, file, origins)
+-- list of warnings. origins: from the loader, or the profile's source text (for specs);
+-- decls: the parameter declarations the loader read ({ name = { decl, file, line } }),
+-- which the areas see as a.params (the checks name parameters).
+function M.check(p, file, origins, decls)
   if type(origins) == "string" then
     local src = origins
     origins = {}
@@ -230,7 +232,7 @@ function M.check(p, file, origins)
       seen[n] = true
     end
   end
-  local a = areas.context(p)
+  local a = areas.context(p, nil, decls)
   local ns = a.ns
   for _, f in ipairs({ "hostname", "domainname" }) do
     if p[f] ~= nil and c:type(p[f], f, "string") then

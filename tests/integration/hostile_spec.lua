@@ -1,4 +1,4 @@
--- Hostile profiles through the real binary: check, explain and diff of every profile in
+-- Hostile profiles through the real binary: check, explain, diff and show of every profile in
 -- tests/profiles/hostile (and of a few this spec generates: too big, or too many files, to
 -- keep) end within the bounds, with exit 2 and exactly one line on stderr, never a
 -- traceback. Hostile topologies (tests/topologies/hostile) go through every `net`
@@ -95,6 +95,7 @@ local function commands(file)
     explain = { "explain", file },
     ["explain --json"] = { "explain", "--json", file },
     diff = { "diff", "default", file },
+    show = { "show", file },
   }
 end
 
@@ -109,7 +110,7 @@ describe("hostile profiles", function()
   end)
 
   for _, f in ipairs(files()) do
-    for _, name in ipairs({ "check", "explain", "diff" }) do
+    for _, name in ipairs({ "check", "explain", "diff", "show" }) do
       it(name .. " " .. f .. " ends within the bounds with one line and exit 2", function()
         local r = bounded_run(DIR, commands(f)[name])
         assert_bounded(r, name .. " " .. f)

@@ -42,6 +42,33 @@ describe("install #install", function()
     assert.equal(prefix .. "/share/lunshare/profiles/default.lua\n", r.out)
   end)
 
+  it("builds the embedding example, which loads a profile, sets a parameter, runs a command and reads its status",
+    function()
+      local pc = "PKG_CONFIG_PATH=" .. H.quote(prefix .. "/lib/pkgconfig")
+      local exe = prefix .. "/run_profile"
+      local b = H.sh(pc .. " cc -Wall -Wextra -Werror -o " .. H.quote(exe) .. " " ..
+        H.quote(H.root .. "/tests/embed/run_profile.c") .. " $(" .. pc .. " pkg-config --cflags --libs lunshare lua5.4)" ..
+        " -Wl,-rpath," .. H.quote(prefix .. "/lib") .. " && chmod 755 " .. H.quote(exe))
+      assert.equal(0, b.code, b.err)
+      local prof = H.profile([[
+local param = params { word = { default = "unset", description = "what the command says" } }
+return { extends = "builtin:default", description = "embedding", command = { "sh", "-c", "echo $0; exit 7", param.word } }
+]])
+      for _, mode in ipairs(H.modes) do
+        local r = H.sh(lua_env() .. " " .. H.quote(exe) .. " " .. H.quote(prof) .. " word=hello sh -c 'echo " ..
+          "$(hostname) says hi; exit 7'", { mode = mode })
+        assert.equal(0, r.code, r.err)
+        assert.truthy(r.out:match("^outside: net namespace %d+\nlunshare says hi\nstatus 7\n$"), r.out)
+        -- The parameter reached the profile: its own command says it.
+        local c = H.sh(lua_env() .. " " .. H.quote(exe) .. " " .. H.quote(prof) .. " word=hello", { mode = mode })
+        assert.equal(0, c.code, c.out .. c.err)
+        assert.truthy(c.out:match("\nhello\nstatus 7\n$"), c.out)
+        local d = H.sh(lua_env() .. " " .. H.quote(exe) .. " " .. H.quote(prof) .. " wrod=hello true", { mode = mode })
+        assert.equal(2, d.code, d.out .. d.err)
+        assert.truthy(d.err:find("--set wrod: unknown parameter (did you mean 'word'?)", 1, true), d.err)
+      end
+    end)
+
   it("gives C programs a header and a library through pkg-config", function()
     local src = prefix .. "/embed.c"
     local f = assert(io.open(src, "w"))

@@ -236,7 +236,7 @@ describe("explain", function()
         end
       end
       assert.truthy(steps >= 2, r.out)
-      assert.truthy(r.out:find("# profiles/" .. name .. ".lua:%d+"), r.out)
+      assert.truthy(r.out:find("# profiles/" .. name:gsub("%p", "%%%0") .. "%.lua:%d+"), r.out)
     end
   end)
 

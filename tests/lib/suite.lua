@@ -24,7 +24,8 @@ if not H.tmp then
   if built then
     built:close()
     local bin = top .. "/bin"
-    execute(LIMIT .. H.quote("mkdir -m 755 " .. H.quote(bin) .. " && cp " .. H.quote(H.bin) .. " " .. H.quote(bin) ..
+    execute(LIMIT .. H.quote("mkdir -m 755 " .. H.quote(bin) .. " && cp " .. H.quote(H.bin) .. " " ..
+      H.quote(H.bin .. "-probe") .. " " .. H.quote(bin) ..
       " && { [ ! -d " .. H.quote(H.probes) .. " ] || cp -r " .. H.quote(H.probes) .. " " .. H.quote(bin .. "/probes") ..
       "; } && chmod -R a+rX " .. H.quote(bin)))
     H.bin, H.probes = bin .. "/lunshare", bin .. "/probes"

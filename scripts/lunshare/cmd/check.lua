@@ -21,7 +21,9 @@ function M.main(args)
   local bad = false
   for _, name in ipairs(names) do
     local ok, res = evaluator.bounded(name, function()
-      local p, errs = profile.load(name, { set = set, layer = command.layer_of(o) })
+      -- A required parameter that declares a test value stands as "/<name>": a recipe
+      -- checks without choosing paths for it (run needs them).
+      local p, errs = profile.load(name, { set = set, layer = command.layer_of(o), placeholders = "test" })
       local lines = {}
       if not p then
         for _, e in ipairs(errs) do lines[#lines + 1] = schema.format_error(e) end

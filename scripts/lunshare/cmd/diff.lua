@@ -1,5 +1,6 @@
--- lunshare diff [--set K=V]... OLD NEW: what two profiles grant (lunshare.diff), marking
--- what differs; exit 0 when equal, 1 when they differ.
+-- lunshare diff [--set K=V]... [--old-set K=V]... [--new-set K=V]... OLD NEW: what two
+-- profiles grant (lunshare.diff), marking what differs; exit 0 when equal, 1 when they
+-- differ. --set is for both sides, --old-set and --new-set for one (and win over --set).
 local command = require "lunshare.command"
 local diff = require "lunshare.diff"
 local grants = require "lunshare.grants"
@@ -13,8 +14,14 @@ function M.main(args)
   local set, names = o.set, o.positional
   if #names ~= 2 then command.usage_error("diff: expected two profiles, OLD and NEW") end
   local text, differ = command.bounded(names[1] .. ", " .. names[2], function()
-    local old = command.load_profile(names[1], set)
-    local new = command.load_profile(names[2], set)
+    local function with(own)
+      local t = {}
+      for k, v in pairs(set) do t[k] = v end
+      for k, v in pairs(own or {}) do t[k] = v end
+      return t
+    end
+    local old = command.load_profile(names[1], with(o.old_set))
+    local new = command.load_profile(names[2], with(o.new_set))
     warnings.print(old, new)
     local ctx = grants.context()
     return diff.text(diff.grants(old, ctx), diff.grants(new, ctx), names[1], names[2])

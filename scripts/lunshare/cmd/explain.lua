@@ -18,7 +18,7 @@ function M.main(args)
   local name = o.positional[1] or (o.dashdash and "default")
   if not name then command.usage_error("explain: expected a profile") end
   local text = command.bounded(name, function()
-    local p = command.load_profile(name, set, o)
+    local p = command.load_profile(name, set, o, true)
     -- What check would warn about, including fields run cannot apply yet, so a plan is
     -- never read without its caveats.
     warnings.print(p)

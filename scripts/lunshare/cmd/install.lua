@@ -1,0 +1,239 @@
+-- `lunshare install FILE|DIR [--yes] [--system]`: copies recipes into the profile
+-- directory (lunshare.installed), with consent to what they grant.
+--
+-- FILE is one recipe; DIR installs every NAME.lua in it. With each recipe come the files
+-- of its extends chain that lie in the same source directory (a base extended by name or
+-- by path beside it), and a seccomp rules file it names there: what install copies is
+-- exactly what it loaded and checked (a recipe that check refuses is not installed).
+--
+-- A recipe new to the directory prints its grants and warnings and asks for consent. One
+-- already there is an update: it prints the grant diff against the installed version and
+-- asks again only when something widens (installed.WIDENS); narrowing, or the same
+-- grants, needs no consent. --yes is consent given in advance; without it and without a
+-- terminal on stdin and stderr, install refuses and writes nothing. All recipes named
+-- are consented to before any file is written; each file is written whole (renamed
+-- over the old one) and its SHA-256 recorded in the manifest.
+local command = require "lunshare.command"
+local core = require "lunshare.core"
+local diff = require "lunshare.diff"
+local evaluator = require "lunshare.evaluator"
+local grants = require "lunshare.grants"
+local installed = require "lunshare.installed"
+local profile = require "lunshare.profile"
+local schema = require "lunshare.schema"
+local util = require "lunshare.util"
+
+local EXIT_RUNTIME, EXIT_USAGE = command.EXIT_RUNTIME, command.EXIT_USAGE
+
+local M = {}
+
+local function dirname(path) return path:match("^(.*)/[^/]*$") or "." end
+local function basename(path) return path:match("([^/]*)$") end
+
+local function parse(args)
+  local o = command.options("install", args)
+  o.sources = o.positional
+  for _, a in ipairs(o.argv) do o.sources[#o.sources + 1] = a end
+  if not o.help and #o.sources ~= 1 then command.usage_error("install: expected one FILE or DIR") end
+  return o
+end
+
+-- Loads the profile at path with dir searched first; the profile, or raises its errors.
+local function load(path, dir)
+  local saved = profile.first_dirs
+  profile.first_dirs = { dir }
+  local p, errs = profile.load(path, { placeholders = true })
+  profile.first_dirs = saved
+  if not p then
+    local lines = {}
+    for _, e in ipairs(errs) do lines[#lines + 1] = schema.format_error(e) end
+    return nil, lines
+  end
+  return p
+end
+
+-- The files a recipe brings: { [name] = bytes } from its chain and its seccomp file, those
+-- that lie in srcdir.
+local function files_of(p, srcdir)
+  local out = {}
+  local here = profile.normalize(srcdir)
+  for _, f in ipairs(p._chain) do
+    if profile.normalize(dirname(f)) == here then
+      local name = basename(f)
+      if not name:match(installed.NAME) then
+        command.fail(EXIT_USAGE, "install: " .. util.escape(f) .. ": an installed profile is named NAME.lua")
+      end
+      out[name] = p._sources[f]
+    end
+  end
+  local s = type(p.seccomp) == "table" and p.seccomp.file
+  if type(s) == "string" and s:sub(1, 1) ~= "/" then
+    local naming = profile.split_origin(profile.origin(p, "seccomp.file")) or p._file
+    local path = profile.normalize(dirname(naming) .. "/" .. s)
+    if profile.normalize(dirname(path)) == here then
+      local text, err = util.read_file(path)
+      if not text then command.fail(EXIT_RUNTIME, "install: " .. tostring(err)) end
+      out[basename(path)] = text
+    end
+  end
+  return out
+end
+
+local function grant_text(lines)
+  local out = {}
+  for _, c in ipairs(grants.CATEGORIES) do
+    if lines[c[2]] then
+      out[#out + 1] = "  " .. util.escape(c[2]) .. ":\n"
+      for _, item in ipairs(lines[c[2]]) do out[#out + 1] = "    " .. util.escape(item) .. "\n" end
+    end
+  end
+  return table.concat(out)
+end
+
+local function warning_text(p)
+  local out = {}
+  for _, w in ipairs(p._warnings or {}) do out[#out + 1] = "  warning: " .. schema.format_error(w) .. "\n" end
+  for _, w in ipairs(grants.warnings(p, grants.context())) do
+    out[#out + 1] = "  warning: " .. schema.format_error(w) .. "\n"
+  end
+  return table.concat(out)
+end
+
+-- Asks on the terminal; true for yes.
+local function ask(question)
+  if not (core.isatty(0) and core.isatty(2)) then return nil end
+  io.stderr:write(question, " [y/N] ")
+  io.stderr:flush()
+  local answer = io.stdin:read("l")
+  return answer ~= nil and (answer:lower() == "y" or answer:lower() == "yes")
+end
+
+function M.main(args)
+  local o = parse(args)
+  if o.help then return command.help_for("install") end
+  local w, why = installed.where(o.system)
+  if not w then command.fail(EXIT_RUNTIME, "install: " .. why) end
+  local src = o.sources[1]
+  local kind = core.kind(src)
+  local recipes, srcdir = {}, nil
+  if kind == "dir" then
+    srcdir = src
+    local names = core.dir_list(src) or {}
+    table.sort(names)
+    for _, f in ipairs(names) do
+      if f:match(installed.NAME) and core.kind(src .. "/" .. f) == "file" then recipes[#recipes + 1] = src .. "/" .. f end
+    end
+    if #recipes == 0 then command.fail(EXIT_USAGE, "install: no NAME.lua recipe in " .. util.escape(src)) end
+  elseif kind == "file" then
+    if not basename(src):match(installed.NAME) then
+      command.fail(EXIT_USAGE, "install: " .. util.escape(src) .. ": a recipe is a file NAME.lua")
+    end
+    srcdir, recipes = dirname(src), { src }
+  else
+    command.fail(EXIT_USAGE, "install: " .. util.escape(src) .. ": no such file or directory")
+  end
+
+  local fd = installed.open(w, false)
+  local manifest = {}
+  if fd then
+    local m, merr = installed.read_manifest(fd)
+    if not m then command.fail(EXIT_RUNTIME, "install: " .. w.display .. "/" .. merr) end
+    manifest = m
+  end
+
+  -- Every recipe loaded, compared and consented to before anything is written. A unit is
+  -- a file to write: a recipe named, or a base one brings (whose grants the recipe's show).
+  local writes, order, from, top, consented = {}, {}, {}, {}, {}
+  local out = io.stdout
+  local LIMIT = evaluator.SOURCE_LIMIT
+  local ok, err = evaluator.bounded(src, function()
+    local loaded = {}
+    for _, path in ipairs(recipes) do
+      local p, errs = load(path, srcdir)
+      if not p then command.fail(EXIT_USAGE, errs) end
+      local name = basename(path)
+      top[name], loaded[name] = {}, p
+      local fs = files_of(p, srcdir)
+      for _, n in ipairs(util.sorted_keys(fs)) do
+        local bytes = fs[n]
+        top[name][#top[name] + 1] = n
+        if writes[n] == nil then order[#order + 1], from[n] = n, name end
+        writes[n] = bytes
+      end
+    end
+    local function same(n) return fd and core.state_read(fd, n, LIMIT) == writes[n] end
+    for _, name in ipairs(order) do
+      local path, target = srcdir .. "/" .. name, w.display .. "/" .. name
+      local old_bytes = fd and core.state_read(fd, name, LIMIT)
+      -- A recipe is unchanged when none of its files is (a rules file it names counts).
+      local unchanged = same(name)
+      for _, n in ipairs(top[name] or {}) do unchanged = unchanged and same(n) end
+      if unchanged then
+        out:write(util.escape(target), ": installed already, unchanged\n")
+      elseif name:match("%.lua$") and (top[name] or old_bytes) then
+        local p = loaded[name] or select(1, load(path, srcdir))
+        if not p then command.fail(EXIT_USAGE, "install: " .. util.escape(path) .. " does not load on its own") end
+        local new = diff.grants(p)
+        local old = old_bytes and load(target, w.display)
+        if old then
+          local text = diff.text(diff.grants(old), new, target, path)
+          out:write("update of ", util.escape(target), " from ", util.escape(path), ":\n", text, warning_text(p))
+          local wider = installed.widened(diff.grants(old), new)
+          if #wider > 0 then
+            out:write(string.format("it widens what the installed %s grants (%d item%s):\n", util.escape(name),
+              #wider, #wider == 1 and "" or "s"))
+            for _, x in ipairs(wider) do out:write("  + ", util.escape(x.category), ": ", util.escape(x.item), "\n") end
+            consented[#consented + 1] = { name = name, why = "it widens what " .. target .. " grants" }
+          else
+            out:write("it widens nothing: no consent needed\n")
+          end
+        else
+          out:write("install ", util.escape(path), " as ", util.escape(target), ": ",
+            util.escape(type(p.description) == "string" and p.description or "(no description)"), "\n",
+            "it grants:\n", grant_text(new), warning_text(p))
+          consented[#consented + 1] = { name = name, why = "a new recipe gets what it grants" }
+        end
+      else
+        out:write("with ", util.escape(path), " (", util.escape(from[name]), " needs it)\n")
+      end
+    end
+  end)
+  if not ok then command.fail(EXIT_USAGE, err) end
+  io.stdout:flush()
+
+  for _, c in ipairs(consented) do
+    if not o.yes then
+      local yes = ask("install " .. c.name .. " (" .. c.why .. ")?")
+      if yes == nil then
+        command.fail(EXIT_RUNTIME, "install: " .. c.name .. ": not installed, nothing written: " .. c.why ..
+          ", and there is no terminal to ask for consent; pass --yes to accept what is printed above")
+      elseif not yes then
+        command.fail(EXIT_RUNTIME, "install: " .. c.name .. ": not installed, nothing written (no consent)")
+      end
+    end
+  end
+
+  if not fd then
+    local e
+    fd, e = installed.open(w, true)
+    if not fd then command.fail(EXIT_RUNTIME, "install: " .. e) end
+  end
+  local wrote = 0
+  for _, name in ipairs(order) do
+    local bytes = writes[name]
+    local hex = core.sha256(bytes)
+    local cur = core.state_read(fd, name, evaluator.SOURCE_LIMIT)
+    if cur ~= bytes or manifest[name] ~= hex then
+      local okw, werr = core.state_write(fd, name, bytes, "replace", w.system and "readable" or "private")
+      if not okw then command.fail(EXIT_RUNTIME, "install: " .. w.display .. "/" .. name .. ": " .. tostring(werr)) end
+      manifest[name] = hex
+      wrote = wrote + 1
+      io.stdout:write("installed ", util.escape(w.display .. "/" .. name), "\n")
+    end
+  end
+  local okm, merr = installed.write_manifest(fd, w, manifest)
+  if not okm then command.fail(EXIT_RUNTIME, "install: " .. w.display .. "/" .. installed.MANIFEST .. ": " .. tostring(merr)) end
+  return 0
+end
+
+return M
