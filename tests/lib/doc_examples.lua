@@ -21,7 +21,7 @@ M.KINDS = {
 
 -- troff's escapes in an example, as the reader sees them.
 local function untroff(line)
-  return (line:gsub("\\%(dq", '"'):gsub("\\%-", "-"):gsub("\\e", "\\"):gsub("\\&", ""):gsub("\\\\", "\\"))
+  return (line:gsub("\\%(dq", '"'):gsub("\\%(ti", "~"):gsub("\\%-", "-"):gsub("\\e", "\\"):gsub("\\&", ""):gsub("\\\\", "\\"))
 end
 
 function M.classify(text, lang)
