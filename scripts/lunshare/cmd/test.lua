@@ -17,6 +17,7 @@ local planner = require "lunshare.plan"
 local profile = require "lunshare.profile"
 local schema = require "lunshare.schema"
 local scratch = require "lunshare.scratch"
+local security = require "lunshare.security"
 local util = require "lunshare.util"
 -- Where an installed lunshare put the probe: the executable knows (lunshare.embedded), a
 -- stock lua5.4 reads lunshare.paths; neither in a build tree.
@@ -27,8 +28,8 @@ local EXIT_RUNTIME, EXIT_USAGE = command.EXIT_RUNTIME, command.EXIT_USAGE
 
 local M = {}
 local PROBE_AT = "/.lunshare-probe"
--- How long a probe's connect waits, and how long a sandbox gets after TERM.
-local CONNECT_MS, GRACE_MS = 2000, 2000
+-- How long a probe's connect waits.
+local CONNECT_MS = 2000
 -- What of a failed command's output the report shows.
 local SHOWN_LINES = 4
 
@@ -259,7 +260,12 @@ local function run_check(ctx, i, e)
     argv = e.run
   end
 
-  local plan, perr = planner.build(p, planner.context(argv))
+  -- The check's time limit is the caller's (as run's --timeout), within the profile's own.
+  local pctx = planner.context(argv)
+  local limit_ms = checks.seconds(e.timeout or checks.DEFAULT_TIMEOUT) * 1000
+  local own_ms = type(p.limits) == "table" and p.limits.time and security.time_ms(p.limits.time)
+  pctx.timeout_ms = own_ms and math.min(own_ms, limit_ms) or limit_ms
+  local plan, perr = planner.build(p, pctx)
   if not plan then
     if listener then listener:close() end
     return "fail", "the recipe does not plan: " .. tostring(perr)
@@ -268,9 +274,6 @@ local function run_check(ctx, i, e)
     for _, m in ipairs(private_mounts(plan)) do argv[#argv + 1] = m end
     plan.steps[#plan.steps].argv = argv
   end
-  local limit = checks.seconds(e.timeout or checks.DEFAULT_TIMEOUT)
-  table.insert(plan.steps, 1, { op = "timeout", where = "supervisor", ms = limit * 1000, grace_ms = GRACE_MS,
-    origin = "lunshare test" })
 
   -- A root caller's sandbox runs as an unprivileged host id: what it must write is its.
   if ctx.root and #made > 0 then
