@@ -7,8 +7,6 @@ local evaluator = require "lunshare.evaluator"
 local lunshare = require "lunshare"
 local options = require "lunshare.options"
 local schema = require "lunshare.schema"
-local source_map = require "lunshare.source_map"
-local util = require "lunshare.util"
 
 local M = {}
 
@@ -61,12 +59,8 @@ end
 -- Profiles may set fields whose mechanics come with later areas; run (and a sandbox the
 -- REPL starts) refuses them.
 function M.refuse_unbuilt(p)
-  for _, f in ipairs(util.sorted_keys(schema.NOT_BUILT)) do
-    if p[f] ~= nil then
-      M.fail(M.EXIT_USAGE, string.format("%s: %s: this version of lunshare cannot apply '%s' yet; remove it to run",
-        source_map.origin(p, f), f, f))
-    end
-  end
+  local why = schema.unbuilt(p)
+  if why then M.fail(M.EXIT_USAGE, why) end
 end
 
 -- A planner's error as a person reads it: prefixed with the profile's file, unless it

@@ -69,9 +69,8 @@ end
 function M.run(profile, argv, opts)
   local p, err = loaded(profile, opts, "run")
   if not p then return nil, err end
-  for f in pairs(M.schema.NOT_BUILT) do
-    if p[f] ~= nil then return nil, M.profile.origin(p, f) .. ": " .. f .. ": this version of lunshare cannot apply '" .. f .. "' yet" end
-  end
+  local unbuilt = M.schema.unbuilt(p)
+  if unbuilt then return nil, unbuilt end
   local plan
   plan, err = M.plan(p, argv)
   if not plan then return nil, err end

@@ -200,4 +200,16 @@ function M.decode(s, opts)
   error(v, 0)
 end
 
+
+-- For tests: the very plan handed to the executor (run) or the applier (net up/down),
+-- written as `explain --json` prints it to the file LUNSHARE_DUMP_PLAN names, if set.
+function M.dump_plan(plan)
+  local path = os.getenv("LUNSHARE_DUMP_PLAN")
+  if path and path ~= "" then
+    local f = assert(io.open(path, "w"))
+    f:write(M.encode(plan, true), "\n")
+    f:close()
+  end
+end
+
 return M

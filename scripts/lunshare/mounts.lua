@@ -302,6 +302,14 @@ local function resolve_step(s, a, field)
 end
 M.host_path = host_path
 
+-- The host's /etc/resolv.conf, read-only, for a sandbox on the host's network: its source
+-- resolved as every bind's is (it is often a symlink into /run), since the child follows
+-- no symlink.
+local function host_resolv_conf(a)
+  return resolve_step({ op = "bind", src = "/etc/resolv.conf", dst = "/etc/resolv.conf", readonly = true,
+    optional = true, origin = a.origin("namespaces") }, a, "namespaces")
+end
+
 function M.plan(profile, add, a)
   local ns = a.ns
   if not ns.mount then return true end
@@ -335,8 +343,9 @@ function M.plan(profile, add, a)
     -- With the host's network the sandbox can resolve names as the host does: it gets the
     -- host's /etc/resolv.conf (read-only, when there is one), before the remounts.
     if m.kind == "remount_ro" and not ns.net and not resolv then
-      add("mounts", { op = "bind", src = "/etc/resolv.conf", dst = "/etc/resolv.conf", readonly = true,
-        optional = true, origin = a.origin("namespaces") })
+      local s, err = host_resolv_conf(a)
+      if not s then return nil, err end
+      add("mounts", s)
       resolv = true
     end
     local path = index[i] <= #profile.mounts and ("mounts[" .. index[i] .. "]") or "network"
@@ -346,8 +355,9 @@ function M.plan(profile, add, a)
     add("mounts", s)
   end
   if not ns.net and not resolv then
-    add("mounts", { op = "bind", src = "/etc/resolv.conf", dst = "/etc/resolv.conf", readonly = true,
-      optional = true, origin = a.origin("namespaces") })
+    local s, err = host_resolv_conf(a)
+    if not s then return nil, err end
+    add("mounts", s)
   end
   add("mounts", { op = "pivot", readonly = root.readonly == true, origin = o })
   -- A process with CAP_SYS_ADMIN over the sandbox's mount namespace could remount a

@@ -274,7 +274,8 @@ function M.start(plan, name)
   end
   in_w:setvbuf("no")
   local reaper = false
-  for _, step in ipairs(plan.steps) do reaper = reaper or step.op == "reaper" end
+  -- pid 1 reaps when the exec step says so (its reaper field).
+  for _, step in ipairs(plan.steps) do reaper = reaper or (step.op == "exec" and step.reaper == true) end
   local sb = setmetatable({ supervisor = pid, pidfd = pidfd, input = in_w, output = out_r, profile = name,
     reaper = reaper }, Sandbox)
   -- The first request says the shell is there, or why not.

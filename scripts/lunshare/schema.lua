@@ -13,6 +13,16 @@ M.NAMESPACES = { "user", "mount", "pid", "net", "ipc", "uts", "cgroup", "time" }
 -- sets them rather than ignoring them.
 M.NOT_BUILT = {}
 
+-- The refusal of run (the CLI's and the API's) for a profile that sets such a field, or nil.
+function M.unbuilt(p)
+  for _, f in ipairs(util.sorted_keys(M.NOT_BUILT)) do
+    if p[f] ~= nil then
+      return string.format("%s: %s: this version of lunshare cannot apply '%s' yet; remove it to run",
+        source_map.origin(p, f), f, f)
+    end
+  end
+end
+
 -- The core fields, then each area's (lunshare.areas).
 local FIELDS = {
   "description", "extends", "namespaces", "hostname", "domainname", "user", "time", "env",

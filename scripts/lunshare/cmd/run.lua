@@ -105,13 +105,7 @@ function M.main(args)
     if not plan then fail(EXIT_USAGE, command.plan_error(p, err)) end
     return p, plan
   end)
-  -- For tests: the very plan handed to the executor, as `explain --json` prints plans.
-  local dump = os.getenv("LUNSHARE_DUMP_PLAN")
-  if dump and dump ~= "" then
-    local f = assert(io.open(dump, "w"))
-    f:write(json.encode(plan, true), "\n")
-    f:close()
-  end
+  json.dump_plan(plan)
   local code, msg, errno, step = core.spawn(plan)
   if not code then
     -- A command that cannot run: 127 when it is not found, 126 when it is found but

@@ -91,17 +91,6 @@ local function one_file(cmd, rest, fail)
   return rest[1]
 end
 
--- For tests: the very plan handed to the applier, as `net explain --json` prints it (and
--- as LUNSHARE_DUMP_PLAN does for run).
-local function dump(plan)
-  local path = os.getenv("LUNSHARE_DUMP_PLAN")
-  if path and path ~= "" then
-    local f = assert(io.open(path, "w"))
-    f:write(json.encode(plan, true), "\n")
-    f:close()
-  end
-end
-
 local function print_lines(list)
   for _, c in ipairs(list) do io.stdout:write(util.escape_lines(c), "\n") end
 end
@@ -114,7 +103,7 @@ function run.up(args, fail)
   local file = one_file("up", rest, fail)
   local plan, errs = topology.plan_up(file)
   if not plan then fail(2, errs) end
-  dump(plan)
+  json.dump_plan(plan)
   local changes, err = topology.apply_up(plan)
   if not changes then fail(1, err) end
   if #changes == 0 then io.stdout:write(esc(file), ": up already, nothing to change\n") end
@@ -128,7 +117,7 @@ function run.down(args, fail)
   local file = one_file("down", rest, fail)
   local plan, err = topology.plan_down(file)
   if not plan then fail(1, err) end
-  dump(plan)
+  json.dump_plan(plan)
   local done, derr = topology.apply_down(plan)
   if not done then fail(1, derr) end
   if #done == 0 then io.stdout:write(esc(file), ": nothing built by up, nothing to remove\n") end
