@@ -68,6 +68,8 @@ function M.context(p, caller)
     keeps = function(name) return caps[security.cap_name(name) or name] == true end,
     caller = caller,
     origin = function(path) return source_map.origin(p, path) end,
+    -- The path as the file that wrote the entry counts it (mounts[1], not mounts[19]).
+    own = function(path) return source_map.own(p, path) end,
   }
 end
 
