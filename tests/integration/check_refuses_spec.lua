@@ -82,6 +82,18 @@ describe("check refuses what run would", function()
       ".*\n" .. q .. ":5: cwd: expected an absolute path", r.err)
   end)
 
+  it("does not let a misspelt constructor hide the later entries of its own table", function()
+    local r, p = check([[return {
+  extends = "default",
+  mounts = { ro_bnd "/x",
+    tmpfs "rel" },
+}]])
+    assert.equal(2, r.code)
+    local q = p:gsub("%p", "%%%0")
+    assert.matches("^" .. q .. ":3: unknown name 'ro_bnd' %(did you mean 'ro_bind'%?%)\n" .. q ..
+      ":4: mounts%[2%]%.dst: expected an absolute path inside the sandbox, got 'rel'\n$", r.err)
+  end)
+
   it("prints errors in line order", function()
     local r = check([[return {
   cwd = "rel",
