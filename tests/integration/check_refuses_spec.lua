@@ -94,6 +94,27 @@ describe("check refuses what run would", function()
       ":4: mounts%[2%]%.dst: expected an absolute path inside the sandbox, got 'rel'\n$", r.err)
   end)
 
+  for _, mode in ipairs(H.modes) do
+    it("refuses a network.join run would refuse (" .. mode .. ")", function()
+      local name = "lsnone" .. H.RUN
+      -- Root without a user namespace: the netns must exist.
+      local p = H.profile("return {\n  namespaces = { \"mount\" },\n  network = { join = \"" .. name .. "\" },\n}\n")
+      local r = H.lunshare({ "check", p }, { mode = mode })
+      assert.equal(2, r.code, r.out .. r.err)
+      if mode == "root" then
+        assert.equal(p .. ":3: network.join: no netns named " .. name .. " (see `ip netns list`)\n", r.err)
+      else
+        assert.truthy(r.err:find(":3: network.join: the netns " .. name .. " is root's", 1, true), r.err)
+      end
+      -- With a user namespace of its own, not even root can join one of root's.
+      p = H.profile("return {\n  extends = \"default\",\n  network = { join = \"" .. name .. "\" },\n}\n")
+      r = H.lunshare({ "check", p }, { mode = mode })
+      assert.equal(2, r.code, r.out .. r.err)
+      assert.truthy(r.err:find(":3: network.join: the netns " .. name .. " is root's, which only root without a " ..
+        "user namespace can join", 1, true), r.err)
+    end)
+  end
+
   it("prints errors in line order", function()
     local r = check([[return {
   cwd = "rel",
