@@ -99,14 +99,30 @@ int lsh_mount_new_fs(const char *fstype, const char *source, const char *const *
 	return mfd;
 }
 
-int lsh_mount_clone_idmapped(int fd, uint32_t from_uid, uint32_t from_gid, uint32_t to_uid,
-			     uint32_t to_gid, uint64_t attrs, struct lsh_err **err)
+size_t lsh_idmap_owner_ranges(uint32_t owner, uint32_t user, uint32_t first, uint32_t count,
+			      struct lsh_idmap_range r[4])
 {
-	/* An idmapped mount reads an on-disk id as an id inside its namespace and shows the
-	 * host id that maps to ("inside outside count" = "from to 1"): the kernel shows an
-	 * on-disk from_uid as to_uid and writes to_uid back as from_uid. */
-	struct lsh_idmap_range u = { from_uid, to_uid, 1 }, g = { from_gid, to_gid, 1 };
-	_cleanup_close_ int userns = lsh_idmap_userns(&u, 1, &g, 1, err);
+	size_t n = 0;
+	r[n++] = (struct lsh_idmap_range){ owner, user, 1 };
+	/* [first, first+count) less owner and user: at most three pieces. */
+	uint64_t lo = first, end = (uint64_t)first + count;
+	uint64_t cut[2] = { owner < user ? owner : user, owner < user ? user : owner };
+	for (int i = 0; i < 2 && lo < end; i++) {
+		if (cut[i] < lo || cut[i] >= end)
+			continue;
+		if (cut[i] > lo)
+			r[n++] = (struct lsh_idmap_range){ (uint32_t)lo, (uint32_t)lo, (uint32_t)(cut[i] - lo) };
+		lo = cut[i] + 1;
+	}
+	if (lo < end)
+		r[n++] = (struct lsh_idmap_range){ (uint32_t)lo, (uint32_t)lo, (uint32_t)(end - lo) };
+	return n;
+}
+
+int lsh_mount_clone_idmapped(int fd, const struct lsh_idmap_range *uid, size_t nu,
+			     const struct lsh_idmap_range *gid, size_t ng, uint64_t attrs, struct lsh_err **err)
+{
+	_cleanup_close_ int userns = lsh_idmap_userns(uid, nu, gid, ng, err);
 	if (userns < 0)
 		return userns;
 	_cleanup_close_ int tree = lsh_mount_clone_tree(fd, NULL, 1, err);

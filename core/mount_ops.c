@@ -115,12 +115,16 @@ static int attach_at(struct mnt_state *st, int mfd, const char *dst, enum lsh_mo
 
 /* idmap_tree: the supervisor, still real root before the clone, makes an idmapped copy of
  * the host's tree at src, in which the owner of `owner` (default: src itself) appears as
- * the sandbox's user (host ids uid/gid) and nothing else is mapped. Only a process with
+ * the sandbox's user (host ids uid/gid), and the other host ids of the sandbox's own range
+ * (uid_first, uid_count; gid_first, gid_count) appear as themselves: the ids the sandbox
+ * has besides its user (a chown inside, tar's) land on disk as its own unprivileged host
+ * ids. Nothing else is mapped. Only a process with
  * CAP_SYS_ADMIN over the filesystem's user namespace (the host's) may do that, which the
  * sandbox never has. The child inherits the fd across the clone; a bind or overlay step
  * names it by its number (the n-th idmap_tree step of the plan, from 1). */
 enum { IDMAP_SRC, IDMAP_OWNER };		/* strs */
-enum { IDMAP_UID, IDMAP_GID, IDMAP_DEV, IDMAP_OPTIONAL }; /* ints */
+enum { IDMAP_UID, IDMAP_GID, IDMAP_DEV, IDMAP_OPTIONAL, IDMAP_UID_FIRST, IDMAP_UID_COUNT,
+       IDMAP_GID_FIRST, IDMAP_GID_COUNT }; /* ints */
 
 struct idmap_state {
 	size_t n;
@@ -190,8 +194,12 @@ static int op_idmap_tree(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ct
 		st->fds[st->n - 1] = plain;
 		return 0;
 	}
-	int fd = lsh_mount_clone_idmapped(sfd, (uint32_t)sb.st_uid, (uint32_t)sb.st_gid,
-					  (uint32_t)s->ints[IDMAP_UID], (uint32_t)s->ints[IDMAP_GID], attrs, err);
+	struct lsh_idmap_range ur[4], gr[4];
+	size_t nu = lsh_idmap_owner_ranges((uint32_t)sb.st_uid, (uint32_t)s->ints[IDMAP_UID],
+					   (uint32_t)s->ints[IDMAP_UID_FIRST], (uint32_t)s->ints[IDMAP_UID_COUNT], ur);
+	size_t ng = lsh_idmap_owner_ranges((uint32_t)sb.st_gid, (uint32_t)s->ints[IDMAP_GID],
+					   (uint32_t)s->ints[IDMAP_GID_FIRST], (uint32_t)s->ints[IDMAP_GID_COUNT], gr);
+	int fd = lsh_mount_clone_idmapped(sfd, ur, nu, gr, ng, attrs, err);
 	if (fd < 0) {
 		int e = -fd;
 		if (e == EINVAL || e == EPERM || e == ENOSYS || e == EOPNOTSUPP)
@@ -702,7 +710,9 @@ const struct lsh_op lsh_ops_mount[] = {
 	{ "idmap_tree", LSH_PHASE_PREPARE,
 	  { { "src", LSH_ARG_STR, IDMAP_SRC, 1 }, { "owner", LSH_ARG_STR, IDMAP_OWNER, 0 },
 	    { "uid", LSH_ARG_INT, IDMAP_UID, 1 }, { "gid", LSH_ARG_INT, IDMAP_GID, 1 },
-	    { "dev", LSH_ARG_BOOL, IDMAP_DEV, 0 }, { "optional", LSH_ARG_BOOL, IDMAP_OPTIONAL, 0 } },
+	    { "dev", LSH_ARG_BOOL, IDMAP_DEV, 0 }, { "optional", LSH_ARG_BOOL, IDMAP_OPTIONAL, 0 },
+	    { "uid_first", LSH_ARG_INT, IDMAP_UID_FIRST, 0 }, { "uid_count", LSH_ARG_INT, IDMAP_UID_COUNT, 0 },
+	    { "gid_first", LSH_ARG_INT, IDMAP_GID_FIRST, 0 }, { "gid_count", LSH_ARG_INT, IDMAP_GID_COUNT, 0 } },
 	  NULL, op_idmap_tree },
 	{ "tmpfs", CHILD,
 	  { { "dst", LSH_ARG_STR, TMPFS_DST, 1 }, { "size", LSH_ARG_STR, TMPFS_SIZE, 0 },

@@ -386,14 +386,24 @@ LSH_API int lsh_mount_clone_tree(int dirfd, const char *path, int recursive, str
  * gives the id mapping; fd must then be a detached mount. Linux 5.12. */
 LSH_API int lsh_mount_setattr(int fd, uint64_t set, uint64_t clr, int recursive, int userns_fd,
 			      struct lsh_err **err);
-/* An idmapped copy of the tree at fd (borrowed), with every submount: a detached mount on
- * which files owned by from_uid/from_gid appear owned by to_uid/to_gid, and what is made
- * through it as to_uid/to_gid belongs to from_uid/from_gid. No other id is mapped, so the
- * other owners' files are seen as the overflow id and nothing more becomes writable.
- * attrs (LSH_MOUNT_*) are set with the mapping. Needs CAP_SYS_ADMIN over the filesystem's
- * user namespace; a filesystem without idmapped mounts answers EINVAL. Linux 5.12. */
-LSH_API int lsh_mount_clone_idmapped(int fd, uint32_t from_uid, uint32_t from_gid, uint32_t to_uid,
-				     uint32_t to_gid, uint64_t attrs, struct lsh_err **err);
+/* An idmapped copy of the tree at fd (borrowed), with every submount: a detached mount
+ * whose id mapping is the ranges uid[nu] and gid[ng] ("inside" = the id on disk,
+ * "outside" = the id it is seen as, and written back as): lsh_idmap_owner_ranges builds
+ * them. Ids on disk that no range covers are seen as the overflow id and are not writable
+ * through the mount. attrs (LSH_MOUNT_*) are set with the mapping. Needs CAP_SYS_ADMIN
+ * over the filesystem's user namespace; a filesystem without idmapped mounts answers
+ * EINVAL. Linux 5.12. */
+LSH_API int lsh_mount_clone_idmapped(int fd, const struct lsh_idmap_range *uid, size_t nu,
+				     const struct lsh_idmap_range *gid, size_t ng, uint64_t attrs,
+				     struct lsh_err **err);
+/* The mapping of a writable bind for a root caller's sandbox: the directory's owner
+ * (on disk) is seen as the sandbox's user `user`, and every other host id of the
+ * sandbox's own range [first, first+count) is seen as itself, so that the ids the sandbox
+ * chowns to land on disk as the sandbox's own unprivileged host ids, never as a host
+ * user's. The owner and `user` themselves are left out of the identity part (the kernel
+ * refuses overlapping ranges). Fills r (room for 4) and returns how many. */
+LSH_API size_t lsh_idmap_owner_ranges(uint32_t owner, uint32_t user, uint32_t first, uint32_t count,
+				      struct lsh_idmap_range r[4]);
 /* move_mount(2): attaches the detached mount mntfd on the target fd. Borrows both. */
 LSH_API int lsh_mount_attach(int mntfd, int target_fd, struct lsh_err **err);
 /* fsopen/fsconfig/fsmount: a new instance of fstype ("tmpfs", "proc", "devpts", …) as a
@@ -707,7 +717,7 @@ enum lsh_phase {
 
 enum lsh_arg_type { LSH_ARG_NONE = 0, LSH_ARG_STR, LSH_ARG_INT, LSH_ARG_BOOL, LSH_ARG_LIST };
 
-enum { LSH_STEP_STRS = 4, LSH_STEP_INTS = 6, LSH_STEP_LISTS = 2, LSH_OP_FIELDS = 8 };
+enum { LSH_STEP_STRS = 4, LSH_STEP_INTS = 8, LSH_STEP_LISTS = 2, LSH_OP_FIELDS = 12 };
 
 struct lsh_op_field {
 	const char *name;	/* the field name in the Lua step table */

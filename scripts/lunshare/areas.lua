@@ -76,6 +76,8 @@ function M.context(p, caller, decls)
     caller = caller,
     origin = function(path) return source_map.origin(p, path) end,
     params = decls or {},
+    -- The path as the file that wrote the entry counts it (mounts[1], not mounts[19]).
+    own = function(path) return source_map.own(p, path) end,
   }
 end
 

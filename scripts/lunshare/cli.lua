@@ -62,6 +62,7 @@ M.COMMANDS = COMMANDS
 
 local function help(args)
   if #args > 1 then command.usage_error("help: takes one COMMAND at most") end
+  if args[1] == "--help" or args[1] == "-h" then return command.help_for("help") end
   if args[1] then
     if not util.contains(COMMANDS, args[1]) then
       command.usage_error("help: unknown command '" .. args[1] .. "'" .. util.suggest(args[1], COMMANDS))

@@ -3,10 +3,11 @@
 -- child would be, so that they are checked like any field and `explain` names their
 -- origin "command line".
 local mounts = require "lunshare.mounts"
+local util = require "lunshare.util"
 
 local M = {}
 
-M.ORIGIN = "command line"
+M.ORIGIN = util.CMDLINE_ORIGIN
 
 local C = mounts.constructors
 

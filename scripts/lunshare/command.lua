@@ -64,9 +64,13 @@ function M.refuse_unbuilt(p)
 end
 
 -- A planner's error as a person reads it: prefixed with the profile's file, unless it
--- names its own file:line.
+-- names its own origin (a file:line, of this file or a parent, or the command line).
 function M.plan_error(p, err)
-  return err:sub(1, #p._file + 1) == p._file .. ":" and err or (p._file .. ": " .. err)
+  if err:sub(1, #p._file + 1) == p._file .. ":" or err:match("^[^:]+:%d+: ") or
+      err:sub(1, #cmdline_layer.ORIGIN + 2) == cmdline_layer.ORIGIN .. ": " then
+    return err
+  end
+  return p._file .. ": " .. err
 end
 
 return M

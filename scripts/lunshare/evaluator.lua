@@ -337,6 +337,11 @@ end
 -- Builds the environment: pure helpers, then `names` (constructors and the like).
 -- Reading a name that is not there is an error that says why or suggests the right one.
 -- Returns it and the table string methods use while the profile runs.
+-- What a misspelt constructor stands for: a placeholder that keeps its entry's place
+-- (a nil would end the list there, hiding the entries after it from the checker), and
+-- about which the checker says nothing more (its error is the unknown name's).
+M.MISSPELT = setmetatable({}, { __mode = "k" }) -- the placeholders, each a fresh empty table
+
 function M.environment(names, state)
   local noop = function() end
   state.charge = state.charge or noop
@@ -375,7 +380,7 @@ function M.environment(names, state)
         local info = getinfo(2, "Sl")
         state.soft[#state.soft + 1] = { line = info and info.source == state.source and info.currentline or nil,
           msg = "unknown name '" .. tostring(k) .. "'" .. hint }
-        return function() return nil end
+        return function() local t = {} M.MISSPELT[t] = true return t end
       end
       error("unknown name '" .. tostring(k) .. "'" .. hint, 2)
     end,

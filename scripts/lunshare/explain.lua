@@ -139,9 +139,16 @@ function F.rootfs(s)
     "mount -t tmpfs -o " .. join(o, ",") .. " tmpfs " .. NEWROOT
 end
 function F.idmap_tree(s)
-  return "mount --rbind -o nosuid" .. (s.dev and "" or ",nodev") .. ",X-mount.idmap=OWNER:" .. s.uid .. ":1 " ..
+  local idmap = "X-mount.idmap=OWNER:" .. s.uid .. ":1"
+  local also = ", no other id is mapped"
+  if s.uid_count then
+    idmap = "X-mount.idmap=u:OWNER:" .. s.uid .. ":1 u:" .. s.uid_first .. ":" .. s.uid_first .. ":" .. s.uid_count ..
+      " g:OWNER:" .. s.gid .. ":1 g:" .. s.gid_first .. ":" .. s.gid_first .. ":" .. s.gid_count
+    also = ", the sandbox's other host ids of " .. s.uid_first .. "+" .. s.uid_count .. " as themselves"
+  end
+  return "mount --rbind -o nosuid" .. (s.dev and "" or ",nodev") .. "," .. idmap .. " " ..
     q(s.src) .. " (a detached copy, not yet attached: the owner of " .. q(s.owner or s.src) ..
-    " appears as " .. s.uid .. ":" .. s.gid .. ", no other id is mapped)"
+    " appears as " .. s.uid .. ":" .. s.gid .. also .. ")"
 end
 function F.bind(s)
   if s.idmapped then

@@ -492,7 +492,7 @@ function M.warnings(p, ctx)
     local key = tostring(path) .. "\0" .. msg
     if not seen[key] then
       seen[key] = true
-      out[#out + 1] = { file = file, line = line, path = path, msg = msg, warning = true }
+      out[#out + 1] = { file = file, line = line, path = source_map.own(p, path), msg = msg, warning = true }
     end
   end
   for _, r in ipairs(M.RULES) do r.fn(s, ctx, warn, origin) end

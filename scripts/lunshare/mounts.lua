@@ -267,22 +267,26 @@ end
 -- changed it, so `bind("/tmp/shared/src")` cannot be turned into the caller's home by
 -- whoever owns /tmp/shared. The step carries the resolved path, which the executor opens
 -- following no symlink at all: one swapped in since is refused, not followed. A missing
--- path stays as it is (the executor says so, or skips an optional bind).
+-- path stays as it is (the executor says so, or skips an optional bind), except for an
+-- entry of the command line (--bind): the caller's own path on this machine, refused
+-- here so that check says what run would. A profile's may be checked on another machine
+-- than the one it runs on.
 local ENOENT = core.errno.ENOENT
-local function host_path(a, path, field)
+local function host_path(a, path, field, optional)
   local resolve = a.caller and a.caller.resolve
   if not resolve or path == nil then return path end
   local r, msg, errno = resolve(path)
   if r then return r end
-  if errno == ENOENT then return path end
-  return nil, a.origin(field) .. ": " .. field .. ": " .. msg, msg
+  if errno == ENOENT and (optional or a.origin(field) ~= util.CMDLINE_ORIGIN) then return path end
+  if errno == ENOENT then msg = util.escape(path) .. " does not exist on the host" end
+  return nil, a.origin(field) .. ": " .. (a.own and a.own(field) or field) .. ": " .. msg, msg
 end
 
 -- The step's host paths resolved (host_path), or nil and why.
 local function resolve_step(s, a, field)
   local err
   if s.op == "bind" then
-    s.src, err = host_path(a, s.src, field .. ".src")
+    s.src, err = host_path(a, s.src, field .. ".src", s.optional)
     if not s.src then return nil, err end
   elseif s.op == "overlay" then
     local lower = {}

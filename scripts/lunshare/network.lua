@@ -180,6 +180,16 @@ function M.plan(profile, add, a)
   if n == "host" then return true end
   local origin = a.origin("network")
   if type(n) == "table" and n.join then
+    -- What the executor's setns would refuse whatever the machine, refused while planning
+    -- so that check says it first: a joined netns made by root (every one in /run/netns
+    -- is) takes root without a user namespace of the sandbox's own. Whether the name is
+    -- there is the machine's, left to run (a topology may be brought up after check).
+    local o = a.origin("network.join") .. ": network.join: "
+    local ids = a.caller and a.caller.ids
+    if ids and ((ids.euid or ids.uid) ~= 0 or ns.user) then
+      return nil, o .. "the netns " .. util.escape(n.join) .. " is root's, which only root without a user " ..
+        "namespace can join (remove \"user\" from namespaces and run as root, or use a topology's veths)"
+    end
     add("early", { op = "netns_join", name = n.join, origin = origin })
     return true
   end

@@ -7,12 +7,23 @@ local util = require "lunshare.util"
 
 local M = {}
 
+-- SRC[:DST]: one colon at most, since a path may hold one and nothing could tell which
+-- colon splits (bind such a path from a profile, where src and dst are separate).
+local function src_dst(v)
+  if select(2, v:gsub(":", "")) > 1 then
+    return "'" .. v .. "' has more than one ':', so which one splits SRC from DST is ambiguous " ..
+      "(a path with a ':' needs a profile's bind(SRC, DST))"
+  end
+end
+
 -- The commands that load a profile and so take the one-off additions.
 local PROFILE_CMDS = { "run", "check", "explain" }
 
 -- Row fields: name ("--bind"), short ("-h"), arg (its metavariable; none for a flag),
 -- commands (default PROFILE_CMDS), help, and one of: key (o[key] = the value, or for a
--- flag its row's value, default true), kv (o[key][K] = V from KEY=VALUE), layer (appended to o.layer in order).
+-- flag its row's value, default true), kv (o[key][K] = V from KEY=VALUE), layer (appended to o.layer in order);
+-- valid: function(value) -> nil, or what is wrong with the value (a usage error).
+-- Two rows with one key (--pty, --no-pty) are exclusive: both given is a usage error.
 M.ROWS = {
   { name = "--set", arg = "KEY=VALUE", key = "set", kv = true,
     commands = { "run", "check", "explain", "diff", "repl", "test", "show" },
@@ -28,10 +39,11 @@ M.ROWS = {
   { name = "--system", key = "system", commands = { "install", "verify", "remove" },
     help = "the system's profile directory, /etc/lunshare/profiles (as root)" },
   { name = "--strict", key = "strict", commands = { "check" }, help = "warnings are errors too" },
-  { name = "--bind", arg = "SRC[:DST]", layer = true, help = "bind the host's SRC at DST (default: SRC), writable" },
-  { name = "--ro-bind", arg = "SRC[:DST]", layer = true, help = "bind the host's SRC at DST, read-only" },
+  { name = "--bind", arg = "SRC[:DST]", layer = true, valid = src_dst, help = "bind the host's SRC at DST (default: SRC), writable" },
+  { name = "--ro-bind", arg = "SRC[:DST]", layer = true, valid = src_dst, help = "bind the host's SRC at DST, read-only" },
   { name = "--tmpfs", arg = "DST", layer = true, help = "a fresh tmpfs at DST" },
-  { name = "--setenv", arg = "KEY=VALUE", layer = true, help = "set KEY in the command's environment" },
+  { name = "--setenv", arg = "KEY=VALUE", layer = true,
+    valid = function(v) if not v:match("^[^=]+=") then return "needs KEY=VALUE, got '" .. v .. "'" end end, help = "set KEY in the command's environment" },
   { name = "--unsetenv", arg = "KEY", layer = true, help = "remove KEY from the command's environment" },
   { name = "--chdir", arg = "DIR", layer = true, help = "start the command in DIR (inside)" },
   { name = "--hostname", arg = "NAME", layer = true, help = "the sandbox's host name (needs its uts namespace)" },
@@ -114,6 +126,7 @@ function M.parse(cmd, args, stop_at_command)
     if r.short then by[r.short] = r end
   end
   local o = { layer = {}, positional = {}, argv = {}, set = {} }
+  local given = {} -- key -> the row that set it
   local i = 1
   while i <= #args do
     local a = args[i]
@@ -140,6 +153,14 @@ function M.parse(cmd, args, stop_at_command)
         if value == nil then usage_error(cmd, r.name .. " needs " .. r.arg) end
       elseif inline then
         usage_error(cmd, r.name .. " takes no value")
+      end
+      local bad = r.valid and r.valid(value)
+      if bad then usage_error(cmd, r.name .. " " .. bad) end
+      if r.key and not r.kv then
+        if given[r.key] and given[r.key] ~= r then
+          usage_error(cmd, given[r.key].name .. " and " .. r.name .. " together: give one")
+        end
+        given[r.key] = r
       end
       if r.layer then
         o.layer[#o.layer + 1] = { option = r.name, value = value }

@@ -1,5 +1,6 @@
 -- The profile schema: what each field may hold, checked with every error collected and
 -- each error naming the field path, what was expected and the nearest valid name.
+local evaluator = require "lunshare.evaluator"
 local areas = require "lunshare.areas"
 local security = require "lunshare.security"
 local source_map = require "lunshare.source_map"
@@ -50,8 +51,21 @@ function Checker:where(path)
   return f or self.file, l
 end
 
+-- Whether the path goes through a misspelt constructor's placeholder, which its unknown
+-- name's error already covers.
+function Checker:misspelt(path)
+  local t = self.profile
+  for _, k in ipairs(source_map.split_path(path or "")) do
+    if type(t) ~= "table" then return false end
+    t = rawget(t, k)
+    if t ~= nil and evaluator.MISSPELT[t] then return true end
+  end
+  return false
+end
+
 -- An error at a field path ("mounts[3].source"): what was expected, in words.
 function Checker:fail(path, msg)
+  if self:misspelt(path) then return end
   local f, l = self:where(path)
   self.errors[#self.errors + 1] = { file = f, line = l, path = source_map.own_path(self.origins, self.profile, path),
     msg = msg }

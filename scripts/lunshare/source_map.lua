@@ -376,6 +376,14 @@ function M.own_path(origins, root, path)
   end))
 end
 
+-- A loaded profile's path as the file (or layer) that wrote the entry counts it
+-- (own_path over the profile's origins): what every message about an entry prints.
+function M.own(profile, path)
+  if not profile._origins then M.origin(profile, "") end
+  if not profile._origins then return path end
+  return M.own_path(profile._origins, profile, path)
+end
+
 -- "file.lua:12" -> "file.lua", 12; an origin without a line -> it, nil.
 function M.split_origin(o)
   if not o then return nil end

@@ -4,6 +4,10 @@ local has_core, core = pcall(require, "lunshare.core")
 
 local M = {}
 
+-- The origin of the command line's one-off additions (lunshare.cmdline_layer), where an
+-- entry's file:line would be.
+M.CMDLINE_ORIGIN = "command line"
+
 -- Levenshtein distance, for "did you mean" suggestions.
 function M.distance(a, b)
   local la, lb = #a, #b

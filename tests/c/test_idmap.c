@@ -83,5 +83,16 @@ int main(void)
 	err = NULL;
 	ok(lsh_idmap_write(pid, LSH_IDMAP_UID, r, 0, &err) == -EINVAL, "an empty map is refused");
 	lsh_err_free(err);
+	/* A writable bind's mapping: the owner as the sandbox's user, the rest of the
+	 * sandbox's range as itself, with the owner and the user cut out (no overlap). */
+	struct lsh_idmap_range w[4];
+	size_t wn = lsh_idmap_owner_ranges(1000, 2000000000, 2000000000, 65536, w);
+	ok(wn == 2 && w[0].inside == 1000 && w[0].outside == 2000000000 && w[0].count == 1 &&
+	   w[1].inside == 2000000001 && w[1].outside == 2000000001 && w[1].count == 65535,
+	   "owner to the user, the range but the user as itself (%zu)", wn);
+	wn = lsh_idmap_owner_ranges(2000000005, 2000000000, 2000000000, 10, w);
+	ok(wn == 3 && w[1].inside == 2000000001 && w[1].count == 4 && w[2].inside == 2000000006 &&
+	   w[2].count == 4, "an owner inside the range is cut out of it (%zu)", wn);
+	ok(lsh_idmap_owner_ranges(0, 2000000000, 0, 0, w) == 1, "no range: the owner alone");
 	return done_testing();
 }

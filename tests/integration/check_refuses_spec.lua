@@ -82,6 +82,39 @@ describe("check refuses what run would", function()
       ".*\n" .. q .. ":5: cwd: expected an absolute path", r.err)
   end)
 
+  it("does not let a misspelt constructor hide the later entries of its own table", function()
+    local r, p = check([[return {
+  extends = "default",
+  mounts = { ro_bnd "/x",
+    tmpfs "rel" },
+}]])
+    assert.equal(2, r.code)
+    local q = p:gsub("%p", "%%%0")
+    assert.matches("^" .. q .. ":3: unknown name 'ro_bnd' %(did you mean 'ro_bind'%?%)\n" .. q ..
+      ":4: mounts%[2%]%.dst: expected an absolute path inside the sandbox, got 'rel'\n$", r.err)
+  end)
+
+  for _, mode in ipairs(H.modes) do
+    it("refuses a network.join run would refuse (" .. mode .. ")", function()
+      local name = "lsnone" .. H.RUN
+      -- Without a user namespace: root may (whether the name is there is run's to say).
+      local p = H.profile("return {\n  namespaces = { \"mount\" },\n  network = { join = \"" .. name .. "\" },\n}\n")
+      local r = H.lunshare({ "check", p }, { mode = mode })
+      if mode == "root" then
+        assert.equal(0, r.code, r.out .. r.err)
+      else
+        assert.equal(2, r.code, r.out .. r.err)
+        assert.truthy(r.err:find(":3: network.join: the netns " .. name .. " is root's", 1, true), r.err)
+      end
+      -- With a user namespace of its own, not even root can join one of root's.
+      p = H.profile("return {\n  extends = \"default\",\n  network = { join = \"" .. name .. "\" },\n}\n")
+      r = H.lunshare({ "check", p }, { mode = mode })
+      assert.equal(2, r.code, r.out .. r.err)
+      assert.truthy(r.err:find(":3: network.join: the netns " .. name .. " is root's, which only root without a " ..
+        "user namespace can join", 1, true), r.err)
+    end)
+  end
+
   it("prints errors in line order", function()
     local r = check([[return {
   cwd = "rel",

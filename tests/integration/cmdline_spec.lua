@@ -86,4 +86,25 @@ describe("the command line", function()
     assert.equal("lunshare\n", r.out)
     assert.equal(2, run({ "run" }).code)
   end)
+  for _, mode in ipairs(H.modes) do
+    it("check refuses a missing --bind source as run would, naming the command line (" .. mode .. ")", function()
+      local missing = H.tmpdir("755") .. "/gone"
+      local want = "command line: mounts[1].src: " .. missing .. " does not exist on the host"
+      local c = run({ "check", "--bind", missing .. ":/x", "default" }, mode)
+      assert.equal(2, c.code, c.out .. c.err)
+      assert.equal(want .. "\n", c.err)
+      local r = run({ "run", "--bind", missing .. ":/x", "--", "true" }, mode)
+      assert.equal(2, r.code, r.err)
+      assert.equal("lunshare: " .. want .. "\n", r.err)
+      -- An optional bind of a missing source is still skipped.
+      local p = H.profile("return { extends = 'default', mounts = { bind_try(" .. string.format("%q", missing) .. ") } }\n")
+      assert.equal(0, run({ "check", p }, mode).code)
+    end)
+  end
+
+  it("a warning about a command-line entry counts the command line's entries", function()
+    local r = run({ "check", "--ro-bind", "/tmp:/t", "--bind", "/sys/fs/cgroup:/x", "default" })
+    assert.equal(0, r.code, r.err)
+    assert.truthy(r.err:find("command line: mounts[2]: warning: the host's /sys/fs/cgroup", 1, true), r.err)
+  end)
 end)

@@ -62,6 +62,34 @@ describe("writable binds", function()
     assert.is_false(H.sh("test -e " .. H.quote(d .. "/other/x")).code == 0)
   end)
 
+  it("as root with a range of ids, tar x of another owner's files lands on the sandbox's own host ids", function()
+    -- The issue's example: an archive whose members belong to 1000:1000, unpacked by root
+    -- inside in a bound directory. Inside they belong to 1000; on the host to the
+    -- sandbox's host id for 1000 (the range's first + 1000), which no host user has;
+    -- what root inside made still belongs to the directory's owner.
+    local d, src = dir_of(H.NOBODY_UID, H.NOBODY_GID), H.tmpdir("755")
+    finally(function() H.rm(d) H.rm(src) end)
+    H.sh("mkdir " .. H.quote(d .. "/other") .. " && chown 4242:4242 " .. H.quote(d .. "/other"))
+    local r = H.sh(string.format("mkdir %s/m && echo hi > %s/m/f && chown -R 1000:1000 %s/m && tar cf %s/a.tar -C %s m",
+      H.quote(src), H.quote(src), H.quote(src), H.quote(src), H.quote(src)))
+    assert(r.code == 0, r.err)
+    local FIRST = 2000000000
+    local p = H.profile(string.format("return { extends = \"default\", user = { map = { { 0, %d, 65536 } } },\n" ..
+      "capabilities = { \"chown\", \"fowner\", \"dac_override\" },\n" ..
+      "mounts = { ro_bind(%q, \"/in\"), bind(%q, \"/w\") } }\n", FIRST, src, d))
+    r = H.lunshare({ "run", p, "--", "sh", "-c",
+      "cd /w && tar xf /in/a.tar && echo new > mine && stat -c %u:%g m m/f mine && stat -c %u other" }, { mode = "root" })
+    assert.equal(0, r.code, r.err)
+    assert.same({ "1000:1000", "1000:1000", "0:0", "65534" }, H.lines(r.out))
+    local theirs = (FIRST + 1000) .. ":" .. (FIRST + 1000)
+    assert.equal(theirs, owner(d .. "/m"))
+    assert.equal(theirs, owner(d .. "/m/f"))
+    assert.equal(H.NOBODY_UID .. ":" .. H.NOBODY_GID, owner(d .. "/mine"))
+    -- No host user has the id the unpacked files got.
+    assert.is_false(H.sh("getent passwd " .. (FIRST + 1000)).code == 0)
+    assert.equal("4242:4242", owner(d .. "/other"))
+  end)
+
   it("as root, an overlay's upper directory is idmapped too", function()
     local low, d = H.tmpdir("755"), dir_of(H.NOBODY_UID, H.NOBODY_GID)
     finally(function() H.rm(low) H.rm(d) end)

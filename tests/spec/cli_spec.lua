@@ -59,4 +59,31 @@ describe("cli #unit", function()
     assert.equal(2, code)
     assert.truthy(err:find("explain: --set needs KEY=VALUE", 1, true))
   end)
+  it("--setenv without = is a usage error naming --setenv and KEY=VALUE", function()
+    local code, _, err = capture(function() return cli.main({ "check", "--setenv", "PATH", "default" }) end)
+    assert.equal(2, code)
+    assert.equal("lunshare: check: --setenv needs KEY=VALUE, got 'PATH' (see 'lunshare help')\n", err)
+  end)
+
+  it("--pty and --no-pty together are a usage error", function()
+    local code, _, err = capture(function() return cli.main({ "run", "--pty", "--no-pty", "default", "--", "true" }) end)
+    assert.equal(2, code)
+    assert.truthy(err:find("run: --pty and --no-pty together", 1, true), err)
+  end)
+
+  it("a --bind or --ro-bind with more than one ':' is refused as ambiguous", function()
+    for _, opt in ipairs({ "--bind", "--ro-bind" }) do
+      local code, _, err = capture(function() return cli.main({ "check", opt, "/a:/b:/c", "default" }) end)
+      assert.equal(2, code)
+      assert.truthy(err:find(opt .. " '/a:/b:/c' has more than one ':'", 1, true), err)
+    end
+  end)
+
+  it("help --help prints help's usage", function()
+    for _, h in ipairs({ "--help", "-h" }) do
+      local code, out = capture(function() return cli.main({ "help", h }) end)
+      assert.equal(0, code)
+      assert.truthy(out:find("usage: lunshare help", 1, true), out)
+    end
+  end)
 end)

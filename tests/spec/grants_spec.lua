@@ -41,7 +41,7 @@ local function lines(files, ctx, set)
   return diff.grants(p, ctx or ALICE)
 end
 
--- The warnings of the default profile with one more mount, on line 4 (mounts[19]).
+-- The warnings of the default profile with one more mount, on line 4 (its mounts[1], as the file counts it).
 local function bound(mount, ctx)
   return warnings("return {\n  extends = 'default',\n  mounts = {\n    " .. mount .. ",\n  },\n}\n", ctx)
 end
@@ -252,7 +252,7 @@ describe("warnings: capabilities that undo isolation #unit", function()
     -- Added through a set edit over a parent.
     w = warnings({ ["base.lua"] = "return {\n  extends = 'default',\n  capabilities = { 'net_raw' },\n}\n",
       ["p.lua"] = "return {\n  extends = 'base.lua',\n  capabilities = { '+NET_ADMIN' },\n}\n" })
-    only("p.lua:3: capabilities[2]: warning: keeps net_admin: reconfigures the network it is in (the host's, when it shares it)", w)
+    only("p.lua:3: capabilities[1]: warning: keeps net_admin: reconfigures the network it is in (the host's, when it shares it)", w)
   end)
 
   it("warns for setuid and setgid only with more than one id mapped", function()
@@ -278,14 +278,14 @@ describe("warnings: writable host paths #unit", function()
   it("warns for /, /etc, /root, /home and the caller's home, at the mount's line", function()
     local w = bound("bind('/', '/host')")
     assert.equal(2, #w) -- and the sockets in it
-    assert.equal("p.lua:4: mounts[19]: warning: the host's / is writable from the sandbox: the host's whole file tree", w[1])
-    only("p.lua:4: mounts[19]: warning: the host's /etc is writable from the sandbox: the host's configuration " ..
+    assert.equal("p.lua:4: mounts[1]: warning: the host's / is writable from the sandbox: the host's whole file tree", w[1])
+    only("p.lua:4: mounts[1]: warning: the host's /etc is writable from the sandbox: the host's configuration " ..
       "(passwd, sudoers, cron, systemd units)", bound("bind('/etc', '/host-etc')"))
-    only("p.lua:4: mounts[19]: warning: the host's /root is writable from the sandbox: root's home", bound("bind '/root'"))
-    only("p.lua:4: mounts[19]: warning: the host's /home is writable from the sandbox: every user's home", bound("bind '/home'"))
-    only("p.lua:4: mounts[19]: warning: the host's /home/alice is writable from the sandbox: the caller's home",
+    only("p.lua:4: mounts[1]: warning: the host's /root is writable from the sandbox: root's home", bound("bind '/root'"))
+    only("p.lua:4: mounts[1]: warning: the host's /home is writable from the sandbox: every user's home", bound("bind '/home'"))
+    only("p.lua:4: mounts[1]: warning: the host's /home/alice is writable from the sandbox: the caller's home",
       bound("bind '/home/alice'"))
-    only("p.lua:4: mounts[19]: warning: the host's /home/bob is writable from the sandbox: a user's home",
+    only("p.lua:4: mounts[1]: warning: the host's /home/bob is writable from the sandbox: a user's home",
       bound("bind '/home/bob'"))
   end)
 
@@ -295,19 +295,19 @@ describe("warnings: writable host paths #unit", function()
       assert.equal(1, #w, spelling)
       assert.truthy(w[1]:find("the host's /etc is writable", 1, true), w[1])
     end
-    only("p.lua:4: mounts[19]: warning: the host's /etc/passwd is writable from the sandbox: the host's " ..
+    only("p.lua:4: mounts[1]: warning: the host's /etc/passwd is writable from the sandbox: the host's " ..
       "configuration (passwd, sudoers, cron, systemd units)", bound("bind('/etc/passwd', '/p')"))
-    only("p.lua:4: mounts[19]: warning: the host's /home/alice/.ssh is writable from the sandbox: the caller's " ..
+    only("p.lua:4: mounts[1]: warning: the host's /home/alice/.ssh is writable from the sandbox: the caller's " ..
       "startup files and keys", bound("bind '/home/alice/.ssh/'"))
-    only("p.lua:4: mounts[19]: warning: the host's /root/.bashrc is writable from the sandbox: root's home",
+    only("p.lua:4: mounts[1]: warning: the host's /root/.bashrc is writable from the sandbox: root's home",
       bound("bind('/root/.bashrc', '/b')", ROOT))
     -- A parent that holds /var/run.
     local w = bound("bind '/var'")
     assert.equal(2, #w) -- and the sockets in it
-    assert.equal("p.lua:4: mounts[19]: warning: the host's /var is writable from the sandbox and holds /var/run: the " ..
+    assert.equal("p.lua:4: mounts[1]: warning: the host's /var is writable from the sandbox and holds /var/run: the " ..
       "host's runtime state and daemon sockets", w[1])
     -- An overlay writes into its upper directory.
-    only("p.lua:4: mounts[19]: warning: the host's /etc is writable from the sandbox: the host's configuration " ..
+    only("p.lua:4: mounts[1]: warning: the host's /etc is writable from the sandbox: the host's configuration " ..
       "(passwd, sudoers, cron, systemd units)", bound("overlay { '/x', lower = { '/usr' }, upper = '/etc', work = '/srv/w' }"))
     -- What stays quiet: a project inside the home, a read-only /etc, data elsewhere.
     assert.same({}, bound("bind '/home/alice/project'"))
@@ -333,19 +333,19 @@ describe("warnings: writable host paths #unit", function()
     end
     local dir = tmpdir({})
     H.sh("ln -s /etc " .. dir .. "/conf && ln -s ../../../../../../../../root " .. dir .. "/r")
-    only("p.lua:4: mounts[19]: warning: the host's /etc is writable from the sandbox: the host's configuration " ..
+    only("p.lua:4: mounts[1]: warning: the host's /etc is writable from the sandbox: the host's configuration " ..
       "(passwd, sudoers, cron, systemd units)", bound("bind('" .. dir .. "/conf', '/c')", HOST))
-    only("p.lua:4: mounts[19]: warning: the host's /root is writable from the sandbox: root's home",
+    only("p.lua:4: mounts[1]: warning: the host's /root is writable from the sandbox: root's home",
       bound("bind('" .. dir .. "/r', '/c')", HOST))
     H.sh("rm -rf " .. dir)
   end)
 
   it("warns for the caller's runtime directory and /run", function()
     local w = bound("bind '/run/user/1000'")
-    assert.equal("p.lua:4: mounts[19]: warning: the host's /run/user/1000 is writable from the sandbox: the caller's " ..
+    assert.equal("p.lua:4: mounts[1]: warning: the host's /run/user/1000 is writable from the sandbox: the caller's " ..
       "runtime directory and sockets", w[1])
     w = bound("bind '/run'")
-    assert.equal("p.lua:4: mounts[19]: warning: the host's /run is writable from the sandbox: the host's runtime " ..
+    assert.equal("p.lua:4: mounts[1]: warning: the host's /run is writable from the sandbox: the host's runtime " ..
       "state and daemon sockets", w[1])
   end)
 
@@ -362,22 +362,22 @@ describe("warnings: sockets that hand out the host #unit", function()
   local TAIL = ": a socket that hands out the host (a read-only bind does not stop connect())"
 
   it("warns for the socket itself, read-only too", function()
-    only("p.lua:4: mounts[19]: warning: the sandbox can connect to /run/docker.sock (Docker (root on the host))" .. TAIL,
+    only("p.lua:4: mounts[1]: warning: the sandbox can connect to /run/docker.sock (Docker (root on the host))" .. TAIL,
       bound("ro_bind '/run/docker.sock'"))
-    only("p.lua:4: mounts[19]: warning: the sandbox can connect to /var/run/docker.sock (Docker (root on the host))" .. TAIL,
+    only("p.lua:4: mounts[1]: warning: the sandbox can connect to /var/run/docker.sock (Docker (root on the host))" .. TAIL,
       bound("ro_bind('/var/run/docker.sock/', '/d.sock')"))
-    only("p.lua:4: mounts[19]: warning: the sandbox can connect to /run/dbus/system_bus_socket (the D-Bus system " ..
+    only("p.lua:4: mounts[1]: warning: the sandbox can connect to /run/dbus/system_bus_socket (the D-Bus system " ..
       "bus (systemd, polkit, logind))" .. TAIL, bound("ro_bind '/run/dbus'"))
-    only("p.lua:4: mounts[19]: warning: the sandbox can connect to /run/user/1000/bus (the caller's D-Bus session " ..
+    only("p.lua:4: mounts[1]: warning: the sandbox can connect to /run/user/1000/bus (the caller's D-Bus session " ..
       "bus (systemd-run --user starts anything))" .. TAIL, bound("ro_bind '/run/user/1000/bus'"))
-    only("p.lua:4: mounts[19]: warning: the sandbox can connect to /run/systemd/private (systemd's private " ..
+    only("p.lua:4: mounts[1]: warning: the sandbox can connect to /run/systemd/private (systemd's private " ..
       "socket (starts any unit))" .. TAIL, bound("ro_bind '//run/systemd/'"))
   end)
 
   it("warns for a directory that holds them", function()
     local w = bound("ro_bind '/var/run'")
     assert.equal(1, #w)
-    assert.truthy(w[1]:find("^p%.lua:4: mounts%[19%]: warning: the sandbox can connect to /var/run/docker%.sock"), w[1])
+    assert.truthy(w[1]:find("^p%.lua:4: mounts%[1%]: warning: the sandbox can connect to /var/run/docker%.sock"), w[1])
     w = bound("bind '/run'")
     assert.equal(2, #w)
     assert.truthy(w[2]:find("/run/docker.sock (Docker (root on the host)), /run/containerd/containerd.sock", 1, true), w[2])
@@ -389,11 +389,11 @@ describe("warnings: host devices #unit", function()
 
   it("warns for dev_bind of /dev, a device in it, or a parent", function()
     local w = bound("dev_bind('/dev', '/hostdev')")
-    assert.equal("p.lua:4: mounts[19]: warning: the host's /dev" .. TAIL, w[#w])
-    only("p.lua:4: mounts[19]: warning: the host's /dev/kvm" .. TAIL, bound("dev_bind_try '/dev/kvm'"))
-    only("p.lua:4: mounts[19]: warning: the host's /dev/dri" .. TAIL, bound("dev_bind '/dev/dri/'"))
+    assert.equal("p.lua:4: mounts[1]: warning: the host's /dev" .. TAIL, w[#w])
+    only("p.lua:4: mounts[1]: warning: the host's /dev/kvm" .. TAIL, bound("dev_bind_try '/dev/kvm'"))
+    only("p.lua:4: mounts[1]: warning: the host's /dev/dri" .. TAIL, bound("dev_bind '/dev/dri/'"))
     w = bound("dev_bind('/', '/host')")
-    assert.equal("p.lua:4: mounts[19]: warning: the host's /dev" .. TAIL, w[#w])
+    assert.equal("p.lua:4: mounts[1]: warning: the host's /dev" .. TAIL, w[#w])
   end)
 
   it("does not warn for the harmless ones, or without dev_bind", function()
@@ -430,7 +430,7 @@ describe("warnings: parameters #unit", function()
     local src = "local p = params { home = { values = { 'ro', 'rw' }, default = 'ro' } }\n" ..
       "return {\n  extends = 'default',\n  mounts = {\n    (p.home == 'rw' and bind or ro_bind)('/home/alice'),\n  },\n}\n"
     assert.same({}, warnings(src))
-    only("p.lua:5: mounts[19]: warning: the host's /home/alice is writable from the sandbox: the caller's home",
+    only("p.lua:5: mounts[1]: warning: the host's /home/alice is writable from the sandbox: the caller's home",
       warnings(src, ALICE, { home = "rw" }))
   end)
 end)

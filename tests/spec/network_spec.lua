@@ -99,8 +99,20 @@ describe("network area #unit", function()
     assert.equal("clone@supervisor veth@supervisor lo_up@child link_setup@child close_fds@child exec@child", ops(plan))
   end)
 
+  it("refuses a join run would refuse: for a caller not root, or with a user namespace", function()
+    local plan, err = planner.build({ namespaces = { "mount" }, network = { join = "netns1" } }, ctx)
+    assert.is_nil(plan)
+    assert.truthy(err:find("network.join: the netns netns1 is root's", 1, true), err)
+    local root = { ids = { uid = 0, gid = 0, user = "root" }, environ = {}, subid = function() end }
+    plan, err = planner.build({ namespaces = { "user", "mount" }, network = { join = "netns1" } }, root)
+    assert.is_nil(plan)
+    assert.truthy(err:find("only root without a user namespace can join", 1, true), err)
+  end)
+
   it("plans a join before the mounts change", function()
-    local plan = planner.build({ namespaces = { "mount" }, network = { join = "netns1" } }, ctx)
+    -- Root without a user namespace: the only caller who can join a netns of root's.
+    local root = { ids = { uid = 0, gid = 0, user = "root" }, environ = {}, subid = function() end }
+    local plan = planner.build({ namespaces = { "mount" }, network = { join = "netns1" } }, root)
     assert.equal("clone@supervisor netns_join@child mount_private@child close_fds@child exec@child", ops(plan))
   end)
 end)

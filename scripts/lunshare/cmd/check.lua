@@ -35,8 +35,11 @@ function M.main(args)
       local plan, perr = planner.build(p, planner.context())
       if not plan and not perr:find("/etc/sub", 1, true) and not perr:find("subordinate range", 1, true) then
         local field = perr:match("^(user%.map)") or perr:match("^(user%.[%w_]+)") or (perr:find("^user") and "user")
-        local where = field and source_map.origin(p, field) or p._file
-        return { ok = false, lines = { util.escape(where) .. ": " .. util.escape(perr) } }
+        if field then
+          return { ok = false, lines = { util.escape(source_map.origin(p, field)) .. ": " .. util.escape(perr) } }
+        end
+        -- As run prints it: an area's error names its entry's origin itself.
+        return { ok = false, lines = { util.escape(command.plan_error(p, perr)) } }
       end
       local ws = warnings.of(p)
       for _, w in ipairs(ws) do
