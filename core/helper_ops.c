@@ -18,7 +18,12 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -73,6 +78,27 @@ static void remove_dir(int parentfd, const char *name, int dirfd)
 	close(dirfd);
 	unlinkat(parentfd, name, AT_REMOVEDIR);
 	close(parentfd);
+}
+
+/* This process's start time (field 22 of /proc/self/stat, in clock ticks since boot): with
+ * the pid, what tells this run from a later process given the same pid. */
+static unsigned long long proc_start_time(void)
+{
+	char buf[1024];
+	unsigned long long t = 0;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		t = strtoull(p + 1, NULL, 10);
+	return t;
 }
 
 static void undo_helper(void *arg)
@@ -255,6 +281,49 @@ enum { HELPER_NAME, HELPER_READY, HELPER_STATE_ROOT, HELPER_STATE_PATH };	/* str
 enum { HELPER_TIMEOUT };							/* ints */
 enum { HELPER_ARGV, HELPER_FILES };						/* lists */
 
+/* Whether an entry of the helpers' directory is a run's state directory left behind: a
+ * "NAME-" directory whose lock nobody holds (its run holds it until it ends, and a killed
+ * run's lock goes with its last fd) and that is whole (its owner file written) or older
+ * than a minute (a run killed between mkdir and lock). Returns its fd, locked, or -1. */
+static int stale_dir(int parentfd, const char *entry, const char *prefix)
+{
+	struct lsh_err *e = NULL;
+	struct stat st;
+	if (strncmp(entry, prefix, strlen(prefix)) != 0)
+		return -1;
+	int fd = lsh_private_dir_at(parentfd, entry, 0, "state directory", entry, &e);
+	lsh_err_free(e);
+	e = NULL;
+	if (fd < 0)
+		return -1;
+	if (lsh_statedir_lock(fd, &e) != 1 || fstat(fd, &st) < 0 ||
+	    (faccessat(fd, "owner", F_OK, AT_SYMLINK_NOFOLLOW) < 0 && time(NULL) - st.st_ctime < 60)) {
+		lsh_err_free(e);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Removes the state directories of runs of this helper that were killed (SIGKILL leaves
+ * no exit path to remove them): a run sweeps its predecessors'. */
+static void sweep_stale(int parentfd, const char *name)
+{
+	char prefix[40], **names = NULL;
+	snprintf(prefix, sizeof prefix, "%s-", name);
+	if (lsh_statedir_list(parentfd, &names, NULL) < 0)
+		return;
+	for (size_t i = 0; names[i]; i++) {
+		int fd = stale_dir(parentfd, names[i], prefix);
+		if (fd >= 0)
+			remove_dir(dup(parentfd), names[i], fd);
+	}
+	lsh_statedir_list_free(names);
+}
+
+/* The run's state directory: "NAME-" and 16 random hex digits (never a name a killed run
+ * left, nor another run's), made new and locked for as long as the run holds it, with an
+ * "owner" file ("PID STARTTIME", for a person who finds it). */
 static int make_state_dir(struct helper *h, const struct lsh_plan_step *s, char *path, size_t size,
 			  struct lsh_err **err)
 {
@@ -262,13 +331,33 @@ static int make_state_dir(struct helper *h, const struct lsh_plan_step *s, char 
 	h->parentfd = lsh_statedir_open(root, sub, LSH_STATEDIR_CREATE, err);
 	if (h->parentfd < 0)
 		return h->parentfd;
-	snprintf(h->dirname, sizeof h->dirname, "%s-%d", h->name, (int)getpid());
-	h->dirfd = lsh_private_dir_at(h->parentfd, h->dirname, LSH_STATEDIR_CREATE | LSH_STATEDIR_EXCL,
-				      "state directory", h->dirname, err);
-	if (h->dirfd < 0) {
-		close(h->parentfd);
-		return h->dirfd;
+	sweep_stale(h->parentfd, h->name);
+	for (int tries = 0;; tries++) {
+		uint64_t rnd;
+		if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+			close(h->parentfd);
+			return lsh_err_set(err, errno ? errno : EIO, "random state directory name");
+		}
+		snprintf(h->dirname, sizeof h->dirname, "%s-%016llx", h->name, (unsigned long long)rnd);
+		h->dirfd = lsh_private_dir_at(h->parentfd, h->dirname, LSH_STATEDIR_CREATE | LSH_STATEDIR_EXCL,
+					      "state directory", h->dirname, tries < 8 ? NULL : err);
+		if (h->dirfd >= 0 || tries >= 8 || h->dirfd != -EEXIST)
+			break;
 	}
+	if (h->dirfd < 0) {
+		int r = h->dirfd;
+		if (!*err)
+			lsh_err_set(err, -r, "create state directory %s", h->dirname);
+		close(h->parentfd);
+		return r;
+	}
+	char owner[64];
+	if (lsh_statedir_lock(h->dirfd, err) < 0)
+		return -EIO;
+	snprintf(owner, sizeof owner, "%d %llu\n", (int)getpid(), proc_start_time());
+	int r = lsh_statedir_write(h->dirfd, "owner", owner, strlen(owner), LSH_STATE_CREATE, err);
+	if (r < 0)
+		return r;
 	snprintf(path, size, "%s/%s/%s", root, sub, h->dirname);
 	h->root = strdup(root);
 	h->path = strdup(sub);

@@ -202,6 +202,31 @@ for _, mode in ipairs(H.modes) do
       assert_clean(r)
     end)
 
+    it("a run killed with SIGKILL leaves a state directory the next run sweeps", function()
+      -- SIGKILL gives lunshare no exit path: its tinyproxy directory stays. The next run
+      -- (which may get the same pid) must start, and remove what the killed one left.
+      local dirs = "$(find /run/lunshare /run/nobody -maxdepth 4 -type d -path '*/egress/tinyproxy-*' 2>/dev/null)"
+      local body = table.concat({
+        "$AS $L run " .. H.quote(EGRESS) .. " -- sleep 60 & R=$!",
+        H.wait_until("[ -n \"" .. dirs .. "\" ] && [ -e \"" .. dirs .. "/tinyproxy.conf\" ]", 30),
+        "OLD=" .. dirs .. "; echo \"old $OLD\"",
+        "kill -KILL $R; wait $R 2>/dev/null",
+        H.wait_until("[ \"$(helpers)\" = 0 ]", 10),
+        "[ -d \"$OLD\" ] && echo left-behind",
+        "$AS $L run " .. H.quote(EGRESS) .. " -- curl -s -m5 http://allowed.test/ " ..
+          "2>/run/err; echo code=$?; cat /run/err",
+        "[ -e \"$OLD\" ] || echo old-gone",
+      }, "\n")
+      local r = world(mode, body)
+      local o = r.out
+      assert.truthy(o:find("old /run/[^\n]*/egress/tinyproxy%-"), o .. r.err)
+      assert.truthy(o:find("left-behind\n", 1, true), o) -- the case this test is about happened
+      assert.truthy(o:find("hello from allowed.test\n", 1, true), o .. r.err)
+      assert.truthy(o:find("code=0\n", 1, true), o)
+      assert.truthy(o:find("old-gone\n", 1, true), o)
+      assert_clean(r)
+    end)
+
     it("survives malformed and hostile requests, and reports them escaped", function()
       -- Garbage, a request line far past any buffer, a CONNECT whose host holds an escape
       -- sequence and a quote; then an allowed request still works.
