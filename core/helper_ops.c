@@ -20,6 +20,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <grp.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -199,10 +200,21 @@ static void last_line(int fd, char *out, size_t size)
 
 /* In the forked child: becomes the helper, or exits 127. */
 static __attribute__((noreturn)) void exec_helper(char **argv, int readyfd, int errfd, const sigset_t *mask,
-						  pid_t supervisor)
+						  pid_t supervisor, int dirfd, int uid)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != supervisor)
+	/* A root caller's helper runs as uid, dropped here, before PDEATHSIG: a change of
+	 * credentials clears it (a helper that dropped by itself outlived a killed run). */
+	if (null < 0 || (uid > 0 && geteuid() == 0 &&
+			 (setgroups(0, NULL) < 0 || setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) < 0 ||
+			  setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0)))
+		_exit(127);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != supervisor)
+		_exit(127);
+	/* In its state directory: a helper that drops to another user after it started (its
+	 * files owned by that user) reaches them by relative names, the directories above it
+	 * staying the caller's alone. */
+	if (dirfd >= 0 && fchdir(dirfd) < 0)
 		_exit(127);
 	setsid();
 	/* fd 3 is the readiness pipe (a helper writes its pid file there) */
@@ -278,7 +290,7 @@ static int wait_ready(struct helper *h, const char *ready, int readfd, long time
 
 /* helper */
 enum { HELPER_NAME, HELPER_READY, HELPER_STATE_ROOT, HELPER_STATE_PATH };	/* strs */
-enum { HELPER_TIMEOUT };							/* ints */
+enum { HELPER_TIMEOUT, HELPER_FILES_UID };					/* ints */
 enum { HELPER_ARGV, HELPER_FILES };						/* lists */
 
 /* Whether an entry of the helpers' directory is a run's state directory left behind: a
@@ -392,6 +404,13 @@ static int op_helper(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 			return lsh_err_set(err, ENOMEM, "%s", h->name);
 		if ((r = lsh_statedir_write(h->dirfd, files[i], text, strlen(text), LSH_STATE_CREATE, err)) < 0)
 			return lsh_err_wrap(err, "%s", h->name);
+		/* For a root caller, a helper that runs as files_uid owns its files; the directory
+		 * lets it in (0711), and only the run's owner can reach it by path. */
+		int uid = (int)s->ints[HELPER_FILES_UID];
+		if (uid > 0 && geteuid() == 0 &&
+		    (fchownat(h->dirfd, files[i], (uid_t)uid, (gid_t)uid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		     fchmod(h->dirfd, 0711) < 0))
+			return lsh_err_set(err, errno, "%s: give %s to uid %d", h->name, files[i], uid);
 	}
 	size_t n = s->nlists[HELPER_ARGV];
 	char **argv = calloc(n + 1, sizeof *argv);
@@ -416,7 +435,7 @@ static int op_helper(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 		goto out;
 	}
 	if (pid == 0)
-		exec_helper(argv, rp[1], ep[1], &ctx->oldmask, supervisor);
+		exec_helper(argv, rp[1], ep[1], &ctx->oldmask, supervisor, h->dirfd, (int)s->ints[HELPER_FILES_UID]);
 	h->pid = pid;
 	h->errfd = take_fd(&ep[0]);
 	close(take_fd(&ep[1]));
@@ -452,7 +471,7 @@ const struct lsh_op lsh_ops_helper[] = {
 	{ "helper", LSH_PHASE_HOST,
 	  { { "name", LSH_ARG_STR, HELPER_NAME, 1 }, { "ready", LSH_ARG_STR, HELPER_READY, 0 },
 	    { "state_root", LSH_ARG_STR, HELPER_STATE_ROOT, 0 }, { "state_path", LSH_ARG_STR, HELPER_STATE_PATH, 0 },
-	    { "timeout", LSH_ARG_INT, HELPER_TIMEOUT, 0 },
+	    { "timeout", LSH_ARG_INT, HELPER_TIMEOUT, 0 }, { "files_uid", LSH_ARG_INT, HELPER_FILES_UID, 0 },
 	    { "argv", LSH_ARG_LIST, HELPER_ARGV, 1 }, { "files", LSH_ARG_LIST, HELPER_FILES, 0 } },
 	  NULL, op_helper },
 	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL, NULL },

@@ -202,7 +202,7 @@ for _, mode in ipairs(H.modes) do
       assert_clean(r)
     end)
 
-    it("a run killed with SIGKILL leaves a state directory the next run sweeps", function()
+    it("runs tinyproxy as nobody; a run killed with SIGKILL leaves a state directory the next run sweeps", function()
       -- SIGKILL gives lunshare no exit path: its tinyproxy directory stays. The next run
       -- (which may get the same pid) must start, and remove what the killed one left.
       local dirs = "$(find /run/lunshare /run/nobody -maxdepth 4 -type d -path '*/egress/tinyproxy-*' 2>/dev/null)"
@@ -210,6 +210,9 @@ for _, mode in ipairs(H.modes) do
         "$AS $L run " .. H.quote(EGRESS) .. " -- sleep 60 & R=$!",
         H.wait_until("[ -n \"" .. dirs .. "\" ] && [ -e \"" .. dirs .. "/tinyproxy.conf\" ]", 30),
         "OLD=" .. dirs .. "; echo \"old $OLD\"",
+        -- tinyproxy is nobody's, whoever called (root's would be host root to a flaw in it).
+        "for p in /proc/[0-9]*; do [ \"$(readlink $p/ns/net 2>/dev/null)\" = \"$W\" ] && " ..
+          "[ \"$(cat $p/comm 2>/dev/null)\" = tinyproxy ] && echo \"proxy-uids $(awk '/^Uid:/{print $2,$3,$4,$5}' $p/status)\"; done",
         "kill -KILL $R; wait $R 2>/dev/null",
         H.wait_until("[ \"$(helpers)\" = 0 ]", 10),
         "[ -d \"$OLD\" ] && echo left-behind",
@@ -221,6 +224,8 @@ for _, mode in ipairs(H.modes) do
       local o = r.out
       assert.truthy(o:find("old /run/[^\n]*/egress/tinyproxy%-"), o .. r.err)
       assert.truthy(o:find("left-behind\n", 1, true), o) -- the case this test is about happened
+      assert.truthy(o:find("proxy-uids 65534 65534 65534 65534\n", 1, true), o)
+      assert.falsy(o:find("proxy-uids [^\n]*%f[%d]0%f[%D]"), o)
       assert.truthy(o:find("hello from allowed.test\n", 1, true), o .. r.err)
       assert.truthy(o:find("code=0\n", 1, true), o)
       assert.truthy(o:find("old-gone\n", 1, true), o)
