@@ -18,7 +18,13 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <grp.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -73,6 +79,27 @@ static void remove_dir(int parentfd, const char *name, int dirfd)
 	close(dirfd);
 	unlinkat(parentfd, name, AT_REMOVEDIR);
 	close(parentfd);
+}
+
+/* This process's start time (field 22 of /proc/self/stat, in clock ticks since boot): with
+ * the pid, what tells this run from a later process given the same pid. */
+static unsigned long long proc_start_time(void)
+{
+	char buf[1024];
+	unsigned long long t = 0;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		t = strtoull(p + 1, NULL, 10);
+	return t;
 }
 
 static void undo_helper(void *arg)
@@ -173,10 +200,21 @@ static void last_line(int fd, char *out, size_t size)
 
 /* In the forked child: becomes the helper, or exits 127. */
 static __attribute__((noreturn)) void exec_helper(char **argv, int readyfd, int errfd, const sigset_t *mask,
-						  pid_t supervisor)
+						  pid_t supervisor, int dirfd, int uid)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != supervisor)
+	/* A root caller's helper runs as uid, dropped here, before PDEATHSIG: a change of
+	 * credentials clears it (a helper that dropped by itself outlived a killed run). */
+	if (null < 0 || (uid > 0 && geteuid() == 0 &&
+			 (setgroups(0, NULL) < 0 || setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) < 0 ||
+			  setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0)))
+		_exit(127);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != supervisor)
+		_exit(127);
+	/* In its state directory: a helper that drops to another user after it started (its
+	 * files owned by that user) reaches them by relative names, the directories above it
+	 * staying the caller's alone. */
+	if (dirfd >= 0 && fchdir(dirfd) < 0)
 		_exit(127);
 	setsid();
 	/* fd 3 is the readiness pipe (a helper writes its pid file there) */
@@ -252,9 +290,52 @@ static int wait_ready(struct helper *h, const char *ready, int readfd, long time
 
 /* helper */
 enum { HELPER_NAME, HELPER_READY, HELPER_STATE_ROOT, HELPER_STATE_PATH };	/* strs */
-enum { HELPER_TIMEOUT };							/* ints */
+enum { HELPER_TIMEOUT, HELPER_FILES_UID };					/* ints */
 enum { HELPER_ARGV, HELPER_FILES };						/* lists */
 
+/* Whether an entry of the helpers' directory is a run's state directory left behind: a
+ * "NAME-" directory whose lock nobody holds (its run holds it until it ends, and a killed
+ * run's lock goes with its last fd) and that is whole (its owner file written) or older
+ * than a minute (a run killed between mkdir and lock). Returns its fd, locked, or -1. */
+static int stale_dir(int parentfd, const char *entry, const char *prefix)
+{
+	struct lsh_err *e = NULL;
+	struct stat st;
+	if (strncmp(entry, prefix, strlen(prefix)) != 0)
+		return -1;
+	int fd = lsh_private_dir_at(parentfd, entry, 0, "state directory", entry, &e);
+	lsh_err_free(e);
+	e = NULL;
+	if (fd < 0)
+		return -1;
+	if (lsh_statedir_lock(fd, &e) != 1 || fstat(fd, &st) < 0 ||
+	    (faccessat(fd, "owner", F_OK, AT_SYMLINK_NOFOLLOW) < 0 && time(NULL) - st.st_ctime < 60)) {
+		lsh_err_free(e);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Removes the state directories of runs of this helper that were killed (SIGKILL leaves
+ * no exit path to remove them): a run sweeps its predecessors'. */
+static void sweep_stale(int parentfd, const char *name)
+{
+	char prefix[40], **names = NULL;
+	snprintf(prefix, sizeof prefix, "%s-", name);
+	if (lsh_statedir_list(parentfd, &names, NULL) < 0)
+		return;
+	for (size_t i = 0; names[i]; i++) {
+		int fd = stale_dir(parentfd, names[i], prefix);
+		if (fd >= 0)
+			remove_dir(dup(parentfd), names[i], fd);
+	}
+	lsh_statedir_list_free(names);
+}
+
+/* The run's state directory: "NAME-" and 16 random hex digits (never a name a killed run
+ * left, nor another run's), made new and locked for as long as the run holds it, with an
+ * "owner" file ("PID STARTTIME", for a person who finds it). */
 static int make_state_dir(struct helper *h, const struct lsh_plan_step *s, char *path, size_t size,
 			  struct lsh_err **err)
 {
@@ -262,13 +343,33 @@ static int make_state_dir(struct helper *h, const struct lsh_plan_step *s, char 
 	h->parentfd = lsh_statedir_open(root, sub, LSH_STATEDIR_CREATE, err);
 	if (h->parentfd < 0)
 		return h->parentfd;
-	snprintf(h->dirname, sizeof h->dirname, "%s-%d", h->name, (int)getpid());
-	h->dirfd = lsh_private_dir_at(h->parentfd, h->dirname, LSH_STATEDIR_CREATE | LSH_STATEDIR_EXCL,
-				      "state directory", h->dirname, err);
-	if (h->dirfd < 0) {
-		close(h->parentfd);
-		return h->dirfd;
+	sweep_stale(h->parentfd, h->name);
+	for (int tries = 0;; tries++) {
+		uint64_t rnd;
+		if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+			close(h->parentfd);
+			return lsh_err_set(err, errno ? errno : EIO, "random state directory name");
+		}
+		snprintf(h->dirname, sizeof h->dirname, "%s-%016llx", h->name, (unsigned long long)rnd);
+		h->dirfd = lsh_private_dir_at(h->parentfd, h->dirname, LSH_STATEDIR_CREATE | LSH_STATEDIR_EXCL,
+					      "state directory", h->dirname, tries < 8 ? NULL : err);
+		if (h->dirfd >= 0 || tries >= 8 || h->dirfd != -EEXIST)
+			break;
 	}
+	if (h->dirfd < 0) {
+		int r = h->dirfd;
+		if (!*err)
+			lsh_err_set(err, -r, "create state directory %s", h->dirname);
+		close(h->parentfd);
+		return r;
+	}
+	char owner[64];
+	if (lsh_statedir_lock(h->dirfd, err) < 0)
+		return -EIO;
+	snprintf(owner, sizeof owner, "%d %llu\n", (int)getpid(), proc_start_time());
+	int r = lsh_statedir_write(h->dirfd, "owner", owner, strlen(owner), LSH_STATE_CREATE, err);
+	if (r < 0)
+		return r;
 	snprintf(path, size, "%s/%s/%s", root, sub, h->dirname);
 	h->root = strdup(root);
 	h->path = strdup(sub);
@@ -303,6 +404,13 @@ static int op_helper(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 			return lsh_err_set(err, ENOMEM, "%s", h->name);
 		if ((r = lsh_statedir_write(h->dirfd, files[i], text, strlen(text), LSH_STATE_CREATE, err)) < 0)
 			return lsh_err_wrap(err, "%s", h->name);
+		/* For a root caller, a helper that runs as files_uid owns its files; the directory
+		 * lets it in (0711), and only the run's owner can reach it by path. */
+		int uid = (int)s->ints[HELPER_FILES_UID];
+		if (uid > 0 && geteuid() == 0 &&
+		    (fchownat(h->dirfd, files[i], (uid_t)uid, (gid_t)uid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		     fchmod(h->dirfd, 0711) < 0))
+			return lsh_err_set(err, errno, "%s: give %s to uid %d", h->name, files[i], uid);
 	}
 	size_t n = s->nlists[HELPER_ARGV];
 	char **argv = calloc(n + 1, sizeof *argv);
@@ -327,7 +435,7 @@ static int op_helper(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 		goto out;
 	}
 	if (pid == 0)
-		exec_helper(argv, rp[1], ep[1], &ctx->oldmask, supervisor);
+		exec_helper(argv, rp[1], ep[1], &ctx->oldmask, supervisor, h->dirfd, (int)s->ints[HELPER_FILES_UID]);
 	h->pid = pid;
 	h->errfd = take_fd(&ep[0]);
 	close(take_fd(&ep[1]));
@@ -363,7 +471,7 @@ const struct lsh_op lsh_ops_helper[] = {
 	{ "helper", LSH_PHASE_HOST,
 	  { { "name", LSH_ARG_STR, HELPER_NAME, 1 }, { "ready", LSH_ARG_STR, HELPER_READY, 0 },
 	    { "state_root", LSH_ARG_STR, HELPER_STATE_ROOT, 0 }, { "state_path", LSH_ARG_STR, HELPER_STATE_PATH, 0 },
-	    { "timeout", LSH_ARG_INT, HELPER_TIMEOUT, 0 },
+	    { "timeout", LSH_ARG_INT, HELPER_TIMEOUT, 0 }, { "files_uid", LSH_ARG_INT, HELPER_FILES_UID, 0 },
 	    { "argv", LSH_ARG_LIST, HELPER_ARGV, 1 }, { "files", LSH_ARG_LIST, HELPER_FILES, 0 } },
 	  NULL, op_helper },
 	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL, NULL },

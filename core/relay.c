@@ -136,27 +136,74 @@ struct watch {
 	int skipping;	/* inside a line too long to keep */
 };
 
-/* "http://host:8080/x" or "host:443" -> "host:8080", "host:443": printable, bounded. */
-static void host_port(const char *url, char *out, size_t size)
+/* What a denied URL asks for, parsed as tinyproxy's filter saw it: "host:443" (CONNECT),
+ * "http://[user@]host[:port]/…" or another scheme's "SCHEME://[user@]host[:port]/…". host
+ * is bounded and printable (anything else becomes '?'), port 0 when it says none that is
+ * valid and its scheme has no default; shown is "host:port", or "SCHEME://host:port" for a
+ * scheme other than http. */
+struct target {
+	char scheme[16];
+	char host[256];
+	int port;
+	char shown[300];
+};
+
+static int scheme_port(const char *scheme)
+{
+	static const struct { const char *name; int port; } known[] = {
+		{ "", 443 }, { "http", 80 }, { "https", 443 }, { "ftp", 21 },
+	};
+	for (size_t i = 0; i < LSH_ARRAY_SIZE(known); i++)
+		if (strcmp(scheme, known[i].name) == 0)
+			return known[i].port;
+	return 0;
+}
+
+static void parse_target(const char *url, struct target *t)
 {
 	const char *p = url;
-	int http = strncmp(p, "http://", 7) == 0;
-	if (http)
-		p += 7;
-	size_t len = strcspn(p, "/?#");
+	size_t sl = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
+	memset(t, 0, sizeof *t);
+	if (sl > 0 && sl < sizeof t->scheme && strncmp(p + sl, "://", 3) == 0) {
+		for (size_t i = 0; i < sl; i++)
+			t->scheme[i] = (char)((p[i] >= 'A' && p[i] <= 'Z') ? p[i] - 'A' + 'a' : p[i]);
+		p += sl + 3;
+	}
+	size_t alen = strcspn(p, "/?#");
+	/* userinfo: whatever is before the authority's last '@' is not the host */
+	for (size_t i = alen; i > 0; i--)
+		if (p[i - 1] == '@') {
+			p += i;
+			alen -= i;
+			break;
+		}
+	size_t hlen;
+	if (alen > 0 && p[0] == '[') {
+		const char *close = memchr(p, ']', alen);
+		hlen = close ? (size_t)(close - p) + 1 : alen;
+	} else {
+		const char *colon = memchr(p, ':', alen);
+		hlen = colon ? (size_t)(colon - p) : alen;
+	}
 	size_t o = 0;
-	int has_port = 0;
-	for (size_t i = 0; i < len && o + 8 < size; i++) {
+	for (size_t i = 0; i < hlen && o + 1 < sizeof t->host; i++) {
 		unsigned char ch = (unsigned char)p[i];
 		int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
 			 ch == '.' || ch == '-' || ch == '_' || ch == ':' || ch == '[' || ch == ']';
-		if (ch == ':')
-			has_port = 1;
-		out[o++] = ok ? (char)ch : '?';
+		t->host[o++] = ok ? (char)ch : '?';
 	}
-	out[o] = '\0';
-	if (http && !has_port)
-		snprintf(out + o, size - o, ":80");
+	t->host[o] = '\0';
+	t->port = scheme_port(t->scheme);
+	if (hlen < alen && p[hlen] == ':') {
+		const char *q = p + hlen + 1;
+		size_t dl = strspn(q, "0123456789");
+		long v = dl > 0 && dl <= 5 && dl == alen - hlen - 1 ? strtol(q, NULL, 10) : 0;
+		t->port = v >= 1 && v <= 65535 ? (int)v : 0;
+	}
+	if (t->scheme[0] && strcmp(t->scheme, "http") != 0)
+		snprintf(t->shown, sizeof t->shown, "%s://%s:%d", t->scheme, t->host, t->port);
+	else
+		snprintf(t->shown, sizeof t->shown, "%s:%d", t->host, t->port);
 }
 
 static void report(struct watch *w, const char *line)
@@ -167,19 +214,17 @@ static void report(struct watch *w, const char *line)
 		return;
 	p += sizeof mark - 1;
 	const char *end = strrchr(p, '"');
-	char url[LINE], hp[300];
+	char url[LINE];
+	struct target t;
 	size_t len = end && end > p ? (size_t)(end - p) : strlen(p);
 	snprintf(url, sizeof url, "%.*s", (int)len, p);
-	host_port(url, hp, sizeof hp);
-	dprintf(2, "lunshare: egress denied: %s (not in network.egress)\n", hp);
+	parse_target(url, &t);
+	dprintf(2, "lunshare: egress denied: %s (not in network.egress)\n", t.shown);
 	if (w->outfd >= 0) {
-		char json[512];
-		const char *colon = strrchr(hp, ':');
-		int port = colon ? atoi(colon + 1) : 0;
-		int hl = colon ? (int)(colon - hp) : (int)strlen(hp);
+		char json[768];
 		int n = snprintf(json, sizeof json,
-				 "{\"time\":%lld,\"host\":\"%.*s\",\"port\":%d,\"denied\":\"%s\",\"reason\":\"not in network.egress\"}\n",
-				 (long long)time(NULL), hl, hp, port, hp);
+				 "{\"time\":%lld,\"host\":\"%s\",\"port\":%d,\"denied\":\"%s\",\"reason\":\"not in network.egress\"}\n",
+				 (long long)time(NULL), t.host, t.port, t.shown);
 		if (n > 0 && write(w->outfd, json, (size_t)n) < 0) {
 			/* A full disk loses a log line, never the run. */
 		}

@@ -16,6 +16,7 @@ local util = require "lunshare.util"
 local M = {}
 
 M.PROXY_PORT = 3128
+M.PROXY_UID = 65534 -- nobody, whom tinyproxy runs as for a root caller
 M.KEYS = { "egress" }
 M.NO_PROXY = "localhost,127.0.0.1,::1"
 
@@ -112,9 +113,11 @@ function M.config()
     "Listen 127.0.0.1",
     "Timeout 60",
     "MaxClients 64",
-    "LogFile \"{dir}/tinyproxy.log\"",
+    -- For a root caller tinyproxy runs as nobody (the executor drops it; a caller that is
+    -- not root it runs as); its files are nobody's and named relative to its directory.
+    "LogFile \"tinyproxy.log\"",
     "LogLevel Notice",
-    "Filter \"{dir}/filter\"",
+    "Filter \"filter\"",
     "FilterURLs On",
     "FilterType ere",
     "FilterCaseSensitive No",
@@ -138,8 +141,9 @@ function M.plan(profile, add, ctx, origin)
   local root, path = state.base()
   add("host", { op = "helper", name = "tinyproxy", ready = "port", timeout = 10000,
     state_root = root, state_path = path .. "/egress",
-    argv = { "tinyproxy", "-d", "-c", "{dir}/tinyproxy.conf" },
-    files = { "tinyproxy.conf", M.config(), "filter", M.filter(n) }, origin = origin })
+    argv = { "tinyproxy", "-d", "-c", "tinyproxy.conf" },
+    files = { "tinyproxy.conf", M.config(), "filter", M.filter(n), "tinyproxy.log", "" },
+    files_uid = M.PROXY_UID, origin = origin })
   add("host", { op = "relay", port = M.PROXY_PORT, log = ctx.egress_log, origin = origin })
   add("network", { op = "lo_up", origin = origin })
   return true

@@ -219,6 +219,24 @@ describe("documentation examples", function()
     assert.same(set, lines_of(r.out))
   end)
 
+  -- A forward to a port below 1024 inside needs CAP_NET_BIND_SERVICE, which default
+  -- drops: an example that shows one must keep it, or a reader's server cannot bind.
+  it("forward ports into the sandbox that a default sandbox can bind", function()
+    local seen = 0
+    for _, b in ipairs(all) do
+      for list in b.text:gmatch("ports%s*=%s*(%b{})") do
+        for spec in list:gmatch("\"([^\"]*)\"") do
+          local inside = tonumber(spec:gsub("/%a+$", ""):match("(%d+)$"))
+          seen = seen + 1
+          assert(inside >= 1024 or b.text:find("net_bind_service", 1, true), string.format(
+            "%s:%d: \"%s\" forwards to port %d inside, which the default profile cannot bind " ..
+            "(no CAP_NET_BIND_SERVICE)", b.file, b.line, spec, inside))
+        end
+      end
+    end
+    assert.is_true(seen >= 2, "found only " .. seen .. " forwards")
+  end)
+
   for _, b in ipairs(all) do
     local where = b.file .. ":" .. b.line
     it(where .. " (" .. tostring(b.kind) .. ") runs as written", function()
