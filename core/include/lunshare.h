@@ -670,8 +670,9 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   helper [host]: argv (list, required), files (list), name (string, required), ready
  *       (string), state_path (string), state_root (string), timeout (integer)
  *   hostname [child]: name (string, required)
- *   idmap_tree [prepare]: dev (boolean), gid (integer, required), optional (boolean), owner
- *       (string), src (string, required), uid (integer, required)
+ *   idmap_tree [prepare]: dev (boolean), gid (integer, required), gid_count (integer),
+ *       gid_first (integer), optional (boolean), owner (string), src (string, required), uid
+ *       (integer, required), uid_count (integer), uid_first (integer)
  *   link_setup [child]: addresses (list), mtu (integer), name (string, required), up (boolean)
  *   lo_up [child]: no fields
  *   lock_mounts [child]: proc (string, required)
