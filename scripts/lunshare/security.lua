@@ -214,11 +214,12 @@ end
 -- is named by a profile, which may be a stranger's: it is read through the bounded reader,
 -- and an error says which line and what was expected without a word of the line (a
 -- profile naming /etc/shadow must not get its lines printed), not even a suggestion built
--- from it.
+-- from it. It stops at the first error: a list of errors would tell how many lines, and
+-- which ones, a file that is no rules file has (its line count, where its blank lines are).
 function M.read_rules(path)
   local text, err = util.read_file(path)
   if not text then return nil, { { line = nil, msg = "cannot read seccomp rules: " .. tostring(err) } } end
-  local rules, errs, n = {}, {}, 0
+  local rules, n = {}, 0
   for line in (text:gsub("\n$", "") .. "\n"):gmatch("([^\n]*)\n") do
     n = n + 1
     line = line:gsub("#.*$", ""):gsub("^%s+", ""):gsub("%s+$", "")
@@ -241,11 +242,10 @@ function M.read_rules(path)
       elseif #conds > 0 and core.seccomp_check({ M.rule_string(r) }) ~= true then
         why = "bad condition; expected aN[&MASK]OP VALUE, N from 0 to 5, OP one of == != < <= > >="
       end
-      if why then errs[#errs + 1] = { line = n, msg = why }
-      else rules[#rules + 1] = r end
+      if why then return nil, { { line = n, msg = why } } end
+      rules[#rules + 1] = r
     end
   end
-  if #errs > 0 then return nil, errs end
   return rules
 end
 
