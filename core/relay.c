@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -428,6 +429,36 @@ static void undo_relay(void *arg)
 	close(pidfd);
 }
 
+/* The egress log is named by the caller, but often in a shared directory (/tmp) where
+ * another user may have put something first: a symlink to a file of the caller's (which
+ * the log would append to), a FIFO (open would block the run), or a file of their own
+ * (which would read the caller's log). So no symlink, no blocking open, a regular file,
+ * and one the caller owns. */
+static int open_log(const char *path, struct lsh_err **err)
+{
+	struct stat st;
+	/* lstat only words the refusal; the open's flags are what refuse. */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		return lsh_err_msg(err, ELOOP, "egress log %s: a symlink (name the file itself)", path);
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return lsh_err_msg(err, EPERM, "egress log %s: not a regular file", path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0)
+		return lsh_err_set(err, errno, "egress log %s", path);
+	const char *why = NULL;
+	if (fstat(fd, &st) < 0)
+		why = "cannot stat it";
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_uid != geteuid())
+		why = "owned by another user";
+	if (why) {
+		close(fd);
+		return lsh_err_msg(err, EPERM, "egress log %s: %s", path, why);
+	}
+	return fd;
+}
+
 /* relay: port inside; the egress log to append to */
 enum { RELAY_LOG };	/* strs */
 enum { RELAY_PORT };	/* ints */
@@ -445,9 +476,9 @@ static int op_relay(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, st
 		return lsh_err_msg(err, EINVAL, "relay: port %d: expected 1 to 65535", port);
 	struct watch w = { .dirfd = info->dirfd, .logfd = -1, .outfd = -1 };
 	if (s->strs[RELAY_LOG]) {
-		w.outfd = open(s->strs[RELAY_LOG], O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY | O_CLOEXEC, 0600);
+		w.outfd = open_log(s->strs[RELAY_LOG], err);
 		if (w.outfd < 0)
-			return lsh_err_set(err, errno, "egress log %s", s->strs[RELAY_LOG]);
+			return w.outfd;
 	}
 	int lfd = listen_inside(ctx, port, err);
 	if (lfd < 0) {

@@ -269,5 +269,28 @@ send(b"GET ftp://denied.test/ HTTP/1.1\r\n\r\n")']==]
       end
       assert_clean(r)
     end)
+
+    it("opens --egress-log only as a regular file of the caller's, never through a symlink or a FIFO", function()
+      -- A shared directory where another user (12345) prepared the names first.
+      local me = mode == "rootless" and "65534" or "0"
+      local r = world(mode, table.concat({
+        "mkdir -m 1777 /run/logs",
+        "echo keep > /run/logs/victim; chown " .. me .. " /run/logs/victim",
+        "ln -s /run/logs/victim /run/logs/link; chown -h 12345 /run/logs/link",
+        "mkfifo -m 666 /run/logs/fifo; chown 12345 /run/logs/fifo",
+        "echo theirs > /run/logs/foreign; chmod 666 /run/logs/foreign; chown 12345 /run/logs/foreign",
+        "for f in link fifo foreign; do timeout 20 $AS $L run --egress-log /run/logs/$f " .. H.quote(EGRESS) ..
+          " -- echo ran 2>/run/err; echo \"$f code=$? $(cat /run/err)\"; done",
+        "echo \"victim $(cat /run/logs/victim) foreign $(cat /run/logs/foreign)\"",
+        "$AS $L run --egress-log /run/logs/mine " .. H.quote(EGRESS) .. " -- true; echo \"mine code=$? $(stat -c %u:%a /run/logs/mine)\"",
+      }, "\n"))
+      local o = r.out
+      assert.truthy(o:find("link code=1 lunshare: [^\n]*: relay: egress log /run/logs/link: a symlink %(name the file itself%)\n"), o .. r.err)
+      assert.truthy(o:find("fifo code=1 lunshare: [^\n]*: relay: egress log /run/logs/fifo: not a regular file\n"), o)
+      assert.truthy(o:find("foreign code=1 lunshare: [^\n]*: relay: egress log /run/logs/foreign: owned by another user\n"), o)
+      assert.truthy(o:find("victim keep foreign theirs\n", 1, true), o)
+      assert.truthy(o:find("mine code=0 " .. me .. ":600\n", 1, true), o)
+      assert_clean(r)
+    end)
   end)
 end
