@@ -69,13 +69,15 @@ function M.read_file(path, max)
 end
 
 -- The path of the entry under key k of the table at path: "mounts[3]", "env.set",
--- 'seccomp.deny["x y"]', for messages.
+-- 'seccomp.deny["x y"]', for messages; the one spelling of a field path (the evaluator's
+-- check_data paths too, hence the library's own functions, taken when this loads).
+local smatch, sformat, tostr = string.match, string.format, tostring
 function M.sub_path(path, k)
-  if type(k) == "string" and k:match("^[%a_][%w_]*$") then
+  if type(k) == "string" and smatch(k, "^[%a_][%w_]*$") then
     return path == "" and k or (path .. "." .. k)
   end
-  if type(k) ~= "string" then return path .. "[" .. tostring(k) .. "]" end
-  return path .. "[" .. string.format("%q", k) .. "]"
+  if type(k) ~= "string" then return path .. "[" .. tostr(k) .. "]" end
+  return path .. "[" .. sformat("%q", k) .. "]"
 end
 
 function M.sorted_keys(t)
