@@ -11,7 +11,8 @@ local M = {}
 M.NAMESPACES = { "user", "mount", "pid", "net", "ipc", "uts", "cgroup", "time" }
 
 -- Fields of the language whose mechanics are not built yet: `run` refuses a profile that
--- sets them rather than ignoring them.
+-- sets them rather than ignoring them, and `check` refuses it first, with the same line
+-- (explain, show and diff still read it, and warn).
 M.NOT_BUILT = {}
 
 -- The refusal of run (the CLI's and the API's) for a profile that sets such a field, or nil.

@@ -29,6 +29,10 @@ function M.main(args)
         for _, e in ipairs(errs) do lines[#lines + 1] = schema.format_error(e) end
         return { ok = false, lines = lines }
       end
+      -- A field this version checks but cannot apply: refused as run refuses it
+      -- (schema.unbuilt, the one message), with its file:line.
+      local unbuilt = schema.unbuilt(p)
+      if unbuilt then return { ok = false, lines = { util.escape(unbuilt) } } end
       -- What run would refuse for this caller that the profile alone decides (an id map
       -- only root may write, what the executor's own checks refuse), refused here first.
       -- (Not what depends on this machine's /etc/subuid: run says that itself.)
