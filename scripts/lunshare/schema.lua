@@ -307,9 +307,10 @@ end
 M.SHOWN = { file = 256, path = 256, msg = 1024 }
 
 -- "file:line: path: message", the one line a person reads for each error. Whatever a
--- profile put in it is escaped (util.escape) and cut to a readable length.
+-- profile put in it is escaped, once (util.text: a message is built of raw text), and cut
+-- to a readable length.
 function M.format_error(e)
-  local esc = util.escape
+  local esc = util.text
   local where = esc(e.file or "?", M.SHOWN.file)
   if e.line then where = where .. ":" .. e.line end
   -- Whatever built the message, no heap address reaches the terminal ("table: 0x55…").

@@ -169,17 +169,33 @@ function M.escape(s, max)
   end, function(b) return string.format("\\x%02x", b) end) .. cut
 end
 
+-- Untrusted text in a message, made safe and unambiguous to print: escape()'s escapes, and
+-- a backslash of the text as \\, so that a profile cannot write text that reads as one of
+-- those escapes (a name holding backslash and n is printed \\n, a real newline \n). Not
+-- idempotent, so applied exactly once, where a message is laid out for the terminal
+-- (schema.format_error, check's lines, explain, diff): a message is built of the raw text.
+function M.text(s, max)
+  s = tostring(s)
+  local cut = ""
+  if max and #s > max then
+    cut = "...[" .. (#s - max) .. " more bytes]"
+    s = s:sub(1, max)
+  end
+  return M.escape((s:gsub("\\", "\\\\"))) .. cut
+end
+
 -- Each line of a text the tool laid out in lines, escaped (the newlines stay).
 function M.escape_lines(s)
   return (tostring(s):gsub("[^\n]+", M.escape))
 end
 
--- A value of a profile in a message: a string quoted, a number or boolean as it is, and
+-- A value of a profile in a message: a string in double quotes (raw: the message is
+-- escaped once, by text(), where it is printed), a number or boolean as it is, and
 -- anything else by its type ("a table"): tostring of a table or function prints a heap
 -- address, which says nothing to a person and something to an attacker.
 function M.value_text(v)
   local t = type(v)
-  if t == "string" then return string.format("%q", v) end
+  if t == "string" then return '"' .. v .. '"' end
   if t == "number" or t == "boolean" or t == "nil" then return tostring(v) end
   return "a " .. t
 end
