@@ -6,6 +6,7 @@
 -- checkers allow (Checker:keys), the fields of every mount kind (mounts.KINDS), and every
 -- key of a few profiles that between them set every area's fields. A field added to an
 -- area is fuzzed here the day it lands.
+local H = require "helpers"
 local grants = require "lunshare.grants"
 local explain = require "lunshare.explain"
 local mounts = require "lunshare.mounts"
@@ -57,15 +58,25 @@ local SEEDS = {
   [[return { namespaces = { "net" }, network = { mode = "user", ports = { "8080:80" } } }]],
   [[return { namespaces = { "net" }, network = { egress = { "deb.debian.org" } } }]],
   [[return { namespaces = { "user", "mount", "net" }, user = { map = "subid" }, network = "none", mounts = { ro_bind "/usr" } }]],
+  -- Over a parent: every field merged (compose) before it is checked.
+  [[return {
+  extends = "default",
+  namespaces = { "-time", "+ipc" },
+  env = { keep = { "X" }, set = { B = "c" }, unset = { "Y" } },
+  mounts = { without "/tmp", tmpfs "/tmp", bind_try "/srv" },
+  capabilities = { "+net_raw" },
+  limits = { nofile = 64 },
+  checks = { without "the caller's home is hidden", { "runs", run = { "true" } } },
+}]],
 }
 
 -- Values of every type a profile can write, for a field whose right type is another.
 local WRONG = {
-  string = { 7, 1.5, true, {}, { "x" } },
-  number = { "x", 1.5, true, {}, { 1 } },
-  boolean = { "x", 7, {}, { true } },
-  table = { "x", 7, 1.5, true, { {} }, { x = {} }, { [2] = "x" } },
-  ["nil"] = { "x", 7, true, {}, { {} } },
+  string = { 7, true, { "x" } },
+  number = { "x", 1.5, true, { 1 } },
+  boolean = { "x", 7, {} },
+  table = { "x", 1.5, true, { {} }, { x = {} }, { [2] = "x" } },
+  ["nil"] = { "x", 7, {} },
 }
 
 -- A Lua literal for v, one top-level field per line so that errors name their line.
@@ -139,22 +150,26 @@ local function at(p, path)
   return t
 end
 
--- What each part of lunshare that reads a profile does with src: nil when all of them take
--- it (valid, or refused with profile errors in the expected form), else what went wrong.
-local function problem(src)
-  local v = profile.evaluate(src, "t.lua")
-  if type(v) ~= "table" then return "the mutated profile did not evaluate" end
+-- What each part of lunshare that reads a profile does with src, loaded from a file as
+-- check loads it (evaluated, composed over what it extends, checked): nil when all of them
+-- take it (valid, or refused with profile errors in the expected form), else what went
+-- wrong.
+local function problem(src, path)
+  local f = assert(io.open(path, "w"))
+  f:write(src)
+  f:close()
   local ok, err = pcall(function()
-    local errs = schema.check(v, "t.lua", src)
-    for _, e in ipairs(errs) do
-      local line = schema.format_error(e)
-      if not line:match("^t%.lua:%d+: [^:]+: ") or line:find("internal error", 1, true) then
-        error("not a profile error: " .. line, 0)
+    local p, errs = profile.load(path)
+    if not p then
+      for _, e in ipairs(errs) do
+        -- file:line: path: message, the file being this one or one it extends.
+        local line = schema.format_error(e)
+        if not line:match("^[^:]+%.lua:%d+: [^:]+: ") or line:find("internal error", 1, true) then
+          error("not a profile error: " .. line, 0)
+        end
       end
+      return
     end
-    if #errs > 0 then return end
-    local p = profile.load(v, { file = "t.lua" })
-    if not p then return end
     local plan = planner.build(p, planner.context())
     if plan then explain.text(plan, p) end
     warnings.of(p)
@@ -167,7 +182,10 @@ describe("every area field given a value of the wrong type #unit", function()
   local Checker = getmetatable(schema.checker({}, "t.lua")).__index
   local keys = Checker.keys
   local cases = {}
+  local first_dirs = profile.first_dirs
   setup(function()
+    -- `extends = "default"` is the checkout's default.
+    profile.first_dirs = { H.root .. "/profiles" }
     -- The keys each checker allows, for the fields the seeds do not set.
     for i, src in ipairs(SEEDS) do
       local allowed = {}
@@ -175,17 +193,28 @@ describe("every area field given a value of the wrong type #unit", function()
         allowed[path] = list
         return keys(c, t, path, list)
       end
-      local v = assert(profile.evaluate(src, "seed" .. i .. ".lua"))
-      local errs = schema.check(v, "seed" .. i .. ".lua", src)
+      local path = os.tmpname() .. ".lua"
+      local f = assert(io.open(path, "w"))
+      f:write(src)
+      f:close()
+      local p, errs = profile.load(path)
+      os.remove(path)
       Checker.keys = keys
-      assert(#errs == 0, "seed " .. i .. " does not check: " .. (errs[1] and schema.format_error(errs[1]) or ""))
+      assert(p, "seed " .. i .. " does not check: " .. (errs and errs[1] and schema.format_error(errs[1]) or ""))
+      -- The seed's own data (not what it composes to) is what the cases change.
+      local v = assert(profile.evaluate(src, "seed" .. i .. ".lua"))
       cases[i] = { profile = data(v), fields = fields_of(v, allowed) }
     end
   end)
-  teardown(function() Checker.keys = keys end)
+  teardown(function()
+    Checker.keys = keys
+    profile.first_dirs = first_dirs
+  end)
 
   it("is a profile error with file:line and field path, in check, explain, run and diff", function()
     local bad, tried = {}, 0
+    local path = os.tmpname() .. ".lua"
+    finally(function() os.remove(path) end)
     for _, case in ipairs(cases) do
       for _, f in ipairs(case.fields) do
         local right = at(case.profile, f.path)
@@ -193,7 +222,7 @@ describe("every area field given a value of the wrong type #unit", function()
           local p = data(case.profile)
           at(p, f.path)[f.key] = copy(wrong)
           tried = tried + 1
-          local why = problem(literal(p))
+          local why = problem(literal(p), path)
           if why and #bad < 10 then
             bad[#bad + 1] = util.sub_path(f.path, f.key) .. " = " .. literal(wrong, 1) .. ": " .. why
           end
