@@ -676,7 +676,7 @@ end
 -- are strings, numbers or booleans and values that are those or tables. A table that
 -- holds itself nests without end; a table reached twice counts twice. Returns true, or
 -- nil, the path (a list of keys) and what is wrong.
-local NUL_MSG = "a string holds a NUL byte (\\0): every string of a profile becomes a C string " ..
+local NUL_MSG = "a string holds a NUL byte (byte 0): every string of a profile becomes a C string " ..
   "(a path, a name, an argument), which would end there"
 
 function M.check_data(v)

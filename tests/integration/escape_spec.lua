@@ -125,7 +125,8 @@ return {
   it("a real newline and a backslash-n read apart, each escaped once", function()
     local function src(x)
       return "return {\n  description = 'one" .. x .. "two',\n  namespaces = { 'user', 'mount', 'uts' },\n" ..
-        "  hostname = 'bad" .. x .. "host',\n  mounts = { ro_bind '/usr', tmpfs '/tmp/a" .. x .. "b' },\n}\n"
+        "  hostname = 'bad" .. x .. "host',\n  mounts = { ro_bind '/usr', tmpfs '/tmp/a" .. x .. "b' },\n" ..
+        "  command = { '/bin/echo', 'x" .. x .. "y' },\n}\n"
     end
     -- In the profile's source: "\n" is a newline, "\\n" a backslash and an n.
     local real, literal = H.profile(src("\\n")), H.profile(src("\\\\n"))
@@ -153,6 +154,9 @@ return {
     assert.truthy(out.literal.explain:find("\n  one\\\\ntwo\n", 1, true), out.literal.explain)
     assert.truthy(out.real.diff:find("/tmp/a\\nb", 1, true), out.real.diff)
     assert.truthy(out.literal.diff:find("/tmp/a\\\\nb", 1, true), out.literal.diff)
+    -- The command's words as diff lists them: quoted, and escaped once (not $'…' escaped again).
+    assert.truthy(out.real.diff:find('/bin/echo "x\\ny"', 1, true), out.real.diff)
+    assert.truthy(out.literal.diff:find('/bin/echo "x\\\\ny"', 1, true), out.literal.diff)
     for _, part in ipairs({ "check", "explain", "diff" }) do
       assert.are_not.equal(out.real[part], out.literal[part])
       assert.falsy(out.literal[part]:find("\\\\\\", 1, true), "escaped twice: " .. out.literal[part])
