@@ -151,22 +151,28 @@ end
 
 local NAMED = { [9] = "\\t", [10] = "\\n", [13] = "\\r" }
 
+-- s cut to max bytes, and what says how much was left out ("" when nothing was).
+local function cut(s, max)
+  s = tostring(s)
+  if max and #s > max then return s:sub(1, max), "...[" .. (#s - max) .. " more bytes]" end
+  return s, ""
+end
+
+local function control_escapes(s)
+  return M.escape_with(s, function(cp)
+    if cp < 0x80 then return NAMED[cp] or string.format("\\x%02x", cp) end
+    return string.format("\\u{%x}", cp)
+  end, function(b) return string.format("\\x%02x", b) end)
+end
+
 -- A string a profile controls (a path, a description, a field name, a value), made safe
 -- to print: \n, \t, \r, \xNN for other control bytes and DEL, \u{NNNN} for C1 and
 -- bidirectional controls, \xNN for bytes that are not UTF-8. A backslash stays as it is,
 -- so escaping twice changes nothing more. With max, a longer string is cut there and
 -- says how much was left out.
 function M.escape(s, max)
-  s = tostring(s)
-  local cut = ""
-  if max and #s > max then
-    cut = "...[" .. (#s - max) .. " more bytes]"
-    s = s:sub(1, max)
-  end
-  return M.escape_with(s, function(cp)
-    if cp < 0x80 then return NAMED[cp] or string.format("\\x%02x", cp) end
-    return string.format("\\u{%x}", cp)
-  end, function(b) return string.format("\\x%02x", b) end) .. cut
+  local shown, more = cut(s, max)
+  return control_escapes(shown) .. more
 end
 
 -- Untrusted text in a message, made safe and unambiguous to print: escape()'s escapes, and
@@ -175,13 +181,8 @@ end
 -- idempotent, so applied exactly once, where a message is laid out for the terminal
 -- (schema.format_error, check's lines, explain, diff): a message is built of the raw text.
 function M.text(s, max)
-  s = tostring(s)
-  local cut = ""
-  if max and #s > max then
-    cut = "...[" .. (#s - max) .. " more bytes]"
-    s = s:sub(1, max)
-  end
-  return M.escape((s:gsub("\\", "\\\\"))) .. cut
+  local shown, more = cut(s, max)
+  return control_escapes((shown:gsub("\\", "\\\\"))) .. more
 end
 
 -- Each line of a text the tool laid out in lines, escaped (the newlines stay).
