@@ -22,26 +22,26 @@ function M.text(old, new, old_name, new_name)
       if not cats[k] then order[#order + 1], cats[k] = k, true end
     end
   end
-  local out, differ = { "--- " .. util.escape(old_name) .. "\n+++ " .. util.escape(new_name) .. "\n" }, false
+  local out, differ = { "--- " .. util.text(old_name) .. "\n+++ " .. util.text(new_name) .. "\n" }, false
   for _, cat in ipairs(order) do
     local a, b = {}, {}
     for _, x in ipairs(old[cat] or {}) do a[x] = true end
     for _, x in ipairs(new[cat] or {}) do b[x] = true end
-    -- Items and categories hold what the profiles wrote: escaped, one line each.
+    -- Items and categories hold what the profiles wrote: escaped once (util.text), one line each.
     local lines = {}
     for _, x in ipairs(old[cat] or {}) do
-      if b[x] then lines[#lines + 1] = "    " .. util.escape(x) else lines[#lines + 1] = "  - " .. util.escape(x) end
+      if b[x] then lines[#lines + 1] = "    " .. util.text(x) else lines[#lines + 1] = "  - " .. util.text(x) end
     end
     for _, x in ipairs(new[cat] or {}) do
       if not a[x] then
         differ = true
-        lines[#lines + 1] = "  + " .. util.escape(x)
+        lines[#lines + 1] = "  + " .. util.text(x)
       end
     end
     for _, x in ipairs(old[cat] or {}) do
       if not b[x] then differ = true end
     end
-    if #lines > 0 then out[#out + 1] = util.escape(cat) .. ":\n" .. table.concat(lines, "\n") .. "\n" end
+    if #lines > 0 then out[#out + 1] = util.text(cat) .. ":\n" .. table.concat(lines, "\n") .. "\n" end
   end
   out[#out + 1] = differ and "they differ\n" or "they grant the same\n"
   return table.concat(out), differ

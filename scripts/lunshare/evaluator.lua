@@ -662,12 +662,6 @@ end
 
 -- ---- the shape of the data -------------------------------------------------------------
 
-local function key_text(k)
-  if type(k) == "string" and smatch(k, "^[%a_][%w_]*$") then return "." .. k end
-  if type(k) ~= "string" then return "[" .. tostring(k) .. "]" end
-  return "[" .. sformat("%q", k) .. "]"
-end
-
 -- Keys in a stable order, whatever their types, so that an error names the same entry
 -- on every run.
 local function key_less(a, b)
@@ -682,7 +676,7 @@ end
 -- are strings, numbers or booleans and values that are those or tables. A table that
 -- holds itself nests without end; a table reached twice counts twice. Returns true, or
 -- nil, the path (a list of keys) and what is wrong.
-local NUL_MSG = "a string holds a NUL byte (\\0): every string of a profile becomes a C string " ..
+local NUL_MSG = "a string holds a NUL byte (byte 0): every string of a profile becomes a C string " ..
   "(a path, a name, an argument), which would end there"
 
 function M.check_data(v)
@@ -732,14 +726,12 @@ function M.check_data(v)
   return nil, path, why
 end
 
--- "mounts[3].src" for a list of keys from check_data.
+-- "mounts[3].src" for a list of keys from check_data, spelt as every field path is
+-- (util.sub_path).
 function M.path_text(keys)
-  local out = {}
-  for i, k in ipairs(keys) do
-    local s = key_text(k)
-    out[i] = (i == 1 and ssub(s, 1, 1) == ".") and ssub(s, 2) or s
-  end
-  return table.concat(out)
+  local path = ""
+  for _, k in ipairs(keys) do path = util.sub_path(path, k) end
+  return path
 end
 
 -- ---- what may be quoted of a file ----------------------------------------------------

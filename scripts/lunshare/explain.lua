@@ -284,11 +284,12 @@ function M.step(s)
   return f(s)
 end
 
--- The plan as a person reads it. Every string from the profile is escaped here: a step's
--- command may be laid out in lines (the seccomp step's rules), so each of its lines is
--- escaped; everything else is one line.
+-- The plan as a person reads it. Every string from the profile is escaped here, once
+-- (util.text); a step's command is shell-quoted already (util.shell_quote, whose $'…'
+-- is its escape and must read back in a shell), and may be laid out in lines (the
+-- seccomp step's rules), so each of its lines only has what quoting left escaped.
 function M.text(plan, profile)
-  local esc = util.escape
+  local esc = util.text
   local out = { string.format("plan for %s\n", esc(plan.profile or "?")) }
   if profile and type(profile.description) == "string" then out[#out + 1] = "  " .. esc(profile.description) .. "\n" end
   local params = profile and profile._params or {}

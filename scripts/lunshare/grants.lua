@@ -142,6 +142,18 @@ end
 
 -- The summary for profile p (loaded and checked) as seen by caller ctx (M.context(), or
 -- for specs { ids = { uid =, gid =, euid = }, subid = fn, homes = { … }, runtime_dir = … }).
+-- A command's words as an item: a plain word as it is, any other in double quotes, raw
+-- (an item is escaped once, where it is printed: util.text; a shell's $'…' quoting would
+-- be escaped a second time there).
+local function words_text(argv)
+  local out = {}
+  for i, w in ipairs(argv) do
+    w = tostring(w)
+    out[i] = (w ~= "" and not w:find("[^%w%-%./_=:,+@%%]")) and w or util.value_text(w)
+  end
+  return table.concat(out, " ")
+end
+
 function M.summary(p, ctx)
   local a = areas.context(p, ctx)
   local ns = a.ns
@@ -157,7 +169,7 @@ function M.summary(p, ctx)
     if p[f] ~= nil then s.names[#s.names + 1] = { text = f .. " " .. tostring(p[f]), path = f } end
   end
   s.cwd = { { text = p.cwd or "/", path = "cwd" } }
-  s.command = { { text = util.shell_join(type(p.command) == "table" and p.command or { "/bin/sh" }), path = "command" } }
+  s.command = { { text = words_text(type(p.command) == "table" and p.command or { "/bin/sh" }), path = "command" } }
   if ns.pid then
     s.pid1 = { { text = p.pid1 == "command" and "the command" or "lunshare's reaper, the command its child", path = "pid1" } }
   end

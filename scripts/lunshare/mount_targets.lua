@@ -8,15 +8,11 @@
 --     symlinks, so run fails there.
 --   * a cwd the new root has: a target, a directory above one, or a path under a bind or
 --     overlay (whose contents are the host's, which check never reads).
+local util = require "lunshare.util"
+
 local M = {}
 
-local function clean(path)
-  local parts = {}
-  for part in path:gmatch("[^/]+") do
-    if part ~= "." then parts[#parts + 1] = part end
-  end
-  return "/" .. table.concat(parts, "/")
-end
+local clean = util.clean_path
 
 local function under(path, dir)
   return dir == "/" and path ~= "/" or path:sub(1, #dir + 1) == dir .. "/"

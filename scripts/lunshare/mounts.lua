@@ -278,7 +278,8 @@ local function host_path(a, path, field, optional)
   local r, msg, errno = resolve(path)
   if r then return r end
   if errno == ENOENT and (optional or a.origin(field) ~= util.CMDLINE_ORIGIN) then return path end
-  if errno == ENOENT then msg = util.escape(path) .. " does not exist on the host" end
+  -- Raw: the line is escaped once, where it is printed.
+  if errno == ENOENT then msg = path .. " does not exist on the host" end
   return nil, a.origin(field) .. ": " .. (a.own and a.own(field) or field) .. ": " .. msg, msg
 end
 

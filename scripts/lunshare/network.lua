@@ -187,7 +187,7 @@ function M.plan(profile, add, a)
     local o = a.origin("network.join") .. ": network.join: "
     local ids = a.caller and a.caller.ids
     if ids and ((ids.euid or ids.uid) ~= 0 or ns.user) then
-      return nil, o .. "the netns " .. util.escape(n.join) .. " is root's, which only root without a user " ..
+      return nil, o .. "the netns " .. n.join .. " is root's, which only root without a user " ..
         "namespace can join (remove \"user\" from namespaces and run as root, or use a topology's veths)"
     end
     add("early", { op = "netns_join", name = n.join, origin = origin })

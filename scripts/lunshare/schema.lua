@@ -11,7 +11,8 @@ local M = {}
 M.NAMESPACES = { "user", "mount", "pid", "net", "ipc", "uts", "cgroup", "time" }
 
 -- Fields of the language whose mechanics are not built yet: `run` refuses a profile that
--- sets them rather than ignoring them.
+-- sets them rather than ignoring them, and `check` refuses it first, with the same line
+-- (explain, show and diff still read it, and warn).
 M.NOT_BUILT = {}
 
 -- The refusal of run (the CLI's and the API's) for a profile that sets such a field, or nil.
@@ -306,9 +307,10 @@ end
 M.SHOWN = { file = 256, path = 256, msg = 1024 }
 
 -- "file:line: path: message", the one line a person reads for each error. Whatever a
--- profile put in it is escaped (util.escape) and cut to a readable length.
+-- profile put in it is escaped, once (util.text: a message is built of raw text), and cut
+-- to a readable length.
 function M.format_error(e)
-  local esc = util.escape
+  local esc = util.text
   local where = esc(e.file or "?", M.SHOWN.file)
   if e.line then where = where .. ":" .. e.line end
   -- Whatever built the message, no heap address reaches the terminal ("table: 0x55…").

@@ -69,13 +69,15 @@ function M.read_file(path, max)
 end
 
 -- The path of the entry under key k of the table at path: "mounts[3]", "env.set",
--- 'seccomp.deny["x y"]', for messages.
+-- 'seccomp.deny["x y"]', for messages; the one spelling of a field path (the evaluator's
+-- check_data paths too, hence the library's own functions, taken when this loads).
+local smatch, sformat, tostr = string.match, string.format, tostring
 function M.sub_path(path, k)
-  if type(k) == "string" and k:match("^[%a_][%w_]*$") then
+  if type(k) == "string" and smatch(k, "^[%a_][%w_]*$") then
     return path == "" and k or (path .. "." .. k)
   end
-  if type(k) ~= "string" then return path .. "[" .. tostring(k) .. "]" end
-  return path .. "[" .. string.format("%q", k) .. "]"
+  if type(k) ~= "string" then return path .. "[" .. tostr(k) .. "]" end
+  return path .. "[" .. sformat("%q", k) .. "]"
 end
 
 function M.sorted_keys(t)
@@ -149,22 +151,38 @@ end
 
 local NAMED = { [9] = "\\t", [10] = "\\n", [13] = "\\r" }
 
+-- s cut to max bytes, and what says how much was left out ("" when nothing was).
+local function cut(s, max)
+  s = tostring(s)
+  if max and #s > max then return s:sub(1, max), "...[" .. (#s - max) .. " more bytes]" end
+  return s, ""
+end
+
+local function control_escapes(s)
+  return M.escape_with(s, function(cp)
+    if cp < 0x80 then return NAMED[cp] or string.format("\\x%02x", cp) end
+    return string.format("\\u{%x}", cp)
+  end, function(b) return string.format("\\x%02x", b) end)
+end
+
 -- A string a profile controls (a path, a description, a field name, a value), made safe
 -- to print: \n, \t, \r, \xNN for other control bytes and DEL, \u{NNNN} for C1 and
 -- bidirectional controls, \xNN for bytes that are not UTF-8. A backslash stays as it is,
 -- so escaping twice changes nothing more. With max, a longer string is cut there and
 -- says how much was left out.
 function M.escape(s, max)
-  s = tostring(s)
-  local cut = ""
-  if max and #s > max then
-    cut = "...[" .. (#s - max) .. " more bytes]"
-    s = s:sub(1, max)
-  end
-  return M.escape_with(s, function(cp)
-    if cp < 0x80 then return NAMED[cp] or string.format("\\x%02x", cp) end
-    return string.format("\\u{%x}", cp)
-  end, function(b) return string.format("\\x%02x", b) end) .. cut
+  local shown, more = cut(s, max)
+  return control_escapes(shown) .. more
+end
+
+-- Untrusted text in a message, made safe and unambiguous to print: escape()'s escapes, and
+-- a backslash of the text as \\, so that a profile cannot write text that reads as one of
+-- those escapes (a name holding backslash and n is printed \\n, a real newline \n). Not
+-- idempotent, so applied exactly once, where a message is laid out for the terminal
+-- (schema.format_error, check's lines, explain, diff): a message is built of the raw text.
+function M.text(s, max)
+  local shown, more = cut(s, max)
+  return control_escapes((shown:gsub("\\", "\\\\"))) .. more
 end
 
 -- Each line of a text the tool laid out in lines, escaped (the newlines stay).
@@ -172,12 +190,13 @@ function M.escape_lines(s)
   return (tostring(s):gsub("[^\n]+", M.escape))
 end
 
--- A value of a profile in a message: a string quoted, a number or boolean as it is, and
+-- A value of a profile in a message: a string in double quotes (raw: the message is
+-- escaped once, by text(), where it is printed), a number or boolean as it is, and
 -- anything else by its type ("a table"): tostring of a table or function prints a heap
 -- address, which says nothing to a person and something to an attacker.
 function M.value_text(v)
   local t = type(v)
-  if t == "string" then return string.format("%q", v) end
+  if t == "string" then return '"' .. v .. '"' end
   if t == "number" or t == "boolean" or t == "nil" then return tostring(v) end
   return "a " .. t
 end

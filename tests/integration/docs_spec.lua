@@ -164,7 +164,7 @@ function RUN.spec(b, where)
   local spec = write("example_spec.lua", b.text)
   local r = H.sh("cd " .. H.quote(dir) .. " && lua5.4 /usr/bin/busted --lpath=" ..
     H.quote(H.root .. "/scripts/?.lua;" .. H.root .. "/scripts/?/init.lua") .. " --cpath=" ..
-    H.quote(H.root .. "/build/lua/?.so") .. " " .. H.quote(spec))
+    H.quote(H.build .. "/lua/?.so") .. " " .. H.quote(spec))
   assert(r.code == 0, where .. ": busted says:\n" .. r.out .. r.err)
 end
 

@@ -118,4 +118,48 @@ return {
     end
     os.remove(bad)
   end)
+
+  -- A backslash of the profile's own is escaped too (\\), once, so that text holding a
+  -- backslash and an n cannot pass for a newline escaped as \n: the two read apart in
+  -- check, explain and diff, and nothing is escaped twice (\\\\n).
+  it("a real newline and a backslash-n read apart, each escaped once", function()
+    local function src(x)
+      return "return {\n  description = 'one" .. x .. "two',\n  namespaces = { 'user', 'mount', 'uts' },\n" ..
+        "  hostname = 'bad" .. x .. "host',\n  mounts = { ro_bind '/usr', tmpfs '/tmp/a" .. x .. "b' },\n" ..
+        "  command = { '/bin/echo', 'x" .. x .. "y' },\n}\n"
+    end
+    -- In the profile's source: "\n" is a newline, "\\n" a backslash and an n.
+    local real, literal = H.profile(src("\\n")), H.profile(src("\\\\n"))
+    finally(function() os.remove(real) os.remove(literal) end)
+    local function fixed(p)
+      -- The same profile with a valid hostname, for explain and diff.
+      local f = H.profile((H.read(p):gsub("hostname = '[^\n]*',", "hostname = 'box',")))
+      return f
+    end
+    local out = {}
+    for name, p in pairs({ real = real, literal = literal }) do
+      local c = H.lunshare({ "check", p })
+      assert.equal(2, c.code, c.err)
+      local f = fixed(p)
+      local e = H.lunshare({ "explain", f })
+      local d = H.lunshare({ "diff", "default", f })
+      os.remove(f)
+      assert.equal(0, e.code, e.err)
+      assert.equal(1, d.code, d.err)
+      out[name] = { check = c.err, explain = e.out, diff = d.out }
+    end
+    assert.truthy(out.real.check:find("got 'bad\\nhost'", 1, true), out.real.check)
+    assert.truthy(out.literal.check:find("got 'bad\\\\nhost'", 1, true), out.literal.check)
+    assert.truthy(out.real.explain:find("\n  one\\ntwo\n", 1, true), out.real.explain)
+    assert.truthy(out.literal.explain:find("\n  one\\\\ntwo\n", 1, true), out.literal.explain)
+    assert.truthy(out.real.diff:find("/tmp/a\\nb", 1, true), out.real.diff)
+    assert.truthy(out.literal.diff:find("/tmp/a\\\\nb", 1, true), out.literal.diff)
+    -- The command's words as diff lists them: quoted, and escaped once (not $'…' escaped again).
+    assert.truthy(out.real.diff:find('/bin/echo "x\\ny"', 1, true), out.real.diff)
+    assert.truthy(out.literal.diff:find('/bin/echo "x\\\\ny"', 1, true), out.literal.diff)
+    for _, part in ipairs({ "check", "explain", "diff" }) do
+      assert.are_not.equal(out.real[part], out.literal[part])
+      assert.falsy(out.literal[part]:find("\\\\\\", 1, true), "escaped twice: " .. out.literal[part])
+    end
+  end)
 end)

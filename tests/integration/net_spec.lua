@@ -212,7 +212,7 @@ describe("lunshare net (root)", function()
     local script = H.profile('lunshare = require "lunshare"\n' .. transcript())
     local r = world(table.concat({
       "LUA_PATH=" .. H.quote(H.root .. "/scripts/?.lua;" .. H.root .. "/scripts/?/init.lua;;") ..
-        " LUA_CPATH=" .. H.quote(H.root .. "/build/lua/?.so;;") .. " lua5.4 " .. H.quote(script) .. " >/dev/null",
+        " LUA_CPATH=" .. H.quote(H.build .. "/lua/?.so;;") .. " lua5.4 " .. H.quote(script) .. " >/dev/null",
       table.concat(CHECK, "; "),
     }, "; "))
     assert.equal("netns1\nping-out-ok\nping-in-ok\n", r.out, r.err)
@@ -323,7 +323,7 @@ print(lunshare.core.spawn(plan))
     local r = world(table.concat({
       "ip netns add lsj",
       "LUA_PATH=" .. H.quote(H.root .. "/scripts/?.lua;" .. H.root .. "/scripts/?/init.lua;;") ..
-        " LUA_CPATH=" .. H.quote(H.root .. "/build/lua/?.so;;") .. " lua5.4 " .. script,
+        " LUA_CPATH=" .. H.quote(H.build .. "/lua/?.so;;") .. " lua5.4 " .. script,
       "ip netns exec lsj " .. GROUP,
     }, "; "))
     assert.truthy(r.out:find("^nil\tsysctl net.ipv4.ping_group_range: the sandbox joined a network namespace " ..

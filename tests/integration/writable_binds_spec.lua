@@ -90,6 +90,31 @@ describe("writable binds", function()
     assert.equal("4242:4242", owner(d .. "/other"))
   end)
 
+  it("as root with the default map, tar x of an archive of several owners gives every file to the directory's owner", function()
+    -- #10's example with the default profile (map = "self": one id, no capabilities): tar
+    -- cannot give the members their archive's owners (1000 and 2000 are not ids of the
+    -- sandbox), says so and exits 2, and every file it unpacked belongs on the host to the
+    -- directory's owner: never to host uid 1000 or 2000, never to an id no one can manage
+    -- but root. With --no-same-owner (tar's own choice for this) it exits 0, the same.
+    local d, src = dir_of(H.NOBODY_UID, H.NOBODY_GID), H.tmpdir("755")
+    finally(function() H.rm(d) H.rm(src) end)
+    local q = H.quote
+    local r = H.sh(string.format("cd %s && mkdir a b && echo 1 > a/f && echo 2 > b/g && chown -R 1000:1000 a && " ..
+      "chown -R 2000:2000 b && tar cf a.tar a b && tar tvf a.tar --numeric-owner", q(src)))
+    assert(r.code == 0, r.err)
+    assert.truthy(r.out:find("1000/1000", 1, true) and r.out:find("2000/2000", 1, true), r.out)
+    local p = profile(string.format("ro_bind(%q, \"/in\"), bind(%q, \"/w\")", src, d))
+    r = H.lunshare({ "run", p, "--", "sh", "-c", "cd /w && tar xf /in/a.tar 2>/dev/null; echo $?; " ..
+      "mkdir n && tar xf /in/a.tar --no-same-owner -C n; echo $?; stat -c %u:%g a/f b/g n/a/f n/b/g" },
+      { mode = "root" })
+    assert.equal(0, r.code, r.err)
+    assert.same({ "2", "0", "0:0", "0:0", "0:0", "0:0" }, H.lines(r.out))
+    local want = H.NOBODY_UID .. ":" .. H.NOBODY_GID
+    for _, f in ipairs({ "a", "a/f", "b", "b/g", "n", "n/a/f", "n/b/g" }) do
+      assert.equal(want, owner(d .. "/" .. f), f)
+    end
+  end)
+
   it("as root, an overlay's upper directory is idmapped too", function()
     local low, d = H.tmpdir("755"), dir_of(H.NOBODY_UID, H.NOBODY_GID)
     finally(function() H.rm(low) H.rm(d) end)

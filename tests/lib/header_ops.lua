@@ -3,7 +3,7 @@
 -- table changes (tests/spec/header_spec.lua holds the two together).
 --   lua5.4 tests/lib/header_ops.lua
 package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path
-package.cpath = "build/lua/?.so;" .. package.cpath
+package.cpath = (os.getenv("LUNSHARE_BUILD") or "build") .. "/lua/?.so;" .. package.cpath
 local core = require "lunshare.core"
 local ops = core.ops()
 local onames = {}

@@ -30,9 +30,11 @@ end
 H.root = env("LUNSHARE_ROOT") or checkout()
 -- tests/run hands the specs copies of the binary and the probes that the unprivileged
 -- user can reach (the checkout may be root's own, mode 0700); a spec run by hand uses
--- the build tree.
-H.bin = env("LUNSHARE_BIN") or (H.root .. "/build/lunshare")
-H.probes = env("LUNSHARE_PROBES") or (H.root .. "/build/probes")
+-- the build tree. That tree is tests/run's own (LUNSHARE_BUILD, build-test/ by default),
+-- else the checkout's build/ for a spec run by hand.
+H.build = env("LUNSHARE_BUILD") or (H.root .. "/build")
+H.bin = env("LUNSHARE_BIN") or (H.build .. "/lunshare")
+H.probes = env("LUNSHARE_PROBES") or (H.build .. "/probes")
 
 -- The default time limit of one command, in seconds, and the grace between TERM and KILL.
 -- A case that is slow by nature (a build, valgrind) passes { timeout = N }.

@@ -87,3 +87,29 @@ describe("cli #unit", function()
     end
   end)
 end)
+
+-- A field this version checks but cannot apply (schema.NOT_BUILT, empty today): check
+-- refuses the profile as run does, with the same line naming its file:line.
+describe("a field that is not built yet #unit", function()
+  local schema = require "lunshare.schema"
+  local H = require "helpers"
+
+  it("is refused by check and by run, with one and the same message", function()
+    local path = H.profile("return {\n  namespaces = { 'uts' },\n  hostname = 'box',\n}\n")
+    schema.NOT_BUILT.hostname = true
+    local ok, err = pcall(function()
+      local ccode, cout, cerr = capture(function() return cli.main({ "check", path }) end)
+      local rcode, rout, rerr = capture(function() return cli.main({ "run", path, "--", "/bin/true" }) end)
+      local want = path .. ":3: hostname: this version of lunshare cannot apply 'hostname' yet; remove it to run"
+      assert.equal(2, ccode)
+      assert.equal("", cout)
+      assert.equal(want .. "\n", cerr)
+      assert.equal(2, rcode)
+      assert.equal("", rout)
+      assert.equal("lunshare: " .. want .. "\n", rerr)
+    end)
+    schema.NOT_BUILT.hostname = nil
+    os.remove(path)
+    assert(ok, err)
+  end)
+end)

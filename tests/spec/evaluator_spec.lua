@@ -322,6 +322,22 @@ describe("the shape of a profile's data #unit", function()
   it("names the same entry on every run", function()
     assert.equal("a: expected plain data, got a function", why({ b = print, a = print, c = print }))
   end)
+
+  -- One spelling of a field path: the shape check's errors name an entry as the schema's
+  -- (util.sub_path) do, whatever its key, so that two messages about one entry agree.
+  it("names an entry as the schema does, whatever its key", function()
+    local util = require "lunshare.util"
+    local keys = { "mounts", 3, "a b", "x\ny", true, 2.5, "_ok", "9lives" }
+    for i = 1, #keys do
+      local path = ""
+      for j = 1, i do path = util.sub_path(path, keys[j]) end
+      assert.equal(path, evaluator.path_text({ table.unpack(keys, 1, i) }))
+    end
+    assert.equal('mounts[3]["a b"]', evaluator.path_text({ "mounts", 3, "a b" }))
+    assert.equal('env.set["a b"]: expected plain data, got a function',
+      why({ env = { set = { ["a b"] = print } } }))
+    assert.equal("[2]", evaluator.path_text({ 2 }))
+  end)
 end)
 
 describe("bounded regions #unit", function()
@@ -409,7 +425,7 @@ describe("bounded regions #unit", function()
   end)
 
   it("end the process with one line past the hard CPU limit, in a C call no hook reaches", function()
-    local cmd = "LUA_CPATH=" .. H.quote(H.root .. "/build/lua/?.so;;") .. " lua5.4 -e " ..
+    local cmd = "LUA_CPATH=" .. H.quote(H.build .. "/lua/?.so;;") .. " lua5.4 -e " ..
       "\"local core = require 'lunshare.core'; core.cpu_bounded(0.3, 'lunshare: stopped', 0, '', string.rep, '', 1 << 62)\" " ..
       "2>&1; echo \"status $?\""
     local t0 = os.time()

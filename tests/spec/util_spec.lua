@@ -19,6 +19,19 @@ describe("util #unit", function()
     assert.equal("'a b'", util.shell_quote("a b"))
     assert.equal("'it'\\''s'", util.shell_quote("it's"))
   end)
+
+  -- text() is what a message's untrusted parts go through, once: every input prints as
+  -- its own text (a backslash doubled), where escape() leaves a backslash and so is
+  -- idempotent but cannot tell "a<newline>b" from a backslash and an n.
+  it("prints untrusted text unambiguously: a backslash doubled, controls escaped", function()
+    assert.equal("a\\nb", util.text("a\nb"))
+    assert.equal("a\\\\nb", util.text("a\\nb"))
+    assert.equal("\\x1b[3A \\\\x1b", util.text("\27[3A \\x1b"))
+    assert.equal("ab\\\\...[2 more bytes]", util.text("ab\\cd", 3))
+    assert.equal(util.escape("a\nb"), util.escape("a\\nb"))
+    assert.equal(util.escape("a\nb"), util.escape(util.escape("a\nb")))
+    assert.equal('"a b"', util.value_text("a b"))
+  end)
 end)
 
 describe("json #unit", function()

@@ -29,6 +29,10 @@ function M.main(args)
         for _, e in ipairs(errs) do lines[#lines + 1] = schema.format_error(e) end
         return { ok = false, lines = lines }
       end
+      -- A field this version checks but cannot apply: refused as run refuses it
+      -- (schema.unbuilt, the one message), with its file:line.
+      local unbuilt = schema.unbuilt(p)
+      if unbuilt then return { ok = false, lines = { util.text(unbuilt) } } end
       -- What run would refuse for this caller that the profile alone decides (an id map
       -- only root may write, what the executor's own checks refuse), refused here first.
       -- (Not what depends on this machine's /etc/subuid: run says that itself.)
@@ -36,10 +40,10 @@ function M.main(args)
       if not plan and not perr:find("/etc/sub", 1, true) and not perr:find("subordinate range", 1, true) then
         local field = perr:match("^(user%.map)") or perr:match("^(user%.[%w_]+)") or (perr:find("^user") and "user")
         if field then
-          return { ok = false, lines = { util.escape(source_map.origin(p, field)) .. ": " .. util.escape(perr) } }
+          return { ok = false, lines = { util.text(source_map.origin(p, field)) .. ": " .. util.text(perr) } }
         end
         -- As run prints it: an area's error names its entry's origin itself.
-        return { ok = false, lines = { util.escape(command.plan_error(p, perr)) } }
+        return { ok = false, lines = { util.text(command.plan_error(p, perr)) } }
       end
       local ws = warnings.of(p)
       for _, w in ipairs(ws) do
@@ -48,9 +52,9 @@ function M.main(args)
       end
       return { ok = not (strict and #ws > 0), lines = lines }
     end)
-    if not ok then res = { ok = false, lines = { util.escape(name) .. ": " .. res } } end
+    if not ok then res = { ok = false, lines = { util.text(name) .. ": " .. res } } end
     for _, l in ipairs(res.lines) do io.stderr:write(l, "\n") end
-    if res.ok then io.stdout:write(util.escape(name), ": ok\n") else bad = true end
+    if res.ok then io.stdout:write(util.text(name), ": ok\n") else bad = true end
   end
   return bad and command.EXIT_USAGE or 0
 end

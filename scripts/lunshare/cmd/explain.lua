@@ -6,6 +6,7 @@ local command = require "lunshare.command"
 local explain = require "lunshare.explain"
 local json = require "lunshare.json"
 local planner = require "lunshare.plan"
+local util = require "lunshare.util"
 local warnings = require "lunshare.warnings"
 
 local M = {}
@@ -23,7 +24,8 @@ function M.main(args)
     -- never read without its caveats.
     warnings.print(p)
     local plan, err = planner.build(p, planner.context(argv))
-    if not plan then command.fail(command.EXIT_USAGE, command.plan_error(p, err)) end
+    -- As check prints it: the profile's text escaped once (util.text), a line laid out.
+    if not plan then command.fail(command.EXIT_USAGE, { util.text(command.plan_error(p, err)) }) end
     return as_json and (json.encode(plan, true) .. "\n") or explain.text(plan, p)
   end)
   io.stdout:write(text)
