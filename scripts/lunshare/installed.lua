@@ -134,7 +134,7 @@ end
 function M.changed(p, inst, rules_path, rules_bytes)
   local dir = profile.normalize(inst.w.display)
   local function check(f, bytes)
-    if profile.is_shipped(f) then return nil end
+    if profile.is_shipped(f, bytes) then return nil end
     local name = basename(f)
     if profile.normalize(dirname(f)) ~= dir then
       return util.escape(f) .. " is not in " .. util.escape(inst.w.display) .. ", where install put the recipe's files"

@@ -111,8 +111,12 @@ local function shipped_name_of(path)
 end
 
 -- Whether path is where a shipped profile is (as the chain names one reached by
--- builtin:NAME or from another shipped profile): none of the caller's files.
-function M.is_shipped(path) return shipped_name_of(path) ~= nil end
+-- builtin:NAME or from another shipped profile) and bytes, what was read there, are the
+-- shipped text: a file at that path on disk that differs is somebody's own.
+function M.is_shipped(path, bytes)
+  local n = shipped_name_of(path)
+  return n ~= nil and shipped()[n].source == bytes
+end
 
 -- "a/./b/../c.lua" -> "a/c.lua", so that a cycle through relative paths is seen.
 local function normalize(path)

@@ -76,7 +76,7 @@ local function files_of(p, srcdir, top, w, fd, manifest)
   for i, f in ipairs(p._chain) do
     local name = basename(f)
     local via = p._via and p._via[f]
-    if i > 1 and (profile.is_shipped(f) or (type(via) == "string" and via:sub(1, #profile.BUILTIN) == profile.BUILTIN)) then
+    if i > 1 and profile.is_shipped(f, p._sources[f]) then
       -- The shipped copy, compiled in: nothing to copy.
     elseif i > 1 and profile.normalize(dirname(f)) == profile.normalize(w.display) and fd and manifest[name] and
         core.sha256(p._sources[f]) == manifest[name] and not (via or ""):find("/", 1, true) then
