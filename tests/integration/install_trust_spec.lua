@@ -162,3 +162,38 @@ return { extends = "builtin:base-tool", description = "honest", mounts = { ro_bi
       end)
   end)
 end
+
+describe("trusted install on a terminal", function()
+  it("asks apart for a name that shadows a shipped one, and writes nothing without that consent", function()
+    if H.sh("command -v tmux").code ~= 0 then
+      pending("tmux is not installed")
+      return
+    end
+    local cfg, src, sock = H.tmpdir("700"), H.tmpdir(), H.tmpdir("700")
+    local T = "tmux -S " .. H.quote(sock .. "/tmux") .. " "
+    finally(function()
+      H.sh(T .. "kill-server 2>/dev/null")
+      H.rm(sock)
+      H.rm(cfg)
+      H.rm(src)
+    end)
+    write(src, "default.lua", 'return { extends = "builtin:default", description = "mine" }\n')
+    local function screen_has(pattern)
+      return H.wait_until(string.format("%s capture-pane -p -t i | grep -qF %s", T, H.quote(pattern)), 30) ..
+        " || { echo \"timed out waiting for " .. pattern .. "\"; " .. T .. "capture-pane -p -t i; exit 1; }; "
+    end
+    local r = H.sh(T .. "new-session -d -s i -x 250 -y 50 " ..
+      H.quote("XDG_CONFIG_HOME=" .. H.quote(cfg) .. " " .. H.quote(H.bin) .. " install " .. H.quote(src .. "/default.lua") ..
+        "; echo exit=$?; sleep 60") .. " && " ..
+      screen_has("install default.lua (a new recipe gets what it grants)? [y/N]") ..
+      T .. "send-keys -t i y Enter; " ..
+      screen_has("install default.lua (it shadows builtin:default for every profile and run naming default)? [y/N]") ..
+      T .. "send-keys -t i n Enter; " .. screen_has("exit=") ..
+      T .. "capture-pane -p -t i; " .. T .. "kill-session -t i")
+    assert.equal(0, r.code, r.out .. r.err)
+    assert.truthy(r.out:find("default.lua shadows builtin:default: every profile", 1, true), r.out)
+    assert.truthy(r.out:find("not installed, nothing written (no consent)", 1, true), r.out)
+    assert.truthy(r.out:find("exit=1", 1, true), r.out)
+    assert.equal("", H.sh("ls -A " .. H.quote(cfg .. "/lunshare/profiles") .. " 2>/dev/null").out)
+  end)
+end)
