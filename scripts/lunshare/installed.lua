@@ -20,6 +20,8 @@ local M = {}
 M.MANIFEST = ".lunshare-manifest"
 M.MAX_MANIFEST = 1 << 20
 M.NAME = "^[%w_%-][%w_%-%.]*%.lua$"
+-- A file of the manifest: a recipe, or a seccomp rules file one names (any plain name).
+M.FILE = "^[%w_%-][%w_%-%.]*$"
 
 M.WIDENS = { "namespaces", "ids", "environment", "visible", "writable", "devices", "root", "network",
   "capabilities", "seccomp", "privileges", "terminal", "fds" }
@@ -63,13 +65,17 @@ function M.read_manifest(fd)
     if errno == core.errno.ENOENT then return {} end
     return nil, msg
   end
+  return M.parse_manifest(text)
+end
+
+function M.parse_manifest(text)
   local out, n = {}, 0
   for line in text:gmatch("([^\n]*)\n?") do
     n = n + 1
     if line ~= "" then
       local hex, name = line:match("^(%x+)  (.+)$")
-      if not hex or #hex ~= 64 or not name:match(M.NAME) then
-        return nil, M.MANIFEST .. ":" .. n .. ": expected 'SHA256  NAME.lua'"
+      if not hex or #hex ~= 64 or not name:match(M.FILE) or name:match("^%.") then
+        return nil, M.MANIFEST .. ":" .. n .. ": expected 'SHA256  NAME'"
       end
       out[name] = hex:lower()
     end
@@ -81,6 +87,70 @@ function M.write_manifest(fd, w, manifest)
   local lines = {}
   for _, name in ipairs(util.sorted_keys(manifest)) do lines[#lines + 1] = manifest[name] .. "  " .. name .. "\n" end
   return core.state_write(fd, M.MANIFEST, table.concat(lines), "replace", w.system and "readable" or "private")
+end
+
+-- The manifest of the installed directory that holds file (the caller's, or the
+-- system's), as { w, manifest }, when that directory's manifest names file; nil for a
+-- profile install did not write (one of the user's own is theirs to edit). The system's
+-- is root's: a user reads it as any root-owned file.
+local function dirname(path) return path:match("^(.*)/[^/]*$") or "." end
+local function basename(path) return path:match("([^/]*)$") end
+
+function M.installed_of(file)
+  if type(file) ~= "string" or file:sub(1, 1) ~= "/" then return nil end
+  local dir, name = profile.normalize(dirname(file)), basename(file)
+  for _, system in ipairs({ false, true }) do
+    local w = system and { root = "/etc", path = "lunshare/profiles", display = "/etc/lunshare/profiles", system = true }
+      or M.where(false)
+    if w and profile.normalize(w.display) == dir then
+      local manifest, why
+      if system then
+        local text, err, errno = util.read_file(w.display .. "/" .. M.MANIFEST)
+        if not text then
+          if errno == core.errno.ENOENT then return nil end
+          return { w = w, error = tostring(err) }
+        end
+        manifest, why = M.parse_manifest(text)
+      else
+        local fd, err = M.open(w, false)
+        if not fd then
+          if err == nil then return nil end
+          return { w = w, error = err }
+        end
+        manifest, why = M.read_manifest(fd)
+        fd:close()
+      end
+      if not manifest then return { w = w, error = w.display .. "/" .. why } end
+      if manifest[name] == nil then return nil end
+      return { w = w, manifest = manifest }
+    end
+  end
+  return nil
+end
+
+-- Whether every file an installed recipe's loaded chain read (p._chain, p._sources, and
+-- the seccomp rules file it names) is the one install recorded: nil when so, or what
+-- differs (one line). rules_path: the rules file's path and its bytes as read, if any.
+function M.changed(p, inst, rules_path, rules_bytes)
+  local dir = profile.normalize(inst.w.display)
+  local function check(f, bytes)
+    if profile.is_shipped(f, bytes) then return nil end
+    local name = basename(f)
+    if profile.normalize(dirname(f)) ~= dir then
+      return util.escape(f) .. " is not in " .. util.escape(inst.w.display) .. ", where install put the recipe's files"
+    end
+    if inst.manifest[name] == nil then return util.escape(f) .. " is not one install wrote" end
+    if bytes == nil or core.sha256(bytes) ~= inst.manifest[name] then
+      return util.escape(f) .. " is not what install wrote (its SHA-256 differs from the manifest's)"
+    end
+    return nil
+  end
+  for _, f in ipairs(p._chain or {}) do
+    local why = check(f, p._sources[f])
+    if why then return why end
+  end
+  if rules_path then return check(profile.normalize(rules_path), rules_bytes) end
+  return nil
 end
 
 -- Which items of new are not in old, in the widening categories: { { category, item } }.

@@ -36,6 +36,8 @@ M.ROWS = {
     help = "print as JSON (explain: the very table run hands to the executor)" },
   { name = "--yes", short = "-y", key = "yes", commands = { "install" },
     help = "install without asking (what it grants is still shown)" },
+  { name = "--replace-builtin", key = "replace_builtin", commands = { "install" },
+    help = "with --yes: install a recipe named like a shipped one (NAME.lua shadows builtin:NAME)" },
   { name = "--system", key = "system", commands = { "install", "verify", "remove" },
     help = "the system's profile directory, /etc/lunshare/profiles (as root)" },
   { name = "--strict", key = "strict", commands = { "check" }, help = "warnings are errors too" },

@@ -110,6 +110,14 @@ local function shipped_name_of(path)
   return nil
 end
 
+-- Whether path is where a shipped profile is (as the chain names one reached by
+-- builtin:NAME or from another shipped profile) and bytes, what was read there, are the
+-- shipped text: a file at that path on disk that differs is somebody's own.
+function M.is_shipped(path, bytes)
+  local n = shipped_name_of(path)
+  return n ~= nil and shipped()[n].source == bytes
+end
+
 -- "a/./b/../c.lua" -> "a/c.lua", so that a cycle through relative paths is seen.
 local function normalize(path)
   local abs = path:sub(1, 1) == "/"
@@ -264,6 +272,7 @@ local function load_chain(name, from, stack, L)
   end
   L.sources[file] = src
   L.chain[#L.chain + 1] = file
+  L.via[file] = name
   if not quote then L.hidden[file] = true end
   return chain(value, file, map, ctor_lines, stack, L)
 end
@@ -330,7 +339,7 @@ end
 -- What load() puts beside a profile's fields. A loaded profile given back as a table
 -- (changed or not) is loaded again without them, and its origins still name its lines.
 local LOADER_KEYS = { _file = true, _origins = true, _warnings = true, _params = true, _source = true,
-  _param_decls = true, _chain = true, _sources = true }
+  _param_decls = true, _chain = true, _sources = true, _via = true }
 
 -- What errors call a profile: its name, or for a table opts.file, the file of the profile
 -- it was loaded from, or "<table>".
@@ -380,7 +389,7 @@ end
 function load_checked(name, opts)
   opts = opts or {}
   local L = { origins = setmetatable({}, { __mode = "k" }), errors = {}, declared = {}, values = {},
-    set = opts.set or {}, sources = {}, table_file = label_of(name, opts), hidden = {}, chain = {}, decls = {},
+    set = opts.set or {}, sources = {}, via = {}, table_file = label_of(name, opts), hidden = {}, chain = {}, decls = {},
     placeholder = opts.placeholders }
   L.errors.hidden = L.hidden
   if type(name) == "table" then name = table_value(name, L) end
@@ -428,8 +437,9 @@ function load_checked(name, opts)
   p._params = L.values
   p._param_decls = L.decls
   p._source = L.sources[file]
-  -- The files of the extends chain, the profile's own first, and their bytes (install).
-  p._chain, p._sources = L.chain, L.sources
+  -- The files of the extends chain, the profile's own first, their bytes, and the name
+  -- each was reached by (its parent's `extends`, or what was loaded) (install, run).
+  p._chain, p._sources, p._via = L.chain, L.sources, L.via
   return p, file
 end
 

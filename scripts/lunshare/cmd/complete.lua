@@ -67,7 +67,9 @@ local function installed_names(system)
   local fd = w and installed.open(w, false)
   local m = fd and installed.read_manifest(fd) or {}
   local out = {}
-  for _, k in ipairs(util.sorted_keys(m)) do out[#out + 1] = (k:gsub("%.lua$", "")) end
+  for _, k in ipairs(util.sorted_keys(m)) do
+    if k:match("%.lua$") then out[#out + 1] = (k:gsub("%.lua$", "")) end
+  end
   return out
 end
 

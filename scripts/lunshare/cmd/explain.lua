@@ -16,7 +16,7 @@ function M.main(args)
   if o.help then return command.help_for("explain") end
   local as_json, argv, set = o.json, o.argv, o.set
   if #o.positional > 1 then command.usage_error("explain: one profile at a time") end
-  local name = o.positional[1] or (o.dashdash and "default")
+  local name = o.positional[1] or (o.dashdash and "builtin:default")
   if not name then command.usage_error("explain: expected a profile") end
   local text = command.bounded(name, function()
     local p = command.load_profile(name, set, o, true)

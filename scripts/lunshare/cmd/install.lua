@@ -52,14 +52,38 @@ local function load(path, dir)
   return p
 end
 
--- The files a recipe brings: { [name] = bytes } from its chain and its seccomp file, those
--- that lie in srcdir.
-local function files_of(p, srcdir)
+-- The files a recipe brings: { [name] = bytes } from its chain and its seccomp file. Every
+-- file the chain reads is in the installed set, or install refuses naming it: a file
+-- left where it is would be read at every run, and whoever can write it could widen the
+-- installed recipe without install, verify or run knowing. What may be left out is a
+-- shipped profile (builtin:NAME) and a file already installed as the manifest has it;
+-- what is copied lies in srcdir and is reached by a name that finds the copy from the
+-- installed directory too (a bare name, or a relative path beside its parent): an
+-- absolute path or one through another directory would still name the original.
+local function is_local_ref(via)
+  return type(via) == "string" and via:sub(1, 1) ~= "/" and not via:find("/", 1, true) or
+    (type(via) == "string" and via:match("^%./[^/]+$") ~= nil)
+end
+
+local function files_of(p, srcdir, top, w, fd, manifest)
   local out = {}
   local here = profile.normalize(srcdir)
-  for _, f in ipairs(p._chain) do
-    if profile.normalize(dirname(f)) == here then
-      local name = basename(f)
+  local function outside(f, what)
+    command.fail(EXIT_USAGE, "install: " .. util.escape(top) .. ": " .. what .. " " .. util.escape(f) ..
+      ", which install would not copy (only files beside the recipe, named by a bare name or \"./FILE\", " ..
+      "and builtin: names are): it would be read at every run; copy it beside the recipe and name it so")
+  end
+  for i, f in ipairs(p._chain) do
+    local name = basename(f)
+    local via = p._via and p._via[f]
+    if i > 1 and profile.is_shipped(f, p._sources[f]) then
+      -- The shipped copy, compiled in: nothing to copy.
+    elseif i > 1 and profile.normalize(dirname(f)) == profile.normalize(w.display) and fd and manifest[name] and
+        core.sha256(p._sources[f]) == manifest[name] and not (via or ""):find("/", 1, true) then
+      -- Installed already, as the manifest has it (verify and run check it from there).
+    elseif profile.normalize(dirname(f)) ~= here or (i > 1 and not is_local_ref(via)) then
+      outside(f, i == 1 and "it is" or "its extends chain reads")
+    else
       if not name:match(installed.NAME) then
         command.fail(EXIT_USAGE, "install: " .. util.escape(f) .. ": an installed profile is named NAME.lua")
       end
@@ -67,14 +91,19 @@ local function files_of(p, srcdir)
     end
   end
   local s = type(p.seccomp) == "table" and p.seccomp.file
-  if type(s) == "string" and s:sub(1, 1) ~= "/" then
+  if type(s) == "string" then
     local naming = profile.split_origin(profile.origin(p, "seccomp.file")) or p._file
-    local path = profile.normalize(dirname(naming) .. "/" .. s)
-    if profile.normalize(dirname(path)) == here then
-      local text, err = util.read_file(path)
-      if not text then command.fail(EXIT_RUNTIME, "install: " .. tostring(err)) end
-      out[basename(path)] = text
+    local path = s:sub(1, 1) == "/" and profile.normalize(s) or profile.normalize(dirname(naming) .. "/" .. s)
+    if s:sub(1, 1) == "/" or s:find("/", 1, true) and not s:match("^%./[^/]+$") or profile.normalize(dirname(path)) ~= here then
+      outside(path, "its seccomp.file is")
     end
+    if not basename(path):match(installed.FILE) then
+      command.fail(EXIT_USAGE, "install: " .. util.escape(path) .. ": a seccomp rules file installed is named " ..
+        "with letters, digits, '_', '-' and '.'")
+    end
+    local text, err = util.read_file(path)
+    if not text then command.fail(EXIT_RUNTIME, "install: " .. tostring(err)) end
+    out[basename(path)] = text
   end
   return out
 end
@@ -146,6 +175,7 @@ function M.main(args)
   local writes, order, from, top, consented = {}, {}, {}, {}, {}
   local out = io.stdout
   local LIMIT = evaluator.SOURCE_LIMIT
+  local function same(n) return fd and core.state_read(fd, n, LIMIT) == writes[n] end
   local ok, err = evaluator.bounded(src, function()
     local loaded = {}
     for _, path in ipairs(recipes) do
@@ -153,7 +183,7 @@ function M.main(args)
       if not p then command.fail(EXIT_USAGE, errs) end
       local name = basename(path)
       top[name], loaded[name] = {}, p
-      local fs = files_of(p, srcdir)
+      local fs = files_of(p, srcdir, path, w, fd, manifest)
       for _, n in ipairs(util.sorted_keys(fs)) do
         local bytes = fs[n]
         top[name][#top[name] + 1] = n
@@ -161,7 +191,6 @@ function M.main(args)
         writes[n] = bytes
       end
     end
-    local function same(n) return fd and core.state_read(fd, n, LIMIT) == writes[n] end
     for _, name in ipairs(order) do
       local path, target = srcdir .. "/" .. name, w.display .. "/" .. name
       local old_bytes = fd and core.state_read(fd, name, LIMIT)
@@ -199,6 +228,25 @@ function M.main(args)
     end
   end)
   if not ok then command.fail(EXIT_USAGE, err) end
+
+  -- A file named like a shipped profile shadows it for every run and every extends that
+  -- names it so (`lunshare run -- CMD` is builtin:default, whatever is installed): said,
+  -- and consented to apart; --yes alone does not cover it.
+  local shipped = profile.shipped()
+  for _, name in ipairs(order) do
+    local n = name:match("^(.*)%.lua$")
+    if n and shipped[n] and not same(name) then
+      local line = name .. " shadows builtin:" .. n
+      out:write(util.escape(line), ": every profile that extends \"", util.escape(n), "\" and every 'lunshare run ",
+        util.escape(n), "' get this recipe instead of the shipped one (which stays reachable as builtin:", util.escape(n), ")\n")
+      if o.yes and not o.replace_builtin then
+        io.stdout:flush()
+        command.fail(EXIT_USAGE, "install: " .. line .. ": not installed, nothing written; pass --replace-builtin " ..
+          "with --yes to install it over the shipped name, or rename it")
+      end
+      consented[#consented + 1] = { name = name, why = "it shadows builtin:" .. n .. " for every profile and run naming " .. n }
+    end
+  end
   io.stdout:flush()
 
   for _, c in ipairs(consented) do

@@ -3,7 +3,10 @@
 -- status; a failing step is reported with the profile line it came from.
 local command = require "lunshare.command"
 local core = require "lunshare.core"
+local diff = require "lunshare.diff"
+local installed = require "lunshare.installed"
 local json = require "lunshare.json"
+local mounts = require "lunshare.mounts"
 local planner = require "lunshare.plan"
 local security = require "lunshare.security"
 local source_map = require "lunshare.source_map"
@@ -75,6 +78,83 @@ local function report_end(p, code, oom, timed_out, o)
   return code
 end
 
+-- The seccomp rules file a profile names, as { path, bytes }, or nil.
+local function rules_file(p)
+  local s = type(p.seccomp) == "table" and p.seccomp.file
+  if type(s) ~= "string" then return nil end
+  local naming = source_map.split_origin(source_map.origin(p, "seccomp.file")) or p._file
+  local path = s:sub(1, 1) == "/" and s or ((naming:match("^(.*)/[^/]*$") or ".") .. "/" .. s)
+  return path, (util.read_file(path))
+end
+
+local function shown_value(v)
+  return util.escape(tostring(v))
+end
+
+-- A recipe install wrote (its manifest names it) runs only as installed, and only with
+-- the grants install showed. (1) Every file its chain read, and the rules file it names,
+-- must be the one the manifest records; (2) the grants with the run's parameter values
+-- must not exceed those with a placeholder "/<name>" for each free string parameter
+-- given a value (one without `values`), once each placeholder in them is replaced by
+-- the value: so a recipe that branches on what a path parameter holds is refused, and a
+-- parameter's own path granted as declared is not. The placeholder grants are computed
+-- again here from the same (verified) files, with the same command-line layer and the
+-- same caller, rather than stored: they are what install printed, for this caller.
+-- Booleans, numbers and parameters with `values` keep the run's value on both sides:
+-- they are a choice among what the recipe declares, made on the command line.
+local function guard_installed(name, p, set, o)
+  local inst = installed.installed_of(p._file)
+  if not inst then return end
+  local label = util.escape(p._file)
+  if inst.error then
+    fail(EXIT_RUNTIME, "run: " .. label .. ": the manifest of the installed recipes cannot be read (" ..
+      util.escape(inst.error) .. "); run 'lunshare verify'")
+  end
+  local rpath, rbytes = rules_file(p)
+  local why = installed.changed(p, inst, rpath, rbytes)
+  if why then
+    fail(EXIT_RUNTIME, "run: " .. label .. ": refused: " .. why .. "; run 'lunshare verify' and install the recipe again")
+  end
+  local ref_set, subst = {}, {}
+  for k, v in pairs(set or {}) do ref_set[k] = v end
+  for k, d in pairs(p._param_decls or {}) do
+    local decl = type(d.decl) == "table" and d.decl or {}
+    local v = p._params and p._params[k]
+    if set and set[k] ~= nil and type(v) == "string" and decl.values == nil then
+      ref_set[k] = "/<" .. k .. ">"
+      subst[#subst + 1] = { k = k, v = v }
+    end
+  end
+  if #subst == 0 then return end
+  local ref = command.load_profile(name, ref_set, o, true)
+  local a, b = diff.grants(ref), diff.grants(p)
+  -- The placeholders replaced by the values, as each would appear (a path cleaned too).
+  local function sub(text)
+    for _, x in ipairs(subst) do
+      local v = x.v
+      if v:sub(1, 1) == "/" then v = mounts.clean(v) or v end
+      local pat = ("/<" .. x.k .. ">"):gsub("%p", "%%%0")
+      text = text:gsub(pat, (v:gsub("%%", "%%%%")))
+    end
+    return text
+  end
+  local expected = {}
+  for cat, items in pairs(a) do
+    local t = {}
+    for i, item in ipairs(items) do t[i] = sub(item) end
+    expected[cat] = t
+  end
+  local extra = installed.widened(expected, b)
+  if #extra > 0 then
+    local given = {}
+    for _, x in ipairs(subst) do given[#given + 1] = "--set " .. x.k .. "=" .. shown_value(x.v) end
+    fail(EXIT_USAGE, string.format("run: %s: refused: with %s it grants %s: %s, which it does not grant with " ..
+      "that value as a placeholder (what install showed): the recipe decides on what a parameter holds; " ..
+      "run 'lunshare verify' and 'lunshare show %s'", label, table.concat(given, " "), util.escape(extra[1].category),
+      util.escape(extra[1].item), util.escape(name)))
+  end
+end
+
 function M.main(args)
   local o = command.options("run", args, true)
   if o.help then return command.help_for("run") end
@@ -84,12 +164,14 @@ function M.main(args)
     if not ms then usage_error("run: --timeout: " .. err) end
     o.timeout_ms = ms
   end
-  -- `run -- CMD`: no profile named, the default one.
-  local name = o.positional[1] or (o.dashdash and "default")
+  -- `run -- CMD`: no profile named, the shipped default (builtin:default): a default.lua
+  -- on the path (an installed one) never changes what `run -- CMD` means.
+  local name = o.positional[1] or (o.dashdash and "builtin:default")
   if not name then usage_error("run: expected a profile") end
   -- Loading and planning are bounded; the run itself is what the profile asked for.
   local p, plan = command.bounded(name, function()
     local p = command.load_profile(name, set, o)
+    guard_installed(name, p, set, o)
     command.refuse_unbuilt(p)
     local ctx = planner.context(argv)
     -- A terminal of its own when the caller's stdin and stdout are terminals and the run
