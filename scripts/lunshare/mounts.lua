@@ -382,6 +382,21 @@ end
 
 M.clean = clean
 
+-- The field path of the first mount through which the sandbox writes to a host path (a
+-- bind or dev_bind not read-only, an overlay's upper dir), or the field that leaves it the
+-- host's whole tree ("namespaces", "mounts"); nil when every host path it sees is
+-- read-only. Idmapped or not: what is made there is on the host either way.
+function M.writable_host(profile, ns)
+  if not ns.mount then return "namespaces" end
+  if type(profile.mounts) ~= "table" then return "namespaces" end
+  for i, m in ipairs(profile.mounts) do
+    if type(m) == "table" and (m.kind == "bind" or m.kind == "dev_bind" or (m.kind == "overlay" and m.upper)) then
+      return "mounts[" .. i .. "]"
+    end
+  end
+  return nil
+end
+
 -- What the filesystem view grants in effect, as items of the grants summary
 -- (lunshare.grants): visible, the host paths the sandbox sees; writable, those it can
 -- write through; devices, where the host's device nodes are usable; made, what exists only
