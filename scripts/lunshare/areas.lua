@@ -62,8 +62,7 @@ end
 --   params         { name = { decl =, file =, line = } }: the parameters p declares, the
 --                  first declaration of each (empty unless the loader gave them)
 --   writable_host  the field path of the first mount through which the sandbox writes to
---                  a host path ("mounts[4]"; "namespaces" without a mount namespace or
---                  mounts), or nil
+--                  a host path ("mounts[4]"), or nil
 function M.context(p, caller, decls)
   local ns, caps = {}, {}
   for _, n in ipairs(type(p.namespaces) == "table" and p.namespaces or {}) do
