@@ -364,11 +364,17 @@ function M.setid_guarded(profile, a)
 end
 
 -- rules with every @setid-files rule they lack, in front: a rules file's `log chmod` or a
--- lifted group does not take them away. A new list; rules may be nil (no filter).
+-- lifted group does not take them away. With them the @io_uring rules, whose IORING_OP_OPENAT
+-- creates files with a mode seccomp never sees. A new list; rules may be nil (no filter).
 function M.with_setid_rules(rules)
   local out, have = {}, {}
+  local forced = {}
+  for _, d in ipairs(M.SETID_SECCOMP) do forced[#forced + 1] = d end
+  for _, d in ipairs(M.DEFAULT_SECCOMP) do
+    if d.group == "@io_uring" then forced[#forced + 1] = d end
+  end
   for _, r in ipairs(rules or {}) do have[M.rule_string(r)] = true end
-  for _, d in ipairs(M.SETID_SECCOMP) do
+  for _, d in ipairs(forced) do
     local r = { action = "deny", errno = d[1], syscall = d[2], conds = { table.unpack(d, 3) },
       why = d.why, group = d.group }
     if not have[M.rule_string(r)] then out[#out + 1] = r end
