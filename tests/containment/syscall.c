@@ -61,6 +61,9 @@
 #define TTY_STI 0x5412UL   /* TIOCSTI */
 #define TTY_LINUX 0x541cUL /* TIOCLINUX */
 #define HIGH_BIT (1UL << 32)
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452 /* Linux 6.6, the same number on every architecture; older C libraries lack it */
+#endif
 
 /* A name no module, key type or key has. */
 #define NONE "lsh_probe_no_such_thing"
@@ -265,10 +268,8 @@ static long call(const char *label)
 		return syscall(SYS_fchmod, -1, setid_mode(label));
 	if (strncmp(label, "fchmodat:", 9) == 0)
 		return syscall(SYS_fchmodat, AT_FDCWD, NOPATH, setid_mode(label));
-#ifdef SYS_fchmodat2
 	if (strncmp(label, "fchmodat2:", 10) == 0)
 		return syscall(SYS_fchmodat2, AT_FDCWD, NOPATH, setid_mode(label), 0);
-#endif
 	if (strncmp(label, "creat:", 6) == 0)
 		return syscall(SYS_creat, NOPATH "/x", setid_mode(label));
 	if (strncmp(label, "open:", 5) == 0)

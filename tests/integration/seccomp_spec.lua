@@ -170,7 +170,7 @@ for _, mode in ipairs(H.modes) do
     for _, rule in ipairs(security.DEFAULT_SECCOMP) do
       local name = rule[2]
       local labels = labels_of(rule)
-      local what = name .. (rule[3] and (" " .. rule[3]) or "")
+      local what = name .. (rule[3] and (" " .. table.concat(rule, " ", 3)) or "")
       it("refuses " .. what .. " with " .. rule[1] .. ", and lets it reach the kernel once lifted", function()
         assert.truthy(labels, "no probe for " .. what)
         local want = "errno=" .. assert(security.ERRNO[rule[1]], rule[1])
