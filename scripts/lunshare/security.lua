@@ -537,6 +537,15 @@ local function check_limits(c, l)
   end
 end
 
+-- What writes to a host path, for a message: "the writable bind of /srv/proj".
+local function writable_text(p, a)
+  local i = math.tointeger(tonumber(tostring(a.writable_host):match("^mounts%[(%d+)%]$")))
+  local m = i and type(p.mounts) == "table" and p.mounts[i]
+  if type(m) ~= "table" then return tostring(a.writable_host) end
+  if m.kind == "overlay" then return "the overlay upper " .. tostring(m.upper) end
+  return "the writable bind of " .. tostring(m.src)
+end
+
 -- c: the schema checker (c:fail(path, msg), c:type(v, path, want), …); p: the profile;
 -- a: the area context (lunshare.areas).
 function M.check(c, p, a)
@@ -547,15 +556,15 @@ function M.check(c, p, a)
   if p.allow_setid_files ~= nil and c:type(p.allow_setid_files, "allow_setid_files", "boolean") and
       p.allow_setid_files and a.writable_host then
     c:warn("allow_setid_files", "allow_setid_files = true: the sandbox can make setuid and setgid files and " ..
-      "file capabilities on the host through " .. ((a.own and a.own(a.writable_host)) or a.writable_host) ..
+      "file capabilities on the host through " .. writable_text(p, a) ..
       ", programs of their owner (host root's, for a root caller's idmapped bind) that any local user runs")
   end
   if M.setid_guarded(p, a) and type(p.capabilities) == "table" then
     for i, n in ipairs(p.capabilities) do
       local name = M.cap_name(n)
       if name and util.contains(M.SETID_CAPS, name) then
-        c:warn("capabilities[" .. i .. "]", name .. " is not kept: " .. ((a.own and a.own(a.writable_host)) or
-          a.writable_host) .. " writes to a host path, where it would make setuid or file-capability files; " ..
+        c:warn("capabilities[" .. i .. "]", name .. " is not kept: with " .. writable_text(p, a) ..
+          " it would make setuid or file-capability files on the host; " ..
           "set allow_setid_files = true to keep it")
       end
     end
@@ -574,7 +583,7 @@ function M.check(c, p, a)
         "CAP_SYS_ADMIN; keep \"sys_admin\" in capabilities or set seccomp = false")
     end
   elseif p.no_new_privs == false and M.setid_guarded(p, a) and not a.keeps("sys_admin") then
-    c:fail("no_new_privs", "a host path is writable (" .. ((a.own and a.own(a.writable_host)) or a.writable_host) ..
+    c:fail("no_new_privs", "a host path is writable (" .. writable_text(p, a) ..
       "), so the @setid-files seccomp rules are loaded even with seccomp = false, and the kernel loads a " ..
       "filter without no_new_privs only with CAP_SYS_ADMIN; keep \"sys_admin\", or set allow_setid_files = true")
   end
