@@ -1,10 +1,12 @@
 /* Bindings of the boundary primitives: capabilities, no_new_privs, seccomp, rlimits. */
 #include "lcore.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 /* A Lua list of strings as a NULL-terminated array; the strings stay owned by Lua, the
  * array is a userdata so that a raise leaks nothing. */
@@ -237,7 +239,9 @@ static int l_cgroup_create(lua_State *L)
  *   SECBITS_LOCKED    the securebits the caps step locks
  *   TIOCSTI, TIOCLINUX the ioctl requests the default seccomp filter refuses
  *   UINT_MAX          the mask of an unsigned int argument (an ioctl request): seccomp
- *                     compares all 64 bits, the kernel reads the low 32 */
+ *                     compares all 64 bits, the kernel reads the low 32
+ *   S_ISUID, S_ISGID  the mode bits the @setid-files rules refuse to set
+ *   O_CREAT, O_TMPFILE the open flags under which open's mode argument is read */
 static void push_constants(lua_State *L)
 {
 	char name[64];
@@ -255,6 +259,14 @@ static void push_constants(lua_State *L)
 	lua_setfield(L, -2, "TIOCLINUX");
 	lua_pushinteger(L, UINT_MAX);
 	lua_setfield(L, -2, "UINT_MAX");
+	lua_pushinteger(L, S_ISUID);
+	lua_setfield(L, -2, "S_ISUID");
+	lua_pushinteger(L, S_ISGID);
+	lua_setfield(L, -2, "S_ISGID");
+	lua_pushinteger(L, O_CREAT);
+	lua_setfield(L, -2, "O_CREAT");
+	lua_pushinteger(L, O_TMPFILE);
+	lua_setfield(L, -2, "O_TMPFILE");
 }
 
 void lsh_l_open_security(lua_State *L)

@@ -61,6 +61,8 @@ end
 --   origin(path)   the file:line the field path came from ("mounts[3]", "network")
 --   params         { name = { decl =, file =, line = } }: the parameters p declares, the
 --                  first declaration of each (empty unless the loader gave them)
+--   writable_host  the field path of the first mount through which the sandbox writes to
+--                  a host path ("mounts[4]"), or nil
 function M.context(p, caller, decls)
   local ns, caps = {}, {}
   for _, n in ipairs(type(p.namespaces) == "table" and p.namespaces or {}) do
@@ -76,6 +78,8 @@ function M.context(p, caller, decls)
     caller = caller,
     origin = function(path) return source_map.origin(p, path) end,
     params = decls or {},
+    -- The field of the first mount that writes to a host path, or nil (lunshare.mounts).
+    writable_host = mounts.writable_host(p, ns),
     -- The path as the file that wrote the entry counts it (mounts[1], not mounts[19]).
     own = function(path) return source_map.own(p, path) end,
   }

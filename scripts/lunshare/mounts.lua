@@ -383,6 +383,21 @@ end
 
 M.clean = clean
 
+-- The field path of the first mount through which the sandbox writes to a host path (a
+-- bind or dev_bind not read-only, an overlay's upper dir), or nil. Idmapped or not: what
+-- is made there is on the host either way. A sandbox with no mount namespace or no mounts
+-- keeps the host's tree as the caller has it (grants warns of that whole tree): it makes
+-- nothing there the caller could not, and its filter stays the profile's.
+function M.writable_host(profile, ns)
+  if not ns.mount or type(profile.mounts) ~= "table" then return nil end
+  for i, m in ipairs(profile.mounts) do
+    if type(m) == "table" and (m.kind == "bind" or m.kind == "dev_bind" or (m.kind == "overlay" and m.upper)) then
+      return "mounts[" .. i .. "]"
+    end
+  end
+  return nil
+end
+
 -- What the filesystem view grants in effect, as items of the grants summary
 -- (lunshare.grants): visible, the host paths the sandbox sees; writable, those it can
 -- write through; devices, where the host's device nodes are usable; made, what exists only

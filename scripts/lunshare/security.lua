@@ -8,7 +8,12 @@ local util = require "lunshare.util"
 
 local M = {}
 
-M.FIELDS = { "capabilities", "no_new_privs", "seccomp", "limits", "terminal", "keep_fds" }
+M.FIELDS = { "capabilities", "no_new_privs", "seccomp", "limits", "terminal", "keep_fds", "allow_setid_files" }
+
+-- The capabilities that make a setuid, setgid or file-capability file through a writable
+-- host path: fsetid keeps the bits over a chmod by another group or a write, setfcap
+-- writes security.capability. Dropped there unless allow_setid_files.
+M.SETID_CAPS = { "fsetid", "setfcap" }
 
 -- Profile helpers this area offers (names visible inside profiles).
 M.constructors = {}
@@ -95,6 +100,50 @@ M.DEFAULT_SECCOMP = {
   { "EPERM", "iopl", group = "@rawio", why = "raw I/O ports" },
   { "EPERM", "ioperm", group = "@rawio", why = "raw I/O ports" },
 }
+
+-- @setid-files: no setuid or setgid file is made. What the sandbox writes through a
+-- writable bind is on the host, where the host's mount honours the bits nosuid strips only
+-- from the sandbox's own: a setuid file there is one of its owner's (host root's, through
+-- a root caller's idmapped bind) that any local user runs. Inside, no_new_privs makes the
+-- bits useless, so a refused chmod costs a program nothing it could use. Each mode bit is
+-- a rule of its own (rules on one call are or'ed, conditions of one rule and'ed); the
+-- planner adds the group whenever a host path is writable, whatever the profile's filter.
+local SETID_WHY = "@setid-files: no setuid or setgid file on the host through a writable bind (no_new_privs makes the bits " ..
+  "useless inside)"
+M.SETID_SECCOMP = {}
+local function setid(syscall, mode_arg, flags_arg, flag, why)
+  for _, bit in ipairs({ core.S_ISUID, core.S_ISGID }) do
+    local r = { "EPERM", syscall, group = "@setid-files", why = why or SETID_WHY }
+    if flags_arg then r[#r + 1] = flag_set(flags_arg, flag) end
+    r[#r + 1] = flag_set(mode_arg, bit)
+    M.SETID_SECCOMP[#M.SETID_SECCOMP + 1] = r
+  end
+end
+setid("chmod", 1)
+setid("fchmod", 1)
+setid("fchmodat", 2)
+setid("fchmodat2", 2)
+setid("creat", 1)
+for _, flag in ipairs({ core.O_CREAT, core.O_TMPFILE }) do
+  setid("open", 2, 1, flag)
+  setid("openat", 3, 2, flag)
+end
+setid("mknod", 1)
+setid("mknodat", 2)
+M.SETID_SECCOMP[#M.SETID_SECCOMP + 1] = { "ENOSYS", "openat2", group = "@setid-files",
+  why = "@setid-files: its mode (open_how) is behind a pointer seccomp cannot read; callers fall back to openat" }
+-- Only the calls this libseccomp knows (fchmodat2 is Linux 6.6): a kernel without the
+-- call refuses it with ENOSYS already.
+do
+  local known = {}
+  for _, r in ipairs(M.SETID_SECCOMP) do
+    if core.seccomp_check({ "allow " .. r[2] }) == true then
+      known[#known + 1] = r
+      M.DEFAULT_SECCOMP[#M.DEFAULT_SECCOMP + 1] = r
+    end
+  end
+  M.SETID_SECCOMP = known
+end
 
 local function groups()
   local g, seen = {}, {}
@@ -294,7 +343,8 @@ local function effective(profile)
     local rule = { action = "deny", errno = d[1], syscall = d[2], conds = { table.unpack(d, 3) },
       why = d.why, group = d.group, name = d.name }
     -- A profile's own rule for a call replaces the default one for it.
-    local by = (s.default == false and "seccomp.default") or lifted[d[2]] or lifted[d.group] or named[d[2]]
+    local by = (s.default == false and "seccomp.default") or lifted[d[2]] or lifted[d.group] or named[d[2]] or
+      (d.group == "@setid-files" and profile.allow_setid_files == true and "allow_setid_files") or nil
     if by then left[#left + 1] = { rule = rule, by = by } else out[#out + 1] = rule end
   end
   for _, r in ipairs(own) do
@@ -305,6 +355,32 @@ end
 
 function M.seccomp_rules(profile)
   return (effective(profile))
+end
+
+-- Whether the planner adds the @setid-files rules and drops M.SETID_CAPS: a host path is
+-- writable (a.writable_host) and the profile did not opt out with allow_setid_files.
+function M.setid_guarded(profile, a)
+  return a.writable_host ~= nil and profile.allow_setid_files ~= true
+end
+
+-- rules with every @setid-files rule they lack, in front: a rules file's `log chmod` or a
+-- lifted group does not take them away. With them the @io_uring rules, whose IORING_OP_OPENAT
+-- creates files with a mode seccomp never sees. A new list; rules may be nil (no filter).
+function M.with_setid_rules(rules)
+  local out, have = {}, {}
+  local forced = {}
+  for _, d in ipairs(M.SETID_SECCOMP) do forced[#forced + 1] = d end
+  for _, d in ipairs(M.DEFAULT_SECCOMP) do
+    if d.group == "@io_uring" then forced[#forced + 1] = d end
+  end
+  for _, r in ipairs(rules or {}) do have[M.rule_string(r)] = true end
+  for _, d in ipairs(forced) do
+    local r = { action = "deny", errno = d[1], syscall = d[2], conds = { table.unpack(d, 3) },
+      why = d.why, group = d.group }
+    if not have[M.rule_string(r)] then out[#out + 1] = r end
+  end
+  for _, r in ipairs(rules or {}) do out[#out + 1] = r end
+  return out
 end
 
 local BLOCKING = { deny = true, kill = true }
@@ -461,6 +537,15 @@ local function check_limits(c, l)
   end
 end
 
+-- What writes to a host path, for a message: "the writable bind of /srv/proj".
+local function writable_text(p, a)
+  local i = math.tointeger(tonumber(tostring(a.writable_host):match("^mounts%[(%d+)%]$")))
+  local m = i and type(p.mounts) == "table" and p.mounts[i]
+  if type(m) ~= "table" then return tostring(a.writable_host) end
+  if m.kind == "overlay" then return "the overlay upper " .. tostring(m.upper) end
+  return "the writable bind of " .. tostring(m.src)
+end
+
 -- c: the schema checker (c:fail(path, msg), c:type(v, path, want), …); p: the profile;
 -- a: the area context (lunshare.areas).
 function M.check(c, p, a)
@@ -468,6 +553,22 @@ function M.check(c, p, a)
   if p.no_new_privs ~= nil then c:type(p.no_new_privs, "no_new_privs", "boolean") end
   if p.terminal ~= nil then c:type(p.terminal, "terminal", "boolean") end
   if p.seccomp ~= nil then check_seccomp(c, p.seccomp, p) end
+  if p.allow_setid_files ~= nil and c:type(p.allow_setid_files, "allow_setid_files", "boolean") and
+      p.allow_setid_files and a.writable_host then
+    c:warn("allow_setid_files", "allow_setid_files = true: the sandbox can make setuid and setgid files and " ..
+      "file capabilities on the host through " .. writable_text(p, a) ..
+      ", programs of their owner (host root's, for a root caller's idmapped bind) that any local user runs")
+  end
+  if M.setid_guarded(p, a) and type(p.capabilities) == "table" then
+    for i, n in ipairs(p.capabilities) do
+      local name = M.cap_name(n)
+      if name and util.contains(M.SETID_CAPS, name) then
+        c:warn("capabilities[" .. i .. "]", name .. " is not kept: with " .. writable_text(p, a) ..
+          " it would make setuid or file-capability files on the host; " ..
+          "set allow_setid_files = true to keep it")
+      end
+    end
+  end
   if p.limits ~= nil then check_limits(c, p.limits) end
   if p.keep_fds ~= nil and c:list(p.keep_fds, "keep_fds", "fd numbers") then
     for i, fd in ipairs(p.keep_fds) do
@@ -481,6 +582,10 @@ function M.check(c, p, a)
       c:fail("no_new_privs", "the kernel loads a seccomp filter without no_new_privs only with " ..
         "CAP_SYS_ADMIN; keep \"sys_admin\" in capabilities or set seccomp = false")
     end
+  elseif p.no_new_privs == false and M.setid_guarded(p, a) and not a.keeps("sys_admin") then
+    c:fail("no_new_privs", "a host path is writable (" .. writable_text(p, a) ..
+      "), so the @setid-files seccomp rules are loaded even with seccomp = false, and the kernel loads a " ..
+      "filter without no_new_privs only with CAP_SYS_ADMIN; keep \"sys_admin\", or set allow_setid_files = true")
   end
 end
 
@@ -510,7 +615,7 @@ function M.grants(profile, a)
   local seen = {}
   for i, n in ipairs(type(profile.capabilities) == "table" and profile.capabilities or {}) do
     local name = M.cap_name(n)
-    if name and not seen[name] then
+    if name and not seen[name] and not (M.setid_guarded(profile, a) and util.contains(M.SETID_CAPS, name)) then
       seen[name] = true
       g.capabilities[#g.capabilities + 1] = { text = name .. (host_caps and " (over the host's user namespace)" or ""),
         cap = name, host = host_caps, path = "capabilities[" .. i .. "]" }
@@ -542,6 +647,12 @@ function M.grants(profile, a)
   local nnp = profile.no_new_privs ~= false
   g.privileges[1] = { text = nnp and "no_new_privs on" or "no_new_privs off: setuid and file-capability programs gain privileges",
     nnp = nnp, path = "no_new_privs" }
+  if a.writable_host and profile.allow_setid_files == true then
+    g.privileges[#g.privileges + 1] = { text = "setuid, setgid and file-capability files can be made on the host " ..
+      "through writable host paths (allow_setid_files)", setid_files = true, path = "allow_setid_files" }
+  elseif M.setid_guarded(profile, a) and not e.filter then
+    g.seccomp[1].text = g.seccomp[1].text .. ", but for the @setid-files rules a writable host path brings"
+  end
   local shared = profile.terminal == true
   g.terminal[1] = { text = shared and "the caller's session and terminal are shared" or
     "a new session, without the caller's terminal", shared = shared, path = "terminal" }
@@ -642,9 +753,12 @@ function M.plan(profile, add, a)
   -- namespace, or when root runs it. Otherwise it has none to drop.
   if ns.user or root then
     local keep = {}
+    local guarded = M.setid_guarded(profile, a)
     for _, n in ipairs(profile.capabilities or {}) do
       local name = "cap_" .. M.cap_name(n)
-      if not util.contains(keep, name) then keep[#keep + 1] = name end
+      -- check warns of each one dropped here
+      local setid_cap = guarded and util.contains(M.SETID_CAPS, M.cap_name(n))
+      if not setid_cap and not util.contains(keep, name) then keep[#keep + 1] = name end
     end
     add("privileges", { op = "caps", keep = keep, lock_securebits = true,
       origin = origin(profile.capabilities and "capabilities" or "namespaces") })
@@ -654,11 +768,17 @@ function M.plan(profile, add, a)
       origin = origin(profile.no_new_privs == nil and "namespaces" or "no_new_privs") })
   end
   local rules = M.seccomp_rules(profile)
+  local o = origin(profile.seccomp ~= nil and "seccomp" or "namespaces")
+  -- Whatever the profile's filter (none, its own rules only, a lifted group), a writable
+  -- host path brings the @setid-files rules.
+  if M.setid_guarded(profile, a) then
+    if not rules then o = origin(a.writable_host) end
+    rules = M.with_setid_rules(rules)
+  end
   if rules then
     local strings = {}
     for i, r in ipairs(rules) do strings[i] = M.rule_string(r) end
-    add("privileges", { op = "seccomp", rules = strings,
-      origin = origin(profile.seccomp ~= nil and "seccomp" or "namespaces") })
+    add("privileges", { op = "seccomp", rules = strings, origin = o })
   end
   return true
 end

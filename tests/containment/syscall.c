@@ -26,6 +26,8 @@
  * 32 set, which the kernel drops), on the first terminal among fds 0-2; personality:linux
  * (PER_LINUX, which the default filter allows) besides personality (ADDR_NO_RANDOMIZE).
  * umount exists only as an i386 call on x86_64: it goes through int 0x80.
+ * The @setid-files calls: chmod:suid, chmod:sgid (and fchmod, fchmodat, fchmodat2,
+ * creat, mknod, mknodat), open:creat:suid, open:tmpfile:sgid… (and openat), openat2.
  *
  * Linked statically (with libseccomp), so that it runs inside any sandbox root. */
 #ifndef _GNU_SOURCE
@@ -49,6 +51,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -58,6 +61,9 @@
 #define TTY_STI 0x5412UL   /* TIOCSTI */
 #define TTY_LINUX 0x541cUL /* TIOCLINUX */
 #define HIGH_BIT (1UL << 32)
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452 /* Linux 6.6, the same number on every architecture; older C libraries lack it */
+#endif
 
 /* A name no module, key type or key has. */
 #define NONE "lsh_probe_no_such_thing"
@@ -96,6 +102,17 @@ static long call_ioctl(unsigned long req)
 	 * the shift state, and a pseudo-terminal is no console anyway. */
 	char arg[2] = { req == TTY_STI || req == (TTY_STI | HIGH_BIT) ? ' ' : 6, 0 };
 	return syscall(SYS_ioctl, tty_fd, req, arg);
+}
+
+/* NAME:suid or NAME:sgid (open and openat: NAME:creat:… or NAME:tmpfile:…) */
+static unsigned setid_mode(const char *label)
+{
+	return 0755 | (strstr(label, ":suid") ? S_ISUID : S_ISGID);
+}
+
+static int setid_flags(const char *label)
+{
+	return strstr(label, ":tmpfile:") ? O_TMPFILE | O_RDWR : O_CREAT | O_WRONLY;
 }
 
 static long call(const char *label)
@@ -243,6 +260,30 @@ static long call(const char *label)
 		return syscall(SYS_iopl, 4);
 	if (strcmp(label, "ioperm") == 0) /* turn off a port never turned on */
 		return syscall(SYS_ioperm, 0x80, 1, 0);
+	/* @setid-files: a setuid or setgid mode on a path whose parent does not exist
+	 * (ENOENT) or on no descriptor (EBADF): nothing is made or changed. */
+	if (strncmp(label, "chmod:", 6) == 0)
+		return syscall(SYS_chmod, NOPATH, setid_mode(label));
+	if (strncmp(label, "fchmod:", 7) == 0)
+		return syscall(SYS_fchmod, -1, setid_mode(label));
+	if (strncmp(label, "fchmodat:", 9) == 0)
+		return syscall(SYS_fchmodat, AT_FDCWD, NOPATH, setid_mode(label));
+	if (strncmp(label, "fchmodat2:", 10) == 0)
+		return syscall(SYS_fchmodat2, AT_FDCWD, NOPATH, setid_mode(label), 0);
+	if (strncmp(label, "creat:", 6) == 0)
+		return syscall(SYS_creat, NOPATH "/x", setid_mode(label));
+	if (strncmp(label, "open:", 5) == 0)
+		return syscall(SYS_open, NOPATH "/x", setid_flags(label), setid_mode(label));
+	if (strncmp(label, "openat:", 7) == 0)
+		return syscall(SYS_openat, AT_FDCWD, NOPATH "/x", setid_flags(label), setid_mode(label));
+	if (strncmp(label, "mknod:", 6) == 0)
+		return syscall(SYS_mknod, NOPATH "/x", S_IFREG | setid_mode(label), 0);
+	if (strncmp(label, "mknodat:", 8) == 0)
+		return syscall(SYS_mknodat, AT_FDCWD, NOPATH "/x", S_IFREG | setid_mode(label), 0);
+	if (strcmp(label, "openat2") == 0) {
+		uint64_t how[3] = { O_RDONLY, 0, 0 }; /* struct open_how */
+		return syscall(SYS_openat2, AT_FDCWD, NOPATH, how, sizeof how);
+	}
 	errno = 0;
 	return -2;
 }

@@ -6,6 +6,7 @@
 -- table must hold every call issue 9 names, so a rule taken out of the table fails here.
 -- As root and rootless. #integration #seccomp
 local H = require "helpers"
+local core = require "lunshare.core"
 local security = require "lunshare.security"
 
 -- Every call the filter must refuse, written here apart from the table, with the errno
@@ -28,6 +29,14 @@ local REQUIRED = {
   { "iopl", "EPERM" }, { "ioperm", "EPERM" },
   { "clock_settime", "EPERM" }, { "settimeofday", "EPERM" }, { "clock_adjtime", "EPERM" }, { "adjtimex", "EPERM" },
   { "swapon", "EPERM" }, { "swapoff", "EPERM" }, { "reboot", "EPERM" }, { "syslog", "EPERM" }, { "acct", "EPERM" },
+  -- @setid-files (issue 10): no setuid or setgid mode, by each call that sets a mode
+  { "chmod:suid", "EPERM" }, { "chmod:sgid", "EPERM" }, { "fchmod:suid", "EPERM" }, { "fchmod:sgid", "EPERM" },
+  { "fchmodat:suid", "EPERM" }, { "fchmodat:sgid", "EPERM" }, { "creat:suid", "EPERM" }, { "creat:sgid", "EPERM" },
+  { "open:creat:suid", "EPERM" }, { "open:creat:sgid", "EPERM" }, { "open:tmpfile:suid", "EPERM" },
+  { "open:tmpfile:sgid", "EPERM" }, { "openat:creat:suid", "EPERM" }, { "openat:creat:sgid", "EPERM" },
+  { "openat:tmpfile:suid", "EPERM" }, { "openat:tmpfile:sgid", "EPERM" },
+  { "mknod:suid", "EPERM" }, { "mknod:sgid", "EPERM" }, { "mknodat:suid", "EPERM" }, { "mknodat:sgid", "EPERM" },
+  { "openat2", "ENOSYS" },
 }
 
 -- The terminal requests the ioctl rules name, by the value in their condition.
@@ -45,6 +54,13 @@ local KERNEL_EPERM = {
 
 -- What the probe makes of a rule: labels it knows ("ioctl:TIOCSTI" and its high-bit form).
 local function labels_of(rule)
+  if rule.group == "@setid-files" and rule[2] ~= "openat2" then
+    -- The mode's bit is the last condition; open's flag before it.
+    local function value(cond) return tonumber(cond:match("==(0x%x+)$")) end
+    local label = rule[2]
+    if #rule > 3 then label = label .. (value(rule[3]) == core.O_TMPFILE and ":tmpfile" or ":creat") end
+    return { label .. (value(rule[#rule]) == core.S_ISUID and ":suid" or ":sgid") }
+  end
   if rule[2] == "ioctl" then
     -- (an unmasked condition is read too, so that the high-bit form shows what it misses)
     local cond = rule[3] or ""
@@ -154,7 +170,7 @@ for _, mode in ipairs(H.modes) do
     for _, rule in ipairs(security.DEFAULT_SECCOMP) do
       local name = rule[2]
       local labels = labels_of(rule)
-      local what = name .. (rule[3] and (" " .. rule[3]) or "")
+      local what = name .. (rule[3] and (" " .. table.concat(rule, " ", 3)) or "")
       it("refuses " .. what .. " with " .. rule[1] .. ", and lets it reach the kernel once lifted", function()
         assert.truthy(labels, "no probe for " .. what)
         local want = "errno=" .. assert(security.ERRNO[rule[1]], rule[1])

@@ -314,4 +314,11 @@ return {
   { name = "seccomp.default not a boolean",
     files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  seccomp = {\n    default = 'yes',\n  },\n}\n" },
     expect = "main.lua:4: seccomp.default: expected a boolean, got string" },
+  { name = "allow_setid_files not a boolean",
+    files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  allow_setid_files = 'yes',\n}\n" },
+    expect = "main.lua:3: allow_setid_files: expected a boolean, got string" },
+  { name = "allow_setid_files misspelt",
+    files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  allow_setuid_files = true,\n}\n" },
+    expect = "main.lua:3: allow_setuid_files: unknown field (did you mean 'allow_setid_files'?); expected one of " ..
+      FIELDS },
 }

@@ -65,6 +65,15 @@ describe("security check #unit", function()
     assert.same({}, errors_of("return { no_new_privs = false, capabilities = { 'sys_admin' } }"))
   end)
 
+  it("refuses no_new_privs = false with a writable bind and no filter unless sys_admin or allow_setid_files", function()
+    local b = "mounts = { bind('/srv', '/w') }, namespaces = { 'user', 'mount' }"
+    local e = errors_of("return { no_new_privs = false, seccomp = false, " .. b .. " }")
+    assert.equal(1, #e)
+    assert.truthy(e[1]:find("@setid-files seccomp rules are loaded even with seccomp = false", 1, true), e[1])
+    assert.same({}, errors_of("return { no_new_privs = false, seccomp = false, allow_setid_files = true, " .. b .. " }"))
+    assert.same({}, errors_of("return { no_new_privs = false, seccomp = false, capabilities = { 'sys_admin' }, " .. b .. " }"))
+  end)
+
   it("checks seccomp fields, syscall names and errnos, with suggestions", function()
     assert.same({}, errors_of("return { seccomp = { allow = { 'ptrace', '@mount' }, deny = { 'chown', fchown = 'EACCES' }, kill = { 'bpf' } } }"))
     local e = errors_of("return { seccomp = { alow = {} } }")
@@ -208,6 +217,53 @@ describe("security plan #unit", function()
     assert.truthy(util.contains(s.rules, "kill bpf"))
     assert.falsy(util.contains(s.rules, "errno:1 bpf"))
     assert.truthy(explain.step(s):find("kill          bpf", 1, true), explain.step(s))
+  end)
+
+  -- @setid-files (issue 10): with a writable host path, whatever the profile's filter.
+  local function setid_rules(rules)
+    local n = 0
+    for _, r in ipairs(rules or {}) do
+      if r:find("^errno:%d+ chmod a1&") or r:find("^errno:%d+ openat a2&") or r == "errno:" ..
+        security.ERRNO.ENOSYS .. " openat2" then n = n + 1 end
+    end
+    return n
+  end
+  local bind = { kind = "bind", src = "/srv/proj", dst = "/w" }
+  local ro = { kind = "ro_bind", src = "/srv/proj", dst = "/w" }
+  local function with(mounts, extra)
+    local p = { namespaces = { "user", "mount" }, mounts = mounts, capabilities = { "fsetid", "setfcap", "chown" } }
+    for k, v in pairs(extra or {}) do p[k] = v end
+    return p
+  end
+
+  it("adds the @setid-files rules and drops fsetid and setfcap with a writable host path", function()
+    for _, extra in ipairs({ {}, { seccomp = false }, { seccomp = { default = false, deny = { "ptrace" } } },
+        { seccomp = { allow = { "@setid-files" } } } }) do
+      local plan = plan_of(with({ bind }, extra))
+      local s = find(plan, "seccomp")
+      assert.truthy(s, "no seccomp step")
+      -- chmod S_ISUID and S_ISGID, openat O_CREAT and O_TMPFILE each with both, openat2
+      assert.equal(7, setid_rules(s.rules), table.concat(s.rules, "\n"))
+      -- io_uring's openat takes a mode the filter never sees
+      assert.truthy(require("lunshare.util").contains(s.rules, "errno:1 io_uring_setup"), table.concat(s.rules, "\n"))
+      assert.same({ "cap_chown" }, find(plan, "caps").keep)
+    end
+    local over = plan_of(with({ { kind = "overlay", dst = "/o", lower = { "/srv" }, upper = "/srv/u", work = "/srv/w" } },
+      { seccomp = false }))
+    assert.equal(7, setid_rules(find(over, "seccomp").rules))
+  end)
+
+  it("leaves the profile's filter and capabilities as they are without a writable host path or with allow_setid_files",
+    function()
+    local plan = plan_of(with({ ro }, { seccomp = false }))
+    assert.is_nil(find(plan, "seccomp"))
+    assert.same({ "cap_fsetid", "cap_setfcap", "cap_chown" }, find(plan, "caps").keep)
+    plan = plan_of(with({ bind }, { seccomp = false, allow_setid_files = true }))
+    assert.is_nil(find(plan, "seccomp"))
+    assert.same({ "cap_fsetid", "cap_setfcap", "cap_chown" }, find(plan, "caps").keep)
+    -- and the default filter's own @setid-files rules go too
+    assert.equal(0, setid_rules(find(plan_of(with({ bind }, { allow_setid_files = true })), "seccomp").rules))
+    assert.equal(7, setid_rules(find(plan_of(with({ ro })), "seccomp").rules))
   end)
 
   it("reads rules from a file and lists them in explain", function()
