@@ -134,6 +134,21 @@ LSH_API int lsh_proc_signal(int pidfd, int sig, struct lsh_err **err);
 /* Waits for the process behind pidfd; *status is in waitpid() format. With nohang, returns
  * 0 when it has not exited yet and 1 when it has. Borrows pidfd. */
 LSH_API int lsh_proc_wait(int pidfd, int nohang, int *status, struct lsh_err **err);
+/* What /proc says of a process that anyone may read: its parent, its start time (the
+ * 22nd field of /proc/PID/stat, clock ticks after boot: with the pid it names one process
+ * for good, since a reused pid starts later), its state letter and its real uid (from
+ * /proc/PID/status). Returns 0, or -ENOENT when there is no such process. */
+struct lsh_proc_info {
+	pid_t ppid;
+	uint64_t starttime;
+	uid_t uid;
+	char state;
+};
+LSH_API int lsh_proc_stat(pid_t pid, struct lsh_proc_info *info, struct lsh_err **err);
+/* The children of pid (every process whose parent it is), found by walking /proc (the
+ * kernel's /proc/PID/task/TID/children is optional). Stores at most max pids in out,
+ * oldest first. Returns how many there are (which may exceed max). */
+LSH_API int lsh_proc_children(pid_t pid, pid_t *out, size_t max, struct lsh_err **err);
 /* Closes every fd >= 3 except those in keep (close_range(2) between them). */
 LSH_API int lsh_proc_close_fds(const int *keep, size_t nkeep, struct lsh_err **err);
 /* PR_SET_PDEATHSIG, then checks that the parent (expected_ppid) did not die already. */
@@ -685,6 +700,8 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   pivot [child]: readonly (boolean)
  *   proc [child]: dst (string, required), readonly (list, required)
  *   pty [child]: no fields
+ *   record [host]: data (string, required), name (string, required), state_path (string,
+ *       required), state_root (string, required)
  *   relay [host]: log (string), port (integer, required)
  *   remount_ro [child]: dst (string, required)
  *   rlimit [child]: hard (integer), resource (string, required), soft (integer)

@@ -3,6 +3,7 @@
 -- one-off addition to the profile (--bind, --setenv, …) becomes an entry of the
 -- command-line layer (lunshare.cmdline_layer), checked with the profile's own fields.
 -- Adding an option is adding a row here (and, for a layer option, its entry there).
+local sandboxes = require "lunshare.sandboxes"
 local util = require "lunshare.util"
 
 local M = {}
@@ -53,6 +54,8 @@ M.ROWS = {
   { name = "--no-pty", key = "pty", value = false, commands = { "run" }, help = "never give the sandbox a terminal of its own" },
   { name = "--timeout", arg = "DURATION", key = "timeout", commands = { "run" },
     help = "end the whole sandbox after DURATION (30s, 5m, or seconds; over limits.time), exit 124" },
+  { name = "--name", arg = "NAME", key = "name", commands = { "run", "explain" }, valid = function(v) return sandboxes.check_name(v) end,
+    help = "name the running sandbox (over the profile's name), for ps, stop and enter" },
   { name = "--egress-log", arg = "FILE", key = "egress_log", commands = { "run" },
     help = "append each request the egress allowlist denied to FILE, as JSON lines" },
   { name = "--help", short = "-h", key = "help", commands = "all", help = "print this command's usage" },
