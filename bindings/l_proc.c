@@ -201,6 +201,22 @@ static int l_proc_stat(lua_State *L)
 	return 1;
 }
 
+/* pidfd_poll(pidfd [, seconds]) -> true (it ended) | false (the time passed) | nil, msg,
+ * errno. Without seconds, waits for ever. */
+static int l_pidfd_poll(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	int fd = lsh_l_tofd(L, 1);
+	lua_Number secs = luaL_optnumber(L, 2, -1);
+	lsh_l_check_nargs(L, 2);
+	int ms = secs < 0 ? -1 : (secs > 86400 ? 86400000 : (int)(secs * 1000));
+	int r = lsh_proc_poll_exit(fd, ms, &err);
+	if (r < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, r);
+	return 1;
+}
+
 /* proc_children(pid) -> { pid, … } (oldest first, at most 64) | nil, msg, errno */
 static int l_proc_children(lua_State *L)
 {
@@ -227,7 +243,7 @@ void lsh_l_open_proc(lua_State *L)
 		{ "setsid", l_setsid }, { "sethostname", l_sethostname },
 		{ "setdomainname", l_setdomainname }, { "timens", l_timens },
 		{ "close_fds", l_close_fds }, { "pdeathsig", l_pdeathsig },
-		{ "proc_stat", l_proc_stat }, { "proc_children", l_proc_children }, { NULL, NULL },
+		{ "proc_stat", l_proc_stat }, { "pidfd_poll", l_pidfd_poll }, { "proc_children", l_proc_children }, { NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);
 }

@@ -7,6 +7,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -410,4 +411,18 @@ int lsh_proc_children(pid_t pid, pid_t *out, size_t max, struct lsh_err **err)
 	}
 	free(v);
 	return r;
+}
+
+int lsh_proc_poll_exit(int pidfd, int timeout_ms, struct lsh_err **err)
+{
+	struct pollfd p = { pidfd, POLLIN, 0 };
+	for (;;) {
+		int r = poll(&p, 1, timeout_ms);
+		if (r > 0)
+			return 1;
+		if (r == 0)
+			return 0;
+		if (errno != EINTR)
+			return lsh_err_set(err, errno, "poll(pidfd %d)", pidfd);
+	}
 }

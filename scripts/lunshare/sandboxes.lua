@@ -72,15 +72,44 @@ local function same(pid, starttime)
 end
 
 -- Whether the sandbox of a record still runs: its supervisor and its first process are
--- the very processes it names.
-function M.alive(rec)
-  return same(rec.supervisor, rec.supervisor_starttime) and same(rec.pid, rec.starttime)
+-- the very processes it names, and the supervisor is owner's (a record cannot make a
+-- command act on another user's processes).
+function M.alive(rec, owner)
+  local ok, st = same(rec.supervisor, rec.supervisor_starttime)
+  return ok and st.uid == (owner or rec.uid) and same(rec.pid, rec.starttime)
 end
 
--- The live records of the caller's directory, by name, stale ones removed. Returns the
--- list (sorted by name) and a list of warnings (a file that is no record: removed too,
--- since only lunshare writes this private directory, and a name it holds would be in
--- use for good); nil and a message when the directory is refused.
+-- The records of one directory: live ones in out, each with .path and .owner; with
+-- clean, stale ones and files that are no record are removed (the caller's own
+-- directory, under its lock), else skipped.
+local function scan(dir, owner, clean, out, warnings)
+  local names, nerr = dir:list()
+  if not names then
+    warnings[#warnings + 1] = nerr
+    return
+  end
+  for _, name in ipairs(names) do
+    local values, rerr = dir:read_json_lines(name)
+    local rec, why
+    if values then rec, why = decode(values, name) else why = rerr end
+    if not rec then
+      if clean then
+        warnings[#warnings + 1] = dir:file(name) .. ": not a sandbox record (" .. tostring(why) .. "): removed"
+        dir:remove(name)
+      end
+    elseif rec.uid ~= owner or not M.alive(rec, owner) then
+      if clean then dir:remove(name) end
+    else
+      rec.path, rec.owner = dir:file(name), owner
+      out[#out + 1] = rec
+    end
+  end
+end
+
+-- The live records of the caller's directory, stale ones removed. Returns the list
+-- (sorted by name) and a list of warnings (a file that is no record is removed too, since
+-- only lunshare writes this private directory, and a name it held would be in use for
+-- good); nil and a message when the directory is refused.
 function M.list()
   local dir, err = state.open(M.AREA, { create = false })
   if not dir then
@@ -92,27 +121,40 @@ function M.list()
     dir:close()
     return nil, lerr
   end
-  local names, nerr = dir:list()
-  if not names then
-    dir:close()
-    return nil, nerr
-  end
   local out, warnings = {}, {}
-  for _, name in ipairs(names) do
-    local values, rerr = dir:read_json_lines(name)
-    local rec, why
-    if values then rec, why = decode(values, name) else why = rerr end
-    if not rec then
-      warnings[#warnings + 1] = dir:file(name) .. ": not a sandbox record (" .. tostring(why) .. "): removed"
-      dir:remove(name)
-    elseif not M.alive(rec) then
-      dir:remove(name)
-    else
-      rec.path = dir:file(name)
-      out[#out + 1] = rec
-    end
-  end
+  scan(dir, core.ids().euid or core.ids().uid, true, out, warnings)
   dir:close()
+  return out, warnings
+end
+
+-- For root: its own records, then every user's (in /run/user/UID/lunshare, the
+-- runtime directory's usual place, and the /tmp fallback), read only: a user's directory
+-- must be private to that user all the way down, and a record counts only when its
+-- supervisor is that user's process. Returns the list and warnings, as M.list.
+function M.list_all()
+  local out, warnings = M.list()
+  if not out then return nil, warnings end
+  local function add(root, path, uid)
+    local dir, err = state.open_of(root, path, M.AREA, uid)
+    if not dir then
+      if err then warnings[#warnings + 1] = err end
+      return
+    end
+    scan(dir, uid, false, out, warnings)
+    dir:close()
+  end
+  for _, u in ipairs(core.dir_list("/run/user") or {}) do
+    local uid = u:match("^%d+$") and math.tointeger(tonumber(u))
+    if uid and uid ~= 0 then add("/run/user/" .. u, "lunshare", uid) end
+  end
+  for _, d in ipairs(core.dir_list("/tmp") or {}) do
+    local uid = d:match("^lunshare%-(%d+)$") and math.tointeger(tonumber(d:match("%d+$")))
+    if uid and uid ~= 0 then add("/tmp", d .. "/lunshare", uid) end
+  end
+  table.sort(out, function(x, y)
+    if x.owner ~= y.owner then return x.owner < y.owner end
+    return x.name < y.name
+  end)
   return out, warnings
 end
 
@@ -124,6 +166,20 @@ function M.find(name)
     if rec.name == name then return rec end
   end
   return nil
+end
+
+-- pidfds of the supervisor and of pid 1, taken and then checked against the record's
+-- start times: a pidfd names one process for good, so once both check out, nothing sent
+-- through them can reach a process that reused a pid. nil when the sandbox ended.
+function M.pin(rec)
+  local sup = core.pidfd_open(rec.supervisor)
+  local pid1 = sup and core.pidfd_open(rec.pid)
+  if not (sup and pid1 and M.alive(rec, rec.owner)) then
+    if sup then sup:close() end
+    if pid1 then pid1:close() end
+    return nil
+  end
+  return sup, pid1
 end
 
 -- The one line for a name in use.

@@ -109,6 +109,128 @@ describe("named sandboxes", function()
     end)
   end
 
+  for _, mode in ipairs(H.modes) do
+    describe("ps and stop (" .. mode .. ")", function()
+      it("ps lists the caller's running sandboxes (text and JSON) and cleans a stale record on the way", function()
+        local a, b, dead = fresh(), fresh(), fresh()
+        local r = H.after_ready(named(a), SET_S .. table.concat({
+          -- A sandbox whose supervisor is killed, leaving its record stale.
+          "( exec " .. named(dead) .. " ) > /dev/null 2>&1 & D=$!",
+          H.wait_until("test -e $S/" .. dead, 20) .. " || echo no-dead",
+          "kill -KILL $D; wait $D 2>/dev/null",
+          "( exec " .. named(b) .. " ) > /dev/null 2>&1 & B=$!",
+          H.wait_until("test -e $S/" .. b, 20) .. " || echo no-b",
+          H.quote(H.bin) .. " ps > $O.ps; echo ps=$?",
+          H.quote(H.bin) .. " ps --json > $O.json; echo json=$?",
+          "test -e $S/" .. dead .. " || echo stale-gone",
+          "cat $O.ps; echo ---; cat $O.json",
+          "kill $P $B; wait $P $B",
+        }, "; "), { mode = mode })
+        assert.truthy(r.out:find("^ps=0\njson=0\nstale%-gone\n"), r.out .. r.err .. r.cmd_err)
+        local text, js = r.out:match("stale%-gone\n(.-)%-%-%-\n(.*)$")
+        assert.truthy(text:find("^NAME +"), text)
+        for _, name in ipairs({ a, b }) do
+          local line = text:match("\n(" .. name:gsub("%-", "%%-") .. " [^\n]*)")
+          assert.truthy(line, text)
+          assert.truthy(line:find(" default +%d+s  user,mount,pid,net,ipc,uts,cgroup  %-$"), line)
+        end
+        assert.falsy(text:find(dead, 1, true), text)
+        local rows = require("lunshare.json").decode(js)
+        local names = {}
+        for _, row in ipairs(rows) do
+          if row.name == a or row.name == b then
+            names[#names + 1] = row.name
+            assert.equal("default", row.profile)
+            assert.equal("integer", math.type(row.pid))
+            assert.same({ "user", "mount", "pid", "net", "ipc", "uts", "cgroup" }, row.namespaces)
+          end
+        end
+        table.sort(names)
+        assert.same({ a, b }, names)
+      end)
+
+      it("stop ends the sandbox through its supervisor and returns once its record is gone", function()
+        local name = fresh()
+        local r = H.after_ready(named(name), SET_S .. FIELD .. table.concat({
+          "pid=$(field " .. name .. " pid)",
+          H.quote(H.bin) .. " stop " .. name .. "; echo stop=$?",
+          "test -e $S/" .. name .. " || echo gone",
+          "test -e /proc/$pid || echo pid1-gone",
+          "wait $P; echo run=$?",
+        }, "; "), { mode = mode })
+        assert.equal("stop=0\ngone\npid1-gone\nrun=143\n", r.out, r.err .. r.cmd_err)
+      end)
+
+      it("stop --signal KILL kills pid 1, and the supervisor still cleans up", function()
+        local name = fresh()
+        local r = H.after_ready(named(name), SET_S .. table.concat({
+          H.quote(H.bin) .. " stop --signal KILL " .. name .. "; echo stop=$?",
+          "test -e $S/" .. name .. " || echo gone", "wait $P; echo run=$?",
+        }, "; "), { mode = mode })
+        assert.equal("stop=0\ngone\nrun=137\n", r.out, r.err .. r.cmd_err)
+      end)
+
+      it("stop --timeout: a sandbox that ignores SIGTERM is killed when the timeout passes", function()
+        local name = fresh()
+        local r = H.after_ready(H.quote(H.bin) .. " run --no-pty --name " .. name ..
+          [[ -- sh -c 'trap "" TERM; echo ready; while :; do sleep 1; done']], SET_S .. table.concat({
+          "start=$(date +%s%N)",
+          H.quote(H.bin) .. " stop --timeout 1 " .. name .. "; echo stop=$?",
+          "echo ms=$(( ($(date +%s%N) - start) / 1000000 ))",
+          "test -e $S/" .. name .. " || echo gone", "wait $P",
+        }, "; "), { mode = mode })
+        assert.truthy(r.out:find("^stop=0\nms=%d+\ngone\n$"), r.out .. r.err .. r.cmd_err)
+        -- Before the supervisor's own 3 s grace would have done it.
+        local ms = tonumber(r.out:match("ms=(%d+)"))
+        assert.truthy(ms >= 1000 and ms < 2900, r.out)
+      end)
+
+      it("stop never signals a process whose pid a record names with another start time", function()
+        local name = fresh()
+        local r = H.sh(SET_S .. table.concat({
+          "mkdir -p $S; sleep 30 & z=$!",
+          [[printf '{"name":"]] .. name .. [[","profile":"default","file":"x","started":1}\n]] ..
+            [[{"pid":%d,"starttime":1,"supervisor":%d,"supervisor_starttime":1,"uid":%d,"ns":{}}\n' $z $z $(id -u) > $S/]] .. name,
+          "chmod 600 $S/" .. name,
+          H.quote(H.bin) .. " stop " .. name .. "; echo stop=$?",
+          "kill -0 $z && echo alive", "test -e $S/" .. name .. " || echo gone", "kill $z",
+        }, "; "), { mode = mode })
+        H.sh(SET_S .. "rm -f $S/" .. name, { mode = mode })
+        assert.equal("stop=1\nalive\ngone\n", r.out, r.err)
+        assert.equal("lunshare: stop: no sandbox named \"" .. name .. "\" is running (see 'lunshare ps')\n", r.err)
+      end)
+    end)
+  end
+
+  it("ps as nobody does not list root's sandboxes; root's ps lists nobody's (runtime dir and /tmp fallback)", function()
+    local mine, theirs, tmpn = fresh(), fresh(), fresh()
+    local r = H.sh("unshare --mount sh -c " .. H.quote(table.concat({
+      -- /run/user and /tmp of the world's own; the binary (perhaps under /tmp) stays
+      -- reachable through a bind.
+      "mount -t tmpfs -o mode=755 tmpfs /run/user && mkdir -m 700 /run/user/65534 && chown 65534:65534 /run/user/65534 " ..
+        "&& mkdir /run/user/bin && mount --bind " .. H.quote(H.bin:match("^(.*)/[^/]*$")) .. " /run/user/bin " ..
+        "&& mount -t tmpfs tmpfs /tmp || exit 99",
+      "L=/run/user/bin/" .. H.quote(H.bin:match("([^/]*)$")),
+      "N='setpriv --reuid=65534 --regid=65534 --clear-groups --'",
+      "F=/run/user/fifo; mkfifo -m 666 $F.1 $F.2 $F.3",
+      "( exec $L run --no-pty --name " .. mine .. " -- sh -c 'echo ready; exec sleep 60' > $F.1 ) & R=$!",
+      "( exec env XDG_RUNTIME_DIR=/run/user/65534 $N $L run --no-pty --name " .. theirs ..
+        " -- sh -c 'echo ready; exec sleep 60' > $F.2 ) & U=$!",
+      "( exec env -u XDG_RUNTIME_DIR $N $L run --no-pty --name " .. tmpn ..
+        " -- sh -c 'echo ready; exec sleep 60' > $F.3 ) & T=$!",
+      "read l < $F.1; read l < $F.2; read l < $F.3",
+      "echo root:; $L ps | awk 'NR > 1 { print $1, $2 }' | grep " .. H.RUN .. " | sort",
+      "echo nobody:; env XDG_RUNTIME_DIR=/run/user/65534 $N $L ps | awk 'NR > 1 { print $1 }' | grep " .. H.RUN,
+      "echo nobody-stops-root:; env XDG_RUNTIME_DIR=/run/user/65534 $N $L stop " .. mine .. " 2>/dev/null; echo code=$?",
+      "$L stop " .. theirs .. "; echo root-stops=$?",
+      "kill $R $T; wait $R $U $T",
+    }, "; ")), { timeout = 60 })
+    local want = { mine .. " 0", theirs .. " 65534", tmpn .. " 65534" }
+    table.sort(want)
+    assert.equal("root:\n" .. table.concat(want, "\n") .. "\nnobody:\n" .. theirs ..
+      "\nnobody-stops-root:\ncode=1\nroot-stops=0\n", r.out, r.err)
+  end)
+
   it("a bad name is a usage error (exit 2, one line); a profile's bad name is refused by check with file:line", function()
     for _, bad in ipairs({ ".hidden", "a/b", string.rep("x", 65), "" }) do
       local r = H.lunshare({ "run", "--name", bad, "--", "true" })
