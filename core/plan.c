@@ -17,6 +17,7 @@ static const struct lsh_op *const areas[] = {
 	lsh_ops_helper,
 	lsh_ops_relay,
 	lsh_ops_record,
+	lsh_ops_enter,
 };
 
 static const char *const phase_names[LSH_PHASE_COUNT] = { "prepare", "clone", "host", "child", "exec" };

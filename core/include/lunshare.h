@@ -702,6 +702,8 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *       gid_first (integer), optional (boolean), owner (string), src (string, required), uid
  *       (integer, required), uid_count (integer), uid_first (integer)
  *   link_setup [child]: addresses (list), mtu (integer), name (string, required), up (boolean)
+ *   join [child]: cgroup (boolean), namespaces (list, required), pid (integer, required),
+ *       starttime (integer, required), user_ns (integer)
  *   lo_up [child]: no fields
  *   lock_mounts [child]: proc (string, required)
  *   mount_private [child]: path (string, required)

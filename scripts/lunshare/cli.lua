@@ -42,6 +42,9 @@ usage: lunshare COMMAND [ARGS]
   ps [--json]                    the named sandboxes that run (root: everyone's)
   stop NAME [--signal SIG] [--timeout T]
                                  end a named sandbox: SIG (TERM), then KILL after T
+  enter NAME|PID [-- CMD ARGS...]
+                                 run CMD (a shell) in a named sandbox of yours, with
+                                 exactly its command's confinement
   repl [PROFILE [--set K=V]...]  an interactive Lua prompt with the lunshare API; with a
                                  profile, its sandbox runs as sb
   version                        print the version
@@ -52,14 +55,14 @@ for the shipped one whatever shadows it, or a file path.]]
 
 -- The subcommands, each "lunshare.cmd." .. name but help, which is the dispatcher's own.
 local COMMANDS = { "run", "check", "explain", "diff", "doctor", "repl", "version", "help", "net",
-  "test", "profiles", "show", "install", "verify", "remove", "complete", "ps", "stop" }
+  "test", "profiles", "show", "install", "verify", "remove", "complete", "ps", "stop", "enter" }
 local MODULES = {
   run = "lunshare.cmd.run", check = "lunshare.cmd.check", explain = "lunshare.cmd.explain",
   diff = "lunshare.cmd.diff", doctor = "lunshare.cmd.doctor", repl = "lunshare.cmd.repl",
   version = "lunshare.cmd.version", net = "lunshare.cmd.net", test = "lunshare.cmd.test",
   profiles = "lunshare.cmd.profiles", show = "lunshare.cmd.show", install = "lunshare.cmd.install",
   verify = "lunshare.cmd.verify", remove = "lunshare.cmd.remove", complete = "lunshare.cmd.complete",
-  ps = "lunshare.cmd.ps", stop = "lunshare.cmd.stop",
+  ps = "lunshare.cmd.ps", stop = "lunshare.cmd.stop", enter = "lunshare.cmd.enter",
 }
 
 M.COMMANDS = COMMANDS

@@ -87,6 +87,8 @@ M.COMMANDS = {
   verify = { args = "", about = "report installed recipes whose files changed" },
   remove = { args = "NAME", about = "remove an installed recipe" },
   stop = { args = "NAME", about = "end a named sandbox (its signal, then SIGKILL after the timeout) and wait until its record is gone" },
+  enter = { args = "NAME|PID [--] [CMD ARGS...]",
+    about = "run CMD (default /bin/sh) in a named sandbox of yours, with exactly its command's confinement" },
   ps = { args = "", about = "list the named sandboxes that run: yours (root: everyone's)" },
   complete = { args = "WORD...", about = "the candidates for the next word (shell completion)" },
 }
