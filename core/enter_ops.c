@@ -35,31 +35,77 @@ static int check_join(const struct lsh_plan_step *s, struct lsh_plan_facts *fact
 	return 0;
 }
 
-/* Moves this process into the v2 cgroup of pid, read from /proc/PID/cgroup in our cgroup
- * namespace (the host's: before the join). */
+/* The path of hierarchy id in a /proc/PID/cgroup text ("ID:CONTROLLERS:PATH" lines), its
+ * controllers in *ctrl; NULL when the text has no such line. Both point into text, whose
+ * lines this cuts. */
+static char *hierarchy_path(char *text, const char *id, char **ctrl)
+{
+	size_t n = strlen(id);
+	for (char *line = text; line && *line;) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		char *c = strchr(line, ':'), *p = c ? strchr(c + 1, ':') : NULL;
+		if (c && p && (size_t)(c - line) == n && strncmp(line, id, n) == 0) {
+			*p = '\0';
+			*ctrl = c + 1;
+			return p + 1;
+		}
+		line = next;
+	}
+	return NULL;
+}
+
+/* Moves this process into every cgroup of pid that differs from ours, read from
+ * /proc/PID/cgroup in our cgroup namespace (the host's: before the join): the v2 one
+ * (/sys/fs/cgroup, or /sys/fs/cgroup/unified beside v1) and each v1 hierarchy's, mounted
+ * at /sys/fs/cgroup/CONTROLLERS as systemd mounts them. */
 static int join_cgroup(pid_t pid, struct lsh_err **err)
 {
-	char path[64], *text = NULL, *line;
+	char path[64];
+	_cleanup_free_ char *theirs = NULL, *ours = NULL;
 	size_t len;
 	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
-	int r = lsh_file_read(AT_FDCWD, path, 0, 1 << 16, &text, &len, err);
-	if (r < 0)
+	if (lsh_file_read(AT_FDCWD, path, 0, 1 << 16, &theirs, &len, err) < 0 ||
+	    lsh_file_read(AT_FDCWD, "/proc/self/cgroup", 0, 1 << 16, &ours, &len, err) < 0)
 		return lsh_err_wrap(err, "join: the sandbox's cgroup");
-	line = strncmp(text, "0::", 3) == 0 ? text : strstr(text, "\n0::");
-	if (line == NULL) {
-		free(text);
-		return lsh_err_msg(err, ENOTSUP, "join: the sandbox's cgroup is not on cgroup v2");
+	/* Each of their lines, by hierarchy id, against ours (cut from a copy per line). */
+	for (char *line = theirs; line && *line;) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		char *c = strchr(line, ':'), *p = c ? strchr(c + 1, ':') : NULL;
+		if (!c || !p) {
+			line = next;
+			continue;
+		}
+		*c = *p = '\0';
+		const char *id = line, *ctrl = c + 1, *want = p + 1;
+		_cleanup_free_ char *mine = strdup(ours);
+		char *my_ctrl = NULL, *have = mine ? hierarchy_path(mine, id, &my_ctrl) : NULL;
+		line = next;
+		if (have && strcmp(have, want) == 0)
+			continue;
+		if (strstr(want, "/..") || strlen(want) > 3000)
+			return lsh_err_msg(err, EINVAL, "join: the sandbox's cgroup path is not one to follow");
+		if (strncmp(ctrl, "name=", 5) == 0)
+			ctrl += 5;
+		char procs[4096];
+		_cleanup_close_ int fd = -1;
+		if (strcmp(id, "0") == 0) {
+			snprintf(procs, sizeof procs, "/sys/fs/cgroup/unified%s/cgroup.procs", want);
+			fd = open(procs, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				snprintf(procs, sizeof procs, "/sys/fs/cgroup%s/cgroup.procs", want);
+		} else {
+			snprintf(procs, sizeof procs, "/sys/fs/cgroup/%s%s/cgroup.procs", ctrl, want);
+		}
+		if (fd < 0)
+			fd = open(procs, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		/* "0": the writer itself, on v1 and v2. */
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			return lsh_err_set(err, errno, "join: move into %s", procs);
 	}
-	line += line == text ? 3 : 4;
-	line[strcspn(line, "\n")] = '\0';
-	char procs[4096];
-	int n = snprintf(procs, sizeof procs, "/sys/fs/cgroup%s/cgroup.procs", line);
-	free(text);
-	if (n < 0 || (size_t)n >= sizeof procs || strstr(procs, "/../"))
-		return lsh_err_msg(err, EINVAL, "join: the sandbox's cgroup path is too long");
-	_cleanup_close_ int fd = open(procs, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || write(fd, "0", 1) != 1)
-		return lsh_err_set(err, errno, "join: move into %s", procs);
 	return 0;
 }
 

@@ -110,6 +110,25 @@ describe("enter", function()
     end)
   end
 
+  it("moves the entered process into the sandbox's own cgroup (root, limits)", function()
+    local p = H.profile('return { extends = "default", limits = { memory = "256M", pids = 100 } }')
+    local name = fresh()
+    local r = H.after_ready(named(name, p), table.concat({
+      "until grep -q done $O; do sleep 0.05; done",
+      "cmd=$(pgrep -P $(sed -n 2p /run/lunshare/sandboxes/" .. name .. " | grep -o '\"pid\":[0-9]*' | head -1 | cut -d: -f2))",
+      H.quote(H.bin) .. " enter " .. name .. " -- sh -c 'cat /proc/self/cgroup; cat /sys/fs/cgroup/pids.max 2>/dev/null; " ..
+        "sleep 30' > $O.enter & E=$!",
+      "until [ -s $O.enter ]; do sleep 0.05; done",
+      -- From outside: the entered sleep's host cgroup is the command's.
+      -- enter's child waits outside the pid namespace; its child is the entered command.
+      "e=$(pgrep -P $(pgrep -P $E)); [ \"$(cat /proc/$e/cgroup)\" = \"$(cat /proc/$cmd/cgroup)\" ] && echo same-cgroup",
+      "grep -q lunshare- /proc/$e/cgroup && echo run-cgroup",
+      "kill $P; wait $P; wait $E",
+    }, "; "), { env = "HOME=/tmp" })
+    H.rm(p)
+    assert.equal("same-cgroup\nrun-cgroup\n", r.out, r.err .. r.cmd_err)
+  end)
+
   it("refuses another user's sandbox, by name and by pid", function()
     local name = fresh()
     local r = H.after_ready(named(name), table.concat({
