@@ -45,6 +45,7 @@ usage: lunshare COMMAND [ARGS]
   enter NAME|PID [-- CMD ARGS...]
                                  run CMD (a shell) in a named sandbox of yours, with
                                  exactly its command's confinement
+  ns [NAME|PID] [--json]         a process's namespaces: ids, own or the host's, sharers
   repl [PROFILE [--set K=V]...]  an interactive Lua prompt with the lunshare API; with a
                                  profile, its sandbox runs as sb
   version                        print the version
@@ -55,7 +56,7 @@ for the shipped one whatever shadows it, or a file path.]]
 
 -- The subcommands, each "lunshare.cmd." .. name but help, which is the dispatcher's own.
 local COMMANDS = { "run", "check", "explain", "diff", "doctor", "repl", "version", "help", "net",
-  "test", "profiles", "show", "install", "verify", "remove", "complete", "ps", "stop", "enter" }
+  "test", "profiles", "show", "install", "verify", "remove", "complete", "ps", "stop", "enter", "ns" }
 local MODULES = {
   run = "lunshare.cmd.run", check = "lunshare.cmd.check", explain = "lunshare.cmd.explain",
   diff = "lunshare.cmd.diff", doctor = "lunshare.cmd.doctor", repl = "lunshare.cmd.repl",
@@ -63,6 +64,7 @@ local MODULES = {
   profiles = "lunshare.cmd.profiles", show = "lunshare.cmd.show", install = "lunshare.cmd.install",
   verify = "lunshare.cmd.verify", remove = "lunshare.cmd.remove", complete = "lunshare.cmd.complete",
   ps = "lunshare.cmd.ps", stop = "lunshare.cmd.stop", enter = "lunshare.cmd.enter",
+  ns = "lunshare.cmd.ns",
 }
 
 M.COMMANDS = COMMANDS

@@ -34,7 +34,7 @@ M.ROWS = {
     help = "a value for OLD's parameter KEY only (over --set)" },
   { name = "--new-set", arg = "KEY=VALUE", key = "new_set", kv = true, commands = { "diff" },
     help = "a value for NEW's parameter KEY only (over --set)" },
-  { name = "--json", key = "json", commands = { "explain", "profiles", "show", "ps" },
+  { name = "--json", key = "json", commands = { "explain", "profiles", "show", "ps", "ns" },
     help = "print as JSON (explain: the very table run hands to the executor)" },
   { name = "--yes", short = "-y", key = "yes", commands = { "install" },
     help = "install without asking (what it grants is still shown)" },
@@ -89,6 +89,7 @@ M.COMMANDS = {
   stop = { args = "NAME", about = "end a named sandbox (its signal, then SIGKILL after the timeout) and wait until its record is gone" },
   enter = { args = "NAME|PID [--] [CMD ARGS...]",
     about = "run CMD (default /bin/sh) in a named sandbox of yours, with exactly its command's confinement" },
+  ns = { args = "[NAME|PID]", about = "the namespaces of a named sandbox's command (or PID, or lunshare): identities, which differ from the host's, which processes share each" },
   ps = { args = "", about = "list the named sandboxes that run: yours (root: everyone's)" },
   complete = { args = "WORD...", about = "the candidates for the next word (shell completion)" },
 }

@@ -231,6 +231,36 @@ describe("named sandboxes", function()
       "\nnobody-stops-root:\ncode=1\nroot-stops=0\n", r.out, r.err)
   end)
 
+  for _, mode in ipairs(H.modes) do
+    it("ns NAME (" .. mode .. "): every namespace of the sandbox's command is its own (root: shared with its pid 1)", function()
+      local name = fresh()
+      local r = H.after_ready(named(name), SET_S .. FIELD .. table.concat({
+        "pid=$(field " .. name .. " pid)",
+        H.quote(H.bin) .. " ns " .. name .. " > $O.ns; echo ns=$?",
+        H.quote(H.bin) .. " ns --json " .. name .. " > $O.json; echo json=$?",
+        H.quote(H.bin) .. " ns > $O.self; echo self=$?",
+        "echo pid1=$pid", "cat $O.ns; echo ---; cat $O.json; echo ---; cat $O.self",
+        "kill $P; wait $P",
+      }, "; "), { mode = mode })
+      assert.truthy(r.out:find("^ns=0\njson=0\nself=0\npid1=%d+\n"), r.out .. r.err .. r.cmd_err)
+      local pid1 = r.out:match("pid1=(%d+)")
+      local text, js, self = r.out:match("pid1=%d+\n(.-)%-%-%-\n(.-)%-%-%-\n(.*)$")
+      for _, kind in ipairs({ "user", "mount", "pid", "net", "ipc", "uts", "cgroup" }) do
+        local line = text:match("\n(" .. kind .. " [^\n]*)")
+        assert.truthy(line and line:find("^%a+ +%d+ +own "), text)
+        -- pid 1 is non-dumpable and the host's binary: only root may look at it.
+        if mode == "root" then assert.truthy(line:find("^%a+ +%d+ +own +%d+: [%d ]*" .. pid1), text) end
+      end
+      local t = require("lunshare.json").decode(js)
+      assert.equal(8, #t.namespaces)
+      for _, row in ipairs(t.namespaces) do
+        if row.kind ~= "time" then assert.is_true(row.differs, row.kind) end
+      end
+      -- lunshare's own: nothing differs from the caller's.
+      assert.falsy(self:find(" own ", 1, true), self)
+    end)
+  end
+
   it("a bad name is a usage error (exit 2, one line); a profile's bad name is refused by check with file:line", function()
     for _, bad in ipairs({ ".hidden", "a/b", string.rep("x", 65), "" }) do
       local r = H.lunshare({ "run", "--name", bad, "--", "true" })
