@@ -98,6 +98,26 @@ describe("enter", function()
         assert.equal(H.read(D .. "/before"), H.read(D .. "/after"), "the caller's terminal modes changed")
       end)
 
+      it("refuses a record whose process is not in the user namespace it names (checked through the pidfd)", function()
+        -- A forged record of the caller's own: live processes with their true start times,
+        -- but a user namespace they are not in.
+        local name = fresh()
+        local set_s = [[if [ "$(id -u)" = 0 ]; then S=/run/lunshare/sandboxes; else S=$XDG_RUNTIME_DIR/lunshare/sandboxes; fi; ]]
+        local r = H.sh(set_s .. table.concat({
+          "mkdir -p -m 700 $S; sleep 30 & z=$!; st() { sed 's/.*) //' /proc/$1/stat | cut -d' ' -f20; }",
+          [[printf '{"name":"]] .. name .. [[","profile":"default","file":"x","started":1,"enter":{"steps":[],"env":[],"reaper":false}}
+]] ..
+            [[{"pid":%d,"starttime":%s,"supervisor":%d,"supervisor_starttime":%s,"uid":%d,"ns":{"user":1}}
+' ]] ..
+            [[$z $(st $z) $$ $(st $$) $(id -u) > $S/]] .. name,
+          "chmod 600 $S/" .. name,
+          H.quote(H.bin) .. " enter " .. name .. " -- echo entered; echo code=$?",
+          "kill $z; rm -f $S/" .. name,
+        }, "; "), { mode = mode })
+        assert.equal("code=1\n", r.out, r.err)
+        assert.truthy(r.err:find("is not in the recorded sandbox's user namespace", 1, true), r.err)
+      end)
+
       it("refuses a process that is not a lunshare sandbox of the caller's", function()
         local r = H.sh("sleep 30 & z=$!; " .. H.quote(H.bin) .. " enter $z -- true; echo code=$?; " ..
           H.quote(H.bin) .. " enter no-such-sandbox -- true; echo code=$?; kill $z", { mode = mode })
