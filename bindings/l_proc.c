@@ -178,6 +178,63 @@ static int l_pdeathsig(lua_State *L)
 	return lsh_l_result(L, r, err);
 }
 
+/* proc_stat(pid) -> { ppid =, starttime =, uid =, state = } | nil, msg, errno: what /proc
+ * tells anyone of a process (lsh_proc_stat). */
+static int l_proc_stat(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	struct lsh_proc_info info;
+	pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+	lsh_l_check_nargs(L, 1);
+	if (lsh_proc_stat(pid, &info, &err) < 0)
+		return lsh_l_fail(L, err);
+	char state[2] = { info.state, '\0' };
+	lua_createtable(L, 0, 4);
+	lua_pushinteger(L, info.ppid);
+	lua_setfield(L, -2, "ppid");
+	lua_pushinteger(L, (lua_Integer)info.starttime);
+	lua_setfield(L, -2, "starttime");
+	lua_pushinteger(L, info.uid);
+	lua_setfield(L, -2, "uid");
+	lua_pushstring(L, state);
+	lua_setfield(L, -2, "state");
+	return 1;
+}
+
+/* pidfd_poll(pidfd [, seconds]) -> true (it ended) | false (the time passed) | nil, msg,
+ * errno. Without seconds, waits for ever. */
+static int l_pidfd_poll(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	int fd = lsh_l_tofd(L, 1);
+	lua_Number secs = luaL_optnumber(L, 2, -1);
+	lsh_l_check_nargs(L, 2);
+	int ms = secs < 0 ? -1 : (secs > 86400 ? 86400000 : (int)(secs * 1000));
+	int r = lsh_proc_poll_exit(fd, ms, &err);
+	if (r < 0)
+		return lsh_l_fail(L, err);
+	lua_pushboolean(L, r);
+	return 1;
+}
+
+/* proc_children(pid) -> { pid, … } (oldest first, at most 64) | nil, msg, errno */
+static int l_proc_children(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	pid_t out[64];
+	pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+	lsh_l_check_nargs(L, 1);
+	int n = lsh_proc_children(pid, out, 64, &err);
+	if (n < 0)
+		return lsh_l_fail(L, err);
+	lua_createtable(L, n < 64 ? n : 64, 0);
+	for (int i = 0; i < n && i < 64; i++) {
+		lua_pushinteger(L, out[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
 void lsh_l_open_proc(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
@@ -185,7 +242,8 @@ void lsh_l_open_proc(lua_State *L)
 		{ "wait", l_wait }, { "exec", l_exec }, { "_exit", l_exit },
 		{ "setsid", l_setsid }, { "sethostname", l_sethostname },
 		{ "setdomainname", l_setdomainname }, { "timens", l_timens },
-		{ "close_fds", l_close_fds }, { "pdeathsig", l_pdeathsig }, { NULL, NULL },
+		{ "close_fds", l_close_fds }, { "pdeathsig", l_pdeathsig },
+		{ "proc_stat", l_proc_stat }, { "pidfd_poll", l_pidfd_poll }, { "proc_children", l_proc_children }, { NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);
 }

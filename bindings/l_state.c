@@ -131,6 +131,19 @@ static int l_statedir(lua_State *L)
 	return lsh_l_handle(L, h, fd, err);
 }
 
+/* statedir_of(root, path, uid) -> handle | nil, msg, errno: another user's state
+ * directory, every component verified to be uid's and private (lsh_statedir_open_owner). */
+static int l_statedir_of(lua_State *L)
+{
+	const char *root = lsh_l_checkstring(L, 1), *path = lsh_l_checkstring(L, 2);
+	uid_t uid = (uid_t)luaL_checkinteger(L, 3);
+	lsh_l_check_nargs(L, 3);
+	struct lsh_l_fd *h = lsh_l_newfd(L, "statedir");
+	struct lsh_err *err = NULL;
+	int fd = lsh_statedir_open_owner(root, path, 0, uid, &err);
+	return lsh_l_handle(L, h, fd, err);
+}
+
 /* statedir_prune(root, path) -> count | nil, msg, errno */
 static int l_statedir_prune(lua_State *L)
 {
@@ -144,16 +157,20 @@ static int l_statedir_prune(lua_State *L)
 	return 1;
 }
 
-/* state_read(dir, name [, max]) -> text | nil, msg, errno */
+/* state_read(dir, name [, max [, "any"]]) -> text | nil, msg, errno. "any": a file of
+ * another user's directory (statedir_of), whoever owns it. */
 static int l_state_read(lua_State *L)
 {
+	static const char *const owners[] = { "own", "any", NULL };
 	int dir = lsh_l_checkfd(L, 1)->fd;
 	const char *name = lsh_l_checkstring(L, 2);
 	size_t max = opt_max(L, 3), len = 0;
-	lsh_l_check_nargs(L, 3);
+	int any = luaL_checkoption(L, 4, "own", owners);
+	lsh_l_check_nargs(L, 4);
 	struct lsh_err *err = NULL;
 	char *text = NULL;
-	int r = lsh_statedir_read(dir, name, max, &text, &len, &err);
+	int r = any ? lsh_statedir_read_any(dir, name, max, &text, &len, &err)
+		    : lsh_statedir_read(dir, name, max, &text, &len, &err);
 	return push_text(L, r, text, len, err);
 }
 
@@ -224,6 +241,7 @@ void lsh_l_open_state(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{ "read_file", l_read_file }, { "resolve", l_resolve }, { "statedir", l_statedir }, { "statedir_prune", l_statedir_prune },
+		{ "statedir_of", l_statedir_of },
 		{ "state_read", l_state_read }, { "state_write", l_state_write },
 		{ "state_remove", l_state_remove }, { "state_lock", l_state_lock }, { "state_list", l_state_list }, { NULL, NULL },
 	};

@@ -133,5 +133,7 @@ extern const struct lsh_op lsh_ops_mount[];
 extern const struct lsh_op lsh_ops_security[];
 extern const struct lsh_op lsh_ops_helper[];
 extern const struct lsh_op lsh_ops_relay[];
+extern const struct lsh_op lsh_ops_record[];
+extern const struct lsh_op lsh_ops_enter[];
 
 #endif

@@ -16,6 +16,8 @@ static const struct lsh_op *const areas[] = {
 	lsh_ops_security,
 	lsh_ops_helper,
 	lsh_ops_relay,
+	lsh_ops_record,
+	lsh_ops_enter,
 };
 
 static const char *const phase_names[LSH_PHASE_COUNT] = { "prepare", "clone", "host", "child", "exec" };

@@ -3,9 +3,11 @@
 #include "internal.h"
 #include "syscalls.h"
 
+#include <dirent.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -314,4 +316,113 @@ int lsh_proc_reap(pid_t cmd, struct lsh_err **err)
 int lsh_proc_reap_job(pid_t cmd, int notify_fd, struct lsh_err **err)
 {
 	return reap(cmd, 1, notify_fd, err);
+}
+
+/* Fields 5 to 21 of /proc/PID/stat, between the parent (4) and the start time (22). */
+#define SKIP4 " %*s %*s %*s %*s"
+#define SKIP17 SKIP4 SKIP4 SKIP4 SKIP4 " %*s"
+
+int lsh_proc_stat(pid_t pid, struct lsh_proc_info *info, struct lsh_err **err)
+{
+	char path[64], *text = NULL;
+	size_t len = 0;
+	memset(info, 0, sizeof *info);
+	if (pid <= 0)
+		return lsh_err_msg(err, EINVAL, "bad pid %d", (int)pid);
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int r = lsh_file_read(AT_FDCWD, path, 0, 4096, &text, &len, err);
+	if (r < 0)
+		return r;
+	/* The command name may hold anything, ')' and spaces too: the fields start after
+	 * the last ')'. */
+	char *p = strrchr(text, ')');
+	unsigned long long start = 0;
+	int ppid = 0;
+	char state = 0;
+	if (p == NULL || sscanf(p + 1, " %c %d" SKIP17 " %llu",
+				&state, &ppid, &start) != 3) {
+		free(text);
+		return lsh_err_msg(err, EINVAL, "%s: not in the kernel's format", path);
+	}
+	free(text);
+	info->ppid = (pid_t)ppid;
+	info->starttime = (uint64_t)start;
+	info->state = state;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((r = lsh_file_read(AT_FDCWD, path, 0, 1 << 16, &text, &len, err)) < 0)
+		return r;
+	char *u = strstr(text, "\nUid:");
+	unsigned long uid;
+	if (u == NULL || sscanf(u + 5, "%lu", &uid) != 1) {
+		free(text);
+		return lsh_err_msg(err, EINVAL, "%s: no Uid line", path);
+	}
+	free(text);
+	info->uid = (uid_t)uid;
+	return 0;
+}
+
+struct child {
+	pid_t pid;
+	uint64_t start;
+};
+
+static int by_start(const void *a, const void *b)
+{
+	const struct child *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+int lsh_proc_children(pid_t pid, pid_t *out, size_t max, struct lsh_err **err)
+{
+	DIR *d = opendir("/proc");
+	if (d == NULL)
+		return lsh_err_set(err, errno, "open /proc");
+	struct child *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	int r = 0;
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long p = strtol(e->d_name, &end, 10);
+		struct lsh_proc_info info;
+		if (*end || p <= 0 || lsh_proc_stat((pid_t)p, &info, NULL) < 0 || info.ppid != pid)
+			continue; /* not a process, or gone meanwhile */
+		if (n == cap) {
+			struct child *nv = realloc(v, (cap ? cap * 2 : 8) * sizeof *v);
+			if (nv == NULL) {
+				r = lsh_err_set(err, ENOMEM, "list the children of %d", (int)pid);
+				break;
+			}
+			v = nv;
+			cap = cap ? cap * 2 : 8;
+		}
+		v[n].pid = (pid_t)p;
+		v[n++].start = info.starttime;
+	}
+	closedir(d);
+	if (r == 0) {
+		qsort(v, n, sizeof *v, by_start);
+		for (size_t i = 0; i < n && i < max; i++)
+			out[i] = v[i].pid;
+		r = (int)n;
+	}
+	free(v);
+	return r;
+}
+
+int lsh_proc_poll_exit(int pidfd, int timeout_ms, struct lsh_err **err)
+{
+	struct pollfd p = { pidfd, POLLIN, 0 };
+	for (;;) {
+		int r = poll(&p, 1, timeout_ms);
+		if (r > 0)
+			return 1;
+		if (r == 0)
+			return 0;
+		if (errno != EINTR)
+			return lsh_err_set(err, errno, "poll(pidfd %d)", pidfd);
+	}
 }

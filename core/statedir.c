@@ -29,7 +29,7 @@ static int check_name(const char *name, struct lsh_err **err)
 }
 
 /* Why a directory is refused, or 0 when it may be used. */
-static int verify(int fd, const char *what, const char *shown, struct lsh_err **err)
+static int verify(int fd, uid_t owner, const char *what, const char *shown, struct lsh_err **err)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -37,10 +37,13 @@ static int verify(int fd, const char *what, const char *shown, struct lsh_err **
 	if (!S_ISDIR(st.st_mode))
 		return lsh_err_msg(err, ENOTDIR, "%s %s: is %s, not a directory", what, shown,
 				   lsh_file_kind(st.st_mode));
-	if (st.st_uid != geteuid())
+	if (st.st_uid != owner && owner == geteuid())
 		return lsh_err_msg(err, EPERM, "%s %s: owned by uid %u, not by this user (uid %u); "
 				   "another user may have made it: remove it, or set XDG_RUNTIME_DIR to a "
 				   "directory of your own", what, shown, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_uid != owner)
+		return lsh_err_msg(err, EPERM, "%s %s: owned by uid %u, not by uid %u", what, shown,
+				   (unsigned)st.st_uid, (unsigned)owner);
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
 		return lsh_err_msg(err, EPERM, "%s %s: writable by %s (mode %04o); it must be private "
 				   "to its owner", what, shown, (st.st_mode & S_IWOTH) ? "others" : "its group",
@@ -48,8 +51,8 @@ static int verify(int fd, const char *what, const char *shown, struct lsh_err **
 	return 0;
 }
 
-int lsh_private_dir_at(int dirfd, const char *name, unsigned flags, const char *what, const char *shown,
-		       struct lsh_err **err)
+static int private_dir_at(int dirfd, const char *name, unsigned flags, uid_t owner, const char *what,
+			  const char *shown, struct lsh_err **err)
 {
 	const int oflags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 	int made = 0, fd = -1;
@@ -86,12 +89,18 @@ int lsh_private_dir_at(int dirfd, const char *name, unsigned flags, const char *
 		close(fd);
 		return lsh_err_set(err, e, "%s %s: chmod %04o", what, shown, (unsigned)mode);
 	}
-	int r = verify(fd, what, shown, err);
+	int r = verify(fd, owner, what, shown, err);
 	if (r < 0) {
 		close(fd);
 		return r;
 	}
 	return fd;
+}
+
+int lsh_private_dir_at(int dirfd, const char *name, unsigned flags, const char *what, const char *shown,
+		       struct lsh_err **err)
+{
+	return private_dir_at(dirfd, name, flags, geteuid(), what, shown, err);
 }
 
 /* Splits path into at most MAX_DEPTH components in buf; each must be a plain name. */
@@ -125,7 +134,7 @@ static int open_root(const char *root, struct lsh_err **err)
 
 /* Walks comp[0..n) beneath root (LSH_STATEDIR_EXCL applies to the last one); stores every
  * component's fd in fds (fds[0] the root). */
-static int walk(const char *root, char **comp, int n, unsigned flags, int *fds, struct lsh_err **err)
+static int walk(const char *root, char **comp, int n, unsigned flags, uid_t owner, int *fds, struct lsh_err **err)
 {
 	char shown[4096];
 	size_t len = (size_t)snprintf(shown, sizeof shown, "%s", root);
@@ -139,7 +148,7 @@ static int walk(const char *root, char **comp, int n, unsigned flags, int *fds, 
 						len && shown[len - 1] == '/' ? "" : "/", comp[i]);
 		unsigned f = (flags & LSH_STATEDIR_CREATE) | (i == n - 1 ? (flags & LSH_STATEDIR_EXCL) : 0) |
 			     ((flags & LSH_STATEDIR_READABLE) ? LSH_PRIVDIR_READABLE : 0);
-		int fd = lsh_private_dir_at(fds[i], comp[i], f, "state directory", shown, err);
+		int fd = private_dir_at(fds[i], comp[i], f, owner, "state directory", shown, err);
 		if (fd < 0)
 			return fd;
 		fds[i + 1] = fd;
@@ -156,12 +165,20 @@ static void close_all(int *fds, int n)
 
 int lsh_statedir_open(const char *root, const char *path, unsigned flags, struct lsh_err **err)
 {
+	return lsh_statedir_open_owner(root, path, flags, geteuid(), err);
+}
+
+int lsh_statedir_open_owner(const char *root, const char *path, unsigned flags, uid_t owner, struct lsh_err **err)
+{
 	char buf[4096], *comp[MAX_DEPTH];
 	int fds[MAX_DEPTH + 1];
 	int n = split(path, buf, sizeof buf, comp, err);
 	if (n < 0)
 		return n;
-	int r = walk(root, comp, n, flags, fds, err);
+	/* Only the caller makes directories, and only its own. */
+	if (owner != geteuid() && (flags & LSH_STATEDIR_CREATE))
+		return lsh_err_msg(err, EINVAL, "state directory: cannot create another user's");
+	int r = walk(root, comp, n, flags, owner, fds, err);
 	if (r < 0) {
 		close_all(fds, n);
 		return r;
@@ -178,7 +195,7 @@ int lsh_statedir_prune(const char *root, const char *path, struct lsh_err **err)
 	int n = split(path, buf, sizeof buf, comp, err);
 	if (n < 0)
 		return n;
-	int r = walk(root, comp, n, 0, fds, err);
+	int r = walk(root, comp, n, 0, geteuid(), fds, err);
 	if (r == -ENOENT) {
 		/* Gone already, up to some level: prune what is left above it. */
 		lsh_err_free(*err);
@@ -209,6 +226,16 @@ int lsh_statedir_read(int dirfd, const char *name, size_t max, char **out, size_
 	if (r < 0)
 		return r;
 	return lsh_file_read(dirfd, name, LSH_FILE_NOFOLLOW | LSH_FILE_OWNED, max, out, len, err);
+}
+
+int lsh_statedir_read_any(int dirfd, const char *name, size_t max, char **out, size_t *len,
+			  struct lsh_err **err)
+{
+	*out = NULL;
+	int r = check_name(name, err);
+	if (r < 0)
+		return r;
+	return lsh_file_read(dirfd, name, LSH_FILE_NOFOLLOW, max, out, len, err);
 }
 
 static int write_all(int fd, const char *data, size_t len)

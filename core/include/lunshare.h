@@ -134,6 +134,25 @@ LSH_API int lsh_proc_signal(int pidfd, int sig, struct lsh_err **err);
 /* Waits for the process behind pidfd; *status is in waitpid() format. With nohang, returns
  * 0 when it has not exited yet and 1 when it has. Borrows pidfd. */
 LSH_API int lsh_proc_wait(int pidfd, int nohang, int *status, struct lsh_err **err);
+/* What /proc says of a process that anyone may read: its parent, its start time (the
+ * 22nd field of /proc/PID/stat, clock ticks after boot: with the pid it names one process
+ * for good, since a reused pid starts later), its state letter and its real uid (from
+ * /proc/PID/status). Returns 0, or -ENOENT when there is no such process. */
+struct lsh_proc_info {
+	pid_t ppid;
+	uint64_t starttime;
+	uid_t uid;
+	char state;
+};
+LSH_API int lsh_proc_stat(pid_t pid, struct lsh_proc_info *info, struct lsh_err **err);
+/* The children of pid (every process whose parent it is), found by walking /proc (the
+ * kernel's /proc/PID/task/TID/children is optional). Stores at most max pids in out,
+ * oldest first. Returns how many there are (which may exceed max). */
+LSH_API int lsh_proc_children(pid_t pid, pid_t *out, size_t max, struct lsh_err **err);
+/* Waits up to timeout_ms (< 0: for ever) for the process behind pidfd to end, whoever's
+ * child it is (poll(2) on the pidfd). Returns 1 when it ended, 0 when the time passed.
+ * Borrows pidfd. */
+LSH_API int lsh_proc_poll_exit(int pidfd, int timeout_ms, struct lsh_err **err);
 /* Closes every fd >= 3 except those in keep (close_range(2) between them). */
 LSH_API int lsh_proc_close_fds(const int *keep, size_t nkeep, struct lsh_err **err);
 /* PR_SET_PDEATHSIG, then checks that the parent (expected_ppid) did not die already. */
@@ -485,6 +504,11 @@ enum {
  * O_DIRECTORY|O_CLOEXEC fd of the last component for the calls below; -ENOENT when a
  * component is missing and not created. Borrows root and path. */
 LSH_API int lsh_statedir_open(const char *root, const char *path, unsigned flags, struct lsh_err **err);
+/* As lsh_statedir_open, without LSH_STATEDIR_CREATE, for a directory of another user
+ * (root listing a user's named sandboxes): every component beneath root must be owned by
+ * owner and writable by no one else. */
+LSH_API int lsh_statedir_open_owner(const char *root, const char *path, unsigned flags, uid_t owner,
+				    struct lsh_err **err);
 /* Removes the empty directories of path beneath root, deepest first, each verified and
  * removed by name in its verified parent; stops at the first that is not empty (or is a
  * mount point). Returns how many it removed. */
@@ -495,6 +519,10 @@ LSH_API int lsh_statedir_prune(const char *root, const char *path, struct lsh_er
 /* Reads name whole, as lsh_file_read with LSH_FILE_NOFOLLOW|LSH_FILE_OWNED. */
 LSH_API int lsh_statedir_read(int dirfd, const char *name, size_t max, char **out, size_t *len,
 			      struct lsh_err **err);
+/* As lsh_statedir_read, without the owner check on the file: for a directory opened with
+ * lsh_statedir_open_owner, whose files only its owner (or root) can have put there. */
+LSH_API int lsh_statedir_read_any(int dirfd, const char *name, size_t max, char **out, size_t *len,
+				  struct lsh_err **err);
 enum lsh_state_how {
 	LSH_STATE_CREATE = 0,  /* a new file (O_CREAT|O_EXCL): -EEXIST when there is one */
 	LSH_STATE_APPEND = 1,  /* append, creating it when missing; an existing one must be a
@@ -674,6 +702,8 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *       gid_first (integer), optional (boolean), owner (string), src (string, required), uid
  *       (integer, required), uid_count (integer), uid_first (integer)
  *   link_setup [child]: addresses (list), mtu (integer), name (string, required), up (boolean)
+ *   join [child]: cgroup (boolean), namespaces (list, required), pid (integer, required),
+ *       starttime (integer, required), user_ns (integer)
  *   lo_up [child]: no fields
  *   lock_mounts [child]: proc (string, required)
  *   mount_private [child]: path (string, required)
@@ -685,6 +715,8 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   pivot [child]: readonly (boolean)
  *   proc [child]: dst (string, required), readonly (list, required)
  *   pty [child]: no fields
+ *   record [host]: data (string, required), name (string, required), state_path (string,
+ *       required), state_root (string, required)
  *   relay [host]: log (string), port (integer, required)
  *   remount_ro [child]: dst (string, required)
  *   rlimit [child]: hard (integer), resource (string, required), soft (integer)

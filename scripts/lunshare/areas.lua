@@ -7,6 +7,7 @@
 --   security   the boundary (capabilities, no_new_privs, seccomp, limits, terminal, keep_fds)
 --   requires   what a profile needs of the lunshare and the caller that run it (requires)
 --   checks     what `lunshare test` runs to show the profile works here (checks)
+--   naming     a running sandbox's name, which ps, stop and enter know it by (name)
 --
 -- An area module has:
 --   FIELDS        the top-level profile fields it owns
@@ -25,6 +26,8 @@
 --                 caller a.caller: its part of the summary `diff` compares and `check`
 --                 warns over (lunshare.grants)
 -- and optionally:
+--   finish(plan, p, a)  called once the plan is laid out (plan.steps in order), to fill
+--                 what its steps need from the whole plan (the record of a named run)
 --   MERGE         { field = "replace"|"table"|"list"|"set"|{ key = rule, … } } how the
 --                 field merges over an `extends` parent (lunshare.compose); default
 --                 "replace"
@@ -36,6 +39,7 @@
 -- is kept, the caller, and the origin of a field.
 local checks = require "lunshare.checks"
 local mounts = require "lunshare.mounts"
+local naming = require "lunshare.naming"
 local network = require "lunshare.network"
 local requires = require "lunshare.requires"
 local security = require "lunshare.security"
@@ -43,7 +47,7 @@ local source_map = require "lunshare.source_map"
 
 local M = {}
 
-M.LIST = { mounts, network, security, requires, checks }
+M.LIST = { mounts, network, security, requires, checks, naming }
 
 -- Every field the areas own, in the order of the list.
 M.FIELDS = {}
@@ -122,6 +126,13 @@ function M.plan(p, add, a)
     if ok == nil and err then return nil, err end
   end
   return true
+end
+
+-- Each area's finishing touch on the laid-out plan.
+function M.finish(plan, p, a)
+  for _, area in ipairs(M.LIST) do
+    if area.finish then area.finish(plan, p, a) end
+  end
 end
 
 -- Each area's part of the grants summary, merged into s.

@@ -39,6 +39,13 @@ usage: lunshare COMMAND [ARGS]
   net explain|check FILE         print the plan of up (or down), or check the file
   net list | exec FILE HOST CMD  the topologies up; run CMD in a host's netns
   doctor                         check what this kernel and machine allow, with fixes
+  ps [--json]                    the named sandboxes that run (root: everyone's)
+  stop NAME [--signal SIG] [--timeout T]
+                                 end a named sandbox: SIG (TERM), then KILL after T
+  enter NAME|PID [-- CMD ARGS...]
+                                 run CMD (a shell) in a named sandbox of yours, with
+                                 exactly its command's confinement
+  ns [NAME|PID] [--json]         a process's namespaces: ids, own or the host's, sharers
   repl [PROFILE [--set K=V]...]  an interactive Lua prompt with the lunshare API; with a
                                  profile, its sandbox runs as sb
   version                        print the version
@@ -49,13 +56,15 @@ for the shipped one whatever shadows it, or a file path.]]
 
 -- The subcommands, each "lunshare.cmd." .. name but help, which is the dispatcher's own.
 local COMMANDS = { "run", "check", "explain", "diff", "doctor", "repl", "version", "help", "net",
-  "test", "profiles", "show", "install", "verify", "remove", "complete" }
+  "test", "profiles", "show", "install", "verify", "remove", "complete", "ps", "stop", "enter", "ns" }
 local MODULES = {
   run = "lunshare.cmd.run", check = "lunshare.cmd.check", explain = "lunshare.cmd.explain",
   diff = "lunshare.cmd.diff", doctor = "lunshare.cmd.doctor", repl = "lunshare.cmd.repl",
   version = "lunshare.cmd.version", net = "lunshare.cmd.net", test = "lunshare.cmd.test",
   profiles = "lunshare.cmd.profiles", show = "lunshare.cmd.show", install = "lunshare.cmd.install",
   verify = "lunshare.cmd.verify", remove = "lunshare.cmd.remove", complete = "lunshare.cmd.complete",
+  ps = "lunshare.cmd.ps", stop = "lunshare.cmd.stop", enter = "lunshare.cmd.enter",
+  ns = "lunshare.cmd.ns",
 }
 
 M.COMMANDS = COMMANDS

@@ -257,6 +257,14 @@ function F.cgroup_enter() return "echo PID > <cgroup>/cgroup.procs (v2: clone3 C
 
 -- {pid}: the sandbox's first process; {dir}: the run's private state directory; {port}: a
 -- free port on the host's loopback (core/helper_ops.c fills them in).
+function F.join(s)
+  return "nsenter --target " .. s.pid .. " (pidfd, start time " .. s.starttime .. ") --" ..
+    table.concat(s.namespaces, " --") .. " (those that differ from ours)" .. (s.cgroup and "; into its cgroup" or "")
+end
+function F.record(s)
+  return "write the running sandbox's record to " .. q(s.state_root .. "/" .. s.state_path .. "/" .. s.name) ..
+    " (pids, start times, namespaces; removed when the run ends)"
+end
 function F.helper(s)
   local out = {}
   if s.state_root then

@@ -3,6 +3,8 @@
 -- one-off addition to the profile (--bind, --setenv, …) becomes an entry of the
 -- command-line layer (lunshare.cmdline_layer), checked with the profile's own fields.
 -- Adding an option is adding a row here (and, for a layer option, its entry there).
+local core = require "lunshare.core"
+local sandboxes = require "lunshare.sandboxes"
 local util = require "lunshare.util"
 
 local M = {}
@@ -32,7 +34,7 @@ M.ROWS = {
     help = "a value for OLD's parameter KEY only (over --set)" },
   { name = "--new-set", arg = "KEY=VALUE", key = "new_set", kv = true, commands = { "diff" },
     help = "a value for NEW's parameter KEY only (over --set)" },
-  { name = "--json", key = "json", commands = { "explain", "profiles", "show" },
+  { name = "--json", key = "json", commands = { "explain", "profiles", "show", "ps", "ns" },
     help = "print as JSON (explain: the very table run hands to the executor)" },
   { name = "--yes", short = "-y", key = "yes", commands = { "install" },
     help = "install without asking (what it grants is still shown)" },
@@ -55,6 +57,13 @@ M.ROWS = {
   { name = "--no-pty", key = "pty", value = false, commands = { "run" }, help = "never give the sandbox a terminal of its own" },
   { name = "--timeout", arg = "DURATION", key = "timeout", commands = { "run" },
     help = "end the whole sandbox after DURATION (30s, 5m, or seconds; over limits.time), exit 124" },
+  { name = "--name", arg = "NAME", key = "name", commands = { "run", "explain" }, valid = function(v) return sandboxes.check_name(v) end,
+    help = "name the running sandbox (over the profile's name), for ps, stop and enter" },
+  { name = "--signal", arg = "SIG", key = "signal", commands = { "stop" },
+    valid = function(v) if not core.signum(v:upper()) then return "expects a signal name (TERM, INT, KILL, …), got '" .. v .. "'" end end,
+    help = "the signal that ends it (default TERM; INT, TERM, HUP, QUIT, USR1, USR2 go through its supervisor, others to its pid 1)" },
+  { name = "--timeout", arg = "DURATION", key = "timeout", commands = { "stop" },
+    help = "how long to wait before SIGKILL (default 10s)" },
   { name = "--egress-log", arg = "FILE", key = "egress_log", commands = { "run" },
     help = "append each request the egress allowlist denied to FILE, as JSON lines" },
   { name = "--help", short = "-h", key = "help", commands = "all", help = "print this command's usage" },
@@ -79,6 +88,11 @@ M.COMMANDS = {
     about = "copy a recipe into your profile directory, after showing what it grants (an update shows what widens)" },
   verify = { args = "", about = "report installed recipes whose files changed" },
   remove = { args = "NAME", about = "remove an installed recipe" },
+  stop = { args = "NAME", about = "end a named sandbox (its signal, then SIGKILL after the timeout) and wait until its record is gone" },
+  enter = { args = "NAME|PID [--] [CMD ARGS...]",
+    about = "run CMD (default /bin/sh) in a named sandbox of yours, with exactly its command's confinement" },
+  ns = { args = "[NAME|PID]", about = "the namespaces of a named sandbox's command (or PID, or lunshare): identities, which differ from the host's, which processes share each" },
+  ps = { args = "", about = "list the named sandboxes that run: yours (root: everyone's)" },
   complete = { args = "WORD...", about = "the candidates for the next word (shell completion)" },
 }
 

@@ -243,6 +243,7 @@ function M.build(profile, ctx)
     for _, t in ipairs(plan._phases[ph]) do plan.steps[#plan.steps + 1] = t end
   end
   plan._phases = nil
+  areas.finish(plan, profile, a)
   ok, err = M.check(plan)
   if not ok then return nil, err end
   return plan

@@ -81,6 +81,19 @@ function M.open(area, opts)
   return setmetatable({ fd = fd, area = area, path = root .. "/" .. path .. "/" .. area }, Dir)
 end
 
+-- Another user's area, for root to read (never to write): beneath the trusted root
+-- (that user's $XDG_RUNTIME_DIR, or /tmp) at path, every component verified to be uid's
+-- and private. nil when missing; nil and a message when refused.
+function M.open_of(root, path, area, uid)
+  check_area(area)
+  local fd, msg, errno = core.statedir_of(root, path .. "/" .. area, uid)
+  if not fd then
+    if errno == ENOENT then return nil end
+    return nil, msg, errno
+  end
+  return setmetatable({ fd = fd, area = area, path = root .. "/" .. path .. "/" .. area, foreign = true }, Dir)
+end
+
 -- Removes the area's directory and those above it that lunshare made, each once empty
 -- (a non-empty one stays, with everything above it).
 function M.prune(area)
@@ -106,7 +119,7 @@ end
 -- The whole file (at most max bytes, 1 MiB by default); nil when there is none; nil and
 -- a message when it is not a regular file of the caller's, or too large.
 function Dir:read(name, max)
-  local text, msg, errno = core.state_read(self.fd, name, max or M.MAX_SIZE)
+  local text, msg, errno = core.state_read(self.fd, name, max or M.MAX_SIZE, self.foreign and "any" or "own")
   if text then return text end
   if errno == ENOENT then return nil end
   return nil, self:_say(name, msg), errno

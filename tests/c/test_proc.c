@@ -125,5 +125,29 @@ int main(void)
 	   "pid 1 forwards SIGTERM and exits 143 (%d)", WEXITSTATUS(status));
 	close(pidfd);
 	ok(lsh_proc_exit_status(0x0100) == 1 && lsh_proc_exit_status(SIGKILL) == 137, "exit status mapping");
+
+	/* lsh_proc_stat: a child's parent, its uid, and a start time that tells it from a
+	 * later process with its pid (it cannot be earlier than ours). */
+	struct lsh_proc_info self, kid;
+	int hold[2];
+	if (pipe(hold) < 0)
+		return 1;
+	pid_t c = fork();
+	if (c == 0) {
+		char b;
+		close(hold[1]);
+		_exit(read(hold[0], &b, 1) < 0);
+	}
+	close(hold[0]);
+	ok(lsh_proc_stat(getpid(), &self, &err) == 0 && self.ppid == getppid() && self.uid == getuid(),
+	   "proc_stat of ourselves: parent %d, uid %u", (int)self.ppid, (unsigned)self.uid);
+	ok(lsh_proc_stat(c, &kid, &err) == 0 && kid.ppid == getpid() && kid.starttime >= self.starttime &&
+	   kid.starttime > 0, "proc_stat of a child: its parent is us, it started after us (%llu >= %llu)",
+	   (unsigned long long)kid.starttime, (unsigned long long)self.starttime);
+	pid_t kids[4];
+	ok(lsh_proc_children(getpid(), kids, 4, &err) >= 1 && kids[0] == c, "proc_children finds the child");
+	close(hold[1]);
+	waitpid(c, &status, 0);
+	ok(lsh_proc_stat(c, &kid, NULL) == -ENOENT, "proc_stat of a reaped child: -ENOENT");
 	return done_testing();
 }

@@ -23,7 +23,9 @@ function M.main(args)
     -- What check would warn about, including fields run cannot apply yet, so a plan is
     -- never read without its caveats.
     warnings.print(p)
-    local plan, err = planner.build(p, planner.context(argv))
+    local ctx = planner.context(argv)
+    ctx.name, ctx.profile = o.name, name
+    local plan, err = planner.build(p, ctx)
     -- As check prints it: the profile's text escaped once (util.text), a line laid out.
     if not plan then command.fail(command.EXIT_USAGE, { util.text(command.plan_error(p, err)) }) end
     return as_json and (json.encode(plan, true) .. "\n") or explain.text(plan, p)

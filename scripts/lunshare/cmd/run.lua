@@ -8,6 +8,7 @@ local installed = require "lunshare.installed"
 local json = require "lunshare.json"
 local mounts = require "lunshare.mounts"
 local planner = require "lunshare.plan"
+local sandboxes = require "lunshare.sandboxes"
 local security = require "lunshare.security"
 local source_map = require "lunshare.source_map"
 local util = require "lunshare.util"
@@ -182,18 +183,31 @@ function M.main(args)
       ctx.pty = p.terminal ~= true and core.isatty(0) and core.isatty(1) and core.foreground(0)
     end
     ctx.timeout_ms = o.timeout_ms
+    ctx.name, ctx.profile = o.name, name
     ctx.egress_log = o.egress_log
     local plan, err = planner.build(p, ctx)
     if not plan then fail(EXIT_USAGE, command.plan_error(p, err)) end
     return p, plan
   end)
   json.dump_plan(plan)
+  local record
+  for _, s in ipairs(plan.steps) do if s.op == "record" then record = s end end
+  if record then
+    -- Stale records (a supervisor killed with SIGKILL) are cleaned first; a live one of
+    -- this name is refused here, and a run that took it since by the record step.
+    local running, err = sandboxes.find(record.name)
+    if err then fail(EXIT_RUNTIME, "run: " .. err) end
+    if running then fail(EXIT_RUNTIME, sandboxes.in_use(running)) end
+  end
   local code, msg, errno, step = core.spawn(plan)
   if not code then
     -- A command that cannot run: 127 when it is not found, 126 when it is found but
     -- cannot be executed (as env, timeout and the shells answer).
     local failed = step and plan.steps[step]
     local exit = EXIT_RUNTIME
+    if failed and failed.op == "record" and errno == core.errno.EEXIST then
+      fail(EXIT_RUNTIME, sandboxes.in_use(sandboxes.find(failed.name) or { name = failed.name }))
+    end
     if failed and failed.op == "exec" then
       exit = errno == core.errno.ENOENT and 127 or 126
     end

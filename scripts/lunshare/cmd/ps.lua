@@ -1,0 +1,47 @@
+-- lunshare ps [--json]: the caller's named sandboxes that run (root: everyone's), one a
+-- line, from their records (lunshare.sandboxes); stale records are cleaned on the way.
+local command = require "lunshare.command"
+local core = require "lunshare.core"
+local json = require "lunshare.json"
+local sandboxes = require "lunshare.sandboxes"
+
+local M = {}
+
+local function duration(s)
+  if s < 60 then return s .. "s" end
+  if s < 3600 then return string.format("%dm%02ds", s // 60, s % 60) end
+  if s < 86400 then return string.format("%dh%02dm", s // 3600, s % 3600 // 60) end
+  return string.format("%dd%02dh", s // 86400, s % 86400 // 3600)
+end
+
+-- What ps says of one record, as JSON gives it.
+local function row(rec)
+  return { name = rec.name, pid = rec.pid, supervisor = rec.supervisor, uid = rec.owner, profile = rec.profile,
+    file = rec.file, uptime = sandboxes.uptime(rec), namespaces = rec.namespaces, links = rec.links }
+end
+
+function M.main(args)
+  local o = command.options("ps", args)
+  if o.help then return command.help_for("ps") end
+  if #o.positional > 0 then command.usage_error("ps: takes no arguments") end
+  local all = (core.ids().euid or core.ids().uid) == 0
+  local list, warnings = (all and sandboxes.list_all or sandboxes.list)()
+  if not list then command.fail(command.EXIT_RUNTIME, "ps: " .. warnings) end
+  for _, w in ipairs(warnings) do io.stderr:write("lunshare: ps: ", w, "\n") end
+  local rows = {}
+  for i, rec in ipairs(list) do rows[i] = row(rec) end
+  if o.json then
+    io.stdout:write(json.encode(rows, true), "\n")
+    return 0
+  end
+  local fmt = all and "%-20s %-6s %8s %-16s %8s  %s%s\n" or "%-20s%s %8s %-16s %8s  %s%s\n"
+  io.stdout:write(string.format(fmt, "NAME", all and "UID" or "", "PID", "PROFILE", "UPTIME", "NAMESPACES", "  LINKS"))
+  for _, r in ipairs(rows) do
+    io.stdout:write(string.format(fmt, r.name, all and tostring(r.uid) or "", r.pid, r.profile, duration(r.uptime),
+      #r.namespaces > 0 and table.concat(r.namespaces, ",") or "-",
+      "  " .. (#r.links > 0 and table.concat(r.links, ",") or "-")))
+  end
+  return 0
+end
+
+return M

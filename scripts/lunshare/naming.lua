@@ -1,0 +1,76 @@
+-- The naming area: a profile's `name` (or `run --name NAME`, over it) makes the sandbox
+-- a named one, which its supervisor records while it runs (the record step,
+-- core/record_ops.c) so that `lunshare ps`, `stop` and `enter` find it
+-- (lunshare.sandboxes).
+local json = require "lunshare.json"
+local sandboxes = require "lunshare.sandboxes"
+
+local M = {}
+
+M.FIELDS = { "name" }
+
+function M.check(c, p)
+  if p.name == nil then return end
+  if not c:type(p.name, "name", "string") then return end
+  local why = sandboxes.check_name(p.name)
+  if why then c:fail("name", why) end
+end
+
+-- The name of the run: the command line's, else the profile's, else none.
+local function run_name(p, a)
+  local caller = a.caller or {}
+  if caller.name ~= nil then return caller.name, "command line" end
+  if type(p.name) == "string" then return p.name, a.origin("name") end
+end
+
+function M.plan(p, add, a)
+  local name, origin = run_name(p, a)
+  if not name then return true end
+  local root, path = sandboxes.location()
+  -- Last of the supervisor's steps after the clone: the record names the objects they
+  -- made, and what fails before it leaves no record to remove.
+  add("host", { op = "record", name = name, state_root = root, state_path = path, data = "{}", origin = origin })
+  return true
+end
+
+-- The child steps that make the command's confinement, which `enter` replays in order
+-- for a process it joins to the sandbox: ids, session, keyring, limits, working
+-- directory, capabilities, no_new_privs, seccomp.
+M.ENTER_OPS = { set_ids = true, setsid = true, session_keyring = true, rlimit = true, chdir = true, caps = true,
+  no_new_privs = true, seccomp = true }
+
+local function copy_step(s)
+  local t = {}
+  for k, v in pairs(s) do
+    if k ~= "where" and k ~= "origin" then t[k] = v end
+  end
+  return t
+end
+
+-- With the plan laid out: the record's data, from the plan's own steps.
+function M.finish(plan, p, a)
+  local rec
+  for _, s in ipairs(plan.steps) do if s.op == "record" then rec = s end end
+  if not rec then return end
+  local d = { name = rec.name, profile = (a.caller or {}).profile or p._name or plan.profile or "?",
+    file = plan.profile or "?", started = os.time(), namespaces = {}, links = {},
+    enter = { steps = {}, env = {}, reaper = false, cgroup = false } }
+  for _, s in ipairs(plan.steps) do
+    if s.op == "clone" then
+      for i, n in ipairs(s.namespaces) do d.namespaces[i] = n end
+    elseif s.op == "veth" then
+      d.links[#d.links + 1] = s.name
+    elseif s.op == "cgroup" then
+      d.enter.cgroup = true
+    elseif s.op == "exec" then
+      d.enter.env, d.enter.reaper = s.env, s.reaper == true
+    elseif M.ENTER_OPS[s.op] then
+      d.enter.steps[#d.enter.steps + 1] = copy_step(s)
+    end
+  end
+  rec.data = json.encode(d)
+end
+
+function M.grants() return {} end
+
+return M

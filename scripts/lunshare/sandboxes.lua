@@ -1,0 +1,204 @@
+-- Named sandboxes: the records the supervisor of `run --name NAME` keeps while the sandbox
+-- runs (core/record_ops.c writes them, and removes them on every exit path of the run),
+-- and the only way to read them, for ps, stop and enter.
+--
+-- A record is the file NAME in the state area "sandboxes" (lunshare.state: root's in
+-- /run/lunshare/sandboxes, a user's in $XDG_RUNTIME_DIR/lunshare/sandboxes or the verified
+-- /tmp fallback): two JSON lines, the planner's (name, profile, file, namespaces, links,
+-- what the command was given) and the executor's (the pids of the sandbox's first process
+-- and of the supervisor, with their start times, the uid, namespace identities). It is
+-- data, read by the bounded decoder and checked field by field, never run.
+--
+-- A record whose supervisor is gone (killed with SIGKILL, so its undo never ran), or whose
+-- pid now names another process (its start time differs), is stale: the next command
+-- that lists the records removes it, under the area's lock.
+local core = require "lunshare.core"
+local state = require "lunshare.state"
+
+local M = {}
+
+M.AREA = "sandboxes"
+M.MAX_NAME = 64
+
+-- nil when n may name a sandbox, else what is wrong with it.
+function M.check_name(n)
+  if type(n) ~= "string" then return "must be a string, got " .. type(n) end
+  if n == "" or #n > M.MAX_NAME or not n:match("^[%w_.%-]+$") or n:sub(1, 1) == "." then
+    return "must be 1 to " .. M.MAX_NAME .. " letters, digits, '_', '.' or '-', not starting with '.'"
+  end
+end
+
+-- Where records go: the trusted root and the path beneath it (for the record step).
+function M.location()
+  local root, path = state.base()
+  return root, path .. "/" .. M.AREA
+end
+
+local function int(v) return math.type(v) == "integer" and v or nil end
+
+-- A record's two lines as one table, every field the commands use checked; nil and why
+-- when the file is not a record lunshare wrote.
+local function decode(values, name)
+  local d, r = values[1], values[2]
+  if #values ~= 2 or type(d) ~= "table" or type(r) ~= "table" then return nil, "not two JSON objects" end
+  if d.name ~= name then return nil, "its name is not the file's" end
+  local rec = { name = name, profile = d.profile, file = d.file, started = int(d.started),
+    namespaces = {}, links = {}, enter = d.enter,
+    pid = int(r.pid), starttime = int(r.starttime), supervisor = int(r.supervisor),
+    supervisor_starttime = int(r.supervisor_starttime), uid = int(r.uid), ns = {} }
+  if not (rec.pid and rec.pid > 0 and rec.starttime and rec.supervisor and rec.supervisor > 0 and
+      rec.supervisor_starttime and rec.uid) then
+    return nil, "no pids and start times"
+  end
+  if type(rec.profile) ~= "string" or type(rec.file) ~= "string" or not rec.started then
+    return nil, "no profile or start"
+  end
+  for _, n in ipairs(type(d.namespaces) == "table" and d.namespaces or {}) do
+    if type(n) == "string" then rec.namespaces[#rec.namespaces + 1] = n end
+  end
+  for _, l in ipairs(type(d.links) == "table" and d.links or {}) do
+    if type(l) == "string" then rec.links[#rec.links + 1] = l end
+  end
+  if type(r.ns) == "table" then
+    for k, v in pairs(r.ns) do if type(k) == "string" and int(v) then rec.ns[k] = v end end
+  end
+  return rec
+end
+
+-- Whether pid is still the process that started at starttime.
+local function same(pid, starttime)
+  local st = core.proc_stat(pid)
+  return st ~= nil and st.starttime == starttime, st
+end
+
+-- Whether the sandbox of a record still runs: its supervisor and its first process are
+-- the very processes it names, and the supervisor is owner's (a record cannot make a
+-- command act on another user's processes).
+function M.alive(rec, owner)
+  local ok, st = same(rec.supervisor, rec.supervisor_starttime)
+  return ok and st.uid == (owner or rec.uid) and same(rec.pid, rec.starttime)
+end
+
+-- The records of one directory: live ones in out, each with .path and .owner; with
+-- clean, stale ones and files that are no record are removed (the caller's own
+-- directory, under its lock), else skipped.
+local function scan(dir, owner, clean, out, warnings)
+  local names, nerr = dir:list()
+  if not names then
+    warnings[#warnings + 1] = nerr
+    return
+  end
+  for _, name in ipairs(names) do
+    local values, rerr = dir:read_json_lines(name)
+    local rec, why
+    if values then rec, why = decode(values, name) else why = rerr end
+    if not rec then
+      if clean then
+        warnings[#warnings + 1] = dir:file(name) .. ": not a sandbox record (" .. tostring(why) .. "): removed"
+        dir:remove(name)
+      end
+    elseif rec.uid ~= owner or not M.alive(rec, owner) then
+      if clean then dir:remove(name) end
+    else
+      rec.path, rec.owner = dir:file(name), owner
+      out[#out + 1] = rec
+    end
+  end
+end
+
+-- The live records of the caller's directory, stale ones removed. Returns the list
+-- (sorted by name) and a list of warnings (a file that is no record is removed too, since
+-- only lunshare writes this private directory, and a name it held would be in use for
+-- good); nil and a message when the directory is refused.
+function M.list()
+  local dir, err = state.open(M.AREA, { create = false })
+  if not dir then
+    if err then return nil, err end
+    return {}, {}
+  end
+  local ok, lerr = dir:lock()
+  if not ok then
+    dir:close()
+    return nil, lerr
+  end
+  local out, warnings = {}, {}
+  scan(dir, core.ids().euid or core.ids().uid, true, out, warnings)
+  dir:close()
+  return out, warnings
+end
+
+-- For root: its own records, then every user's (in /run/user/UID/lunshare, the
+-- runtime directory's usual place, and the /tmp fallback), read only: a user's directory
+-- must be private to that user all the way down, and a record counts only when its
+-- supervisor is that user's process. Returns the list and warnings, as M.list.
+function M.list_all()
+  local out, warnings = M.list()
+  if not out then return nil, warnings end
+  local function add(root, path, uid)
+    local dir, err = state.open_of(root, path, M.AREA, uid)
+    if not dir then
+      if err then warnings[#warnings + 1] = err end
+      return
+    end
+    scan(dir, uid, false, out, warnings)
+    dir:close()
+  end
+  for _, u in ipairs(core.dir_list("/run/user") or {}) do
+    local uid = u:match("^%d+$") and math.tointeger(tonumber(u))
+    if uid and uid ~= 0 then add("/run/user/" .. u, "lunshare", uid) end
+  end
+  for _, d in ipairs(core.dir_list("/tmp") or {}) do
+    local uid = d:match("^lunshare%-(%d+)$") and math.tointeger(tonumber(d:match("%d+$")))
+    if uid and uid ~= 0 then add("/tmp", d .. "/lunshare", uid) end
+  end
+  table.sort(out, function(x, y)
+    if x.owner ~= y.owner then return x.owner < y.owner end
+    return x.name < y.name
+  end)
+  return out, warnings
+end
+
+-- The live record of one name, or nil (and a message when the directory is refused).
+function M.find(name)
+  local list, err = M.list()
+  if not list then return nil, err end
+  for _, rec in ipairs(list) do
+    if rec.name == name then return rec end
+  end
+  return nil
+end
+
+-- pidfds of the supervisor and of pid 1, taken and then checked against the record's
+-- start times: a pidfd names one process for good, so once both check out, nothing sent
+-- through them can reach a process that reused a pid. nil when the sandbox ended.
+function M.pin(rec)
+  local sup = core.pidfd_open(rec.supervisor)
+  local pid1 = sup and core.pidfd_open(rec.pid)
+  if not (sup and pid1 and M.alive(rec, rec.owner)) then
+    if sup then sup:close() end
+    if pid1 then pid1:close() end
+    return nil
+  end
+  return sup, pid1
+end
+
+-- The one line for a name in use.
+function M.in_use(rec)
+  return string.format("run: a sandbox named \"%s\" is running%s: choose another name, or 'lunshare stop %s'",
+    rec.name, rec.pid and string.format(" (pid %d, profile %s)", rec.pid, rec.profile) or "", rec.name)
+end
+
+-- The process that runs the sandbox's command: with a pid-1 reaper, pid 1's oldest child;
+-- else pid 1 itself. nil when there is none (yet).
+function M.command_pid(rec)
+  if rec.enter and rec.enter.reaper then
+    local kids = core.proc_children(rec.pid)
+    return kids and kids[1]
+  end
+  return rec.pid
+end
+
+-- Seconds since the sandbox started.
+function M.uptime(rec) return math.max(0, os.time() - rec.started) end
+
+return M
