@@ -182,8 +182,8 @@ describe("warnings #unit", function()
     local schema = require "lunshare.schema"
     local security = require "lunshare.security"
     local real = security.check
-    security.check = function(c, p)
-      real(c, p)
+    security.check = function(c, p, ...)
+      real(c, p, ...)
       if p.description == "warn me" then c:warn("description", "a test warning") end
     end
     local errs, warnings = schema.check({ description = "warn me" }, "w.lua", "return {\n  description = 'warn me',\n}\n")
