@@ -295,10 +295,15 @@ static int reap(pid_t cmd, int job, int notify_fd, struct lsh_err **err)
 			kill(-1, SIGCONT);
 			continue;
 		}
+		if (job && sig == SIGTSTP) {
+			/* The run is suspended (only the supervisor can signal pid 1): every
+			 * process of the namespace stops, not only the job. */
+			kill(-1, SIGSTOP);
+			continue;
+		}
 		if (job && sig == SIGCONT) {
-			/* The run resumes: so does the job. */
-			if (kill(-cmd, SIGCONT) < 0)
-				kill(cmd, SIGCONT);
+			/* The run resumes: so does every process of the namespace. */
+			kill(-1, SIGCONT);
 			continue;
 		}
 		kill(cmd, sig);

@@ -234,20 +234,45 @@ static void signal_sandbox(struct lsh_spawn_ctx *ctx, int group, int sig)
 		sys_pidfd_send_signal(ctx->pidfd, sig, NULL, 0);
 }
 
-/* The sandbox's job stopped (Ctrl-Z in its terminal): the run stops too, the caller's
- * terminal back in its own modes, and the caller's shell gives its prompt back; `fg`
- * continues us, and we continue the job. A supervisor that leads its session has no
- * shell above it to resume it: the job is continued at once. */
+/* Stops (hold) or continues every process of the sandbox, not only its job: with a cgroup
+ * of the run, its v2 freezer; else, with a pid namespace, pid 1 (SIGTSTP from us makes it
+ * SIGSTOP its whole namespace, SIGCONT continue it); else the process group the child
+ * leads, or the child. */
+static void hold_sandbox(struct lsh_spawn_ctx *ctx, int group, int hold)
+{
+	if (ctx->cgroup_fd >= 0) {
+		int fd = openat(ctx->cgroup_fd, "cgroup.freeze", O_WRONLY | O_CLOEXEC);
+		ssize_t w = fd >= 0 ? write(fd, hold ? "1" : "0", 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (w == 1) {
+			if (!hold)
+				signal_sandbox(ctx, group, SIGCONT);
+			return;
+		}
+	}
+	if (ctx->clone_flags & CLONE_NEWPID)
+		sys_pidfd_send_signal(ctx->pidfd, hold ? SIGTSTP : SIGCONT, NULL, 0);
+	else
+		signal_sandbox(ctx, group, hold ? SIGSTOP : SIGCONT);
+}
+
+/* The sandbox's job stopped (Ctrl-Z in its terminal, or a command that stopped itself):
+ * the whole sandbox stops and the run too, the caller's terminal back in its own modes,
+ * and the caller's shell gives its prompt back; `fg` continues us, and we continue the
+ * sandbox. A supervisor that leads its session has no shell above it to resume it: the
+ * job is continued at once. */
 static void suspend(struct lsh_spawn_ctx *ctx, struct term *t, int group)
 {
 	if (getsid(0) != getpid()) {
+		hold_sandbox(ctx, group, 1);
 		term_restore(t);
 		kill(getpid(), SIGSTOP);
 		term_raw(t);
 		if (t->master >= 0 && isatty(0))
 			lsh_pty_copy_winsize(0, t->master);
 	}
-	signal_sandbox(ctx, group, SIGCONT);
+	hold_sandbox(ctx, group, 0);
 }
 
 /* Waits for the child, passing on the signals the supervisor receives, proxying the

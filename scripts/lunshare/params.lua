@@ -93,7 +93,11 @@ local function declare_one(name, d, raw, fail, placeholder)
     if d.default == nil and ty == "string" and (placeholder == true or (placeholder == "test" and d.test ~= nil)) then
       return "/<" .. name .. ">"
     end
-    if d.default == nil then fail("", "", "required parameter: pass --set " .. name .. "=VALUE") end
+    if d.default == nil then
+      fail("", "", "required parameter: pass --set " .. name .. "=VALUE")
+      -- One mistake, one error: the fields that use it do not fail again for a nil.
+      if ty == "string" then return "/<" .. name .. ">" end
+    end
     return d.default
   end
   local v, why = M.convert(raw, ty)
@@ -102,6 +106,7 @@ local function declare_one(name, d, raw, fail, placeholder)
   end
   if v == nil then
     fail("", "", "--set " .. name .. "=" .. tostring(raw) .. ": " .. why)
+    if d.default == nil and ty == "string" then return "/<" .. name .. ">" end
     return d.default
   end
   return v

@@ -1,7 +1,7 @@
 -- Scratch trees for `lunshare test`: a private directory of its own under $TMPDIR (or
--- /tmp), made new (never one that was there: O_EXCL, then verified as ours), holding the
--- files and directories the checks ask for, and removed whole at the end without
--- following anything a sandbox left in it. Nothing here touches a path the caller named:
+-- /tmp), made new under a random name (never one that was there: O_EXCL, then verified as
+-- ours), holding the files and directories the checks ask for, and removed whole at the end
+-- without following anything a sandbox left in it. Nothing here touches a path the caller named:
 -- every file is written relative to a directory fd this module made.
 local checks = require "lunshare.checks"
 local core = require "lunshare.core"
@@ -12,17 +12,29 @@ local M = {}
 local Scratch = {}
 Scratch.__index = Scratch
 
+-- A name no one can guess (another user who made it first would deny the run): 16 random
+-- hex digits, as mkdtemp does.
+local function random_name()
+  local f = io.open("/dev/urandom", "rb")
+  local bytes = f and f:read(8)
+  if f then f:close() end
+  if not bytes or #bytes ~= 8 then return nil end
+  return "lunshare-test-" .. bytes:gsub(".", function(c) return string.format("%02x", c:byte()) end)
+end
+
 -- A new scratch root. Returns the handle, or nil and a message.
 function M.new()
   local tmp = os.getenv("TMPDIR")
   if not tmp or tmp:sub(1, 1) ~= "/" then tmp = "/tmp" end
-  local pid = core.ids().pid
-  local last
-  for i = 1, 50 do
-    local name = string.format("lunshare-test-%d-%d", pid, i)
-    -- 0755: the sandbox's ids (an unprivileged host uid for a root caller) read what the
-    -- checks bound in; only this user writes here.
-    local fd, msg = core.statedir(tmp, name, true, "new readable")
+  -- 0700 for a caller whose sandbox runs as itself; 0755 for root, whose sandbox runs as
+  -- an unprivileged host uid that must reach what the checks bind in (only root writes).
+  local ids = core.ids()
+  local how = (ids.euid or ids.uid) == 0 and "new readable" or "new"
+  local last = "no random bytes (/dev/urandom)"
+  for _ = 1, 50 do
+    local name = random_name()
+    if not name then break end
+    local fd, msg = core.statedir(tmp, name, true, how)
     if fd then
       return setmetatable({ fd = fd, parent = tmp, name = name, path = tmp .. "/" .. name, n = 0 }, Scratch)
     end

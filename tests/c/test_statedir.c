@@ -1,6 +1,7 @@
 /* Private state directories and the bounded reader: what another user may have prepared in
  * a shared directory (a world-writable directory, one owned by them, a symlink, a FIFO, a
- * huge or endless file) is refused with a message naming it, and nothing is followed. */
+ * huge or endless file) is refused with a message naming it, and nothing is followed; and the
+ * tree remover (core/tree.c) that lunshare test cleans its scratch trees with. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -260,6 +261,42 @@ static void bounded_reader(void)
 	ok(r == -ENOENT && strstr(msg, "missing: No such file or directory"), "a missing file says so (%s)", msg);
 }
 
+/* lsh_tree_remove as a caller without CAP_DAC_OVERRIDE (nobody): directories of its own
+ * that a sandbox made chmod 000 are opened (u+rwx first) and removed; a symlink in the
+ * tree goes, and the directory it points to keeps its mode. */
+static void tree_remove_unlocks_its_own_dirs(void)
+{
+	char t[512], outside[512];
+	snprintf(t, sizeof t, "%s/own/tree", base);
+	snprintf(outside, sizeof outside, "%s/outside", base);
+	sh("chmod 711 %s && mkdir -m 700 %s/own && chown 65534:65534 %s/own", base); /* nobody's own parent */
+	sh("mkdir -p %s/x/y && touch %s/x/y/z && chown -R 65534:65534 %s", t);
+	sh("mkdir -m 500 %s && chown 65534:65534 %s", outside);
+	char cmd[4096];
+	snprintf(cmd, sizeof cmd, "ln -s %s %s/l && chown -h 65534:65534 %s/l && chmod 000 %s/x/y %s/x", outside, t, t, t,
+		 t);
+	if (system(cmd) != 0)
+		printf("# command failed: %s\n", cmd);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(3);
+		struct lsh_err *err = NULL;
+		int r = lsh_tree_remove(AT_FDCWD, t, &err);
+		if (r < 0)
+			printf("# %s\n", err ? err->msg : "?");
+		fflush(stdout);
+		_exit(r < 0 ? 1 : 0);
+	}
+	int status = -1;
+	waitpid(pid, &status, 0);
+	struct stat st;
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0 && lstat(t, &st) < 0 && errno == ENOENT,
+	   "removes a tree whose directories of its own are chmod 000, as their owner (status %d)", status);
+	ok(mode_of("outside") == 0500, "a symlink in it is removed, not followed: its target keeps 0500 (%o)",
+	   mode_of("outside"));
+}
+
 int main(void)
 {
 	/* Anything that blocks (a FIFO opened without O_NONBLOCK) fails the test, not the suite. */
@@ -273,6 +310,7 @@ int main(void)
 	files_relative_to_the_fd();
 	prunes_empty_dirs_only();
 	bounded_reader();
+	tree_remove_unlocks_its_own_dirs();
 	sh("rm -rf %s", base);
 	return done_testing();
 }

@@ -237,6 +237,18 @@ describe("documentation examples", function()
     assert.is_true(seen >= 2, "found only " .. seen .. " forwards")
   end)
 
+  -- lunshare(1)'s EXAMPLES name a few commands in bold, outside .EX: the diff among them
+  -- runs as printed (exit 1: the two sides differ), with nothing on stderr.
+  it("lunshare(1)'s EXAMPLES diff runs as printed", function()
+    local man = H.read(H.root .. "/docs/lunshare.1")
+    local line = man:match("\n%.SH EXAMPLES\n.-\n%.B (lunshare diff [^\n]*)\n")
+    assert.truthy(line, "lunshare(1)'s EXAMPLES have no diff")
+    local cmd = line:gsub("\\%-", "-")
+    local r = sh(cmd)
+    assert(r.code == 1 and r.err == "", cmd .. " exited " .. r.code .. ":\n" .. r.out .. r.err)
+    assert.truthy(r.out:find("\nthey differ\n$"), r.out)
+  end)
+
   for _, b in ipairs(all) do
     local where = b.file .. ":" .. b.line
     it(where .. " (" .. tostring(b.kind) .. ") runs as written", function()

@@ -119,6 +119,49 @@ return { extends = "builtin:base-tool", description = "broken",
     assert.truthy(r.out:find("\nFAIL claims the home readable", 1, true), r.out)
     assert.truthy(r.out:find("checks, %d+ ok, 2 failed"), r.out)
   end)
+
+  for _, mode in ipairs(H.modes) do
+    it("removes a scratch tree the sandbox made unreadable, or exits 1 (" .. mode .. ")", function()
+      local tmp = H.tmpdir("1777")
+      local p = H.profile([[
+return { extends = "builtin:base-workdir", description = "cleanup test",
+  checks = { { "leaves traps", run = { "sh", "-c", "mkdir -p /work/x/y; touch /work/x/y/z; chmod 000 /work/x/y /work/x; echo done" }, prints = "done" } } }]])
+      local r = H.sh(H.quote(BIN) .. " test " .. H.quote(p), { mode = mode, env = "TMPDIR=" .. H.quote(tmp) })
+      local left = H.sh("ls -A " .. H.quote(tmp)).out
+      H.sh("chmod -R u+rwx " .. H.quote(tmp) .. " 2>/dev/null")
+      H.rm(tmp)
+      assert.equal(0, r.code, r.out .. r.err)
+      assert.equal("", r.err)
+      assert.equal("", left)
+    end)
+
+    it("exits 1 when it cannot remove a scratch tree, and says so (" .. mode .. ")", function()
+      local tmp = H.tmpdir("1777")
+      -- Deeper than the remover goes (64 directories): what it leaves must not pass unseen.
+      local p = H.profile([[
+return { extends = "builtin:base-workdir", description = "deep",
+  checks = { { "nests deep", run = { "sh", "-c", "mkdir -p /work/$(printf 'd/%.0s' $(seq 80)) && echo done" }, prints = "done" } } }]])
+      local r = H.sh(H.quote(BIN) .. " test " .. H.quote(p), { mode = mode, env = "TMPDIR=" .. H.quote(tmp) })
+      H.rm(tmp)
+      assert.equal(1, r.code, r.out .. r.err)
+      assert.truthy(r.out:find("\nok   nests deep\n", 1, true), r.out)
+      assert.truthy(r.err:find("^lunshare: scratch directory [^\n]*nested deeper than 64 directories\n$"), r.err)
+    end)
+
+    it("makes its scratch root under a random name, not one another user can make first (" .. mode .. ")", function()
+      local tmp = H.tmpdir("1777")
+      local p = H.profile([[
+return { extends = "builtin:base-tool", description = "slow", checks = { { "waits", run = { "sleep", "2" } } } }]])
+      local r = H.sh(H.quote(BIN) .. " test " .. H.quote(p) .. " >/dev/null & " ..
+        H.wait_until("ls " .. H.quote(tmp) .. "/lunshare-test-* >/dev/null 2>&1", 10) ..
+        " && stat -c '%a %n' " .. H.quote(tmp) .. "/lunshare-test-*; wait", { mode = mode, env = "TMPDIR=" .. H.quote(tmp) })
+      H.rm(tmp)
+      local perm, name = r.out:match("^(%d+) [^\n]*/(lunshare%-test%-[^/\n]*)\n$")
+      assert.truthy(name, r.out .. r.err)
+      assert.truthy(name:match("^lunshare%-test%-%x+$") and #name == #"lunshare-test-" + 16, name)
+      assert.equal(mode == "rootless" and "700" or "755", perm)
+    end)
+  end
 end)
 
 -- A profile directory of its own for each case: XDG_CONFIG_HOME.
@@ -186,6 +229,25 @@ describe("lunshare diff", function()
     assert.truthy(r.out:find("\n  + cpu soft 10800 hard 10800\n", 1, true), r.out)
     local same = H.lunshare({ "diff", "--set", "work=/w", "--set", "cpu=1h", "agent", "agent" })
     assert.equal(0, same.code, same.out .. same.err)
+  end)
+
+  it("lets a required parameter stand as /<NAME>, equal on both sides, as explain and show do", function()
+    local r = H.lunshare({ "diff", "--old-set", "cpu=1h", "--new-set", "cpu=3h", "agent", "agent" })
+    assert.equal(1, r.code, r.err)
+    assert.equal("", r.err)
+    assert.truthy(r.out:find("\n  + cpu soft 10800 hard 10800\n", 1, true), r.out)
+    assert.truthy(r.out:find("/<work>", 1, true), r.out)
+    assert.falsy(r.out:find("\n  [-+] [^\n]*/<work>"), r.out)
+  end)
+end)
+
+describe("a required parameter without a value", function()
+  it("is one error, not also the fields that use it", function()
+    local r = H.lunshare({ "run", "agent", "--", "true" })
+    assert.equal(2, r.code, r.err)
+    assert.truthy(r.err:find("params.work: required parameter: pass --set work=VALUE", 1, true), r.err)
+    assert.falsy(r.err:find("missing required field", 1, true), r.err)
+    assert.equal(1, select(2, r.err:gsub("\n", "\n")), r.err)
   end)
 end)
 

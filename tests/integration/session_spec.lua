@@ -277,6 +277,52 @@ for _, mode in ipairs(H.modes) do
         modes_restored()
       end)
 
+      -- A loop no other process has (its text holds this run's mark), started by cmd
+      -- (a shell line with LOOP where the loop goes): the run is suspended (Ctrl-Z, or
+      -- the command stops itself), and from outside the loop is seen stopped (state T,
+      -- or its cgroup frozen), then running again after fg.
+      local function suspends_all(n, profile, cmd, key)
+        local mark = "lsh" .. RAND .. n
+        local loop = "while :; do sleep 0.3; done; : " .. mark
+        local find = "pgrep -f '^sh -c while :; do sleep 0[.]3; done; : " .. mark .. "$'"
+        -- Stopped: state T, or a frozen cgroup (the freezer's tasks sleep in S).
+        local stopped = "p=$(" .. find .. ") && [ -n \"$p\" ] && { " ..
+          "[ \"$(sed 's/.*) //' /proc/$p/stat | cut -c1)\" = T ] || " ..
+          "grep -qx 'frozen 1' /sys/fs/cgroup$(sed -n 's/^0:://p' /proc/$p/cgroup)/cgroup.events; }"
+        keys("clear", "Enter")
+        keys(P .. " run " .. profile .. " -- sh -c " .. H.quote(cmd:gsub("LOOP", function() return loop end)) ..
+          "; printf 'done%s\\n' " .. n, "Enter")
+        assert.equal(0, H.sh(H.wait_until(find .. " >/dev/null", 20)).code, "the loop never started:\n" .. screen())
+        if key then keys(key) end
+        wait_for("Stopped")
+        assert.equal(0, H.sh(H.wait_until(stopped, 5)).code, "the loop goes on while the run is suspended:\n" .. screen())
+        -- And it stays so.
+        H.sh("sleep 1")
+        assert.equal(0, H.sh(stopped).code, "the loop went on:\n" .. screen())
+        keys("fg", "Enter")
+        assert.equal(0, H.sh(H.wait_until("! { " .. stopped .. "; }", 5)).code, "fg did not resume the loop")
+        keys("C-c")
+        wait_for("done" .. n)
+        assert.equal(0, H.sh(H.wait_until("! " .. find .. " >/dev/null", 10)).code, "the loop outlived the run")
+      end
+
+      it("Ctrl-Z stops every process of the sandbox, a setsid loop too, and fg continues them", function()
+        if skip() then return end
+        -- pid 1 stops its namespace (no cgroup in default).
+        suspends_all(1, "default", 'setsid sh -c "LOOP" & exec sleep 1000', "C-z")
+        -- A command that stops itself: its background subshell of the same group stops too.
+        suspends_all(2, "default", 'sh -c "LOOP" & sleep 1; kill -STOP $$; wait', nil)
+        -- With a cgroup of the run: its freezer on cgroup v2 (v1: pid 1 again). Rootless
+        -- runs get one only where cgroups are delegated: root's case says it.
+        if mode == "root" then
+          local cg = H.profile("return {\n  extends = 'default',\n  limits = { pids = 64 },\n}\n")
+          suspends_all(3, cg, 'setsid sh -c "LOOP" & exec sleep 1000', "C-z")
+        end
+        -- Without a pid namespace: the process group.
+        local nopid = H.profile(NO_PIDNS)
+        suspends_all(4, nopid, 'sh -c "LOOP" & sleep 1; kill -STOP $$; wait', nil)
+      end)
+
       it("the caller's terminal modes come back when the command is killed, times out or fails", function()
         if skip() then return end
         command(P .. " run default -- sh -c 'kill -KILL $$'", 1)

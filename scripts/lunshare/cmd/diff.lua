@@ -20,8 +20,10 @@ function M.main(args)
       for k, v in pairs(own or {}) do t[k] = v end
       return t
     end
-    local old = command.load_profile(names[1], with(o.old_set))
-    local new = command.load_profile(names[2], with(o.new_set))
+    -- As explain and show: a required parameter given no value stands as "/<NAME>" (the
+    -- same on both sides, so it compares equal).
+    local old = command.load_profile(names[1], with(o.old_set), nil, true)
+    local new = command.load_profile(names[2], with(o.new_set), nil, true)
     warnings.print(old, new)
     local ctx = grants.context()
     return diff.text(diff.grants(old, ctx), diff.grants(new, ctx), names[1], names[2])

@@ -358,8 +358,9 @@ function M.main(args)
   if counts.skip > 0 then parts[#parts + 1] = counts.skip .. " skipped" end
   io.stdout:write(util.escape(name), ": ", #list, " check", #list == 1 and "" or "s", ", ",
     table.concat(parts, ", "), "\n")
+  -- A tree left behind is a failure of the run, whatever the checks said.
   if cerr then io.stderr:write("lunshare: ", cerr, "\n") end
-  return counts.fail > 0 and EXIT_RUNTIME or 0
+  return (counts.fail > 0 or cerr) and EXIT_RUNTIME or 0
 end
 
 return M
