@@ -55,7 +55,8 @@ local function world(mode, body, opts)
     "set -u",
     "mount -t tmpfs tmpfs /run || exit 99",
     "mkdir -m 700 /run/nobody && chown 65534:65534 /run/nobody",
-    "mount -t tmpfs -o mode=755 tmpfs /dev/net && mknod -m 666 /dev/net/tun c 10 200 || exit 99",
+    "mount -t tmpfs -o mode=755 tmpfs /dev/net && mknod -m " .. ((opts and opts.tun_mode) or "666") ..
+      " /dev/net/tun c 10 200 || exit 99",
     "ip link set lo up",
     "sysctl -qw net.ipv4.ping_group_range='0 2147483647'",
     "unshare --net sleep 600 & UP=$!; PIDS=$UP",
@@ -142,13 +143,41 @@ for _, mode in ipairs(H.modes) do
         "$AS $L run " .. H.quote(USER) .. " -- sh -c 'cd /etc && exec python3 -m http.server 8000 >/dev/null 2>&1' & R=$!",
         H.wait_until("curl -s -m1 -o /run/got http://127.0.0.1:18080/hostname", 30),
         "echo \"got $(cat /run/got)\"",
+        -- pasta, which parses what the sandbox sends, is never host root
+        "for p in /proc/[0-9]*; do case \"$(cat $p/comm 2>/dev/null)\" in pasta*|passt*) " ..
+          "[ \"$(readlink $p/ns/net)\" = \"$W\" ] && awk '/^Uid:/ {print \"pasta-uid \" $2}' $p/status;; esac; done",
+        -- no address given: the host's loopback alone, not the world's other address
+        "ss -Htln 'sport = :18080' | awk '{print \"listen \" $4}'",
+        "curl -s -m2 -o /dev/null http://192.0.2.1:18080/hostname || echo other-address-refused",
         "kill -TERM $R; wait $R; echo code=$?",
       }, "\n")
       local r = world(mode, body)
       assert.truthy(r.out:find("got lunshare\n", 1, true), r.out .. r.err)
+      assert.truthy(r.out:find("listen 127.0.0.1:18080\n", 1, true), r.out)
+      local uid = r.out:match("pasta%-uid (%d+)\n")
+      assert.truthy(uid, r.out)
+      assert.are_not.equal("0", uid)
+      -- a root caller's pasta is the sandbox's own unprivileged host id, not nobody's
+      if mode == "root" then assert.equal("2000000000", uid) end
+      assert.falsy(r.out:find("listen 0.0.0.0:18080", 1, true), r.out)
+      assert.truthy(r.out:find("other-address-refused\n", 1, true), r.out)
       assert.truthy(r.out:find("code=143\n", 1, true), r.out .. r.err)
       assert_clean(r)
     end)
+
+    if mode == "rootless" then
+      it("says that /dev/net/tun is not usable by the user, leaving nothing", function()
+        -- The world's /dev/net/tun is root's alone (0600), as on hosts that restrict it.
+        local r = world(mode, "$AS $L run " .. H.quote(USER) ..
+          " -- echo ran 2>/run/err; echo code=$?; echo \"lines=$(wc -l </run/err)\"; cat /run/err", { tun_mode = "600" })
+        assert.truthy(r.out:find("code=1\n", 1, true), r.out .. r.err)
+        assert.truthy(r.out:find("lines=1\n", 1, true), r.out)
+        assert.truthy(r.out:find("helper: pasta did not start: [^\n]*: /dev/net/tun is not usable by this user " ..
+          "%(see 'lunshare doctor'%)\n"), r.out)
+        assert.falsy(r.out:find("ran\n", 1, true), r.out)
+        assert_clean(r)
+      end)
+    end
 
     it("fails with one line when pasta cannot start, leaving nothing", function()
       -- No default route: pasta finds no interface to take its configuration from.
