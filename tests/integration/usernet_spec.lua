@@ -179,6 +179,37 @@ for _, mode in ipairs(H.modes) do
       end)
     end
 
+    if mode == "rootless" then
+      it("is not stopped by a /tmp/lunshare-UID another user made first, and writes nothing there", function()
+        -- Without XDG_RUNTIME_DIR a user's state base is the predictable /tmp/lunshare-UID:
+        -- uid 12345 makes it first (0777, theirs) in the world's own /tmp. A run still
+        -- works, and a run's helper state goes to a fresh directory of the user's own.
+        local lua = H.root .. "/scripts/lunshare/"
+        local body = table.concat({
+          "cp " .. H.quote(USER) .. " /run/user.lua && chmod 644 /run/user.lua",
+          "mkdir -p /run/lua/lunshare && cp " .. H.quote(lua .. "state.lua") .. " " .. H.quote(lua .. "json.lua") ..
+            " " .. H.quote(lua .. "util.lua") .. " " .. H.quote(H.root .. "/build/lua/lunshare/core.so") ..
+            " /run/lua/lunshare/ && chmod -R a+rX /run/lua",
+          "cp \"$L\" /run/lunshare && chmod 755 /run/lunshare && L=/run/lunshare",
+          "mount -t tmpfs -o mode=1777 tmpfs /tmp",
+          "setpriv --reuid=12345 --regid=12345 --clear-groups mkdir -m 777 /tmp/lunshare-65534",
+          H.DROP .. "env -u XDG_RUNTIME_DIR $L run /run/user.lua -- curl -s -m5 http://192.0.2.2/; echo code=$?",
+          "cd /run && " .. H.DROP .. "env -u XDG_RUNTIME_DIR lua5.4 -e " ..
+            H.quote("package.path='/run/lua/?.lua' package.cpath='/run/lua/?.so' " ..
+              "local r, p = require('lunshare.state').run_base() print('base', r, p)"),
+          "echo \"foreign=$(ls -A /tmp/lunshare-65534 | wc -l)\"",
+          "for d in /tmp/lunshare-65534-*; do stat -c 'fresh %a %u' $d; done",
+          "umount /tmp; rm -rf /run/lua /run/lunshare /run/user.lua",
+        }, "\n")
+        local r = world(mode, body)
+        assert.truthy(r.out:find("hello from 192.0.2.2\ncode=0\n", 1, true), r.out .. r.err)
+        assert.truthy(r.out:find("base\t/tmp\tlunshare%-65534%-%x+/lunshare\n"), r.out .. r.err)
+        assert.truthy(r.out:find("fresh 700 65534\n", 1, true), r.out)
+        assert.truthy(r.out:find("foreign=0\n", 1, true), r.out)
+        assert_clean(r)
+      end)
+    end
+
     it("fails with one line when pasta cannot start, leaving nothing", function()
       -- No default route: pasta finds no interface to take its configuration from.
       local r = world(mode, "ip route del default; $AS $L run " .. H.quote(USER) ..
