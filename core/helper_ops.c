@@ -12,6 +12,7 @@
 #include "syscalls.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <grp.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -198,16 +200,76 @@ static void last_line(int fd, char *out, size_t size)
 			*p = ' ';
 }
 
+/* The first range of /proc/PID/{uid,gid}_map whose host id is not 0 (else the first
+ * range): its first id inside and the host id it maps to. Returns 0, or -1. */
+static int map_first(pid_t pid, const char *map, long *inside, long *host)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, map);
+	FILE *f = fopen(path, "re");
+	long in, out, count;
+	int found = 0;
+	while (f && fscanf(f, "%ld %ld %ld", &in, &out, &count) == 3) {
+		if (found == 0 || (found == 1 && out != 0))
+			*inside = in, *host = out;
+		found = out != 0 ? 2 : 1;
+		if (found == 2)
+			break;
+	}
+	if (f)
+		fclose(f);
+	return found ? 0 : -1;
+}
+
+/* For a root caller's helper that joins the sandbox's user namespace (join_user): in a
+ * mount namespace of its own, a /dev/net/tun that the sandbox's id may open (the host's may
+ * be root's alone), the sandbox's network namespace on an fd, then its user namespace, as
+ * the sandbox's own unprivileged id there: capabilities over the sandbox's namespaces, none
+ * over the host's; the readiness pipe its own (pasta opens it again, as /dev/fd/3). Returns
+ * the netns fd, or -1 (and says why on fd 2). */
+static int join_user(pid_t pid, int readyfd, int errfd)
+{
+	char path[64];
+	long uid = -1, gid = -1, host_uid = -1, host_gid = -1;
+	struct stat st;
+	if (map_first(pid, "uid_map", &uid, &host_uid) < 0 || map_first(pid, "gid_map", &gid, &host_gid) < 0) {
+		dprintf(errfd, "the sandbox maps no id to run as\n");
+		return -1;
+	}
+	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)pid);
+	int netfd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+	int userfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (netfd < 0 || userfd < 0 || (readyfd >= 0 && fchown(readyfd, (uid_t)host_uid, (gid_t)host_gid) < 0) ||
+	    unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
+	    (stat("/dev/net/tun", &st) == 0 && S_ISCHR(st.st_mode) &&
+	     (mount("tmpfs", "/dev/net", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") < 0 ||
+	      mknod("/dev/net/tun", S_IFCHR | 0600, st.st_rdev) < 0 ||
+	      chown("/dev/net/tun", (uid_t)host_uid, (gid_t)host_gid) < 0))) {
+		dprintf(errfd, "cannot prepare the sandbox's namespaces: %s\n", strerror(errno));
+		return -1;
+	}
+	if (setns(userfd, CLONE_NEWUSER) < 0 || setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0 ||
+	    setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0) {
+		dprintf(errfd, "cannot become the sandbox's id %ld:%ld: %s\n", uid, gid, strerror(errno));
+		return -1;
+	}
+	close(userfd);
+	return netfd;
+}
+
 /* In the forked child: becomes the helper, or exits 127. */
 static __attribute__((noreturn)) void exec_helper(char **argv, int readyfd, int errfd, const sigset_t *mask,
-						  pid_t supervisor, int dirfd, int uid)
+						  pid_t supervisor, int dirfd, int uid, pid_t join)
 {
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC), netfd = -1;
 	/* A root caller's helper runs as uid, dropped here, before PDEATHSIG: a change of
 	 * credentials clears it (a helper that dropped by itself outlived a killed run). */
 	if (null < 0 || (uid > 0 && geteuid() == 0 &&
 			 (setgroups(0, NULL) < 0 || setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) < 0 ||
 			  setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0)))
+		_exit(127);
+	if (join > 0 && geteuid() == 0 && (setgroups(0, NULL) < 0 || (netfd = join_user(join, readyfd, errfd)) < 0))
 		_exit(127);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != supervisor)
 		_exit(127);
@@ -219,9 +281,9 @@ static __attribute__((noreturn)) void exec_helper(char **argv, int readyfd, int 
 	setsid();
 	/* fd 3 is the readiness pipe (a helper writes its pid file there) */
 	if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(errfd, 2) < 0 ||
-	    (readyfd >= 0 && dup2(readyfd, 3) < 0))
+	    (readyfd >= 0 && dup2(readyfd, 3) < 0) || (netfd >= 0 && dup2(netfd, 4) < 0))
 		_exit(127);
-	sys_close_range(readyfd >= 0 ? 4 : 3, ~0U, 0);
+	sys_close_range(netfd >= 0 ? 5 : readyfd >= 0 ? 4 : 3, ~0U, 0);
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
@@ -290,7 +352,7 @@ static int wait_ready(struct helper *h, const char *ready, int readfd, long time
 
 /* helper */
 enum { HELPER_NAME, HELPER_READY, HELPER_STATE_ROOT, HELPER_STATE_PATH };	/* strs */
-enum { HELPER_TIMEOUT, HELPER_FILES_UID };					/* ints */
+enum { HELPER_TIMEOUT, HELPER_FILES_UID, HELPER_JOIN_USER };			/* ints */
 enum { HELPER_ARGV, HELPER_FILES };						/* lists */
 
 /* Whether an entry of the helpers' directory is a run's state directory left behind: a
@@ -435,7 +497,8 @@ static int op_helper(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 		goto out;
 	}
 	if (pid == 0)
-		exec_helper(argv, rp[1], ep[1], &ctx->oldmask, supervisor, h->dirfd, (int)s->ints[HELPER_FILES_UID]);
+		exec_helper(argv, rp[1], ep[1], &ctx->oldmask, supervisor, h->dirfd, (int)s->ints[HELPER_FILES_UID],
+			    s->ints[HELPER_JOIN_USER] ? ctx->pid : 0);
 	h->pid = pid;
 	h->errfd = take_fd(&ep[0]);
 	close(take_fd(&ep[1]));
@@ -472,6 +535,7 @@ const struct lsh_op lsh_ops_helper[] = {
 	  { { "name", LSH_ARG_STR, HELPER_NAME, 1 }, { "ready", LSH_ARG_STR, HELPER_READY, 0 },
 	    { "state_root", LSH_ARG_STR, HELPER_STATE_ROOT, 0 }, { "state_path", LSH_ARG_STR, HELPER_STATE_PATH, 0 },
 	    { "timeout", LSH_ARG_INT, HELPER_TIMEOUT, 0 }, { "files_uid", LSH_ARG_INT, HELPER_FILES_UID, 0 },
+	    { "join_user", LSH_ARG_BOOL, HELPER_JOIN_USER, 0 },
 	    { "argv", LSH_ARG_LIST, HELPER_ARGV, 1 }, { "files", LSH_ARG_LIST, HELPER_FILES, 0 } },
 	  NULL, op_helper },
 	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL, NULL },

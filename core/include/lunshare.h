@@ -695,8 +695,9 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   exec [exec]: argv (list, required), env (list, required), reaper (boolean)
  *   file [child]: content (string), dst (string, required), mode (integer)
  *   gid_map [host]: helper (string), map (string, required)
- *   helper [host]: argv (list, required), files (list), files_uid (integer), name (string,
- *       required), ready (string), state_path (string), state_root (string), timeout (integer)
+ *   helper [host]: argv (list, required), files (list), files_uid (integer), join_user
+ *       (boolean), name (string, required), ready (string), state_path (string), state_root
+ *       (string), timeout (integer)
  *   hostname [child]: name (string, required)
  *   idmap_tree [prepare]: dev (boolean), gid (integer, required), gid_count (integer),
  *       gid_first (integer), optional (boolean), owner (string), src (string, required), uid

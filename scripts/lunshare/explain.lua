@@ -277,7 +277,9 @@ function F.helper(s)
     out[#out + 1] = "cat > {dir}/" .. files[i] .. " <<EOF\n" .. join(lines, "\n") .. "\n           EOF"
   end
   local ready = s.ready == "port" and "ready once 127.0.0.1:{port} accepts" or "ready once it writes its pid to fd 3"
-  out[#out + 1] = util.shell_join(s.argv) .. " &  (" .. ready .. "; ended with the run)"
+  local as = s.join_user and ("nsenter --user=/proc/PID/ns/user 4</proc/PID/ns/net " ..
+    "(as the sandbox's first mapped id, with a /dev/net/tun of its own) ") or ""
+  out[#out + 1] = as .. util.shell_join(s.argv) .. " &  (" .. ready .. "; ended with the run)"
   return join(out, "\n           ")
 end
 function F.relay(s)

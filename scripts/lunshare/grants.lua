@@ -478,6 +478,15 @@ rule("host devices", function(s, _, warn)
   end
 end)
 
+rule("port forwarded on every host address", function(s, _, warn)
+  for _, item in ipairs(s.network) do
+    if item.every_address then
+      warn(item.path, "this port is forwarded on every address of the host: anyone who reaches the host " ..
+        "(its LAN) reaches the sandbox there; give 127.0.0.1 for the host alone")
+    end
+  end
+end)
+
 rule("host namespaces shared", function(s, _, warn)
   for _, item in ipairs(s.network) do
     if item.host then

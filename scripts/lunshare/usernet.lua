@@ -64,6 +64,17 @@ function M.parse_port(s)
   return { address = address, host = h, port = p, proto = proto }
 end
 
+-- The host address a forward listens on: the one it names, else the host's loopback only
+-- (a one-user tool opens no port to the LAN unless asked: "0.0.0.0:8080:80").
+M.DEFAULT_ADDRESS = "127.0.0.1"
+function M.listen_address(f) return f.address or M.DEFAULT_ADDRESS end
+
+-- Whether a forward listens on every address of the host (0.0.0.0 or [::]).
+function M.on_every_address(f)
+  local a = M.listen_address(f)
+  return a == "0.0.0.0" or a:match("^[0:]+$") ~= nil
+end
+
 -- c: the schema checker; n: the network value; ns: the namespaces.
 function M.check(c, n, ns)
   if not ns.net then c:fail("network", "\"user\" networking needs the net namespace (add \"net\" to namespaces)") end
@@ -102,9 +113,18 @@ local function ports(n)
 end
 M.ports = ports
 
--- pasta's spelling of a forward: "[ADDRESS/]HOST_PORT:SANDBOX_PORT".
+-- pasta's spelling of a forward: "ADDRESS/HOST_PORT:SANDBOX_PORT", the address always
+-- given (pasta's own default is every address).
 local function pasta_spec(f)
-  return (f.address and (f.address .. "/") or "") .. f.host .. ":" .. f.port
+  return M.listen_address(f) .. "/" .. f.host .. ":" .. f.port
+end
+
+-- Whether pasta joins the sandbox's user namespace before it starts, as the sandbox's own
+-- unprivileged id (a root caller's: started as root, pasta would become nobody, who may
+-- not enter a user namespace root owns, and `--runas 0:0` would leave it host root while
+-- it parses every packet the sandbox sends).
+function M.joins_user(ns, ids)
+  return ns.user and ids ~= nil and (ids.euid or ids.uid) == 0
 end
 
 -- The command line the supervisor runs. {pid} is the sandbox's first process (the
@@ -124,15 +144,17 @@ function M.pasta_argv(n, ns, ids)
       for _, spec in ipairs(x[2]) do argv[#argv + 1], argv[#argv + 2] = x[1], spec end
     end
   end
-  -- Started as root, pasta would become nobody, who may not open a user namespace that
-  -- root owns: it stays root (it drops its capabilities and sandboxes itself anyway).
-  if (ids.euid or ids.uid) == 0 then
-    argv[#argv + 1], argv[#argv + 2] = "--runas", "0:0"
-  end
   argv[#argv + 1], argv[#argv + 2] = "--pid", "/dev/fd/3"
-  if ns.user then
+  if M.joins_user(ns, ids) then
+    -- A root caller's pasta is already in the sandbox's user namespace, as its own id
+    -- (the executor put it there: join_user); it joins the network namespace, on fd 4.
+    for _, a in ipairs({ "--netns-only", "--netns", "/proc/self/fd/4" }) do argv[#argv + 1] = a end
+  elseif ns.user then
     argv[#argv + 1] = "{pid}"
   else
+    -- No user namespace: only root can enter a network namespace that root owns, so pasta
+    -- stays root (it would become nobody by default); it drops its capabilities itself.
+    if ids and (ids.euid or ids.uid) == 0 then argv[#argv + 1], argv[#argv + 2] = "--runas", "0:0" end
     -- No user namespace of its own: join only the network namespace.
     for _, a in ipairs({ "--netns-only", "--netns", "/proc/{pid}/ns/net" }) do argv[#argv + 1] = a end
   end
@@ -141,7 +163,8 @@ end
 
 function M.plan(profile, add, ctx, origin, ns)
   add("host", { op = "helper", name = "pasta", ready = "pidfile", timeout = 10000,
-    argv = M.pasta_argv(profile.network, ns, ctx.ids), origin = origin })
+    argv = M.pasta_argv(profile.network, ns, ctx.ids), join_user = M.joins_user(ns, ctx.ids) or nil,
+    origin = origin })
   add("network", { op = "lo_up", origin = origin })
   return true
 end
@@ -157,16 +180,34 @@ function M.resolv_conf(profile)
   return M.RESOLV_CONF
 end
 
+-- What a person needs to hear after pasta's own words when it did not start, for the
+-- message of the failing helper step: "" when pasta's words are enough.
+function M.failure_hint(step, msg)
+  if not (step and step.op == "helper" and step.name == "pasta") then return "" end
+  if msg:find("tun", 1, true) then
+    return ": /dev/net/tun is not usable by this user (see 'lunshare doctor')"
+  end
+  return ""
+end
+
 function M.grants(profile)
   local n = profile.network
   local out = {
     { text = "a network namespace of its own, loopback up", path = "namespaces" },
     { text = "outbound TCP, UDP and ICMP echo to anywhere the host reaches, through pasta (DNS at " ..
       M.DNS .. ")", outbound = true, path = "network" },
+    -- pasta's model: the host's loopback stays out (--no-map-gw), but a host service bound
+    -- to 0.0.0.0 also listens on the host's other addresses, which the sandbox reaches.
+    { text = "host services listening on every address (0.0.0.0) are reachable through the host's " ..
+      "non-loopback addresses; the host's 127.0.0.1 is not", outbound = true, path = "network" },
   }
   for i, f in ipairs(ports(n)) do
-    out[#out + 1] = { text = "port " .. (f.address and (f.address .. ":") or "") .. f.host .. "/" .. f.proto ..
-      " of the host forwarded to port " .. f.port .. " inside", forward = true, path = "network.ports[" .. i .. "]" }
+    local a = M.listen_address(f)
+    local where = M.on_every_address(f) and "on every address of the host" or
+      ("on the host's " .. (a:find(":", 1, true) and ("[" .. a .. "]") or a))
+    out[#out + 1] = { text = "port " .. f.host .. "/" .. f.proto .. " " .. where ..
+      " forwarded to port " .. f.port .. " inside", forward = true, every_address = M.on_every_address(f) or nil,
+      path = "network.ports[" .. i .. "]" }
   end
   return { network = out }
 end

@@ -55,7 +55,8 @@ local function world(mode, body, opts)
     "set -u",
     "mount -t tmpfs tmpfs /run || exit 99",
     "mkdir -m 700 /run/nobody && chown 65534:65534 /run/nobody",
-    "mount -t tmpfs -o mode=755 tmpfs /dev/net && mknod -m 666 /dev/net/tun c 10 200 || exit 99",
+    "mount -t tmpfs -o mode=755 tmpfs /dev/net && mknod -m " .. ((opts and opts.tun_mode) or "666") ..
+      " /dev/net/tun c 10 200 || exit 99",
     "ip link set lo up",
     "sysctl -qw net.ipv4.ping_group_range='0 2147483647'",
     "unshare --net sleep 600 & UP=$!; PIDS=$UP",
@@ -142,13 +143,72 @@ for _, mode in ipairs(H.modes) do
         "$AS $L run " .. H.quote(USER) .. " -- sh -c 'cd /etc && exec python3 -m http.server 8000 >/dev/null 2>&1' & R=$!",
         H.wait_until("curl -s -m1 -o /run/got http://127.0.0.1:18080/hostname", 30),
         "echo \"got $(cat /run/got)\"",
+        -- pasta, which parses what the sandbox sends, is never host root
+        "for p in /proc/[0-9]*; do case \"$(cat $p/comm 2>/dev/null)\" in pasta*|passt*) " ..
+          "[ \"$(readlink $p/ns/net)\" = \"$W\" ] && awk '/^Uid:/ {print \"pasta-uid \" $2}' $p/status;; esac; done",
+        -- no address given: the host's loopback alone, not the world's other address
+        "ss -Htln 'sport = :18080' | awk '{print \"listen \" $4}'",
+        "curl -s -m2 -o /dev/null http://192.0.2.1:18080/hostname || echo other-address-refused",
         "kill -TERM $R; wait $R; echo code=$?",
       }, "\n")
       local r = world(mode, body)
       assert.truthy(r.out:find("got lunshare\n", 1, true), r.out .. r.err)
+      assert.truthy(r.out:find("listen 127.0.0.1:18080\n", 1, true), r.out)
+      local uid = r.out:match("pasta%-uid (%d+)\n")
+      assert.truthy(uid, r.out)
+      assert.are_not.equal("0", uid)
+      -- a root caller's pasta is the sandbox's own unprivileged host id, not nobody's
+      if mode == "root" then assert.equal("2000000000", uid) end
+      assert.falsy(r.out:find("listen 0.0.0.0:18080", 1, true), r.out)
+      assert.truthy(r.out:find("other-address-refused\n", 1, true), r.out)
       assert.truthy(r.out:find("code=143\n", 1, true), r.out .. r.err)
       assert_clean(r)
     end)
+
+    if mode == "rootless" then
+      it("says that /dev/net/tun is not usable by the user, leaving nothing", function()
+        -- The world's /dev/net/tun is root's alone (0600), as on hosts that restrict it.
+        local r = world(mode, "$AS $L run " .. H.quote(USER) ..
+          " -- echo ran 2>/run/err; echo code=$?; echo \"lines=$(wc -l </run/err)\"; cat /run/err", { tun_mode = "600" })
+        assert.truthy(r.out:find("code=1\n", 1, true), r.out .. r.err)
+        assert.truthy(r.out:find("lines=1\n", 1, true), r.out)
+        assert.truthy(r.out:find("helper: pasta did not start: [^\n]*: /dev/net/tun is not usable by this user " ..
+          "%(see 'lunshare doctor'%)\n"), r.out)
+        assert.falsy(r.out:find("ran\n", 1, true), r.out)
+        assert_clean(r)
+      end)
+    end
+
+    if mode == "rootless" then
+      it("is not stopped by a /tmp/lunshare-UID another user made first, and writes nothing there", function()
+        -- Without XDG_RUNTIME_DIR a user's state base is the predictable /tmp/lunshare-UID:
+        -- uid 12345 makes it first (0777, theirs) in the world's own /tmp. A run still
+        -- works, and a run's helper state goes to a fresh directory of the user's own.
+        local lua = H.root .. "/scripts/lunshare/"
+        local body = table.concat({
+          "cp " .. H.quote(USER) .. " /run/user.lua && chmod 644 /run/user.lua",
+          "mkdir -p /run/lua/lunshare && cp " .. H.quote(lua .. "state.lua") .. " " .. H.quote(lua .. "json.lua") ..
+            " " .. H.quote(lua .. "util.lua") .. " " .. H.quote(H.root .. "/build/lua/lunshare/core.so") ..
+            " /run/lua/lunshare/ && chmod -R a+rX /run/lua",
+          "cp \"$L\" /run/lunshare && chmod 755 /run/lunshare && L=/run/lunshare",
+          "mount -t tmpfs -o mode=1777 tmpfs /tmp",
+          "setpriv --reuid=12345 --regid=12345 --clear-groups mkdir -m 777 /tmp/lunshare-65534",
+          H.DROP .. "env -u XDG_RUNTIME_DIR $L run /run/user.lua -- curl -s -m5 http://192.0.2.2/; echo code=$?",
+          "cd /run && " .. H.DROP .. "env -u XDG_RUNTIME_DIR lua5.4 -e " ..
+            H.quote("package.path='/run/lua/?.lua' package.cpath='/run/lua/?.so' " ..
+              "local r, p = require('lunshare.state').run_base() print('base', r, p)"),
+          "echo \"foreign=$(ls -A /tmp/lunshare-65534 | wc -l)\"",
+          "for d in /tmp/lunshare-65534-*; do stat -c 'fresh %a %u' $d; done",
+          "umount /tmp; rm -rf /run/lua /run/lunshare /run/user.lua",
+        }, "\n")
+        local r = world(mode, body)
+        assert.truthy(r.out:find("hello from 192.0.2.2\ncode=0\n", 1, true), r.out .. r.err)
+        assert.truthy(r.out:find("base\t/tmp\tlunshare%-65534%-%x+/lunshare\n"), r.out .. r.err)
+        assert.truthy(r.out:find("fresh 700 65534\n", 1, true), r.out)
+        assert.truthy(r.out:find("foreign=0\n", 1, true), r.out)
+        assert_clean(r)
+      end)
+    end
 
     it("fails with one line when pasta cannot start, leaving nothing", function()
       -- No default route: pasta finds no interface to take its configuration from.

@@ -55,7 +55,7 @@ describe("user-mode networking #unit", function()
     assert.equal("supervisor", h.where)
     assert.equal("pasta", h.argv[1])
     assert.equal("{pid}", h.argv[#h.argv])
-    assert.is_true(has(h.argv, "--tcp-ports 8080:80"))
+    assert.is_true(has(h.argv, "--tcp-ports 127.0.0.1/8080:80"))
     assert.is_true(has(h.argv, "--udp-ports 127.0.0.1/5353:53"))
     -- nothing from the sandbox to the host's loopback, no automatic forwards
     assert.is_true(has(h.argv, "--no-map-gw"))
@@ -68,9 +68,15 @@ describe("user-mode networking #unit", function()
       if s.op == "clone" then i_clone = i elseif s.op == "helper" then i_helper = i end
     end
     assert.is_true(i_helper > i_clone)
-    -- a root caller's pasta stays root to open the user namespace root owns
+    assert.is_nil(h.join_user)
+    -- a root caller's pasta is not root: the executor puts it in the sandbox's user
+    -- namespace as the sandbox's own id (join_user), and it joins the netns on fd 4
     plan = assert(planner.build(p, ctx(0)))
-    assert.is_true(has(step(plan, "helper").argv, "--runas 0:0"))
+    h = step(plan, "helper")
+    assert.is_true(h.join_user)
+    assert.is_false(has(h.argv, "--runas 0:0"))
+    assert.is_true(has(h.argv, "--netns-only --netns /proc/self/fd/4"))
+    assert.is_false(has(h.argv, "{pid}"))
     -- no forwards: none at all, for both protocols
     p = load('return { namespaces = { "user", "net" }, network = "user" }')
     plan = assert(planner.build(p, ctx(1000)))
@@ -96,7 +102,7 @@ describe("user-mode networking #unit", function()
   it("explains the pasta command line", function()
     local p = load('return { namespaces = { "user", "net" }, network = { mode = "user", ports = { "8080:80" } } }')
     local text = explain.text(assert(planner.build(p, ctx(1000))), p)
-    assert.matches("pasta %-%-foreground[^\n]*%-%-tcp%-ports 8080:80[^\n]*'{pid}'", text)
+    assert.matches("pasta %-%-foreground[^\n]*%-%-tcp%-ports 127%.0%.0%.1/8080:80[^\n]*'{pid}'", text)
   end)
 
   it("lists outbound access and forwarded ports as grants", function()
@@ -106,7 +112,29 @@ describe("user-mode networking #unit", function()
     for _, x in ipairs(g) do texts[#texts + 1] = x.text end
     local all = table.concat(texts, "\n")
     assert.matches("outbound TCP, UDP and ICMP echo", all)
-    assert.matches("port 8080/tcp of the host forwarded to port 80 inside", all)
+    assert.truthy(all:find("port 8080/tcp on the host's 127.0.0.1 forwarded to port 80 inside", 1, true), all)
+    -- pasta's model: a host service on 0.0.0.0 answers on the host's other addresses
+    assert.truthy(all:find("reachable through the host's non-loopback addresses", 1, true), all)
+  end)
+
+  it("forwards on the host's loopback unless an address is given, and warns of every address", function()
+    local p = load('return { namespaces = { "user", "net" }, network = { mode = "user", ports = {\n "8080:80",\n "0.0.0.0:8081:81", "[::]:8082:82" } } }')
+    local argv = step(assert(planner.build(p, ctx(1000))), "helper").argv
+    assert.is_true(has(argv, "--tcp-ports 127.0.0.1/8080:80"))
+    assert.is_true(has(argv, "--tcp-ports 0.0.0.0/8081:81"))
+    assert.is_true(has(argv, "--tcp-ports ::/8082:82"))
+    local g = require("lunshare.network").grants(p, require("lunshare.areas").context(p)).network
+    local texts = {}
+    for _, x in ipairs(g) do texts[#texts + 1] = x.text end
+    local all = table.concat(texts, "\n")
+    assert.truthy(all:find("port 8081/tcp on every address of the host forwarded to port 81 inside", 1, true), all)
+    assert.truthy(all:find("port 8082/tcp on every address of the host forwarded to port 82 inside", 1, true), all)
+    local ws = require("lunshare.grants").warnings(p, require("lunshare.grants").context())
+    local lines = {}
+    for _, w in ipairs(ws) do
+      if w.msg:find("every address of the host", 1, true) then lines[#lines + 1] = w.path end
+    end
+    assert.same({ "network.ports[2]", "network.ports[3]" }, lines)
   end)
 end)
 

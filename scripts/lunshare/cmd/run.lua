@@ -11,6 +11,7 @@ local planner = require "lunshare.plan"
 local sandboxes = require "lunshare.sandboxes"
 local security = require "lunshare.security"
 local source_map = require "lunshare.source_map"
+local usernet = require "lunshare.usernet"
 local util = require "lunshare.util"
 
 local M = {}
@@ -19,7 +20,7 @@ local fail, usage_error, EXIT_USAGE, EXIT_RUNTIME = command.fail, command.usage_
   command.EXIT_RUNTIME
 
 -- Why an EPERM usually happens when a user namespace is involved.
-local function hint(step, errno)
+local function hint(step, errno, msg)
   local E = core.errno
   local EPERM, EACCES, ENOSPC, EINVAL = E.EPERM, E.EACCES, E.ENOSPC, E.EINVAL
   local op = step and step.op
@@ -33,7 +34,7 @@ local function hint(step, errno)
   if (op == "uid_map" or op == "gid_map" or op == "setgroups") and (errno == EPERM or errno == EACCES) then
     return " (this id map is not allowed for this user; run 'lunshare doctor')"
   end
-  return ""
+  return usernet.failure_hint(step, msg)
 end
 
 local function describe_failure(plan, msg, errno, step_index)
@@ -42,7 +43,7 @@ local function describe_failure(plan, msg, errno, step_index)
     -- Most messages from the executor already begin with what failed ("exec x: …").
     local named = msg:sub(1, #step.op + 1) == step.op .. ":" or msg:sub(1, #step.op + 1) == step.op .. " "
     return string.format("%s: %s%s%s", step.origin or plan.profile or "?", named and "" or (step.op .. ": "),
-      msg, hint(step, errno))
+      msg, hint(step, errno, msg))
   end
   return msg
 end
