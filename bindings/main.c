@@ -156,35 +156,6 @@ static int pmain(lua_State *L)
 	return 1;
 }
 
-/* The process exits right after: lua_close still runs every pending finalizer (a cgroup
- * handle removes its cgroup, a sandbox of the REPL stops), but freeing each object one by
- * one is work the exit does at once. Under a sanitizer the state is freed for real, so that
- * a leak check sees what a leak is. */
-#if defined(__SANITIZE_ADDRESS__)
-#define LSH_FREE_AT_EXIT 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define LSH_FREE_AT_EXIT 1
-#endif
-#endif
-
-#ifndef LSH_FREE_AT_EXIT
-static void *exit_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-	(void)ud;
-	(void)osize;
-	return nsize == 0 ? NULL : realloc(ptr, nsize);
-}
-#endif
-
-static void close_state(lua_State *L)
-{
-#ifndef LSH_FREE_AT_EXIT
-	lua_setallocf(L, exit_alloc, NULL);
-#endif
-	lua_close(L);
-}
-
 int main(int argc, char **argv)
 {
 	lua_State *L = luaL_newstate();
@@ -212,6 +183,6 @@ int main(int argc, char **argv)
 		if (status == 0)
 			status = 1;
 	}
-	close_state(L);
+	lua_close(L);
 	return status;
 }
