@@ -53,6 +53,8 @@ M.ROWS = {
   { name = "--no-pty", key = "pty", value = false, commands = { "run" }, help = "never give the sandbox a terminal of its own" },
   { name = "--timeout", arg = "DURATION", key = "timeout", commands = { "run" },
     help = "end the whole sandbox after DURATION (30s, 5m, or seconds; over limits.time), exit 124" },
+  { name = "--no-cache", key = "no_cache", commands = { "run" },
+    help = "load and plan the profile afresh, neither using nor writing the plan cache" },
   { name = "--egress-log", arg = "FILE", key = "egress_log", commands = { "run" },
     help = "append each request the egress allowlist denied to FILE, as JSON lines" },
   { name = "--help", short = "-h", key = "help", commands = "all", help = "print this command's usage" },
@@ -77,6 +79,7 @@ M.COMMANDS = {
     about = "copy a recipe into your profile directory, after showing what it grants (an update shows what widens)" },
   verify = { args = "", about = "report installed recipes whose files changed" },
   remove = { args = "NAME", about = "remove an installed recipe" },
+  cache = { args = "clear", about = "remove every plan the plan cache holds for you" },
   complete = { args = "WORD...", about = "the candidates for the next word (shell completion)" },
 }
 
