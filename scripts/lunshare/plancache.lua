@@ -14,7 +14,9 @@
 --                           key. The command's words are not: they are filled into the exec
 --                           step on a hit (the planner puts them nowhere else).
 --   the caller              uid, euid, gid, egid and groups (core.ids, all but the pid): in
---                           the key and recorded; the caller's passwd entry (core.user: the
+--                           the key and recorded; where its state directory is (state.base,
+--                           from XDG_RUNTIME_DIR: the egress helper's plan names it): in the
+--                           key; the caller's passwd entry (core.user: the
 --                           name and the home the mounts read) and subordinate ranges
 --                           (core.subid over /etc/subuid and /etc/subgid): recorded.
 --   the files               every file the loader and the planner read, the profile, its
@@ -283,7 +285,11 @@ function M.key(words, has_command)
   if (dev and dev ~= "") or not build then return nil end
   local ids = core.ids()
   ids.pid = nil
-  return core.sha256(M.serialize({ M.FORMAT, core.version, build, ids, words, has_command == true }))
+  -- The state directory's place is read once per process (lunshare.state memoizes it), and
+  -- the cache's own lookup reads it before anything is recorded; the egress helper's plan
+  -- names it, so it is in the key.
+  local root, path = state.base()
+  return core.sha256(M.serialize({ M.FORMAT, core.version, build, ids, words, has_command == true, root, path }))
 end
 
 local function open_dir(create)
