@@ -61,6 +61,9 @@ local M = {}
 M.FORMAT = "lunshare-plan-cache 1"
 M.AREA = "plans"
 M.MAX_SIZE = 1 << 20
+-- Entries one directory holds at most: past it, a miss empties it before it writes (each
+-- --set value and command line is an entry of its own).
+M.MAX_ENTRIES = 256
 
 -- The host readers: recorded and replayed.
 local RECORDED = {
@@ -296,6 +299,7 @@ local function open_dir(create)
   local root = os.getenv("LUNSHARE_CACHE_DIR")
   if root and root ~= "" then
     local fd, msg, errno = core.statedir(root, M.AREA, create)
+    if not fd and errno == core.errno.ENOENT and not create then return nil end
     if not fd then return nil, msg, errno end
     return { fd = fd, close = function(self) self.fd:close() end, path = root .. "/" .. M.AREA }
   end
@@ -338,6 +342,10 @@ function M.store(key, rec, p, plan, meta, default_keep)
   local body = M.serialize({ key = key, calls = calls, plan = text, meta = meta })
   local dir, msg = open_dir(true)
   if not dir then return nil, msg end
+  local names = core.state_list(dir.fd)
+  if names and #names >= M.MAX_ENTRIES then
+    for _, name in ipairs(names) do core.state_remove(dir.fd, name) end
+  end
   local r, err = core.state_write(dir.fd, key, M.FORMAT .. "\n" .. core.sha256(body) .. "\n" .. body, "replace")
   dir:close()
   return r, err

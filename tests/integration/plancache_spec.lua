@@ -198,7 +198,11 @@ for _, mode in ipairs(H.modes) do
     end)
 
     it("--no-cache neither reads nor writes the cache; cache clear empties it", function()
-      local r, how = run({ "run", "--no-cache", "default", "--", "true" })
+      local r = run({ "cache", "clear" })
+      assert.equal(0, r.code, r.err)
+      assert.equal("removed 0 cached plans\n", r.out)
+      local how
+      r, how = run({ "run", "--no-cache", "default", "--", "true" })
       assert.equal(0, r.code, r.err)
       assert.equal("not", how)
       assert.equal(0, #entries(cache))
@@ -209,6 +213,16 @@ for _, mode in ipairs(H.modes) do
       assert.equal("removed 1 cached plan\n", r.out)
       assert.equal(0, #entries(cache))
       assert.equal(2, run({ "cache", "flush" }).code)
+    end)
+
+    it("holds a bounded number of entries: a full directory is emptied by the next miss", function()
+      -- 256 entries of junk, as many --set values would leave.
+      H.sh("mkdir -m 700 " .. H.quote(cache .. "/plans") .. " && cd " .. H.quote(cache .. "/plans") ..
+        " && for i in $(seq 256); do echo x >e$i; done && chown -R " .. owner .. " .")
+      assert.equal(256, #entries(cache))
+      local r = run({ "run", "default", "--", "true" })
+      assert.equal(0, r.code, r.err)
+      assert.equal(1, #entries(cache))
     end)
   end)
 end
