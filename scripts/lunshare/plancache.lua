@@ -52,7 +52,8 @@
 -- again) is ignored: a fresh plan is built and written over it. Entries live in a private
 -- directory verified as every state directory is (lunshare.state: 0700, owned, no
 -- symlinks, opened relative to the verified fd), and are replaced atomically (written aside
--- and renamed over). LUNSHARE_CACHE_DIR moves the directory's trusted root (tests do).
+-- and renamed over); M.MAX_ENTRIES bounds how many. LUNSHARE_CACHE_DIR moves the
+-- directory's trusted root (tests do).
 local core = require "lunshare.core"
 local state = require "lunshare.state"
 
