@@ -232,8 +232,8 @@ static int op_exec(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 		/* pid 1 stays the lunshare binary of the host. Non-dumpable, its /proc/1/exe,
 		 * mem and fds need CAP_SYS_PTRACE over the host's user namespace to open (ptrace
 		 * access checks use the mm's user namespace), so the sandbox cannot reopen the
-		 * host binary for writing (CVE-2019-5736, runc). Set before the fork, so the
-		 * command never sees a dumpable pid 1 (its own exec makes it dumpable again),
+		 * host binary for writing (CVE-2019-5736, runc). Set before the command starts,
+		 * so that it never sees a dumpable pid 1 (its own exec makes it dumpable again),
 		 * and only now: the supervisor had to write this process's /proc id maps first. */
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		/* A sandbox of its own session gives the command a process group of its own;
