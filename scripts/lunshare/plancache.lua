@@ -281,12 +281,22 @@ end
 
 -- ---- the key and the entries --------------------------------------------------------------
 
--- The key of a run: nil when there is no cache (LUNSHARE_SCRIPTS, no build id).
+-- Whether the cache has a place: LUNSHARE_CACHE_DIR, root's /run, or a user's
+-- XDG_RUNTIME_DIR. A user without XDG_RUNTIME_DIR has none: a plain run does not make
+-- /tmp/lunshare-UID (the state fallback, for what must be kept) just to save time.
+local function has_place()
+  local root = os.getenv("LUNSHARE_CACHE_DIR")
+  if root and root ~= "" then return true end
+  local xdg = os.getenv("XDG_RUNTIME_DIR")
+  return not state.rootless() or (xdg ~= nil and xdg ~= "")
+end
+
+-- The key of a run: nil when there is no cache (LUNSHARE_SCRIPTS, no build id, no place).
 -- words: the run's arguments before the command; has_command: whether one was given.
 function M.key(words, has_command)
   local dev = os.getenv("LUNSHARE_SCRIPTS")
   local build = core.build_id()
-  if (dev and dev ~= "") or not build then return nil end
+  if (dev and dev ~= "") or not build or not has_place() then return nil end
   local ids = core.ids()
   ids.pid = nil
   -- The state directory's place is read once per process (lunshare.state memoizes it), and

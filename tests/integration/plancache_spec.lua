@@ -215,6 +215,17 @@ for _, mode in ipairs(H.modes) do
       assert.equal(2, run({ "cache", "flush" }).code)
     end)
 
+    if mode == "rootless" then
+      it("keeps no plans for a user without XDG_RUNTIME_DIR (nothing made in /tmp)", function()
+        local r = H.sh("env -u XDG_RUNTIME_DIR -u LUNSHARE_CACHE_DIR LUNSHARE_CACHE_DEBUG=1 " .. H.quote(H.bin) ..
+          " run default -- true", { mode = mode })
+        assert.equal(0, r.code, r.err)
+        assert.truthy(r.err:find("plan cache: none", 1, true), r.err)
+        -- (Another suite's rootless topology may hold /tmp/lunshare-UID itself: only plans count.)
+        assert.equal(1, H.sh("test -e /tmp/lunshare-" .. H.NOBODY_UID .. "/lunshare/plans").code, "plans made in /tmp")
+      end)
+    end
+
     it("holds a bounded number of entries: a full directory is emptied by the next miss", function()
       -- 256 entries of junk, as many --set values would leave.
       H.sh("mkdir -m 700 " .. H.quote(cache .. "/plans") .. " && cd " .. H.quote(cache .. "/plans") ..

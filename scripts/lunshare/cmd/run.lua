@@ -155,7 +155,7 @@ local function plan_for(name, o, args)
       { profile = plan.profile, limits = limits, argv_from_command_line = from_cmdline }, planner.DEFAULT_KEEP)
     say("miss (" .. why .. "), " .. (ok and "stored" or ("not stored: " .. tostring(err))))
   else
-    say(o.no_cache and "not used (--no-cache)" or "none (LUNSHARE_SCRIPTS, or no build id)")
+    say(o.no_cache and "not used (--no-cache)" or "none (LUNSHARE_SCRIPTS, no build id, or a user without XDG_RUNTIME_DIR)")
   end
   return plan, limits
 end
