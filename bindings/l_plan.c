@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -152,6 +153,97 @@ static int l_plan_check(lua_State *L)
 	return 1;
 }
 
+/* plan_encode(plan) -> text: the plan converted as spawn converts it (a malformed step
+ * raises), as bytes (lsh_plan_encode), for the plan cache. */
+static int l_plan_encode(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	char *text;
+	size_t len;
+	lsh_l_check_nargs(L, 1);
+	struct lsh_plan *plan = check_plan(L, 1);
+	if (lsh_plan_encode(plan, &text, &len, &err) < 0)
+		return lsh_l_fail(L, err);
+	lua_pushlstring(L, text, len);
+	free(text);
+	return 1;
+}
+
+/* Pushes step s as the planner's table: op, where, origin and the fields that are set. */
+static void push_step(lua_State *L, const struct lsh_plan_step *s)
+{
+	lua_createtable(L, 0, 6);
+	lua_pushstring(L, s->op->name);
+	lua_setfield(L, -2, "op");
+	lua_pushstring(L, lsh_where_name(s->where));
+	lua_setfield(L, -2, "where");
+	if (s->origin) {
+		lua_pushstring(L, s->origin);
+		lua_setfield(L, -2, "origin");
+	}
+	for (const struct lsh_op_field *f = s->op->fields; f->name; f++) {
+		switch (f->type) {
+		case LSH_ARG_STR:
+			if (s->strs[f->slot] == NULL)
+				continue;
+			lua_pushstring(L, s->strs[f->slot]);
+			break;
+		case LSH_ARG_INT:
+			if (s->ints[f->slot] == 0)
+				continue;
+			lua_pushinteger(L, (lua_Integer)s->ints[f->slot]);
+			break;
+		case LSH_ARG_BOOL:
+			if (s->ints[f->slot] == 0)
+				continue;
+			lua_pushboolean(L, 1);
+			break;
+		case LSH_ARG_LIST:
+			if (s->lists[f->slot] == NULL)
+				continue;
+			lua_createtable(L, (int)s->nlists[f->slot], 0);
+			for (size_t k = 0; k < s->nlists[f->slot]; k++) {
+				lua_pushstring(L, s->lists[f->slot][k]);
+				lua_rawseti(L, -2, (lua_Integer)k + 1);
+			}
+			break;
+		case LSH_ARG_NONE:
+		default:
+			continue;
+		}
+		lua_setfield(L, -2, f->name);
+	}
+}
+
+/* plan_decode(text) -> { steps = { … } } | nil, message, errno: a plan read back from bytes
+ * (lsh_plan_decode: strict, each field of its op's type) and validated as spawn validates
+ * every plan (lsh_plan_validate), as the table the planner makes; spawn converts and
+ * validates it again like any other. */
+static int l_plan_decode(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	struct lsh_plan *plan;
+	size_t len;
+	long failed;
+	lsh_l_check_nargs(L, 1);
+	const char *text = luaL_checklstring(L, 1, &len);
+	if (lsh_plan_decode(text, len, &plan, &err) < 0)
+		return lsh_l_fail(L, err);
+	if (lsh_plan_validate(plan, &failed, &err) < 0) {
+		lsh_plan_free(plan);
+		return lsh_l_fail(L, err);
+	}
+	lua_createtable(L, 0, 1);
+	lua_createtable(L, (int)lsh_plan_len(plan), 0);
+	for (size_t i = 0; i < lsh_plan_len(plan); i++) {
+		push_step(L, lsh_plan_step(plan, i));
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_setfield(L, -2, "steps");
+	lsh_plan_free(plan);
+	return 1;
+}
+
 /* The fds of opts.stdin/stdout/stderr (Lua file handles), or -1 for those not given. */
 static void stdio_of(lua_State *L, int idx, int fds[3])
 {
@@ -253,7 +345,8 @@ static int l_ops(lua_State *L)
 void lsh_l_open_plan(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{ "spawn", l_spawn }, { "plan_check", l_plan_check }, { "ops", l_ops }, { NULL, NULL },
+		{ "spawn", l_spawn }, { "plan_check", l_plan_check }, { "ops", l_ops },
+		{ "plan_encode", l_plan_encode }, { "plan_decode", l_plan_decode }, { NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);
 }

@@ -1,5 +1,7 @@
 /* Facts about the calling process that the Lua policy needs and stock Lua lacks. */
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
@@ -223,6 +225,62 @@ static luaL_Stream *new_stream(lua_State *L)
 
 /* pipe() -> reader, writer | nil, msg, errno: both ends close on exec (dup2 makes a copy
  * that does not). The userdata exist before the fds, so a raise leaks nothing. */
+struct build_id {
+	uintptr_t addr; /* an address inside the object wanted */
+	char hex[2 * 64 + 1];
+};
+
+/* The GNU build id of the object that holds id->addr, from its PT_NOTE segments. */
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct build_id *id = arg;
+	int mine = 0;
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && id->addr >= start && id->addr < start + ph->p_memsz)
+			mine = 1;
+	}
+	if (!mine)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE)
+			continue;
+		const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
+			const char *name = p + sizeof *n;
+			const unsigned char *desc = (const unsigned char *)name + ((n->n_namesz + 3) & ~3u);
+			if ((const char *)desc + n->n_descsz > end)
+				break;
+			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
+			    n->n_descsz <= 64) {
+				for (unsigned k = 0; k < n->n_descsz; k++)
+					snprintf(id->hex + 2 * k, 3, "%02x", desc[k]);
+				return 1;
+			}
+			p = (const char *)desc + ((n->n_descsz + 3) & ~3u);
+		}
+	}
+	return 1;
+}
+
+/* build_id() -> hex | nil: the GNU build id of the code running this (the executable, or
+ * the Lua module): it changes with every build whose bytes differ, embedded scripts too. */
+static int l_build_id(lua_State *L)
+{
+	struct build_id id = { (uintptr_t)&l_build_id, "" };
+	lsh_l_check_nargs(L, 0);
+	dl_iterate_phdr(find_build_id, &id);
+	if (id.hex[0] == '\0')
+		lua_pushnil(L);
+	else
+		lua_pushstring(L, id.hex);
+	return 1;
+}
+
 static int l_pipe(lua_State *L)
 {
 	lsh_l_check_nargs(L, 0);
@@ -279,7 +337,8 @@ void lsh_l_open_util(lua_State *L)
 		{ "kind", l_kind }, { "strerror", l_strerror }, { "isatty", l_isatty },
 		{ "foreground", l_foreground },
 		{ "signum", l_signum }, { "has_syscall", l_has_syscall }, { "sleep", l_sleep },
-		{ "pipe", l_pipe }, { "dup2", l_dup2 }, { NULL, NULL },
+		{ "pipe", l_pipe }, { "dup2", l_dup2 }, { "build_id", l_build_id },
+		{ NULL, NULL },
 	};
 	luaL_setfuncs(L, fns, 0);
 	push_errno(L);

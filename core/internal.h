@@ -90,6 +90,7 @@ struct lsh_spawn_ctx {
 	int64_t grace_ms;	/* between SIGTERM and SIGKILL once it passed */
 	int ctl_fd;		/* child: pid 1's line to the supervisor (job stops), or -1 */
 	int has_tty;		/* child: the pty step made fds 0-2 its terminal */
+	long step;		/* child: the index of the step it is running */
 	void *area[8];		/* per-area scratch state (mount, net, …), owned by the area */
 };
 
@@ -114,6 +115,9 @@ int lsh_spawn_need(const struct lsh_spawn_ctx *ctx, unsigned long ns, int child,
 /* Child side: hands fd (borrowed) to the supervisor over the sync socket (the pty's
  * master, which the supervisor proxies). */
 int lsh_spawn_send_fd(struct lsh_spawn_ctx *ctx, int fd, struct lsh_err **err);
+
+/* In the child: tells the supervisor that step `step` failed with `err`, and exits 127. */
+__attribute__((noreturn)) void lsh_spawn_child_fail(struct lsh_spawn_ctx *ctx, long step, struct lsh_err *err);
 
 /* Records an undo action; on ENOMEM runs it at once and returns -ENOMEM. */
 int lsh_spawn_defer(struct lsh_spawn_ctx *ctx, lsh_undo_fn fn, void *arg, struct lsh_err **err);

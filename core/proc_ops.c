@@ -5,6 +5,7 @@
 #include "internal.h"
 #include "syscalls.h"
 
+#include <sched.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <termios.h>
@@ -190,9 +191,36 @@ static int check_exec(const struct lsh_plan_step *s, struct lsh_plan_facts *fact
 	return 0;
 }
 
-/* Execs the command. With reaper, this process (pid 1 of the sandbox) forks first: the
- * child goes on to exec, and pid 1 stays to reap orphans and forward signals until the
- * command ends, then exits with its status; it never returns. */
+/* The command's side of pid 1's start: it shares pid 1's memory (CLONE_VM|CLONE_VFORK)
+ * until it execs or exits, so it writes nothing pid 1 reads after, and it never returns:
+ * a failed exec is reported to the supervisor from here. */
+struct cmd_start {
+	const struct lsh_plan_step *s;
+	struct lsh_spawn_ctx *ctx;
+	int own_session;
+};
+
+static int start_command(void *arg)
+{
+	struct cmd_start *c = arg;
+	struct lsh_err *err = NULL;
+	if (c->ctx->ctl_fd >= 0)
+		close(c->ctx->ctl_fd);
+	if (c->own_session)
+		setpgid(0, 0);
+	/* Signals are all blocked here, SIGTTOU among them: a group not yet in the
+	 * foreground may take the terminal. */
+	if (c->ctx->has_tty)
+		tcsetpgrp(0, getpid());
+	sigprocmask(SIG_SETMASK, &c->ctx->oldmask, NULL);
+	lsh_proc_exec(c->s->lists[EXEC_ARGV], c->s->lists[EXEC_ENV], &err);
+	lsh_spawn_child_fail(c->ctx, c->ctx->step, err);
+}
+
+/* Execs the command. With reaper, this process (pid 1 of the sandbox) starts the command
+ * with vfork's semantics (no copy of the image: the new process borrows pid 1's memory
+ * until its exec), and stays to reap orphans and forward signals until the command ends,
+ * then exits with its status; it never returns. */
 static int op_exec(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	/* The command must not inherit the supervisor's blocked signals. */
@@ -204,36 +232,28 @@ static int op_exec(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 		/* pid 1 stays the lunshare binary of the host. Non-dumpable, its /proc/1/exe,
 		 * mem and fds need CAP_SYS_PTRACE over the host's user namespace to open (ptrace
 		 * access checks use the mm's user namespace), so the sandbox cannot reopen the
-		 * host binary for writing (CVE-2019-5736, runc). Set before the fork, so the
-		 * command never sees a dumpable pid 1 (its own exec makes it dumpable again),
+		 * host binary for writing (CVE-2019-5736, runc). Set before the command starts,
+		 * so that it never sees a dumpable pid 1 (its own exec makes it dumpable again),
 		 * and only now: the supervisor had to write this process's /proc id maps first. */
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		/* A sandbox of its own session gives the command a process group of its own;
 		 * one sharing the caller's (terminal = true) leaves the caller's job alone. */
 		int own_session = getsid(0) == getpid();
-		pid_t cmd = fork();
+		/* The command's stack while it shares this memory: its exec path (the PATH
+		 * search, a missing interpreter's message) needs a few pages. */
+		static char stack[64 * 1024] __attribute__((aligned(16)));
+		struct cmd_start start = { s, ctx, own_session };
+		pid_t cmd = clone(start_command, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
 		if (cmd < 0)
-			return lsh_err_set(err, errno, "pid 1: fork");
-		if (cmd > 0) {
-			/* The command leads a process group of its own, the terminal's
-			 * foreground one: its members have a parent (this one) in the session
-			 * but outside the group, so the group is not orphaned and the
-			 * terminal's Ctrl-Z stops it (POSIX discards stop signals to orphans). */
-			if (own_session)
-				setpgid(cmd, cmd);
-			close(ctx->sync_fd);
-			int status = lsh_proc_reap_job(cmd, ctx->ctl_fd, err);
-			_exit(status < 0 ? 127 : status);
-		}
-		if (ctx->ctl_fd >= 0)
-			close(ctx->ctl_fd);
-		if (own_session)
-			setpgid(0, 0);
-		/* Signals are all blocked here, SIGTTOU among them: a group not yet in the
-		 * foreground may take the terminal. */
-		if (ctx->has_tty)
-			tcsetpgrp(0, getpid());
-		sigprocmask(SIG_SETMASK, &ctx->oldmask, NULL);
+			return lsh_err_set(err, errno, "pid 1: start the command");
+		/* The command has exec'd (or failed) by now, a leader of its own process
+		 * group, the terminal's foreground one: its members have a parent (this
+		 * one) in the session but outside the group, so the group is not orphaned
+		 * and the terminal's Ctrl-Z stops it (POSIX discards stop signals to
+		 * orphans). */
+		close(ctx->sync_fd);
+		int status = lsh_proc_reap_job(cmd, ctx->ctl_fd, err);
+		_exit(status < 0 ? 127 : status);
 	}
 	return lsh_proc_exec(s->lists[EXEC_ARGV], s->lists[EXEC_ENV], err);
 }

@@ -132,6 +132,9 @@ static int build(const char *const *rules, size_t n, scmp_filter_ctx *out, struc
 	/* no_new_privs is a plan step of its own: the profile decides, not libseccomp. */
 	if ((r = seccomp_attr_set(f, SCMP_FLTATR_CTL_NNP, 0)) < 0)
 		return lsh_err_set(err, -r, "seccomp: no_new_privs attribute");
+	/* A binary tree of syscall numbers rather than a linear list: the same decisions in
+	 * fewer instructions per system call (libseccomp 2.5; an older one keeps the list). */
+	(void)seccomp_attr_set(f, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	for (size_t i = 0; compat_arches[i]; i++)
 		if ((r = seccomp_arch_add(f, compat_arches[i])) < 0 && r != -EEXIST)
 			return lsh_err_set(err, -r, "seccomp: add architecture %u", compat_arches[i]);

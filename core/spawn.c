@@ -77,7 +77,7 @@ static void undo_all(struct lsh_spawn_ctx *ctx)
 
 /* ---- child side ------------------------------------------------------------------- */
 
-static void child_fail(struct lsh_spawn_ctx *ctx, long step, struct lsh_err *err)
+void lsh_spawn_child_fail(struct lsh_spawn_ctx *ctx, long step, struct lsh_err *err)
 {
 	struct sync_msg m;
 	memset(&m, 0, sizeof m);
@@ -119,7 +119,7 @@ static __attribute__((noreturn)) void child_main(struct lsh_spawn_ctx *ctx, long
 
 	/* Die with the supervisor, so that nothing outlives a killed run. */
 	if (lsh_proc_pdeathsig(SIGKILL, supervisor, &err) < 0)
-		child_fail(ctx, clone_at, err);
+		lsh_spawn_child_fail(ctx, clone_at, err);
 	ssize_t r;
 	while ((r = recv(ctx->sync_fd, &go, 1, 0)) < 0 && errno == EINTR)
 		;
@@ -131,11 +131,12 @@ static __attribute__((noreturn)) void child_main(struct lsh_spawn_ctx *ctx, long
 	size_t n = lsh_plan_len(ctx->plan);
 	for (size_t i = (size_t)clone_at + 1; i < n; i++) {
 		const struct lsh_plan_step *s = lsh_plan_step(ctx->plan, i);
+		ctx->step = (long)i;
 		if (s->where == LSH_WHERE_CHILD && s->op->run(s, ctx, &err) < 0)
-			child_fail(ctx, (long)i, err);
+			lsh_spawn_child_fail(ctx, (long)i, err);
 	}
 	lsh_err_msg(&err, EINVAL, "the plan ended without exec");
-	child_fail(ctx, (long)n - 1, err);
+	lsh_spawn_child_fail(ctx, (long)n - 1, err);
 	_exit(127);
 }
 

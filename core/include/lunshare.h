@@ -816,6 +816,13 @@ LSH_API const struct lsh_plan_step *lsh_plan_step(const struct lsh_plan *plan, s
  * pid namespace), one clone step, exec last, and every step in its phase's order. On
  * failure *failed_step is the index of the offending step (or -1). */
 LSH_API int lsh_plan_validate(const struct lsh_plan *plan, long *failed_step, struct lsh_err **err);
+/* A plan as bytes and back (plan_codec.c), for the plan cache. encode: *out is a new
+ * NUL-terminated string of *len bytes. decode: the text is untrusted; each step's op is
+ * looked up by name and each field set through the setters above (of the op's own type),
+ * so a malformed text is refused with EINVAL and a line number; the caller then validates
+ * the plan (lsh_plan_validate, as lsh_spawn does) like any other. */
+LSH_API int lsh_plan_encode(const struct lsh_plan *plan, char **out, size_t *len, struct lsh_err **err);
+LSH_API int lsh_plan_decode(const char *text, size_t len, struct lsh_plan **out, struct lsh_err **err);
 
 struct lsh_spawn_result {
 	int status;	/* waitpid() status of the sandbox's first process */

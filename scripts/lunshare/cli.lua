@@ -17,7 +17,8 @@ usage: lunshare COMMAND [ARGS]
 
   run PROFILE [OPTIONS] [--] [CMD ARGS...]
                                  run a command in the sandbox PROFILE describes;
-                                 run -- CMD uses default; --pty|--no-pty, --timeout T
+                                 run -- CMD uses default; --pty|--no-pty, --timeout T,
+                                 --no-cache (plan afresh, bypassing the plan cache)
   check [--strict] [--set K=V]... PROFILE...
                                  validate profiles; print ok or every error, and
                                  warn about risky grants (--strict: warnings are errors)
@@ -35,6 +36,7 @@ usage: lunshare COMMAND [ARGS]
   verify [--system]              report installed recipes whose files changed
   remove NAME [--system]         remove an installed recipe
   complete WORD...               the candidates for the next word (shell completion)
+  cache clear                    remove every plan the plan cache holds for you
   net up|status|down FILE        build, compare or remove a network topology file
   net explain|check FILE         print the plan of up (or down), or check the file
   net list | exec FILE HOST CMD  the topologies up; run CMD in a host's netns
@@ -56,7 +58,7 @@ for the shipped one whatever shadows it, or a file path.]]
 
 -- The subcommands, each "lunshare.cmd." .. name but help, which is the dispatcher's own.
 local COMMANDS = { "run", "check", "explain", "diff", "doctor", "repl", "version", "help", "net",
-  "test", "profiles", "show", "install", "verify", "remove", "complete", "ps", "stop", "enter", "ns" }
+  "test", "profiles", "show", "install", "verify", "remove", "complete", "ps", "stop", "enter", "ns", "cache" }
 local MODULES = {
   run = "lunshare.cmd.run", check = "lunshare.cmd.check", explain = "lunshare.cmd.explain",
   diff = "lunshare.cmd.diff", doctor = "lunshare.cmd.doctor", repl = "lunshare.cmd.repl",
@@ -64,7 +66,7 @@ local MODULES = {
   profiles = "lunshare.cmd.profiles", show = "lunshare.cmd.show", install = "lunshare.cmd.install",
   verify = "lunshare.cmd.verify", remove = "lunshare.cmd.remove", complete = "lunshare.cmd.complete",
   ps = "lunshare.cmd.ps", stop = "lunshare.cmd.stop", enter = "lunshare.cmd.enter",
-  ns = "lunshare.cmd.ns",
+  ns = "lunshare.cmd.ns", cache = "lunshare.cmd.cache",
 }
 
 M.COMMANDS = COMMANDS

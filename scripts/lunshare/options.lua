@@ -64,6 +64,8 @@ M.ROWS = {
     help = "the signal that ends it (default TERM; INT, TERM, HUP, QUIT, USR1, USR2 go through its supervisor, others to its pid 1)" },
   { name = "--timeout", arg = "DURATION", key = "timeout", commands = { "stop" },
     help = "how long to wait before SIGKILL (default 10s)" },
+  { name = "--no-cache", key = "no_cache", commands = { "run" },
+    help = "load and plan the profile afresh, neither using nor writing the plan cache" },
   { name = "--egress-log", arg = "FILE", key = "egress_log", commands = { "run" },
     help = "append each request the egress allowlist denied to FILE, as JSON lines" },
   { name = "--help", short = "-h", key = "help", commands = "all", help = "print this command's usage" },
@@ -93,6 +95,7 @@ M.COMMANDS = {
     about = "run CMD (default /bin/sh) in a named sandbox of yours, with exactly its command's confinement" },
   ns = { args = "[NAME|PID]", about = "the namespaces of a named sandbox's command (or PID, or lunshare): identities, which differ from the host's, which processes share each" },
   ps = { args = "", about = "list the named sandboxes that run: yours (root: everyone's)" },
+  cache = { args = "clear", about = "remove every plan the plan cache holds for you" },
   complete = { args = "WORD...", about = "the candidates for the next word (shell completion)" },
 }
 

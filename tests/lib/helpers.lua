@@ -98,6 +98,20 @@ local function xdg_for_nobody()
   return nobody_xdg
 end
 
+-- The plan cache's trusted root (LUNSHARE_CACHE_DIR) for root's commands: the suite's own,
+-- so that no run leaves /run/lunshare/plans behind. nobody's plans go under its private
+-- runtime directory. A command line that drops to nobody itself (H.DROP in it) keeps
+-- root's, which nobody's lunshare refuses (not its own), and so runs without a cache.
+local root_cache, making_cache
+local function cache_for_root()
+  if not root_cache then
+    making_cache = true -- H.tmpdir runs H.sh, which must not ask again
+    root_cache = H.tmpdir("700")
+    making_cache = false
+  end
+  return root_cache
+end
+
 -- timeout(1) says so on its own stderr, which is the command's: one line, taken out again.
 local TIMEOUT_LINE = "timeout: sending signal [%u%d]+ to command [^\n]*\n?"
 
@@ -116,6 +130,9 @@ function H.sh(cmdline, opts)
     if not envs:find("XDG_RUNTIME_DIR", 1, true) then
       envs = envs .. " XDG_RUNTIME_DIR=" .. H.quote(xdg_for_nobody())
     end
+  end
+  if not making_cache and not envs:find("LUNSHARE_CACHE_DIR", 1, true) then
+    envs = envs .. " LUNSHARE_CACHE_DIR=" .. H.quote(opts.mode == "rootless" and xdg_for_nobody() or cache_for_root())
   end
   envs = envs ~= "" and ("env " .. envs .. " ") or ""
   -- The capture files are opened by this shell (root's); nobody's commands may reopen them.

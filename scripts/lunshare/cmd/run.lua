@@ -7,6 +7,7 @@ local diff = require "lunshare.diff"
 local installed = require "lunshare.installed"
 local json = require "lunshare.json"
 local mounts = require "lunshare.mounts"
+local plancache = require "lunshare.plancache"
 local planner = require "lunshare.plan"
 local sandboxes = require "lunshare.sandboxes"
 local security = require "lunshare.security"
@@ -48,22 +49,33 @@ local function describe_failure(plan, msg, errno, step_index)
   return msg
 end
 
+-- What report_end says of the profile's limits: their origin and each value as shown.
+-- Kept in a cache entry, since a hit has no profile.
+local function limits_of(p)
+  local limits = type(p.limits) == "table" and p.limits or {}
+  local l = { origin = source_map.origin(p, "limits") }
+  for _, k in ipairs({ "time", "memory", "fsize", "cpu" }) do
+    local v = limits[k]
+    if v ~= nil then l[k] = type(v) == "table" and "{…}" or tostring(v) end
+  end
+  return l
+end
+
 -- How the command's end reads for a person, when a limit caused it: a wall-clock limit
 -- (exit 124, as timeout(1)), a resource limit's signal. Returns the exit status.
-local function report_end(p, code, oom, timed_out, o)
-  local origin = source_map.origin(p, "limits")
-  local limits = type(p.limits) == "table" and p.limits or {}
+local function report_end(l, code, oom, timed_out, o)
+  local origin = l.origin
   local function say(fmt, ...) io.stderr:write("lunshare: ", string.format(fmt, ...), "\n") end
   if timed_out then
     if o.timeout then
       say("the command ran longer than --timeout %s: the sandbox was ended", util.escape(o.timeout))
     else
-      say("%s: the command ran longer than limits.time = %s: the sandbox was ended", origin, tostring(limits.time))
+      say("%s: the command ran longer than limits.time = %s: the sandbox was ended", origin, tostring(l.time))
     end
     return 124
   end
   if oom then
-    say("%s: out of memory: the command reached limits.memory = %s and was killed", origin, tostring(limits.memory))
+    say("%s: out of memory: the command reached limits.memory = %s and was killed", origin, tostring(l.memory))
     return code
   end
   local sig = core.signals
@@ -71,11 +83,10 @@ local function report_end(p, code, oom, timed_out, o)
   -- hard limit kills with SIGKILL, which is where a single value puts it.
   local by_signal = { [sig.XFSZ] = "fsize", [sig.XCPU] = "cpu", [sig.KILL] = "cpu" }
   local limit = code > 128 and by_signal[code - 128]
-  if limit and limits[limit] ~= nil then
+  if limit and l[limit] ~= nil then
     local what = limit == "fsize" and "a file it wrote reached" or "it used all the CPU time of"
-    local v = limits[limit]
     say("%s: the command was killed (SIG%s): %s limits.%s = %s", origin, code - 128 == sig.XFSZ and "XFSZ" or
-      (code - 128 == sig.KILL and "KILL" or "XCPU"), what, limit, type(v) == "table" and "{…}" or tostring(v))
+      (code - 128 == sig.KILL and "KILL" or "XCPU"), what, limit, l[limit])
   end
   return code
 end
@@ -157,25 +168,13 @@ local function guard_installed(name, p, set, o)
   end
 end
 
-function M.main(args)
-  local o = command.options("run", args, true)
-  if o.help then return command.help_for("run") end
-  local set, argv = o.set, o.argv
-  if o.timeout then
-    local ms, err = security.time_ms(math.tointeger(tonumber(o.timeout)) or o.timeout)
-    if not ms then usage_error("run: --timeout: " .. err) end
-    o.timeout_ms = ms
-  end
-  -- `run -- CMD`: no profile named, the shipped default (builtin:default): a default.lua
-  -- on the path (an installed one) never changes what `run -- CMD` means.
-  local name = o.positional[1] or (o.dashdash and "builtin:default")
-  if not name then usage_error("run: expected a profile") end
-  -- Loading and planning are bounded; the run itself is what the profile asked for.
-  local p, plan = command.bounded(name, function()
-    local p = command.load_profile(name, set, o)
-    guard_installed(name, p, set, o)
+-- Loads and plans the profile name under the bounds: the profile and the plan.
+local function build(name, o)
+  return command.bounded(name, function()
+    local p = command.load_profile(name, o.set, o)
+    guard_installed(name, p, o.set, o)
     command.refuse_unbuilt(p)
-    local ctx = planner.context(argv)
+    local ctx = planner.context(o.argv)
     -- A terminal of its own when the caller's stdin and stdout are terminals and the run
     -- is in their foreground, unless the profile shares the caller's (terminal = true);
     -- --pty and --no-pty decide instead.
@@ -190,6 +189,75 @@ function M.main(args)
     if not plan then fail(EXIT_USAGE, command.plan_error(p, err)) end
     return p, plan
   end)
+end
+
+-- The plan for this run: the cached one when every input is as it was (lunshare.plancache),
+-- with the command's words filled in; else a fresh one, which is cached. Returns the plan
+-- and what report_end needs of the profile.
+local function plan_for(name, o, args)
+  local key, why
+  -- LUNSHARE_CACHE_DEBUG=1: one line on stderr saying whether the cache served the plan.
+  local debug = os.getenv("LUNSHARE_CACHE_DEBUG") == "1"
+  local function say(what)
+    if debug then io.stderr:write("lunshare: plan cache: ", what, "\n") end
+  end
+  if not o.no_cache then
+    local words = { table.unpack(args, 1, #args - #o.argv) }
+    key = plancache.key(words, #o.argv > 0)
+  end
+  if key then
+    local hit
+    hit, why = plancache.load(key)
+    if hit then
+      say("hit")
+      local plan, meta = hit.plan, hit.meta
+      plan.profile = meta.profile
+      local exec = plan.steps[#plan.steps]
+      if meta.argv_from_command_line then exec.argv = o.argv end
+      return plan, meta.limits
+    end
+  end
+  local rec, p, plan
+  if key then
+    rec, p, plan = plancache.record(function() return build(name, o) end)
+  else
+    p, plan = build(name, o)
+  end
+  local limits = limits_of(p)
+  if key then
+    local from_cmdline = #o.argv > 0
+    local stored = plan
+    if from_cmdline then
+      -- The command's words are the caller's, filled in on every hit.
+      stored = { profile = plan.profile, steps = { table.unpack(plan.steps) } }
+      local exec = {}
+      for k, v in pairs(plan.steps[#plan.steps]) do exec[k] = v end
+      exec.argv = {}
+      stored.steps[#stored.steps] = exec
+    end
+    local ok, err = plancache.store(key, rec, p, stored,
+      { profile = plan.profile, limits = limits, argv_from_command_line = from_cmdline }, planner.DEFAULT_KEEP)
+    say("miss (" .. why .. "), " .. (ok and "stored" or ("not stored: " .. tostring(err))))
+  else
+    say(o.no_cache and "not used (--no-cache)" or "none (LUNSHARE_SCRIPTS, no build id, or a user without XDG_RUNTIME_DIR)")
+  end
+  return plan, limits
+end
+
+function M.main(args)
+  local o = command.options("run", args, true)
+  if o.help then return command.help_for("run") end
+  if o.timeout then
+    local ms, err = security.time_ms(math.tointeger(tonumber(o.timeout)) or o.timeout)
+    if not ms then usage_error("run: --timeout: " .. err) end
+    o.timeout_ms = ms
+  end
+  -- `run -- CMD`: no profile named, the shipped default (builtin:default): a default.lua
+  -- on the path (an installed one) never changes what `run -- CMD` means.
+  local name = o.positional[1] or (o.dashdash and "builtin:default")
+  if not name then usage_error("run: expected a profile") end
+  -- Loading and planning are bounded; the run itself is what the profile asked for.
+  local plan, limits = plan_for(name, o, args)
   json.dump_plan(plan)
   local record
   for _, s in ipairs(plan.steps) do if s.op == "record" then record = s end end
@@ -216,7 +284,7 @@ function M.main(args)
   end
   -- spawn's third and fourth results on success: the run's memory cgroup killed a
   -- process; the wall-clock limit ended the sandbox.
-  return report_end(p, code, errno == true, step == true, o)
+  return report_end(limits, code, errno == true, step == true, o)
 end
 
 return M
