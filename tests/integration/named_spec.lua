@@ -37,14 +37,14 @@ describe("named sandboxes", function()
           -- The command (pid 1's child) is in the namespaces the record names.
           "cmd=$(pgrep -P $pid); u=$(readlink /proc/$cmd/ns/user | tr -dc 0-9); n=$(readlink /proc/$cmd/ns/net | tr -dc 0-9)",
           "[ \"$(field " .. name .. " user)\" = \"$u\" ] && [ \"$(field " .. name .. " net)\" = \"$n\" ] && echo ns=ok",
-          "head -1 $S/" .. name .. " | grep -o '\"profile\":\"default\"'",
+          "head -1 $S/" .. name .. " | grep -o '\"profile\":\"builtin:default\"'",
           H.quote(H.bin) .. " run --no-pty --name " .. name .. " -- true; echo second=$?",
           "kill -TERM $P; wait $P; echo first=$?",
           "test -e $S/" .. name .. " || echo gone",
         }, "; "), { mode = mode })
         assert.equal(0, r.code, r.out .. r.err .. r.cmd_err)
         assert.equal(table.concat({ "-rw-------", "supervisor=ok", "pid1=child-of-supervisor", "start=ok", "sstart=ok",
-          "ns=ok", '"profile":"default"', "second=1", "first=143", "gone", "" }, "\n"), r.out, r.err .. r.cmd_err)
+          "ns=ok", '"profile":"builtin:default"', "second=1", "first=143", "gone", "" }, "\n"), r.out, r.err .. r.cmd_err)
         -- One line, naming the name and what to do.
         assert.equal("lunshare: run: a sandbox named \"" .. name .. "\" is running (pid ", r.err:match("^[^(]*%(pid "), r.err)
         assert.equal(1, select(2, r.err:gsub("\n", "")), r.err)
@@ -132,7 +132,7 @@ describe("named sandboxes", function()
         for _, name in ipairs({ a, b }) do
           local line = text:match("\n(" .. name:gsub("%-", "%%-") .. " [^\n]*)")
           assert.truthy(line, text)
-          assert.truthy(line:find(" default +%d+s  user,mount,pid,net,ipc,uts,cgroup  %-$"), line)
+          assert.truthy(line:find(" builtin:default +%d+s  user,mount,pid,net,ipc,uts,cgroup  %-$"), line)
         end
         assert.falsy(text:find(dead, 1, true), text)
         local rows = require("lunshare.json").decode(js)
@@ -140,7 +140,7 @@ describe("named sandboxes", function()
         for _, row in ipairs(rows) do
           if row.name == a or row.name == b then
             names[#names + 1] = row.name
-            assert.equal("default", row.profile)
+            assert.equal("builtin:default", row.profile)
             assert.equal("integer", math.type(row.pid))
             assert.same({ "user", "mount", "pid", "net", "ipc", "uts", "cgroup" }, row.namespaces)
           end
