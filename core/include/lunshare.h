@@ -668,7 +668,8 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   file [child]: content (string), dst (string, required), mode (integer)
  *   gid_map [host]: helper (string), map (string, required)
  *   helper [host]: argv (list, required), files (list), files_uid (integer), name (string,
- *       required), ready (string), state_path (string), state_root (string), timeout (integer)
+ *       required), netns (boolean), ready (string), state_path (string), state_root (string),
+ *       timeout (integer)
  *   hostname [child]: name (string, required)
  *   idmap_tree [prepare]: dev (boolean), gid (integer, required), gid_count (integer),
  *       gid_first (integer), optional (boolean), owner (string), src (string, required), uid
@@ -685,7 +686,8 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   pivot [child]: readonly (boolean)
  *   proc [child]: dst (string, required), readonly (list, required)
  *   pty [child]: no fields
- *   relay [host]: log (string), port (integer, required)
+ *   relay [host]: allow_private (list), gate (integer, required), log (string), port (integer,
+ *       required), uid (integer)
  *   remount_ro [child]: dst (string, required)
  *   rlimit [child]: hard (integer), resource (string, required), soft (integer)
  *   rootfs [child]: mode (integer), size (string)

@@ -269,12 +269,20 @@ function F.helper(s)
     out[#out + 1] = "cat > {dir}/" .. files[i] .. " <<EOF\n" .. join(lines, "\n") .. "\n           EOF"
   end
   local ready = s.ready == "port" and "ready once 127.0.0.1:{port} accepts" or "ready once it writes its pid to fd 3"
-  out[#out + 1] = util.shell_join(s.argv) .. " &  (" .. ready .. "; ended with the run)"
+  local cmd = util.shell_join(s.argv)
+  if s.netns then
+    cmd = "unshare --net" .. " [--user --map-current-user, unless root] sh -c 'ip link set lo up; exec " .. cmd .. "'"
+    ready = ready .. " in its own network namespace"
+  end
+  out[#out + 1] = cmd .. " &  (" .. ready .. "; ended with the run)"
   return join(out, "\n           ")
 end
 function F.relay(s)
+  local allow = s.allow_private and #s.allow_private > 0 and (" except " .. join(s.allow_private, ", ")) or ""
   return "relay 127.0.0.1:" .. s.port .. " in the sandbox's network namespace to the proxy at 127.0.0.1:{port}" ..
-    " outside; report each refused request on stderr" .. (s.log and (" and in " .. q(s.log)) or "")
+    " in its own; serve the proxy's upstream at its 127.0.0.1:" .. s.gate .. " from the host's network, refusing" ..
+    " loopback, link-local and private addresses" .. allow .. (s.uid and (" (as uid " .. s.uid .. " for root)") or "") ..
+    "; report each refused request on stderr" .. (s.log and (" and in " .. q(s.log)) or "")
 end
 
 -- The command for one step.
