@@ -65,7 +65,8 @@ local function world(mode, body, opts)
     "nsenter -t $UP -n sh -c 'ip link set lo up; ip addr add 192.0.2.2/24 dev lsv" .. S ..
       "; ip addr add 192.0.2.3/24 dev lsv" .. S .. "; ip link set lsv" .. S .. " up'",
     "ip route add default via 192.0.2.2",
-    "printf '127.0.0.1 localhost\\n192.0.2.2 allowed.test a.sub.test port.test\\n192.0.2.3 denied.test sub.test\\n' > /run/hosts",
+    "printf '127.0.0.1 localhost loop.test\\n127.0.0.2 loop2.test\\n127.0.0.3 loop3.test\\n" ..
+      "192.0.2.2 allowed.test a.sub.test port.test\\n192.0.2.3 denied.test sub.test\\n' > /run/hosts",
     "mount --bind /run/hosts /etc/hosts",
     "echo 'nameserver 192.0.2.2' > /run/resolv.conf; mount --bind /run/resolv.conf /etc/resolv.conf",
     "nsenter -t $UP -n " .. py(httpd) .. " 192.0.2.2 80 & PIDS=\"$PIDS $!\"",
@@ -234,6 +235,116 @@ for _, mode in ipairs(H.modes) do
       assert.truthy(o:find("hello from allowed.test\n", 1, true), o .. r.err)
       assert.truthy(o:find("code=0\n", 1, true), o)
       assert.truthy(o:find("old-gone\n", 1, true), o)
+      assert_clean(r)
+    end)
+
+    it("refuses a listed name that leads to a loopback or private address, unless allow_private lists it", function()
+      -- The world's own loopback serves HTTP (a service of the host's): loop.test leads
+      -- there and is refused; loop2.test (by name) and loop3.test (by address) are allowed.
+      local httpd = H.file(HTTPD, ".py")
+      local p = H.profile([[return { extends = "default", network = {
+        egress = { "allowed.test", "loop.test", "loop2.test", "loop3.test" },
+        allow_private = { "loop2.test", "127.0.0.3/32" } } }]])
+      local inside = table.concat({
+        "curl -s -m5 -o /dev/null -w \"plain %{http_code}\\n\" http://loop.test/",
+        "curl -s -m5 http://loop.test/",
+        "curl -s -m5 -o /dev/null -w \"connect %{http_connect}\\n\" https://loop.test/",
+        "curl -s -m5 http://loop2.test/",
+        "curl -s -m5 http://loop3.test/",
+        "curl -s -m5 http://allowed.test/",
+      }, "; ")
+      local body = table.concat({
+        py(httpd) .. " 0.0.0.0 80 & LO=$!",
+        H.wait_until("curl -s -m1 -o /dev/null http://127.0.0.1/", 20),
+        "$AS $L run --egress-log /run/egress.jsonl " .. H.quote(p) .. " -- sh -c " .. H.quote(inside) ..
+          " 2>/run/err; echo code=$?; cat /run/err; cat /run/egress.jsonl",
+        "kill $LO; wait $LO 2>/dev/null",
+      }, "\n")
+      local o = world(mode, body).out
+      assert.truthy(o:find("plain 403\n", 1, true), o)
+      assert.truthy(o:find("connect 403\n", 1, true), o)
+      assert.falsy(o:find("hello from loop.test", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: loop.test:80 (127.0.0.1 is a private address, not in " ..
+        "network.allow_private)\n", 1, true), o) -- the 403's body and the stderr line
+      assert.truthy(o:find("lunshare: egress denied: loop.test:443 (127.0.0.1 is a private address", 1, true), o)
+      assert.truthy(o:find('{"time":%d+,"host":"loop.test","port":80,"denied":"loop.test:80","address":"127.0.0.1",' ..
+        '"reason":"private address, not in network.allow_private"}'), o)
+      assert.truthy(o:find("hello from loop2.test\n", 1, true), o)
+      assert.truthy(o:find("hello from loop3.test\n", 1, true), o)
+      assert.truthy(o:find("hello from allowed.test\n", 1, true), o)
+      assert.truthy(o:find("code=0\n", 1, true), o)
+    end)
+
+    it("lets no other user reach the proxy: nothing listens on the host, and its namespace is closed", function()
+      -- The attacker is another uid than the caller (nobody for root, 12345 for nobody).
+      local attacker = mode == "root" and H.NOBODY_UID or 12345
+      local as = string.format("setpriv --reuid=%d --regid=%d --clear-groups -- ", attacker, attacker)
+      local try = "curl -s -m3 -x http://127.0.0.1:%s http://allowed.test/"
+      local body = table.concat({
+        "$AS $L run " .. H.quote(EGRESS) .. " -- sleep 60 & R=$!",
+        -- the sandbox: lunshare's child in a network namespace neither the world's nor the proxy's
+        "sandbox() { P=$(proxy); [ -n \"$P\" ] || return; for c in $(pgrep -P $R); do n=$(readlink /proc/$c/ns/net); " ..
+          "[ \"$n\" != \"$W\" ] && [ \"$n\" != \"$(readlink /proc/$P/ns/net)\" ] && echo $c; done; }",
+        H.wait_until("[ -n \"$(sandbox)\" ] && [ \"$(helpers)\" -ge 3 ]", 30),
+        "P=$(proxy); S=$(sandbox); PORT=$(awk '/^Port /{print $2}' /proc/$P/cwd/tinyproxy.conf)",
+        "echo \"port ${PORT:-none}\"",
+        "echo \"listeners $(ss -Htln | wc -l)\"",
+        -- the proxy's port on the host's loopback, then every port that listens there
+        as .. string.format(try, "$PORT") .. " | sed 's/^/attacker-got /'",
+        "for q in $(ss -Htln | awk '{print $4}' | sed 's/.*://'); do " .. as .. string.format(try, "$q") ..
+          " | sed 's/^/attacker-got /'; done",
+        -- the proxy's own namespace, and the sandbox's (where the relay listens)
+        as .. "nsenter -t $P -n " .. string.format(try, "$PORT") .. " 2>/dev/null | sed 's/^/attacker-got /'",
+        as .. "nsenter -t $P -U -n --preserve-credentials " .. string.format(try, "$PORT") ..
+          " 2>/dev/null | sed 's/^/attacker-got /'",
+        as .. "nsenter -t $S -n " .. string.format(try, "3128") .. " 2>/dev/null | sed 's/^/attacker-got /'",
+        as .. "nsenter -t $S -U -n --preserve-credentials " .. string.format(try, "3128") ..
+          " 2>/dev/null | sed 's/^/attacker-got /'",
+        -- what the sandbox sees there still works (root enters its network namespace)
+        "nsenter -t $S -n " .. string.format(try, "3128") .. " | sed 's/^/sandbox-got /'",
+        "kill -TERM $R; wait $R",
+      }, "\n")
+      local r = world(mode, body)
+      local o = r.out
+      assert.truthy(o:find("port %d+\n"), o .. r.err)
+      assert.truthy(o:find("listeners 0\n", 1, true), o)
+      assert.falsy(o:find("attacker-got", 1, true), o)
+      assert.truthy(o:find("sandbox-got hello from allowed.test\n", 1, true), o .. r.err)
+      assert_clean(r)
+    end)
+
+    it("ends the proxy, the relay and pasta at the end of each run, while the program that ran it lives on", function()
+      -- An embedding (require "lunshare" in lua5.4) runs an egress sandbox and a network =
+      -- "user" one, then waits: PDEATHSIG would end the helpers only with the process, so
+      -- only the explicit end of the run leaves none behind here.
+      local tree = H.tmpdir()
+      H.sh("cp -r " .. H.quote(H.root .. "/scripts") .. " " .. H.quote(H.root .. "/build/lua") .. " " .. H.quote(tree) ..
+        " && chmod -R a+rX " .. H.quote(tree))
+      local script = H.profile(table.concat({
+        'local lunshare = require "lunshare"',
+        'local a = lunshare.run(' .. string.format("%q", EGRESS) .. ', { "curl", "-s", "-m5", "http://allowed.test/" })',
+        'local b = lunshare.run(' .. string.format("%q", USER) .. ', { "curl", "-s", "-m5", "http://192.0.2.2/" })',
+        'print("ran " .. tostring(a) .. " " .. tostring(b))',
+        'io.stdout:flush()',
+        'io.read("l")',
+      }, "\n"))
+      local env = "env LUA_PATH=" .. H.quote(tree .. "/scripts/?.lua;" .. tree .. "/scripts/?/init.lua;;") ..
+        " LUA_CPATH=" .. H.quote(tree .. "/lua/?.so;;")
+      local body = table.concat({
+        "mkfifo /run/go",
+        "$AS " .. env .. " lua5.4 " .. H.quote(script) .. " </run/go >/run/lua.out 2>&1 & LUA=$!",
+        "exec 3>/run/go",
+        H.wait_until("grep -q '^ran' /run/lua.out", 60),
+        "cat /run/lua.out",
+        "echo \"alive $(kill -0 $LUA && echo yes) helpers $(helpers) children $(pgrep -P $LUA | wc -l)\"",
+        "echo go >&3; exec 3>&-; wait $LUA",
+      }, "\n")
+      local r = world(mode, body)
+      local o = r.out
+      assert.truthy(o:find("hello from allowed.test\n", 1, true), o .. r.err)
+      assert.truthy(o:find("hello from 192.0.2.2\n", 1, true), o)
+      assert.truthy(o:find("ran 0 0\n", 1, true), o)
+      assert.truthy(o:find("alive yes helpers 0 children 0\n", 1, true), o)
       assert_clean(r)
     end)
 
