@@ -418,57 +418,13 @@ struct gate {
 	int outfd;
 };
 
-/* Loopback, link-local, private and unspecified addresses (and IPv4 ones mapped into IPv6):
- * what a listed name must not lead the sandbox to unless the plan says so. */
-static int private_addr(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		const uint8_t *b = a->s6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a)) {
-			struct sockaddr_in v4 = { .sin_family = AF_INET };
-			memcpy(&v4.sin_addr, b + 12, 4);
-			return private_addr((struct sockaddr *)&v4);
-		}
-		return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || (b[0] & 0xfe) == 0xfc ||
-		       (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
-	}
-	if (sa->sa_family != AF_INET)
-		return 1;
-	uint32_t v = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-	return (v >> 24) == 0 || (v >> 24) == 127 || (v >> 24) == 10 || (v & 0xfff00000) == 0xac100000 ||
-	       (v & 0xffff0000) == 0xc0a80000 || (v & 0xffff0000) == 0xa9fe0000;
-}
-
-/* Whether address a (of a family) is in the network "ADDRESS[/BITS]". */
-static int in_net(const char *net, int family, const uint8_t *a)
-{
-	char text[64];
-	uint8_t n[16];
-	const char *slash = strchr(net, '/');
-	size_t len = slash ? (size_t)(slash - net) : strlen(net);
-	int max = family == AF_INET ? 32 : 128, bits = slash ? atoi(slash + 1) : max;
-	if (len >= sizeof text || bits < 0 || bits > max)
-		return 0;
-	memcpy(text, net, len);
-	text[len] = '\0';
-	if (inet_pton(family, text, n) != 1)
-		return 0;
-	for (int i = 0; i < bits; i++)
-		if (((a[i / 8] ^ n[i / 8]) >> (7 - i % 8)) & 1)
-			return 0;
-	return 1;
-}
-
 static int private_allowed(const struct gate *g, const char *host, const struct sockaddr *sa)
 {
-	const uint8_t *a = sa->sa_family == AF_INET ? (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr
-						    : ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
 	size_t hl = strlen(host);
 	for (size_t i = 0; g->allow && g->allow[i]; i++) {
 		const char *e = g->allow[i];
 		size_t el = strlen(e);
-		if (in_net(e, sa->sa_family, a) || strcasecmp(e, host) == 0 ||
+		if (lsh_addr_in_net(e, sa) == 1 || strcasecmp(e, host) == 0 ||
 		    (strncmp(e, "*.", 2) == 0 && hl > el - 1 && strcasecmp(host + hl - (el - 1), e + 1) == 0))
 			return 1;
 	}
@@ -549,7 +505,7 @@ static __attribute__((noreturn)) void gate_main(int fd, const struct gate *g)
 	}
 	int sfd = -1, refused_private = 0, e = 0;
 	for (ai = res; ai && sfd < 0; ai = ai->ai_next) {
-		if (private_addr(ai->ai_addr) && !private_allowed(g, tg.host, ai->ai_addr)) {
+		if (lsh_addr_private(ai->ai_addr) && !private_allowed(g, tg.host, ai->ai_addr)) {
 			if (!refused_private)
 				getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof addr, NULL, 0, NI_NUMERICHOST);
 			refused_private = 1;
