@@ -8,7 +8,8 @@
  *
  * The relay copies the sandbox's bytes to the proxy and parses none of them. The gate gets
  * only what the proxy's filter let through, as the proxy rewrote it ("CONNECT host:port" or
- * "GET http://host:port/…"); it resolves the name outside and refuses (403) an address that
+ * "GET http://host:port/…"), checks it against the allowlist again (a proxy taken over must
+ * not be an open one), resolves the name outside and refuses (403) an address that
  * is loopback, link-local or private unless the plan allows it, then connects to the very
  * address it checked (no second lookup to rebind). The relay also reads the proxy's own log
  * for the requests the filter refused. Every refusal is reported: one line on stderr, and a
@@ -410,13 +411,58 @@ static int conn_step(struct conn *c, const short *rev)
 
 /* ---- the gate: the proxy's upstream ------------------------------------------------ */
 
-/* What the gate knows of a run: the addresses a listed name may lead to although they are
- * private (each "NAME", "*.SUFFIX", "ADDRESS" or "ADDRESS/BITS", from the plan), and the
- * egress log. */
+/* What the gate knows of a run: the allowlist again ("connect NAME:PORT" or "http
+ * NAME:PORT", NAME maybe "*.SUFFIX"), the addresses a listed name may lead to although they
+ * are private (each "NAME", "*.SUFFIX", "ADDRESS" or "ADDRESS/BITS"), both from the plan,
+ * and the egress log. */
 struct gate {
+	char **listed;
 	char **allow;
 	int outfd;
 };
+
+/* Whether host is name, or, for "*.SUFFIX", one or more labels and ".SUFFIX" (as the
+ * proxy's filter has it), without case. */
+static int name_matches(const char *pattern, size_t plen, const char *host)
+{
+	size_t hl = strlen(host);
+	if (plen < 2 || strncmp(pattern, "*.", 2) != 0)
+		return plen == hl && strncasecmp(pattern, host, hl) == 0;
+	size_t sl = plen - 1; /* ".SUFFIX" */
+	if (hl <= sl || strncasecmp(host + hl - sl, pattern + 1, sl) != 0)
+		return 0;
+	for (size_t i = 0, label = 0; i < hl - sl; i++) {
+		char c = host[i];
+		if (c == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-') {
+			label++;
+		} else {
+			return 0;
+		}
+		if (i + 1 == hl - sl && label == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* The gate's own check of the allowlist: what the proxy's filter let through must be in
+ * it, or a proxy that misbehaved (or that someone took over) would be an open one. */
+static int listed(const struct gate *g, int connect_method, const char *host, int port)
+{
+	const char *kind = connect_method ? "connect " : "http ";
+	for (size_t i = 0; g->listed && g->listed[i]; i++) {
+		const char *e = g->listed[i], *colon;
+		if (strncmp(e, kind, strlen(kind)) != 0 || (colon = strrchr(e, ':')) == NULL || atoi(colon + 1) != port)
+			continue;
+		e += strlen(kind);
+		if (name_matches(e, (size_t)(colon - e), host))
+			return 1;
+	}
+	return 0;
+}
 
 static int private_allowed(const struct gate *g, const char *host, const struct sockaddr *sa)
 {
@@ -495,6 +541,10 @@ static __attribute__((noreturn)) void gate_main(int fd, const struct gate *g)
 	snprintf(tg.shown, sizeof tg.shown, "%s:%d", tg.host, tg.port);
 	if (!clean || tg.host[0] == '\0' || tg.port < 1 || tg.port > 65535 || (connect_method && end == NULL))
 		answer(fd, 400, "Bad Request", "lunshare: egress: the gate cannot read this request");
+	if (!listed(g, connect_method, tg.host, tg.port)) {
+		refused(g->outfd, &tg, NULL, "not in network.egress", "not in network.egress");
+		answer(fd, 403, "Forbidden", "lunshare: egress denied: not in network.egress");
+	}
 	char port[8], addr[INET6_ADDRSTRLEN] = "", why[512];
 	snprintf(port, sizeof port, "%d", tg.port);
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *res, *ai;
@@ -715,7 +765,7 @@ static void undo_relay(void *arg)
  * lets through, the uid a root caller's relay runs as; the egress log to append to */
 enum { RELAY_LOG };				/* strs */
 enum { RELAY_PORT, RELAY_GATE, RELAY_UID };	/* ints */
-enum { RELAY_ALLOW_PRIVATE };			/* lists */
+enum { RELAY_ALLOW_PRIVATE, RELAY_ALLOW };	/* lists */
 
 static int op_relay(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
@@ -730,7 +780,7 @@ static int op_relay(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, st
 		return lsh_err_msg(err, EINVAL, "relay: port %d, gate %d: expected 1 to 65535", port, gate);
 	struct watch w = { .dirfd = info->dirfd, .logfd = -1, .outfd = -1 };
 	struct relay rl = { .proxy = info->pid, .port = info->port, .uid = (int)s->ints[RELAY_UID],
-			    .gate = { .allow = s->lists[RELAY_ALLOW_PRIVATE], .outfd = -1 } };
+			    .gate = { .listed = s->lists[RELAY_ALLOW], .allow = s->lists[RELAY_ALLOW_PRIVATE], .outfd = -1 } };
 	if (s->strs[RELAY_LOG]) {
 		w.outfd = open(s->strs[RELAY_LOG], O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY | O_CLOEXEC, 0600);
 		if (w.outfd < 0)
@@ -769,6 +819,7 @@ const struct lsh_op lsh_ops_relay[] = {
 	{ "relay", LSH_PHASE_HOST,
 	  { { "port", LSH_ARG_INT, RELAY_PORT, 1 }, { "gate", LSH_ARG_INT, RELAY_GATE, 1 },
 	    { "uid", LSH_ARG_INT, RELAY_UID, 0 }, { "allow_private", LSH_ARG_LIST, RELAY_ALLOW_PRIVATE, 0 },
+	    { "allow", LSH_ARG_LIST, RELAY_ALLOW, 1 },
 	    { "log", LSH_ARG_STR, RELAY_LOG, 0 } },
 	  NULL, op_relay },
 	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL, NULL },

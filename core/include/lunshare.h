@@ -686,8 +686,8 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   pivot [child]: readonly (boolean)
  *   proc [child]: dst (string, required), readonly (list, required)
  *   pty [child]: no fields
- *   relay [host]: allow_private (list), gate (integer, required), log (string), port (integer,
- *       required), uid (integer)
+ *   relay [host]: allow (list, required), allow_private (list), gate (integer, required), log
+ *       (string), port (integer, required), uid (integer)
  *   remount_ro [child]: dst (string, required)
  *   rlimit [child]: hard (integer), resource (string, required), soft (integer)
  *   rootfs [child]: mode (integer), size (string)

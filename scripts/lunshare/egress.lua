@@ -174,6 +174,18 @@ function M.filter(n)
   return table.concat(lines, "\n") .. "\n"
 end
 
+-- The same allowlist for the relay's gate, which checks again what the filter let through:
+-- "connect NAME:PORT" and "http NAME:PORT" (NAME as written, "*.SUFFIX" for a suffix).
+function M.gate_list(n)
+  local out = {}
+  for _, p in ipairs(patterns(n)) do
+    local name = (p.wild and "*." or "") .. p.name
+    out[#out + 1] = "connect " .. name .. ":" .. (p.port or 443)
+    out[#out + 1] = "http " .. name .. ":" .. (p.port or 80)
+  end
+  return out
+end
+
 -- tinyproxy's configuration: {port} and {dir} are filled in by the executor (a port on
 -- the loopback of tinyproxy's own network namespace, the run's private state directory).
 -- Its one way out is the relay's gate, as an upstream HTTP proxy.
@@ -215,7 +227,7 @@ function M.plan(profile, add, ctx, origin)
     argv = { "tinyproxy", "-d", "-c", "tinyproxy.conf" },
     files = { "tinyproxy.conf", M.config(), "filter", M.filter(n), "tinyproxy.log", "" },
     files_uid = M.PROXY_UID, origin = origin })
-  add("host", { op = "relay", port = M.PROXY_PORT, gate = M.GATE_PORT, uid = M.PROXY_UID,
+  add("host", { op = "relay", port = M.PROXY_PORT, gate = M.GATE_PORT, uid = M.PROXY_UID, allow = M.gate_list(n),
     allow_private = M.private_allowed(n), log = ctx.egress_log, origin = origin })
   add("network", { op = "lo_up", origin = origin })
   return true

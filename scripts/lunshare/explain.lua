@@ -280,8 +280,8 @@ end
 function F.relay(s)
   local allow = s.allow_private and #s.allow_private > 0 and (" except " .. join(s.allow_private, ", ")) or ""
   return "relay 127.0.0.1:" .. s.port .. " in the sandbox's network namespace to the proxy at 127.0.0.1:{port}" ..
-    " in its own; serve the proxy's upstream at its 127.0.0.1:" .. s.gate .. " from the host's network, refusing" ..
-    " loopback, link-local and private addresses" .. allow .. (s.uid and (" (as uid " .. s.uid .. " for root)") or "") ..
+    " in its own; serve the proxy's upstream at its 127.0.0.1:" .. s.gate .. " from the host's network, to " ..
+    join(s.allow or {}, ", ") .. " only, refusing loopback, link-local and private addresses" .. allow .. (s.uid and (" (as uid " .. s.uid .. " for root)") or "") ..
     "; report each refused request on stderr" .. (s.log and (" and in " .. q(s.log)) or "")
 end
 

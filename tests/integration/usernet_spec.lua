@@ -110,6 +110,16 @@ end
 local USER = H.profile(H.read(H.root .. "/docs/examples/user-network.lua"))
 local EGRESS = H.profile(H.read(H.root .. "/docs/examples/egress.lua"))
 
+-- The environment in which lua5.4 finds require "lunshare": a copy of the scripts and the
+-- module nobody can read (the checkout may be root's own, mode 0700).
+local function api_env()
+  local tree = H.tmpdir()
+  H.sh("cp -r " .. H.quote(H.root .. "/scripts") .. " " .. H.quote(H.root .. "/build/lua") .. " " .. H.quote(tree) ..
+    " && chmod -R a+rX " .. H.quote(tree))
+  return "env LUA_PATH=" .. H.quote(tree .. "/scripts/?.lua;" .. tree .. "/scripts/?/init.lua;;") ..
+    " LUA_CPATH=" .. H.quote(tree .. "/lua/?.so;;")
+end
+
 -- Inside the sandbox: a raw TCP connect, bypassing any proxy.
 local RAW = [==[python3 -c 'import socket,sys
 s=socket.socket(); s.settimeout(3)
@@ -317,9 +327,6 @@ for _, mode in ipairs(H.modes) do
       -- An embedding (require "lunshare" in lua5.4) runs an egress sandbox and a network =
       -- "user" one, then waits: PDEATHSIG would end the helpers only with the process, so
       -- only the explicit end of the run leaves none behind here.
-      local tree = H.tmpdir()
-      H.sh("cp -r " .. H.quote(H.root .. "/scripts") .. " " .. H.quote(H.root .. "/build/lua") .. " " .. H.quote(tree) ..
-        " && chmod -R a+rX " .. H.quote(tree))
       local script = H.profile(table.concat({
         'local lunshare = require "lunshare"',
         'local a = lunshare.run(' .. string.format("%q", EGRESS) .. ', { "curl", "-s", "-m5", "http://allowed.test/" })',
@@ -328,11 +335,9 @@ for _, mode in ipairs(H.modes) do
         'io.stdout:flush()',
         'io.read("l")',
       }, "\n"))
-      local env = "env LUA_PATH=" .. H.quote(tree .. "/scripts/?.lua;" .. tree .. "/scripts/?/init.lua;;") ..
-        " LUA_CPATH=" .. H.quote(tree .. "/lua/?.so;;")
       local body = table.concat({
         "mkfifo /run/go",
-        "$AS " .. env .. " lua5.4 " .. H.quote(script) .. " </run/go >/run/lua.out 2>&1 & LUA=$!",
+        "$AS " .. api_env() .. " lua5.4 " .. H.quote(script) .. " </run/go >/run/lua.out 2>&1 & LUA=$!",
         "exec 3>/run/go",
         H.wait_until("grep -q '^ran' /run/lua.out", 60),
         "cat /run/lua.out",
@@ -345,6 +350,34 @@ for _, mode in ipairs(H.modes) do
       assert.truthy(o:find("hello from 192.0.2.2\n", 1, true), o)
       assert.truthy(o:find("ran 0 0\n", 1, true), o)
       assert.truthy(o:find("alive yes helpers 0 children 0\n", 1, true), o)
+      assert_clean(r)
+    end)
+
+    it("checks the allowlist again at the gate: a proxy whose filter lets all through is no open proxy", function()
+      -- The plan run would execute, with tinyproxy's filter replaced by one that allows
+      -- everything: the gate, outside tinyproxy, still refuses what the profile did not list.
+      local script = H.profile(table.concat({
+        'local lunshare = require "lunshare"',
+        'local plan = assert(lunshare.plan(' .. string.format("%q", EGRESS) .. ', { "sh", "-c", ' ..
+          string.format("%q", "curl -s -m5 http://denied.test/; curl -s -m5 -o /dev/null -w 'connect %{http_connect}\\n' " ..
+            "https://denied.test/; curl -s -m5 http://allowed.test/") .. ' }))',
+        'local n = 0',
+        'for _, s in ipairs(plan.steps) do',
+        '  if s.op == "helper" then assert(s.files[3] == "filter"); s.files[4] = ".*\\n"; n = n + 1 end',
+        'end',
+        'assert(n == 1)',
+        'local code, msg = lunshare.core.spawn(plan)',
+        'if not code then io.stderr:write(msg, "\\n") end',
+        'os.exit(code or 1)',
+      }, "\n"))
+      local r = world(mode, "$AS " .. api_env() .. " lua5.4 " .. H.quote(script) .. " 2>/run/err; echo code=$?; cat /run/err")
+      local o = r.out
+      assert.truthy(o:find("hello from allowed.test\n", 1, true), o .. r.err)
+      assert.falsy(o:find("hello from denied.test", 1, true), o)
+      assert.truthy(o:find("connect 403\n", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: denied.test:80 (not in network.egress)\n", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: denied.test:443 (not in network.egress)\n", 1, true), o)
+      assert.truthy(o:find("code=0\n", 1, true), o)
       assert_clean(r)
     end)
 

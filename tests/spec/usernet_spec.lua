@@ -167,6 +167,10 @@ describe("egress allowlist #unit", function()
     assert.equal(egress.GATE_PORT, r.gate)
     assert.matches("Upstream http 127.0.0.1:" .. egress.GATE_PORT .. "\n", h.files[2], 1, true)
     assert.same({}, r.allow_private)
+    -- and the gate checks the allowlist again
+    assert.same({ "connect allowed.test:443", "http allowed.test:80" }, r.allow)
+    assert.same({ "connect *.pypi.org:443", "http *.pypi.org:80", "connect example.test:8443", "http example.test:8443" },
+      egress.gate_list({ egress = { "*.PyPI.org", "example.test:8443" } }))
   end)
 
   it("parses allow_private: addresses, networks and host names, nothing else", function()
