@@ -378,6 +378,18 @@ static void conn_close(struct conn *c)
 	c->fd[0] = c->fd[1] = -1;
 }
 
+/* What to poll fd[k] of a connection for: reading while its half is empty, writing while
+ * the other half holds bytes for it. */
+static short conn_events(const struct conn *c, int k)
+{
+	short ev = 0;
+	if (!c->h[k].eof && c->h[k].len == 0)
+		ev |= POLLIN;
+	if (c->h[1 - k].len > 0)
+		ev |= POLLOUT;
+	return ev;
+}
+
 /* Moves what can move; 0 while the connection lives, -1 once it is done. */
 static int conn_step(struct conn *c, const short *rev)
 {
@@ -598,14 +610,8 @@ static __attribute__((noreturn)) void gate_main(int fd, const struct gate *g)
 	fcntl(sfd, F_SETFL, O_NONBLOCK);
 	for (;;) {
 		struct pollfd q[2];
-		for (int k = 0; k < 2; k++) {
-			short ev = 0;
-			if (!c.h[k].eof && c.h[k].len == 0)
-				ev |= POLLIN;
-			if (c.h[1 - k].len > 0)
-				ev |= POLLOUT;
-			q[k] = (struct pollfd){ c.fd[k], ev, 0 };
-		}
+		for (int k = 0; k < 2; k++)
+			q[k] = (struct pollfd){ c.fd[k], conn_events(&c, k), 0 };
 		if (poll(q, 2, -1) < 0 && errno != EINTR)
 			_exit(1);
 		short rev[2] = { q[0].revents, q[1].revents };
@@ -691,14 +697,8 @@ static __attribute__((noreturn)) void relay_main(struct relay *rl, struct watch 
 			if (c->fd[0] < 0)
 				continue;
 			used++;
-			for (int k = 0; k < 2; k++) {
-				short ev = 0;
-				if (!c->h[k].eof && c->h[k].len == 0)
-					ev |= POLLIN;
-				if (c->h[1 - k].len > 0)
-					ev |= POLLOUT;
-				p[n++] = (struct pollfd){ c->fd[k], ev, 0 };
-			}
+			for (int k = 0; k < 2; k++)
+				p[n++] = (struct pollfd){ c->fd[k], conn_events(c, k), 0 };
 		}
 		/* A full table stops accepting: the kernel's backlog holds the rest. */
 		int lpos = -1;
