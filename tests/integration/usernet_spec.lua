@@ -42,6 +42,24 @@ while True:
     s.sendto(hdr + d[12:qend] + ans, a)
 ]==]
 
+-- The world's helpers (argv: its net and mount namespaces, "count" or "proxy"): how many
+-- pasta, tinyproxy or lunshare processes are in either, or the pid of its tinyproxy.
+local PROCS = [==[
+import os, sys
+w, m, what = sys.argv[1:4]
+n = 0
+for p in os.listdir("/proc"):
+    if not p.isdigit(): continue
+    try:
+        net, mnt = os.readlink("/proc/%s/ns/net" % p), os.readlink("/proc/%s/ns/mnt" % p)
+        comm = open("/proc/%s/comm" % p).read().strip()
+    except OSError: continue
+    if net != w and mnt != m: continue
+    if what == "proxy" and comm == "tinyproxy": print(p); break
+    if comm.startswith(("pasta", "passt")) or comm in ("tinyproxy", "lunshare"): n += 1
+if what == "count": print(n)
+]==]
+
 -- Debian's python3 itself: $! is then the server, which the teardown ends.
 local function py(file) return "/usr/bin/python3 " .. H.quote(file) end
 
@@ -51,6 +69,7 @@ local function py(file) return "/usr/bin/python3 " .. H.quote(file) end
 -- `body` runs there with $L the binary, $AS the prefix that drops to nobody (or nothing).
 local function world(mode, body, opts)
   local httpd, udp, dnsd = H.file(HTTPD, ".py"), H.file(UDP_ECHO, ".py"), H.file(DNSD, ".py")
+  local procs = H.file(PROCS, ".py")
   local setup = table.concat({
     "set -u",
     "mount -t tmpfs tmpfs /run || exit 99",
@@ -80,12 +99,10 @@ local function world(mode, body, opts)
     -- What runs in the world under these names (pasta, the proxy, the relay and its
     -- children): in the world's netns, or in the world's mount namespace (the proxy and
     -- the relay's children that live in the proxy's own netns).
-    "helpers() { n=0; for p in /proc/[0-9]*; do [ \"$(readlink $p/ns/net 2>/dev/null)\" = \"$W\" ] || " ..
-      "[ \"$(readlink $p/ns/mnt 2>/dev/null)\" = \"$M\" ] || continue; " ..
-      "case \"$(cat $p/comm 2>/dev/null)\" in pasta*|passt*|tinyproxy|lunshare) n=$((n+1));; esac; done; echo $n; }",
+    -- One python3 pass over /proc, not a readlink per process: a busy machine has many.
+    "helpers() { /usr/bin/python3 " .. H.quote(procs) .. " \"$W\" \"$M\" count; }",
     -- The pid of the world's tinyproxy, once there is one.
-    "proxy() { for p in /proc/[0-9]*; do [ \"$(readlink $p/ns/mnt 2>/dev/null)\" = \"$M\" ] && " ..
-      "[ \"$(cat $p/comm 2>/dev/null)\" = tinyproxy ] && echo ${p#/proc/} && return; done; }",
+    "proxy() { /usr/bin/python3 " .. H.quote(procs) .. " \"$W\" \"$M\" proxy; }",
     "count() { echo \"links=$(ip -o link | wc -l) mounts=$(wc -l </proc/self/mountinfo) helpers=$(helpers) " ..
       "state=$(find /run/lunshare /run/nobody -mindepth 1 2>/dev/null | wc -l)\"; }",
     "L=" .. H.quote(H.bin),
