@@ -7,7 +7,12 @@
  * it dies should the supervisor be killed, and with the caller's signal mask back. It is
  * recorded for ending (SIGTERM, then SIGKILL) on every exit path. Its argv and files may
  * name what is known only at run time: {pid} the sandbox's first process, {dir} the run's
- * private state directory, {port} a free port on the host's loopback. */
+ * private state directory, {port} a free port on the host's loopback.
+ *
+ * With netns, the helper runs in a network namespace of its own, loopback only (for a
+ * caller who is not root, owned by a user namespace of its own in which it keeps its uid
+ * and gid): what it listens on there no other user of the machine can reach, and it can
+ * reach nothing but what lunshare's own processes put into that namespace (the relay). */
 #include "internal.h"
 #include "syscalls.h"
 
@@ -45,6 +50,7 @@ struct helper {
 	char dirname[64];
 	char *root, *path;	/* the state directory's trusted root and path beneath it */
 	int port;
+	int netns;		/* it has a network namespace of its own */
 	struct lsh_helper_info info;
 	void **ctx_slot;	/* where the executor's context points at info */
 };
@@ -258,11 +264,50 @@ static int join_user(pid_t pid, int readyfd, int errfd)
 	return netfd;
 }
 
-/* In the forked child: becomes the helper, or exits 127. */
+/* In the forked child: a network namespace of its own with loopback up. Root makes it in
+ * the user namespace it is in (and drops to another uid afterwards); anyone else makes a
+ * user namespace with it, mapping only their own uid and gid to themselves. */
+static int own_netns(void)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	struct lsh_err *e = NULL;
+	struct lsh_nl *nl;
+	struct lsh_nl_link_change up = { .what = LSH_NL_SET_UP };
+	int r;
+	if (uid == 0) {
+		r = lsh_ns_unshare(CLONE_NEWNET, &e);
+	} else {
+		struct lsh_idmap_range u = { uid, uid, 1 }, g = { gid, gid, 1 };
+		r = lsh_ns_unshare(CLONE_NEWUSER | CLONE_NEWNET, &e);
+		if (r == 0)
+			r = lsh_idmap_write(getpid(), LSH_IDMAP_UID, &u, 1, &e);
+		if (r == 0)
+			r = lsh_idmap_setgroups(getpid(), 0, &e);
+		if (r == 0)
+			r = lsh_idmap_write(getpid(), LSH_IDMAP_GID, &g, 1, &e);
+	}
+	if (r == 0)
+		r = lsh_nl_open(&nl, (struct lsh_nl_ns){ LSH_NL_NS_HERE, 0 }, &e);
+	if (r == 0) {
+		r = lsh_nl_link_set(nl, "lo", &up, &e);
+		lsh_nl_close(nl);
+	}
+	if (r < 0)
+		dprintf(2, "own network namespace: %s\n", e ? e->msg : strerror(-r));
+	lsh_err_free(e);
+	return r;
+}
+
+/* In the forked child: becomes the helper, or exits 127. With syncfd (a network namespace
+ * of its own), it says on syncfd that its namespaces are made (the supervisor then looks
+ * at them) before it goes on; with join, it enters the sandbox's user namespace first. */
 static __attribute__((noreturn)) void exec_helper(char **argv, int readyfd, int errfd, const sigset_t *mask,
-						  pid_t supervisor, int dirfd, int uid, pid_t join)
+						  pid_t supervisor, int dirfd, int uid, pid_t join, int syncfd)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC), netfd = -1;
+	if (syncfd >= 0 && (dup2(errfd, 2) < 0 || own_netns() < 0 || write(syncfd, "n", 1) != 1))
+		_exit(127);
 	/* A root caller's helper runs as uid, dropped here, before PDEATHSIG: a change of
 	 * credentials clears it (a helper that dropped by itself outlived a killed run). */
 	if (null < 0 || (uid > 0 && geteuid() == 0 &&
@@ -313,20 +358,48 @@ static int accepts(int port)
 	return ok;
 }
 
+/* A process in the helper's network namespace that writes a line on the pipe it returns
+ * once 127.0.0.1:port accepts there (the supervisor never changes namespaces). */
+static pid_t watch_port(pid_t helper, int port, int *readfd)
+{
+	int p[2];
+	pid_t supervisor = getpid();
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != supervisor ||
+		    lsh_ns_join_net(helper) < 0)
+			_exit(1);
+		while (!accepts(port))
+			usleep(10000);
+		_exit(write(p[1], "ok\n", 3) == 3 ? 0 : 1);
+	}
+	close(p[1]);
+	if (pid < 0)
+		close(p[0]);
+	else
+		*readfd = p[0];
+	return pid;
+}
+
 /* Waits until the helper is ready: "pidfile" when it has written its pid file (a pipe on
- * its fd 3) and closed it; "port" when its loopback port accepts connections. */
+ * its fd 3) and closed it; "port" when its loopback port accepts connections (for a
+ * helper with its own network namespace, a watch_port process says so on readfd). */
 static int wait_ready(struct helper *h, const char *ready, int readfd, long timeout_ms, struct lsh_err **err)
 {
 	long deadline = now_ms() + timeout_ms;
 	int got = 0;
 	for (;;) {
-		if (strcmp(ready, "port") == 0 && accepts(h->port))
+		if (strcmp(ready, "port") == 0 && !h->netns && accepts(h->port))
 			return 0;
 		struct pollfd p[2] = { { h->pidfd, POLLIN, 0 }, { readfd, POLLIN, 0 } };
 		long left = deadline - now_ms();
 		if (left <= 0)
 			return lsh_err_msg(err, ETIMEDOUT, "%s did not start within %ld ms", h->name, timeout_ms);
-		int n = poll(p, readfd >= 0 ? 2 : 1, strcmp(ready, "port") == 0 ? (left < 20 ? (int)left : 20) : (int)left);
+		int polling = strcmp(ready, "port") == 0 && !h->netns;
+		int n = poll(p, readfd >= 0 ? 2 : 1, polling ? (left < 20 ? (int)left : 20) : (int)left);
 		if (n < 0 && errno != EINTR)
 			return lsh_err_set(err, errno, "%s: poll", h->name);
 		if (n > 0 && (p[0].revents & POLLIN)) {
@@ -352,7 +425,7 @@ static int wait_ready(struct helper *h, const char *ready, int readfd, long time
 
 /* helper */
 enum { HELPER_NAME, HELPER_READY, HELPER_STATE_ROOT, HELPER_STATE_PATH };	/* strs */
-enum { HELPER_TIMEOUT, HELPER_FILES_UID, HELPER_JOIN_USER };			/* ints */
+enum { HELPER_TIMEOUT, HELPER_FILES_UID, HELPER_JOIN_USER, HELPER_NETNS };	/* ints */
 enum { HELPER_ARGV, HELPER_FILES };						/* lists */
 
 /* Whether an entry of the helpers' directory is a run's state directory left behind: a
@@ -485,8 +558,11 @@ static int op_helper(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 		return lsh_err_set(err, ENOMEM, "%s", h->name);
 	const char *ready = s->strs[HELPER_READY] ? s->strs[HELPER_READY] : "pidfile";
 	int want_pipe = strcmp(ready, "pidfile") == 0;
-	int rp[2] = { -1, -1 }, ep[2] = { -1, -1 };
-	if ((want_pipe && pipe2(rp, O_CLOEXEC) < 0) || pipe2(ep, O_CLOEXEC) < 0) {
+	int rp[2] = { -1, -1 }, ep[2] = { -1, -1 }, np[2] = { -1, -1 };
+	pid_t watcher = -1;
+	h->netns = (int)s->ints[HELPER_NETNS];
+	if ((want_pipe && pipe2(rp, O_CLOEXEC) < 0) || pipe2(ep, O_CLOEXEC) < 0 ||
+	    (h->netns && pipe2(np, O_CLOEXEC) < 0)) {
 		r = lsh_err_set(err, errno, "%s: pipe", h->name);
 		goto out;
 	}
@@ -498,26 +574,57 @@ static int op_helper(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 	}
 	if (pid == 0)
 		exec_helper(argv, rp[1], ep[1], &ctx->oldmask, supervisor, h->dirfd, (int)s->ints[HELPER_FILES_UID],
-			    s->ints[HELPER_JOIN_USER] ? ctx->pid : 0);
+			    s->ints[HELPER_JOIN_USER] ? ctx->pid : 0, np[1]);
 	h->pid = pid;
 	h->errfd = take_fd(&ep[0]);
 	close(take_fd(&ep[1]));
 	if (rp[1] >= 0)
 		close(take_fd(&rp[1]));
+	if (np[1] >= 0)
+		close(take_fd(&np[1]));
 	if ((h->pidfd = lsh_proc_pidfd(pid, err)) < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		r = h->pidfd;
 		goto out;
 	}
+	if (h->netns) {
+		/* Its namespaces exist once it says so; it exits instead when it cannot make them. */
+		char c;
+		ssize_t got;
+		while ((got = read(np[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		if (got != 1) {
+			char why[512];
+			last_line(h->errfd, why, sizeof why);
+			r = lsh_err_msg(err, EIO, "%s did not start: %s", h->name, *why ? why : "it exited");
+			goto out;
+		}
+		if (want_pipe) {
+			r = lsh_err_msg(err, EINVAL, "%s: netns goes with ready = \"port\"", h->name);
+			goto out;
+		}
+		if ((watcher = watch_port(pid, h->port, &rp[0])) < 0) {
+			r = lsh_err_set(err, errno, "%s: fork", h->name);
+			goto out;
+		}
+	}
 	r = wait_ready(h, ready, rp[0], s->ints[HELPER_TIMEOUT] > 0 ? (long)s->ints[HELPER_TIMEOUT] : 10000, err);
 	if (r == 0) {
 		h->info.port = h->port;
 		h->info.dirfd = h->dirfd;
+		h->info.pid = h->pid;
+		h->info.netns = h->netns;
 		h->ctx_slot = &ctx->area[LSH_AREA_HELPER];
 		*h->ctx_slot = &h->info;
 	}
 out:
+	if (watcher > 0) {
+		kill(watcher, SIGKILL);
+		waitpid(watcher, NULL, 0);
+	}
+	if (np[0] >= 0)
+		close(np[0]);
 	free_argv(argv);
 	if (rp[0] >= 0)
 		close(rp[0]);
@@ -535,7 +642,7 @@ const struct lsh_op lsh_ops_helper[] = {
 	  { { "name", LSH_ARG_STR, HELPER_NAME, 1 }, { "ready", LSH_ARG_STR, HELPER_READY, 0 },
 	    { "state_root", LSH_ARG_STR, HELPER_STATE_ROOT, 0 }, { "state_path", LSH_ARG_STR, HELPER_STATE_PATH, 0 },
 	    { "timeout", LSH_ARG_INT, HELPER_TIMEOUT, 0 }, { "files_uid", LSH_ARG_INT, HELPER_FILES_UID, 0 },
-	    { "join_user", LSH_ARG_BOOL, HELPER_JOIN_USER, 0 },
+	    { "join_user", LSH_ARG_BOOL, HELPER_JOIN_USER, 0 }, { "netns", LSH_ARG_BOOL, HELPER_NETNS, 0 },
 	    { "argv", LSH_ARG_LIST, HELPER_ARGV, 1 }, { "files", LSH_ARG_LIST, HELPER_FILES, 0 } },
 	  NULL, op_helper },
 	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL, NULL },

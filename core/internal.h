@@ -128,7 +128,25 @@ int lsh_spawn_defer(struct lsh_spawn_ctx *ctx, lsh_undo_fn fn, void *arg, struct
 struct lsh_helper_info {
 	int port;	/* the free loopback port it was given ({port}) */
 	int dirfd;	/* its private state directory ({dir}), or -1 */
+	pid_t pid;	/* the helper itself */
+	int netns;	/* it has a network namespace of its own (/proc/PID/ns/net) */
 };
+
+/* In a forked, single-threaded child: enters the network namespace of pid, and first its
+ * user namespace when that is not the caller's (a caller who is not root made it, so owns
+ * it and has every capability in it). Returns 0 or -errno; sets no lsh_err (a child reports
+ * by its exit or a byte on a pipe). */
+int lsh_ns_join_net(pid_t pid);
+
+/* Internet addresses (addr.c). Whether sa (AF_INET or AF_INET6; any other family counts as
+ * private) is loopback, link-local, private or unspecified: 0.0.0.0/8, 127.0.0.0/8, 10/8,
+ * 172.16/12, 192.168/16, 169.254/16, ::, ::1, fc00::/7, fe80::/10, and IPv4 ones mapped
+ * into IPv6. */
+struct sockaddr;
+int lsh_addr_private(const struct sockaddr *sa);
+/* Whether sa is in net, "ADDRESS" or "ADDRESS/BITS" of sa's family: 1, 0, or -1 when net is
+ * not one of that family. */
+int lsh_addr_in_net(const char *net, const struct sockaddr *sa);
 
 /* The ops each area contributes to the executor, each terminated by a NULL name. */
 extern const struct lsh_op lsh_ops_proc[];

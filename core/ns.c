@@ -92,3 +92,24 @@ int lsh_ns_id(pid_t pid, const struct lsh_ns_kind *kind, uint64_t *dev, uint64_t
 	*ino = (uint64_t)st.st_ino;
 	return 0;
 }
+
+int lsh_ns_join_net(pid_t pid)
+{
+	uint64_t dev[2], ino[2];
+	struct lsh_err *e = NULL;
+	const struct lsh_ns_kind *user = lsh_ns_kind_by_flag(CLONE_NEWUSER);
+	const struct lsh_ns_kind *net = lsh_ns_kind_by_flag(CLONE_NEWNET);
+	int r = lsh_ns_id(pid, user, &dev[0], &ino[0], &e);
+	if (r == 0)
+		r = lsh_ns_id(0, user, &dev[1], &ino[1], &e);
+	/* setns into the user namespace one is already in is EINVAL: enter only another */
+	for (int i = (r == 0 && (dev[0] != dev[1] || ino[0] != ino[1])) ? 0 : 1; r == 0 && i < 2; i++) {
+		const struct lsh_ns_kind *k = i == 0 ? user : net;
+		int fd = lsh_ns_open(pid, k, &e);
+		r = fd < 0 ? fd : lsh_ns_enter(fd, k->flag, &e);
+		if (fd >= 0)
+			close(fd);
+	}
+	lsh_err_free(e);
+	return r;
+}

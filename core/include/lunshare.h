@@ -696,15 +696,15 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   file [child]: content (string), dst (string, required), mode (integer)
  *   gid_map [host]: helper (string), map (string, required)
  *   helper [host]: argv (list, required), files (list), files_uid (integer), join_user
- *       (boolean), name (string, required), ready (string), state_path (string), state_root
- *       (string), timeout (integer)
+ *       (boolean), name (string, required), netns (boolean), ready (string), state_path
+ *       (string), state_root (string), timeout (integer)
  *   hostname [child]: name (string, required)
  *   idmap_tree [prepare]: dev (boolean), gid (integer, required), gid_count (integer),
  *       gid_first (integer), optional (boolean), owner (string), src (string, required), uid
  *       (integer, required), uid_count (integer), uid_first (integer)
- *   link_setup [child]: addresses (list), mtu (integer), name (string, required), up (boolean)
  *   join [child]: cgroup (boolean), namespaces (list, required), pid (integer, required),
  *       starttime (integer, required), user_ns (integer)
+ *   link_setup [child]: addresses (list), mtu (integer), name (string, required), up (boolean)
  *   lo_up [child]: no fields
  *   lock_mounts [child]: proc (string, required)
  *   mount_private [child]: path (string, required)
@@ -718,7 +718,8 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   pty [child]: no fields
  *   record [host]: data (string, required), name (string, required), state_path (string,
  *       required), state_root (string, required)
- *   relay [host]: log (string), port (integer, required)
+ *   relay [host]: allow (list, required), allow_private (list), gate (integer, required), log
+ *       (string), port (integer, required), uid (integer)
  *   remount_ro [child]: dst (string, required)
  *   rlimit [child]: hard (integer), resource (string, required), soft (integer)
  *   rootfs [child]: mode (integer), size (string)

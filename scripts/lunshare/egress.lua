@@ -10,14 +10,22 @@
 -- A pattern: a host name ("deb.debian.org"), or "*." and a suffix ("*.pypi.org": any name
 -- below pypi.org, not pypi.org itself), with an optional ":PORT"; without one, port 443
 -- for CONNECT and port 80 for plain HTTP.
+--
+-- The proxy runs in a network namespace of its own, loopback only: no other user reaches
+-- it, and its one way out is the relay's gate (core/relay.c), which resolves each name
+-- outside and refuses with 403 an address that is loopback, link-local or private (a
+-- listed name must not lead the sandbox to the host's own services), unless
+-- allow_private lists the name ("intranet.corp", "*.corp") or the address ("10.1.2.3",
+-- "10.0.0.0/8", "fd00::/8").
 local state = require "lunshare.state"
 local util = require "lunshare.util"
 
 local M = {}
 
 M.PROXY_PORT = 3128
-M.PROXY_UID = 65534 -- nobody, whom tinyproxy runs as for a root caller
-M.KEYS = { "egress" }
+M.PROXY_UID = 65534 -- nobody, whom tinyproxy and the relay run as for a root caller
+M.GATE_PORT = 3129 -- the relay's gate, in the proxy's own network namespace
+M.KEYS = { "egress", "allow_private" }
 M.NO_PROXY = "localhost,127.0.0.1,::1"
 
 function M.is_egress(n)
@@ -55,6 +63,51 @@ function M.parse(s)
   return nil, why
 end
 
+-- An IPv4 or IPv6 address, with an optional "/BITS": its family's bit count, or nil.
+local function address_bits(s)
+  local addr, bits = s:match("^([^/]+)/(%d+)$")
+  addr = addr or s
+  local max
+  local a, b, c4, d = addr:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  if a then
+    for _, x in ipairs({ a, b, c4, d }) do
+      if tonumber(x) > 255 or (#x > 1 and x:sub(1, 1) == "0") then return nil end
+    end
+    max = 32
+  elseif addr:find(":", 1, true) and addr:match("^[%x:]+$") and #addr <= 39 then
+    local _, doubles = addr:gsub("::", "")
+    local groups = 0
+    for g in addr:gmatch("[^:]+") do
+      if #g > 4 then return nil end
+      groups = groups + 1
+    end
+    if doubles > 1 or addr:find(":::", 1, true) or (doubles == 0 and groups ~= 8) or groups > 7 + (1 - doubles)
+      or (doubles == 0 and (addr:sub(1, 1) == ":" or addr:sub(-1) == ":")) then
+      return nil
+    end
+    max = 128
+  else
+    return nil
+  end
+  if bits and tonumber(bits) > max then return nil end
+  return max
+end
+M.address_bits = address_bits
+
+-- An allow_private entry: an address or network, or a host pattern without a port.
+function M.parse_private(s)
+  if type(s) ~= "string" then return nil, "expected an address (\"10.1.2.3\", \"10.0.0.0/8\") or a host name" end
+  local text = s:lower()
+  if address_bits(text) then return { net = text } end
+  if text:match("^[%d.]+$") or text:find(":", 1, true) or text:find("/", 1, true) then
+    return nil, "expected an address like \"10.1.2.3\", \"10.0.0.0/8\" or \"fd00::/8\", or a host name, got \"" ..
+      util.escape(s, 80) .. "\""
+  end
+  local p, why = M.parse(text)
+  if not p then return nil, why end
+  return { name = (p.wild and "*." or "") .. p.name }
+end
+
 function M.check(c, n, ns)
   if not ns.net then c:fail("network", "an egress allowlist needs the net namespace (add \"net\" to namespaces)") end
   for _, k in ipairs(util.sorted_keys(n)) do
@@ -64,7 +117,7 @@ function M.check(c, n, ns)
           "out (\"user\" networking and port forwards do not go with it)")
       else
         c:fail(util.sub_path("network", k), "unknown field" .. util.suggest(tostring(k), M.KEYS) ..
-          "; expected egress")
+          "; expected egress or allow_private")
       end
     end
   end
@@ -74,6 +127,22 @@ function M.check(c, n, ns)
     local ok, why = M.parse(s)
     if not ok then c:fail("network.egress[" .. i .. "]", why) end
   end
+  if n.allow_private ~= nil and c:list(n.allow_private, "network.allow_private", "addresses or host names") then
+    for i, s in ipairs(n.allow_private) do
+      local ok, why = M.parse_private(s)
+      if not ok then c:fail("network.allow_private[" .. i .. "]", why) end
+    end
+  end
+end
+
+-- The relay's list of what may lead to a private address: "NAME", "*.SUFFIX", "ADDRESS[/BITS]".
+function M.private_allowed(n)
+  local out = {}
+  for _, s in ipairs(n.allow_private or {}) do
+    local p = assert(M.parse_private(s))
+    out[#out + 1] = p.net or p.name
+  end
+  return out
 end
 
 local function patterns(n)
@@ -105,12 +174,26 @@ function M.filter(n)
   return table.concat(lines, "\n") .. "\n"
 end
 
--- tinyproxy's configuration: {port} and {dir} are filled in by the executor (a free port
--- on the host's loopback, the run's private state directory).
+-- The same allowlist for the relay's gate, which checks again what the filter let through:
+-- "connect NAME:PORT" and "http NAME:PORT" (NAME as written, "*.SUFFIX" for a suffix).
+function M.gate_list(n)
+  local out = {}
+  for _, p in ipairs(patterns(n)) do
+    local name = (p.wild and "*." or "") .. p.name
+    out[#out + 1] = "connect " .. name .. ":" .. (p.port or 443)
+    out[#out + 1] = "http " .. name .. ":" .. (p.port or 80)
+  end
+  return out
+end
+
+-- tinyproxy's configuration: {port} and {dir} are filled in by the executor (a port on
+-- the loopback of tinyproxy's own network namespace, the run's private state directory).
+-- Its one way out is the relay's gate, as an upstream HTTP proxy.
 function M.config()
   return table.concat({
     "Port {port}",
     "Listen 127.0.0.1",
+    "Upstream http 127.0.0.1:" .. M.GATE_PORT,
     "Timeout 60",
     "MaxClients 64",
     -- For a root caller tinyproxy runs as nobody (the executor drops it; a caller that is
@@ -139,12 +222,13 @@ end
 function M.plan(profile, add, ctx, origin)
   local n = profile.network
   local root, path = state.base()
-  add("host", { op = "helper", name = "tinyproxy", ready = "port", timeout = 10000,
+  add("host", { op = "helper", name = "tinyproxy", ready = "port", timeout = 10000, netns = true,
     state_root = root, state_path = path .. "/egress",
     argv = { "tinyproxy", "-d", "-c", "tinyproxy.conf" },
     files = { "tinyproxy.conf", M.config(), "filter", M.filter(n), "tinyproxy.log", "" },
     files_uid = M.PROXY_UID, origin = origin })
-  add("host", { op = "relay", port = M.PROXY_PORT, log = ctx.egress_log, origin = origin })
+  add("host", { op = "relay", port = M.PROXY_PORT, gate = M.GATE_PORT, uid = M.PROXY_UID, allow = M.gate_list(n),
+    allow_private = M.private_allowed(n), log = ctx.egress_log, origin = origin })
   add("network", { op = "lo_up", origin = origin })
   return true
 end
@@ -159,6 +243,11 @@ function M.grants(profile)
     local ports = p.port and tostring(p.port) or "443 (CONNECT) and 80 (HTTP)"
     out[#out + 1] = { text = "outbound to " .. (p.wild and ("any name below " .. p.name) or p.name) ..
       ", port " .. ports, egress = true, path = "network.egress[" .. i .. "]" }
+  end
+  for i, s in ipairs(profile.network.allow_private or {}) do
+    local p = assert(M.parse_private(s))
+    out[#out + 1] = { text = "a listed name may lead to a loopback, link-local or private address: " ..
+      (p.net and ("address " .. p.net) or ("name " .. p.name)), egress = true, path = "network.allow_private[" .. i .. "]" }
   end
   return { network = out }
 end

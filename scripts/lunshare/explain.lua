@@ -277,14 +277,22 @@ function F.helper(s)
     out[#out + 1] = "cat > {dir}/" .. files[i] .. " <<EOF\n" .. join(lines, "\n") .. "\n           EOF"
   end
   local ready = s.ready == "port" and "ready once 127.0.0.1:{port} accepts" or "ready once it writes its pid to fd 3"
+  local cmd = util.shell_join(s.argv)
+  if s.netns then
+    cmd = "unshare --net" .. " [--user --map-current-user, unless root] sh -c 'ip link set lo up; exec " .. cmd .. "'"
+    ready = ready .. " in its own network namespace"
+  end
   local as = s.join_user and ("nsenter --user=/proc/PID/ns/user 4</proc/PID/ns/net " ..
     "(as the sandbox's first mapped id, with a /dev/net/tun of its own) ") or ""
-  out[#out + 1] = as .. util.shell_join(s.argv) .. " &  (" .. ready .. "; ended with the run)"
+  out[#out + 1] = as .. cmd .. " &  (" .. ready .. "; ended with the run)"
   return join(out, "\n           ")
 end
 function F.relay(s)
+  local allow = s.allow_private and #s.allow_private > 0 and (" except " .. join(s.allow_private, ", ")) or ""
   return "relay 127.0.0.1:" .. s.port .. " in the sandbox's network namespace to the proxy at 127.0.0.1:{port}" ..
-    " outside; report each refused request on stderr" .. (s.log and (" and in " .. q(s.log)) or "")
+    " in its own; serve the proxy's upstream at its 127.0.0.1:" .. s.gate .. " from the host's network, to " ..
+    join(s.allow or {}, ", ") .. " only, refusing loopback, link-local and private addresses" .. allow .. (s.uid and (" (as uid " .. s.uid .. " for root)") or "") ..
+    "; report each refused request on stderr" .. (s.log and (" and in " .. q(s.log)) or "")
 end
 
 -- The command for one step.

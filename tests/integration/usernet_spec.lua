@@ -42,6 +42,24 @@ while True:
     s.sendto(hdr + d[12:qend] + ans, a)
 ]==]
 
+-- The world's helpers (argv: its net and mount namespaces, "count" or "proxy"): how many
+-- pasta, tinyproxy or lunshare processes are in either, or the pid of its tinyproxy.
+local PROCS = [==[
+import os, sys
+w, m, what = sys.argv[1:4]
+n = 0
+for p in os.listdir("/proc"):
+    if not p.isdigit(): continue
+    try:
+        net, mnt = os.readlink("/proc/%s/ns/net" % p), os.readlink("/proc/%s/ns/mnt" % p)
+        comm = open("/proc/%s/comm" % p).read().strip()
+    except OSError: continue
+    if net != w and mnt != m: continue
+    if what == "proxy" and comm == "tinyproxy": print(p); break
+    if comm.startswith(("pasta", "passt")) or comm in ("tinyproxy", "lunshare"): n += 1
+if what == "count": print(n)
+]==]
+
 -- Debian's python3 itself: $! is then the server, which the teardown ends.
 local function py(file) return "/usr/bin/python3 " .. H.quote(file) end
 
@@ -51,6 +69,7 @@ local function py(file) return "/usr/bin/python3 " .. H.quote(file) end
 -- `body` runs there with $L the binary, $AS the prefix that drops to nobody (or nothing).
 local function world(mode, body, opts)
   local httpd, udp, dnsd = H.file(HTTPD, ".py"), H.file(UDP_ECHO, ".py"), H.file(DNSD, ".py")
+  local procs = H.file(PROCS, ".py")
   local setup = table.concat({
     "set -u",
     "mount -t tmpfs tmpfs /run || exit 99",
@@ -66,7 +85,8 @@ local function world(mode, body, opts)
     "nsenter -t $UP -n sh -c 'ip link set lo up; ip addr add 192.0.2.2/24 dev lsv" .. S ..
       "; ip addr add 192.0.2.3/24 dev lsv" .. S .. "; ip link set lsv" .. S .. " up'",
     "ip route add default via 192.0.2.2",
-    "printf '127.0.0.1 localhost\\n192.0.2.2 allowed.test a.sub.test port.test\\n192.0.2.3 denied.test sub.test\\n' > /run/hosts",
+    "printf '127.0.0.1 localhost loop.test\\n127.0.0.2 loop2.test\\n127.0.0.3 loop3.test\\n" ..
+      "192.0.2.2 allowed.test a.sub.test port.test\\n192.0.2.3 denied.test sub.test\\n' > /run/hosts",
     "mount --bind /run/hosts /etc/hosts",
     "echo 'nameserver 192.0.2.2' > /run/resolv.conf; mount --bind /run/resolv.conf /etc/resolv.conf",
     "nsenter -t $UP -n " .. py(httpd) .. " 192.0.2.2 80 & PIDS=\"$PIDS $!\"",
@@ -76,10 +96,14 @@ local function world(mode, body, opts)
     "nsenter -t $UP -n " .. py(dnsd) .. " & PIDS=\"$PIDS $!\"",
     H.wait_until("curl -s -m1 -o /dev/null http://192.0.2.3/ && curl -s -m1 -o /dev/null http://192.0.2.2:8080/", 20) ..
       " || exit 99",
-    "W=$(readlink /proc/self/ns/net)",
-    -- What runs in the world's netns under these names (pasta, its proxy, the relay).
-    "helpers() { n=0; for p in /proc/[0-9]*; do [ \"$(readlink $p/ns/net 2>/dev/null)\" = \"$W\" ] || continue; " ..
-      "case \"$(cat $p/comm 2>/dev/null)\" in pasta*|passt*|tinyproxy|lunshare) n=$((n+1));; esac; done; echo $n; }",
+    "W=$(readlink /proc/self/ns/net); M=$(readlink /proc/self/ns/mnt)",
+    -- What runs in the world under these names (pasta, the proxy, the relay and its
+    -- children): in the world's netns, or in the world's mount namespace (the proxy and
+    -- the relay's children that live in the proxy's own netns).
+    -- One python3 pass over /proc, not a readlink per process: a busy machine has many.
+    "helpers() { /usr/bin/python3 " .. H.quote(procs) .. " \"$W\" \"$M\" count; }",
+    -- The pid of the world's tinyproxy, once there is one.
+    "proxy() { /usr/bin/python3 " .. H.quote(procs) .. " \"$W\" \"$M\" proxy; }",
     "count() { echo \"links=$(ip -o link | wc -l) mounts=$(wc -l </proc/self/mountinfo) helpers=$(helpers) " ..
       "state=$(find /run/lunshare /run/nobody -mindepth 1 2>/dev/null | wc -l)\"; }",
     "L=" .. H.quote(H.bin),
@@ -103,6 +127,16 @@ end
 -- The examples the documentation shows (copied where nobody can read them).
 local USER = H.profile(H.read(H.root .. "/docs/examples/user-network.lua"))
 local EGRESS = H.profile(H.read(H.root .. "/docs/examples/egress.lua"))
+
+-- The environment in which lua5.4 finds require "lunshare": a copy of the scripts and the
+-- module nobody can read (the checkout may be root's own, mode 0700).
+local function api_env()
+  local tree = H.tmpdir()
+  H.sh("cp -r " .. H.quote(H.root .. "/scripts") .. " " .. H.quote(H.root .. "/build/lua") .. " " .. H.quote(tree) ..
+    " && chmod -R a+rX " .. H.quote(tree))
+  return "env LUA_PATH=" .. H.quote(tree .. "/scripts/?.lua;" .. tree .. "/scripts/?/init.lua;;") ..
+    " LUA_CPATH=" .. H.quote(tree .. "/lua/?.so;;")
+end
 
 -- Inside the sandbox: a raw TCP connect, bypassing any proxy.
 local RAW = [==[python3 -c 'import socket,sys
@@ -271,8 +305,7 @@ for _, mode in ipairs(H.modes) do
         H.wait_until("[ -n \"" .. dirs .. "\" ] && [ -e \"" .. dirs .. "/tinyproxy.conf\" ]", 30),
         "OLD=" .. dirs .. "; echo \"old $OLD\"",
         -- tinyproxy is nobody's, whoever called (root's would be host root to a flaw in it).
-        "for p in /proc/[0-9]*; do [ \"$(readlink $p/ns/net 2>/dev/null)\" = \"$W\" ] && " ..
-          "[ \"$(cat $p/comm 2>/dev/null)\" = tinyproxy ] && echo \"proxy-uids $(awk '/^Uid:/{print $2,$3,$4,$5}' $p/status)\"; done",
+        "P=$(proxy); echo \"proxy-uids $(awk '/^Uid:/{print $2,$3,$4,$5}' /proc/$P/status)\"",
         "kill -KILL $R; wait $R 2>/dev/null",
         H.wait_until("[ \"$(helpers)\" = 0 ]", 10),
         "[ -d \"$OLD\" ] && echo left-behind",
@@ -289,6 +322,139 @@ for _, mode in ipairs(H.modes) do
       assert.truthy(o:find("hello from allowed.test\n", 1, true), o .. r.err)
       assert.truthy(o:find("code=0\n", 1, true), o)
       assert.truthy(o:find("old-gone\n", 1, true), o)
+      assert_clean(r)
+    end)
+
+    it("refuses a listed name that leads to a loopback or private address, unless allow_private lists it", function()
+      -- The world's own loopback serves HTTP (a service of the host's): loop.test leads
+      -- there and is refused; loop2.test (by name) and loop3.test (by address) are allowed.
+      local httpd = H.file(HTTPD, ".py")
+      local p = H.profile([[return { extends = "default", network = {
+        egress = { "allowed.test", "loop.test", "loop2.test", "loop3.test" },
+        allow_private = { "loop2.test", "127.0.0.3/32" } } }]])
+      local inside = table.concat({
+        "curl -s -m5 -o /dev/null -w \"plain %{http_code}\\n\" http://loop.test/",
+        "curl -s -m5 http://loop.test/",
+        "curl -s -m5 -o /dev/null -w \"connect %{http_connect}\\n\" https://loop.test/",
+        "curl -s -m5 http://loop2.test/",
+        "curl -s -m5 http://loop3.test/",
+        "curl -s -m5 http://allowed.test/",
+      }, "; ")
+      local body = table.concat({
+        py(httpd) .. " 0.0.0.0 80 & LO=$!",
+        H.wait_until("curl -s -m1 -o /dev/null http://127.0.0.1/", 20),
+        "$AS $L run --egress-log /run/egress.jsonl " .. H.quote(p) .. " -- sh -c " .. H.quote(inside) ..
+          " 2>/run/err; echo code=$?; cat /run/err; cat /run/egress.jsonl",
+        "kill $LO; wait $LO 2>/dev/null",
+      }, "\n")
+      local o = world(mode, body).out
+      assert.truthy(o:find("plain 403\n", 1, true), o)
+      assert.truthy(o:find("connect 403\n", 1, true), o)
+      assert.falsy(o:find("hello from loop.test", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: loop.test:80 (127.0.0.1 is a private address, not in " ..
+        "network.allow_private)\n", 1, true), o) -- the 403's body and the stderr line
+      assert.truthy(o:find("lunshare: egress denied: loop.test:443 (127.0.0.1 is a private address", 1, true), o)
+      assert.truthy(o:find('{"time":%d+,"host":"loop.test","port":80,"denied":"loop.test:80","address":"127.0.0.1",' ..
+        '"reason":"private address, not in network.allow_private"}'), o)
+      assert.truthy(o:find("hello from loop2.test\n", 1, true), o)
+      assert.truthy(o:find("hello from loop3.test\n", 1, true), o)
+      assert.truthy(o:find("hello from allowed.test\n", 1, true), o)
+      assert.truthy(o:find("code=0\n", 1, true), o)
+    end)
+
+    it("lets no other user reach the proxy: nothing listens on the host, and its namespace is closed", function()
+      -- The attacker is another uid than the caller (nobody for root, 12345 for nobody).
+      local attacker = mode == "root" and H.NOBODY_UID or 12345
+      local as = string.format("setpriv --reuid=%d --regid=%d --clear-groups -- ", attacker, attacker)
+      local try = "curl -s -m3 -x http://127.0.0.1:%s http://allowed.test/"
+      local body = table.concat({
+        "$AS $L run " .. H.quote(EGRESS) .. " -- sleep 60 & R=$!",
+        -- the sandbox: lunshare's child in a network namespace neither the world's nor the proxy's
+        "sandbox() { P=$(proxy); [ -n \"$P\" ] || return; for c in $(pgrep -P $R); do n=$(readlink /proc/$c/ns/net); " ..
+          "[ \"$n\" != \"$W\" ] && [ \"$n\" != \"$(readlink /proc/$P/ns/net)\" ] && echo $c; done; }",
+        H.wait_until("[ -n \"$(sandbox)\" ] && [ \"$(helpers)\" -ge 3 ]", 30),
+        "P=$(proxy); S=$(sandbox); PORT=$(awk '/^Port /{print $2}' /proc/$P/cwd/tinyproxy.conf)",
+        "echo \"port ${PORT:-none}\"",
+        "echo \"listeners $(ss -Htln | wc -l)\"",
+        -- the proxy's port on the host's loopback, then every port that listens there
+        as .. string.format(try, "$PORT") .. " | sed 's/^/attacker-got /'",
+        "for q in $(ss -Htln | awk '{print $4}' | sed 's/.*://'); do " .. as .. string.format(try, "$q") ..
+          " | sed 's/^/attacker-got /'; done",
+        -- the proxy's own namespace, and the sandbox's (where the relay listens)
+        as .. "nsenter -t $P -n " .. string.format(try, "$PORT") .. " 2>/dev/null | sed 's/^/attacker-got /'",
+        as .. "nsenter -t $P -U -n --preserve-credentials " .. string.format(try, "$PORT") ..
+          " 2>/dev/null | sed 's/^/attacker-got /'",
+        as .. "nsenter -t $S -n " .. string.format(try, "3128") .. " 2>/dev/null | sed 's/^/attacker-got /'",
+        as .. "nsenter -t $S -U -n --preserve-credentials " .. string.format(try, "3128") ..
+          " 2>/dev/null | sed 's/^/attacker-got /'",
+        -- what the sandbox sees there still works (root enters its network namespace)
+        "nsenter -t $S -n " .. string.format(try, "3128") .. " | sed 's/^/sandbox-got /'",
+        "kill -TERM $R; wait $R",
+      }, "\n")
+      local r = world(mode, body)
+      local o = r.out
+      assert.truthy(o:find("port %d+\n"), o .. r.err)
+      assert.truthy(o:find("listeners 0\n", 1, true), o)
+      assert.falsy(o:find("attacker-got", 1, true), o)
+      assert.truthy(o:find("sandbox-got hello from allowed.test\n", 1, true), o .. r.err)
+      assert_clean(r)
+    end)
+
+    it("ends the proxy, the relay and pasta at the end of each run, while the program that ran it lives on", function()
+      -- An embedding (require "lunshare" in lua5.4) runs an egress sandbox and a network =
+      -- "user" one, then waits: PDEATHSIG would end the helpers only with the process, so
+      -- only the explicit end of the run leaves none behind here.
+      local script = H.profile(table.concat({
+        'local lunshare = require "lunshare"',
+        'local a = lunshare.run(' .. string.format("%q", EGRESS) .. ', { "curl", "-s", "-m5", "http://allowed.test/" })',
+        'local b = lunshare.run(' .. string.format("%q", USER) .. ', { "curl", "-s", "-m5", "http://192.0.2.2/" })',
+        'print("ran " .. tostring(a) .. " " .. tostring(b))',
+        'io.stdout:flush()',
+        'io.read("l")',
+      }, "\n"))
+      local body = table.concat({
+        "mkfifo /run/go",
+        "$AS " .. api_env() .. " lua5.4 " .. H.quote(script) .. " </run/go >/run/lua.out 2>&1 & LUA=$!",
+        "exec 3>/run/go",
+        H.wait_until("grep -q '^ran' /run/lua.out", 60),
+        "cat /run/lua.out",
+        "echo \"alive $(kill -0 $LUA && echo yes) helpers $(helpers) children $(pgrep -P $LUA | wc -l)\"",
+        "echo go >&3; exec 3>&-; wait $LUA",
+      }, "\n")
+      local r = world(mode, body)
+      local o = r.out
+      assert.truthy(o:find("hello from allowed.test\n", 1, true), o .. r.err)
+      assert.truthy(o:find("hello from 192.0.2.2\n", 1, true), o)
+      assert.truthy(o:find("ran 0 0\n", 1, true), o)
+      assert.truthy(o:find("alive yes helpers 0 children 0\n", 1, true), o)
+      assert_clean(r)
+    end)
+
+    it("checks the allowlist again at the gate: a proxy whose filter lets all through is no open proxy", function()
+      -- The plan run would execute, with tinyproxy's filter replaced by one that allows
+      -- everything: the gate, outside tinyproxy, still refuses what the profile did not list.
+      local script = H.profile(table.concat({
+        'local lunshare = require "lunshare"',
+        'local plan = assert(lunshare.plan(' .. string.format("%q", EGRESS) .. ', { "sh", "-c", ' ..
+          string.format("%q", "curl -s -m5 http://denied.test/; curl -s -m5 -o /dev/null -w 'connect %{http_connect}\\n' " ..
+            "https://denied.test/; curl -s -m5 http://allowed.test/") .. ' }))',
+        'local n = 0',
+        'for _, s in ipairs(plan.steps) do',
+        '  if s.op == "helper" then assert(s.files[3] == "filter"); s.files[4] = ".*\\n"; n = n + 1 end',
+        'end',
+        'assert(n == 1)',
+        'local code, msg = lunshare.core.spawn(plan)',
+        'if not code then io.stderr:write(msg, "\\n") end',
+        'os.exit(code or 1)',
+      }, "\n"))
+      local r = world(mode, "$AS " .. api_env() .. " lua5.4 " .. H.quote(script) .. " 2>/run/err; echo code=$?; cat /run/err")
+      local o = r.out
+      assert.truthy(o:find("hello from allowed.test\n", 1, true), o .. r.err)
+      assert.falsy(o:find("hello from denied.test", 1, true), o)
+      assert.truthy(o:find("connect 403\n", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: denied.test:80 (not in network.egress)\n", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: denied.test:443 (not in network.egress)\n", 1, true), o)
+      assert.truthy(o:find("code=0\n", 1, true), o)
       assert_clean(r)
     end)
 
@@ -319,10 +485,11 @@ send(b"GET ftp://denied.test/ HTTP/1.1\r\n\r\n")']==]
       assert.falsy(o:find("egress denied: allowed.test", 1, true), o)
       assert.falsy(o:find('"host":"allowed.test"', 1, true), o)
       assert.truthy(o:find("lunshare: egress denied: denied.test:80 (not in network.egress)\n", 1, true), o)
-      -- tinyproxy 1.11 answers another scheme 400 before its filter: nothing to report, and
-      -- never a part of the URL as a host.
+      -- tinyproxy 1.11 answers another scheme 400 before its filter, unless it has an
+      -- upstream (the gate), when its filter refuses it: reported with its scheme, and
+      -- never a part of the URL as a host ("ftp" with a port).
       assert.truthy(o:find("reply HTTP/1.1 400", 1, true) or o:find("ftp://denied.test:21", 1, true), o)
-      assert.falsy(o:find('"host":"ftp"', 1, true) or o:find("egress denied: ftp:", 1, true), o)
+      assert.falsy(o:find('"host":"ftp"', 1, true) or o:find("egress denied: ftp:%d"), o)
       assert.falsy(o:find(":0 (not in", 1, true), o)
       for line in o:gmatch("[^\n]+") do
         if line:find("egress denied", 1, true) then assert.truthy(#line < 400, line) end

@@ -190,5 +190,45 @@ describe("egress allowlist #unit", function()
     assert.matches("NO_PROXY=localhost,127.0.0.1,::1", env, 1, true)
     -- no pasta and no veth: loopback only
     for _, s in ipairs(plan.steps) do assert.is_false(s.op == "veth" or (s.op == "helper" and s.name == "pasta")) end
+    -- the proxy in a network namespace of its own, whose one way out is the relay's gate
+    assert.is_true(h.netns)
+    assert.equal(egress.GATE_PORT, r.gate)
+    assert.matches("Upstream http 127.0.0.1:" .. egress.GATE_PORT .. "\n", h.files[2], 1, true)
+    assert.same({}, r.allow_private)
+    -- and the gate checks the allowlist again
+    assert.same({ "connect allowed.test:443", "http allowed.test:80" }, r.allow)
+    assert.same({ "connect *.pypi.org:443", "http *.pypi.org:80", "connect example.test:8443", "http example.test:8443" },
+      egress.gate_list({ egress = { "*.PyPI.org", "example.test:8443" } }))
+  end)
+
+  it("parses allow_private: addresses, networks and host names, nothing else", function()
+    assert.same({ net = "10.1.2.3" }, egress.parse_private("10.1.2.3"))
+    assert.same({ net = "10.0.0.0/8" }, egress.parse_private("10.0.0.0/8"))
+    assert.same({ net = "fd00::/8" }, egress.parse_private("FD00::/8"))
+    assert.same({ net = "::1" }, egress.parse_private("::1"))
+    assert.same({ net = "fe80::1:2:3:4" }, egress.parse_private("fe80::1:2:3:4"))
+    assert.same({ name = "intranet.test" }, egress.parse_private("Intranet.Test"))
+    assert.same({ name = "*.corp.test" }, egress.parse_private("*.corp.test"))
+    for _, bad in ipairs({ "10.0.0.256", "10.0.0.0/33", "10.0.0", "01.2.3.4", "::1/129", "1:2:3:4:5:6:7:8:9",
+      "1::2::3", "12345::", "intranet.test:80", "a..b", "", "10.0.0.0/8/8" }) do
+      assert.is_nil(egress.parse_private(bad), bad)
+    end
+    local _, errs = load('return { namespaces = { "user", "net" },\n network = { egress = { "a.test" },\n allow_private = { "10.0.0.0/8", "10.0.0.300" } } }')
+    assert.matches('t.lua:3: network.allow_private[2]: expected an address like', errs, 1, true)
+    _, errs = load('return { namespaces = { "user", "net" }, network = { egress = { "a.test" }, allow_privat = { "a.test" } } }')
+    assert.matches("network.allow_privat: unknown field (did you mean 'allow_private'?)", errs, 1, true)
+  end)
+
+  it("hands allow_private to the relay and lists it as a grant", function()
+    local p = load('return { namespaces = { "user", "net" }, network = { egress = { "intranet.test", "a.test" },' ..
+      ' allow_private = { "intranet.test", "192.168.0.0/16" } } }')
+    local plan = assert(planner.build(p, ctx(1000)))
+    assert.same({ "intranet.test", "192.168.0.0/16" }, step(plan, "relay").allow_private)
+    local g = require("lunshare.network").grants(p, require("lunshare.areas").context(p)).network
+    local texts = {}
+    for _, x in ipairs(g) do texts[#texts + 1] = x.text end
+    local all = table.concat(texts, "\n")
+    assert.matches("private address: name intranet.test\n", all, 1, true)
+    assert.matches("private address: address 192.168.0.0/16", all, 1, true)
   end)
 end)

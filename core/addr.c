@@ -1,0 +1,54 @@
+/* Internet addresses as policy sees them: which are loopback, link-local, private or
+ * unspecified (where a name that is allowed must not lead a sandbox: the host's own services
+ * and its networks), and whether one is in a network written "ADDRESS[/BITS]". */
+#include "internal.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int lsh_addr_private(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		const uint8_t *b = a->s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			struct sockaddr_in v4 = { .sin_family = AF_INET };
+			memcpy(&v4.sin_addr, b + 12, 4);
+			return lsh_addr_private((struct sockaddr *)&v4);
+		}
+		return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || (b[0] & 0xfe) == 0xfc ||
+		       (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
+	}
+	if (sa->sa_family != AF_INET)
+		return 1;
+	uint32_t v = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+	return (v >> 24) == 0 || (v >> 24) == 127 || (v >> 24) == 10 || (v & 0xfff00000) == 0xac100000 ||
+	       (v & 0xffff0000) == 0xc0a80000 || (v & 0xffff0000) == 0xa9fe0000;
+}
+
+int lsh_addr_in_net(const char *net, const struct sockaddr *sa)
+{
+	char text[64];
+	uint8_t n[16];
+	int family = sa->sa_family;
+	const uint8_t *a = family == AF_INET ? (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr
+					     : ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+	const char *slash = strchr(net, '/');
+	size_t len = slash ? (size_t)(slash - net) : strlen(net);
+	int max = family == AF_INET ? 32 : 128;
+	char *end = NULL;
+	long bits = slash ? strtol(slash + 1, &end, 10) : max;
+	if ((family != AF_INET && family != AF_INET6) || len >= sizeof text || bits < 0 || bits > max ||
+	    (slash && (end == slash + 1 || *end != '\0')))
+		return -1;
+	memcpy(text, net, len);
+	text[len] = '\0';
+	if (inet_pton(family, text, n) != 1)
+		return -1;
+	for (int i = 0; i < bits; i++)
+		if (((a[i / 8] ^ n[i / 8]) >> (7 - i % 8)) & 1)
+			return 0;
+	return 1;
+}
