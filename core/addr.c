@@ -8,24 +8,28 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* An IPv4 address (host order) in 0/8, 127/8, 10/8, 172.16/12, 192.168/16 or 169.254/16. */
+static int v4_private(uint32_t v)
+{
+	return (v >> 24) == 0 || (v >> 24) == 127 || (v >> 24) == 10 || (v & 0xfff00000) == 0xac100000 ||
+	       (v & 0xffff0000) == 0xc0a80000 || (v & 0xffff0000) == 0xa9fe0000;
+}
+
 int lsh_addr_private(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET6) {
 		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
 		const uint8_t *b = a->s6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a)) {
-			struct sockaddr_in v4 = { .sin_family = AF_INET };
-			memcpy(&v4.sin_addr, b + 12, 4);
-			return lsh_addr_private((struct sockaddr *)&v4);
-		}
+		/* A mapped address is its IPv4 one, read as bytes: a sockaddr_in made here and
+		 * passed as a sockaddr is an aliasing violation the optimizer acts on. */
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			return v4_private((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15]);
 		return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || (b[0] & 0xfe) == 0xfc ||
 		       (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
 	}
 	if (sa->sa_family != AF_INET)
 		return 1;
-	uint32_t v = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-	return (v >> 24) == 0 || (v >> 24) == 127 || (v >> 24) == 10 || (v & 0xfff00000) == 0xac100000 ||
-	       (v & 0xffff0000) == 0xc0a80000 || (v & 0xffff0000) == 0xa9fe0000;
+	return v4_private(ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
 }
 
 int lsh_addr_in_net(const char *net, const struct sockaddr *sa)

@@ -332,14 +332,19 @@ static __attribute__((noreturn)) void exec_helper(char **argv, int readyfd, int 
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
+	/* An environment of its own: the caller's (a root caller's tokens, keys, paths) would be
+	 * readable in /proc/PID/environ by every process of the helper's uid (nobody, for a root
+	 * caller's tinyproxy); the helpers need nothing of it. */
+	static char path_var[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	char *env[] = { path_var, NULL };
 	char path[4096];
 	const char *p = helper_path;
 	if (strchr(argv[0], '/'))
-		execv(argv[0], argv);
+		execve(argv[0], argv, env);
 	while (*p) {
 		size_t len = strcspn(p, ":");
 		snprintf(path, sizeof path, "%.*s/%s", (int)len, p, argv[0]);
-		execv(path, argv);
+		execve(path, argv, env);
 		p += len + (p[len] == ':');
 	}
 	dprintf(2, "%s: not found in %s\n", argv[0], helper_path);

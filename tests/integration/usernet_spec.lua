@@ -301,11 +301,13 @@ for _, mode in ipairs(H.modes) do
       -- (which may get the same pid) must start, and remove what the killed one left.
       local dirs = "$(find /run/lunshare /run/nobody -maxdepth 4 -type d -path '*/egress/tinyproxy-*' 2>/dev/null)"
       local body = table.concat({
-        "$AS $L run " .. H.quote(EGRESS) .. " -- sleep 60 & R=$!",
+        "LSH_SECRET=hidden $AS $L run " .. H.quote(EGRESS) .. " -- sleep 60 & R=$!",
         H.wait_until("[ -n \"" .. dirs .. "\" ] && [ -e \"" .. dirs .. "/tinyproxy.conf\" ]", 30),
         "OLD=" .. dirs .. "; echo \"old $OLD\"",
         -- tinyproxy is nobody's, whoever called (root's would be host root to a flaw in it).
         "P=$(proxy); echo \"proxy-uids $(awk '/^Uid:/{print $2,$3,$4,$5}' /proc/$P/status)\"",
+        -- Nothing of the caller's environment: other processes of its uid read it.
+        "echo \"proxy-env $(tr '\\0' '\\n' < /proc/$P/environ | grep -v '^PATH=' | wc -l)\"",
         "kill -KILL $R; wait $R 2>/dev/null",
         H.wait_until("[ \"$(helpers)\" = 0 ]", 10),
         "[ -d \"$OLD\" ] && echo left-behind",
@@ -318,6 +320,7 @@ for _, mode in ipairs(H.modes) do
       assert.truthy(o:find("old /run/[^\n]*/egress/tinyproxy%-"), o .. r.err)
       assert.truthy(o:find("left-behind\n", 1, true), o) -- the case this test is about happened
       assert.truthy(o:find("proxy-uids 65534 65534 65534 65534\n", 1, true), o)
+      assert.truthy(o:find("proxy-env 0\n", 1, true), o)
       assert.falsy(o:find("proxy-uids [^\n]*%f[%d]0%f[%D]"), o)
       assert.truthy(o:find("hello from allowed.test\n", 1, true), o .. r.err)
       assert.truthy(o:find("code=0\n", 1, true), o)
