@@ -374,12 +374,32 @@ function M.with_setid_rules(rules)
     if d.group == "@io_uring" then forced[#forced + 1] = d end
   end
   for _, r in ipairs(rules or {}) do have[M.rule_string(r)] = true end
+  local calls = {}
   for _, d in ipairs(forced) do
+    calls[d[2]] = true
     local r = { action = "deny", errno = d[1], syscall = d[2], conds = { table.unpack(d, 3) },
       why = d.why, group = d.group }
     if not have[M.rule_string(r)] then out[#out + 1] = r end
   end
-  for _, r in ipairs(rules or {}) do out[#out + 1] = r end
+  -- An allow or log of one of these calls goes: libseccomp lets a rule of a call without
+  -- conditions win over the call's conditional denials, so a rules file's `log fchmodat`
+  -- would take the whole guard away. A denial or kill of the call is stricter and stays.
+  for _, r in ipairs(rules or {}) do
+    if not (calls[r.syscall] and (r.action == "allow" or r.action == "log")) then out[#out + 1] = r end
+  end
+  return out
+end
+
+-- The profile's own rules that with_setid_rules drops (allow or log of a guarded call).
+function M.setid_dropped(rules)
+  local calls, out = {}, {}
+  for _, d in ipairs(M.SETID_SECCOMP) do calls[d[2]] = true end
+  for _, d in ipairs(M.DEFAULT_SECCOMP) do
+    if d.group == "@io_uring" then calls[d[2]] = true end
+  end
+  for _, r in ipairs(rules or {}) do
+    if calls[r.syscall] and (r.action == "allow" or r.action == "log") then out[#out + 1] = r end
+  end
   return out
 end
 
@@ -567,6 +587,13 @@ function M.check(c, p, a)
           " it would make setuid or file-capability files on the host; " ..
           "set allow_setid_files = true to keep it")
       end
+    end
+  end
+  if M.setid_guarded(p, a) and type(p.seccomp) == "table" then
+    for _, r in ipairs(M.setid_dropped(M.seccomp_rules(p))) do
+      c:warn(r.path or "seccomp", r.action .. " " .. r.syscall .. " is dropped: with " .. writable_text(p, a) ..
+        " the @setid-files rules of " .. r.syscall .. " hold, and a rule of the call that allows or logs " ..
+        "would take them away; set allow_setid_files = true to keep it")
     end
   end
   if p.limits ~= nil then check_limits(c, p.limits) end

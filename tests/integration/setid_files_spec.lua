@@ -72,13 +72,24 @@ for _, mode in ipairs(H.modes) do
       { "a profile's own rules only", "seccomp = { default = false, deny = { \"ptrace\" } }," },
       { "no seccomp filter", "seccomp = false," },
       { "the group lifted", "seccomp = { allow = { \"@setid-files\", \"chmod\", \"open\" } }," },
+      -- A rule of a call without conditions wins over its conditional denials in
+      -- libseccomp: a rules file that logs or allows the calls must not take the guard away.
+      { "a rules file that logs and allows the calls", rules = "log fchmodat\nlog openat\nallow fchmod\n" ..
+        "log chmod\nlog open\nallow creat\nlog mknodat\nlog mknod\nlog fchmodat2\nallow io_uring_setup\n" },
     }
     for _, v in ipairs(variants) do
       it("are refused with EPERM under " .. v[1] .. ", and none is on the host", function()
         local d = dir_for(mode)
         finally(function() H.rm(d) end)
-        local r = H.lunshare({ "run", profile(d, v[2]), "--", "sh", "-c", TRY }, { mode = mode })
+        local extra = v[2]
+        if v.rules then extra = string.format("seccomp = { file = %q },", H.profile(v.rules)) end
+        local prof = profile(d, extra)
+        local r = H.lunshare({ "run", prof, "--", "sh", "-c", TRY }, { mode = mode })
         assert.equal(0, r.code, r.err)
+        if v.rules then
+          local c = H.lunshare({ "check", prof }, { mode = mode })
+          assert.truthy(c.err:find("seccomp.file: warning: log fchmodat is dropped: with ", 1, true), c.err)
+        end
         assert.same(REFUSED, H.lines(r.out))
         no_setid(d)
         local m = modes(d)
