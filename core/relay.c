@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <linux/openat2.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -763,21 +764,41 @@ static void undo_relay(void *arg)
 }
 
 /* The egress log is named by the caller, but often in a shared directory (/tmp) where
- * another user may have put something first: a symlink to a file of the caller's (which
- * the log would append to), a FIFO (open would block the run), or a file of their own
- * (which would read the caller's log). So no symlink, no blocking open, a regular file,
- * and one the caller owns. */
+ * another user may have put something first: a symlink (to a file of the caller's, which
+ * the log would append to, or to a directory of the caller's, where it would make one), a
+ * hard link to a file of the caller's, a FIFO (open would block the run), or a file of their
+ * own (which would read the caller's log). So no symlink anywhere on the path, no blocking
+ * open, a regular file with one link, and one the caller owns. */
 static int open_log(const char *path, struct lsh_err **err)
 {
 	struct stat st;
-	/* lstat only words the refusal; the open's flags are what refuse. */
+	/* lstat only words the refusal; the opens' flags are what refuse. */
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
 		return lsh_err_msg(err, ELOOP, "egress log %s: a symlink (name the file itself)", path);
 	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
 		return lsh_err_msg(err, EPERM, "egress log %s: not a regular file", path);
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	/* The directory, opened with no symlink on the way, and the name in it. */
+	char dir[4096] = ".";
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	if (slash) {
+		size_t len = slash == path ? 1 : (size_t)(slash - path);
+		if (len >= sizeof dir)
+			return lsh_err_msg(err, ENAMETOOLONG, "egress log %s: too long", path);
+		memcpy(dir, path, len);
+		dir[len] = '\0';
+	}
+	if (*base == '\0')
+		return lsh_err_msg(err, EINVAL, "egress log %s: expected the path of a file", path);
+	int dfd = lsh_openat2(AT_FDCWD, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (dfd < 0)
+		return lsh_err_set(err, errno, "egress log %s%s", path,
+				   errno == ELOOP ? ": a symlink on the way (name the file by its real path)" : "");
+	int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	int saved = errno;
+	close(dfd);
 	if (fd < 0)
-		return lsh_err_set(err, errno, "egress log %s", path);
+		return lsh_err_set(err, saved, "egress log %s", path);
 	const char *why = NULL;
 	if (fstat(fd, &st) < 0)
 		why = "cannot stat it";
@@ -785,6 +806,8 @@ static int open_log(const char *path, struct lsh_err **err)
 		why = "not a regular file";
 	else if (st.st_uid != geteuid())
 		why = "owned by another user";
+	else if (st.st_nlink != 1)
+		why = "it has other hard links";
 	if (why) {
 		close(fd);
 		return lsh_err_msg(err, EPERM, "egress log %s: %s", path, why);

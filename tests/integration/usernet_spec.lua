@@ -509,16 +509,24 @@ send(b"GET ftp://denied.test/ HTTP/1.1\r\n\r\n")']==]
         "ln -s /run/logs/victim /run/logs/link; chown -h 12345 /run/logs/link",
         "mkfifo -m 666 /run/logs/fifo; chown 12345 /run/logs/fifo",
         "echo theirs > /run/logs/foreign; chmod 666 /run/logs/foreign; chown 12345 /run/logs/foreign",
-        "for f in link fifo foreign; do timeout 20 $AS $L run --egress-log /run/logs/$f " .. H.quote(EGRESS) ..
+        -- A directory symlink to a private directory of the caller's, and a hard link to a file of theirs.
+        "mkdir -m 700 /run/private; chown " .. me .. " /run/private",
+        "ln -s /run/private /run/logs/d; chown -h 12345 /run/logs/d",
+        "echo keep > /run/logs/victim2; chown " .. me .. " /run/logs/victim2; ln /run/logs/victim2 /run/logs/hl",
+        "for f in link fifo foreign d/newlog hl; do timeout 20 $AS $L run --egress-log /run/logs/$f " .. H.quote(EGRESS) ..
           " -- echo ran 2>/run/err; echo \"$f code=$? $(cat /run/err)\"; done",
-        "echo \"victim $(cat /run/logs/victim) foreign $(cat /run/logs/foreign)\"",
+        "echo \"victim $(cat /run/logs/victim) foreign $(cat /run/logs/foreign) victim2 $(cat /run/logs/victim2)\"",
+        "[ -e /run/private/newlog ] || echo no-newlog",
         "$AS $L run --egress-log /run/logs/mine " .. H.quote(EGRESS) .. " -- true; echo \"mine code=$? $(stat -c %u:%a /run/logs/mine)\"",
       }, "\n"))
       local o = r.out
       assert.truthy(o:find("link code=1 lunshare: [^\n]*: relay: egress log /run/logs/link: a symlink %(name the file itself%)\n"), o .. r.err)
       assert.truthy(o:find("fifo code=1 lunshare: [^\n]*: relay: egress log /run/logs/fifo: not a regular file\n"), o)
       assert.truthy(o:find("foreign code=1 lunshare: [^\n]*: relay: egress log /run/logs/foreign: owned by another user\n"), o)
-      assert.truthy(o:find("victim keep foreign theirs\n", 1, true), o)
+      assert.truthy(o:find("d/newlog code=1 lunshare: [^\n]*: relay: egress log /run/logs/d/newlog: a symlink on the way %(name the file by its real path%)"), o)
+      assert.truthy(o:find("hl code=1 lunshare: [^\n]*: relay: egress log /run/logs/hl: it has other hard links\n"), o)
+      assert.truthy(o:find("victim keep foreign theirs victim2 keep\n", 1, true), o)
+      assert.truthy(o:find("no-newlog\n", 1, true), o)
       assert.truthy(o:find("mine code=0 " .. me .. ":600\n", 1, true), o)
       assert_clean(r)
     end)
