@@ -572,7 +572,9 @@ function M.check(c, p, a)
   if p.capabilities ~= nil then check_caps(c, p.capabilities) end
   if p.no_new_privs ~= nil then c:type(p.no_new_privs, "no_new_privs", "boolean") end
   if p.terminal ~= nil then c:type(p.terminal, "terminal", "boolean") end
+  local before = #c.errors
   if p.seccomp ~= nil then check_seccomp(c, p.seccomp, p) end
+  local seccomp_ok = #c.errors == before
   if p.allow_setid_files ~= nil and c:type(p.allow_setid_files, "allow_setid_files", "boolean") and
       p.allow_setid_files and a.writable_host then
     c:warn("allow_setid_files", "allow_setid_files = true: the sandbox can make setuid and setgid files and " ..
@@ -589,7 +591,8 @@ function M.check(c, p, a)
       end
     end
   end
-  if M.setid_guarded(p, a) and type(p.seccomp) == "table" then
+  -- Only over a seccomp table that checked clean: the rules are read from it.
+  if seccomp_ok and M.setid_guarded(p, a) and type(p.seccomp) == "table" then
     for _, r in ipairs(M.setid_dropped(M.seccomp_rules(p))) do
       c:warn(r.path or "seccomp", r.action .. " " .. r.syscall .. " is dropped: with " .. writable_text(p, a) ..
         " the @setid-files rules of " .. r.syscall .. " hold, and a rule of the call that allows or logs " ..
