@@ -22,14 +22,6 @@ end
 
 local rmtree = H.rm
 
--- The names of the shipped profiles.
-local function shipped()
-  local names = {}
-  for f in H.sh("ls " .. H.quote(H.root .. "/profiles")).out:gmatch("[^\n]+") do
-    names[#names + 1] = f:match("^(.*)%.lua$")
-  end
-  return names
-end
 
 for _, mode in ipairs(H.modes) do
   describe("profile corpus (" .. mode .. ")", function()
@@ -54,7 +46,7 @@ end
 
 describe("lunshare check", function()
   it("prints ok for every shipped profile and exits 0", function()
-    local names = shipped()
+    local names = H.shipped_profiles()
     assert.truthy(#names >= 1)
     local args = { "check" }
     for _, n in ipairs(names) do args[#args + 1] = n end
@@ -224,7 +216,7 @@ end)
 
 describe("explain", function()
   it("is readable for every shipped profile: each step says who, what and where from", function()
-    for _, name in ipairs(shipped()) do
+    for _, name in ipairs(H.shipped_profiles()) do
       local r = H.lunshare({ "explain", name })
       assert.equal(0, r.code, r.err)
       local steps = 0

@@ -6,14 +6,6 @@ local H = require "helpers"
 
 local BIN = H.bin
 
--- The names of the shipped profiles.
-local function shipped()
-  local names = {}
-  for f in H.sh("ls " .. H.quote(H.root .. "/profiles")).out:gmatch("[^\n]+") do
-    names[#names + 1] = f:match("^(.*)%.lua$")
-  end
-  return names
-end
 
 -- An ASan build maps terabytes of shadow memory: a recipe's address-space limit
 -- (limits.as) leaves its reaper no room, so those recipes are skipped there, by name.
@@ -50,7 +42,7 @@ for _, mode in ipairs(H.modes) do
     local home
     setup(function() home = home_for(mode) end)
     teardown(function() H.rm(home) end)
-    for _, name in ipairs(shipped()) do
+    for _, name in ipairs(H.shipped_profiles()) do
       if mode == "rootless" and needs_root(name) then
         it(name .. " says it needs root", function()
           local r = lunshare_test(name, mode, home)
@@ -80,7 +72,7 @@ end
 describe("the shipped recipes", function()
   it("each has a description, described parameters, and checks of function and of isolation", function()
     local json = require "lunshare.json"
-    for _, name in ipairs(shipped()) do
+    for _, name in ipairs(H.shipped_profiles()) do
       local r = H.lunshare({ "show", "--json", name })
       assert.equal(0, r.code, name .. ": " .. r.err)
       local info = json.decode(r.out)
@@ -98,7 +90,7 @@ describe("the shipped recipes", function()
 
   it("are at least 25 beside the bases, and compose from them", function()
     local n, extends = 0, 0
-    for _, name in ipairs(shipped()) do
+    for _, name in ipairs(H.shipped_profiles()) do
       if not name:match("^base%-") and name ~= "default" then n = n + 1 end
       if H.read(H.root .. "/profiles/" .. name .. ".lua"):find('extends = "builtin:base-', 1, true) then extends = extends + 1 end
     end

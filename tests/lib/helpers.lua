@@ -157,6 +157,15 @@ function H.lunshare(args, opts)
   return H.sh(H.quote(H.bin) .. " " .. H.join(args), opts)
 end
 
+-- The names of the shipped profiles (profiles/NAME.lua), for specs that go through each.
+function H.shipped_profiles()
+  local names = {}
+  for f in H.sh("ls " .. H.quote(H.root .. "/profiles")).out:gmatch("[^\n]+") do
+    names[#names + 1] = f:match("^(.*)%.lua$")
+  end
+  return names
+end
+
 -- Writes a profile file readable by everyone and returns its path.
 function H.profile(source)
   return H.file(source, ".lua")
