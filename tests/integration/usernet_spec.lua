@@ -132,7 +132,7 @@ local EGRESS = H.profile(H.read(H.root .. "/docs/examples/egress.lua"))
 -- module nobody can read (the checkout may be root's own, mode 0700).
 local function api_env()
   local tree = H.tmpdir()
-  H.sh("cp -r " .. H.quote(H.root .. "/scripts") .. " " .. H.quote(H.root .. "/build/lua") .. " " .. H.quote(tree) ..
+  H.sh("cp -r " .. H.quote(H.root .. "/scripts") .. " " .. H.quote(H.build .. "/lua") .. " " .. H.quote(tree) ..
     " && chmod -R a+rX " .. H.quote(tree))
   return "env LUA_PATH=" .. H.quote(tree .. "/scripts/?.lua;" .. tree .. "/scripts/?/init.lua;;") ..
     " LUA_CPATH=" .. H.quote(tree .. "/lua/?.so;;")
@@ -222,7 +222,7 @@ for _, mode in ipairs(H.modes) do
         local body = table.concat({
           "cp " .. H.quote(USER) .. " /run/user.lua && chmod 644 /run/user.lua",
           "mkdir -p /run/lua/lunshare && cp " .. H.quote(lua .. "state.lua") .. " " .. H.quote(lua .. "json.lua") ..
-            " " .. H.quote(lua .. "util.lua") .. " " .. H.quote(H.root .. "/build/lua/lunshare/core.so") ..
+            " " .. H.quote(lua .. "util.lua") .. " " .. H.quote(H.build .. "/lua/lunshare/core.so") ..
             " /run/lua/lunshare/ && chmod -R a+rX /run/lua",
           "cp \"$L\" /run/lunshare && chmod 755 /run/lunshare && L=/run/lunshare",
           "mount -t tmpfs -o mode=1777 tmpfs /tmp",
