@@ -153,6 +153,62 @@ function M.changed(p, inst, rules_path, rules_bytes)
   return nil
 end
 
+-- The seccomp rules file a loaded profile names, as its path and its bytes as read (nil
+-- when unreadable), or nil.
+function M.rules_file(p)
+  local s = type(p.seccomp) == "table" and p.seccomp.file
+  if type(s) ~= "string" then return nil end
+  local naming = profile.split_origin(profile.origin(p, "seccomp.file")) or p._file
+  local path = s:sub(1, 1) == "/" and s or (dirname(naming) .. "/" .. s)
+  return path, (util.read_file(path))
+end
+
+-- Whether loaded profile p may run, be tested or shown as what install wrote: nil when it
+-- is not an installed recipe (its directory's manifest does not name it) or when every
+-- file its chain read, and the rules file it names, is what install recorded; else the
+-- one line that says why not and what to do (the caller prefixes its command).
+function M.refusal(p)
+  local inst = M.installed_of(p._file)
+  if not inst then return nil end
+  local label = util.escape(p._file)
+  if inst.error then
+    return label .. ": the manifest of the installed recipes cannot be read (" .. util.escape(inst.error) ..
+      "); run 'lunshare verify'"
+  end
+  local why = M.changed(p, inst, M.rules_file(p))
+  if why then return label .. ": refused: " .. why .. "; run 'lunshare verify' and install the recipe again" end
+  return nil
+end
+
+-- Which installed recipes read each file of the directory: { [file] = { recipe, … } },
+-- each recipe of the manifest (a NAME.lua) loaded from the directory with placeholders,
+-- its extends chain (itself included) and the seccomp rules file it names. A recipe that
+-- does not load reads nothing here (it does not run either).
+function M.readers(w, manifest)
+  local out, dir = {}, profile.normalize(w.display)
+  local saved = profile.first_dirs
+  profile.first_dirs = { w.display }
+  for _, name in ipairs(util.sorted_keys(manifest)) do
+    if name:match("%.lua$") then
+      local p = profile.load(w.display .. "/" .. name, { placeholders = true })
+      local files = {}
+      for _, f in ipairs(p and p._chain or {}) do files[#files + 1] = f end
+      local rules = p and M.rules_file(p)
+      if rules then files[#files + 1] = rules end
+      for _, f in ipairs(files) do
+        f = profile.normalize(f)
+        local n = basename(f)
+        if profile.normalize(dirname(f)) == dir then
+          out[n] = out[n] or {}
+          if not util.contains(out[n], name) then out[n][#out[n] + 1] = name end
+        end
+      end
+    end
+  end
+  profile.first_dirs = saved
+  return out
+end
+
 -- Which items of new are not in old, in the widening categories: { { category, item } }.
 -- old and new are grants.lines() tables ({ [heading] = { item, … } }).
 function M.widened(old, new)
@@ -168,6 +224,74 @@ function M.widened(old, new)
     end
   end
   return out
+end
+
+-- What install shows of a recipe's parameters, and run compares against. A string
+-- parameter without `values` stands as a placeholder "/<name>" (lunshare.params), which run
+-- replaces by the value it is given. A boolean parameter and one with `values` are a finite
+-- choice: the grants of each of their values are shown. To bound the work, each such
+-- parameter's values are evaluated one at a time with every other parameter at its
+-- default, and at most M.MAX_CHOICES values in all; an integer or number parameter has
+-- only its default's grants shown. What this does not cover (a combination of two values,
+-- an integer's other values, a value past the cap) is caught at run, which refuses any
+-- grant of the real run beyond the union shown.
+M.MAX_CHOICES = 32
+
+local function param_type(d)
+  if d.type then return d.type end
+  if d.default ~= nil then return math.type(d.default) == "integer" and "integer" or type(d.default) end
+  return "string"
+end
+
+-- The values evaluated apart: { { k =, v = } } (each declared value but the default), how
+-- many the cap left out, and the names of the parameters whose other values are not shown.
+function M.choices(decls)
+  local out, left, unshown = {}, 0, {}
+  for _, k in ipairs(util.sorted_keys(decls or {})) do
+    local d = type(decls[k].decl) == "table" and decls[k].decl or {}
+    local ty = param_type(d)
+    local vs = type(d.values) == "table" and d.values or (ty == "boolean" and { false, true }) or nil
+    if vs then
+      for _, v in ipairs(vs) do
+        if v ~= d.default then
+          if #out < M.MAX_CHOICES then out[#out + 1] = { k = k, v = v } else left = left + 1 end
+        end
+      end
+    elseif ty == "integer" or ty == "number" then
+      unshown[#unshown + 1] = k
+    end
+  end
+  return out, left, unshown
+end
+
+local function lines_of(p) return grants.lines(grants.summary(p, grants.context())) end
+
+-- The grants shown for loaded profile p (loaded with base_set): load(set) loads the same
+-- recipe with other parameters (nil when it does not load with them). Returns { base (p's
+-- grants), union (base and every value's), extras = { { k, v, items = widened } } for the
+-- values that grant more than base, left, unshown }.
+function M.shown(p, load, base_set)
+  local base = lines_of(p)
+  local union = {}
+  for h, items in pairs(base) do union[h] = { table.unpack(items) } end
+  local cs, left, unshown = M.choices(p._param_decls)
+  local extras = {}
+  for _, c in ipairs(cs) do
+    local set = {}
+    for k, v in pairs(base_set or {}) do set[k] = v end
+    set[c.k] = c.v
+    local q = load(set)
+    if q then
+      local more = M.widened(union, lines_of(q))
+      local items = M.widened(base, lines_of(q))
+      for _, x in ipairs(more) do
+        union[x.category] = union[x.category] or {}
+        table.insert(union[x.category], x.item)
+      end
+      if #items > 0 then extras[#extras + 1] = { k = c.k, v = c.v, items = items } end
+    end
+  end
+  return { base = base, union = union, extras = extras, left = left, unshown = unshown }
 end
 
 return M

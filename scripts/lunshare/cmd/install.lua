@@ -39,10 +39,10 @@ local function parse(args)
 end
 
 -- Loads the profile at path with dir searched first; the profile, or raises its errors.
-local function load(path, dir)
+local function load(path, dir, set)
   local saved = profile.first_dirs
   profile.first_dirs = { dir }
-  local p, errs = profile.load(path, { placeholders = true })
+  local p, errs = profile.load(path, { set = set, placeholders = true })
   profile.first_dirs = saved
   if not p then
     local lines = {}
@@ -128,6 +128,37 @@ local function warning_text(p)
   return table.concat(out)
 end
 
+-- What install shows of loaded recipe p found at path (with dir searched first): its
+-- grants with every parameter at its default, and each declared value's (installed.shown).
+local function shown_of(p, path, dir)
+  return installed.shown(p, function(set) return (load(path, dir, set)) end)
+end
+
+-- The grants of each value that grants more than the defaults, and what is not shown.
+local function choices_text(shown)
+  local out = {}
+  for _, x in ipairs(shown.extras) do
+    out[#out + 1] = "with --set " .. util.escape(x.k) .. "=" .. util.escape(tostring(x.v)) .. " it also grants:\n"
+    local last
+    for _, it in ipairs(x.items) do
+      if it.category ~= last then out[#out + 1] = "  " .. util.escape(it.category) .. ":\n" end
+      last = it.category
+      out[#out + 1] = "    " .. util.escape(it.item) .. "\n"
+    end
+  end
+  if shown.left > 0 then
+    out[#out + 1] = string.format("%d more declared value%s not evaluated (at most %d are): a run with one that " ..
+      "grants more than is shown here is refused\n", shown.left, shown.left == 1 and " is" or "s are", installed.MAX_CHOICES)
+  end
+  if #shown.unshown > 0 then
+    local names = {}
+    for i, k in ipairs(shown.unshown) do names[i] = util.escape(k) end
+    out[#out + 1] = "shown with the default of " .. table.concat(names, ", ") .. ": a run whose value grants more " ..
+      "than the default's is refused\n"
+  end
+  return table.concat(out)
+end
+
 -- Asks on the terminal; true for yes.
 local function ask(question)
   if not (core.isatty(0) and core.isatty(2)) then return nil end
@@ -191,6 +222,29 @@ function M.main(args)
         writes[n] = bytes
       end
     end
+    -- The manifest is one for the directory, and recipes share files by name (a base.lua,
+    -- a rules file): a file replaced here that another installed recipe reads would change
+    -- what that one grants, with consent asked only in this one's terms. Refused, unless
+    -- each recipe that reads it is installed again here (its own update diff is shown).
+    if fd then
+      local readers = installed.readers(w, manifest)
+      for _, n in ipairs(order) do
+        if manifest[n] and not same(n) then
+          local others = {}
+          for _, r in ipairs(readers[n] or {}) do
+            if r ~= n and not top[r] then others[#others + 1] = (r:gsub("%.lua$", "")) end
+          end
+          if #others > 0 then
+            local names, one = util.escape(table.concat(others, ", ")), #others == 1
+            command.fail(EXIT_RUNTIME, "install: " .. util.escape(w.display .. "/" .. n) .. ": not replaced, nothing " ..
+              "written: the installed recipe" .. (one and " " or "s ") .. names .. (one and " reads" or " read") ..
+              " it, and replacing it would change what " .. (one and "that one grants" or "those grant") ..
+              "; install " .. names .. " again with this recipe from one directory, remove " .. names ..
+              " first, or give the file another name")
+          end
+        end
+      end
+    end
     for _, name in ipairs(order) do
       local path, target = srcdir .. "/" .. name, w.display .. "/" .. name
       local old_bytes = fd and core.state_read(fd, name, LIMIT)
@@ -202,12 +256,15 @@ function M.main(args)
       elseif name:match("%.lua$") and (top[name] or old_bytes) then
         local p = loaded[name] or select(1, load(path, srcdir))
         if not p then command.fail(EXIT_USAGE, "install: " .. util.escape(path) .. " does not load on its own") end
-        local new = diff.grants(p)
+        local shown = shown_of(p, path, srcdir)
+        local new = shown.union
         local old = old_bytes and load(target, w.display)
         if old then
-          local text = diff.text(diff.grants(old), new, target, path)
-          out:write("update of ", util.escape(target), " from ", util.escape(path), ":\n", text, warning_text(p))
-          local wider = installed.widened(diff.grants(old), new)
+          local was = shown_of(old, target, w.display).union
+          local text = diff.text(was, new, target, path)
+          out:write("update of ", util.escape(target), " from ", util.escape(path), ":\n", text, choices_text(shown),
+            warning_text(p))
+          local wider = installed.widened(was, new)
           if #wider > 0 then
             out:write(string.format("it widens what the installed %s grants (%d item%s):\n", util.escape(name),
               #wider, #wider == 1 and "" or "s"))
@@ -219,7 +276,7 @@ function M.main(args)
         else
           out:write("install ", util.escape(path), " as ", util.escape(target), ": ",
             util.escape(type(p.description) == "string" and p.description or "(no description)"), "\n",
-            "it grants:\n", grant_text(new), warning_text(p))
+            "it grants:\n", grant_text(shown.base), choices_text(shown), warning_text(p))
           consented[#consented + 1] = { name = name, why = "a new recipe gets what it grants" }
         end
       else

@@ -1,11 +1,11 @@
 -- `lunshare remove NAME [--system]`: removes a recipe install wrote, and forgets it in
--- the manifest (lunshare.installed). A recipe that another installed one extends stays:
+-- the manifest (lunshare.installed), with the seccomp rules file it brought when no other
+-- installed recipe reads that file. A recipe that another installed one extends stays:
 -- removing it would break that one, so remove names it and refuses.
 local command = require "lunshare.command"
 local core = require "lunshare.core"
 local evaluator = require "lunshare.evaluator"
 local installed = require "lunshare.installed"
-local profile = require "lunshare.profile"
 local util = require "lunshare.util"
 
 local EXIT_RUNTIME, EXIT_USAGE = command.EXIT_RUNTIME, command.EXIT_USAGE
@@ -38,29 +38,32 @@ function M.main(args)
     command.fail(EXIT_RUNTIME, "remove: no recipe '" .. name .. "' installed in " .. w.display ..
       util.suggest(name, names))
   end
-  -- Who extends it, among the others installed: each loaded from the directory.
+  -- Who reads it, among the others installed; and the files it reads that no other does
+  -- and are not recipes themselves (a seccomp rules file it brought), which go with it.
   local target = w.display .. "/" .. file
-  local users = {}
+  local users, along = {}, {}
   evaluator.bounded(target, function()
-    local saved = profile.first_dirs
-    profile.first_dirs = { w.display }
-    for _, other in ipairs(util.sorted_keys(manifest)) do
-      if other ~= file and other:match("%.lua$") then
-        local p = profile.load(w.display .. "/" .. other, { placeholders = true })
-        for i, f in ipairs(p and p._chain or {}) do
-          if i > 1 and profile.normalize(f) == profile.normalize(target) then users[#users + 1] = other end
-        end
+    local readers = installed.readers(w, manifest)
+    for _, r in ipairs(readers[file] or {}) do
+      if r ~= file then users[#users + 1] = r end
+    end
+    for _, n in ipairs(util.sorted_keys(readers)) do
+      local rs = readers[n]
+      if n ~= file and not n:match("%.lua$") and manifest[n] and #rs == 1 and rs[1] == file then
+        along[#along + 1] = n
       end
     end
-    profile.first_dirs = saved
   end)
   if #users > 0 then
     command.fail(EXIT_RUNTIME, "remove: " .. target .. " stays: " .. table.concat(users, ", ") ..
       " extend" .. (#users == 1 and "s" or "") .. " it (remove " .. (#users == 1 and "that" or "those") .. " first)")
   end
-  local ok, rerr = core.state_remove(fd, file)
-  if ok == nil then command.fail(EXIT_RUNTIME, "remove: " .. target .. ": " .. tostring(rerr)) end
-  manifest[file] = nil
+  for _, n in ipairs({ file, table.unpack(along) }) do
+    local ok, rerr = core.state_remove(fd, n)
+    if ok == nil then command.fail(EXIT_RUNTIME, "remove: " .. w.display .. "/" .. n .. ": " .. tostring(rerr)) end
+    manifest[n] = nil
+    if n ~= file then io.stdout:write("removed ", util.escape(w.display .. "/" .. n), " (", util.escape(file), " brought it)\n") end
+  end
   local okm, merr = installed.write_manifest(fd, w, manifest)
   if not okm then command.fail(EXIT_RUNTIME, "remove: " .. w.display .. "/" .. installed.MANIFEST .. ": " .. tostring(merr)) end
   io.stdout:write("removed ", util.escape(target), "\n")

@@ -6,6 +6,7 @@ local core = require "lunshare.core"
 local diff = require "lunshare.diff"
 local installed = require "lunshare.installed"
 local json = require "lunshare.json"
+local lunshare = require "lunshare"
 local mounts = require "lunshare.mounts"
 local plancache = require "lunshare.plancache"
 local planner = require "lunshare.plan"
@@ -91,56 +92,49 @@ local function report_end(l, code, oom, timed_out, o)
   return code
 end
 
--- The seccomp rules file a profile names, as { path, bytes }, or nil.
-local function rules_file(p)
-  local s = type(p.seccomp) == "table" and p.seccomp.file
-  if type(s) ~= "string" then return nil end
-  local naming = source_map.split_origin(source_map.origin(p, "seccomp.file")) or p._file
-  local path = s:sub(1, 1) == "/" and s or ((naming:match("^(.*)/[^/]*$") or ".") .. "/" .. s)
-  return path, (util.read_file(path))
-end
-
 local function shown_value(v)
   return util.escape(tostring(v))
 end
 
 -- A recipe install wrote (its manifest names it) runs only as installed, and only with
 -- the grants install showed. (1) Every file its chain read, and the rules file it names,
--- must be the one the manifest records; (2) the grants with the run's parameter values
--- must not exceed those with a placeholder "/<name>" for each free string parameter
--- given a value (one without `values`), once each placeholder in them is replaced by
--- the value: so a recipe that branches on what a path parameter holds is refused, and a
--- parameter's own path granted as declared is not. The placeholder grants are computed
--- again here from the same (verified) files, with the same command-line layer and the
--- same caller, rather than stored: they are what install printed, for this caller.
--- Booleans, numbers and parameters with `values` keep the run's value on both sides:
--- they are a choice among what the recipe declares, made on the command line.
+-- must be the one the manifest records (installed.refusal); (2) the grants with the run's
+-- parameter values must not exceed what install showed (installed.shown): the grants with
+-- every parameter at its default, a placeholder "/<name>" for each free string parameter
+-- given a value (one without `values`), and each value of a boolean parameter or one with
+-- `values`, one at a time; then each placeholder in them is replaced by the run's value.
+-- So a recipe that branches on what a path parameter holds is refused, a parameter's own
+-- path granted as declared is not, a declared value's grants are what install showed, and
+-- an integer whose value grants more than the default's is refused. What install showed
+-- is computed again here from the same (verified) files, with the same command-line
+-- layer and the same caller, rather than stored: it is what install printed, for this
+-- caller.
 local function guard_installed(name, p, set, o)
-  local inst = installed.installed_of(p._file)
-  if not inst then return end
+  local why = installed.refusal(p)
+  if why then fail(EXIT_RUNTIME, "run: " .. why) end
+  if not installed.installed_of(p._file) then return end
   local label = util.escape(p._file)
-  if inst.error then
-    fail(EXIT_RUNTIME, "run: " .. label .. ": the manifest of the installed recipes cannot be read (" ..
-      util.escape(inst.error) .. "); run 'lunshare verify'")
-  end
-  local rpath, rbytes = rules_file(p)
-  local why = installed.changed(p, inst, rpath, rbytes)
-  if why then
-    fail(EXIT_RUNTIME, "run: " .. label .. ": refused: " .. why .. "; run 'lunshare verify' and install the recipe again")
-  end
-  local ref_set, subst = {}, {}
-  for k, v in pairs(set or {}) do ref_set[k] = v end
-  for k, d in pairs(p._param_decls or {}) do
-    local decl = type(d.decl) == "table" and d.decl or {}
+  local decls = p._param_decls or {}
+  local ref_set, subst, given = {}, {}, {}
+  for _, k in ipairs(util.sorted_keys(decls)) do
+    local decl = type(decls[k].decl) == "table" and decls[k].decl or {}
     local v = p._params and p._params[k]
-    if set and set[k] ~= nil and type(v) == "string" and decl.values == nil then
-      ref_set[k] = "/<" .. k .. ">"
-      subst[#subst + 1] = { k = k, v = v }
+    if set and set[k] ~= nil then
+      if type(v) == "string" and decl.values == nil then
+        ref_set[k] = "/<" .. k .. ">"
+        subst[#subst + 1] = { k = k, v = v }
+        given[#given + 1] = { k = k, v = v }
+      elseif v ~= decl.default then
+        given[#given + 1] = { k = k, v = v }
+      end
     end
   end
-  if #subst == 0 then return end
-  local ref = command.load_profile(name, ref_set, o, true)
-  local a, b = diff.grants(ref), diff.grants(p)
+  if #given == 0 then return end
+  local layer = command.layer_of(o)
+  local function load(s) return (lunshare.load(name, { set = s, layer = layer, placeholders = true })) end
+  local ref = load(ref_set)
+  if not ref then ref = command.load_profile(name, ref_set, o, true) end
+  local shown = installed.shown(ref, load, ref_set)
   -- The placeholders replaced by the values, as each would appear (a path cleaned too).
   local function sub(text)
     for _, x in ipairs(subst) do
@@ -152,18 +146,19 @@ local function guard_installed(name, p, set, o)
     return text
   end
   local expected = {}
-  for cat, items in pairs(a) do
+  for cat, items in pairs(shown.union) do
     local t = {}
     for i, item in ipairs(items) do t[i] = sub(item) end
     expected[cat] = t
   end
-  local extra = installed.widened(expected, b)
+  local extra = installed.widened(expected, diff.grants(p))
   if #extra > 0 then
-    local given = {}
-    for _, x in ipairs(subst) do given[#given + 1] = "--set " .. x.k .. "=" .. shown_value(x.v) end
-    fail(EXIT_USAGE, string.format("run: %s: refused: with %s it grants %s: %s, which it does not grant with " ..
-      "that value as a placeholder (what install showed): the recipe decides on what a parameter holds; " ..
-      "run 'lunshare verify' and 'lunshare show %s'", label, table.concat(given, " "), util.escape(extra[1].category),
+    local words = {}
+    for _, x in ipairs(given) do words[#words + 1] = "--set " .. x.k .. "=" .. shown_value(x.v) end
+    fail(EXIT_USAGE, string.format("run: %s: refused: with %s it grants %s: %s, which install did not show " ..
+      "(it showed the grants of each parameter's default, of each value a boolean or `values` parameter " ..
+      "declares, and of a path parameter as a placeholder): the recipe decides on what a parameter holds; " ..
+      "run 'lunshare verify' and 'lunshare show %s'", label, table.concat(words, " "), util.escape(extra[1].category),
       util.escape(extra[1].item), util.escape(name)))
   end
 end

@@ -9,6 +9,7 @@ local profiles_cmd = require "lunshare.cmd.profiles"
 local command = require "lunshare.command"
 local evaluator = require "lunshare.evaluator"
 local grants = require "lunshare.grants"
+local installed = require "lunshare.installed"
 local json = require "lunshare.json"
 local profile = require "lunshare.profile"
 local schema = require "lunshare.schema"
@@ -146,11 +147,15 @@ function M.main(args)
       for _, e in ipairs(errs) do lines[#lines + 1] = schema.format_error(e) end
       return { errors = lines }
     end
+    -- An installed recipe is shown as what install wrote, or not at all (as run refuses).
+    local refused = installed.refusal(p)
+    if refused then return { refused = refused } end
     local info = M.facts(name, p, set)
     return { out = as_json and (json.encode(info, true) .. "\n") or M.text(info) }
   end)
   if not ok then command.fail(EXIT_USAGE, name .. ": " .. res) end
   if res.errors then command.fail(EXIT_USAGE, res.errors) end
+  if res.refused then command.fail(command.EXIT_RUNTIME, "show: " .. res.refused) end
   io.stdout:write(res.out)
   return 0
 end

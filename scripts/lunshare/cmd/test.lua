@@ -13,6 +13,7 @@ local command = require "lunshare.command"
 local core = require "lunshare.core"
 local evaluator = require "lunshare.evaluator"
 local grants = require "lunshare.grants"
+local installed = require "lunshare.installed"
 local planner = require "lunshare.plan"
 local profile = require "lunshare.profile"
 local schema = require "lunshare.schema"
@@ -327,6 +328,9 @@ function M.main(args)
   -- The checks and declarations, read once with placeholders for what a check supplies.
   local p, errs = load(name, set, true)
   if not p then command.fail(EXIT_USAGE, errs) end
+  -- An installed recipe is tested as what install wrote, or not at all (as run refuses).
+  local refused = installed.refusal(p)
+  if refused then command.fail(EXIT_RUNTIME, "test: " .. refused) end
   local list = type(p.checks) == "table" and p.checks or {}
   if #list == 0 then command.fail(EXIT_USAGE, util.escape(p._file) .. ": declares no checks (see checks in lunshare-profile(5))") end
   local probe, probe_why = find_probe()
