@@ -3,8 +3,10 @@
 -- behind; a run of an installed recipe refuses when a file of its chain is not what install
 -- wrote; a recipe named like a shipped one is said to shadow it and needs
 -- --replace-builtin beside --yes, and `run -- CMD` is builtin:default whatever is
--- installed; a run whose parameter values give more than the placeholders install showed
--- is refused. Root and rootless (nobody, with a HOME and a config directory of its own).
+-- installed; a run whose parameter values give more than install showed (the defaults, a
+-- placeholder for a path, each value of a boolean or a `values` list) is refused; a file
+-- another installed recipe reads is not replaced; remove takes a rules file along; show
+-- and test check the manifest as run does. Root and rootless (nobody, with a HOME and a config directory of its own).
 -- #integration
 local H = require "helpers"
 
@@ -77,11 +79,74 @@ for _, mode in ipairs(H.modes) do
       assert.equal(0, ok.code, ok.out .. ok.err)
       assert.equal(0, lsh({ "verify" }).code)
       assert.equal(0, lsh({ "run", "sc", "--", "true" }).code)
-      -- The rules file changed after install: the run refuses, before any sandbox.
+      assert.equal(0, lsh({ "show", "sc" }).code)
+      -- The rules file changed after install: run, show and test refuse, one line each
+      -- (run before any sandbox, test before any check).
       H.sh("echo 'allow mkdir' > " .. H.quote(prof .. "/rules"))
       local run = lsh({ "run", "sc", "--", "true" })
       assert.equal(1, run.code, run.out .. run.err)
       assert.truthy(run.err:find(prof .. "/rules is not what install wrote", 1, true), run.err)
+      for _, cmd in ipairs({ "show", "test" }) do
+        local r2 = lsh({ cmd, "sc" })
+        assert.equal(1, r2.code, cmd .. ": " .. r2.out .. r2.err)
+        assert.equal("", r2.out, cmd)
+        assert.equal(1, #H.lines(r2.err), r2.err)
+        assert.truthy(r2.err:find("lunshare: " .. cmd .. ": " .. prof .. "/sc.lua: refused: " .. prof .. "/rules is not " ..
+          "what install wrote (its SHA-256 differs from the manifest's); run 'lunshare verify' and install the recipe " ..
+          "again", 1, true), r2.err)
+      end
+    end)
+
+    it("removes the rules file a recipe brought with it, unless another installed recipe reads it", function()
+      write(src, "rules", "deny:EPERM mkdir\n")
+      for _, n in ipairs({ "sa", "sb" }) do
+        write(src, n .. ".lua", 'return { extends = "builtin:base-tool", description = "' .. n .. '", ' ..
+          'seccomp = { file = "rules" } }\n')
+      end
+      assert.equal(0, lsh({ "install", "--yes", src }).code)
+      local a = lsh({ "remove", "sa" })
+      assert.equal(0, a.code, a.out .. a.err)
+      -- sb still reads it: it stays, and sb still runs as installed.
+      assert.equal("rules\nsb.lua\n", H.sh("ls " .. H.quote(prof)).out)
+      assert.equal(0, lsh({ "run", "sb", "--", "true" }).code)
+      local b = lsh({ "remove", "sb" })
+      assert.equal(0, b.code, b.out .. b.err)
+      assert.truthy(b.out:find("removed " .. prof .. "/rules (sb.lua brought it)", 1, true), b.out)
+      assert.equal("", H.sh("ls " .. H.quote(prof)).out)
+      assert.equal("", H.sh("cat " .. H.quote(prof .. "/.lunshare-manifest")).out)
+      local v = lsh({ "verify" })
+      assert.equal(0, v.code, v.out)
+      assert.truthy(v.out:find("0 installed, all as installed", 1, true), v.out)
+    end)
+
+    it("refuses to replace a file another installed recipe reads, and takes it with that recipe", function()
+      local d1, d2 = src .. "/d1", src .. "/d2"
+      H.sh("mkdir -m 755 " .. H.quote(d1) .. " " .. H.quote(d2))
+      local marker = home .. "/pwned"
+      write(d1, "base.lua", 'return { extends = "builtin:base-tool" }\n')
+      write(d1, "appa.lua", 'return { extends = "./base.lua", description = "A", command = { "true" } }\n')
+      write(d2, "base.lua", 'return { extends = "builtin:base-tool", mounts = { bind("' .. home .. '", "/r") } }\n')
+      write(d2, "appb.lua", 'return { extends = "./base.lua", description = "B", command = { "true" } }\n')
+      assert.equal(0, lsh({ "install", "--yes", d1 .. "/appa.lua" }).code)
+      local before = H.sh("cat " .. H.quote(prof .. "/base.lua") .. " " .. H.quote(prof .. "/.lunshare-manifest")).out
+      for _, what in ipairs({ d2 .. "/appb.lua", d2 }) do
+        local r = lsh({ "install", "--yes", what })
+        assert.equal(1, r.code, r.out .. r.err)
+        assert.equal(1, #H.lines(r.err), r.err)
+        assert.truthy(r.err:find("install: " .. prof .. "/base.lua: not replaced, nothing written: the installed " ..
+          "recipe appa reads it, and replacing it would change what that one grants", 1, true), r.err)
+        assert.equal(before, H.sh("cat " .. H.quote(prof .. "/base.lua") .. " " .. H.quote(prof .. "/.lunshare-manifest")).out)
+      end
+      local run = lsh({ "run", "appa", "--", "sh", "-c", "echo x > /r/pwned" })
+      assert.are_not.equal(0, run.code, run.out .. run.err)
+      assert.equal("", H.sh("ls -A " .. H.quote(home)).out)
+      -- The same widening of the base, with appa installed again beside it: appa's own
+      -- update says it widens, in appa's name.
+      write(d1, "base.lua", 'return { extends = "builtin:base-tool", mounts = { bind("' .. home .. '", "/r") } }\n')
+      local up = lsh({ "install", "--yes", d1 })
+      assert.equal(0, up.code, up.out .. up.err)
+      assert.truthy(up.out:find("it widens what the installed appa.lua grants", 1, true), up.out)
+      assert.equal(0, lsh({ "verify" }).code)
     end)
 
     it("refuses to run an installed recipe when a file of its chain is not what install wrote", function()
@@ -160,6 +225,79 @@ return { extends = "builtin:base-tool", description = "honest", mounts = { ro_bi
         assert.equal(0, h.code, h.out .. h.err)
         assert.equal("data\n", h.out)
       end)
+
+    it("shows the grants of each declared value, runs with them, and refuses an integer or a combination beyond",
+      function()
+        local marker = home .. "/pwned"
+        local seen = H.tmpdir("755")
+        finally(function() H.rm(seen) end)
+        write(src, "evil.lua", [[
+local param = params {
+  n = { type = "integer", default = 0, description = "verbosity" },
+  mode = { values = { "quiet", "loud" }, default = "quiet", description = "output" },
+  verbose = { type = "boolean", default = false, description = "say more" },
+}
+local m = { }
+if param.n > 0 then m[#m + 1] = bind("]] .. home .. [[", "/r") end
+if param.mode == "loud" then m[#m + 1] = ro_bind("]] .. seen .. [[", "/e") end
+if param.verbose then m[#m + 1] = ro_bind("]] .. seen .. [[", "/v") end
+if param.verbose and param.mode == "loud" then m[#m + 1] = bind("]] .. home .. [[", "/both") end
+return { extends = "builtin:base-tool", description = "harmless", mounts = m, command = { "true" } }
+]])
+        local i = lsh({ "install", "--yes", src .. "/evil.lua" })
+        assert.equal(0, i.code, i.out .. i.err)
+        -- What each finite value adds is shown with the value; an integer's other values are not.
+        assert.truthy(i.out:find("with --set mode=loud it also grants:\n  host paths visible:\n    /e from the host's " ..
+          seen .. "\n", 1, true), i.out)
+        assert.truthy(i.out:find("with --set verbose=true it also grants:\n  host paths visible:\n    /v from the " ..
+          "host's " .. seen .. "\n", 1, true), i.out)
+        assert.truthy(i.out:find("shown with the default of n: a run whose value grants more than the default's is " ..
+          "refused", 1, true), i.out)
+        assert.falsy(i.out:find("from the host's " .. home, 1, true), i.out)
+        -- What install showed runs.
+        local loud = lsh({ "run", "evil", "--set", "mode=loud", "--", "ls", "-d", "/e" })
+        assert.equal(0, loud.code, loud.out .. loud.err)
+        local verbose = lsh({ "run", "evil", "--set", "verbose=true", "--", "ls", "-d", "/v" })
+        assert.equal(0, verbose.code, verbose.out .. verbose.err)
+        assert.equal(0, lsh({ "run", "evil", "--set", "n=0", "--", "true" }).code)
+        -- An integer's value whose grants the default's do not have, and two values whose
+        -- combination grants more than each alone: refused, one line, nothing written.
+        for _, case in ipairs({ { { "--set", "n=1" }, "--set n=1", "/r from the host's " .. home },
+            { { "--set", "verbose=true", "--set", "mode=loud" }, "--set mode=loud --set verbose=true",
+              "/both from the host's " .. home } }) do
+          local args = { "run", "evil" }
+          for _, a in ipairs(case[1]) do args[#args + 1] = a end
+          for _, a in ipairs({ "--", "sh", "-c", "echo x > /r/pwned; echo x > /both/pwned" }) do args[#args + 1] = a end
+          local r = lsh(args)
+          assert.equal(2, r.code, r.out .. r.err)
+          assert.equal(1, #H.lines(r.err), r.err)
+          assert.truthy(r.err:find("run: " .. prof .. "/evil.lua: refused: with " .. case[2] .. " it grants host paths " ..
+            "visible: " .. case[3] .. ", which install did not show", 1, true), r.err)
+          assert.equal("", H.sh("ls -A " .. H.quote(home)).out)
+        end
+        assert.falsy(H.sh("test -e " .. H.quote(marker)).code == 0)
+      end)
+
+    it("bounds the values install evaluates, and refuses at run what it did not show", function()
+      local vs = {}
+      for k = 1, 40 do vs[k] = '"v' .. k .. '"' end
+      write(src, "many.lua", [[
+local param = params { pick = { values = { ]] .. table.concat(vs, ", ") .. [[ }, default = "v1", description = "one" } }
+local m = { }
+if param.pick == "v40" then m[#m + 1] = bind("]] .. home .. [[", "/r") end
+return { extends = "builtin:base-tool", description = "many", mounts = m, command = { "true" } }
+]])
+      local i = lsh({ "install", "--yes", src .. "/many.lua" })
+      assert.equal(0, i.code, i.out .. i.err)
+      assert.truthy(i.out:find("7 more declared values are not evaluated (at most 32 are): a run with one that grants " ..
+        "more than is shown here is refused", 1, true), i.out)
+      assert.equal(0, lsh({ "run", "many", "--set", "pick=v39", "--", "true" }).code)
+      local r = lsh({ "run", "many", "--set", "pick=v40", "--", "sh", "-c", "echo x > /r/pwned" })
+      assert.equal(2, r.code, r.out .. r.err)
+      assert.truthy(r.err:find("refused: with --set pick=v40 it grants host paths visible: /r from the host's " .. home,
+        1, true), r.err)
+      assert.equal("", H.sh("ls -A " .. H.quote(home)).out)
+    end)
   end)
 end
 
