@@ -254,6 +254,11 @@ return { extends = "builtin:base-tool", description = "harmless", mounts = m, co
         assert.truthy(i.out:find("shown with the default of n: a run whose value grants more than the default's is " ..
           "refused", 1, true), i.out)
         assert.falsy(i.out:find("from the host's " .. home, 1, true), i.out)
+        -- show says the same of the values.
+        local sh = lsh({ "show", "evil" })
+        assert.equal(0, sh.code, sh.err)
+        assert.truthy(sh.out:find("\nwith --set verbose=true it also grants:\n  host paths visible:\n    /v from the " ..
+          "host's " .. seen .. "\n", 1, true), sh.out)
         -- What install showed runs.
         local loud = lsh({ "run", "evil", "--set", "mode=loud", "--", "ls", "-d", "/e" })
         assert.equal(0, loud.code, loud.out .. loud.err)

@@ -226,10 +226,11 @@ function M.main(args)
     -- a rules file): a file replaced here that another installed recipe reads would change
     -- what that one grants, with consent asked only in this one's terms. Refused, unless
     -- each recipe that reads it is installed again here (its own update diff is shown).
+    local readers
     if fd then
-      local readers = installed.readers(w, manifest)
       for _, n in ipairs(order) do
         if manifest[n] and not same(n) then
+          readers = readers or installed.readers(w, manifest)
           local others = {}
           for _, r in ipairs(readers[n] or {}) do
             if r ~= n and not top[r] then others[#others + 1] = (r:gsub("%.lua$", "")) end

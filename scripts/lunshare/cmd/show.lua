@@ -1,9 +1,10 @@
 -- `lunshare show PROFILE [--json] [--set K=V]…`: what a person needs before running a
 -- recipe: where it was found (and what it shadows), its extends chain, its parameters with
 -- descriptions and defaults, its checks, its grants (the normalized summary `diff`
--- compares, lunshare.grants) and check's warnings. Loading only builds data, so a
--- stranger's profile is safe to show. A required parameter without a value stands as
--- "/<name>".
+-- compares, lunshare.grants), what each value of a boolean or `values` parameter adds to
+-- them (as install shows it, lunshare.installed) and check's warnings. Loading only
+-- builds data, so a stranger's profile is safe to show. A required parameter without a
+-- value stands as "/<name>". An installed recipe is shown only as install wrote it.
 local checks = require "lunshare.checks"
 local profiles_cmd = require "lunshare.cmd.profiles"
 local command = require "lunshare.command"
@@ -88,6 +89,24 @@ function M.facts(name, p, set)
   for _, c in ipairs(grants.CATEGORIES) do
     if lines[c[2]] then info.grants[#info.grants + 1] = { category = c[2], items = lines[c[2]] } end
   end
+  -- What each value of a boolean or `values` parameter adds, as install shows it.
+  local shown = installed.shown(p, function(s)
+    local all = {}
+    for k, v in pairs(set or {}) do all[k] = v end
+    for k, v in pairs(s) do all[k] = v end
+    return (profile.load(name, { set = all, placeholders = true }))
+  end)
+  info.values = {}
+  for _, x in ipairs(shown.extras) do
+    local by, order = {}, {}
+    for _, it in ipairs(x.items) do
+      if not by[it.category] then by[it.category], order[#order + 1] = {}, it.category end
+      table.insert(by[it.category], it.item)
+    end
+    local g = {}
+    for _, c in ipairs(order) do g[#g + 1] = { category = c, items = by[c] } end
+    info.values[#info.values + 1] = { param = x.k, value = x.v, grants = g }
+  end
   info.warnings = {}
   for _, w in ipairs(p._warnings or {}) do info.warnings[#info.warnings + 1] = schema.format_error(w) end
   for _, w in ipairs(grants.warnings(p, ctx)) do info.warnings[#info.warnings + 1] = schema.format_error(w) end
@@ -127,6 +146,13 @@ function M.text(info)
   for _, g in ipairs(info.grants) do
     out[#out + 1] = "  " .. esc(g.category) .. ":"
     for _, item in ipairs(g.items) do out[#out + 1] = "    " .. esc(item) end
+  end
+  for _, v in ipairs(info.values or {}) do
+    out[#out + 1] = "with --set " .. esc(v.param) .. "=" .. esc(tostring(v.value)) .. " it also grants:"
+    for _, g in ipairs(v.grants) do
+      out[#out + 1] = "  " .. esc(g.category) .. ":"
+      for _, item in ipairs(g.items) do out[#out + 1] = "    " .. esc(item) end
+    end
   end
   out[#out + 1] = "warnings:" .. (#info.warnings == 0 and " none" or "")
   for _, w in ipairs(info.warnings) do out[#out + 1] = "  " .. esc(w) end
