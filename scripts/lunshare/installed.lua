@@ -182,15 +182,16 @@ end
 
 -- Which installed recipes read each file of the directory: { [file] = { recipe, … } },
 -- each recipe of the manifest (a NAME.lua) loaded from the directory with placeholders,
--- its extends chain (itself included) and the seccomp rules file it names. A recipe that
--- does not load reads nothing here (it does not run either).
+-- its extends chain (itself included) and the seccomp rules file it names; and the
+-- recipes that do not load (a file of theirs missing or changed), whose reads are unknown.
 function M.readers(w, manifest)
-  local out, dir = {}, profile.normalize(w.display)
+  local out, broken, dir = {}, {}, profile.normalize(w.display)
   local saved = profile.first_dirs
   profile.first_dirs = { w.display }
   for _, name in ipairs(util.sorted_keys(manifest)) do
     if name:match("%.lua$") then
       local p = profile.load(w.display .. "/" .. name, { placeholders = true })
+      if not p then broken[#broken + 1] = name end
       local files = {}
       for _, f in ipairs(p and p._chain or {}) do files[#files + 1] = f end
       local rules = p and M.rules_file(p)
@@ -206,7 +207,7 @@ function M.readers(w, manifest)
     end
   end
   profile.first_dirs = saved
-  return out
+  return out, broken
 end
 
 -- Which items of new are not in old, in the widening categories: { { category, item } }.

@@ -140,6 +140,14 @@ for _, mode in ipairs(H.modes) do
       local run = lsh({ "run", "appa", "--", "sh", "-c", "echo x > /r/pwned" })
       assert.are_not.equal(0, run.code, run.out .. run.err)
       assert.equal("", H.sh("ls -A " .. H.quote(home)).out)
+      -- With the installed base gone, appa does not load and what it reads is unknown:
+      -- nothing is replaced either.
+      H.sh("rm " .. H.quote(prof .. "/base.lua"))
+      local gone = lsh({ "install", "--yes", d2 .. "/appb.lua" })
+      assert.equal(1, gone.code, gone.out .. gone.err)
+      assert.truthy(gone.err:find("install: " .. prof .. "/base.lua: not replaced, nothing written: the installed " ..
+        "recipe appa does not load", 1, true), gone.err)
+      assert.equal("", H.sh("ls -A " .. H.quote(prof .. "/base.lua") .. " 2>/dev/null").out)
       -- The same widening of the base, with appa installed again beside it: appa's own
       -- update says it widens, in appa's name.
       write(d1, "base.lua", 'return { extends = "builtin:base-tool", mounts = { bind("' .. home .. '", "/r") } }\n')

@@ -226,11 +226,21 @@ function M.main(args)
     -- a rules file): a file replaced here that another installed recipe reads would change
     -- what that one grants, with consent asked only in this one's terms. Refused, unless
     -- each recipe that reads it is installed again here (its own update diff is shown).
-    local readers
+    local readers, broken
     if fd then
       for _, n in ipairs(order) do
         if manifest[n] and not same(n) then
-          readers = readers or installed.readers(w, manifest)
+          if not readers then readers, broken = installed.readers(w, manifest) end
+          -- One that does not load might read it (its base gone, say): which it reads is
+          -- unknown, so nothing is replaced until it is installed again or removed.
+          for _, r in ipairs(broken) do
+            if r ~= n and not top[r] then
+              local rn = util.escape((r:gsub("%.lua$", "")))
+              command.fail(EXIT_RUNTIME, "install: " .. util.escape(w.display .. "/" .. n) .. ": not replaced, " ..
+                "nothing written: the installed recipe " .. rn .. " does not load, so which files it reads is " ..
+                "unknown; run 'lunshare verify', then install " .. rn .. " again or remove it")
+            end
+          end
           local others = {}
           for _, r in ipairs(readers[n] or {}) do
             if r ~= n and not top[r] then others[#others + 1] = (r:gsub("%.lua$", "")) end
