@@ -148,6 +148,10 @@ for _, mode in ipairs(H.modes) do
       assert.truthy(gone.err:find("install: " .. prof .. "/base.lua: not replaced, nothing written: the installed " ..
         "recipe appa does not load", 1, true), gone.err)
       assert.equal("", H.sh("ls -A " .. H.quote(prof .. "/base.lua") .. " 2>/dev/null").out)
+      -- Installing appa again, as the refusal says, brings its base back.
+      local again = lsh({ "install", "--yes", d1 .. "/appa.lua" })
+      assert.equal(0, again.code, again.out .. again.err)
+      assert.equal(0, lsh({ "verify" }).code)
       -- The same widening of the base, with appa installed again beside it: appa's own
       -- update says it widens, in appa's name.
       write(d1, "base.lua", 'return { extends = "builtin:base-tool", mounts = { bind("' .. home .. '", "/r") } }\n')
