@@ -4,7 +4,9 @@
 -- one else, never through a symlink; core.statedir) and every file in it by name
 -- relative to that handle. The manifest, .lunshare-manifest, is data in sha256sum's
 -- format: a line "HEX  NAME.lua" for each file install wrote, the SHA-256 of what it
--- wrote; verify compares, remove forgets.
+-- wrote; verify compares, remove forgets. One manifest for the directory: recipes share a
+-- file by its name (a base.lua, a rules file), so install replaces none that another
+-- installed recipe reads (M.readers) unless that one is installed again with it.
 --
 -- What a recipe grants, and which of that an update widens, is lunshare.grants' summary:
 -- WIDENS are the categories where a new item is more for the sandbox (a path, the network,

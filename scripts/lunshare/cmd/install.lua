@@ -6,7 +6,10 @@
 -- by path beside it), and a seccomp rules file it names there: what install copies is
 -- exactly what it loaded and checked (a recipe that check refuses is not installed).
 --
--- A recipe new to the directory prints its grants and warnings and asks for consent. One
+-- A recipe new to the directory prints its grants (with every parameter at its default,
+-- then what each value of a boolean or `values` parameter adds: installed.shown) and
+-- warnings and asks for consent. A file another installed recipe reads is not replaced
+-- unless that recipe is installed again here (installed.readers). One
 -- already there is an update: it prints the grant diff against the installed version and
 -- asks again only when something widens (installed.WIDENS); narrowing, or the same
 -- grants, needs no consent. --yes is consent given in advance; without it and without a
