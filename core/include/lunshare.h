@@ -752,7 +752,7 @@ enum lsh_phase {
 
 enum lsh_arg_type { LSH_ARG_NONE = 0, LSH_ARG_STR, LSH_ARG_INT, LSH_ARG_BOOL, LSH_ARG_LIST };
 
-enum { LSH_STEP_STRS = 4, LSH_STEP_INTS = 8, LSH_STEP_LISTS = 2, LSH_OP_FIELDS = 12 };
+enum { LSH_STEP_STRS = 6, LSH_STEP_INTS = 8, LSH_STEP_LISTS = 2, LSH_OP_FIELDS = 12 };
 
 struct lsh_op_field {
 	const char *name;	/* the field name in the Lua step table */
