@@ -77,7 +77,7 @@ static int ns_fd_id(int fd, uint64_t *dev, uint64_t *ino)
  * holder's view could be any file, or a netns of someone else's bind-mounted there. */
 static int owned_netns(int fd, uint64_t dev, uint64_t ino, const char *name, struct lsh_err **err)
 {
-	uint64_t d, i;
+	uint64_t d = 0, i = 0;
 	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET)
 		return lsh_err_msg(err, EINVAL, "join %s: not a network namespace", name);
 	int ufd = ioctl(fd, NS_GET_USERNS);
@@ -123,7 +123,7 @@ static int open_topology_host(const struct lsh_plan_step *s, struct lsh_spawn_ct
 		return lsh_err_msg(err, EINVAL, "join %s/%s: %s is not a valid holder file", topo, host, file);
 	snprintf(proc, sizeof proc, "/proc/%llu/ns/user", pid);
 	_cleanup_close_ int ufd = open(proc, O_RDONLY | O_CLOEXEC);
-	uint64_t d, i;
+	uint64_t d = 0, i = 0;
 	if (ufd < 0 || ns_fd_id(ufd, &d, &i) < 0 || d != dev || i != ino)
 		return lsh_err_msg(err, ESRCH, "join %s/%s: the topology's holder (pid %llu) is gone; "
 				   "`lunshare net down` then `net up` brings it back", topo, host, pid);
