@@ -352,11 +352,12 @@ print(lunshare.core.spawn(plan))
 
   it("a sandbox with a user namespace of its own joins a root-made netns, and can change nothing of it", function()
     -- extends default: user, pid, mount, net… namespaces; the join takes the net one's place.
-    local p = topo([[return { extends = "default", network = { join = "lsj" } }]])
+    -- CAP_NET_ADMIN is kept, in the sandbox's own user namespace, which does not own the netns.
+    local p = topo([[return { extends = "default", capabilities = { "net_admin" }, network = { join = "lsj" } }]])
     local r = world(table.concat({
       LSJ, "m0=$(" .. MOUNTS .. ")", SEEN .. " >/run/before",
       "$L explain " .. p .. " | sed -n 3,6p",
-      "$L run " .. p .. " -- sh -c 'cat /proc/self/uid_map; ip -o -4 addr show lsjn | awk \"{print \\$4}\"; " ..
+      "$L run " .. p .. " -- sh -c 'cat /proc/self/uid_map; grep CapEff /proc/self/status; ip -o -4 addr show lsjn | awk \"{print \\$4}\"; " ..
         "ping -c1 -W2 10.9.0.1 >/dev/null && echo ping-ok; ip link set lsjn down 2>&1; echo down=$?; " ..
         "ip addr add 10.9.0.9/24 dev lsjn 2>&1; echo add=$?; ip route add 10.7.0.0/24 dev lsjn 2>&1; echo route=$?'",
       "echo code=$?", "m1=$(" .. MOUNTS .. ")", SEEN .. " >/run/after", "cmp -s /run/before /run/after && echo unchanged",
@@ -368,7 +369,7 @@ print(lunshare.core.spawn(plan))
     assert.matches("^  1  supervisor  netns_join  nsenter %-%-net=/run/netns/lsj" .. S .. "  %(before the clone, and back " ..
       "after: the sandbox is born in it, and a user namespace of its own does not own it%)\n       # " .. q .. ":1\n" ..
       "  2  supervisor  clone       unshare %-%-user %-%-mount %-%-pid %-%-ipc %-%-uts %-%-cgroup %-%-fork\n", r.out)
-    assert.truthy(r.out:find("\n10.9.0.2/24\nping-ok\nRTNETLINK answers: Operation not permitted\ndown=2\n" ..
+    assert.truthy(r.out:find("\nCapEff:\t0000000000001000\n10.9.0.2/24\nping-ok\nRTNETLINK answers: Operation not permitted\ndown=2\n" ..
       "RTNETLINK answers: Operation not permitted\nadd=2\nRTNETLINK answers: Operation not permitted\nroute=2\n" ..
       "code=0\nunchanged\nping-back-ok\n", 1, true), r.out .. r.err)
     -- Root inside is no host id: the sandbox's own user namespace.
@@ -446,7 +447,8 @@ describe("network (rootless)", function()
       { { host = "lsja", name = "lsjva", address = "10.8.0.1/24" },
         { host = "lsjb", name = "lsjvb", address = "10.8.0.2/24" } } } }]])
     local name = t:match("([^/]+)%.lua$")
-    local p = H.profile("return { extends = \"default\", network = { join = \"" .. name .. "/lsja" .. S .. "\" } }")
+    local p = H.profile("return { extends = \"default\", capabilities = { \"net_admin\" }, " ..
+      "network = { join = \"" .. name .. "/lsja" .. S .. "\" } }")
     local X = "/run/xdg"
     local N = "setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR=" .. X .. " "
     local PIN = X .. "/lunshare/netns/lsja" .. S
@@ -467,7 +469,7 @@ describe("network (rootless)", function()
       H.wait_until(IN_A .. "ip -o link show lsjva" .. S .. " | grep -q 'state UP'", 30),
       SEEN_A .. " >/run/before",
       N .. "$L explain " .. p .. " | sed -n 3p",
-      N .. "$L run " .. p .. " -- sh -c 'id -u; ip -o -4 addr show lsjva | awk \"{print \\$4}\"; " ..
+      N .. "$L run " .. p .. " -- sh -c 'id -u; grep CapEff /proc/self/status; ip -o -4 addr show lsjva | awk \"{print \\$4}\"; " ..
         "ping -c1 -W2 10.8.0.2 >/dev/null && echo ping-ok; ip link set lsjva down 2>&1; echo down=$?; " ..
         "ip addr add 10.8.0.9/24 dev lsjva 2>&1; echo add=$?'",
       "echo code=$?",
@@ -481,7 +483,7 @@ describe("network (rootless)", function()
       ",lsjb" .. S .. " +%d+\n"), r.out .. r.err)
     assert.truthy(r.out:find("\n  1  supervisor  netns_join  nsenter --user=/proc/HOLDER/ns/user --net=/proc/HOLDER/root" ..
       PIN .. "  (HOLDER: the pid in " .. X .. "/lunshare/net/" .. name .. ".holder; before the clone", 1, true), r.out)
-    assert.truthy(r.out:find("\n0\n10.8.0.1/24\nping-ok\nRTNETLINK answers: Operation not permitted\ndown=2\n" ..
+    assert.truthy(r.out:find("\n0\nCapEff:\t0000000000001000\n10.8.0.1/24\nping-ok\nRTNETLINK answers: Operation not permitted\ndown=2\n" ..
       "RTNETLINK answers: Operation not permitted\nadd=2\ncode=0\nunchanged\ndown=0\n", 1, true), r.out .. r.err)
     assert.truthy(r.out:find("files=0\nlinks=0 netns=0 mounts=0\n", 1, true), r.out .. r.err)
   end)

@@ -136,6 +136,30 @@ describe("network area #unit", function()
     assert.same({ "user", "mount" }, plan.steps[2].namespaces)
   end)
 
+  it("the executor refuses a hand-made join with a netns of the sandbox's own, or a topology's host without a user namespace", function()
+    local plan = assert(planner.build({ namespaces = { "user", "mount" }, network = { join = "walk/netns1" } }, ctx))
+    assert.truthy(planner.check(plan))
+    local clone = plan.steps[2]
+    assert.equal("clone", clone.op)
+    clone.namespaces = { "user", "net", "mount" }
+    local ok, err = planner.check(plan)
+    assert.is_nil(ok)
+    assert.truthy(err:find("a netns_join step and the net namespace do not go together", 1, true), err)
+    -- Without a user namespace of its own the child would be the holder's root: refused
+    -- (the maps go too, so that the refusal is the join's).
+    clone.namespaces = { "mount" }
+    for i = #plan.steps, 1, -1 do
+      local op = plan.steps[i].op
+      if op == "uid_map" or op == "gid_map" or op == "setgroups" then table.remove(plan.steps, i) end
+    end
+    ok, err = planner.check(plan)
+    assert.is_nil(ok)
+    assert.truthy(err:find("joining a host of a rootless topology needs the user namespace", 1, true), err)
+    -- A named netns needs none: root without a user namespace joins as `ip netns exec` does.
+    plan.steps[1].topology, plan.steps[1].state_root, plan.steps[1].state_path = nil, nil, nil
+    assert.truthy(planner.check(plan))
+  end)
+
   it("plans a rootless topology's host: the holder's state, and the maps in the holder's ids", function()
     local plan = assert(planner.build({ namespaces = { "user", "net", "mount" }, user = { uid = 5, gid = 7 },
       network = { join = "walk/netns1" } }, ctx))
