@@ -709,7 +709,8 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   lock_mounts [child]: proc (string, required)
  *   mount_private [child]: path (string, required)
  *   mqueue [child]: dst (string, required)
- *   netns_join [child]: dir (string), name (string, required)
+ *   netns_join [prepare]: dir (string), name (string, required), state_path (string),
+ *       state_root (string), topology (string)
  *   no_new_privs [child]: no fields
  *   overlay [child]: base (string), dst (string, required), idmapped (integer), lower (list,
  *       required), upper (string), work (string)
