@@ -89,6 +89,8 @@ struct lsh_spawn_ctx {
 	int join_netns_fd;	/* netns_join: the namespace to clone the child into, or -1 */
 	int join_userns_fd;	/* netns_join of a rootless topology's host: its holder's, or -1 */
 	long join_step;		/* the netns_join step, for its failure */
+	uid_t euid;		/* the caller's, as the caller's user namespace has it: a rootless
+				   join leaves the supervisor in the topology holder's */
 	int64_t timeout_ms;	/* > 0: the wall-clock limit of the run (a "timeout" step) */
 	int64_t grace_ms;	/* between SIGTERM and SIGKILL once it passed */
 	int ctl_fd;		/* child: pid 1's line to the supervisor (job stops), or -1 */

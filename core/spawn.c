@@ -446,6 +446,7 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 	ctx.cgroup_fd = -1;
 	ctx.ctl_fd = -1;
 	ctx.join_netns_fd = ctx.join_userns_fd = -1;
+	ctx.euid = geteuid();
 	ctx.clone_flags = facts.clone_flags;
 	memset(&term, 0, sizeof term);
 	term.master = term.ctl = -1;
@@ -504,6 +505,7 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 		if (ctx.join_userns_fd >= 0)
 			close(ctx.join_userns_fd);
 		ctx.join_netns_fd = ctx.join_userns_fd = -1;
+	ctx.euid = geteuid();
 		if (back >= 0)
 			close(back);
 		close(sv[0]);

@@ -378,6 +378,21 @@ print(lunshare.core.spawn(plan))
     assert.truthy(r.out:find("links=0 netns=0 mounts=0\n", 1, true), r.out .. r.err)
   end)
 
+  it("lunshare enter joins a named sandbox's joined netns too, as its command is", function()
+    local p = topo([[return { extends = "default", network = { join = "lsj" } }]])
+    local NAME = "lsjn" .. S
+    local r = world(table.concat({
+      LSJ, "$L run --name " .. NAME .. " " .. p .. " -- sleep 60 & pid=$!",
+      H.wait_until("$L ps | grep -q '^" .. NAME .. " '", 30),
+      "$L enter " .. NAME .. " -- sh -c 'readlink /proc/self/ns/net; ip -o -4 addr show lsjn | awk \"{print \\$4}\"'",
+      "ip netns exec lsj readlink /proc/self/ns/net",
+      "$L stop " .. NAME .. " >/dev/null; wait $pid; ip netns del lsj",
+    }, "; "))
+    local a, addr, b = r.out:match("^(net:%[%d+%])\n(.-)\n(net:%[%d+%])\n$")
+    assert.truthy(a and a == b, r.out .. r.err)
+    assert.equal("10.9.0.2/24", addr)
+  end)
+
   it("a join of a netns that is not there fails at its profile line, before the clone, leaving nothing", function()
     local p = topo([[return { extends = "default", network = { join = "lsnone" } }]])
     local r = world("m0=$(" .. MOUNTS .. "); $L run " .. p .. " -- true; echo code=$?; " ..
@@ -486,6 +501,26 @@ describe("network (rootless)", function()
     assert.truthy(r.out:find("\n0\nCapEff:\t0000000000001000\n10.8.0.1/24\nping-ok\nRTNETLINK answers: Operation not permitted\ndown=2\n" ..
       "RTNETLINK answers: Operation not permitted\nadd=2\ncode=0\nunchanged\ndown=0\n", 1, true), r.out .. r.err)
     assert.truthy(r.out:find("files=0\nlinks=0 netns=0 mounts=0\n", 1, true), r.out .. r.err)
+  end)
+
+  it("a named sandbox in a host of the caller's topology is the caller's in ps, and enter joins it", function()
+    local t = topo([[return { hosts = { lsja = {} }, links = {
+      { { name = "lsjv0", address = "10.8.1.1/24" }, { host = "lsja", name = "lsjv1", address = "10.8.1.2/24" } } } }]])
+    local p = H.profile("return { extends = \"default\", network = { join = \"" .. t:match("([^/]+)%.lua$") ..
+      "/lsja" .. S .. "\" } }")
+    local NAME = "lsjn" .. S
+    local N = "setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR=/run/xdg "
+    local r = world(table.concat({
+      "mkdir -m 700 /run/xdg && chown 65534:65534 /run/xdg",
+      N .. "$L net up " .. t .. " >/dev/null",
+      N .. "$L run --name " .. NAME .. " " .. p .. " -- sleep 60 & pid=$!",
+      H.wait_until(N .. "$L ps | grep -q '^" .. NAME .. " '", 30),
+      N .. "$L ps | grep -c '^" .. NAME .. " '",
+      N .. "$L enter " .. NAME .. " -- sh -c 'ip -o -4 addr show lsjv1 | awk \"{print \\$4}\"'",
+      N .. "$L stop " .. NAME .. " >/dev/null; echo stop=$?; wait $pid",
+      N .. "$L net down " .. t .. " >/dev/null; echo down=$?",
+    }, "; "))
+    assert.equal("1\n10.8.1.2/24\nstop=0\ndown=0\n", r.out, r.err)
   end)
 
   it("a join of a topology that is not up says so, and how to bring it up", function()
