@@ -269,7 +269,12 @@ function M.grants(profile, a)
   local n = profile.network
   local ns = a.ns
   if type(n) == "table" and n.join then
-    return { network = { { text = "joins the named netns " .. n.join, join = n.join, path = "network.join" } } }
+    local topo, name = M.join_target(n.join)
+    local text = topo and ("joins host " .. name .. " of the caller's rootless topology " .. topo) or
+      ("joins the named netns " .. n.join)
+    -- With a user namespace of its own, which does not own the netns.
+    if ns.user then text = text .. ", which it cannot change" end
+    return { network = { { text = text, join = n.join, path = "network.join" } } }
   end
   if not ns.net then
     return { network = { { text = "the host's network (no network namespace)", host = true,
