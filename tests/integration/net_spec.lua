@@ -423,6 +423,8 @@ describe("network (rootless)", function()
       network = { links = { veth { host = "lsh0", address = "10.0.0.2/24" } } } }]])
     local r = world(as_nobody("$L run " .. H.quote(p) .. " -- true") .. "; echo code=$?; " .. COUNT)
     assert.truthy(r.err:find("needs CAP_NET_ADMIN in the host's network namespace", 1, true), r.err)
+    -- What works, spelt as a profile writes it (the join tests below run that very spelling).
+    assert.truthy(r.err:find("(`lunshare net up FILE` as that user, then network = { join = \"TOPOLOGY/HOST\" })", 1, true), r.err)
     assert.truthy(r.out:find("code=1\nlinks=0", 1, true), r.out)
   end)
 
