@@ -525,6 +525,38 @@ describe("network (rootless)", function()
     assert.equal("1\n10.8.1.2/24\nstop=0\ndown=0\n", r.out, r.err)
   end)
 
+  it("a rootless join takes only the holder its file names, and only a netns that holder owns", function()
+    local t = topo([[return { hosts = { lsja = {} } }]])
+    local name = t:match("([^/]+)%.lua$")
+    local p = H.profile("return { extends = \"default\", network = { join = \"" .. name .. "/lsja" .. S .. "\" } }")
+    local X = "/run/xdg"
+    local N = "setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR=" .. X .. " "
+    local HF = X .. "/lunshare/net/" .. name .. ".holder"
+    local PIN = X .. "/lunshare/netns/lsja" .. S
+    local IN_HOLDER = N .. "nsenter -t $H -U -m --preserve-credentials "
+    local r = world(table.concat({
+      "mkdir -m 700 " .. X .. " && chown 65534:65534 " .. X,
+      N .. "$L net up " .. t .. " >/dev/null",
+      "H=$(cut -d\" \" -f1 " .. HF .. ")",
+      -- A netns of a user namespace inside the holder's, mounted over host A's pin.
+      IN_HOLDER .. "sh -c 'unshare -U -r -n sleep 30 & p=$!; " ..
+        H.wait_until("[ \"$(readlink /proc/$p/ns/net)\" != \"$(readlink /proc/self/ns/net)\" ]", 10) ..
+        "; mount --bind /proc/$p/ns/net " .. PIN .. "; kill $p'",
+      N .. "$L run " .. p .. " -- true; echo code=$?",
+      IN_HOLDER .. "umount " .. PIN,
+      -- A holder file whose user namespace is not the holder's (the pid may be recycled).
+      N .. "sh -c 'cp " .. HF .. " " .. X .. "/saved; sed \"s/:[0-9]*$/:1/\" " .. X .. "/saved >" .. HF .. "'",
+      N .. "$L run " .. p .. " -- true; echo code=$?",
+      N .. "sh -c 'cat " .. X .. "/saved >" .. HF .. "; rm " .. X .. "/saved'",
+      N .. "$L run " .. p .. " -- true; echo code=$?",
+      N .. "$L net down " .. t .. " >/dev/null; echo down=$?",
+    }, "; "))
+    assert.truthy(r.err:find(p .. ":1: netns_join: join lsja" .. S .. ": the netns is not the topology holder's\n", 1, true), r.err)
+    assert.truthy(r.err:find(p:gsub("%p", "%%%0") .. ":1: netns_join: join " .. name:gsub("%p", "%%%0") .. "/lsja" .. S ..
+      ": the topology's holder %(pid %d+%) is gone"), r.err)
+    assert.equal("code=1\ncode=1\ncode=0\ndown=0\n", r.out, r.err)
+  end)
+
   it("a join of a topology that is not up says so, and how to bring it up", function()
     local p = H.profile("return { extends = \"default\", network = { join = \"lsnotopo" .. S .. "/lsja\" } }")
     local X = "/run/xdg"
