@@ -85,12 +85,17 @@ struct lsh_spawn_ctx {
 	} *undo;
 	size_t nundo, capundo;
 	int oom_killed;		/* set by the cgroup area when it removes its cgroups */
-	int net_joined;		/* the child entered a named netns (not its own) */
+	int net_joined;		/* the child was cloned into a joined netns (not its own) */
+	int join_netns_fd;	/* netns_join: the namespace to clone the child into, or -1 */
+	int join_userns_fd;	/* netns_join of a rootless topology's host: its holder's, or -1 */
+	long join_step;		/* the netns_join step, for its failure */
+	uid_t euid;		/* the caller's, as the caller's user namespace has it: a rootless
+				   join leaves the supervisor in the topology holder's */
 	int64_t timeout_ms;	/* > 0: the wall-clock limit of the run (a "timeout" step) */
 	int64_t grace_ms;	/* between SIGTERM and SIGKILL once it passed */
 	int ctl_fd;		/* child: pid 1's line to the supervisor (job stops), or -1 */
 	int has_tty;		/* child: the pty step made fds 0-2 its terminal */
-	long step;		/* child: the index of the step it is running */
+	long step;		/* the index of the step this process is running */
 	void *area[8];		/* per-area scratch state (mount, net, …), owned by the area */
 };
 
@@ -99,6 +104,7 @@ struct lsh_plan_facts {
 	long clone_at;		   /* the index of the clone step */
 	unsigned long clone_flags; /* the CLONE_NEW* flags it makes */
 	int pty;		   /* a pty step: the supervisor proxies a terminal */
+	int net_join;		   /* a netns_join step: 1 a named netns, 2 a rootless topology's host */
 };
 
 /* lsh_plan_validate, keeping what it learnt. */
@@ -111,6 +117,11 @@ int lsh_plan_check(const struct lsh_plan *plan, struct lsh_plan_facts *facts, lo
  * the guard between a plan handed to lsh_spawn and the host, whoever built the plan. */
 int lsh_spawn_need(const struct lsh_spawn_ctx *ctx, unsigned long ns, int child, const char *op,
 		   struct lsh_err **err);
+
+/* Supervisor, just before the clone: enters what a netns_join step opened (the holder's
+ * user namespace first, for good, for a rootless topology's host). *back is then an fd of
+ * our own network namespace to go back to after the clone (root), or -1. */
+int lsh_spawn_join_enter(struct lsh_spawn_ctx *ctx, int *back, struct lsh_err **err);
 
 /* Child side: hands fd (borrowed) to the supervisor over the sync socket (the pty's
  * master, which the supervisor proxies). */

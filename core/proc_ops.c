@@ -24,6 +24,15 @@ static int check_clone(const struct lsh_plan_step *s, struct lsh_plan_facts *fac
 			return lsh_err_msg(err, EINVAL, "unknown namespace \"%s\"", name);
 		flags |= k->flag;
 	}
+	/* A joined netns is where the child is born: a netns of its own would hide it. */
+	if (facts->net_join && (flags & CLONE_NEWNET))
+		return lsh_err_msg(err, EINVAL, "a netns_join step and the net namespace do not go together: "
+				   "the sandbox is cloned into the joined netns");
+	/* Inside a rootless topology's holder the supervisor holds every capability over the
+	 * host's netns: a child with no user namespace of its own would hold them too. */
+	if (facts->net_join == 2 && !(flags & CLONE_NEWUSER))
+		return lsh_err_msg(err, EINVAL, "joining a host of a rootless topology needs the user namespace: "
+				   "without one the sandbox would hold the holder's capabilities over the host");
 	facts->clone_flags = flags;
 	return 0;
 }

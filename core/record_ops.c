@@ -72,7 +72,7 @@ static int runtime_line(const struct lsh_spawn_ctx *ctx, char *buf, size_t size,
 	size_t len = 0;
 	r = put(buf, size, &len, "{\"pid\":%d,\"starttime\":%llu,\"supervisor\":%d,\"supervisor_starttime\":%llu,"
 		"\"uid\":%u,\"ns\":{", (int)ctx->pid, (unsigned long long)child.starttime, (int)getpid(),
-		(unsigned long long)self.starttime, (unsigned)geteuid());
+		(unsigned long long)self.starttime, (unsigned)ctx->euid);
 	const char *sep = "";
 	for (const struct lsh_ns_kind *k = lsh_ns_kinds(); r == 0 && k->name; k++) {
 		uint64_t dev, ino;

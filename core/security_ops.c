@@ -79,14 +79,14 @@ static int op_sysctl(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 	if (strncmp(name, "net.", 4) != 0)
 		return lsh_err_msg(err, EPERM, "sysctl %s: only net.* settings, in the sandbox's own network namespace",
 				   name);
-	int r = lsh_spawn_need(ctx, CLONE_NEWNET, 0, "sysctl", err);
-	if (r < 0)
-		return r;
-	/* After netns_join the child is in someone else's namespace, whatever it was
-	 * cloned with: a setting written there would outlive the run. */
+	/* After netns_join the child is in someone else's namespace (the clone made none):
+	 * a setting written there would outlive the run. */
 	if (ctx->net_joined)
 		return lsh_err_msg(err, EPERM, "sysctl %s: the sandbox joined a network namespace that is "
 				   "not its own, and changes nothing of it", name);
+	int r = lsh_spawn_need(ctx, CLONE_NEWNET, 0, "sysctl", err);
+	if (r < 0)
+		return r;
 	return lsh_sysctl_write(name, s->strs[SYSCTL_VALUE], err);
 }
 

@@ -149,6 +149,7 @@ static int run_supervisor_steps(struct lsh_spawn_ctx *ctx, size_t from, size_t t
 		const struct lsh_plan_step *s = lsh_plan_step(ctx->plan, i);
 		if (s->where != LSH_WHERE_SUPERVISOR || s->op->run == NULL)
 			continue; /* the clone step: lsh_spawn makes the clone itself */
+		ctx->step = (long)i;
 		int r = s->op->run(s, ctx, err);
 		if (r < 0) {
 			res->failed_step = (long)i;
@@ -444,6 +445,8 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 	ctx.sync_fd = -1;
 	ctx.cgroup_fd = -1;
 	ctx.ctl_fd = -1;
+	ctx.join_netns_fd = ctx.join_userns_fd = -1;
+	ctx.euid = geteuid();
 	ctx.clone_flags = facts.clone_flags;
 	memset(&term, 0, sizeof term);
 	term.master = term.ctl = -1;
@@ -470,13 +473,41 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 		goto out;
 	}
 	pid_t supervisor = getpid();
+	/* A joined netns: the child is cloned in it (net_ops.c's netns_join). */
+	int back = -1;
+	if ((r = lsh_spawn_join_enter(&ctx, &back, err)) < 0) {
+		res->failed_step = ctx.join_step;
+		goto out;
+	}
 	pid_t pid = lsh_proc_clone(ctx.clone_flags, ctx.cgroup_fd, &ctx.pidfd, err);
+	if (pid != 0 && back >= 0) {
+		/* Root goes back at once: the steps after the clone act in its own. */
+		int e = setns(back, CLONE_NEWNET) < 0 ? errno : 0;
+		close(back);
+		if (e && pid > 0) {
+			sys_pidfd_send_signal(ctx.pidfd, SIGKILL, NULL, 0);
+			int status;
+			lsh_proc_wait(ctx.pidfd, 0, &status, NULL);
+			res->failed_step = clone_at;
+			r = lsh_err_set(err, e, "join: back to our own network namespace");
+			goto out;
+		}
+	}
 	if (pid < 0) {
 		res->failed_step = clone_at;
 		r = pid;
 		goto out;
 	}
 	if (pid == 0) {
+		/* The namespaces to join are entered: the sandbox keeps no handle of them. */
+		if (ctx.join_netns_fd >= 0)
+			close(ctx.join_netns_fd);
+		if (ctx.join_userns_fd >= 0)
+			close(ctx.join_userns_fd);
+		ctx.join_netns_fd = ctx.join_userns_fd = -1;
+	ctx.euid = geteuid();
+		if (back >= 0)
+			close(back);
 		close(sv[0]);
 		ctx.sync_fd = sv[1];
 		if (ctl[0] >= 0)
@@ -566,6 +597,10 @@ out:
 		close(sv[1]);
 	if (ctx.cgroup_fd >= 0)
 		close(ctx.cgroup_fd);
+	if (ctx.join_netns_fd >= 0)
+		close(ctx.join_netns_fd);
+	if (ctx.join_userns_fd >= 0)
+		close(ctx.join_userns_fd);
 	/* Drop what arrived while we forwarded, then restore the caller's mask. */
 	struct timespec zero = { 0, 0 };
 	while (sigtimedwait(&fwd, NULL, &zero) > 0)

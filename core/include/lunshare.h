@@ -709,7 +709,8 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   lock_mounts [child]: proc (string, required)
  *   mount_private [child]: path (string, required)
  *   mqueue [child]: dst (string, required)
- *   netns_join [child]: dir (string), name (string, required)
+ *   netns_join [prepare]: dir (string), name (string, required), state_path (string),
+ *       state_root (string), topology (string)
  *   no_new_privs [child]: no fields
  *   overlay [child]: base (string), dst (string, required), idmapped (integer), lower (list,
  *       required), upper (string), work (string)
@@ -752,7 +753,7 @@ enum lsh_phase {
 
 enum lsh_arg_type { LSH_ARG_NONE = 0, LSH_ARG_STR, LSH_ARG_INT, LSH_ARG_BOOL, LSH_ARG_LIST };
 
-enum { LSH_STEP_STRS = 4, LSH_STEP_INTS = 8, LSH_STEP_LISTS = 2, LSH_OP_FIELDS = 12 };
+enum { LSH_STEP_STRS = 6, LSH_STEP_INTS = 8, LSH_STEP_LISTS = 2, LSH_OP_FIELDS = 12 };
 
 struct lsh_op_field {
 	const char *name;	/* the field name in the Lua step table */

@@ -104,8 +104,17 @@ end
 -- ---- the network (core/net_ops.c) ------------------------------------------------------
 
 function F.lo_up() return "ip link set lo up" end
+-- The supervisor's setns before the clone (core/net_ops.c): the clone then makes no netns.
 function F.netns_join(s)
-  return "ip netns exec " .. s.name .. " …  (setns to " .. (s.dir or "/run/netns") .. "/" .. s.name .. ")"
+  if s.topology then
+    local base = s.state_root .. "/" .. s.state_path
+    return "nsenter --user=/proc/HOLDER/ns/user --net=/proc/HOLDER/root" .. base .. "/netns/" .. s.name ..
+      "  (HOLDER: the pid in " .. base .. "/net/" .. s.topology .. ".holder; before the clone, " ..
+      "for good: the sandbox is born in host " .. s.name .. " of topology " .. s.topology ..
+      ", its user namespace inside the holder's, which owns the netns)"
+  end
+  return "nsenter --net=" .. (s.dir or "/run/netns") .. "/" .. s.name .. "  (before the clone, and back after: " ..
+    "the sandbox is born in it, and a user namespace of its own does not own it)"
 end
 function F.veth(s)
   local mtu = s.mtu and s.mtu > 0 and (" mtu " .. s.mtu) or ""

@@ -6,14 +6,20 @@
 --                                  (scripts/lunshare/usernet.lua)
 --   network = { egress = { … } }   only an HTTP(S) proxy to the listed hosts
 --                                  (scripts/lunshare/egress.lua)
---   network = { join = "NAME" }    enter the named netns /run/netns/NAME (a host of a
---                                  topology brought up with `lunshare net up`)
+--   network = { join = "NAME" }    as root: the named netns /run/netns/NAME (made by
+--                                  `ip netns add`, or a host of root's topology)
+--   network = { join = "TOPOLOGY/HOST" }  as a user: host HOST of the user's own rootless
+--                                  topology TOPOLOGY (`lunshare net up`; `net list` shows both)
+-- A joined netns is entered by the supervisor before the clone, and the sandbox is cloned
+-- there without a netns of its own: with a user namespace of its own, that namespace is
+-- not the netns's owner, so the sandbox can change nothing of it (core/net_ops.c).
 --   network = { links = { veth { name = "eth0", host = "lsh0", address = "10.0.0.2/24",
 --                                host_address = "10.0.0.1/24", gateway = "10.0.0.1" } } }
 --   network = { veth { … }, … }   the same, as a list
 -- A veth's host end is made by the supervisor with its peer born inside the sandbox's
 -- namespace, and removed when the run ends.
 local egress = require "lunshare.egress"
+local state = require "lunshare.state"
 local usernet = require "lunshare.usernet"
 local util = require "lunshare.util"
 
@@ -46,6 +52,31 @@ M.valid_cidr = util.valid_cidr
 -- No control character either: a link name is printed.
 function M.valid_ifname(s)
   return type(s) == "string" and #s >= 1 and #s <= 15 and not s:find("[/%s%c]")
+end
+
+-- A join's target: "NAME" (a named netns), or "TOPOLOGY/HOST" (a host of a rootless
+-- topology). Returns topology or nil, and the netns or host name; nil when the value is
+-- neither.
+local function one_name(x)
+  return x ~= "" and x ~= "." and x ~= ".." and #x <= 200 and not x:find("[/%c]")
+end
+function M.join_target(v)
+  if type(v) ~= "string" then return nil end
+  local topo, host = v:match("^([^/]*)/([^/]*)$")
+  if topo then
+    if one_name(topo) and one_name(host) then return topo, host end
+    return nil
+  end
+  if one_name(v) then return false, v end
+  return nil
+end
+
+-- Whether profile joins a host of the caller's rootless topology (with ctx, the caller).
+function M.joins_topology(profile, ctx)
+  local n = profile.network
+  local ids = ctx and ctx.ids
+  if type(n) ~= "table" or not ids or (ids.euid or ids.uid) == 0 then return false end
+  return (M.join_target(n.join)) and true or false
 end
 
 local function check_addresses(c, v, path)
@@ -151,8 +182,9 @@ function M.check(c, p, a)
     for i, v in ipairs(n) do links[i] = v end
     n = { join = n.join, links = links }
   end
-  if n.join ~= nil and (type(n.join) ~= "string" or n.join == "" or n.join:find("[/%c]")) then
-    c:fail("network.join", "expected the name of a netns (as `ip netns list` shows)")
+  if n.join ~= nil and M.join_target(n.join) == nil then
+    c:fail("network.join", "expected the name of a netns (as `ip netns list` shows), or TOPOLOGY/HOST " ..
+      "for a host of your rootless topology (as `lunshare net list` shows)")
   end
   if n.join ~= nil and n.links ~= nil then
     c:fail("network", "join and links do not go together: a joined netns is configured by its topology")
@@ -180,17 +212,33 @@ function M.plan(profile, add, a)
   if n == "host" then return true end
   local origin = a.origin("network")
   if type(n) == "table" and n.join then
-    -- What the executor's setns would refuse whatever the machine, refused while planning
-    -- so that check says it first: a joined netns made by root (every one in /run/netns
-    -- is) takes root without a user namespace of the sandbox's own. Whether the name is
-    -- there is the machine's, left to run (a topology may be brought up after check).
+    -- What the executor would refuse whatever the machine, refused while planning so
+    -- that check says it first. Whether the name is there is the machine's, left to run
+    -- (a topology may be brought up after check).
     local o = a.origin("network.join") .. ": network.join: "
     local ids = a.caller and a.caller.ids
-    if ids and ((ids.euid or ids.uid) ~= 0 or ns.user) then
-      return nil, o .. "the netns " .. n.join .. " is root's, which only root without a user " ..
-        "namespace can join (remove \"user\" from namespaces and run as root, or use a topology's veths)"
+    local root = not ids or (ids.euid or ids.uid) == 0
+    local topo, name = M.join_target(n.join)
+    if topo and root then
+      return nil, o .. "as root, the hosts of a topology are named netns in /run/netns: write " ..
+        "join = \"" .. name .. "\" (as `lunshare net list` and `ip netns list` show); TOPOLOGY/HOST " ..
+        "names a host of a user's rootless topology"
     end
-    add("early", { op = "netns_join", name = n.join, origin = origin })
+    if not topo and not root then
+      return nil, o .. "the netns " .. name .. " in /run/netns is root's, which only root can join; " ..
+        "as a user, join a host of your own rootless topology: join = \"TOPOLOGY/HOST\" " ..
+        "(`lunshare net up FILE`, then `lunshare net list` shows them)"
+    end
+    if topo and not ns.user then
+      return nil, o .. "a host of a rootless topology is joined from a user namespace of the sandbox's " ..
+        "own (add \"user\" to namespaces): without one the sandbox would hold the holder's capabilities"
+    end
+    local step = { op = "netns_join", name = name, origin = a.origin("network.join") }
+    if topo then
+      step.topology = topo
+      step.state_root, step.state_path = state.base()
+    end
+    add("prepare", step)
     return true
   end
   if not ns.net then return true end
@@ -221,7 +269,12 @@ function M.grants(profile, a)
   local n = profile.network
   local ns = a.ns
   if type(n) == "table" and n.join then
-    return { network = { { text = "joins the named netns " .. n.join, join = n.join, path = "network.join" } } }
+    local topo, name = M.join_target(n.join)
+    local text = topo and ("joins host " .. name .. " of the caller's rootless topology " .. topo) or
+      ("joins the named netns " .. n.join)
+    -- With a user namespace of its own, which does not own the netns.
+    if ns.user then text = text .. ", which it cannot change" end
+    return { network = { { text = text, join = n.join, path = "network.join" } } }
   end
   if not ns.net then
     return { network = { { text = "the host's network (no network namespace)", host = true,

@@ -6,6 +6,7 @@ local areas = require "lunshare.areas"
 local core = require "lunshare.core"
 local egress = require "lunshare.egress"
 local idmap = require "lunshare.idmap"
+local network = require "lunshare.network"
 local schema = require "lunshare.schema"
 local source_map = require "lunshare.source_map"
 local util = require "lunshare.util"
@@ -169,9 +170,11 @@ function M.build(profile, ctx)
 
   -- Time offsets can only be written before a process enters the namespace, so the
   -- child makes its own time namespace (see timens below) instead of clone doing it.
+  -- A joined netns is where the child is born (network.lua): no netns of its own.
+  local joins = type(profile.network) == "table" and profile.network.join ~= nil
   local clone_ns = {}
   for _, n in ipairs(schema.NAMESPACES) do
-    if ns[n] and n ~= "time" then clone_ns[#clone_ns + 1] = n end
+    if ns[n] and n ~= "time" and not (n == "net" and joins) then clone_ns[#clone_ns + 1] = n end
   end
   step(plan, { op = "clone", namespaces = clone_ns, origin = M.origin(profile, "namespaces") }, "clone")
 
@@ -181,6 +184,18 @@ function M.build(profile, ctx)
     if not uid_map then return nil, gid_map end
     local helper = how == "helper"
     local o = M.origin(profile, profile.user and "user" or "namespaces")
+    if network.joins_topology(profile, ctx) then
+      -- The sandbox's user namespace is made inside the topology holder's, which maps the
+      -- caller's uid and gid to 0 and nothing else (topology/holder.lua): the maps are
+      -- written in the holder's ids, and only that one id can be mapped.
+      if helper then
+        return nil, o .. ": user.map: a host of a rootless topology is joined with your own uid and gid " ..
+          "only (its holder maps no other): use user.map = \"self\""
+      end
+      local u = profile.user or {}
+      uid_map = map_text({ { u.uid or 0, 0, 1 } })
+      gid_map = map_text({ { u.gid or 0, 0, 1 } })
+    end
     if how == "root" then
       -- Root may keep setgroups allowed; the child sheds root's supplementary groups
       -- (group 0 among them) and, its host ids being unmapped, takes the ids inside.

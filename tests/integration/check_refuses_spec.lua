@@ -95,23 +95,33 @@ describe("check refuses what run would", function()
   end)
 
   for _, mode in ipairs(H.modes) do
-    it("refuses a network.join run would refuse (" .. mode .. ")", function()
+    it("refuses a network.join run would refuse, and takes one run takes (" .. mode .. ")", function()
       local name = "lsnone" .. H.RUN
-      -- Without a user namespace: root may (whether the name is there is run's to say).
-      local p = H.profile("return {\n  namespaces = { \"mount\" },\n  network = { join = \"" .. name .. "\" },\n}\n")
-      local r = H.lunshare({ "check", p }, { mode = mode })
+      local function check_join(src)
+        return H.lunshare({ "check", H.profile("return {\n  " .. src .. ",\n  network = { join = \"" ..
+          (mode == "root" and name or ("lstopo/" .. name)) .. "\" },\n}\n") }, { mode = mode })
+      end
+      -- The caller's own kind of netns (whether it is there is run's to say), with a user
+      -- namespace of the sandbox's own or (root) without.
+      local r = check_join('extends = "default"')
+      assert.equal(0, r.code, r.out .. r.err)
+      r = check_join('namespaces = { "mount" }')
       if mode == "root" then
         assert.equal(0, r.code, r.out .. r.err)
       else
         assert.equal(2, r.code, r.out .. r.err)
-        assert.truthy(r.err:find(":3: network.join: the netns " .. name .. " is root's", 1, true), r.err)
+        assert.truthy(r.err:find(":3: network.join: a host of a rootless topology is joined from a user " ..
+          "namespace of the sandbox's own", 1, true), r.err)
       end
-      -- With a user namespace of its own, not even root can join one of root's.
-      p = H.profile("return {\n  extends = \"default\",\n  network = { join = \"" .. name .. "\" },\n}\n")
-      r = H.lunshare({ "check", p }, { mode = mode })
+      -- The other kind: root's netns for a user, a user's topology host for root.
+      local other = mode == "root" and ("lstopo/" .. name) or name
+      r = H.lunshare({ "check", H.profile("return {\n  extends = \"default\",\n  network = { join = \"" ..
+        other .. "\" },\n}\n") }, { mode = mode })
       assert.equal(2, r.code, r.out .. r.err)
-      assert.truthy(r.err:find(":3: network.join: the netns " .. name .. " is root's, which only root without a " ..
-        "user namespace can join", 1, true), r.err)
+      assert.truthy(r.err:find(mode == "root" and
+        (":3: network.join: as root, the hosts of a topology are named netns in /run/netns: write join = \"" .. name .. "\"") or
+        (":3: network.join: the netns " .. name .. " in /run/netns is root's, which only root can join; as a user, " ..
+          "join a host of your own rootless topology: join = \"TOPOLOGY/HOST\""), 1, true), r.err)
     end)
   end
 

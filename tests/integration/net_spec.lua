@@ -311,8 +311,11 @@ describe("network profile field (root)", function()
     local script = H.profile([[
 local lunshare = require "lunshare"
 local plan = assert(lunshare.plan("]] .. p .. [[", { "true" }))
+-- Right after the clone: the join itself is the supervisor's, before it.
+local joins = false
 for i, s in ipairs(plan.steps) do
-  if s.op == "netns_join" then
+  joins = joins or s.op == "netns_join"
+  if s.op == "clone" and joins then
     table.insert(plan.steps, i + 1, { op = "sysctl", where = "child", name = "net.ipv4.ping_group_range",
       value = "0 0", origin = "hand-made" })
     break
@@ -328,6 +331,74 @@ print(lunshare.core.spawn(plan))
     }, "; "))
     assert.truthy(r.out:find("^nil\tsysctl net.ipv4.ping_group_range: the sandbox joined a network namespace " ..
       "that is not its own, and changes nothing of it\t1\t%d+\n1\t0\n$"), r.out .. r.err)
+  end)
+
+  -- A netns of the test's own world, as `ip netns add` makes it: a veth pair into it with
+  -- an address each side, and ICMP datagram sockets open to every group there (a sandbox
+  -- holds no CAP_NET_RAW over a netns it does not own, so ping needs them).
+  -- (No IPv6 there, and the carrier up first: what the netns holds is settled before the
+  -- test takes a picture of it.)
+  local LSJ = table.concat({
+    "ip netns add lsj",
+    "ip netns exec lsj sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1",
+    "ip link add lsjh type veth peer name lsjn netns lsj",
+    "ip addr add 10.9.0.1/24 dev lsjh", "ip link set lsjh up", "ip -n lsj addr add 10.9.0.2/24 dev lsjn",
+    "ip -n lsj link set lsjn up", "ip -n lsj link set lo up",
+    "ip netns exec lsj sysctl -qw net.ipv4.ping_group_range='0 2147483647'",
+    H.wait_until("ip -n lsj -o link show lsjn | grep -q 'state UP'", 30),
+  }, "; ")
+  local SEEN = "{ ip -n lsj -o link; ip -n lsj -o addr; ip -n lsj route; ip netns exec lsj sysctl -n net.ipv4.ping_group_range; }"
+  local MOUNTS = "wc -l </proc/self/mounts"
+
+  it("a sandbox with a user namespace of its own joins a root-made netns, and can change nothing of it", function()
+    -- extends default: user, pid, mount, net… namespaces; the join takes the net one's place.
+    -- CAP_NET_ADMIN is kept, in the sandbox's own user namespace, which does not own the netns.
+    local p = topo([[return { extends = "default", capabilities = { "net_admin" }, network = { join = "lsj" } }]])
+    local r = world(table.concat({
+      LSJ, "m0=$(" .. MOUNTS .. ")", SEEN .. " >/run/before",
+      "$L explain " .. p .. " | sed -n 3,6p",
+      "$L run " .. p .. " -- sh -c 'cat /proc/self/uid_map; grep CapEff /proc/self/status; ip -o -4 addr show lsjn | awk \"{print \\$4}\"; " ..
+        "ping -c1 -W2 10.9.0.1 >/dev/null && echo ping-ok; ip link set lsjn down 2>&1; echo down=$?; " ..
+        "ip addr add 10.9.0.9/24 dev lsjn 2>&1; echo add=$?; ip route add 10.7.0.0/24 dev lsjn 2>&1; echo route=$?'",
+      "echo code=$?", "m1=$(" .. MOUNTS .. ")", SEEN .. " >/run/after", "cmp -s /run/before /run/after && echo unchanged",
+      "ping -c1 -W2 10.9.0.2 >/dev/null && echo ping-back-ok",
+      "ip netns del lsj", WAIT_CLEAN,
+      "echo links=$(ip -o link | grep -v ' lo:' | wc -l) netns=$(ip netns list | wc -l) mounts=$((m1 - m0))",
+    }, "; "))
+    local q = p:gsub("%p", "%%%0")
+    assert.matches("^  1  supervisor  netns_join  nsenter %-%-net=/run/netns/lsj" .. S .. "  %(before the clone, and back " ..
+      "after: the sandbox is born in it, and a user namespace of its own does not own it%)\n       # " .. q .. ":1\n" ..
+      "  2  supervisor  clone       unshare %-%-user %-%-mount %-%-pid %-%-ipc %-%-uts %-%-cgroup %-%-fork\n", r.out)
+    assert.truthy(r.out:find("\nCapEff:\t0000000000001000\n10.9.0.2/24\nping-ok\nRTNETLINK answers: Operation not permitted\ndown=2\n" ..
+      "RTNETLINK answers: Operation not permitted\nadd=2\nRTNETLINK answers: Operation not permitted\nroute=2\n" ..
+      "code=0\nunchanged\nping-back-ok\n", 1, true), r.out .. r.err)
+    -- Root inside is no host id: the sandbox's own user namespace.
+    assert.falsy(r.out:find("^%s+0%s+0%s"), r.out)
+    -- The run left no mount; then the test's own netns gone, the world has lo alone.
+    assert.truthy(r.out:find("links=0 netns=0 mounts=0\n", 1, true), r.out .. r.err)
+  end)
+
+  it("lunshare enter joins a named sandbox's joined netns too, as its command is", function()
+    local p = topo([[return { extends = "default", network = { join = "lsj" } }]])
+    local NAME = "lsjn" .. S
+    local r = world(table.concat({
+      LSJ, "$L run --name " .. NAME .. " " .. p .. " -- sleep 60 & pid=$!",
+      H.wait_until("$L ps | grep -q '^" .. NAME .. " '", 30),
+      "$L enter " .. NAME .. " -- sh -c 'readlink /proc/self/ns/net; ip -o -4 addr show lsjn | awk \"{print \\$4}\"'",
+      "ip netns exec lsj readlink /proc/self/ns/net",
+      "$L stop " .. NAME .. " >/dev/null; wait $pid; ip netns del lsj",
+    }, "; "))
+    local a, addr, b = r.out:match("^(net:%[%d+%])\n(.-)\n(net:%[%d+%])\n$")
+    assert.truthy(a and a == b, r.out .. r.err)
+    assert.equal("10.9.0.2/24", addr)
+  end)
+
+  it("a join of a netns that is not there fails at its profile line, before the clone, leaving nothing", function()
+    local p = topo([[return { extends = "default", network = { join = "lsnone" } }]])
+    local r = world("m0=$(" .. MOUNTS .. "); $L run " .. p .. " -- true; echo code=$?; " ..
+      "echo links=$(ip -o link | grep -v ' lo:' | wc -l) netns=$(ip netns list | wc -l) mounts=$((m0 - $(" .. MOUNTS .. ")))")
+    assert.truthy(r.err:find(p .. ":1: netns_join: open netns lsnone" .. S .. ": no such netns", 1, true), r.err)
+    assert.truthy(r.out:find("code=1\nlinks=0 netns=0 mounts=0\n", 1, true), r.out .. r.err)
   end)
 
   it("network = host keeps the host's network", function()
@@ -352,6 +423,8 @@ describe("network (rootless)", function()
       network = { links = { veth { host = "lsh0", address = "10.0.0.2/24" } } } }]])
     local r = world(as_nobody("$L run " .. H.quote(p) .. " -- true") .. "; echo code=$?; " .. COUNT)
     assert.truthy(r.err:find("needs CAP_NET_ADMIN in the host's network namespace", 1, true), r.err)
+    -- What works, spelt as a profile writes it (the join tests below run that very spelling).
+    assert.truthy(r.err:find("(`lunshare net up FILE` as that user, then network = { join = \"TOPOLOGY/HOST\" })", 1, true), r.err)
     assert.truthy(r.out:find("code=1\nlinks=0", 1, true), r.out)
   end)
 
@@ -383,6 +456,115 @@ describe("network (rootless)", function()
     assert.truthy(r.out:find("holder=gone") or r.out:find("holder=Z"), r.out)
     assert.truthy(r.out:find("files=0\n", 1, true), r.out) -- no state, holder or netns file left
     assert.truthy(r.out:find("dir-gone\n", 1, true), r.out) -- nor the directories up made
+  end)
+
+  it("a sandbox joins a host of the caller's rootless topology, pings another host, and changes nothing of it", function()
+    -- Two hosts and a veth between them, all inside the holder nobody's `net up` makes.
+    local t = topo([[return { hosts = { lsja = {}, lsjb = {} }, links = {
+      { { host = "lsja", name = "lsjva", address = "10.8.0.1/24" },
+        { host = "lsjb", name = "lsjvb", address = "10.8.0.2/24" } } } }]])
+    local name = t:match("([^/]+)%.lua$")
+    local p = H.profile("return { extends = \"default\", capabilities = { \"net_admin\" }, " ..
+      "network = { join = \"" .. name .. "/lsja" .. S .. "\" } }")
+    local X = "/run/xdg"
+    local N = "setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR=" .. X .. " "
+    local PIN = X .. "/lunshare/netns/lsja" .. S
+    -- What host A holds, seen by its holder (nsenter as the holder's root): its links
+    -- (once the carrier is up), IPv4 addresses (IPv6's link-local ones come and settle by
+    -- themselves), routes and ping_group_range.
+    local IN_A = N .. "nsenter -t $H -U -m --preserve-credentials nsenter --net=" .. PIN .. " "
+    local SEEN_A = IN_A .. "sh -c 'ip -o link; ip -o -4 addr; ip route; sysctl -n net.ipv4.ping_group_range'"
+    local r = world(table.concat({
+      "m0=$(wc -l </proc/self/mounts)",
+      "mkdir -m 700 " .. X .. " && chown 65534:65534 " .. X,
+      N .. "$L net up " .. t .. " >/dev/null; echo up=$?",
+      N .. "$L net list",
+      "H=$(cut -d\" \" -f1 " .. X .. "/lunshare/net/" .. name .. ".holder)",
+      -- ping's datagram sockets for the holder's group 0 (the caller) in host A.
+      N .. "nsenter -t $H -U -m --preserve-credentials nsenter --net=" .. PIN ..
+        " sysctl -qw net.ipv4.ping_group_range='0 0'",
+      H.wait_until(IN_A .. "ip -o link show lsjva" .. S .. " | grep -q 'state UP'", 30),
+      SEEN_A .. " >/run/before",
+      N .. "$L explain " .. p .. " | sed -n 3p",
+      N .. "$L run " .. p .. " -- sh -c 'id -u; grep CapEff /proc/self/status; ip -o -4 addr show lsjva | awk \"{print \\$4}\"; " ..
+        "ping -c1 -W2 10.8.0.2 >/dev/null && echo ping-ok; ip link set lsjva down 2>&1; echo down=$?; " ..
+        "ip addr add 10.8.0.9/24 dev lsjva 2>&1; echo add=$?'",
+      "echo code=$?",
+      SEEN_A .. " >/run/after", "cmp -s /run/before /run/after && echo unchanged",
+      N .. "$L net down " .. t .. " >/dev/null; echo down=$?",
+      H.wait_until([[s=$(awk '/^State/ {print $2}' /proc/$H/status 2>/dev/null); [ -z "$s" ] || [ "$s" = Z ] ]], 30),
+      "echo files=$(find " .. X .. " -mindepth 1 2>/dev/null | wc -l)",
+      "echo links=$(ip -o link | grep -v ' lo:' | wc -l) netns=$(ip netns list | wc -l) mounts=$(($(wc -l </proc/self/mounts) - m0))",
+    }, "; "))
+    assert.truthy(r.out:find("up=0\nTOPOLOGY +HOSTS +HOLDER\n" .. name:gsub("%p", "%%%0") .. " +lsja" .. S ..
+      ",lsjb" .. S .. " +%d+\n"), r.out .. r.err)
+    assert.truthy(r.out:find("\n  1  supervisor  netns_join  nsenter --user=/proc/HOLDER/ns/user --net=/proc/HOLDER/root" ..
+      PIN .. "  (HOLDER: the pid in " .. X .. "/lunshare/net/" .. name .. ".holder; before the clone", 1, true), r.out)
+    assert.truthy(r.out:find("\n0\nCapEff:\t0000000000001000\n10.8.0.1/24\nping-ok\nRTNETLINK answers: Operation not permitted\ndown=2\n" ..
+      "RTNETLINK answers: Operation not permitted\nadd=2\ncode=0\nunchanged\ndown=0\n", 1, true), r.out .. r.err)
+    assert.truthy(r.out:find("files=0\nlinks=0 netns=0 mounts=0\n", 1, true), r.out .. r.err)
+  end)
+
+  it("a named sandbox in a host of the caller's topology is the caller's in ps, and enter joins it", function()
+    local t = topo([[return { hosts = { lsja = {} }, links = {
+      { { name = "lsjv0", address = "10.8.1.1/24" }, { host = "lsja", name = "lsjv1", address = "10.8.1.2/24" } } } }]])
+    local p = H.profile("return { extends = \"default\", network = { join = \"" .. t:match("([^/]+)%.lua$") ..
+      "/lsja" .. S .. "\" } }")
+    local NAME = "lsjn" .. S
+    local N = "setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR=/run/xdg "
+    local r = world(table.concat({
+      "mkdir -m 700 /run/xdg && chown 65534:65534 /run/xdg",
+      N .. "$L net up " .. t .. " >/dev/null",
+      N .. "$L run --name " .. NAME .. " " .. p .. " -- sleep 60 & pid=$!",
+      H.wait_until(N .. "$L ps | grep -q '^" .. NAME .. " '", 30),
+      N .. "$L ps | grep -c '^" .. NAME .. " '",
+      N .. "$L enter " .. NAME .. " -- sh -c 'ip -o -4 addr show lsjv1 | awk \"{print \\$4}\"'",
+      N .. "$L stop " .. NAME .. " >/dev/null; echo stop=$?; wait $pid",
+      N .. "$L net down " .. t .. " >/dev/null; echo down=$?",
+    }, "; "))
+    assert.equal("1\n10.8.1.2/24\nstop=0\ndown=0\n", r.out, r.err)
+  end)
+
+  it("a rootless join takes only the holder its file names, and only a netns that holder owns", function()
+    local t = topo([[return { hosts = { lsja = {} } }]])
+    local name = t:match("([^/]+)%.lua$")
+    local p = H.profile("return { extends = \"default\", network = { join = \"" .. name .. "/lsja" .. S .. "\" } }")
+    local X = "/run/xdg"
+    local N = "setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR=" .. X .. " "
+    local HF = X .. "/lunshare/net/" .. name .. ".holder"
+    local PIN = X .. "/lunshare/netns/lsja" .. S
+    local IN_HOLDER = N .. "nsenter -t $H -U -m --preserve-credentials "
+    local r = world(table.concat({
+      "mkdir -m 700 " .. X .. " && chown 65534:65534 " .. X,
+      N .. "$L net up " .. t .. " >/dev/null",
+      "H=$(cut -d\" \" -f1 " .. HF .. ")",
+      -- A netns of a user namespace inside the holder's, mounted over host A's pin.
+      IN_HOLDER .. "sh -c 'unshare -U -r -n sleep 30 & p=$!; " ..
+        H.wait_until("[ \"$(readlink /proc/$p/ns/net)\" != \"$(readlink /proc/self/ns/net)\" ]", 10) ..
+        "; mount --bind /proc/$p/ns/net " .. PIN .. "; kill $p'",
+      N .. "$L run " .. p .. " -- true; echo code=$?",
+      IN_HOLDER .. "umount " .. PIN,
+      -- A holder file whose user namespace is not the holder's (the pid may be recycled).
+      N .. "sh -c 'cp " .. HF .. " " .. X .. "/saved; sed \"s/:[0-9]*$/:1/\" " .. X .. "/saved >" .. HF .. "'",
+      N .. "$L run " .. p .. " -- true; echo code=$?",
+      N .. "sh -c 'cat " .. X .. "/saved >" .. HF .. "; rm " .. X .. "/saved'",
+      N .. "$L run " .. p .. " -- true; echo code=$?",
+      N .. "$L net down " .. t .. " >/dev/null; echo down=$?",
+    }, "; "))
+    assert.truthy(r.err:find(p .. ":1: netns_join: join lsja" .. S .. ": the netns is not the topology holder's\n", 1, true), r.err)
+    assert.truthy(r.err:find(p:gsub("%p", "%%%0") .. ":1: netns_join: join " .. name:gsub("%p", "%%%0") .. "/lsja" .. S ..
+      ": the topology's holder %(pid %d+%) is gone"), r.err)
+    assert.equal("code=1\ncode=1\ncode=0\ndown=0\n", r.out, r.err)
+  end)
+
+  it("a join of a topology that is not up says so, and how to bring it up", function()
+    local p = H.profile("return { extends = \"default\", network = { join = \"lsnotopo" .. S .. "/lsja\" } }")
+    local X = "/run/xdg"
+    local r = world("mkdir -m 700 " .. X .. " && chown 65534:65534 " .. X .. "; setpriv --reuid=65534 " ..
+      "--regid=65534 --clear-groups -- env XDG_RUNTIME_DIR=" .. X .. " $L run " .. p .. " -- true; echo code=$?")
+    assert.truthy(r.err:find(p .. ":1: netns_join: join lsnotopo" .. S .. "/lsja: the topology lsnotopo" .. S ..
+      " is not up (see `lunshare net list`)", 1, true), r.err)
+    assert.truthy(r.out:find("code=1\n", 1, true), r.out)
   end)
 end)
 

@@ -99,21 +99,81 @@ describe("network area #unit", function()
     assert.equal("clone@supervisor veth@supervisor lo_up@child link_setup@child close_fds@child exec@child", ops(plan))
   end)
 
-  it("refuses a join run would refuse: for a caller not root, or with a user namespace", function()
-    local plan, err = planner.build({ namespaces = { "mount" }, network = { join = "netns1" } }, ctx)
+  local root = { ids = { uid = 0, gid = 0, user = "root" }, environ = {}, subid = function() end }
+
+  it("refuses a join run would refuse: root's netns for a user, a topology's host for root or without a user namespace", function()
+    local plan, err = planner.build({ namespaces = { "user", "mount" }, network = { join = "netns1" } }, ctx)
     assert.is_nil(plan)
-    assert.truthy(err:find("network.join: the netns netns1 is root's", 1, true), err)
-    local root = { ids = { uid = 0, gid = 0, user = "root" }, environ = {}, subid = function() end }
-    plan, err = planner.build({ namespaces = { "user", "mount" }, network = { join = "netns1" } }, root)
+    assert.truthy(err:find("network.join: the netns netns1 in /run/netns is root's, which only root can join; " ..
+      "as a user, join a host of your own rootless topology: join = \"TOPOLOGY/HOST\"", 1, true), err)
+    plan, err = planner.build({ namespaces = { "user", "mount" }, network = { join = "walk/netns1" } }, root)
     assert.is_nil(plan)
-    assert.truthy(err:find("only root without a user namespace can join", 1, true), err)
+    assert.truthy(err:find("as root, the hosts of a topology are named netns in /run/netns: write " ..
+      "join = \"netns1\"", 1, true), err)
+    plan, err = planner.build({ namespaces = { "mount" }, network = { join = "walk/netns1" } }, ctx)
+    assert.is_nil(plan)
+    assert.truthy(err:find("joined from a user namespace of the sandbox's own (add \"user\"", 1, true), err)
+    plan, err = planner.build({ namespaces = { "user", "mount" }, user = { map = "subid" },
+      network = { join = "walk/netns1" } }, { ids = ctx.ids, environ = {}, subid = function() return 100000, 65536 end })
+    assert.is_nil(plan)
+    assert.truthy(err:find("user.map: a host of a rootless topology is joined with your own uid and gid only", 1, true), err)
   end)
 
-  it("plans a join before the mounts change", function()
-    -- Root without a user namespace: the only caller who can join a netns of root's.
-    local root = { ids = { uid = 0, gid = 0, user = "root" }, environ = {}, subid = function() end }
+  it("takes TOPOLOGY/HOST or a netns name, and nothing else", function()
+    assert.equal("", (errors_of([[return { namespaces = { "user" }, network = { join = "walk/netns1" } }]])))
+    for _, bad in ipairs({ "a/b/c", "/b", "a/", "../b", "a/..", "x\ny" }) do
+      assert.truthy(errors_of("return { network = { join = " .. string.format("%q", bad) .. " } }"):find(
+        "network.join: expected the name of a netns", 1, true), bad)
+    end
+  end)
+
+  it("plans a join before the clone, which then makes no netns, with a user namespace or without", function()
     local plan = planner.build({ namespaces = { "mount" }, network = { join = "netns1" } }, root)
-    assert.equal("clone@supervisor netns_join@child mount_private@child close_fds@child exec@child", ops(plan))
+    assert.equal("netns_join@supervisor clone@supervisor mount_private@child close_fds@child exec@child", ops(plan))
+    plan = assert(planner.build({ namespaces = { "user", "net", "mount" }, network = { join = "netns1" } }, root))
+    assert.equal("netns_join", plan.steps[1].op)
+    assert.equal("netns1", plan.steps[1].name)
+    assert.same({ "user", "mount" }, plan.steps[2].namespaces)
+  end)
+
+  it("the executor refuses a hand-made join with a netns of the sandbox's own, or a topology's host without a user namespace", function()
+    local plan = assert(planner.build({ namespaces = { "user", "mount" }, network = { join = "walk/netns1" } }, ctx))
+    assert.truthy(planner.check(plan))
+    local clone = plan.steps[2]
+    assert.equal("clone", clone.op)
+    clone.namespaces = { "user", "net", "mount" }
+    local ok, err = planner.check(plan)
+    assert.is_nil(ok)
+    assert.truthy(err:find("a netns_join step and the net namespace do not go together", 1, true), err)
+    -- Without a user namespace of its own the child would be the holder's root: refused
+    -- (the maps go too, so that the refusal is the join's).
+    clone.namespaces = { "mount" }
+    for i = #plan.steps, 1, -1 do
+      local op = plan.steps[i].op
+      if op == "uid_map" or op == "gid_map" or op == "setgroups" then table.remove(plan.steps, i) end
+    end
+    ok, err = planner.check(plan)
+    assert.is_nil(ok)
+    assert.truthy(err:find("joining a host of a rootless topology needs the user namespace", 1, true), err)
+    -- A named netns needs none: root without a user namespace joins as `ip netns exec` does.
+    plan.steps[1].topology, plan.steps[1].state_root, plan.steps[1].state_path = nil, nil, nil
+    assert.truthy(planner.check(plan))
+  end)
+
+  it("plans a rootless topology's host: the holder's state, and the maps in the holder's ids", function()
+    local plan = assert(planner.build({ namespaces = { "user", "net", "mount" }, user = { uid = 5, gid = 7 },
+      network = { join = "walk/netns1" } }, ctx))
+    local j = plan.steps[1]
+    assert.equal("netns_join", j.op)
+    assert.equal("netns1", j.name)
+    assert.equal("walk", j.topology)
+    assert.truthy(j.state_root and j.state_path, "the state directory")
+    assert.same({ "user", "mount" }, plan.steps[2].namespaces)
+    local maps = {}
+    for _, s in ipairs(plan.steps) do
+      if s.op == "uid_map" or s.op == "gid_map" then maps[s.op] = s.map end
+    end
+    assert.same({ uid_map = "5 0 1\n", gid_map = "7 0 1\n" }, maps)
   end)
 end)
 

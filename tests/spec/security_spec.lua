@@ -185,10 +185,12 @@ describe("security plan #unit", function()
     local pos = {}
     for i, op in ipairs(o) do pos[op] = pos[op] or i end
     assert.truthy(pos.sysctl and pos.sysctl < pos.rootfs and pos.rootfs < pos.lock_mounts, table.concat(o, " "))
-    -- Root without a user namespace: the only caller who can join a netns of root's.
+    -- A joined netns is someone else's: no sysctl in it, with or without a user namespace.
     local root = { ids = { uid = 0, gid = 0, user = "root" }, environ = {}, subid = function() return false end }
     assert.is_nil(find(assert(planner.build({ namespaces = { "net", "mount" }, network = { join = "netns1" } }, root)),
       "sysctl"))
+    assert.is_nil(find(assert(planner.build({ namespaces = { "user", "net", "mount" }, network = { join = "netns1" } },
+      root)), "sysctl"))
     assert.is_nil(find(plan_of({ namespaces = { "pid" }, network = "host" }), "sysctl"))
   end)
 

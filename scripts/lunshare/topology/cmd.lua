@@ -39,7 +39,8 @@ usage: lunshare net check FILE...
   list = [[
 usage: lunshare net list
   The topologies this caller has up (root sees root's, a user their own), with their
-  hosts and, rootless, the holder's pid.]],
+  hosts and, rootless, the holder's pid. A sandbox joins a host with the profile's
+  network = { join = "HOST" } as root, or join = "TOPOLOGY/HOST" as a user.]],
   exec = [[
 usage: lunshare net exec FILE HOST [--] CMD [ARG...]
   Run CMD in the network namespace of host HOST of the topology FILE, as ip netns exec
