@@ -47,6 +47,10 @@ usage: lunshare COMMAND [ARGS]
   enter NAME|PID [-- CMD ARGS...]
                                  run CMD (a shell) in a named sandbox of yours, with
                                  exactly its command's confinement
+  plug NAME bind SRC [DST] [--rw]
+                                 add a bind of the host's SRC to a running named
+                                 sandbox (read-only unless --rw)
+  unplug NAME OBJECT             take away what plug added (a bind by its target)
   ns [NAME|PID] [--json]         a process's namespaces: ids, own or the host's, sharers
   repl [PROFILE [--set K=V]...]  an interactive Lua prompt with the lunshare API; with a
                                  profile, its sandbox runs as sb
@@ -58,14 +62,14 @@ for the shipped one whatever shadows it, or a file path.]]
 
 -- The subcommands, each "lunshare.cmd." .. name but help, which is the dispatcher's own.
 local COMMANDS = { "run", "check", "explain", "diff", "doctor", "repl", "version", "help", "net",
-  "test", "profiles", "show", "install", "verify", "remove", "complete", "ps", "stop", "enter", "ns", "cache" }
+  "test", "profiles", "show", "install", "verify", "remove", "complete", "ps", "stop", "enter", "plug", "unplug", "ns", "cache" }
 local MODULES = {
   run = "lunshare.cmd.run", check = "lunshare.cmd.check", explain = "lunshare.cmd.explain",
   diff = "lunshare.cmd.diff", doctor = "lunshare.cmd.doctor", repl = "lunshare.cmd.repl",
   version = "lunshare.cmd.version", net = "lunshare.cmd.net", test = "lunshare.cmd.test",
   profiles = "lunshare.cmd.profiles", show = "lunshare.cmd.show", install = "lunshare.cmd.install",
   verify = "lunshare.cmd.verify", remove = "lunshare.cmd.remove", complete = "lunshare.cmd.complete",
-  ps = "lunshare.cmd.ps", stop = "lunshare.cmd.stop", enter = "lunshare.cmd.enter",
+  ps = "lunshare.cmd.ps", stop = "lunshare.cmd.stop", enter = "lunshare.cmd.enter", plug = "lunshare.cmd.plug", unplug = "lunshare.cmd.unplug",
   ns = "lunshare.cmd.ns", cache = "lunshare.cmd.cache",
 }
 

@@ -53,13 +53,14 @@ function M.finish(plan, p, a)
   for _, s in ipairs(plan.steps) do if s.op == "record" then rec = s end end
   if not rec then return end
   local d = { name = rec.name, profile = (a.caller or {}).profile or p._name or plan.profile or "?",
-    file = plan.profile or "?", started = os.time(), namespaces = {}, links = {},
+    file = plan.profile or "?", started = os.time(), namespaces = {}, links = {}, addresses = {},
     enter = { steps = {}, env = {}, reaper = false, cgroup = false } }
   for _, s in ipairs(plan.steps) do
     if s.op == "clone" then
       for i, n in ipairs(s.namespaces) do d.namespaces[i] = n end
     elseif s.op == "veth" then
       d.links[#d.links + 1] = s.name
+      if s.addresses and #s.addresses > 0 then d.addresses[s.name] = s.addresses end
     elseif s.op == "cgroup" then
       d.enter.cgroup = true
     elseif s.op == "exec" then

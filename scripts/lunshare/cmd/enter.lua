@@ -12,31 +12,11 @@ local core = require "lunshare.core"
 local naming = require "lunshare.naming"
 local plan_mod = require "lunshare.plan"
 local sandboxes = require "lunshare.sandboxes"
-local util = require "lunshare.util"
 
 local M = {}
 
 local OPS = core.ops()
 local fail, EXIT_RUNTIME = command.fail, command.EXIT_RUNTIME
-
--- The caller's sandbox named by NAME, or whose pid 1, supervisor or command is PID.
-local function target(word)
-  local list, err = sandboxes.list()
-  if not list then fail(EXIT_RUNTIME, "enter: " .. err) end
-  local pid = word:match("^%d+$") and math.tointeger(tonumber(word))
-  for _, rec in ipairs(list) do
-    if rec.name == word or (pid and (rec.pid == pid or rec.supervisor == pid or sandboxes.command_pid(rec) == pid)) then
-      return rec
-    end
-  end
-  if pid then
-    fail(EXIT_RUNTIME, "enter: process " .. pid .. " is not a running lunshare sandbox of yours (see 'lunshare ps')")
-  end
-  local names = {}
-  for _, rec in ipairs(list) do names[#names + 1] = rec.name end
-  fail(EXIT_RUNTIME, "enter: no sandbox named \"" .. word .. "\" is running" .. util.suggest(word, names) ..
-    " (see 'lunshare ps')")
-end
 
 local function step(steps, t, origin)
   local op = OPS[t.op]
@@ -94,7 +74,8 @@ function M.main(args)
     for _, a in ipairs(o.argv) do argv[#argv + 1] = a end
   end
   if #argv == 0 then argv = { "/bin/sh" } end
-  local rec = target(word)
+  local rec, terr = sandboxes.lookup(word)
+  if not rec then fail(EXIT_RUNTIME, "enter: " .. terr) end
   local pty = core.isatty(0) and core.isatty(1) and core.foreground(0)
   local plan = M.plan(rec, argv, pty)
   local code, msg, errno, step_index = core.spawn(plan)

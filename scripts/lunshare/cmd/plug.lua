@@ -1,0 +1,30 @@
+-- lunshare plug NAME bind SRC [DST] [--rw]: adds a bind of the host's SRC at DST (default:
+-- SRC) to a named sandbox of the caller's while it runs, as the same bind in its profile
+-- would be made (read-only unless --rw), and records it (lunshare.hotplug).
+local command = require "lunshare.command"
+local hotplug = require "lunshare.hotplug"
+local sandboxes = require "lunshare.sandboxes"
+
+local M = {}
+
+local fail, EXIT_RUNTIME = command.fail, command.EXIT_RUNTIME
+
+function M.main(args)
+  local o = command.options("plug", args)
+  if o.help then return command.help_for("plug") end
+  local name, kind = o.positional[1], o.positional[2]
+  if not name or not kind then command.usage_error("plug: expected NAME and what to plug (bind SRC [DST])") end
+  if kind ~= "bind" then command.usage_error("plug: cannot plug '" .. kind .. "' (expected bind)") end
+  local src, dst = o.positional[3], o.positional[4]
+  if not src or #o.positional > 4 then command.usage_error("plug: expected bind SRC [DST]") end
+  if src:sub(1, 1) ~= "/" or (dst and dst:sub(1, 1) ~= "/") then
+    command.usage_error("plug: SRC and DST must be absolute paths")
+  end
+  local rec, terr = sandboxes.lookup(name)
+  if not rec then fail(EXIT_RUNTIME, "plug: " .. terr) end
+  local obj, err = hotplug.plug_bind(rec, src, dst, o.rw)
+  if not obj then fail(EXIT_RUNTIME, "plug: " .. err) end
+  return 0
+end
+
+return M

@@ -1,0 +1,211 @@
+-- Hot-plug: objects added to a named sandbox while it runs, and taken away again
+-- (`lunshare plug`, `lunshare unplug`, and the REPL's sb:plug / sb:unplug).
+--
+-- A plugged bind is the very step the same bind in a profile plans (lunshare.mounts:
+-- nosuid, nodev, read-only unless asked, and for a root caller's writable bind into a
+-- sandbox with ids of its own the idmapped tree lunshare.idmap plans), performed by a
+-- plan the normal executor runs: a plain child clones the tree where it may
+-- (plug_source), joins the sandbox's user and mount namespaces through a pidfd checked
+-- against the command's start time and the recorded user namespace (the join step of
+-- `lunshare enter`), attaches it there (plug_attach) and exits; it runs no program.
+--
+-- What is plugged is recorded in the sandbox's record (a third JSON line, swapped in
+-- only while the record exists: a run that ended stays ended) and removed from it when
+-- unplugged. Nothing outlives the sandbox: its mounts go with its mount namespace, and
+-- the record with the run.
+local core = require "lunshare.core"
+local idmap = require "lunshare.idmap"
+local mounts = require "lunshare.mounts"
+local plan_mod = require "lunshare.plan"
+local sandboxes = require "lunshare.sandboxes"
+local security = require "lunshare.security"
+local state = require "lunshare.state"
+
+local M = {}
+
+local OPS = core.ops()
+
+-- How ps shows a plugged object: the id unplug takes, and what it is.
+function M.describe(o)
+  if o.kind == "bind" then
+    return o.id .. "(" .. (o.rw and "rw" or "ro") .. " from " .. tostring(o.src) .. ")"
+  end
+  return o.id .. "(" .. o.kind .. ")"
+end
+
+local function is_root() return (core.ids().euid or core.ids().uid) == 0 end
+
+-- The sandbox's command, pinned by its start time: pid, starttime; or nil and why.
+local function command_of(rec)
+  local cmd = sandboxes.command_pid(rec)
+  local st = cmd and core.proc_stat(cmd)
+  if not st or (rec.enter and rec.enter.reaper and st.ppid ~= rec.pid) then
+    return nil, rec.name .. ": the sandbox's command is not running"
+  end
+  return cmd, st.starttime
+end
+
+-- Whether the sandbox's seccomp filter, as its record holds it, has every @setid-files
+-- rule (lunshare.security): without them a writable host path lets it make setuid files.
+function M.setid_guarded(rec)
+  local have = {}
+  for _, s in ipairs(type(rec.enter) == "table" and type(rec.enter.steps) == "table" and rec.enter.steps or {}) do
+    if type(s) == "table" and s.op == "seccomp" and type(s.rules) == "table" then
+      for _, r in ipairs(s.rules) do have[r] = true end
+    end
+  end
+  for _, r in ipairs(security.with_setid_rules(nil)) do
+    if r.group == "@setid-files" and not have[security.rule_string(r)] then return false end
+  end
+  return true
+end
+
+-- The plan of one hot-plug: steps as built here, where and origin filled in, checked.
+local function finish(steps, origin)
+  for _, t in ipairs(steps) do
+    t.where, t.origin = OPS[t.op].where, origin
+  end
+  local plan = { profile = origin, steps = steps }
+  local ok, err = plan_mod.check(plan)
+  if not ok then return nil, err end
+  return plan
+end
+
+-- The inside ids the sandbox's command was given (its set_ids step), for the idmapping.
+local function inside_ids(rec)
+  for _, s in ipairs(type(rec.enter) == "table" and type(rec.enter.steps) == "table" and rec.enter.steps or {}) do
+    if type(s) == "table" and s.op == "set_ids" then return { uid = s.uid or 0, gid = s.gid or 0 } end
+  end
+  return { uid = 0, gid = 0 }
+end
+
+-- A process's id map as the planner writes one ("inside outside count" lines, one space).
+local function map_text(pid, which)
+  local text = core.read_file("/proc/" .. pid .. "/" .. which)
+  if not text then return nil end
+  local lines = {}
+  for a, b, n in text:gmatch("(%d+)%s+(%d+)%s+(%d+)") do lines[#lines + 1] = a .. " " .. b .. " " .. n end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+-- The plan that binds the host's src on dst (inside) in rec's sandbox; rw: writable.
+function M.bind_plan(rec, src, dst, rw)
+  local step, err = mounts.plug_step({ kind = rw and "bind" or "ro_bind", src = src, dst = dst or src },
+    function(path) return core.resolve(path, core.ids().uid) end)
+  if not step then return nil, err end
+  local cmd, starttime = command_of(rec)
+  if not cmd then return nil, starttime end
+  local root = is_root()
+  local prepare = {}
+  if root and rec.ns.user then
+    -- As for a profile's writable bind: what the sandbox makes there is its own.
+    local umap, gmap = map_text(cmd, "uid_map"), map_text(cmd, "gid_map")
+    if umap and gmap then
+      idmap.plan({ user = inside_ids(rec) }, { step }, function(_, t) prepare[#prepare + 1] = t end, umap, gmap, "root")
+    end
+  end
+  local steps = {}
+  for _, t in ipairs(prepare) do t.origin = nil; steps[#steps + 1] = t end
+  steps[#steps + 1] = { op = "clone", namespaces = {} }
+  steps[#steps + 1] = { op = "plug_source", src = step.src, pid = cmd, starttime = starttime, user_ns = rec.ns.user,
+    readonly = step.readonly, dev = step.dev, idmapped = step.idmapped, own_view = not root or nil }
+  steps[#steps + 1] = { op = "join", pid = cmd, starttime = starttime, user_ns = rec.ns.user, namespaces = { "user", "mnt" } }
+  steps[#steps + 1] = { op = "plug_attach", dst = step.dst }
+  steps[#steps + 1] = { op = "exit" }
+  local plan, perr = finish(steps, "plug " .. rec.name)
+  if not plan then return nil, perr end
+  return plan, step
+end
+
+-- The plan that takes the bind on dst away again.
+function M.unbind_plan(rec, dst)
+  local cmd, starttime = command_of(rec)
+  if not cmd then return nil, starttime end
+  return finish({
+    { op = "clone", namespaces = {} },
+    { op = "plug_target" },
+    { op = "join", pid = cmd, starttime = starttime, user_ns = rec.ns.user, namespaces = { "user", "mnt" } },
+    { op = "plug_detach", dst = dst },
+    { op = "exit" },
+  }, "unplug " .. rec.name)
+end
+
+-- Runs fn(dir, values) with the sandbox's record read under the area's lock (values: its
+-- JSON lines; values[3].plugged the list), then swaps the changed record in. fn returns
+-- true to write, or nil and why. Returns true, or nil and why.
+local function with_record(rec, fn)
+  local dir, err = state.open(sandboxes.AREA, { create = false })
+  if not dir then return nil, err or (rec.name .. ": the sandbox ended") end
+  local ok, lerr = dir:lock()
+  if not ok then
+    dir:close()
+    return nil, lerr
+  end
+  local values = dir:read_json_lines(rec.name)
+  local r = type(values) == "table" and values[2]
+  if type(r) ~= "table" or r.pid ~= rec.pid or r.starttime ~= rec.starttime then
+    dir:close()
+    return nil, rec.name .. ": the sandbox ended"
+  end
+  if type(values[3]) ~= "table" or type(values[3].plugged) ~= "table" then values[3] = { plugged = {} } end
+  local want, why = fn(values[3].plugged)
+  if want then
+    if #values[3].plugged == 0 then values[3] = nil end
+    want, why = dir:update_json_lines(rec.name, values)
+  end
+  dir:close()
+  return want, why
+end
+
+local function find(list, id)
+  for i, o in ipairs(list) do if o.id == id then return i, o end end
+end
+
+local function spawn(plan, what)
+  local code, msg = core.spawn(plan)
+  if not code then return nil, what .. ": " .. msg end
+  if code ~= 0 then return nil, what .. ": the plan's child ended with status " .. code end
+  return true
+end
+
+-- Binds the host's src on dst in rec's sandbox (writable with rw) and records it.
+-- Returns the recorded object, or nil and why (one line).
+function M.plug_bind(rec, src, dst, rw)
+  if rw and not M.setid_guarded(rec) then
+    return nil, rec.name .. ": a writable bind is refused: the sandbox's seccomp filter lacks the @setid-files " ..
+      "rules, so through a writable host path it could make setuid files on the host; bind it read-only, or run " ..
+      "the sandbox with that group in its filter (a writable bind in its profile brings it)"
+  end
+  local plan, step = M.bind_plan(rec, src, dst, rw)
+  if not plan then return nil, step end
+  local obj = { kind = "bind", id = step.dst, src = step.src, rw = rw == true }
+  local done, err = with_record(rec, function(list)
+    if find(list, obj.id) then return nil, rec.name .. ": " .. obj.id .. " is plugged already (unplug it first)" end
+    local ok, serr = spawn(plan, "bind " .. step.src .. " on " .. step.dst)
+    if not ok then return nil, serr end
+    list[#list + 1] = obj
+    return true
+  end)
+  if not done then return nil, err end
+  return obj
+end
+
+-- Takes the object id (a bind's target) away and out of the record.
+function M.unplug(rec, id)
+  return with_record(rec, function(list)
+    local i, o = find(list, id)
+    if not i then
+      local ids = {}
+      for j, p in ipairs(list) do ids[j] = p.id end
+      return nil, rec.name .. ": nothing plugged as " .. id .. (#ids > 0 and (" (plugged: " .. table.concat(ids, ", ") .. ")") or "")
+    end
+    local plan, err = M.unbind_plan(rec, o.id)
+    if not plan then return nil, err end
+    local ok, serr = spawn(plan, "unplug " .. o.id)
+    if not ok then return nil, serr end
+    table.remove(list, i)
+    return true
+  end)
+end
+
+return M
