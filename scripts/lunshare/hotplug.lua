@@ -1,5 +1,6 @@
--- Hot-plug: objects added to a named sandbox while it runs, and taken away again
--- (`lunshare plug`, `lunshare unplug`, and the REPL's sb:plug / sb:unplug).
+-- Joining a running sandbox: the plan of `lunshare enter` (and sb:enter), and hot-plug,
+-- objects added to a named sandbox while it runs and taken away again (`lunshare plug`,
+-- `lunshare unplug`, and the REPL's sb:plug / sb:unplug).
 --
 -- A plugged bind is the very step the same bind in a profile plans (lunshare.mounts:
 -- nosuid, nodev, read-only unless asked, and for a root caller's writable bind into a
@@ -16,6 +17,7 @@
 local core = require "lunshare.core"
 local idmap = require "lunshare.idmap"
 local mounts = require "lunshare.mounts"
+local naming = require "lunshare.naming"
 local plan_mod = require "lunshare.plan"
 local sandboxes = require "lunshare.sandboxes"
 local security = require "lunshare.security"
@@ -24,6 +26,61 @@ local state = require "lunshare.state"
 local M = {}
 
 local OPS = core.ops()
+
+local function add_step(steps, t, origin)
+  local op = OPS[t.op]
+  if not op then error({ enter = "the sandbox's record names an unknown step '" .. tostring(t.op) .. "'" }) end
+  t.where, t.origin = op.where, origin
+  steps[#steps + 1] = t
+end
+
+local function build_enter(rec, argv, pty)
+  local e = rec.enter
+  if type(e) ~= "table" or type(e.steps) ~= "table" or type(e.env) ~= "table" then
+    return nil, rec.path .. ": the record says nothing of the command's confinement"
+  end
+  local cmd = sandboxes.command_pid(rec)
+  local st = cmd and core.proc_stat(cmd)
+  if not st or (e.reaper and st.ppid ~= rec.pid) then
+    return nil, rec.name .. ": the sandbox's command is not running"
+  end
+  local origin = "enter " .. rec.name
+  local kinds = {}
+  for i, k in ipairs(core.ns_kinds()) do kinds[i] = k.name or k end
+  local steps = {}
+  add_step(steps, { op = "clone", namespaces = {} }, origin)
+  add_step(steps, { op = "join", pid = cmd, starttime = st.starttime, user_ns = rec.ns.user, cgroup = e.cgroup == true,
+    namespaces = kinds }, origin)
+  for _, s in ipairs(e.steps) do
+    -- Only the steps that confine a process: a record can name nothing else.
+    if type(s) ~= "table" or not naming.ENTER_OPS[s.op] then
+      return nil, rec.path .. ": the record names a step enter does not replay"
+    end
+    local t = {}
+    for k, v in pairs(s) do t[k] = v end
+    add_step(steps, t, origin)
+    if s.op == "setsid" and pty then add_step(steps, { op = "pty" }, origin) end
+  end
+  add_step(steps, { op = "close_fds", keep = {} }, origin)
+  add_step(steps, { op = "exec", argv = argv, env = e.env }, origin)
+  -- The executor's order: the confinement steps, whose order the record keeps, last.
+  local plan = { profile = rec.file, steps = steps }
+  local ok, err = plan_mod.check(plan)
+  if not ok then return nil, err end
+  return plan
+end
+
+-- The plan of `lunshare enter` (and sb:enter): a plain child joins rec's command and
+-- confines argv as it (see cmd/enter.lua). pty: give it a terminal of its own. Returns
+-- the plan, or nil and why.
+function M.enter_plan(rec, argv, pty)
+  local ok, plan, err = pcall(build_enter, rec, argv, pty)
+  if not ok then
+    if type(plan) == "table" and plan.enter then return nil, plan.enter end
+    error(plan, 0)
+  end
+  return plan, err
+end
 
 -- How ps shows a plugged object: the id unplug takes, and what it is.
 function M.describe(o)

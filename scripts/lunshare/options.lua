@@ -57,7 +57,7 @@ M.ROWS = {
   { name = "--no-pty", key = "pty", value = false, commands = { "run" }, help = "never give the sandbox a terminal of its own" },
   { name = "--timeout", arg = "DURATION", key = "timeout", commands = { "run" },
     help = "end the whole sandbox after DURATION (30s, 5m, or seconds; over limits.time), exit 124" },
-  { name = "--name", arg = "NAME", key = "name", commands = { "run", "explain" }, valid = function(v) return sandboxes.check_name(v) end,
+  { name = "--name", arg = "NAME", key = "name", commands = { "run", "explain", "repl" }, valid = function(v) return sandboxes.check_name(v) end,
     help = "name the running sandbox (over the profile's name), for ps, stop and enter" },
   { name = "--signal", arg = "SIG", key = "signal", commands = { "stop" },
     valid = function(v) if not core.signum(v:upper()) then return "expects a signal name (TERM, INT, KILL, …), got '" .. v .. "'" end end,
