@@ -52,7 +52,8 @@ usage: lunshare COMMAND [ARGS]
                                  sandbox (read-only unless --rw)
   unplug NAME OBJECT             take away what plug added (a bind by its target)
   ns [NAME|PID] [--json]         a process's namespaces: ids, own or the host's, sharers
-  repl [PROFILE [--set K=V]...]  an interactive Lua prompt with the lunshare API; with a
+  repl [--name N] [PROFILE [--set K=V]...]
+                                 an interactive Lua prompt with the lunshare API; with a
                                  profile, its sandbox runs as sb
   version                        print the version
   help [COMMAND]                 print this help, or COMMAND's (also COMMAND --help)
