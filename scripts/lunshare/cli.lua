@@ -48,9 +48,12 @@ usage: lunshare COMMAND [ARGS]
                                  run CMD (a shell) in a named sandbox of yours, with
                                  exactly its command's confinement
   plug NAME bind SRC [DST] [--rw]
-                                 add a bind of the host's SRC to a running named
-                                 sandbox (read-only unless --rw)
-  unplug NAME OBJECT             take away what plug added (a bind by its target)
+  plug NAME veth HOSTIF [SBIF] [--address A/N] [--peer-address A/N]
+       [--route TO,VIA] [--bridge BR]
+                                 add a bind of the host's SRC (read-only unless --rw),
+                                 or a veth pair from the host, to a running named sandbox
+  unplug NAME OBJECT             take away what plug added (a bind by its target, a veth
+                                 by its host end)
   ns [NAME|PID] [--json]         a process's namespaces: ids, own or the host's, sharers
   repl [--name N] [PROFILE [--set K=V]...]
                                  an interactive Lua prompt with the lunshare API; with a

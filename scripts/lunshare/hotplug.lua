@@ -18,6 +18,7 @@ local core = require "lunshare.core"
 local idmap = require "lunshare.idmap"
 local mounts = require "lunshare.mounts"
 local naming = require "lunshare.naming"
+local network = require "lunshare.network"
 local plan_mod = require "lunshare.plan"
 local sandboxes = require "lunshare.sandboxes"
 local security = require "lunshare.security"
@@ -86,6 +87,11 @@ end
 function M.describe(o)
   if o.kind == "bind" then
     return o.id .. "(" .. (o.rw and "rw" or "ro") .. " from " .. tostring(o.src) .. ")"
+  end
+  if o.kind == "veth" then
+    local function addrs(l) return type(l) == "table" and #l > 0 and (" " .. table.concat(l, "+")) or "" end
+    return o.id .. (o.bridge and ("@" .. tostring(o.bridge)) or "") .. addrs(o.host_address) .. "(veth to " ..
+      tostring(o.inside) .. addrs(o.address) .. ")"
   end
   return o.id .. "(" .. o.kind .. ")"
 end
@@ -187,6 +193,29 @@ function M.unbind_plan(rec, dst)
   }, "unplug " .. rec.name)
 end
 
+-- The plan that adds the veth v ({ host =, name =, address = { … }, host_address = { … },
+-- routes = { { to =, via = } }, bridge =, mtu = }, as a profile's veth { … }) to rec's
+-- sandbox: the steps network.lua plans for the same veth in a profile, the pair made by
+-- plug_veth (its peer born in the command's network namespace, named by a checked pidfd)
+-- and the inside configured by a child that joined that namespace (a clone with a
+-- network namespace of its own first, thrown away, so that no plan's inside steps can
+-- reach the caller's), then exits.
+function M.veth_plan(rec, v)
+  local cmd, starttime = command_of(rec)
+  if not cmd then return nil, starttime end
+  local host, inside = {}, {}
+  network.veth_steps(v, v.name or v.host, function(phase, t)
+    local into = phase == "host" and host or inside
+    into[#into + 1] = t
+  end, nil, "plug_veth", { pid = cmd, starttime = starttime, user_ns = rec.ns.user })
+  local steps = { { op = "clone", namespaces = { "net" } } }
+  for _, t in ipairs(host) do steps[#steps + 1] = t end
+  steps[#steps + 1] = { op = "join", pid = cmd, starttime = starttime, user_ns = rec.ns.user, namespaces = { "net" } }
+  for _, t in ipairs(inside) do steps[#steps + 1] = t end
+  steps[#steps + 1] = { op = "exit" }
+  return finish(steps, "plug " .. rec.name)
+end
+
 -- Runs fn(dir, values) with the sandbox's record read under the area's lock (values: its
 -- JSON lines; values[3].plugged the list), then swaps the changed record in. fn returns
 -- true to write, or nil and why. Returns true, or nil and why.
@@ -247,7 +276,61 @@ function M.plug_bind(rec, src, dst, rw)
   return obj
 end
 
--- Takes the object id (a bind's target) away and out of the record.
+local function host_link_exists(name)
+  local nl = core.netlink()
+  if not nl then return false end
+  local idx = nl:link_index(name)
+  nl:close()
+  return idx ~= nil
+end
+
+-- Adds the veth v (see M.veth_plan) to rec's sandbox and records it. Returns the
+-- recorded object, or nil and why (one line). Rootless, the kernel refuses the host end,
+-- with the message a profile's veth gets.
+function M.plug_veth(rec, v)
+  if not network.valid_ifname(v.host) or (v.name ~= nil and not network.valid_ifname(v.name)) then
+    return nil, "a link name is 1 to 15 bytes without '/' or spaces"
+  end
+  if v.bridge ~= nil and not network.valid_ifname(v.bridge) then return nil, "--bridge: expected a bridge's name" end
+  local own_net = false
+  for _, k in ipairs(rec.namespaces) do own_net = own_net or k == "net" end
+  if not own_net then return nil, rec.name .. ": the sandbox has no network namespace of its own" end
+  if host_link_exists(v.host) then return nil, "a link named " .. v.host .. " exists on the host already" end
+  local plan, err = M.veth_plan(rec, v)
+  if not plan then return nil, err end
+  local obj = { kind = "veth", id = v.host, inside = v.name or v.host, address = v.address or {},
+    host_address = v.host_address or {}, bridge = v.bridge }
+  local done, derr = with_record(rec, function(list)
+    if find(list, obj.id) then return nil, rec.name .. ": " .. obj.id .. " is plugged already (unplug it first)" end
+    local ok, serr = spawn(plan, "veth " .. v.host)
+    if not ok then
+      -- The pair exists when a step after plug_veth failed: it was not there before.
+      if host_link_exists(v.host) then
+        local nl = core.netlink()
+        if nl then nl:link_del(v.host); nl:close() end
+      end
+      return nil, serr
+    end
+    list[#list + 1] = obj
+    return true
+  end)
+  if not done then return nil, derr end
+  return obj
+end
+
+-- A veth's host end removed (its peer goes with it); gone already is fine (the sandbox
+-- deleted its end, which takes the pair).
+local function unplug_veth(o)
+  local nl, err = core.netlink()
+  if not nl then return nil, err end
+  local ok, derr = true, nil
+  if nl:link_index(o.id) then ok, derr = nl:link_del(o.id) end
+  nl:close()
+  if not ok then return nil, "unplug " .. o.id .. ": " .. tostring(derr) end
+  return true
+end
+
+-- Takes the object id (a bind's target, a veth's host end) away and out of the record.
 function M.unplug(rec, id)
   return with_record(rec, function(list)
     local i, o = find(list, id)
@@ -256,10 +339,15 @@ function M.unplug(rec, id)
       for j, p in ipairs(list) do ids[j] = p.id end
       return nil, rec.name .. ": nothing plugged as " .. id .. (#ids > 0 and (" (plugged: " .. table.concat(ids, ", ") .. ")") or "")
     end
-    local plan, err = M.unbind_plan(rec, o.id)
-    if not plan then return nil, err end
-    local ok, serr = spawn(plan, "unplug " .. o.id)
-    if not ok then return nil, serr end
+    if o.kind == "veth" then
+      local ok, verr = unplug_veth(o)
+      if not ok then return nil, verr end
+    else
+      local plan, err = M.unbind_plan(rec, o.id)
+      if not plan then return nil, err end
+      local ok, serr = spawn(plan, "unplug " .. o.id)
+      if not ok then return nil, serr end
+    end
     table.remove(list, i)
     return true
   end)
