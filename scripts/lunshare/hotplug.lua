@@ -284,14 +284,22 @@ local function host_link_exists(name)
   return idx ~= nil
 end
 
+M.HOST_LINK_NEEDS_ROOT = "a host-side link needs CAP_NET_ADMIN in the host's network namespace: run as root, " ..
+  "or keep both ends in namespaces you own (a topology brought up rootless, then network = { join = … })"
+
 -- Adds the veth v (see M.veth_plan) to rec's sandbox and records it. Returns the
--- recorded object, or nil and why (one line). Rootless, the kernel refuses the host end,
--- with the message a profile's veth gets.
+-- recorded object, or nil and why (one line). Rootless it is refused with the message a
+-- profile's veth gets.
 function M.plug_veth(rec, v)
   if not network.valid_ifname(v.host) or (v.name ~= nil and not network.valid_ifname(v.name)) then
     return nil, "a link name is 1 to 15 bytes without '/' or spaces"
   end
   if v.bridge ~= nil and not network.valid_ifname(v.bridge) then return nil, "--bridge: expected a bridge's name" end
+  if not is_root() then
+    -- What the kernel answers a profile's veth rootless (core/net_ops.c says it there): a
+    -- plan would not get that far, since its child's network namespace needs privilege.
+    return nil, "veth " .. v.host .. ": " .. M.HOST_LINK_NEEDS_ROOT
+  end
   local own_net = false
   for _, k in ipairs(rec.namespaces) do own_net = own_net or k == "net" end
   if not own_net then return nil, rec.name .. ": the sandbox has no network namespace of its own" end

@@ -114,3 +114,100 @@ describe("plug", function()
     end)
   end
 end)
+
+-- Veths, inside a throwaway `unshare --net --mount` world with its own /run (the
+-- machine's interfaces are never touched), checked from outside with ip and nsenter.
+-- #netns
+describe("plug veth", function()
+  local S = H.RUN
+  local function world(script)
+    return H.sh("unshare --net --mount sh -c " .. H.quote("mount -t tmpfs tmpfs /run || exit 99; L=" .. L .. "; " ..
+      "LINKS=$(ip -o link | wc -l); " .. script), { timeout = 120 })
+  end
+  -- A named sandbox running in the background as $pid, started once its command runs
+  -- (its line on a FIFO of the world's /run, opened outside); $SB its pid 1, as the host
+  -- sees it.
+  local function start(name, profile, drop)
+    return "mkfifo -m 666 /run/started; " .. (drop or "") .. L .. " run --no-pty --name " .. name .. " " ..
+      (profile or "") .. " -- sh -c 'echo; exec sleep 60' >/run/started & pid=$!; read x </run/started; " ..
+      "SB=$(" .. L .. " ps --json | python3 -c 'import json,sys; print([r[\"pid\"] for r in json.load(sys.stdin) if r[\"name\"] == \"" ..
+      name .. "\"][0])')"
+  end
+  local WAIT_CLEAN = H.wait_until([=[[ "$(ip -o link | wc -l)" = "$LINKS" ]]=], 30)
+
+  it("(root) adds a veth with addresses and a route, pings across it, and unplug and the sandbox's end remove it", function()
+    local name, host = fresh(), "lsh" .. S .. "a"
+    local r = world(table.concat({
+      start(name),
+      "$L plug " .. name .. " veth " .. host .. " eth1 --address 10.77.0.2/24 --peer-address 10.77.0.1/24 " ..
+        "--route default,10.77.0.1; echo plug=$?",
+      -- From outside: the host end with its address, the end inside with its own.
+      "ip -o -4 addr show " .. host .. " | grep -o 'inet [0-9./]*'",
+      "nsenter -t $SB -n ip -o -4 addr show eth1 | grep -o 'inet [0-9./]*'",
+      "nsenter -t $SB -n ip route show default | cut -d' ' -f1-5",
+      "ping -c1 -W5 10.77.0.2 >/dev/null && echo ping-ok",
+      "$L ps | grep -c " .. H.quote(host .. " 10.77.0.1/24(veth to eth1 10.77.0.2/24)"),
+      "$L ps --json | grep -c '\"inside\": \"eth1\"'",
+      "$L unplug " .. name .. " " .. host .. "; echo unplug=$?",
+      "ip link show " .. host .. " >/dev/null 2>&1 || echo host-gone",
+      "nsenter -t $SB -n ip link show eth1 >/dev/null 2>&1 || echo inside-gone",
+      "$L ps | grep -c " .. H.quote(host),
+      -- Plugged again, then the sandbox ends: the pair goes with its namespace.
+      "$L plug " .. name .. " veth " .. host .. " --address 10.77.1.2/24; echo again=$?",
+      "[ $(ip -o link | wc -l) -gt $LINKS ] && echo more-links",
+      "$L stop " .. name .. "; wait $pid",
+      WAIT_CLEAN .. " && echo links-back",
+      "$L ps | grep -c " .. name,
+    }, "; "))
+    assert.equal(table.concat({ "plug=0", "inet 10.77.0.1/24", "inet 10.77.0.2/24", "default via 10.77.0.1 dev eth1",
+      "ping-ok", "1", "1", "unplug=0", "host-gone", "inside-gone", "0", "again=0", "more-links", "links-back", "0", "" }, "\n"),
+      r.out, r.err)
+  end)
+
+  it("(root) puts the host end on a host bridge with --bridge", function()
+    local name, host, br = fresh(), "lsh" .. S .. "b", "lsbr" .. S
+    local r = world(table.concat({
+      "ip link add " .. br .. " type bridge",
+      start(name),
+      "$L plug " .. name .. " veth " .. host .. " --bridge " .. br .. "; echo plug=$?",
+      "ip -o link show " .. host .. " | grep -c 'master " .. br .. "'",
+      "nsenter -t $SB -n ip -o link show " .. host .. " | grep -c 'state UP'",
+      "kill $pid; wait $pid",
+    }, "; "))
+    assert.equal("plug=0\n1\n1\n", r.out, r.err)
+  end)
+
+  it("lists a profile's host links with their addresses in ps", function()
+    local name, host = fresh(), "lsh" .. S .. "c"
+    local p = H.profile('return { extends = "default", network = { veth { host = "' .. host ..
+      '", host_address = "10.78.0.1/24", address = "10.78.0.2/24" } } }')
+    finally(function() H.rm(p) end)
+    local r = world(table.concat({
+      start(name, H.quote(p)),
+      "$L ps | grep -c " .. H.quote("  " .. host .. "=10.78.0.1/24  "),
+      "$L ps --json | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin) if x[\"name\"] == \"" .. name ..
+        "\"][0]; print(r[\"links\"], r[\"addresses\"])'",
+      "kill $pid; wait $pid",
+    }, "; "))
+    assert.equal("1\n['" .. host .. "'] {'" .. host .. "': ['10.78.0.1/24']}\n", r.out, r.err)
+  end)
+
+  it("(rootless) is refused with the message a profile's veth gets", function()
+    local name, host = fresh(), "lsh" .. S .. "d"
+    local p = H.profile('return { extends = "default", network = { veth { host = "' .. host .. '" } } }')
+    local xdg = H.tmpdir("700")
+    H.sh("chown " .. H.NOBODY_UID .. ":" .. H.NOBODY_GID .. " " .. H.quote(xdg))
+    finally(function() H.rm(p); H.rm(xdg) end)
+    local drop = "env XDG_RUNTIME_DIR=" .. H.quote(xdg) .. " HOME=/tmp " .. H.DROP
+    local r = world(table.concat({
+      drop .. L .. " run " .. H.quote(p) .. " -- true 2>/run/profile.err; echo run=$?",
+      start(name, nil, drop),
+      drop .. L .. " plug " .. name .. " veth " .. host .. " 2>/run/plug.err; echo plug=$?",
+      "wc -l < /run/plug.err",
+      "m=$(sed 's/.*\\(a host-side link needs[^:]*:[^:]*\\).*/\\1/' /run/profile.err); grep -cF \"$m\" /run/plug.err",
+      "[ $(ip -o link | wc -l) = $LINKS ] && echo no-link",
+      "kill $pid; wait $pid",
+    }, "; "))
+    assert.equal("run=1\nplug=1\n1\n1\nno-link\n", r.out, r.err)
+  end)
+end)
