@@ -724,6 +724,9 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *       required), readonly (boolean), src (string, required), starttime (integer, required),
  *       user_ns (integer)
  *   plug_target [child]: no fields
+ *   plug_veth [host]: addresses (list), master (string), mtu (integer), name (string,
+ *       required), peer (string, required), pid (integer, required), starttime (integer,
+ *       required), user_ns (integer)
  *   proc [child]: dst (string, required), readonly (list, required)
  *   pty [child]: no fields
  *   record [host]: data (string, required), name (string, required), state_path (string,

@@ -270,6 +270,10 @@ function F.plug_source(s)
       or "the host's mount namespace")
   return "open_tree " .. q(s.src) .. " (clone, recursive, " .. table.concat(flags, ",") .. ") from " .. where
 end
+function F.plug_veth(s)
+  return (F.veth(s):gsub(" netns PID", " netns (the net namespace of " .. s.pid .. ", by a pidfd checked against start time " ..
+    s.starttime .. ")", 1))
+end
 function F.plug_target() return "note where we are, to refuse a join that left us here" end
 function F.plug_attach(s) return "move_mount the tree onto " .. q(s.dst) .. " (in the sandbox, no symlink followed)" end
 function F.plug_detach(s) return "umount --lazy " .. q(s.dst) .. " (in the sandbox, no symlink followed)" end

@@ -142,12 +142,25 @@ function Sandbox:enter(shell)
   return code
 end
 
--- sb:plug("bind", SRC [, DST] [, { rw = true }]) -> the object recorded: a bind added
--- while the sandbox runs, as `lunshare plug NAME bind` adds it (a named sandbox only).
+-- sb:plug("bind", SRC [, DST] [, { rw = true }]) or sb:plug("veth", HOSTIF [, { name =,
+-- address =, host_address =, routes =, bridge = }]) -> the object recorded: added while
+-- the sandbox runs, as `lunshare plug NAME bind|veth` adds it (a named sandbox only).
 function Sandbox:plug(kind, src, dst, opts)
   check_running(self, "plug")
   if type(dst) == "table" then dst, opts = nil, dst end
-  if kind ~= "bind" then error("sb:plug: expected \"bind\", got " .. tostring(kind), 2) end
+  if kind == "veth" then
+    if type(src) ~= "string" then error("sb:plug: expected sb:plug(\"veth\", HOSTIF [, { name =, address =, … }])", 2) end
+    if not self.name then error("sb:plug: the sandbox has no name (start it with 'lunshare repl --name NAME')", 2) end
+    local rec, err = self:record()
+    if not rec then error("sb:plug: " .. err, 2) end
+    local o = type(opts) == "table" and opts or {}
+    local function strings(v) return type(v) == "string" and { v } or v end
+    local obj, perr = hotplug.plug_veth(rec, { host = src, name = o.name, address = strings(o.address),
+      host_address = strings(o.host_address), routes = o.routes, bridge = o.bridge })
+    if not obj then error("sb:plug: " .. perr, 2) end
+    return obj
+  end
+  if kind ~= "bind" then error("sb:plug: expected \"bind\" or \"veth\", got " .. tostring(kind), 2) end
   if type(src) ~= "string" or (dst ~= nil and type(dst) ~= "string") then
     error("sb:plug: expected sb:plug(\"bind\", SRC [, DST] [, { rw = true }])", 2)
   end

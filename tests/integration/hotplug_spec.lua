@@ -164,6 +164,23 @@ describe("plug veth", function()
       r.out, r.err)
   end)
 
+  it("(root) sb:plug(\"veth\", …) and sb:unplug from the REPL of a named sandbox", function()
+    local name, host = fresh(), "lsh" .. S .. "r"
+    local chunk = table.concat({
+      'print(sb:plug("veth", "' .. host .. '", { name = "eth1", address = "10.79.0.2/24", host_address = "10.79.0.1/24" }).id)',
+      'print((sb:exec{ "ip", "-o", "-4", "addr", "show", "eth1" }):match("inet [%d./]+"))',
+      'print(sb:unplug("' .. host .. '"))',
+      'print((sb:exec{ "ip", "-o", "link" }):find("eth1", 1, true))',
+    }, "\n") .. "\n"
+    local f = H.file(chunk)
+    finally(function() H.rm(f) end)
+    local r = world(table.concat({
+      "HOME=/tmp $L repl --name " .. name .. " default < " .. H.quote(f) .. "; echo repl=$?",
+      "ip link show " .. host .. " >/dev/null 2>&1 || echo host-gone",
+    }, "; "))
+    assert.equal(host .. "\ninet 10.79.0.2/24\ntrue\nnil\nrepl=0\nhost-gone\n", r.out, r.err)
+  end)
+
   it("(root) puts the host end on a host bridge with --bridge", function()
     local name, host, br = fresh(), "lsh" .. S .. "b", "lsbr" .. S
     local r = world(table.concat({
