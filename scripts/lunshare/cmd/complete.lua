@@ -121,7 +121,8 @@ function M.candidates(words)
       return out
     end
     if cmd == "plug" then
-      if #pos == 1 then return { "bind" } end
+      if #pos == 1 then return { "bind", "veth" } end
+      if pos[2] == "veth" then return options_of("plug") end
       return { "@files", "--rw" }
     end
     local out = {}
