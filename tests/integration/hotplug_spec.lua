@@ -181,6 +181,25 @@ describe("plug veth", function()
     assert.equal(host .. "\ninet 10.79.0.2/24\ntrue\nnil\nrepl=0\nhost-gone\n", r.out, r.err)
   end)
 
+  it("(root) leaves no link and no record when a plug fails halfway (a bad address inside, a route it cannot add)", function()
+    local name, host = fresh(), "lsh" .. S .. "f"
+    local r = world(table.concat({
+      start(name),
+      "$L plug " .. name .. " veth " .. host .. " --address 10.1.2.3/99 2>&1; echo addr=$?",
+      "[ $(ip -o link | wc -l) = $LINKS ] && echo no-link",
+      "$L plug " .. name .. " veth " .. host .. " --route 10.3.0.0/16,10.99.0.1 >/dev/null 2>&1; echo route=$?",
+      "[ $(ip -o link | wc -l) = $LINKS ] && echo no-link",
+      "nsenter -t $SB -n ip -o link | grep -vc ' lo:'",
+      "$L ps | grep -c " .. H.quote(host),
+      "$L plug " .. name .. " veth lo 2>&1; echo taken=$?",
+      "kill $pid; wait $pid",
+    }, "; "))
+    assert.equal(table.concat({
+      "lunshare: plug: veth " .. host .. ": add address 10.1.2.3/99 to " .. host .. ": bad address (expected 10.0.0.1/24 or fd00::1/64)",
+      "addr=1", "no-link", "route=1", "no-link", "0", "0",
+      "lunshare: plug: a link named lo exists on the host already", "taken=1", "" }, "\n"), r.out, r.err)
+  end)
+
   it("(root) puts the host end on a host bridge with --bridge", function()
     local name, host, br = fresh(), "lsh" .. S .. "b", "lsbr" .. S
     local r = world(table.concat({
