@@ -115,6 +115,36 @@ describe("plug", function()
   end
 end)
 
+describe("plug steps", function()
+  it("(root) refuse to attach or detach where no join into a sandbox's mount namespace took them", function()
+    local script = [[
+package.cpath = BUILD .. "/lua/?.so;" .. package.cpath
+local core = require "lunshare.core"
+local ops = core.ops()
+local function spawn(steps)
+  for _, s in ipairs(steps) do s.where = ops[s.op].where end
+  local code, msg = core.spawn({ profile = "hand", steps = steps })
+  print(code, msg)
+end
+spawn({ { op = "clone", namespaces = {} }, { op = "plug_source", src = "/etc", pid = 1, starttime = 0 },
+  { op = "plug_attach", dst = TARGET }, { op = "exit" } })
+spawn({ { op = "clone", namespaces = {} }, { op = "plug_target" }, { op = "plug_detach", dst = MOUNTED }, { op = "exit" } })
+]]
+    -- In a mount namespace of the test's own: should the guard fail, the host's table
+    -- stays as it was.
+    local d = H.tmpdir("755")
+    finally(function() H.rm(d) end)
+    local target, mounted = d .. "/target", d .. "/mounted"
+    local r = H.sh("unshare --mount --propagation private sh -c " .. H.quote("mkdir " .. H.quote(mounted) ..
+      " && mount -t tmpfs tmpfs " .. H.quote(mounted) .. " && lua5.4 -e " .. H.quote("BUILD = " ..
+      string.format("%q", H.build) .. " TARGET = " .. string.format("%q", target) .. " MOUNTED = " ..
+      string.format("%q", mounted) .. " " .. script) .. "; test -e " .. H.quote(target) .. " || echo no-target; " ..
+      "mountpoint -q " .. H.quote(mounted) .. " && echo still-mounted"))
+    assert.equal("nil\tplug_attach: needs a join step into the sandbox's mount namespace\n" ..
+      "nil\tplug_detach: needs a join step into the sandbox's mount namespace\nno-target\nstill-mounted\n", r.out, r.err)
+  end)
+end)
+
 -- Veths, inside a throwaway `unshare --net --mount` world with its own /run (the
 -- machine's interfaces are never touched), checked from outside with ip and nsenter.
 -- #netns
