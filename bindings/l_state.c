@@ -174,12 +174,12 @@ static int l_state_read(lua_State *L)
 	return push_text(L, r, text, len, err);
 }
 
-/* state_write(dir, name, text, "create"|"append"|"replace" [, mode]) -> true | nil, msg,
+/* state_write(dir, name, text, "create"|"append"|"replace"|"update" [, mode]) -> true | nil, msg,
  * errno. mode: "private" (0600, the default), "readable" (0644: an installed profile),
  * "executable" (0755: a script a check runs). */
 static int l_state_write(lua_State *L)
 {
-	static const char *const hows[] = { "create", "append", "replace", NULL };
+	static const char *const hows[] = { "create", "append", "replace", "update", NULL };
 	static const char *const modes[] = { "private", "readable", "executable", NULL };
 	int dir = lsh_l_checkfd(L, 1)->fd;
 	const char *name = lsh_l_checkstring(L, 2);

@@ -139,21 +139,30 @@ static __attribute__((noreturn)) void wait_for(pid_t child, struct lsh_spawn_ctx
 	}
 }
 
-static int op_join(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+int lsh_join_pidfd(pid_t pid, uint64_t starttime, uint64_t user_ns, struct lsh_err **err)
 {
-	pid_t pid = (pid_t)s->ints[JOIN_PID];
 	_cleanup_close_ int pidfd = lsh_proc_pidfd(pid, err);
 	if (pidfd < 0)
 		return lsh_err_wrap(err, "join");
 	/* Checked once the pidfd is held: from here on it names this very process. */
 	struct lsh_proc_info info;
-	if (lsh_proc_stat(pid, &info, NULL) < 0 || info.starttime != (uint64_t)s->ints[JOIN_STARTTIME])
+	if (lsh_proc_stat(pid, &info, NULL) < 0 || info.starttime != starttime)
 		return lsh_err_msg(err, ESRCH, "join: process %d is no longer the sandbox's command", (int)pid);
 	const struct lsh_ns_kind *user = lsh_ns_kind_by_name("user");
-	uint64_t dev, ino, mydev, myino;
-	if (s->ints[JOIN_USER_NS] &&
-	    (lsh_ns_id(pid, user, &dev, &ino, err) < 0 || ino != (uint64_t)s->ints[JOIN_USER_NS]))
+	uint64_t dev, ino;
+	if (user_ns && (lsh_ns_id(pid, user, &dev, &ino, err) < 0 || ino != user_ns))
 		return lsh_err_msg(err, EPERM, "join: process %d is not in the recorded sandbox's user namespace", (int)pid);
+	return take_fd(&pidfd);
+}
+
+static int op_join(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	pid_t pid = (pid_t)s->ints[JOIN_PID];
+	_cleanup_close_ int pidfd = lsh_join_pidfd(pid, (uint64_t)s->ints[JOIN_STARTTIME],
+						   (uint64_t)s->ints[JOIN_USER_NS], err);
+	if (pidfd < 0)
+		return pidfd;
+	uint64_t dev, ino, mydev, myino;
 	if (s->ints[JOIN_CGROUP] && join_cgroup(pid, err) < 0)
 		return -EPERM;
 	unsigned long flags = 0;

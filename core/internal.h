@@ -133,6 +133,11 @@ __attribute__((noreturn)) void lsh_spawn_child_fail(struct lsh_spawn_ctx *ctx, l
 /* Records an undo action; on ENOMEM runs it at once and returns -ENOMEM. */
 int lsh_spawn_defer(struct lsh_spawn_ctx *ctx, lsh_undo_fn fn, void *arg, struct lsh_err **err);
 
+/* A pidfd of the sandbox's process pid (core/enter_ops.c), checked once held: it started
+ * at starttime (a reused pid is refused, ESRCH) and, when user_ns is not 0, is in the
+ * user namespace of that inode (EPERM). For the steps that join a running sandbox. */
+int lsh_join_pidfd(pid_t pid, uint64_t starttime, uint64_t user_ns, struct lsh_err **err);
+
 /* What the last helper the executor started left for the steps after it (the relay):
  * ctx->area[LSH_AREA_HELPER] points at it while the helper runs. */
 #define LSH_AREA_HELPER 4

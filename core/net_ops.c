@@ -227,19 +227,19 @@ enum { VETH_NAME, VETH_PEER, VETH_MASTER };	/* strs */
 enum { VETH_MTU };				/* ints */
 enum { VETH_ADDRESSES };			/* lists: of the host end */
 
-static int op_veth(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+/* The pair of a veth step (or a plug_veth step, whose fields begin as veth's do), its
+ * peer born in peer_ns; with undo, the host end is removed on every exit path of the run. */
+static int make_veth(const struct lsh_plan_step *s, struct lsh_nl_ns peer_ns, struct lsh_spawn_ctx *ctx, int undo,
+		     struct lsh_err **err)
 {
 	struct lsh_nl *nl;
 	const char *host = s->strs[VETH_NAME];
 	struct lsh_nl_link_spec sp = {
 		.name = host, .kind = "veth", .peer = s->strs[VETH_PEER],
-		.peer_ns = { LSH_NL_NS_PID, ctx->pid }, .master = s->strs[VETH_MASTER],
+		.peer_ns = peer_ns, .master = s->strs[VETH_MASTER],
 		.mtu = (unsigned)s->ints[VETH_MTU], .up = 1,
 	};
-	int r = lsh_spawn_need(ctx, CLONE_NEWNET, 1, "veth", err);
-	if (r < 0)
-		return r;
-	r = lsh_nl_open(&nl, here, err);
+	int r = lsh_nl_open(&nl, here, err);
 	if (r < 0)
 		return r;
 	r = lsh_nl_link_add(nl, &sp, err);
@@ -249,7 +249,7 @@ static int op_veth(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 				    "namespace: run as root, or keep both ends in namespaces you own "
 				    "(`lunshare net up FILE` as that user, then network = { join = \"TOPOLOGY/HOST\" })");
 	}
-	if (r == 0) {
+	if (r == 0 && undo) {
 		char *name = strdup(host);
 		if (name == NULL) {
 			lsh_nl_link_del(nl, host, NULL);
@@ -260,8 +260,41 @@ static int op_veth(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 	}
 	if (r == 0)
 		r = add_addrs(nl, host, s->lists[VETH_ADDRESSES], err);
+	/* Without undo, the caller removes a pair whose addresses failed. */
 	lsh_nl_close(nl);
 	return r;
+}
+
+static int op_veth(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	int r = lsh_spawn_need(ctx, CLONE_NEWNET, 1, "veth", err);
+	if (r < 0)
+		return r;
+	return make_veth(s, (struct lsh_nl_ns){ LSH_NL_NS_PID, ctx->pid }, ctx, 1, err);
+}
+
+/* plug_veth (`lunshare plug NAME veth …`): a veth into a running sandbox, its peer born in
+ * the network namespace of the sandbox's command, named by a pidfd checked against its
+ * start time and user namespace (no pid is looked up again). The pair outlives this run:
+ * it goes with the sandbox's namespace, or with `lunshare unplug`. Refused when that
+ * namespace is ours (a sandbox on the host's network). */
+enum { PV_PID = VETH_MTU + 1, PV_STARTTIME, PV_USER_NS };	/* ints, after veth's */
+
+static int op_plug_veth(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	pid_t pid = (pid_t)s->ints[PV_PID];
+	_cleanup_close_ int pidfd = lsh_join_pidfd(pid, (uint64_t)s->ints[PV_STARTTIME], (uint64_t)s->ints[PV_USER_NS],
+						   err);
+	if (pidfd < 0)
+		return lsh_err_wrap(err, "plug_veth");
+	const struct lsh_ns_kind *net = lsh_ns_kind_by_name("net");
+	uint64_t dev, ino, mydev, myino;
+	if (lsh_ns_id(pid, net, &dev, &ino, err) < 0 || lsh_ns_id(0, net, &mydev, &myino, err) < 0)
+		return lsh_err_wrap(err, "plug_veth");
+	if (dev == mydev && ino == myino)
+		return lsh_err_msg(err, EPERM, "plug_veth: process %d is on this network namespace, not one of its own",
+				   (int)pid);
+	return make_veth(s, (struct lsh_nl_ns){ LSH_NL_NS_PIDFD, pidfd }, ctx, 0, err);
 }
 
 /* link_setup: inside, a link's MTU, addresses and state. */
@@ -320,6 +353,12 @@ const struct lsh_op lsh_ops_net[] = {
 	    { "master", LSH_ARG_STR, VETH_MASTER, 0 }, { "mtu", LSH_ARG_INT, VETH_MTU, 0 },
 	    { "addresses", LSH_ARG_LIST, VETH_ADDRESSES, 0 } },
 	  NULL, op_veth },
+	{ "plug_veth", LSH_PHASE_HOST,
+	  { { "name", LSH_ARG_STR, VETH_NAME, 1 }, { "peer", LSH_ARG_STR, VETH_PEER, 1 },
+	    { "master", LSH_ARG_STR, VETH_MASTER, 0 }, { "mtu", LSH_ARG_INT, VETH_MTU, 0 },
+	    { "addresses", LSH_ARG_LIST, VETH_ADDRESSES, 0 }, { "pid", LSH_ARG_INT, PV_PID, 1 },
+	    { "starttime", LSH_ARG_INT, PV_STARTTIME, 1 }, { "user_ns", LSH_ARG_INT, PV_USER_NS, 0 } },
+	  NULL, op_plug_veth },
 	{ "link_setup", LSH_PHASE_CHILD,
 	  { { "name", LSH_ARG_STR, SETUP_NAME, 1 }, { "mtu", LSH_ARG_INT, SETUP_MTU, 0 },
 	    { "up", LSH_ARG_BOOL, SETUP_UP, 0 }, { "addresses", LSH_ARG_LIST, SETUP_ADDRESSES, 0 } },

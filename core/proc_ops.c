@@ -230,6 +230,15 @@ static int start_command(void *arg)
  * with vfork's semantics (no copy of the image: the new process borrows pid 1's memory
  * until its exec), and stays to reap orphans and forward signals until the command ends,
  * then exits with its status; it never returns. */
+/* exit: the end of a plan whose child only acts (a hot-plug into a running sandbox) and
+ * must start no program, least of all one of the sandbox's files it may see by then: the
+ * child ends with status 0. */
+static int op_exit(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
+{
+	(void)s, (void)ctx, (void)err;
+	_exit(0);
+}
+
 static int op_exec(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	/* The command must not inherit the supervisor's blocked signals. */
@@ -300,5 +309,6 @@ const struct lsh_op lsh_ops_proc[] = {
 	  { { "argv", LSH_ARG_LIST, EXEC_ARGV, 1 }, { "env", LSH_ARG_LIST, EXEC_ENV, 1 },
 	    { "reaper", LSH_ARG_BOOL, EXEC_REAPER, 0 } },
 	  check_exec, op_exec },
+	{ "exit", LSH_PHASE_EXEC, NO_FIELDS, NULL, op_exit },
 	{ NULL, 0, NO_FIELDS, NULL, NULL },
 };

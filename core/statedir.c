@@ -296,7 +296,7 @@ int lsh_statedir_write(int dirfd, const char *name, const char *data, size_t len
 			return lsh_err_set(err, errno, "write %s: chmod", name);
 		return 0;
 	}
-	if (how != LSH_STATE_REPLACE)
+	if (how != LSH_STATE_REPLACE && how != LSH_STATE_UPDATE)
 		return lsh_err_msg(err, EINVAL, "write %s: unknown way of writing", name);
 	/* Written aside under a new name, then renamed over: a reader sees the old file or the
 	 * new one, never half of one; rename replaces whatever the name was (even a symlink)
@@ -317,12 +317,16 @@ int lsh_statedir_write(int dirfd, const char *name, const char *data, size_t len
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	close(fd);
-	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+	/* An update swaps the two names: should the file's owner have removed it meanwhile
+	 * (a sandbox's record when the run ends), the exchange fails and nothing brings it
+	 * back. The old text, now under the temporary name, goes. */
+	if (r == 0 && how == LSH_STATE_UPDATE && renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) < 0)
 		r = -errno;
-	if (r < 0) {
-		unlinkat(dirfd, tmp, 0);
+	else if (r == 0 && how == LSH_STATE_REPLACE && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	unlinkat(dirfd, tmp, 0);
+	if (r < 0)
 		return lsh_err_set(err, -r, "write %s", name);
-	}
 	return 0;
 }
 

@@ -529,6 +529,9 @@ enum lsh_state_how {
 				  regular file of the caller's */
 	LSH_STATE_REPLACE = 2, /* written aside (O_EXCL) and renamed over name: readers see
 				  the old file or the new one, never a part */
+	LSH_STATE_UPDATE = 3,  /* as REPLACE, but only while name exists (renameat2
+				  RENAME_EXCHANGE, then the old text unlinked): -ENOENT when
+				  another process removed it, which is never undone */
 	LSH_STATE_READABLE = 1 << 4, /* or'ed into how: a new file is 0644, not 0600 */
 	LSH_STATE_EXECUTABLE = 1 << 5, /* or'ed into how: a new file is 0755 */
 };
@@ -693,6 +696,7 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   dir [child]: dst (string, required), mode (integer)
  *   domainname [child]: name (string, required)
  *   exec [exec]: argv (list, required), env (list, required), reaper (boolean)
+ *   exit [exec]: no fields
  *   file [child]: content (string), dst (string, required), mode (integer)
  *   gid_map [host]: helper (string), map (string, required)
  *   helper [host]: argv (list, required), files (list), files_uid (integer), join_user
@@ -715,6 +719,15 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   overlay [child]: base (string), dst (string, required), idmapped (integer), lower (list,
  *       required), upper (string), work (string)
  *   pivot [child]: readonly (boolean)
+ *   plug_attach [child]: dst (string, required)
+ *   plug_detach [child]: dst (string, required)
+ *   plug_source [child]: dev (boolean), idmapped (integer), own_view (boolean), pid (integer,
+ *       required), readonly (boolean), src (string, required), starttime (integer, required),
+ *       user_ns (integer)
+ *   plug_target [child]: no fields
+ *   plug_veth [host]: addresses (list), master (string), mtu (integer), name (string,
+ *       required), peer (string, required), pid (integer, required), starttime (integer,
+ *       required), user_ns (integer)
  *   proc [child]: dst (string, required), readonly (list, required)
  *   pty [child]: no fields
  *   record [host]: data (string, required), name (string, required), state_path (string,

@@ -47,8 +47,16 @@ usage: lunshare COMMAND [ARGS]
   enter NAME|PID [-- CMD ARGS...]
                                  run CMD (a shell) in a named sandbox of yours, with
                                  exactly its command's confinement
+  plug NAME bind SRC [DST] [--rw]
+  plug NAME veth HOSTIF [SBIF] [--address A/N] [--peer-address A/N]
+       [--route TO,VIA] [--bridge BR]
+                                 add a bind of the host's SRC (read-only unless --rw),
+                                 or a veth pair from the host, to a running named sandbox
+  unplug NAME OBJECT             take away what plug added (a bind by its target, a veth
+                                 by its host end)
   ns [NAME|PID] [--json]         a process's namespaces: ids, own or the host's, sharers
-  repl [PROFILE [--set K=V]...]  an interactive Lua prompt with the lunshare API; with a
+  repl [--name N] [PROFILE [--set K=V]...]
+                                 an interactive Lua prompt with the lunshare API; with a
                                  profile, its sandbox runs as sb
   version                        print the version
   help [COMMAND]                 print this help, or COMMAND's (also COMMAND --help)
@@ -58,14 +66,14 @@ for the shipped one whatever shadows it, or a file path.]]
 
 -- The subcommands, each "lunshare.cmd." .. name but help, which is the dispatcher's own.
 local COMMANDS = { "run", "check", "explain", "diff", "doctor", "repl", "version", "help", "net",
-  "test", "profiles", "show", "install", "verify", "remove", "complete", "ps", "stop", "enter", "ns", "cache" }
+  "test", "profiles", "show", "install", "verify", "remove", "complete", "ps", "stop", "enter", "plug", "unplug", "ns", "cache" }
 local MODULES = {
   run = "lunshare.cmd.run", check = "lunshare.cmd.check", explain = "lunshare.cmd.explain",
   diff = "lunshare.cmd.diff", doctor = "lunshare.cmd.doctor", repl = "lunshare.cmd.repl",
   version = "lunshare.cmd.version", net = "lunshare.cmd.net", test = "lunshare.cmd.test",
   profiles = "lunshare.cmd.profiles", show = "lunshare.cmd.show", install = "lunshare.cmd.install",
   verify = "lunshare.cmd.verify", remove = "lunshare.cmd.remove", complete = "lunshare.cmd.complete",
-  ps = "lunshare.cmd.ps", stop = "lunshare.cmd.stop", enter = "lunshare.cmd.enter",
+  ps = "lunshare.cmd.ps", stop = "lunshare.cmd.stop", enter = "lunshare.cmd.enter", plug = "lunshare.cmd.plug", unplug = "lunshare.cmd.unplug",
   ns = "lunshare.cmd.ns", cache = "lunshare.cmd.cache",
 }
 

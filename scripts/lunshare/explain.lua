@@ -270,6 +270,23 @@ function F.join(s)
   return "nsenter --target " .. s.pid .. " (pidfd, start time " .. s.starttime .. ") --" ..
     table.concat(s.namespaces, " --") .. " (those that differ from ours)" .. (s.cgroup and "; into its cgroup" or "")
 end
+function F.plug_source(s)
+  local flags = { "nosuid" }
+  if not s.dev then flags[#flags + 1] = "nodev" end
+  if s.readonly then flags[#flags + 1] = "ro" end
+  local where = s.idmapped and ("the idmapped tree #" .. s.idmapped) or
+    (s.own_view and ("a fresh mount namespace of the user namespace of " .. s.pid .. ", a copy of the host's view")
+      or "the host's mount namespace")
+  return "open_tree " .. q(s.src) .. " (clone, recursive, " .. table.concat(flags, ",") .. ") from " .. where
+end
+function F.plug_veth(s)
+  return (F.veth(s):gsub(" netns PID", " netns (the net namespace of " .. s.pid .. ", by a pidfd checked against start time " ..
+    s.starttime .. ")", 1))
+end
+function F.plug_target() return "note where we are, to refuse a join that left us here" end
+function F.plug_attach(s) return "move_mount the tree onto " .. q(s.dst) .. " (in the sandbox, no symlink followed)" end
+function F.plug_detach(s) return "umount --lazy " .. q(s.dst) .. " (in the sandbox, no symlink followed)" end
+function F.exit() return "exit 0 (the child runs no program)" end
 function F.record(s)
   return "write the running sandbox's record to " .. q(s.state_root .. "/" .. s.state_path .. "/" .. s.name) ..
     " (pids, start times, namespaces; removed when the run ends)"

@@ -307,6 +307,16 @@ local function resolve_step(s, a, field)
 end
 M.host_path = host_path
 
+-- The bind step of a mount added to a running sandbox (lunshare plug): exactly the step the
+-- same mount in a profile plans (nosuid, nodev unless a dev_bind, read-only for ro_bind),
+-- its source resolved as a command-line --bind's (a missing one is an error). resolve: the
+-- caller's core.resolve. Returns the step, or nil and why.
+function M.plug_step(m, resolve)
+  local a = { caller = { resolve = resolve }, origin = function() return util.CMDLINE_ORIGIN end,
+    own = function() return "bind" end }
+  return resolve_step(mount_step(m, {}), a, "bind")
+end
+
 -- The host's /etc/resolv.conf, read-only, for a sandbox on the host's network: its source
 -- resolved as every bind's is (it is often a symlink into /run), since the child follows
 -- no symlink.

@@ -47,25 +47,36 @@ local function copy_step(s)
   return t
 end
 
+-- What enter replays of a plan's command (the record's enter field): the confinement
+-- steps in order, the environment, whether pid 1 reaps, whether it has a cgroup.
+function M.enter_of(plan)
+  local e = { steps = {}, env = {}, reaper = false, cgroup = false }
+  for _, s in ipairs(plan.steps) do
+    if s.op == "cgroup" then
+      e.cgroup = true
+    elseif s.op == "exec" then
+      e.env, e.reaper = s.env, s.reaper == true
+    elseif M.ENTER_OPS[s.op] then
+      e.steps[#e.steps + 1] = copy_step(s)
+    end
+  end
+  return e
+end
+
 -- With the plan laid out: the record's data, from the plan's own steps.
 function M.finish(plan, p, a)
   local rec
   for _, s in ipairs(plan.steps) do if s.op == "record" then rec = s end end
   if not rec then return end
   local d = { name = rec.name, profile = (a.caller or {}).profile or p._name or plan.profile or "?",
-    file = plan.profile or "?", started = os.time(), namespaces = {}, links = {},
-    enter = { steps = {}, env = {}, reaper = false, cgroup = false } }
+    file = plan.profile or "?", started = os.time(), namespaces = {}, links = {}, addresses = {},
+    enter = M.enter_of(plan) }
   for _, s in ipairs(plan.steps) do
     if s.op == "clone" then
       for i, n in ipairs(s.namespaces) do d.namespaces[i] = n end
     elseif s.op == "veth" then
       d.links[#d.links + 1] = s.name
-    elseif s.op == "cgroup" then
-      d.enter.cgroup = true
-    elseif s.op == "exec" then
-      d.enter.env, d.enter.reaper = s.env, s.reaper == true
-    elseif M.ENTER_OPS[s.op] then
-      d.enter.steps[#d.enter.steps + 1] = copy_step(s)
+      if s.addresses and #s.addresses > 0 then d.addresses[s.name] = s.addresses end
     end
   end
   rec.data = json.encode(d)

@@ -246,20 +246,26 @@ function M.plan(profile, add, a)
   if egress.is_egress(n) then return egress.plan(profile, add, a.caller, origin, ns) end
   local links = type(n) == "table" and (#n > 0 and n or n.links) or {}
   add("network", { op = "lo_up", origin = origin })
-  for i, v in ipairs(links) do
-    local inside = v.name or ("eth" .. (i - 1))
-    add("host", { op = "veth", name = v.host, peer = inside, mtu = v.mtu, master = v.bridge,
-      addresses = list(v.host_address), origin = origin })
-    add("network", { op = "link_setup", name = inside, mtu = v.mtu, up = true, addresses = list(v.address),
-      origin = origin })
-    for _, r in ipairs(v.routes or {}) do
-      add("network", { op = "route", to = r.to, via = r.via, dev = r.dev or inside, origin = origin })
-    end
-    if v.gateway then
-      add("network", { op = "route", to = "default", via = v.gateway, dev = inside, origin = origin })
-    end
-  end
+  for i, v in ipairs(links) do M.veth_steps(v, v.name or ("eth" .. (i - 1)), add, origin) end
   return true
+end
+
+-- The steps of one veth v whose end inside is named inside: the pair from the host (op:
+-- "veth", or "plug_veth" with its fields for a running sandbox, lunshare.hotplug), then
+-- inside its MTU, addresses, up, routes and gateway.
+function M.veth_steps(v, inside, add, origin, op, fields)
+  local host = { op = op or "veth", name = v.host, peer = inside, mtu = v.mtu, master = v.bridge,
+    addresses = list(v.host_address), origin = origin }
+  for k, x in pairs(fields or {}) do host[k] = x end
+  add("host", host)
+  add("network", { op = "link_setup", name = inside, mtu = v.mtu, up = true, addresses = list(v.address),
+    origin = origin })
+  for _, r in ipairs(v.routes or {}) do
+    add("network", { op = "route", to = r.to, via = r.via, dev = r.dev or inside, origin = origin })
+  end
+  if v.gateway then
+    add("network", { op = "route", to = "default", via = v.gateway, dev = inside, origin = origin })
+  end
 end
 
 -- What the network grants in effect, for the grants summary (lunshare.grants): the host's

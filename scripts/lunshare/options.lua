@@ -23,7 +23,8 @@ local PROFILE_CMDS = { "run", "check", "explain" }
 
 -- Row fields: name ("--bind"), short ("-h"), arg (its metavariable; none for a flag),
 -- commands (default PROFILE_CMDS), help, and one of: key (o[key] = the value, or for a
--- flag its row's value, default true), kv (o[key][K] = V from KEY=VALUE), layer (appended to o.layer in order);
+-- flag its row's value, default true), kv (o[key][K] = V from KEY=VALUE), list (o[key] the values in order,
+-- repeatable), layer (appended to o.layer in order);
 -- valid: function(value) -> nil, or what is wrong with the value (a usage error).
 -- Two rows with one key (--pty, --no-pty) are exclusive: both given is a usage error.
 M.ROWS = {
@@ -57,13 +58,23 @@ M.ROWS = {
   { name = "--no-pty", key = "pty", value = false, commands = { "run" }, help = "never give the sandbox a terminal of its own" },
   { name = "--timeout", arg = "DURATION", key = "timeout", commands = { "run" },
     help = "end the whole sandbox after DURATION (30s, 5m, or seconds; over limits.time), exit 124" },
-  { name = "--name", arg = "NAME", key = "name", commands = { "run", "explain" }, valid = function(v) return sandboxes.check_name(v) end,
+  { name = "--name", arg = "NAME", key = "name", commands = { "run", "explain", "repl" }, valid = function(v) return sandboxes.check_name(v) end,
     help = "name the running sandbox (over the profile's name), for ps, stop and enter" },
   { name = "--signal", arg = "SIG", key = "signal", commands = { "stop" },
     valid = function(v) if not core.signum(v:upper()) then return "expects a signal name (TERM, INT, KILL, …), got '" .. v .. "'" end end,
     help = "the signal that ends it (default TERM; INT, TERM, HUP, QUIT, USR1, USR2 go through its supervisor, others to its pid 1)" },
   { name = "--timeout", arg = "DURATION", key = "timeout", commands = { "stop" },
     help = "how long to wait before SIGKILL (default 10s)" },
+  { name = "--rw", key = "rw", commands = { "plug" },
+    help = "a writable bind (refused unless the sandbox's filter has the @setid-files rules)" },
+  { name = "--address", arg = "A/N", key = "address", list = true, commands = { "plug" },
+    help = "veth: an address of the end inside (repeatable)" },
+  { name = "--peer-address", arg = "A/N", key = "peer_address", list = true, commands = { "plug" },
+    help = "veth: an address of the host's end (repeatable)" },
+  { name = "--route", arg = "TO[,VIA]", key = "route", list = true, commands = { "plug" },
+    help = "veth: a route inside through the link (TO: a prefix or default; repeatable)" },
+  { name = "--bridge", arg = "BR", key = "bridge", commands = { "plug" },
+    help = "veth: the host bridge its host end joins" },
   { name = "--no-cache", key = "no_cache", commands = { "run" },
     help = "load and plan the profile afresh, neither using nor writing the plan cache" },
   { name = "--egress-log", arg = "FILE", key = "egress_log", commands = { "run" },
@@ -93,6 +104,9 @@ M.COMMANDS = {
   stop = { args = "NAME", about = "end a named sandbox (its signal, then SIGKILL after the timeout) and wait until its record is gone" },
   enter = { args = "NAME|PID [--] [CMD ARGS...]",
     about = "run CMD (default /bin/sh) in a named sandbox of yours, with exactly its command's confinement" },
+  plug = { args = "NAME bind SRC [DST] | NAME veth HOSTIF [SBIF]",
+    about = "add a bind of the host's SRC at DST (read-only unless --rw), or a veth pair from the host, to a named sandbox of yours while it runs" },
+  unplug = { args = "NAME OBJECT", about = "take away what plug added (a bind by its target, a veth by its host end; see 'lunshare ps')" },
   ns = { args = "[NAME|PID]", about = "the namespaces of a named sandbox's command (or PID, or lunshare): identities, which differ from the host's, which processes share each" },
   ps = { args = "", about = "list the named sandboxes that run: yours (root: everyone's)" },
   cache = { args = "clear", about = "remove every plan the plan cache holds for you" },
@@ -183,6 +197,9 @@ function M.parse(cmd, args, stop_at_command)
       end
       if r.layer then
         o.layer[#o.layer + 1] = { option = r.name, value = value }
+      elseif r.list then
+        o[r.key] = o[r.key] or {}
+        o[r.key][#o[r.key] + 1] = value
       elseif r.kv then
         local k, v = value:match("^([^=]+)=(.*)$")
         if not k then usage_error(cmd, r.name .. " needs " .. r.arg .. ", got '" .. value .. "'") end

@@ -9,6 +9,9 @@
 -- sandbox down as `lunshare run` does when the shell ends: at sb:stop(), when the REPL
 -- ends, or when the REPL dies (its end of the pipe closes).
 local core = require "lunshare.core"
+local hotplug = require "lunshare.hotplug"
+local naming = require "lunshare.naming"
+local sandboxes = require "lunshare.sandboxes"
 
 local M = {}
 
@@ -92,31 +95,94 @@ function Sandbox:exec(argv)
   return out, status
 end
 
--- sb:enter() -> status: a shell in the sandbox on the REPL's terminal, until it exits.
-function Sandbox:enter(shell)
-  check_running(self, "enter")
-  if not (core.isatty(0) and core.isatty(2)) then
-    error("sb:enter: needs a terminal (use sb:exec to run a command)", 2)
-  end
-  -- The sandbox's standard error is the REPL's terminal: the shell reads and writes it.
-  -- The terminal's Ctrl-C still goes to the REPL (the sandbox is in a session of its
-  -- own), and must not end the wait with the shell still reading the terminal: it is
-  -- held off until the shell exits, then dropped.
-  io.stdout:flush()
-  core.cpu_hold(true)
-  local ok, out, status = pcall(request, self, "(exec " .. quote(shell or "/bin/sh") .. " -i) <&2 >&2", true)
-  core.cpu_hold(false)
-  debug.sethook()
-  if not ok then error(out, 0) end
-  if out == nil then error("sb:enter: " .. status, 2) end
-  return status
-end
-
 local function first_child(pid)
   local f = io.open(string.format("/proc/%d/task/%d/children", pid, pid))
   local text = f and f:read("a") or ""
   if f then f:close() end
   return math.tointeger(tonumber(text:match("%d+")))
+end
+
+-- The record `lunshare enter` would read for this sandbox: its own when it is a named one
+-- (a profile's name, repl --name), else the same fields from the plan it was started with.
+function Sandbox:record()
+  check_running(self, "record")
+  if self.name then
+    local rec, err = sandboxes.find(self.name)
+    if rec then return rec end
+    return nil, err or (self.name .. ": no record of it (see 'lunshare ps')")
+  end
+  local init = first_child(self.supervisor)
+  if not init then return nil, "the sandbox has no process" end
+  local user = self.user_ns and select(3, core.ns_id(init, "user")) or nil
+  return { name = self.profile, path = "the sandbox of " .. self.profile, file = self.profile, pid = init,
+    enter = self.enter_data, ns = { user = user } }
+end
+
+-- sb:enter([shell]) -> status: a shell in the sandbox on the REPL's terminal, until it
+-- exits, through the path of `lunshare enter`: a process joined to the sandbox's command
+-- with exactly its confinement, a pty of its own.
+function Sandbox:enter(shell)
+  check_running(self, "enter")
+  if not (core.isatty(0) and core.isatty(1)) then
+    error("sb:enter: needs a terminal (use sb:exec to run a command)", 2)
+  end
+  local rec, err = self:record()
+  if not rec then error("sb:enter: " .. err, 2) end
+  local plan, perr = hotplug.enter_plan(rec, { shell or "/bin/sh" }, core.foreground(0))
+  if not plan then error("sb:enter: " .. perr, 2) end
+  io.stdout:flush()
+  io.stderr:flush()
+  -- Ctrl-C on the shell's terminal is the shell's: the REPL waits for it to exit.
+  core.cpu_hold(true)
+  local ok, code, msg = pcall(core.spawn, plan)
+  core.cpu_hold(false)
+  debug.sethook()
+  if not ok then error(code, 0) end
+  if not code then error("sb:enter: " .. msg, 2) end
+  return code
+end
+
+-- sb:plug("bind", SRC [, DST] [, { rw = true }]) or sb:plug("veth", HOSTIF [, { name =,
+-- address =, host_address =, routes =, bridge = }]) -> the object recorded: added while
+-- the sandbox runs, as `lunshare plug NAME bind|veth` adds it (a named sandbox only).
+function Sandbox:plug(kind, src, dst, opts)
+  check_running(self, "plug")
+  if type(dst) == "table" then dst, opts = nil, dst end
+  if kind == "veth" then
+    if type(src) ~= "string" then error("sb:plug: expected sb:plug(\"veth\", HOSTIF [, { name =, address =, … }])", 2) end
+    if not self.name then error("sb:plug: the sandbox has no name (start it with 'lunshare repl --name NAME')", 2) end
+    local rec, err = self:record()
+    if not rec then error("sb:plug: " .. err, 2) end
+    local o = type(opts) == "table" and opts or {}
+    local function strings(v) return type(v) == "string" and { v } or v end
+    local obj, perr = hotplug.plug_veth(rec, { host = src, name = o.name, address = strings(o.address),
+      host_address = strings(o.host_address), routes = o.routes, bridge = o.bridge })
+    if not obj then error("sb:plug: " .. perr, 2) end
+    return obj
+  end
+  if kind ~= "bind" then error("sb:plug: expected \"bind\" or \"veth\", got " .. tostring(kind), 2) end
+  if type(src) ~= "string" or (dst ~= nil and type(dst) ~= "string") then
+    error("sb:plug: expected sb:plug(\"bind\", SRC [, DST] [, { rw = true }])", 2)
+  end
+  if not self.name then error("sb:plug: the sandbox has no name (start it with 'lunshare repl --name NAME')", 2) end
+  local rec, err = self:record()
+  if not rec then error("sb:plug: " .. err, 2) end
+  local obj, perr = hotplug.plug_bind(rec, src, dst, type(opts) == "table" and opts.rw == true)
+  if not obj then error("sb:plug: " .. perr, 2) end
+  return obj
+end
+
+-- sb:unplug(OBJECT) -> true: takes away what sb:plug (or lunshare plug) added.
+function Sandbox:unplug(id)
+  check_running(self, "unplug")
+  if type(id) == "table" then id = id.id end
+  if type(id) ~= "string" then error("sb:unplug: expected what was plugged (its target)", 2) end
+  if not self.name then error("sb:unplug: the sandbox has no name", 2) end
+  local rec, err = self:record()
+  if not rec then error("sb:unplug: " .. err, 2) end
+  local ok, uerr = hotplug.unplug(rec, id)
+  if not ok then error("sb:unplug: " .. uerr, 2) end
+  return true
 end
 
 -- The pid, outside, of the sandbox's command (the shell): the supervisor's child, or
@@ -276,8 +342,15 @@ function M.start(plan, name)
   local reaper = false
   -- pid 1 reaps when the exec step says so (its reaper field).
   for _, step in ipairs(plan.steps) do reaper = reaper or (step.op == "exec" and step.reaper == true) end
+  local rec_name, user_ns
+  for _, step in ipairs(plan.steps) do
+    if step.op == "record" then rec_name = step.name end
+    if step.op == "clone" then
+      for _, k in ipairs(step.namespaces) do user_ns = user_ns or k == "user" end
+    end
+  end
   local sb = setmetatable({ supervisor = pid, pidfd = pidfd, input = in_w, output = out_r, profile = name,
-    reaper = reaper }, Sandbox)
+    reaper = reaper, name = rec_name, user_ns = user_ns, enter_data = naming.enter_of(plan) }, Sandbox)
   -- The first request says the shell is there, or why not.
   local out, why, said = request(sb, "true")
   if out == nil then

@@ -4,9 +4,10 @@
 --
 -- A record is the file NAME in the state area "sandboxes" (lunshare.state: root's in
 -- /run/lunshare/sandboxes, a user's in $XDG_RUNTIME_DIR/lunshare/sandboxes or the verified
--- /tmp fallback): two JSON lines, the planner's (name, profile, file, namespaces, links,
--- what the command was given) and the executor's (the pids of the sandbox's first process
--- and of the supervisor, with their start times, the uid, namespace identities). It is
+-- /tmp fallback): two JSON lines, the planner's (name, profile, file, namespaces, links and
+-- their host addresses, what the command was given) and the executor's (the pids of the
+-- sandbox's first process and of the supervisor, with their start times, the uid,
+-- namespace identities), and a third once `lunshare plug` added objects (plugged). It is
 -- data, read by the bounded decoder and checked field by field, never run.
 --
 -- A record whose supervisor is gone (killed with SIGKILL, so its undo never ran), or whose
@@ -14,6 +15,7 @@
 -- that lists the records removes it, under the area's lock.
 local core = require "lunshare.core"
 local state = require "lunshare.state"
+local util = require "lunshare.util"
 
 local M = {}
 
@@ -39,11 +41,13 @@ local function int(v) return math.type(v) == "integer" and v or nil end
 -- A record's two lines as one table, every field the commands use checked; nil and why
 -- when the file is not a record lunshare wrote.
 local function decode(values, name)
-  local d, r = values[1], values[2]
-  if #values ~= 2 or type(d) ~= "table" or type(r) ~= "table" then return nil, "not two JSON objects" end
+  local d, r, h = values[1], values[2], values[3]
+  if (#values ~= 2 and #values ~= 3) or type(d) ~= "table" or type(r) ~= "table" or (h ~= nil and type(h) ~= "table") then
+    return nil, "not two JSON objects (and the hot-plug line)"
+  end
   if d.name ~= name then return nil, "its name is not the file's" end
   local rec = { name = name, profile = d.profile, file = d.file, started = int(d.started),
-    namespaces = {}, links = {}, enter = d.enter,
+    namespaces = {}, links = {}, addresses = {}, plugged = {}, enter = d.enter,
     pid = int(r.pid), starttime = int(r.starttime), supervisor = int(r.supervisor),
     supervisor_starttime = int(r.supervisor_starttime), uid = int(r.uid), ns = {} }
   if not (rec.pid and rec.pid > 0 and rec.starttime and rec.supervisor and rec.supervisor > 0 and
@@ -58,6 +62,17 @@ local function decode(values, name)
   end
   for _, l in ipairs(type(d.links) == "table" and d.links or {}) do
     if type(l) == "string" then rec.links[#rec.links + 1] = l end
+  end
+  for name, list in pairs(type(d.addresses) == "table" and d.addresses or {}) do
+    if type(name) == "string" and type(list) == "table" then
+      local out = {}
+      for _, a in ipairs(list) do if type(a) == "string" then out[#out + 1] = a end end
+      rec.addresses[name] = out
+    end
+  end
+  -- The objects `lunshare plug` added, each as it recorded them (lunshare.hotplug).
+  for _, o in ipairs(h and type(h.plugged) == "table" and h.plugged or {}) do
+    if type(o) == "table" and type(o.kind) == "string" and type(o.id) == "string" then rec.plugged[#rec.plugged + 1] = o end
   end
   if type(r.ns) == "table" then
     for k, v in pairs(r.ns) do if type(k) == "string" and int(v) then rec.ns[k] = v end end
@@ -166,6 +181,23 @@ function M.find(name)
     if rec.name == name then return rec end
   end
   return nil
+end
+
+-- The caller's live sandbox named word, or whose pid 1, supervisor or command is the pid
+-- word; nil and the one line that says none is (for enter, plug and unplug).
+function M.lookup(word)
+  local list, err = M.list()
+  if not list then return nil, err end
+  local pid = word:match("^%d+$") and math.tointeger(tonumber(word))
+  for _, rec in ipairs(list) do
+    if rec.name == word or (pid and (rec.pid == pid or rec.supervisor == pid or M.command_pid(rec) == pid)) then
+      return rec
+    end
+  end
+  if pid then return nil, "process " .. pid .. " is not a running lunshare sandbox of yours (see 'lunshare ps')" end
+  local names = {}
+  for _, rec in ipairs(list) do names[#names + 1] = rec.name end
+  return nil, "no sandbox named \"" .. word .. "\" is running" .. util.suggest(word, names) .. " (see 'lunshare ps')"
 end
 
 -- pidfds of the supervisor and of pid 1, taken and then checked against the record's

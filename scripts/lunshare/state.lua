@@ -160,6 +160,9 @@ function Dir:create(name, text) return self:_result(name, core.state_write(self.
 function Dir:append(name, text) return self:_result(name, core.state_write(self.fd, name, text, "append")) end
 -- The whole file replaced at once: written aside, renamed over.
 function Dir:replace(name, text) return self:_result(name, core.state_write(self.fd, name, text, "replace")) end
+-- As replace, only while the file exists (swapped in, so that one another process
+-- removed stays removed): nil and a message naming ENOENT otherwise.
+function Dir:update(name, text) return self:_result(name, core.state_write(self.fd, name, text, "update")) end
 -- true when removed, false when there was none.
 function Dir:remove(name) return self:_result(name, core.state_remove(self.fd, name)) end
 function Dir:list() return self:_result("", core.state_list(self.fd)) end
@@ -195,6 +198,12 @@ function Dir:replace_json_lines(name, values)
   local out = {}
   for i, v in ipairs(values) do out[i] = encode_line(v) end
   return self:replace(name, table.concat(out))
+end
+
+function Dir:update_json_lines(name, values)
+  local out = {}
+  for i, v in ipairs(values) do out[i] = encode_line(v) end
+  return self:update(name, table.concat(out))
 end
 
 -- The values of a file of JSON lines, in order, and the line number of each; nil when

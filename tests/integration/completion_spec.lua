@@ -35,6 +35,24 @@ describe("bash completion", function()
     assert.same({ "sha256sum" }, offers({ "run", "tar", "--", "sha256s" }))
   end)
 
+  it("completes plug and unplug: the caller's running sandboxes, bind or veth, and what is plugged", function()
+    local name = "ls" .. H.RUN .. "-cmp"
+    local function complete(words)
+      return "(source " .. H.quote(H.root .. "/scripts/bash-completion/lunshare") .. " && COMP_WORDS=(" ..
+        H.join({ H.bin, table.unpack(words) }) .. ") && COMP_CWORD=" .. #words ..
+        " && _lunshare && printf '%s\\n' \"${COMPREPLY[@]}\")"
+    end
+    local r = H.after_ready(H.quote(H.bin) .. " run --no-pty --name " .. name .. " -- sh -c 'echo ready; exec sleep 60'",
+      table.concat({
+        "bash -c " .. H.quote(complete({ "plug", name:sub(1, -3) })),
+        "bash -c " .. H.quote(complete({ "plug", name, "" })),
+        H.quote(H.bin) .. " plug " .. name .. " bind /etc /tmp/lscmp",
+        "bash -c " .. H.quote(complete({ "unplug", name, "/tmp/ls" })),
+        "kill $P; wait $P",
+      }, "; "))
+    assert.equal(name .. "\nbind\nveth\n/tmp/lscmp\n", r.out, r.err .. r.cmd_err)
+  end)
+
   it("completes the installed recipes for remove", function()
     local d = H.tmpdir("700")
     local prof = d .. "/lunshare/profiles"

@@ -132,7 +132,8 @@ describe("named sandboxes", function()
         for _, name in ipairs({ a, b }) do
           local line = text:match("\n(" .. name:gsub("%-", "%%-") .. " [^\n]*)")
           assert.truthy(line, text)
-          assert.truthy(line:find(" builtin:default +%d+s  user,mount,pid,net,ipc,uts,cgroup  %-$"), line)
+          -- Then no links and nothing plugged.
+          assert.truthy(line:find(" builtin:default +%d+s  user,mount,pid,net,ipc,uts,cgroup  %-  %-$"), line)
         end
         assert.falsy(text:find(dead, 1, true), text)
         local rows = require("lunshare.json").decode(js)

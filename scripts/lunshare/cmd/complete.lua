@@ -2,12 +2,14 @@
 -- words so far (after `lunshare`) are WORD…, one a line: what the bash completion
 -- (scripts/bash-completion/lunshare) offers. Subcommands, their options, profile names
 -- (from the profile path without loading any, and builtin:NAME), a profile's parameters
--- after --set (NAME=, from loading it as check does), installed recipes for remove. Two
+-- after --set (NAME=, from loading it as check does), installed recipes for remove, the
+-- caller's running sandboxes and what is plugged into them for plug and unplug. Two
 -- lines ask the shell itself: "@files" (a file name) and "@commands" (a command name).
 local core = require "lunshare.core"
 local installed = require "lunshare.installed"
 local options = require "lunshare.options"
 local profile = require "lunshare.profile"
+local sandboxes = require "lunshare.sandboxes"
 local util = require "lunshare.util"
 
 local M = {}
@@ -106,6 +108,29 @@ function M.candidates(words)
   if cmd == "install" then
     local out = { "@files" }
     for _, o in ipairs(options_of("install")) do out[#out + 1] = o end
+    return out
+  end
+  if cmd == "plug" or cmd == "unplug" then
+    -- NAME (the caller's running sandboxes), then bind and host paths, or what is plugged.
+    local pos = {}
+    for i = 2, #words do if words[i]:sub(1, 1) ~= "-" then pos[#pos + 1] = words[i] end end
+    local list = sandboxes.list() or {}
+    if #pos == 0 then
+      local out = {}
+      for _, rec in ipairs(list) do out[#out + 1] = rec.name end
+      return out
+    end
+    if cmd == "plug" then
+      if #pos == 1 then return { "bind", "veth" } end
+      if pos[2] == "veth" then return options_of("plug") end
+      return { "@files", "--rw" }
+    end
+    local out = {}
+    for _, rec in ipairs(list) do
+      if rec.name == pos[1] then
+        for _, o in ipairs(rec.plugged) do out[#out + 1] = o.id end
+      end
+    end
     return out
   end
   if cmd == "remove" then

@@ -9,78 +9,12 @@
 -- stdin is a terminal.
 local command = require "lunshare.command"
 local core = require "lunshare.core"
-local naming = require "lunshare.naming"
-local plan_mod = require "lunshare.plan"
+local hotplug = require "lunshare.hotplug"
 local sandboxes = require "lunshare.sandboxes"
-local util = require "lunshare.util"
 
 local M = {}
 
-local OPS = core.ops()
 local fail, EXIT_RUNTIME = command.fail, command.EXIT_RUNTIME
-
--- The caller's sandbox named by NAME, or whose pid 1, supervisor or command is PID.
-local function target(word)
-  local list, err = sandboxes.list()
-  if not list then fail(EXIT_RUNTIME, "enter: " .. err) end
-  local pid = word:match("^%d+$") and math.tointeger(tonumber(word))
-  for _, rec in ipairs(list) do
-    if rec.name == word or (pid and (rec.pid == pid or rec.supervisor == pid or sandboxes.command_pid(rec) == pid)) then
-      return rec
-    end
-  end
-  if pid then
-    fail(EXIT_RUNTIME, "enter: process " .. pid .. " is not a running lunshare sandbox of yours (see 'lunshare ps')")
-  end
-  local names = {}
-  for _, rec in ipairs(list) do names[#names + 1] = rec.name end
-  fail(EXIT_RUNTIME, "enter: no sandbox named \"" .. word .. "\" is running" .. util.suggest(word, names) ..
-    " (see 'lunshare ps')")
-end
-
-local function step(steps, t, origin)
-  local op = OPS[t.op]
-  if not op then fail(EXIT_RUNTIME, "enter: the sandbox's record names an unknown step '" .. tostring(t.op) .. "'") end
-  t.where, t.origin = op.where, origin
-  steps[#steps + 1] = t
-end
-
--- The plan that joins rec's command and confines CMD as it.
-function M.plan(rec, argv, pty)
-  local e = rec.enter
-  if type(e) ~= "table" or type(e.steps) ~= "table" or type(e.env) ~= "table" then
-    fail(EXIT_RUNTIME, "enter: " .. rec.path .. ": the record says nothing of the command's confinement")
-  end
-  local cmd = sandboxes.command_pid(rec)
-  local st = cmd and core.proc_stat(cmd)
-  if not st or (e.reaper and st.ppid ~= rec.pid) then
-    fail(EXIT_RUNTIME, "enter: " .. rec.name .. ": the sandbox's command is not running")
-  end
-  local origin = "enter " .. rec.name
-  local kinds = {}
-  for i, k in ipairs(core.ns_kinds()) do kinds[i] = k.name or k end
-  local steps = {}
-  step(steps, { op = "clone", namespaces = {} }, origin)
-  step(steps, { op = "join", pid = cmd, starttime = st.starttime, user_ns = rec.ns.user, cgroup = e.cgroup == true,
-    namespaces = kinds }, origin)
-  for _, s in ipairs(e.steps) do
-    -- Only the steps that confine a process: a record can name nothing else.
-    if type(s) ~= "table" or not naming.ENTER_OPS[s.op] then
-      fail(EXIT_RUNTIME, "enter: " .. rec.path .. ": the record names a step enter does not replay")
-    end
-    local t = {}
-    for k, v in pairs(s) do t[k] = v end
-    step(steps, t, origin)
-    if s.op == "setsid" and pty then step(steps, { op = "pty" }, origin) end
-  end
-  step(steps, { op = "close_fds", keep = {} }, origin)
-  step(steps, { op = "exec", argv = argv, env = e.env }, origin)
-  -- The executor's order: the confinement steps, whose order the record keeps, last.
-  local plan = { profile = rec.file, steps = steps }
-  local ok, err = plan_mod.check(plan)
-  if not ok then fail(EXIT_RUNTIME, "enter: " .. err) end
-  return plan
-end
 
 function M.main(args)
   local o = command.options("enter", args, true)
@@ -94,9 +28,11 @@ function M.main(args)
     for _, a in ipairs(o.argv) do argv[#argv + 1] = a end
   end
   if #argv == 0 then argv = { "/bin/sh" } end
-  local rec = target(word)
+  local rec, terr = sandboxes.lookup(word)
+  if not rec then fail(EXIT_RUNTIME, "enter: " .. terr) end
   local pty = core.isatty(0) and core.isatty(1) and core.foreground(0)
-  local plan = M.plan(rec, argv, pty)
+  local plan, perr = hotplug.enter_plan(rec, argv, pty)
+  if not plan then fail(EXIT_RUNTIME, "enter: " .. perr) end
   local code, msg, errno, step_index = core.spawn(plan)
   if not code then
     local failed = step_index and plan.steps[step_index]

@@ -1,7 +1,9 @@
 -- lunshare ps [--json]: the caller's named sandboxes that run (root: everyone's), one a
--- line, from their records (lunshare.sandboxes); stale records are cleaned on the way.
+-- line, from their records (lunshare.sandboxes), with their host links' addresses and what
+-- `lunshare plug` added; stale records are cleaned on the way.
 local command = require "lunshare.command"
 local core = require "lunshare.core"
+local hotplug = require "lunshare.hotplug"
 local json = require "lunshare.json"
 local sandboxes = require "lunshare.sandboxes"
 
@@ -17,7 +19,25 @@ end
 -- What ps says of one record, as JSON gives it.
 local function row(rec)
   return { name = rec.name, pid = rec.pid, supervisor = rec.supervisor, uid = rec.owner, profile = rec.profile,
-    file = rec.file, uptime = sandboxes.uptime(rec), namespaces = rec.namespaces, links = rec.links }
+    file = rec.file, uptime = sandboxes.uptime(rec), namespaces = rec.namespaces, links = rec.links,
+    addresses = rec.addresses, plugged = rec.plugged }
+end
+
+-- The links column: each host link with its addresses ("lsh0=10.0.0.1/24").
+local function links_text(r)
+  local out = {}
+  for i, l in ipairs(r.links) do
+    local a = r.addresses[l]
+    out[i] = l .. (a and #a > 0 and ("=" .. table.concat(a, "+")) or "")
+  end
+  return #out > 0 and table.concat(out, ",") or "-"
+end
+
+-- The plugged column: what `lunshare plug` added, each by the id unplug takes.
+local function plugged_text(r)
+  local out = {}
+  for i, o in ipairs(r.plugged) do out[i] = hotplug.describe(o) end
+  return #out > 0 and table.concat(out, ",") or "-"
 end
 
 function M.main(args)
@@ -34,12 +54,12 @@ function M.main(args)
     io.stdout:write(json.encode(rows, true), "\n")
     return 0
   end
-  local fmt = all and "%-20s %-6s %8s %-16s %8s  %s%s\n" or "%-20s%s %8s %-16s %8s  %s%s\n"
-  io.stdout:write(string.format(fmt, "NAME", all and "UID" or "", "PID", "PROFILE", "UPTIME", "NAMESPACES", "  LINKS"))
+  local fmt = all and "%-20s %-6s %8s %-16s %8s  %s%s%s\n" or "%-20s%s %8s %-16s %8s  %s%s%s\n"
+  io.stdout:write(string.format(fmt, "NAME", all and "UID" or "", "PID", "PROFILE", "UPTIME", "NAMESPACES", "  LINKS",
+    "  PLUGGED"))
   for _, r in ipairs(rows) do
     io.stdout:write(string.format(fmt, r.name, all and tostring(r.uid) or "", r.pid, r.profile, duration(r.uptime),
-      #r.namespaces > 0 and table.concat(r.namespaces, ",") or "-",
-      "  " .. (#r.links > 0 and table.concat(r.links, ",") or "-")))
+      #r.namespaces > 0 and table.concat(r.namespaces, ",") or "-", "  " .. links_text(r), "  " .. plugged_text(r)))
   end
   return 0
 end

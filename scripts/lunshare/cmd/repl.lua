@@ -1,6 +1,7 @@
 -- lunshare repl [PROFILE [--set K=V]...]: an interactive Lua prompt with the lunshare API
 -- (lunshare.repl); with a profile, its sandbox is planned as `run` plans it and runs
--- while the REPL does, as `sb` (lunshare.repl_sandbox).
+-- while the REPL does, as `sb` (lunshare.repl_sandbox); with --name (or the profile's
+-- name) a named one, which sb:plug and other terminals' plug, enter and ps find.
 local command = require "lunshare.command"
 local planner = require "lunshare.plan"
 local repl = require "lunshare.repl"
@@ -21,7 +22,9 @@ function M.main(args)
   local plan = command.bounded(name, function()
     local p = command.load_profile(name, o.set)
     command.refuse_unbuilt(p)
-    local plan, err = planner.build(p, planner.context(repl_sandbox.COMMAND))
+    local ctx = planner.context(repl_sandbox.COMMAND)
+    ctx.name, ctx.profile = o.name, name
+    local plan, err = planner.build(p, ctx)
     if not plan then command.fail(command.EXIT_USAGE, command.plan_error(p, err)) end
     return plan
   end)

@@ -1,0 +1,364 @@
+-- Joining a running sandbox: the plan of `lunshare enter` (and sb:enter), and hot-plug,
+-- objects added to a named sandbox while it runs and taken away again (`lunshare plug`,
+-- `lunshare unplug`, and the REPL's sb:plug / sb:unplug).
+--
+-- A plugged bind is the very step the same bind in a profile plans (lunshare.mounts:
+-- nosuid, nodev, read-only unless asked, and for a root caller's writable bind into a
+-- sandbox with ids of its own the idmapped tree lunshare.idmap plans), performed by a
+-- plan the normal executor runs: a plain child clones the tree where it may
+-- (plug_source), joins the sandbox's user and mount namespaces through a pidfd checked
+-- against the command's start time and the recorded user namespace (the join step of
+-- `lunshare enter`), attaches it there (plug_attach) and exits; it runs no program.
+--
+-- What is plugged is recorded in the sandbox's record (a third JSON line, swapped in
+-- only while the record exists: a run that ended stays ended) and removed from it when
+-- unplugged. Nothing outlives the sandbox: its mounts go with its mount namespace, and
+-- the record with the run.
+local core = require "lunshare.core"
+local idmap = require "lunshare.idmap"
+local mounts = require "lunshare.mounts"
+local naming = require "lunshare.naming"
+local network = require "lunshare.network"
+local plan_mod = require "lunshare.plan"
+local sandboxes = require "lunshare.sandboxes"
+local security = require "lunshare.security"
+local state = require "lunshare.state"
+
+local M = {}
+
+local OPS = core.ops()
+
+local function add_step(steps, t, origin)
+  local op = OPS[t.op]
+  if not op then error({ enter = "the sandbox's record names an unknown step '" .. tostring(t.op) .. "'" }) end
+  t.where, t.origin = op.where, origin
+  steps[#steps + 1] = t
+end
+
+local function build_enter(rec, argv, pty)
+  local e = rec.enter
+  if type(e) ~= "table" or type(e.steps) ~= "table" or type(e.env) ~= "table" then
+    return nil, rec.path .. ": the record says nothing of the command's confinement"
+  end
+  local cmd = sandboxes.command_pid(rec)
+  local st = cmd and core.proc_stat(cmd)
+  if not st or (e.reaper and st.ppid ~= rec.pid) then
+    return nil, rec.name .. ": the sandbox's command is not running"
+  end
+  local origin = "enter " .. rec.name
+  local kinds = {}
+  for i, k in ipairs(core.ns_kinds()) do kinds[i] = k.name or k end
+  local steps = {}
+  add_step(steps, { op = "clone", namespaces = {} }, origin)
+  add_step(steps, { op = "join", pid = cmd, starttime = st.starttime, user_ns = rec.ns.user, cgroup = e.cgroup == true,
+    namespaces = kinds }, origin)
+  for _, s in ipairs(e.steps) do
+    -- Only the steps that confine a process: a record can name nothing else.
+    if type(s) ~= "table" or not naming.ENTER_OPS[s.op] then
+      return nil, rec.path .. ": the record names a step enter does not replay"
+    end
+    local t = {}
+    for k, v in pairs(s) do t[k] = v end
+    add_step(steps, t, origin)
+    if s.op == "setsid" and pty then add_step(steps, { op = "pty" }, origin) end
+  end
+  add_step(steps, { op = "close_fds", keep = {} }, origin)
+  add_step(steps, { op = "exec", argv = argv, env = e.env }, origin)
+  -- The executor's order: the confinement steps, whose order the record keeps, last.
+  local plan = { profile = rec.file, steps = steps }
+  local ok, err = plan_mod.check(plan)
+  if not ok then return nil, err end
+  return plan
+end
+
+-- The plan of `lunshare enter` (and sb:enter): a plain child joins rec's command and
+-- confines argv as it (see cmd/enter.lua). pty: give it a terminal of its own. Returns
+-- the plan, or nil and why.
+function M.enter_plan(rec, argv, pty)
+  local ok, plan, err = pcall(build_enter, rec, argv, pty)
+  if not ok then
+    if type(plan) == "table" and plan.enter then return nil, plan.enter end
+    error(plan, 0)
+  end
+  return plan, err
+end
+
+-- How ps shows a plugged object: the id unplug takes, and what it is.
+function M.describe(o)
+  if o.kind == "bind" then
+    return o.id .. "(" .. (o.rw and "rw" or "ro") .. " from " .. tostring(o.src) .. ")"
+  end
+  if o.kind == "veth" then
+    local function addrs(l) return type(l) == "table" and #l > 0 and (" " .. table.concat(l, "+")) or "" end
+    return o.id .. (o.bridge and ("@" .. tostring(o.bridge)) or "") .. addrs(o.host_address) .. "(veth to " ..
+      tostring(o.inside) .. addrs(o.address) .. ")"
+  end
+  return o.id .. "(" .. o.kind .. ")"
+end
+
+local function is_root() return (core.ids().euid or core.ids().uid) == 0 end
+
+-- The sandbox's command, pinned by its start time: pid, starttime; or nil and why.
+local function command_of(rec)
+  local cmd = sandboxes.command_pid(rec)
+  local st = cmd and core.proc_stat(cmd)
+  if not st or (rec.enter and rec.enter.reaper and st.ppid ~= rec.pid) then
+    return nil, rec.name .. ": the sandbox's command is not running"
+  end
+  return cmd, st.starttime
+end
+
+-- Whether the sandbox's seccomp filter, as its record holds it, has every @setid-files
+-- rule (lunshare.security): without them a writable host path lets it make setuid files.
+function M.setid_guarded(rec)
+  local have = {}
+  for _, s in ipairs(type(rec.enter) == "table" and type(rec.enter.steps) == "table" and rec.enter.steps or {}) do
+    if type(s) == "table" and s.op == "seccomp" and type(s.rules) == "table" then
+      for _, r in ipairs(s.rules) do have[r] = true end
+    end
+  end
+  for _, r in ipairs(security.with_setid_rules(nil)) do
+    if r.group == "@setid-files" and not have[security.rule_string(r)] then return false end
+  end
+  return true
+end
+
+-- The plan of one hot-plug: steps as built here, where and origin filled in, checked.
+local function finish(steps, origin)
+  for _, t in ipairs(steps) do
+    t.where, t.origin = OPS[t.op].where, origin
+  end
+  local plan = { profile = origin, steps = steps }
+  local ok, err = plan_mod.check(plan)
+  if not ok then return nil, err end
+  return plan
+end
+
+-- The inside ids the sandbox's command was given (its set_ids step), for the idmapping.
+local function inside_ids(rec)
+  for _, s in ipairs(type(rec.enter) == "table" and type(rec.enter.steps) == "table" and rec.enter.steps or {}) do
+    if type(s) == "table" and s.op == "set_ids" then return { uid = s.uid or 0, gid = s.gid or 0 } end
+  end
+  return { uid = 0, gid = 0 }
+end
+
+-- A process's id map as the planner writes one ("inside outside count" lines, one space).
+local function map_text(pid, which)
+  local text = core.read_file("/proc/" .. pid .. "/" .. which)
+  if not text then return nil end
+  local lines = {}
+  for a, b, n in text:gmatch("(%d+)%s+(%d+)%s+(%d+)") do lines[#lines + 1] = a .. " " .. b .. " " .. n end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+-- The plan that binds the host's src on dst (inside) in rec's sandbox; rw: writable.
+function M.bind_plan(rec, src, dst, rw)
+  local step, err = mounts.plug_step({ kind = rw and "bind" or "ro_bind", src = src, dst = dst or src },
+    function(path) return core.resolve(path, core.ids().uid) end)
+  if not step then return nil, err end
+  local cmd, starttime = command_of(rec)
+  if not cmd then return nil, starttime end
+  local root = is_root()
+  local prepare = {}
+  if root and rec.ns.user then
+    -- As for a profile's writable bind: what the sandbox makes there is its own.
+    local umap, gmap = map_text(cmd, "uid_map"), map_text(cmd, "gid_map")
+    if umap and gmap then
+      idmap.plan({ user = inside_ids(rec) }, { step }, function(_, t) prepare[#prepare + 1] = t end, umap, gmap, "root")
+    end
+  end
+  local steps = {}
+  for _, t in ipairs(prepare) do t.origin = nil; steps[#steps + 1] = t end
+  steps[#steps + 1] = { op = "clone", namespaces = {} }
+  steps[#steps + 1] = { op = "plug_source", src = step.src, pid = cmd, starttime = starttime, user_ns = rec.ns.user,
+    readonly = step.readonly, dev = step.dev, idmapped = step.idmapped, own_view = not root or nil }
+  steps[#steps + 1] = { op = "join", pid = cmd, starttime = starttime, user_ns = rec.ns.user, namespaces = { "user", "mnt" } }
+  steps[#steps + 1] = { op = "plug_attach", dst = step.dst }
+  steps[#steps + 1] = { op = "exit" }
+  local plan, perr = finish(steps, "plug " .. rec.name)
+  if not plan then return nil, perr end
+  return plan, step
+end
+
+-- The plan that takes the bind on dst away again.
+function M.unbind_plan(rec, dst)
+  local cmd, starttime = command_of(rec)
+  if not cmd then return nil, starttime end
+  return finish({
+    { op = "clone", namespaces = {} },
+    { op = "plug_target" },
+    { op = "join", pid = cmd, starttime = starttime, user_ns = rec.ns.user, namespaces = { "user", "mnt" } },
+    { op = "plug_detach", dst = dst },
+    { op = "exit" },
+  }, "unplug " .. rec.name)
+end
+
+-- The plan that adds the veth v ({ host =, name =, address = { … }, host_address = { … },
+-- routes = { { to =, via = } }, bridge =, mtu = }, as a profile's veth { … }) to rec's
+-- sandbox: the steps network.lua plans for the same veth in a profile, the pair made by
+-- plug_veth (its peer born in the command's network namespace, named by a checked pidfd)
+-- and the inside configured by a child that joined that namespace (a clone with a
+-- network namespace of its own first, thrown away, so that no plan's inside steps can
+-- reach the caller's), then exits.
+function M.veth_plan(rec, v)
+  local cmd, starttime = command_of(rec)
+  if not cmd then return nil, starttime end
+  local host, inside = {}, {}
+  network.veth_steps(v, v.name or v.host, function(phase, t)
+    local into = phase == "host" and host or inside
+    into[#into + 1] = t
+  end, nil, "plug_veth", { pid = cmd, starttime = starttime, user_ns = rec.ns.user })
+  local steps = { { op = "clone", namespaces = { "net" } } }
+  for _, t in ipairs(host) do steps[#steps + 1] = t end
+  steps[#steps + 1] = { op = "join", pid = cmd, starttime = starttime, user_ns = rec.ns.user, namespaces = { "net" } }
+  for _, t in ipairs(inside) do steps[#steps + 1] = t end
+  steps[#steps + 1] = { op = "exit" }
+  return finish(steps, "plug " .. rec.name)
+end
+
+-- Runs fn(dir, values) with the sandbox's record read under the area's lock (values: its
+-- JSON lines; values[3].plugged the list), then swaps the changed record in. fn returns
+-- true to write, or nil and why. Returns true, or nil and why.
+local function with_record(rec, fn)
+  local dir, err = state.open(sandboxes.AREA, { create = false })
+  if not dir then return nil, err or (rec.name .. ": the sandbox ended") end
+  local ok, lerr = dir:lock()
+  if not ok then
+    dir:close()
+    return nil, lerr
+  end
+  local values = dir:read_json_lines(rec.name)
+  local r = type(values) == "table" and values[2]
+  if type(r) ~= "table" or r.pid ~= rec.pid or r.starttime ~= rec.starttime then
+    dir:close()
+    return nil, rec.name .. ": the sandbox ended"
+  end
+  if type(values[3]) ~= "table" or type(values[3].plugged) ~= "table" then values[3] = { plugged = {} } end
+  local want, why = fn(values[3].plugged)
+  if want then
+    if #values[3].plugged == 0 then values[3] = nil end
+    want, why = dir:update_json_lines(rec.name, values)
+  end
+  dir:close()
+  return want, why
+end
+
+local function find(list, id)
+  for i, o in ipairs(list) do if o.id == id then return i, o end end
+end
+
+local function spawn(plan, what)
+  local code, msg = core.spawn(plan)
+  if not code then return nil, what .. ": " .. msg end
+  if code ~= 0 then return nil, what .. ": the plan's child ended with status " .. code end
+  return true
+end
+
+-- Binds the host's src on dst in rec's sandbox (writable with rw) and records it.
+-- Returns the recorded object, or nil and why (one line).
+function M.plug_bind(rec, src, dst, rw)
+  if rw and not M.setid_guarded(rec) then
+    return nil, rec.name .. ": a writable bind is refused: the sandbox's seccomp filter lacks the @setid-files " ..
+      "rules, so through a writable host path it could make setuid files on the host; bind it read-only, or run " ..
+      "the sandbox with that group in its filter (a writable bind in its profile brings it)"
+  end
+  local plan, step = M.bind_plan(rec, src, dst, rw)
+  if not plan then return nil, step end
+  local obj = { kind = "bind", id = step.dst, src = step.src, rw = rw == true }
+  local done, err = with_record(rec, function(list)
+    if find(list, obj.id) then return nil, rec.name .. ": " .. obj.id .. " is plugged already (unplug it first)" end
+    local ok, serr = spawn(plan, "bind " .. step.src .. " on " .. step.dst)
+    if not ok then return nil, serr end
+    list[#list + 1] = obj
+    return true
+  end)
+  if not done then return nil, err end
+  return obj
+end
+
+local function host_link_exists(name)
+  local nl = core.netlink()
+  if not nl then return false end
+  local idx = nl:link_index(name)
+  nl:close()
+  return idx ~= nil
+end
+
+M.HOST_LINK_NEEDS_ROOT = "a host-side link needs CAP_NET_ADMIN in the host's network namespace: run as root, " ..
+  "or keep both ends in namespaces you own (a topology brought up rootless, then network = { join = … })"
+
+-- Adds the veth v (see M.veth_plan) to rec's sandbox and records it. Returns the
+-- recorded object, or nil and why (one line). Rootless it is refused with the message a
+-- profile's veth gets.
+function M.plug_veth(rec, v)
+  if not network.valid_ifname(v.host) or (v.name ~= nil and not network.valid_ifname(v.name)) then
+    return nil, "a link name is 1 to 15 bytes without '/' or spaces"
+  end
+  if v.bridge ~= nil and not network.valid_ifname(v.bridge) then return nil, "--bridge: expected a bridge's name" end
+  if not is_root() then
+    -- What the kernel answers a profile's veth rootless (core/net_ops.c says it there): a
+    -- plan would not get that far, since its child's network namespace needs privilege.
+    return nil, "veth " .. v.host .. ": " .. M.HOST_LINK_NEEDS_ROOT
+  end
+  local own_net = false
+  for _, k in ipairs(rec.namespaces) do own_net = own_net or k == "net" end
+  if not own_net then return nil, rec.name .. ": the sandbox has no network namespace of its own" end
+  if host_link_exists(v.host) then return nil, "a link named " .. v.host .. " exists on the host already" end
+  local plan, err = M.veth_plan(rec, v)
+  if not plan then return nil, err end
+  local obj = { kind = "veth", id = v.host, inside = v.name or v.host, address = v.address or {},
+    host_address = v.host_address or {}, bridge = v.bridge }
+  local done, derr = with_record(rec, function(list)
+    if find(list, obj.id) then return nil, rec.name .. ": " .. obj.id .. " is plugged already (unplug it first)" end
+    local ok, serr = spawn(plan, "veth " .. v.host)
+    if not ok then
+      -- The pair exists when a step after plug_veth failed: it was not there before.
+      if host_link_exists(v.host) then
+        local nl = core.netlink()
+        if nl then nl:link_del(v.host); nl:close() end
+      end
+      return nil, serr
+    end
+    list[#list + 1] = obj
+    return true
+  end)
+  if not done then return nil, derr end
+  return obj
+end
+
+-- A veth's host end removed (its peer goes with it); gone already is fine (the sandbox
+-- deleted its end, which takes the pair).
+local function unplug_veth(o)
+  local nl, err = core.netlink()
+  if not nl then return nil, err end
+  local ok, derr = true, nil
+  if nl:link_index(o.id) then ok, derr = nl:link_del(o.id) end
+  nl:close()
+  if not ok then return nil, "unplug " .. o.id .. ": " .. tostring(derr) end
+  return true
+end
+
+-- Takes the object id (a bind's target, a veth's host end) away and out of the record.
+function M.unplug(rec, id)
+  return with_record(rec, function(list)
+    local i, o = find(list, id)
+    if not i then
+      local ids = {}
+      for j, p in ipairs(list) do ids[j] = p.id end
+      return nil, rec.name .. ": nothing plugged as " .. id .. (#ids > 0 and (" (plugged: " .. table.concat(ids, ", ") .. ")") or "")
+    end
+    if o.kind == "veth" then
+      local ok, verr = unplug_veth(o)
+      if not ok then return nil, verr end
+    else
+      local plan, err = M.unbind_plan(rec, o.id)
+      if not plan then return nil, err end
+      local ok, serr = spawn(plan, "unplug " .. o.id)
+      if not ok then return nil, serr end
+    end
+    table.remove(list, i)
+    return true
+  end)
+end
+
+return M

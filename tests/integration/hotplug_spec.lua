@@ -1,0 +1,279 @@
+-- lunshare plug / unplug: a bind added to a running named sandbox appears inside (read
+-- through enter), read-only unless --rw, a writable one reaches the host, a writable one
+-- into a sandbox whose filter lacks @setid-files is refused; it is in the record (ps, ps
+-- --json) until unplugged, and gone inside after; nothing is left on the host's mount
+-- table, and the record goes when the sandbox ends. Root and rootless. #integration
+local H = require "helpers"
+
+local n = 0
+local function fresh()
+  n = n + 1
+  return "ls" .. H.RUN .. "-p" .. n
+end
+
+local L = H.quote(H.bin)
+
+local function named(name, profile)
+  return L .. " run --no-pty --name " .. name .. " " .. (profile or "") .. " -- sh -c 'echo ready; exec sleep 60'"
+end
+
+-- A host directory the sandbox's user can read and write, holding the file f ("hello").
+local function source()
+  local d = H.tmpdir("777")
+  H.sh("echo hello > " .. H.quote(d .. "/f") .. " && chmod 666 " .. H.quote(d .. "/f"))
+  return d
+end
+
+describe("plug", function()
+  for _, mode in ipairs(H.modes) do
+    describe("(" .. mode .. ")", function()
+      it("binds a host directory read-only into a running sandbox, records it, and unplug takes it away", function()
+        local name, src = fresh(), source()
+        finally(function() H.rm(src) end)
+        local before = select(2, H.mounts():gsub("\n", ""))
+        local r = H.after_ready(named(name), table.concat({
+          L .. " plug " .. name .. " bind " .. H.quote(src) .. " /tmp/in; echo plug=$?",
+          L .. " enter " .. name .. " -- cat /tmp/in/f",
+          L .. " enter " .. name .. " -- sh -c 'echo no > /tmp/in/g' 2>&1; echo write=$?",
+          L .. " enter " .. name .. " -- grep -c ' /tmp/in .*ro,nosuid,nodev' /proc/self/mountinfo",
+          L .. " ps | grep -c " .. H.quote("/tmp/in(ro from " .. src .. ")"),
+          L .. " ps --json | grep -c '\"id\": \"/tmp/in\"'",
+          L .. " plug " .. name .. " bind " .. H.quote(src) .. " /tmp/in 2>&1; echo again=$?",
+          L .. " unplug " .. name .. " /tmp/in; echo unplug=$?",
+          L .. " enter " .. name .. " -- sh -c 'ls /tmp/in 2>/dev/null; grep -c \" /tmp/in \" /proc/self/mountinfo'",
+          L .. " ps | grep -c " .. H.quote("/tmp/in("),
+          L .. " unplug " .. name .. " /tmp/in 2>&1; echo gone=$?",
+          "kill $P; wait $P",
+        }, "; "), { mode = mode, env = "HOME=/tmp" })
+        assert.equal(table.concat({ "plug=0", "hello", "sh: 1: cannot create /tmp/in/g: Read-only file system", "write=2",
+          "1", "1", "1",
+          "lunshare: plug: " .. name .. ": /tmp/in is plugged already (unplug it first)", "again=1",
+          "unplug=0", "0", "0",
+          "lunshare: unplug: " .. name .. ": nothing plugged as /tmp/in", "gone=1", "" }, "\n"), r.out, r.err .. r.cmd_err)
+        assert.falsy(H.sh("test -e " .. H.quote(src .. "/g")).code == 0)
+        assert.equal(before, select(2, H.mounts():gsub("\n", "")))
+      end)
+
+      it("with --rw, binds it writable: what the sandbox writes reaches the host", function()
+        local name, src = fresh(), source()
+        finally(function() H.rm(src) end)
+        local r = H.after_ready(named(name), table.concat({
+          L .. " plug --rw " .. name .. " bind " .. H.quote(src) .. " /tmp/rw; echo plug=$?",
+          L .. " enter " .. name .. " -- sh -c 'echo written > /tmp/rw/g'; echo write=$?",
+          "cat " .. H.quote(src .. "/g"),
+          L .. " ps --json | grep -c '\"rw\": true'",
+          "kill $P; wait $P",
+        }, "; "), { mode = mode, env = "HOME=/tmp" })
+        assert.equal("plug=0\nwrite=0\nwritten\n1\n", r.out, r.err .. r.cmd_err)
+      end)
+
+      it("refuses a writable bind into a sandbox whose seccomp filter lacks @setid-files, with one line", function()
+        local name, src = fresh(), source()
+        local p = H.profile('return { extends = "default", seccomp = false }')
+        finally(function() H.rm(src); H.rm(p) end)
+        local r = H.after_ready(named(name, p), table.concat({
+          L .. " plug --rw " .. name .. " bind " .. H.quote(src) .. " /tmp/rw 2>$O.err; echo plug=$?",
+          "wc -l < $O.err; grep -c '@setid-files' $O.err",
+          L .. " enter " .. name .. " -- sh -c 'grep -c \" /tmp/rw \" /proc/self/mountinfo'",
+          L .. " ps | grep -c '/tmp/rw'",
+          -- Read-only is still fine.
+          L .. " plug " .. name .. " bind " .. H.quote(src) .. " /tmp/ro; echo ro=$?",
+          "kill $P; wait $P",
+        }, "; "), { mode = mode, env = "HOME=/tmp" })
+        assert.equal("plug=1\n1\n1\n0\n0\nro=0\n", r.out, r.err .. r.cmd_err)
+      end)
+
+      it("leaves nothing once the sandbox ends with a bind still plugged: no record, no mount", function()
+        local name, src = fresh(), source()
+        finally(function() H.rm(src) end)
+        local before = select(2, H.mounts():gsub("\n", ""))
+        local r = H.after_ready(named(name), table.concat({
+          L .. " plug " .. name .. " bind " .. H.quote(src) .. " /tmp/in; echo plug=$?",
+          L .. " stop " .. name .. "; echo stop=$?",
+          "wait $P",
+          L .. " ps | grep -c " .. name,
+          L .. " unplug " .. name .. " /tmp/in 2>&1 | grep -c 'no sandbox named'",
+        }, "; "), { mode = mode, env = "HOME=/tmp" })
+        assert.equal("plug=0\nstop=0\n0\n1\n", r.out, r.err .. r.cmd_err)
+        assert.equal(before, select(2, H.mounts():gsub("\n", "")))
+      end)
+
+      it("refuses a sandbox that is not the caller's or not running, and a bad command line", function()
+        local r = H.sh(table.concat({
+          L .. " plug lsnosuch" .. H.RUN .. " bind /etc /tmp/x 2>&1; echo none=$?",
+          L .. " plug x tun lsa 2>&1; echo kind=$?",
+          L .. " plug x bind etc 2>&1; echo rel=$?",
+          L .. " unplug x 2>&1; echo args=$?",
+        }, "; "), { mode = mode })
+        assert.truthy(r.out:find("no sandbox named \"lsnosuch" .. H.RUN .. "\" is running", 1, true), r.out)
+        assert.truthy(r.out:find("\nnone=1\n", 1, true), r.out)
+        assert.truthy(r.out:find("\nkind=2\n", 1, true), r.out)
+        assert.truthy(r.out:find("\nrel=2\n", 1, true), r.out)
+        assert.truthy(r.out:find("\nargs=2\n", 1, true), r.out)
+      end)
+    end)
+  end
+end)
+
+describe("plug steps", function()
+  it("(root) refuse to attach or detach where no join into a sandbox's mount namespace took them", function()
+    local script = [[
+package.cpath = BUILD .. "/lua/?.so;" .. package.cpath
+local core = require "lunshare.core"
+local ops = core.ops()
+local function spawn(steps)
+  for _, s in ipairs(steps) do s.where = ops[s.op].where end
+  local code, msg = core.spawn({ profile = "hand", steps = steps })
+  print(code, msg)
+end
+spawn({ { op = "clone", namespaces = {} }, { op = "plug_source", src = "/etc", pid = 1, starttime = 0 },
+  { op = "plug_attach", dst = TARGET }, { op = "exit" } })
+spawn({ { op = "clone", namespaces = {} }, { op = "plug_target" }, { op = "plug_detach", dst = MOUNTED }, { op = "exit" } })
+]]
+    -- In a mount namespace of the test's own: should the guard fail, the host's table
+    -- stays as it was.
+    local d = H.tmpdir("755")
+    finally(function() H.rm(d) end)
+    local target, mounted = d .. "/target", d .. "/mounted"
+    local r = H.sh("unshare --mount --propagation private sh -c " .. H.quote("mkdir " .. H.quote(mounted) ..
+      " && mount -t tmpfs tmpfs " .. H.quote(mounted) .. " && lua5.4 -e " .. H.quote("BUILD = " ..
+      string.format("%q", H.build) .. " TARGET = " .. string.format("%q", target) .. " MOUNTED = " ..
+      string.format("%q", mounted) .. " " .. script) .. "; test -e " .. H.quote(target) .. " || echo no-target; " ..
+      "mountpoint -q " .. H.quote(mounted) .. " && echo still-mounted"))
+    assert.equal("nil\tplug_attach: needs a join step into the sandbox's mount namespace\n" ..
+      "nil\tplug_detach: needs a join step into the sandbox's mount namespace\nno-target\nstill-mounted\n", r.out, r.err)
+  end)
+end)
+
+-- Veths, inside a throwaway `unshare --net --mount` world with its own /run (the
+-- machine's interfaces are never touched), checked from outside with ip and nsenter.
+-- #netns
+describe("plug veth", function()
+  local S = H.RUN
+  local function world(script)
+    return H.sh("unshare --net --mount sh -c " .. H.quote("mount -t tmpfs tmpfs /run || exit 99; L=" .. L .. "; " ..
+      "LINKS=$(ip -o link | wc -l); " .. script), { timeout = 120 })
+  end
+  -- A named sandbox running in the background as $pid, started once its command runs
+  -- (its line on a FIFO of the world's /run, opened outside); $SB its pid 1, as the host
+  -- sees it.
+  local function start(name, profile, drop)
+    return "mkfifo -m 666 /run/started; " .. (drop or "") .. L .. " run --no-pty --name " .. name .. " " ..
+      (profile or "") .. " -- sh -c 'echo; exec sleep 60' >/run/started & pid=$!; read x </run/started; " ..
+      "SB=$(" .. L .. " ps --json | python3 -c 'import json,sys; print([r[\"pid\"] for r in json.load(sys.stdin) if r[\"name\"] == \"" ..
+      name .. "\"][0])')"
+  end
+  local WAIT_CLEAN = H.wait_until([=[[ "$(ip -o link | wc -l)" = "$LINKS" ]]=], 30)
+
+  it("(root) adds a veth with addresses and a route, pings across it, and unplug and the sandbox's end remove it", function()
+    local name, host = fresh(), "lsh" .. S .. "a"
+    local r = world(table.concat({
+      start(name),
+      "$L plug " .. name .. " veth " .. host .. " eth1 --address 10.77.0.2/24 --peer-address 10.77.0.1/24 " ..
+        "--route default,10.77.0.1; echo plug=$?",
+      -- From outside: the host end with its address, the end inside with its own.
+      "ip -o -4 addr show " .. host .. " | grep -o 'inet [0-9./]*'",
+      "nsenter -t $SB -n ip -o -4 addr show eth1 | grep -o 'inet [0-9./]*'",
+      "nsenter -t $SB -n ip route show default | cut -d' ' -f1-5",
+      "ping -c1 -W5 10.77.0.2 >/dev/null && echo ping-ok",
+      "$L ps | grep -c " .. H.quote(host .. " 10.77.0.1/24(veth to eth1 10.77.0.2/24)"),
+      "$L ps --json | grep -c '\"inside\": \"eth1\"'",
+      "$L unplug " .. name .. " " .. host .. "; echo unplug=$?",
+      "ip link show " .. host .. " >/dev/null 2>&1 || echo host-gone",
+      "nsenter -t $SB -n ip link show eth1 >/dev/null 2>&1 || echo inside-gone",
+      "$L ps | grep -c " .. H.quote(host),
+      -- Plugged again, then the sandbox ends: the pair goes with its namespace.
+      "$L plug " .. name .. " veth " .. host .. " --address 10.77.1.2/24; echo again=$?",
+      "[ $(ip -o link | wc -l) -gt $LINKS ] && echo more-links",
+      "$L stop " .. name .. "; wait $pid",
+      WAIT_CLEAN .. " && echo links-back",
+      "$L ps | grep -c " .. name,
+    }, "; "))
+    assert.equal(table.concat({ "plug=0", "inet 10.77.0.1/24", "inet 10.77.0.2/24", "default via 10.77.0.1 dev eth1",
+      "ping-ok", "1", "1", "unplug=0", "host-gone", "inside-gone", "0", "again=0", "more-links", "links-back", "0", "" }, "\n"),
+      r.out, r.err)
+  end)
+
+  it("(root) sb:plug(\"veth\", …) and sb:unplug from the REPL of a named sandbox", function()
+    local name, host = fresh(), "lsh" .. S .. "r"
+    local chunk = table.concat({
+      'print(sb:plug("veth", "' .. host .. '", { name = "eth1", address = "10.79.0.2/24", host_address = "10.79.0.1/24" }).id)',
+      'print((sb:exec{ "ip", "-o", "-4", "addr", "show", "eth1" }):match("inet [%d./]+"))',
+      'print(sb:unplug("' .. host .. '"))',
+      'print((sb:exec{ "ip", "-o", "link" }):find("eth1", 1, true))',
+    }, "\n") .. "\n"
+    local f = H.file(chunk)
+    finally(function() H.rm(f) end)
+    local r = world(table.concat({
+      "HOME=/tmp $L repl --name " .. name .. " default < " .. H.quote(f) .. "; echo repl=$?",
+      "ip link show " .. host .. " >/dev/null 2>&1 || echo host-gone",
+    }, "; "))
+    assert.equal(host .. "\ninet 10.79.0.2/24\ntrue\nnil\nrepl=0\nhost-gone\n", r.out, r.err)
+  end)
+
+  it("(root) leaves no link and no record when a plug fails halfway (a bad address inside, a route it cannot add)", function()
+    local name, host = fresh(), "lsh" .. S .. "f"
+    local r = world(table.concat({
+      start(name),
+      "$L plug " .. name .. " veth " .. host .. " --address 10.1.2.3/99 2>&1; echo addr=$?",
+      "[ $(ip -o link | wc -l) = $LINKS ] && echo no-link",
+      "$L plug " .. name .. " veth " .. host .. " --route 10.3.0.0/16,10.99.0.1 >/dev/null 2>&1; echo route=$?",
+      "[ $(ip -o link | wc -l) = $LINKS ] && echo no-link",
+      "nsenter -t $SB -n ip -o link | grep -vc ' lo:'",
+      "$L ps | grep -c " .. H.quote(host),
+      "$L plug " .. name .. " veth lo 2>&1; echo taken=$?",
+      "kill $pid; wait $pid",
+    }, "; "))
+    assert.equal(table.concat({
+      "lunshare: plug: veth " .. host .. ": add address 10.1.2.3/99 to " .. host .. ": bad address (expected 10.0.0.1/24 or fd00::1/64)",
+      "addr=1", "no-link", "route=1", "no-link", "0", "0",
+      "lunshare: plug: a link named lo exists on the host already", "taken=1", "" }, "\n"), r.out, r.err)
+  end)
+
+  it("(root) puts the host end on a host bridge with --bridge", function()
+    local name, host, br = fresh(), "lsh" .. S .. "b", "lsbr" .. S
+    local r = world(table.concat({
+      "ip link add " .. br .. " type bridge",
+      start(name),
+      "$L plug " .. name .. " veth " .. host .. " --bridge " .. br .. "; echo plug=$?",
+      "ip -o link show " .. host .. " | grep -c 'master " .. br .. "'",
+      "nsenter -t $SB -n ip -o link show " .. host .. " | grep -c 'state UP'",
+      "kill $pid; wait $pid",
+    }, "; "))
+    assert.equal("plug=0\n1\n1\n", r.out, r.err)
+  end)
+
+  it("lists a profile's host links with their addresses in ps", function()
+    local name, host = fresh(), "lsh" .. S .. "c"
+    local p = H.profile('return { extends = "default", network = { veth { host = "' .. host ..
+      '", host_address = "10.78.0.1/24", address = "10.78.0.2/24" } } }')
+    finally(function() H.rm(p) end)
+    local r = world(table.concat({
+      start(name, H.quote(p)),
+      "$L ps | grep -c " .. H.quote("  " .. host .. "=10.78.0.1/24  "),
+      "$L ps --json | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin) if x[\"name\"] == \"" .. name ..
+        "\"][0]; print(r[\"links\"], r[\"addresses\"])'",
+      "kill $pid; wait $pid",
+    }, "; "))
+    assert.equal("1\n['" .. host .. "'] {'" .. host .. "': ['10.78.0.1/24']}\n", r.out, r.err)
+  end)
+
+  it("(rootless) is refused with the message a profile's veth gets", function()
+    local name, host = fresh(), "lsh" .. S .. "d"
+    local p = H.profile('return { extends = "default", network = { veth { host = "' .. host .. '" } } }')
+    local xdg = H.tmpdir("700")
+    H.sh("chown " .. H.NOBODY_UID .. ":" .. H.NOBODY_GID .. " " .. H.quote(xdg))
+    finally(function() H.rm(p); H.rm(xdg) end)
+    local drop = "env XDG_RUNTIME_DIR=" .. H.quote(xdg) .. " HOME=/tmp " .. H.DROP
+    local r = world(table.concat({
+      drop .. L .. " run " .. H.quote(p) .. " -- true 2>/run/profile.err; echo run=$?",
+      start(name, nil, drop),
+      drop .. L .. " plug " .. name .. " veth " .. host .. " 2>/run/plug.err; echo plug=$?",
+      "wc -l < /run/plug.err",
+      "m=$(sed 's/.*\\(a host-side link needs[^:]*:[^:]*\\).*/\\1/' /run/profile.err); grep -cF \"$m\" /run/plug.err",
+      "[ $(ip -o link | wc -l) = $LINKS ] && echo no-link",
+      "kill $pid; wait $pid",
+    }, "; "))
+    assert.equal("run=1\nplug=1\n1\n1\nno-link\n", r.out, r.err)
+  end)
+end)
