@@ -268,7 +268,10 @@ end
 function F.helper(s)
   local out = {}
   if s.state_root then
-    out[#out + 1] = "mkdir -m 0700 " .. q(s.state_root .. "/" .. s.state_path) .. "/" .. s.name .. "-PID ({dir})"
+    local first = s.state_path:match("^[^/]+")
+    out[#out + 1] = "mkdir -m 0700 " .. q(s.state_root .. "/" .. s.state_path) .. "/" .. s.name .. "-RANDOM ({dir})" ..
+      (s.state_root == "/tmp" and (" (when another user made " .. q("/tmp/" .. first) .. " first, or left it open: " ..
+        "a fresh " .. q("/tmp/" .. first) .. "-RANDOM of the caller's own instead, chosen at run time)") or "")
   end
   local files = s.files or {}
   for i = 1, #files - 1, 2 do
@@ -284,6 +287,13 @@ function F.helper(s)
   end
   local as = s.join_user and ("nsenter --user=/proc/PID/ns/user 4</proc/PID/ns/net " ..
     "(as the sandbox's first mapped id, with a /dev/net/tun of its own) ") or ""
+  if s.ids_count then
+    as = as .. "setpriv --reuid=ID --regid=ID --clear-groups (ID: an id of its own for this run, drawn from " ..
+      s.ids_from .. ".." .. (s.ids_from + s.ids_count - 1) .. " and used by no account, group or subordinate " ..
+      "range; its files are ID's, {dir} is \"" .. s.name .. "-ID\") "
+  elseif s.files_uid then
+    as = as .. "setpriv --reuid=" .. s.files_uid .. " --regid=" .. s.files_uid .. " --clear-groups "
+  end
   out[#out + 1] = as .. cmd .. " &  (" .. ready .. "; ended with the run)"
   return join(out, "\n           ")
 end
@@ -291,7 +301,8 @@ function F.relay(s)
   local allow = s.allow_private and #s.allow_private > 0 and (" except " .. join(s.allow_private, ", ")) or ""
   return "relay 127.0.0.1:" .. s.port .. " in the sandbox's network namespace to the proxy at 127.0.0.1:{port}" ..
     " in its own; serve the proxy's upstream at its 127.0.0.1:" .. s.gate .. " from the host's network, to " ..
-    join(s.allow or {}, ", ") .. " only, refusing loopback, link-local and private addresses" .. allow .. (s.uid and (" (as uid " .. s.uid .. " for root)") or "") ..
+    join(s.allow or {}, ", ") .. " only, refusing loopback, link-local and private addresses" .. allow ..
+    (s.helper_id and " (as the proxy's own id ID)" or s.uid and (" (as uid " .. s.uid .. " for root)") or "") ..
     "; report each refused request on stderr" .. (s.log and (" and in " .. q(s.log)) or "")
 end
 

@@ -138,6 +138,18 @@ local function api_env()
     " LUA_CPATH=" .. H.quote(tree .. "/lua/?.so;;")
 end
 
+-- PTRACE_ATTACH of the pid in argv[1]: "attach 0" (then detached) or "attach -1 ERRNO".
+local PTRACE = [==[import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+pid = int(sys.argv[1])
+r = libc.ptrace(16, pid, None, None)
+if r == 0:
+    os.waitpid(pid, getattr(os, "__WALL", 0x40000000)); libc.ptrace(17, pid, None, None); print("attach 0")
+else:
+    print("attach", r, errno.errorcode.get(ctypes.get_errno(), "?"))
+]==]
+
 -- Inside the sandbox: a raw TCP connect, bypassing any proxy.
 local RAW = [==[python3 -c 'import socket,sys
 s=socket.socket(); s.settimeout(3)
@@ -296,7 +308,59 @@ for _, mode in ipairs(H.modes) do
       assert_clean(r)
     end)
 
-    it("runs tinyproxy as nobody; a run killed with SIGKILL leaves a state directory the next run sweeps", function()
+    if mode == "rootless" then
+      it("is not stopped by a /tmp/lunshare-UID another user made first, writes nothing there, " ..
+        "and check and explain make no directory", function()
+        -- Without XDG_RUNTIME_DIR the proxy's state goes under the predictable
+        -- /tmp/lunshare-UID, which uid 12345 made first (0777, theirs) in the world's own
+        -- /tmp: the run moves to a fresh directory of the caller's own, chosen when it
+        -- starts, while check and explain (which only plan) make none at all.
+        local body = table.concat({
+          "cp " .. H.quote(EGRESS) .. " /run/egress.lua && chmod 644 /run/egress.lua",
+          "cp \"$L\" /run/lunshare && chmod 755 /run/lunshare && L=/run/lunshare",
+          "mount -t tmpfs -o mode=1777 tmpfs /tmp",
+          "setpriv --reuid=12345 --regid=12345 --clear-groups mkdir -m 777 /tmp/lunshare-65534",
+          "tree() { find /tmp -mindepth 1 -printf '%p %u %m\\n' | sort | tr '\\n' ' '; }",
+          "echo \"tmp-before $(tree)\"",
+          "cd /run && " .. H.DROP .. "env -u XDG_RUNTIME_DIR $L check /run/egress.lua >/dev/null; echo check=$?",
+          "cd /run && " .. H.DROP .. "env -u XDG_RUNTIME_DIR $L explain /run/egress.lua >/run/explain; echo explain=$?",
+          "echo \"tmp-planned $(tree)\"",
+          "grep 'mkdir -m 0700' /run/explain",
+          H.DROP .. "env -u XDG_RUNTIME_DIR $L run /run/egress.lua -- sh -c " ..
+            H.quote("curl -s -m5 http://allowed.test/; exec sleep 60") .. " >/run/out 2>/run/err & R=$!",
+          -- (the world's proxy() is a script under the /tmp this world covered: pgrep instead)
+          H.wait_until("grep -q hello /run/out && pgrep -P $R -x tinyproxy >/dev/null", 30),
+          "cat /run/out",
+          "P=$(pgrep -P $R -x tinyproxy); D=$(readlink /proc/$P/cwd); echo \"proxy $P dir $D\"",
+          "stat -c 'fresh %a %u' \"${D%%/lunshare/egress/*}\"",
+          "echo \"foreign-during=$(ls -A /tmp/lunshare-65534 | wc -l)\"",
+          "kill -TERM $R; wait $R; echo code=$?; cat /run/err",
+          "echo \"tmp-after $(tree)\"",
+          "umount /tmp; rm -f /run/lunshare /run/egress.lua /run/out /run/err /run/explain",
+        }, "\n")
+        local r = world(mode, body)
+        local o = r.out
+        assert.truthy(o:find("hello from allowed.test\n", 1, true), o .. r.err)
+        assert.truthy(o:find("check=0\n", 1, true), o)
+        assert.truthy(o:find("explain=0\n", 1, true), o)
+        local before = o:match("tmp%-before ([^\n]*)")
+        assert.equal("/tmp/lunshare-65534 12345 777 ", before, o)
+        assert.equal(before, o:match("tmp%-planned ([^\n]*)"), o) -- check and explain made nothing
+        assert.equal(before, o:match("tmp%-after ([^\n]*)"), o) -- the run left nothing
+        assert.truthy(o:find("proxy %d+ dir /tmp/lunshare%-65534%-%x+/lunshare/egress/tinyproxy%-%x+\n"), o)
+        assert.truthy(o:find("fresh 700 65534\n", 1, true), o)
+        assert.truthy(o:find("foreign-during=0\n", 1, true), o)
+        assert.truthy(o:find("code=143\n", 1, true), o)
+        -- explain names the predictable place, and the fallback
+        assert.truthy(o:find("mkdir -m 0700 /tmp/lunshare-65534/lunshare/egress/tinyproxy-RANDOM ({dir}) (when another " ..
+          "user made /tmp/lunshare-65534 first, or left it open: a fresh /tmp/lunshare-65534-RANDOM of the caller's own " ..
+          "instead, chosen at run time)\n", 1, true), o)
+        assert_clean(r)
+      end)
+    end
+
+    it("runs tinyproxy as an id no other process has; a run killed with SIGKILL leaves a state directory the next " ..
+      "run sweeps", function()
       -- SIGKILL gives lunshare no exit path: its tinyproxy directory stays. The next run
       -- (which may get the same pid) must start, and remove what the killed one left.
       local dirs = "$(find /run/lunshare /run/nobody -maxdepth 4 -type d -path '*/egress/tinyproxy-*' 2>/dev/null)"
@@ -304,8 +368,13 @@ for _, mode in ipairs(H.modes) do
         "LSH_SECRET=hidden $AS $L run " .. H.quote(EGRESS) .. " -- sleep 60 & R=$!",
         H.wait_until("[ -n \"" .. dirs .. "\" ] && [ -e \"" .. dirs .. "/tinyproxy.conf\" ]", 30),
         "OLD=" .. dirs .. "; echo \"old $OLD\"",
-        -- tinyproxy is nobody's, whoever called (root's would be host root to a flaw in it).
+        -- tinyproxy is never root (host root to a flaw in it): for root, an id of its own
+        -- that the relay shares; for a user, the user.
         "P=$(proxy); echo \"proxy-uids $(awk '/^Uid:/{print $2,$3,$4,$5}' /proc/$P/status)\"",
+        "echo \"proxy-gids $(awk '/^Gid:/{print $2,$3,$4,$5}' /proc/$P/status) groups $(awk '/^Groups:/{print $2}' /proc/$P/status)\"",
+        "for c in $(pgrep -P $R); do echo \"child $(cat /proc/$c/comm) $(awk '/^Uid:/{print $2}' /proc/$c/status)\"; done",
+        -- another process of nobody's (the id a root caller's tinyproxy had) cannot ptrace it
+        mode == "root" and (H.DROP .. "/usr/bin/python3 -c " .. H.quote(PTRACE) .. " $P") or "",
         -- Nothing of the caller's environment: other processes of its uid read it.
         "echo \"proxy-env $(tr '\\0' '\\n' < /proc/$P/environ | grep -v '^PATH=' | wc -l)\"",
         "kill -KILL $R; wait $R 2>/dev/null",
@@ -319,7 +388,19 @@ for _, mode in ipairs(H.modes) do
       local o = r.out
       assert.truthy(o:find("old /run/[^\n]*/egress/tinyproxy%-"), o .. r.err)
       assert.truthy(o:find("left-behind\n", 1, true), o) -- the case this test is about happened
-      assert.truthy(o:find("proxy-uids 65534 65534 65534 65534\n", 1, true), o)
+      local id = o:match("proxy%-uids (%d+) %1 %1 %1\n")
+      assert.truthy(id, o)
+      assert.truthy(o:find("proxy-gids " .. id .. " " .. id .. " " .. id .. " " .. id .. " groups \n", 1, true), o)
+      if mode == "root" then
+        -- drawn from the plan's range: neither nobody nor the sandbox's id
+        id = tonumber(id)
+        assert.truthy(id >= 2100000000 and id < 2100000000 + (1 << 24), o)
+        assert.truthy(o:find("child tinyproxy " .. id .. "\n", 1, true), o)
+        assert.truthy(o:find("child lunshare " .. id .. "\n", 1, true), o) -- the relay
+        assert.truthy(o:find("attach -1 EPERM\n", 1, true), o)
+      else
+        assert.equal("65534", id)
+      end
       assert.truthy(o:find("proxy-env 0\n", 1, true), o)
       assert.falsy(o:find("proxy-uids [^\n]*%f[%d]0%f[%D]"), o)
       assert.truthy(o:find("hello from allowed.test\n", 1, true), o .. r.err)
