@@ -446,6 +446,60 @@ for _, mode in ipairs(H.modes) do
       assert.truthy(o:find("code=0\n", 1, true), o)
     end)
 
+    it("refuses a listed name that resolves only to ::1, fd00::/8 or a v4-mapped loopback, unless allow_private " ..
+      "lists it", function()
+      -- The world's own IPv6 loopback and an fd00:: address on its lo serve HTTP (both
+      -- stacks: [::]:80); /etc/hosts gives each name one IPv6 address only. The gate must
+      -- judge the IPv6 address it got, and connect to it when allow_private lists it.
+      local httpd = H.file((HTTPD:gsub("http%.server%.ThreadingHTTPServer%(",
+        "http.server.ThreadingHTTPServer.address_family = __import__('socket').AF_INET6\n" ..
+        "http.server.ThreadingHTTPServer(")), ".py")
+      local names = { "six.test", "six2.test", "ula.test", "ula2.test", "mapped.test", "mapped2.test" }
+      local p = H.profile([[return { extends = "default", network = {
+        egress = { "six.test", "six2.test", "ula.test", "ula2.test", "mapped.test", "mapped2.test" },
+        allow_private = { "six2.test", "fd00::1/128", "mapped2.test" } } }]])
+      local inside = {}
+      for _, n in ipairs(names) do
+        inside[#inside + 1] = "curl -s -m5 -o /dev/null -w \"" .. n .. " %{http_code}\\n\" http://" .. n .. "/"
+        inside[#inside + 1] = "curl -s -m5 http://" .. n .. "/"
+      end
+      inside[#inside + 1] = "curl -s -m5 -o /dev/null -w \"connect-six %{http_connect}\\n\" https://six.test/"
+      inside[#inside + 1] = "echo inside-done"
+      local body = table.concat({
+        "ip -6 addr add fd00::1/128 dev lo nodad && ip -6 addr add fd00::2/128 dev lo nodad || echo no-ipv6",
+        "printf '::1 six.test six2.test\\nfd00::2 ula.test\\nfd00::1 ula2.test\\n" ..
+          "::ffff:127.0.0.1 mapped.test mapped2.test\\n' >> /run/hosts",
+        py(httpd) .. " :: 80 & LO=$!",
+        H.wait_until("curl -s -m1 -o /dev/null 'http://[::1]/' && curl -s -m1 -o /dev/null 'http://[fd00::1]/' && " ..
+          "curl -s -m1 -o /dev/null http://127.0.0.1/", 20) .. " || echo server-not-up",
+        "getent ahosts ula.test | head -1 | sed 's/^/resolves /'",
+        "$AS $L run " .. H.quote(p) .. " -- sh -c " .. H.quote(table.concat(inside, "; ")) ..
+          " 2>/run/err; echo code=$?; cat /run/err",
+        "kill $LO; wait $LO 2>/dev/null",
+      }, "\n")
+      local r = world(mode, body)
+      local o = r.out
+      assert.falsy(o:find("no-ipv6", 1, true), o .. r.err)
+      assert.falsy(o:find("server-not-up", 1, true), o .. r.err)
+      assert.truthy(o:find("resolves fd00::2 ", 1, true), o) -- the world's names are the test's
+      for _, n in ipairs({ "six.test", "ula.test", "mapped.test" }) do
+        assert.truthy(o:find(n .. " 403\n", 1, true), o)
+        assert.falsy(o:find("hello from " .. n .. "\n", 1, true), o)
+      end
+      assert.truthy(o:find("connect-six 403\n", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: six.test:80 (::1 is a private address, not in " ..
+        "network.allow_private)\n", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: six.test:443 (::1 is a private address", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: ula.test:80 (fd00::2 is a private address", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: mapped.test:80 (::ffff:127.0.0.1 is a private address", 1, true), o)
+      for _, n in ipairs({ "six2.test", "ula2.test", "mapped2.test" }) do
+        assert.truthy(o:find(n .. " 200\n", 1, true), o)
+        assert.truthy(o:find("hello from " .. n .. "\n", 1, true), o)
+      end
+      assert.truthy(o:find("inside-done\ncode=0\n", 1, true), o)
+      assert_clean(r)
+    end)
+
     it("lets no other user reach the proxy: nothing listens on the host, and its namespace is closed", function()
       -- The attacker is another uid than the caller (nobody for root, 12345 for nobody).
       local attacker = mode == "root" and H.NOBODY_UID or 12345
