@@ -336,6 +336,19 @@ for _, mode in ipairs(H.modes) do
           "echo \"foreign-during=$(ls -A /tmp/lunshare-65534 | wc -l)\"",
           "kill -TERM $R; wait $R; echo code=$?; cat /run/err",
           "echo \"tmp-after $(tree)\"",
+          -- A run killed with SIGKILL leaves its directory in a FIRST-RANDOM that no later
+          -- run finds by name: the next run that falls back sweeps it.
+          H.DROP .. "env -u XDG_RUNTIME_DIR $L run /run/egress.lua -- sleep 60 & R=$!",
+          H.wait_until("pgrep -P $R -x tinyproxy >/dev/null", 30),
+          "OLD=$(readlink /proc/$(pgrep -P $R -x tinyproxy)/cwd)",
+          -- its helpers (and theirs) hold the directory's lock until PDEATHSIG ends them
+          "KIDS=$(pgrep -P $R); KIDS=\"$KIDS $(for k in $KIDS; do pgrep -P $k; done)\"",
+          "alive() { for k in $KIDS; do kill -0 $k 2>/dev/null && return 0; done; return 1; }",
+          "kill -KILL $R; wait $R 2>/dev/null",
+          H.wait_until("! alive", 10),
+          "[ -d \"$OLD\" ] && echo left-behind",
+          H.DROP .. "env -u XDG_RUNTIME_DIR $L run /run/egress.lua -- curl -s -m5 http://allowed.test/",
+          "[ -e \"$OLD\" ] || echo old-swept",
           "umount /tmp; rm -f /run/lunshare /run/egress.lua /run/out /run/err /run/explain",
         }, "\n")
         local r = world(mode, body)
@@ -351,6 +364,8 @@ for _, mode in ipairs(H.modes) do
         assert.truthy(o:find("fresh 700 65534\n", 1, true), o)
         assert.truthy(o:find("foreign-during=0\n", 1, true), o)
         assert.truthy(o:find("code=143\n", 1, true), o)
+        assert.truthy(o:find("left-behind\n", 1, true), o) -- the case this part is about happened
+        assert.truthy(o:find("hello from allowed.test\nold-swept\n", 1, true), o)
         -- explain names the predictable place, and the fallback
         assert.truthy(o:find("mkdir -m 0700 /tmp/lunshare-65534/lunshare/egress/tinyproxy-RANDOM ({dir}) (when another " ..
           "user made /tmp/lunshare-65534 first, or left it open: a fresh /tmp/lunshare-65534-RANDOM of the caller's own " ..
