@@ -269,7 +269,8 @@ function F.helper(s)
   local out = {}
   if s.state_root then
     local first = s.state_path:match("^[^/]+")
-    out[#out + 1] = "mkdir -m 0700 " .. q(s.state_root .. "/" .. s.state_path) .. "/" .. s.name .. "-RANDOM ({dir})" ..
+    out[#out + 1] = "mkdir -m 0700 " .. q(s.state_root .. "/" .. s.state_path) .. "/" .. s.name ..
+      (s.ids_count and "-ID" or "-RANDOM") .. " ({dir})" ..
       (s.state_root == "/tmp" and (" (when another user made " .. q("/tmp/" .. first) .. " first, or left it open: " ..
         "a fresh " .. q("/tmp/" .. first) .. "-RANDOM of the caller's own instead, chosen at run time)") or "")
   end
@@ -281,20 +282,22 @@ function F.helper(s)
   end
   local ready = s.ready == "port" and "ready once 127.0.0.1:{port} accepts" or "ready once it writes its pid to fd 3"
   local cmd = util.shell_join(s.argv)
+  -- A root caller's helper drops to an id of its own (or files_uid) once its namespace exists.
+  local id_note = ""
+  if s.ids_count then
+    cmd = "setpriv --reuid=ID --regid=ID --clear-groups " .. cmd
+    id_note = "; ID: an id of its own for this run, drawn from " .. s.ids_from .. ".." ..
+      (s.ids_from + s.ids_count - 1) .. " and used by no account, group or subordinate range, which owns {dir}'s files"
+  elseif s.files_uid then
+    cmd = "setpriv --reuid=" .. s.files_uid .. " --regid=" .. s.files_uid .. " --clear-groups " .. cmd
+  end
   if s.netns then
     cmd = "unshare --net" .. " [--user --map-current-user, unless root] sh -c 'ip link set lo up; exec " .. cmd .. "'"
     ready = ready .. " in its own network namespace"
   end
   local as = s.join_user and ("nsenter --user=/proc/PID/ns/user 4</proc/PID/ns/net " ..
     "(as the sandbox's first mapped id, with a /dev/net/tun of its own) ") or ""
-  if s.ids_count then
-    as = as .. "setpriv --reuid=ID --regid=ID --clear-groups (ID: an id of its own for this run, drawn from " ..
-      s.ids_from .. ".." .. (s.ids_from + s.ids_count - 1) .. " and used by no account, group or subordinate " ..
-      "range; its files are ID's, {dir} is \"" .. s.name .. "-ID\") "
-  elseif s.files_uid then
-    as = as .. "setpriv --reuid=" .. s.files_uid .. " --regid=" .. s.files_uid .. " --clear-groups "
-  end
-  out[#out + 1] = as .. cmd .. " &  (" .. ready .. "; ended with the run)"
+  out[#out + 1] = as .. cmd .. " &  (" .. ready .. id_note .. "; ended with the run)"
   return join(out, "\n           ")
 end
 function F.relay(s)
