@@ -126,10 +126,14 @@ static void undo_helper(void *arg)
 	stop_process(h->pidfd);
 	if (h->errfd >= 0)
 		close(h->errfd);
-	if (h->dirfd >= 0) {
+	if (h->dirfd >= 0)
 		remove_dir(h->parentfd, h->dirname, h->dirfd);
-		/* The directories above, once empty, go too: a run leaves nothing behind. */
-		lsh_statedir_prune(h->root, h->path, NULL);
+	/* The directories above, once empty, go too (also when the run failed before its own
+	 * directory was made): a run leaves nothing behind. */
+	if (h->root && h->path) {
+		struct lsh_err *e = NULL;
+		lsh_statedir_prune(h->root, h->path, &e);
+		lsh_err_free(e);
 	}
 	free(h->root);
 	free(h->path);
@@ -564,6 +568,13 @@ static int make_state_dir(struct helper *h, const struct lsh_plan_step *s, char 
 	h->parentfd = lsh_statedir_open_run(root, s->strs[HELPER_STATE_PATH], sub, sizeof sub, err);
 	if (h->parentfd < 0)
 		return h->parentfd;
+	/* Known from here, so that a failure below still removes what open_run made. */
+	h->root = strdup(root);
+	h->path = strdup(sub);
+	if (h->root == NULL || h->path == NULL) {
+		close(h->parentfd);
+		return lsh_err_set(err, ENOMEM, "%s", h->name);
+	}
 	sweep_stale(h->parentfd, h->name);
 	if (strcmp(sub, s->strs[HELPER_STATE_PATH]) != 0)
 		sweep_fallbacks(root, s->strs[HELPER_STATE_PATH], sub, h->name);
@@ -610,10 +621,6 @@ static int make_state_dir(struct helper *h, const struct lsh_plan_step *s, char 
 	if (r < 0)
 		return r;
 	snprintf(path, size, "%s/%s/%s", root, sub, h->dirname);
-	h->root = strdup(root);
-	h->path = strdup(sub);
-	if (h->root == NULL || h->path == NULL)
-		return lsh_err_set(err, ENOMEM, "%s", h->name);
 	return 0;
 }
 

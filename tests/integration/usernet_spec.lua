@@ -583,6 +583,29 @@ for _, mode in ipairs(H.modes) do
       assert_clean(r)
     end)
 
+    if mode == "root" then
+      it("refuses an id range with no free id, in one line, leaving no state directory", function()
+        -- The plan run would execute, with the proxy's range cut to nobody's id alone: the
+        -- executor never runs a helper as an id someone has, and what it made goes.
+        local script = H.profile(table.concat({
+          'local lunshare = require "lunshare"',
+          'local plan = assert(lunshare.plan(' .. string.format("%q", EGRESS) .. ', { "echo", "ran" }))',
+          'for _, s in ipairs(plan.steps) do',
+          '  if s.op == "helper" then s.ids_from, s.ids_count = 65534, 1 end',
+          'end',
+          'local code, msg = lunshare.core.spawn(plan)',
+          'if not code then io.stderr:write(msg, "\\n") end',
+          'os.exit(code or 1)',
+        }, "\n"))
+        local r = world(mode, api_env() .. " lua5.4 " .. H.quote(script) .. " 2>/run/err; echo code=$?; cat /run/err")
+        local o = r.out
+        assert.truthy(o:find("code=1\n", 1, true), o .. r.err)
+        assert.truthy(o:find("no free id in 65534+1", 1, true), o)
+        assert.falsy(o:find("ran\n", 1, true), o)
+        assert_clean(r) -- state=0: /run/lunshare/egress went too
+      end)
+    end
+
     it("checks the allowlist again at the gate: a proxy whose filter lets all through is no open proxy", function()
       -- The plan run would execute, with tinyproxy's filter replaced by one that allows
       -- everything: the gate, outside tinyproxy, still refuses what the profile did not list.
