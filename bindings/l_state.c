@@ -113,7 +113,8 @@ static int l_resolve(lua_State *L)
 
 /* statedir(root, path [, create [, how]]) -> handle | nil, msg, errno. how: "readable"
  * (missing components made 0755), "new" (the last one must not exist), or both,
- * "new readable". */
+ * "new readable"; or "run" (create: a run's own state, lsh_statedir_open_run), which
+ * returns the path used beneath root after the handle. */
 static int l_statedir(lua_State *L)
 {
 	const char *root = lsh_l_checkstring(L, 1), *path = lsh_l_checkstring(L, 2);
@@ -121,12 +122,22 @@ static int l_statedir(lua_State *L)
 	const char *how = luaL_optstring(L, 4, "");
 	lsh_l_check_nargs(L, 4);
 	unsigned flags = create ? LSH_STATEDIR_CREATE : 0;
+	if (strcmp(how, "run") == 0 && !create)
+		return luaL_argerror(L, 3, "\"run\" creates: pass true");
 	if (strstr(how, "readable"))
 		flags |= LSH_STATEDIR_READABLE;
 	if (strstr(how, "new"))
 		flags |= LSH_STATEDIR_EXCL;
 	struct lsh_l_fd *h = lsh_l_newfd(L, "statedir");
 	struct lsh_err *err = NULL;
+	if (strcmp(how, "run") == 0) {
+		char used[1024];
+		int fd = lsh_statedir_open_run(root, path, used, sizeof used, &err);
+		if (lsh_l_handle(L, h, fd, err) != 1)
+			return 3;
+		lua_pushstring(L, used);
+		return 2;
+	}
 	int fd = lsh_statedir_open(root, path, flags, &err);
 	return lsh_l_handle(L, h, fd, err);
 }

@@ -12,7 +12,13 @@
  * With netns, the helper runs in a network namespace of its own, loopback only (for a
  * caller who is not root, owned by a user namespace of its own in which it keeps its uid
  * and gid): what it listens on there no other user of the machine can reach, and it can
- * reach nothing but what lunshare's own processes put into that namespace (the relay). */
+ * reach nothing but what lunshare's own processes put into that namespace (the relay).
+ *
+ * A root caller's helper with ids_count runs as an id of its own for the run, which no
+ * account, group, subordinate range or other run has: a process of any other uid (nobody
+ * included) then gets EPERM from ptrace and kill. Its state directory goes where the plan
+ * says, or, when another user made the first component under /tmp, to a fresh one of the
+ * caller's own (lsh_statedir_open_run): decided here, so that planning makes nothing. */
 #include "internal.h"
 #include "syscalls.h"
 
@@ -27,6 +33,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <grp.h>
+#include <pwd.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -51,6 +58,7 @@ struct helper {
 	char *root, *path;	/* the state directory's trusted root and path beneath it */
 	int port;
 	int netns;		/* it has a network namespace of its own */
+	int uid;		/* the id of its own a root caller's helper runs as, or 0 */
 	struct lsh_helper_info info;
 	void **ctx_slot;	/* where the executor's context points at info */
 };
@@ -118,10 +126,14 @@ static void undo_helper(void *arg)
 	stop_process(h->pidfd);
 	if (h->errfd >= 0)
 		close(h->errfd);
-	if (h->dirfd >= 0) {
+	if (h->dirfd >= 0)
 		remove_dir(h->parentfd, h->dirname, h->dirfd);
-		/* The directories above, once empty, go too: a run leaves nothing behind. */
-		lsh_statedir_prune(h->root, h->path, NULL);
+	/* The directories above, once empty, go too (also when the run failed before its own
+	 * directory was made): a run leaves nothing behind. */
+	if (h->root && h->path) {
+		struct lsh_err *e = NULL;
+		lsh_statedir_prune(h->root, h->path, &e);
+		lsh_err_free(e);
 	}
 	free(h->root);
 	free(h->path);
@@ -430,7 +442,7 @@ static int wait_ready(struct helper *h, const char *ready, int readfd, long time
 
 /* helper */
 enum { HELPER_NAME, HELPER_READY, HELPER_STATE_ROOT, HELPER_STATE_PATH };	/* strs */
-enum { HELPER_TIMEOUT, HELPER_FILES_UID, HELPER_JOIN_USER, HELPER_NETNS };	/* ints */
+enum { HELPER_TIMEOUT, HELPER_FILES_UID, HELPER_JOIN_USER, HELPER_NETNS, HELPER_IDS_FROM, HELPER_IDS_COUNT }; /* ints */
 enum { HELPER_ARGV, HELPER_FILES };						/* lists */
 
 /* Whether an entry of the helpers' directory is a run's state directory left behind: a
@@ -473,27 +485,125 @@ static void sweep_stale(int parentfd, const char *name)
 	lsh_statedir_list_free(names);
 }
 
+/* A run whose predictable base was refused (another user's /tmp/lunshare-UID) got a fresh
+ * FIRST-RANDOM of its own (lsh_statedir_open_run), which no later run finds by name: it
+ * sweeps what killed runs left in the caller's other FIRST-RANDOM directories, and removes
+ * those that are then empty and older than a minute (a younger one may be another run's,
+ * between its mkdir and its lock). Each is verified as the caller's and private first. */
+static void sweep_fallbacks(const char *root, const char *planned, const char *used, const char *name)
+{
+	size_t len = strcspn(planned, "/");
+	char prefix[300], path[1024], **names = NULL;
+	struct lsh_err *e = NULL;
+	snprintf(prefix, sizeof prefix, "%.*s-", (int)len, planned);
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return;
+	if (lsh_statedir_list(rootfd, &names, NULL) < 0) {
+		close(rootfd);
+		return;
+	}
+	for (size_t i = 0; names[i]; i++) {
+		struct stat st;
+		const char *n = names[i];
+		if (strncmp(n, prefix, strlen(prefix)) != 0 || strlen(n) != strlen(prefix) + 16 ||
+		    strspn(n + strlen(prefix), "0123456789abcdef") != 16 || strncmp(n, used, strlen(n)) == 0)
+			continue;
+		snprintf(path, sizeof path, "%s%s", n, planned + len);
+		int fd = lsh_statedir_open(root, path, 0, &e);
+		lsh_err_free(e);
+		e = NULL;
+		if (fd < 0)
+			continue;
+		sweep_stale(fd, name);
+		close(fd);
+		if (fstatat(rootfd, n, &st, AT_SYMLINK_NOFOLLOW) == 0 && time(NULL) - st.st_mtime >= 60) {
+			lsh_statedir_prune(root, path, &e);
+			lsh_err_free(e);
+			e = NULL;
+		}
+	}
+	lsh_statedir_list_free(names);
+	close(rootfd);
+}
+
+/* Whether id is anyone's as a uid or a gid: an account or group (through NSS), or inside a
+ * subordinate range of /etc/subuid or /etc/subgid (a user's containers run as those). */
+static int id_taken(unsigned id)
+{
+	char buf[4096];
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	if (getpwuid_r((uid_t)id, &pw, buf, sizeof buf, &pwp) != 0 || pwp != NULL ||
+	    getgrgid_r((gid_t)id, &gr, buf, sizeof buf, &grp) != 0 || grp != NULL)
+		return 1;
+	static const char *const subid[] = { "/etc/subuid", "/etc/subgid" };
+	for (size_t i = 0; i < LSH_ARRAY_SIZE(subid); i++) {
+		FILE *f = fopen(subid[i], "re");
+		while (f && fgets(buf, sizeof buf, f)) {
+			unsigned long start, count;
+			char *colon = strchr(buf, ':');
+			if (colon && sscanf(colon + 1, "%lu:%lu", &start, &count) == 2 && id >= start && id - start < count) {
+				fclose(f);
+				return 1;
+			}
+		}
+		if (f)
+			fclose(f);
+	}
+	return 0;
+}
+
 /* The run's state directory: "NAME-" and 16 random hex digits (never a name a killed run
  * left, nor another run's), made new and locked for as long as the run holds it, with an
- * "owner" file ("PID STARTTIME", for a person who finds it). */
+ * "owner" file ("PID STARTTIME", for a person who finds it). A root caller's helper with
+ * ids_count gets an id of its own instead, drawn at random from the plan's range and used by
+ * no account, group or subordinate range: its directory is then "NAME-ID", whose exclusive
+ * creation in root's one helpers' directory reserves the id among root's runs. */
 static int make_state_dir(struct helper *h, const struct lsh_plan_step *s, char *path, size_t size,
 			  struct lsh_err **err)
 {
-	const char *root = s->strs[HELPER_STATE_ROOT], *sub = s->strs[HELPER_STATE_PATH];
-	h->parentfd = lsh_statedir_open(root, sub, LSH_STATEDIR_CREATE, err);
+	const char *root = s->strs[HELPER_STATE_ROOT];
+	char sub[1024];
+	h->parentfd = lsh_statedir_open_run(root, s->strs[HELPER_STATE_PATH], sub, sizeof sub, err);
 	if (h->parentfd < 0)
 		return h->parentfd;
+	/* Known from here, so that a failure below still removes what open_run made. */
+	h->root = strdup(root);
+	h->path = strdup(sub);
+	if (h->root == NULL || h->path == NULL) {
+		close(h->parentfd);
+		return lsh_err_set(err, ENOMEM, "%s", h->name);
+	}
 	sweep_stale(h->parentfd, h->name);
+	if (strcmp(sub, s->strs[HELPER_STATE_PATH]) != 0)
+		sweep_fallbacks(root, s->strs[HELPER_STATE_PATH], sub, h->name);
 	for (int tries = 0;; tries++) {
 		uint64_t rnd;
 		if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
 			close(h->parentfd);
 			return lsh_err_set(err, errno ? errno : EIO, "random state directory name");
 		}
-		snprintf(h->dirname, sizeof h->dirname, "%s-%016llx", h->name, (unsigned long long)rnd);
+		long from = (long)s->ints[HELPER_IDS_FROM], count = (long)s->ints[HELPER_IDS_COUNT];
+		if (count > 0 && geteuid() == 0) {
+			if (from < 1 || from + count > 0x7fffffffL) {
+				close(h->parentfd);
+				return lsh_err_msg(err, EINVAL, "ids %ld+%ld: expected ids from 1 to 2^31 - 1", from, count);
+			}
+			h->uid = (int)(from + (long)(rnd % (uint64_t)count));
+			if (id_taken((unsigned)h->uid)) {
+				if (tries < 63)
+					continue;
+				close(h->parentfd);
+				return lsh_err_msg(err, EBUSY, "no free id in %ld+%ld", from, count);
+			}
+			snprintf(h->dirname, sizeof h->dirname, "%s-%d", h->name, h->uid);
+		} else {
+			snprintf(h->dirname, sizeof h->dirname, "%s-%016llx", h->name, (unsigned long long)rnd);
+		}
 		h->dirfd = lsh_private_dir_at(h->parentfd, h->dirname, LSH_STATEDIR_CREATE | LSH_STATEDIR_EXCL,
-					      "state directory", h->dirname, tries < 8 ? NULL : err);
-		if (h->dirfd >= 0 || tries >= 8 || h->dirfd != -EEXIST)
+					      "state directory", h->dirname, tries < 63 ? NULL : err);
+		if (h->dirfd >= 0 || tries >= 63 || h->dirfd != -EEXIST)
 			break;
 	}
 	if (h->dirfd < 0) {
@@ -511,10 +621,6 @@ static int make_state_dir(struct helper *h, const struct lsh_plan_step *s, char 
 	if (r < 0)
 		return r;
 	snprintf(path, size, "%s/%s/%s", root, sub, h->dirname);
-	h->root = strdup(root);
-	h->path = strdup(sub);
-	if (h->root == NULL || h->path == NULL)
-		return lsh_err_set(err, ENOMEM, "%s", h->name);
 	return 0;
 }
 
@@ -544,9 +650,9 @@ static int op_helper(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 			return lsh_err_set(err, ENOMEM, "%s", h->name);
 		if ((r = lsh_statedir_write(h->dirfd, files[i], text, strlen(text), LSH_STATE_CREATE, err)) < 0)
 			return lsh_err_wrap(err, "%s", h->name);
-		/* For a root caller, a helper that runs as files_uid owns its files; the directory
-		 * lets it in (0711), and only the run's owner can reach it by path. */
-		int uid = (int)s->ints[HELPER_FILES_UID];
+		/* For a root caller, a helper that runs as its own id (or files_uid) owns its files;
+		 * the directory lets it in (0711), and only the run's owner can reach it by path. */
+		int uid = h->uid > 0 ? h->uid : (int)s->ints[HELPER_FILES_UID];
 		if (uid > 0 && geteuid() == 0 &&
 		    (fchownat(h->dirfd, files[i], (uid_t)uid, (gid_t)uid, AT_SYMLINK_NOFOLLOW) < 0 ||
 		     fchmod(h->dirfd, 0711) < 0))
@@ -578,7 +684,8 @@ static int op_helper(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 		goto out;
 	}
 	if (pid == 0)
-		exec_helper(argv, rp[1], ep[1], &ctx->oldmask, supervisor, h->dirfd, (int)s->ints[HELPER_FILES_UID],
+		exec_helper(argv, rp[1], ep[1], &ctx->oldmask, supervisor, h->dirfd,
+			    h->uid > 0 ? h->uid : (int)s->ints[HELPER_FILES_UID],
 			    s->ints[HELPER_JOIN_USER] ? ctx->pid : 0, np[1]);
 	h->pid = pid;
 	h->errfd = take_fd(&ep[0]);
@@ -620,6 +727,7 @@ static int op_helper(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 		h->info.dirfd = h->dirfd;
 		h->info.pid = h->pid;
 		h->info.netns = h->netns;
+		h->info.uid = h->uid;
 		h->ctx_slot = &ctx->area[LSH_AREA_HELPER];
 		*h->ctx_slot = &h->info;
 	}
@@ -648,6 +756,7 @@ const struct lsh_op lsh_ops_helper[] = {
 	    { "state_root", LSH_ARG_STR, HELPER_STATE_ROOT, 0 }, { "state_path", LSH_ARG_STR, HELPER_STATE_PATH, 0 },
 	    { "timeout", LSH_ARG_INT, HELPER_TIMEOUT, 0 }, { "files_uid", LSH_ARG_INT, HELPER_FILES_UID, 0 },
 	    { "join_user", LSH_ARG_BOOL, HELPER_JOIN_USER, 0 }, { "netns", LSH_ARG_BOOL, HELPER_NETNS, 0 },
+	    { "ids_from", LSH_ARG_INT, HELPER_IDS_FROM, 0 }, { "ids_count", LSH_ARG_INT, HELPER_IDS_COUNT, 0 },
 	    { "argv", LSH_ARG_LIST, HELPER_ARGV, 1 }, { "files", LSH_ARG_LIST, HELPER_FILES, 0 } },
 	  NULL, op_helper },
 	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL, NULL },

@@ -146,6 +146,7 @@ struct lsh_helper_info {
 	int dirfd;	/* its private state directory ({dir}), or -1 */
 	pid_t pid;	/* the helper itself */
 	int netns;	/* it has a network namespace of its own (/proc/PID/ns/net) */
+	int uid;	/* the id of its own it runs as (a root caller's), or 0 */
 };
 
 /* In a forked, single-threaded child: enters the network namespace of pid, and first its

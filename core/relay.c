@@ -20,7 +20,8 @@
  * when it is not the caller's: the supervisor made it, and so has every capability in it),
  * and the sockets that connect to the proxy by a child of the relay that lives in the
  * proxy's. The supervisor itself never changes namespaces. For a root caller the relay runs
- * as the plan's uid (nobody). */
+ * as the proxy's own id (helper_id: the helper step drew it for this run), else as the
+ * plan's uid. */
 #include "internal.h"
 #include "syscalls.h"
 
@@ -818,7 +819,7 @@ static int open_log(const char *path, struct lsh_err **err)
 /* relay: port inside; the gate's port in the proxy's namespace, the private addresses it
  * lets through, the uid a root caller's relay runs as; the egress log to append to */
 enum { RELAY_LOG };				/* strs */
-enum { RELAY_PORT, RELAY_GATE, RELAY_UID };	/* ints */
+enum { RELAY_PORT, RELAY_GATE, RELAY_UID, RELAY_HELPER_ID };	/* ints */
 enum { RELAY_ALLOW_PRIVATE, RELAY_ALLOW };	/* lists */
 
 static int op_relay(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
@@ -833,7 +834,10 @@ static int op_relay(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, st
 	if (port < 1 || port > 65535 || gate < 1 || gate > 65535)
 		return lsh_err_msg(err, EINVAL, "relay: port %d, gate %d: expected 1 to 65535", port, gate);
 	struct watch w = { .dirfd = info->dirfd, .logfd = -1, .outfd = -1 };
-	struct relay rl = { .proxy = info->pid, .port = info->port, .uid = (int)s->ints[RELAY_UID],
+	/* helper_id: the relay runs as the proxy's own id (a root caller's), the one id no other
+	 * process of the machine has; else as uid. */
+	int uid = s->ints[RELAY_HELPER_ID] && info->uid > 0 ? info->uid : (int)s->ints[RELAY_UID];
+	struct relay rl = { .proxy = info->pid, .port = info->port, .uid = uid,
 			    .gate = { .listed = s->lists[RELAY_ALLOW], .allow = s->lists[RELAY_ALLOW_PRIVATE], .outfd = -1 } };
 	if (s->strs[RELAY_LOG]) {
 		w.outfd = open_log(s->strs[RELAY_LOG], err);
@@ -872,7 +876,8 @@ static int op_relay(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, st
 const struct lsh_op lsh_ops_relay[] = {
 	{ "relay", LSH_PHASE_HOST,
 	  { { "port", LSH_ARG_INT, RELAY_PORT, 1 }, { "gate", LSH_ARG_INT, RELAY_GATE, 1 },
-	    { "uid", LSH_ARG_INT, RELAY_UID, 0 }, { "allow_private", LSH_ARG_LIST, RELAY_ALLOW_PRIVATE, 0 },
+	    { "uid", LSH_ARG_INT, RELAY_UID, 0 }, { "helper_id", LSH_ARG_BOOL, RELAY_HELPER_ID, 0 },
+	    { "allow_private", LSH_ARG_LIST, RELAY_ALLOW_PRIVATE, 0 },
 	    { "allow", LSH_ARG_LIST, RELAY_ALLOW, 1 },
 	    { "log", LSH_ARG_STR, RELAY_LOG, 0 } },
 	  NULL, op_relay },

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 enum { MAX_DEPTH = 16 };
@@ -185,6 +186,75 @@ int lsh_statedir_open_owner(const char *root, const char *path, unsigned flags, 
 	}
 	int fd = take_fd(&fds[n]);
 	close_all(fds, n);
+	return fd;
+}
+
+/* State a run holds and nobody finds again by name (a helper's files): the predictable
+ * path when it is usable; else, beneath /tmp only (shared by every user, so another one may
+ * have made the caller's /tmp/lunshare-UID first, or left it open to others), a fresh
+ * "FIRST-RANDOM" of the caller's own in place of the refused first component, made new
+ * (O_EXCL: never a name someone else prepared), 0700 and verified like any other. The
+ * refused directory is never written. Decided here, at run time, so that planning (check,
+ * explain) makes no directory at all. */
+int lsh_statedir_open_run(const char *root, const char *path, char *used, size_t size, struct lsh_err **err)
+{
+	struct lsh_err *first_err = NULL;
+	int fd = lsh_statedir_open(root, path, LSH_STATEDIR_CREATE, &first_err);
+	if (fd >= 0) {
+		if ((size_t)snprintf(used, size, "%s", path) >= size) {
+			close(fd);
+			lsh_err_free(first_err);
+			return lsh_err_msg(err, ENAMETOOLONG, "state directory %s/%s: path too long", root, path);
+		}
+		return fd;
+	}
+	size_t len = strcspn(path, "/");
+	char first[256];
+	if (strcmp(root, "/tmp") != 0 || len == 0 || len >= sizeof first - 20) {
+		*err = first_err;
+		return fd;
+	}
+	memcpy(first, path, len);
+	first[len] = '\0';
+	/* Only a refusal of the first component (someone else's, or open to others) moves the
+	 * state: a broken directory of the caller's own further down is the caller's to fix. */
+	struct lsh_err *e = NULL;
+	int own = lsh_statedir_open(root, first, 0, &e);
+	lsh_err_free(e);
+	if (own >= 0 || own == -ENOENT) {
+		if (own >= 0)
+			close(own);
+		*err = first_err;
+		return fd;
+	}
+	int rootfd = open_root(root, err);
+	if (rootfd < 0) {
+		lsh_err_free(first_err);
+		return rootfd;
+	}
+	for (int tries = 0; tries < 8; tries++) {
+		uint64_t rnd;
+		char name[300];
+		if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+			break;
+		snprintf(name, sizeof name, "%s-%016llx", first, (unsigned long long)rnd);
+		e = NULL;
+		int d = lsh_private_dir_at(rootfd, name, LSH_STATEDIR_CREATE | LSH_STATEDIR_EXCL, "state directory",
+					   name, &e);
+		lsh_err_free(e);
+		if (d == -EEXIST)
+			continue;
+		if (d < 0)
+			break;
+		close(d);
+		if ((size_t)snprintf(used, size, "%s%s", name, path + len) >= size)
+			break;
+		close(rootfd);
+		lsh_err_free(first_err);
+		return lsh_statedir_open(root, used, LSH_STATEDIR_CREATE, err);
+	}
+	close(rootfd);
+	*err = first_err;
 	return fd;
 }
 

@@ -509,6 +509,14 @@ LSH_API int lsh_statedir_open(const char *root, const char *path, unsigned flags
  * owner and writable by no one else. */
 LSH_API int lsh_statedir_open_owner(const char *root, const char *path, unsigned flags, uid_t owner,
 				    struct lsh_err **err);
+/* As lsh_statedir_open with LSH_STATEDIR_CREATE, for state a run holds and nobody finds
+ * again by name: when root is /tmp and the first component of path is refused (another
+ * user made it first, or left it open to others), a fresh "FIRST-RANDOM" of the caller's
+ * own takes its place (made new, 0700, verified); the refused one is never written.
+ * Stores the path used beneath root in used (size bytes). Returns the fd, or the first
+ * refusal when no fallback applies. Borrows root and path. */
+LSH_API int lsh_statedir_open_run(const char *root, const char *path, char *used, size_t size,
+				  struct lsh_err **err);
 /* Removes the empty directories of path beneath root, deepest first, each verified and
  * removed by name in its verified parent; stops at the first that is not empty (or is a
  * mount point). Returns how many it removed. */
@@ -699,9 +707,9 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   exit [exec]: no fields
  *   file [child]: content (string), dst (string, required), mode (integer)
  *   gid_map [host]: helper (string), map (string, required)
- *   helper [host]: argv (list, required), files (list), files_uid (integer), join_user
- *       (boolean), name (string, required), netns (boolean), ready (string), state_path
- *       (string), state_root (string), timeout (integer)
+ *   helper [host]: argv (list, required), files (list), files_uid (integer), ids_count
+ *       (integer), ids_from (integer), join_user (boolean), name (string, required), netns
+ *       (boolean), ready (string), state_path (string), state_root (string), timeout (integer)
  *   hostname [child]: name (string, required)
  *   idmap_tree [prepare]: dev (boolean), gid (integer, required), gid_count (integer),
  *       gid_first (integer), optional (boolean), owner (string), src (string, required), uid
@@ -732,8 +740,8 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   pty [child]: no fields
  *   record [host]: data (string, required), name (string, required), state_path (string,
  *       required), state_root (string, required)
- *   relay [host]: allow (list, required), allow_private (list), gate (integer, required), log
- *       (string), port (integer, required), uid (integer)
+ *   relay [host]: allow (list, required), allow_private (list), gate (integer, required),
+ *       helper_id (boolean), log (string), port (integer, required), uid (integer)
  *   remount_ro [child]: dst (string, required)
  *   rlimit [child]: hard (integer), resource (string, required), soft (integer)
  *   rootfs [child]: mode (integer), size (string)

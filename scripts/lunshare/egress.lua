@@ -23,7 +23,14 @@ local util = require "lunshare.util"
 local M = {}
 
 M.PROXY_PORT = 3128
-M.PROXY_UID = 65534 -- nobody, whom tinyproxy and the relay run as for a root caller
+-- A root caller's tinyproxy and relay run as an id of their own, drawn for each run from
+-- this range and used by no account, group or subordinate range (core/helper_ops.c checks):
+-- as nobody, any other nobody process could ptrace tinyproxy and read or forge the
+-- sandbox's plain HTTP; as the sandbox's mapped id, the sandbox (or another sandbox of the
+-- same map) could. Above the sandboxes' own fixed range (plan.ROOT_FALLBACK_RANGE) and
+-- below 2^31. A caller who is not root runs them as itself (in a user namespace of their
+-- own for tinyproxy), as every other process of theirs.
+M.PROXY_IDS = { 2100000000, 1 << 24 }
 M.GATE_PORT = 3129 -- the relay's gate, in the proxy's own network namespace
 M.KEYS = { "egress", "allow_private" }
 M.NO_PROXY = "localhost,127.0.0.1,::1"
@@ -196,8 +203,9 @@ function M.config()
     "Upstream http 127.0.0.1:" .. M.GATE_PORT,
     "Timeout 60",
     "MaxClients 64",
-    -- For a root caller tinyproxy runs as nobody (the executor drops it; a caller that is
-    -- not root it runs as); its files are nobody's and named relative to its directory.
+    -- For a root caller tinyproxy runs as an id of its own (M.PROXY_IDS: the executor
+    -- drops it; a caller that is not root it runs as); its files are that id's and named
+    -- relative to its directory.
     "LogFile \"tinyproxy.log\"",
     "LogLevel Notice",
     "Filter \"filter\"",
@@ -221,14 +229,19 @@ end
 
 function M.plan(profile, add, ctx, origin)
   local n = profile.network
+  -- The predictable base: the run itself moves to a fresh directory of the caller's own
+  -- when another user made it first (core/statedir.c, lsh_statedir_open_run), so that
+  -- planning (check, explain) makes no directory.
   local root, path = state.base()
+  local ids = ctx.ids
+  local as_root = ids ~= nil and (ids.euid or ids.uid) == 0
   add("host", { op = "helper", name = "tinyproxy", ready = "port", timeout = 10000, netns = true,
     state_root = root, state_path = path .. "/egress",
     argv = { "tinyproxy", "-d", "-c", "tinyproxy.conf" },
     files = { "tinyproxy.conf", M.config(), "filter", M.filter(n), "tinyproxy.log", "" },
-    files_uid = M.PROXY_UID, origin = origin })
-  add("host", { op = "relay", port = M.PROXY_PORT, gate = M.GATE_PORT, uid = M.PROXY_UID, allow = M.gate_list(n),
-    allow_private = M.private_allowed(n), log = ctx.egress_log, origin = origin })
+    ids_from = as_root and M.PROXY_IDS[1] or nil, ids_count = as_root and M.PROXY_IDS[2] or nil, origin = origin })
+  add("host", { op = "relay", port = M.PROXY_PORT, gate = M.GATE_PORT, helper_id = as_root or nil,
+    allow = M.gate_list(n), allow_private = M.private_allowed(n), log = ctx.egress_log, origin = origin })
   add("network", { op = "lo_up", origin = origin })
   return true
 end

@@ -294,7 +294,11 @@ end
 function F.helper(s)
   local out = {}
   if s.state_root then
-    out[#out + 1] = "mkdir -m 0700 " .. q(s.state_root .. "/" .. s.state_path) .. "/" .. s.name .. "-PID ({dir})"
+    local first = s.state_path:match("^[^/]+")
+    out[#out + 1] = "mkdir -m 0700 " .. q(s.state_root .. "/" .. s.state_path) .. "/" .. s.name ..
+      (s.ids_count and "-ID" or "-RANDOM") .. " ({dir})" ..
+      (s.state_root == "/tmp" and (" (when another user made " .. q("/tmp/" .. first) .. " first, or left it open: " ..
+        "a fresh " .. q("/tmp/" .. first) .. "-RANDOM of the caller's own instead, chosen at run time)") or "")
   end
   local files = s.files or {}
   for i = 1, #files - 1, 2 do
@@ -304,20 +308,30 @@ function F.helper(s)
   end
   local ready = s.ready == "port" and "ready once 127.0.0.1:{port} accepts" or "ready once it writes its pid to fd 3"
   local cmd = util.shell_join(s.argv)
+  -- A root caller's helper drops to an id of its own (or files_uid) once its namespace exists.
+  local id_note = ""
+  if s.ids_count then
+    cmd = "setpriv --reuid=ID --regid=ID --clear-groups " .. cmd
+    id_note = "; ID: an id of its own for this run, drawn from " .. s.ids_from .. ".." ..
+      (s.ids_from + s.ids_count - 1) .. " and used by no account, group or subordinate range, which owns {dir}'s files"
+  elseif s.files_uid then
+    cmd = "setpriv --reuid=" .. s.files_uid .. " --regid=" .. s.files_uid .. " --clear-groups " .. cmd
+  end
   if s.netns then
     cmd = "unshare --net" .. " [--user --map-current-user, unless root] sh -c 'ip link set lo up; exec " .. cmd .. "'"
     ready = ready .. " in its own network namespace"
   end
   local as = s.join_user and ("nsenter --user=/proc/PID/ns/user 4</proc/PID/ns/net " ..
     "(as the sandbox's first mapped id, with a /dev/net/tun of its own) ") or ""
-  out[#out + 1] = as .. cmd .. " &  (" .. ready .. "; ended with the run)"
+  out[#out + 1] = as .. cmd .. " &  (" .. ready .. id_note .. "; ended with the run)"
   return join(out, "\n           ")
 end
 function F.relay(s)
   local allow = s.allow_private and #s.allow_private > 0 and (" except " .. join(s.allow_private, ", ")) or ""
   return "relay 127.0.0.1:" .. s.port .. " in the sandbox's network namespace to the proxy at 127.0.0.1:{port}" ..
     " in its own; serve the proxy's upstream at its 127.0.0.1:" .. s.gate .. " from the host's network, to " ..
-    join(s.allow or {}, ", ") .. " only, refusing loopback, link-local and private addresses" .. allow .. (s.uid and (" (as uid " .. s.uid .. " for root)") or "") ..
+    join(s.allow or {}, ", ") .. " only, refusing loopback, link-local and private addresses" .. allow ..
+    (s.helper_id and " (as the proxy's own id ID)" or s.uid and (" (as uid " .. s.uid .. " for root)") or "") ..
     "; report each refused request on stderr" .. (s.log and (" and in " .. q(s.log)) or "")
 end
 

@@ -55,30 +55,16 @@ end
 -- directory, and a later run under the same base sweeps it): M.base() when it is usable;
 -- else, for a user without XDG_RUNTIME_DIR whose /tmp/lunshare-UID another user made first
 -- (or left open to others), a fresh /tmp/lunshare-UID-RANDOM of the user's own, made 0700 and
--- verified like any other (core.statedir), never a name someone else could choose. The
--- foreign directory is refused, never written. Returns root, path; nil and why.
+-- verified like any other, never a name someone else could choose. The foreign directory
+-- is refused, never written. The choice is core's (lsh_statedir_open_run), made when a run
+-- starts its helpers: a plan names only M.base(), so planning (check, explain) makes no
+-- directory. This makes one, for a run's own use. Returns root, path; nil and why.
 function M.run_base()
   local root, path = M.base()
-  local fd, msg, errno = core.statedir(root, path, true)
-  if fd then
-    fd:close()
-    return root, path
-  end
-  if root ~= "/tmp" then return nil, msg, errno end
-  local uid = core.ids().uid
-  for _ = 1, 8 do
-    local f = io.open("/dev/urandom", "rb")
-    local bytes = f and f:read(8)
-    if f then f:close() end
-    if not bytes or #bytes ~= 8 then return nil, msg, errno end
-    local name = "lunshare-" .. uid .. "-" .. bytes:gsub(".", function(c) return string.format("%02x", c:byte()) end)
-    local fd2 = core.statedir("/tmp", name .. "/lunshare", true)
-    if fd2 then
-      fd2:close()
-      return "/tmp", name .. "/lunshare"
-    end
-  end
-  return nil, msg, errno
+  local fd, used, errno = core.statedir(root, path, true, "run")
+  if not fd then return nil, used, errno end
+  fd:close()
+  return root, used
 end
 
 -- Whether the caller is a user rather than root (state and namespaces kept rootless).

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -297,6 +298,54 @@ static void tree_remove_unlocks_its_own_dirs(void)
 	   mode_of("outside"));
 }
 
+/* A run's own state (lsh_statedir_open_run): beneath /tmp, a first component someone left
+ * open to others is passed over for a fresh one of the caller's own, and never written;
+ * elsewhere, and for a usable path, nothing moves. */
+static void run_state_falls_back(void)
+{
+	char foreign[64], path[128], used[256], p[512], msg[512];
+	struct lsh_err *err = NULL;
+	snprintf(foreign, sizeof foreign, "%sf", base + strlen("/tmp/"));
+	snprintf(p, sizeof p, "/tmp/%s", foreign);
+	mkdir(p, 0777);
+	chmod(p, 0777);
+	snprintf(path, sizeof path, "%s/lunshare/egress", foreign);
+	int fd = lsh_statedir_open_run("/tmp", path, used, sizeof used, &err);
+	snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
+	lsh_err_free(err);
+	err = NULL;
+	size_t n = strlen(foreign);
+	ok(fd >= 0 && strncmp(used, foreign, n) == 0 && used[n] == '-' && strspn(used + n + 1, "0123456789abcdef") == 16 &&
+	   strcmp(used + n + 17, "/lunshare/egress") == 0, "a refused /tmp/NAME gives way to a fresh NAME-RANDOM (%s%s)",
+	   used, msg);
+	if (fd >= 0)
+		close(fd);
+	char top[300];
+	snprintf(top, sizeof top, "/tmp/%.*s", (int)(n + 17), used);
+	struct stat st;
+	ok(lstat(top, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700 && st.st_uid == geteuid(),
+	   "which is a directory of the caller's, 0700");
+	snprintf(p, sizeof p, "/tmp/%s/lunshare", foreign);
+	ok(lstat(p, &st) < 0 && errno == ENOENT, "and nothing is made in the refused one");
+	sh("rm -rf %s", top);
+	/* a usable path stays where it is */
+	snprintf(path, sizeof path, "%s/runstate/x", base + strlen("/tmp/"));
+	fd = lsh_statedir_open_run("/tmp", path, used, sizeof used, &err);
+	snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
+	lsh_err_free(err);
+	err = NULL;
+	ok(fd >= 0 && strcmp(used, path) == 0, "a usable path is used as it is (%s%s)", used, msg);
+	if (fd >= 0)
+		close(fd);
+	/* no fallback beneath another root */
+	fd = lsh_statedir_open_run(base, "open/lunshare", used, sizeof used, &err);
+	ok(fd == -EPERM && err && strstr(err->msg, "/open: writable by"), "beneath another root, a refusal stays one (%s)",
+	   err ? err->msg : "");
+	lsh_err_free(err);
+	snprintf(p, sizeof p, "/tmp/%s", foreign);
+	sh("rm -rf %s", p);
+}
+
 int main(void)
 {
 	/* Anything that blocks (a FIFO opened without O_NONBLOCK) fails the test, not the suite. */
@@ -311,6 +360,7 @@ int main(void)
 	prunes_empty_dirs_only();
 	bounded_reader();
 	tree_remove_unlocks_its_own_dirs();
+	run_state_falls_back();
 	sh("rm -rf %s", base);
 	return done_testing();
 }

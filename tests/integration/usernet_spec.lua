@@ -138,6 +138,18 @@ local function api_env()
     " LUA_CPATH=" .. H.quote(tree .. "/lua/?.so;;")
 end
 
+-- PTRACE_ATTACH of the pid in argv[1]: "attach 0" (then detached) or "attach -1 ERRNO".
+local PTRACE = [==[import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+pid = int(sys.argv[1])
+r = libc.ptrace(16, pid, None, None)
+if r == 0:
+    os.waitpid(pid, getattr(os, "__WALL", 0x40000000)); libc.ptrace(17, pid, None, None); print("attach 0")
+else:
+    print("attach", r, errno.errorcode.get(ctypes.get_errno(), "?"))
+]==]
+
 -- Inside the sandbox: a raw TCP connect, bypassing any proxy.
 local RAW = [==[python3 -c 'import socket,sys
 s=socket.socket(); s.settimeout(3)
@@ -296,7 +308,74 @@ for _, mode in ipairs(H.modes) do
       assert_clean(r)
     end)
 
-    it("runs tinyproxy as nobody; a run killed with SIGKILL leaves a state directory the next run sweeps", function()
+    if mode == "rootless" then
+      it("is not stopped by a /tmp/lunshare-UID another user made first, writes nothing there, " ..
+        "and check and explain make no directory", function()
+        -- Without XDG_RUNTIME_DIR the proxy's state goes under the predictable
+        -- /tmp/lunshare-UID, which uid 12345 made first (0777, theirs) in the world's own
+        -- /tmp: the run moves to a fresh directory of the caller's own, chosen when it
+        -- starts, while check and explain (which only plan) make none at all.
+        local body = table.concat({
+          "cp " .. H.quote(EGRESS) .. " /run/egress.lua && chmod 644 /run/egress.lua",
+          "cp \"$L\" /run/lunshare && chmod 755 /run/lunshare && L=/run/lunshare",
+          "mount -t tmpfs -o mode=1777 tmpfs /tmp",
+          "setpriv --reuid=12345 --regid=12345 --clear-groups mkdir -m 777 /tmp/lunshare-65534",
+          "tree() { find /tmp -mindepth 1 -printf '%p %u %m\\n' | sort | tr '\\n' ' '; }",
+          "echo \"tmp-before $(tree)\"",
+          "cd /run && " .. H.DROP .. "env -u XDG_RUNTIME_DIR $L check /run/egress.lua >/dev/null; echo check=$?",
+          "cd /run && " .. H.DROP .. "env -u XDG_RUNTIME_DIR $L explain /run/egress.lua >/run/explain; echo explain=$?",
+          "echo \"tmp-planned $(tree)\"",
+          "grep 'mkdir -m 0700' /run/explain",
+          H.DROP .. "env -u XDG_RUNTIME_DIR $L run /run/egress.lua -- sh -c " ..
+            H.quote("curl -s -m5 http://allowed.test/; exec sleep 60") .. " >/run/out 2>/run/err & R=$!",
+          -- (the world's proxy() is a script under the /tmp this world covered: pgrep instead)
+          H.wait_until("grep -q hello /run/out && pgrep -P $R -x tinyproxy >/dev/null", 30),
+          "cat /run/out",
+          "P=$(pgrep -P $R -x tinyproxy); D=$(readlink /proc/$P/cwd); echo \"proxy $P dir $D\"",
+          "stat -c 'fresh %a %u' \"${D%%/lunshare/egress/*}\"",
+          "echo \"foreign-during=$(ls -A /tmp/lunshare-65534 | wc -l)\"",
+          "kill -TERM $R; wait $R; echo code=$?; cat /run/err",
+          "echo \"tmp-after $(tree)\"",
+          -- A run killed with SIGKILL leaves its directory in a FIRST-RANDOM that no later
+          -- run finds by name: the next run that falls back sweeps it.
+          H.DROP .. "env -u XDG_RUNTIME_DIR $L run /run/egress.lua -- sleep 60 & R=$!",
+          H.wait_until("pgrep -P $R -x tinyproxy >/dev/null", 30),
+          "OLD=$(readlink /proc/$(pgrep -P $R -x tinyproxy)/cwd)",
+          -- its helpers (and theirs) hold the directory's lock until PDEATHSIG ends them
+          "KIDS=$(pgrep -P $R); KIDS=\"$KIDS $(for k in $KIDS; do pgrep -P $k; done)\"",
+          "alive() { for k in $KIDS; do kill -0 $k 2>/dev/null && return 0; done; return 1; }",
+          "kill -KILL $R; wait $R 2>/dev/null",
+          H.wait_until("! alive", 10),
+          "[ -d \"$OLD\" ] && echo left-behind",
+          H.DROP .. "env -u XDG_RUNTIME_DIR $L run /run/egress.lua -- curl -s -m5 http://allowed.test/",
+          "[ -e \"$OLD\" ] || echo old-swept",
+          "umount /tmp; rm -f /run/lunshare /run/egress.lua /run/out /run/err /run/explain",
+        }, "\n")
+        local r = world(mode, body)
+        local o = r.out
+        assert.truthy(o:find("hello from allowed.test\n", 1, true), o .. r.err)
+        assert.truthy(o:find("check=0\n", 1, true), o)
+        assert.truthy(o:find("explain=0\n", 1, true), o)
+        local before = o:match("tmp%-before ([^\n]*)")
+        assert.equal("/tmp/lunshare-65534 12345 777 ", before, o)
+        assert.equal(before, o:match("tmp%-planned ([^\n]*)"), o) -- check and explain made nothing
+        assert.equal(before, o:match("tmp%-after ([^\n]*)"), o) -- the run left nothing
+        assert.truthy(o:find("proxy %d+ dir /tmp/lunshare%-65534%-%x+/lunshare/egress/tinyproxy%-%x+\n"), o)
+        assert.truthy(o:find("fresh 700 65534\n", 1, true), o)
+        assert.truthy(o:find("foreign-during=0\n", 1, true), o)
+        assert.truthy(o:find("code=143\n", 1, true), o)
+        assert.truthy(o:find("left-behind\n", 1, true), o) -- the case this part is about happened
+        assert.truthy(o:find("hello from allowed.test\nold-swept\n", 1, true), o)
+        -- explain names the predictable place, and the fallback
+        assert.truthy(o:find("mkdir -m 0700 /tmp/lunshare-65534/lunshare/egress/tinyproxy-RANDOM ({dir}) (when another " ..
+          "user made /tmp/lunshare-65534 first, or left it open: a fresh /tmp/lunshare-65534-RANDOM of the caller's own " ..
+          "instead, chosen at run time)\n", 1, true), o)
+        assert_clean(r)
+      end)
+    end
+
+    it("runs tinyproxy as an id no other process has; a run killed with SIGKILL leaves a state directory the next " ..
+      "run sweeps", function()
       -- SIGKILL gives lunshare no exit path: its tinyproxy directory stays. The next run
       -- (which may get the same pid) must start, and remove what the killed one left.
       local dirs = "$(find /run/lunshare /run/nobody -maxdepth 4 -type d -path '*/egress/tinyproxy-*' 2>/dev/null)"
@@ -304,8 +383,13 @@ for _, mode in ipairs(H.modes) do
         "LSH_SECRET=hidden $AS $L run " .. H.quote(EGRESS) .. " -- sleep 60 & R=$!",
         H.wait_until("[ -n \"" .. dirs .. "\" ] && [ -e \"" .. dirs .. "/tinyproxy.conf\" ]", 30),
         "OLD=" .. dirs .. "; echo \"old $OLD\"",
-        -- tinyproxy is nobody's, whoever called (root's would be host root to a flaw in it).
+        -- tinyproxy is never root (host root to a flaw in it): for root, an id of its own
+        -- that the relay shares; for a user, the user.
         "P=$(proxy); echo \"proxy-uids $(awk '/^Uid:/{print $2,$3,$4,$5}' /proc/$P/status)\"",
+        "echo \"proxy-gids $(awk '/^Gid:/{print $2,$3,$4,$5}' /proc/$P/status) groups $(awk '/^Groups:/{print $2}' /proc/$P/status)\"",
+        "for c in $(pgrep -P $R); do echo \"child $(cat /proc/$c/comm) $(awk '/^Uid:/{print $2}' /proc/$c/status)\"; done",
+        -- another process of nobody's (the id a root caller's tinyproxy had) cannot ptrace it
+        mode == "root" and (H.DROP .. "/usr/bin/python3 -c " .. H.quote(PTRACE) .. " $P") or "",
         -- Nothing of the caller's environment: other processes of its uid read it.
         "echo \"proxy-env $(tr '\\0' '\\n' < /proc/$P/environ | grep -v '^PATH=' | wc -l)\"",
         "kill -KILL $R; wait $R 2>/dev/null",
@@ -319,7 +403,19 @@ for _, mode in ipairs(H.modes) do
       local o = r.out
       assert.truthy(o:find("old /run/[^\n]*/egress/tinyproxy%-"), o .. r.err)
       assert.truthy(o:find("left-behind\n", 1, true), o) -- the case this test is about happened
-      assert.truthy(o:find("proxy-uids 65534 65534 65534 65534\n", 1, true), o)
+      local id = o:match("proxy%-uids (%d+) %1 %1 %1\n")
+      assert.truthy(id, o)
+      assert.truthy(o:find("proxy-gids " .. id .. " " .. id .. " " .. id .. " " .. id .. " groups \n", 1, true), o)
+      if mode == "root" then
+        -- drawn from the plan's range: neither nobody nor the sandbox's id
+        id = tonumber(id)
+        assert.truthy(id >= 2100000000 and id < 2100000000 + (1 << 24), o)
+        assert.truthy(o:find("child tinyproxy " .. id .. "\n", 1, true), o)
+        assert.truthy(o:find("child lunshare " .. id .. "\n", 1, true), o) -- the relay
+        assert.truthy(o:find("attach -1 EPERM\n", 1, true), o)
+      else
+        assert.equal("65534", id)
+      end
       assert.truthy(o:find("proxy-env 0\n", 1, true), o)
       assert.falsy(o:find("proxy-uids [^\n]*%f[%d]0%f[%D]"), o)
       assert.truthy(o:find("hello from allowed.test\n", 1, true), o .. r.err)
@@ -363,6 +459,60 @@ for _, mode in ipairs(H.modes) do
       assert.truthy(o:find("hello from loop3.test\n", 1, true), o)
       assert.truthy(o:find("hello from allowed.test\n", 1, true), o)
       assert.truthy(o:find("code=0\n", 1, true), o)
+    end)
+
+    it("refuses a listed name that resolves only to ::1, fd00::/8 or a v4-mapped loopback, unless allow_private " ..
+      "lists it", function()
+      -- The world's own IPv6 loopback and an fd00:: address on its lo serve HTTP (both
+      -- stacks: [::]:80); /etc/hosts gives each name one IPv6 address only. The gate must
+      -- judge the IPv6 address it got, and connect to it when allow_private lists it.
+      local httpd = H.file((HTTPD:gsub("http%.server%.ThreadingHTTPServer%(",
+        "http.server.ThreadingHTTPServer.address_family = __import__('socket').AF_INET6\n" ..
+        "http.server.ThreadingHTTPServer(")), ".py")
+      local names = { "six.test", "six2.test", "ula.test", "ula2.test", "mapped.test", "mapped2.test" }
+      local p = H.profile([[return { extends = "default", network = {
+        egress = { "six.test", "six2.test", "ula.test", "ula2.test", "mapped.test", "mapped2.test" },
+        allow_private = { "six2.test", "fd00::1/128", "mapped2.test" } } }]])
+      local inside = {}
+      for _, n in ipairs(names) do
+        inside[#inside + 1] = "curl -s -m5 -o /dev/null -w \"" .. n .. " %{http_code}\\n\" http://" .. n .. "/"
+        inside[#inside + 1] = "curl -s -m5 http://" .. n .. "/"
+      end
+      inside[#inside + 1] = "curl -s -m5 -o /dev/null -w \"connect-six %{http_connect}\\n\" https://six.test/"
+      inside[#inside + 1] = "echo inside-done"
+      local body = table.concat({
+        "ip -6 addr add fd00::1/128 dev lo nodad && ip -6 addr add fd00::2/128 dev lo nodad || echo no-ipv6",
+        "printf '::1 six.test six2.test\\nfd00::2 ula.test\\nfd00::1 ula2.test\\n" ..
+          "::ffff:127.0.0.1 mapped.test mapped2.test\\n' >> /run/hosts",
+        py(httpd) .. " :: 80 & LO=$!",
+        H.wait_until("curl -s -m1 -o /dev/null 'http://[::1]/' && curl -s -m1 -o /dev/null 'http://[fd00::1]/' && " ..
+          "curl -s -m1 -o /dev/null http://127.0.0.1/", 20) .. " || echo server-not-up",
+        "getent ahosts ula.test | head -1 | sed 's/^/resolves /'",
+        "$AS $L run " .. H.quote(p) .. " -- sh -c " .. H.quote(table.concat(inside, "; ")) ..
+          " 2>/run/err; echo code=$?; cat /run/err",
+        "kill $LO; wait $LO 2>/dev/null",
+      }, "\n")
+      local r = world(mode, body)
+      local o = r.out
+      assert.falsy(o:find("no-ipv6", 1, true), o .. r.err)
+      assert.falsy(o:find("server-not-up", 1, true), o .. r.err)
+      assert.truthy(o:find("resolves fd00::2 ", 1, true), o) -- the world's names are the test's
+      for _, n in ipairs({ "six.test", "ula.test", "mapped.test" }) do
+        assert.truthy(o:find(n .. " 403\n", 1, true), o)
+        assert.falsy(o:find("hello from " .. n .. "\n", 1, true), o)
+      end
+      assert.truthy(o:find("connect-six 403\n", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: six.test:80 (::1 is a private address, not in " ..
+        "network.allow_private)\n", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: six.test:443 (::1 is a private address", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: ula.test:80 (fd00::2 is a private address", 1, true), o)
+      assert.truthy(o:find("lunshare: egress denied: mapped.test:80 (::ffff:127.0.0.1 is a private address", 1, true), o)
+      for _, n in ipairs({ "six2.test", "ula2.test", "mapped2.test" }) do
+        assert.truthy(o:find(n .. " 200\n", 1, true), o)
+        assert.truthy(o:find("hello from " .. n .. "\n", 1, true), o)
+      end
+      assert.truthy(o:find("inside-done\ncode=0\n", 1, true), o)
+      assert_clean(r)
     end)
 
     it("lets no other user reach the proxy: nothing listens on the host, and its namespace is closed", function()
@@ -432,6 +582,29 @@ for _, mode in ipairs(H.modes) do
       assert.truthy(o:find("alive yes helpers 0 children 0\n", 1, true), o)
       assert_clean(r)
     end)
+
+    if mode == "root" then
+      it("refuses an id range with no free id, in one line, leaving no state directory", function()
+        -- The plan run would execute, with the proxy's range cut to nobody's id alone: the
+        -- executor never runs a helper as an id someone has, and what it made goes.
+        local script = H.profile(table.concat({
+          'local lunshare = require "lunshare"',
+          'local plan = assert(lunshare.plan(' .. string.format("%q", EGRESS) .. ', { "echo", "ran" }))',
+          'for _, s in ipairs(plan.steps) do',
+          '  if s.op == "helper" then s.ids_from, s.ids_count = 65534, 1 end',
+          'end',
+          'local code, msg = lunshare.core.spawn(plan)',
+          'if not code then io.stderr:write(msg, "\\n") end',
+          'os.exit(code or 1)',
+        }, "\n"))
+        local r = world(mode, api_env() .. " lua5.4 " .. H.quote(script) .. " 2>/run/err; echo code=$?; cat /run/err")
+        local o = r.out
+        assert.truthy(o:find("code=1\n", 1, true), o .. r.err)
+        assert.truthy(o:find("no free id in 65534+1", 1, true), o)
+        assert.falsy(o:find("ran\n", 1, true), o)
+        assert_clean(r) -- state=0: /run/lunshare/egress went too
+      end)
+    end
 
     it("checks the allowlist again at the gate: a proxy whose filter lets all through is no open proxy", function()
       -- The plan run would execute, with tinyproxy's filter replaced by one that allows
