@@ -158,6 +158,13 @@ static int pmain(lua_State *L)
 	return 1;
 }
 
+/* The state of a `run`, kept to the end rather than closed: closing frees every object of
+ * the Lua heap one by one (a third of a millisecond of a start, issue #14) for a process
+ * that is about to exit anyway, after the supervisor has removed all it made. Held here so
+ * that what the state holds is still reachable when the process exits (valgrind counts it
+ * as neither definitely nor indirectly lost), and nothing else. */
+static lua_State *volatile kept_state;
+
 int main(int argc, char **argv)
 {
 	lua_State *L = luaL_newstate();
@@ -185,6 +192,9 @@ int main(int argc, char **argv)
 		if (status == 0)
 			status = 1;
 	}
-	lua_close(L);
+	if (argc > 1 && strcmp(argv[1], "run") == 0)
+		kept_state = L;
+	else
+		lua_close(L);
 	return status;
 }
