@@ -167,6 +167,26 @@ function M.timeout_ms(o)
   return ms
 end
 
+-- The plan as stored, its seccomp steps carrying the filter compiled from their rules
+-- (core.seccomp_compile, what the executor would generate from them): a hit loads those
+-- bytes instead of running libseccomp's generation again (issue #14). Rules that do not
+-- compile leave the step as it was, for the run to report.
+local function with_filters(plan)
+  local steps = { table.unpack(plan.steps) }
+  for i, s in ipairs(steps) do
+    if s.op == "seccomp" and s.bpf == nil then
+      local hex = core.seccomp_compile(s.rules)
+      if hex then
+        local c = {}
+        for k, v in pairs(s) do c[k] = v end
+        c.bpf = hex
+        steps[i] = c
+      end
+    end
+  end
+  return { profile = plan.profile, steps = steps }
+end
+
 -- The plan of a miss (key: the cache key, or nil for no cache; why: why it missed; say:
 -- the debug line's writer), planned afresh and, with a key, stored. Returns the plan and
 -- what report_end needs of the profile.
@@ -180,10 +200,9 @@ function M.fresh(name, o, key, why, say)
   local limits = limits_of(p)
   if key then
     local from_cmdline = #o.argv > 0
-    local stored = plan
+    local stored = with_filters(plan)
     if from_cmdline then
       -- The command's words are the caller's, filled in on every hit.
-      stored = { profile = plan.profile, steps = { table.unpack(plan.steps) } }
       local exec = {}
       for k, v in pairs(plan.steps[#plan.steps]) do exec[k] = v end
       exec.argv = {}
