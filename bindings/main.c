@@ -118,6 +118,12 @@ static int pmain(lua_State *L)
 	int argc = (int)lua_tointeger(L, 1);
 	char **argv = lua_touserdata(L, 2);
 
+	/* A `run` served from the plan cache allocates a few hundred KB and exits: collecting
+	 * that garbage costs more time than it saves memory (issue #14), so the collector
+	 * starts stopped for `run`, and a cache miss restarts it before it loads a profile
+	 * (lunshare.run_plan: the evaluator's memory bound counts live objects). */
+	if (argc > 1 && strcmp(argv[1], "run") == 0)
+		lua_gc(L, LUA_GCSTOP);
 	luaL_openlibs(L);
 	preload(L, "lunshare.core", luaopen_lunshare_core);
 	preload(L, "lunshare.edit", luaopen_lunshare_edit);

@@ -191,6 +191,9 @@ end
 -- the debug line's writer), planned afresh and, with a key, stored. Returns the plan and
 -- what report_end needs of the profile.
 function M.fresh(name, o, key, why, say)
+  -- main.c starts `run` with the collector stopped, for a hit's sake; loading a profile
+  -- needs it (the evaluator's memory bound is on what is live).
+  collectgarbage("restart")
   local rec, p, plan
   if key then
     rec, p, plan = plancache.record(function() return build(name, o) end)
