@@ -63,6 +63,21 @@ static int l_seccomp_check(lua_State *L)
 	return lsh_l_result(L, r, err);
 }
 
+/* seccomp_compile(rules) -> the compiled filter as hex | nil, msg, errno */
+static int l_seccomp_compile(lua_State *L)
+{
+	struct lsh_err *err = NULL;
+	size_t n;
+	const char **v = check_strings(L, 1, &n);
+	char *hex = NULL;
+	int r = lsh_seccomp_compile(v, n, &hex, &err);
+	if (r < 0)
+		return lsh_l_result(L, r, err);
+	lua_pushstring(L, hex);
+	free(hex);
+	return 1;
+}
+
 /* seccomp_load(rules) -> true | nil, msg, errno (for this process: the REPL, scripts) */
 static int l_seccomp_load(lua_State *L)
 {
@@ -274,6 +289,7 @@ void lsh_l_open_security(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{ "cap_number", l_cap_number },	      { "seccomp_syscall", l_seccomp_syscall },
 		{ "rlimit_number", l_rlimit_number }, { "seccomp_check", l_seccomp_check },
+		{ "seccomp_compile", l_seccomp_compile },
 		{ "seccomp_load", l_seccomp_load },   { "caps_restrict", l_caps_restrict },
 		{ "no_new_privs", l_no_new_privs },   { "rlimit_set", l_rlimit_set },
 		{ "seccomp_syscalls", l_seccomp_syscalls },

@@ -593,7 +593,14 @@ static int op_dev(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, stru
 		_cleanup_close_ int tree = lsh_mount_clone_tree(src, NULL, 0, err);
 		if (tree < 0 || lsh_mount_setattr(tree, LSH_MOUNT_NOSUID | LSH_MOUNT_NOEXEC, 0, 0, -1, err) < 0)
 			return lsh_err_wrap(err, "dev: %s", host);
-		_cleanup_close_ int target = lsh_mount_target(dev, node, LSH_NODE_FILE, 0666, err);
+		/* The tmpfs is this step's own, new and reachable by nobody else yet: the file
+		 * to mount on is made in one call, with no look first and no chmod (the bind
+		 * covers it with the host node's own mode). A name given twice is opened as
+		 * any target is. */
+		int made = openat(dev, node, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+		_cleanup_close_ int target = made >= 0 || errno != EEXIST
+			? (made >= 0 ? made : lsh_err_set(err, errno, "create %s", node))
+			: lsh_mount_target(dev, node, LSH_NODE_FILE, 0666, err);
 		if (target < 0 || lsh_mount_attach(tree, target, err) < 0)
 			return lsh_err_wrap(err, "dev: %s", host);
 	}

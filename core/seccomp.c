@@ -4,9 +4,16 @@
  * default filter, like Flatpak's and bubblewrap users', is a list of what is refused. */
 #include "internal.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 struct rule {
 	uint32_t action;
@@ -167,6 +174,109 @@ int lsh_seccomp_load(const char *const *rules, size_t n, struct lsh_err **err)
 	/* Without no_new_privs the kernel wants CAP_SYS_ADMIN in the current namespace. */
 	if ((r = seccomp_load(f)) < 0)
 		return lsh_err_set(err, -r, "load the seccomp filter");
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+
+int lsh_seccomp_compile(const char *const *rules, size_t n, char **hex, struct lsh_err **err)
+{
+	__attribute__((cleanup(release))) scmp_filter_ctx f = NULL;
+	int r = build(rules, n, &f, err);
+	if (r < 0)
+		return r;
+	/* libseccomp 2.5 exports to a file descriptor only: a memfd, read back. */
+	__attribute__((cleanup(close_fd))) int fd = memfd_create("lsh-bpf", MFD_CLOEXEC);
+	if (fd < 0)
+		return lsh_err_set(err, errno, "seccomp: memfd_create");
+	if ((r = seccomp_export_bpf(f, fd)) < 0)
+		return lsh_err_set(err, -r, "seccomp: export the filter");
+	off_t len = lseek(fd, 0, SEEK_END);
+	if (len <= 0 || len % (off_t)sizeof(struct sock_filter) != 0 ||
+	    len / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS)
+		return lsh_err_msg(err, EINVAL, "seccomp: the exported filter has %lld bytes", (long long)len);
+	unsigned char *bytes = malloc((size_t)len);
+	char *out = malloc(2 * (size_t)len + 1);
+	if (bytes == NULL || out == NULL) {
+		free(bytes);
+		free(out);
+		return lsh_err_set(err, ENOMEM, "seccomp: export the filter");
+	}
+	if (pread(fd, bytes, (size_t)len, 0) != len) {
+		free(bytes);
+		free(out);
+		return lsh_err_set(err, EIO, "seccomp: read the exported filter");
+	}
+	static const char digits[] = "0123456789abcdef";
+	for (off_t i = 0; i < len; i++) {
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	out[2 * len] = '\0';
+	free(bytes);
+	*hex = out;
+	return 0;
+}
+
+static int nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* The instructions hex holds, in prog (filter allocated), or -EINVAL. */
+static int decode(const char *hex, struct sock_fprog *prog)
+{
+	size_t n = strlen(hex), insn = 2 * sizeof(struct sock_filter);
+	if (n == 0 || n % insn != 0 || n / insn > BPF_MAXINSNS)
+		return -EINVAL;
+	unsigned char *b = malloc(n / 2);
+	if (b == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			free(b);
+			return -EINVAL;
+		}
+		b[i] = (unsigned char)(hi << 4 | lo);
+	}
+	prog->len = (unsigned short)(n / insn);
+	prog->filter = (struct sock_filter *)(void *)b;
+	return 0;
+}
+
+int lsh_seccomp_bpf_check(const char *hex, struct lsh_err **err)
+{
+	struct sock_fprog prog;
+	int r = decode(hex, &prog);
+	if (r < 0)
+		return lsh_err_msg(err, -r, "seccomp: bpf is not a compiled filter (hex of 1 to %d instructions)",
+				   BPF_MAXINSNS);
+	free(prog.filter);
+	return 0;
+}
+
+int lsh_seccomp_attach(const char *hex, struct lsh_err **err)
+{
+	struct sock_fprog prog;
+	int r = decode(hex, &prog);
+	if (r < 0)
+		return lsh_err_msg(err, -r, "seccomp: bpf is not a compiled filter");
+	/* What seccomp_load does for a filter without flags (no TSYNC, no log, no
+	 * no_new_privs attribute): the kernel checks the program as it would libseccomp's. */
+	r = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+	int e = errno;
+	free(prog.filter);
+	if (r < 0)
+		return lsh_err_set(err, e, "load the seccomp filter");
 	return 0;
 }
 

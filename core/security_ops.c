@@ -31,12 +31,22 @@ static int op_no_new_privs(const struct lsh_plan_step *s, struct lsh_spawn_ctx *
 	return lsh_caps_no_new_privs(err);
 }
 
-/* seccomp */
+/* seccomp: the rules, and (a plan from the plan cache) the filter compiled from them
+ * when the plan was stored, which is loaded instead of generating it again. */
 enum { SECCOMP_RULES };				/* lists */
+enum { SECCOMP_BPF };				/* strs */
+
+static int check_seccomp(const struct lsh_plan_step *s, struct lsh_plan_facts *facts, struct lsh_err **err)
+{
+	(void)facts;
+	return s->strs[SECCOMP_BPF] ? lsh_seccomp_bpf_check(s->strs[SECCOMP_BPF], err) : 0;
+}
 
 static int op_seccomp(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	(void)ctx;
+	if (s->strs[SECCOMP_BPF])
+		return lsh_seccomp_attach(s->strs[SECCOMP_BPF], err);
 	return lsh_seccomp_load((const char *const *)s->lists[SECCOMP_RULES], s->nlists[SECCOMP_RULES], err);
 }
 
@@ -182,7 +192,9 @@ const struct lsh_op lsh_ops_security[] = {
 	  { { "keep", LSH_ARG_LIST, CAPS_KEEP, 0 }, { "lock_securebits", LSH_ARG_BOOL, CAPS_LOCK_SECUREBITS, 0 } },
 	  NULL, op_caps },
 	{ "no_new_privs", LSH_PHASE_CHILD, NO_FIELDS, NULL, op_no_new_privs },
-	{ "seccomp", LSH_PHASE_CHILD, { { "rules", LSH_ARG_LIST, SECCOMP_RULES, 1 } }, NULL, op_seccomp },
+	{ "seccomp", LSH_PHASE_CHILD,
+	  { { "rules", LSH_ARG_LIST, SECCOMP_RULES, 1 }, { "bpf", LSH_ARG_STR, SECCOMP_BPF, 0 } },
+	  check_seccomp, op_seccomp },
 	{ "cgroup", LSH_PHASE_PREPARE,
 	  { { "memory", LSH_ARG_INT, CGROUP_MEMORY, 0 }, { "pids", LSH_ARG_INT, CGROUP_PIDS, 0 },
 	    { "cpu_quota", LSH_ARG_INT, CGROUP_CPU_QUOTA, 0 }, { "cpu_period", LSH_ARG_INT, CGROUP_CPU_PERIOD, 0 } },

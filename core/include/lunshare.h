@@ -628,6 +628,16 @@ LSH_API int lsh_keyring_new_session(struct lsh_err **err);
 LSH_API int lsh_seccomp_load(const char *const *rules, size_t n, struct lsh_err **err);
 /* Checks rules as lsh_seccomp_load would, without loading them. */
 LSH_API int lsh_seccomp_check(const char *const *rules, size_t n, struct lsh_err **err);
+/* The filter lsh_seccomp_load would load for rules, compiled (libseccomp's BPF for every
+ * architecture it covers), as a new lowercase hex string in *hex (the caller frees it):
+ * what a cached plan carries so that a hit does not run libseccomp's generation again.
+ * Borrows rules. */
+LSH_API int lsh_seccomp_compile(const char *const *rules, size_t n, char **hex, struct lsh_err **err);
+/* Loads the compiled filter hex (from lsh_seccomp_compile) as lsh_seccomp_load loads
+ * one: -EINVAL unless hex is 1 to BPF_MAXINSNS instructions; the kernel verifies the
+ * program. lsh_seccomp_bpf_check checks the form only. Borrows hex. */
+LSH_API int lsh_seccomp_attach(const char *hex, struct lsh_err **err);
+LSH_API int lsh_seccomp_bpf_check(const char *hex, struct lsh_err **err);
 /* The native number of a system call name, or -ENOENT. */
 LSH_API int lsh_seccomp_syscall(const char *name);
 /* The native name of system call number nr as a new string, or NULL. */
@@ -746,7 +756,7 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   rlimit [child]: hard (integer), resource (string, required), soft (integer)
  *   rootfs [child]: mode (integer), size (string)
  *   route [child]: dev (string), to (string, required), via (string)
- *   seccomp [child]: rules (list, required)
+ *   seccomp [child]: bpf (string), rules (list, required)
  *   session_keyring [child]: no fields
  *   set_ids [child]: gid (integer), uid (integer)
  *   setgroups [host]: allow (boolean)

@@ -5,7 +5,7 @@
 -- otherwise lunshare exits with the sandboxed command's status.
 -- A subcommand's module is required when it is named (deliberate lazy loading, for
 -- start-up speed): `run` needs none of explain's, diff's or the REPL's.
-local command = require "lunshare.command"
+local command = require "lunshare.command_line"
 local util = require "lunshare.util"
 
 local M = {}

@@ -1,26 +1,20 @@
 -- What every subcommand of the CLI shares (scripts/lunshare/cmd/*.lua, one file per
 -- command): the way a person's error ends the command (one line, an exit status), the
 -- usage errors, `--set KEY=VALUE`, loading a profile under the bounds. What check,
--- explain and diff warn about is lunshare.warnings (which `run` never loads).
+-- explain and diff warn about is lunshare.warnings (which `run` never loads). The part
+-- that reads no profile (exit statuses, fail, usage errors, options, --help) is
+-- lunshare.command_line, which the dispatcher and a plan cache hit load alone.
 local cmdline_layer = require "lunshare.cmdline_layer"
+local command_line = require "lunshare.command_line"
 local evaluator = require "lunshare.evaluator"
 local lunshare = require "lunshare"
-local options = require "lunshare.options"
 local schema = require "lunshare.schema"
 
 local M = {}
 
-M.EXIT_RUNTIME, M.EXIT_USAGE = 1, 2
-
--- A user error: carried by error() as a table so that cli.main prints it. msg is one
--- line, or a list of lines (a profile's errors).
-function M.fail(code, msg)
-  error({ lunshare_exit = code, msg = msg }, 0)
-end
-
-function M.usage_error(msg)
-  M.fail(M.EXIT_USAGE, msg .. " (see 'lunshare help')")
-end
+M.EXIT_RUNTIME, M.EXIT_USAGE = command_line.EXIT_RUNTIME, command_line.EXIT_USAGE
+M.fail, M.usage_error = command_line.fail, command_line.usage_error
+M.options, M.help_for = command_line.options, command_line.help_for
 
 -- Runs fn(...) within the bounds on work with profile data (evaluator.bounded), for the
 -- profiles named by label; a bound reached is a profile error.
@@ -35,15 +29,6 @@ end
 function M.layer_of(o)
   if not o or #o.layer == 0 then return nil end
   return function(p) return cmdline_layer.build(o.layer, p) end
-end
-
--- Parses a command's arguments (lunshare.options.parse).
-function M.options(cmd, args, stop_at_command) return options.parse(cmd, args, stop_at_command) end
-
--- `COMMAND --help`: its usage on stdout; exit 0.
-function M.help_for(cmd)
-  io.stdout:write(options.usage(cmd), "\n")
-  return 0
 end
 
 -- The profile name (loaded and checked) with parameters set and the command line's

@@ -16,7 +16,10 @@
 # the run, supervisor, pid 1 or command) and the starts per second with 1 and 2 in flight.
 # Ratios and numbers, never pass/fail: the machine may be busy, so use many rounds.
 #
+#   old, old_nocache  the same two with LUNSHARE_OLD, another build (a before/after in one run)
+#
 #   tests/bench/bench.sh                   ROUNDS=20 PER=15 RATE=40 MODES="root rootless"
+#   LUNSHARE_OLD=/tmp/old/lunshare tests/bench/bench.sh
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${LUNSHARE_BIN:-$ROOT/build/lunshare}
@@ -50,6 +53,11 @@ cmds=(
 if "$BIN" run --no-cache default -- $TRUE >/dev/null 2>&1; then
   cmds+=("nocache=$BIN run --no-cache default -- $TRUE")
 fi
+OLD=${LUNSHARE_OLD:-}
+if [ -n "$OLD" ]; then
+  cmds+=("old=$OLD run default -- $TRUE")
+  "$OLD" run --no-cache default -- $TRUE >/dev/null 2>&1 && cmds+=("old_nocache=$OLD run --no-cache default -- $TRUE")
+fi
 
 echo "# $(uname -r), $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), lunshare $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')"
 echo "# $ROUNDS alternating rounds; per round $PER timed starts of each and $RATE back-to-back starts with 1 and 2 in flight"
@@ -63,6 +71,7 @@ for mode in $MODES; do
   [ "$mode" = rootless ] && chown 65534:65534 "$LUNSHARE_CACHE_DIR"
   "${prefix[@]}" "$BIN" run default -- $TRUE && "${prefix[@]}" "$BIN" run "$ROOT/tests/bench/namespaces.lua" -- $TRUE ||
     { echo "bench: $mode: lunshare run failed" >&2; exit 1; }
+  [ -z "$OLD" ] || "${prefix[@]}" "$OLD" run default -- $TRUE || { echo "bench: $mode: $OLD run failed" >&2; exit 1; }
   "${prefix[@]}" "$work/startbench" "$ROUNDS" "$PER" 0 "${cmds[@]}" >"$work/$mode.time" ||
     { echo "bench: $mode: a command failed (above)" >&2; exit 1; }
   "${prefix[@]}" "$work/startbench" "$ROUNDS" "$RATE" 2 "${cmds[@]}" >"$work/$mode.rate" ||
@@ -71,7 +80,7 @@ for mode in $MODES; do
   echo "## $mode"
   lua5.4 - "$work/$mode.time" "$work/$mode.rate" <<'EOF'
 local times, rates, rss, rounds = {}, {}, {}, {}
-local order = { "lunshare", "nocache", "bwrap", "bare", "lunshare_ns", "bwrap_ns", "unshare" }
+local order = { "lunshare", "nocache", "old", "old_nocache", "bwrap", "bare", "lunshare_ns", "bwrap_ns", "unshare" }
 local function q(t, p)
   table.sort(t)
   local i = p * (#t - 1) + 1
@@ -91,7 +100,7 @@ for line in io.lines(arg[2]) do
   rates[name .. k] = rates[name .. k] or {}
   table.insert(rates[name .. k], tonumber(rate))
 end
-local base = { lunshare = "bwrap", nocache = "bwrap", lunshare_ns = "bwrap_ns", bare = "bwrap",
+local base = { lunshare = "bwrap", nocache = "bwrap", old = "bwrap", old_nocache = "bwrap", lunshare_ns = "bwrap_ns", bare = "bwrap",
   unshare = "bwrap_ns" }
 local function ratios(a, b)
   local r = {}

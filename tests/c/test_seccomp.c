@@ -51,6 +51,25 @@ static int kill_rule(void)
 	return 2; /* not reached */
 }
 
+/* The compiled filter of errno_rules' rules (lsh_seccomp_compile), attached as bytes:
+ * the same decisions as the rules loaded through libseccomp. */
+static char *compiled;
+
+static int compiled_rules(void)
+{
+	struct lsh_err *err = NULL;
+	if (lsh_caps_no_new_privs(&err) < 0 || lsh_seccomp_attach(compiled, &err) < 0) {
+		printf("# %s\n", err ? err->msg : "?");
+		return 1;
+	}
+	CHECK(ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0 && errno == EPERM);
+	CHECK(syscall(SYS_clone3, NULL, 0) < 0 && errno == ENOSYS);
+	CHECK(ioctl(0, TIOCSTI, "x") < 0 && errno == EACCES);
+	CHECK(unshare(CLONE_NEWUSER) < 0 && errno == EPERM);
+	CHECK(unshare(0) == 0);
+	return 0;
+}
+
 #if defined(__x86_64__)
 /* An i386 system call through int 0x80 from a 64-bit process: the filter must know the
  * compat numbers too (ptrace is 26 there, 101 on x86_64). */
@@ -94,7 +113,31 @@ int main(void)
 		   "rejects \"%s\": %s", bad[i][0], err ? err->msg : "");
 	}
 	lsh_err_free(err);
+	err = NULL;
 	ok(in_child(errno_rules) == 0, "errno rules with masked and plain argument conditions");
+	const char *rules[] = { "errno:1 ptrace", "errno:38 clone3", "errno:13 ioctl a1&0xffffffff==0x5412",
+				"errno:1 unshare a0&0x10000000==0x10000000" };
+	ok(lsh_seccomp_compile(rules, 4, &compiled, &err) == 0 && strlen(compiled) % 16 == 0 &&
+		   lsh_seccomp_bpf_check(compiled, &err) == 0,
+	   "compiles rules to a filter of whole instructions, in hex");
+	ok(in_child(compiled_rules) == 0, "the compiled filter, attached as bytes, decides as the rules do");
+	char *again = NULL;
+	ok(lsh_seccomp_compile(rules, 4, &again, &err) == 0 && strcmp(again, compiled) == 0,
+	   "the same rules compile to the same bytes");
+	free(again);
+	free(compiled);
+	const char *forms[] = { "", "0", "abc", "0123456789abcdeX", "0123456789ABCDEF" };
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		lsh_err_free(err);
+		err = NULL;
+		int checked = lsh_seccomp_bpf_check(forms[i], &err);
+		lsh_err_free(err);
+		err = NULL;
+		ok(checked == -EINVAL && lsh_seccomp_attach(forms[i], &err) == -EINVAL,
+		   "refuses \"%s\" as a compiled filter", forms[i]);
+	}
+	lsh_err_free(err);
+	err = NULL;
 	int st = in_child(kill_rule);
 	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "a kill rule kills the process with SIGSYS");
 #if defined(__x86_64__)

@@ -5,6 +5,7 @@
 -- with a cache directory of its own. #integration
 local H = require "helpers"
 local core = require "lunshare.core"
+local json = require "lunshare.json"
 
 -- The entry files of a cache directory (its trusted root holds "plans").
 local function entries(root)
@@ -72,6 +73,50 @@ for _, mode in ipairs(H.modes) do
       assert.equal("forge\n", r.out)
       assert.equal("hit", how, r.err)
       H.rm(dir)
+    end)
+
+    -- The seccomp filter a hit loads is the one compiled from the plan's own rules when it
+    -- was stored (libseccomp's generation is not run again on a hit): the entry holds
+    -- exactly core.seccomp_compile of the fresh plan's rules, the kernel sees one filter
+    -- either way, and a forged filter in the entry is what a hit loads (so the comparison
+    -- is of the bytes that run).
+    it("loads on a hit the very filter the fresh plan's rules compile to", function()
+      if not io.open("/usr/bin/python3") then return pending("needs /usr/bin/python3 in the sandbox") end
+      -- keyctl (x86_64 250) returns -1 with the errno the filter gives.
+      local probe = { "/usr/bin/python3", "-c", "import ctypes, re\n" ..
+        "print(re.findall(r'Seccomp_filters:\\s*(\\d+)', open('/proc/self/status').read())[0])\n" ..
+        "l = ctypes.CDLL(None, use_errno=True)\n" ..
+        "print(l.syscall(250, 0, 0, 0, 0, 0), ctypes.get_errno())" }
+      if core.uname().machine ~= "x86_64" then return pending("the probe's keyctl number is x86_64's") end
+      local plan = json.decode(H.lunshare({ "explain", "default", "--json" }, { mode = mode }).out)
+      local rules
+      for _, s in ipairs(plan.steps) do if s.op == "seccomp" then rules = s.rules end end
+      assert.truthy(rules, "the default plan has a seccomp step")
+      local fresh = assert(core.seccomp_compile(rules))
+      local args = { "run", "default", "--", table.unpack(probe) }
+      local r, how = run(args)
+      assert.equal("miss", how, r.err)
+      assert.equal("1\n-1 1\n", r.out, r.err)
+      local names = entries(cache)
+      assert.equal(1, #names)
+      local path = cache .. "/plans/" .. names[1]
+      local text = H.read(path)
+      assert.truthy(text:find(fresh, 1, true), "the entry holds the filter the rules compile to")
+      r, how = run(args)
+      assert.equal("hit", how, r.err)
+      assert.equal("1\n-1 1\n", r.out, r.err)
+      -- The same filter with keyctl's errno 1 made 38: as long, and what the hit loads.
+      local other = {}
+      for i, rule in ipairs(rules) do other[i] = rule == "errno:1 keyctl" and "errno:38 keyctl" or rule end
+      local forged = assert(core.seccomp_compile(other))
+      assert.equal(#fresh, #forged)
+      assert.not_equal(fresh, forged)
+      local f = assert(io.open(path, "w"))
+      f:write(forge(text, fresh, forged))
+      f:close()
+      r, how = run(args)
+      assert.equal("hit", how, r.err)
+      assert.equal("1\n-1 38\n", r.out, r.err)
     end)
 
     it("plans afresh when a parent profile was edited", function()

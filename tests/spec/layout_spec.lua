@@ -48,7 +48,7 @@ local DIRS = {
   -- The CLI's shared modules sit in scripts/lunshare/ and are told with the commands.
   { dir = "scripts/lunshare", label = "lunshare/", also = "lunshare/cmd/", pattern = "%.lua$" },
   { dir = "scripts/lunshare/cmd", label = "lunshare/cmd/", pattern = "%.lua$", extra = { ["cli.lua"] = true,
-    ["command.lua"] = true, ["options.lua"] = true, ["cmdline_layer.lua"] = true } },
+    ["command.lua"] = true, ["command_line.lua"] = true, ["run_plan.lua"] = true, ["options.lua"] = true, ["cmdline_layer.lua"] = true } },
   { dir = "scripts/lunshare/topology", label = "lunshare/topology/", pattern = "%.lua$" },
 }
 

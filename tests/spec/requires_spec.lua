@@ -18,6 +18,7 @@ local SCRIPTS = H.root .. "/scripts/lunshare"
 local LAZY = {
   ["init.lua"] = "the parts of require \"lunshare\" load when first used",
   ["cli.lua"] = "a subcommand's module loads when the subcommand is named",
+  ["cmd/run.lua"] = "what a plan cache miss does (lunshare.run_plan) loads only on a miss",
 }
 
 -- Files owned by another room of issue 11, which moves their requires itself; listed as
@@ -125,7 +126,38 @@ local function find_cycle(g)
   return nil
 end
 
+-- The modules `require(name)` loads, name's own included, in a package.loaded emptied of
+-- lunshare's modules (restored after).
+local function loads(name)
+  local saved = {}
+  for k, v in pairs(package.loaded) do
+    if k:match("^lunshare") and k ~= "lunshare.core" then saved[k], package.loaded[k] = v, nil end
+  end
+  local ok, err = pcall(require, name)
+  local got = {}
+  for k in pairs(package.loaded) do
+    if k:match("^lunshare") and k ~= "lunshare.core" then got[k], package.loaded[k] = true, nil end
+  end
+  for k, v in pairs(saved) do package.loaded[k] = v end
+  assert(ok, err)
+  return got
+end
+
 describe("the require graph of scripts/ #unit", function()
+  -- A plan cache hit of `run` (issue #14) needs the dispatcher, run's module, the options
+  -- and the cache: none of the loader, the evaluator, the schema, the areas or the
+  -- planner, whose loading is most of a start's Lua time.
+  it("loading the dispatcher and run's module loads nothing a plan cache hit does not need", function()
+    local got = loads("lunshare.cli")
+    for k in pairs(loads("lunshare.cmd.run")) do got[k] = true end
+    for _, m in ipairs({ "lunshare", "lunshare.profile", "lunshare.evaluator", "lunshare.compose",
+      "lunshare.schema", "lunshare.areas", "lunshare.mounts", "lunshare.security", "lunshare.plan",
+      "lunshare.explain", "lunshare.command", "lunshare.run_plan", "lunshare.diff" }) do
+      assert.is_nil(got[m], m .. " is loaded with run's module")
+    end
+    assert.truthy(got["lunshare.plancache"])
+  end)
+
   it("the reader finds requires, lazy ones and cycles", function()
     local r = read([[
 local a = require "lunshare.a"

@@ -1,66 +1,20 @@
 -- lunshare run [OPTIONS] [PROFILE] [--] [CMD ARGS...]: loads and plans the profile under
 -- the bounds, hands the plan to the executor (core.spawn) and exits with the command's
 -- status; a failing step is reported with the profile line it came from.
-local command = require "lunshare.command"
+--
+-- A plan cache hit (lunshare.plancache) needs none of the loader, the schema or the
+-- planner: what a miss does, and the wording of a failure, are lunshare.run_plan, loaded
+-- only when needed (deliberate lazy loading, for start-up speed: issue #14).
+local command_line = require "lunshare.command_line"
 local core = require "lunshare.core"
-local diff = require "lunshare.diff"
-local installed = require "lunshare.installed"
 local json = require "lunshare.json"
-local lunshare = require "lunshare"
-local mounts = require "lunshare.mounts"
 local plancache = require "lunshare.plancache"
-local planner = require "lunshare.plan"
 local sandboxes = require "lunshare.sandboxes"
-local security = require "lunshare.security"
-local source_map = require "lunshare.source_map"
-local usernet = require "lunshare.usernet"
 local util = require "lunshare.util"
 
 local M = {}
 
-local fail, usage_error, EXIT_USAGE, EXIT_RUNTIME = command.fail, command.usage_error, command.EXIT_USAGE,
-  command.EXIT_RUNTIME
-
--- Why an EPERM usually happens when a user namespace is involved.
-local function hint(step, errno, msg)
-  local E = core.errno
-  local EPERM, EACCES, ENOSPC, EINVAL = E.EPERM, E.EACCES, E.ENOSPC, E.EINVAL
-  local op = step and step.op
-  if op == "clone" and util.contains(step.namespaces, "user") and
-      (errno == EPERM or errno == EACCES or errno == ENOSPC or errno == EINVAL) then
-    return " (creating a user namespace was refused; run 'lunshare doctor' to see why and how to allow it)"
-  end
-  if op == "pty" and errno == E.ENOENT then
-    return " (the sandbox has no /dev/ptmx: add dev \"/dev\" to its mounts, or run with --no-pty)"
-  end
-  if (op == "uid_map" or op == "gid_map" or op == "setgroups") and (errno == EPERM or errno == EACCES) then
-    return " (this id map is not allowed for this user; run 'lunshare doctor')"
-  end
-  return usernet.failure_hint(step, msg)
-end
-
-local function describe_failure(plan, msg, errno, step_index)
-  local step = step_index and plan.steps[step_index]
-  if step then
-    -- Most messages from the executor already begin with what failed ("exec x: …").
-    local named = msg:sub(1, #step.op + 1) == step.op .. ":" or msg:sub(1, #step.op + 1) == step.op .. " "
-    return string.format("%s: %s%s%s", step.origin or plan.profile or "?", named and "" or (step.op .. ": "),
-      msg, hint(step, errno, msg))
-  end
-  return msg
-end
-
--- What report_end says of the profile's limits: their origin and each value as shown.
--- Kept in a cache entry, since a hit has no profile.
-local function limits_of(p)
-  local limits = type(p.limits) == "table" and p.limits or {}
-  local l = { origin = source_map.origin(p, "limits") }
-  for _, k in ipairs({ "time", "memory", "fsize", "cpu" }) do
-    local v = limits[k]
-    if v ~= nil then l[k] = type(v) == "table" and "{…}" or tostring(v) end
-  end
-  return l
-end
+local fail, usage_error, EXIT_RUNTIME = command_line.fail, command_line.usage_error, command_line.EXIT_RUNTIME
 
 -- How the command's end reads for a person, when a limit caused it: a wall-clock limit
 -- (exit 124, as timeout(1)), a resource limit's signal. Returns the exit status.
@@ -92,100 +46,6 @@ local function report_end(l, code, oom, timed_out, o)
   return code
 end
 
-local function shown_value(v)
-  return util.escape(tostring(v))
-end
-
--- A recipe install wrote (its manifest names it) runs only as installed, and only with
--- the grants install showed. (1) Every file its chain read, and the rules file it names,
--- must be the one the manifest records (installed.refusal); (2) the grants with the run's
--- parameter values must not exceed what install showed (installed.shown): the grants with
--- every parameter at its default, a placeholder "/<name>" for each free string parameter
--- given a value (one without `values`), and each value of a boolean parameter or one with
--- `values`, one at a time; then each placeholder in them is replaced by the run's value.
--- So a recipe that branches on what a path parameter holds is refused, a parameter's own
--- path granted as declared is not, a declared value's grants are what install showed, and
--- an integer whose value grants more than the default's is refused. What install showed
--- is computed again here from the same (verified) files, with the same command-line
--- layer and the same caller, rather than stored: it is what install printed, for this
--- caller.
-local function guard_installed(name, p, set, o)
-  local why = installed.refusal(p)
-  if why then fail(EXIT_RUNTIME, "run: " .. why) end
-  if not installed.installed_of(p._file) then return end
-  local label = util.escape(p._file)
-  local decls = p._param_decls or {}
-  local ref_set, subst, given = {}, {}, {}
-  for _, k in ipairs(util.sorted_keys(decls)) do
-    local decl = type(decls[k].decl) == "table" and decls[k].decl or {}
-    local v = p._params and p._params[k]
-    if set and set[k] ~= nil then
-      if type(v) == "string" and decl.values == nil then
-        ref_set[k] = "/<" .. k .. ">"
-        subst[#subst + 1] = { k = k, v = v }
-        given[#given + 1] = { k = k, v = v }
-      elseif v ~= decl.default then
-        given[#given + 1] = { k = k, v = v }
-      end
-    end
-  end
-  if #given == 0 then return end
-  local layer = command.layer_of(o)
-  local function load(s) return (lunshare.load(name, { set = s, layer = layer, placeholders = true })) end
-  local ref = load(ref_set)
-  if not ref then ref = command.load_profile(name, ref_set, o, true) end
-  local shown = installed.shown(ref, load, ref_set)
-  -- The placeholders replaced by the values, as each would appear (a path cleaned too).
-  local function sub(text)
-    for _, x in ipairs(subst) do
-      local v = x.v
-      if v:sub(1, 1) == "/" then v = mounts.clean(v) or v end
-      local pat = ("/<" .. x.k .. ">"):gsub("%p", "%%%0")
-      text = text:gsub(pat, (v:gsub("%%", "%%%%")))
-    end
-    return text
-  end
-  local expected = {}
-  for cat, items in pairs(shown.union) do
-    local t = {}
-    for i, item in ipairs(items) do t[i] = sub(item) end
-    expected[cat] = t
-  end
-  local extra = installed.widened(expected, diff.grants(p))
-  if #extra > 0 then
-    local words = {}
-    for _, x in ipairs(given) do words[#words + 1] = "--set " .. x.k .. "=" .. shown_value(x.v) end
-    fail(EXIT_USAGE, string.format("run: %s: refused: with %s it grants %s: %s, which install did not show " ..
-      "(it showed the grants of each parameter's default, of each value a boolean or `values` parameter " ..
-      "declares, and of a path parameter as a placeholder): the recipe decides on what a parameter holds; " ..
-      "run 'lunshare verify' and 'lunshare show %s'", label, table.concat(words, " "), util.escape(extra[1].category),
-      util.escape(extra[1].item), util.escape(name)))
-  end
-end
-
--- Loads and plans the profile name under the bounds: the profile and the plan.
-local function build(name, o)
-  return command.bounded(name, function()
-    local p = command.load_profile(name, o.set, o)
-    guard_installed(name, p, o.set, o)
-    command.refuse_unbuilt(p)
-    local ctx = planner.context(o.argv)
-    -- A terminal of its own when the caller's stdin and stdout are terminals and the run
-    -- is in their foreground, unless the profile shares the caller's (terminal = true);
-    -- --pty and --no-pty decide instead.
-    ctx.pty = o.pty
-    if ctx.pty == nil then
-      ctx.pty = p.terminal ~= true and core.isatty(0) and core.isatty(1) and core.foreground(0)
-    end
-    ctx.timeout_ms = o.timeout_ms
-    ctx.name, ctx.profile = o.name, name
-    ctx.egress_log = o.egress_log
-    local plan, err = planner.build(p, ctx)
-    if not plan then fail(EXIT_USAGE, command.plan_error(p, err)) end
-    return p, plan
-  end)
-end
-
 -- The plan for this run: the cached one when every input is as it was (lunshare.plancache),
 -- with the command's words filled in; else a fresh one, which is cached. Returns the plan
 -- and what report_end needs of the profile.
@@ -212,41 +72,13 @@ local function plan_for(name, o, args)
       return plan, meta.limits
     end
   end
-  local rec, p, plan
-  if key then
-    rec, p, plan = plancache.record(function() return build(name, o) end)
-  else
-    p, plan = build(name, o)
-  end
-  local limits = limits_of(p)
-  if key then
-    local from_cmdline = #o.argv > 0
-    local stored = plan
-    if from_cmdline then
-      -- The command's words are the caller's, filled in on every hit.
-      stored = { profile = plan.profile, steps = { table.unpack(plan.steps) } }
-      local exec = {}
-      for k, v in pairs(plan.steps[#plan.steps]) do exec[k] = v end
-      exec.argv = {}
-      stored.steps[#stored.steps] = exec
-    end
-    local ok, err = plancache.store(key, rec, p, stored,
-      { profile = plan.profile, limits = limits, argv_from_command_line = from_cmdline }, planner.DEFAULT_KEEP)
-    say("miss (" .. why .. "), " .. (ok and "stored" or ("not stored: " .. tostring(err))))
-  else
-    say(o.no_cache and "not used (--no-cache)" or "none (LUNSHARE_SCRIPTS, no build id, or a user without XDG_RUNTIME_DIR)")
-  end
-  return plan, limits
+  return require("lunshare.run_plan").fresh(name, o, key, why, say)
 end
 
 function M.main(args)
-  local o = command.options("run", args, true)
-  if o.help then return command.help_for("run") end
-  if o.timeout then
-    local ms, err = security.time_ms(math.tointeger(tonumber(o.timeout)) or o.timeout)
-    if not ms then usage_error("run: --timeout: " .. err) end
-    o.timeout_ms = ms
-  end
+  local o = command_line.options("run", args, true)
+  if o.help then return command_line.help_for("run") end
+  if o.timeout then o.timeout_ms = require("lunshare.run_plan").timeout_ms(o) end
   -- `run -- CMD`: no profile named, the shipped default (builtin:default): a default.lua
   -- on the path (an installed one) never changes what `run -- CMD` means.
   local name = o.positional[1] or (o.dashdash and "builtin:default")
@@ -275,7 +107,7 @@ function M.main(args)
     if failed and failed.op == "exec" then
       exit = errno == core.errno.ENOENT and 127 or 126
     end
-    fail(exit, describe_failure(plan, msg, errno, step))
+    fail(exit, require("lunshare.run_plan").describe_failure(plan, msg, errno, step))
   end
   -- spawn's third and fourth results on success: the run's memory cgroup killed a
   -- process; the wall-clock limit ended the sandbox.
