@@ -284,8 +284,11 @@ local function host_link_exists(name)
   return idx ~= nil
 end
 
+-- Word for word what core/net_ops.c says when a profile's veth meets EPERM (the spec holds
+-- the two to each other).
 M.HOST_LINK_NEEDS_ROOT = "a host-side link needs CAP_NET_ADMIN in the host's network namespace: run as root, " ..
-  "or keep both ends in namespaces you own (a topology brought up rootless, then network = { join = … })"
+  "or keep both ends in namespaces you own (`lunshare net up FILE` as that user, then " ..
+  "network = { join = \"TOPOLOGY/HOST\" })"
 
 -- Adds the veth v (see M.veth_plan) to rec's sandbox and records it. Returns the
 -- recorded object, or nil and why (one line). Rootless it is refused with the message a
