@@ -214,6 +214,18 @@ function M.rules_file(p)
   return path, (util.read_file(path))
 end
 
+-- Whether loaded profile p, if installed, grants no more than its consent record: nil,
+-- or the refusal's words { missing = true } (no record) or { category, item } (the
+-- first grant beyond it). clean: how a path parameter's value is cleaned (mounts.clean).
+function M.over_consent(p, clean)
+  local inst = M.installed_of(p._file)
+  if not inst or inst.error then return nil end
+  if not inst.record then return { missing = true } end
+  local values = {}
+  for _, k in ipairs(M.free_strings(p)) do values[k] = p._params and p._params[k] end
+  return M.beyond(inst.record, p, values, clean)
+end
+
 -- What check and explain say of an installed recipe M.refusal refuses.
 M.CHANGED = "(installed recipe changed since install: run refuses it; run 'lunshare verify')"
 

@@ -77,7 +77,8 @@ for _, mode in ipairs(H.modes) do
 
     it("compares every run, at the defaults too, with the record in the manifest, not a new evaluation", function()
       write(src, "wide.lua", 'return { extends = "builtin:base-tool", description = "wide", ' ..
-        'mounts = { ro_bind("/etc", "/hostetc") }, command = { "true" } }\n')
+        'mounts = { ro_bind("/etc", "/hostetc") }, command = { "true" }, ' ..
+        'checks = { { "sees the host\'s /etc", run = { "test", "-d", "/hostetc" } } } }\n')
       local inst = lsh({ "install", "--yes", src .. "/wide.lua" })
       assert.equal(0, inst.code, inst.out .. inst.err)
       assert.truthy(inst.out:find("/hostetc from", 1, true), inst.out)
@@ -101,6 +102,10 @@ for _, mode in ipairs(H.modes) do
         assert.equal(1, #lines, r.err)
         assert.truthy(lines[1]:find("refused: with its defaults it grants host paths visible: /hostetc", 1, true), r.err)
       end
+      -- lunshare test runs the recipe's checks with no more than install showed, too.
+      local t = lsh({ "test", "wide" })
+      assert.equal(1, t.code, t.out .. t.err)
+      assert.truthy(t.out:find("it grants host paths visible: /hostetc", 1, true), t.out .. t.err)
       -- A manifest without any record (an older lunshare's): refused, until installed again.
       set_manifest((m:gsub("consent wide%.lua\n", ""):gsub("grant wide%.lua [^\n]*\n", "")))
       local none = lsh({ "run", "wide", "--", "true" })

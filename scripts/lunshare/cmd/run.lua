@@ -106,26 +106,21 @@ end
 local function guard_installed(name, p, set)
   local why = installed.refusal(p)
   if why then fail(EXIT_RUNTIME, "run: " .. why) end
-  local inst = installed.installed_of(p._file)
-  if not inst then return end
+  local over = installed.over_consent(p, mounts.clean)
+  if not over then return end
   local label = util.escape(p._file)
-  if not inst.record then
+  if over.missing then
     fail(EXIT_USAGE, "run: " .. label .. ": refused: the manifest holds no record of what install showed for it " ..
       "(installed by an older lunshare, or brought along by another recipe); install it again by name")
   end
-  local values = {}
-  for _, k in ipairs(installed.free_strings(p)) do values[k] = p._params and p._params[k] end
-  local extra = installed.beyond(inst.record, p, values, mounts.clean)
-  if extra then
-    local words = {}
-    for _, k in ipairs(util.sorted_keys(set or {})) do
-      words[#words + 1] = " --set " .. util.escape(k) .. "=" .. shown_value(p._params and p._params[k] or set[k])
-    end
-    fail(EXIT_USAGE, string.format("run: %s: refused: with%s it grants %s: %s, which install did not show " ..
-      "(run compares every run with what install recorded in the manifest); run 'lunshare verify' and " ..
-      "'lunshare show %s'", label, #words > 0 and table.concat(words) or " its defaults", util.escape(extra.category),
-      util.escape(extra.item), util.escape(name)))
+  local words = {}
+  for _, k in ipairs(util.sorted_keys(set or {})) do
+    words[#words + 1] = " --set " .. util.escape(k) .. "=" .. shown_value(p._params and p._params[k] or set[k])
   end
+  fail(EXIT_USAGE, string.format("run: %s: refused: with%s it grants %s: %s, which install did not show " ..
+    "(run compares every run with what install recorded in the manifest); run 'lunshare verify' and " ..
+    "'lunshare show %s'", label, #words > 0 and table.concat(words) or " its defaults", util.escape(over.category),
+    util.escape(over.item), util.escape(name)))
 end
 
 -- Loads and plans the profile name under the bounds: the profile and the plan.
