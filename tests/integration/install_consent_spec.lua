@@ -135,6 +135,27 @@ for _, mode in ipairs(H.modes) do
       end
     end)
 
+    it("installs the rules file it read and showed, though it is replaced after install opened it", function()
+      write(src, "sc.lua", 'return { extends = "builtin:base-tool", description = "sc", seccomp = { file = "sc.rules" }, ' ..
+        'command = { "true" } }\n')
+      write(src, "sc.rules", "deny:EPERM uname\n")
+      write(src, "evil.tmp", "allow bpf\n")
+      if mode == "rootless" then H.sh("chown -R " .. H.NOBODY_UID .. ":" .. H.NOBODY_GID .. " " .. H.quote(src)) end
+      local rules, log = src .. "/sc.rules", src .. "/strace.log"
+      -- strace holds the first open of the rules file for 3 s once it is done; meanwhile
+      -- the file is replaced. Whatever install reads after that is the new file.
+      local r = H.sh("strace -f -qq -o " .. H.quote(log) .. " -P " .. H.quote(rules) .. " -e trace=openat " ..
+        "-e inject=openat:delay_exit=3000000:when=1 " .. H.quote(H.bin) .. " install --yes " .. H.quote(src .. "/sc.lua") ..
+        " & pid=$!; i=0; while ! grep -q sc.rules " .. H.quote(log) .. " 2>/dev/null; do sleep 0.05; i=$((i+1)); " ..
+        "[ $i -gt 400 ] && break; done; mv " .. H.quote(src .. "/evil.tmp") .. " " .. H.quote(rules) .. "; wait $pid",
+        { mode = mode, env = env, timeout = 60 })
+      assert.equal(0, r.code, r.out .. r.err)
+      assert.equal("allow bpf\n", H.sh("cat " .. H.quote(rules)).out)
+      assert.truthy(r.out:find("denied with EPERM: uname", 1, true), r.out)
+      assert.falsy(r.out:find("bpf", 1, true), r.out)
+      assert.equal("deny:EPERM uname\n", H.sh("cat " .. H.quote(prof .. "/sc.rules")).out)
+    end)
+
     it("says on the consent screen and in show that a declared value does not load", function()
       write(src, "nl.lua", 'local param = params { loud = { type = "boolean", default = false, description = "d" } }\n' ..
         'return { extends = "builtin:base-tool", description = "nl", network = param.loud and "host" or nil, ' ..
