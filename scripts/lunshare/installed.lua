@@ -2,9 +2,10 @@
 -- /etc/lunshare/profiles with --system as root), and its manifest. The directory is opened
 -- as a verified state directory (every component owned by this user and writable by no
 -- one else, never through a symlink; core.statedir) and every file in it by name
--- relative to that handle. The manifest, .lunshare-manifest, is data in sha256sum's
--- format: a line "HEX  NAME.lua" for each file install wrote, the SHA-256 of what it
--- wrote; verify compares, remove forgets. One manifest for the directory: recipes share a
+-- relative to that handle. The manifest, .lunshare-manifest, is data: a line
+-- "HEX  NAME.lua" for each file install wrote (sha256sum's format), the SHA-256 of what it
+-- wrote, which verify compares and remove forgets; then each recipe's consent record, the
+-- grants install showed (M.parse_manifest), which every run compares with (M.beyond). One manifest for the directory: recipes share a
 -- file by its name (a base.lua, a rules file), so install replaces none that another
 -- installed recipe reads (M.readers) unless that one is installed again with it.
 --

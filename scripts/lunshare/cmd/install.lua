@@ -15,7 +15,9 @@
 -- grants, needs no consent. --yes is consent given in advance; without it and without a
 -- terminal on stdin and stderr, install refuses and writes nothing. All recipes named
 -- are consented to before any file is written; each file is written whole (renamed
--- over the old one) and its SHA-256 recorded in the manifest.
+-- over the old one) and its SHA-256 recorded in the manifest, with each recipe's consent
+-- record (installed.consent: the union of what was shown), which every run compares with.
+-- Each source file is read once (util.pinned) and everything comes from those bytes.
 local command = require "lunshare.command"
 local core = require "lunshare.core"
 local diff = require "lunshare.diff"
