@@ -154,6 +154,93 @@ end
 
 -- The library a profile sees, for one evaluation: st.charge(units, what) and
 -- st.pattern(steps, what) count the work of each call before it runs.
+-- ---- a deterministic evaluation -------------------------------------------------------
+-- A profile is evaluated again in every process (run, show, install, the plan cache), and
+-- each must see the same result: what install showed is what run grants. The real
+-- tostring prints a heap address (which ASLR changes every run), string.format's %p is
+-- one, and pairs/next follow the hash order of the table (string hashes are seeded per
+-- process). In a profile, tostring of a table, function or coroutine is its type's name,
+-- %p is refused (and %s of such a value is its type's name), and pairs/next go through
+-- the keys in a fixed order: booleans (false first), numbers ascending, strings
+-- byte-wise, then other keys (tables, functions) in the order of their own types' names
+-- (an order among them that has no address in it does not exist: they stay together, and
+-- a profile that needs an order uses ipairs).
+local ADDRESSED = { table = true, ["function"] = true, thread = true, userdata = true }
+
+function M.det_tostring(v)
+  if ADDRESSED[type(v)] then
+    local mt = getmetatable_raw(v)
+    if mt and mt.__tostring then return tostring(v) end
+    if mt and type(mt.__name) == "string" then return mt.__name end
+    return type(v)
+  end
+  return tostring(v)
+end
+
+local KEY_RANK = { boolean = 1, number = 2, string = 3 }
+local function key_before(a, b)
+  local ta, tb = type(a), type(b)
+  local ra, rb = KEY_RANK[ta] or 4, KEY_RANK[tb] or 4
+  if ra ~= rb then return ra < rb end
+  if ta == "boolean" then return a == false and b == true end
+  if ra == 4 then return ta < tb end
+  return a < b
+end
+
+-- next and pairs in that order. The sorted keys of a table are kept (weakly) while a
+-- traversal walks it, so a whole pairs loop sorts once; charge(n) pays for the sort.
+function M.det_next(charge)
+  local orders = setmetatable({}, { __mode = "k" })
+  local function dnext(t, k)
+    if type(t) ~= "table" then error("bad argument #1 to 'next' (table expected, got " .. type(t) .. ")", 2) end
+    local o = orders[t]
+    if k == nil or not o or o.at[k] == nil then
+      if k ~= nil and (o == nil or o.at[k] == nil) and rawget(t, k) == nil then
+        error("invalid key to 'next'", 2)
+      end
+      local keys = {}
+      for key in next, t do keys[#keys + 1] = key end
+      if charge then charge(#keys, "pairs") end
+      table.sort(keys, key_before)
+      o = { keys = keys, at = {} }
+      for i, key in ipairs(keys) do o.at[key] = i end
+      orders[t] = o
+    end
+    local i = k == nil and 0 or o.at[k]
+    for j = i + 1, #o.keys do
+      local key = o.keys[j]
+      local v = rawget(t, key)
+      if v ~= nil then return key, v end
+    end
+    return nil
+  end
+  local function dpairs(t)
+    local mt = getmetatable_raw(t)
+    if mt and mt.__pairs then return mt.__pairs(t) end
+    return dnext, t, nil
+  end
+  return dnext, dpairs
+end
+
+-- string.format without addresses: %p refused, %s of a table/function its type's name.
+function M.det_format(fmt, ...)
+  if type(fmt) == "string" then
+    local n, i = select("#", ...), 0
+    local args = tpack(...)
+    for spec, conv in sgmatch(fmt, "%%([-+ #0-9.]*)(.)") do
+      if conv ~= "%" then
+        i = i + 1
+        if conv == "p" then
+          error("string.format: '%p' is not available in a profile (an address differs every run)", 3)
+        end
+        if conv == "s" and i <= n and ADDRESSED[type(args[i])] then args[i] = M.det_tostring(args[i]) end
+      end
+    end
+    return sformat(fmt, tunpack(args, 1, args.n))
+  end
+  return sformat(fmt, ...)
+end
+
 local function library(st)
   local charge, pattern = st.charge, st.pattern
 
@@ -236,7 +323,7 @@ local function library(st)
       return tunpack(r, 1, r.n)
     end
   end
-  s.format = by_size("format", STRING.format)
+  s.format = by_size("format", M.det_format)
   s.pack = by_size("pack", STRING.pack)
   s.unpack = by_size("unpack", STRING.unpack)
   s.packsize = by_size("packsize", STRING.packsize)
@@ -351,6 +438,8 @@ function M.environment(names, state)
   local env = {}
   for k, v in pairs(libs) do env[k] = v end
   for _, k in ipairs(SAFE) do env[k] = _G[k] end
+  env.tostring = M.det_tostring
+  env.next, env.pairs = M.det_next(state.charge)
   -- pcall and xpcall are there for profiles that probe, but a limit is not an error a
   -- profile may handle: once one is reached every protected call re-raises it.
   local function guard(...)

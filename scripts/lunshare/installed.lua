@@ -2,9 +2,10 @@
 -- /etc/lunshare/profiles with --system as root), and its manifest. The directory is opened
 -- as a verified state directory (every component owned by this user and writable by no
 -- one else, never through a symlink; core.statedir) and every file in it by name
--- relative to that handle. The manifest, .lunshare-manifest, is data in sha256sum's
--- format: a line "HEX  NAME.lua" for each file install wrote, the SHA-256 of what it
--- wrote; verify compares, remove forgets. One manifest for the directory: recipes share a
+-- relative to that handle. The manifest, .lunshare-manifest, is data: a line
+-- "HEX  NAME.lua" for each file install wrote (sha256sum's format), the SHA-256 of what it
+-- wrote, which verify compares and remove forgets; then each recipe's consent record, the
+-- grants install showed (M.parse_manifest), which every run compares with (M.beyond). One manifest for the directory: recipes share a
 -- file by its name (a base.lua, a rules file), so install replaces none that another
 -- installed recipe reads (M.readers) unless that one is installed again with it.
 --
@@ -15,6 +16,7 @@
 local core = require "lunshare.core"
 local grants = require "lunshare.grants"
 local profile = require "lunshare.profile"
+local schema = require "lunshare.schema"
 local util = require "lunshare.util"
 
 local M = {}
@@ -60,34 +62,82 @@ function M.open(w, create)
   return fd
 end
 
--- The manifest: { [name] = hex }, or nil and why.
+-- The manifest: { [name] = hex } and the consent records, or nil and why. A consent
+-- record is what install showed and the person consented to for a recipe (M.record):
+-- a line "consent NAME.lua", then "grant NAME.lua KIND CATEGORY ITEM" for each item,
+-- KIND "d" for the grants with every parameter at its default (what was printed) and
+-- "p" for the same with every free string parameter a placeholder "/<name>" (what a
+-- run that gives one a value is compared with), ITEM percent-encoded. Run compares
+-- every run of the recipe against it (M.beyond); it is never recomputed.
+M.MAX_ITEM = 4096
+
+local CAT_ID, CAT_HEADING = {}, {}
+for _, c in ipairs(grants.CATEGORIES) do CAT_ID[c[2]], CAT_HEADING[c[1]] = c[1], c[2] end
+
+local function encode(s)
+  return (s:gsub("[^%w%-%._~/:=+,@<>%[%]()]", function(ch) return string.format("%%%02X", ch:byte()) end))
+end
+local function decode(s)
+  if s:gsub("%%%x%x", ""):find("%", 1, true) then return nil end
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+M.encode, M.decode = encode, decode
+
 function M.read_manifest(fd)
   local text, msg, errno = core.state_read(fd, M.MANIFEST, M.MAX_MANIFEST)
   if not text then
-    if errno == core.errno.ENOENT then return {} end
+    if errno == core.errno.ENOENT then return {}, nil, {} end
     return nil, msg
   end
   return M.parse_manifest(text)
 end
 
 function M.parse_manifest(text)
-  local out, n = {}, 0
+  local out, records, n = {}, {}, 0
+  local function bad(what) return nil, M.MANIFEST .. ":" .. n .. ": expected " .. what end
   for line in text:gmatch("([^\n]*)\n?") do
     n = n + 1
-    if line ~= "" then
+    if line:match("^consent ") then
+      local name = line:match("^consent (%S+)$")
+      if not name or not name:match(M.NAME) or records[name] then return bad("'consent NAME.lua', once") end
+      records[name] = { d = {}, p = {} }
+    elseif line:match("^grant ") then
+      local name, kind, cat, item = line:match("^grant (%S+) ([dp]) (%S+) (%S+)$")
+      local r = name and records[name]
+      local h = cat and CAT_HEADING[cat]
+      local it = item and #item <= 3 * M.MAX_ITEM and decode(item)
+      if not r or not h or not it then return bad("'grant NAME.lua d|p CATEGORY ITEM' after 'consent NAME.lua'") end
+      r[kind][h] = r[kind][h] or {}
+      table.insert(r[kind][h], it)
+    elseif line ~= "" then
       local hex, name = line:match("^(%x+)  (.+)$")
       if not hex or #hex ~= 64 or not name:match(M.FILE) or name:match("^%.") then
-        return nil, M.MANIFEST .. ":" .. n .. ": expected 'SHA256  NAME'"
+        return bad("'SHA256  NAME'")
       end
       out[name] = hex:lower()
     end
   end
-  return out
+  for name in pairs(records) do
+    if not out[name] then n = 0 return bad("a consent record only for a file the manifest names") end
+  end
+  return out, nil, records
 end
 
-function M.write_manifest(fd, w, manifest)
+function M.write_manifest(fd, w, manifest, records)
   local lines = {}
   for _, name in ipairs(util.sorted_keys(manifest)) do lines[#lines + 1] = manifest[name] .. "  " .. name .. "\n" end
+  for _, name in ipairs(util.sorted_keys(records or {})) do
+    if manifest[name] then
+      lines[#lines + 1] = "consent " .. name .. "\n"
+      for _, kind in ipairs({ "d", "p" }) do
+        for _, c in ipairs(grants.CATEGORIES) do
+          for _, item in ipairs(records[name][kind][c[2]] or {}) do
+            lines[#lines + 1] = "grant " .. name .. " " .. kind .. " " .. c[1] .. " " .. encode(item) .. "\n"
+          end
+        end
+      end
+    end
+  end
   return core.state_write(fd, M.MANIFEST, table.concat(lines), "replace", w.system and "readable" or "private")
 end
 
@@ -105,26 +155,26 @@ function M.installed_of(file)
     local w = system and { root = "/etc", path = "lunshare/profiles", display = "/etc/lunshare/profiles", system = true }
       or M.where(false)
     if w and profile.normalize(w.display) == dir then
-      local manifest, why
+      local manifest, why, records
       if system then
         local text, err, errno = util.read_file(w.display .. "/" .. M.MANIFEST)
         if not text then
           if errno == core.errno.ENOENT then return nil end
           return { w = w, error = tostring(err) }
         end
-        manifest, why = M.parse_manifest(text)
+        manifest, why, records = M.parse_manifest(text)
       else
         local fd, err = M.open(w, false)
         if not fd then
           if err == nil then return nil end
           return { w = w, error = err }
         end
-        manifest, why = M.read_manifest(fd)
+        manifest, why, records = M.read_manifest(fd)
         fd:close()
       end
       if not manifest then return { w = w, error = w.display .. "/" .. why } end
       if manifest[name] == nil then return nil end
-      return { w = w, manifest = manifest }
+      return { w = w, manifest = manifest, record = records[name] }
     end
   end
   return nil
@@ -164,6 +214,21 @@ function M.rules_file(p)
   local path = s:sub(1, 1) == "/" and s or (dirname(naming) .. "/" .. s)
   return path, (util.read_file(path))
 end
+
+-- Whether loaded profile p, if installed, grants no more than its consent record: nil,
+-- or the refusal's words { missing = true } (no record) or { category, item } (the
+-- first grant beyond it). clean: how a path parameter's value is cleaned (mounts.clean).
+function M.over_consent(p, clean)
+  local inst = M.installed_of(p._file)
+  if not inst or inst.error then return nil end
+  if not inst.record then return { missing = true } end
+  local values = {}
+  for _, k in ipairs(M.free_strings(p)) do values[k] = p._params and p._params[k] end
+  return M.beyond(inst.record, p, values, clean)
+end
+
+-- What check and explain say of an installed recipe M.refusal refuses.
+M.CHANGED = "(installed recipe changed since install: run refuses it; run 'lunshare verify')"
 
 -- Whether loaded profile p may run, be tested or shown as what install wrote: nil when it
 -- is not an installed recipe (its directory's manifest does not name it) or when every
@@ -255,8 +320,11 @@ function M.choices(decls)
     local ty = param_type(d)
     local vs = type(d.values) == "table" and d.values or (ty == "boolean" and { false, true }) or nil
     if vs then
+      local seen = {}
       for _, v in ipairs(vs) do
-        if v ~= d.default then
+        -- A duplicate is one value: it neither counts against the cap nor is shown twice.
+        if v ~= d.default and not seen[v] then
+          seen[v] = true
           if #out < M.MAX_CHOICES then out[#out + 1] = { k = k, v = v } else left = left + 1 end
         end
       end
@@ -278,13 +346,18 @@ function M.shown(p, load, base_set)
   local union = {}
   for h, items in pairs(base) do union[h] = { table.unpack(items) } end
   local cs, left, unshown = M.choices(p._param_decls)
-  local extras = {}
+  local extras, broken = {}, {}
   for _, c in ipairs(cs) do
     local set = {}
     for k, v in pairs(base_set or {}) do set[k] = v end
     set[c.k] = c.v
-    local q = load(set)
-    if q then
+    local q, errs = load(set)
+    if not q then
+      -- Said on the consent screen: a declared value that does not load.
+      local e = type(errs) == "table" and errs[1] or errs
+      if type(e) == "table" then e = schema.format_error(e) end
+      broken[#broken + 1] = { k = c.k, v = c.v, msg = tostring(e or "it does not load") }
+    else
       local more = M.widened(union, lines_of(q))
       local items = M.widened(base, lines_of(q))
       for _, x in ipairs(more) do
@@ -294,7 +367,70 @@ function M.shown(p, load, base_set)
       if #items > 0 then extras[#extras + 1] = { k = c.k, v = c.v, items = items } end
     end
   end
-  return { base = base, union = union, extras = extras, left = left, unshown = unshown }
+  return { base = base, union = union, extras = extras, broken = broken, left = left, unshown = unshown }
+end
+
+-- The free string parameters (no `values`) of loaded p: their names, sorted.
+function M.free_strings(p)
+  local out = {}
+  for _, k in ipairs(util.sorted_keys(p._param_decls or {})) do
+    local d = type(p._param_decls[k].decl) == "table" and p._param_decls[k].decl or {}
+    if param_type(d) == "string" and d.values == nil then out[#out + 1] = k end
+  end
+  return out
+end
+
+-- What consent covers for loaded p (the defaults' evaluation, shown): { d = shown.union,
+-- p = the union again with every free string parameter a placeholder "/<name>" }, and
+-- the items of p beyond d (shown too, as what giving such a parameter a value grants).
+-- load(set) loads the same recipe (nil when it does not load).
+function M.consent(p, load, shown)
+  local free = M.free_strings(p)
+  local rec = { d = shown.union, p = shown.union }
+  if #free > 0 then
+    local set = {}
+    for _, k in ipairs(free) do set[k] = "/<" .. k .. ">" end
+    local q = load(set)
+    rec.p = q and M.shown(q, load, set).union or {}
+  end
+  return rec, #free > 0 and M.widened(rec.d, rec.p) or {}, free
+end
+
+-- The union of a consent record's two halves (what an update diff compares).
+function M.union_of(rec)
+  local out = {}
+  for _, half in ipairs({ rec.d, rec.p }) do
+    for cat, items in pairs(half) do
+      out[cat] = out[cat] or {}
+      for _, item in ipairs(items) do
+        if not util.contains(out[cat], item) then table.insert(out[cat], item) end
+      end
+    end
+  end
+  return out
+end
+
+-- The first grant of loaded p (a run's) beyond consent record rec (M.consent), as
+-- { category, item }, or nil. values: the run's value of each free string parameter,
+-- which replaces its placeholder in rec.p (a path cleaned as mounts would).
+function M.beyond(rec, p, values, clean)
+  local function sub(text)
+    for k, v in pairs(values) do
+      if type(v) == "string" then
+        if v:sub(1, 1) == "/" and clean then v = clean(v) or v end
+        local pat = ("/<" .. k .. ">"):gsub("%p", "%%%0")
+        text = text:gsub(pat, (v:gsub("%%", "%%%%")))
+      end
+    end
+    return text
+  end
+  local expected = {}
+  for cat, items in pairs(rec.d) do expected[cat] = { table.unpack(items) } end
+  for cat, items in pairs(rec.p) do
+    expected[cat] = expected[cat] or {}
+    for _, item in ipairs(items) do table.insert(expected[cat], sub(item)) end
+  end
+  return M.widened(expected, lines_of(p))[1]
 end
 
 return M

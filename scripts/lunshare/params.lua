@@ -76,6 +76,15 @@ local function declare_one(name, d, raw, fail, placeholder)
     fail(".", "values", "expected a non-empty list of the values allowed")
     return nil
   end
+  -- Each value is of the parameter's type: --set converts to that type, so one of
+  -- another could never be chosen (and the message would contradict itself).
+  for i, v in ipairs(allowed or {}) do
+    if not fits(v, ty) then
+      fail(".", "values[" .. i .. "]", "expected " .. a_type(ty) .. " (the parameter's type), got " .. type(v) ..
+        " " .. tostring(v))
+      return nil
+    end
+  end
   if d.description ~= nil and type(d.description) ~= "string" then
     fail(".", "description", "expected a string, got " .. type(d.description))
   end

@@ -429,6 +429,15 @@ function load_checked(name, opts)
       warnings[#warnings + 1] = { file = d.file, line = d.line, path = "params." .. k, warning = true,
         msg = "no description: say what the parameter means (lunshare show prints it for whoever runs the profile)" }
     end
+    local seen = {}
+    for i, v in ipairs(type(d.decl) == "table" and type(d.decl.values) == "table" and d.decl.values or {}) do
+      if seen[v] then
+        warnings[#warnings + 1] = { file = d.file, line = d.line, path = "params." .. k .. ".values[" .. i .. "]",
+          warning = true, msg = "'" .. tostring(v) .. "' is listed already (values[" .. seen[v] .. "]): remove the duplicate" }
+      else
+        seen[v] = i
+      end
+    end
   end
   for _, e in ipairs(errors) do L.errors[#L.errors + 1] = e end
   if #L.errors > 0 then return nil, in_line_order(L.errors), warnings end

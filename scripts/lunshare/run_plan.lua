@@ -4,9 +4,7 @@
 -- the loader's, the schema's or the planner's modules (start-up speed, issue #14).
 local command = require "lunshare.command"
 local core = require "lunshare.core"
-local diff = require "lunshare.diff"
 local installed = require "lunshare.installed"
-local lunshare = require "lunshare"
 local mounts = require "lunshare.mounts"
 local plancache = require "lunshare.plancache"
 local planner = require "lunshare.plan"
@@ -67,76 +65,38 @@ end
 
 -- A recipe install wrote (its manifest names it) runs only as installed, and only with
 -- the grants install showed. (1) Every file its chain read, and the rules file it names,
--- must be the one the manifest records (installed.refusal); (2) the grants with the run's
--- parameter values must not exceed what install showed (installed.shown): the grants with
--- every parameter at its default, a placeholder "/<name>" for each free string parameter
--- given a value (one without `values`), and each value of a boolean parameter or one with
--- `values`, one at a time; then each placeholder in them is replaced by the run's value.
--- So a recipe that branches on what a path parameter holds is refused, a parameter's own
--- path granted as declared is not, a declared value's grants are what install showed, and
--- an integer whose value grants more than the default's is refused. What install showed
--- is computed again here from the same (verified) files, with the same command-line
--- layer and the same caller, rather than stored: it is what install printed, for this
--- caller.
-local function guard_installed(name, p, set, o)
+-- must be the one the manifest records (installed.refusal); (2) every run, with or
+-- without --set, compares its grants with the consent record install stored in the
+-- manifest (installed.consent: the union of the grants it printed, with every parameter
+-- at its default and each declared value, and with each free string parameter a
+-- placeholder "/<name>" that is replaced here by the run's value), and refuses the first
+-- grant beyond it. The record is never computed again here: a recipe whose evaluation
+-- differs between processes gets no more than what was printed once.
+local function guard_installed(name, p, set)
   local why = installed.refusal(p)
   if why then fail(EXIT_RUNTIME, "run: " .. why) end
-  if not installed.installed_of(p._file) then return end
+  local over = installed.over_consent(p, mounts.clean)
+  if not over then return end
   local label = util.escape(p._file)
-  local decls = p._param_decls or {}
-  local ref_set, subst, given = {}, {}, {}
-  for _, k in ipairs(util.sorted_keys(decls)) do
-    local decl = type(decls[k].decl) == "table" and decls[k].decl or {}
-    local v = p._params and p._params[k]
-    if set and set[k] ~= nil then
-      if type(v) == "string" and decl.values == nil then
-        ref_set[k] = "/<" .. k .. ">"
-        subst[#subst + 1] = { k = k, v = v }
-        given[#given + 1] = { k = k, v = v }
-      elseif v ~= decl.default then
-        given[#given + 1] = { k = k, v = v }
-      end
-    end
+  if over.missing then
+    fail(EXIT_USAGE, "run: " .. label .. ": refused: the manifest holds no record of what install showed for it " ..
+      "(installed by an older lunshare, or brought along by another recipe); install it again by name")
   end
-  if #given == 0 then return end
-  local layer = command.layer_of(o)
-  local function load(s) return (lunshare.load(name, { set = s, layer = layer, placeholders = true })) end
-  local ref = load(ref_set)
-  if not ref then ref = command.load_profile(name, ref_set, o, true) end
-  local shown = installed.shown(ref, load, ref_set)
-  -- The placeholders replaced by the values, as each would appear (a path cleaned too).
-  local function sub(text)
-    for _, x in ipairs(subst) do
-      local v = x.v
-      if v:sub(1, 1) == "/" then v = mounts.clean(v) or v end
-      local pat = ("/<" .. x.k .. ">"):gsub("%p", "%%%0")
-      text = text:gsub(pat, (v:gsub("%%", "%%%%")))
-    end
-    return text
+  local words = {}
+  for _, k in ipairs(util.sorted_keys(set or {})) do
+    words[#words + 1] = " --set " .. util.escape(k) .. "=" .. shown_value(p._params and p._params[k] or set[k])
   end
-  local expected = {}
-  for cat, items in pairs(shown.union) do
-    local t = {}
-    for i, item in ipairs(items) do t[i] = sub(item) end
-    expected[cat] = t
-  end
-  local extra = installed.widened(expected, diff.grants(p))
-  if #extra > 0 then
-    local words = {}
-    for _, x in ipairs(given) do words[#words + 1] = "--set " .. x.k .. "=" .. shown_value(x.v) end
-    fail(EXIT_USAGE, string.format("run: %s: refused: with %s it grants %s: %s, which install did not show " ..
-      "(it showed the grants of each parameter's default, of each value a boolean or `values` parameter " ..
-      "declares, and of a path parameter as a placeholder): the recipe decides on what a parameter holds; " ..
-      "run 'lunshare verify' and 'lunshare show %s'", label, table.concat(words, " "), util.escape(extra[1].category),
-      util.escape(extra[1].item), util.escape(name)))
-  end
+  fail(EXIT_USAGE, string.format("run: %s: refused: with%s it grants %s: %s, which install did not show " ..
+    "(run compares every run with what install recorded in the manifest); run 'lunshare verify' and " ..
+    "'lunshare show %s'", label, #words > 0 and table.concat(words) or " its defaults", util.escape(over.category),
+    util.escape(over.item), util.escape(name)))
 end
 
 -- Loads and plans the profile name under the bounds: the profile and the plan.
 local function build(name, o)
   return command.bounded(name, function()
     local p = command.load_profile(name, o.set, o)
-    guard_installed(name, p, o.set, o)
+    guard_installed(name, p, o.set)
     command.refuse_unbuilt(p)
     local ctx = planner.context(o.argv)
     -- A terminal of its own when the caller's stdin and stdout are terminals and the run

@@ -63,8 +63,26 @@ M.FILE_MAX = 1 << 20
 -- file a later field names) is read through here: only a regular file is read, its open
 -- never blocks (a FIFO fails at once), and past max bytes (1 MiB) it is refused with
 -- "PATH: larger than 1 MiB". A message names the file, never its content.
+-- M.pinned, when a table (install sets it): each file is read once, and every later
+-- read of the same path (and bound) answers from those bytes, so what is checked, shown,
+-- hashed and written is one version of the file, whatever replaces it meanwhile.
+M.pinned = nil
+
+local function pin_key(path, max)
+  return (path:gsub("/%./", "/"):gsub("^%./", ""):gsub("//+", "/")) .. "\0" .. tostring(max)
+end
+
 function M.read_file(path, max)
   if not has_core then error("util.read_file needs lunshare.core: " .. tostring(core), 2) end
+  local pins = M.pinned
+  if pins and type(path) == "string" then
+    local key = pin_key(path, max or M.FILE_MAX)
+    local hit = pins[key]
+    if hit then return table.unpack(hit, 1, hit.n) end
+    local r = table.pack(core.read_file(path, max or M.FILE_MAX))
+    if r[1] then pins[key] = r end
+    return table.unpack(r, 1, r.n)
+  end
   return core.read_file(path, max or M.FILE_MAX)
 end
 

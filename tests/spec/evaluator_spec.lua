@@ -434,3 +434,66 @@ describe("bounded regions #unit", function()
     assert.truthy(os.time() - t0 < 5)
   end)
 end)
+
+-- What install showed is what run grants only if evaluating a profile gives the same
+-- result in every process: no heap address, no hash order (#13's review, F1).
+describe("evaluator: the same result in every process #unit", function()
+  it("prints no address for a table, a function or a coroutine", function()
+    local v = eval("return { a = tostring({}), b = tostring(tostring), c = tostring(1.5), d = tostring(nil), " ..
+      "e = tostring('x'), f = string.format('%s|%9s', {}, ipairs) }")
+    assert.same({ a = "table", b = "function", c = "1.5", d = "nil", e = "x", f = "table| function" }, v)
+  end)
+
+  it("refuses string.format's %p, through the library and as a method", function()
+    for _, src in ipairs({ "return { d = string.format('%p', {}) }", "return { d = ('%p'):format({}) }",
+      "return { d = string.format('%%d%p', {}) }" }) do
+      local v, err = eval(src)
+      assert.is_nil(v, src)
+      assert.truthy(err.msg:find("'%p' is not available in a profile", 1, true), err.msg)
+      assert.equal(1, err.line)
+    end
+    assert.same({ d = "%p 3" }, eval("return { d = string.format('%%p %d', 3) }"))
+  end)
+
+  it("walks pairs and next in a fixed order: booleans, numbers, then strings byte-wise", function()
+    local v = eval([[
+      local t = { zeta = 1, alpha = 2, Beta = 3, [10] = 4, [2] = 5, [-1.5] = 6, [true] = 7, [false] = 8, mid = 9 }
+      local ks = {}
+      for k in pairs(t) do ks[#ks + 1] = tostring(k) end
+      local ns, k = {}, nil
+      repeat k = next(t, k); if k ~= nil then ns[#ns + 1] = tostring(k) end until k == nil
+      return { p = table.concat(ks, ","), n = table.concat(ns, ",") }]])
+    assert.equal("false,true,-1.5,2,10,Beta,alpha,mid,zeta", v.p)
+    assert.equal(v.p, v.n)
+  end)
+
+  it("lets a pairs loop clear the fields it walks, and refuses a key that is not there", function()
+    local v = eval([[
+      local t = { a = 1, b = 2, c = 3 }
+      local seen = {}
+      for k in pairs(t) do seen[#seen + 1] = k; t[k] = nil end
+      return { s = table.concat(seen, ","), left = next(t) == nil }]])
+    assert.same({ s = "a,b,c", left = true }, v)
+    local bad, err = eval("local x = next({ a = 1 }, 'zz')\nreturn {}")
+    assert.is_nil(bad)
+    assert.truthy(err.msg:find("invalid key to 'next'", 1, true), err.msg)
+  end)
+
+  it("gives the same text in two interpreters with different string hash seeds", function()
+    -- Each `lua5.4` process seeds its string hashes anew (and its heap moves under ASLR).
+    local src = "local t = {} for i = 1, 40 do t['k' .. i] = i end local o = {} " ..
+      "for k in pairs(t) do o[#o + 1] = k end return { d = table.concat(o, ',') .. tostring({}) }"
+    local script = H.file("local e = require 'lunshare.evaluator'; io.write(e.evaluate(" ..
+      string.format("%q", src) .. ", 't.lua', {}).d)", ".lua")
+    local outs = {}
+    for i = 1, 4 do
+      local r = H.sh("LUA_PATH=" .. H.quote(package.path) .. " LUA_CPATH=" .. H.quote(package.cpath) ..
+        " lua5.4 " .. H.quote(script), { cwd = H.root })
+      assert.equal(0, r.code, r.err)
+      outs[i] = r.out
+    end
+    os.remove(script)
+    assert.truthy(outs[1]:find("table$"), outs[1])
+    for i = 2, 4 do assert.equal(outs[1], outs[i]) end
+  end)
+end)

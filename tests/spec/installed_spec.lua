@@ -65,3 +65,65 @@ return { extends = "builtin:base-tool", mounts = m }
     assert.same({ "n" }, s.unshown)
   end)
 end)
+
+describe("installed: duplicates in a values list", function()
+  it("are one value: not shown twice, and not counted against MAX_CHOICES", function()
+    local vs = { "v1" }
+    for _ = 1, 39 do vs[#vs + 1] = "v0" end
+    vs[#vs + 1] = "evil"
+    local cs, left = installed.choices(decls({ m = { values = vs, default = "v1" } }))
+    assert.same({ { k = "m", v = "v0" }, { k = "m", v = "evil" } }, cs)
+    assert.equal(0, left)
+  end)
+end)
+
+-- The consent record install keeps in the manifest, which every run compares with.
+describe("installed: the consent record in the manifest", function()
+  local hex = string.rep("a", 64)
+  it("parses back what it writes, items with any byte", function()
+    local rec = { d = { ["host paths visible"] = { "/etc from the host's /etc", "/a b%c\t\"d\"" } },
+      p = { ["host paths writable"] = { "/<dir> from the host's /<dir>" } } }
+    local m, err, records = installed.parse_manifest(hex .. "  r.lua\n" .. hex .. "  other.lua\n" ..
+      "consent r.lua\n" ..
+      "grant r.lua d visible " .. installed.encode("/etc from the host's /etc") .. "\n" ..
+      "grant r.lua d visible " .. installed.encode("/a b%c\t\"d\"") .. "\n" ..
+      "grant r.lua p writable " .. installed.encode("/<dir> from the host's /<dir>") .. "\n")
+    assert.is_nil(err)
+    assert.same({ ["r.lua"] = hex, ["other.lua"] = hex }, m)
+    assert.same(rec, records["r.lua"])
+    assert.is_nil(records["other.lua"])
+  end)
+
+  it("refuses a malformed or dangling record, naming the line", function()
+    for _, bad in ipairs({
+      "grant r.lua d visible /x\n",                            -- before its consent line
+      "consent r.lua\ngrant r.lua d nosuch /x\n",              -- no such category
+      "consent r.lua\ngrant r.lua x visible /x\n",             -- no such kind
+      "consent r.lua\ngrant r.lua d visible /x%zz\n",          -- bad escape
+      "consent r.lua\nconsent r.lua\n",                        -- twice
+      "consent gone.lua\n",                                    -- a file the manifest does not name
+    }) do
+      local m, err = installed.parse_manifest(hex .. "  r.lua\n" .. bad)
+      assert.is_nil(m, bad)
+      assert.truthy(err:find("^%.lunshare%-manifest:%d+: expected"), err)
+    end
+  end)
+
+  it("beyond: the first widening grant not in the record; placeholders take the run's value", function()
+    local rec = { d = { ["host paths visible"] = { "/etc from the host's /etc" } },
+      p = { ["host paths visible"] = { "/<dir> from the host's /<dir>" } } }
+    local lines = { ["host paths visible"] = { "/etc from the host's /etc", "/srv/x from the host's /srv/x" } }
+    package.loaded["lunshare.grants"].lines, package.loaded["lunshare.grants"].summary =
+      (function(saved_lines, saved_summary)
+        finally(function()
+          package.loaded["lunshare.grants"].lines, package.loaded["lunshare.grants"].summary = saved_lines, saved_summary
+        end)
+        return function(s) return s end, function(p) return p end
+      end)(package.loaded["lunshare.grants"].lines, package.loaded["lunshare.grants"].summary)
+    assert.is_nil(installed.beyond(rec, lines, { dir = "/srv/x" }))
+    local x = installed.beyond(rec, lines, { dir = "/srv/y" })
+    assert.same({ category = "host paths visible", item = "/srv/x from the host's /srv/x" }, x)
+    assert.same({ category = "host paths visible", item = "/etc from the host's /etc" },
+      installed.beyond({ d = {}, p = {} }, lines, {}))
+  end)
+end)

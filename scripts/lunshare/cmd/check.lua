@@ -3,6 +3,7 @@
 -- for recipe CI.
 local command = require "lunshare.command"
 local evaluator = require "lunshare.evaluator"
+local installed = require "lunshare.installed"
 local planner = require "lunshare.plan"
 local profile = require "lunshare.profile"
 local schema = require "lunshare.schema"
@@ -50,7 +51,13 @@ function M.main(args)
         if strict then w = { file = w.file, line = w.line, path = w.path, msg = "error (--strict): " .. w.msg } end
         lines[#lines + 1] = schema.format_error(w)
       end
-      return { ok = not (strict and #ws > 0), lines = lines }
+      -- An installed recipe changed since install: check's verdict is about the text, but
+      -- run refuses it, so it is said (a warning: an error with --strict).
+      local tampered = installed.refusal(p) ~= nil
+      if tampered then
+        lines[#lines + 1] = util.text(name) .. ": " .. (strict and "error (--strict): " or "warning: ") .. installed.CHANGED
+      end
+      return { ok = not (strict and (#ws > 0 or tampered)), lines = lines }
     end)
     if not ok then res = { ok = false, lines = { util.text(name) .. ": " .. res } } end
     for _, l in ipairs(res.lines) do io.stderr:write(l, "\n") end

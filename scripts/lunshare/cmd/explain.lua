@@ -4,6 +4,7 @@
 -- run would.
 local command = require "lunshare.command"
 local explain = require "lunshare.explain"
+local installed = require "lunshare.installed"
 local json = require "lunshare.json"
 local planner = require "lunshare.plan"
 local util = require "lunshare.util"
@@ -23,6 +24,8 @@ function M.main(args)
     -- What check would warn about, including fields run cannot apply yet, so a plan is
     -- never read without its caveats.
     warnings.print(p)
+    -- The plan of an installed recipe changed since install is one run refuses.
+    if installed.refusal(p) then io.stderr:write(util.text(name), ": ", installed.CHANGED, "\n") end
     local ctx = planner.context(argv)
     ctx.name, ctx.profile = o.name, name
     local plan, err = planner.build(p, ctx)

@@ -15,7 +15,9 @@
 -- grants, needs no consent. --yes is consent given in advance; without it and without a
 -- terminal on stdin and stderr, install refuses and writes nothing. All recipes named
 -- are consented to before any file is written; each file is written whole (renamed
--- over the old one) and its SHA-256 recorded in the manifest.
+-- over the old one) and its SHA-256 recorded in the manifest, with each recipe's consent
+-- record (installed.consent: the union of what was shown), which every run compares with.
+-- Each source file is read once (util.pinned) and everything comes from those bytes.
 local command = require "lunshare.command"
 local core = require "lunshare.core"
 local diff = require "lunshare.diff"
@@ -134,7 +136,7 @@ end
 -- What install shows of loaded recipe p found at path (with dir searched first): its
 -- grants with every parameter at its default, and each declared value's (installed.shown).
 local function shown_of(p, path, dir)
-  return installed.shown(p, function(set) return (load(path, dir, set)) end)
+  return installed.shown(p, function(set) return load(path, dir, set) end)
 end
 
 -- The grants of each value that grants more than the defaults, and what is not shown.
@@ -149,6 +151,10 @@ local function choices_text(shown)
       out[#out + 1] = "    " .. util.escape(it.item) .. "\n"
     end
   end
+  for _, x in ipairs(shown.broken or {}) do
+    out[#out + 1] = "with --set " .. util.escape(x.k) .. "=" .. util.escape(tostring(x.v)) .. " it does not load: " ..
+      util.escape(x.msg) .. "\n"
+  end
   if shown.left > 0 then
     out[#out + 1] = string.format("%d more declared value%s not evaluated (at most %d are): a run with one that " ..
       "grants more than is shown here is refused\n", shown.left, shown.left == 1 and " is" or "s are", installed.MAX_CHOICES)
@@ -158,6 +164,22 @@ local function choices_text(shown)
     for i, k in ipairs(shown.unshown) do names[i] = util.escape(k) end
     out[#out + 1] = "shown with the default of " .. table.concat(names, ", ") .. ": a run whose value grants more " ..
       "than the default's is refused\n"
+  end
+  return table.concat(out)
+end
+
+-- What giving a free string parameter a value grants beyond the defaults (each a
+-- placeholder "/<name>" in what is shown, which run replaces by the value).
+local function free_text(items, free)
+  if #items == 0 then return "" end
+  local names = {}
+  for i, k in ipairs(free) do names[i] = "--set " .. util.escape(k) .. "=VALUE" end
+  local out = { "with " .. table.concat(names, " ") .. " it also grants (/<NAME> stands for the value):\n" }
+  local last
+  for _, it in ipairs(items) do
+    if it.category ~= last then out[#out + 1] = "  " .. util.escape(it.category) .. ":\n" end
+    last = it.category
+    out[#out + 1] = "    " .. util.escape(it.item) .. "\n"
   end
   return table.concat(out)
 end
@@ -197,11 +219,11 @@ function M.main(args)
   end
 
   local fd = installed.open(w, false)
-  local manifest = {}
+  local manifest, records, newrec = {}, {}, {}
   if fd then
-    local m, merr = installed.read_manifest(fd)
+    local m, merr, recs = installed.read_manifest(fd)
     if not m then command.fail(EXIT_RUNTIME, "install: " .. w.display .. "/" .. merr) end
-    manifest = m
+    manifest, records = m, recs
   end
 
   -- Every recipe loaded, compared and consented to before anything is written. A unit is
@@ -210,6 +232,9 @@ function M.main(args)
   local out = io.stdout
   local LIMIT = evaluator.SOURCE_LIMIT
   local function same(n) return fd and core.state_read(fd, n, LIMIT) == writes[n] end
+  -- Each source file is read once (util.pinned): the check, the grants shown, each
+  -- value's evaluation, the hash and the bytes written all come from that one read.
+  util.pinned = {}
   local ok, err = evaluator.bounded(src, function()
     local loaded = {}
     for _, path in ipairs(recipes) do
@@ -265,19 +290,24 @@ function M.main(args)
       -- A recipe is unchanged when none of its files is (a rules file it names counts).
       local unchanged = same(name)
       for _, n in ipairs(top[name] or {}) do unchanged = unchanged and same(n) end
+      -- One installed before consent records were kept is shown (and recorded) again.
+      if top[name] and name:match("%.lua$") and not records[name] then unchanged = false end
       if unchanged then
         out:write(util.escape(target), ": installed already, unchanged\n")
       elseif name:match("%.lua$") and (top[name] or old_bytes) then
         local p = loaded[name] or select(1, load(path, srcdir))
         if not p then command.fail(EXIT_USAGE, "install: " .. util.escape(path) .. " does not load on its own") end
         local shown = shown_of(p, path, srcdir)
-        local new = shown.union
-        local old = old_bytes and load(target, w.display)
+        local rec, by_value, free = installed.consent(p, function(set) return (load(path, srcdir, set)) end, shown)
+        newrec[name] = rec
+        local new = installed.union_of(rec)
+        local old = old_bytes and (records[name] or load(target, w.display))
         if old then
-          local was = shown_of(old, target, w.display).union
+          -- The old record, as consented to; one installed before records, computed.
+          local was = records[name] and installed.union_of(records[name]) or shown_of(old, target, w.display).union
           local text = diff.text(was, new, target, path)
           out:write("update of ", util.escape(target), " from ", util.escape(path), ":\n", text, choices_text(shown),
-            warning_text(p))
+            free_text(by_value, free), warning_text(p))
           local wider = installed.widened(was, new)
           if #wider > 0 then
             out:write(string.format("it widens what the installed %s grants (%d item%s):\n", util.escape(name),
@@ -290,7 +320,7 @@ function M.main(args)
         else
           out:write("install ", util.escape(path), " as ", util.escape(target), ": ",
             util.escape(type(p.description) == "string" and p.description or "(no description)"), "\n",
-            "it grants:\n", grant_text(shown.base), choices_text(shown), warning_text(p))
+            "it grants:\n", grant_text(shown.base), choices_text(shown), free_text(by_value, free), warning_text(p))
           consented[#consented + 1] = { name = name, why = "a new recipe gets what it grants" }
         end
       else
@@ -298,6 +328,7 @@ function M.main(args)
       end
     end
   end)
+  util.pinned = nil
   if not ok then command.fail(EXIT_USAGE, err) end
 
   -- A file named like a shipped profile shadows it for every run and every extends that
@@ -350,7 +381,8 @@ function M.main(args)
       io.stdout:write("installed ", util.escape(w.display .. "/" .. name), "\n")
     end
   end
-  local okm, merr = installed.write_manifest(fd, w, manifest)
+  for name, rec in pairs(newrec) do records[name] = rec end
+  local okm, merr = installed.write_manifest(fd, w, manifest, records)
   if not okm then command.fail(EXIT_RUNTIME, "install: " .. w.display .. "/" .. installed.MANIFEST .. ": " .. tostring(merr)) end
   return 0
 end

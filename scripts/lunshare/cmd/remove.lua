@@ -26,11 +26,11 @@ function M.main(args)
   if not w then command.fail(EXIT_RUNTIME, "remove: " .. why) end
   local fd, err = installed.open(w, false)
   if err then command.fail(EXIT_RUNTIME, "remove: " .. err) end
-  local manifest = {}
+  local manifest, records = {}, {}
   if fd then
-    local m, merr = installed.read_manifest(fd)
+    local m, merr, recs = installed.read_manifest(fd)
     if not m then command.fail(EXIT_RUNTIME, "remove: " .. w.display .. "/" .. merr) end
-    manifest = m
+    manifest, records = m, recs
   end
   if not manifest[file] then
     local names = {}
@@ -61,10 +61,10 @@ function M.main(args)
   for _, n in ipairs({ file, table.unpack(along) }) do
     local ok, rerr = core.state_remove(fd, n)
     if ok == nil then command.fail(EXIT_RUNTIME, "remove: " .. w.display .. "/" .. n .. ": " .. tostring(rerr)) end
-    manifest[n] = nil
+    manifest[n], records[n] = nil, nil
     if n ~= file then io.stdout:write("removed ", util.escape(w.display .. "/" .. n), " (", util.escape(file), " brought it)\n") end
   end
-  local okm, merr = installed.write_manifest(fd, w, manifest)
+  local okm, merr = installed.write_manifest(fd, w, manifest, records)
   if not okm then command.fail(EXIT_RUNTIME, "remove: " .. w.display .. "/" .. installed.MANIFEST .. ": " .. tostring(merr)) end
   io.stdout:write("removed ", util.escape(target), "\n")
   return 0

@@ -94,8 +94,12 @@ function M.facts(name, p, set)
     local all = {}
     for k, v in pairs(set or {}) do all[k] = v end
     for k, v in pairs(s) do all[k] = v end
-    return (profile.load(name, { set = all, placeholders = true }))
+    return profile.load(name, { set = all, placeholders = true })
   end)
+  info.broken_values = {}
+  for _, x in ipairs(shown.broken) do
+    info.broken_values[#info.broken_values + 1] = { param = x.k, value = x.v, error = x.msg }
+  end
   info.values = {}
   for _, x in ipairs(shown.extras) do
     local by, order = {}, {}
@@ -153,6 +157,9 @@ function M.text(info)
       out[#out + 1] = "  " .. esc(g.category) .. ":"
       for _, item in ipairs(g.items) do out[#out + 1] = "    " .. esc(item) end
     end
+  end
+  for _, v in ipairs(info.broken_values or {}) do
+    out[#out + 1] = "with --set " .. esc(v.param) .. "=" .. esc(tostring(v.value)) .. " it does not load: " .. esc(v.error)
   end
   out[#out + 1] = "warnings:" .. (#info.warnings == 0 and " none" or "")
   for _, w in ipairs(info.warnings) do out[#out + 1] = "  " .. esc(w) end

@@ -14,6 +14,7 @@ local core = require "lunshare.core"
 local evaluator = require "lunshare.evaluator"
 local grants = require "lunshare.grants"
 local installed = require "lunshare.installed"
+local mounts = require "lunshare.mounts"
 local planner = require "lunshare.plan"
 local profile = require "lunshare.profile"
 local schema = require "lunshare.schema"
@@ -202,6 +203,13 @@ local function run_check(ctx, i, e)
   end
   local p, errs = load(ctx.name, set)
   if not p then return "fail", "the recipe does not load with this check's parameters: " .. (errs[1] or "?") end
+  -- An installed recipe's check runs with no more than install showed, as run does (before
+  -- the probe this command adds).
+  local over = installed.over_consent(p, mounts.clean)
+  if over then
+    return "fail", over.missing and "the manifest holds no record of what install showed for it; install it again" or
+      ("it grants " .. over.category .. ": " .. over.item .. ", which install did not show; run 'lunshare verify'")
+  end
 
   -- Everything the sandbox can write on the host must be scratch.
   local summary = grants.summary(p, ctx.gctx)
