@@ -60,6 +60,8 @@ local function decode(values, name)
   for _, n in ipairs(type(d.namespaces) == "table" and d.namespaces or {}) do
     if type(n) == "string" then rec.namespaces[#rec.namespaces + 1] = n end
   end
+  -- The netns it joined (network = { join = … }), when it has none of its own.
+  if type(d.net_joined) == "string" then rec.net_joined = d.net_joined end
   for _, l in ipairs(type(d.links) == "table" and d.links or {}) do
     if type(l) == "string" then rec.links[#rec.links + 1] = l end
   end
