@@ -220,7 +220,7 @@ describe("plug veth", function()
       "$L enter " .. b .. " -- ping -c1 -W5 10.83.0.1 >/dev/null && echo ping-ba",
       "$L ps | grep -c " .. H.quote(ia .. " 10.83.0.1/24(veth to " .. b .. ":" .. ib .. " 10.83.0.2/24)"),
       "$L ps | grep -c " .. H.quote(ib .. " 10.83.0.2/24(veth to " .. a .. ":" .. ia .. " 10.83.0.1/24)"),
-      "$L ps --json | grep -c '"to": "'",
+      "$L ps --json | grep -c '\"to\": \"'",
       "$L plug " .. a .. " veth " .. ia .. " --to " .. b .. ":" .. ib .. " 2>&1; echo again=$?",
       -- Unplugged from b's side: the pair is gone from both, and from both records.
       "$L unplug " .. b .. " " .. ib .. "; echo unplug=$?",
@@ -237,7 +237,7 @@ describe("plug veth", function()
       "$L stop " .. b .. "; wait $PB",
       WAIT_CLEAN .. " && echo links-back",
       "[ $(wc -l < /proc/self/mountinfo) = $MNT ] && [ $(ip netns list | wc -l) = $NS ] && echo mounts-netns-back",
-      "$L ps | grep -c .",
+      "$L ps | grep -c -e '^" .. a .. " ' -e '^" .. b .. " '",
     }, "; "))
     assert.equal(table.concat({ "plug=0", "inet 10.83.0.1/24", "inet 10.83.0.2/24", "host-untouched", "ping-ab", "ping-ba",
       "1", "1", "2",
