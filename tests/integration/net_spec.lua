@@ -407,7 +407,7 @@ print(lunshare.core.spawn(plan))
         "\"][0]; print(r[\"net_joined\"], \"net\" in r[\"namespaces\"])'",
       "$L stop " .. NAME .. " >/dev/null; wait $pid; ip netns del lsj",
     }, "; "))
-    assert.equal("1\nlsj False\n", r.out, r.err)
+    assert.equal(sfx("1\nlsj False\n"), r.out, r.err)
   end)
 
   it("a join of a netns that is not there fails at its profile line, before the clone, leaving nothing", function()
