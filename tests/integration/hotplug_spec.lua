@@ -264,6 +264,27 @@ describe("plug veth", function()
     assert.equal(host .. "\ninet 10.79.0.2/24\ntrue\nnil\nrepl=0\nhost-gone\n", r.out, r.err)
   end)
 
+  it("(root) sb:plug(\"veth\", IF, { to = … }) links the REPL's sandbox to another named one", function()
+    local name, other, ia, ib = fresh(), fresh(), "lsra" .. S, "lsrb" .. S
+    local chunk = table.concat({
+      'print(sb:plug("veth", "' .. ia .. '", { to = "' .. other .. ':' .. ib .. '", address = "10.84.0.1/24", ' ..
+        'host_address = "10.84.0.2/24" }).to)',
+      'print((sb:exec{ "ping", "-c1", "-W5", "10.84.0.2" }):match("1 received"))',
+      'print(sb:unplug("' .. ia .. '"))',
+      'print((sb:exec{ "ip", "-o", "link" }):find("' .. ia .. '", 1, true))',
+    }, "\n") .. "\n"
+    local f = H.file(chunk)
+    finally(function() H.rm(f) end)
+    local r = world(table.concat({
+      start(other),
+      "HOME=/tmp $L repl --name " .. name .. " default < " .. H.quote(f) .. "; echo repl=$?",
+      "nsenter -t $SB -n ip link show " .. ib .. " >/dev/null 2>&1 || echo other-gone",
+      "$L ps | grep -c 'veth to'",
+      "kill $pid; wait $pid",
+    }, "; "))
+    assert.equal(other .. "\n1 received\ntrue\nnil\nrepl=0\nother-gone\n0\n", r.out, r.err)
+  end)
+
   it("(root) leaves no link and no record when a plug fails halfway (a bad address inside, a route it cannot add)", function()
     local name, host = fresh(), "lsh" .. S .. "f"
     local r = world(table.concat({
