@@ -229,8 +229,8 @@ enum { VETH_ADDRESSES };			/* lists: of the host end */
 
 /* The pair of a veth step (or a plug_veth step, whose fields begin as veth's do), its
  * peer born in peer_ns; with undo, the host end is removed on every exit path of the run. */
-static int make_veth(const struct lsh_plan_step *s, struct lsh_nl_ns peer_ns, struct lsh_spawn_ctx *ctx, int undo,
-		     struct lsh_err **err)
+static int make_veth(const struct lsh_plan_step *s, struct lsh_nl_ns near_ns, struct lsh_nl_ns peer_ns,
+		     struct lsh_spawn_ctx *ctx, int undo, struct lsh_err **err)
 {
 	struct lsh_nl *nl;
 	const char *host = s->strs[VETH_NAME];
@@ -239,7 +239,7 @@ static int make_veth(const struct lsh_plan_step *s, struct lsh_nl_ns peer_ns, st
 		.peer_ns = peer_ns, .master = s->strs[VETH_MASTER],
 		.mtu = (unsigned)s->ints[VETH_MTU], .up = 1,
 	};
-	int r = lsh_nl_open(&nl, here, err);
+	int r = lsh_nl_open(&nl, near_ns, err);
 	if (r < 0)
 		return r;
 	r = lsh_nl_link_add(nl, &sp, err);
@@ -270,31 +270,59 @@ static int op_veth(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 	int r = lsh_spawn_need(ctx, CLONE_NEWNET, 1, "veth", err);
 	if (r < 0)
 		return r;
-	return make_veth(s, (struct lsh_nl_ns){ LSH_NL_NS_PID, ctx->pid }, ctx, 1, err);
+	return make_veth(s, here, (struct lsh_nl_ns){ LSH_NL_NS_PID, ctx->pid }, ctx, 1, err);
 }
 
 /* plug_veth (`lunshare plug NAME veth …`): a veth into a running sandbox, its peer born in
  * the network namespace of the sandbox's command, named by a pidfd checked against its
- * start time and user namespace (no pid is looked up again). The pair outlives this run:
- * it goes with the sandbox's namespace, or with `lunshare unplug`. Refused when that
- * namespace is ours (a sandbox on the host's network). */
-enum { PV_PID = VETH_MTU + 1, PV_STARTTIME, PV_USER_NS };	/* ints, after veth's */
+ * start time and user namespace (no pid is looked up again). With near_pid (`--to OTHER`),
+ * the other end is made in that sandbox's network namespace, named the same way, instead
+ * of ours: the pair links two sandboxes. The pair outlives this run: it goes with either
+ * sandbox's namespace, or with `lunshare unplug`. Refused when a namespace is ours (a
+ * sandbox on the host's network), or when both ends would share one. */
+enum { PV_PID = VETH_MTU + 1, PV_STARTTIME, PV_USER_NS, PV_NEAR_PID, PV_NEAR_STARTTIME, PV_NEAR_USER_NS }; /* ints */
+
+/* A checked pidfd of pid's process, whose network namespace must not be ours; its id in *ino. */
+static int sandbox_net(pid_t pid, int64_t starttime, int64_t user_ns, uint64_t *dev, uint64_t *ino,
+		       struct lsh_err **err)
+{
+	int pidfd = lsh_join_pidfd(pid, (uint64_t)starttime, (uint64_t)user_ns, err);
+	if (pidfd < 0)
+		return pidfd;
+	const struct lsh_ns_kind *net = lsh_ns_kind_by_name("net");
+	uint64_t mydev, myino;
+	int r = lsh_ns_id(pid, net, dev, ino, err);
+	if (r == 0)
+		r = lsh_ns_id(0, net, &mydev, &myino, err);
+	if (r == 0 && *dev == mydev && *ino == myino)
+		r = lsh_err_msg(err, EPERM, "process %d is on this network namespace, not one of its own", (int)pid);
+	if (r < 0) {
+		close(pidfd);
+		return r;
+	}
+	return pidfd;
+}
 
 static int op_plug_veth(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	pid_t pid = (pid_t)s->ints[PV_PID];
-	_cleanup_close_ int pidfd = lsh_join_pidfd(pid, (uint64_t)s->ints[PV_STARTTIME], (uint64_t)s->ints[PV_USER_NS],
-						   err);
+	(void)ctx;
+	uint64_t dev, ino, ndev = 0, nino = 0;
+	_cleanup_close_ int pidfd = sandbox_net((pid_t)s->ints[PV_PID], s->ints[PV_STARTTIME], s->ints[PV_USER_NS],
+						&dev, &ino, err);
 	if (pidfd < 0)
 		return lsh_err_wrap(err, "plug_veth");
-	const struct lsh_ns_kind *net = lsh_ns_kind_by_name("net");
-	uint64_t dev, ino, mydev, myino;
-	if (lsh_ns_id(pid, net, &dev, &ino, err) < 0 || lsh_ns_id(0, net, &mydev, &myino, err) < 0)
-		return lsh_err_wrap(err, "plug_veth");
-	if (dev == mydev && ino == myino)
-		return lsh_err_msg(err, EPERM, "plug_veth: process %d is on this network namespace, not one of its own",
-				   (int)pid);
-	return make_veth(s, (struct lsh_nl_ns){ LSH_NL_NS_PIDFD, pidfd }, ctx, 0, err);
+	_cleanup_close_ int nearfd = -1;
+	struct lsh_nl_ns near = here;
+	if (s->ints[PV_NEAR_PID] > 0) {
+		nearfd = sandbox_net((pid_t)s->ints[PV_NEAR_PID], s->ints[PV_NEAR_STARTTIME], s->ints[PV_NEAR_USER_NS],
+				     &ndev, &nino, err);
+		if (nearfd < 0)
+			return lsh_err_wrap(err, "plug_veth");
+		if (ndev == dev && nino == ino)
+			return lsh_err_msg(err, EINVAL, "plug_veth: both ends would be in one network namespace");
+		near = (struct lsh_nl_ns){ LSH_NL_NS_PIDFD, nearfd };
+	}
+	return make_veth(s, near, (struct lsh_nl_ns){ LSH_NL_NS_PIDFD, pidfd }, ctx, 0, err);
 }
 
 /* link_setup: inside, a link's MTU, addresses and state. */
@@ -357,7 +385,9 @@ const struct lsh_op lsh_ops_net[] = {
 	  { { "name", LSH_ARG_STR, VETH_NAME, 1 }, { "peer", LSH_ARG_STR, VETH_PEER, 1 },
 	    { "master", LSH_ARG_STR, VETH_MASTER, 0 }, { "mtu", LSH_ARG_INT, VETH_MTU, 0 },
 	    { "addresses", LSH_ARG_LIST, VETH_ADDRESSES, 0 }, { "pid", LSH_ARG_INT, PV_PID, 1 },
-	    { "starttime", LSH_ARG_INT, PV_STARTTIME, 1 }, { "user_ns", LSH_ARG_INT, PV_USER_NS, 0 } },
+	    { "starttime", LSH_ARG_INT, PV_STARTTIME, 1 }, { "user_ns", LSH_ARG_INT, PV_USER_NS, 0 },
+	    { "near_pid", LSH_ARG_INT, PV_NEAR_PID, 0 }, { "near_starttime", LSH_ARG_INT, PV_NEAR_STARTTIME, 0 },
+	    { "near_user_ns", LSH_ARG_INT, PV_NEAR_USER_NS, 0 } },
 	  NULL, op_plug_veth },
 	{ "link_setup", LSH_PHASE_CHILD,
 	  { { "name", LSH_ARG_STR, SETUP_NAME, 1 }, { "mtu", LSH_ARG_INT, SETUP_MTU, 0 },

@@ -744,7 +744,8 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *       user_ns (integer)
  *   plug_target [child]: no fields
  *   plug_veth [host]: addresses (list), master (string), mtu (integer), name (string,
- *       required), peer (string, required), pid (integer, required), starttime (integer,
+ *       required), near_pid (integer), near_starttime (integer), near_user_ns (integer),
+ *       peer (string, required), pid (integer, required), starttime (integer,
  *       required), user_ns (integer)
  *   proc [child]: dst (string, required), readonly (list, required)
  *   pty [child]: no fields

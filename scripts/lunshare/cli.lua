@@ -50,10 +50,12 @@ usage: lunshare COMMAND [ARGS]
   plug NAME bind SRC [DST] [--rw]
   plug NAME veth HOSTIF [SBIF] [--address A/N] [--peer-address A/N]
        [--route TO,VIA] [--bridge BR]
+  plug NAME veth IF --to OTHER[:IF2] [--address A/N] [--peer-address A/N]
                                  add a bind of the host's SRC (read-only unless --rw),
-                                 or a veth pair from the host, to a running named sandbox
+                                 or a veth pair from the host or from the running named
+                                 sandbox OTHER, to a running named sandbox
   unplug NAME OBJECT             take away what plug added (a bind by its target, a veth
-                                 by its host end)
+                                 by its host end, or by its end in NAME)
   ns [NAME|PID] [--json]         a process's namespaces: ids, own or the host's, sharers
   repl [--name N] [PROFILE [--set K=V]...]
                                  an interactive Lua prompt with the lunshare API; with a

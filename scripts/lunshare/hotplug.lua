@@ -90,6 +90,9 @@ function M.describe(o)
   end
   if o.kind == "veth" then
     local function addrs(l) return type(l) == "table" and #l > 0 and (" " .. table.concat(l, "+")) or "" end
+    if o.to ~= nil then
+      return o.id .. addrs(o.address) .. "(veth to " .. tostring(o.to) .. ":" .. tostring(o.peer) .. addrs(o.peer_address) .. ")"
+    end
     return o.id .. (o.bridge and ("@" .. tostring(o.bridge)) or "") .. addrs(o.host_address) .. "(veth to " ..
       tostring(o.inside) .. addrs(o.address) .. ")"
   end
@@ -200,14 +203,24 @@ end
 -- and the inside configured by a child that joined that namespace (a clone with a
 -- network namespace of its own first, thrown away, so that no plan's inside steps can
 -- reach the caller's), then exits.
-function M.veth_plan(rec, v)
+--
+-- With near (the record of another sandbox of the caller's), the pair links the two: the
+-- end v.host is made in near's network namespace (named by a checked pidfd as well), and
+-- configured there by plug_veth (v.host_address) rather than on the host.
+function M.veth_plan(rec, v, near)
   local cmd, starttime = command_of(rec)
   if not cmd then return nil, starttime end
+  local fields = { pid = cmd, starttime = starttime, user_ns = rec.ns.user }
+  if near then
+    local ncmd, nstart = command_of(near)
+    if not ncmd then return nil, nstart end
+    fields.near_pid, fields.near_starttime, fields.near_user_ns = ncmd, nstart, near.ns.user
+  end
   local host, inside = {}, {}
   network.veth_steps(v, v.name or v.host, function(phase, t)
     local into = phase == "host" and host or inside
     into[#into + 1] = t
-  end, nil, "plug_veth", { pid = cmd, starttime = starttime, user_ns = rec.ns.user })
+  end, nil, "plug_veth", fields)
   local steps = { { op = "clone", namespaces = { "net" } } }
   for _, t in ipairs(host) do steps[#steps + 1] = t end
   steps[#steps + 1] = { op = "join", pid = cmd, starttime = starttime, user_ns = rec.ns.user, namespaces = { "net" } }
@@ -216,32 +229,48 @@ function M.veth_plan(rec, v)
   return finish(steps, "plug " .. rec.name)
 end
 
--- Runs fn(dir, values) with the sandbox's record read under the area's lock (values: its
--- JSON lines; values[3].plugged the list), then swaps the changed record in. fn returns
--- true to write, or nil and why. Returns true, or nil and why.
-local function with_record(rec, fn)
+-- Runs fn(list, …) with each of recs' records read under the area's lock (one list of
+-- plugged objects per record, values[3].plugged), then swaps the changed records in. fn
+-- returns true to write, or nil and why. Returns true, or nil and why.
+local function with_records(recs, fn)
   local dir, err = state.open(sandboxes.AREA, { create = false })
-  if not dir then return nil, err or (rec.name .. ": the sandbox ended") end
+  if not dir then return nil, err or (recs[1].name .. ": the sandbox ended") end
   local ok, lerr = dir:lock()
   if not ok then
     dir:close()
     return nil, lerr
   end
-  local values = dir:read_json_lines(rec.name)
-  local r = type(values) == "table" and values[2]
-  if type(r) ~= "table" or r.pid ~= rec.pid or r.starttime ~= rec.starttime then
-    dir:close()
-    return nil, rec.name .. ": the sandbox ended"
+  local all, lists = {}, {}
+  for i, rec in ipairs(recs) do
+    local values = dir:read_json_lines(rec.name)
+    local r = type(values) == "table" and values[2]
+    if type(r) ~= "table" or r.pid ~= rec.pid or r.starttime ~= rec.starttime then
+      dir:close()
+      return nil, rec.name .. ": the sandbox ended"
+    end
+    if type(values[3]) ~= "table" or type(values[3].plugged) ~= "table" then values[3] = { plugged = {} } end
+    -- A veth to a sandbox that ended went with it: dropped as the record is written.
+    local live = {}
+    for _, o in ipairs(values[3].plugged) do
+      if type(o) ~= "table" or sandboxes.plug_alive(o) then live[#live + 1] = o end
+    end
+    values[3].plugged = live
+    all[i], lists[i] = values, live
   end
-  if type(values[3]) ~= "table" or type(values[3].plugged) ~= "table" then values[3] = { plugged = {} } end
-  local want, why = fn(values[3].plugged)
+  local want, why = fn(table.unpack(lists))
   if want then
-    if #values[3].plugged == 0 then values[3] = nil end
-    want, why = dir:update_json_lines(rec.name, values)
+    for i, rec in ipairs(recs) do
+      local values = all[i]
+      if #values[3].plugged == 0 then values[3] = nil end
+      local w, werr = dir:update_json_lines(rec.name, values)
+      if not w then want, why = w, werr end
+    end
   end
   dir:close()
   return want, why
 end
+
+local function with_record(rec, fn) return with_records({ rec }, fn) end
 
 local function find(list, id)
   for i, o in ipairs(list) do if o.id == id then return i, o end end
@@ -297,6 +326,7 @@ function M.plug_veth(rec, v)
   if not network.valid_ifname(v.host) or (v.name ~= nil and not network.valid_ifname(v.name)) then
     return nil, "a link name is 1 to 15 bytes without '/' or spaces"
   end
+  if v.to ~= nil then return M.plug_pair(rec, v) end
   if v.bridge ~= nil and not network.valid_ifname(v.bridge) then return nil, "--bridge: expected a bridge's name" end
   if not is_root() then
     -- What the kernel answers a profile's veth rootless (core/net_ops.c says it there): a
@@ -329,6 +359,108 @@ function M.plug_veth(rec, v)
   return obj
 end
 
+-- Word for word the refusal of a veth between two sandboxes to a caller who is not root.
+M.PAIR_NEEDS_ROOT = "a veth between two sandboxes needs root: each has a user namespace of its own, and " ..
+  "moving a link from one network namespace into another needs CAP_NET_ADMIN over both, which no " ..
+  "unprivileged caller holds; run as root, or put both on one rootless topology (`lunshare net up FILE`, " ..
+  "then network = { join = \"TOPOLOGY/HOST\" } in each profile)"
+
+local function own_net(rec)
+  for _, k in ipairs(rec.namespaces) do if k == "net" then return true end end
+  return false
+end
+
+-- The command's network namespace as a netlink handle (through a pidfd checked against
+-- its start time), or nil and why.
+local function netlink_of(rec)
+  local cmd, starttime = command_of(rec)
+  if not cmd then return nil, starttime end
+  local pidfd, perr = core.pidfd_open(cmd)
+  if not pidfd then return nil, rec.name .. ": " .. tostring(perr) end
+  local st = core.proc_stat(cmd)
+  if not st or st.starttime ~= starttime then
+    pidfd:close()
+    return nil, rec.name .. ": the sandbox's command is not running"
+  end
+  local nl, err = core.netlink({ pidfd = pidfd })
+  pidfd:close()
+  if not nl then return nil, rec.name .. ": " .. tostring(err) end
+  return nl
+end
+
+-- Adds a veth between rec and the running sandbox v.to (its record) of the caller's:
+-- v.host is the end in rec (addresses v.address, routes
+-- v.routes), v.peer (default v.host) the end in v.to (addresses v.host_address). Both
+-- records list it; returns rec's object, or nil and why (one line).
+function M.plug_pair(rec, v)
+  if v.name ~= nil then return nil, "veth " .. v.host .. ": with --to, name the other's end as OTHER:IF2" end
+  local peer = v.peer or v.host
+  if not network.valid_ifname(peer) then return nil, "a link name is 1 to 15 bytes without '/' or spaces" end
+  if v.bridge ~= nil then return nil, "--bridge: a veth to another sandbox has no host end to put on a bridge" end
+  if not is_root() then return nil, "veth " .. v.host .. " --to " .. v.to.name .. ": " .. M.PAIR_NEEDS_ROOT end
+  local other = v.to
+  if other.name == rec.name then return nil, rec.name .. ": --to names the sandbox itself" end
+  for _, r in ipairs({ rec, other }) do
+    if not own_net(r) then return nil, r.name .. ": the sandbox has no network namespace of its own" end
+  end
+  -- In the plan's terms the other sandbox holds the "host" end, rec the inside one.
+  local plan, err = M.veth_plan(rec, { host = peer, name = v.host, address = v.address, host_address = v.host_address,
+    routes = v.routes }, other)
+  if not plan then return nil, err end
+  local mine = { kind = "veth", id = v.host, inside = v.host, to = other.name, peer = peer, to_pid = other.pid,
+    to_starttime = other.starttime, address = v.address or {}, peer_address = v.host_address or {} }
+  local theirs = { kind = "veth", id = peer, inside = peer, to = rec.name, peer = v.host, to_pid = rec.pid,
+    to_starttime = rec.starttime, address = v.host_address or {}, peer_address = v.address or {} }
+  local done, derr = with_records({ rec, other }, function(list, olist)
+    if find(list, mine.id) then return nil, rec.name .. ": " .. mine.id .. " is plugged already (unplug it first)" end
+    if find(olist, theirs.id) then
+      return nil, other.name .. ": " .. theirs.id .. " is plugged already (unplug it first)"
+    end
+    local ok, serr = spawn(plan, "veth " .. v.host .. " --to " .. other.name)
+    if not ok then
+      -- The pair exists when a step after plug_veth failed (EEXIST stops before it).
+      if not serr:find("File exists", 1, true) then
+        local nl = netlink_of(rec)
+        if nl then
+          if nl:link_index(mine.id) then nl:link_del(mine.id) end
+          nl:close()
+        end
+      end
+      return nil, serr
+    end
+    list[#list + 1], olist[#olist + 1] = mine, theirs
+    return true
+  end)
+  if not done then return nil, derr end
+  return mine
+end
+
+-- A veth between two sandboxes removed from rec's side (the pair goes with either end),
+-- and taken out of both records. Gone already is fine.
+local function unplug_pair(rec, o)
+  local other = sandboxes.find(o.to)
+  local recs = { rec }
+  if other and other.pid == o.to_pid and other.starttime == o.to_starttime then recs[2] = other end
+  return with_records(recs, function(list, olist)
+    local i = find(list, o.id)
+    if not i then return nil, rec.name .. ": nothing plugged as " .. o.id end
+    local nl, err = netlink_of(rec)
+    if not nl then return nil, err end
+    local ok, derr = true, nil
+    if nl:link_index(o.id) then ok, derr = nl:link_del(o.id) end
+    nl:close()
+    if not ok then return nil, "unplug " .. o.id .. ": " .. tostring(derr) end
+    table.remove(list, i)
+    if olist then
+      for j = #olist, 1, -1 do
+        local p = olist[j]
+        if p.to == rec.name and p.id == o.peer and p.to_pid == rec.pid then table.remove(olist, j) end
+      end
+    end
+    return true
+  end)
+end
+
 -- A veth's host end removed (its peer goes with it); gone already is fine (the sandbox
 -- deleted its end, which takes the pair).
 local function unplug_veth(o)
@@ -343,6 +475,9 @@ end
 
 -- Takes the object id (a bind's target, a veth's host end) away and out of the record.
 function M.unplug(rec, id)
+  for _, o in ipairs(rec.plugged or {}) do
+    if o.id == id and o.to ~= nil then return unplug_pair(rec, o) end
+  end
   return with_record(rec, function(list)
     local i, o = find(list, id)
     if not i then

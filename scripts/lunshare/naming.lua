@@ -74,6 +74,9 @@ function M.finish(plan, p, a)
   for _, s in ipairs(plan.steps) do
     if s.op == "clone" then
       for i, n in ipairs(s.namespaces) do d.namespaces[i] = n end
+    elseif s.op == "netns_join" then
+      -- Born in a netns it joined (network = { join = … }): which, for ps.
+      d.net_joined = s.topology and (s.topology .. "/" .. s.name) or s.name
     elseif s.op == "veth" then
       d.links[#d.links + 1] = s.name
       if s.addresses and #s.addresses > 0 then d.addresses[s.name] = s.addresses end

@@ -143,8 +143,10 @@ function Sandbox:enter(shell)
 end
 
 -- sb:plug("bind", SRC [, DST] [, { rw = true }]) or sb:plug("veth", HOSTIF [, { name =,
--- address =, host_address =, routes =, bridge = }]) -> the object recorded: added while
--- the sandbox runs, as `lunshare plug NAME bind|veth` adds it (a named sandbox only).
+-- address =, host_address =, routes =, bridge = }]) or sb:plug("veth", IF, { to =
+-- "OTHER[:IF2]", address =, host_address = (OTHER's end), routes = }) -> the object
+-- recorded: added while the sandbox runs, as `lunshare plug NAME bind|veth` adds it (a
+-- named sandbox only).
 function Sandbox:plug(kind, src, dst, opts)
   check_running(self, "plug")
   if type(dst) == "table" then dst, opts = nil, dst end
@@ -155,8 +157,16 @@ function Sandbox:plug(kind, src, dst, opts)
     if not rec then error("sb:plug: " .. err, 2) end
     local o = type(opts) == "table" and opts or {}
     local function strings(v) return type(v) == "string" and { v } or v end
+    local to, peer
+    if o.to ~= nil then
+      if type(o.to) ~= "string" then error("sb:plug: to: expected \"OTHER[:IF2]\", a named sandbox of yours", 2) end
+      local other, if2 = o.to:match("^([^:]+):(.+)$")
+      local orec, oerr = sandboxes.lookup(other or o.to)
+      if not orec then error("sb:plug: to: " .. oerr, 2) end
+      to, peer = orec, if2
+    end
     local obj, perr = hotplug.plug_veth(rec, { host = src, name = o.name, address = strings(o.address),
-      host_address = strings(o.host_address), routes = o.routes, bridge = o.bridge })
+      host_address = strings(o.host_address), routes = o.routes, bridge = o.bridge, to = to, peer = peer })
     if not obj then error("sb:plug: " .. perr, 2) end
     return obj
   end

@@ -60,6 +60,8 @@ local function decode(values, name)
   for _, n in ipairs(type(d.namespaces) == "table" and d.namespaces or {}) do
     if type(n) == "string" then rec.namespaces[#rec.namespaces + 1] = n end
   end
+  -- The netns it joined (network = { join = … }), when it has none of its own.
+  if type(d.net_joined) == "string" then rec.net_joined = d.net_joined end
   for _, l in ipairs(type(d.links) == "table" and d.links or {}) do
     if type(l) == "string" then rec.links[#rec.links + 1] = l end
   end
@@ -70,9 +72,12 @@ local function decode(values, name)
       rec.addresses[name] = out
     end
   end
-  -- The objects `lunshare plug` added, each as it recorded them (lunshare.hotplug).
+  -- The objects `lunshare plug` added, each as it recorded them (lunshare.hotplug); a veth
+  -- to another sandbox that ended is gone with its namespace, and not shown.
   for _, o in ipairs(h and type(h.plugged) == "table" and h.plugged or {}) do
-    if type(o) == "table" and type(o.kind) == "string" and type(o.id) == "string" then rec.plugged[#rec.plugged + 1] = o end
+    if type(o) == "table" and type(o.kind) == "string" and type(o.id) == "string" and M.plug_alive(o) then
+      rec.plugged[#rec.plugged + 1] = o
+    end
   end
   if type(r.ns) == "table" then
     for k, v in pairs(r.ns) do if type(k) == "string" and int(v) then rec.ns[k] = v end end
@@ -84,6 +89,14 @@ end
 local function same(pid, starttime)
   local st = core.proc_stat(pid)
   return st ~= nil and st.starttime == starttime, st
+end
+
+-- Whether a plugged object still exists: a veth to another sandbox (o.to) lives as long
+-- as that sandbox's pid 1 (o.to_pid, o.to_starttime), since the pair dies with either
+-- network namespace; anything else lives as long as its own sandbox.
+function M.plug_alive(o)
+  if o.to == nil then return true end
+  return int(o.to_pid) ~= nil and int(o.to_starttime) ~= nil and (same(o.to_pid, o.to_starttime))
 end
 
 -- Whether the sandbox of a record still runs: its supervisor and its first process are

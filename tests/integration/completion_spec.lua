@@ -46,11 +46,12 @@ describe("bash completion", function()
       table.concat({
         "bash -c " .. H.quote(complete({ "plug", name:sub(1, -3) })),
         "bash -c " .. H.quote(complete({ "plug", name, "" })),
+        "bash -c " .. H.quote(complete({ "plug", name, "veth", "lsx0", "--to", name:sub(1, -3) })),
         H.quote(H.bin) .. " plug " .. name .. " bind /etc /tmp/lscmp",
         "bash -c " .. H.quote(complete({ "unplug", name, "/tmp/ls" })),
         "kill $P; wait $P",
       }, "; "))
-    assert.equal(name .. "\nbind\nveth\n/tmp/lscmp\n", r.out, r.err .. r.cmd_err)
+    assert.equal(name .. "\nbind\nveth\n" .. name .. "\n/tmp/lscmp\n", r.out, r.err .. r.cmd_err)
   end)
 
   it("completes the installed recipes for remove", function()

@@ -163,6 +163,17 @@ describe("plug veth", function()
       "SB=$(" .. L .. " ps --json | python3 -c 'import json,sys; print([r[\"pid\"] for r in json.load(sys.stdin) if r[\"name\"] == \"" ..
       name .. "\"][0])')"
   end
+  -- Two of them: $PA/$A for a, $PB/$B for b (each its own FIFO).
+  local function start_two(a, b, drop)
+    local out = {}
+    for _, x in ipairs({ { a, "A" }, { b, "B" } }) do
+      out[#out + 1] = "mkfifo -m 666 /run/started" .. x[2] .. "; " .. (drop or "") .. L .. " run --no-pty --name " .. x[1] ..
+        " -- sh -c 'echo; exec sleep 60' >/run/started" .. x[2] .. " & P" .. x[2] .. "=$!; read x </run/started" .. x[2] ..
+        "; " .. x[2] .. "=$(" .. L .. " ps --json | python3 -c 'import json,sys; print([r[\"pid\"] for r in json.load(sys.stdin) if r[\"name\"] == \"" ..
+        x[1] .. "\"][0])')"
+    end
+    return table.concat(out, "; ")
+  end
   local WAIT_CLEAN = H.wait_until([=[[ "$(ip -o link | wc -l)" = "$LINKS" ]]=], 30)
 
   it("(root) adds a veth with addresses and a route, pings across it, and unplug and the sandbox's end remove it", function()
@@ -194,6 +205,48 @@ describe("plug veth", function()
       r.out, r.err)
   end)
 
+  it("(root) links two running sandboxes with --to, pings across, both records list it, unplug from the other side and either's end remove it", function()
+    local a, b = fresh(), fresh()
+    local ia, ib = "lsa" .. S, "lsb" .. S
+    local r = world(table.concat({
+      "MNT=$(wc -l < /proc/self/mountinfo); NS=$(ip netns list | wc -l)",
+      start_two(a, b),
+      "$L plug " .. a .. " veth " .. ia .. " --to " .. b .. ":" .. ib .. " --address 10.83.0.1/24 --peer-address 10.83.0.2/24; echo plug=$?",
+      -- From outside: each end in its own sandbox, with its address; nothing on the host.
+      "nsenter -t $A -n ip -o -4 addr show " .. ia .. " | grep -o 'inet [0-9./]*'",
+      "nsenter -t $B -n ip -o -4 addr show " .. ib .. " | grep -o 'inet [0-9./]*'",
+      "[ $(ip -o link | wc -l) = $LINKS ] && echo host-untouched",
+      "$L enter " .. a .. " -- ping -c1 -W5 10.83.0.2 >/dev/null && echo ping-ab",
+      "$L enter " .. b .. " -- ping -c1 -W5 10.83.0.1 >/dev/null && echo ping-ba",
+      "$L ps | grep -c " .. H.quote(ia .. " 10.83.0.1/24(veth to " .. b .. ":" .. ib .. " 10.83.0.2/24)"),
+      "$L ps | grep -c " .. H.quote(ib .. " 10.83.0.2/24(veth to " .. a .. ":" .. ia .. " 10.83.0.1/24)"),
+      "$L ps --json | grep -c '\"to\": \"'",
+      "$L plug " .. a .. " veth " .. ia .. " --to " .. b .. ":" .. ib .. " 2>&1; echo again=$?",
+      -- Unplugged from b's side: the pair is gone from both, and from both records.
+      "$L unplug " .. b .. " " .. ib .. "; echo unplug=$?",
+      "nsenter -t $A -n ip link show " .. ia .. " >/dev/null 2>&1 || echo a-gone",
+      "nsenter -t $B -n ip link show " .. ib .. " >/dev/null 2>&1 || echo b-gone",
+      "$L ps | grep -c 'veth to'",
+      -- Plugged again, then a ends: b's end goes with it, and b's record stops listing it.
+      "$L plug " .. b .. " veth " .. ib .. " --to " .. a .. ":" .. ia .. "; echo again=$?",
+      "nsenter -t $A -n ip link show " .. ia .. " >/dev/null 2>&1 && echo a-back",
+      "$L stop " .. a .. "; wait $PA",
+      H.wait_until("! nsenter -t $B -n ip link show " .. ib .. " >/dev/null 2>&1", 30) .. " && echo b-gone",
+      "$L ps | grep -c 'veth to'",
+      "$L unplug " .. b .. " " .. ib .. " 2>&1; echo unplug=$?",
+      "$L stop " .. b .. "; wait $PB",
+      WAIT_CLEAN .. " && echo links-back",
+      "[ $(wc -l < /proc/self/mountinfo) = $MNT ] && [ $(ip netns list | wc -l) = $NS ] && echo mounts-netns-back",
+      "$L ps | grep -c -e '^" .. a .. " ' -e '^" .. b .. " '",
+    }, "; "))
+    assert.equal(table.concat({ "plug=0", "inet 10.83.0.1/24", "inet 10.83.0.2/24", "host-untouched", "ping-ab", "ping-ba",
+      "1", "1", "2",
+      "lunshare: plug: " .. a .. ": " .. ia .. " is plugged already (unplug it first)", "again=1",
+      "unplug=0", "a-gone", "b-gone", "0", "again=0", "a-back", "b-gone", "0",
+      "lunshare: unplug: " .. b .. ": nothing plugged as " .. ib, "unplug=1",
+      "links-back", "mounts-netns-back", "0", "" }, "\n"), r.out, r.err)
+  end)
+
   it("(root) sb:plug(\"veth\", …) and sb:unplug from the REPL of a named sandbox", function()
     local name, host = fresh(), "lsh" .. S .. "r"
     local chunk = table.concat({
@@ -209,6 +262,27 @@ describe("plug veth", function()
       "ip link show " .. host .. " >/dev/null 2>&1 || echo host-gone",
     }, "; "))
     assert.equal(host .. "\ninet 10.79.0.2/24\ntrue\nnil\nrepl=0\nhost-gone\n", r.out, r.err)
+  end)
+
+  it("(root) sb:plug(\"veth\", IF, { to = … }) links the REPL's sandbox to another named one", function()
+    local name, other, ia, ib = fresh(), fresh(), "lsra" .. S, "lsrb" .. S
+    local chunk = table.concat({
+      'print(sb:plug("veth", "' .. ia .. '", { to = "' .. other .. ':' .. ib .. '", address = "10.84.0.1/24", ' ..
+        'host_address = "10.84.0.2/24" }).to)',
+      'print((sb:exec{ "ping", "-c1", "-W5", "10.84.0.2" }):match("1 received"))',
+      'print(sb:unplug("' .. ia .. '"))',
+      'print((sb:exec{ "ip", "-o", "link" }):find("' .. ia .. '", 1, true))',
+    }, "\n") .. "\n"
+    local f = H.file(chunk)
+    finally(function() H.rm(f) end)
+    local r = world(table.concat({
+      start(other),
+      "HOME=/tmp $L repl --name " .. name .. " default < " .. H.quote(f) .. "; echo repl=$?",
+      "nsenter -t $SB -n ip link show " .. ib .. " >/dev/null 2>&1 || echo other-gone",
+      "$L ps | grep -c 'veth to'",
+      "kill $pid; wait $pid",
+    }, "; "))
+    assert.equal(other .. "\n1 received\ntrue\nnil\nrepl=0\nother-gone\n0\n", r.out, r.err)
   end)
 
   it("(root) leaves no link and no record when a plug fails halfway (a bad address inside, a route it cannot add)", function()
@@ -275,5 +349,24 @@ describe("plug veth", function()
       "kill $pid; wait $pid",
     }, "; "))
     assert.equal("run=1\nplug=1\n1\n1\nno-link\n", r.out, r.err)
+  end)
+
+  it("(rootless) a veth between two sandboxes is refused in one line that says why and what works", function()
+    local a, b = fresh(), fresh()
+    local xdg = H.tmpdir("700")
+    H.sh("chown " .. H.NOBODY_UID .. ":" .. H.NOBODY_GID .. " " .. H.quote(xdg))
+    finally(function() H.rm(xdg) end)
+    local drop = "env XDG_RUNTIME_DIR=" .. H.quote(xdg) .. " HOME=/tmp " .. H.DROP
+    local r = world(table.concat({
+      start_two(a, b, drop),
+      drop .. L .. " plug " .. a .. " veth lsq" .. S .. " --to " .. b .. " 2>/run/plug.err; echo plug=$?",
+      "wc -l < /run/plug.err",
+      "grep -c 'needs root: each has a user namespace of its own.*join = \"TOPOLOGY/HOST\"' /run/plug.err",
+      "nsenter -t $A -n ip -o link | grep -vc ' lo:'",
+      "nsenter -t $B -n ip -o link | grep -vc ' lo:'",
+      drop .. L .. " ps | grep -c 'veth to'",
+      "kill $PA $PB; wait $PA $PB",
+    }, "; "))
+    assert.equal("plug=1\n1\n1\n0\n0\n0\n", r.out, r.err)
   end)
 end)

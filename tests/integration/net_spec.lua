@@ -396,6 +396,20 @@ print(lunshare.core.spawn(plan))
     assert.equal("10.9.0.2/24", addr)
   end)
 
+  it("ps shows the netns a named sandbox joined, in its NAMESPACES column and in --json", function()
+    local p = topo([[return { extends = "default", network = { join = "lsj" } }]])
+    local NAME = "lsjp" .. S
+    local r = world(table.concat({
+      LSJ, "$L run --name " .. NAME .. " " .. p .. " -- sleep 60 & pid=$!",
+      H.wait_until("$L ps | grep -q '^" .. NAME .. " '", 30),
+      "$L ps | grep '^" .. NAME .. " ' | grep -c ',net(joined lsj)  '",
+      "$L ps --json | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin) if x[\"name\"] == \"" .. NAME ..
+        "\"][0]; print(r[\"net_joined\"], \"net\" in r[\"namespaces\"])'",
+      "$L stop " .. NAME .. " >/dev/null; wait $pid; ip netns del lsj",
+    }, "; "))
+    assert.equal(sfx("1\nlsj False\n"), r.out, r.err)
+  end)
+
   it("a join of a netns that is not there fails at its profile line, before the clone, leaving nothing", function()
     local p = topo([[return { extends = "default", network = { join = "lsnone" } }]])
     local r = world("m0=$(" .. MOUNTS .. "); $L run " .. p .. " -- true; echo code=$?; " ..

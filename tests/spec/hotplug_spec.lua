@@ -11,8 +11,8 @@ local ctx = { ids = { uid = 1000, euid = 1000, gid = 1000, user = "alice" }, env
   subid = function() return 100000, 65536 end }
 
 -- The record's data as the planner writes it for profile p.
-local function record_of(p)
-  local plan = assert(planner.build(p, ctx))
+local function record_of(p, c)
+  local plan = assert(planner.build(p, c or ctx))
   for _, s in ipairs(plan.steps) do
     if s.op == "record" then return json.decode(s.data) end
   end
@@ -44,6 +44,27 @@ describe("hot-plug #unit", function()
     assert.equal("/tmp/d(rw from /data)", hotplug.describe({ kind = "bind", id = "/tmp/d", src = "/data", rw = true }))
     assert.equal("lsh0@br0 10.0.0.1/24(veth to eth1 10.0.0.2/24)", hotplug.describe({ kind = "veth", id = "lsh0",
       inside = "eth1", bridge = "br0", address = { "10.0.0.2/24" }, host_address = { "10.0.0.1/24" } }))
+    assert.equal("lsa0 10.1.0.1/24(veth to db:lsb0 10.1.0.2/24)", hotplug.describe({ kind = "veth", id = "lsa0",
+      to = "db", peer = "lsb0", address = { "10.1.0.1/24" }, peer_address = { "10.1.0.2/24" } }))
+  end)
+
+  it("shows a veth to another sandbox only while that sandbox's pid 1 is the one recorded", function()
+    local sandboxes = require "lunshare.sandboxes"
+    local core = require "lunshare.core"
+    local me = core.ids().pid
+    local st = assert(core.proc_stat(me))
+    assert.is_true(sandboxes.plug_alive({ kind = "veth", id = "lsa0", to = "db", to_pid = me, to_starttime = st.starttime }))
+    assert.is_false(sandboxes.plug_alive({ kind = "veth", id = "lsa0", to = "db", to_pid = me, to_starttime = st.starttime + 1 }))
+    assert.is_false(sandboxes.plug_alive({ kind = "veth", id = "lsa0", to = "db" }))
+    assert.is_true(sandboxes.plug_alive({ kind = "veth", id = "lsh0", inside = "eth1" }))
+  end)
+
+  it("records the netns a sandbox joined, for ps", function()
+    local root = { ids = { uid = 0, euid = 0, gid = 0, user = "root" }, environ = {}, name = "web",
+      subid = function() return 100000, 65536 end }
+    assert.equal("lsj", record_of({ namespaces = { "user", "mount", "pid" }, network = { join = "lsj" } }, root).net_joined)
+    assert.equal("t/h", record_of({ namespaces = { "user", "mount", "pid" }, network = { join = "t/h" } }).net_joined)
+    assert.is_nil(record_of({ namespaces = schema.NAMESPACES }).net_joined)
   end)
 
   it("records a profile's host links with their addresses", function()

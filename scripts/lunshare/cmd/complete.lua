@@ -111,11 +111,12 @@ function M.candidates(words)
     return out
   end
   if cmd == "plug" or cmd == "unplug" then
-    -- NAME (the caller's running sandboxes), then bind and host paths, or what is plugged.
+    -- NAME (the caller's running sandboxes, as after --to), then bind and host paths, or
+    -- what is plugged.
     local pos = {}
     for i = 2, #words do if words[i]:sub(1, 1) ~= "-" then pos[#pos + 1] = words[i] end end
     local list = sandboxes.list() or {}
-    if #pos == 0 then
+    if #pos == 0 or (cmd == "plug" and words[#words] == "--to") then
       local out = {}
       for _, rec in ipairs(list) do out[#out + 1] = rec.name end
       return out

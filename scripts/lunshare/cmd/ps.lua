@@ -20,7 +20,15 @@ end
 local function row(rec)
   return { name = rec.name, pid = rec.pid, supervisor = rec.supervisor, uid = rec.owner, profile = rec.profile,
     file = rec.file, uptime = sandboxes.uptime(rec), namespaces = rec.namespaces, links = rec.links,
-    addresses = rec.addresses, plugged = rec.plugged }
+    addresses = rec.addresses, plugged = rec.plugged, net_joined = rec.net_joined }
+end
+
+-- The namespaces column: its own, and the netns it joined ("net(joined NAME)").
+local function namespaces_text(r)
+  local out = {}
+  for i, n in ipairs(r.namespaces) do out[i] = n end
+  if r.net_joined then out[#out + 1] = "net(joined " .. r.net_joined .. ")" end
+  return #out > 0 and table.concat(out, ",") or "-"
 end
 
 -- The links column: each host link with its addresses ("lsh0=10.0.0.1/24").
@@ -59,7 +67,7 @@ function M.main(args)
     "  PLUGGED"))
   for _, r in ipairs(rows) do
     io.stdout:write(string.format(fmt, r.name, all and tostring(r.uid) or "", r.pid, r.profile, duration(r.uptime),
-      #r.namespaces > 0 and table.concat(r.namespaces, ",") or "-", "  " .. links_text(r), "  " .. plugged_text(r)))
+      namespaces_text(r), "  " .. links_text(r), "  " .. plugged_text(r)))
   end
   return 0
 end
