@@ -25,6 +25,7 @@ end
 local M = {}
 
 local in_line_order
+local named_error
 
 M.MAX_DEPTH = 16
 
@@ -204,6 +205,34 @@ M.split_origin = split_origin
 
 local NOT_SHOWN, not_a_profile = evaluator.NOT_SHOWN, evaluator.not_a_profile
 
+-- What an evaluation error of a named file says: that it is not a profile, and the line, no
+-- word of Lua's message (whose "near 'x'", "'=' expected" and "global 'x'" are the file's
+-- first tokens: an oracle on /etc/shadow or ~/.bashrc in a CI log). The bounds' messages
+-- quote nothing and stay. `lunshare check FILE` of the file itself shows Lua's message.
+function named_error(e)
+  local msg = tostring(e.msg)
+  if msg:match("^profile runs too long") or msg:match("^profile uses too much memory") then return msg end
+  local what = msg:match("^syntax error") and "syntax error" or "evaluating it failed"
+  return "not a lunshare profile (" .. what .. (e.line and (" at line " .. e.line) or "") .. ")"
+end
+
+-- A message about a named file's entries, without its values: the messages that say
+-- something of the file's values (what a field holds, quoted in one way or another) give way
+-- to "does not check"; the ones below quote none, or only a name the file gives to extends or
+-- a path lunshare was asked to read, and stay as they are.
+local NAMED_KEEP = { "unknown field", "cannot read ", "no profile named ", "no shipped profile named ",
+  "extends cycle", "extends goes deeper", "not a lunshare profile", "not a profile",
+  "a profile must return a table", "a profile is at most", "profile runs too long",
+  "profile uses too much memory", "a string holds a NUL byte" }
+M.NAMED_HIDDEN = "does not check (the values of a file named through extends are not shown: check it by itself)"
+local function without_values(msg)
+  msg = tostring(msg)
+  for _, k in ipairs(NAMED_KEEP) do
+    if msg:sub(1, #k) == k then return msg end
+  end
+  return M.NAMED_HIDDEN
+end
+
 -- Whether value is plain data of bounded size (evaluator.check_data); if not, the error
 -- names the entry where it stops being so.
 function plain(value, file, map, L)
@@ -255,11 +284,24 @@ local function load_chain(name, from, stack, L)
   local okmap, map = pcall(source_map.parse, src)
   if not okmap then map = nil end
   local ctor_lines = setmetatable({}, { __mode = "k" })
+  -- A file named by another (through extends), not the one on the command line and not a
+  -- shipped one, may be anybody's: the caller's ~/.bashrc, a 0700 directory's secret.lua.
+  -- An error of its evaluation says only that and where (named_error), and its field
+  -- errors show no string value (L.named, in hide).
+  local named = from ~= nil and not M.is_shipped(file, src)
   local value, err, soft = evaluator.evaluate(src, file, names_for(file, map, L), ctor_lines)
   for _, e in ipairs(soft or {}) do
+    if named then
+      L.errors[#L.errors + 1] = { file = file, path = "", msg = named_error(e) }
+      return nil
+    end
     L.errors[#L.errors + 1] = { file = file, line = e.line, path = "", msg = quote and e.msg or not_a_profile(e.msg) }
   end
   if value == nil and err then
+    if named then
+      L.errors[#L.errors + 1] = { file = file, path = "", msg = named_error(err) }
+      return nil
+    end
     local msg = err.msg
     if not quote then msg = not_a_profile(msg) end
     L.errors[#L.errors + 1] = { file = file, line = err.line, path = "", msg = msg }
@@ -274,6 +316,7 @@ local function load_chain(name, from, stack, L)
   L.chain[#L.chain + 1] = file
   L.via[file] = name
   if not quote then L.hidden[file] = true end
+  if named then L.named[file] = true end
   return chain(value, file, map, ctor_lines, stack, L)
 end
 
@@ -366,12 +409,17 @@ end
 -- The errors about the entries of a file whose text may not be quoted (L.hidden: it is not
 -- a .lua file by what was opened, yet it evaluated to a table) say only that it does not
 -- check: a field path or a value in them is text of the file.
-local function hide(errors, hidden)
+-- The errors about the entries of a named file (L.named: reached through extends, not
+-- shipped) keep their line, field path and message, which is how a person fixes a base
+-- profile, without the string values they quote (a secret.lua's password).
+local function hide(errors, hidden, named)
   local out, seen = {}, {}
   for _, e in ipairs(errors) do
     if hidden[e.file] then
       e = { file = e.file, path = "", msg = "not a profile: its entries do not check" .. NOT_SHOWN }
       if seen[e.file] then e = nil else seen[e.file] = true end
+    elseif named[e.file] then
+      e = { file = e.file, line = e.line, path = e.path, msg = without_values(e.msg), warning = e.warning }
     end
     out[#out + 1] = e
   end
@@ -382,16 +430,16 @@ end
 local load_checked
 local function load(name, opts)
   local p, a, b = load_checked(name, opts)
-  if p == nil and type(a) == "table" and a.hidden then return nil, hide(a, a.hidden), b end
+  if p == nil and type(a) == "table" and a.hidden then return nil, hide(a, a.hidden, a.named), b end
   return p, a, b
 end
 
 function load_checked(name, opts)
   opts = opts or {}
   local L = { origins = setmetatable({}, { __mode = "k" }), errors = {}, declared = {}, values = {},
-    set = opts.set or {}, sources = {}, via = {}, table_file = label_of(name, opts), hidden = {}, chain = {}, decls = {},
+    set = opts.set or {}, sources = {}, via = {}, table_file = label_of(name, opts), hidden = {}, named = {}, chain = {}, decls = {},
     placeholder = opts.placeholders }
-  L.errors.hidden = L.hidden
+  L.errors.hidden, L.errors.named = L.hidden, L.named
   if type(name) == "table" then name = table_value(name, L) end
   local p = load_chain(name, nil, {}, L)
   if not p then return nil, L.errors end
