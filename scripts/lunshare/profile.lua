@@ -216,21 +216,46 @@ function named_error(e)
   return "not a lunshare profile (" .. what .. (e.line and (" at line " .. e.line) or "") .. ")"
 end
 
--- A message about a named file's entries, without its values: the messages that say
--- something of the file's values (what a field holds, quoted in one way or another) give way
--- to "does not check"; the ones below quote none, or only a name the file gives to extends or
--- a path lunshare was asked to read, and stay as they are.
-local NAMED_KEEP = { "unknown field", "cannot read ", "no profile named ", "no shipped profile named ",
+-- A message about a named file's entries, without its values. One that quotes nothing of
+-- the file, or only a name it gives to extends or a path lunshare was asked to read (the
+-- prefixes below), stays: "db_password: unknown field; expected one of …" is how a person
+-- fixes a base profile. One that holds a string or a number of the file's values, or quotes
+-- ('…' or "…") a piece of one, gives way to NAMED_HIDDEN: the rule looks at the values
+-- themselves, not at how each checker happens to spell a value.
+local NAMED_KEEP = { "cannot read ", "no profile named ", "no shipped profile named ",
   "extends cycle", "extends goes deeper", "not a lunshare profile", "not a profile",
   "a profile must return a table", "a profile is at most", "profile runs too long",
   "profile uses too much memory", "a string holds a NUL byte" }
-M.NAMED_HIDDEN = "does not check (the values of a file named through extends are not shown: check it by itself)"
-local function without_values(msg)
+M.NAMED_HIDDEN = "does not check (the values of a file named by path through extends are not shown: check it by itself)"
+
+-- The strings and numbers among the values of t (plain data of a bounded size: checked).
+local function values_of(t, out, seen)
+  if seen[t] then return out end
+  seen[t] = true
+  for _, v in next, t do
+    if type(v) == "table" then values_of(v, out, seen)
+    elseif type(v) == "string" and v ~= "" then out[#out + 1] = v
+    elseif type(v) == "number" then out[#out + 1] = tostring(v) end
+  end
+  return out
+end
+
+local function without_values(msg, values)
   msg = tostring(msg)
   for _, k in ipairs(NAMED_KEEP) do
     if msg:sub(1, #k) == k then return msg end
   end
-  return M.NAMED_HIDDEN
+  for _, v in ipairs(values) do
+    if msg:find(v, 1, true) then return M.NAMED_HIDDEN end
+  end
+  for _, q in ipairs({ "'([^']+)'", '"([^"]+)"' }) do
+    for piece in msg:gmatch(q) do
+      for _, v in ipairs(values) do
+        if v:find(piece, 1, true) then return M.NAMED_HIDDEN end
+      end
+    end
+  end
+  return msg
 end
 
 -- Whether value is plain data of bounded size (evaluator.check_data); if not, the error
@@ -284,11 +309,12 @@ local function load_chain(name, from, stack, L)
   local okmap, map = pcall(source_map.parse, src)
   if not okmap then map = nil end
   local ctor_lines = setmetatable({}, { __mode = "k" })
-  -- A file named by another (through extends), not the one on the command line and not a
-  -- shipped one, may be anybody's: the caller's ~/.bashrc, a 0700 directory's secret.lua.
+  -- A file another names by path (through extends), not the one on the command line, not
+  -- one found by name on the profile path, not a shipped one, may be anybody's: the
+  -- caller's ~/.bashrc, a 0700 directory's secret.lua.
   -- An error of its evaluation says only that and where (named_error), and its field
   -- errors show no string value (L.named, in hide).
-  local named = from ~= nil and not M.is_shipped(file, src)
+  local named = from ~= nil and (name:find("/") or name:match("%.lua$")) ~= nil and not M.is_shipped(file, src)
   local value, err, soft = evaluator.evaluate(src, file, names_for(file, map, L), ctor_lines)
   for _, e in ipairs(soft or {}) do
     if named then
@@ -316,7 +342,7 @@ local function load_chain(name, from, stack, L)
   L.chain[#L.chain + 1] = file
   L.via[file] = name
   if not quote then L.hidden[file] = true end
-  if named then L.named[file] = true end
+  if named then L.named[file] = value end
   return chain(value, file, map, ctor_lines, stack, L)
 end
 
@@ -413,13 +439,14 @@ end
 -- shipped) keep their line, field path and message, which is how a person fixes a base
 -- profile, without the string values they quote (a secret.lua's password).
 local function hide(errors, hidden, named)
-  local out, seen = {}, {}
+  local out, seen, values = {}, {}, {}
   for _, e in ipairs(errors) do
     if hidden[e.file] then
       e = { file = e.file, path = "", msg = "not a profile: its entries do not check" .. NOT_SHOWN }
       if seen[e.file] then e = nil else seen[e.file] = true end
     elseif named[e.file] then
-      e = { file = e.file, line = e.line, path = e.path, msg = without_values(e.msg), warning = e.warning }
+      values[e.file] = values[e.file] or values_of(named[e.file], {}, {})
+      e = { file = e.file, line = e.line, path = e.path, msg = without_values(e.msg, values[e.file]), warning = e.warning }
     end
     out[#out + 1] = e
   end
