@@ -138,7 +138,8 @@ local quotable = evaluator.quotable
 
 -- Finds a profile by name or path. A name with a slash (or ending in .lua) is a file,
 -- relative to the directory of `from` when a profile extends it. Returns its source text,
--- a display path and whether its text may be quoted, or nil and a message.
+-- a display path, whether its text may be quoted and the real path of what was opened
+-- (false when unknown, nil for a shipped one), or nil and a message.
 function M.find(name, from)
   if name:sub(1, #M.BUILTIN) == M.BUILTIN then
     local n = name:sub(#M.BUILTIN + 1)
@@ -158,7 +159,7 @@ function M.find(name, from)
     path = normalize(path)
     local src, err = read_file(path)
     if not src then return nil, "cannot read profile " .. path .. ": " .. cause(path, err) end
-    return src, path, quotable(err)
+    return src, path, quotable(err), err
   end
   if not name:match("^[%w_%-%.]+$") then
     return nil, "bad profile name '" .. name .. "'"
@@ -166,7 +167,7 @@ function M.find(name, from)
   for _, dir in ipairs(M.search_path()) do
     local path = dir .. "/" .. name .. ".lua"
     local src, err, errno = read_file(path)
-    if src then return src, path, quotable(err) end
+    if src then return src, path, quotable(err), err end
     -- Missing or out of reach here: look further. A file there that cannot be a
     -- profile (a FIFO, a directory, one over the cap) is an error, not a reason to take
     -- the next one.
@@ -276,7 +277,7 @@ local chain
 -- there on it goes the way every file's value goes.
 local function load_chain(name, from, stack, L)
   if type(name) == "table" then return chain(name, L.table_file, nil, nil, stack, L) end
-  local src, file, quote = M.find(name, from and from.file)
+  local src, file, quote, real = M.find(name, from and from.file)
   if not src then
     L.errors[#L.errors + 1] = { file = from and from.file or name, line = from and from.line,
       path = from and "extends" or "", msg = file }
@@ -309,12 +310,16 @@ local function load_chain(name, from, stack, L)
   local okmap, map = pcall(source_map.parse, src)
   if not okmap then map = nil end
   local ctor_lines = setmetatable({}, { __mode = "k" })
-  -- A file another names by path (through extends), not the one on the command line, not
-  -- one found by name on the profile path, not a shipped one, may be anybody's: the
-  -- caller's ~/.bashrc, a 0700 directory's secret.lua.
+  -- A file another names by path (through extends) outside the directory of the profile
+  -- on the command line, not one found by name on the profile path, not a shipped one, may
+  -- be anybody's: the caller's ~/.bashrc, a 0700 directory's secret.lua.
   -- An error of its evaluation says only that and where (named_error), and its field
   -- errors show no string value (L.named, in hide).
-  local named = from ~= nil and (name:find("/") or name:match("%.lua$")) ~= nil and not M.is_shipped(file, src)
+  -- Files in the directory tree of the profile on the command line came with it (a
+  -- stranger's repository): theirs to read, as the profile is.
+  if from == nil and type(real) == "string" then L.tree = real:match("^(.*)/[^/]*$") end
+  local named = from ~= nil and (name:find("/") or name:match("%.lua$")) ~= nil and not M.is_shipped(file, src) and
+    not (type(real) == "string" and L.tree and real:sub(1, #L.tree + 1) == L.tree .. "/")
   local value, err, soft = evaluator.evaluate(src, file, names_for(file, map, L), ctor_lines)
   for _, e in ipairs(soft or {}) do
     if named then

@@ -102,11 +102,25 @@ for _, mode in ipairs(H.modes) do
           assert.equal(2, r.code, r.err)
           assert.is_nil(leaks(r.out .. r.err), cmd .. " printed a word of " .. target .. ": " .. r.err)
           assert.equal(1, #H.lines(r.err), r.err)
-          -- Not even the shape of Lua's message ("'=' expected", "unexpected symbol").
+          assert.truthy(r.err:find("what it names is not a .lua file, so its text is not shown", 1, true), r.err)
+        end
+        -- From a profile in a directory of its own (the file is not in its tree): not even
+        -- the shape of Lua's message ("'=' expected", "unexpected symbol").
+        local own = H.tmpdir()
+        local q = own .. "/q.lua"
+        local f = assert(io.open(q, "w"))
+        f:write('return { extends = "' .. target .. '" }\n')
+        f:close()
+        H.sh("chmod 644 " .. H.quote(q))
+        for _, cmd in ipairs({ "check", "explain" }) do
+          local r = lsh({ cmd, q })
+          assert.equal(2, r.code, r.err)
+          assert.is_nil(leaks(r.out .. r.err), cmd .. " printed a word of " .. target .. ": " .. r.err)
           -- (explain prefixes "lunshare: ").
           local line = r.err:gsub("^lunshare: ", "")
           assert.truthy(line:find("^" .. target:gsub("%p", "%%%0") .. ": not a lunshare profile %((%a[%a ]+) at line 1%)\n$"), r.err)
         end
+        H.rm(own)
       end
     end)
 
@@ -160,8 +174,8 @@ for _, mode in ipairs(H.modes) do
         local r = lsh(args)
         assert.equal(2, r.code, table.concat(args, " ") .. ": " .. r.err)
         assert.is_nil(leaks(r.out .. r.err), table.concat(args, " ") .. " printed a word of the file: " .. r.err)
-        -- Named on the command line: not a .lua file by what was opened; through extends:
-        -- not a profile, and where.
+        -- (The secret is in the suite's directory, outside link/: through extends, its real
+        -- path is outside p's tree.)
         local shown = args[2] == p and (link .. "/base.lua: not a lunshare profile (syntax error at line 1)") or
           "what it names is not a .lua file, so its text is not shown"
         assert.truthy(r.err:find(shown, 1, true), r.err)
@@ -185,10 +199,28 @@ for _, mode in ipairs(H.modes) do
       assert.truthy(r.err:find(":1: syntax error: '}' expected near 'lshsyntaxword'", 1, true), r.err)
       -- Named through extends it may be anybody's file: no word of Lua's message, whose
       -- tokens are the file's (an oracle on /etc/shadow's first words in a CI log).
-      local q = H.profile('return { extends = "' .. p .. '" }')
+      local own = H.tmpdir()
+      finally(function() H.rm(own) end)
+      local q = own .. "/q.lua"
+      local f = assert(io.open(q, "w"))
+      f:write('return { extends = "' .. p .. '" }\n')
+      f:close()
+      H.sh("chmod 644 " .. H.quote(q))
       r = lsh({ "check", q })
       assert.equal(2, r.code)
       assert.equal(p .. ": not a lunshare profile (syntax error at line 1)\n", r.err)
+      -- A file beside it, in its own tree, came with it: the whole message.
+      local beside = own .. "/beside.lua"
+      f = assert(io.open(beside, "w"))
+      f:write('return { extends = "./sub.lua" }\n')
+      f:close()
+      f = assert(io.open(own .. "/sub.lua", "w"))
+      f:write("return { hostname = 'x' lshsyntaxword }")
+      f:close()
+      H.sh("chmod 644 " .. H.quote(beside) .. " " .. H.quote(own .. "/sub.lua"))
+      r = lsh({ "check", beside })
+      assert.equal(2, r.code)
+      assert.truthy(r.err:find("sub.lua:1: syntax error: '}' expected near 'lshsyntaxword'", 1, true), r.err)
     end)
 
     -- Opening is an action for some files (a watchdog arms, a tape rewinds, a serial line
