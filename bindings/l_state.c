@@ -64,17 +64,22 @@ static void release_text(void *p)
 	free(p);
 }
 
-/* read_file(path [, max]) -> text, real | nil, msg, errno: a regular file of at most max
- * bytes (1 MiB by default), opened without blocking; nothing else is read. real is the
- * path of what was opened, symlinks resolved (false when /proc cannot say). */
+/* read_file(path [, max [, "kernel"]]) -> text, real | nil, msg, errno: a regular file of at
+ * most max bytes (1 MiB by default), opened with O_PATH and checked (a regular file, not on
+ * a kernel filesystem) before it is opened for reading, without blocking; nothing else is
+ * opened for reading. "kernel" is for a file of proc or sysfs that lunshare itself names
+ * (LSH_FILE_KERNEL), never for a name from a profile. real is the path of what was opened,
+ * symlinks resolved (false when /proc cannot say). */
 static int l_read_file(lua_State *L)
 {
+	static const char *const HOW[] = { "named", "kernel", NULL };
 	const char *path = lsh_l_checkstring(L, 1);
 	size_t max = opt_max(L, 2), len = 0;
-	lsh_l_check_nargs(L, 2);
+	unsigned flags = luaL_checkoption(L, 3, "named", HOW) == 1 ? LSH_FILE_KERNEL : 0;
+	lsh_l_check_nargs(L, 3);
 	struct lsh_err *err = NULL;
 	char *text = NULL, *real = NULL;
-	int r = lsh_file_read_real(AT_FDCWD, path, 0, max, &text, &len, &real, &err);
+	int r = lsh_file_read_real(AT_FDCWD, path, flags, max, &text, &len, &real, &err);
 	if (r < 0)
 		return lsh_l_fail(L, err);
 	/* Two C buffers to move into Lua: the first push can raise and must not leak the other. */

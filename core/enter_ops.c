@@ -66,8 +66,8 @@ static int join_cgroup(pid_t pid, struct lsh_err **err)
 	_cleanup_free_ char *theirs = NULL, *ours = NULL;
 	size_t len;
 	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
-	if (lsh_file_read(AT_FDCWD, path, 0, 1 << 16, &theirs, &len, err) < 0 ||
-	    lsh_file_read(AT_FDCWD, "/proc/self/cgroup", 0, 1 << 16, &ours, &len, err) < 0)
+	if (lsh_file_read(AT_FDCWD, path, LSH_FILE_KERNEL, 1 << 16, &theirs, &len, err) < 0 ||
+	    lsh_file_read(AT_FDCWD, "/proc/self/cgroup", LSH_FILE_KERNEL, 1 << 16, &ours, &len, err) < 0)
 		return lsh_err_wrap(err, "join: the sandbox's cgroup");
 	/* Each of their lines, by hierarchy id, against ours (cut from a copy per line). */
 	for (char *line = theirs; line && *line;) {

@@ -1,8 +1,14 @@
 /* Reading a whole file that someone else may have chosen: a profile, a file a profile names
  * (extends, seccomp rules), a topology, a state file. Such a name can point at a FIFO (open
- * blocks for a writer), /dev/zero (read never ends) or a 50 GiB log; so the file is opened
- * without blocking, refused unless fstat says it is a regular file, and read up to a cap.
- * Nothing is read from anything else: not a byte of a device, a FIFO or a directory. */
+ * blocks for a writer), /dev/zero (read never ends), /dev/watchdog (opening it arms the
+ * watchdog: an open is an action), /proc/kmsg (a regular file whose read takes the kernel's
+ * messages away from syslog) or a 50 GiB log. So the name is first opened with O_PATH, which
+ * runs no driver's open and reads nothing; fstat must say a regular file and fstatfs a
+ * filesystem that is not the kernel's (proc, sysfs, …: no profile lives there); only then is
+ * that very inode opened for reading, through /proc/self/fd (the O_PATH fd's magic link: no
+ * second walk of the name, which could meet something else), without blocking, checked to be
+ * the same inode, and read up to a cap. lunshare's own reads of kernel files (/proc/PID/stat)
+ * say LSH_FILE_KERNEL and skip the filesystem check. */
 #include "internal.h"
 
 #include <fcntl.h>
@@ -11,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 const char *lsh_file_kind(mode_t mode)
 {
@@ -33,6 +40,30 @@ static void size_text(size_t n, char *buf, size_t size)
 		snprintf(buf, size, "%zu KiB", n >> 10);
 	else
 		snprintf(buf, size, "%zu bytes", n);
+}
+
+/* Filesystems of the kernel's own objects, where a read or a write is an action on the
+ * kernel (and where no profile, rules file or topology ever lives): a file on one is not
+ * opened for reading. The numbers are linux/magic.h's, spelt out (older headers lack some). */
+static const struct {
+	unsigned long magic;
+	const char *name;
+} KERNEL_FS[] = {
+	{ 0x9fa0, "proc" },		{ 0x62656572, "sysfs" },      { 0x64626720, "debugfs" },
+	{ 0x74726163, "tracefs" },	{ 0x73636673, "securityfs" }, { 0x27e0eb, "cgroup" },
+	{ 0x63677270, "cgroup2" },	{ 0xcafe4a11, "bpf" },	      { 0x62656570, "configfs" },
+	{ 0xde5e81e4, "efivarfs" },	{ 0x1cd1, "devpts" },	      { 0x6165676c, "pstore" },
+	{ 0xf97cff8c, "selinuxfs" },	{ 0x43415d53, "smackfs" },    { 0x65735543, "fusectl" },
+	{ 0x42494e4d, "binfmt_misc" }, { 0x6e736673, "nsfs" },	      { 0x7655821, "resctrl" },
+};
+
+/* The kernel filesystem fd is on ("proc", …), or NULL. */
+static const char *kernel_fs(const struct statfs *sf)
+{
+	for (size_t i = 0; i < sizeof KERNEL_FS / sizeof KERNEL_FS[0]; i++)
+		if ((unsigned long)sf->f_type == KERNEL_FS[i].magic)
+			return KERNEL_FS[i].name;
+	return NULL;
 }
 
 int lsh_file_read(int dirfd, const char *path, unsigned flags, size_t max, char **out, size_t *len,
@@ -64,25 +95,63 @@ int lsh_file_read_real(int dirfd, const char *path, unsigned flags, size_t max, 
 		*real = NULL;
 	if (len)
 		*len = 0;
-	/* O_NONBLOCK: opening a FIFO for reading returns at once instead of waiting for a
-	 * writer; O_NOCTTY: a terminal never becomes our controlling one. Neither changes
-	 * anything for the regular file we go on to read. */
-	int oflags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-	if (flags & LSH_FILE_NOFOLLOW)
-		oflags |= O_NOFOLLOW;
-	_cleanup_close_ int fd = openat(dirfd, path, oflags);
-	if (fd < 0) {
-		if (errno == ELOOP && (flags & LSH_FILE_NOFOLLOW))
-			return lsh_err_msg(err, ELOOP, "%s: is a symlink (not followed here)", path);
-		return lsh_err_set(err, errno, "%s", path);
-	}
 	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return lsh_err_set(err, errno, "%s", path);
-	if (S_ISDIR(st.st_mode))
-		return lsh_err_set(err, EISDIR, "%s", path);
-	if (!S_ISREG(st.st_mode))
-		return lsh_err_msg(err, EINVAL, "%s: not a regular file (%s)", path, lsh_file_kind(st.st_mode));
+	_cleanup_close_ int fd = -1;
+	if (flags & LSH_FILE_KERNEL) {
+		/* A kernel file lunshare itself names (/proc/PID/stat): opened for reading at
+		 * once, without blocking; still nothing but a regular file is read. */
+		fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+					    ((flags & LSH_FILE_NOFOLLOW) ? O_NOFOLLOW : 0));
+		if (fd < 0)
+			return lsh_err_set(err, errno, "%s", path);
+		if (fstat(fd, &st) < 0)
+			return lsh_err_set(err, errno, "%s", path);
+		if (S_ISDIR(st.st_mode))
+			return lsh_err_set(err, EISDIR, "%s", path);
+		if (!S_ISREG(st.st_mode))
+			return lsh_err_msg(err, EINVAL, "%s: not a regular file (%s)", path, lsh_file_kind(st.st_mode));
+	} else {
+		/* O_PATH: the name is resolved and nothing else happens (no driver's open, no
+		 * FIFO wait, no read). With LSH_FILE_NOFOLLOW a symlink at the end is not an error
+		 * of open's here: the fd is the link itself, which fstat tells. */
+		_cleanup_close_ int pfd =
+			openat(dirfd, path, O_PATH | O_CLOEXEC | ((flags & LSH_FILE_NOFOLLOW) ? O_NOFOLLOW : 0));
+		if (pfd < 0)
+			return lsh_err_set(err, errno, "%s", path);
+		if (fstat(pfd, &st) < 0)
+			return lsh_err_set(err, errno, "%s", path);
+		if (S_ISLNK(st.st_mode))
+			return lsh_err_msg(err, ELOOP, "%s: is a symlink (not followed here)", path);
+		if (S_ISDIR(st.st_mode))
+			return lsh_err_set(err, EISDIR, "%s", path);
+		if (!S_ISREG(st.st_mode))
+			return lsh_err_msg(err, EINVAL, "%s: not a regular file (%s)", path, lsh_file_kind(st.st_mode));
+		struct statfs sf;
+		if (fstatfs(pfd, &sf) < 0)
+			return lsh_err_set(err, errno, "%s", path);
+		const char *kfs = kernel_fs(&sf);
+		if (kfs)
+			return lsh_err_msg(err, EINVAL, "%s: on %s, a kernel filesystem: not read (no profile lives there)",
+					   path, kfs);
+		/* The same inode, opened for reading through the O_PATH fd's magic link rather
+		 * than by name again (a name walked twice can meet a device the second time). */
+		char link[64];
+		snprintf(link, sizeof link, "/proc/self/fd/%d", pfd);
+		fd = open(link, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
+			if (e == ENOENT)
+				return lsh_err_msg(err, ENOENT, "%s: cannot open it for reading without /proc "
+						   "(/proc/self/fd/%d is missing)", path, pfd);
+			return lsh_err_set(err, e, "%s", path);
+		}
+		struct stat again;
+		if (fstat(fd, &again) < 0)
+			return lsh_err_set(err, errno, "%s", path);
+		if (again.st_dev != st.st_dev || again.st_ino != st.st_ino || !S_ISREG(again.st_mode))
+			return lsh_err_msg(err, ESTALE, "%s: changed while it was opened", path);
+		st = again;
+	}
 	if ((flags & LSH_FILE_OWNED) && st.st_uid != geteuid())
 		return lsh_err_msg(err, EPERM, "%s: owned by uid %u, not by this user (%u)", path,
 				   (unsigned)st.st_uid, (unsigned)geteuid());

@@ -335,7 +335,7 @@ int lsh_proc_stat(pid_t pid, struct lsh_proc_info *info, struct lsh_err **err)
 	if (pid <= 0)
 		return lsh_err_msg(err, EINVAL, "bad pid %d", (int)pid);
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	int r = lsh_file_read(AT_FDCWD, path, 0, 4096, &text, &len, err);
+	int r = lsh_file_read(AT_FDCWD, path, LSH_FILE_KERNEL, 4096, &text, &len, err);
 	if (r < 0)
 		return r;
 	/* The command name may hold anything, ')' and spaces too: the fields start after
@@ -354,7 +354,7 @@ int lsh_proc_stat(pid_t pid, struct lsh_proc_info *info, struct lsh_err **err)
 	info->starttime = (uint64_t)start;
 	info->state = state;
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	if ((r = lsh_file_read(AT_FDCWD, path, 0, 1 << 16, &text, &len, err)) < 0)
+	if ((r = lsh_file_read(AT_FDCWD, path, LSH_FILE_KERNEL, 1 << 16, &text, &len, err)) < 0)
 		return r;
 	char *u = strstr(text, "\nUid:");
 	unsigned long uid;

@@ -456,15 +456,22 @@ LSH_API int lsh_mount_lock(const char *proc, struct lsh_err **err);
 enum {
 	LSH_FILE_NOFOLLOW = 1 << 0, /* refuse a symlink as the last component (ELOOP) */
 	LSH_FILE_OWNED = 1 << 1,    /* refuse a file the effective uid does not own (EPERM) */
+	LSH_FILE_KERNEL = 1 << 2,   /* a kernel file lunshare itself names (/proc/PID/stat, /sys/…):
+				       opened for reading at once, on proc or sysfs too */
 };
 
 /* "a regular file", "a directory", "a FIFO", "a character device", … for messages. */
 LSH_API const char *lsh_file_kind(mode_t mode);
 /* Reads the whole of path (relative to dirfd; AT_FDCWD for the cwd) when it is a regular
- * file of at most max bytes. The open never blocks (O_NONBLOCK: a FIFO fails at once) and
- * nothing is read from what is not a regular file: -EISDIR for a directory ("PATH: Is a
- * directory"), -EINVAL for a FIFO, a device or a socket ("PATH: not a regular file (a
- * FIFO)"), -EFBIG past max ("PATH: larger than 1 MiB"). Messages name the path, never the
+ * file of at most max bytes. The name is opened with O_PATH first: nothing but a regular file
+ * outside the kernel's filesystems is ever opened for reading (a device's open is an action:
+ * a watchdog arms, a tape rewinds), and that open never blocks. -EISDIR for a directory
+ * ("PATH: Is a directory"), -EINVAL for a FIFO, a device or a socket ("PATH: not a regular
+ * file (a FIFO)") and for a file on proc, sysfs, debugfs, tracefs, securityfs, cgroup, bpf,
+ * configfs, efivarfs, devpts, pstore, … ("PATH: on proc, a kernel filesystem: not read (no
+ * profile lives there)"; LSH_FILE_KERNEL reads those), -ELOOP for a symlink with
+ * LSH_FILE_NOFOLLOW, -EFBIG past max ("PATH: larger than 1 MiB"), -ESTALE when the file
+ * reopened for reading is not the inode checked. Messages name the path, never the
  * content. Stores a new NUL-terminated buffer in *out (the caller frees it) and, when len
  * is not NULL, its length in *len. Borrows dirfd and path. */
 LSH_API int lsh_file_read(int dirfd, const char *path, unsigned flags, size_t max, char **out,

@@ -7,7 +7,8 @@ local util = require "lunshare.util"
 
 local M = {}
 
-local read = util.read_file
+-- The kernel's own files (proc, sysfs), which lunshare names itself.
+local read = util.read_kernel
 
 -- LUNSHARE_SYSCTL_DIR lets the tests show doctor a machine other than this one.
 local function sysctl(name)

@@ -25,6 +25,7 @@ end
 local M = {}
 
 local in_line_order
+local named_error
 
 M.MAX_DEPTH = 16
 
@@ -137,7 +138,8 @@ local quotable = evaluator.quotable
 
 -- Finds a profile by name or path. A name with a slash (or ending in .lua) is a file,
 -- relative to the directory of `from` when a profile extends it. Returns its source text,
--- a display path and whether its text may be quoted, or nil and a message.
+-- a display path, whether its text may be quoted and the real path of what was opened
+-- (false when unknown, nil for a shipped one), or nil and a message.
 function M.find(name, from)
   if name:sub(1, #M.BUILTIN) == M.BUILTIN then
     local n = name:sub(#M.BUILTIN + 1)
@@ -157,7 +159,7 @@ function M.find(name, from)
     path = normalize(path)
     local src, err = read_file(path)
     if not src then return nil, "cannot read profile " .. path .. ": " .. cause(path, err) end
-    return src, path, quotable(err)
+    return src, path, quotable(err), err
   end
   if not name:match("^[%w_%-%.]+$") then
     return nil, "bad profile name '" .. name .. "'"
@@ -165,7 +167,7 @@ function M.find(name, from)
   for _, dir in ipairs(M.search_path()) do
     local path = dir .. "/" .. name .. ".lua"
     local src, err, errno = read_file(path)
-    if src then return src, path, quotable(err) end
+    if src then return src, path, quotable(err), err end
     -- Missing or out of reach here: look further. A file there that cannot be a
     -- profile (a FIFO, a directory, one over the cap) is an error, not a reason to take
     -- the next one.
@@ -204,6 +206,59 @@ M.split_origin = split_origin
 
 local NOT_SHOWN, not_a_profile = evaluator.NOT_SHOWN, evaluator.not_a_profile
 
+-- What an evaluation error of a named file says: that it is not a profile, and the line, no
+-- word of Lua's message (whose "near 'x'", "'=' expected" and "global 'x'" are the file's
+-- first tokens: an oracle on /etc/shadow or ~/.bashrc in a CI log). The bounds' messages
+-- quote nothing and stay. `lunshare check FILE` of the file itself shows Lua's message.
+function named_error(e)
+  local msg = tostring(e.msg)
+  if msg:match("^profile runs too long") or msg:match("^profile uses too much memory") then return msg end
+  local what = msg:match("^syntax error") and "syntax error" or "evaluating it failed"
+  return "not a lunshare profile (" .. what .. (e.line and (" at line " .. e.line) or "") .. ")"
+end
+
+-- A message about a named file's entries, without its values. One that quotes nothing of
+-- the file, or only a name it gives to extends or a path lunshare was asked to read (the
+-- prefixes below), stays: "db_password: unknown field; expected one of …" is how a person
+-- fixes a base profile. One that holds a string or a number of the file's values, or quotes
+-- ('…' or "…") a piece of one, gives way to NAMED_HIDDEN: the rule looks at the values
+-- themselves, not at how each checker happens to spell a value.
+local NAMED_KEEP = { "cannot read ", "no profile named ", "no shipped profile named ",
+  "extends cycle", "extends goes deeper", "not a lunshare profile", "not a profile",
+  "a profile must return a table", "a profile is at most", "profile runs too long",
+  "profile uses too much memory", "a string holds a NUL byte" }
+M.NAMED_HIDDEN = "does not check (the values of a file named by path through extends are not shown: check it by itself)"
+
+-- The strings and numbers among the values of t (plain data of a bounded size: checked).
+local function values_of(t, out, seen)
+  if seen[t] then return out end
+  seen[t] = true
+  for _, v in next, t do
+    if type(v) == "table" then values_of(v, out, seen)
+    elseif type(v) == "string" and v ~= "" then out[#out + 1] = v
+    elseif type(v) == "number" then out[#out + 1] = tostring(v) end
+  end
+  return out
+end
+
+local function without_values(msg, values)
+  msg = tostring(msg)
+  for _, k in ipairs(NAMED_KEEP) do
+    if msg:sub(1, #k) == k then return msg end
+  end
+  for _, v in ipairs(values) do
+    if msg:find(v, 1, true) then return M.NAMED_HIDDEN end
+  end
+  for _, q in ipairs({ "'([^']+)'", '"([^"]+)"' }) do
+    for piece in msg:gmatch(q) do
+      for _, v in ipairs(values) do
+        if v:find(piece, 1, true) then return M.NAMED_HIDDEN end
+      end
+    end
+  end
+  return msg
+end
+
 -- Whether value is plain data of bounded size (evaluator.check_data); if not, the error
 -- names the entry where it stops being so.
 function plain(value, file, map, L)
@@ -222,7 +277,7 @@ local chain
 -- there on it goes the way every file's value goes.
 local function load_chain(name, from, stack, L)
   if type(name) == "table" then return chain(name, L.table_file, nil, nil, stack, L) end
-  local src, file, quote = M.find(name, from and from.file)
+  local src, file, quote, real = M.find(name, from and from.file)
   if not src then
     L.errors[#L.errors + 1] = { file = from and from.file or name, line = from and from.line,
       path = from and "extends" or "", msg = file }
@@ -255,11 +310,29 @@ local function load_chain(name, from, stack, L)
   local okmap, map = pcall(source_map.parse, src)
   if not okmap then map = nil end
   local ctor_lines = setmetatable({}, { __mode = "k" })
+  -- A file another names by path (through extends) outside the directory of the profile
+  -- on the command line, not one found by name on the profile path, not a shipped one, may
+  -- be anybody's: the caller's ~/.bashrc, a 0700 directory's secret.lua.
+  -- An error of its evaluation says only that and where (named_error), and its field
+  -- errors show no string value (L.named, in hide).
+  -- Files in the directory tree of the profile on the command line came with it (a
+  -- stranger's repository): theirs to read, as the profile is.
+  if from == nil and type(real) == "string" then L.tree = real:match("^(.*)/[^/]*$") end
+  local named = from ~= nil and (name:find("/") or name:match("%.lua$")) ~= nil and not M.is_shipped(file, src) and
+    not (type(real) == "string" and L.tree and real:sub(1, #L.tree + 1) == L.tree .. "/")
   local value, err, soft = evaluator.evaluate(src, file, names_for(file, map, L), ctor_lines)
   for _, e in ipairs(soft or {}) do
+    if named then
+      L.errors[#L.errors + 1] = { file = file, path = "", msg = named_error(e) }
+      return nil
+    end
     L.errors[#L.errors + 1] = { file = file, line = e.line, path = "", msg = quote and e.msg or not_a_profile(e.msg) }
   end
   if value == nil and err then
+    if named then
+      L.errors[#L.errors + 1] = { file = file, path = "", msg = named_error(err) }
+      return nil
+    end
     local msg = err.msg
     if not quote then msg = not_a_profile(msg) end
     L.errors[#L.errors + 1] = { file = file, line = err.line, path = "", msg = msg }
@@ -274,6 +347,7 @@ local function load_chain(name, from, stack, L)
   L.chain[#L.chain + 1] = file
   L.via[file] = name
   if not quote then L.hidden[file] = true end
+  if named then L.named[file] = value end
   return chain(value, file, map, ctor_lines, stack, L)
 end
 
@@ -366,12 +440,18 @@ end
 -- The errors about the entries of a file whose text may not be quoted (L.hidden: it is not
 -- a .lua file by what was opened, yet it evaluated to a table) say only that it does not
 -- check: a field path or a value in them is text of the file.
-local function hide(errors, hidden)
-  local out, seen = {}, {}
+-- The errors about the entries of a named file (L.named: reached through extends, not
+-- shipped) keep their line, field path and message, which is how a person fixes a base
+-- profile, without the string values they quote (a secret.lua's password).
+local function hide(errors, hidden, named)
+  local out, seen, values = {}, {}, {}
   for _, e in ipairs(errors) do
     if hidden[e.file] then
       e = { file = e.file, path = "", msg = "not a profile: its entries do not check" .. NOT_SHOWN }
       if seen[e.file] then e = nil else seen[e.file] = true end
+    elseif named[e.file] then
+      values[e.file] = values[e.file] or values_of(named[e.file], {}, {})
+      e = { file = e.file, line = e.line, path = e.path, msg = without_values(e.msg, values[e.file]), warning = e.warning }
     end
     out[#out + 1] = e
   end
@@ -382,16 +462,16 @@ end
 local load_checked
 local function load(name, opts)
   local p, a, b = load_checked(name, opts)
-  if p == nil and type(a) == "table" and a.hidden then return nil, hide(a, a.hidden), b end
+  if p == nil and type(a) == "table" and a.hidden then return nil, hide(a, a.hidden, a.named), b end
   return p, a, b
 end
 
 function load_checked(name, opts)
   opts = opts or {}
   local L = { origins = setmetatable({}, { __mode = "k" }), errors = {}, declared = {}, values = {},
-    set = opts.set or {}, sources = {}, via = {}, table_file = label_of(name, opts), hidden = {}, chain = {}, decls = {},
+    set = opts.set or {}, sources = {}, via = {}, table_file = label_of(name, opts), hidden = {}, named = {}, chain = {}, decls = {},
     placeholder = opts.placeholders }
-  L.errors.hidden = L.hidden
+  L.errors.hidden, L.errors.named = L.hidden, L.named
   if type(name) == "table" then name = table_value(name, L) end
   local p = load_chain(name, nil, {}, L)
   if not p then return nil, L.errors end

@@ -60,9 +60,12 @@ M.FILE_MAX = 1 << 20
 
 -- The whole content of a file, or nil, "PATH: why" and the errno. Every file that someone
 -- else may have chosen (a profile, what it extends, its seccomp rules, a topology, and any
--- file a later field names) is read through here: only a regular file is read, its open
--- never blocks (a FIFO fails at once), and past max bytes (1 MiB) it is refused with
--- "PATH: larger than 1 MiB". A message names the file, never its content.
+-- file a later field names) is read through here: the name is opened with O_PATH and only
+-- a regular file outside the kernel's filesystems (proc, sysfs, debugfs, …) is then opened
+-- for reading (opening a device is an action; reading /proc/kmsg takes the kernel's
+-- messages), that open never blocks (a FIFO is refused before it), and past max bytes
+-- (1 MiB) it is refused with "PATH: larger than 1 MiB". A message names the file, never
+-- its content.
 -- M.pinned, when a table (install sets it): each file is read once, and every later
 -- read of the same path (and bound) answers from those bytes, so what is checked, shown,
 -- hashed and written is one version of the file, whatever replaces it meanwhile.
@@ -84,6 +87,14 @@ function M.read_file(path, max)
     return table.unpack(r, 1, r.n)
   end
   return core.read_file(path, max or M.FILE_MAX)
+end
+
+-- A kernel file lunshare itself names (/proc/PID/stat, /proc/sys/…, /sys/fs/cgroup/…),
+-- read as read_file reads, on proc and sysfs too. Never for a name a profile or a
+-- topology gives.
+function M.read_kernel(path, max)
+  if not has_core then error("util.read_kernel needs lunshare.core: " .. tostring(core), 2) end
+  return core.read_file(path, max or M.FILE_MAX, "kernel")
 end
 
 -- The path of the entry under key k of the table at path: "mounts[3]", "env.set",

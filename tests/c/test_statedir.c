@@ -221,15 +221,20 @@ static void prunes_empty_dirs_only(void)
 	lsh_err_free(err);
 }
 
-static int read_file(const char *path, size_t max, size_t *len, char *msg, size_t size)
+static int read_file_how(const char *path, unsigned flags, size_t max, size_t *len, char *msg, size_t size)
 {
 	struct lsh_err *err = NULL;
 	char *text = NULL;
-	int r = lsh_file_read(AT_FDCWD, path, 0, max, &text, len, &err);
+	int r = lsh_file_read(AT_FDCWD, path, flags, max, &text, len, &err);
 	snprintf(msg, size, "%s", err ? err->msg : "");
 	free(text);
 	lsh_err_free(err);
 	return r;
+}
+
+static int read_file(const char *path, size_t max, size_t *len, char *msg, size_t size)
+{
+	return read_file_how(path, 0, max, len, msg, size);
 }
 
 static void bounded_reader(void)
@@ -255,8 +260,28 @@ static void bounded_reader(void)
 	sh("head -c 1048576 /dev/zero > %s", p);
 	r = read_file(p, LSH_FILE_MAX, &len, msg, sizeof msg);
 	ok(r == 0 && len == LSH_FILE_MAX, "exactly 1 MiB is read whole (%zu)", len);
+	r = read_file_how("/proc/self/status", LSH_FILE_KERNEL, LSH_FILE_MAX, &len, msg, sizeof msg);
+	ok(r == 0 && len > 100, "a /proc file (size 0 in stat) is read to its end with LSH_FILE_KERNEL (%zu)", len);
+	/* A name someone else chose never reaches a kernel filesystem's file for reading. */
 	r = read_file("/proc/self/status", LSH_FILE_MAX, &len, msg, sizeof msg);
-	ok(r == 0 && len > 100, "a /proc file (size 0 in stat) is read to its end (%zu)", len);
+	ok(r == -EINVAL && strcmp(msg, "/proc/self/status: on proc, a kernel filesystem: not read (no profile lives there)") == 0,
+	   "a /proc file is refused by default (%s)", msg);
+	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0) {
+		r = read_file("/sys/kernel/mm/transparent_hugepage/enabled", LSH_FILE_MAX, &len, msg, sizeof msg);
+		ok(r == -EINVAL && strstr(msg, ": on sysfs, a kernel filesystem"), "a /sys file is refused (%s)", msg);
+	} else {
+		skip("no /sys/kernel/mm/transparent_hugepage/enabled");
+	}
+	/* LSH_FILE_NOFOLLOW with the O_PATH open: a symlink is still refused by its kind. */
+	snprintf(p, sizeof p, "%s/two-mib-link", base);
+	sh("ln -sf two-mib %s", p);
+	struct lsh_err *lerr = NULL;
+	char *ltext = NULL;
+	r = lsh_file_read(AT_FDCWD, p, LSH_FILE_NOFOLLOW, LSH_FILE_MAX, &ltext, &len, &lerr);
+	ok(r == -ELOOP && lerr && strstr(lerr->msg, "two-mib-link: is a symlink (not followed here)"),
+	   "a symlink with LSH_FILE_NOFOLLOW is refused (%s)", lerr ? lerr->msg : "");
+	free(ltext);
+	lsh_err_free(lerr);
 	snprintf(p, sizeof p, "%s/missing", base);
 	r = read_file(p, LSH_FILE_MAX, &len, msg, sizeof msg);
 	ok(r == -ENOENT && strstr(msg, "missing: No such file or directory"), "a missing file says so (%s)", msg);

@@ -104,6 +104,23 @@ for _, mode in ipairs(H.modes) do
           assert.equal(1, #H.lines(r.err), r.err)
           assert.truthy(r.err:find("what it names is not a .lua file, so its text is not shown", 1, true), r.err)
         end
+        -- From a profile in a directory of its own (the file is not in its tree): not even
+        -- the shape of Lua's message ("'=' expected", "unexpected symbol").
+        local own = H.tmpdir()
+        local q = own .. "/q.lua"
+        local f = assert(io.open(q, "w"))
+        f:write('return { extends = "' .. target .. '" }\n')
+        f:close()
+        H.sh("chmod 644 " .. H.quote(q))
+        for _, cmd in ipairs({ "check", "explain" }) do
+          local r = lsh({ cmd, q })
+          assert.equal(2, r.code, r.err)
+          assert.is_nil(leaks(r.out .. r.err), cmd .. " printed a word of " .. target .. ": " .. r.err)
+          -- (explain prefixes "lunshare: ").
+          local line = r.err:gsub("^lunshare: ", "")
+          assert.truthy(line:find("^" .. target:gsub("%p", "%%%0") .. ": not a lunshare profile %((%a[%a ]+) at line 1%)\n$"), r.err)
+        end
+        H.rm(own)
       end
     end)
 
@@ -157,7 +174,11 @@ for _, mode in ipairs(H.modes) do
         local r = lsh(args)
         assert.equal(2, r.code, table.concat(args, " ") .. ": " .. r.err)
         assert.is_nil(leaks(r.out .. r.err), table.concat(args, " ") .. " printed a word of the file: " .. r.err)
-        assert.truthy(r.err:find("what it names is not a .lua file, so its text is not shown", 1, true), r.err)
+        -- (The secret is in the suite's directory, outside link/: through extends, its real
+        -- path is outside p's tree.)
+        local shown = args[2] == p and (link .. "/base.lua: not a lunshare profile (syntax error at line 1)") or
+          "what it names is not a .lua file, so its text is not shown"
+        assert.truthy(r.err:find(shown, 1, true), r.err)
       end
       -- A file that evaluates to a table but is not a .lua file: no field of it is named.
       local tbl = link .. "/tbl"
@@ -171,14 +192,114 @@ for _, mode in ipairs(H.modes) do
       assert.truthy(r.err:find("not a profile: its entries do not check", 1, true), r.err)
     end)
 
-    it("a profile keeps its full syntax message", function()
+    it("a profile keeps its full syntax message; a file it extends says only where", function()
       local p = H.profile("return { hostname = 'x' lshsyntaxword }")
       local r = lsh({ "check", p })
       assert.equal(2, r.code)
       assert.truthy(r.err:find(":1: syntax error: '}' expected near 'lshsyntaxword'", 1, true), r.err)
-      local q = H.profile('return { extends = "' .. p .. '" }')
+      -- Named through extends it may be anybody's file: no word of Lua's message, whose
+      -- tokens are the file's (an oracle on /etc/shadow's first words in a CI log).
+      local own = H.tmpdir()
+      finally(function() H.rm(own) end)
+      local q = own .. "/q.lua"
+      local f = assert(io.open(q, "w"))
+      f:write('return { extends = "' .. p .. '" }\n')
+      f:close()
+      H.sh("chmod 644 " .. H.quote(q))
       r = lsh({ "check", q })
-      assert.truthy(r.err:find("near 'lshsyntaxword'", 1, true), r.err)
+      assert.equal(2, r.code)
+      assert.equal(p .. ": not a lunshare profile (syntax error at line 1)\n", r.err)
+      -- A file beside it, in its own tree, came with it: the whole message.
+      local beside = own .. "/beside.lua"
+      f = assert(io.open(beside, "w"))
+      f:write('return { extends = "./sub.lua" }\n')
+      f:close()
+      f = assert(io.open(own .. "/sub.lua", "w"))
+      f:write("return { hostname = 'x' lshsyntaxword }")
+      f:close()
+      H.sh("chmod 644 " .. H.quote(beside) .. " " .. H.quote(own .. "/sub.lua"))
+      r = lsh({ "check", beside })
+      assert.equal(2, r.code)
+      assert.truthy(r.err:find("sub.lua:1: syntax error: '}' expected near 'lshsyntaxword'", 1, true), r.err)
+    end)
+
+    -- Opening is an action for some files (a watchdog arms, a tape rewinds, a serial line
+    -- raises DTR, /dev/tty becomes involved), and reading /proc/kmsg takes the kernel's
+    -- messages from syslog: a name from a profile or a topology is opened with O_PATH and
+    -- looked at (fstat, fstatfs) before anything opens it for reading. strace shows every
+    -- open of the name was an O_PATH one.
+    it("a device, a FIFO or a kernel filesystem's file is refused without an open for reading", function()
+      local targets = {
+        { "/dev/zero", "not a regular file (a character device)" },
+        { "/dev/tty", "not a regular file (a character device)" },
+        { dir .. "/fifo", "not a regular file (a FIFO)" },
+        { "/proc/kmsg", "on proc, a kernel filesystem: not read (no profile lives there)" },
+        { "/proc/self/status", "on proc, a kernel filesystem: not read (no profile lives there)" },
+        { "/sys/kernel/uevent_seqnum", "on sysfs, a kernel filesystem: not read (no profile lives there)" },
+      }
+      -- Written by strace as the mode's user: a directory of its own, not /tmp itself
+      -- (fs.protected_regular refuses O_CREAT of another's file in a sticky directory).
+      local tdir = H.tmpdir("777")
+      local trace = tdir .. "/trace"
+      finally(function() H.rm(tdir) end)
+      local function traced(args)
+        local r = H.sh("timeout 10 strace -f -qq -e trace=open,openat,openat2,close -o " .. H.quote(trace) .. " " ..
+          H.quote(H.bin) .. " " .. H.join(args), { mode = mode })
+        local f = assert(io.open(trace))
+        local calls = f:read("a")
+        f:close()
+        return r, calls
+      end
+      -- Every open of path in calls is an O_PATH one, and none of those fds is reopened
+      -- (through /proc/self/fd/N) before it is closed; how many opens of path there were,
+      -- and how many reopens.
+      local function opens(path, calls, what)
+        local n, reopened, live = 0, 0, {}
+        for line in calls:gmatch("[^\n]+") do
+          local pid = line:match("^(%d+)")
+          if line:find('"' .. path .. '"', 1, true) then
+            n = n + 1
+            assert.truthy(line:find("O_PATH", 1, true), what .. ": opened for reading: " .. line)
+            local fd = line:match("= (%d+)$")
+            if fd then live[pid .. ":" .. fd] = true end
+          end
+          local cfd = line:match("close%((%d+)%)")
+          if cfd then live[pid .. ":" .. cfd] = nil end
+          local rfd = line:match('"/proc/self/fd/(%d+)"')
+          if rfd and live[pid .. ":" .. rfd] then reopened = reopened + 1 end
+        end
+        return n, reopened
+      end
+      for _, t in ipairs(targets) do
+        local path, why = t[1], t[2]
+        if H.sh("test -e " .. H.quote(path)).code == 0 then
+          local cases = {
+            { { "check", H.profile('return { extends = "' .. path .. '" }') }, "extends: cannot read profile " .. path .. ": " .. why },
+            { { "explain", H.profile('return { extends = "default", seccomp = { file = "' .. path .. '" } }') },
+              "cannot read seccomp rules: " .. path .. ": " .. why },
+            { { "diff", "default", H.profile('return { extends = "default", seccomp = { file = "' .. path .. '" } }') },
+              "cannot read seccomp rules: " .. path .. ": " .. why },
+            { { "net", "status", path }, "lunshare: " .. path .. ": " .. why },
+            { { "check", path }, path .. ": cannot read profile " .. path .. ": " .. why },
+          }
+          for _, c in ipairs(cases) do
+            local what = table.concat(c[1], " ")
+            local r, calls = traced(c[1])
+            local n, reopened = opens(path, calls, what)
+            assert.truthy(n >= 1, what .. ": never opened? " .. calls)
+            assert.equal(0, reopened, what .. ": reopened for reading: " .. calls)
+            assert.equal(2, r.code, what .. ": " .. r.out .. r.err)
+            assert.truthy(r.err:find(c[2], 1, true), what .. ": " .. r.err)
+            assert.equal(1, #H.lines(r.err), r.err)
+          end
+        end
+      end
+      -- The control: a profile is opened with O_PATH and then reopened for reading through
+      -- that fd, which the counts above would have seen.
+      local good = H.profile('return { extends = "default" }')
+      local r, calls = traced({ "check", good })
+      assert.equal(0, r.code, r.err)
+      assert.same({ 1, 1 }, { opens(good, calls, "the control") })
     end)
 
     it("extends /dev/zero or a FIFO ends at once, in one line, exit 2", function()

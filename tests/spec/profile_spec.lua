@@ -93,3 +93,82 @@ describe("values run would refuse #unit", function()
     assert.truthy(all:find("hostname: expected a host name .*, got 'bad name!'"), all)
   end)
 end)
+
+-- A file named by path through extends, outside the directory of the profile being
+-- checked, may be anybody's (the caller's ~/.bashrc, a secret.lua in a 0700 directory):
+-- what an error says of it is its name, its line and lunshare's own words, never a token
+-- or a value of it. The profile named on the command line, and the files beside it (they
+-- came with it), keep Lua's whole message.
+describe("errors about a file named through extends #unit", function()
+  local tmpdir = require "tmpdir"
+  local function lines(name)
+    local p, errs = profile.load(name)
+    assert.is_nil(p)
+    local out = {}
+    for i, e in ipairs(errs) do out[i] = schema.format_error(e) end
+    return out
+  end
+  -- The profiles in a directory of their own, naming files of another by absolute path.
+  local function naming(files, targets)
+    local other = tmpdir(files)
+    local mine = {}
+    for name, target in pairs(targets) do mine[name] = 'return { extends = "' .. other .. "/" .. target .. '" }\n' end
+    return tmpdir(mine), other
+  end
+
+  it("a syntax error says not a lunshare profile, with the line and no word of Lua's message", function()
+    local dir, other = naming({
+      ["bad.lua"] = "return {\n  hostname = x lshtokenword\n}\n",
+      ["shadow"] = "root:$y$j9T$lshsecret:19000:0:99999:7:::\n",
+      ["rt.lua"] = "return { x = lshglobalname.y }\n",
+    }, { ["p.lua"] = "bad.lua", ["q.lua"] = "shadow", ["r.lua"] = "rt.lua" })
+    assert.same({ other .. "/bad.lua: not a lunshare profile (syntax error at line 2)" }, lines(dir .. "/p.lua"))
+    assert.same({ other .. "/shadow: not a lunshare profile (syntax error at line 1)" }, lines(dir .. "/q.lua"))
+    assert.same({ other .. "/rt.lua: not a lunshare profile (evaluating it failed at line 1)" }, lines(dir .. "/r.lua"))
+    -- The file itself, on the command line, says everything.
+    local own = lines(other .. "/bad.lua")
+    assert.equal(1, #own)
+    assert.truthy(own[1]:find("near 'lshtokenword'", 1, true), own[1])
+  end)
+
+  it("a misspelt constructor of a named file says so without its name", function()
+    local dir, other = naming({ ["base.lua"] = "return {\n  mounts = { ro_bnd '/lshvalue' },\n}\n" },
+      { ["p.lua"] = "base.lua" })
+    assert.same({ other .. "/base.lua: not a lunshare profile (evaluating it failed at line 2)" }, lines(dir .. "/p.lua"))
+  end)
+
+  it("field errors keep the field's name and line, never its value", function()
+    local dir, other = naming({
+      ["c2.lua"] = 'return {\n  db_password = "lshhunter2",\n  hostname = "lsh \\"quoted\\" secret",\n' ..
+        '  env = { set = { A = 12345 } },\n}\n',
+    }, { ["p.lua"] = "c2.lua" })
+    local out = lines(dir .. "/p.lua")
+    local all = table.concat(out, "\n")
+    assert.falsy(all:find("lshhunter2", 1, true) or all:find("secret", 1, true) or all:find("quoted", 1, true) or
+      all:find("12345", 1, true), all)
+    assert.truthy(all:find(other .. "/c2.lua:2: db_password: unknown field", 1, true), all)
+    assert.truthy(all:find(other .. "/c2.lua:3: hostname: " .. profile.NAMED_HIDDEN, 1, true), all)
+    -- The same file on the command line names the value (it is the caller's to fix).
+    local own = table.concat(lines(other .. "/c2.lua"), "\n")
+    assert.truthy(own:find('lsh "quoted" secret', 1, true), own)
+  end)
+
+  it("a file beside the profile, in its own tree, keeps every message", function()
+    local dir = tmpdir({
+      ["p.lua"] = 'return { extends = "./sub/base.lua" }\n',
+    })
+    assert.equal(0, require("helpers").sh("mkdir " .. dir .. "/sub").code)
+    local f = assert(io.open(dir .. "/sub/base.lua", "w"))
+    f:write("return {\n  hostname = 'a b',\n  x = y lshtokenword\n}\n")
+    f:close()
+    local out = lines(dir .. "/p.lua")
+    assert.equal(1, #out)
+    assert.truthy(out[1]:find(dir .. "/sub/base.lua:3: syntax error: '}' expected (to close '{' at line 1) near 'lshtokenword'", 1, true), out[1])
+  end)
+
+  it("an error about the next file of the chain still says what went wrong", function()
+    local dir, other = naming({ ["base.lua"] = 'return { extends = "./gone.lua" }\n' }, { ["p.lua"] = "base.lua" })
+    assert.same({ other .. "/base.lua:1: extends: cannot read profile " .. other .. "/gone.lua: No such file or directory" },
+      lines(dir .. "/p.lua"))
+  end)
+end)

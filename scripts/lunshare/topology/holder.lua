@@ -28,7 +28,7 @@ end
 -- Whether pid runs: a holder killed but not yet reaped by its parent is a zombie, whose
 -- namespaces are gone already.
 local function alive(pid)
-  local stat = core.read_file("/proc/" .. pid .. "/stat", 4096)
+  local stat = core.read_file("/proc/" .. pid .. "/stat", 4096, "kernel")
   local st = stat and stat:match("^.*%) (%a)")
   return st ~= nil and st ~= "Z" and st ~= "X"
 end
