@@ -433,25 +433,69 @@ static int op_plug_attach(const struct lsh_plan_step *s, struct lsh_spawn_ctx *c
 	return r < 0 ? lsh_err_wrap(err, "bind on %s", dst) : 0;
 }
 
-/* plug_detach: the bind hot-plugged on dst comes off (MNT_DETACH: what still uses it
- * keeps it until done). dst is looked up without symlinks; the sandbox could at most
- * swap in another mount of its own namespace that is not locked, so what it can make us
- * take away is what it could itself. */
+/* plug_detach: the bind plug made on dst comes off (MNT_DETACH: what still uses it keeps
+ * it until done), and only that mount: mnt_id is its id as the sandbox's mountinfo showed
+ * it right after the plug, compared with the mount the lookup reaches before anything is
+ * unmounted. Never umount2(dst) by its path after a check: the sandbox's program can swap
+ * a parent of dst for a symlink, or rename a directory holding one of its profile's mount
+ * points (a tmpfs hiding part of a bind) to dst's parent, and the unplug child holds
+ * CAP_SYS_ADMIN over mounts the sandbox itself cannot touch. */
 enum { DETACH_DST };				/* strs */
+enum { DETACH_MNT_ID };				/* ints */
+
+static int same_mount(int fd, const char *name, uint64_t want, struct lsh_err **err)
+{
+	struct statx stx;
+	if (statx(fd, name, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) < 0)
+		return lsh_err_set(err, errno, "stat the target");
+	if (!(stx.stx_mask & STATX_MNT_ID) || stx.stx_mnt_id != want)
+		return lsh_err_msg(err, ESTALE, "the mount there is not the one plug made (it was moved or covered)");
+	return 0;
+}
 
 static int op_plug_detach(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	const char *dst = s->strs[DETACH_DST];
+	uint64_t want = (uint64_t)s->ints[DETACH_MNT_ID];
 	struct plug_state *ps = ctx->area[AREA_PLUG];
+	const uint64_t how = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
 	_cleanup_close_ int root = plug_root(ps, "plug_detach", err);
 	if (root < 0)
 		return root;
-	_cleanup_close_ int t = lsh_openat2(root, dst, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS);
+	_cleanup_close_ int t = lsh_openat2(root, dst, O_PATH, how);
 	if (t < 0)
-		return lsh_err_set(err, errno, "unplug %s", dst);
+		return lsh_err_set(err, errno, "%s", errno == ELOOP ? "a component of the target is a symlink" :
+				   "resolve the target");
+	struct stat sb;
+	if (fstat(t, &sb) < 0)
+		return lsh_err_set(err, errno, "stat the target");
 	plug_free(ctx);
-	if (umount2(dst, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
-		return lsh_err_set(err, errno, "unplug %s%s", dst, errno == EINVAL ? " (not a mount point)" : "");
+	/* A directory is unmounted as the working directory: the very mount t reached. A file
+	 * through its parent held open, by a last name that cannot be a symlink
+	 * (UMOUNT_NOFOLLOW) and that cannot be renamed or unlinked while a mount point. */
+	int r;
+	if (S_ISDIR(sb.st_mode)) {
+		if (same_mount(t, "", want, err) < 0)
+			return -ESTALE;
+		if (fchdir(t) < 0)
+			return lsh_err_set(err, errno, "enter the target");
+		r = umount2(".", MNT_DETACH);
+	} else {
+		const char *slash = strrchr(dst, '/');
+		char parent[4096];
+		if (slash == NULL || slash[1] == '\0' || (size_t)(slash - dst) >= sizeof parent)
+			return lsh_err_msg(err, EINVAL, "expected an absolute target");
+		memcpy(parent, dst, (size_t)(slash - dst));
+		parent[slash - dst] = '\0';
+		_cleanup_close_ int pd = lsh_openat2(root, parent[0] ? parent : "/", O_PATH | O_DIRECTORY, how);
+		if (pd < 0 || fchdir(pd) < 0)
+			return lsh_err_set(err, errno, "enter the target's directory");
+		if (same_mount(pd, slash + 1, want, err) < 0)
+			return -ESTALE;
+		r = umount2(slash + 1, MNT_DETACH | UMOUNT_NOFOLLOW);
+	}
+	if (r < 0)
+		return lsh_err_set(err, errno, "%s", errno == EINVAL ? "not a mount point" : "umount");
 	return 0;
 }
 
@@ -926,6 +970,7 @@ const struct lsh_op lsh_ops_mount[] = {
 	  NULL, op_plug_source },
 	{ "plug_target", CHILD, { { NULL, 0, 0, 0 } }, NULL, op_plug_target },
 	{ "plug_attach", CHILD, { { "dst", LSH_ARG_STR, ATTACH_DST, 1 } }, NULL, op_plug_attach },
-	{ "plug_detach", CHILD, { { "dst", LSH_ARG_STR, DETACH_DST, 1 } }, NULL, op_plug_detach },
+	{ "plug_detach", CHILD, { { "dst", LSH_ARG_STR, DETACH_DST, 1 }, { "mnt_id", LSH_ARG_INT, DETACH_MNT_ID, 1 } },
+	  NULL, op_plug_detach },
 	{ NULL, 0, { { NULL, 0, 0, 0 } }, NULL, NULL },
 };

@@ -745,7 +745,7 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *       required), upper (string), work (string)
  *   pivot [child]: readonly (boolean)
  *   plug_attach [child]: dst (string, required)
- *   plug_detach [child]: dst (string, required)
+ *   plug_detach [child]: dst (string, required), mnt_id (integer, required)
  *   plug_source [child]: dev (boolean), idmapped (integer), own_view (boolean), pid (integer,
  *       required), readonly (boolean), src (string, required), starttime (integer, required),
  *       user_ns (integer)

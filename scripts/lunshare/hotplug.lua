@@ -147,7 +147,7 @@ end
 
 -- A process's id map as the planner writes one ("inside outside count" lines, one space).
 local function map_text(pid, which)
-  local text = core.read_file("/proc/" .. pid .. "/" .. which)
+  local text = core.read_file("/proc/" .. pid .. "/" .. which, nil, "kernel")
   if not text then return nil end
   local lines = {}
   for a, b, n in text:gmatch("(%d+)%s+(%d+)%s+(%d+)") do lines[#lines + 1] = a .. " " .. b .. " " .. n end
@@ -183,15 +183,34 @@ function M.bind_plan(rec, src, dst, rw)
   return plan, step
 end
 
+-- The id of the topmost mount on dst as the sandbox's command sees its mounts (its
+-- mountinfo: ids in the first field, mount points relative to its root, octal-escaped), or
+-- nil. Read right after the plug, it names the mount plug made: the sandbox's program
+-- holds no capability to mount one of its own there meanwhile (one that kept CAP_SYS_ADMIN
+-- could unmount its profile's mounts itself).
+local function mount_id_at(rec, dst)
+  local cmd = command_of(rec)
+  if not cmd then return nil end
+  local text = core.read_file("/proc/" .. cmd .. "/mountinfo", nil, "kernel")
+  if not text then return nil end
+  local want = dst:gsub("[\\ \t\n]", function(c) return string.format("\\%03o", c:byte()) end)
+  local id
+  for line in text:gmatch("[^\n]+") do
+    local mid, point = line:match("^(%d+) %d+ %S+ %S+ (%S+)")
+    if point == want then id = tonumber(mid) end
+  end
+  return id
+end
+
 -- The plan that takes the bind on dst away again.
-function M.unbind_plan(rec, dst)
+function M.unbind_plan(rec, dst, mnt_id)
   local cmd, starttime = command_of(rec)
   if not cmd then return nil, starttime end
   return finish({
     { op = "clone", namespaces = {} },
     { op = "plug_target" },
     { op = "join", pid = cmd, starttime = starttime, user_ns = rec.ns.user, namespaces = { "user", "mnt" } },
-    { op = "plug_detach", dst = dst },
+    { op = "plug_detach", dst = dst, mnt_id = mnt_id },
     { op = "exit" },
   }, "unplug " .. rec.name)
 end
@@ -298,6 +317,8 @@ function M.plug_bind(rec, src, dst, rw)
     if find(list, obj.id) then return nil, rec.name .. ": " .. obj.id .. " is plugged already (unplug it first)" end
     local ok, serr = spawn(plan, "bind " .. step.src .. " on " .. step.dst)
     if not ok then return nil, serr end
+    obj.mnt_id = mount_id_at(rec, step.dst)
+    if not obj.mnt_id then return nil, "bind " .. step.dst .. ": made, but not found in the sandbox's mountinfo" end
     list[#list + 1] = obj
     return true
   end)
@@ -346,7 +367,7 @@ function M.plug_veth(rec, v)
     local ok, serr = spawn(plan, "veth " .. v.host)
     if not ok then
       -- The pair exists when a step after plug_veth failed: it was not there before.
-      if host_link_exists(v.host) then
+      if not serr:find("File exists", 1, true) and host_link_exists(v.host) then
         local nl = core.netlink()
         if nl then nl:link_del(v.host); nl:close() end
       end
@@ -461,19 +482,20 @@ local function unplug_pair(rec, o)
   end)
 end
 
--- A veth's host end removed (its peer goes with it); gone already is fine (the sandbox
--- deleted its end, which takes the pair).
-local function unplug_veth(o)
-  local nl, err = core.netlink()
+-- A veth taken away by its end inside the sandbox (the host end goes with it), never by
+-- the host end's name: the sandbox can delete its end, and a host link made later under
+-- that name is someone else's. What the sandbox calls o.inside is its own business: at
+-- worst it loses a link of its own. Gone already is fine.
+local function unplug_veth(rec, o)
+  local nl, err = netlink_of(rec)
   if not nl then return nil, err end
   local ok, derr = true, nil
-  if nl:link_index(o.id) then ok, derr = nl:link_del(o.id) end
+  if nl:link_index(o.inside or o.id) then ok, derr = nl:link_del(o.inside or o.id) end
   nl:close()
   if not ok then return nil, "unplug " .. o.id .. ": " .. tostring(derr) end
   return true
 end
 
--- Takes the object id (a bind's target, a veth's host end) away and out of the record.
 function M.unplug(rec, id)
   for _, o in ipairs(rec.plugged or {}) do
     if o.id == id and o.to ~= nil then return unplug_pair(rec, o) end
@@ -486,10 +508,11 @@ function M.unplug(rec, id)
       return nil, rec.name .. ": nothing plugged as " .. id .. (#ids > 0 and (" (plugged: " .. table.concat(ids, ", ") .. ")") or "")
     end
     if o.kind == "veth" then
-      local ok, verr = unplug_veth(o)
+      local ok, verr = unplug_veth(rec, o)
       if not ok then return nil, verr end
     else
-      local plan, err = M.unbind_plan(rec, o.id)
+      if not o.mnt_id then return nil, rec.name .. ": " .. o.id .. ": the record names no mount id (plugged by an older lunshare)" end
+      local plan, err = M.unbind_plan(rec, o.id, o.mnt_id)
       if not plan then return nil, err end
       local ok, serr = spawn(plan, "unplug " .. o.id)
       if not ok then return nil, serr end

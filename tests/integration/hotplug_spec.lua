@@ -54,6 +54,29 @@ describe("plug", function()
         assert.equal(before, select(2, H.mounts():gsub("\n", "")))
       end)
 
+      it("unplug takes away only the mount plug made, wherever the sandbox moves things meanwhile", function()
+        -- The sandbox renames the directory holding its profile's tmpfs (which hides
+        -- q/b/secret of a bind) to where the plugged target's parent was: unplug of the
+        -- target's path must not take that tmpfs away and show the secret (it is the
+        -- mount the lookup reaches now, but not the one plug made).
+        local name, src, w = fresh(), source(), H.tmpdir("777")
+        H.sh("mkdir -p " .. H.quote(w .. "/q/b") .. " && echo TOPSECRET > " .. H.quote(w .. "/q/b/secret") ..
+          " && chmod -R a+rwX " .. H.quote(w))
+        local p = H.profile('return { extends = "default", mounts = { bind(' .. string.format("%q", w) ..
+          ', "/tmp/w"), tmpfs { "/tmp/w/q/b" } } }')
+        finally(function() H.rm(src); H.rm(w); H.rm(p) end)
+        local r = H.after_ready(named(name, p), table.concat({
+          L .. " enter " .. name .. " -- mkdir -p /tmp/w/a/b",
+          L .. " plug " .. name .. " bind " .. H.quote(src) .. " /tmp/w/a/b; echo plug=$?",
+          L .. " enter " .. name .. " -- sh -c 'ls /tmp/w/q/b | wc -l; mv /tmp/w/a /tmp/w/a2 && mv /tmp/w/q /tmp/w/a; echo mv=$?'",
+          L .. " unplug " .. name .. " /tmp/w/a/b 2>$O.err; echo unplug=$?",
+          "grep -c 'not the one plug made' $O.err",
+          L .. " enter " .. name .. " -- sh -c 'cat /tmp/w/a/b/secret 2>/dev/null || echo hidden'",
+          "kill $P; wait $P",
+        }, "; "), { mode = mode, env = "HOME=/tmp" })
+        assert.equal("plug=0\n0\nmv=0\nunplug=1\n1\nhidden\n", r.out, r.err .. r.cmd_err)
+      end)
+
       it("with --rw, binds it writable: what the sandbox writes reaches the host", function()
         local name, src = fresh(), source()
         finally(function() H.rm(src) end)
@@ -203,6 +226,25 @@ describe("plug veth", function()
     assert.equal(table.concat({ "plug=0", "inet 10.77.0.1/24", "inet 10.77.0.2/24", "default via 10.77.0.1 dev eth1",
       "ping-ok", "1", "1", "unplug=0", "host-gone", "inside-gone", "0", "again=0", "more-links", "links-back", "0", "" }, "\n"),
       r.out, r.err)
+  end)
+
+  it("(root) unplug of a veth the sandbox deleted leaves a host link made later under that name alone", function()
+    -- The end inside deleted (as a sandbox keeping net_admin can), then someone makes an
+    -- unrelated host link with the host end's name: unplug must take away the sandbox's
+    -- end, never a host link by its name.
+    local name, host = fresh(), "lsh" .. S .. "x"
+    local r = world(table.concat({
+      start(name),
+      "$L plug " .. name .. " veth " .. host .. " eth1; echo plug=$?",
+      "nsenter -t $SB -n ip link del eth1; ip link show " .. host .. " >/dev/null 2>&1 || echo pair-gone",
+      "ip link add " .. host .. " type veth peer name lsy" .. S,
+      "$L unplug " .. name .. " " .. host .. "; echo unplug=$?",
+      "ip link show " .. host .. " >/dev/null 2>&1 && echo unrelated-kept",
+      "ip link del " .. host,
+      "$L stop " .. name .. "; wait $pid",
+      WAIT_CLEAN .. " && echo links-back",
+    }, "; "))
+    assert.equal("plug=0\npair-gone\nunplug=0\nunrelated-kept\nlinks-back\n", r.out, r.err)
   end)
 
   it("(root) links two running sandboxes with --to, pings across, both records list it, unplug from the other side and either's end remove it", function()
