@@ -110,6 +110,15 @@ local function id_maps(profile, ctx)
   -- /etc/subuid and /etc/subgid.
   local privileged = (ids.euid or ids.uid) == 0
   if type(m) == "table" then
+    -- A root run's egress proxy takes an id of its own from egress.PROXY_IDS, used by no
+    -- account: a sandbox mapping any of them could signal another run's proxy.
+    local from, count = egress.PROXY_IDS[1], egress.PROXY_IDS[2]
+    for i, r in ipairs(m) do
+      if type(r[2]) == "number" and type(r[3]) == "number" and r[2] < from + count and from < r[2] + r[3] then
+        return nil, string.format("user.map[%d]: host ids %d..%d are lunshare's own (a root run's egress " ..
+          "proxy takes one); expected a range outside them", i, from, from + count - 1)
+      end
+    end
     return map_text(m), map_text(m), privileged and "root" or "helper"
   end
   if m == "host_root" and not privileged then

@@ -94,6 +94,20 @@ describe("planner #unit", function()
     assert.is_nil(find(plan, "setgroups"))
   end)
 
+  it("refuses a map onto the host ids a root run's egress proxy takes its id from, at either edge", function()
+    local c = setmetatable({ ids = { uid = 0, euid = 0, gid = 0 } }, { __index = ctx })
+    local egress = require "lunshare.egress"
+    local from, count = egress.PROXY_IDS[1], egress.PROXY_IDS[2]
+    for _, r in ipairs({ { 0, from, 1 }, { 0, from - 10, 11 }, { 0, from + count - 1, 5 }, { 5, 1000, from } }) do
+      local plan, err = planner.build({ namespaces = { "user" }, user = { map = { { 1, 1, 1 }, r } } }, c)
+      assert.is_nil(plan, table.concat(r, " "))
+      assert.truthy(err:find("user.map[2]: host ids " .. from .. "..", 1, true), err)
+    end
+    for _, r in ipairs({ { 0, from - 10, 10 }, { 0, from + count, 65536 } }) do
+      assert.truthy(planner.build({ namespaces = { "user" }, user = { map = { r } } }, c), table.concat(r, " "))
+    end
+  end)
+
   it("sends an unprivileged caller's explicit ranges through newuidmap", function()
     local plan = planner.build({ namespaces = { "user" }, user = { map = { { 0, 100000, 65536 } } } }, ctx)
     assert.equal("newuidmap", find(plan, "uid_map").helper)
