@@ -30,19 +30,8 @@ return {
 for _, mode in ipairs(H.modes) do
   describe("install consent (" .. mode .. ")", function()
     local home, cfg, src, prof, env
-    before_each(function()
-      home, cfg, src = H.tmpdir("700"), H.tmpdir("700"), H.tmpdir("755")
-      if mode == "rootless" then
-        H.sh("chown " .. H.NOBODY_UID .. ":" .. H.NOBODY_GID .. " " .. H.quote(home) .. " " .. H.quote(cfg))
-      end
-      prof = cfg .. "/lunshare/profiles"
-      env = "HOME=" .. H.quote(home) .. " XDG_CONFIG_HOME=" .. H.quote(cfg) .. " LUNSHARE_PROFILE_PATH="
-    end)
-    after_each(function()
-      H.rm(home)
-      H.rm(cfg)
-      H.rm(src)
-    end)
+    before_each(function() home, cfg, src, prof, env = H.install_dirs(mode) end)
+    after_each(function() H.rm(home); H.rm(cfg); H.rm(src) end)
     local function lsh(args, extra) return H.lunshare(args, { mode = mode, env = env .. (extra or "") }) end
     local function manifest() return H.sh("cat " .. H.quote(prof .. "/.lunshare-manifest")).out end
     local function set_manifest(text)

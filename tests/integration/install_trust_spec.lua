@@ -20,19 +20,8 @@ end
 for _, mode in ipairs(H.modes) do
   describe("trusted install (" .. mode .. ")", function()
     local home, cfg, src, prof, env
-    before_each(function()
-      home, cfg, src = H.tmpdir("700"), H.tmpdir("700"), H.tmpdir("755")
-      if mode == "rootless" then
-        H.sh("chown " .. H.NOBODY_UID .. ":" .. H.NOBODY_GID .. " " .. H.quote(home) .. " " .. H.quote(cfg))
-      end
-      prof = cfg .. "/lunshare/profiles"
-      env = "HOME=" .. H.quote(home) .. " XDG_CONFIG_HOME=" .. H.quote(cfg) .. " LUNSHARE_PROFILE_PATH="
-    end)
-    after_each(function()
-      H.rm(home)
-      H.rm(cfg)
-      H.rm(src)
-    end)
+    before_each(function() home, cfg, src, prof, env = H.install_dirs(mode) end)
+    after_each(function() H.rm(home); H.rm(cfg); H.rm(src) end)
     local function lsh(args, extra) return H.lunshare(args, { mode = mode, env = env .. (extra or "") }) end
     local function nothing_installed()
       assert.equal("", H.sh("ls -A " .. H.quote(prof) .. " 2>/dev/null").out)

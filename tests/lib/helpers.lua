@@ -153,6 +153,18 @@ function H.sh(cmdline, opts)
 end
 
 -- Runs lunshare with a list of arguments.
+-- For the install specs: a scratch HOME and XDG_CONFIG_HOME of the caller's (nobody's,
+-- rootless) and a source directory; returns them, the profile directory install writes,
+-- and the environment that points lunshare there with no profile path of the caller's.
+function H.install_dirs(mode)
+  local home, cfg, src = H.tmpdir("700"), H.tmpdir("700"), H.tmpdir("755")
+  if mode == "rootless" then
+    H.sh("chown " .. H.NOBODY_UID .. ":" .. H.NOBODY_GID .. " " .. H.quote(home) .. " " .. H.quote(cfg))
+  end
+  return home, cfg, src, cfg .. "/lunshare/profiles",
+    "HOME=" .. H.quote(home) .. " XDG_CONFIG_HOME=" .. H.quote(cfg) .. " LUNSHARE_PROFILE_PATH="
+end
+
 function H.lunshare(args, opts)
   return H.sh(H.quote(H.bin) .. " " .. H.join(args), opts)
 end
