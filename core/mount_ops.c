@@ -297,6 +297,17 @@ static int op_bind(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 	return lsh_mount_bind_legacy(from, t, attrs, "/oldroot/proc", err);
 }
 
+/* Splits "/a/b/c" into the parent "/a/b" (in buf) and returns "c". */
+static const char *split(const char *path, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", path);
+	char *slash = strrchr(buf, '/');
+	if (slash == NULL)
+		return path;
+	*slash = '\0';
+	return path + (slash - buf) + 1;
+}
+
 /* Hot-plug (`lunshare plug NAME bind …`): a bind added to a running sandbox. The tree is
  * cloned, with the flags the same bind in a profile gets, where this process may clone it,
  * then the join step enters the sandbox's user and mount namespaces and plug_attach puts
@@ -481,18 +492,16 @@ static int op_plug_detach(const struct lsh_plan_step *s, struct lsh_spawn_ctx *c
 			return lsh_err_set(err, errno, "enter the target");
 		r = umount2(".", MNT_DETACH);
 	} else {
-		const char *slash = strrchr(dst, '/');
 		char parent[4096];
-		if (slash == NULL || slash[1] == '\0' || (size_t)(slash - dst) >= sizeof parent)
+		const char *name = split(dst, parent, sizeof parent);
+		if (dst[0] != '/' || strlen(dst) >= sizeof parent || name[0] == '\0')
 			return lsh_err_msg(err, EINVAL, "expected an absolute target");
-		memcpy(parent, dst, (size_t)(slash - dst));
-		parent[slash - dst] = '\0';
 		_cleanup_close_ int pd = lsh_openat2(root, parent[0] ? parent : "/", O_PATH | O_DIRECTORY, how);
 		if (pd < 0 || fchdir(pd) < 0)
 			return lsh_err_set(err, errno, "enter the target's directory");
-		if (same_mount(pd, slash + 1, want, err) < 0)
+		if (same_mount(pd, name, want, err) < 0)
 			return -ESTALE;
-		r = umount2(slash + 1, MNT_DETACH | UMOUNT_NOFOLLOW);
+		r = umount2(name, MNT_DETACH | UMOUNT_NOFOLLOW);
 	}
 	if (r < 0)
 		return lsh_err_set(err, errno, "%s", errno == EINVAL ? "not a mount point" : "umount");
@@ -787,17 +796,6 @@ static int overlay_mount(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ct
 		return mfd;
 	close(mfd);
 	return 0;
-}
-
-/* Splits "/a/b/c" into the parent "/a/b" (in buf) and returns "c". */
-static const char *split(const char *path, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s", path);
-	char *slash = strrchr(buf, '/');
-	if (slash == NULL)
-		return path;
-	*slash = '\0';
-	return path + (slash - buf) + 1;
 }
 
 /* Opens (making it if needed) the directory that will hold path inside the new root, for

@@ -77,6 +77,20 @@ describe("plug", function()
         assert.equal("plug=0\n0\nmv=0\nunplug=1\n1\nhidden\n", r.out, r.err .. r.cmd_err)
       end)
 
+      it("binds a single host file, and unplug takes it away through its directory", function()
+        local name, src = fresh(), source()
+        finally(function() H.rm(src) end)
+        local r = H.after_ready(named(name), table.concat({
+          L .. " enter " .. name .. " -- touch /tmp/one",
+          L .. " plug " .. name .. " bind " .. H.quote(src .. "/f") .. " /tmp/one; echo plug=$?",
+          L .. " enter " .. name .. " -- cat /tmp/one",
+          L .. " unplug " .. name .. " /tmp/one; echo unplug=$?",
+          L .. " enter " .. name .. " -- sh -c 'wc -c < /tmp/one; grep -c \" /tmp/one \" /proc/self/mountinfo'",
+          "kill $P; wait $P",
+        }, "; "), { mode = mode, env = "HOME=/tmp" })
+        assert.equal("plug=0\nhello\nunplug=0\n0\n0\n", r.out, r.err .. r.cmd_err)
+      end)
+
       it("with --rw, binds it writable: what the sandbox writes reaches the host", function()
         local name, src = fresh(), source()
         finally(function() H.rm(src) end)
