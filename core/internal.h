@@ -57,7 +57,7 @@ int lsh_private_dir_at(int dirfd, const char *name, unsigned flags, const char *
  * RESOLVE_BENEATH and RESOLVE_IN_ROOT answer when a mount or a rename anywhere raced the
  * lookup). Every openat2 call of the core goes through it. Returns the fd, or -1 and
  * errno, as openat2 does; O_CLOEXEC is always added. */
-#define LSH_OPENAT2_TRIES 64
+#define LSH_OPENAT2_TRIES 1024
 int lsh_openat2(int dirfd, const char *path, int flags, uint64_t resolve);
 
 /* mkdirat(2) of name beneath dirfd, then the new directory opened (RESOLVE_BENEATH |

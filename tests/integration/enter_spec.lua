@@ -89,6 +89,8 @@ describe("enter", function()
           " ps | grep -q " .. name .. "; do sleep 0.05; done; stty -g > " .. D .. "/before; " .. P .. " enter " .. name ..
           " -- sh -c 'echo tty=$(tty); echo pts=$(ls /dev/pts | tr \"\\n\" \" \")'; stty -g > " .. D ..
           "/after; kill %1; wait; echo finished"
+        -- Typed once the shell prompts (keys sent before it are echoed ahead of the prompt).
+        H.sh(H.wait_until(T .. "capture-pane -p -t s | grep -q '^\\$ '", 30))
         H.sh(T .. "send-keys -t s " .. H.quote(line) .. " Enter")
         local r = H.sh(H.wait_until(T .. "capture-pane -p -t s | grep -q '^finished'", 30))
         local screen = H.sh(T .. "capture-pane -p -t s").out

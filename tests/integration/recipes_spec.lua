@@ -285,8 +285,12 @@ describe("install, update, verify, remove", function()
     local r = lsh({ "install", "--yes", src .. "/myjq.lua" })
     assert.equal(0, r.code, r.out .. r.err)
     assert.truthy(r.out:find("with " .. src .. "/mybase.lua (myjq.lua needs it)", 1, true), r.out)
-    assert.equal(H.sh("cd " .. H.quote(src) .. " && sha256sum mybase.lua myjq.lua").out,
-      H.read(prof .. "/.lunshare-manifest"))
+    -- The hash lines (the consent record follows them: install_consent_spec).
+    local hashes = {}
+    for l in H.read(prof .. "/.lunshare-manifest"):gmatch("[^\n]+") do
+      if l:match("^%x+  ") then hashes[#hashes + 1] = l .. "\n" end
+    end
+    assert.equal(H.sh("cd " .. H.quote(src) .. " && sha256sum mybase.lua myjq.lua").out, table.concat(hashes))
     assert.equal("-rw-------", H.sh("stat -c %A " .. H.quote(prof .. "/myjq.lua")).out:gsub("\n", ""))
     local run = lsh({ "run", "myjq", "--", "echo", "from the installed recipe" })
     assert.equal(0, run.code, run.err)
