@@ -35,22 +35,34 @@ local function add_step(steps, t, origin)
   steps[#steps + 1] = t
 end
 
+-- The sandbox's command, pinned by its start time: pid, starttime; or nil and why.
+local function command_of(rec)
+  local cmd = sandboxes.command_pid(rec)
+  local st = cmd and core.proc_stat(cmd)
+  if not st or (rec.enter and rec.enter.reaper and st.ppid ~= rec.pid) then
+    return nil, rec.name .. ": the sandbox's command is not running"
+  end
+  return cmd, st.starttime
+end
+
+-- The confinement steps the record keeps for the sandbox's command (empty if none).
+local function enter_steps(rec)
+  return type(rec.enter) == "table" and type(rec.enter.steps) == "table" and rec.enter.steps or {}
+end
+
 local function build_enter(rec, argv, pty)
   local e = rec.enter
   if type(e) ~= "table" or type(e.steps) ~= "table" or type(e.env) ~= "table" then
     return nil, rec.path .. ": the record says nothing of the command's confinement"
   end
-  local cmd = sandboxes.command_pid(rec)
-  local st = cmd and core.proc_stat(cmd)
-  if not st or (e.reaper and st.ppid ~= rec.pid) then
-    return nil, rec.name .. ": the sandbox's command is not running"
-  end
+  local cmd, starttime = command_of(rec)
+  if not cmd then return nil, starttime end
   local origin = "enter " .. rec.name
   local kinds = {}
   for i, k in ipairs(core.ns_kinds()) do kinds[i] = k.name or k end
   local steps = {}
   add_step(steps, { op = "clone", namespaces = {} }, origin)
-  add_step(steps, { op = "join", pid = cmd, starttime = st.starttime, user_ns = rec.ns.user, cgroup = e.cgroup == true,
+  add_step(steps, { op = "join", pid = cmd, starttime = starttime, user_ns = rec.ns.user, cgroup = e.cgroup == true,
     namespaces = kinds }, origin)
   for _, s in ipairs(e.steps) do
     -- Only the steps that confine a process: a record can name nothing else.
@@ -101,21 +113,11 @@ end
 
 local function is_root() return (core.ids().euid or core.ids().uid) == 0 end
 
--- The sandbox's command, pinned by its start time: pid, starttime; or nil and why.
-local function command_of(rec)
-  local cmd = sandboxes.command_pid(rec)
-  local st = cmd and core.proc_stat(cmd)
-  if not st or (rec.enter and rec.enter.reaper and st.ppid ~= rec.pid) then
-    return nil, rec.name .. ": the sandbox's command is not running"
-  end
-  return cmd, st.starttime
-end
-
 -- Whether the sandbox's seccomp filter, as its record holds it, has every @setid-files
 -- rule (lunshare.security): without them a writable host path lets it make setuid files.
 function M.setid_guarded(rec)
   local have = {}
-  for _, s in ipairs(type(rec.enter) == "table" and type(rec.enter.steps) == "table" and rec.enter.steps or {}) do
+  for _, s in ipairs(enter_steps(rec)) do
     if type(s) == "table" and s.op == "seccomp" and type(s.rules) == "table" then
       for _, r in ipairs(s.rules) do have[r] = true end
     end
@@ -139,7 +141,7 @@ end
 
 -- The inside ids the sandbox's command was given (its set_ids step), for the idmapping.
 local function inside_ids(rec)
-  for _, s in ipairs(type(rec.enter) == "table" and type(rec.enter.steps) == "table" and rec.enter.steps or {}) do
+  for _, s in ipairs(enter_steps(rec)) do
     if type(s) == "table" and s.op == "set_ids" then return { uid = s.uid or 0, gid = s.gid or 0 } end
   end
   return { uid = 0, gid = 0 }
