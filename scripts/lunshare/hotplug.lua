@@ -185,23 +185,36 @@ function M.bind_plan(rec, src, dst, rw)
   return plan, step
 end
 
--- The id of the topmost mount on dst as the sandbox's command sees its mounts (its
--- mountinfo: ids in the first field, mount points relative to its root, octal-escaped), or
--- nil. Read right after the plug, it names the mount plug made: the sandbox's program
--- holds no capability to mount one of its own there meanwhile (one that kept CAP_SYS_ADMIN
--- could unmount its profile's mounts itself).
-local function mount_id_at(rec, dst)
+-- The mounts the sandbox's command sees, { [id] = parent id } from its mountinfo, or nil.
+local function mount_ids(rec)
   local cmd = command_of(rec)
   if not cmd then return nil end
   local text = core.read_file("/proc/" .. cmd .. "/mountinfo", nil, "kernel")
   if not text then return nil end
-  local want = dst:gsub("[\\ \t\n]", function(c) return string.format("\\%03o", c:byte()) end)
-  local id
+  local ids = {}
   for line in text:gmatch("[^\n]+") do
-    local mid, point = line:match("^(%d+) %d+ %S+ %S+ (%S+)")
-    if point == want then id = tonumber(mid) end
+    local id, parent = line:match("^(%d+) (%d+) ")
+    if id then ids[tonumber(id)] = tonumber(parent) end
   end
-  return id
+  return ids
+end
+
+-- The mount a plug made, from the sandbox's mounts before and after it (mount_ids): the
+-- one new mount whose parent is not new (a recursive bind brings its submounts along), or
+-- nil when there is not exactly one. Told by id, not by where mountinfo says it is: the
+-- sandbox's program may rename a directory on the way to it at any moment, and its
+-- mountinfo shows paths from its own root (a chroot shows the mount elsewhere). The
+-- program holds no capability to mount anything of its own meanwhile (one that kept
+-- CAP_SYS_ADMIN could unmount its profile's mounts itself, and makes this nil at worst).
+function M.new_mount(before, after)
+  local top
+  for id, parent in pairs(after) do
+    if before[id] == nil and not (after[parent] ~= nil and before[parent] == nil) then
+      if top then return nil end
+      top = id
+    end
+  end
+  return top
 end
 
 -- The plan that takes the bind on dst away again.
@@ -317,10 +330,16 @@ function M.plug_bind(rec, src, dst, rw)
   local obj = { kind = "bind", id = step.dst, src = step.src, rw = rw == true }
   local done, err = with_record(rec, function(list)
     if find(list, obj.id) then return nil, rec.name .. ": " .. obj.id .. " is plugged already (unplug it first)" end
+    local before = mount_ids(rec)
+    if not before then return nil, rec.name .. ": the sandbox's mounts cannot be read (it ended?)" end
     local ok, serr = spawn(plan, "bind " .. step.src .. " on " .. step.dst)
     if not ok then return nil, serr end
-    obj.mnt_id = mount_id_at(rec, step.dst)
-    if not obj.mnt_id then return nil, "bind " .. step.dst .. ": made, but not found in the sandbox's mountinfo" end
+    local after = mount_ids(rec)
+    obj.mnt_id = after and M.new_mount(before, after)
+    if not obj.mnt_id then
+      return nil, "bind " .. step.dst .. ": made, but the sandbox's mounts changed beside it, so which one is the " ..
+        "plug's cannot be told; it stays until the sandbox ends"
+    end
     list[#list + 1] = obj
     return true
   end)

@@ -77,6 +77,26 @@ describe("plug", function()
         assert.equal("plug=0\n0\nmv=0\nunplug=1\n1\nhidden\n", r.out, r.err .. r.cmd_err)
       end)
 
+      it("tells its mount by id, not by the path the sandbox's mountinfo shows (a chrooted command)", function()
+        -- The command chroots into /d: its mountinfo shows /d/tmp/x as /tmp/x. Found by
+        -- path the plug was "made, but not found", and left mounted and unrecorded.
+        local name, src = fresh(), source()
+        local p = H.profile('return { extends = "default", capabilities = { "sys_chroot" }, mounts = { ' ..
+          'ro_bind("/usr", "/d/usr"), symlink("usr/bin", "/d/bin"), symlink("usr/lib", "/d/lib"), ' ..
+          'symlink("usr/lib64", "/d/lib64"), tmpfs("/d/tmp") } }')
+        finally(function() H.rm(src); H.rm(p) end)
+        local r = H.after_ready(L .. " run --no-pty --name " .. name .. " " .. p ..
+          " -- chroot /d /bin/sh -c 'echo ready; exec sleep 60'", table.concat({
+          L .. " plug " .. name .. " bind " .. H.quote(src) .. " /d/tmp/x; echo plug=$?",
+          L .. " enter " .. name .. " -- cat /d/tmp/x/f",
+          L .. " ps | grep -c " .. H.quote("/d/tmp/x(ro from "),
+          L .. " unplug " .. name .. " /d/tmp/x; echo unplug=$?",
+          L .. " enter " .. name .. " -- sh -c 'ls /d/tmp/x | wc -l'",
+          "kill $P; wait $P",
+        }, "; "), { mode = mode, env = "HOME=/tmp" })
+        assert.equal("plug=0\nhello\n1\nunplug=0\n0\n", r.out, r.err .. r.cmd_err)
+      end)
+
       it("binds a single host file, and unplug takes it away through its directory", function()
         local name, src = fresh(), source()
         finally(function() H.rm(src) end)

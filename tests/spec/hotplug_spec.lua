@@ -39,6 +39,19 @@ describe("hot-plug #unit", function()
     assert.truthy(err:find("/gone does not exist on the host", 1, true), err)
   end)
 
+  it("tells the mount a plug made by its id: the one new mount whose parent is not new", function()
+    local before = { [20] = 1, [21] = 20, [22] = 20 }
+    -- One new mount on an old one (wherever mountinfo says it is).
+    assert.equal(30, hotplug.new_mount(before, { [20] = 1, [21] = 20, [22] = 20, [30] = 22 }))
+    -- A recursive bind: its submounts hang under it.
+    assert.equal(30, hotplug.new_mount(before, { [20] = 1, [21] = 20, [22] = 20, [30] = 21, [31] = 30, [32] = 31 }))
+    -- Nothing new, or two new tops (something else mounted beside it): no answer.
+    assert.is_nil(hotplug.new_mount(before, before))
+    assert.is_nil(hotplug.new_mount(before, { [20] = 1, [21] = 20, [22] = 20, [30] = 21, [40] = 22 }))
+    -- A mount gone meanwhile changes nothing about which one is new.
+    assert.equal(30, hotplug.new_mount(before, { [20] = 1, [21] = 20, [30] = 21 }))
+  end)
+
   it("says what is plugged by the id unplug takes", function()
     assert.equal("/tmp/d(ro from /data)", hotplug.describe({ kind = "bind", id = "/tmp/d", src = "/data", rw = false }))
     assert.equal("/tmp/d(rw from /data)", hotplug.describe({ kind = "bind", id = "/tmp/d", src = "/data", rw = true }))
