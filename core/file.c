@@ -4,7 +4,8 @@
  * watchdog: an open is an action), /proc/kmsg (a regular file whose read takes the kernel's
  * messages away from syslog) or a 50 GiB log. So the name is first opened with O_PATH, which
  * runs no driver's open and reads nothing; fstat must say a regular file and fstatfs a
- * filesystem that is not the kernel's (proc, sysfs, …: no profile lives there); only then is
+ * local filesystem (not the kernel's, as proc or sysfs, nor one whose reads another process
+ * answers, as FUSE or NFS: fs_refusal); only then is
  * that very inode opened for reading, through /proc/self/fd (the O_PATH fd's magic link: no
  * second walk of the name, which could meet something else), without blocking, checked to be
  * the same inode, and read up to a cap. lunshare's own reads of kernel files (/proc/PID/stat)
@@ -42,9 +43,33 @@ static void size_text(size_t n, char *buf, size_t size)
 		snprintf(buf, size, "%zu bytes", n);
 }
 
-/* Filesystems of the kernel's own objects, where a read or a write is an action on the
- * kernel (and where no profile, rules file or topology ever lives): a file on one is not
- * opened for reading. The numbers are linux/magic.h's, spelt out (older headers lack some). */
+/* Which filesystems a name someone else chose is read from: an allow list, since a deny
+ * list of the kernel's own (proc, sysfs, …, where a read or a write is an action on the
+ * kernel and no profile lives) misses those whose reads another process answers: a FUSE
+ * daemon, or a server of NFS, CIFS or 9p, can hold a read forever, and check must not run
+ * unbounded. Local disk filesystems, tmpfs, ramfs and overlay are read; the rest is named
+ * in the refusal. The numbers are linux/magic.h's, spelt out (older headers lack some). */
+static const unsigned long LOCAL_FS[] = {
+	0xef53,	    /* ext2, ext3, ext4 */
+	0x58465342, /* xfs */
+	0x9123683e, /* btrfs */
+	0x01021994, /* tmpfs */
+	0x858458f6, /* ramfs */
+	0x794c7630, /* overlay */
+	0xf2f52010, /* f2fs */
+	0xe0f5e1e2, /* erofs */
+	0x73717368, /* squashfs */
+	0x2fc12fc1, /* zfs */
+	0xca451a4e, /* bcachefs */
+	0x3153464a, /* jfs */
+	0x52654973, /* reiserfs */
+	0x4d44,	    /* vfat, msdos */
+	0x2011bab0, /* exfat */
+	0x7366746e, /* ntfs3 */
+	0x9660,	    /* iso9660 */
+	0x15013346, /* udf */
+};
+
 static const struct {
 	unsigned long magic;
 	const char *name;
@@ -55,15 +80,33 @@ static const struct {
 	{ 0xde5e81e4, "efivarfs" },	{ 0x1cd1, "devpts" },	      { 0x6165676c, "pstore" },
 	{ 0xf97cff8c, "selinuxfs" },	{ 0x43415d53, "smackfs" },    { 0x65735543, "fusectl" },
 	{ 0x42494e4d, "binfmt_misc" }, { 0x6e736673, "nsfs" },	      { 0x7655821, "resctrl" },
+}, REMOTE_FS[] = {
+	{ 0x65735546, "fuse" },	      { 0x6969, "nfs" },	       { 0xff534d42, "cifs" },
+	{ 0xfe534d42, "smb2" },	      { 0x01021997, "9p" },	       { 0x00c36400, "ceph" },
+	{ 0x47504653, "gpfs" },	      { 0x5346414f, "afs" },	       { 0x0bd00bd0, "lustre" },
 };
 
-/* The kernel filesystem fd is on ("proc", …), or NULL. */
-static const char *kernel_fs(const struct statfs *sf)
+/* Why a file on sf's filesystem is not read (one phrase), or NULL when it is read. */
+static const char *fs_refusal(const struct statfs *sf, char *buf, size_t size)
 {
+	unsigned long t = (unsigned long)sf->f_type;
+	for (size_t i = 0; i < sizeof LOCAL_FS / sizeof LOCAL_FS[0]; i++)
+		if (t == LOCAL_FS[i])
+			return NULL;
 	for (size_t i = 0; i < sizeof KERNEL_FS / sizeof KERNEL_FS[0]; i++)
-		if ((unsigned long)sf->f_type == KERNEL_FS[i].magic)
-			return KERNEL_FS[i].name;
-	return NULL;
+		if (t == KERNEL_FS[i].magic) {
+			snprintf(buf, size, "on %s, a kernel filesystem: not read (no profile lives there)", KERNEL_FS[i].name);
+			return buf;
+		}
+	for (size_t i = 0; i < sizeof REMOTE_FS / sizeof REMOTE_FS[0]; i++)
+		if (t == REMOTE_FS[i].magic) {
+			snprintf(buf, size, "on %s, whose reads another process or a server answers (it could hold one "
+				 "forever): not read; copy it to a local filesystem", REMOTE_FS[i].name);
+			return buf;
+		}
+	snprintf(buf, size, "on a filesystem of type 0x%lx, not one lunshare reads such a file from (local disk "
+		 "filesystems, tmpfs, ramfs, overlay): not read; copy it to a local filesystem", t);
+	return buf;
 }
 
 int lsh_file_read(int dirfd, const char *path, unsigned flags, size_t max, char **out, size_t *len,
@@ -129,10 +172,9 @@ int lsh_file_read_real(int dirfd, const char *path, unsigned flags, size_t max, 
 		struct statfs sf;
 		if (fstatfs(pfd, &sf) < 0)
 			return lsh_err_set(err, errno, "%s", path);
-		const char *kfs = kernel_fs(&sf);
-		if (kfs)
-			return lsh_err_msg(err, EINVAL, "%s: on %s, a kernel filesystem: not read (no profile lives there)",
-					   path, kfs);
+		char why[256];
+		if (fs_refusal(&sf, why, sizeof why))
+			return lsh_err_msg(err, EINVAL, "%s: %s", path, why);
 		/* The same inode, opened for reading through the O_PATH fd's magic link rather
 		 * than by name again (a name walked twice can meet a device the second time). */
 		char link[64];

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -271,6 +273,35 @@ static void bounded_reader(void)
 		ok(r == -EINVAL && strstr(msg, ": on sysfs, a kernel filesystem"), "a /sys file is refused (%s)", msg);
 	} else {
 		skip("no /sys/kernel/mm/transparent_hugepage/enabled");
+	}
+	/* The filesystems read from are an allow list: a regular file on one that is neither
+	 * local nor in the kernel's list (mqueue, in a mount namespace of our own) is refused
+	 * too, as FUSE or NFS would be, whose reads another process answers. */
+	if (geteuid() == 0) {
+		char mq[4200], name[4300];
+		snprintf(mq, sizeof mq, "%s/mq", base);
+		snprintf(name, sizeof name, "%s/x.lua", mq);
+		mkdir(mq, 0700);
+		pid_t child = fork();
+		if (child == 0) {
+			char cmsg[512];
+			size_t clen;
+			if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+			    mount("none", mq, "mqueue", 0, NULL) < 0)
+				_exit(3);
+			int fd = open(name, O_CREAT | O_WRONLY, 0600);
+			if (fd < 0)
+				_exit(4);
+			close(fd);
+			int cr = read_file(name, LSH_FILE_MAX, &clen, cmsg, sizeof cmsg);
+			_exit(cr == -EINVAL && strstr(cmsg, "x.lua: on a filesystem of type 0x19800202, not one lunshare reads") ? 0 : 5);
+		}
+		int status = -1;
+		waitpid(child, &status, 0);
+		rmdir(mq);
+		ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a file on mqueue, in no list, is refused (status %d)", status);
+	} else {
+		skip("mounting mqueue needs root");
 	}
 	/* LSH_FILE_NOFOLLOW with the O_PATH open: a symlink is still refused by its kind. */
 	snprintf(p, sizeof p, "%s/two-mib-link", base);
