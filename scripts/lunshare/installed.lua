@@ -11,8 +11,9 @@
 --
 -- What a recipe grants, and which of that an update widens, is lunshare.grants' summary:
 -- WIDENS are the categories where a new item is more for the sandbox (a path, the network,
--- a capability, a system call, a device, an id, a variable of the caller's); a changed
--- command, working directory, limit or clock is shown but asks nothing.
+-- a capability, a system call, a device, an id, a variable of the caller's); CONFINES
+-- those where a lost item is (a path made inside, a denied call, a limit); a changed
+-- command, working directory, a lowered limit or the clock is shown but asks nothing.
 local core = require "lunshare.core"
 local grants = require "lunshare.grants"
 local profile = require "lunshare.profile"
@@ -29,6 +30,13 @@ M.FILE = "^[%w_%-][%w_%-%.]*$"
 
 M.WIDENS = { "namespaces", "ids", "environment", "visible", "writable", "devices", "root", "network",
   "capabilities", "seccomp", "privileges", "terminal", "fds" }
+
+-- CONFINES are the categories whose items hold the sandbox in (a path made inside hides
+-- what a bind shows, a system call denied, a limit): losing one is more for the sandbox
+-- too, so consent records the ones every shown evaluation keeps, and a run or an update
+-- without one of them is refused like one with an extra grant. A limit is kept when the
+-- run has one of its kind no higher (a parameter may lower it, not raise it).
+M.CONFINES = { "made", "root", "network", "seccomp", "privileges", "terminal", "limits" }
 
 -- Where recipes are installed: { root, path, display, system }, or nil and why.
 function M.where(system)
@@ -67,8 +75,11 @@ end
 -- a line "consent NAME.lua", then "grant NAME.lua KIND CATEGORY ITEM" for each item,
 -- KIND "d" for the grants with every parameter at its default (what was printed) and
 -- "p" for the same with every free string parameter a placeholder "/<name>" (what a
--- run that gives one a value is compared with), ITEM percent-encoded. Run compares
--- every run of the recipe against it (M.beyond); it is never recomputed.
+-- run that gives one a value is compared with), "c" for the confinements every shown
+-- evaluation keeps (M.CONFINES; a run must keep each), ITEM percent-encoded. A record
+-- written before "c" existed has a bare "consent NAME.lua" line and no confinements
+-- (rec.c nil): run refuses it until it is installed again. Run compares every run of the
+-- recipe against it (M.beyond); it is never recomputed.
 M.MAX_ITEM = 4096
 
 local CAT_ID, CAT_HEADING = {}, {}
@@ -98,15 +109,20 @@ function M.parse_manifest(text)
   for line in text:gmatch("([^\n]*)\n?") do
     n = n + 1
     if line:match("^consent ") then
-      local name = line:match("^consent (%S+)$")
-      if not name or not name:match(M.NAME) or records[name] then return bad("'consent NAME.lua', once") end
-      records[name] = { d = {}, p = {} }
+      local name, confines = line:match("^consent (%S+)$"), line:match("^consent (%S+) confines$")
+      name = name or confines
+      if not name or not name:match(M.NAME) or records[name] then
+        return bad("'consent NAME.lua confines', once")
+      end
+      records[name] = { d = {}, p = {}, c = confines and {} or nil }
     elseif line:match("^grant ") then
-      local name, kind, cat, item = line:match("^grant (%S+) ([dp]) (%S+) (%S+)$")
+      local name, kind, cat, item = line:match("^grant (%S+) ([dpc]) (%S+) (%S+)$")
       local r = name and records[name]
       local h = cat and CAT_HEADING[cat]
       local it = item and #item <= 3 * M.MAX_ITEM and decode(item)
-      if not r or not h or not it then return bad("'grant NAME.lua d|p CATEGORY ITEM' after 'consent NAME.lua'") end
+      if not r or not r[kind] or not h or not it then
+        return bad("'grant NAME.lua d|p|c CATEGORY ITEM' after 'consent NAME.lua confines'")
+      end
       r[kind][h] = r[kind][h] or {}
       table.insert(r[kind][h], it)
     elseif line ~= "" then
@@ -128,10 +144,11 @@ function M.write_manifest(fd, w, manifest, records)
   for _, name in ipairs(util.sorted_keys(manifest)) do lines[#lines + 1] = manifest[name] .. "  " .. name .. "\n" end
   for _, name in ipairs(util.sorted_keys(records or {})) do
     if manifest[name] then
-      lines[#lines + 1] = "consent " .. name .. "\n"
-      for _, kind in ipairs({ "d", "p" }) do
+      local rec = records[name]
+      lines[#lines + 1] = "consent " .. name .. (rec.c and " confines" or "") .. "\n"
+      for _, kind in ipairs({ "d", "p", "c" }) do
         for _, c in ipairs(grants.CATEGORIES) do
-          for _, item in ipairs(records[name][kind][c[2]] or {}) do
+          for _, item in ipairs(rec[kind] and rec[kind][c[2]] or {}) do
             lines[#lines + 1] = "grant " .. name .. " " .. kind .. " " .. c[1] .. " " .. encode(item) .. "\n"
           end
         end
@@ -215,13 +232,15 @@ function M.rules_file(p)
   return path, (util.read_file(path))
 end
 
--- Whether loaded profile p, if installed, grants no more than its consent record: nil,
--- or the refusal's words { missing = true } (no record) or { category, item } (the
--- first grant beyond it). clean: how a path parameter's value is cleaned (mounts.clean).
+-- Whether loaded profile p, if installed, grants no more than its consent record and
+-- keeps every confinement it records: nil, or the refusal's words { missing = true } (no
+-- record, or one from before confinements were recorded) or { category, item } (the first
+-- grant beyond it; dropped = true: the first confinement it lacks). clean: how a path
+-- parameter's value is cleaned (mounts.clean).
 function M.over_consent(p, clean)
   local inst = M.installed_of(p._file)
   if not inst or inst.error then return nil end
-  if not inst.record then return { missing = true } end
+  if not inst.record or not inst.record.c then return { missing = true } end
   local values = {}
   for _, k in ipairs(M.free_strings(p)) do values[k] = p._params and p._params[k] end
   return M.beyond(inst.record, p, values, clean)
@@ -294,6 +313,85 @@ function M.widened(old, new)
   return out
 end
 
+-- The confinements of grants.lines() table lines: { [heading] = { item, … } } for the
+-- CONFINES categories.
+function M.confines_of(lines)
+  local out = {}
+  for _, cat in ipairs(M.CONFINES) do
+    local h = CAT_HEADING[cat]
+    if lines[h] and #lines[h] > 0 then out[h] = { table.unpack(lines[h]) } end
+  end
+  return out
+end
+
+-- A limit's text ("nofile soft 64 hard 64", "time 30000 ms, then ended") as its kind and
+-- its numbers, "unlimited" the largest.
+local function limit_parts(text)
+  local nums = {}
+  for w in text:gmatch("%S+") do
+    if w == "unlimited" then nums[#nums + 1] = math.huge else nums[#nums + 1] = tonumber(w) or w end
+  end
+  return table.remove(nums, 1), nums
+end
+
+-- Whether limit text b is no looser than a: the same kind, each number no higher (a word,
+-- such as a CPU list, the same).
+local function within(b, a)
+  local ka, na = limit_parts(a)
+  local kb, nb = limit_parts(b)
+  if ka ~= kb or #na ~= #nb then return false end
+  for i, x in ipairs(na) do
+    local y = nb[i]
+    if type(x) ~= type(y) then return false end
+    if type(x) == "number" then
+      if y > x then return false end
+    elseif x ~= y then
+      return false
+    end
+  end
+  return true
+end
+
+-- Whether items (of category h) keep confinement x: x among them, or for a limit one of
+-- its kind within it.
+local function keeps(h, items, x)
+  if h ~= CAT_HEADING.limits then return util.contains(items, x) end
+  for _, y in ipairs(items) do if within(y, x) then return true end end
+  return false
+end
+
+-- The confinements both a and b keep (M.confines_of tables), a limit at the looser of the
+-- two; keep(item), when given, keeps an item of a that b lacks.
+local function common(a, b, keep)
+  local out = {}
+  for h, items in pairs(a) do
+    local t = {}
+    for _, x in ipairs(items) do
+      if keeps(h, b[h] or {}, x) then
+        t[#t + 1] = x
+      elseif h == CAT_HEADING.limits then
+        for _, y in ipairs(b[h] or {}) do if within(x, y) then t[#t + 1] = y break end end
+      elseif keep and keep(x) then
+        t[#t + 1] = x
+      end
+    end
+    if #t > 0 then out[h] = t end
+  end
+  return out
+end
+
+-- Which confinements of old new lacks: { { category, item } }, in CONFINES order.
+function M.loosened(old, new)
+  local out = {}
+  for _, cat in ipairs(M.CONFINES) do
+    local h = CAT_HEADING[cat]
+    for _, x in ipairs(old[h] or {}) do
+      if not keeps(h, new[h] or {}, x) then out[#out + 1] = { category = h, item = x } end
+    end
+  end
+  return out
+end
+
 -- What install shows of a recipe's parameters, and run compares against. A string
 -- parameter without `values` stands as a placeholder "/<name>" (lunshare.params), which run
 -- replaces by the value it is given. A boolean parameter and one with `values` are a finite
@@ -339,10 +437,12 @@ local function lines_of(p) return grants.lines(grants.summary(p, grants.context(
 
 -- The grants shown for loaded profile p (loaded with base_set): load(set) loads the same
 -- recipe with other parameters (nil when it does not load with them). Returns { base (p's
--- grants), union (base and every value's), extras = { { k, v, items = widened } } for the
--- values that grant more than base, left, unshown }.
+-- grants), union (base and every value's), confines (the confinements base and every
+-- value's keep), extras = { { k, v, items = widened, drops = loosened } } for the values
+-- that grant more than base or keep less, left, unshown }.
 function M.shown(p, load, base_set)
   local base = lines_of(p)
+  local confines = M.confines_of(base)
   local union = {}
   for h, items in pairs(base) do union[h] = { table.unpack(items) } end
   local cs, left, unshown = M.choices(p._param_decls)
@@ -358,16 +458,21 @@ function M.shown(p, load, base_set)
       if type(e) == "table" then e = schema.format_error(e) end
       broken[#broken + 1] = { k = c.k, v = c.v, msg = tostring(e or "it does not load") }
     else
-      local more = M.widened(union, lines_of(q))
-      local items = M.widened(base, lines_of(q))
+      local ql = lines_of(q)
+      local more = M.widened(union, ql)
+      local items = M.widened(base, ql)
+      local qc = M.confines_of(ql)
+      local drops = M.loosened(M.confines_of(base), qc)
+      confines = common(confines, qc)
       for _, x in ipairs(more) do
         union[x.category] = union[x.category] or {}
         table.insert(union[x.category], x.item)
       end
-      if #items > 0 then extras[#extras + 1] = { k = c.k, v = c.v, items = items } end
+      if #items > 0 or #drops > 0 then extras[#extras + 1] = { k = c.k, v = c.v, items = items, drops = drops } end
     end
   end
-  return { base = base, union = union, extras = extras, broken = broken, left = left, unshown = unshown }
+  return { base = base, union = union, confines = confines, extras = extras, broken = broken, left = left,
+    unshown = unshown }
 end
 
 -- The free string parameters (no `values`) of loaded p: their names, sorted.
@@ -381,17 +486,27 @@ function M.free_strings(p)
 end
 
 -- What consent covers for loaded p (the defaults' evaluation, shown): { d = shown.union,
--- p = the union again with every free string parameter a placeholder "/<name>" }, and
--- the items of p beyond d (shown too, as what giving such a parameter a value grants).
+-- p = the union again with every free string parameter a placeholder "/<name>", c = the
+-- confinements both keep, and those of the placeholders' that name a placeholder (a
+-- tmpfs over "/<dir>/.ssh": run keeps it, at the run's value) }, and the items of p
+-- beyond d (shown too, as what giving such a parameter a value grants).
 -- load(set) loads the same recipe (nil when it does not load).
 function M.consent(p, load, shown)
   local free = M.free_strings(p)
-  local rec = { d = shown.union, p = shown.union }
+  local rec = { d = shown.union, p = shown.union, c = shown.confines }
   if #free > 0 then
     local set = {}
     for _, k in ipairs(free) do set[k] = "/<" .. k .. ">" end
     local q = load(set)
-    rec.p = q and M.shown(q, load, set).union or {}
+    local sq = q and M.shown(q, load, set)
+    rec.p = sq and sq.union or {}
+    if sq then
+      local function named(x)
+        for _, k in ipairs(free) do if x:find("/<" .. k .. ">", 1, true) then return true end end
+        return false
+      end
+      rec.c = common(sq.confines, shown.confines, named)
+    end
   end
   return rec, #free > 0 and M.widened(rec.d, rec.p) or {}, free
 end
@@ -411,8 +526,9 @@ function M.union_of(rec)
 end
 
 -- The first grant of loaded p (a run's) beyond consent record rec (M.consent), as
--- { category, item }, or nil. values: the run's value of each free string parameter,
--- which replaces its placeholder in rec.p (a path cleaned as mounts would).
+-- { category, item }, or the first confinement of the record it lacks, as { category,
+-- item, dropped = true }, or nil. values: the run's value of each free string parameter,
+-- which replaces its placeholder in rec.p and rec.c (a path cleaned as mounts would).
 function M.beyond(rec, p, values, clean)
   local function sub(text)
     for k, v in pairs(values) do
@@ -430,7 +546,17 @@ function M.beyond(rec, p, values, clean)
     expected[cat] = expected[cat] or {}
     for _, item in ipairs(items) do table.insert(expected[cat], sub(item)) end
   end
-  return M.widened(expected, lines_of(p))[1]
+  local lines = lines_of(p)
+  local wider = M.widened(expected, lines)[1]
+  if wider then return wider end
+  local kept = {}
+  for cat, items in pairs(rec.c or {}) do
+    kept[cat] = {}
+    for _, item in ipairs(items) do table.insert(kept[cat], sub(item)) end
+  end
+  local lost = M.loosened(kept, M.confines_of(lines))[1]
+  if lost then lost.dropped = true end
+  return lost
 end
 
 return M

@@ -70,7 +70,8 @@ end
 -- manifest (installed.consent: the union of the grants it printed, with every parameter
 -- at its default and each declared value, and with each free string parameter a
 -- placeholder "/<name>" that is replaced here by the run's value), and refuses the first
--- grant beyond it. The record is never computed again here: a recipe whose evaluation
+-- grant beyond it, or the first confinement it recorded (a path made inside, a system
+-- call denied, a limit) that this run lacks. The record is never computed again here: a recipe whose evaluation
 -- differs between processes gets no more than what was printed once.
 local function guard_installed(name, p, set)
   local why = installed.refusal(p)
@@ -86,10 +87,11 @@ local function guard_installed(name, p, set)
   for _, k in ipairs(util.sorted_keys(set or {})) do
     words[#words + 1] = " --set " .. util.escape(k) .. "=" .. shown_value(p._params and p._params[k] or set[k])
   end
-  fail(EXIT_USAGE, string.format("run: %s: refused: with%s it grants %s: %s, which install did not show " ..
+  fail(EXIT_USAGE, string.format("run: %s: refused: with%s it %s %s: %s, which install %s " ..
     "(run compares every run with what install recorded in the manifest); run 'lunshare verify' and " ..
-    "'lunshare show %s'", label, #words > 0 and table.concat(words) or " its defaults", util.escape(over.category),
-    util.escape(over.item), util.escape(name)))
+    "'lunshare show %s'", label, #words > 0 and table.concat(words) or " its defaults",
+    over.dropped and "lacks" or "grants", util.escape(over.category), util.escape(over.item),
+    over.dropped and "showed it keeping" or "did not show", util.escape(name)))
 end
 
 -- Loads and plans the profile name under the bounds: the profile and the plan.

@@ -72,7 +72,7 @@ for _, mode in ipairs(H.modes) do
       assert.equal(0, inst.code, inst.out .. inst.err)
       assert.truthy(inst.out:find("/hostetc from", 1, true), inst.out)
       local m = manifest()
-      assert.truthy(m:find("\nconsent wide.lua\n", 1, true), m)
+      assert.truthy(m:find("\nconsent wide.lua confines\n", 1, true), m)
       local ok = lsh({ "run", "wide", "--", "true" }, " LUNSHARE_CACHE_DEBUG=1")
       assert.equal(0, ok.code, ok.err)
       -- The record without the /hostetc grant (the files' hashes as they are): what consent
@@ -96,7 +96,7 @@ for _, mode in ipairs(H.modes) do
       assert.equal(1, t.code, t.out .. t.err)
       assert.truthy(t.out:find("it grants host paths visible: /hostetc", 1, true), t.out .. t.err)
       -- A manifest without any record (an older lunshare's): refused, until installed again.
-      set_manifest((m:gsub("consent wide%.lua\n", ""):gsub("grant wide%.lua [^\n]*\n", "")))
+      set_manifest((m:gsub("consent wide%.lua confines\n", ""):gsub("grant wide%.lua [^\n]*\n", "")))
       local none = lsh({ "run", "wide", "--", "true" })
       assert.equal(2, none.code, none.err)
       assert.truthy(none.err:find("holds no record of what install showed", 1, true), none.err)
@@ -104,6 +104,76 @@ for _, mode in ipairs(H.modes) do
       assert.equal(0, again.code, again.out .. again.err)
       assert.truthy(again.out:find("/hostetc from", 1, true), again.out)
       assert.equal(0, lsh({ "run", "wide", "--", "true" }).code)
+    end)
+
+    -- The final review's attack: a free string parameter whose real value (no placeholder,
+    -- not the default) drops the tmpfs that hides a bound directory's secret. Consent showed
+    -- the tmpfs; a run without it, or without a denied call or a limit consent showed, is
+    -- refused, and an update that drops one asks again.
+    it("refuses a run that lacks a confinement install showed: a hiding tmpfs, a denied call, a limit", function()
+      local host = H.tmpdir("755")
+      H.sh("mkdir -p " .. H.quote(host .. "/secret") .. " && echo TOPSECRET > " .. H.quote(host .. "/secret/key") ..
+        " && chmod -R a+rX " .. H.quote(host))
+      local function recipe(extra)
+        return 'local param = params { drop = { description = "what to leave out", default = "none" } }\n' ..
+          'local function keep(what) return param.drop ~= what end\n' ..
+          'return { extends = "builtin:base-tool", description = "hides a secret",\n' ..
+          '  mounts = keep("tmpfs") and { ro_bind("' .. host .. '", "/h"), tmpfs("/h/secret") } or ' ..
+          '{ ro_bind("' .. host .. '", "/h") },\n' ..
+          '  seccomp = keep("deny") and { deny = { "uname" } } or nil,\n' ..
+          '  limits = keep("limit") and { nofile = 64 } or nil,\n' ..
+          (extra or "") ..
+          '  command = { "sh", "-c", "cat /h/secret/key 2>/dev/null || echo hidden" } }\n'
+      end
+      write(src, "hides.lua", recipe())
+      local inst = lsh({ "install", "--yes", src .. "/hides.lua" })
+      assert.equal(0, inst.code, inst.out .. inst.err)
+      assert.truthy(manifest():find("\nconsent hides.lua confines\n", 1, true), manifest())
+      for _, v in ipairs({ "none", "other" }) do
+        local ok = lsh({ "run", "--set", "drop=" .. v, "hides" })
+        assert.equal(0, ok.code, ok.out .. ok.err)
+        assert.equal("hidden\n", ok.out)
+      end
+      for drop, words in pairs({ tmpfs = "lacks paths made inside: /h/secret (tmpfs), which install showed it keeping",
+          deny = "lacks system calls: denied with EPERM: uname", limit = "lacks limits: nofile soft 64 hard 64" }) do
+        for _, args in ipairs({ { "run", "--set", "drop=" .. drop, "hides" },
+            { "run", "--no-cache", "--set", "drop=" .. drop, "hides" } }) do
+          local r = lsh(args)
+          assert.equal(2, r.code, drop .. ": " .. r.out .. r.err)
+          assert.falsy(r.out:find("TOPSECRET", 1, true), r.out)
+          assert.equal(1, #H.lines(r.err), r.err)
+          assert.truthy(r.err:find("refused: with --set drop=" .. drop .. " it " .. words, 1, true), r.err)
+        end
+      end
+      -- A record from before confinements were recorded is refused until installed again.
+      local m = manifest()
+      set_manifest((m:gsub("consent hides%.lua confines\n", "consent hides.lua\n"):gsub("grant hides%.lua c [^\n]*\n", "")))
+      local old = lsh({ "run", "hides" })
+      assert.equal(2, old.code, old.err)
+      assert.truthy(old.err:find("holds no record of what install showed", 1, true), old.err)
+      set_manifest(m)
+      -- An update whose defaults drop the tmpfs widens the recipe: no consent without --yes.
+      write(src, "hides.lua", recipe():gsub('default = "none"', 'default = "tmpfs"'))
+      local up = lsh({ "install", src .. "/hides.lua" })
+      assert.equal(1, up.code, up.out .. up.err)
+      assert.truthy(up.out:find("  - paths made inside: /h/secret (tmpfs)\n", 1, true), up.out)
+      assert.falsy(up.out:find("it widens nothing", 1, true), up.out)
+      assert.equal(m, manifest())
+      assert.equal(0, lsh({ "install", "--yes", src .. "/hides.lua" }).code)
+      H.rm(host)
+    end)
+
+    it("shows on the consent screen what a declared value no longer keeps", function()
+      write(src, "v.lua", 'local param = params { open = { description = "o", default = false } }\n' ..
+        'return { extends = "builtin:base-tool", description = "v", ' ..
+        'mounts = param.open and {} or { tmpfs("/h") }, command = { "true" } }\n')
+      local inst = lsh({ "install", "--yes", src .. "/v.lua" })
+      assert.equal(0, inst.code, inst.out .. inst.err)
+      assert.truthy(inst.out:find("with --set open=true it no longer keeps:\n  paths made inside:\n    /h (tmpfs)\n", 1, true),
+        inst.out)
+      -- Both values were shown: the run with either is taken.
+      assert.equal(0, lsh({ "run", "v" }).code)
+      assert.equal(0, lsh({ "run", "--set", "open=true", "v" }).code)
     end)
 
     it("reads each source file once: what it checks, shows, hashes and writes is one read", function()

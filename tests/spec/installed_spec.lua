@@ -102,11 +102,38 @@ describe("installed: the consent record in the manifest", function()
       "consent r.lua\ngrant r.lua d visible /x%zz\n",          -- bad escape
       "consent r.lua\nconsent r.lua\n",                        -- twice
       "consent gone.lua\n",                                    -- a file the manifest does not name
+      "consent r.lua\ngrant r.lua c made /x\n",               -- a confinement in a record without them
+      "consent r.lua kept\n",                                  -- no such mark
     }) do
       local m, err = installed.parse_manifest(hex .. "  r.lua\n" .. bad)
       assert.is_nil(m, bad)
       assert.truthy(err:find("^%.lunshare%-manifest:%d+: expected"), err)
     end
+  end)
+
+  it("parses back the confinements of a record marked with them, and writes them", function()
+    local m, err, records = installed.parse_manifest(hex .. "  r.lua\n" ..
+      "consent r.lua confines\n" ..
+      "grant r.lua d visible /h\n" ..
+      "grant r.lua c made " .. installed.encode("/h/.ssh (tmpfs)") .. "\n" ..
+      "grant r.lua c limits cpu\n")
+    assert.is_nil(err)
+    assert.truthy(m)
+    assert.same({ d = { ["host paths visible"] = { "/h" } }, p = {},
+      c = { ["paths made inside"] = { "/h/.ssh (tmpfs)" }, ["limits"] = { "cpu" } } }, records["r.lua"])
+    -- An empty set of confinements is a record with them (the mark), not an old record.
+    local _, _, r2 = installed.parse_manifest(hex .. "  r.lua\nconsent r.lua confines\n")
+    assert.same({}, r2["r.lua"].c)
+  end)
+
+  it("confines_of: the confining categories only", function()
+    assert.same({ ["paths made inside"] = { "/tmp (tmpfs)" },
+      ["limits"] = { "cpu soft 7200 hard 7200", "nofile soft 64 hard 64" },
+      ["system calls"] = { "denied with EPERM: uname" } },
+      installed.confines_of({ ["paths made inside"] = { "/tmp (tmpfs)" },
+        ["limits"] = { "cpu soft 7200 hard 7200", "nofile soft 64 hard 64" },
+        ["system calls"] = { "denied with EPERM: uname" },
+        ["host paths visible"] = { "/usr from the host's /usr" } }))
   end)
 
   it("beyond: the first widening grant not in the record; placeholders take the run's value", function()
@@ -125,5 +152,29 @@ describe("installed: the consent record in the manifest", function()
     assert.same({ category = "host paths visible", item = "/srv/x from the host's /srv/x" }, x)
     assert.same({ category = "host paths visible", item = "/etc from the host's /etc" },
       installed.beyond({ d = {}, p = {} }, lines, {}))
+    -- A confinement of the record the run lacks: refused; one naming a placeholder is
+    -- looked for at the run's value; a limit of its kind no higher.
+    local hid = { ["host paths visible"] = { "/h from the host's /srv" }, ["paths made inside"] = { "/h/.ssh (tmpfs)" },
+      ["limits"] = { "cpu soft 60 hard 60" } }
+    local rec2 = { d = { ["host paths visible"] = { "/h from the host's /srv" } }, p = {},
+      c = { ["paths made inside"] = { "/h/.ssh (tmpfs)", "/<d>/x (tmpfs)" }, ["limits"] = { "cpu soft 7200 hard 7200" } } }
+    hid["paths made inside"][2] = "/srv/y/x (tmpfs)"
+    assert.is_nil(installed.beyond(rec2, hid, { d = "/srv/y" }))
+    assert.same({ category = "paths made inside", item = "/srv/z/x (tmpfs)", dropped = true },
+      installed.beyond(rec2, hid, { d = "/srv/z" }))
+    local open = { ["host paths visible"] = { "/h from the host's /srv" }, ["paths made inside"] = { "/srv/y/x (tmpfs)" },
+      ["limits"] = { "cpu soft 7200 hard 7200" } }
+    assert.same({ category = "paths made inside", item = "/h/.ssh (tmpfs)", dropped = true },
+      installed.beyond(rec2, open, { d = "/srv/y" }))
+    open["paths made inside"][2] = "/h/.ssh (tmpfs)"
+    assert.is_nil(installed.beyond(rec2, open, { d = "/srv/y" }))
+    for _, l in ipairs({ "cpu soft 7201 hard 7200", "cpu soft unlimited hard unlimited", "nofile soft 1 hard 1" }) do
+      open.limits = { l }
+      assert.same({ category = "limits", item = "cpu soft 7200 hard 7200", dropped = true },
+        installed.beyond(rec2, open, { d = "/srv/y" }), l)
+    end
+    open.limits = nil
+    assert.same({ category = "limits", item = "cpu soft 7200 hard 7200", dropped = true },
+      installed.beyond(rec2, open, { d = "/srv/y" }))
   end)
 end)

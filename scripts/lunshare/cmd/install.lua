@@ -142,14 +142,20 @@ end
 -- The grants of each value that grants more than the defaults, and what is not shown.
 local function choices_text(shown)
   local out = {}
-  for _, x in ipairs(shown.extras) do
-    out[#out + 1] = "with --set " .. util.escape(x.k) .. "=" .. util.escape(tostring(x.v)) .. " it also grants:\n"
+  local function items_text(head, items)
+    if #items == 0 then return end
+    out[#out + 1] = head
     local last
-    for _, it in ipairs(x.items) do
+    for _, it in ipairs(items) do
       if it.category ~= last then out[#out + 1] = "  " .. util.escape(it.category) .. ":\n" end
       last = it.category
       out[#out + 1] = "    " .. util.escape(it.item) .. "\n"
     end
+  end
+  for _, x in ipairs(shown.extras) do
+    local with = "with --set " .. util.escape(x.k) .. "=" .. util.escape(tostring(x.v))
+    items_text(with .. " it also grants:\n", x.items)
+    items_text(with .. " it no longer keeps:\n", x.drops or {})
   end
   for _, x in ipairs(shown.broken or {}) do
     out[#out + 1] = "with --set " .. util.escape(x.k) .. "=" .. util.escape(tostring(x.v)) .. " it does not load: " ..
@@ -309,10 +315,21 @@ function M.main(args)
           out:write("update of ", util.escape(target), " from ", util.escape(path), ":\n", text, choices_text(shown),
             free_text(by_value, free), warning_text(p))
           local wider = installed.widened(was, new)
-          if #wider > 0 then
+          -- What the old version kept that the new one does not (a hiding tmpfs, a denied
+          -- system call, a limit) widens it too. One installed before confinements were
+          -- recorded: what its version keeps, computed.
+          local kept = records[name] and records[name].c
+          if not kept then
+            local oldp = load(target, w.display)
+            kept = oldp and installed.consent(oldp, function(set) return (load(target, w.display, set)) end,
+              shown_of(oldp, target, w.display)).c or {}
+          end
+          local looser = installed.loosened(kept, rec.c)
+          if #wider > 0 or #looser > 0 then
             out:write(string.format("it widens what the installed %s grants (%d item%s):\n", util.escape(name),
-              #wider, #wider == 1 and "" or "s"))
+              #wider + #looser, #wider + #looser == 1 and "" or "s"))
             for _, x in ipairs(wider) do out:write("  + ", util.escape(x.category), ": ", util.escape(x.item), "\n") end
+            for _, x in ipairs(looser) do out:write("  - ", util.escape(x.category), ": ", util.escape(x.item), "\n") end
             consented[#consented + 1] = { name = name, why = "it widens what " .. target .. " grants" }
           else
             out:write("it widens nothing: no consent needed\n")

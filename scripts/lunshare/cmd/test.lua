@@ -208,7 +208,9 @@ local function run_check(ctx, i, e)
   local over = installed.over_consent(p, mounts.clean)
   if over then
     return "fail", over.missing and "the manifest holds no record of what install showed for it; install it again" or
-      ("it grants " .. over.category .. ": " .. over.item .. ", which install did not show; run 'lunshare verify'")
+      (over.dropped and ("it lacks " .. over.category .. ": " .. over.item .. ", which install showed it keeping; " ..
+        "run 'lunshare verify'")
+        or ("it grants " .. over.category .. ": " .. over.item .. ", which install did not show; run 'lunshare verify'"))
   end
 
   -- Everything the sandbox can write on the host must be scratch.
