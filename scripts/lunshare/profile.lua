@@ -241,7 +241,33 @@ local function values_of(t, out, seen)
   return out
 end
 
-local function without_values(msg, values)
+-- The string keys of t at any depth that are not a profile's top-level fields: a named
+-- file's own words (a secret.lua's { ["ghp_…"] = true }), as { [key] = true }.
+local FIELD = {}
+for _, f in ipairs(schema.FIELDS) do FIELD[f] = true end
+local function keys_of(t, out, seen)
+  if seen[t] then return out end
+  seen[t] = true
+  for k, v in next, t do
+    if type(k) == "string" and not FIELD[k] then out[k] = true end
+    if type(v) == "table" then keys_of(v, out, seen) end
+  end
+  return out
+end
+
+-- A named file's field path with each of its own keys (keys_of) shown as "…": the path of
+-- a top-level field and the list positions stay, which is where a person looks.
+local function without_keys(path, keys)
+  if not path or path == "" then return path end
+  local out = {}
+  for _, k in ipairs(source_map.split_path(path)) do
+    if type(k) == "number" then out[#out + 1] = "[" .. k .. "]"
+    else out[#out + 1] = (#out > 0 and "." or "") .. (keys[k] and "…" or k) end
+  end
+  return table.concat(out)
+end
+
+local function without_values(msg, values, keys)
   msg = tostring(msg)
   for _, k in ipairs(NAMED_KEEP) do
     if msg:sub(1, #k) == k then return msg end
@@ -251,6 +277,7 @@ local function without_values(msg, values)
   end
   for _, q in ipairs({ "'([^']+)'", '"([^"]+)"' }) do
     for piece in msg:gmatch(q) do
+      if keys and keys[piece] then return M.NAMED_HIDDEN end
       for _, v in ipairs(values) do
         if v:find(piece, 1, true) then return M.NAMED_HIDDEN end
       end
@@ -441,17 +468,20 @@ end
 -- a .lua file by what was opened, yet it evaluated to a table) say only that it does not
 -- check: a field path or a value in them is text of the file.
 -- The errors about the entries of a named file (L.named: reached through extends, not
--- shipped) keep their line, field path and message, which is how a person fixes a base
--- profile, without the string values they quote (a secret.lua's password).
+-- shipped) keep their line, top-level field and message, which is how a person fixes a base
+-- profile, without the string values they quote (a secret.lua's password) or the file's
+-- own keys (a secret.lua's token as a key: "…" in the path).
 local function hide(errors, hidden, named)
-  local out, seen, values = {}, {}, {}
+  local out, seen, values, keys = {}, {}, {}, {}
   for _, e in ipairs(errors) do
     if hidden[e.file] then
       e = { file = e.file, path = "", msg = "not a profile: its entries do not check" .. NOT_SHOWN }
       if seen[e.file] then e = nil else seen[e.file] = true end
     elseif named[e.file] then
       values[e.file] = values[e.file] or values_of(named[e.file], {}, {})
-      e = { file = e.file, line = e.line, path = e.path, msg = without_values(e.msg, values[e.file]), warning = e.warning }
+      keys[e.file] = keys[e.file] or keys_of(named[e.file], {}, {})
+      e = { file = e.file, line = e.line, path = without_keys(e.path, keys[e.file]),
+        msg = without_values(e.msg, values[e.file], keys[e.file]), warning = e.warning }
     end
     out[#out + 1] = e
   end

@@ -137,20 +137,22 @@ describe("errors about a file named through extends #unit", function()
     assert.same({ other .. "/base.lua: not a lunshare profile (evaluating it failed at line 2)" }, lines(dir .. "/p.lua"))
   end)
 
-  it("field errors keep the field's name and line, never its value", function()
+  it("field errors keep a top-level field's name and the line, never a value or a key of the file's own", function()
     local dir, other = naming({
-      ["c2.lua"] = 'return {\n  db_password = "lshhunter2",\n  hostname = "lsh \\"quoted\\" secret",\n' ..
-        '  env = { set = { A = 12345 } },\n}\n',
+      ["c2.lua"] = 'return {\n  ghp_lshtokenkey = "lshhunter2",\n  hostname = "lsh \\"quoted\\" secret",\n' ..
+        '  env = { set = { A = 12345 } },\n  limits = { lshkeytwo = 1 },\n}\n',
     }, { ["p.lua"] = "c2.lua" })
     local out = lines(dir .. "/p.lua")
     local all = table.concat(out, "\n")
     assert.falsy(all:find("lshhunter2", 1, true) or all:find("secret", 1, true) or all:find("quoted", 1, true) or
-      all:find("12345", 1, true), all)
-    assert.truthy(all:find(other .. "/c2.lua:2: db_password: unknown field", 1, true), all)
+      all:find("12345", 1, true) or all:find("lshtokenkey", 1, true) or all:find("lshkeytwo", 1, true), all)
+    assert.truthy(all:find(other .. "/c2.lua:2: …: ", 1, true), all)
+    assert.truthy(all:find(other .. "/c2.lua:5: limits.…: ", 1, true), all)
     assert.truthy(all:find(other .. "/c2.lua:3: hostname: " .. profile.NAMED_HIDDEN, 1, true), all)
-    -- The same file on the command line names the value (it is the caller's to fix).
+    -- The same file on the command line names the value and the key (it is the caller's to fix).
     local own = table.concat(lines(other .. "/c2.lua"), "\n")
     assert.truthy(own:find('lsh "quoted" secret', 1, true), own)
+    assert.truthy(own:find("ghp_lshtokenkey: unknown field", 1, true), own)
   end)
 
   it("a file beside the profile, in its own tree, keeps every message", function()
