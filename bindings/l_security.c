@@ -278,6 +278,8 @@ static void push_constants(lua_State *L)
 	lua_setfield(L, -2, "S_ISUID");
 	lua_pushinteger(L, S_ISGID);
 	lua_setfield(L, -2, "S_ISGID");
+	lua_pushinteger(L, S_IXUSR | S_IXGRP | S_IXOTH);
+	lua_setfield(L, -2, "S_IXUGO");
 	lua_pushinteger(L, O_CREAT);
 	lua_setfield(L, -2, "O_CREAT");
 	lua_pushinteger(L, O_TMPFILE);

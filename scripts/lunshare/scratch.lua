@@ -51,7 +51,7 @@ function Scratch:dir(rel)
 end
 
 local function write(dirfd, name, text, mode)
-  local how = (mode and tonumber(mode, 8) and (tonumber(mode, 8) & 0x49) ~= 0) and "executable" or "readable"
+  local how = (mode and tonumber(mode, 8) and (tonumber(mode, 8) & core.S_IXUGO) ~= 0) and "executable" or "readable"
   local ok, msg = core.state_write(dirfd, name, text, "create", how)
   if not ok then error(name .. ": " .. tostring(msg), 0) end
 end

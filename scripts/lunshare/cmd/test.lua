@@ -157,10 +157,10 @@ local function judge_run(e, p, r)
     if e.killed_by == "memory" then
       if not r.oom then return "expected the memory limit to kill it; it ended with " .. how end
     elseif e.killed_by == "cpu" then
-      local ok = sig == 24 or (sig == 9 and not r.oom)
+      local ok = sig == core.signals.XCPU or (sig == core.signals.KILL and not r.oom)
       if not ok then return "expected the cpu limit to kill it (SIGXCPU or SIGKILL); it ended with " .. how end
     elseif e.killed_by == "fsize" then
-      if sig ~= 25 then return "expected the fsize limit to kill it (SIGXFSZ); it ended with " .. how end
+      if sig ~= core.signals.XFSZ then return "expected the fsize limit to kill it (SIGXFSZ); it ended with " .. how end
     end
   elseif e.fails then
     if code == 0 then return "expected it to fail; it exited 0" end
