@@ -106,9 +106,27 @@ function M.describe(o)
       return o.id .. addrs(o.address) .. "(veth to " .. tostring(o.to) .. ":" .. tostring(o.peer) .. addrs(o.peer_address) .. ")"
     end
     return o.id .. (o.bridge and ("@" .. tostring(o.bridge)) or "") .. addrs(o.host_address) .. "(veth to " ..
-      tostring(o.inside) .. addrs(o.address) .. ")"
+      tostring(o.inside) .. addrs(o.address) .. (o.gone and ", gone: its end inside was deleted" or "") .. ")"
   end
   return o.id .. "(" .. o.kind .. ")"
+end
+
+-- The host's index of the link named name, or nil.
+local function host_index(name)
+  local nl = core.netlink()
+  if not nl then return nil end
+  local idx = nl:link_index(name)
+  nl:close()
+  return idx
+end
+
+-- Whether a plugged veth to the host is gone: the sandbox deleted its end (as one keeping
+-- net_admin can), which took the host end along. Told by the host end's index, recorded at
+-- the plug: a host link made later under that name is another. It stays in the record
+-- until unplugged (which then only drops it) or the sandbox ends.
+function M.gone(o)
+  if o.kind ~= "veth" or o.to ~= nil or math.type(o.host_index) ~= "integer" then return false end
+  return host_index(o.id) ~= o.host_index
 end
 
 local function is_root() return (core.ids().euid or core.ids().uid) == 0 end
@@ -347,13 +365,7 @@ function M.plug_bind(rec, src, dst, rw)
   return obj
 end
 
-local function host_link_exists(name)
-  local nl = core.netlink()
-  if not nl then return false end
-  local idx = nl:link_index(name)
-  nl:close()
-  return idx ~= nil
-end
+local function host_link_exists(name) return host_index(name) ~= nil end
 
 -- Word for word what core/net_ops.c says when a profile's veth meets EPERM (the spec holds
 -- the two to each other).
@@ -394,6 +406,7 @@ function M.plug_veth(rec, v)
       end
       return nil, serr
     end
+    obj.host_index = host_index(v.host)
     list[#list + 1] = obj
     return true
   end)

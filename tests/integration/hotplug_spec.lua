@@ -270,15 +270,19 @@ describe("plug veth", function()
     local r = world(table.concat({
       start(name),
       "$L plug " .. name .. " veth " .. host .. " eth1; echo plug=$?",
+      "$L ps | grep -c 'gone: its end inside was deleted'",
       "nsenter -t $SB -n ip link del eth1; ip link show " .. host .. " >/dev/null 2>&1 || echo pair-gone",
+      -- ps says so, and still does once a host link of that name is someone else's.
+      "$L ps | grep -c 'gone: its end inside was deleted'",
       "ip link add " .. host .. " type veth peer name lsy" .. S,
+      "$L ps --json | grep -c '\"gone\": true'",
       "$L unplug " .. name .. " " .. host .. "; echo unplug=$?",
       "ip link show " .. host .. " >/dev/null 2>&1 && echo unrelated-kept",
       "ip link del " .. host,
       "$L stop " .. name .. "; wait $pid",
       WAIT_CLEAN .. " && echo links-back",
     }, "; "))
-    assert.equal("plug=0\npair-gone\nunplug=0\nunrelated-kept\nlinks-back\n", r.out, r.err)
+    assert.equal("plug=0\n0\npair-gone\n1\n1\nunplug=0\nunrelated-kept\nlinks-back\n", r.out, r.err)
   end)
 
   it("(root) links two running sandboxes with --to, pings across, both records list it, unplug from the other side and either's end remove it", function()

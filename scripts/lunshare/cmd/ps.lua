@@ -16,8 +16,10 @@ local function duration(s)
   return string.format("%dd%02dh", s // 86400, s % 86400 // 3600)
 end
 
--- What ps says of one record, as JSON gives it.
+-- What ps says of one record, as JSON gives it (a plugged veth the sandbox deleted says
+-- gone = true).
 local function row(rec)
+  for _, o in ipairs(rec.plugged) do if hotplug.gone(o) then o.gone = true end end
   return { name = rec.name, pid = rec.pid, supervisor = rec.supervisor, uid = rec.owner, profile = rec.profile,
     file = rec.file, uptime = sandboxes.uptime(rec), namespaces = rec.namespaces, links = rec.links,
     addresses = rec.addresses, plugged = rec.plugged, net_joined = rec.net_joined }
