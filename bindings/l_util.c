@@ -99,6 +99,28 @@ static int l_kind(lua_State *L)
 	return 1;
 }
 
+/* Whether this process may read path (a regular file or a directory, symlinks followed),
+ * asked of the kernel without opening it: a name from a recipe may be a FIFO (open blocks),
+ * a device (open acts: a watchdog arms) or /proc/kmsg (a read takes the kernel's messages).
+ * false and the kind of what is there for anything else. */
+static int l_readable(lua_State *L)
+{
+	const char *path = lsh_l_checkstring(L, 1);
+	struct stat st;
+	lsh_l_check_nargs(L, 1);
+	if (stat(path, &st) < 0) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		lua_pushboolean(L, 0);
+		lua_pushstring(L, lsh_file_kind(st.st_mode));
+		return 2;
+	}
+	lua_pushboolean(L, faccessat(AT_FDCWD, path, S_ISDIR(st.st_mode) ? R_OK | X_OK : R_OK, AT_EACCESS) == 0);
+	return 1;
+}
+
 static int l_strerror(lua_State *L)
 {
 	lua_pushstring(L, strerror((int)luaL_checkinteger(L, 1)));
@@ -334,7 +356,7 @@ void lsh_l_open_util(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{ "ids", l_ids }, { "user", l_user }, { "environ", l_environ }, { "uname", l_uname },
-		{ "kind", l_kind }, { "strerror", l_strerror }, { "isatty", l_isatty },
+		{ "kind", l_kind }, { "readable", l_readable }, { "strerror", l_strerror }, { "isatty", l_isatty },
 		{ "foreground", l_foreground },
 		{ "signum", l_signum }, { "has_syscall", l_has_syscall }, { "sleep", l_sleep },
 		{ "pipe", l_pipe }, { "dup2", l_dup2 }, { "build_id", l_build_id },

@@ -140,6 +140,34 @@ return { extends = "builtin:base-workdir", description = "deep",
       assert.truthy(r.err:find("^lunshare: scratch directory [^\n]*nested deeper than 64 directories\n$"), r.err)
     end)
 
+    -- A recipe's cannot_read names a path lunshare test looks at outside the sandbox first:
+    -- a FIFO there blocked an open for ever, a device's open can act, /proc/kmsg's read
+    -- takes the kernel's messages. Each is skipped, asked of the kernel without an open.
+    it("skips a cannot_read of a FIFO, a device or /proc/kmsg without opening it (" .. mode .. ")", function()
+      local tmp = H.tmpdir("777")
+      H.sh("mkfifo -m 666 " .. H.quote(tmp .. "/fifo"))
+      local p = H.profile([[
+return { extends = "builtin:base-tool", description = "names things",
+  checks = { { "a fifo", cannot_read = "]] .. tmp .. [[/fifo" }, { "a device", cannot_read = "/dev/zero" },
+             { "the kernel's log", cannot_read = "/proc/kmsg" } } }]])
+      local r = H.sh("timeout 20 strace -f -qq -e trace=open,openat,openat2 -o " .. H.quote(tmp .. "/st") .. " " ..
+        H.quote(BIN) .. " test " .. H.quote(p), { mode = mode })
+      local st = H.sh("cat " .. H.quote(tmp .. "/st")).out
+      H.rm(tmp)
+      assert.equal(0, r.code, r.out .. r.err)
+      assert.truthy(r.out:find("a FIFO, not a file or a directory: nothing was opened", 1, true), r.out)
+      assert.truthy(r.out:find("/dev/zero is a character device, not a file", 1, true), r.out)
+      -- /proc/kmsg is a regular file to the kernel: asked (faccessat), then probed inside,
+      -- where the sandbox cannot read it.
+      assert.truthy(r.out:find("\nok   the kernel's log\n", 1, true) or r.out:find("\nskip the kernel's log: /proc/kmsg cannot be read outside", 1, true), r.out)
+      for line in st:gmatch("[^\n]+") do
+        -- (/proc/kmsg is opened by the probe, inside the sandbox: that is the check.)
+        if line:find("fifo\"", 1, true) or line:find("\"/dev/zero\"", 1, true) then
+          assert.truthy(line:find("O_PATH", 1, true), "opened: " .. line)
+        end
+      end
+    end)
+
     it("makes its scratch root under a random name, not one another user can make first (" .. mode .. ")", function()
       local tmp = H.tmpdir("1777")
       local p = H.profile([[
