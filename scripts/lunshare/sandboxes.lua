@@ -46,6 +46,9 @@ local function decode(values, name)
     return nil, "not two JSON objects (and the hot-plug line)"
   end
   if d.name ~= name then return nil, "its name is not the file's" end
+  -- A user writes their own records, and root's ps lists them: a name is one run would
+  -- take (no terminal escape reaches root's terminal through it).
+  if M.check_name(name) then return nil, "its name is not one run takes" end
   local rec = { name = name, profile = d.profile, file = d.file, started = int(d.started),
     namespaces = {}, links = {}, addresses = {}, plugged = {}, enter = d.enter,
     pid = int(r.pid), starttime = int(r.starttime), supervisor = int(r.supervisor),

@@ -50,6 +50,30 @@ describe("named sandboxes", function()
         assert.equal(1, select(2, r.err:gsub("\n", "")), r.err)
       end)
 
+      -- The profile's path is the caller's text, and root's ps lists every user's records:
+      -- a terminal escape in it is printed escaped, and a record whose name no run would
+      -- take is not listed.
+      it("ps prints a record's text escaped, and skips a record under a name run refuses", function()
+        local name, d = fresh(), H.tmpdir("755")
+        local dir = d .. "/e\27[31mRED"
+        H.sh("mkdir " .. H.quote(dir) .. " && echo 'return { extends = \"default\" }' > " .. H.quote(dir .. "/p.lua") ..
+          " && chmod -R a+rX " .. H.quote(d))
+        finally(function() H.rm(d) end)
+        local r = H.after_ready(named(name, H.quote(dir .. "/p.lua")), SET_S .. table.concat({
+          H.quote(H.bin) .. " ps",
+          -- The same record under a name with an escape, inside and outside.
+          "sed 's/\"name\":\"" .. name .. "\"/\"name\":\"x\\\\u001by\"/' $S/" .. name .. " > \"$S/x$(printf '\033')y\"",
+          "grep -c u001b \"$S/x$(printf '\033')y\"",
+          H.quote(H.bin) .. " ps | grep -c 'x.x1by'",
+          "rm -f \"$S/x$(printf '\033')y\"",
+          "kill $P; wait $P",
+        }, "; "), { mode = mode })
+        assert.falsy(r.out:find("\27", 1, true), r.out)
+        assert.truthy(r.out:find("e\\x1b[31mRED/p.lua", 1, true) or r.out:find("e\\033[31mRED/p.lua", 1, true) or
+          r.out:find("e\\e[31mRED/p.lua", 1, true), r.out)
+        assert.truthy(r.out:find("\n1\n0\n", 1, true), r.out)
+      end)
+
       for _, sig in ipairs({ "INT", "HUP" }) do
         it("removes the record when lunshare gets SIG" .. sig, function()
           local name = fresh()

@@ -6,6 +6,7 @@ local core = require "lunshare.core"
 local hotplug = require "lunshare.hotplug"
 local json = require "lunshare.json"
 local sandboxes = require "lunshare.sandboxes"
+local util = require "lunshare.util"
 
 local M = {}
 
@@ -67,9 +68,12 @@ function M.main(args)
   local fmt = all and "%-20s %-6s %8s %-16s %8s  %s%s%s\n" or "%-20s%s %8s %-16s %8s  %s%s%s\n"
   io.stdout:write(string.format(fmt, "NAME", all and "UID" or "", "PID", "PROFILE", "UPTIME", "NAMESPACES", "  LINKS",
     "  PLUGGED"))
+  -- Every column through util.text: a record is its owner's to write (another user's,
+  -- for root), and its profile, links and paths are text of theirs.
+  local text = util.text
   for _, r in ipairs(rows) do
-    io.stdout:write(string.format(fmt, r.name, all and tostring(r.uid) or "", r.pid, r.profile, duration(r.uptime),
-      namespaces_text(r), "  " .. links_text(r), "  " .. plugged_text(r)))
+    io.stdout:write(string.format(fmt, text(r.name), all and tostring(r.uid) or "", r.pid, text(r.profile),
+      duration(r.uptime), text(namespaces_text(r)), "  " .. text(links_text(r)), "  " .. text(plugged_text(r))))
   end
   return 0
 end
