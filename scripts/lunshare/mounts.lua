@@ -198,9 +198,13 @@ end
 
 -- ---- plan -----------------------------------------------------------------------------
 
+-- The depth of a target as it is mounted: its "." components count for nothing ("/h/./."
+-- is "/h", which must go before a tmpfs on "/h/.ssh", not after it and over it).
 local function depth(path)
   local n = 0
-  for _ in path:gmatch("[^/]+") do n = n + 1 end
+  for c in path:gmatch("[^/]+") do
+    if c ~= "." then n = n + 1 end
+  end
   return n
 end
 

@@ -546,9 +546,10 @@ local function check_limits(c, l)
       local n, err = M.time_ms(v)
       if n == nil then c:fail(path, err) end
     elseif k == "cpus" then
-      -- Written as "not inside" so that NaN fails too.
-      if type(v) ~= "number" or not (v > 0 and v <= 4096) then
-        c:fail(path, "expected a number of CPUs above 0, like 0.5 or 2")
+      -- Written as "not inside" so that NaN fails too. Below 0.01 the quota (per 100 ms)
+      -- would be under the kernel's 1 ms least, and round to none at all.
+      if type(v) ~= "number" or not (v >= 0.01 and v <= 4096) then
+        c:fail(path, "expected a number of CPUs from 0.01, like 0.5 or 2")
       end
     else
       c:fail(path, "unknown limit" .. util.suggest(tostring(k), allowed) ..

@@ -317,6 +317,9 @@ return {
     files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  limits = {\n    nofiel = 10,\n  },\n}\n" },
     expect = "main.lua:4: limits.nofiel: unknown limit (did you mean 'nofile'?); expected one of as, core, cpu, " ..
       "data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack, memory, pids, cpus, time" },
+  { name = "a CPU share below the kernel's least quota",
+    files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  limits = {\n    cpus = 0.000004,\n  },\n}\n" },
+    expect = "main.lua:4: limits.cpus: expected a number of CPUs from 0.01, like 0.5 or 2" },
   { name = "a wall-clock limit that is no duration",
     files = { ["main.lua"] = "return {\n  namespaces = { 'user' },\n  limits = {\n    time = '30 secs',\n  },\n}\n" },
     expect = "main.lua:4: limits.time: expected a duration like \"1h\", \"30m\", \"90s\" or \"1h30m\", got \"30 secs\"" },

@@ -66,6 +66,13 @@ describe("mounts #unit", function()
     assert.equal("mount --rbind -o nosuid,nodev /srv/x /newroot/data/y", explain.step(s))
   end)
 
+  it("orders a target by its depth once cleaned: /h/./. goes before a tmpfs on /h/.ssh", function()
+    -- Ordered by the raw path, "/h/./." (3 parts) went after "/h/.ssh" (2) and covered the
+    -- tmpfs that hides what the bind shows.
+    local out = mounts.ordered({ { kind = "tmpfs", dst = "/h/.ssh" }, { kind = "bind", src = "/srv", dst = "/h/./." } })
+    assert.same({ "bind", "tmpfs" }, { out[1].kind, out[2].kind })
+  end)
+
   it("rejects an unknown kind with a suggestion", function()
     local e = errors_of("return { " .. NS .. "mounts = { { kind = 'ro_bnd', src = '/usr' } } }")
     assert.equal(1, #e)
