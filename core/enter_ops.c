@@ -176,6 +176,13 @@ static int op_join(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 		if (dev != mydev || ino != myino)
 			flags |= k->flag;
 	}
+	/* Non-dumpable before we are in: from the join on, the sandbox's processes have our
+	 * ids in their own user namespace, and a dumpable process of theirs could be opened
+	 * through /proc/PID/mem (which the filter's ptrace rule does not cover) and made to
+	 * skip its filter before exec. exec makes the confined command dumpable again. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return lsh_err_set(err, errno, "join: not dumpable");
+	ctx->joined = 1;
 	if (flags && lsh_ns_enter(pidfd, flags, err) < 0)
 		return lsh_err_wrap(err, "join: setns(pidfd of %d)", (int)pid);
 	if (!(flags & CLONE_NEWPID))

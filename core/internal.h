@@ -95,6 +95,8 @@ struct lsh_spawn_ctx {
 	int64_t grace_ms;	/* between SIGTERM and SIGKILL once it passed */
 	int ctl_fd;		/* child: pid 1's line to the supervisor (job stops), or -1 */
 	int has_tty;		/* child: the pty step made fds 0-2 its terminal */
+	int joined;		/* child: a join step entered a running sandbox, whose processes
+				   share our ids from then on: we stay non-dumpable until exec */
 	long step;		/* the index of the step this process is running */
 	void *area[8];		/* per-area scratch state (mount, net, …), owned by the area */
 };

@@ -68,6 +68,10 @@ static int op_set_ids(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, 
 	int r = lsh_caps_set_ids((uid_t)s->ints[IDS_UID], (gid_t)s->ints[IDS_GID], err);
 	if (r < 0)
 		return r;
+	/* lsh_caps_set_ids made us dumpable again, which a new sandbox needs and no one else
+	 * shares its user namespace yet; in a joined one its processes do (op_join). */
+	if (ctx->joined && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return lsh_err_set(err, errno, "prctl(PR_SET_DUMPABLE)");
 	/* A change of effective uid clears the parent-death signal (credentials(7)): arm it
 	 * again, or a sandbox would outlive a supervisor killed with SIGKILL. If the
 	 * supervisor died in between, its end of the sync socket is closed: stop here. */

@@ -100,6 +100,25 @@ describe("enter", function()
         assert.equal(H.read(D .. "/before"), H.read(D .. "/after"), "the caller's terminal modes changed")
       end)
 
+      -- Between its join and its exec, an entering lunshare has left its own ids for the
+      -- sandbox's, and has not yet its filter: dumpable then, the sandbox's command (same
+      -- ids, same user namespace) could open its /proc/PID/mem and patch the filter away
+      -- (the review of s5 made a setuid shell on the host so, as root through a writable
+      -- bind). The command here watches for such a process while enter runs 30 times.
+      it("is never open to the sandbox's processes before its exec (non-dumpable from the join on)", function()
+        local name, d = fresh(), H.tmpdir("755")
+        H.sh("cp " .. H.quote(H.probes .. "/mem_watch") .. " " .. H.quote(d) .. " && chmod 755 " .. H.quote(d .. "/mem_watch"))
+        local p = H.profile('return { extends = "default", mounts = { ro_bind(' .. string.format("%q", d) .. ', "/w") } }')
+        finally(function() H.rm(d); H.rm(p) end)
+        local r = H.after_ready(H.quote(H.bin) .. " run --no-pty --name " .. name .. " " .. p .. " -- /w/mem_watch 6",
+          table.concat({
+            "i=0; while [ $i -lt 30 ]; do " .. H.quote(H.bin) .. " enter " .. name .. " -- /bin/true || echo enter-failed; " ..
+              "i=$((i + 1)); done",
+            "wait $P; " .. H.wait_until("grep -q opened $O", 10) .. " && cat $O",
+          }, "; "), { mode = mode, env = "HOME=/tmp" })
+        assert.equal("opened 0\n", r.out, r.err .. r.cmd_err)
+      end)
+
       it("refuses a record whose process is not in the user namespace it names (checked through the pidfd)", function()
         -- A forged record of the caller's own: live processes with their true start times,
         -- but a user namespace they are not in.
