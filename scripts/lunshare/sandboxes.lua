@@ -103,11 +103,14 @@ function M.plug_alive(o)
 end
 
 -- Whether the sandbox of a record still runs: its supervisor and its first process are
--- the very processes it names, and the supervisor is owner's (a record cannot make a
--- command act on another user's processes).
+-- the very processes it names, the supervisor is owner's, and the first process is the
+-- supervisor's child (a record is its owner's to write: without that, one naming a
+-- supervisor of its own and any other process would make root's stop signal that one).
 function M.alive(rec, owner)
   local ok, st = same(rec.supervisor, rec.supervisor_starttime)
-  return ok and st.uid == (owner or rec.uid) and same(rec.pid, rec.starttime)
+  if not (ok and st.uid == (owner or rec.uid)) then return false end
+  local first_ok, first = same(rec.pid, rec.starttime)
+  return first_ok and first.ppid == rec.supervisor
 end
 
 -- The records of one directory: live ones in out, each with .path and .owner; with

@@ -259,6 +259,31 @@ describe("named sandboxes", function()
       "\nnobody-stops-root:\ncode=1\nroot-stops=0\n", r.out, r.err)
   end)
 
+  -- A record is its owner's to write, and root's stop acts on every user's: one naming a
+  -- supervisor of nobody's own (a live process with its true start time) beside a process
+  -- of root's made root's stop signal that process (the review of s5). Pid 1 must be the
+  -- supervisor's child.
+  it("root's stop of a record nobody forged does not signal a root process it names", function()
+    local name = fresh()
+    local r = H.sh("unshare --mount sh -c " .. H.quote(table.concat({
+      "mount -t tmpfs -o mode=755 tmpfs /run/user && mkdir -m 700 /run/user/65534 && chown 65534:65534 /run/user/65534 " ..
+        "&& mkdir /run/user/bin && mount --bind " .. H.quote(H.bin:match("^(.*)/[^/]*$")) .. " /run/user/bin || exit 99",
+      "L=/run/user/bin/" .. H.quote(H.bin:match("([^/]*)$")),
+      "N='setpriv --reuid=65534 --regid=65534 --clear-groups --'",
+      "st() { sed 's/.*) //' /proc/$1/stat | cut -d' ' -f20; }",
+      "$N sleep 60 & z=$!; sleep 60 & v=$!",
+      [[S=/run/user/65534/lunshare/sandboxes; $N sh -c "umask 077; mkdir -p $S"]],
+      [[printf '{"name":"%s","profile":"default","file":"x","started":1}\n]] ..
+        [[{"pid":%d,"starttime":%d,"supervisor":%d,"supervisor_starttime":%d,"uid":65534,"ns":{}}\n' ]] .. name ..
+        [[ $v $(st $v) $z $(st $z) | $N sh -c "umask 077; cat > $S/]] .. name .. [["]],
+      "$L ps | grep -c " .. name,
+      "$L stop --timeout 1 " .. name .. " 2>/dev/null; echo stop=$?",
+      "kill -0 $v && echo root-process-alive",
+      "kill $z $v; wait",
+    }, "; ")), { timeout = 60 })
+    assert.equal("0\nstop=1\nroot-process-alive\n", r.out, r.err)
+  end)
+
   for _, mode in ipairs(H.modes) do
     it("ns NAME (" .. mode .. "): every namespace of the sandbox's command is its own (root: shared with its pid 1)", function()
       local name = fresh()
