@@ -32,6 +32,11 @@ static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGU
  * killed this much later: a process that ignores them does not keep the run alive. */
 #define END_GRACE_MS 3000
 
+/* After the command's end, how long output still on its way to the pty's master is
+ * waited for, when something outside the process group (a setsid'd leftover) still holds
+ * the pty open and so the master never reports its end. */
+#define DRAIN_MS 100
+
 int lsh_spawn_need(const struct lsh_spawn_ctx *ctx, unsigned long ns, int child, const char *op,
 		   struct lsh_err **err)
 {
@@ -226,6 +231,29 @@ static void pump_out(struct term *t)
 	}
 }
 
+/* After the command's end: what the pty holds, and what arrives within DRAIN_MS, goes to
+ * our stdout; then the master is closed. Its end (EIO) is not waited for: a process that
+ * left the sandbox's process group may hold the pty for as long as it likes, and the run
+ * would spin on EAGAIN with the caller's terminal raw and nothing torn down. */
+static void drain_out(struct term *t)
+{
+	int64_t until = now_ms() + DRAIN_MS;
+	while (t->master >= 0) {
+		int64_t left = until - now_ms();
+		struct pollfd pfd = { t->master, POLLIN, 0 };
+		int n = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		pump_out(t);
+	}
+	if (t->master >= 0) {
+		close(t->master);
+		t->master = -1;
+	}
+}
+
 /* Signal the whole sandbox: its pid 1 (which passes it to every process of its pid
  * namespace), or, without a pid namespace, the process group the child leads. */
 static void signal_sandbox(struct lsh_spawn_ctx *ctx, int group, int sig)
@@ -310,8 +338,7 @@ static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct term *t, struc
 				return r;
 			res->exit_code = lsh_proc_exit_status(res->status);
 			/* What the sandbox wrote last. */
-			while (t->master >= 0)
-				pump_out(t);
+			drain_out(t);
 			return 0;
 		}
 		int64_t now = now_ms(), next = -1;

@@ -150,6 +150,25 @@ for _, mode in ipairs(H.modes) do
         assert.falsy(r.out:find("left-running", 1, true), r.out)
         os.remove(p)
       end)
+
+      -- Rootless runs get a cgroup only where cgroups are delegated: root's case says it.
+      if mode == "root" then
+        it("without a pid namespace, a run's cgroup takes a setsid'd process with it", function()
+          local p = H.profile("return {\n  namespaces = { 'user' },\n  user = { uid = 0, gid = 0, map = 'self' },\n" ..
+            "  limits = { pids = 64 },\n}\n")
+          local d = H.tmpdir("1777")
+          local pidfile = d .. "/leftover"
+          finally(function()
+            H.sh("p=$(cat " .. H.quote(pidfile) .. " 2>/dev/null) && [ -n \"$p\" ] && kill $p 2>/dev/null")
+            H.rm(d)
+            os.remove(p)
+          end)
+          local r = run({ "run", p, "--", "sh", "-c", "setsid sleep 30 & echo $! > " .. pidfile })
+          assert.equal(0, r.code, r.err)
+          assert.equal(0, H.sh(H.wait_until("! kill -0 $(cat " .. H.quote(pidfile) .. ") 2>/dev/null", 10)).code,
+            "the setsid'd sleep outlived the run")
+        end)
+      end
     end)
 
     it("gives no pty when stdin is no terminal, and one with --pty", function()
@@ -275,6 +294,24 @@ for _, mode in ipairs(H.modes) do
         keys("stty -g > " .. D .. "/after; echo written", "Enter")
         wait_for("written")
         modes_restored()
+      end)
+
+      it("without a pid namespace, a setsid'd process holding the pty does not hold the run", function()
+        if skip() then return end
+        local p = H.profile(NO_PIDNS)
+        local pidfile = D .. "/leftover"
+        finally(function()
+          H.sh("p=$(cat " .. pidfile .. " 2>/dev/null) && [ -n \"$p\" ] && kill $p 2>/dev/null")
+          os.remove(p)
+        end)
+        command(P .. " run " .. p .. " -- sh -c " .. H.quote("setsid sleep 30 & echo $! > " .. pidfile ..
+          "; sleep 0.5; echo x"), 1)
+        -- Not 30 s later, when the sleep lets the pty go (lunshare spun meanwhile, its
+        -- caller's terminal raw).
+        wait_for("done1 rc=0", 1, 5)
+        modes_restored()
+        assert.equal(0, H.sh("kill -0 $(cat " .. pidfile .. ")").code, "the sleep was not holding the pty")
+        assert.equal(1, H.sh("pgrep -f " .. H.quote("^" .. H.bin .. " run " .. p)).code, "lunshare is still running")
       end)
 
       -- A loop no other process has (its text holds this run's mark), started by cmd
