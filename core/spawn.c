@@ -37,6 +37,10 @@ static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGU
  * the pty open and so the master never reports its end. */
 #define DRAIN_MS 100
 
+/* How often a run in the background (after bg) looks whether it is the terminal's
+ * foreground again: fg of a job that runs sends it no signal. */
+#define AWAY_POLL_MS 200
+
 int lsh_spawn_need(const struct lsh_spawn_ctx *ctx, unsigned long ns, int child, const char *op,
 		   struct lsh_err **err)
 {
@@ -196,6 +200,27 @@ static void term_restore(struct term *t)
 	t->raw = 0;
 }
 
+/* Whether the caller's terminal is ours to use: its foreground is our process group (or
+ * stdin is no controlling terminal of ours, which never stops us). From the background,
+ * tcsetattr raises SIGTTOU and a read SIGTTIN: the supervisor would stop again before it
+ * acts on what continued it (bash's `kill %1` is SIGTERM, then SIGCONT). */
+static int term_ours(void)
+{
+	pid_t fg = tcgetpgrp(0);
+	return fg < 0 || fg == getpgrp();
+}
+
+/* Continued, or back in the foreground: the terminal raw again and its size passed on,
+ * when it is ours; else it is left alone until the loop finds it ours (`fg`). */
+static void term_resume(struct term *t)
+{
+	if (t->master < 0 || !term_ours())
+		return;
+	term_raw(t);
+	if (isatty(0))
+		lsh_pty_copy_winsize(0, t->master);
+}
+
 static int write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
@@ -298,9 +323,9 @@ static void suspend(struct lsh_spawn_ctx *ctx, struct term *t, int group)
 		hold_sandbox(ctx, group, 1);
 		term_restore(t);
 		kill(getpid(), SIGSTOP);
-		term_raw(t);
-		if (t->master >= 0 && isatty(0))
-			lsh_pty_copy_winsize(0, t->master);
+		/* Continued: by fg, or in the background by bg or kill %1, whose SIGTERM
+		 * waits in the signalfd for the loop. */
+		term_resume(t);
 	}
 	hold_sandbox(ctx, group, 0);
 }
@@ -321,7 +346,7 @@ static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct term *t, struc
 	if (t->master >= 0) {
 		fcntl(t->master, F_SETFL, fcntl(t->master, F_GETFL) | O_NONBLOCK);
 		t->in_open = 1;
-		term_raw(t);
+		term_resume(t);
 	}
 	for (;;) {
 		siginfo_t info;
@@ -360,6 +385,16 @@ static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct term *t, struc
 		if (kill_at >= 0 && (next < 0 || kill_at < next))
 			next = kill_at;
 		int wait_ms = next < 0 ? -1 : (next - now > 1000000 ? 1000000 : (int)(next - now));
+		/* In the background (bg), the caller's terminal is neither read nor made raw
+		 * (either would stop us); back in the foreground, it is raw again. */
+		int away = 0;
+		if (t->master >= 0 && isatty(0)) {
+			away = !term_ours();
+			if (!away && !t->raw)
+				term_resume(t);
+			if (away && (wait_ms < 0 || wait_ms > AWAY_POLL_MS))
+				wait_ms = AWAY_POLL_MS;
+		}
 
 		struct pollfd pfd[5];
 		nfds_t np = 0;
@@ -369,7 +404,7 @@ static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct term *t, struc
 		if (t->master >= 0) {
 			i_master = (int)np;
 			pfd[np++] = (struct pollfd){ t->master, (short)(POLLIN | (t->nin ? POLLOUT : 0)), 0 };
-			if (t->in_open && t->nin < sizeof t->in) {
+			if (t->in_open && t->nin < sizeof t->in && !away) {
 				i_in = (int)np;
 				pfd[np++] = (struct pollfd){ 0, POLLIN, 0 };
 			}

@@ -880,8 +880,10 @@ struct lsh_spawn_result {
  * what the supervisor created in reverse order. With a "pty" step it proxies fds 0 and 1
  * to the sandbox's pty, fd 0 raw meanwhile when a terminal (restored before it returns),
  * passes on the window size, and stops itself when the sandbox's job stops (continuing
- * the job when it is continued). After the command's end it drains the pty for at most
- * 100 ms: a process outside the sandbox's process group may hold it longer. With a
+ * the job when it is continued; the terminal is raw, and read, only while the run is its
+ * foreground: after bg the run goes on without it). After the command's end it drains the
+ * pty for at most 100 ms: a process outside the sandbox's process group may hold it
+ * longer. With a
  * "timeout" step it ends the sandbox at the deadline (res->timed_out). Without a pid
  * namespace, the process group the child leads is killed when the child ends. Returns 0
  * when the command ran (its status in *res), or a negative errno with *err and

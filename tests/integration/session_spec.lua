@@ -314,6 +314,49 @@ for _, mode in ipairs(H.modes) do
         assert.equal(1, H.sh("pgrep -f " .. H.quote("^" .. H.bin .. " run " .. p)).code, "lunshare is still running")
       end)
 
+      it("kill %1 of a suspended run ends it, and bg lets it go on without the terminal", function()
+        if skip() then return end
+        local fg, running = marker_sleep(6)
+        keys("stty -g > " .. D .. "/before; " .. P .. " run default -- sh -c " .. H.quote("echo started; " .. fg), "Enter")
+        wait_for("started")
+        keys("C-z")
+        wait_for("Stopped")
+        -- bash sends SIGTERM, then SIGCONT, to a run in the background: the supervisor
+        -- must not make the terminal raw from there (SIGTTOU would stop it again). Its
+        -- status is bash's notice at the next prompt (its wait takes the job for stopped
+        -- until it has seen it continue).
+        keys("kill %1", "Enter")
+        assert.equal(0, H.sh(H.wait_until("! " .. running, 10)).code, "the run stayed stopped:\n" .. screen())
+        keys("jobs; stty -g > " .. D .. "/after; echo wri''tten1", "Enter")
+        wait_for("written1", 1, 10)
+        assert.truthy(screen():find("Exit 143", 1, true), screen())
+        modes_restored()
+        -- bg: the run goes on in the background (it reads nothing of the terminal, its
+        -- modes stay the caller's), and fg brings it back.
+        keys("clear", "Enter")
+        keys("stty -g > " .. D .. "/before; " .. P .. " run default -- sh -c " ..
+          H.quote("echo started2; read x; echo got-$x; " .. fg), "Enter")
+        wait_for("started2")
+        keys("C-z")
+        wait_for("Stopped")
+        keys("bg; sleep 1; jobs; stty -g > " .. D .. "/after; echo wri''tten2", "Enter")
+        wait_for("written2", 1, 10)
+        assert.truthy(screen():find("Running", 1, true), screen())
+        modes_restored()
+        keys("fg", "Enter")
+        H.sh("sleep 0.5")
+        keys("line", "Enter")
+        wait_for("got-line")
+        keys("C-c")
+        -- Typed once lunshare is gone, so that the caller's shell reads it.
+        assert.equal(0, H.sh(H.wait_until("! pgrep -f " .. H.quote("^" .. H.bin .. " run default -- sh -c echo started2"),
+          10)).code, "the run outlived Ctrl-C")
+        keys("stty -g > " .. D .. "/after; echo wri''tten3", "Enter")
+        wait_for("written3", 1, 10)
+        modes_restored()
+        assert.equal(0, H.sh(H.wait_until("! " .. running, 10)).code, "a process of the sandbox outlived the run")
+      end)
+
       -- A loop no other process has (its text holds this run's mark), started by cmd
       -- (a shell line with LOOP where the loop goes): the run is suspended (Ctrl-Z, or
       -- the command stops itself), and from outside the loop is seen stopped (state T,
