@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -330,6 +331,12 @@ static void suspend(struct lsh_spawn_ctx *ctx, struct term *t, int group)
 	hold_sandbox(ctx, group, 0);
 }
 
+static int64_t cpu_us(const struct rusage *ru)
+{
+	return ((int64_t)ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000 + ru->ru_utime.tv_usec +
+	       ru->ru_stime.tv_usec;
+}
+
 /* Waits for the child, passing on the signals the supervisor receives, proxying the
  * sandbox's terminal, and keeping the wall-clock limit. */
 static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct term *t, struct lsh_spawn_result *res,
@@ -342,6 +349,10 @@ static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct term *t, struc
 	/* With a timeout: TERM at the deadline, KILL after the grace. */
 	int64_t deadline = ctx->timeout_ms > 0 ? now_ms() + ctx->timeout_ms : -1;
 	int64_t kill_at = -1;
+	/* The CPU time of children this process reaped before the sandbox's. */
+	struct rusage before;
+	if (getrusage(RUSAGE_CHILDREN, &before) < 0)
+		memset(&before, 0, sizeof before);
 
 	if (t->master >= 0) {
 		fcntl(t->master, F_SETFL, fcntl(t->master, F_GETFL) | O_NONBLOCK);
@@ -362,6 +373,12 @@ static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct term *t, struc
 			if (r < 0)
 				return r;
 			res->exit_code = lsh_proc_exit_status(res->status);
+			/* What the sandbox's processes used, the command and what pid 1
+			 * reaped: whether limits.cpu ended it (RLIMIT_CPU kills with
+			 * SIGKILL, which anything else may send too). */
+			struct rusage after;
+			if (getrusage(RUSAGE_CHILDREN, &after) == 0)
+				res->cpu_us = cpu_us(&after) - cpu_us(&before);
 			/* What the sandbox wrote last. */
 			drain_out(t);
 			return 0;

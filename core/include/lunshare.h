@@ -872,6 +872,8 @@ struct lsh_spawn_result {
 	pid_t pid;	/* the child's pid in the caller's namespace (0 if never started) */
 	int oom_killed;	/* the run's memory cgroup killed a process at its limit */
 	int timed_out;	/* a "timeout" step's deadline passed and the sandbox was ended */
+	int64_t cpu_us;	/* CPU time (user and system) of the sandbox's processes that were
+			 * reaped: the command, and with a pid namespace what pid 1 reaped */
 };
 
 /* Executes a validated plan: runs the supervisor steps, clones the child, lets it run its

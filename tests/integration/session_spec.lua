@@ -67,6 +67,14 @@ for _, mode in ipairs(H.modes) do
         assert.truthy(r.err:find("it used all the CPU time of limits.cpu = 1\n", 1, true), r.err)
         os.remove(p)
       end)
+
+      it("blames a SIGKILL on limits.cpu only when the sandbox used that CPU time", function()
+        local p = H.profile("return {\n  extends = 'default',\n  limits = { cpu = 100 },\n}\n")
+        local r = run({ "run", p, "--", "sh", "-c", "kill -KILL $$" })
+        assert.equal(137, r.code, r.err)
+        assert.equal("", r.err)
+        os.remove(p)
+      end)
     end)
 
     describe("a wall-clock limit", function()
