@@ -263,8 +263,8 @@ static void stdio_of(lua_State *L, int idx, int fds[3])
 	}
 }
 
-/* spawn(plan [, opts]) -> exit code, pid, oom_killed, timed_out | nil, message, errno,
- * failed step (1-based). opts.stdin, .stdout, .stderr: open Lua files the sandbox gets as
+/* spawn(plan [, opts]) -> exit code, pid, oom_killed, timed_out, cpu seconds | nil,
+ * message, errno, failed step (1-based). cpu: what the sandbox's reaped processes used. opts.stdin, .stdout, .stderr: open Lua files the sandbox gets as
  * fds 0, 1 and 2 instead of this process's own (which are put back afterwards). */
 static int l_spawn(lua_State *L)
 {
@@ -307,7 +307,8 @@ static int l_spawn(lua_State *L)
 	lua_pushinteger(L, res.pid);
 	lua_pushboolean(L, res.oom_killed);
 	lua_pushboolean(L, res.timed_out);
-	return 4;
+	lua_pushnumber(L, (lua_Number)res.cpu_us / 1e6);
+	return 5;
 }
 
 /* ops() -> { name = { where = "supervisor" | "child", phase = "prepare" | "clone" | "host" |

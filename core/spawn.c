@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -31,6 +32,15 @@ static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGU
 /* After SIGINT, SIGTERM, SIGHUP or SIGQUIT reached the sandbox, what is left of it is
  * killed this much later: a process that ignores them does not keep the run alive. */
 #define END_GRACE_MS 3000
+
+/* After the command's end, how long output still on its way to the pty's master is
+ * waited for, when something outside the process group (a setsid'd leftover) still holds
+ * the pty open and so the master never reports its end. */
+#define DRAIN_MS 100
+
+/* How often a run in the background (after bg) looks whether it is the terminal's
+ * foreground again: fg of a job that runs sends it no signal. */
+#define AWAY_POLL_MS 200
 
 int lsh_spawn_need(const struct lsh_spawn_ctx *ctx, unsigned long ns, int child, const char *op,
 		   struct lsh_err **err)
@@ -191,6 +201,27 @@ static void term_restore(struct term *t)
 	t->raw = 0;
 }
 
+/* Whether the caller's terminal is ours to use: its foreground is our process group (or
+ * stdin is no controlling terminal of ours, which never stops us). From the background,
+ * tcsetattr raises SIGTTOU and a read SIGTTIN: the supervisor would stop again before it
+ * acts on what continued it (bash's `kill %1` is SIGTERM, then SIGCONT). */
+static int term_ours(void)
+{
+	pid_t fg = tcgetpgrp(0);
+	return fg < 0 || fg == getpgrp();
+}
+
+/* Continued, or back in the foreground: the terminal raw again and its size passed on,
+ * when it is ours; else it is left alone until the loop finds it ours (`fg`). */
+static void term_resume(struct term *t)
+{
+	if (t->master < 0 || !term_ours())
+		return;
+	term_raw(t);
+	if (isatty(0))
+		lsh_pty_copy_winsize(0, t->master);
+}
+
 static int write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
@@ -221,6 +252,29 @@ static void pump_out(struct term *t)
 	if (n > 0) {
 		write_all(1, buf, (size_t)n);
 	} else if (n == 0 || errno != EAGAIN) {
+		close(t->master);
+		t->master = -1;
+	}
+}
+
+/* After the command's end: what the pty holds, and what arrives within DRAIN_MS, goes to
+ * our stdout; then the master is closed. Its end (EIO) is not waited for: a process that
+ * left the sandbox's process group may hold the pty for as long as it likes, and the run
+ * would spin on EAGAIN with the caller's terminal raw and nothing torn down. */
+static void drain_out(struct term *t)
+{
+	int64_t until = now_ms() + DRAIN_MS;
+	while (t->master >= 0) {
+		int64_t left = until - now_ms();
+		struct pollfd pfd = { t->master, POLLIN, 0 };
+		int n = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		pump_out(t);
+	}
+	if (t->master >= 0) {
 		close(t->master);
 		t->master = -1;
 	}
@@ -270,11 +324,17 @@ static void suspend(struct lsh_spawn_ctx *ctx, struct term *t, int group)
 		hold_sandbox(ctx, group, 1);
 		term_restore(t);
 		kill(getpid(), SIGSTOP);
-		term_raw(t);
-		if (t->master >= 0 && isatty(0))
-			lsh_pty_copy_winsize(0, t->master);
+		/* Continued: by fg, or in the background by bg or kill %1, whose SIGTERM
+		 * waits in the signalfd for the loop. */
+		term_resume(t);
 	}
 	hold_sandbox(ctx, group, 0);
+}
+
+static int64_t cpu_us(const struct rusage *ru)
+{
+	return ((int64_t)ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000 + ru->ru_utime.tv_usec +
+	       ru->ru_stime.tv_usec;
 }
 
 /* Waits for the child, passing on the signals the supervisor receives, proxying the
@@ -289,11 +349,15 @@ static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct term *t, struc
 	/* With a timeout: TERM at the deadline, KILL after the grace. */
 	int64_t deadline = ctx->timeout_ms > 0 ? now_ms() + ctx->timeout_ms : -1;
 	int64_t kill_at = -1;
+	/* The CPU time of children this process reaped before the sandbox's. */
+	struct rusage before;
+	if (getrusage(RUSAGE_CHILDREN, &before) < 0)
+		memset(&before, 0, sizeof before);
 
 	if (t->master >= 0) {
 		fcntl(t->master, F_SETFL, fcntl(t->master, F_GETFL) | O_NONBLOCK);
 		t->in_open = 1;
-		term_raw(t);
+		term_resume(t);
 	}
 	for (;;) {
 		siginfo_t info;
@@ -309,9 +373,14 @@ static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct term *t, struc
 			if (r < 0)
 				return r;
 			res->exit_code = lsh_proc_exit_status(res->status);
+			/* What the sandbox's processes used, the command and what pid 1
+			 * reaped: whether limits.cpu ended it (RLIMIT_CPU kills with
+			 * SIGKILL, which anything else may send too). */
+			struct rusage after;
+			if (getrusage(RUSAGE_CHILDREN, &after) == 0)
+				res->cpu_us = cpu_us(&after) - cpu_us(&before);
 			/* What the sandbox wrote last. */
-			while (t->master >= 0)
-				pump_out(t);
+			drain_out(t);
 			return 0;
 		}
 		int64_t now = now_ms(), next = -1;
@@ -333,6 +402,16 @@ static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct term *t, struc
 		if (kill_at >= 0 && (next < 0 || kill_at < next))
 			next = kill_at;
 		int wait_ms = next < 0 ? -1 : (next - now > 1000000 ? 1000000 : (int)(next - now));
+		/* In the background (bg), the caller's terminal is neither read nor made raw
+		 * (either would stop us); back in the foreground, it is raw again. */
+		int away = 0;
+		if (t->master >= 0 && isatty(0)) {
+			away = !term_ours();
+			if (!away && !t->raw)
+				term_resume(t);
+			if (away && (wait_ms < 0 || wait_ms > AWAY_POLL_MS))
+				wait_ms = AWAY_POLL_MS;
+		}
 
 		struct pollfd pfd[5];
 		nfds_t np = 0;
@@ -342,7 +421,7 @@ static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct term *t, struc
 		if (t->master >= 0) {
 			i_master = (int)np;
 			pfd[np++] = (struct pollfd){ t->master, (short)(POLLIN | (t->nin ? POLLOUT : 0)), 0 };
-			if (t->in_open && t->nin < sizeof t->in) {
+			if (t->in_open && t->nin < sizeof t->in && !away) {
 				i_in = (int)np;
 				pfd[np++] = (struct pollfd){ 0, POLLIN, 0 };
 			}

@@ -872,6 +872,8 @@ struct lsh_spawn_result {
 	pid_t pid;	/* the child's pid in the caller's namespace (0 if never started) */
 	int oom_killed;	/* the run's memory cgroup killed a process at its limit */
 	int timed_out;	/* a "timeout" step's deadline passed and the sandbox was ended */
+	int64_t cpu_us;	/* CPU time (user and system) of the sandbox's processes that were
+			 * reaped: the command, and with a pid namespace what pid 1 reaped */
 };
 
 /* Executes a validated plan: runs the supervisor steps, clones the child, lets it run its
@@ -880,10 +882,14 @@ struct lsh_spawn_result {
  * what the supervisor created in reverse order. With a "pty" step it proxies fds 0 and 1
  * to the sandbox's pty, fd 0 raw meanwhile when a terminal (restored before it returns),
  * passes on the window size, and stops itself when the sandbox's job stops (continuing
- * the job when it is continued). With a "timeout" step it ends the sandbox at the
- * deadline (res->timed_out). Without a pid namespace, the process group the child leads
- * is killed when the child ends. Returns 0 when the command ran (its
- * status in *res), or a negative errno with *err and res->failed_step naming the failure. */
+ * the job when it is continued; the terminal is raw, and read, only while the run is its
+ * foreground: after bg the run goes on without it). After the command's end it drains the
+ * pty for at most 100 ms: a process outside the sandbox's process group may hold it
+ * longer. With a
+ * "timeout" step it ends the sandbox at the deadline (res->timed_out). Without a pid
+ * namespace, the process group the child leads is killed when the child ends. Returns 0
+ * when the command ran (its status in *res), or a negative errno with *err and
+ * res->failed_step naming the failure. */
 LSH_API int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res,
 		      struct lsh_err **err);
 

@@ -35,7 +35,7 @@ usage: lunshare COMMAND [ARGS]
                                  showing what it grants (an update shows what widens)
   verify [--system]              report installed recipes whose files changed
   remove NAME [--system]         remove an installed recipe
-  complete WORD...               the candidates for the next word (shell completion)
+  complete [--] WORD...          the candidates for the next word (shell completion)
   cache clear                    remove every plan the plan cache holds for you
   net up|status|down FILE        build, compare or remove a network topology file
   net explain|check FILE         print the plan of up (or down), or check the file
@@ -109,8 +109,9 @@ function M.main(arg)
       command.usage_error("unknown command '" .. cmd .. "'" .. util.suggest(cmd, COMMANDS))
     end
     if cmd == "help" then return help(args) end
-    -- net's --help is its own; complete's words are a command line, never its options.
-    if cmd ~= "net" and cmd ~= "complete" and (args[1] == "--help" or args[1] == "-h") then return command.help_for(cmd) end
+    -- net's --help is its own. complete's words after -- are a command line (the bash
+    -- completion passes them so), where --help is a word like any other.
+    if cmd ~= "net" and (args[1] == "--help" or args[1] == "-h") then return command.help_for(cmd) end
     return require(MODULES[cmd]).main(args)
   end, function(e)
     if type(e) == "table" then return e end

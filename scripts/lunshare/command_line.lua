@@ -15,8 +15,13 @@ function M.fail(code, msg)
   error({ lunshare_exit = code, msg = msg }, 0)
 end
 
+-- msg begins "COMMAND: " when a command's words are wrong (every command's errors are
+-- so): it points at that command's usage, as an unknown option does; the dispatcher's
+-- own (no command, an unknown one) and help's point at the general usage.
 function M.usage_error(msg)
-  M.fail(M.EXIT_USAGE, msg .. " (see 'lunshare help')")
+  local cmd = msg:match("^(%w+): ")
+  local see = (cmd and cmd ~= "help" and options.COMMANDS[cmd]) and ("lunshare " .. cmd .. " --help") or "lunshare help"
+  M.fail(M.EXIT_USAGE, msg .. " (see '" .. see .. "')")
 end
 
 -- Parses a command's arguments (lunshare.options.parse).

@@ -112,7 +112,7 @@ M.COMMANDS = {
   ns = { args = "[NAME|PID]", about = "the namespaces of a named sandbox's command (or PID, or lunshare): identities, which differ from the host's, which processes share each" },
   ps = { args = "", about = "list the named sandboxes that run: yours (root: everyone's)" },
   cache = { args = "clear", about = "remove every plan the plan cache holds for you" },
-  complete = { args = "WORD...", about = "the candidates for the next word (shell completion)" },
+  complete = { args = "[--] WORD...", about = "the candidates for the next word (shell completion)" },
 }
 
 local function takes(row, cmd)
@@ -144,8 +144,9 @@ function M.usage(cmd)
   return table.concat(lines, "\n")
 end
 
+-- A usage error of cmd points at cmd's own usage, as the net subcommands' do.
 local function usage_error(cmd, msg)
-  error({ lunshare_exit = 2, msg = cmd .. ": " .. msg .. " (see 'lunshare help')" }, 0)
+  error({ lunshare_exit = 2, msg = cmd .. ": " .. msg .. " (see 'lunshare " .. cmd .. " --help')" }, 0)
 end
 
 -- Parses args for cmd. Options may come anywhere before `--`; with stop_at_command, the

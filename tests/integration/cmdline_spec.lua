@@ -17,10 +17,18 @@ describe("the command line", function()
       assert.truthy(r.err:find("unknown option", 1, true), r.err)
     end
     assert.matches("did you mean '%-%-json'", run({ "explain", "default", "--jsn" }).err)
+    -- Each points at its command's own usage, as net's subcommands do; an unknown
+    -- command at the general one.
+    assert.equal("lunshare: run: unknown option '--bogus' (see 'lunshare run --help')\n",
+      run({ "run", "--bogus", "default" }).err)
+    assert.equal("lunshare: run: expected a profile (see 'lunshare run --help')\n", run({ "run" }).err)
+    assert.equal("lunshare: net up: unknown option '--bogus' (see 'lunshare net up --help')\n",
+      run({ "net", "up", "--bogus" }).err)
+    assert.equal("lunshare: unknown command 'rnu' (did you mean 'run'?) (see 'lunshare help')\n", run({ "rnu" }).err)
   end)
 
   it("prints each command's usage with COMMAND --help and help COMMAND", function()
-    for _, cmd in ipairs({ "run", "check", "explain", "diff", "net", "doctor", "repl", "version" }) do
+    for _, cmd in ipairs({ "run", "check", "explain", "diff", "net", "doctor", "repl", "version", "complete" }) do
       local a, b = run({ cmd, "--help" }), run({ "help", cmd })
       assert.equal(0, a.code, a.err)
       assert.equal(a.out, b.out)
@@ -31,6 +39,9 @@ describe("the command line", function()
     assert.matches("^usage: lunshare net", r.out)
     assert.matches("%-%-bind SRC%[:DST%]", run({ "run", "--help" }).out)
     assert.equal(2, run({ "help", "rnu" }).code)
+    -- complete's words after -- are a command line's, --help among them.
+    assert.equal(0, run({ "complete", "--", "--help" }).code)
+    assert.equal("", run({ "complete", "--", "--help" }).out)
   end)
 
   for _, mode in ipairs(H.modes) do

@@ -4,7 +4,7 @@
 local H = require "helpers"
 local D = require "doc_examples"
 
-local DOCS = { "README.md", "docs/lunshare.1", "docs/lunshare-profile.5" }
+local DOCS = { "README.md", "docs/lunshare.1", "docs/lunshare-profile.5", "docs/lunshare-lua.3" }
 local PATH = "PATH=" .. H.quote(H.bin:match("^(.*)/[^/]*$")) .. ":/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 
 local function blocks()
@@ -101,16 +101,20 @@ end
 
 function RUN.repl(b, where)
   local input, want = {}, {}
-  if b.text:match("^lunshare> ") then
-    for l in (b.text .. "\n"):gmatch("(.-)\n") do
+  -- A transcript may begin with the command that started the REPL (`$ lunshare repl
+  -- default`): its arguments are the run's.
+  local args, text = b.text:match("^%$ lunshare repl([^\n]*)\n(.*)$")
+  text = text or b.text
+  if text:match("^lunshare> ") then
+    for l in (text .. "\n"):gmatch("(.-)\n") do
       local typed = l:match("^lunshare> (.*)$")
       if typed then input[#input + 1] = typed elseif l ~= "" then want[#want + 1] = l end
     end
   else
-    input = lines_of(b.text)
+    input = lines_of(text)
   end
   local f = write("repl.in", table.concat(input, "\n"))
-  local r = in_world("lunshare repl < " .. H.quote(f))
+  local r = in_world("lunshare repl" .. (args or "") .. " < " .. H.quote(f))
   assert(r.code == 0 and r.err == "", where .. ": the repl said:\n" .. r.out .. r.err)
   -- What the transcript shows, but the numbers of this machine (fds, namespace ids).
   for _, w in ipairs(want) do

@@ -210,7 +210,7 @@ return {
   it("reject a malformed --set", function()
     local r = H.lunshare({ "check", "--set", "novalue", "default" })
     assert.equal(2, r.code)
-    assert.equal("lunshare: check: --set needs KEY=VALUE, got 'novalue' (see 'lunshare help')\n", r.err)
+    assert.equal("lunshare: check: --set needs KEY=VALUE, got 'novalue' (see 'lunshare check --help')\n", r.err)
   end)
 end)
 

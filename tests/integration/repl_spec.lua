@@ -132,7 +132,7 @@ return core.wait(pidfd)
     assert.truthy(r.err:find("no-such-profile", 1, true), r.err)
     local r2 = H.lunshare({ "repl", "default", "other" })
     assert.equal(2, r2.code)
-    assert.equal("lunshare: repl: takes one profile, got 'other' too (see 'lunshare help')\n", r2.err)
+    assert.equal("lunshare: repl: takes one profile, got 'other' too (see 'lunshare repl --help')\n", r2.err)
     -- A sandbox without a shell cannot serve sb: one line, status 1, and nothing left.
     local f = H.profile('return { extends = "default", mounts = { without "/usr" } }\n')
     local r3 = repl("return 1\n", nil, H.quote(f))

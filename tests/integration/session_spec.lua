@@ -67,6 +67,14 @@ for _, mode in ipairs(H.modes) do
         assert.truthy(r.err:find("it used all the CPU time of limits.cpu = 1\n", 1, true), r.err)
         os.remove(p)
       end)
+
+      it("blames a SIGKILL on limits.cpu only when the sandbox used that CPU time", function()
+        local p = H.profile("return {\n  extends = 'default',\n  limits = { cpu = 100 },\n}\n")
+        local r = run({ "run", p, "--", "sh", "-c", "kill -KILL $$" })
+        assert.equal(137, r.code, r.err)
+        assert.equal("", r.err)
+        os.remove(p)
+      end)
     end)
 
     describe("a wall-clock limit", function()
@@ -150,6 +158,25 @@ for _, mode in ipairs(H.modes) do
         assert.falsy(r.out:find("left-running", 1, true), r.out)
         os.remove(p)
       end)
+
+      -- Rootless runs get a cgroup only where cgroups are delegated: root's case says it.
+      if mode == "root" then
+        it("without a pid namespace, a run's cgroup takes a setsid'd process with it", function()
+          local p = H.profile("return {\n  namespaces = { 'user' },\n  user = { uid = 0, gid = 0, map = 'self' },\n" ..
+            "  limits = { pids = 64 },\n}\n")
+          local d = H.tmpdir("1777")
+          local pidfile = d .. "/leftover"
+          finally(function()
+            H.sh("p=$(cat " .. H.quote(pidfile) .. " 2>/dev/null) && [ -n \"$p\" ] && kill $p 2>/dev/null")
+            H.rm(d)
+            os.remove(p)
+          end)
+          local r = run({ "run", p, "--", "sh", "-c", "setsid sleep 30 & echo $! > " .. pidfile })
+          assert.equal(0, r.code, r.err)
+          assert.equal(0, H.sh(H.wait_until("! kill -0 $(cat " .. H.quote(pidfile) .. ") 2>/dev/null", 10)).code,
+            "the setsid'd sleep outlived the run")
+        end)
+      end
     end)
 
     it("gives no pty when stdin is no terminal, and one with --pty", function()
@@ -275,6 +302,67 @@ for _, mode in ipairs(H.modes) do
         keys("stty -g > " .. D .. "/after; echo written", "Enter")
         wait_for("written")
         modes_restored()
+      end)
+
+      it("without a pid namespace, a setsid'd process holding the pty does not hold the run", function()
+        if skip() then return end
+        local p = H.profile(NO_PIDNS)
+        local pidfile = D .. "/leftover"
+        finally(function()
+          H.sh("p=$(cat " .. pidfile .. " 2>/dev/null) && [ -n \"$p\" ] && kill $p 2>/dev/null")
+          os.remove(p)
+        end)
+        command(P .. " run " .. p .. " -- sh -c " .. H.quote("setsid sleep 30 & echo $! > " .. pidfile ..
+          "; sleep 0.5; echo x"), 1)
+        -- Not 30 s later, when the sleep lets the pty go (lunshare spun meanwhile, its
+        -- caller's terminal raw).
+        wait_for("done1 rc=0", 1, 5)
+        modes_restored()
+        assert.equal(0, H.sh("kill -0 $(cat " .. pidfile .. ")").code, "the sleep was not holding the pty")
+        assert.equal(1, H.sh("pgrep -f " .. H.quote("^" .. H.bin .. " run " .. p)).code, "lunshare is still running")
+      end)
+
+      it("kill %1 of a suspended run ends it, and bg lets it go on without the terminal", function()
+        if skip() then return end
+        local fg, running = marker_sleep(6)
+        keys("stty -g > " .. D .. "/before; " .. P .. " run default -- sh -c " .. H.quote("echo started; " .. fg), "Enter")
+        wait_for("started")
+        keys("C-z")
+        wait_for("Stopped")
+        -- bash sends SIGTERM, then SIGCONT, to a run in the background: the supervisor
+        -- must not make the terminal raw from there (SIGTTOU would stop it again). Its
+        -- status is bash's notice at the next prompt (its wait takes the job for stopped
+        -- until it has seen it continue).
+        keys("kill %1", "Enter")
+        assert.equal(0, H.sh(H.wait_until("! " .. running, 10)).code, "the run stayed stopped:\n" .. screen())
+        keys("jobs; stty -g > " .. D .. "/after; echo wri''tten1", "Enter")
+        wait_for("written1", 1, 10)
+        assert.truthy(screen():find("Exit 143", 1, true), screen())
+        modes_restored()
+        -- bg: the run goes on in the background (it reads nothing of the terminal, its
+        -- modes stay the caller's), and fg brings it back.
+        keys("clear", "Enter")
+        keys("stty -g > " .. D .. "/before; " .. P .. " run default -- sh -c " ..
+          H.quote("echo started2; read x; echo got-$x; " .. fg), "Enter")
+        wait_for("started2")
+        keys("C-z")
+        wait_for("Stopped")
+        keys("bg; sleep 1; jobs; stty -g > " .. D .. "/after; echo wri''tten2", "Enter")
+        wait_for("written2", 1, 10)
+        assert.truthy(screen():find("Running", 1, true), screen())
+        modes_restored()
+        keys("fg", "Enter")
+        H.sh("sleep 0.5")
+        keys("line", "Enter")
+        wait_for("got-line")
+        keys("C-c")
+        -- Typed once lunshare is gone, so that the caller's shell reads it.
+        assert.equal(0, H.sh(H.wait_until("! pgrep -f " .. H.quote("^" .. H.bin .. " run default -- sh -c echo started2"),
+          10)).code, "the run outlived Ctrl-C")
+        keys("stty -g > " .. D .. "/after; echo wri''tten3", "Enter")
+        wait_for("written3", 1, 10)
+        modes_restored()
+        assert.equal(0, H.sh(H.wait_until("! " .. running, 10)).code, "a process of the sandbox outlived the run")
       end)
 
       -- A loop no other process has (its text holds this run's mark), started by cmd

@@ -62,7 +62,7 @@ describe("cli #unit", function()
   it("--setenv without = is a usage error naming --setenv and KEY=VALUE", function()
     local code, _, err = capture(function() return cli.main({ "check", "--setenv", "PATH", "default" }) end)
     assert.equal(2, code)
-    assert.equal("lunshare: check: --setenv needs KEY=VALUE, got 'PATH' (see 'lunshare help')\n", err)
+    assert.equal("lunshare: check: --setenv needs KEY=VALUE, got 'PATH' (see 'lunshare check --help')\n", err)
   end)
 
   it("--pty and --no-pty together are a usage error", function()

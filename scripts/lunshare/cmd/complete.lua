@@ -1,4 +1,4 @@
--- `lunshare complete WORD…`: the candidates for the next word of a command line whose
+-- `lunshare complete [--] WORD…`: the candidates for the next word of a command line whose
 -- words so far (after `lunshare`) are WORD…, one a line: what the bash completion
 -- (scripts/bash-completion/lunshare) offers. Subcommands, their options, profile names
 -- (from the profile path without loading any, and builtin:NAME), a profile's parameters
@@ -162,7 +162,12 @@ function M.candidates(words)
 end
 
 function M.main(args)
-  for _, c in ipairs(M.candidates(args)) do io.stdout:write(c, "\n") end
+  -- `complete -- WORD…`: the words are the command line, whatever they look like
+  -- (`lunshare --help <TAB>` completes after the word --help); the dispatcher answered
+  -- `complete --help` with its usage.
+  local words = args
+  if args[1] == "--" then words = { table.unpack(args, 2) } end
+  for _, c in ipairs(M.candidates(words)) do io.stdout:write(c, "\n") end
   return 0
 end
 
