@@ -33,6 +33,19 @@ local CASES = {
 }]], 3, "cwd: '/srv/nowhere' is not in the new root" },
 }
 
+-- What run refuses to a caller who is not root whatever the machine, and root may run:
+-- check refuses it rootless with run's own line, and takes it as root. (Never run as root
+-- here: a veth would be made in the host's network.)
+local ROOTLESS = {
+  { "a veth, whose host end needs CAP_NET_ADMIN in the host's network", [[return {
+  extends = "default",
+  network = { links = {
+    veth { host = "lsv0" },
+  } },
+}]], 4, "network%.links%[1%]: veth lsv0: a host%-side link needs CAP_NET_ADMIN in the host's network namespace: " ..
+    "run as root, or keep both ends in namespaces you own" },
+}
+
 describe("check refuses what run would", function()
   for _, mode in ipairs(H.modes) do
     for _, case in ipairs(CASES) do
@@ -43,6 +56,21 @@ describe("check refuses what run would", function()
         assert.equal("", r.out)
       end)
     end
+  end
+
+  for _, case in ipairs(ROOTLESS) do
+    it("refuses " .. case[1] .. " for a caller who is not root, as run does; not for root", function()
+      local r, p = check(case[2], "rootless")
+      assert.equal(2, r.code, r.out .. r.err)
+      assert.matches("^" .. p:gsub("%p", "%%%0") .. ":" .. case[3] .. ": " .. case[4], r.err)
+      assert.equal("", r.out)
+      local line = r.err
+      r = run(p, "rootless")
+      assert.equal(2, r.code, r.err)
+      assert.equal("lunshare: " .. line, r.err)
+      r = H.lunshare({ "check", p }, { mode = "root" })
+      assert.equal(0, r.code, r.out .. r.err)
+    end)
   end
 
   it("refuses user.map = host_root for a caller who is not root, not for root", function()
