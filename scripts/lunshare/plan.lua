@@ -261,6 +261,19 @@ function M.build(profile, ctx)
   local add = function(phase, t) return step(plan, t, phase) end
   local ok, err = areas.plan(profile, add, a)
   if not ok then return nil, err end
+  -- Every namespace but a user namespace needs CAP_SYS_ADMIN over the caller's own user
+  -- namespace: without a user namespace of its own, a sandbox of a caller who is not root
+  -- is refused at the clone (EPERM), whatever the machine.
+  local ids = ctx.ids
+  if not ns.user and ids and (ids.euid or ids.uid) ~= 0 and (#clone_ns > 0 or ns.time) then
+    local made = {}
+    for _, n in ipairs(schema.NAMESPACES) do
+      if ns[n] and not (n == "net" and joins) then made[#made + 1] = n end
+    end
+    return nil, M.origin(profile, "namespaces") .. ": namespaces: without a user namespace, a caller who is " ..
+      "not root cannot make the others (" .. table.concat(made, ", ") .. "): keep \"user\" in namespaces, " ..
+      "or run as root"
+  end
   -- A root caller's writable binds become idmapped mounts (lunshare.idmap).
   idmap.plan(profile, plan._phases.mounts, add, uid_map, gid_map, how)
   for _, ph in ipairs(M.PHASES) do

@@ -44,6 +44,12 @@ local ROOTLESS = {
   } },
 }]], 4, "network%.links%[1%]: veth lsv0: a host%-side link needs CAP_NET_ADMIN in the host's network namespace: " ..
     "run as root, or keep both ends in namespaces you own" },
+  { "namespaces without a user namespace", [[return {
+  extends = "default",
+  namespaces = { "-user" },
+  user = false,
+}]], 3, "namespaces: without a user namespace, a caller who is not root cannot make the others %(mount, pid, " ..
+    "net, ipc, uts, cgroup, time%): keep \"user\" in namespaces, or run as root" },
 }
 
 describe("check refuses what run would", function()
