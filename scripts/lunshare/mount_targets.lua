@@ -7,7 +7,8 @@
 --   * no target under a symlink the profile makes: targets are created without following
 --     symlinks, so run fails there.
 --   * a cwd the new root has: a target, a directory above one, or a path under a bind or
---     overlay (whose contents are the host's, which check never reads).
+--     overlay (whose contents are the host's, which check never reads); never a file the
+--     profile makes.
 local util = require "lunshare.util"
 
 local M = {}
@@ -56,6 +57,13 @@ function M.check(c, p)
   if type(cwd) ~= "string" or cwd:sub(1, 1) ~= "/" then return end
   cwd = clean(cwd)
   if cwd == "/" then return end
+  for _, e in ipairs(list) do
+    if e.path == cwd and e.kind == "file" then
+      c:fail("cwd", "'" .. cwd .. "' is a file, which the entry at " .. at(e.i) .. " makes: expected a directory " ..
+        "(the command starts in it)")
+      return
+    end
+  end
   for _, e in ipairs(list) do
     if e.path == cwd or under(e.path, cwd) or (HOST_CONTENT[e.kind] and under(cwd, e.path)) then return end
   end

@@ -31,6 +31,10 @@ local CASES = {
   extends = "default",
   cwd = "/srv/nowhere",
 }]], 3, "cwd: '/srv/nowhere' is not in the new root" },
+  { "a cwd naming a file the profile makes", [[return {
+  extends = "default",
+  cwd = "/etc/passwd",
+}]], 3, "cwd: '/etc/passwd' is a file, which the entry at profiles/default%.lua:%d+ makes: expected a directory" },
 }
 
 -- What run refuses to a caller who is not root whatever the machine, and root may run:
