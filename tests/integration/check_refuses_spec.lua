@@ -35,6 +35,19 @@ local CASES = {
   extends = "default",
   cwd = "/etc/passwd",
 }]], 3, "cwd: '/etc/passwd' is a file, which the entry at profiles/default%.lua:%d+ makes: expected a directory" },
+  { "a file under a read-only bind", [[return {
+  extends = "default",
+  mounts = { file("/usr/lsh-x", "x\n") },
+}]], 3, "mounts%[1%]: '/usr/lsh%-x' is under '/usr', which the entry at profiles/default%.lua:%d+ binds " ..
+    "read%-only: a file cannot be made there, whatever the host holds" },
+  { "a symlink under a read-only overlay", [[return {
+  extends = "default",
+  mounts = {
+    overlay { "/o", lower = { "/usr" } },
+    symlink("/tmp", "/o/lsh-y"),
+  },
+}]], 5, "mounts%[2%]: '/o/lsh%-y' is under '/o', which the entry at [^:]+:4 mounts as an overlay without an " ..
+    "upper dir %(read%-only%): a symlink cannot be made there" },
 }
 
 -- What run refuses to a caller who is not root whatever the machine, and root may run:
@@ -80,6 +93,28 @@ describe("check refuses what run would", function()
       assert.equal("lunshare: " .. line, r.err)
       r = H.lunshare({ "check", p }, { mode = "root" })
       assert.equal(0, r.code, r.out .. r.err)
+    end)
+  end
+
+  for _, mode in ipairs(H.modes) do
+    it("warns of a dir under a read-only mount, which works only where it already is; a tmpfs nearer makes " ..
+        "it fine (" .. mode .. ")", function()
+      local r, p = check('return {\n  extends = "default",\n  mounts = { dir "/usr/lsh-nonexistent" },\n}', mode)
+      assert.equal(0, r.code, r.out .. r.err)
+      assert.matches("^" .. p:gsub("%p", "%%%0") .. ":3: mounts%[1%]: warning: '/usr/lsh%-nonexistent' is under " ..
+        "'/usr', which the entry at profiles/default%.lua:%d+ binds read%-only: run can make nothing there, so this " ..
+        "dir works only where '/usr/lsh%-nonexistent' already is a directory", r.err)
+      local rr = run(p, mode)
+      assert.equal(1, rr.code, rr.err)
+      assert.truthy(rr.err:find("Read-only file system", 1, true), rr.err)
+      -- Made in a tmpfs over /usr/local (the nearest mount above them): no word, and run makes them.
+      r, p = check('return {\n  extends = "default",\n  mounts = {\n    tmpfs "/usr/local",\n' ..
+        '    dir "/usr/local/d",\n    file("/usr/local/f", "made\\n"),\n    symlink("f", "/usr/local/l"),\n  },\n}', mode)
+      assert.equal(0, r.code, r.out .. r.err)
+      assert.equal("", r.err)
+      rr = H.lunshare({ "run", p, "--", "sh", "-c", "test -d /usr/local/d && cat /usr/local/l" }, { mode = mode })
+      assert.equal(0, rr.code, rr.err)
+      assert.equal("made\n", rr.out)
     end)
   end
 
