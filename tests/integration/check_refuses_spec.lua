@@ -97,6 +97,36 @@ describe("check refuses what run would", function()
   end
 
   for _, mode in ipairs(H.modes) do
+    it("warns of user.map = \"subid\" without an /etc/subuid line, and run exits 1 with the same words (" ..
+        mode .. ")", function()
+      local user = mode == "root" and "root" or "nobody"
+      local have = H.sh("grep -qs '^" .. user .. ":' /etc/subuid /etc/subgid")
+      if have.code == 0 then
+        pending("this machine has an /etc/subuid line for " .. user)
+        return
+      end
+      local r, p = check('return {\n  extends = "default",\n  user = { map = "subid" },\n}', mode)
+      local q = p:gsub("%p", "%%%0")
+      local words = "user%.map = \"subid\" needs ranges for " .. user .. " in /etc/subuid and /etc/subgid, " ..
+        "and this machine has none"
+      assert.equal(0, r.code, r.out .. r.err)
+      assert.equal(p .. ": ok\n", r.out)
+      assert.matches("^" .. q .. ":3: user%.map: warning: " .. words, r.err)
+      local rr = run(p, mode)
+      assert.equal(1, rr.code, rr.err)
+      assert.matches("^lunshare: " .. q .. ":3: " .. words, rr.err)
+      assert.equal(rr.err:match(":3: (.*)"), r.err:match(": warning: (.*)"))
+      -- explain refuses it as run does, with run's status.
+      local e = H.lunshare({ "explain", p }, { mode = mode })
+      assert.equal(1, e.code, e.err)
+      assert.equal(rr.err, e.err)
+      -- --strict (recipe CI) makes it an error, as every warning.
+      assert.equal(2, H.lunshare({ "check", "--strict", p }, { mode = mode }).code)
+    end)
+
+  end
+
+  for _, mode in ipairs(H.modes) do
     it("warns of a dir under a read-only mount, which works only where it already is; a tmpfs nearer makes " ..
         "it fine (" .. mode .. ")", function()
       local r, p = check('return {\n  extends = "default",\n  mounts = { dir "/usr/lsh-nonexistent" },\n}', mode)
