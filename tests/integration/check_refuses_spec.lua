@@ -1,7 +1,11 @@
 -- check refuses what run would refuse, with file:line, before anything runs: a second
 -- entry on one target (file() over default's /etc/passwd), a target under a symlink the
 -- profile made, a clock offset out of the kernel's range, user.map = "host_root" for a
--- caller who is not root, a cwd the new root lacks; errors in line order. #integration
+-- caller who is not root, a cwd the new root lacks or names a file the profile makes, a
+-- file or symlink under a read-only mount of the profile's, a veth or namespaces without a
+-- user namespace for a caller who is not root; errors in line order. What this machine
+-- decides (an /etc/subuid line, a host path a bind or overlay reads, a dir under a
+-- read-only mount) is a warning of check's, and run fails with exit 1. #integration
 local H = require "helpers"
 
 local function check(src, mode)
@@ -122,6 +126,30 @@ describe("check refuses what run would", function()
       assert.equal(rr.err, e.err)
       -- --strict (recipe CI) makes it an error, as every warning.
       assert.equal(2, H.lunshare({ "check", "--strict", p }, { mode = mode }).code)
+    end)
+
+  end
+
+  for _, mode in ipairs(H.modes) do
+    it("warns of a host path a bind or an overlay reads that this machine lacks, and run exits 1 (" ..
+        mode .. ")", function()
+      local gone = H.tmpdir("755") .. "/gone"
+      local r, p = check('return {\n  extends = "default",\n  mounts = {\n    overlay { "/o", lower = { "/usr", ' ..
+        string.format("%q", gone) .. ' } },\n    bind(' .. string.format("%q", gone) .. ', "/b"),\n    bind_try(' ..
+        string.format("%q", gone .. "2") .. ', "/c"),\n  },\n}', mode)
+      local q = p:gsub("%p", "%%%0")
+      local g = gone:gsub("%p", "%%%0")
+      assert.equal(0, r.code, r.out .. r.err)
+      assert.matches(q .. ":4: mounts%[1%]%.lower%[2%]: warning: " .. g .. " does not exist on this machine, so " ..
+        "run fails here\n", r.err)
+      assert.matches(q .. ":5: mounts%[2%]%.src: warning: " .. g .. " does not exist on this machine, so run " ..
+        "fails here %(bind_try skips a missing source%)\n", r.err)
+      -- An optional bind's missing source is skipped, and said nothing of.
+      assert.is_nil(r.err:find(gone .. "2", 1, true), r.err)
+      local rr = run(p, mode)
+      assert.equal(1, rr.code, rr.err)
+      assert.matches("^lunshare: " .. q .. ":[45]: ", rr.err)
+      assert.truthy(rr.err:find(gone .. ": No such file or directory", 1, true), rr.err)
     end)
 
   end

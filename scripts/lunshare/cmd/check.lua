@@ -47,8 +47,19 @@ function M.main(args)
         missing = true
         return planner.ROOT_FALLBACK_RANGE[1], planner.ROOT_FALLBACK_RANGE[2]
       end
+      -- A host path a bind or an overlay reads that this machine lacks: run fails here (a
+      -- parameter's stand-in "/<name>" is no path of any machine).
+      local absent = {}
+      ctx.missing = function(field, path)
+        if not path:find("^/<[^/]*>") then absent[#absent + 1] = { path = field, host = path } end
+      end
       local plan, perr, kind = planner.build(p, ctx)
       local machine = {}
+      for _, m in ipairs(absent) do
+        local bind = m.path:find("%.src$") ~= nil
+        machine[#machine + 1] = { path = m.path, msg = m.host .. " does not exist on this machine, so run fails " ..
+          "here" .. (bind and " (bind_try skips a missing source)" or "") }
+      end
       -- (A root caller's "self" asks for root's range too, and falls back without one.)
       if missing and type(p.user) == "table" and p.user.map == "subid" then
         machine[#machine + 1] = { path = "user.map", msg = planner.subid_missing(ctx.ids) }
