@@ -368,10 +368,8 @@ end
 local function host_link_exists(name) return host_index(name) ~= nil end
 
 -- Word for word what core/net_ops.c says when a profile's veth meets EPERM (the spec holds
--- the two to each other).
-M.HOST_LINK_NEEDS_ROOT = "a host-side link needs CAP_NET_ADMIN in the host's network namespace: run as root, " ..
-  "or keep both ends in namespaces you own (`lunshare net up FILE` as that user, then " ..
-  "network = { join = \"TOPOLOGY/HOST\" })"
+-- the two to each other); the planner refuses a rootless profile's veth with it too.
+M.HOST_LINK_NEEDS_ROOT = network.HOST_LINK_NEEDS_ROOT
 
 -- Adds the veth v (see M.veth_plan) to rec's sandbox and records it. Returns the
 -- recorded object, or nil and why (one line). Rootless it is refused with the message a
@@ -383,8 +381,7 @@ function M.plug_veth(rec, v)
   if v.to ~= nil then return M.plug_pair(rec, v) end
   if v.bridge ~= nil and not network.valid_ifname(v.bridge) then return nil, "--bridge: expected a bridge's name" end
   if not is_root() then
-    -- What the kernel answers a profile's veth rootless (core/net_ops.c says it there): a
-    -- plan would not get that far, since its child's network namespace needs privilege.
+    -- What a profile's veth is told rootless (the planner, in core/net_ops.c's words).
     return nil, "veth " .. v.host .. ": " .. M.HOST_LINK_NEEDS_ROOT
   end
   local own_net = false

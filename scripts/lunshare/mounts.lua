@@ -274,14 +274,18 @@ end
 -- path stays as it is (the executor says so, or skips an optional bind), except for an
 -- entry of the command line (--bind): the caller's own path on this machine, refused
 -- here so that check says what run would. A profile's may be checked on another machine
--- than the one it runs on.
+-- than the one it runs on: the caller's `missing(field, path)`, when it has one, hears of
+-- each one not optional (check warns of them: run fails here, exit 1).
 local ENOENT = core.errno.ENOENT
 local function host_path(a, path, field, optional)
   local resolve = a.caller and a.caller.resolve
   if not resolve or path == nil then return path end
   local r, msg, errno = resolve(path)
   if r then return r end
-  if errno == ENOENT and (optional or a.origin(field) ~= util.CMDLINE_ORIGIN) then return path end
+  if errno == ENOENT and (optional or a.origin(field) ~= util.CMDLINE_ORIGIN) then
+    if not optional and a.caller.missing then a.caller.missing(field, path) end
+    return path
+  end
   -- Raw: the line is escaped once, where it is printed.
   if errno == ENOENT then msg = path .. " does not exist on the host" end
   return nil, a.origin(field) .. ": " .. (a.own and a.own(field) or field) .. ": " .. msg, msg

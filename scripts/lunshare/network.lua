@@ -49,6 +49,13 @@ M.list = list
 
 M.valid_cidr = util.valid_cidr
 
+-- What a caller who is not root is told of a host-side link, word for word what
+-- core/net_ops.c says when the kernel refuses one (EPERM): the planner refuses a rootless
+-- profile's veth with it (so that check says what run would), as plug refuses a veth.
+M.HOST_LINK_NEEDS_ROOT = "a host-side link needs CAP_NET_ADMIN in the host's network namespace: run as root, " ..
+  "or keep both ends in namespaces you own (`lunshare net up FILE` as that user, then " ..
+  "network = { join = \"TOPOLOGY/HOST\" })"
+
 -- No control character either: a link name is printed.
 function M.valid_ifname(s)
   return type(s) == "string" and #s >= 1 and #s <= 15 and not s:find("[/%s%c]")
@@ -244,7 +251,18 @@ function M.plan(profile, add, a)
   if not ns.net then return true end
   if usernet.is_user(n) then return usernet.plan(profile, add, a.caller, origin, ns) end
   if egress.is_egress(n) then return egress.plan(profile, add, a.caller, origin, ns) end
-  local links = type(n) == "table" and (#n > 0 and n or n.links) or {}
+  local short = type(n) == "table" and #n > 0
+  local links = type(n) == "table" and (short and n or n.links) or {}
+  -- A veth's host end is made in the host's network namespace, which only root may
+  -- change: whatever the machine, the kernel refuses it to anyone else.
+  local ids = a.caller and a.caller.ids
+  if ids and (ids.euid or ids.uid) ~= 0 then
+    for i, v in ipairs(links) do
+      local path = short and ("network[" .. i .. "]") or ("network.links[" .. i .. "]")
+      return nil, a.origin(path) .. ": " .. (a.own and a.own(path) or path) .. ": veth " .. tostring(v.host) .. ": " ..
+        M.HOST_LINK_NEEDS_ROOT
+    end
+  end
   add("network", { op = "lo_up", origin = origin })
   for i, v in ipairs(links) do M.veth_steps(v, v.name or ("eth" .. (i - 1)), add, origin) end
   return true

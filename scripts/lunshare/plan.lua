@@ -94,13 +94,24 @@ end
 -- 2^31, for programs that keep ids in signed ints. Root inside is then nobody on the host.
 M.ROOT_FALLBACK_RANGE = { 2000000000, 65536 }
 
+-- Why user.map = "subid" has no map for the caller (ids: ctx.ids) on this machine: the
+-- line run prints (exit 1, the machine's: the same profile runs where the caller has
+-- ranges) and check warns with.
+function M.subid_missing(ids)
+  return "user.map = \"subid\" needs ranges for " .. tostring(ids.user or ids.uid) ..
+    " in /etc/subuid and /etc/subgid, and this machine has none: add a line for it to both " ..
+    "(usermod --add-subuids and --add-subgids), or use map = \"self\""
+end
+
 -- The uid and gid maps for the user namespace: "self" maps the caller's ids to the ids
 -- inside, except for a root caller, whose sandbox gets an unprivileged range (root's
 -- subordinate range, or M.ROOT_FALLBACK_RANGE) so that root inside is not host root;
 -- "host_root" keeps root inside host root for a root caller who asks for it; "subid"
 -- adds the caller's subordinate range after its own id, through newuidmap.
 -- Returns uid_map, gid_map, how ("deny": write directly after denying setgroups, "helper":
--- newuidmap/newgidmap, "root": written by root, setgroups allowed, groups cleared inside).
+-- newuidmap/newgidmap, "root": written by root, setgroups allowed, groups cleared inside),
+-- or nil, why and "machine" when what is missing is this machine's (/etc/subuid), not the
+-- profile's.
 local function id_maps(profile, ctx)
   local u = profile.user or {}
   local uid_in, gid_in = u.uid or 0, u.gid or 0
@@ -130,8 +141,7 @@ local function id_maps(profile, ctx)
     local us, uc = ctx.subid("uid")
     local gs, gc = ctx.subid("gid")
     if (not us or not gs) and m == "subid" then
-      return nil, "user.map = \"subid\" needs ranges for " .. (ids.user or ids.uid) ..
-        " in /etc/subuid and /etc/subgid"
+      return nil, M.subid_missing(ids), "machine"
     elseif not us or not gs then
       us, uc = M.ROOT_FALLBACK_RANGE[1], M.ROOT_FALLBACK_RANGE[2]
       gs, gc = us, uc
@@ -141,7 +151,7 @@ local function id_maps(profile, ctx)
       local ucount, gcount = math.min(uc, 65536), math.min(gc, 65536)
       if uid_in >= ucount or gid_in >= gcount then
         return nil, "user.uid and user.gid must be below " .. math.min(ucount, gcount) ..
-          " for a root caller (the size of root's subordinate range)"
+          " for a root caller (the size of root's subordinate range)", "machine"
       end
       return map_text({ { 0, us, ucount } }), map_text({ { 0, gs, gcount } }), "root"
     end
@@ -153,10 +163,7 @@ local function id_maps(profile, ctx)
   if m == "subid" then
     local us, uc = ctx.subid("uid")
     local gs, gc = ctx.subid("gid")
-    if not us or not gs then
-      return nil, "user.map = \"subid\" needs ranges for " .. (ids.user or ids.uid) ..
-        " in /etc/subuid and /etc/subgid"
-    end
+    if not us or not gs then return nil, M.subid_missing(ids), "machine" end
     -- Ids inside other than the mapped one come from the subordinate range, in order.
     uranges[2] = { uid_in == 0 and 1 or 0, us, math.min(uc, 65536) }
     granges[2] = { gid_in == 0 and 1 or 0, gs, math.min(gc, 65536) }
@@ -170,7 +177,9 @@ M.id_maps = id_maps
 
 -- Builds the plan. ctx: { ids = core.ids(), environ = {…}, argv = {…} or nil,
 -- subid = function(kind) -> start, count, pty = true to give the sandbox a terminal,
--- timeout_ms = a wall-clock limit over the profile's limits.time }.
+-- timeout_ms = a wall-clock limit over the profile's limits.time }. Returns the plan, or
+-- nil, why and, when this machine decides it (no /etc/subuid range), "machine": run exits
+-- 1 for that, 2 for the profile's own.
 function M.build(profile, ctx)
   local plan = { profile = profile._file, steps = {}, _phases = {} }
   for _, ph in ipairs(M.PHASES) do plan._phases[ph] = {} end
@@ -190,6 +199,10 @@ function M.build(profile, ctx)
   local uid_map, gid_map, how
   if ns.user then
     uid_map, gid_map, how = id_maps(profile, ctx)
+    if how == "machine" then
+      local u = type(profile.user) == "table" and profile.user or {}
+      return nil, M.origin(profile, u.map ~= nil and "user.map" or "user") .. ": " .. gid_map, how
+    end
     if not uid_map then return nil, gid_map end
     local helper = how == "helper"
     local o = M.origin(profile, profile.user and "user" or "namespaces")
@@ -261,6 +274,19 @@ function M.build(profile, ctx)
   local add = function(phase, t) return step(plan, t, phase) end
   local ok, err = areas.plan(profile, add, a)
   if not ok then return nil, err end
+  -- Every namespace but a user namespace needs CAP_SYS_ADMIN over the caller's own user
+  -- namespace: without a user namespace of its own, a sandbox of a caller who is not root
+  -- is refused at the clone (EPERM), whatever the machine.
+  local ids = ctx.ids
+  if not ns.user and ids and (ids.euid or ids.uid) ~= 0 and (#clone_ns > 0 or ns.time) then
+    local made = {}
+    for _, n in ipairs(schema.NAMESPACES) do
+      if ns[n] and not (n == "net" and joins) then made[#made + 1] = n end
+    end
+    return nil, M.origin(profile, "namespaces") .. ": namespaces: without a user namespace, a caller who is " ..
+      "not root cannot make the others (" .. table.concat(made, ", ") .. "): keep \"user\" in namespaces, " ..
+      "or run as root"
+  end
   -- A root caller's writable binds become idmapped mounts (lunshare.idmap).
   idmap.plan(profile, plan._phases.mounts, add, uid_map, gid_map, how)
   for _, ph in ipairs(M.PHASES) do

@@ -111,8 +111,10 @@ local function build(name, o)
     ctx.timeout_ms = o.timeout_ms
     ctx.name, ctx.profile = o.name, name
     ctx.egress_log = o.egress_log
-    local plan, err = planner.build(p, ctx)
-    if not plan then fail(EXIT_USAGE, command.plan_error(p, err)) end
+    local plan, err, kind = planner.build(p, ctx)
+    -- What this machine lacks (an /etc/subuid range) is a runtime failure, which check
+    -- warns of: the profile itself is valid.
+    if not plan then fail(kind == "machine" and EXIT_RUNTIME or EXIT_USAGE, command.plan_error(p, err)) end
     return p, plan
   end)
 end

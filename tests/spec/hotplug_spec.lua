@@ -82,7 +82,8 @@ describe("hot-plug #unit", function()
 
   it("records a profile's host links with their addresses", function()
     local d = record_of({ namespaces = schema.NAMESPACES, network = { links = { { type = "veth", host = "lsh0",
-      host_address = "10.0.0.1/24", address = "10.0.0.2/24" } } } })
+      host_address = "10.0.0.1/24", address = "10.0.0.2/24" } } } },
+      setmetatable({ ids = { uid = 0, euid = 0, gid = 0, user = "root" } }, { __index = ctx }))
     assert.same({ "lsh0" }, d.links)
     assert.same({ lsh0 = { "10.0.0.1/24" } }, d.addresses)
   end)

@@ -6,6 +6,8 @@ local schema = require "lunshare.schema"
 local topology = require "lunshare.topology"
 
 local ctx = { ids = { uid = 1000, gid = 1000, user = "alice" }, environ = {}, subid = function() end }
+-- A root caller, for the plans of a netns without a user namespace and of host links.
+local root = { ids = { uid = 0, gid = 0, user = "root" }, environ = {}, subid = function() end }
 
 local function errors_of(src)
   local v = assert(profile.evaluate(src, "t.lua"))
@@ -68,7 +70,7 @@ describe("network area #unit", function()
   end)
 
   it("plans loopback up by default in an own netns, and nothing for host", function()
-    local plan = planner.build({ namespaces = { "net" } }, ctx)
+    local plan = planner.build({ namespaces = { "net" } }, root)
     assert.equal("clone@supervisor lo_up@child close_fds@child exec@child", ops(plan))
     plan = planner.build({ network = "host" }, ctx)
     assert.equal("clone@supervisor close_fds@child exec@child", ops(plan))
@@ -77,7 +79,7 @@ describe("network area #unit", function()
   it("plans a veth: host side in the supervisor, inside in the child, with ip explanations", function()
     local _, p = errors_of([[return { namespaces = { "net" }, network = { links = {
       veth { host = "lsh0", address = "10.0.0.2/24", host_address = "10.0.0.1/24", gateway = "10.0.0.1" } } } }]])
-    local plan = planner.build(p, ctx)
+    local plan = planner.build(p, root)
     assert.equal("clone@supervisor veth@supervisor lo_up@child link_setup@child route@child close_fds@child exec@child", ops(plan))
     local function find(op) for _, st in ipairs(plan.steps) do if st.op == op then return st end end end
     local v = find("veth")
@@ -95,11 +97,21 @@ describe("network area #unit", function()
   it("takes a list of veths as short for links", function()
     local _, p = errors_of([[return { namespaces = { "net" }, network = { veth { host = "lsh0" } } }]])
     assert.equal("", (errors_of([[return { namespaces = { "net" }, network = { veth { host = "lsh0" } } }]])))
-    local plan = planner.build(p, ctx)
+    local plan = planner.build(p, root)
     assert.equal("clone@supervisor veth@supervisor lo_up@child link_setup@child close_fds@child exec@child", ops(plan))
   end)
 
-  local root = { ids = { uid = 0, gid = 0, user = "root" }, environ = {}, subid = function() end }
+  it("refuses a veth to a caller who is not root, at the link's entry, in the words run would give", function()
+    local src = "return {\n  namespaces = { \"user\", \"net\" },\n  network = { links = {\n    veth { host = \"lsh0\" },\n" ..
+      "    veth { host = \"lsh1\" },\n  } },\n}\n"
+    local _, p = errors_of(src)
+    p._file, p._source = "t.lua", src
+    local plan, err = planner.build(p, ctx)
+    assert.is_nil(plan)
+    local network = require "lunshare.network"
+    assert.equal("t.lua:4: network.links[1]: veth lsh0: " .. network.HOST_LINK_NEEDS_ROOT, err)
+    assert.truthy(planner.build(p, root))
+  end)
 
   it("refuses a join run would refuse: root's netns for a user, a topology's host for root or without a user namespace", function()
     local plan, err = planner.build({ namespaces = { "user", "mount" }, network = { join = "netns1" } }, ctx)

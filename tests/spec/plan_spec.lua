@@ -8,6 +8,10 @@ local ctx = {
   subid = function(kind) return kind == "uid" and 100000 or 200000, 65536 end,
 }
 
+-- A root caller, for the plans whose shape is the point: without a user namespace, a caller
+-- who is not root has none (what the planner says then is tested below).
+local root = setmetatable({ ids = { uid = 0, euid = 0, gid = 0, user = "root" } }, { __index = ctx })
+
 local function ops(plan)
   local t = {}
   for i, s in ipairs(plan.steps) do t[i] = s.op end
@@ -115,7 +119,7 @@ describe("planner #unit", function()
   end)
 
   it("runs pid 1 as the command when asked", function()
-    local plan = planner.build({ namespaces = { "pid" }, pid1 = "command" }, ctx)
+    local plan = planner.build({ namespaces = { "pid" }, pid1 = "command" }, root)
     assert.is_nil(find(plan, "exec").reaper)
   end)
 
@@ -136,8 +140,17 @@ describe("planner #unit", function()
     assert.same({ "/bin/bash" }, find(plan, "exec").argv)
   end)
 
+  it("refuses to a caller who is not root namespaces without a user namespace, not none at all", function()
+    local plan, err = planner.build({ _file = "t.lua", namespaces = { "mount", "pid", "time" } }, ctx)
+    assert.is_nil(plan)
+    assert.equal("t.lua: namespaces: without a user namespace, a caller who is not root cannot make the others " ..
+      "(mount, pid, time): keep \"user\" in namespaces, or run as root", err)
+    assert.truthy(planner.build({ namespaces = { "mount", "pid", "time" } }, root))
+    assert.truthy(planner.build({ namespaces = {} }, ctx))
+  end)
+
   it("puts exec last and clone first", function()
-    local plan = planner.build({ namespaces = { "uts" }, hostname = "h", cwd = "/tmp" }, ctx)
+    local plan = planner.build({ namespaces = { "uts" }, hostname = "h", cwd = "/tmp" }, root)
     assert.equal("clone", plan.steps[1].op)
     assert.equal("exec", plan.steps[#plan.steps].op)
     assert.equal("/tmp", find(plan, "chdir").path)
@@ -145,7 +158,7 @@ describe("planner #unit", function()
 
   it("gives each step an explanation a person could type", function()
     local explain = require "lunshare.explain"
-    local plan = planner.build({ namespaces = { "net", "uts" }, hostname = "h" }, ctx)
+    local plan = planner.build({ namespaces = { "net", "uts" }, hostname = "h" }, root)
     assert.equal("unshare --net --uts", explain.step(plan.steps[1]))
     assert.equal("hostname h", explain.step(find(plan, "hostname")))
   end)

@@ -36,9 +36,40 @@ function M.main(args)
       if unbuilt then return { ok = false, lines = { util.text(unbuilt) } } end
       -- What run would refuse for this caller that the profile alone decides (an id map
       -- only root may write, what the executor's own checks refuse), refused here first.
-      -- (Not what depends on this machine's /etc/subuid: run says that itself.)
-      local plan, perr = planner.build(p, planner.context())
-      if not plan and not perr:find("/etc/sub", 1, true) and not perr:find("subordinate range", 1, true) then
+      -- What depends on this machine (no /etc/subuid range for the caller) is a warning,
+      -- in the words run fails with (exit 1): the profile still checks ok where it runs.
+      -- The plan is made with a stand-in range then, so that the rest is checked.
+      local ctx = planner.context()
+      local subid, missing = ctx.subid, false
+      ctx.subid = function(kind)
+        local start, count = subid(kind)
+        if start then return start, count end
+        missing = true
+        return planner.ROOT_FALLBACK_RANGE[1], planner.ROOT_FALLBACK_RANGE[2]
+      end
+      -- A host path a bind or an overlay reads that this machine lacks: run fails here (a
+      -- parameter's stand-in "/<name>" is no path of any machine).
+      local absent = {}
+      ctx.missing = function(field, path)
+        if not path:find("^/<[^/]*>") then absent[#absent + 1] = { path = field, host = path } end
+      end
+      local plan, perr, kind = planner.build(p, ctx)
+      local machine = {}
+      for _, m in ipairs(absent) do
+        local bind = m.path:find("%.src$") ~= nil
+        machine[#machine + 1] = { path = m.path, msg = m.host .. " does not exist on this machine, so run fails " ..
+          "here" .. (bind and " (bind_try skips a missing source)" or "") }
+      end
+      -- (A root caller's "self" asks for root's range too, and falls back without one.)
+      if missing and type(p.user) == "table" and p.user.map == "subid" then
+        machine[#machine + 1] = { path = "user.map", msg = planner.subid_missing(ctx.ids) }
+      end
+      if not plan and kind == "machine" then
+        local o, rest = perr:match("^(.-:%d+): (.*)$")
+        machine[#machine + 1] = { origin = o, msg = rest or perr }
+        plan, perr = true, nil
+      end
+      if not plan then
         local field = perr:match("^(user%.map)") or perr:match("^(user%.[%w_]+)") or (perr:find("^user") and "user")
         if field then
           return { ok = false, lines = { util.text(source_map.origin(p, field)) .. ": " .. util.text(perr) } }
@@ -47,6 +78,11 @@ function M.main(args)
         return { ok = false, lines = { util.text(command.plan_error(p, perr)) } }
       end
       local ws = warnings.of(p)
+      for _, m in ipairs(machine) do
+        local file, line = source_map.split_origin(m.origin or source_map.origin(p, m.path))
+        table.insert(ws, { file = file, line = line, path = m.path and source_map.own(p, m.path), msg = m.msg,
+          warning = true })
+      end
       for _, w in ipairs(ws) do
         if strict then w = { file = w.file, line = w.line, path = w.path, msg = "error (--strict): " .. w.msg } end
         lines[#lines + 1] = schema.format_error(w)

@@ -28,9 +28,13 @@ function M.main(args)
     if installed.refusal(p) then io.stderr:write(util.text(name), ": ", installed.CHANGED, "\n") end
     local ctx = planner.context(argv)
     ctx.name, ctx.profile = o.name, name
-    local plan, err = planner.build(p, ctx)
-    -- As check prints it: the profile's text escaped once (util.text), a line laid out.
-    if not plan then command.fail(command.EXIT_USAGE, { util.text(command.plan_error(p, err)) }) end
+    local plan, err, kind = planner.build(p, ctx)
+    -- As check prints it: the profile's text escaped once (util.text), a line laid out;
+    -- with run's status (1 for what this machine lacks).
+    if not plan then
+      command.fail(kind == "machine" and command.EXIT_RUNTIME or command.EXIT_USAGE,
+        { util.text(command.plan_error(p, err)) })
+    end
     return as_json and (json.encode(plan, true) .. "\n") or explain.text(plan, p)
   end)
   io.stdout:write(text)
