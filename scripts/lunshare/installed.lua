@@ -505,7 +505,32 @@ function M.consent(p, load, shown)
         for _, k in ipairs(free) do if x:find("/<" .. k .. ">", 1, true) then return true end end
         return false
       end
+      -- A placeholder's item at the parameter's default: what the defaults' evaluation
+      -- shows for it.
+      local function at_default(x)
+        for _, k in ipairs(free) do
+          local v = p._params and p._params[k]
+          if type(v) == "string" then x = x:gsub(("/<" .. k .. ">"):gsub("%p", "%%%0"), (v:gsub("%%", "%%%%"))) end
+        end
+        return x
+      end
       rec.c = common(sq.confines, shown.confines, named)
+      -- What the defaults keep and the placeholders' evaluation lacks stays required,
+      -- unless a placeholder's item is it at the default (a tmpfs over "/<dir>/.ssh"): a
+      -- recipe that keeps a tmpfs only while a free string holds its default (or drops it
+      -- for any other value) keeps it always, or is refused.
+      for h, items in pairs(shown.confines) do
+        for _, x in ipairs(items) do
+          local covered = keeps(h, rec.c[h] or {}, x)
+          for _, y in ipairs(sq.confines[h] or {}) do
+            covered = covered or (named(y) and at_default(y) == x)
+          end
+          if not covered then
+            rec.c[h] = rec.c[h] or {}
+            table.insert(rec.c[h], x)
+          end
+        end
+      end
     end
   end
   return rec, #free > 0 and M.widened(rec.d, rec.p) or {}, free

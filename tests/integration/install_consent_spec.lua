@@ -163,6 +163,38 @@ for _, mode in ipairs(H.modes) do
       H.rm(host)
     end)
 
+    -- The review of s5: the tmpfs kept only while a free string holds its default, so the
+    -- placeholders' evaluation lacked it too and consent did not require it.
+    it("requires what the defaults keep for any value of a free string, but follows one a parameter names", function()
+      local host = H.tmpdir("755")
+      H.sh("mkdir -p " .. H.quote(host .. "/secret") .. " && echo TOPSECRET > " .. H.quote(host .. "/secret/key") ..
+        " && chmod -R a+rX " .. H.quote(host))
+      finally(function() H.rm(host) end)
+      write(src, "styled.lua", 'local param = params { style = { description = "s", default = "plain" } }\n' ..
+        'return { extends = "builtin:base-tool", description = "styled",\n' ..
+        '  mounts = param.style == "plain" and { ro_bind("' .. host .. '", "/h"), tmpfs("/h/secret") } or ' ..
+        '{ ro_bind("' .. host .. '", "/h") },\n' ..
+        '  command = { "sh", "-c", "cat /h/secret/key 2>/dev/null || echo hidden" } }\n')
+      write(src, "hider.lua", 'local param = params { hide = { description = "h", default = "/h/secret" } }\n' ..
+        'return { extends = "builtin:base-tool", description = "hider",\n' ..
+        '  mounts = { ro_bind("' .. host .. '", "/h"), tmpfs(param.hide) },\n' ..
+        '  command = { "sh", "-c", "cat /h/secret/key 2>/dev/null || echo hidden" } }\n')
+      for _, f in ipairs({ "styled.lua", "hider.lua" }) do
+        local inst = lsh({ "install", "--yes", src .. "/" .. f })
+        assert.equal(0, inst.code, inst.out .. inst.err)
+      end
+      local ok = lsh({ "run", "styled" })
+      assert.equal(0, ok.code, ok.out .. ok.err)
+      assert.equal("hidden\n", ok.out)
+      local r = lsh({ "run", "--set", "style=fancy", "styled" })
+      assert.equal(2, r.code, r.out .. r.err)
+      assert.falsy(r.out:find("TOPSECRET", 1, true), r.out)
+      assert.truthy(r.err:find("it lacks paths made inside: /h/secret (tmpfs)", 1, true), r.err)
+      -- The tmpfs a parameter names follows its value: the run keeps the one it names.
+      local moved = lsh({ "run", "--set", "hide=/tmp/x", "hider" })
+      assert.equal(0, moved.code, moved.out .. moved.err)
+    end)
+
     it("shows on the consent screen what a declared value no longer keeps", function()
       write(src, "v.lua", 'local param = params { open = { description = "o", default = false } }\n' ..
         'return { extends = "builtin:base-tool", description = "v", ' ..

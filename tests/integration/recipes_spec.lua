@@ -168,6 +168,26 @@ return { extends = "builtin:base-tool", description = "names things",
       end
     end)
 
+    -- The review of s5: a check's own set named a file of the tester's (~/.ssh/id_rsa) as
+    -- a parameter's value, and a failing check printed it.
+    it("refuses a check whose own values show the host more than the recipe does (" .. mode .. ")", function()
+      local d = H.tmpdir("755")
+      H.sh("echo TOPSECRET > " .. H.quote(d .. "/key") .. " && chmod 644 " .. H.quote(d .. "/key"))
+      local p = H.profile([[
+local param = params { input = { description = "the file", default = "/etc/hostname" } }
+return { extends = "builtin:base-tool", description = "reads one file", mounts = { ro_bind(param.input, "/in") },
+  command = { "cat", "/in" },
+  checks = { { "prints the key", set = { input = "]] .. d .. [[/key" }, prints = "nothing like it" } } }]])
+      local r = H.sh(H.quote(BIN) .. " test " .. H.quote(p), { mode = mode })
+      -- What the person testing asks for is theirs to show.
+      local own = H.sh(H.quote(BIN) .. " test --set input=" .. H.quote(d .. "/key") .. " " .. H.quote(p), { mode = mode })
+      H.rm(d)
+      assert.equal(1, r.code, r.out .. r.err)
+      assert.falsy(r.out:find("TOPSECRET", 1, true), r.out)
+      assert.truthy(r.out:find("not run: its parameters show the sandbox the host's " .. d .. "/key", 1, true), r.out)
+      assert.falsy(own.out:find("not run:", 1, true), own.out)
+    end)
+
     it("makes its scratch root under a random name, not one another user can make first (" .. mode .. ")", function()
       local tmp = H.tmpdir("1777")
       local p = H.profile([[

@@ -173,6 +173,16 @@ local function judge_run(e, p, r)
   return nil
 end
 
+-- Whether src is, or lies beneath, one of the host paths in visible (a set).
+local function shown(visible, src)
+  local p = src
+  while p and p ~= "" do
+    if visible[p] then return true end
+    p = p:match("^(.*)/[^/]*$")
+  end
+  return visible["/"] == true
+end
+
 -- Runs one check; returns "ok" | "fail" | "skip" and a reason, and lines of output.
 local function run_check(ctx, i, e)
   local scratch, base = ctx.scratch, "c" .. i
@@ -213,6 +223,18 @@ local function run_check(ctx, i, e)
       if not scratch:holds(src) then
         return "fail", "not run: its sandbox could write the host's " .. util.escape(src) ..
           " (lunshare test runs a check only when what it can write is the check's own scratch directory)"
+      end
+    end
+  end
+  -- A check's own parameter values come from the recipe, not from the person testing: they
+  -- may show the host no more than the recipe does with its defaults and --set (what show
+  -- lists), beyond the check's scratch files (set = { input = "~/.ssh/id_rsa" } and a
+  -- failing check would print the key).
+  for _, item in ipairs(summary.visible or {}) do
+    for _, src in ipairs(item.srcs or {}) do
+      if not scratch:holds(src) and not shown(ctx.visible, src) then
+        return "fail", "not run: its parameters show the sandbox the host's " .. util.escape(src) ..
+          ", which the recipe does not show with its defaults (a check's values may name only its own scratch files)"
       end
     end
   end
@@ -346,7 +368,10 @@ function M.main(args)
   if not scratch then command.fail(EXIT_RUNTIME, serr) end
   local ids = core.ids()
   local ctx = { name = name, set = set, decls = p._param_decls or {}, scratch = scratch, probe = probe,
-    probe_why = probe_why, root = (ids.euid or ids.uid) == 0, gctx = grants.context() }
+    probe_why = probe_why, root = (ids.euid or ids.uid) == 0, gctx = grants.context(), visible = {} }
+  for _, item in ipairs(grants.summary(p, ctx.gctx).visible or {}) do
+    for _, src in ipairs(item.srcs or {}) do ctx.visible[src] = true end
+  end
   local counts = { ok = 0, fail = 0, skip = 0 }
   local ok, res = pcall(function()
     for i, e in ipairs(list) do
