@@ -189,7 +189,7 @@ static void push_step(lua_State *L, const struct lsh_plan_step *s)
 			lua_pushstring(L, s->strs[f->slot]);
 			break;
 		case LSH_ARG_INT:
-			if (s->ints[f->slot] == 0)
+			if (!(s->ints_set & (1u << f->slot)))
 				continue;
 			lua_pushinteger(L, (lua_Integer)s->ints[f->slot]);
 			break;

@@ -70,20 +70,6 @@ static long now_ms(void)
 	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Ends a helper: SIGTERM, up to a second to go, then SIGKILL. */
-static void stop_process(int pidfd)
-{
-	int status;
-	if (pidfd < 0)
-		return;
-	sys_pidfd_send_signal(pidfd, SIGTERM, NULL, 0);
-	struct pollfd p = { pidfd, POLLIN, 0 };
-	if (poll(&p, 1, 1000) <= 0)
-		sys_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-	lsh_proc_wait(pidfd, 0, &status, NULL);
-	close(pidfd);
-}
-
 static void remove_dir(int parentfd, const char *name, int dirfd)
 {
 	char **names = NULL;
@@ -123,7 +109,7 @@ static void undo_helper(void *arg)
 	struct helper *h = arg;
 	if (h->ctx_slot && *h->ctx_slot == &h->info)
 		*h->ctx_slot = NULL;
-	stop_process(h->pidfd);
+	lsh_proc_end(h->pidfd, 1000); /* a helper: up to a second to go */
 	if (h->errfd >= 0)
 		close(h->errfd);
 	if (h->dirfd >= 0)

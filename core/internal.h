@@ -135,6 +135,11 @@ __attribute__((noreturn)) void lsh_spawn_child_fail(struct lsh_spawn_ctx *ctx, l
 /* Records an undo action; on ENOMEM runs it at once and returns -ENOMEM. */
 int lsh_spawn_defer(struct lsh_spawn_ctx *ctx, lsh_undo_fn fn, void *arg, struct lsh_err **err);
 
+/* Ends a process lunshare started beside a sandbox (a helper, the egress relay): SIGTERM,
+ * up to grace_ms to go, then SIGKILL; reaps it and closes pidfd (core/proc.c). A negative
+ * pidfd is nothing to end. */
+void lsh_proc_end(int pidfd, int grace_ms);
+
 /* A pidfd of the sandbox's process pid (core/enter_ops.c), checked once held: it started
  * at starttime (a reused pid is refused, ESRCH) and, when user_ns is not 0, is in the
  * user namespace of that inode (EPERM). For the steps that join a running sandbox. */

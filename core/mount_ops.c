@@ -55,9 +55,16 @@ static int op_mount_private(const struct lsh_plan_step *s, struct lsh_spawn_ctx 
 	return r < 0 ? r : lsh_mount_make_private(s->strs[PRIVATE_PATH], 1, err);
 }
 
-/* rootfs */
+/* rootfs: the scratch tmpfs's mode and the new root's mode and size are the planner's. */
 enum { ROOTFS_SIZE };				/* strs */
-enum { ROOTFS_MODE };				/* ints */
+enum { ROOTFS_MODE, ROOTFS_SCRATCH_MODE };	/* ints */
+
+/* "mode=%o" of a step's mode field; the planner chose it (no default here). */
+static const char *mode_opt(char *buf, size_t n, int64_t mode)
+{
+	snprintf(buf, n, "mode=%o", (unsigned)mode);
+	return buf;
+}
 
 static int op_rootfs(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
@@ -69,7 +76,9 @@ static int op_rootfs(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 	/* The base: a scratch tmpfs holding the old and the new root while we build. It is
 	 * this mount namespace's alone, just made: no other process can reach it, so the
 	 * names made in it here may be used by path. */
-	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0)
+	char scratch[32];
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+		  mode_opt(scratch, sizeof scratch, s->ints[ROOTFS_SCRATCH_MODE])) < 0)
 		return lsh_err_set(err, errno, "rootfs: mount a tmpfs on /tmp");
 	if (chdir("/tmp") < 0 || mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0)
 		return lsh_err_set(err, errno, "rootfs: prepare /tmp");
@@ -79,8 +88,7 @@ static int op_rootfs(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 		return lsh_err_set(err, errno, "rootfs: chdir /");
 
 	char mode[32], size[64];
-	const char *opts[3] = { mode, NULL, NULL };
-	snprintf(mode, sizeof mode, "mode=%o", (unsigned)(s->ints[ROOTFS_MODE] ? s->ints[ROOTFS_MODE] : 0755));
+	const char *opts[3] = { mode_opt(mode, sizeof mode, s->ints[ROOTFS_MODE]), NULL, NULL };
 	if (s->strs[ROOTFS_SIZE]) {
 		snprintf(size, sizeof size, "size=%s", s->strs[ROOTFS_SIZE]);
 		opts[1] = size;
@@ -546,8 +554,7 @@ enum { TMPFS_MODE };				/* ints */
 static int op_tmpfs(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
 	char mode[32], size[64];
-	const char *opts[3] = { mode, NULL, NULL };
-	snprintf(mode, sizeof mode, "mode=%o", (unsigned)(s->ints[TMPFS_MODE] ? s->ints[TMPFS_MODE] : 0755));
+	const char *opts[3] = { mode_opt(mode, sizeof mode, s->ints[TMPFS_MODE]), NULL, NULL };
 	if (s->strs[TMPFS_SIZE]) {
 		snprintf(size, sizeof size, "size=%s", s->strs[TMPFS_SIZE]);
 		opts[1] = size;
@@ -616,17 +623,19 @@ static int op_mqueue(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, s
 
 /* dev: a tmpfs with the host's device nodes the step names bound in (a user namespace may
  * not create device nodes, so bubblewrap binds them too), a private devpts instance with
- * its ptmx, shm, and the /proc/self/fd links. Which nodes is the planner's to say. */
-enum { DEV_DST };				/* strs */
-enum { DEV_NODES };				/* lists */
+ * its ptmx, shm, and the links ("NAME=TARGET": ptmx, the /proc/self/fd ones). Which nodes
+ * and links, the tmpfs's mode and size, devpts's modes and shm's mode are the planner's
+ * to say. */
+enum { DEV_DST, DEV_SIZE };			/* strs */
+enum { DEV_NODES, DEV_LINKS };			/* lists */
+enum { DEV_MODE, DEV_PTMXMODE, DEV_PTS_MODE, DEV_SHM_MODE }; /* ints */
 
 static int op_dev(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, struct lsh_err **err)
 {
-	static const char *const links[][2] = {
-		{ "ptmx", "pts/ptmx" }, { "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
-		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
-	};
-	const char *tmpfs_opts[] = { "mode=0755", "size=1m", NULL };
+	char mode[32], size[64], ptmxmode[32], ptsmode[32];
+	snprintf(size, sizeof size, "size=%s", s->strs[DEV_SIZE]);
+	snprintf(ptmxmode, sizeof ptmxmode, "ptmxmode=%o", (unsigned)s->ints[DEV_PTMXMODE]);
+	const char *tmpfs_opts[] = { mode_opt(mode, sizeof mode, s->ints[DEV_MODE]), size, NULL };
 	_cleanup_close_ int dev = new_fs_at(ctx, "dev", "tmpfs", tmpfs_opts,
 					    LSH_MOUNT_NOSUID | LSH_MOUNT_NOEXEC, s->strs[DEV_DST], err);
 	if (dev < 0)
@@ -661,17 +670,28 @@ static int op_dev(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, stru
 	if (ptsdir < 0)
 		return lsh_err_wrap(err, "dev");
 	/* newinstance: the sandbox's ptys are its own, invisible to the host's devpts. */
-	const char *pts_opts[] = { "newinstance", "ptmxmode=0666", "mode=0620", NULL };
+	const char *pts_opts[] = { "newinstance", ptmxmode, mode_opt(ptsmode, sizeof ptsmode, s->ints[DEV_PTS_MODE]),
+				   NULL };
 	_cleanup_close_ int pts = lsh_mount_new_fs("devpts", "devpts", pts_opts,
 						   LSH_MOUNT_NOSUID | LSH_MOUNT_NOEXEC, err);
 	if (pts < 0)
 		return lsh_err_wrap(err, "dev");
 	if (lsh_mount_attach(pts, ptsdir, err) < 0)
 		return lsh_err_wrap(err, "dev: pts");
-	for (size_t i = 0; i < LSH_ARRAY_SIZE(links); i++)
-		if (symlinkat(links[i][1], dev, links[i][0]) < 0)
-			return lsh_err_set(err, errno, "dev: symlink %s", links[i][0]);
-	_cleanup_close_ int shm = lsh_mount_mkdirat(dev, "shm", 01777, err);
+	for (size_t i = 0; i < s->nlists[DEV_LINKS]; i++) {
+		const char *link = s->lists[DEV_LINKS][i], *eq = strchr(link, '=');
+		char name[33];
+		/* A name in the new /dev, not a path (the target is the link's text). */
+		if (eq == NULL || eq == link || eq[1] == '\0' || (size_t)(eq - link) >= sizeof name ||
+		    memchr(link, '/', (size_t)(eq - link)))
+			return lsh_err_msg(err, EINVAL, "dev: bad link \"%s\" (expected NAME=TARGET)", link);
+		snprintf(name, sizeof name, "%.*s", (int)(eq - link), link);
+		if (strcmp(name, "..") == 0 || strcmp(name, ".") == 0)
+			return lsh_err_msg(err, EINVAL, "dev: bad link \"%s\" (expected NAME=TARGET)", link);
+		if (symlinkat(eq + 1, dev, name) < 0)
+			return lsh_err_set(err, errno, "dev: symlink %s", name);
+	}
+	_cleanup_close_ int shm = lsh_mount_mkdirat(dev, "shm", (mode_t)s->ints[DEV_SHM_MODE], err);
 	return shm < 0 ? lsh_err_wrap(err, "dev") : 0;
 }
 
@@ -923,7 +943,9 @@ static int op_lock_mounts(const struct lsh_plan_step *s, struct lsh_spawn_ctx *c
 const struct lsh_op lsh_ops_mount[] = {
 	{ "mount_private", CHILD, { { "path", LSH_ARG_STR, PRIVATE_PATH, 1 } }, NULL, op_mount_private },
 	{ "rootfs", CHILD,
-	  { { "size", LSH_ARG_STR, ROOTFS_SIZE, 0 }, { "mode", LSH_ARG_INT, ROOTFS_MODE, 0 } }, NULL, op_rootfs },
+	  { { "size", LSH_ARG_STR, ROOTFS_SIZE, 0 }, { "mode", LSH_ARG_INT, ROOTFS_MODE, 1 },
+	    { "scratch_mode", LSH_ARG_INT, ROOTFS_SCRATCH_MODE, 1 } },
+	  NULL, op_rootfs },
 	{ "bind", CHILD,
 	  { { "src", LSH_ARG_STR, BIND_SRC, 1 }, { "dst", LSH_ARG_STR, BIND_DST, 0 },
 	    { "readonly", LSH_ARG_BOOL, BIND_READONLY, 0 }, { "dev", LSH_ARG_BOOL, BIND_DEV, 0 },
@@ -939,11 +961,16 @@ const struct lsh_op lsh_ops_mount[] = {
 	  NULL, op_idmap_tree },
 	{ "tmpfs", CHILD,
 	  { { "dst", LSH_ARG_STR, TMPFS_DST, 1 }, { "size", LSH_ARG_STR, TMPFS_SIZE, 0 },
-	    { "mode", LSH_ARG_INT, TMPFS_MODE, 0 } },
+	    { "mode", LSH_ARG_INT, TMPFS_MODE, 1 } },
 	  NULL, op_tmpfs },
 	{ "proc", CHILD,
 	  { { "dst", LSH_ARG_STR, PROC_DST, 1 }, { "readonly", LSH_ARG_LIST, PROC_READONLY, 1 } }, NULL, op_proc },
-	{ "dev", CHILD, { { "dst", LSH_ARG_STR, DEV_DST, 1 }, { "nodes", LSH_ARG_LIST, DEV_NODES, 1 } }, NULL, op_dev },
+	{ "dev", CHILD,
+	  { { "dst", LSH_ARG_STR, DEV_DST, 1 }, { "nodes", LSH_ARG_LIST, DEV_NODES, 1 },
+	    { "links", LSH_ARG_LIST, DEV_LINKS, 1 }, { "mode", LSH_ARG_INT, DEV_MODE, 1 },
+	    { "size", LSH_ARG_STR, DEV_SIZE, 1 }, { "ptmxmode", LSH_ARG_INT, DEV_PTMXMODE, 1 },
+	    { "pts_mode", LSH_ARG_INT, DEV_PTS_MODE, 1 }, { "shm_mode", LSH_ARG_INT, DEV_SHM_MODE, 1 } },
+	  NULL, op_dev },
 	{ "mqueue", CHILD, { { "dst", LSH_ARG_STR, MQUEUE_DST, 1 } }, NULL, op_mqueue },
 	{ "overlay", CHILD,
 	  { { "dst", LSH_ARG_STR, OVERLAY_DST, 1 }, { "lower", LSH_ARG_LIST, OVERLAY_LOWER, 1 },

@@ -141,6 +141,7 @@ int lsh_plan_step_set_int(struct lsh_plan_step *step, const char *field, int64_t
 	if (slot < 0)
 		return slot;
 	step->ints[slot] = v;
+	step->ints_set |= 1u << slot;
 	return 0;
 }
 
@@ -200,7 +201,9 @@ int lsh_plan_check(const struct lsh_plan *plan, struct lsh_plan_facts *facts, lo
 					   lsh_where_name(s->where));
 		for (const struct lsh_op_field *f = op->fields; f->name; f++) {
 			int missing = (f->type == LSH_ARG_STR && s->strs[f->slot] == NULL) ||
-				      (f->type == LSH_ARG_LIST && s->lists[f->slot] == NULL);
+				      (f->type == LSH_ARG_LIST && s->lists[f->slot] == NULL) ||
+				      ((f->type == LSH_ARG_INT || f->type == LSH_ARG_BOOL) &&
+				       !(s->ints_set & (1u << f->slot)));
 			if (f->required && missing)
 				return lsh_err_msg(err, EINVAL, "step %zu (%s): missing field %s", i + 1, op->name,
 						   f->name);

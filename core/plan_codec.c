@@ -91,7 +91,8 @@ int lsh_plan_encode(const struct lsh_plan *plan, char **out, size_t *len, struct
 				break;
 			case LSH_ARG_INT:
 			case LSH_ARG_BOOL:
-				if (s->ints[f->slot] == 0)
+				/* An int that was set is kept, 0 too: a required one may be 0. */
+				if (f->type == LSH_ARG_INT ? !(s->ints_set & (1u << f->slot)) : s->ints[f->slot] == 0)
 					break;
 				snprintf(num, sizeof num, " %" PRId64 "\n", s->ints[f->slot]);
 				puts_(&b, "i ");

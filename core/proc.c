@@ -74,6 +74,19 @@ int lsh_proc_wait(int pidfd, int nohang, int *status, struct lsh_err **err)
 	return 1;
 }
 
+void lsh_proc_end(int pidfd, int grace_ms)
+{
+	int status;
+	if (pidfd < 0)
+		return;
+	sys_pidfd_send_signal(pidfd, SIGTERM, NULL, 0);
+	struct pollfd p = { pidfd, POLLIN, 0 };
+	if (poll(&p, 1, grace_ms) <= 0)
+		sys_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+	lsh_proc_wait(pidfd, 0, &status, NULL);
+	close(pidfd);
+}
+
 static int cmp_int(const void *a, const void *b)
 {
 	int x = *(const int *)a, y = *(const int *)b;

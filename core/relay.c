@@ -754,14 +754,7 @@ static __attribute__((noreturn)) void relay_main(struct relay *rl, struct watch 
 
 static void undo_relay(void *arg)
 {
-	int pidfd = (int)(intptr_t)arg;
-	int status;
-	sys_pidfd_send_signal(pidfd, SIGTERM, NULL, 0);
-	struct pollfd p = { pidfd, POLLIN, 0 };
-	if (poll(&p, 1, 2000) <= 0)
-		sys_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-	lsh_proc_wait(pidfd, 0, &status, NULL);
-	close(pidfd);
+	lsh_proc_end((int)(intptr_t)arg, 2000); /* up to two seconds to go */
 }
 
 /* The egress log is named by the caller, but often in a shared directory (/tmp) where

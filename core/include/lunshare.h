@@ -717,7 +717,9 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   chdir [child]: path (string, required)
  *   clone [clone]: namespaces (list, required)
  *   close_fds [child]: keep (list)
- *   dev [child]: dst (string, required), nodes (list, required)
+ *   dev [child]: dst (string, required), links (list, required), mode (integer, required),
+ *       nodes (list, required), ptmxmode (integer, required), pts_mode (integer, required),
+ *       shm_mode (integer, required), size (string, required)
  *   dir [child]: dst (string, required), mode (integer)
  *   domainname [child]: name (string, required)
  *   exec [exec]: argv (list, required), env (list, required), reaper (boolean)
@@ -751,9 +753,9 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *       user_ns (integer)
  *   plug_target [child]: no fields
  *   plug_veth [host]: addresses (list), master (string), mtu (integer), name (string,
- *       required), near_pid (integer), near_starttime (integer), near_user_ns (integer),
- *       peer (string, required), pid (integer, required), starttime (integer,
- *       required), user_ns (integer)
+ *       required), near_pid (integer), near_starttime (integer), near_user_ns (integer), peer
+ *       (string, required), pid (integer, required), starttime (integer, required), user_ns
+ *       (integer)
  *   proc [child]: dst (string, required), readonly (list, required)
  *   pty [child]: no fields
  *   record [host]: data (string, required), name (string, required), state_path (string,
@@ -762,7 +764,7 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *       helper_id (boolean), log (string), port (integer, required), uid (integer)
  *   remount_ro [child]: dst (string, required)
  *   rlimit [child]: hard (integer), resource (string, required), soft (integer)
- *   rootfs [child]: mode (integer), size (string)
+ *   rootfs [child]: mode (integer, required), scratch_mode (integer, required), size (string)
  *   route [child]: dev (string), to (string, required), via (string)
  *   seccomp [child]: bpf (string), rules (list, required)
  *   session_keyring [child]: no fields
@@ -773,7 +775,7 @@ LSH_API void lsh_cgroup_destroy(struct lsh_cgroup *cg);
  *   sysctl [child]: name (string, required), value (string, required)
  *   timens [child]: boottime (integer), monotonic (integer)
  *   timeout [prepare]: grace_ms (integer), ms (integer, required)
- *   tmpfs [child]: dst (string, required), mode (integer), size (string)
+ *   tmpfs [child]: dst (string, required), mode (integer, required), size (string)
  *   uid_map [host]: helper (string), map (string, required)
  *   veth [host]: addresses (list), master (string), mtu (integer), name (string, required),
  *       peer (string, required)
@@ -823,6 +825,7 @@ struct lsh_plan_step {
 	int64_t ints[LSH_STEP_INTS];
 	char **lists[LSH_STEP_LISTS];	/* owned, NULL-terminated */
 	size_t nlists[LSH_STEP_LISTS];
+	unsigned ints_set;		/* bit i: ints[i] was set (a required int may be 0) */
 };
 
 struct lsh_plan;

@@ -4,7 +4,8 @@
 --
 --   mounts     the filesystem view (mounts, root)
 --   network    the network (network)
---   security   the boundary (capabilities, no_new_privs, seccomp, limits, terminal, keep_fds)
+--   security   the boundary (capabilities, no_new_privs, seccomp, limits, terminal, keep_fds,
+--              allow_setid_files)
 --   requires   what a profile needs of the lunshare and the caller that run it (requires)
 --   checks     what `lunshare test` runs to show the profile works here (checks)
 --   naming     a running sandbox's name, which ps, stop and enter know it by (name)

@@ -316,8 +316,8 @@ M.HANDLES = { ["lunshare.Fd"] = "handle", ["lunshare.Netlink"] = "nl", ["lunshar
 
 -- The live network objects' classes (lunshare.ip's) by the prefix of their methods.
 function M.net_classes()
-  local ok, net = pcall(function() return lunshare.ip end)
-  return ok and type(net) == "table" and net.classes or {}
+  local ok, ip = pcall(function() return lunshare.ip end)
+  return ok and type(ip) == "table" and ip.classes or {}
 end
 
 -- name -> value of everything help can be asked about by value; env is the REPL's.
@@ -331,10 +331,10 @@ function M.values(env)
   end
   module("core", lunshare.core)
   module("lunshare", lunshare)
-  local net = lunshare.net
-  module("net", net)
-  for k, v in pairs(net) do
-    if type(v) == "table" and k ~= "classes" then module("net." .. k, v) end
+  local ip = lunshare.ip
+  module("ip", ip)
+  for k, v in pairs(ip) do
+    if type(v) == "table" and k ~= "classes" then module("ip." .. k, v) end
   end
   for prefix, class in pairs(M.net_classes()) do module(prefix, class, ":") end
   module("sb", repl_sandbox.class, ":")
@@ -466,7 +466,9 @@ local function topic(name, width)
 end
 
 -- Names that stand for a whole section.
-local TOPICS = { core = "lunshare.core", lunshare = "the lunshare module", net = "live network objects" }
+-- (lunshare.net is an older name of lunshare.ip, kept for programs written for it: help
+-- and completion know only ip, so that one name is taught.)
+local TOPICS = { core = "lunshare.core", lunshare = "the lunshare module", ip = "live network objects" }
 
 -- For a terminal whose locale is not UTF-8: the same text in ASCII.
 local ASCII = { ["→"] = "->", ["←"] = "<-", ["—"] = "--", ["–"] = "-", ["“"] = '"', ["”"] = '"',
@@ -495,7 +497,7 @@ function help(x, env, width)
   if type(x) ~= "string" then
     if x == lunshare.core or (env and x == env.core) then return topic("lunshare.core", width) end
     if x == lunshare or (env and x == env.lunshare) then return topic("the lunshare module", width) end
-    if x == lunshare.net then return topic("live network objects", width) end
+    if x == lunshare.ip then return topic("live network objects", width) end
     for name, v in pairs(M.values(env)) do
       if rawequal(v, x) and entries_for(name) then return render_all(entries_for(name), width) end
     end

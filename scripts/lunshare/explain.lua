@@ -15,7 +15,8 @@ local NEWROOT = "/newroot"
 
 local function at(dst) return q(NEWROOT .. dst) end
 
--- A mode from a step (an integer, or nil for the op's default) as chmod writes it.
+-- A mode from a step (an integer, or nil for the op's default: dir's and file's) as chmod
+-- writes it.
 local function mode(m, default) return m and string.format("%04o", m) or default end
 
 local function join(list, sep) return table.concat(list or {}, sep or " ") end
@@ -141,9 +142,10 @@ function F.mount_private(s) return "mount --make-rprivate " .. q(s.path) end
 -- host's tree ends up at /oldroot, where the binds take their sources, and the new root is
 -- built at /newroot.
 function F.rootfs(s)
-  local o = { "nosuid", "nodev", "mode=" .. mode(s.mode, "0755") }
+  local o = { "nosuid", "nodev", "mode=" .. mode(s.mode) }
   if s.size then o[#o + 1] = "size=" .. s.size end
-  return "mount --make-rprivate / && mount -t tmpfs -o nosuid,nodev,mode=0700 tmpfs /tmp && cd /tmp && " ..
+  return "mount --make-rprivate / && mount -t tmpfs -o nosuid,nodev,mode=" .. mode(s.scratch_mode) ..
+    " tmpfs /tmp && cd /tmp && " ..
     "mkdir newroot oldroot && pivot_root . oldroot && cd / && " ..
     "mount -t tmpfs -o " .. join(o, ",") .. " tmpfs " .. NEWROOT
 end
@@ -171,7 +173,7 @@ function F.bind(s)
   return cmd
 end
 function F.tmpfs(s)
-  local o = { "nosuid", "nodev", "mode=" .. mode(s.mode, "0755") }
+  local o = { "nosuid", "nodev", "mode=" .. mode(s.mode) }
   if s.size then o[#o + 1] = "size=" .. s.size end
   return "mount -t tmpfs -o " .. join(o, ",") .. " tmpfs " .. at(s.dst)
 end
@@ -185,19 +187,19 @@ function F.proc(s)
 end
 function F.dev(s)
   local d = at(s.dst)
-  local cmd = { "mount -t tmpfs -o nosuid,noexec,mode=0755,size=1m tmpfs " .. d }
+  local cmd = { "mount -t tmpfs -o nosuid,noexec,mode=" .. mode(s.mode) .. ",size=" .. s.size .. " tmpfs " .. d }
   if #s.nodes > 0 then
     cmd[#cmd + 1] = "for n in " .. join(s.nodes) .. "; do touch " .. d .. "/$n; " ..
       "mount --bind -o nosuid,noexec /dev/$n " .. d .. "/$n; done"
   end
   cmd[#cmd + 1] = "mkdir " .. d .. "/pts"
-  cmd[#cmd + 1] = "mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts " .. d .. "/pts"
-  cmd[#cmd + 1] = "ln -s pts/ptmx " .. d .. "/ptmx"
-  cmd[#cmd + 1] = "ln -s /proc/self/fd " .. d .. "/fd"
-  for i, std in ipairs({ "stdin", "stdout", "stderr" }) do
-    cmd[#cmd + 1] = "ln -s /proc/self/fd/" .. (i - 1) .. " " .. d .. "/" .. std
+  cmd[#cmd + 1] = "mount -t devpts -o newinstance,ptmxmode=" .. mode(s.ptmxmode) .. ",mode=" .. mode(s.pts_mode) ..
+    " devpts " .. d .. "/pts"
+  for _, l in ipairs(s.links) do
+    local name, target = l:match("^([^=]*)=(.*)$")
+    cmd[#cmd + 1] = "ln -s " .. q(target or l) .. " " .. d .. "/" .. q(name or l)
   end
-  cmd[#cmd + 1] = "mkdir -m 1777 " .. d .. "/shm"
+  cmd[#cmd + 1] = "mkdir -m " .. mode(s.shm_mode) .. " " .. d .. "/shm"
   return join(cmd, " && ")
 end
 function F.mqueue(s) return "mount -t mqueue -o nosuid,nodev,noexec mqueue " .. at(s.dst) end

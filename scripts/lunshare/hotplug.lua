@@ -26,12 +26,10 @@ local state = require "lunshare.state"
 
 local M = {}
 
-local OPS = core.ops()
-
 local function add_step(steps, t, origin)
-  local op = OPS[t.op]
-  if not op then error({ enter = "the sandbox's record names an unknown step '" .. tostring(t.op) .. "'" }) end
-  t.where, t.origin = op.where, origin
+  if not plan_mod.fill_step(t, origin) then
+    error({ enter = "the sandbox's record names an unknown step '" .. tostring(t.op) .. "'" })
+  end
   steps[#steps + 1] = t
 end
 
@@ -148,9 +146,7 @@ end
 
 -- The plan of one hot-plug: steps as built here, where and origin filled in, checked.
 local function finish(steps, origin)
-  for _, t in ipairs(steps) do
-    t.where, t.origin = OPS[t.op].where, origin
-  end
+  for _, t in ipairs(steps) do assert(plan_mod.fill_step(t, origin), t.op) end
   local plan = { profile = origin, steps = steps }
   local ok, err = plan_mod.check(plan)
   if not ok then return nil, err end

@@ -43,6 +43,16 @@ M.PROC_READONLY = { "sys", "sysrq-trigger", "irq", "bus" }
 -- The host's device nodes a fresh /dev gets (a user namespace may not create device
 -- nodes, so they are bound from the host, as bubblewrap does): the harmless ones.
 M.DEV_NODES = { "null", "zero", "full", "random", "urandom", "tty" }
+-- What rootfs and dev make beyond that is the planner's to choose too (core has no
+-- default): the scratch tmpfs rootfs pivots through on /tmp is nobody else's; a tmpfs and
+-- the new root without a mode of their own are 0755; a fresh /dev is a small tmpfs, its
+-- devpts gives everyone a pty and the owner its own, shm is sticky and world-writable as
+-- on a host, and the links are the ones programs expect.
+M.SCRATCH_MODE = "0700"
+M.TMPFS_MODE = "0755"
+M.DEV = { mode = "0755", size = "1m", ptmxmode = "0666", pts_mode = "0620", shm_mode = "1777",
+  links = { "ptmx=pts/ptmx", "fd=/proc/self/fd", "stdin=/proc/self/fd/0", "stdout=/proc/self/fd/1",
+    "stderr=/proc/self/fd/2" } }
 
 -- ---- constructors: plain data, checked later by check() -------------------------------
 
@@ -221,11 +231,13 @@ local function mount_step(m, profile)
     return { op = "bind", src = src, dst = dst, readonly = k == "ro_bind", dev = k == "dev_bind",
       optional = m.optional == true }
   elseif k == "tmpfs" then
-    return { op = "tmpfs", dst = dst, size = m.size, mode = octal(m.mode) }
+    return { op = "tmpfs", dst = dst, size = m.size, mode = octal(m.mode or M.TMPFS_MODE) }
   elseif k == "proc" then
     return { op = "proc", dst = dst, readonly = M.PROC_READONLY }
   elseif k == "dev" then
-    return { op = "dev", dst = dst, nodes = M.DEV_NODES }
+    local d = M.DEV
+    return { op = "dev", dst = dst, nodes = M.DEV_NODES, links = d.links, mode = octal(d.mode), size = d.size,
+      ptmxmode = octal(d.ptmxmode), pts_mode = octal(d.pts_mode), shm_mode = octal(d.shm_mode) }
   elseif k == "mqueue" then
     return { op = "mqueue", dst = dst }
   elseif k == "overlay" then
@@ -343,7 +355,8 @@ function M.plan(profile, add, a)
   end
   local root = profile.root or {}
   local o = a.origin(profile.root and "root" or "mounts")
-  add("mounts", { op = "rootfs", size = root.size, mode = octal(root.mode), origin = o })
+  add("mounts", { op = "rootfs", size = root.size, mode = octal(root.mode or M.TMPFS_MODE),
+    scratch_mode = octal(M.SCRATCH_MODE), origin = o })
   local mo = a.origin("mounts")
   local list = profile.mounts
   -- User-mode networking answers DNS at an address of its own (lunshare.usernet).

@@ -56,6 +56,11 @@ M.HOST_LINK_NEEDS_ROOT = "a host-side link needs CAP_NET_ADMIN in the host's net
   "or keep both ends in namespaces you own (`lunshare net up FILE` as that user, then " ..
   "network = { join = \"TOPOLOGY/HOST\" })"
 
+-- An MTU a link takes: an integer from the kernel's minimum for an Ethernet link (68,
+-- IPv4's) to 65535. The one check for a profile's, a topology file's and a topology step's.
+M.MTU_RANGE = "an MTU from 68 to 65535"
+function M.valid_mtu(v) return math.type(v) == "integer" and v >= 68 and v <= 65535 end
+
 -- No control character either: a link name is printed.
 function M.valid_ifname(s)
   return type(s) == "string" and #s >= 1 and #s <= 15 and not s:find("[/%s%c]")
@@ -134,8 +139,8 @@ local function check_veth(c, v, path)
   end
   check_addresses(c, v.address, path .. ".address")
   check_addresses(c, v.host_address, path .. ".host_address")
-  if v.mtu ~= nil and c:type(v.mtu, path .. ".mtu", "integer") and (v.mtu < 68 or v.mtu > 65535) then
-    c:fail(path .. ".mtu", "expected an MTU from 68 to 65535")
+  if v.mtu ~= nil and c:type(v.mtu, path .. ".mtu", "integer") and not M.valid_mtu(v.mtu) then
+    c:fail(path .. ".mtu", "expected " .. M.MTU_RANGE)
   end
   if v.gateway ~= nil and not M.valid_cidr(v.gateway) then
     c:fail(path .. ".gateway", "expected a gateway address like \"10.0.0.1\"")

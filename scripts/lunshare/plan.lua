@@ -37,12 +37,21 @@ M.PHASES = {
 }
 
 
+-- Fills step t from its op: its `where` (never chosen by a planner) and, when given, its
+-- origin. t, or nil when the executor has no such op. The one filler of every plan's
+-- steps: a profile's here, and enter's and hot-plug's (lunshare.hotplug).
+function M.fill_step(t, origin)
+  local op = OPS[t.op]
+  if not op then return nil end
+  t.where = op.where
+  if origin ~= nil then t.origin = origin end
+  return t
+end
+
 local function step(plan, t, phase)
   local list = plan._phases[phase]
   assert(list, "unknown plan phase " .. tostring(phase))
-  local op = OPS[t.op]
-  assert(op, "unknown op " .. tostring(t.op))
-  t.where = op.where
+  assert(M.fill_step(t), "unknown op " .. tostring(t.op))
   list[#list + 1] = t
   return t
 end

@@ -12,6 +12,7 @@ local core = require "lunshare.core"
 local hotplug = require "lunshare.hotplug"
 local naming = require "lunshare.naming"
 local sandboxes = require "lunshare.sandboxes"
+local util = require "lunshare.util"
 
 local M = {}
 
@@ -20,9 +21,7 @@ Sandbox.__index = Sandbox
 
 -- One word quoted for the sandbox's /bin/sh, which runs it: POSIX quoting, since dash
 -- has no $'…' (util.shell_quote's form, for people reading explain).
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local quote = util.posix_quote
 
 local function token()
   local f = io.open("/dev/urandom", "rb")

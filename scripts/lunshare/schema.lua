@@ -25,11 +25,14 @@ function M.unbuilt(p)
   end
 end
 
--- The core fields, then each area's (lunshare.areas).
-local FIELDS = {
+-- The core fields (the schema's, the planner's and the grants summary's own), then each
+-- area's (lunshare.areas): no field is two owners' (tests/spec/areas_spec.lua).
+M.CORE_FIELDS = {
   "description", "extends", "namespaces", "hostname", "domainname", "user", "time", "env",
   "cwd", "command", "pid1",
 }
+local FIELDS = {}
+for _, f in ipairs(M.CORE_FIELDS) do FIELDS[#FIELDS + 1] = f end
 for _, f in ipairs(areas.FIELDS) do FIELDS[#FIELDS + 1] = f end
 M.FIELDS = FIELDS
 

@@ -230,6 +230,13 @@ function M.value_text(v)
   return "a " .. t
 end
 
+-- One word quoted for any POSIX sh, always: '…', with ' as '\''. For a command a shell
+-- runs (the REPL's sandbox hands its words to the sandbox's /bin/sh, and dash has no
+-- $'…'); shell_quote is for people reading a command line.
+function M.posix_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
 -- Quotes a word for a shell command line, only when it needs it. A word with
 -- characters escape() would escape is quoted as $'…', whose escapes the shell reads
 -- back to the same bytes.
@@ -245,7 +252,7 @@ function M.shell_quote(s)
     end, function(b) return string.format("\\x%02x", b) end)
     return "$'" .. body .. "'"
   end
-  return "'" .. s:gsub("'", "'\\''") .. "'"
+  return M.posix_quote(s)
 end
 
 function M.shell_join(list)

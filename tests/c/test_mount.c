@@ -341,6 +341,29 @@ static void bind_step(struct lsh_plan *p, const char *src, const char *dst, int 
 	lsh_plan_step_set_int(s, "legacy", legacy);
 }
 
+/* The rootfs and dev steps with the modes, size and links the planner gives them (core
+ * has no defaults: scripts/lunshare/mounts.lua chooses). */
+static void rootfs_step(struct lsh_plan *p)
+{
+	struct lsh_plan_step *s = add(p, "rootfs");
+	lsh_plan_step_set_int(s, "mode", 0755);
+	lsh_plan_step_set_int(s, "scratch_mode", 0700);
+}
+
+static void dev_step(struct lsh_plan *p, const char *const *nodes, size_t n)
+{
+	static const char *const links[] = { "ptmx=pts/ptmx", "fd=/proc/self/fd" };
+	struct lsh_plan_step *s = add(p, "dev");
+	lsh_plan_step_set_str(s, "dst", "/dev");
+	lsh_plan_step_set_list(s, "nodes", nodes, n);
+	lsh_plan_step_set_list(s, "links", links, 2);
+	lsh_plan_step_set_int(s, "mode", 0755);
+	lsh_plan_step_set_str(s, "size", "1m");
+	lsh_plan_step_set_int(s, "ptmxmode", 0666);
+	lsh_plan_step_set_int(s, "pts_mode", 0620);
+	lsh_plan_step_set_int(s, "shm_mode", 01777);
+}
+
 /* A whole run through the executor: a new root with read-only binds of /usr and of /dev
  * (which has submounts), by the fd API or by the mount(2) fallback; the command exits 42
  * when writes to both the bind and a submount of it fail. */
@@ -360,7 +383,7 @@ static int run_plan_with_binds(int legacy)
 	lsh_plan_step_set_str(add(p, "uid_map"), "map", map);
 	snprintf(map, sizeof map, "0 %d 1\n", (int)getgid());
 	lsh_plan_step_set_str(add(p, "gid_map"), "map", map);
-	add(p, "rootfs");
+	rootfs_step(p);
 	bind_step(p, "/usr", "/usr", legacy);
 	bind_step(p, "/dev", "/hostdev", legacy);
 	for (size_t i = 0; i < 3; i++) {
@@ -369,11 +392,9 @@ static int run_plan_with_binds(int legacy)
 		lsh_plan_step_set_str(s, "target", links[i][1]);
 	}
 	static const char *const nodes[] = { "null" };
-	struct lsh_plan_step *s = add(p, "dev");
-	lsh_plan_step_set_str(s, "dst", "/dev");
-	lsh_plan_step_set_list(s, "nodes", nodes, 1);
+	dev_step(p, nodes, 1);
 	add(p, "pivot");
-	s = add(p, "exec");
+	struct lsh_plan_step *s = add(p, "exec");
 	lsh_plan_step_set_list(s, "argv", argv, 3);
 	lsh_plan_step_set_list(s, "env", env, 1);
 	struct lsh_spawn_result res;
@@ -412,7 +433,7 @@ static int run_plan_with_proc_and_dev(const char *node)
 	lsh_plan_step_set_str(add(p, "uid_map"), "map", map);
 	snprintf(map, sizeof map, "0 %d 1\n", (int)getgid());
 	lsh_plan_step_set_str(add(p, "gid_map"), "map", map);
-	add(p, "rootfs");
+	rootfs_step(p);
 	bind_step(p, "/usr", "/usr", 0);
 	for (size_t i = 0; i < 3; i++) {
 		struct lsh_plan_step *s = add(p, "symlink");
@@ -422,9 +443,7 @@ static int run_plan_with_proc_and_dev(const char *node)
 	struct lsh_plan_step *s = add(p, "proc");
 	lsh_plan_step_set_str(s, "dst", "/proc");
 	lsh_plan_step_set_list(s, "readonly", ro, 1);
-	s = add(p, "dev");
-	lsh_plan_step_set_str(s, "dst", "/dev");
-	lsh_plan_step_set_list(s, "nodes", nodes, 1);
+	dev_step(p, nodes, 1);
 	add(p, "pivot");
 	s = add(p, "exec");
 	lsh_plan_step_set_list(s, "argv", argv, 3);

@@ -180,6 +180,24 @@ int main(void)
 	exec_step(p, tru, 1, 0);
 	ok(refused(p, 0, "step 1 (clone): unknown namespace \"nett\""), "the clone's namespaces are checked before any act");
 
+	/* A required int is required as a string is: the mode of a tmpfs is the planner's,
+	 * core has no default; set to 0, it is set. */
+	p = lsh_plan_new();
+	clone_step(p, ns_user, 2);
+	maps(p);
+	lsh_plan_step_set_str(add(p, "tmpfs"), "dst", "/x");
+	exec_step(p, tru, 1, 0);
+	ok(refused(p, 4, "step 5 (tmpfs): missing field mode"), "a required int field left unset is refused");
+	p = lsh_plan_new();
+	clone_step(p, ns_user, 2);
+	maps(p);
+	struct lsh_plan_step *t = add(p, "tmpfs");
+	lsh_plan_step_set_str(t, "dst", "/x");
+	lsh_plan_step_set_int(t, "mode", 0);
+	exec_step(p, tru, 1, 0);
+	ok(lsh_plan_validate(p, &failed, &err) == 0, "and one set to 0 is set");
+	lsh_plan_free(p);
+
 	/* The reaper is exec's: pid 1 of a pid namespace forks the command. */
 	p = lsh_plan_new();
 	clone_step(p, ns_user, 2);

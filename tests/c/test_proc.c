@@ -11,6 +11,40 @@
 
 #include "tap.h"
 #include "lunshare.h"
+#include "internal.h"
+
+#include <poll.h>
+#include <time.h>
+
+static long ms_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A child for lsh_proc_end: it ignores SIGTERM when told to, says so on a pipe, and waits.
+ * Returns its pidfd; *pid its pid. */
+static int stubborn_child(int ignore_term, pid_t *pid)
+{
+	int ready[2];
+	if (pipe(ready) < 0)
+		return -1;
+	*pid = fork();
+	if (*pid == 0) {
+		close(ready[0]);
+		if (ignore_term)
+			signal(SIGTERM, SIG_IGN);
+		(void)!write(ready[1], "r", 1);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	char b;
+	(void)!read(ready[0], &b, 1);
+	close(ready[0]);
+	return lsh_proc_pidfd(*pid, NULL);
+}
 
 int main(void)
 {
@@ -149,5 +183,24 @@ int main(void)
 	close(hold[1]);
 	waitpid(c, &status, 0);
 	ok(lsh_proc_stat(c, &kid, NULL) == -ENOENT, "proc_stat of a reaped child: -ENOENT");
+
+	/* lsh_proc_end, the one way a helper and the relay are ended: TERM, the grace, KILL,
+	 * reaped and the pidfd closed. */
+	pid_t p;
+	int pfd = stubborn_child(0, &p);
+	long t0 = ms_now();
+	lsh_proc_end(pfd, 5000);
+	long took = ms_now() - t0;
+	ok(pfd >= 0 && took < 4000 && waitpid(p, &status, WNOHANG) < 0 && errno == ECHILD &&
+	   fcntl(pfd, F_GETFD) < 0 && errno == EBADF,
+	   "proc_end: a process that goes at SIGTERM is reaped before the grace is over (%ld ms)", took);
+	pfd = stubborn_child(1, &p);
+	t0 = ms_now();
+	lsh_proc_end(pfd, 200);
+	took = ms_now() - t0;
+	ok(pfd >= 0 && took >= 200 && waitpid(p, &status, WNOHANG) < 0 && errno == ECHILD,
+	   "proc_end: one that ignores SIGTERM is killed after the grace and reaped (%ld ms)", took);
+	lsh_proc_end(-1, 1000);
+	ok(1, "proc_end of no process is nothing");
 	return done_testing();
 }

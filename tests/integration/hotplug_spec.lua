@@ -185,7 +185,8 @@ local function spawn(steps)
 end
 spawn({ { op = "clone", namespaces = {} }, { op = "plug_source", src = "/etc", pid = 1, starttime = 0 },
   { op = "plug_attach", dst = TARGET }, { op = "exit" } })
-spawn({ { op = "clone", namespaces = {} }, { op = "plug_target" }, { op = "plug_detach", dst = MOUNTED }, { op = "exit" } })
+spawn({ { op = "clone", namespaces = {} }, { op = "plug_target" }, { op = "plug_detach", dst = MOUNTED, mnt_id = 1 },
+  { op = "exit" } })
 ]]
     -- In a mount namespace of the test's own: should the guard fail, the host's table
     -- stays as it was.

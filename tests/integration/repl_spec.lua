@@ -89,6 +89,17 @@ describe("repl", function()
     end
   end)
 
+  it("documents the live network objects as ip, the name of the API", function()
+    local doc = require "lunshare.doc"
+    local f = assert(io.open(H.root .. "/docs/lunshare-lua.3"))
+    local page = doc.parse(f:read("a"))
+    f:close()
+    local r = H.sh("LANG=C.UTF-8 " .. H.quote(H.bin) .. " repl < " ..
+      H.quote(H.file('help("ip.link.add")\nhelp(lunshare.ip.route.list)\n')))
+    assert.equal(0, r.code, r.err)
+    assert.equal(doc.render(page.by_name["ip.link.add"][1]) .. doc.render(page.by_name["ip.route.list"][1]), r.out)
+  end)
+
   for _, mode in ipairs(H.modes) do
     it("runs a profile through the API (" .. mode .. ")", function()
       local r = repl("return lunshare.run('default', { 'sh', '-c', 'exit 3' })\n", { mode = mode })

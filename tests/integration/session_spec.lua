@@ -119,10 +119,13 @@ for _, mode in ipairs(H.modes) do
           local bg, running = marker_sleep(2)
           local fg, running_fg = marker_sleep(3)
           -- bash waits for its foreground child before it acts on SIGINT: only a signal
-          -- to that child too ends the run at once. "ready" comes once bash waits.
+          -- to that child too ends the run at once. "ready" comes once bash waits: its
+          -- foreground child runs and bash ($$ in the subshell) sleeps in the wait.
+          local waiting = running_fg .. " && [ \"$(cut -d' ' -f3 /proc/$$/stat)\" = S ]"
           local t0 = os.time()
           local r = H.after_ready(drop .. H.quote(H.bin) .. " run default -- bash -c " ..
-            H.quote("{ sleep 0.5; echo ready; exec " .. bg .. "; } & " .. fg .. "; echo after"),
+            H.quote("{ " .. H.wait_until(waiting, 10) .. " && echo ready; exec " .. bg .. "; } & " .. fg ..
+              "; echo after"),
             "kill -" .. sig .. " $P; wait $P; echo rc=$?; " ..
             H.wait_until("! " .. running .. " && ! " .. running_fg, 10) .. " || echo left-running")
           assert.truthy(os.time() - t0 < 15, "the run went on after SIG" .. sig)

@@ -111,7 +111,9 @@ describe("state directories (rootless, the /tmp fallback)", function()
       "cat $S",
       -- Put the real state back: down then removes everything.
       "cp /run/good.state $S; $N $L net down /run/topo.lua >/dev/null; echo down=$?",
-      "sleep 0.2; eval $COUNT; ls -A /tmp | wc -l",
+      -- The holder ends after down returns: wait for what it leaves to go, then show it.
+      H.wait_until('[ "$(eval $COUNT)" = "links=0 netns=0" ] && [ -z "$(ls -A /tmp)" ]', 10) ..
+        "; eval $COUNT; ls -A /tmp | wc -l",
     }, "; "))
     local secs = tonumber(r.out:match("secs=(%d+)"))
     assert.truthy(r.out:find("up=0\ncode=1 secs=", 1, true), r.out .. r.err)

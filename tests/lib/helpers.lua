@@ -11,13 +11,18 @@ local execute, popen = os.execute, io.popen
 
 -- The checkout: from the environment (tests/run), else this file's own place, so that
 -- `lua5.4 /usr/bin/busted tests/spec/x_spec.lua` works from the checkout with no variables.
+-- A relative place is made absolute from the working directory as the kernel has it
+-- (pwd -P), never $PWD, which env -i, sudo or a shell that cd'd elsewhere leaves unset or
+-- stale.
 local function checkout()
   local src = debug.getinfo(1, "S").source:match("^@(.*)$") or ""
   local dir = src:match("^(.*)/tests/lib/helpers%.lua$") or (src == "tests/lib/helpers.lua" and ".")
-  if not dir then return "." end
+  if not dir then dir = "." end
   if dir:sub(1, 1) ~= "/" then
-    local pwd = os.getenv("PWD") or "."
-    dir = dir == "." and pwd or (pwd .. "/" .. dir:gsub("^%./", ""))
+    local p = popen("cd " .. ("'" .. dir:gsub("'", "'\\''") .. "'") .. " && pwd -P")
+    local abs = p and p:read("l")
+    if p then p:close() end
+    dir = abs and abs ~= "" and abs or dir
   end
   return dir
 end

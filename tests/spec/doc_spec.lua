@@ -88,20 +88,20 @@ describe("lunshare-lua(3) #unit", function()
   end)
 
   it("documents every function and method of the live network objects", function()
-    local net = lunshare.net
+    local ip = lunshare.ip
     local missing, stale = {}, {}
-    for k, v in pairs(net) do
-      if type(v) == "function" and not documented("net." .. k) then missing[#missing + 1] = "net." .. k end
+    for k, v in pairs(ip) do
+      if type(v) == "function" and not documented("ip." .. k) then missing[#missing + 1] = "ip." .. k end
       if type(v) == "table" and k ~= "classes" then
-        if getmetatable(v) and getmetatable(v).__call and not documented("net." .. k) then
-          missing[#missing + 1] = "net." .. k .. "(…)"
+        if getmetatable(v) and getmetatable(v).__call and not documented("ip." .. k) then
+          missing[#missing + 1] = "ip." .. k .. "(…)"
         end
         for f in pairs(v) do
-          if not documented("net." .. k .. "." .. f) then missing[#missing + 1] = "net." .. k .. "." .. f end
+          if not documented("ip." .. k .. "." .. f) then missing[#missing + 1] = "ip." .. k .. "." .. f end
         end
       end
     end
-    local classes = assert(net.classes, "lunshare.net names its classes for help")
+    local classes = assert(ip.classes, "lunshare.ip names its classes for help")
     for prefix, class in pairs(classes) do
       for k, v in pairs(class) do
         if type(v) == "function" and not k:match("^__") and not documented(prefix .. ":" .. k) then
@@ -112,13 +112,13 @@ describe("lunshare-lua(3) #unit", function()
         if type(class[k]) ~= "function" then stale[#stale + 1] = prefix .. ":" .. k end
       end
     end
-    for _, k in ipairs(entries_under("net.")) do
-      local v = net
+    for _, k in ipairs(entries_under("ip.")) do
+      local v = ip
       for part in k:gmatch("[^.]+") do v = type(v) == "table" and v[part] or nil end
-      if v == nil then stale[#stale + 1] = "net." .. k end
+      if v == nil then stale[#stale + 1] = "ip." .. k end
     end
     none_missing("no entry in docs/lunshare-lua.3", missing)
-    none_missing("entries for what lunshare.net does not have", stale)
+    none_missing("entries for what lunshare.ip does not have", stale)
   end)
 
   it("documents the REPL's own globals and the core functions it changes", function()
@@ -233,6 +233,17 @@ describe("help() reads the man pages #unit", function()
       "live network objects: links", "profile fields (lunshare-profile(5))" }) do
       assert.truthy(H.has_line(all, line), line .. "\n" .. all)
     end
+  end)
+
+  it("gives the live network objects' entries under ip, the name of the API, in help and completion", function()
+    local want = doc.render(LUA.by_name["ip.link.add"][1])
+    assert.equal(want, doc.help("ip.link.add", env))
+    assert.equal(want, doc.help(lunshare.ip.link.add, env))
+    assert.truthy(doc.help("ip", env):find("^LIVE NETWORK OBJECTS\n"), doc.help("ip", env))
+    local names = {}
+    for _, n in ipairs(doc.names()) do names[n] = true end
+    assert.is_true(names["ip.link.add"] and names["ip.netns.add"] and names["ip.route.list"])
+    for n in pairs(names) do assert.is_nil(n:match("^net%."), n) end
   end)
 
   it("suggests the nearest name for one it does not know", function()

@@ -213,6 +213,23 @@ describe("topology files #unit", function()
     assert.truthy(has(errs, "t.lua: links[1][2].host: no host named ."), table.concat(errs, "\n"))
   end)
 
+  it("holds an MTU to one range, network.valid_mtu's: in a profile's veth, a topology file and a topology step", function()
+    local network = require "lunshare.network"
+    local ops = require "lunshare.topology.ops"
+    for _, case in ipairs({ { 67, false }, { 68, true }, { 1500, true }, { 65535, true }, { 65536, false } }) do
+      local v, want = case[1], case[2]
+      assert.equal(want, network.valid_mtu(v), v)
+      local e = errors_of("return { namespaces = { 'net' }, network = { links = { veth { host = 'lsh0', mtu = " ..
+        v .. " } } } }")
+      assert.equal(want and "" or "t.lua:1: network.links[1].mtu: expected " .. network.MTU_RANGE, e, v)
+      local errs = topology.check({ links = { { { name = "lsv0", mtu = v }, { name = "lsv1" } } } }, "t.lua")
+      assert.same(want and {} or { "t.lua: links[1][1].mtu: expected " .. network.MTU_RANGE }, errs, v)
+      local ok = ops.check_step({ op = "veth_add", name = "lsv0", peer = "lsv1", mtu = v })
+      assert.equal(want, ok == true, v)
+    end
+    assert.is_false(network.valid_mtu(1500.5))
+  end)
+
   it("the walkthrough file is valid", function()
     local t = assert(topology.load((os.getenv("LUNSHARE_ROOT") or ".") .. "/docs/examples/walkthrough.lua"))
     assert.same({ netns1 = {} }, t.hosts)

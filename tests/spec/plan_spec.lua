@@ -35,6 +35,22 @@ describe("planner #unit", function()
     assert.is_true(find(plan, "exec").reaper)
   end)
 
+  it("fills every step's where from its op, in one place: plan.fill_step, which enter and hot-plug use too", function()
+    local core = require "lunshare.core"
+    local H = require "helpers"
+    local OPS = core.ops()
+    local t = planner.fill_step({ op = "hostname", name = "x", where = "supervisor" }, "enter web")
+    assert.same({ op = "hostname", name = "x", where = OPS.hostname.where, origin = "enter web" }, t)
+    assert.equal("f.lua:3", planner.fill_step({ op = "exec", origin = "f.lua:3" }).origin)
+    assert.is_nil(planner.fill_step({ op = "reaper" }))
+    local plan = assert(planner.build({ namespaces = schema.NAMESPACES }, ctx))
+    for _, st in ipairs(plan.steps) do assert.equal(OPS[st.op].where, st.where, st.op) end
+    -- No other script sets a step's where: the filler was written twice once.
+    local r = H.sh("grep -rnE '\\.where *= *[^= ]' " .. H.quote(H.root .. "/scripts/lunshare") .. " | grep -v '/plan.lua:'")
+    assert.equal("", r.out)
+    assert.equal(1, r.code)
+  end)
+
   it("clones every namespace but time, which the child makes itself", function()
     local plan = planner.build({ namespaces = schema.NAMESPACES }, ctx)
     assert.same({ "user", "mount", "pid", "net", "ipc", "uts", "cgroup" }, plan.steps[1].namespaces)

@@ -55,4 +55,32 @@ describe("tests/run #unit", function()
     -- It did configure, with warnings as errors, in its own tree.
     assert.truthy(H.read(t .. "/build-test/CMakeCache.txt"):find("LSH_WERROR:BOOL=ON", 1, true))
   end)
+
+  -- HACKING's "one spec by hand": no variable at all (env -i, and a $PWD that lies), in a
+  -- checkout where only tests/run has built (build-test/, no build/).
+  it("lets a spec run by hand with no environment, finding the checkout and build-test/'s module", function()
+    local t = H.tmpdir()
+    finally(function() H.sh("rm -rf " .. H.quote(t)) end)
+    local q = H.quote
+    local real = H.sh("cd " .. q(t) .. " && pwd -P").out:gsub("\n$", "")
+    local spec = "local H = require 'helpers'\n" ..
+      "describe('by hand', function() it('finds it all', function()\n" ..
+      "  assert.is_string(require('lunshare.core').version)\n" ..
+      "  assert.equal('./build-test/lua/lunshare/core.so', package.searchpath('lunshare.core', package.cpath))\n" ..
+      "  assert.equal(" .. string.format("%q", real) .. ", H.root)\n" ..
+      "  assert.equal(H.root .. '/build', H.build)\n" ..
+      "end) end)\n"
+    local r = H.sh(table.concat({
+      "mkdir -p " .. q(t .. "/tests/spec") .. " " .. q(t .. "/build-test"),
+      "cp " .. q(H.root .. "/.busted") .. " " .. q(t .. "/.busted"),
+      "ln -s " .. q(H.root .. "/tests/lib") .. " " .. q(t .. "/tests/lib"),
+      "ln -s " .. q(H.root .. "/scripts") .. " " .. q(t .. "/scripts"),
+      "ln -s " .. q(H.build .. "/lua") .. " " .. q(t .. "/build-test/lua"),
+      "printf '%s' " .. q(spec) .. " >" .. q(t .. "/tests/spec/hand_spec.lua"),
+    }, " && "))
+    assert.equal(0, r.code, r.err)
+    r = H.sh("env -i PATH=/usr/bin:/bin PWD=/ lua5.4 /usr/bin/busted tests/spec/hand_spec.lua", { cwd = t })
+    assert.equal(0, r.code, r.out .. r.err)
+    assert.truthy(r.out:find("1 success / 0 failures / 0 errors", 1, true), r.out)
+  end)
 end)

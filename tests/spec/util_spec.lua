@@ -20,6 +20,18 @@ describe("util #unit", function()
     assert.equal("'it'\\''s'", util.shell_quote("it's"))
   end)
 
+  -- The REPL's sandbox hands words to the sandbox's /bin/sh (often dash, which has no
+  -- $'…'): the one POSIX quote, which shell_quote also ends in.
+  it("quotes any word for a POSIX sh, always, and dash reads it back", function()
+    local H = require "helpers"
+    assert.equal("'/usr/bin'", util.posix_quote("/usr/bin"))
+    assert.equal("'it'\\''s'", util.posix_quote("it's"))
+    for _, w in ipairs({ "it's", "a\nb", "$(id) `id` \\ \"", "", "tab\there" }) do
+      local r = H.sh("dash -c " .. H.quote("printf %s " .. util.posix_quote(w)))
+      assert.equal(w, r.out)
+    end
+  end)
+
   -- text() is what a message's untrusted parts go through, once: every input prints as
   -- its own text (a backslash doubled), where escape() leaves a backslash and so is
   -- idempotent but cannot tell "a<newline>b" from a backslash and an n.

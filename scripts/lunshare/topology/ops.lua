@@ -31,7 +31,7 @@ local KINDS = {
   cidr = { function(v) return valid_cidr(v, true) end, "an address with a prefix" },
   dst = { function(v) return v == "default" or valid_cidr(v) end, "\"default\" or an address" },
   gateway = { function(v) return valid_cidr(v) end, "an address" },
-  mtu = { function(v) return math.type(v) == "integer" and v >= 68 and v <= 65535 end, "an MTU" },
+  mtu = { network.valid_mtu, "an MTU" },
   boolean = { function(v) return type(v) == "boolean" end, "true or false" },
 }
 

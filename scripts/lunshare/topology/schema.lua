@@ -38,8 +38,8 @@ local LINK_WANTED = "expected a link name (1 to 15 bytes, no '/', spaces or cont
 local function where(host) return host and ("host " .. host) or "the caller's namespace" end
 
 local function check_mtu(c, v, path)
-  if v ~= nil and c:type(v, path, "integer") and (v < 68 or v > 65535) then
-    c:fail(path, "expected an MTU from 68 to 65535")
+  if v ~= nil and c:type(v, path, "integer") and not net.valid_mtu(v) then
+    c:fail(path, "expected " .. net.MTU_RANGE)
   end
 end
 
