@@ -121,7 +121,10 @@ int lsh_caps_no_new_privs(struct lsh_err **err)
 
 int lsh_caps_set_ids(uid_t uid, gid_t gid, struct lsh_err **err)
 {
-	if (setgroups(0, NULL) < 0)
+	/* A user namespace whose setgroups is "deny" refuses even the empty list: that is
+	 * fine when the list is empty already (a join into a sandbox's nested namespace,
+	 * after op_join dropped the caller's). */
+	if (setgroups(0, NULL) < 0 && !(errno == EPERM && getgroups(0, NULL) == 0))
 		return lsh_err_set(err, errno, "setgroups(0, NULL)");
 	if (setresgid(gid, gid, gid) < 0)
 		return lsh_err_set(err, errno, "setresgid(%u)", (unsigned)gid);

@@ -14,8 +14,11 @@
 #include "syscalls.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/nsfs.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -139,6 +142,21 @@ static __attribute__((noreturn)) void wait_for(pid_t child, struct lsh_spawn_ctx
 	}
 }
 
+/* Whether pid's user namespace is a child of the one whose inode is want: a profile that
+ * keeps CAP_SYS_ADMIN has its command in a user namespace of its own beneath the sandbox's
+ * (its mounts locked), which only what holds CAP_SYS_ADMIN in the sandbox's could make. */
+static int user_ns_child_of(pid_t pid, uint64_t want)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	_cleanup_close_ int parent = ioctl(fd, NS_GET_PARENT);
+	struct stat st;
+	return parent >= 0 && fstat(parent, &st) == 0 && (uint64_t)st.st_ino == want;
+}
+
 int lsh_join_pidfd(pid_t pid, uint64_t starttime, uint64_t user_ns, struct lsh_err **err)
 {
 	_cleanup_close_ int pidfd = lsh_proc_pidfd(pid, err);
@@ -150,8 +168,11 @@ int lsh_join_pidfd(pid_t pid, uint64_t starttime, uint64_t user_ns, struct lsh_e
 		return lsh_err_msg(err, ESRCH, "join: process %d is no longer the sandbox's command", (int)pid);
 	const struct lsh_ns_kind *user = lsh_ns_kind_by_name("user");
 	uint64_t dev, ino;
-	if (user_ns && (lsh_ns_id(pid, user, &dev, &ino, err) < 0 || ino != user_ns))
+	if (user_ns && (lsh_ns_id(pid, user, &dev, &ino, err) < 0 || (ino != user_ns && !user_ns_child_of(pid, user_ns))))
 		return lsh_err_msg(err, EPERM, "join: process %d is not in the recorded sandbox's user namespace", (int)pid);
+	/* The pid was read by number twice more: still the process the pidfd holds. */
+	if (lsh_proc_stat(pid, &info, NULL) < 0 || info.starttime != starttime)
+		return lsh_err_msg(err, ESRCH, "join: process %d is no longer the sandbox's command", (int)pid);
 	return take_fd(&pidfd);
 }
 
@@ -183,6 +204,11 @@ static int op_join(const struct lsh_plan_step *s, struct lsh_spawn_ctx *ctx, str
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return lsh_err_set(err, errno, "join: not dumpable");
 	ctx->joined = 1;
+	/* Root drops its groups while it may: a sandbox's nested user namespace (a profile
+	 * keeping sys_admin) denies setgroups to the set_ids step replayed there. Where it may
+	 * not (root of a namespace that denies it), that step says so if it matters. */
+	if (geteuid() == 0)
+		(void)setgroups(0, NULL);
 	if (flags && lsh_ns_enter(pidfd, flags, err) < 0)
 		return lsh_err_wrap(err, "join: setns(pidfd of %d)", (int)pid);
 	if (!(flags & CLONE_NEWPID))

@@ -60,6 +60,17 @@ describe("enter", function()
         assert.truthy(r.out:find("\n77\n", 1, true), r.out)
       end)
 
+      -- A profile keeping sys_admin runs its command in a user namespace of its own beneath
+      -- the sandbox's (mounts locked): enter joins that one, the recorded one's child.
+      it("enters a sandbox that keeps sys_admin, whose command has a nested user namespace", function()
+        local p = H.profile('return { extends = "default", capabilities = { "sys_admin" } }')
+        local r = same_confinement(p)
+        H.rm(p)
+        assert.truthy(r.out:find("^cat=0\nenter=0\nsame\n"), r.out .. r.err .. r.cmd_err)
+        -- CAP_SYS_ADMIN is bit 21.
+        assert.truthy(r.out:find("\nCapEff:\t0000000000200000\n", 1, true), r.out)
+      end)
+
       it("joins the command's pid namespace, and passes its exit status back", function()
         local name = fresh()
         local r = H.after_ready(named(name), table.concat({
