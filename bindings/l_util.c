@@ -365,4 +365,7 @@ void lsh_l_open_util(lua_State *L)
 	luaL_setfuncs(L, fns, 0);
 	push_errno(L);
 	push_signals(L);
+	/* The unit of a process's start time in /proc/PID/stat. */
+	lua_pushinteger(L, sysconf(_SC_CLK_TCK));
+	lua_setfield(L, -2, "CLK_TCK");
 }

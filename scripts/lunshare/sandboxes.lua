@@ -250,6 +250,15 @@ function M.command_pid(rec)
 end
 
 -- Seconds since the sandbox started.
-function M.uptime(rec) return math.max(0, os.time() - rec.started) end
+-- How long the sandbox has run, in seconds: since its supervisor started (the record's
+-- "started" is when the plan was made, which a cached plan made long before).
+function M.uptime(rec)
+  local up = util.read_kernel("/proc/uptime", 256)
+  local now = up and tonumber(up:match("^(%S+)"))
+  if now and rec.supervisor_starttime and core.CLK_TCK > 0 then
+    return math.max(0, math.floor(now - rec.supervisor_starttime / core.CLK_TCK))
+  end
+  return math.max(0, os.time() - rec.started)
+end
 
 return M

@@ -74,6 +74,20 @@ describe("named sandboxes", function()
         assert.truthy(r.out:find("\n1\n0\n", 1, true), r.out)
       end)
 
+      -- The record's start was when the plan was made: a run from a plan cached seconds
+      -- before showed that plan's age in ps.
+      it("ps counts uptime from the run's start, not from when its cached plan was made", function()
+        local name = fresh()
+        H.sh(H.quote(H.bin) .. " run --no-pty --name " .. name .. " -- true", { mode = mode })
+        H.sh("sleep 3")
+        local r = H.after_ready(named(name), table.concat({
+          H.quote(H.bin) .. " ps --json | grep -o '\"uptime\": *[0-9]*'",
+          "kill $P; wait $P",
+        }, "; "), { mode = mode })
+        local up = tonumber(r.out:match('"uptime": *(%d+)'))
+        assert.truthy(up and up <= 1, r.out .. r.err .. r.cmd_err)
+      end)
+
       for _, sig in ipairs({ "INT", "HUP" }) do
         it("removes the record when lunshare gets SIG" .. sig, function()
           local name = fresh()
