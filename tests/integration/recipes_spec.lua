@@ -446,6 +446,23 @@ describe("install, update, verify, remove", function()
     assert.equal("", H.sh("ls -A " .. H.quote(prof) .. " 2>/dev/null").out)
   end)
 
+  -- A system recipe is installed by root for every user: its record holds root's id lines
+  -- (2000000000), a user's run has their own. Run in a world whose /etc is a copy, so the
+  -- machine's /etc/lunshare is never made.
+  it("a recipe installed with --system runs for another user too", function()
+    local bindir = H.bin:match("^(.*)/[^/]*$")
+    local r = H.sh("unshare --mount sh -c " .. H.quote(table.concat({
+      "mount -t tmpfs tmpfs /mnt && mkdir /mnt/etc /mnt/bin && cp -a /etc/. /mnt/etc/ && mount --bind /mnt/etc /etc " ..
+        "&& mount --bind " .. H.quote(bindir) .. " /mnt/bin || exit 99",
+      "L=/mnt/bin/" .. H.quote(H.bin:match("([^/]*)$")),
+      "$L install --yes --system " .. H.quote(src .. "/myjq.lua") .. " >/dev/null; echo install=$?",
+      "echo '{}' | env HOME=/tmp setpriv --reuid=65534 --regid=65534 --clear-groups -- $L run --no-cache myjq 2>&1; echo nobody=$?",
+      "echo '{}' | $L run myjq; echo root=$?",
+    }, "; ")), { timeout = 60 })
+    assert.equal("install=0\n{}\nnobody=0\n{}\nroot=0\n", r.out, r.err)
+    assert.equal(1, H.sh("test -e /etc/lunshare/profiles/myjq.lua").code)
+  end)
+
   it("--system needs root", function()
     local r = H.lunshare({ "install", "--yes", "--system", src .. "/myjq.lua" }, { mode = "rootless" })
     assert.equal(1, r.code)
