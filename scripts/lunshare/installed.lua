@@ -167,11 +167,14 @@ local function basename(path) return path:match("([^/]*)$") end
 
 function M.installed_of(file)
   if type(file) ~= "string" or file:sub(1, 1) ~= "/" then return nil end
-  local dir, name = profile.normalize(dirname(file)), basename(file)
+  -- Where the file really is: reached through a symlinked directory or by a symlink of
+  -- another name, an installed recipe is still the installed one (checked, compared).
+  local real = core.resolve(file) or file
+  local dir, name = profile.normalize(dirname(real)), basename(real)
   for _, system in ipairs({ false, true }) do
     local w = system and { root = "/etc", path = "lunshare/profiles", display = "/etc/lunshare/profiles", system = true }
       or M.where(false)
-    if w and profile.normalize(w.display) == dir then
+    if w and (profile.normalize(w.display) == dir or core.resolve(w.display) == dir) then
       local manifest, why, records
       if system then
         local text, err, errno = util.read_file(w.display .. "/" .. M.MANIFEST)

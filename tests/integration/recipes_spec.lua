@@ -446,6 +446,19 @@ describe("install, update, verify, remove", function()
     assert.equal("", H.sh("ls -A " .. H.quote(prof) .. " 2>/dev/null").out)
   end)
 
+  -- Reached through a symlinked directory, or by a symlink of another name, an installed
+  -- recipe is still the installed one: its files are checked against the manifest.
+  it("checks an installed recipe reached through a symlink as the installed one", function()
+    assert.equal(0, lsh({ "install", "--yes", src .. "/myjq.lua" }).code)
+    H.sh("echo '-- changed' >> " .. H.quote(prof .. "/myjq.lua") .. " && ln -s " .. H.quote(prof) .. " " ..
+      H.quote(d .. "/link") .. " && ln -s " .. H.quote(prof .. "/myjq.lua") .. " " .. H.quote(d .. "/other.lua"))
+    for _, path in ipairs({ prof .. "/myjq.lua", d .. "/link/myjq.lua", d .. "/other.lua" }) do
+      local r = lsh({ "run", path, "--", "true" })
+      assert.equal(1, r.code, path .. ": " .. r.out .. r.err)
+      assert.truthy(r.err:find("refused", 1, true), r.err)
+    end
+  end)
+
   -- A system recipe is installed by root for every user: its record holds root's id lines
   -- (2000000000), a user's run has their own. Run in a world whose /etc is a copy, so the
   -- machine's /etc/lunshare is never made.
