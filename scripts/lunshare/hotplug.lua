@@ -334,6 +334,10 @@ end
 -- Binds the host's src on dst in rec's sandbox (writable with rw) and records it.
 -- Returns the recorded object, or nil and why (one line).
 function M.plug_bind(rec, src, dst, rw)
+  -- The CLI refuses these as usage; the REPL's sb:plug comes here directly.
+  if src:sub(1, 1) ~= "/" or (dst ~= nil and dst:sub(1, 1) ~= "/") then
+    return nil, "SRC and DST must be absolute paths"
+  end
   if rw and not M.setid_guarded(rec) then
     return nil, rec.name .. ": a writable bind is refused: the sandbox's seccomp filter lacks the @setid-files " ..
       "rules, so through a writable host path it could make setuid files on the host; bind it read-only, or run " ..

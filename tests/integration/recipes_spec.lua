@@ -149,7 +149,7 @@ return { extends = "builtin:base-workdir", description = "deep",
       local p = H.profile([[
 return { extends = "builtin:base-tool", description = "names things",
   checks = { { "a fifo", cannot_read = "]] .. tmp .. [[/fifo" }, { "a device", cannot_read = "/dev/zero" },
-             { "the kernel's log", cannot_read = "/proc/kmsg" } } }]])
+             { "the kernel's log", cannot_read = "/proc/kmsg" }, { "nothing", cannot_read = "/nonexistent-lsh" } } }]])
       local r = H.sh("timeout 20 strace -f -qq -e trace=open,openat,openat2 -o " .. H.quote(tmp .. "/st") .. " " ..
         H.quote(BIN) .. " test " .. H.quote(p), { mode = mode })
       local st = H.sh("cat " .. H.quote(tmp .. "/st")).out
@@ -157,6 +157,7 @@ return { extends = "builtin:base-tool", description = "names things",
       assert.equal(0, r.code, r.out .. r.err)
       assert.truthy(r.out:find("a FIFO, not a file or a directory: nothing was opened", 1, true), r.out)
       assert.truthy(r.out:find("/dev/zero is a character device, not a file", 1, true), r.out)
+      assert.truthy(r.out:find("skip nothing: /nonexistent-lsh does not exist here", 1, true), r.out)
       -- /proc/kmsg is a regular file to the kernel: asked (faccessat), then probed inside,
       -- where the sandbox cannot read it.
       assert.truthy(r.out:find("\nok   the kernel's log\n", 1, true) or r.out:find("\nskip the kernel's log: /proc/kmsg cannot be read outside", 1, true), r.out)

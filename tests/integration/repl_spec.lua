@@ -472,6 +472,10 @@ return sb
     t.press("Enter")
     t.wait("^7$")
     t.wait("^lunshare> $")
+    -- A relative target is refused here as the CLI refuses it.
+    t.type('sb:plug("bind", ' .. string.format("%q", src) .. ', "tmp/rel")')
+    t.press("Enter")
+    t.wait("sb:plug: SRC and DST must be absolute paths")
     t.type('return sb:plug("bind", ' .. string.format("%q", src) .. ', "/tmp/in").id')
     t.press("Enter")
     t.wait([[^"/tmp/in"$]])

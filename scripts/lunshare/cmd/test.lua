@@ -271,6 +271,9 @@ local function run_check(ctx, i, e)
           "and a check of it proves nothing"
       end
       if not readable then
+        if core.kind(path) == nil then
+          return "skip", util.escape(path) .. " does not exist here, so this proves nothing here"
+        end
         return "skip", util.escape(path) .. " cannot be read outside the sandbox either (by uid " ..
           core.ids().uid .. "), so this proves nothing here"
       end
