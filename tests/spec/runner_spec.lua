@@ -95,6 +95,50 @@ describe("tests/run #unit", function()
     if not os.getenv("LUNSHARE_BUILD") then return "needs tests/run's build tree (LUNSHARE_BUILD)" end
   end
 
+  -- What a 0700 checkout breaks is the rootless half: nobody cannot reach a binary, a
+  -- probe, a profile or a spec's file inside it, so tests/run and the helpers copy what
+  -- nobody runs or reads out of the checkout. The build tree is inside the throwaway
+  -- checkout too (a link to this run's, which tests/run uses as built: no second build).
+  -- The checkout is the working tree as it is (git stash create: edits included), cloned
+  -- with --shared, so that nothing is registered in this repository (no worktree to
+  -- prune) and removing the directory removes it all.
+  it("passes an integration spec in both modes from a 0700 checkout whose path holds a space", function()
+    local why = needs_root_and_build()
+    if why then return pending(why) end
+    local q = H.quote
+    local SPEC = "tests/integration/composition_spec.lua"
+    local t = H.tmpdir("700")
+    finally(function() H.rm(t) end)
+    local co = t .. "/a b/lunshare"
+    local r = H.sh(table.concat({
+      "mkdir -m 700 " .. q(t .. "/a b"),
+      "c=$(git -C " .. q(H.root) .. " -c user.name=lunshare-tests -c user.email=tests@localhost stash create)",
+      "c=${c:-$(git -C " .. q(H.root) .. " rev-parse HEAD)}",
+      "git clone -q --shared --no-checkout " .. q(H.root) .. " " .. q(co),
+      "git -C " .. q(co) .. " checkout -q --detach \"$c\"",
+      "ln -s " .. q(os.getenv("LUNSHARE_BUILD")) .. " " .. q(co .. "/build-test"),
+    }, " && "), { timeout = 120 })
+    assert.equal(0, r.code, r.out .. r.err)
+    -- The cases the spec has, each mode's: all of them must pass (or pend, never fail).
+    local list = H.sh("lua5.4 /usr/bin/busted --list " .. SPEC, { cwd = H.root })
+    assert.equal(0, list.code, list.out .. list.err)
+    local cases = #H.lines(list.out)
+    assert.truthy(list.out:find("(root)\n", 1, true) and list.out:find("(rootless)\n", 1, true), list.out)
+    r = H.sh("env -u LSH_SPECS -u LUNSHARE_BIN -u LUNSHARE_PROBES -u LUNSHARE_ROOT -u LUNSHARE_BUILD " ..
+      "-u LSH_TEST_TMP -u LSH_TEST_RUN LSH_TEST_BUILD=" .. q(co .. "/build-test") .. " " ..
+      q(co .. "/tests/run") .. " --only " .. SPEC, { cwd = co, timeout = 900 })
+    local all = r.out .. r.err
+    assert.truthy(all:find("configured from " .. H.root .. ", used as built there", 1, true), all)
+    local p, s, f = r.out:match("\n# selected specs: (%d+) passed, (%d+) skipped, (%d+) failed\n")
+    assert.truthy(p, all)
+    assert.equal(0, tonumber(f), all)
+    assert.equal(cases, tonumber(p) + tonumber(s), all)
+    assert.truthy(tonumber(p) > 0, all)
+    -- The summary line ends the run, and nothing was left behind.
+    assert.truthy(r.out:find("\n" .. p .. " passed, 0 failed\n$"), all)
+    assert.equal(0, r.code, all)
+  end)
+
   -- A second run on this machine must not count the first one's objects as its own
   -- leftovers, and a run must still count its own. In a throwaway world (unshare --net
   -- --mount, a tmpfs on /run), a spec leaves a veth pair, a named netns and a mount in
