@@ -37,10 +37,13 @@ describe("id maps", function()
     assert.equal("1000 1000\n", r.out)
   end)
 
+  -- The machine's, not the profile's: exit 1, naming the profile's line and the fix.
   it("says which file lacks a range when there is none", function()
     local r = lunshare({ "run", subid, "--", "true" }, { mode = "root" })
-    assert.equal(2, r.code)
-    assert.equal("lunshare: " .. subid .. ": user.map = \"subid\" needs ranges for root in /etc/subuid and /etc/subgid\n", r.err)
+    assert.equal(1, r.code)
+    assert.equal("lunshare: " .. subid .. ":1: user.map = \"subid\" needs ranges for root in /etc/subuid and " ..
+      "/etc/subgid, and this machine has none: add a line for it to both (usermod --add-subuids and --add-subgids), " ..
+      "or use map = \"self\"\n", r.err)
   end)
 
   it("writes an explicit map directly as root", function()
