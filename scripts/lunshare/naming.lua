@@ -73,7 +73,10 @@ function M.finish(plan, p, a)
     enter = M.enter_of(plan) }
   for _, s in ipairs(plan.steps) do
     if s.op == "clone" then
-      for i, n in ipairs(s.namespaces) do d.namespaces[i] = n end
+      for _, n in ipairs(s.namespaces) do d.namespaces[#d.namespaces + 1] = n end
+    elseif s.op == "timens" then
+      -- Entered by the child after the clone (its offsets written first), not cloned.
+      d.namespaces[#d.namespaces + 1] = "time"
     elseif s.op == "netns_join" then
       -- Born in a netns it joined (network = { join = … }): which, for ps.
       d.net_joined = s.topology and (s.topology .. "/" .. s.name) or s.name

@@ -171,7 +171,7 @@ describe("named sandboxes", function()
           local line = text:match("\n(" .. name:gsub("%-", "%%-") .. " [^\n]*)")
           assert.truthy(line, text)
           -- Then no links and nothing plugged.
-          assert.truthy(line:find(" builtin:default +%d+s  user,mount,pid,net,ipc,uts,cgroup  %-  %-$"), line)
+          assert.truthy(line:find(" builtin:default +%d+s  user,mount,pid,net,ipc,uts,cgroup,time  %-  %-$"), line)
         end
         assert.falsy(text:find(dead, 1, true), text)
         local rows = require("lunshare.json").decode(js)
@@ -181,7 +181,7 @@ describe("named sandboxes", function()
             names[#names + 1] = row.name
             assert.equal("builtin:default", row.profile)
             assert.equal("integer", math.type(row.pid))
-            assert.same({ "user", "mount", "pid", "net", "ipc", "uts", "cgroup" }, row.namespaces)
+            assert.same({ "user", "mount", "pid", "net", "ipc", "uts", "cgroup", "time" }, row.namespaces)
           end
         end
         table.sort(names)
