@@ -2,11 +2,13 @@
  * host's mount table is never touched. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -17,11 +19,23 @@
 #include "lunshare.h"
 
 /* Runs f in a child with new user (caller as root) and mount namespaces, a private tree
- * and a scratch tmpfs on /tmp. Returns f's result, or 100+ for a setup failure. */
-static int in_mount_ns(int (*f)(void))
+ * and a scratch tmpfs on /tmp; as_nobody: the child is first uid and gid 65534 when the
+ * test runs as root (a caller who is not root is unprivileged already), so that the user
+ * namespace is one an unprivileged user makes, whose root is no one outside. Returns f's
+ * result, or 100+ for a setup failure. */
+static int in_mount_ns_as(int (*f)(void), int as_nobody)
 {
 	pid_t p = fork();
 	if (p == 0) {
+		if (as_nobody && getuid() == 0) {
+			if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+			    setresuid(65534, 65534, 65534) < 0)
+				_exit(107);
+			/* The id change made the process non-dumpable, which gives its /proc/self
+			 * files (uid_map among them) to root: make them its own again. */
+			if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+				_exit(108);
+		}
 		uid_t uid = getuid();
 		gid_t gid = getgid();
 		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
@@ -52,6 +66,11 @@ static int in_mount_ns(int (*f)(void))
 	int st;
 	waitpid(p, &st, 0);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 200;
+}
+
+static int in_mount_ns(int (*f)(void))
+{
+	return in_mount_ns_as(f, 0);
 }
 
 static int new_tmpfs(void)
@@ -477,6 +496,12 @@ int main(void)
 	ok(r == 0, "locked mounts keep their flags and stay mounted, even for root inside (%d)", r);
 	r = in_mount_ns(target_race_never_chmods_through_a_symlink);
 	ok(r == 0, "a symlink swapped in while a target is made never gets its mode (%d)", r);
+	/* The same attack where the run is an unprivileged user's: the code path is the same,
+	 * but the victim holds no capability outside its user namespace (no CAP_FOWNER or
+	 * CAP_DAC_OVERRIDE over the host's files) and the kernel's checks are the ones a
+	 * rootless run meets. */
+	r = in_mount_ns_as(target_race_never_chmods_through_a_symlink, 1);
+	ok(r == 0, "so for nobody in a user namespace of its own: the symlink never gets the mode (%d)", r);
 	r = in_mount_ns(open_in_root_retries_eagain);
 	if (r == 2)
 		skip("could not provoke EAGAIN from openat2 here");

@@ -456,7 +456,6 @@ os.exit(code or 1)
           "cat /proc/self/mountinfo >&6"
         local r = H.sh(timed("unshare -m sh -c " .. H.quote(script) .. " world " .. d))
         assert.equal(0, r.code, p .. ": " .. r.err)
-        assert.equal("rc=0\n", r.out, p .. ": " .. r.err)
         local before = slurp("cat " .. d .. "/before")
         local _, _, lines = mountinfo(before)
         local shared = false
@@ -464,8 +463,20 @@ os.exit(code or 1)
           if l.point == "/" and l.line:find(" shared:%d+.* %- ") then shared = true end
         end
         assert.is_true(shared, "/ is not shared in the world: " .. before)
-        assert.equal(before, slurp("cat " .. d .. "/during"), p .. ": a mount of the run appeared outside it")
-        assert.equal(before, slurp("cat " .. d .. "/after"), p .. ": a mount of the run stayed outside it")
+        -- What the world saw first, the run's exit after: a run whose / stays shared
+        -- fails at its pivot_root (EINVAL), but its first mount, the scratch tmpfs on
+        -- /tmp, has reached the world by then, and that is what this test is about.
+        -- (The message names the lines the world gained: the tables are long.)
+        local function gained(now)
+          local was, new = {}, {}
+          for l in before:gmatch("[^\n]+") do was[l] = true end
+          for l in now:gmatch("[^\n]+") do if not was[l] then new[#new + 1] = l end end
+          return table.concat(new, "\n")
+        end
+        local during, after = slurp("cat " .. d .. "/during"), slurp("cat " .. d .. "/after")
+        assert.equal(before, during, p .. ": a mount of the run appeared outside it: " .. gained(during))
+        assert.equal(before, after, p .. ": a mount of the run stayed outside it: " .. gained(after))
+        assert.equal("rc=0\n", r.out, p .. ": " .. r.err)
       end
     end)
 

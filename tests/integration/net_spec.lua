@@ -523,6 +523,80 @@ describe("network (rootless)", function()
     assert.truthy(r.out:find("files=0\nlinks=0 netns=0 mounts=0\n", 1, true), r.out .. r.err)
   end)
 
+  -- F6 rootless: a run that joins a host of the caller's own topology plans no
+  -- ping_group_range, and the executor refuses a hand-made one after the join. Read by the
+  -- world's root before and after, in the holder's netns and in the host's, the kernel's
+  -- "1 0" of a new netns stays; the sandbox's step would write its group 0, which is
+  -- nobody's 65534 outside ("65534 65534").
+  it("a rootless join changes nothing of the holder's or the host's ping_group_range, planned or hand-made", function()
+    local t = topo([[return { hosts = { lsjg = {} } }]])
+    local name = t:match("([^/]+)%.lua$")
+    local p = H.profile("return { extends = \"default\", network = { join = \"" .. name .. "/lsjg" .. S .. "\" } }")
+    local X = "/run/xdg"
+    local N = "setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR=" .. X .. " "
+    local GROUP = "cat /proc/sys/net/ipv4/ping_group_range"
+    -- (As root: through the holder's user namespace, where neither gid is mapped, both
+    -- would read as the overflow gid.)
+    local function seen(when)
+      return "echo \"" .. when .. " holder $(nsenter -t $H -n " .. GROUP .. ") host $(nsenter -t $H -m nsenter --net=" ..
+        X .. "/lunshare/netns/lsjg" .. S .. " " .. GROUP .. ")\""
+    end
+    -- The lunshare module and scripts where nobody reads them (the checkout may be root's).
+    local tree = H.tmpdir()
+    finally(function() H.rm(tree) end)
+    assert(H.sh("cp -r " .. H.quote(H.root .. "/scripts") .. " " .. H.quote(H.build .. "/lua") .. " " ..
+      H.quote(tree) .. " && chmod -R a+rX " .. H.quote(tree)).code == 0)
+    local script = H.profile([[
+local lunshare = require "lunshare"
+local plan = assert(lunshare.plan("]] .. p .. [[", { "true" }))
+-- Before the first child step: the join is the supervisor's, before the clone; the id maps
+-- after it are the supervisor's too, and a child step may not come before them.
+local joins = false
+for i, s in ipairs(plan.steps) do
+  joins = joins or s.op == "netns_join"
+  if s.where == "child" and joins then
+    table.insert(plan.steps, i, { op = "sysctl", where = "child", name = "net.ipv4.ping_group_range",
+      value = "0 0", origin = "hand-made" })
+    break
+  end
+end
+print(lunshare.core.spawn(plan))
+]])
+    local r = world(table.concat({
+      "mkdir -m 700 " .. X .. " && chown 65534:65534 " .. X,
+      N .. "$L net up " .. t .. " >/dev/null; echo up=$?",
+      "H=$(cut -d\" \" -f1 " .. X .. "/lunshare/net/" .. name .. ".holder)",
+      seen("before"),
+      "echo \"planned $(" .. N .. "$L explain " .. p .. " | grep -c sysctl)\"",
+      N .. "$L run " .. p .. " -- " .. GROUP .. " >/run/inside; echo \"run $? $(cat /run/inside)\"",
+      seen("after-run"),
+      "echo \"hand-made $(" .. N .. "LUA_PATH=" .. H.quote(tree .. "/scripts/?.lua;" .. tree .. "/scripts/?/init.lua;;") ..
+        " LUA_CPATH=" .. H.quote(tree .. "/lua/?.so;;") .. " lua5.4 " .. script .. ")\"",
+      seen("after-plan"),
+      N .. "$L net down " .. t .. " >/dev/null; echo down=$?",
+      H.wait_until([[s=$(awk '/^State/ {print $2}' /proc/$H/status 2>/dev/null); [ -z "$s" ] || [ "$s" = Z ] ]], 30),
+      "echo files=$(find " .. X .. " -mindepth 1 2>/dev/null | wc -l)",
+    }, "; "))
+    local function said(what)
+      return r.out:match("\n" .. what .. " ([^\n]*)\n")
+    end
+    assert.truthy(r.out:find("^up=0\n"), r.out .. r.err)
+    -- What the holder and the host hold, before the run, after it, and after the hand-made plan.
+    assert.equal("holder 1\t0 host 1\t0", said("before"), r.out .. r.err)
+    assert.equal(said("before"), said("after%-run"), "the run changed it: " .. r.out .. r.err)
+    assert.equal(said("before"), said("after%-plan"), "the hand-made plan changed it: " .. r.out .. r.err)
+    -- Nothing planned; the run succeeds and sees the host's own value (the kernel's "1 0",
+    -- neither gid mapped in the sandbox's user namespace).
+    assert.equal("0", said("planned"), "a sysctl step was planned: " .. r.out .. r.err)
+    assert.equal("0 65534\t65534", said("run"), r.out .. r.err)
+    -- The executor refuses the hand-made step itself. (The kernel would refuse the write
+    -- too: the sandbox's user namespace holds no capability over the holder's, which owns
+    -- the netns; this is the executor's own line.)
+    assert.truthy((said("hand%-made") or ""):find("^nil\tsysctl net.ipv4.ping_group_range: the sandbox joined a network " ..
+      "namespace that is not its own, and changes nothing of it\t1\t%d+$"), r.out .. r.err)
+    assert.truthy(r.out:find("\ndown=0\nfiles=0\n$"), r.out .. r.err)
+  end)
+
   it("a named sandbox in a host of the caller's topology is the caller's in ps, and enter joins it", function()
     local t = topo([[return { hosts = { lsja = {} }, links = {
       { { name = "lsjv0", address = "10.8.1.1/24" }, { host = "lsja", name = "lsjv1", address = "10.8.1.2/24" } } } }]])

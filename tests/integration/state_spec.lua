@@ -141,16 +141,29 @@ describe("state directories (rootless, the /tmp fallback)", function()
     assert.truthy(r.err:find("topo.holder: not a valid holder file", 1, true), r.err)
   end)
 
-  it("makes its directories 0700 and removes them at down", function()
+  it("makes its directories exactly 0700, whatever the umask and the parent, and removes them at down", function()
+    -- A mkdir(0700) alone (1500d15's) makes 2700 under a setgid parent, which a new
+    -- directory inherits, and 0500 under a umask of 0277 (whose up then failed inside):
+    -- the mode is 0700 because it is set on each new directory, not because the usual
+    -- umask and a plain /tmp happen to leave it so.
+    local DIRS = "/tmp/lunshare-65534 /tmp/lunshare-65534/lunshare /tmp/lunshare-65534/lunshare/net " ..
+      "/tmp/lunshare-65534/lunshare/netns"
     local r = world(table.concat({
-      "$N $L net up /run/topo.lua >/dev/null; echo up=$?",
-      "stat -c '%a %U %n' /tmp/lunshare-65534 /tmp/lunshare-65534/lunshare /tmp/lunshare-65534/lunshare/net " ..
-        "/tmp/lunshare-65534/lunshare/netns",
-      "$N $L net down /run/topo.lua >/dev/null; echo down=$?; ls -A /tmp | wc -l",
+      "chmod 3777 /tmp",
+      "for u in 0022 0277; do umask $u; echo \"--- umask $u\"",
+      "$N $L net up /run/topo.lua >/dev/null; echo up=$?; stat -c '%a %U %n' " .. DIRS,
+      "$N $L net down /run/topo.lua >/dev/null; echo down=$?; ls -A /tmp | wc -l; done",
     }, "; "))
-    assert.equal("up=0\n700 nobody /tmp/lunshare-65534\n700 nobody /tmp/lunshare-65534/lunshare\n" ..
-      "700 nobody /tmp/lunshare-65534/lunshare/net\n700 nobody /tmp/lunshare-65534/lunshare/netns\ndown=0\n0\n",
-      r.out, r.err)
+    local MODES = "700 nobody /tmp/lunshare-65534\n700 nobody /tmp/lunshare-65534/lunshare\n" ..
+      "700 nobody /tmp/lunshare-65534/lunshare/net\n700 nobody /tmp/lunshare-65534/lunshare/netns\n"
+    for _, u in ipairs({ "0022", "0277" }) do
+      local up, modes, down = r.out:match("%-%-%- umask " .. u .. "\n(up=%d+)\n(.-)(down=%d+\n%d+\n)")
+      assert.truthy(up, r.out .. r.err)
+      -- The modes first: they are this test's point (an up that failed inside leaves none).
+      assert.equal(MODES, modes, "umask " .. u .. ": " .. r.err)
+      assert.equal("up=0", up, r.err)
+      assert.equal("down=0\n0\n", down, r.err)
+    end
   end)
 end)
 
