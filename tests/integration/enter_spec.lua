@@ -115,15 +115,15 @@ describe("enter", function()
       -- sandbox's, and has not yet its filter: dumpable then, the sandbox's command (same
       -- ids, same user namespace) could open its /proc/PID/mem and patch the filter away
       -- (the review of s5 made a setuid shell on the host so, as root through a writable
-      -- bind). The command here watches for such a process while enter runs 30 times.
+      -- bind). The command here watches for 20 s while enter runs 15 times (ASan-slow enters fit).
       it("is never open to the sandbox's processes before its exec (non-dumpable from the join on)", function()
         local name, d = fresh(), H.tmpdir("755")
         H.sh("cp " .. H.quote(H.probes .. "/mem_watch") .. " " .. H.quote(d) .. " && chmod 755 " .. H.quote(d .. "/mem_watch"))
         local p = H.profile('return { extends = "default", mounts = { ro_bind(' .. string.format("%q", d) .. ', "/w") } }')
         finally(function() H.rm(d); H.rm(p) end)
-        local r = H.after_ready(H.quote(H.bin) .. " run --no-pty --name " .. name .. " " .. p .. " -- /w/mem_watch 6",
+        local r = H.after_ready(H.quote(H.bin) .. " run --no-pty --name " .. name .. " " .. p .. " -- /w/mem_watch 20",
           table.concat({
-            "i=0; while [ $i -lt 30 ]; do " .. H.quote(H.bin) .. " enter " .. name .. " -- /bin/true || echo enter-failed; " ..
+            "i=0; while [ $i -lt 15 ]; do " .. H.quote(H.bin) .. " enter " .. name .. " -- /bin/true || echo enter-failed; " ..
               "i=$((i + 1)); done",
             "wait $P; " .. H.wait_until("grep -q opened $O", 10) .. " && cat $O",
           }, "; "), { mode = mode, env = "HOME=/tmp" })
