@@ -153,6 +153,8 @@ int luaopen_lunshare_core(lua_State *L)
 	lua_pushstring(L, LSH_VERSION);
 	lua_setfield(L, -2, "version");
 	lsh_l_open_util(L);
+	lsh_l_open_serial(L);
+	lsh_l_open_plancache(L);
 	lsh_l_open_ns(L);
 	lsh_l_open_idmap(L);
 	lsh_l_open_proc(L);

@@ -49,8 +49,19 @@ int lsh_l_tofd(lua_State *L, int idx);
  * Lua code (the REPL's Ctrl-C) waits while this is true. Safe in a hook. */
 int lsh_l_cpu_held(void);
 
+/* The plan cache's canonical serialization (l_serial.c): lsh_l_serialize pushes the bytes
+ * of the value at idx (raising on a function, userdata or cycle); lsh_l_digest pushes the
+ * SHA-256 (hex) of the serialization of table.pack(the n values from first), or nil when
+ * they cannot be serialized; lsh_l_deserialize pushes the value of s (bounded) and returns
+ * 1, or pushes nil and why and returns 2. */
+void lsh_l_serialize(lua_State *L, int idx);
+void lsh_l_digest(lua_State *L, int first, int n);
+int lsh_l_deserialize(lua_State *L, const char *s, size_t len);
+
 /* Each binding file registers its functions into the module table on the top of the stack. */
 void lsh_l_open_util(lua_State *L);
+void lsh_l_open_serial(lua_State *L);
+void lsh_l_open_plancache(lua_State *L);
 void lsh_l_open_ns(lua_State *L);
 void lsh_l_open_idmap(lua_State *L);
 void lsh_l_open_proc(lua_State *L);

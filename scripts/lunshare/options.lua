@@ -3,8 +3,10 @@
 -- one-off addition to the profile (--bind, --setenv, …) becomes an entry of the
 -- command-line layer (lunshare.cmdline_layer), checked with the profile's own fields.
 -- Adding an option is adding a row here (and, for a layer option, its entry there).
+-- The rule for --name's value is lunshare.sandboxes', loaded only when --name is given
+-- (deliberate lazy loading, for start-up speed: a plan cache hit needs no record of a
+-- named sandbox, issue #14).
 local core = require "lunshare.core"
-local sandboxes = require "lunshare.sandboxes"
 local util = require "lunshare.util"
 
 local M = {}
@@ -58,7 +60,7 @@ M.ROWS = {
   { name = "--no-pty", key = "pty", value = false, commands = { "run" }, help = "never give the sandbox a terminal of its own" },
   { name = "--timeout", arg = "DURATION", key = "timeout", commands = { "run" },
     help = "end the whole sandbox after DURATION (30s, 5m, or seconds; over limits.time), exit 124" },
-  { name = "--name", arg = "NAME", key = "name", commands = { "run", "explain", "repl" }, valid = function(v) return sandboxes.check_name(v) end,
+  { name = "--name", arg = "NAME", key = "name", commands = { "run", "explain", "repl" }, valid = function(v) return require("lunshare.sandboxes").check_name(v) end,
     help = "name the running sandbox (over the profile's name), for ps, stop and enter" },
   { name = "--signal", arg = "SIG", key = "signal", commands = { "stop" },
     valid = function(v) if not core.signum(v:upper()) then return "expects a signal name (TERM, INT, KILL, …), got '" .. v .. "'" end end,

@@ -59,112 +59,35 @@ local state = require "lunshare.state"
 
 local M = {}
 
-M.FORMAT = "lunshare-plan-cache 1"
+M.FORMAT = core.PLANCACHE_FORMAT
 M.AREA = "plans"
 M.MAX_SIZE = 1 << 20
 -- Entries one directory holds at most: past it, a miss empties it before it writes (each
 -- --set value and command line is an entry of its own).
 M.MAX_ENTRIES = 256
 
--- The host readers: recorded and replayed.
-local RECORDED = {
-  read_file = true, dir_list = true, resolve = true, user = true, subid = true, ids = true,
-  isatty = true, foreground = true, kind = true, file_id = true, readlink = true, uname = true,
-  has_syscall = true, environ = true,
-}
+-- The host readers: recorded here and replayed by core.plancache_load.
+local RECORDED = core.PLANCACHE_RECORDED
 -- Functions that read nothing of the host: their results depend on lunshare alone.
 local PURE = {
   ops = true, plan_check = true, seccomp_check = true, seccomp_syscalls = true, sha256 = true,
+  serialize = true, deserialize = true, digest = true,
+  -- The state directories' place: from the uid and XDG_RUNTIME_DIR, both in the key.
+  state_base = true,
   strerror = true, signum = true, memory_limit = true, memory_exceeded = true, cpu_hold = true,
   cpu_bounded = true, build_id = true,
 }
 
 -- ---- a canonical serialization ----------------------------------------------------------
 -- Length-prefixed, keys sorted: equal values give equal bytes, so digests compare values.
+-- In C (core.serialize, bindings/l_serial.c): a hit serializes its key and every replayed
+-- answer and decodes its whole entry, which in Lua was most of a hit's time (issue #14).
 
-local function ser(v, out)
-  local t = type(v)
-  if t == "nil" then out[#out + 1] = "n"
-  elseif t == "boolean" then out[#out + 1] = v and "T" or "F"
-  elseif math.type(v) == "integer" then out[#out + 1] = "i" .. v .. ";"
-  elseif t == "number" then out[#out + 1] = "f" .. string.format("%.17g", v) .. ";"
-  elseif t == "string" then out[#out + 1] = "s" .. #v .. ":" .. v
-  elseif t == "table" then
-    local keys = {}
-    for k in pairs(v) do
-      local kt = type(k)
-      if kt ~= "string" and kt ~= "number" then error("unserializable key", 0) end
-      keys[#keys + 1] = k
-    end
-    table.sort(keys, function(a, b)
-      if type(a) ~= type(b) then return type(a) == "number" end
-      return a < b
-    end)
-    out[#out + 1] = "t"
-    for _, k in ipairs(keys) do
-      ser(k, out)
-      ser(v[k], out)
-    end
-    out[#out + 1] = "e"
-  else
-    error("unserializable " .. t, 0)
-  end
-  return out
-end
-
-function M.serialize(v) return table.concat(ser(v, {})) end
-
+M.serialize = core.serialize
 -- The value of a serialization, bounded (the text comes from a file); nil and why.
-function M.deserialize(s)
-  local pos, items = 1, 0
-  local function value(depth)
-    if depth > 32 then error("too deep", 0) end
-    items = items + 1
-    if items > 200000 then error("too many values", 0) end
-    local c = s:sub(pos, pos)
-    pos = pos + 1
-    if c == "n" then return nil
-    elseif c == "T" then return true
-    elseif c == "F" then return false
-    elseif c == "i" or c == "f" then
-      local e = s:find(";", pos, true)
-      if not e then error("a number", 0) end
-      local text = s:sub(pos, e - 1)
-      pos = e + 1
-      local n = c == "i" and math.tointeger(tonumber(text)) or tonumber(text)
-      if n == nil then error("a number", 0) end
-      return n
-    elseif c == "s" then
-      local len = s:match("^(%d+):", pos)
-      if not len or #len > 8 then error("a string", 0) end
-      pos = pos + #len + 1
-      local str = s:sub(pos, pos + tonumber(len) - 1)
-      if #str ~= tonumber(len) then error("a string", 0) end
-      pos = pos + #str
-      return str
-    elseif c == "t" then
-      local t = {}
-      while s:sub(pos, pos) ~= "e" do
-        if pos > #s then error("end of table", 0) end
-        local k = value(depth + 1)
-        if k == nil then error("a key", 0) end
-        t[k] = value(depth + 1)
-      end
-      pos = pos + 1
-      return t
-    end
-    error("a value", 0)
-  end
-  local ok, v = pcall(value, 1)
-  if not ok then return nil, v end
-  if pos ~= #s + 1 then return nil, "trailing bytes" end
-  return v
-end
-
-local function digest(...)
-  local ok, s = pcall(M.serialize, table.pack(...))
-  return ok and core.sha256(s) or nil
-end
+M.deserialize = core.deserialize
+-- The SHA-256 of serialize(table.pack(...)), or nil when it cannot be serialized.
+local digest = core.digest
 
 -- ---- the recorder ---------------------------------------------------------------------
 
@@ -262,49 +185,16 @@ local function environ_call(p, default_keep)
   return { "environ_kept", M.serialize(keep), digest(vals) }
 end
 
--- Replays one recorded call; true when it answers as it did.
-local function replay(call)
-  local name, a, d = call[1], call[2], call[3]
-  local args = M.deserialize(a)
-  if type(args) ~= "table" then return false end
-  if name == "getenv" then return digest(os.getenv(args[1])) == d end
-  if name == "environ_all" then return digest(core.environ()) == d end
-  if name == "environ_kept" then
-    local vals = {}
-    for i, k in ipairs(args) do vals[i] = os.getenv(k) or false end
-    return digest(vals) == d
-  end
-  if not RECORDED[name] or type(core[name]) ~= "function" then return false end
-  local ok, res = pcall(function() return table.pack(core[name](table.unpack(args, 1, args.n))) end)
-  return ok and digest(settle(name, table.unpack(res, 1, res.n))) == d
-end
-
 -- ---- the key and the entries --------------------------------------------------------------
 
--- Whether the cache has a place: LUNSHARE_CACHE_DIR, root's /run, or a user's
--- XDG_RUNTIME_DIR. A user without XDG_RUNTIME_DIR has none: a plain run does not make
--- /tmp/lunshare-UID (the state fallback, for what must be kept) just to save time.
-local function has_place()
-  local root = os.getenv("LUNSHARE_CACHE_DIR")
-  if root and root ~= "" then return true end
-  local xdg = os.getenv("XDG_RUNTIME_DIR")
-  return not state.rootless() or (xdg ~= nil and xdg ~= "")
-end
-
--- The key of a run: nil when there is no cache (LUNSHARE_SCRIPTS, no build id, no place).
--- words: the run's arguments before the command; has_command: whether one was given.
-function M.key(words, has_command)
-  local dev = os.getenv("LUNSHARE_SCRIPTS")
-  local build = core.build_id()
-  if (dev and dev ~= "") or not build or not has_place() then return nil end
-  local ids = core.ids()
-  ids.pid = nil
-  -- The state directory's place is read once per process (lunshare.state memoizes it), and
-  -- the cache's own lookup reads it before anything is recorded; the egress helper's plan
-  -- names it, so it is in the key.
-  local root, path = state.base()
-  return core.sha256(M.serialize({ M.FORMAT, core.version, build, ids, words, has_command == true, root, path }))
-end
+-- The key of a run: nil when there is no cache (LUNSHARE_SCRIPTS, no build id, or a user
+-- without XDG_RUNTIME_DIR: a plain run does not make /tmp/lunshare-UID, the state
+-- fallback, just to save time). words: the run's arguments before the command;
+-- has_command: whether one was given. SHA-256 over the format, lunshare's version and
+-- build id, the caller's ids (core.ids without the pid), words, has_command and the state
+-- directory's place (the egress helper's plan names it). In C (core.plancache_key), as
+-- a hit without scripts computes it (bindings/fastrun.c).
+function M.key(words, has_command) return core.plancache_key(words, has_command == true) end
 
 local function open_dir(create)
   local root = os.getenv("LUNSHARE_CACHE_DIR")
@@ -317,27 +207,9 @@ local function open_dir(create)
   return state.open(M.AREA, { create = create })
 end
 
--- The cached entry for key, checked: { plan = …, meta = … }, or nil (a miss) and why.
-function M.load(key)
-  local dir = open_dir(false)
-  if not dir then return nil, "no cache directory" end
-  local text = core.state_read(dir.fd, key, M.MAX_SIZE)
-  dir:close()
-  if not text then return nil, "no entry (or not a regular file of this user's)" end
-  local head, sum, body = text:match("^([^\n]*)\n(%x+)\n(.*)$")
-  if head ~= M.FORMAT or sum ~= core.sha256(body) then return nil, "not an entry of this format, or damaged" end
-  local e = M.deserialize(body)
-  if type(e) ~= "table" or e.key ~= key or type(e.calls) ~= "table" or type(e.plan) ~= "string" or
-      type(e.meta) ~= "table" then
-    return nil, "not an entry for this key"
-  end
-  for _, call in ipairs(e.calls) do
-    if type(call) ~= "table" or not replay(call) then return nil, "an input changed" end
-  end
-  local plan = core.plan_decode(e.plan)
-  if not plan then return nil, "its plan does not decode or validate" end
-  return { plan = plan, meta = e.meta }
-end
+-- The cached entry for key, checked: { plan = …, meta = … }, or nil (a miss) and why. In
+-- C (core.plancache_load), which replays every recorded call through lunshare.core.
+function M.load(key) return core.plancache_load(key) end
 
 -- Writes the entry for key: the recorder's calls, the plan (without the command's words
 -- when they came from the command line) and meta. Returns true, or nil and why not.

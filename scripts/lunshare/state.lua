@@ -30,24 +30,15 @@ M.MAX_ITEMS = 200000
 local ENOENT = core.errno.ENOENT
 
 -- The trusted root and the path beneath it, decided once from the real uid: a rootless
--- command that entered its holder's user namespace (uid 0 there) keeps its place.
+-- command that entered its holder's user namespace (uid 0 there) keeps its place. Root's
+-- /run/lunshare; a user's $XDG_RUNTIME_DIR/lunshare; else /tmp/lunshare-UID/lunshare. In
+-- C (core.state_base), because a plan cache hit needs it before any script is loaded.
+--
+-- /tmp is shared by every user: another one may have made /tmp/lunshare-UID first, and
+-- then it is refused (owned by someone else, or open to others), never used.
 local base_root, base_path
 function M.base()
-  if base_root == nil then
-    local ids = core.ids()
-    if ids.uid == 0 then
-      base_root, base_path = "/run", "lunshare"
-    else
-      local xdg = os.getenv("XDG_RUNTIME_DIR")
-      if xdg and xdg ~= "" then
-        base_root, base_path = xdg, "lunshare"
-      else
-        -- /tmp is shared by every user: another one may have made this name first, and
-        -- then it is refused (owned by someone else, or open to others), never used.
-        base_root, base_path = "/tmp", "lunshare-" .. ids.uid .. "/lunshare"
-      end
-    end
-  end
+  if base_root == nil then base_root, base_path = core.state_base() end
   return base_root, base_path
 end
 

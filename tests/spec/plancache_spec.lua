@@ -34,6 +34,54 @@ describe("plan cache #unit", function()
     end)
   end)
 
+  describe("serialization in C", function()
+    it("writes the form lunshare.plancache describes, byte for byte", function()
+      assert.equal("ti1;s1:ai2;Ts1:nf0.5;e", core.serialize({ "a", true, n = 0.5 }))
+      -- a nil is no entry of a table
+      assert.equal("ts1:xFe", core.serialize({ [1] = nil, x = false }))
+      assert.equal(plancache.serialize, core.serialize)
+    end)
+
+    it("sorts keys of mixed kinds and refuses what it cannot write", function()
+      local t = { b = 1, a = 2, [10] = 3, [2] = 4, [1.5] = 5, B = 6 }
+      assert.equal("ti1;i4;f1.5;i5;i2;i4;i10;i3;s1:Bi6;s1:ai2;s1:bi1;e",
+        core.serialize({ [1] = 4, [1.5] = 5, [2] = 4, [10] = 3, B = 6, a = 2, b = 1 }))
+      assert.equal(core.serialize(t), core.serialize({ B = 6, [1.5] = 5, a = 2, [10] = 3, b = 1, [2] = 4 }))
+      local cycle = {}
+      cycle.self = cycle
+      assert.has_error(function() core.serialize(cycle) end)
+      assert.has_error(function() core.serialize({ f = print }) end)
+      assert.has_error(function() core.serialize({ [true] = 1 }) end)
+    end)
+
+    it("digests what table.pack holds, and nothing it cannot write", function()
+      assert.equal(core.sha256(core.serialize(table.pack(1, nil, "x"))), core.digest(1, nil, "x"))
+      assert.equal(core.sha256(core.serialize(table.pack())), core.digest())
+      assert.is_nil(core.digest(print))
+    end)
+
+    it("reads with bounds: depth, a number that is not one, a short string", function()
+      assert.same({ 1 }, core.deserialize("ti1;i1;e"))
+      local deep = ("ti1;"):rep(40) .. "n" .. ("e"):rep(40)
+      local v, why = core.deserialize(deep)
+      assert.is_nil(v)
+      assert.equal("too deep", why)
+      assert.same({ nil, "a number" }, { core.deserialize("i1.5;") })
+      assert.same({ nil, "a string" }, { core.deserialize("s3:ab") })
+      assert.same({ nil, "a key" }, { core.deserialize("tnne") })
+      assert.same({ nil, "trailing bytes" }, { core.deserialize("TT") })
+    end)
+
+    it("places the state directories from the real uid", function()
+      local root, path = core.state_base()
+      if core.ids().uid == 0 then
+        assert.same({ "/run", "lunshare" }, { root, path })
+      else
+        assert.truthy(path == "lunshare" or path == "lunshare-" .. core.ids().uid .. "/lunshare")
+      end
+    end)
+  end)
+
   describe("the recorder", function()
     it("records the host readers with what they returned, and passes the pure functions", function()
       local f = os.tmpname()

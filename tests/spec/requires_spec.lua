@@ -18,7 +18,9 @@ local SCRIPTS = H.root .. "/scripts/lunshare"
 local LAZY = {
   ["init.lua"] = "the parts of require \"lunshare\" load when first used",
   ["cli.lua"] = "a subcommand's module loads when the subcommand is named",
-  ["cmd/run.lua"] = "what a plan cache miss does (lunshare.run_plan) loads only on a miss",
+  ["options.lua"] = "the rule for a sandbox's name (lunshare.sandboxes) loads when --name is given",
+  ["cmd/run.lua"] = "what a plan cache miss does (lunshare.run_plan) loads only on a miss, " ..
+    "the records of named sandboxes only for a named run",
 }
 
 -- Files owned by another room of issue 11, which moves their requires itself; listed as
@@ -149,7 +151,7 @@ describe("the require graph of scripts/ #unit", function()
     for k in pairs(loads("lunshare.cmd.run")) do got[k] = true end
     for _, m in ipairs({ "lunshare", "lunshare.profile", "lunshare.evaluator", "lunshare.compose",
       "lunshare.schema", "lunshare.areas", "lunshare.mounts", "lunshare.security", "lunshare.plan",
-      "lunshare.explain", "lunshare.command", "lunshare.run_plan", "lunshare.diff" }) do
+      "lunshare.explain", "lunshare.command", "lunshare.run_plan", "lunshare.diff", "lunshare.sandboxes" }) do
       assert.is_nil(got[m], m .. " is loaded with run's module")
     end
     assert.truthy(got["lunshare.plancache"])

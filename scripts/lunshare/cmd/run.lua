@@ -4,12 +4,12 @@
 --
 -- A plan cache hit (lunshare.plancache) needs none of the loader, the schema or the
 -- planner: what a miss does, and the wording of a failure, are lunshare.run_plan, loaded
--- only when needed (deliberate lazy loading, for start-up speed: issue #14).
+-- only when needed; so are the records of named sandboxes (lunshare.sandboxes), for a
+-- run with a name (deliberate lazy loading, for start-up speed: issue #14).
 local command_line = require "lunshare.command_line"
 local core = require "lunshare.core"
 local json = require "lunshare.json"
 local plancache = require "lunshare.plancache"
-local sandboxes = require "lunshare.sandboxes"
 local util = require "lunshare.util"
 
 local M = {}
@@ -102,6 +102,7 @@ function M.main(args)
   json.dump_plan(plan)
   local record
   for _, s in ipairs(plan.steps) do if s.op == "record" then record = s end end
+  local sandboxes = record and require("lunshare.sandboxes")
   if record then
     -- Stale records (a supervisor killed with SIGKILL) are cleaned first; a live one of
     -- this name is refused here, and a run that took it since by the record step.
@@ -116,6 +117,7 @@ function M.main(args)
     local failed = step and plan.steps[step]
     local exit = EXIT_RUNTIME
     if failed and failed.op == "record" and errno == core.errno.EEXIST then
+      sandboxes = sandboxes or require("lunshare.sandboxes")
       fail(EXIT_RUNTIME, sandboxes.in_use(sandboxes.find(failed.name) or { name = failed.name }))
     end
     if failed and failed.op == "exec" then
