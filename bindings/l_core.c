@@ -155,6 +155,7 @@ int luaopen_lunshare_core(lua_State *L)
 	lsh_l_open_util(L);
 	lsh_l_open_serial(L);
 	lsh_l_open_plancache(L);
+	lsh_l_open_fastrun(L);
 	lsh_l_open_ns(L);
 	lsh_l_open_idmap(L);
 	lsh_l_open_proc(L);

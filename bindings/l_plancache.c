@@ -1,5 +1,5 @@
 /* The plan cache's key and its check of an entry, in C: `lunshare run` serves a hit from
- * here before any script is loaded (fastrun.c), and lunshare.plancache calls the same
+ * here before any script is loaded (l_fastrun.c), and lunshare.plancache calls the same
  * functions, so that what makes a key and what makes an entry valid is written once.
  * What the cache is, and why each input is in the key or recorded, is lunshare.plancache's
  * header; this file is its mechanism. The recorder (a miss) stays in Lua, beside the

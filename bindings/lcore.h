@@ -58,10 +58,18 @@ void lsh_l_serialize(lua_State *L, int idx);
 void lsh_l_digest(lua_State *L, int first, int n);
 int lsh_l_deserialize(lua_State *L, const char *s, size_t len);
 
+/* The executable's plan cache hit before any script loads (l_fastrun.c): LSH_FAST_NONE when
+ * it is not this path's to serve and nothing was done; LSH_FAST_DONE with *status the
+ * exit status; LSH_FAST_HANDED when the command ran and lunshare.cmd.run reports its end
+ * (core.handed_run). L: a fresh state, whose lunshare.core it loads. */
+enum { LSH_FAST_NONE, LSH_FAST_DONE, LSH_FAST_HANDED };
+int lsh_fast_run(lua_State *L, int argc, char **argv, int *status);
+
 /* Each binding file registers its functions into the module table on the top of the stack. */
 void lsh_l_open_util(lua_State *L);
 void lsh_l_open_serial(lua_State *L);
 void lsh_l_open_plancache(lua_State *L);
+void lsh_l_open_fastrun(lua_State *L);
 void lsh_l_open_ns(lua_State *L);
 void lsh_l_open_idmap(lua_State *L);
 void lsh_l_open_proc(lua_State *L);

@@ -118,12 +118,6 @@ static int pmain(lua_State *L)
 	int argc = (int)lua_tointeger(L, 1);
 	char **argv = lua_touserdata(L, 2);
 
-	/* A `run` served from the plan cache allocates a few hundred KB and exits: collecting
-	 * that garbage costs more time than it saves memory (issue #14), so the collector
-	 * starts stopped for `run`, and a cache miss restarts it before it loads a profile
-	 * (lunshare.run_plan: the evaluator's memory bound counts live objects). */
-	if (argc > 1 && strcmp(argv[1], "run") == 0)
-		lua_gc(L, LUA_GCSTOP);
 	luaL_openlibs(L);
 	preload(L, "lunshare.core", luaopen_lunshare_core);
 	preload(L, "lunshare.edit", luaopen_lunshare_edit);
@@ -178,15 +172,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lunshare: cannot create a Lua state: out of memory\n");
 		return 1;
 	}
-	lua_pushcfunction(L, traceback);
-	lua_pushcfunction(L, pmain);
-	lua_pushinteger(L, argc);
-	lua_pushlightuserdata(L, argv);
+	/* A `run` served from the plan cache allocates a few hundred KB and exits: collecting
+	 * that garbage costs more time than it saves memory (issue #14), so the collector
+	 * starts stopped for `run`, and a cache miss restarts it before it loads a profile
+	 * (lunshare.run_plan: the evaluator's memory bound counts live objects). */
 	int status = 1;
-	if (lua_pcall(L, 2, 1, 1) != LUA_OK) {
-		fprintf(stderr, "lunshare: internal error (please report): %s\n", lua_tostring(L, -1));
-	} else {
-		status = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+	int run = argc > 1 && strcmp(argv[1], "run") == 0;
+	if (run)
+		lua_gc(L, LUA_GCSTOP);
+	/* A plan cache hit of `run … -- CMD` needs no script (l_fastrun.c). */
+	if (!run || lsh_fast_run(L, argc, argv, &status) != LSH_FAST_DONE) {
+		lua_pushcfunction(L, traceback);
+		lua_pushcfunction(L, pmain);
+		lua_pushinteger(L, argc);
+		lua_pushlightuserdata(L, argv);
+		if (lua_pcall(L, 2, 1, 1) != LUA_OK) {
+			fprintf(stderr, "lunshare: internal error (please report): %s\n", lua_tostring(L, -1));
+		} else {
+			status = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+		}
 	}
 	/* `explain --json > plan.json` on a full disk must not look like success: a write
 	 * that failed on the way (ferror) or in the last flush is a runtime failure. */

@@ -193,7 +193,7 @@ end
 -- has_command: whether one was given. SHA-256 over the format, lunshare's version and
 -- build id, the caller's ids (core.ids without the pid), words, has_command and the state
 -- directory's place (the egress helper's plan names it). In C (core.plancache_key), as
--- a hit without scripts computes it (bindings/fastrun.c).
+-- a hit without scripts computes it (bindings/l_fastrun.c).
 function M.key(words, has_command) return core.plancache_key(words, has_command == true) end
 
 local function open_dir(create)

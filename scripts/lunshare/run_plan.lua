@@ -171,7 +171,10 @@ function M.fresh(name, o, key, why, say)
       stored.steps[#stored.steps] = exec
     end
     local ok, err = plancache.store(key, rec, p, stored,
-      { profile = plan.profile, limits = limits, argv_from_command_line = from_cmdline }, planner.DEFAULT_KEEP)
+      { profile = plan.profile, limits = limits, argv_from_command_line = from_cmdline,
+        -- the command followed a "--" separator: the executable may serve a hit by itself
+        -- (bindings/l_fastrun.c)
+        dashdash = o.dashdash == true }, planner.DEFAULT_KEEP)
     say("miss (" .. why .. "), " .. (ok and "stored" or ("not stored: " .. tostring(err))))
   else
     say(o.no_cache and "not used (--no-cache)" or "none (LUNSHARE_SCRIPTS, no build id, or a user without XDG_RUNTIME_DIR)")

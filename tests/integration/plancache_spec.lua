@@ -119,6 +119,71 @@ for _, mode in ipairs(H.modes) do
       assert.equal("1\n-1 38\n", r.out, r.err)
     end)
 
+    -- The executable serves a hit of `run … -- CMD` by itself (bindings/l_fastrun.c), and
+    -- only when what it can tell is all there is to tell; the rest goes to the scripts.
+    local FAST = "plan cache: hit (served before the scripts load)"
+    local function fast(r) return r.err:find(FAST, 1, true) ~= nil end
+    -- What a person reads, without the cache's debug line.
+    local function said(r) return (r.err:gsub("lunshare: plan cache: [^\n]*\n", "")) end
+
+    it("serves a hit of run ... -- CMD before the scripts load, with the command's words", function()
+      local r, how = run({ "run", "default", "--", "/bin/echo", "a  b", "" })
+      assert.equal("miss", how, r.err)
+      r, how = run({ "run", "default", "--", "/bin/echo", "c", "d" })
+      assert.equal("hit", how, r.err)
+      assert.truthy(fast(r), r.err)
+      assert.equal(0, r.code, r.err)
+      assert.equal("c d\n", r.out)
+      -- Without "--" the scripts parse the command line, and serve the hit themselves.
+      run({ "run", "default", "/bin/echo", "e" })
+      r, how = run({ "run", "default", "/bin/echo", "e" })
+      assert.equal("hit", how, r.err)
+      assert.falsy(fast(r), r.err)
+      assert.equal("e\n", r.out)
+    end)
+
+    it("leaves to the scripts a run whose first -- was an option's value", function()
+      -- --unsetenv takes "--" as its KEY: the command starts at the first word after the
+      -- profile, and a word like --no-pty there is an option, not the command.
+      local r, how = run({ "run", "default", "--unsetenv", "--", "/bin/echo", "b" })
+      assert.equal("miss", how, r.err)
+      assert.equal("b\n", r.out)
+      r, how = run({ "run", "default", "--unsetenv", "--", "/bin/echo", "b" })
+      assert.equal("hit", how, r.err)
+      assert.falsy(fast(r), r.err)
+      -- Served as "run -- CMD" this would exec "--no-pty" (127); it is the profile's own
+      -- command with the option, a plan of its own.
+      r, how = run({ "run", "default", "--unsetenv", "--", "--no-pty" }, "</dev/null")
+      assert.equal("miss", how, r.err)
+      assert.equal(0, r.code, r.err)
+    end)
+
+    it("reports a served hit's end as the scripts do: not found, --timeout", function()
+      local r1 = run({ "run", "default", "--", "/nonexistent/cmd" })
+      local r2 = run({ "run", "default", "--", "/nonexistent/cmd" })
+      assert.truthy(fast(r2), r2.err)
+      assert.equal(127, r1.code, r1.err)
+      assert.equal(127, r2.code, r2.err)
+      assert.equal(said(r1), said(r2))
+      assert.truthy(said(r2):find("/nonexistent/cmd", 1, true), r2.err)
+      run({ "run", "--timeout", "1", "default", "--", "/bin/sleep", "20" })
+      local t0 = os.time()
+      local r = run({ "run", "--timeout", "1", "default", "--", "/bin/sleep", "20" })
+      assert.truthy(fast(r), r.err)
+      assert.equal(124, r.code, r.err)
+      assert.truthy(said(r):find("ran longer than --timeout 1", 1, true), r.err)
+      assert.truthy(os.time() - t0 < 15)
+    end)
+
+    it("leaves a named run to the scripts, which check the names that run", function()
+      local name = "lsfast" .. H.RUN .. mode
+      run({ "run", "--name", name, "default", "--", "/bin/true" })
+      local r, how = run({ "run", "--name", name, "default", "--", "/bin/true" })
+      assert.equal(0, r.code, r.err)
+      assert.equal("hit", how, r.err)
+      assert.falsy(fast(r), r.err)
+    end)
+
     it("plans afresh when a parent profile was edited", function()
       local dir, parent, child = family("before")
       assert.equal("before\n", run({ "run", child, "--", "hostname" }).out)

@@ -97,20 +97,28 @@ function M.main(args)
   -- on the path (an installed one) never changes what `run -- CMD` means.
   local name = o.positional[1] or (o.dashdash and "builtin:default")
   if not name then usage_error("run: expected a profile") end
-  -- Loading and planning are bounded; the run itself is what the profile asked for.
-  local plan, limits = plan_for(name, o, args)
-  json.dump_plan(plan)
-  local record
-  for _, s in ipairs(plan.steps) do if s.op == "record" then record = s end end
-  local sandboxes = record and require("lunshare.sandboxes")
-  if record then
-    -- Stale records (a supervisor killed with SIGKILL) are cleaned first; a live one of
-    -- this name is refused here, and a run that took it since by the record step.
-    local running, err = sandboxes.find(record.name)
-    if err then fail(EXIT_RUNTIME, "run: " .. err) end
-    if running then fail(EXIT_RUNTIME, sandboxes.in_use(running)) end
+  local plan, limits, code, msg, errno, step, cpu, sandboxes
+  -- A hit the executable spawned before the scripts loaded, whose end needs words.
+  local handed = core.handed_run()
+  if handed then
+    plan, limits = handed.plan, handed.limits
+    code, msg, errno, step, cpu = table.unpack(handed.results, 1, 5)
+  else
+    -- Loading and planning are bounded; the run itself is what the profile asked for.
+    plan, limits = plan_for(name, o, args)
+    json.dump_plan(plan)
+    local record
+    for _, s in ipairs(plan.steps) do if s.op == "record" then record = s end end
+    sandboxes = record and require("lunshare.sandboxes")
+    if record then
+      -- Stale records (a supervisor killed with SIGKILL) are cleaned first; a live one of
+      -- this name is refused here, and a run that took it since by the record step.
+      local running, err = sandboxes.find(record.name)
+      if err then fail(EXIT_RUNTIME, "run: " .. err) end
+      if running then fail(EXIT_RUNTIME, sandboxes.in_use(running)) end
+    end
+    code, msg, errno, step, cpu = core.spawn(plan)
   end
-  local code, msg, errno, step, cpu = core.spawn(plan)
   if not code then
     -- A command that cannot run: 127 when it is not found, 126 when it is found but
     -- cannot be executed (as env, timeout and the shells answer).
