@@ -125,7 +125,11 @@ static int spawn(lua_State *L)
 	lua_getfield(L, LUA_REGISTRYINDEX, CORE_KEY);
 	lua_getfield(L, -1, "spawn");
 	lua_pushvalue(L, 1);
-	lua_call(L, 1, 5);
+	/* This process exits when the command has: it need not wait for pid 1's own exit. */
+	lua_createtable(L, 0, 1);
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "early");
+	lua_call(L, 2, 5);
 	return 5;
 }
 
@@ -142,10 +146,15 @@ int lsh_fast_run(lua_State *L, int argc, char **argv, int *status)
 {
 	if (argc < 3 || strcmp(argv[1], "run") != 0 || env_set("LUNSHARE_DUMP_PLAN"))
 		return LSH_FAST_NONE;
+	/* --no-cache before the separator: no entry was ever stored for these words (and
+	 * were it an option's value, the scripts would serve the hit: nothing is lost). */
 	int dd = 0;
-	for (int i = 2; i < argc && !dd; i++)
+	for (int i = 2; i < argc && !dd; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			dd = i;
+		else if (strcmp(argv[i], "--no-cache") == 0)
+			return LSH_FAST_NONE;
+	}
 	if (!dd)
 		return LSH_FAST_NONE;
 	int top = lua_gettop(L);

@@ -264,8 +264,10 @@ static void stdio_of(lua_State *L, int idx, int fds[3])
 }
 
 /* spawn(plan [, opts]) -> exit code, pid, oom_killed, timed_out, cpu seconds | nil,
- * message, errno, failed step (1-based). cpu: what the sandbox's reaped processes used. opts.stdin, .stdout, .stderr: open Lua files the sandbox gets as
- * fds 0, 1 and 2 instead of this process's own (which are put back afterwards). */
+ * message, errno, failed step (1-based). cpu: what the sandbox's reaped processes used.
+ * opts.stdin, .stdout, .stderr: open Lua files the sandbox gets as fds 0, 1 and 2 instead
+ * of this process's own (which are put back afterwards). opts.early: return when pid 1
+ * reports the command's end, for a process about to exit (LSH_SPAWN_EARLY). */
 static int l_spawn(lua_State *L)
 {
 	struct lsh_err *err = NULL;
@@ -286,8 +288,16 @@ static int l_spawn(lua_State *L)
 		if ((saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 3)) < 0 || dup2(fds[i], i) < 0)
 			r = lsh_err_set(&err, errno, "spawn: redirect fd %d", i);
 	}
+	unsigned flags = 0;
+	if (lua_istable(L, 2) && lua_getfield(L, 2, "early") != LUA_TNIL) {
+		if (lua_toboolean(L, -1))
+			flags |= LSH_SPAWN_EARLY;
+		lua_pop(L, 1);
+	} else if (lua_istable(L, 2)) {
+		lua_pop(L, 1);
+	}
 	if (r == 0)
-		r = lsh_spawn(plan, &res, &err);
+		r = lsh_spawn_with(plan, flags, &res, &err);
 	else
 		res.failed_step = -1;
 	for (int i = 0; i < 3; i++)

@@ -93,7 +93,9 @@ struct lsh_spawn_ctx {
 				   join leaves the supervisor in the topology holder's */
 	int64_t timeout_ms;	/* > 0: the wall-clock limit of the run (a "timeout" step) */
 	int64_t grace_ms;	/* between SIGTERM and SIGKILL once it passed */
-	int ctl_fd;		/* child: pid 1's line to the supervisor (job stops), or -1 */
+	int ctl_fd;		/* child: pid 1's line to the supervisor (job stops, the command's
+				 * end), or -1 */
+	unsigned flags;		/* LSH_SPAWN_* */
 	int has_tty;		/* child: the pty step made fds 0-2 its terminal */
 	int joined;		/* child: a join step entered a running sandbox, whose processes
 				   share our ids from then on: we stay non-dumpable until exec */

@@ -261,6 +261,21 @@ int lsh_proc_exit_status(int status)
 	return 1;
 }
 
+/* Tells the supervisor how the command ended, when it exited by itself and no other
+ * process is left in the namespace (pid 1 has no child at all: every process of a pid
+ * namespace descends from its init, orphans included), so that a supervisor with nothing
+ * to take down may return without waiting for this process's exit (LSH_SPAWN_EARLY). */
+static void report_end(int notify_fd, int status, int code)
+{
+	char msg[1 + sizeof(int)] = { 'X' };
+	if (notify_fd < 0 || !WIFEXITED(status) || waitpid(-1, NULL, WNOHANG | __WALL) != -1 || errno != ECHILD)
+		return;
+	memcpy(msg + 1, &code, sizeof code);
+	if (send(notify_fd, msg, sizeof msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		/* The supervisor is gone, or waits for this exit as it always may. */
+	}
+}
+
 /* The pid-1 loop; job: the command leads its own process group (lsh_proc_reap_job). */
 static int reap(pid_t cmd, int job, int notify_fd, struct lsh_err **err)
 {
@@ -292,8 +307,11 @@ static int reap(pid_t cmd, int job, int notify_fd, struct lsh_err **err)
 				}
 				cmd_status = status;
 			}
-			if (cmd_status >= 0)
-				return lsh_proc_exit_status(cmd_status);
+			if (cmd_status >= 0) {
+				int code = lsh_proc_exit_status(cmd_status);
+				report_end(notify_fd, cmd_status, code);
+				return code;
+			}
 			continue;
 		}
 		/* A signal the kernel sent to the terminal's foreground group reached the

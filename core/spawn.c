@@ -337,6 +337,15 @@ static int64_t cpu_us(const struct rusage *ru)
 	       ru->ru_stime.tv_usec;
 }
 
+/* Whether the run may end when pid 1 reports the command's exit, before pid 1 itself has
+ * exited: the caller asked (LSH_SPAWN_EARLY), nothing is to be taken down after the
+ * sandbox (an undo entry of any step), no pty to drain, no signal of ours in flight. */
+static int ended_early(const struct lsh_spawn_ctx *ctx, const struct term *t, int64_t kill_at)
+{
+	return (ctx->flags & LSH_SPAWN_EARLY) && ctx->nundo == 0 && t->master < 0 && kill_at < 0 &&
+	       (ctx->clone_flags & CLONE_NEWPID);
+}
+
 /* Waits for the child, passing on the signals the supervisor receives, proxying the
  * sandbox's terminal, and keeping the wall-clock limit. */
 static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct term *t, struct lsh_spawn_result *res,
@@ -470,11 +479,17 @@ static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct term *t, struc
 			}
 		}
 		if (i_ctl >= 0 && (pfd[i_ctl].revents & (POLLIN | POLLHUP))) {
-			char c;
-			ssize_t n = recv(t->ctl, &c, 1, MSG_DONTWAIT);
-			if (n == 1 && c == 'T' && t->master >= 0)
+			char c[1 + sizeof(int)];
+			ssize_t n = recv(t->ctl, c, sizeof c, MSG_DONTWAIT);
+			if (n == 1 && c[0] == 'T' && t->master >= 0)
 				suspend(ctx, t, group);
-			else if (n == 0) {
+			else if (n == (ssize_t)sizeof c && c[0] == 'X' && ended_early(ctx, t, kill_at)) {
+				/* pid 1 reported the command's exit and that no process is left:
+				 * nothing of the run needs its exit (LSH_SPAWN_EARLY). */
+				memcpy(&res->exit_code, c + 1, sizeof(int));
+				res->status = res->exit_code << 8;
+				return 0;
+			} else if (n == 0) {
 				close(t->ctl);
 				t->ctl = -1;
 			}
@@ -506,6 +521,11 @@ static int supervise(struct lsh_spawn_ctx *ctx, int sigfd, struct term *t, struc
 
 int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct lsh_err **err)
 {
+	return lsh_spawn_with(plan, 0, res, err);
+}
+
+int lsh_spawn_with(const struct lsh_plan *plan, unsigned flags, struct lsh_spawn_result *res, struct lsh_err **err)
+{
 	struct lsh_spawn_ctx ctx;
 	struct lsh_plan_facts facts;
 	int sv[2] = { -1, -1 }, ctl[2] = { -1, -1 };
@@ -527,6 +547,7 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 	ctx.join_netns_fd = ctx.join_userns_fd = -1;
 	ctx.euid = geteuid();
 	ctx.clone_flags = facts.clone_flags;
+	ctx.flags = flags;
 	memset(&term, 0, sizeof term);
 	term.master = term.ctl = -1;
 
@@ -546,8 +567,9 @@ int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res, struct 
 		r = lsh_err_set(err, errno, "socketpair");
 		goto out;
 	}
-	/* With a pty, pid 1 tells over this line when the job stopped. */
-	if (facts.pty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) {
+	/* Over this line pid 1 tells when the job stopped (with a pty), and how the command
+	 * ended (LSH_SPAWN_EARLY). */
+	if ((facts.pty || (flags & LSH_SPAWN_EARLY)) && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) {
 		r = lsh_err_set(err, errno, "socketpair");
 		goto out;
 	}

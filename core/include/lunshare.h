@@ -896,6 +896,18 @@ struct lsh_spawn_result {
 LSH_API int lsh_spawn(const struct lsh_plan *plan, struct lsh_spawn_result *res,
 		      struct lsh_err **err);
 
+/* lsh_spawn's choices beyond the plan. LSH_SPAWN_EARLY: for a caller about to exit (the
+ * CLI's run). When pid 1 (a reaper) reports that the command exited normally and no other
+ * process is left in the sandbox, and the supervisor has nothing to take down (no cgroup,
+ * record, helper, …) and no pty to drain, return at once with the command's status,
+ * without waiting for pid 1's own exit: the kernel's teardown of the namespaces (their
+ * mounts, the network namespace) happens in that exit, and takes milliseconds. pid 1 is
+ * then left unreaped, to the caller's exit (it dies with the supervisor in any case);
+ * res->cpu_us is 0. Every other end is waited for as lsh_spawn waits. */
+#define LSH_SPAWN_EARLY 1u
+LSH_API int lsh_spawn_with(const struct lsh_plan *plan, unsigned flags, struct lsh_spawn_result *res,
+			   struct lsh_err **err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -117,7 +117,9 @@ function M.main(args)
       if err then fail(EXIT_RUNTIME, "run: " .. err) end
       if running then fail(EXIT_RUNTIME, sandboxes.in_use(running)) end
     end
-    code, msg, errno, step, cpu = core.spawn(plan)
+    -- run exits when the command has: it need not wait for pid 1's own exit, the
+    -- namespaces' teardown (core.spawn's early).
+    code, msg, errno, step, cpu = core.spawn(plan, { early = true })
   end
   if not code then
     -- A command that cannot run: 127 when it is not found, 126 when it is found but
