@@ -214,8 +214,7 @@ describe("lunshare net (root)", function()
   it("the README's REPL transcript runs from lua5.4 with require", function()
     local script = H.profile('lunshare = require "lunshare"\n' .. transcript())
     local r = world(table.concat({
-      "LUA_PATH=" .. H.quote(H.root .. "/scripts/?.lua;" .. H.root .. "/scripts/?/init.lua;;") ..
-        " LUA_CPATH=" .. H.quote(H.build .. "/lua/?.so;;") .. " lua5.4 " .. H.quote(script) .. " >/dev/null",
+      H.lua_env() .. " lua5.4 " .. H.quote(script) .. " >/dev/null",
       table.concat(CHECK, "; "),
     }, "; "))
     assert.equal("netns1\nping-out-ok\nping-in-ok\n", r.out, r.err)
@@ -328,8 +327,7 @@ print(lunshare.core.spawn(plan))
 ]])
     local r = world(table.concat({
       "ip netns add lsj",
-      "LUA_PATH=" .. H.quote(H.root .. "/scripts/?.lua;" .. H.root .. "/scripts/?/init.lua;;") ..
-        " LUA_CPATH=" .. H.quote(H.build .. "/lua/?.so;;") .. " lua5.4 " .. script,
+      H.lua_env() .. " lua5.4 " .. script,
       "ip netns exec lsj " .. GROUP,
     }, "; "))
     assert.truthy(r.out:find("^nil\tsysctl net.ipv4.ping_group_range: the sandbox joined a network namespace " ..
@@ -541,11 +539,6 @@ describe("network (rootless)", function()
       return "echo \"" .. when .. " holder $(nsenter -t $H -n " .. GROUP .. ") host $(nsenter -t $H -m nsenter --net=" ..
         X .. "/lunshare/netns/lsjg" .. S .. " " .. GROUP .. ")\""
     end
-    -- The lunshare module and scripts where nobody reads them (the checkout may be root's).
-    local tree = H.tmpdir()
-    finally(function() H.rm(tree) end)
-    assert(H.sh("cp -r " .. H.quote(H.root .. "/scripts") .. " " .. H.quote(H.build .. "/lua") .. " " ..
-      H.quote(tree) .. " && chmod -R a+rX " .. H.quote(tree)).code == 0)
     local script = H.profile([[
 local lunshare = require "lunshare"
 local plan = assert(lunshare.plan("]] .. p .. [[", { "true" }))
@@ -570,8 +563,7 @@ print(lunshare.core.spawn(plan))
       "echo \"planned $(" .. N .. "$L explain " .. p .. " | grep -c sysctl)\"",
       N .. "$L run " .. p .. " -- " .. GROUP .. " >/run/inside; echo \"run $? $(cat /run/inside)\"",
       seen("after-run"),
-      "echo \"hand-made $(" .. N .. "LUA_PATH=" .. H.quote(tree .. "/scripts/?.lua;" .. tree .. "/scripts/?/init.lua;;") ..
-        " LUA_CPATH=" .. H.quote(tree .. "/lua/?.so;;") .. " lua5.4 " .. script .. ")\"",
+      "echo \"hand-made $(" .. N .. H.lua_env() .. " lua5.4 " .. script .. ")\"",
       seen("after-plan"),
       N .. "$L net down " .. t .. " >/dev/null; echo down=$?",
       H.wait_until([[s=$(awk '/^State/ {print $2}' /proc/$H/status 2>/dev/null); [ -z "$s" ] || [ "$s" = Z ] ]], 30),
