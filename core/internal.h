@@ -67,6 +67,18 @@ int lsh_openat2(int dirfd, const char *path, int flags, uint64_t resolve);
  * O_RDONLY|O_DIRECTORY fd; -EEXIST when name exists. */
 int lsh_mount_mkdirat(int dirfd, const char *name, mode_t mode, struct lsh_err **err);
 
+/* What the mount steps (mount_ops.c) and the hot-plug steps (plug_ops.c) share. */
+
+/* Attaches the detached mount mfd on dst, a path under root: the target is opened, and
+ * made when missing (node with mode, its parents 0755), by lsh_mount_target, so no
+ * component may be a symlink or "..". Borrows mfd and root. */
+int lsh_mount_attach_at(int root, int mfd, const char *dst, enum lsh_mount_node node, mode_t mode,
+			struct lsh_err **err);
+
+/* Splits "/a/b/c" into its parent "/a/b" (copied into buf, of size bytes) and returns "c"
+ * (a pointer into path); a path without a slash is returned whole, buf then unchanged. */
+const char *lsh_path_split(const char *path, char *buf, size_t size);
+
 /* Undo actions the supervisor records as it creates host-side objects; run in reverse. */
 typedef void (*lsh_undo_fn)(void *arg);
 
@@ -147,6 +159,11 @@ void lsh_proc_end(int pidfd, int grace_ms);
  * user namespace of that inode (EPERM). For the steps that join a running sandbox. */
 int lsh_join_pidfd(pid_t pid, uint64_t starttime, uint64_t user_ns, struct lsh_err **err);
 
+/* The n-th tree (from 1) an idmap_tree step made in the supervisor before the clone, taken
+ * out of the executor's state: the caller owns the fd. -1 (no lsh_err) when that step's
+ * optional source was missing; -EINVAL when there is no such step (mount_ops.c). */
+int lsh_mount_idmapped(struct lsh_spawn_ctx *ctx, long n, struct lsh_err **err);
+
 /* What the last helper the executor started left for the steps after it (the relay):
  * ctx->area[LSH_AREA_HELPER] points at it while the helper runs. */
 #define LSH_AREA_HELPER 4
@@ -178,6 +195,7 @@ int lsh_addr_in_net(const char *net, const struct sockaddr *sa);
 extern const struct lsh_op lsh_ops_proc[];
 extern const struct lsh_op lsh_ops_net[];
 extern const struct lsh_op lsh_ops_mount[];
+extern const struct lsh_op lsh_ops_plug[];
 extern const struct lsh_op lsh_ops_security[];
 extern const struct lsh_op lsh_ops_helper[];
 extern const struct lsh_op lsh_ops_relay[];

@@ -13,6 +13,7 @@ static const struct lsh_op *const areas[] = {
 	lsh_ops_proc,
 	lsh_ops_net,
 	lsh_ops_mount,
+	lsh_ops_plug,
 	lsh_ops_security,
 	lsh_ops_helper,
 	lsh_ops_relay,

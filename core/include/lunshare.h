@@ -358,7 +358,8 @@ LSH_API int lsh_netns_dir_open(const char *dir, int create, struct lsh_err **err
 
 /* ------------------------------------------------------------------------------------
  * Mounts: mount_tree.c (propagation, pivot_root, paths in a root, the mount(2) fallback,
- * locking), mount_api.c (the fd-based API); the plan's mount steps are in mount_ops.c
+ * locking), mount_api.c (the fd-based API); the plan's mount steps are in mount_ops.c,
+ * its hot-plug steps (a bind added to a running sandbox, and taken off) in plug_ops.c
  *
  * A detached mount is an fd from lsh_mount_clone_tree or lsh_mount_new_fs: it is visible
  * nowhere until lsh_mount_attach puts it on a target, so its flags can be set first.

@@ -166,9 +166,10 @@ function RUN.spec(b, where)
   local name = b.text:match('lunshare%.load%("%./([%w_]+%.lua)"') or "web.lua"
   write(name, D.unelide(last.profile.text))
   local spec = write("example_spec.lua", b.text)
+  local t = H.readable_lua()
   local r = H.sh("cd " .. H.quote(dir) .. " && lua5.4 /usr/bin/busted --lpath=" ..
-    H.quote(H.root .. "/scripts/?.lua;" .. H.root .. "/scripts/?/init.lua") .. " --cpath=" ..
-    H.quote(H.build .. "/lua/?.so") .. " " .. H.quote(spec))
+    H.quote(t .. "/scripts/?.lua;" .. t .. "/scripts/?/init.lua") .. " --cpath=" ..
+    H.quote(t .. "/lua/?.so") .. " " .. H.quote(spec))
   assert(r.code == 0, where .. ": busted says:\n" .. r.out .. r.err)
 end
 

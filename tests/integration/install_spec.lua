@@ -15,8 +15,10 @@ describe("install #install", function()
   end)
   teardown(function() H.rm(prefix) end)
 
+  -- Without LUNSHARE_ROOT (tests/run's checkout, whose profiles/ a stock lua5.4 would take
+  -- for the shipped ones, unreadable to nobody in a 0700 checkout): the install's own.
   local function lua_env()
-    return "LUA_PATH=" .. H.quote(prefix .. "/share/lua/5.4/?.lua;" .. prefix .. "/share/lua/5.4/?/init.lua;;") ..
+    return "env -u LUNSHARE_ROOT LUA_PATH=" .. H.quote(prefix .. "/share/lua/5.4/?.lua;" .. prefix .. "/share/lua/5.4/?/init.lua;;") ..
       " LUA_CPATH=" .. H.quote(prefix .. "/lib/lua/5.4/?.so;;")
   end
 

@@ -205,9 +205,7 @@ end
 if not code then io.stderr:write(msg, "\n") end
 os.exit(code or 1)
 ]])
-      local env = "LUA_PATH=" .. H.quote(H.root .. "/scripts/?.lua;" .. H.root .. "/scripts/?/init.lua;;") ..
-        " LUA_CPATH=" .. H.quote(H.build .. "/lua/?.so;;")
-      local r = H.sh(env .. " lua5.4 " .. script, { mode = mode })
+      local r = H.sh(H.lua_env() .. " lua5.4 " .. script, { mode = mode })
       local overflow = H.sh("cat /proc/sys/kernel/overflowgid").out:gsub("\n", "")
       assert.equal(0, r.code, r.err)
       assert.equal(overflow .. "\t" .. overflow .. "\nno-ping\n", r.out)
@@ -236,9 +234,7 @@ local code, msg = lunshare.core.spawn(plan)
 if not code then io.stderr:write(msg, "\n") end
 os.exit(code or 1)
 ]])
-      local env = "LUA_PATH=" .. H.quote(H.root .. "/scripts/?.lua;" .. H.root .. "/scripts/?/init.lua;;") ..
-        " LUA_CPATH=" .. H.quote(H.build .. "/lua/?.so;;")
-      local r = H.sh(env .. " lua5.4 " .. script, { mode = mode })
+      local r = H.sh(H.lua_env() .. " lua5.4 " .. script, { mode = mode })
       assert.equal(0, r.code, r.err)
       local l = H.lines(r.out)
       for _, want in ipairs({ "mount -t tmpfs -o nosuid,noexec,mode=0711,size=3m tmpfs /newroot/dev",
@@ -587,7 +583,7 @@ print((select(2, core.mount_target(root, "/a/usr/../x", "dir"))))
 print(pcall(core.mount_setattr, tree, { set = { "readonly" } }))
 ]])
     local before = H.mounts()
-    local r = H.sh("LUA_CPATH=" .. H.quote(H.build .. "/lua/?.so;;") .. " lua5.4 " .. H.quote(script))
+    local r = H.sh(H.lua_env() .. " lua5.4 " .. H.quote(script))
     assert.equal(0, r.code, r.err)
     local l = H.lines(r.out)
     assert.equal("/no/such: No such file or directory\t2", l[1])

@@ -147,7 +147,7 @@ for _, mode in ipairs(H.modes) do
       assert.equal(2, r.code, r.err)
       assert.truthy(r.err:find("a string holds a NUL byte", 1, true), r.err)
       -- And for anything that reaches a C path API through lunshare.core.
-      r = H.sh("LUA_CPATH=" .. H.quote(H.build .. "/lua/?.so") .. " lua5.4 -e " .. H.quote(
+      r = H.sh(H.lua_env() .. " lua5.4 -e " .. H.quote(
         'local c = require "lunshare.core" ' ..
         'for _, f in ipairs({ function() return c.read_file("' .. secret .. '\\0.lua") end, ' ..
         'function() return c.kind("/etc\\0x") end, function() return c.statedir("/tmp\\0", "x") end }) do ' ..

@@ -33,6 +33,28 @@ local function topo(src)
   return H.profile(sfx(src))
 end
 
+-- A Lua script that plans profile p, puts a hand-made sysctl step of ping_group_range in
+-- the plan after its join, and prints what the executor says of it. The step goes before
+-- the first child step: the join, the clone and (rootless) the id maps after it are the
+-- supervisor's, and no child step may come before them. In root's plan that is right
+-- after the clone.
+local function sysctl_after_join(p)
+  return H.profile([[
+local lunshare = require "lunshare"
+local plan = assert(lunshare.plan("]] .. p .. [[", { "true" }))
+local joins = false
+for i, s in ipairs(plan.steps) do
+  joins = joins or s.op == "netns_join"
+  if s.where == "child" and joins then
+    table.insert(plan.steps, i, { op = "sysctl", where = "child", name = "net.ipv4.ping_group_range",
+      value = "0 0", origin = "hand-made" })
+    break
+  end
+end
+print(lunshare.core.spawn(plan))
+]])
+end
+
 -- Waits until no link but lo is left here (a netns's links go a moment after its deletion).
 local WAIT_CLEAN = H.wait_until([=[[ "$(ip -o link | wc -l)" = 1 ]]=], 30)
 
@@ -214,8 +236,7 @@ describe("lunshare net (root)", function()
   it("the README's REPL transcript runs from lua5.4 with require", function()
     local script = H.profile('lunshare = require "lunshare"\n' .. transcript())
     local r = world(table.concat({
-      "LUA_PATH=" .. H.quote(H.root .. "/scripts/?.lua;" .. H.root .. "/scripts/?/init.lua;;") ..
-        " LUA_CPATH=" .. H.quote(H.build .. "/lua/?.so;;") .. " lua5.4 " .. H.quote(script) .. " >/dev/null",
+      H.lua_env() .. " lua5.4 " .. H.quote(script) .. " >/dev/null",
       table.concat(CHECK, "; "),
     }, "; "))
     assert.equal("netns1\nping-out-ok\nping-in-ok\n", r.out, r.err)
@@ -311,25 +332,10 @@ describe("network profile field (root)", function()
 
   it("the executor refuses a sysctl step after a join, whoever made the plan", function()
     local p = topo(JOIN)
-    local script = H.profile([[
-local lunshare = require "lunshare"
-local plan = assert(lunshare.plan("]] .. p .. [[", { "true" }))
--- Right after the clone: the join itself is the supervisor's, before it.
-local joins = false
-for i, s in ipairs(plan.steps) do
-  joins = joins or s.op == "netns_join"
-  if s.op == "clone" and joins then
-    table.insert(plan.steps, i + 1, { op = "sysctl", where = "child", name = "net.ipv4.ping_group_range",
-      value = "0 0", origin = "hand-made" })
-    break
-  end
-end
-print(lunshare.core.spawn(plan))
-]])
+    local script = sysctl_after_join(p)
     local r = world(table.concat({
       "ip netns add lsj",
-      "LUA_PATH=" .. H.quote(H.root .. "/scripts/?.lua;" .. H.root .. "/scripts/?/init.lua;;") ..
-        " LUA_CPATH=" .. H.quote(H.build .. "/lua/?.so;;") .. " lua5.4 " .. script,
+      H.lua_env() .. " lua5.4 " .. script,
       "ip netns exec lsj " .. GROUP,
     }, "; "))
     assert.truthy(r.out:find("^nil\tsysctl net.ipv4.ping_group_range: the sandbox joined a network namespace " ..
@@ -541,27 +547,7 @@ describe("network (rootless)", function()
       return "echo \"" .. when .. " holder $(nsenter -t $H -n " .. GROUP .. ") host $(nsenter -t $H -m nsenter --net=" ..
         X .. "/lunshare/netns/lsjg" .. S .. " " .. GROUP .. ")\""
     end
-    -- The lunshare module and scripts where nobody reads them (the checkout may be root's).
-    local tree = H.tmpdir()
-    finally(function() H.rm(tree) end)
-    assert(H.sh("cp -r " .. H.quote(H.root .. "/scripts") .. " " .. H.quote(H.build .. "/lua") .. " " ..
-      H.quote(tree) .. " && chmod -R a+rX " .. H.quote(tree)).code == 0)
-    local script = H.profile([[
-local lunshare = require "lunshare"
-local plan = assert(lunshare.plan("]] .. p .. [[", { "true" }))
--- Before the first child step: the join is the supervisor's, before the clone; the id maps
--- after it are the supervisor's too, and a child step may not come before them.
-local joins = false
-for i, s in ipairs(plan.steps) do
-  joins = joins or s.op == "netns_join"
-  if s.where == "child" and joins then
-    table.insert(plan.steps, i, { op = "sysctl", where = "child", name = "net.ipv4.ping_group_range",
-      value = "0 0", origin = "hand-made" })
-    break
-  end
-end
-print(lunshare.core.spawn(plan))
-]])
+    local script = sysctl_after_join(p)
     local r = world(table.concat({
       "mkdir -m 700 " .. X .. " && chown 65534:65534 " .. X,
       N .. "$L net up " .. t .. " >/dev/null; echo up=$?",
@@ -570,8 +556,7 @@ print(lunshare.core.spawn(plan))
       "echo \"planned $(" .. N .. "$L explain " .. p .. " | grep -c sysctl)\"",
       N .. "$L run " .. p .. " -- " .. GROUP .. " >/run/inside; echo \"run $? $(cat /run/inside)\"",
       seen("after-run"),
-      "echo \"hand-made $(" .. N .. "LUA_PATH=" .. H.quote(tree .. "/scripts/?.lua;" .. tree .. "/scripts/?/init.lua;;") ..
-        " LUA_CPATH=" .. H.quote(tree .. "/lua/?.so;;") .. " lua5.4 " .. script .. ")\"",
+      "echo \"hand-made $(" .. N .. H.lua_env() .. " lua5.4 " .. script .. ")\"",
       seen("after-plan"),
       N .. "$L net down " .. t .. " >/dev/null; echo down=$?",
       H.wait_until([[s=$(awk '/^State/ {print $2}' /proc/$H/status 2>/dev/null); [ -z "$s" ] || [ "$s" = Z ] ]], 30),

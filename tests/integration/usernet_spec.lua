@@ -128,14 +128,9 @@ end
 local USER = H.profile(H.read(H.root .. "/docs/examples/user-network.lua"))
 local EGRESS = H.profile(H.read(H.root .. "/docs/examples/egress.lua"))
 
--- The environment in which lua5.4 finds require "lunshare": a copy of the scripts and the
--- module nobody can read (the checkout may be root's own, mode 0700).
+-- The environment in which lua5.4 finds require "lunshare", nobody's too.
 local function api_env()
-  local tree = H.tmpdir()
-  H.sh("cp -r " .. H.quote(H.root .. "/scripts") .. " " .. H.quote(H.build .. "/lua") .. " " .. H.quote(tree) ..
-    " && chmod -R a+rX " .. H.quote(tree))
-  return "env LUA_PATH=" .. H.quote(tree .. "/scripts/?.lua;" .. tree .. "/scripts/?/init.lua;;") ..
-    " LUA_CPATH=" .. H.quote(tree .. "/lua/?.so;;")
+  return "env " .. H.lua_env()
 end
 
 -- PTRACE_ATTACH of the pid in argv[1]: "attach 0" (then detached) or "attach -1 ERRNO".

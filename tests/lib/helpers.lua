@@ -208,6 +208,31 @@ function H.copy_for_nobody(path)
   return to
 end
 
+-- For a stock lua5.4 that requires "lunshare" or "lunshare.core" (a spec's hand-made plan,
+-- a primitive called from Lua): the scripts, the shipped profiles and the built module
+-- copied once per run into a directory of the suite's that everyone can read, since the
+-- checkout may be root's own (mode 0700) and nobody runs such scripts too. The copy is
+-- a small checkout: TREE/scripts, TREE/profiles, TREE/lua (the build's lua/).
+local lua_tree
+function H.readable_lua()
+  if not lua_tree then
+    local d = H.tmpdir()
+    local r = H.sh("cp -r " .. H.quote(H.root .. "/scripts") .. " " .. H.quote(H.root .. "/profiles") .. " " ..
+      H.quote(H.build .. "/lua") .. " " .. H.quote(d) .. " && chmod -R a+rX " .. H.quote(d))
+    assert(r.code == 0, "cannot copy the Lua tree for nobody: " .. r.err)
+    lua_tree = d
+  end
+  return lua_tree
+end
+
+-- The variables that point lua5.4 at that copy, as assignments to put before a command
+-- ("LUA_PATH=… LUA_CPATH=… LUNSHARE_ROOT=…": the shipped profiles are the copy's too).
+function H.lua_env()
+  local t = H.readable_lua()
+  return "LUA_PATH=" .. H.quote(t .. "/scripts/?.lua;" .. t .. "/scripts/?/init.lua;;") ..
+    " LUA_CPATH=" .. H.quote(t .. "/lua/?.so;;") .. " LUNSHARE_ROOT=" .. H.quote(t)
+end
+
 function H.rm(path)
   H.sh("rm -rf " .. H.quote(path))
 end

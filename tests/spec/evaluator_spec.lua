@@ -425,7 +425,7 @@ describe("bounded regions #unit", function()
   end)
 
   it("end the process with one line past the hard CPU limit, in a C call no hook reaches", function()
-    local cmd = "LUA_CPATH=" .. H.quote(H.build .. "/lua/?.so;;") .. " lua5.4 -e " ..
+    local cmd = H.lua_env() .. " lua5.4 -e " ..
       "\"local core = require 'lunshare.core'; core.cpu_bounded(0.3, 'lunshare: stopped', 0, '', string.rep, '', 1 << 62)\" " ..
       "2>&1; echo \"status $?\""
     local t0 = os.time()
