@@ -77,6 +77,29 @@ for _, mode in ipairs(H.modes) do
       end)
     end)
 
+    describe("the end of a run", function()
+      -- run returns as soon as pid 1 reports the command's end when nothing of the
+      -- sandbox is left (core.spawn's early); a process still there, here one whose exit
+      -- takes long (half a GiB to free), keeps the run until pid 1's exit has ended it.
+      it("comes when no process of the sandbox is left, a slow-dying one included", function()
+        if not io.open("/usr/bin/python3") then return pending("needs /usr/bin/python3 in the sandbox") end
+        local marker = "lsbig" .. RAND .. mode
+        local big = "import time\nb = bytearray(512 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\n" ..
+          "print('ready', flush=True)\nopen('/tmp/ready', 'w').close()\ntime.sleep(60)\n"
+        local r = H.after_ready(drop .. H.quote(H.bin) .. " run default -- sh -c " ..
+          H.quote("/usr/bin/python3 -c \"$0\" " .. marker .. " & " ..
+            "until [ -e /tmp/ready ]; do sleep 0.05; done; sleep 0.5; exit 5") .. " " .. H.quote(big),
+          "big=$(pgrep -f '^/usr/bin/python3 -c .* " .. marker .. "$'); [ -n \"$big\" ] || echo no-python; " ..
+          "wait $P; echo rc=$?; [ -e /proc/$big ] && echo left || echo gone")
+        assert.truthy(r.out:find("rc=5\n", 1, true), r.out .. r.err .. r.cmd_err)
+        assert.falsy(r.out:find("no-python", 1, true), r.out)
+        assert.truthy(r.out:find("gone", 1, true), r.out .. r.cmd_err)
+        -- And the plain case, which ends early, still says how the command ended.
+        local r2 = run({ "run", "default", "--", "sh", "-c", "exit 6" })
+        assert.equal(6, r2.code, r2.err)
+      end)
+    end)
+
     describe("a wall-clock limit", function()
       it("--timeout ends the whole sandbox, says so and exits 124", function()
         local bg, running = marker_sleep(1)
