@@ -768,7 +768,39 @@ end
 local NUL_MSG = "a string holds a NUL byte (byte 0): every string of a profile becomes a C string " ..
   "(a path, a name, an argument), which would end there"
 
+-- The same conditions, without a path: visiting the keys in any order finds a fault
+-- wherever the ordered walk would (the budget counts every entry either way), and a run
+-- needs no sorting of every table of a valid profile (issue #14: the ordered walk was a
+-- tenth of a miss's Lua time). Only a profile found faulty is walked again, in order.
+local function plain_fast(v)
+  local entries = 0
+  local function walk(t, depth)
+    if getmetatable_raw(t) ~= nil or depth > M.DATA_DEPTH then return false end
+    for k, x in next, t do
+      entries = entries + 1
+      if entries > M.DATA_ENTRIES then return false end
+      local kt = type(k)
+      if kt == "string" then
+        if sfind(k, "\0", 1, true) then return false end
+      elseif kt ~= "number" and kt ~= "boolean" then
+        return false
+      end
+      local xt = type(x)
+      if xt == "table" then
+        if not walk(x, depth + 1) then return false end
+      elseif xt == "string" then
+        if sfind(x, "\0", 1, true) then return false end
+      elseif xt ~= "number" and xt ~= "boolean" then
+        return false
+      end
+    end
+    return true
+  end
+  return walk(v, 1)
+end
+
 function M.check_data(v)
+  if type(v) == "table" and plain_fast(v) then return true end
   local entries, path = 0, {}
   local function walk(t, depth)
     if getmetatable_raw(t) ~= nil then return "expected plain data, got a table with a metatable" end
