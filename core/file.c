@@ -329,13 +329,20 @@ int lsh_path_resolve(const char *path, uid_t uid, char **out, struct lsh_err **e
 			goto out;
 		}
 		struct stat st, pst;
-		if (fstat(fd, &st) < 0 || fstat(fds[depth], &pst) < 0) {
+		if (fstat(fd, &st) < 0) {
 			rc = lsh_err_set(err, errno, "%s", path);
 			close(fd);
 			goto out;
 		}
 		if (S_ISLNK(st.st_mode)) {
 			char why[128], target[4096];
+			/* Whose directory holds the link: asked only of a link, as the walk
+			 * passes many directories for each link it meets (issue #14). */
+			if (fstat(fds[depth], &pst) < 0) {
+				rc = lsh_err_set(err, errno, "%s", path);
+				close(fd);
+				goto out;
+			}
 			if (link_trusted(&pst, &st, uid, why, sizeof why) < 0) {
 				char at[4096 + 256];
 				snprintf(at, sizeof at, "%s/%s", res, name);
