@@ -4,9 +4,10 @@
  *
  * It takes only what it can decide without the scripts, and leaves everything else to
  * them, untouched, so that what a run means is still decided in one place:
- *   - the command follows the first "--" of the arguments, and the entry says that its
- *     run's "--" was that separator (meta.dashdash; the options before it were parsed by
- *     lunshare.options on the miss that wrote it, and the same words parse the same way);
+ *   - the command follows the first "--" of the arguments (the key's words are those up
+ *     to it, with it), and the entry says that its run's "--" was that separator
+ *     (meta.dashdash; the options before it were parsed by lunshare.options on the miss
+ *     that wrote it, and the same words parse the same way);
  *   - no LUNSHARE_DUMP_PLAN, and no record step (a named sandbox's record is checked
  *     against those that run, by lunshare.sandboxes);
  * else nothing was done and the scripts run as on any start. When the command ran but

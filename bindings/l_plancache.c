@@ -147,12 +147,12 @@ static int replay(lua_State *L, int idx)
 	lua_rawgeti(L, idx, 1);
 	lua_rawgeti(L, idx, 2);
 	lua_rawgeti(L, idx, 3);
+	if (lua_type(L, top + 1) != LUA_TSTRING || lua_type(L, top + 2) != LUA_TSTRING ||
+	    lua_type(L, top + 3) != LUA_TSTRING)
+		goto out;
 	const char *name = lua_tostring(L, top + 1);
 	size_t alen;
 	const char *a = lua_tolstring(L, top + 2, &alen);
-	if (!name || !a || lua_type(L, top + 1) != LUA_TSTRING || lua_type(L, top + 2) != LUA_TSTRING ||
-	    lua_type(L, top + 3) != LUA_TSTRING)
-		goto out;
 	if (lsh_l_deserialize(L, a, alen) != 1 || !lua_istable(L, -1))
 		goto out;
 	int args = lua_gettop(L);
@@ -246,7 +246,8 @@ static int l_plancache_load(lua_State *L)
 	/* The directory's fd closes now rather than at collection. */
 	lua_getfield(L, dir, "close");
 	lua_pushvalue(L, dir);
-	lua_pcall(L, 1, 0, 0);
+	if (lua_pcall(L, 1, 0, 0) != LUA_OK)
+		lua_pop(L, 1);
 	if (lua_type(L, -1) != LUA_TSTRING)
 		return miss(L, "no entry (or not a regular file of this user's)");
 	size_t len;

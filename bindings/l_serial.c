@@ -85,8 +85,38 @@ static int key_less(lua_State *L, int a, int b)
 	return c < 0 || (c == 0 && la < lb);
 }
 
-/* The keys of the table at idx, sorted, in a new sequence on the stack; returns how many.
- * An insertion sort: the tables here are small. */
+/* Sorts keys[1..n] (a sequence at index keys) with key_less: a bottom-up merge sort through
+ * a second sequence, O(n log n) whatever the keys (the state may have no table library). */
+static void sort_keys(lua_State *L, int keys, lua_Integer n)
+{
+	lua_createtable(L, (int)n, 0);
+	int tmp = lua_gettop(L);
+	for (lua_Integer width = 1; width < n; width *= 2) {
+		for (lua_Integer lo = 1; lo <= n; lo += 2 * width) {
+			lua_Integer mid = lo + width > n + 1 ? n + 1 : lo + width;
+			lua_Integer hi = lo + 2 * width > n + 1 ? n + 1 : lo + 2 * width;
+			lua_Integer i = lo, j = mid, k = lo;
+			while (i < mid || j < hi) {
+				int left = j >= hi;
+				if (i < mid && j < hi) {
+					lua_rawgeti(L, keys, j);
+					lua_rawgeti(L, keys, i);
+					left = !key_less(L, -2, -1);
+					lua_pop(L, 2);
+				}
+				lua_rawgeti(L, keys, left ? i++ : j++);
+				lua_rawseti(L, tmp, k++);
+			}
+		}
+		for (lua_Integer k = 1; k <= n; k++) {
+			lua_rawgeti(L, tmp, k);
+			lua_rawseti(L, keys, k);
+		}
+	}
+	lua_pop(L, 1);
+}
+
+/* The keys of the table at idx, sorted, in a new sequence on the stack; returns how many. */
 static lua_Integer sorted_keys(lua_State *L, int idx)
 {
 	lua_newtable(L);
@@ -98,19 +128,10 @@ static lua_Integer sorted_keys(lua_State *L, int idx)
 		int kt = lua_type(L, -1);
 		if (kt != LUA_TSTRING && kt != LUA_TNUMBER)
 			luaL_error(L, "unserializable key");
-		lua_Integer i = n;
-		for (; i > 0; i--) {
-			lua_rawgeti(L, keys, i);
-			if (!key_less(L, -2, -1)) {
-				lua_pop(L, 1);
-				break;
-			}
-			lua_rawseti(L, keys, i + 1);
-		}
 		lua_pushvalue(L, -1);
-		lua_rawseti(L, keys, i + 1);
-		n++;
+		lua_rawseti(L, keys, ++n);
 	}
+	sort_keys(L, keys, n);
 	return n;
 }
 
@@ -205,6 +226,10 @@ static int pack_digest(lua_State *L)
 void lsh_l_digest(lua_State *L, int first, int n)
 {
 	first = lua_absindex(L, first);
+	if (!lua_checkstack(L, n + 1)) {
+		lua_pushnil(L);
+		return;
+	}
 	lua_pushcfunction(L, pack_digest);
 	for (int i = 0; i < n; i++)
 		lua_pushvalue(L, first + i);
