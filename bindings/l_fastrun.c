@@ -14,6 +14,7 @@
  * its end needs words (it could not start, a limit or a signal ended it), the spawn's
  * results are handed to lunshare.cmd.run (core.handed_run), which reports them exactly
  * as after a spawn of its own. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +188,16 @@ int lsh_fast_run(lua_State *L, int argc, char **argv, int *status)
 		lua_settop(L, top);
 		return LSH_FAST_DONE;
 	}
+	/* The command has ended; what is left is to word it, which loads the scripts (some
+	 * milliseconds): a second Ctrl-C meanwhile must not end lunshare by signal without
+	 * the report. The signals stay pending and go with the process. */
+	sigset_t ending;
+	sigemptyset(&ending);
+	sigaddset(&ending, SIGINT);
+	sigaddset(&ending, SIGTERM);
+	sigaddset(&ending, SIGHUP);
+	sigaddset(&ending, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &ending, NULL);
 	lua_createtable(L, 0, 3);
 	lua_pushvalue(L, plan);
 	lua_setfield(L, -2, "plan");
