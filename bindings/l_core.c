@@ -149,7 +149,9 @@ int luaopen_lunshare_core(lua_State *L)
 	}
 	lua_pop(L, 1);
 
-	lua_newtable(L);
+	/* Sized for its ~130 functions and values: grown one by one it rehashes at every
+	 * power of two, and every run opens it (issue #14). */
+	lua_createtable(L, 0, 160);
 	lua_pushstring(L, LSH_VERSION);
 	lua_setfield(L, -2, "version");
 	lsh_l_open_util(L);

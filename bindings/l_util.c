@@ -196,7 +196,8 @@ static void push_errno(lua_State *L)
 	static const struct { const char *name; int code; } aliases[] = {
 		{ "ENOTSUP", ENOTSUP }, { "EWOULDBLOCK", EWOULDBLOCK }, { "EDEADLOCK", EDEADLOCK },
 	};
-	lua_newtable(L);
+	/* Sized once: a table grown name by name rehashes at every power of two. */
+	lua_createtable(L, 0, 160);
 	for (int e = 1; e < 256; e++) {
 		const char *name = strerrorname_np(e);
 		if (name) {
@@ -217,7 +218,7 @@ static void push_errno(lua_State *L)
  * gives them (sigabbrev_np). */
 static void push_signals(lua_State *L)
 {
-	lua_newtable(L);
+	lua_createtable(L, 0, 40);
 	for (int sig = 1; sig < SIGRTMIN; sig++) {
 		const char *name = sigabbrev_np(sig);
 		if (name) {
