@@ -307,6 +307,8 @@ void lsh_l_open_plancache(lua_State *L)
 	luaL_setfuncs(L, fns, 1);
 	lua_pushliteral(L, FORMAT);
 	lua_setfield(L, -2, "PLANCACHE_FORMAT");
+	lua_pushliteral(L, AREA);
+	lua_setfield(L, -2, "PLANCACHE_AREA");
 	lua_newtable(L);
 	for (const char *const *r = recorded; *r; r++) {
 		lua_pushboolean(L, 1);

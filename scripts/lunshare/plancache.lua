@@ -60,8 +60,7 @@ local state = require "lunshare.state"
 local M = {}
 
 M.FORMAT = core.PLANCACHE_FORMAT
-M.AREA = "plans"
-M.MAX_SIZE = 1 << 20
+M.AREA = core.PLANCACHE_AREA
 -- Entries one directory holds at most: past it, a miss empties it before it writes (each
 -- --set value and command line is an entry of its own).
 M.MAX_ENTRIES = 256
