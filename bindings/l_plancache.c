@@ -119,12 +119,7 @@ static int l_plancache_key(lua_State *L)
 	push_base(L);
 	lua_rawseti(L, -3, 8);
 	lua_rawseti(L, -2, 7);
-	lsh_l_serialize(L, -1);
-	size_t len;
-	const char *s = lua_tolstring(L, -1, &len);
-	char hex[2 * LSH_SHA256_SIZE + 1];
-	lsh_sha256_hex(s, len, hex);
-	lua_pushstring(L, hex);
+	lsh_l_push_digest_of(L, -1);
 	return 1;
 }
 

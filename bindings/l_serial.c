@@ -203,6 +203,17 @@ static int l_serialize(lua_State *L)
 	return 1;
 }
 
+void lsh_l_push_digest_of(lua_State *L, int idx)
+{
+	lsh_l_serialize(L, idx);
+	size_t len;
+	const char *s = lua_tolstring(L, -1, &len);
+	char hex[2 * LSH_SHA256_SIZE + 1];
+	lsh_sha256_hex(s, len, hex);
+	lua_pop(L, 1);
+	lua_pushstring(L, hex);
+}
+
 /* The SHA-256 (hex) of serialize(table.pack(...)), raising on what cannot be serialized. */
 static int pack_digest(lua_State *L)
 {
@@ -214,12 +225,7 @@ static int pack_digest(lua_State *L)
 	}
 	lua_pushinteger(L, n);
 	lua_setfield(L, -2, "n");
-	lsh_l_serialize(L, -1);
-	size_t len;
-	const char *s = lua_tolstring(L, -1, &len);
-	char hex[2 * LSH_SHA256_SIZE + 1];
-	lsh_sha256_hex(s, len, hex);
-	lua_pushstring(L, hex);
+	lsh_l_push_digest_of(L, -1);
 	return 1;
 }
 

@@ -55,6 +55,9 @@ int lsh_l_cpu_held(void);
  * they cannot be serialized; lsh_l_deserialize pushes the value of s (bounded) and returns
  * 1, or pushes nil and why and returns 2. */
 void lsh_l_serialize(lua_State *L, int idx);
+/* Pushes the SHA-256 (hex) of the serialization of the value at idx (raising as
+ * lsh_l_serialize does): a plan cache key, a recorded answer's digest. */
+void lsh_l_push_digest_of(lua_State *L, int idx);
 void lsh_l_digest(lua_State *L, int first, int n);
 int lsh_l_deserialize(lua_State *L, const char *s, size_t len);
 
