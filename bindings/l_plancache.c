@@ -7,13 +7,15 @@
  *
  * Each function takes lunshare.core's table as its upvalue: an entry's recorded calls are
  * replayed through the very functions a miss recorded. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "lcore.h"
 
-#define FORMAT "lunshare-plan-cache 1"
+/* 2: the entry's checksum is FNV-1a (1 was SHA-256, a third of a hit's instructions). */
+#define FORMAT "lunshare-plan-cache 2"
 #define AREA "plans"
 #define MAX_SIZE (1 << 20)
 
@@ -204,6 +206,41 @@ out:
 	return same;
 }
 
+/* The checksum of an entry's body: 64-bit FNV-1a, as 16 hex digits. It detects damage, not
+ * forgery: the directory is the user's own and private (statedir), and anyone who can write
+ * an entry there could recompute any unkeyed sum, SHA-256 as well. What stops a foreign plan
+ * is the key inside the body, the replayed calls (SHA-256 digests) and the plan's validation.
+ * FNV-1a's step is a bijection of the state for each byte, so any one changed byte changes
+ * the sum; the length is checked beside it. */
+#define SUM_LEN 16
+static void entry_sum(const char *body, size_t len, char out[SUM_LEN + 1])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)body[i];
+		h *= 0x100000001b3ULL;
+	}
+	static const char hex[] = "0123456789abcdef";
+	for (int i = SUM_LEN - 1; i >= 0; i--, h >>= 4)
+		out[i] = hex[h & 15];
+	out[SUM_LEN] = 0;
+}
+
+/* plancache_entry(body) -> text: FORMAT "\n" sum "\n" body, what plancache_load reads. */
+static int l_plancache_entry(lua_State *L)
+{
+	size_t len;
+	const char *body = luaL_checklstring(L, 1, &len);
+	char sum[SUM_LEN + 1];
+	entry_sum(body, len, sum);
+	lua_pushliteral(L, FORMAT "\n");
+	lua_pushstring(L, sum);
+	lua_pushliteral(L, "\n");
+	lua_pushvalue(L, 1);
+	lua_concat(L, 4);
+	return 1;
+}
+
 /* Pushes nil and why; returns 2. */
 static int miss(lua_State *L, const char *why)
 {
@@ -250,14 +287,14 @@ static int l_plancache_load(lua_State *L)
 	/* FORMAT "\n" hex-sum "\n" body */
 	const char *nl1 = memchr(text, '\n', len);
 	const char *nl2 = nl1 ? memchr(nl1 + 1, '\n', len - (size_t)(nl1 + 1 - text)) : NULL;
-	char sum[2 * LSH_SHA256_SIZE + 1];
+	char sum[SUM_LEN + 1];
 	if (!nl2 || (size_t)(nl1 - text) != strlen(FORMAT) || memcmp(text, FORMAT, strlen(FORMAT)) != 0 ||
-	    nl2 - nl1 - 1 != 2 * LSH_SHA256_SIZE)
+	    nl2 - nl1 - 1 != SUM_LEN)
 		return miss(L, "not an entry of this format, or damaged");
 	const char *body = nl2 + 1;
 	size_t blen = len - (size_t)(body - text);
-	lsh_sha256_hex(body, blen, sum);
-	if (memcmp(sum, nl1 + 1, 2 * LSH_SHA256_SIZE) != 0)
+	entry_sum(body, blen, sum);
+	if (memcmp(sum, nl1 + 1, SUM_LEN) != 0)
 		return miss(L, "not an entry of this format, or damaged");
 	if (lsh_l_deserialize(L, body, blen) != 1 || !lua_istable(L, -1))
 		return miss(L, "not an entry for this key");
@@ -295,6 +332,7 @@ void lsh_l_open_plancache(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{ "plancache_key", l_plancache_key },
 		{ "plancache_load", l_plancache_load },
+		{ "plancache_entry", l_plancache_entry },
 		{ "state_base", l_state_base },
 		{ NULL, NULL },
 	};

@@ -45,7 +45,10 @@
 --
 -- The key: SHA-256 over lunshare's version and build id, the uid and the command line as
 -- above; the entry named by it holds the recorded calls, the plan (core.plan_encode) and
--- what run reports with (the profile's file, its limits), with a SHA-256 over all of it.
+-- what run reports with (the profile's file, its limits), framed by core.plancache_entry:
+-- the format line and a checksum that detects damage (FNV-1a: anyone who can write the
+-- private directory could recompute any unkeyed sum; the key and the replayed digests,
+-- SHA-256, are what tell a foreign or stale plan).
 -- An entry that is not a regular file of the caller's (a symlink, another owner), not of
 -- this format, whose checksum or key does not match, whose plan does not decode, or whose
 -- plan the executor does not validate (core.plan_decode runs lsh_plan_validate; spawn does
@@ -70,7 +73,7 @@ local RECORDED = core.PLANCACHE_RECORDED
 -- Functions that read nothing of the host: their results depend on lunshare alone.
 local PURE = {
   ops = true, plan_check = true, seccomp_check = true, seccomp_syscalls = true, sha256 = true,
-  serialize = true, deserialize = true, digest = true,
+  serialize = true, deserialize = true, digest = true, plancache_entry = true,
   -- The state directories' place: from the uid and XDG_RUNTIME_DIR, both in the key.
   state_base = true,
   strerror = true, signum = true, memory_limit = true, memory_exceeded = true, cpu_hold = true,
@@ -228,7 +231,7 @@ function M.store(key, rec, p, plan, meta, default_keep)
   if names and #names >= M.MAX_ENTRIES then
     for _, name in ipairs(names) do core.state_remove(dir.fd, name) end
   end
-  local r, err = core.state_write(dir.fd, key, M.FORMAT .. "\n" .. core.sha256(body) .. "\n" .. body, "replace")
+  local r, err = core.state_write(dir.fd, key, core.plancache_entry(body), "replace")
   dir:close()
   return r, err
 end

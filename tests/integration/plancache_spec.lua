@@ -20,7 +20,8 @@ local function forge(text, from, to)
   assert(head, "not an entry")
   local i = assert(body:find(from, 1, true), "no '" .. from .. "' in the entry")
   body = body:sub(1, i - 1) .. to .. body:sub(i + #from)
-  return head .. "\n" .. core.sha256(body) .. "\n" .. body
+  assert.equal(core.PLANCACHE_FORMAT, head)
+  return core.plancache_entry(body)
 end
 
 for _, mode in ipairs(H.modes) do

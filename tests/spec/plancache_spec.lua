@@ -60,6 +60,24 @@ describe("plan cache #unit", function()
       assert.is_nil(core.digest(print))
     end)
 
+    it("frames an entry with a checksum that every one-byte change changes", function()
+      -- FNV-1a 64 of "a" (the published test vector)
+      assert.equal(core.PLANCACHE_FORMAT .. "\naf63dc4c8601ec8c\na", core.plancache_entry("a"))
+      local body = core.serialize({ key = "k", plan = "\0\1" .. ("x"):rep(200) })
+      local sum = core.plancache_entry(body):match("^[^\n]*\n(%x+)\n")
+      assert.equal(16, #sum)
+      for i = 1, #body do
+        for _, b in ipairs({ 0, 1, 0x80, 0xff }) do
+          local c = string.char(b)
+          if body:sub(i, i) ~= c then
+            local other = body:sub(1, i - 1) .. c .. body:sub(i + 1)
+            assert.not_equal(sum, core.plancache_entry(other):match("^[^\n]*\n(%x+)\n"))
+          end
+        end
+      end
+      assert.not_equal(sum, core.plancache_entry(body .. "\0"):match("^[^\n]*\n(%x+)\n"))
+    end)
+
     it("reads with bounds: depth, a number that is not one, a short string", function()
       assert.same({ 1 }, core.deserialize("ti1;i1;e"))
       local deep = ("ti1;"):rep(40) .. "n" .. ("e"):rep(40)
