@@ -142,9 +142,13 @@ int lsh_nl_open(struct lsh_nl **out, struct lsh_nl_ns ns, struct lsh_err **err)
 	(void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
 	(void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
 
-	struct lsh_nl *nl = calloc(1, sizeof *nl);
+	/* malloc, not calloc: zeroing the 32 KiB buffer would touch all of its pages, and
+	 * each page fault is costly at a sandbox's start (issue #14); it is written before
+	 * it is read. */
+	struct lsh_nl *nl = malloc(sizeof *nl);
 	if (nl == NULL)
 		return lsh_err_set(err, ENOMEM, "netlink");
+	nl->ext[0] = '\0';
 	if ((nl->sk = mnl_socket_fdopen(fd)) == NULL) {
 		free(nl);
 		return lsh_err_set(err, errno ? errno : ENOMEM, "netlink: mnl_socket_fdopen");
