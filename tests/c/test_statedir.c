@@ -402,6 +402,44 @@ static void run_state_falls_back(void)
 	sh("rm -rf %s", p);
 }
 
+/* lsh_path_resolve: a path through no symlink comes back as spelled, its slashes collapsed
+ * (one openat2); one with a link, "." or ".." is walked, and a link another user could
+ * have placed stops it either way. */
+static void resolves_host_paths(void)
+{
+	char p[512], want[512];
+	char *out = NULL;
+	struct lsh_err *err = NULL;
+	sh("mkdir -p %s/res/d/e %s/res/open && cd %s/res && ln -s d l && chmod 0777 open && ln -s ../d open/l", base);
+	snprintf(want, sizeof want, "%s/res/d/e", base);
+	snprintf(p, sizeof p, "/%s//res/d///e/", base);
+	int r = lsh_path_resolve(p, 0, &out, &err);
+	ok(r == 0 && out && strcmp(out, want) == 0, "slashes collapse: %s", out ? out : err->msg);
+	free(out);
+	r = lsh_path_resolve("///", 0, &out, &err);
+	ok(r == 0 && out && strcmp(out, "/") == 0, "/// is / (%s)", out ? out : "?");
+	free(out);
+	snprintf(p, sizeof p, "%s/res/l/e", base);
+	r = lsh_path_resolve(p, 0, &out, &err);
+	ok(r == 0 && out && strcmp(out, want) == 0, "a symlink on the way is resolved: %s", out ? out : err->msg);
+	free(out);
+	snprintf(p, sizeof p, "%s/res/./d/../d/e", base);
+	r = lsh_path_resolve(p, 0, &out, &err);
+	ok(r == 0 && out && strcmp(out, want) == 0, ". and .. are walked: %s", out ? out : err->msg);
+	free(out);
+	snprintf(p, sizeof p, "%s/res/open/l/e", base);
+	r = lsh_path_resolve(p, 1000, &out, &err);
+	ok(r == -EPERM && out == NULL && err && strstr(err->msg, "is a symlink in a directory its others can write"),
+	   "a link in a directory others can write is not followed (%s)", err ? err->msg : out);
+	lsh_err_free(err);
+	err = NULL;
+	snprintf(p, sizeof p, "%s/res/d/none", base);
+	r = lsh_path_resolve(p, 0, &out, &err);
+	ok(r == -ENOENT && out == NULL && err && strstr(err->msg, "/res/d/none: No such file"),
+	   "a missing path is the walk's error (%s)", err ? err->msg : out);
+	lsh_err_free(err);
+}
+
 int main(void)
 {
 	/* Anything that blocks (a FIFO opened without O_NONBLOCK) fails the test, not the suite. */
@@ -417,6 +455,7 @@ int main(void)
 	bounded_reader();
 	tree_remove_unlocks_its_own_dirs();
 	run_state_falls_back();
+	resolves_host_paths();
 	sh("rm -rf %s", base);
 	return done_testing();
 }
