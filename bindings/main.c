@@ -181,7 +181,8 @@ int main(int argc, char **argv)
 	if (run)
 		lua_gc(L, LUA_GCSTOP);
 	/* A plan cache hit of `run … -- CMD` needs no script (l_fastrun.c). */
-	if (!run || lsh_fast_run(L, argc, argv, &status) != LSH_FAST_DONE) {
+	int fast = run && lsh_fast_run(L, argc, argv, &status) == LSH_FAST_DONE;
+	if (!fast) {
 		lua_pushcfunction(L, traceback);
 		lua_pushcfunction(L, pmain);
 		lua_pushinteger(L, argc);
@@ -202,7 +203,18 @@ int main(int argc, char **argv)
 		if (status == 0)
 			status = 1;
 	}
-	if (argc > 1 && strcmp(argv[1], "run") == 0)
+	if (fast) {
+		/* Nothing but stdout was written through stdio, and it is flushed: the exit
+		 * handlers (the libraries' destructors, stdio's walk over its streams) would
+		 * touch pages of this image for nothing, and each page fault costs (issue #14).
+		 * The scripts' path exits normally: a script may leave a file of io's open. */
+		kept_state = L;
+#ifndef __SANITIZE_ADDRESS__ /* a sanitized build keeps its leak check at exit */
+		fflush(stderr);
+		_exit(status);
+#endif
+	}
+	if (run)
 		kept_state = L;
 	else
 		lua_close(L);
