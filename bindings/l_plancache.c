@@ -211,7 +211,8 @@ out:
  * an entry there could recompute any unkeyed sum, SHA-256 as well. What stops a foreign plan
  * is the key inside the body, the replayed calls (SHA-256 digests) and the plan's validation.
  * FNV-1a's step is a bijection of the state for each byte, so any one changed byte changes
- * the sum; the length is checked beside it. */
+ * the sum; a truncated or extended body (no length is stored) is caught as any other
+ * damage is, with odds of 2^-64 of a miss. */
 #define SUM_LEN 16
 static void entry_sum(const char *body, size_t len, char out[SUM_LEN + 1])
 {

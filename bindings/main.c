@@ -165,6 +165,18 @@ static int pmain(lua_State *L)
  * as neither definitely nor indirectly lost), and nothing else. */
 static lua_State *volatile kept_state;
 
+/* gcc says __SANITIZE_ADDRESS__; clang (14 here) only __has_feature(address_sanitizer). */
+#if defined(__SANITIZE_ADDRESS__)
+#define LSH_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LSH_ASAN 1
+#endif
+#endif
+#ifndef LSH_ASAN
+#define LSH_ASAN 0
+#endif
+
 int main(int argc, char **argv)
 {
 	lua_State *L = luaL_newstate();
@@ -209,7 +221,7 @@ int main(int argc, char **argv)
 		 * touch pages of this image for nothing, and each page fault costs (issue #14).
 		 * The scripts' path exits normally: a script may leave a file of io's open. */
 		kept_state = L;
-#ifndef __SANITIZE_ADDRESS__ /* a sanitized build keeps its leak check at exit */
+#if !LSH_ASAN /* a sanitized build keeps its leak check at exit */
 		fflush(stderr);
 		_exit(status);
 #endif

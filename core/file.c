@@ -281,11 +281,15 @@ static int link_trusted(const struct stat *pst, const struct stat *lst, uid_t ui
  * system call on a paravirtualized machine). */
 static char *plain_path(const char *path)
 {
+	/* Deeper than the walk goes: the walk refuses it, and so must this. */
+	int depth = 0;
 	for (const char *c = path; *c;) {
 		while (*c == '/')
 			c++;
 		size_t n = strcspn(c, "/");
 		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return NULL;
+		if (n > 0 && ++depth > MAX_DEPTH_PATH)
 			return NULL;
 		c += n;
 	}

@@ -32,6 +32,10 @@
 #endif
 
 enum { NL_BUF = 32768 };
+/* The head of buf zeroed before each request is built: libmnl (1.0.4) leaves an
+ * attribute's padding as it was, and malloc'ed memory (lsh_nl_open) would send the kernel
+ * whatever the heap held there. Every request is far shorter; talk refuses a longer one. */
+enum { NL_REQ_MAX = 1024 };
 
 struct lsh_nl {
 	struct mnl_socket *sk;
@@ -143,8 +147,8 @@ int lsh_nl_open(struct lsh_nl **out, struct lsh_nl_ns ns, struct lsh_err **err)
 	(void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
 
 	/* malloc, not calloc: zeroing the 32 KiB buffer would touch all of its pages, and
-	 * each page fault is costly at a sandbox's start (issue #14); it is written before
-	 * it is read. */
+	 * each page fault is costly at a sandbox's start (issue #14); start() zeroes the
+	 * NL_REQ_MAX bytes a request may use. */
 	struct lsh_nl *nl = malloc(sizeof *nl);
 	if (nl == NULL)
 		return lsh_err_set(err, ENOMEM, "netlink");
@@ -177,6 +181,7 @@ void lsh_nl_close(struct lsh_nl *nl)
 
 static struct nlmsghdr *start(struct lsh_nl *nl, uint16_t type, uint16_t flags)
 {
+	memset(nl->buf, 0, NL_REQ_MAX);
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(nl->buf);
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
@@ -278,6 +283,9 @@ static int talk(struct lsh_nl *nl, struct nlmsghdr *nlh, struct call *c, const c
 	if (c == NULL)
 		c = &plain;
 	nl->ext[0] = '\0';
+	if (nlh->nlmsg_len > NL_REQ_MAX)
+		return lsh_err_msg(err, EMSGSIZE, "%s: a request of %u bytes (at most %d)", what,
+				   (unsigned)nlh->nlmsg_len, NL_REQ_MAX);
 	if (mnl_socket_sendto(nl->sk, nlh, nlh->nlmsg_len) < 0)
 		return lsh_err_set(err, errno, "%s: netlink send", what);
 	uint32_t seq = nlh->nlmsg_seq;

@@ -438,6 +438,25 @@ static void resolves_host_paths(void)
 	ok(r == -ENOENT && out == NULL && err && strstr(err->msg, "/res/d/none: No such file"),
 	   "a missing path is the walk's error (%s)", err ? err->msg : out);
 	lsh_err_free(err);
+	/* Deeper than the walk goes: refused with or without a "." (which takes the walk),
+	 * not served by the openat2 for want of one. */
+	char deep[1024];
+	int n = snprintf(deep, sizeof deep, "%s/res/deep", base);
+	for (int i = 0; i < 300; i++)
+		n += snprintf(deep + n, sizeof deep - (size_t)n, "/a");
+	sh("mkdir -p %s", deep);
+	const char *tails[] = { "", "/." };
+	for (int i = 0; i < 2; i++) {
+		char q[1100];
+		snprintf(q, sizeof q, "%s%s", deep, tails[i]);
+		err = NULL;
+		r = lsh_path_resolve(q, 0, &out, &err);
+		ok(r == -ENAMETOOLONG && out == NULL, "300 components are too deep%s (%s)", tails[i],
+		   err ? err->msg : "resolved");
+		free(out);
+		out = NULL;
+		lsh_err_free(err);
+	}
 }
 
 int main(void)
