@@ -215,20 +215,20 @@ int main(int argc, char **argv)
 		if (status == 0)
 			status = 1;
 	}
+	if (!run) {
+		lua_close(L);
+		return status;
+	}
+	kept_state = L;
+#if !LSH_ASAN /* a sanitized build keeps its leak check at exit */
 	if (fast) {
 		/* Nothing but stdout was written through stdio, and it is flushed: the exit
 		 * handlers (the libraries' destructors, stdio's walk over its streams) would
 		 * touch pages of this image for nothing, and each page fault costs (issue #14).
 		 * The scripts' path exits normally: a script may leave a file of io's open. */
-		kept_state = L;
-#if !LSH_ASAN /* a sanitized build keeps its leak check at exit */
 		fflush(stderr);
 		_exit(status);
-#endif
 	}
-	if (run)
-		kept_state = L;
-	else
-		lua_close(L);
+#endif
 	return status;
 }
